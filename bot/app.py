@@ -1,0 +1,155 @@
+"""The composition root: wires settings, storage, the bot, the dispatcher and the web server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from dataclasses import dataclass
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisEventIsolation, RedisStorage
+from aiogram.utils.i18n import I18n
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.commands import register_commands
+from bot.errors import on_error
+from bot.fsm_storage import DatabaseStorage
+from bot.i18n import UserLocaleMiddleware, make_i18n
+from bot.middlewares import UserMiddleware
+from bot.pacing import PacingMiddleware
+from bot.routers import all_routers
+from bot.web import WEBHOOK_PATH, BotProbe, build_web_app
+from core.clock import Clock, SystemClock
+from core.logs import setup_logging
+from core.settings import Settings, SettingsError
+from storage.db import create_engine, session_factory
+from storage.migrate import upgrade
+from storage.uow import UnitOfWorkFactory
+from storage.vault import Vault
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Service:
+    """Everything a running instance holds."""
+
+    settings: Settings
+    engine: AsyncEngine
+    uow: UnitOfWorkFactory
+    bot: Bot
+    dp: Dispatcher
+    i18n: I18n
+    clock: Clock
+
+
+def make_bot(settings: Settings) -> Bot:
+    """A Bot on the configured Bot API server, HTML by default, paced under flood limits."""
+    if settings.bot_token is None:
+        raise SettingsError(
+            "BOT_TOKEN is not set. Set it to run the real bot, or start the offline demo with "
+            "`python -m sandbox.demo`."
+        )
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session.middleware(PacingMiddleware())
+    return Bot(
+        settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+
+
+def make_fsm(settings: Settings, uow: UnitOfWorkFactory) -> tuple[BaseStorage, BaseEventIsolation]:
+    """Conversation state in Redis when configured (shared by instances), else in the database."""
+    if settings.redis_url:
+        storage = RedisStorage.from_url(
+            settings.redis_url, key_builder=DefaultKeyBuilder(with_bot_id=True)
+        )
+        return storage, RedisEventIsolation(storage.redis)
+    return DatabaseStorage(uow), SimpleEventIsolation()
+
+
+def build_dispatcher(settings: Settings, uow: UnitOfWorkFactory, i18n: I18n, clock: Clock,
+                     storage: BaseStorage, isolation: BaseEventIsolation) -> Dispatcher:
+    """Routers in order, the user and locale middlewares, and the one error handler."""
+    dp = Dispatcher(storage=storage, events_isolation=isolation,
+                    uow=uow, settings=settings, clock=clock)
+    users = UserMiddleware(uow)
+    for observer in (dp.message, dp.callback_query, dp.pre_checkout_query):
+        observer.outer_middleware(users)
+    UserLocaleMiddleware(i18n).setup(dp)
+    dp.errors.register(on_error)
+    dp.include_routers(*all_routers())
+    return dp
+
+
+async def start_service(settings: Settings, clock: Clock | None = None) -> Service:
+    """Open the database (migrating it), and build the bot and the dispatcher."""
+    vault = Vault(settings.keyring)  # fails fast on missing keys, before touching anything
+    engine = create_engine(settings.database_url)
+    await upgrade(engine)
+    uow = UnitOfWorkFactory(session_factory(engine), vault)
+    i18n = make_i18n()
+    storage, isolation = make_fsm(settings, uow)
+    clock = clock or SystemClock()
+    dp = build_dispatcher(settings, uow, i18n, clock, storage, isolation)
+    return Service(settings, engine, uow, make_bot(settings), dp, i18n, clock)
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def run(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM: long polling, or a webhook when WEBHOOK_SECRET is set."""
+    setup_logging(settings.log_level, settings.log_format, settings.secret_values())
+    svc = await start_service(settings)
+    runner: web.AppRunner | None = None
+    try:
+        me = await svc.bot.get_me()
+        probe = BotProbe(svc.bot)
+        await probe.connected()
+        await register_commands(svc.bot, svc.i18n)
+        webhook = None
+        if settings.use_webhook and settings.webhook_secret is not None:
+            webhook = (svc.dp, svc.bot, settings.webhook_secret.get_secret_value())
+        runner = web.AppRunner(build_web_app(svc.engine, probe, svc.i18n, webhook),
+                               access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, settings.web_host, settings.web_port).start()
+        log.info("service.started", extra={
+            "bot": me.username, "mode": "webhook" if webhook else "polling",
+            "web": f"{settings.web_host}:{settings.web_port}"})
+        if webhook is not None:
+            await svc.bot.set_webhook(
+                f"{settings.public_url}{WEBHOOK_PATH}", secret_token=webhook[2],
+                allowed_updates=svc.dp.resolve_used_update_types(),
+            )
+            await svc.dp.emit_startup(bot=svc.bot)
+            await _wait_for_signal()
+            await svc.dp.emit_shutdown(bot=svc.bot)
+        else:
+            await svc.bot.delete_webhook()
+            await svc.dp.start_polling(svc.bot, allowed_updates=svc.dp.resolve_used_update_types(),
+                                       close_bot_session=False)
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        with contextlib.suppress(Exception):
+            await svc.dp.storage.close()
+        await svc.bot.session.close()
+        await svc.engine.dispose()
+        log.info("service.stopped")

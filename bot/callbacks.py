@@ -1,0 +1,31 @@
+"""Callback payloads. Each stays far under Telegram's 64-byte callback_data limit (spec §1)."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class SignupCb(CallbackData, prefix="su"):
+    """A sign-up step's answer."""
+
+    step: str
+    value: str = ""
+
+
+class MenuCb(CallbackData, prefix="mn"):
+    """A main-menu section."""
+
+    section: str
+
+
+class SettingsCb(CallbackData, prefix="se"):
+    """A settings action and its value."""
+
+    action: str
+    value: str = ""
+
+
+class TicketCb(CallbackData, prefix="tk"):
+    """An operator's "Reply" on a forwarded ticket."""
+
+    ticket_id: int

@@ -1,0 +1,33 @@
+"""Bot command menus, registered in each supported language (setMyCommands + language_code)."""
+
+from __future__ import annotations
+
+from aiogram import Bot
+from aiogram.types import BotCommand
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from core.users import LANGUAGES
+
+
+def command_list() -> list[BotCommand]:
+    """The commands with descriptions in the current locale."""
+    return [
+        BotCommand(command="menu", description=_("Main menu")),
+        BotCommand(command="settings", description=_("Language, time zone, email, news")),
+        BotCommand(command="support", description=_("Write to our team")),
+        BotCommand(command="privacy", description=_("What we store and why")),
+        BotCommand(command="help", description=_("What TTPulse does")),
+        BotCommand(command="cancel", description=_("Stop the current step")),
+        BotCommand(command="start", description=_("Sign up or restart")),
+    ]
+
+
+async def register_commands(bot: Bot, i18n: I18n) -> None:
+    """English as the default list, then one list per language."""
+    with i18n.context():
+        with i18n.use_locale("en"):
+            await bot.set_my_commands(command_list())
+        for lang in LANGUAGES:
+            with i18n.use_locale(lang):
+                await bot.set_my_commands(command_list(), language_code=lang)

@@ -1,0 +1,13 @@
+"""One router per feature; `all_routers()` gives them in order, the catch-all last."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+
+def all_routers() -> list[Router]:
+    """Routers in the order they must see updates."""
+    from bot.routers import cancel, fallback, info, menu, settings, signup, support
+
+    return [cancel.router, signup.router, menu.router, settings.router, info.router,
+            support.router, fallback.router]

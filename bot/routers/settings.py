@@ -1,0 +1,111 @@
+"""/settings: language, time zone, email, marketing consent, alerts (placeholder)."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.callbacks import SettingsCb
+from bot.filters import TYPED
+from bot.routers.menu import sign_up_first
+from bot.screens import show
+from bot.states import SettingsStates
+from bot.views import settings as view
+from bot.views import signup as signup_view
+from core.clock import Clock
+from core.timezones import parse_time_zone
+from core.users import InvalidValue, set_email, set_language, set_marketing, set_time_zone
+from storage.models import User
+from storage.uow import UnitOfWorkFactory
+
+router = Router(name="settings")
+
+
+@router.message(Command("settings"))
+async def settings_command(message: Message, state: FSMContext, db_user: User | None,
+                           clock: Clock) -> None:
+    """Show the current settings."""
+    if db_user is None:
+        await message.answer(sign_up_first())
+        return
+    await state.clear()
+    await show(message, view.overview(db_user, clock.now()))
+
+
+@router.callback_query(SettingsCb.filter())
+async def settings_action(query: CallbackQuery, callback_data: SettingsCb, state: FSMContext,
+                          db_user: User | None, uow: UnitOfWorkFactory, clock: Clock,
+                          i18n: I18n) -> None:
+    """Every settings button: open a picker, or apply a value and show the result."""
+    if db_user is None:
+        await query.answer(sign_up_first(), show_alert=True)
+        return
+    action, value, uid = callback_data.action, callback_data.value, db_user.id
+    try:
+        if action == "lang":
+            screen = view.language_picker()
+        elif action == "tz":
+            await state.set_state(SettingsStates.time_zone)
+            screen = view.zone_picker(clock.now())
+        elif action == "email":
+            await state.set_state(SettingsStates.email)
+            screen = view.email_prompt(db_user.email is not None)
+        elif action == "alerts":
+            screen = view.alerts_placeholder()
+        elif action == "setlang":
+            db_user = await set_language(uow, clock, uid, value)
+        elif action == "settz":
+            db_user = await set_time_zone(uow, clock, uid, value)
+        elif action == "rmemail":
+            db_user = await set_email(uow, clock, uid, None)
+        elif action == "mkt" and value in ("on", "off"):
+            db_user = await set_marketing(uow, clock, uid, value == "on")
+        elif action != "show":
+            raise InvalidValue(action)
+    except InvalidValue:
+        await query.answer(_("This button is no longer valid. Send /settings to continue."),
+                           show_alert=True)
+        return
+    if action in ("show", "setlang", "settz", "rmemail", "mkt"):
+        await state.clear()
+        with i18n.use_locale(db_user.language):
+            screen = view.overview(db_user, clock.now())
+            await show(query, screen)
+            await query.answer(view.saved() if action != "show" else None)
+        return
+    await show(query, screen)
+    await query.answer()
+
+
+@router.message(SettingsStates.time_zone, TYPED)
+async def typed_zone(message: Message, state: FSMContext, db_user: User | None,
+                     uow: UnitOfWorkFactory, clock: Clock) -> None:
+    """A typed city or offset."""
+    zone = parse_time_zone(message.text or "")
+    if db_user is None or zone is None:
+        await message.answer(signup_view.bad_time_zone())
+        return
+    user = await set_time_zone(uow, clock, db_user.id, zone)
+    await state.clear()
+    await show(message, view.overview(user, clock.now()))
+
+
+@router.message(SettingsStates.email, TYPED)
+async def typed_email(message: Message, state: FSMContext, db_user: User | None,
+                      uow: UnitOfWorkFactory, clock: Clock) -> None:
+    """A typed email address, validated."""
+    if db_user is None:
+        await message.answer(sign_up_first())
+        return
+    try:
+        user = await set_email(uow, clock, db_user.id, message.text or "")
+    except InvalidValue:
+        await message.answer(_("That doesn't look like an email address. Send one like "
+                               "<i>name@example.com</i>, or /cancel."))
+        return
+    await state.clear()
+    await show(message, view.overview(user, clock.now()))

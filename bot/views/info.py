@@ -1,0 +1,53 @@
+"""Help and privacy texts."""
+
+from __future__ import annotations
+
+from aiogram.utils.i18n import gettext as _
+
+
+def help_text() -> str:
+    """What the bot does and its commands."""
+    return _(
+        "<b>TTPulse</b> connects your TikTok ad accounts to this chat: spend and results with "
+        "charts, automation rules that pause losers and scale winners (you approve the risky "
+        "moves), bulk launches from templates, and tracker integrations.\n\n"
+        "<b>Commands</b>\n"
+        "/menu — the main menu\n"
+        "/settings — language, time zone, email, news\n"
+        "/support — write to our team\n"
+        "/privacy — what we store and why\n"
+        "/cancel — stop the current step\n"
+        "/help — this message"
+    )
+
+
+def privacy_text() -> str:
+    """What TTPulse stores and why."""
+    return _(
+        "<b>What TTPulse stores and why</b>\n\n"
+        "• Your Telegram id, name and username — to know who you are and talk to you.\n"
+        "• Language and time zone — to speak your language and run schedules at your hours.\n"
+        "• Email, if you gave one — only for receipts and important account notices.\n"
+        "• Your consents and when you gave them: age, Terms of Use, Privacy Policy, and news "
+        "(off unless you opted in).\n"
+        "• Support tickets — to answer you.\n"
+        "• An audit log of changes made through TTPulse — so every change can be traced.\n"
+        "• When you connect TikTok: access tokens, encrypted at rest and never shown back, and "
+        "your ad accounts' structure and statistics — to show and automate them.\n\n"
+        "We do not sell your data. You can change your settings any time in /settings."
+    )
+
+
+def terms_text() -> str:
+    """The Terms of Use, short and plain."""
+    return _(
+        "<b>TTPulse Terms of Use</b>\n\n"
+        "1. TTPulse is for people aged 18 and over who manage advertising accounts.\n"
+        "2. You connect only ad accounts you are allowed to manage, and you stay responsible "
+        "for your campaigns, budgets and compliance with TikTok's advertising policies.\n"
+        "3. Automation acts on the rules you set; risky changes wait for your approval when you "
+        "choose so. Review your rules — TTPulse cannot guarantee results.\n"
+        "4. Paid plans are billed in Telegram Stars; you can stop any time.\n"
+        "5. We may change these terms; we will tell you in the bot before changes apply.\n"
+        "6. Questions: /support."
+    )

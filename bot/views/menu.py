@@ -1,0 +1,50 @@
+"""Main menu and section screens."""
+
+from __future__ import annotations
+
+from aiogram import html
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import MenuCb
+from bot.views import Screen
+
+SECTIONS = {
+    "accounts": __("📊 Accounts"),
+    "stats": __("📈 Stats"),
+    "launch": __("🚀 Launch"),
+    "rules": __("🤖 Rules"),
+    "integrations": __("🔗 Integrations"),
+    "billing": __("⭐ Billing"),
+    "settings": __("⚙️ Settings"),
+    "help": __("❓ Help"),
+}
+# Sections whose features have not been built yet say so plainly instead of doing nothing.
+NOT_BUILT = ("accounts", "stats", "launch", "rules", "integrations", "billing")
+
+
+def main_menu(greeting_name: str | None = None) -> Screen:
+    """The main menu; with a name, the welcome after sign-up."""
+    kb = InlineKeyboardBuilder()
+    for key, label in SECTIONS.items():
+        kb.button(text=str(label), callback_data=MenuCb(section=key))
+    kb.adjust(2)
+    head = ""
+    if greeting_name is not None:
+        head = _("✅ You're all set, {name}!").format(name=html.quote(greeting_name)) + "\n\n"
+    return head + _("<b>TTPulse</b> — main menu. Choose a section:"), kb.as_markup()
+
+
+def back_to_menu_kb() -> InlineKeyboardBuilder:
+    """A keyboard holding only "« Main menu"."""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("« Main menu"), callback_data=MenuCb(section="home"))
+    return kb
+
+
+def not_built(section: str) -> Screen:
+    """A section that later releases fill."""
+    text = _("<b>{section}</b>\n\nThis section is not built yet — it is coming in a next "
+             "release. Everything else in the menu works.").format(section=str(SECTIONS[section]))
+    return text, back_to_menu_kb().as_markup()

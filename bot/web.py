@@ -1,0 +1,93 @@
+"""The web side: health and readiness probes, the legal pages, the Telegram webhook route."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import time
+from dataclasses import dataclass, field
+
+from aiogram import Bot, Dispatcher
+from aiogram.utils.i18n import I18n
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.i18n import guess_language
+from bot.views import info
+from storage.db import ping
+
+log = logging.getLogger(__name__)
+WEBHOOK_PATH = "/telegram/webhook"
+
+
+@dataclass
+class BotProbe:
+    """Remembers when getMe last succeeded, and re-asks Telegram at most every `ttl` seconds."""
+
+    bot: Bot
+    ttl: float = 30.0
+    ok_at: float = field(default=0.0)
+
+    async def connected(self) -> bool:
+        """True if the Bot API answered recently."""
+        if time.monotonic() - self.ok_at < self.ttl:
+            return True
+        try:
+            await asyncio.wait_for(self.bot.get_me(), timeout=5)
+        except Exception:  # any failure means "not ready"; the probe must not raise
+            return False
+        self.ok_at = time.monotonic()
+        return True
+
+
+def _page(title: str, body_html: str, lang: str) -> web.Response:
+    doc = (
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{html.escape(title)}</title></head>"
+        f'<body style="font-family:sans-serif;max-width:40em;margin:2em auto;'
+        f'white-space:pre-wrap">{body_html}</body></html>'
+    )
+    return web.Response(text=doc, content_type="text/html")
+
+
+def build_web_app(engine: AsyncEngine, probe: BotProbe, i18n: I18n,
+                  webhook: tuple[Dispatcher, Bot, str] | None = None) -> web.Application:
+    """The aiohttp application; with `webhook`, Telegram's updates arrive at WEBHOOK_PATH."""
+    app = web.Application()
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def readyz(_: web.Request) -> web.Response:
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(ping(engine), timeout=5)
+            checks["database"] = "ok"
+        except Exception as exc:  # report, never raise, from a probe
+            checks["database"] = f"error: {type(exc).__name__}"
+        checks["telegram"] = "ok" if await probe.connected() else "unreachable"
+        ready = all(v == "ok" for v in checks.values())
+        return web.json_response({"ready": ready, **checks}, status=200 if ready else 503)
+
+    def legal(render: object) -> web.RequestHandler:
+        async def handler(request: web.Request) -> web.Response:
+            lang = guess_language(request.query.get("lang"))
+            with i18n.context(), i18n.use_locale(lang):
+                text = render()  # type: ignore[operator]
+            title = text.split("\n", 1)[0].replace("<b>", "").replace("</b>", "")
+            return _page(title, text, lang)
+        return handler
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/terms", legal(info.terms_text))
+    app.router.add_get("/privacy", legal(info.privacy_text))
+    if webhook is not None:
+        dp, bot, secret = webhook
+        SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(
+            app, path=WEBHOOK_PATH
+        )
+    return app

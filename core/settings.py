@@ -1,0 +1,153 @@
+"""Service settings from the environment or `.env` (the configuration contract, design.md)."""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from storage.vault import Keyring, KeyringError, parse_keyring
+
+_URL = re.compile(r"^https?://[^\s/]+(/[^\s]*)?$")
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or malformed; the message says which and how to fix it."""
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    tiktok_api_url: str = "https://business-api.tiktok.com"
+    tiktok_auth_url: str = "https://business-api.tiktok.com/portal/auth"
+    tiktok_app_id: str | None = None
+    tiktok_app_secret: SecretStr | None = None
+    public_url: str = "http://127.0.0.1:8080"
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=0, le=65535)
+    database_url: str = "sqlite+aiosqlite:///data/ttpulse.db"
+    redis_url: str | None = None
+    encryption_keys: SecretStr | None = None
+    admin_ids: str = ""
+    webhook_secret: SecretStr | None = None
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
+    data_dir: Path = Path("data")
+
+    @field_validator("telegram_api_url", "tiktok_api_url", "tiktok_auth_url", "public_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not _URL.match(value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        # aiogram.utils.token.validate_token: digits, a colon, a non-empty part without spaces.
+        if value is None or not value.get_secret_value():
+            return None
+        if not re.fullmatch(r"\d+:\S+", value.get_secret_value()):
+            raise ValueError("BOT_TOKEN must look like 123456:ABC... (digits, a colon, the secret)")
+        return value
+
+    @field_validator("redis_url", "tiktok_app_id")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("encryption_keys", "webhook_secret", "tiktok_app_secret")
+    @classmethod
+    def _blank_secret_is_none(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value() else None
+
+    @field_validator("admin_ids")
+    @classmethod
+    def _admin_ids(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            if not re.fullmatch(r"-?\d+", part):
+                raise ValueError(f"ADMIN_IDS must be comma-separated user ids; {part!r} is not")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # setWebhook.secret_token: 1-256 of A-Z a-z 0-9 _ - (telegram-bot-platform.md §1).
+        secret = value.get_secret_value() if value is not None else ""
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ValueError("WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _keys_parse(self) -> Settings:
+        if self.encryption_keys is not None:
+            try:
+                parse_keyring(self.encryption_keys.get_secret_value())
+            except KeyringError as exc:
+                raise ValueError(f"ENCRYPTION_KEYS: {exc}") from None
+        return self
+
+    @cached_property
+    def keyring(self) -> Keyring:
+        """The parsed encryption keys; a clear error when none are configured."""
+        if self.encryption_keys is None:
+            raise SettingsError(
+                "ENCRYPTION_KEYS is not set: give comma-separated kid:base64key entries "
+                "(32-byte keys), e.g. generate one with `python -m bot gen-key`"
+            )
+        return parse_keyring(self.encryption_keys.get_secret_value())
+
+    @cached_property
+    def admin_id_set(self) -> frozenset[int]:
+        """Operators' Telegram user ids."""
+        return frozenset(int(p) for p in self.admin_ids.split(",") if p.strip())
+
+    @property
+    def use_webhook(self) -> bool:
+        """True when the bot should receive updates by webhook rather than long polling."""
+        return self.webhook_secret is not None
+
+    @property
+    def oauth_redirect_uri(self) -> str:
+        """Where TikTok sends the advertiser back after consent."""
+        return f"{self.public_url}/oauth/tiktok/callback"
+
+    def secret_values(self) -> list[str]:
+        """Every secret string, so the log filter can mask them wherever they appear."""
+        values = [s.get_secret_value() for s in (self.bot_token, self.tiktok_app_secret,
+                                                  self.webhook_secret) if s is not None]
+        if self.encryption_keys is not None:
+            values += [k.encode_b64() for k in self.keyring.keys]
+        return values
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning pydantic's validation report into one readable SettingsError."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]).upper() or "settings"
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            lines.append(f"{field}: {msg}")
+        raise SettingsError("bad configuration:\n  " + "\n  ".join(lines)) from None

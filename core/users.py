@@ -1,0 +1,136 @@
+"""User use-cases: sign-up and settings. Each records what changed in the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.clock import Clock
+from core.emails import normalize_email
+from core.timezones import is_valid
+from storage.models import User
+from storage.uow import UnitOfWorkFactory
+
+LANGUAGES = ("en", "ru")
+TERMS_VERSION = "2026-11"
+
+
+class InvalidValue(ValueError):
+    """The value given for a setting is not acceptable."""
+
+
+@dataclass(frozen=True)
+class SignUp:
+    """What the sign-up flow collected; consents are explicit booleans."""
+
+    user_id: int
+    first_name: str
+    last_name: str | None
+    username: str | None
+    language: str
+    time_zone: str
+    email: str | None
+    marketing_opt_in: bool
+    start_payload: str | None = None
+
+
+async def get_user(uow: UnitOfWorkFactory, user_id: int) -> User | None:
+    """A registered, not deleted user."""
+    async with uow() as u:
+        return await u.users.get(user_id)
+
+
+async def register_user(uow: UnitOfWorkFactory, clock: Clock, form: SignUp) -> User:
+    """Create the user after age, terms and privacy were accepted; idempotent."""
+    if form.language not in LANGUAGES or not is_valid(form.time_zone):
+        raise InvalidValue("language or time zone")
+    email = normalize_email(form.email) if form.email else None
+    now = clock.now()
+    async with uow() as u:
+        existing = await u.users.get_any(form.user_id)
+        if existing is not None and existing.deleted_at is None:
+            return existing
+        if existing is not None:  # a deleted account signs up again: start from a clean row
+            await u.session.delete(existing)
+            await u.session.flush()
+        user = User(
+            id=form.user_id,
+            first_name=form.first_name[:128],
+            last_name=(form.last_name or None) and form.last_name[:128],
+            username=form.username,
+            language=form.language,
+            time_zone=form.time_zone,
+            email=email,
+            adult_confirmed_at=now,
+            terms_accepted_at=now,
+            terms_version=TERMS_VERSION,
+            privacy_accepted_at=now,
+            marketing_opt_in=form.marketing_opt_in,
+            marketing_consent_at=now if form.marketing_opt_in else None,
+            start_payload=form.start_payload,
+            created_at=now,
+            updated_at=now,
+        )
+        u.users.add(user)
+        u.audit.record(
+            form.user_id,
+            "user.registered",
+            "user",
+            form.user_id,
+            {"language": form.language, "time_zone": form.time_zone,
+             "marketing_opt_in": form.marketing_opt_in, "terms_version": TERMS_VERSION,
+             "start_payload": form.start_payload},
+        )
+        await u.commit()
+        return user
+
+
+async def _update(uow: UnitOfWorkFactory, clock: Clock, user_id: int, action: str,
+                  **changes: object) -> User:
+    async with uow() as u:
+        user = await u.users.get(user_id)
+        if user is None:
+            raise LookupError(user_id)
+        before = {k: getattr(user, k) for k in changes}
+        for key, value in changes.items():
+            setattr(user, key, value)
+        user.updated_at = clock.now()
+        u.audit.record(user_id, action, "user", user_id,
+                       {"before": {k: str(v) if v is not None else None for k, v in before.items()},
+                        "after": {k: str(v) if v is not None else None
+                                  for k, v in changes.items()}})
+        await u.commit()
+        return user
+
+
+async def set_language(uow: UnitOfWorkFactory, clock: Clock, user_id: int, language: str) -> User:
+    """Change the interface language."""
+    if language not in LANGUAGES:
+        raise InvalidValue(language)
+    return await _update(uow, clock, user_id, "user.language", language=language)
+
+
+async def set_time_zone(uow: UnitOfWorkFactory, clock: Clock, user_id: int, zone: str) -> User:
+    """Change the time zone schedules are read in."""
+    if not is_valid(zone):
+        raise InvalidValue(zone)
+    return await _update(uow, clock, user_id, "user.time_zone", time_zone=zone)
+
+
+async def set_email(uow: UnitOfWorkFactory, clock: Clock, user_id: int, text: str | None) -> User:
+    """Set (validated) or remove the email address."""
+    email = None
+    if text is not None:
+        email = normalize_email(text)
+        if email is None:
+            raise InvalidValue(text)
+    return await _update(uow, clock, user_id, "user.email", email=email)
+
+
+async def set_marketing(uow: UnitOfWorkFactory, clock: Clock, user_id: int, opt_in: bool) -> User:
+    """Give or withdraw marketing consent, recording when."""
+    now = clock.now()
+    if opt_in:
+        return await _update(uow, clock, user_id, "user.marketing", marketing_opt_in=True,
+                             marketing_consent_at=now, marketing_withdrawn_at=None)
+    return await _update(uow, clock, user_id, "user.marketing", marketing_opt_in=False,
+                         marketing_withdrawn_at=now)

@@ -1,0 +1,104 @@
+"""The offline demo: sandbox Telegram and TikTok, the real service against them, a terminal chat.
+
+`python -m sandbox.demo` (what `scripts/dev run` starts when BOT_TOKEN is unset). The service runs
+as its own process, exactly as in production, with its log in data/demo-service.log; the chat
+runs in this terminal. State is kept in data/ (SQLite and a demo encryption key), so a restart
+remembers the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+from pathlib import Path
+
+from sandbox.telegram.chat import run_chat
+from sandbox.telegram.server import start_server
+from sandbox.tiktok.server import start_emulator
+from storage.vault import generate_key_entry
+
+DEMO_TOKEN = "7000000001:TTPulseDemoToken-offline-sandbox"
+DEMO_USER = 1001
+
+
+def demo_key(data_dir: Path) -> str:
+    """The demo's encryption key, generated into data/ once (the demo only)."""
+    path = data_dir / "demo.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(generate_key_entry("demo1") + "\n")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+async def _wait_ready(url: str, proc: asyncio.subprocess.Process, log: Path) -> None:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        for _ in range(300):
+            if proc.returncode is not None:
+                raise SystemExit(f"the service stopped at start; its log is {log}")
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(f"{url}/readyz") as resp:
+                    if resp.status == 200:
+                        return
+            await asyncio.sleep(0.1)
+    raise SystemExit(f"the service did not become ready; see {log}")
+
+
+async def main(user_id: int, web_port: int, data: Path, key: str) -> None:
+    """Start the sandbox, the service, and the chat; stop everything when the chat ends."""
+    telegram = await start_server(token=DEMO_TOKEN)
+    tiktok = await start_emulator(fixture="demo")
+    env = {
+        **os.environ,
+        "BOT_TOKEN": DEMO_TOKEN,
+        "TELEGRAM_API_URL": telegram.url,
+        "TIKTOK_API_URL": tiktok.url,
+        "TIKTOK_AUTH_URL": tiktok.auth_url,
+        "TIKTOK_APP_ID": tiktok.app_id,
+        "TIKTOK_APP_SECRET": tiktok.secret,
+        "WEB_PORT": str(web_port),
+        "PUBLIC_URL": os.environ.get("PUBLIC_URL", f"http://127.0.0.1:{web_port}"),
+        "ENCRYPTION_KEYS": key,
+        # In the demo you are also the operator, so /support can be tried from both sides.
+        "ADMIN_IDS": os.environ.get("ADMIN_IDS") or str(user_id),
+    }
+    env.pop("WEBHOOK_SECRET", None)
+    log = data / "demo-service.log"
+    with log.open("ab") as log_file:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", env=env, stdout=log_file, stderr=log_file
+        )
+    try:
+        await _wait_ready(f"http://127.0.0.1:{web_port}", proc, log)
+        print(f"TTPulse offline demo — service log: {log}. Type /start to begin, /quit to leave.")
+        await run_chat(telegram.url, user_id, first_name="Demo", language_code="en")
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(proc.wait(), 10)
+            if proc.returncode is None:
+                proc.kill()
+        await tiktok.stop()
+        await telegram.stop()
+
+
+def cli() -> None:
+    """Parse options and run the demo."""
+    parser = argparse.ArgumentParser(prog="python -m sandbox.demo", description=__doc__)
+    parser.add_argument("--user-id", type=int, default=DEMO_USER, help="your sandbox user id")
+    parser.add_argument("--web-port", type=int, default=int(os.environ.get("WEB_PORT", 8080)))
+    args = parser.parse_args()
+    data = Path(os.environ.get("DATA_DIR", "data"))
+    key = os.environ.get("ENCRYPTION_KEYS") or demo_key(data)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main(args.user_id, args.web_port, data, key))
+
+
+if __name__ == "__main__":
+    cli()

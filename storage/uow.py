@@ -1,0 +1,62 @@
+"""Unit of work: one session and its repositories; the use-case decides when to commit."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.repos.audit import AuditRepo
+from storage.repos.credentials import CredentialRepo
+from storage.repos.fsm import FsmRepo
+from storage.repos.support import SupportRepo
+from storage.repos.users import UserRepo
+from storage.vault import Vault
+
+
+class UnitOfWork:
+    """`async with uow_factory() as uow: ...; await uow.commit()` — rolls back if not committed."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], vault: Vault | None) -> None:
+        self._sessions = sessions
+        self._vault = vault
+
+    async def __aenter__(self) -> UnitOfWork:
+        self.session = self._sessions()
+        self.users = UserRepo(self.session)
+        self.support = SupportRepo(self.session)
+        self.audit = AuditRepo(self.session)
+        self.fsm = FsmRepo(self.session)
+        return self
+
+    @property
+    def credentials(self) -> CredentialRepo:
+        """Credentials need the vault; a clear error if it was not configured."""
+        if self._vault is None:
+            raise RuntimeError("no vault configured (ENCRYPTION_KEYS)")
+        return CredentialRepo(self.session, self._vault)
+
+    async def commit(self) -> None:
+        """Make the staged changes durable."""
+        await self.session.commit()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # close() rolls back anything uncommitted and detaches loaded objects without expiring
+        # them (rollback() would expire them), so use-cases can return what they loaded.
+        await self.session.close()
+
+
+class UnitOfWorkFactory:
+    """Makes units of work over one engine's sessions."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], vault: Vault | None) -> None:
+        self.sessions = sessions
+        self.vault = vault
+
+    def __call__(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions, self.vault)

@@ -1,0 +1,45 @@
+"""E2E fixtures: a sandbox Telegram server, the service process, and a driver for users.
+
+After every test: the service logged no traceback and no error, and the sandbox refused none of
+its calls (no text over 4096, no bad HTML, no 65-byte callback data, no unchanged edit, no flood).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from sandbox.telegram.server import RunningServer, start_server
+from tests.e2e.harness import TOKEN, SandboxClient, ServiceProcess
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[RunningServer]:
+    server = await start_server(token=TOKEN)
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def sandbox(telegram: RunningServer) -> AsyncIterator[SandboxClient]:
+    async with SandboxClient(telegram.url) as client:
+        yield client
+
+
+@pytest.fixture
+async def service(
+    telegram: RunningServer, sandbox: SandboxClient, tmp_path: Path
+) -> AsyncIterator[ServiceProcess]:
+    svc = ServiceProcess(telegram.url, tmp_path)
+    await svc.start()
+    yield svc
+    await svc.stop()
+    log = svc.log()
+    assert "Traceback" not in log, f"the service logged a traceback:\n{log}"
+    errors = [e for e in svc.log_events() if e.get("level") in ("error", "critical", "raw")]
+    assert errors == [], f"the service logged errors:\n{errors}"
+    # A 403 is a user's own doing (they blocked the bot); everything else is the service's fault.
+    refusals = [r for r in await sandbox.refusals() if r["error_code"] != 403]
+    assert refusals == [], f"the sandbox refused some of the service's calls: {refusals}"

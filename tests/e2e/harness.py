@@ -1,0 +1,173 @@
+"""Runs the real service as its own process against the sandbox Telegram server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from sandbox.telegram.driver import ChatUser, SandboxClient
+from storage.vault import generate_key_entry
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "7100000001:TTPulseE2eToken-for-sandbox-tests"
+ADMIN_ID = 900
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServiceProcess:
+    """`python -m bot run` with a temp SQLite database, started and stopped like in production."""
+
+    def __init__(self, telegram_url: str, workdir: Path, **env: str) -> None:
+        self.port = free_port()
+        self.log_path = workdir / "service.log"
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("TIKTOK_", "REDIS_"))},
+            "BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": telegram_url,
+            "DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/ttpulse.db",
+            "ENCRYPTION_KEYS": generate_key_entry("e2e"),
+            "ADMIN_IDS": str(ADMIN_ID),
+            "WEB_PORT": str(self.port),
+            "PUBLIC_URL": f"http://127.0.0.1:{self.port}",
+            "LOG_FORMAT": "json",
+            "LOG_LEVEL": "INFO",
+            **env,
+        }
+        self.env.pop("WEBHOOK_SECRET", None)
+        self.proc: asyncio.subprocess.Process | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL of the service's web side."""
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        """Start and wait until /readyz says ready."""
+        with self.log_path.open("ab") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=log,
+            )
+        async with aiohttp.ClientSession() as http:
+            for _ in range(200):
+                if self.proc.returncode is not None:
+                    raise AssertionError(f"service exited at start:\n{self.log()}")
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with http.get(f"{self.url}/readyz") as resp:
+                        if resp.status == 200:
+                            return
+                await asyncio.sleep(0.1)
+        raise AssertionError(f"service never became ready:\n{self.log()}")
+
+    async def stop(self) -> None:
+        """SIGTERM, as an orchestrator would; wait for a clean exit."""
+        if self.proc is None or self.proc.returncode is not None:
+            return
+        self.proc.terminate()
+        try:
+            await asyncio.wait_for(self.proc.wait(), 15)
+        except TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+            raise AssertionError(f"service did not stop on SIGTERM:\n{self.log()}") from None
+
+    async def restart(self) -> None:
+        """Stop, then start again on the same database."""
+        await self.stop()
+        await self.start()
+
+    def log(self) -> str:
+        """Everything the service logged so far."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def log_events(self) -> list[dict[str, object]]:
+        """The JSON log lines as objects (non-JSON lines, e.g. a traceback, come back as text)."""
+        out: list[dict[str, object]] = []
+        for line in self.log().splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                out.append({"level": "raw", "event": line})
+        return out
+
+
+LABELS = {
+    "English": {
+        "adult": "✅ I am 18 or older",
+        "accept": "✅ I accept",
+        "skip": "Skip",
+        "finish": "Finish sign-up",
+        "menu": "main menu",
+        "tz": "time zone",
+        "email": "email address",
+        "news": "news and offers",
+    },
+    "Русский": {
+        "adult": "✅ Мне 18 или больше",
+        "accept": "✅ Принимаю",
+        "skip": "Пропустить",
+        "finish": "Завершить регистрацию",
+        "menu": "главное меню",
+        "tz": "часовом поясе",
+        "email": "адрес email",
+        "news": "новости",
+    },
+}
+
+
+async def sign_up(
+    user: ChatUser, language: str = "English", zone: str = "Berlin", email: str | None = None
+) -> None:
+    """A complete sign-up through the buttons, checking each screen appears."""
+    words = LABELS[language]
+    await user.send("/start")
+    await user.expect("TTPulse")
+    await user.press(language)
+    await user.expect("18")
+    await user.press(words["adult"])
+    await user.expect("Terms" if language == "English" else "Условия")
+    await user.press(words["accept"])
+    await user.expect(words["tz"])
+    await user.press(zone)
+    await user.expect(words["email"])
+    if email is None:
+        await user.press(words["skip"])
+    else:
+        await user.send(email)
+    await user.expect(words["news"])
+    await user.press(words["finish"])
+    await user.expect(words["menu"])
+
+
+async def press_data_answer(user: ChatUser, data: str, message_id: int) -> dict[str, object]:
+    """Send a (possibly forged) callback payload and return the bot's answer to it."""
+    before = len(await user.callback_answers())
+    await user.press_data(data, message_id=message_id)
+    for _ in range(200):
+        answers = await user.callback_answers()
+        if len(answers) > before:
+            return answers[-1]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the bot never answered the callback {data!r}")
+
+
+__all__ = ["ADMIN_ID", "TOKEN", "SandboxClient", "ServiceProcess", "press_data_answer", "sign_up"]

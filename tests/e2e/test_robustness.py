@@ -1,0 +1,139 @@
+"""Bad input gets a clear reply: /cancel, stray text, stale and forged buttons, restarts."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from sandbox.telegram.driver import SandboxClient
+from tests.e2e.harness import ServiceProcess, press_data_answer, sign_up
+
+
+async def test_cancel_in_the_middle_of_sign_up(
+    service: ServiceProcess, sandbox: SandboxClient
+) -> None:
+    user = await sandbox.user(301, language_code="en")
+    await user.send("/start")
+    await user.expect("Choose your language")
+    await user.press("English")
+    await user.expect("18 or older")
+    await user.send("/cancel")
+    await user.expect("Sign-up cancelled. Nothing was stored.")
+    await user.send("hello?")
+    await user.expect("Send /start to sign up")
+    await user.send("/cancel")
+    await user.expect("There is nothing to cancel")
+
+
+async def test_cancel_in_settings_and_support(
+    service: ServiceProcess, sandbox: SandboxClient
+) -> None:
+    user = await sandbox.user(302, language_code="en")
+    await sign_up(user)
+    await user.send("/support")
+    await user.expect("Describe your question")
+    await user.send("/cancel")
+    await user.expect("Cancelled. Nothing was changed.")
+    await user.send("this is not a ticket")
+    await user.expect("I didn't understand that")
+
+
+async def test_text_where_a_button_is_expected(
+    service: ServiceProcess, sandbox: SandboxClient
+) -> None:
+    user = await sandbox.user(303, language_code="en")
+    await user.send("/start")
+    await user.expect("Choose your language")
+    await user.send("english please")
+    await user.expect("Please answer with the buttons above")
+    await user.press("English")
+    await user.expect("18 or older")
+    await user.send("yes I am 30")
+    await user.expect("Please answer with the buttons above")
+    await user.send_file("photo", "me.jpg", b"\xff\xd8\xff\xe0fakejpeg")
+    await user.expect("Please answer with the buttons above")
+
+
+async def test_flow_survives_restart_and_stale_buttons_are_refused(
+    service: ServiceProcess, sandbox: SandboxClient
+) -> None:
+    user = await sandbox.user(304, language_code="en")
+    await user.send("/start")
+    first = await user.expect("Choose your language")
+    await user.press("English")
+    await user.expect("18 or older")
+
+    await service.restart()
+    # The conversation state was kept: the age step still works after the restart.
+    await user.press("✅ I am 18 or older")
+    await user.expect("Terms of Use")
+
+    # "English" on the first message is gone (edited); a replayed press of its payload is stale.
+    answer = await press_data_answer(user, "su:lang:en", first.message_id)
+    assert answer["text"] == "This button is no longer valid. Send /menu to continue."
+    assert answer["show_alert"] is True
+
+
+async def test_forged_and_edited_callback_payloads(
+    service: ServiceProcess, sandbox: SandboxClient
+) -> None:
+    user = await sandbox.user(305, language_code="en")
+    await sign_up(user)
+    await user.send("/settings")
+    screen = await user.expect("Settings")
+    stale = "This button is no longer valid."
+    for payload, reply in [
+        ("mn:../../etc", stale),
+        ("se:setlang:xx", stale),
+        ("se:settz:Mars/Base", stale),
+        ("se:mkt:maybe", stale),
+        ("se:nope", stale),
+        ("tk:notanumber", stale),
+        ("totally-unknown", stale),
+        ("su:done", stale),
+        ("tk:1", "Only TTPulse operators can answer tickets."),
+    ]:
+        answer = await press_data_answer(user, payload, screen.message_id)
+        assert str(answer["text"]).startswith(reply), payload
+    # Nothing changed.
+    await user.send("/settings")
+    after = await user.expect("Settings")
+    assert after.text == screen.text
+
+
+async def test_unregistered_user_gets_pointed_to_start(
+    service: ServiceProcess, sandbox: SandboxClient
+) -> None:
+    user = await sandbox.user(306, language_code="ru")
+    await user.send("/menu")
+    await user.expect("Сначала зарегистрируйтесь")
+    await user.send("/support")
+    await user.expect("Сначала зарегистрируйтесь")
+    await user.send("/privacy")
+    await user.expect("Что TTPulse хранит и зачем")
+
+
+async def test_health_readiness_and_legal_pages(service: ServiceProcess) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{service.url}/healthz") as resp:
+            assert resp.status == 200 and (await resp.json())["status"] == "ok"
+        async with http.get(f"{service.url}/readyz") as resp:
+            body = await resp.json()
+            assert resp.status == 200 and body == {
+                "ready": True,
+                "database": "ok",
+                "telegram": "ok",
+            }
+        async with http.get(f"{service.url}/privacy?lang=ru") as resp:
+            page = await resp.text()
+            assert resp.status == 200 and "Что TTPulse хранит и зачем" in page
+        async with http.get(f"{service.url}/terms") as resp:
+            assert "TTPulse Terms of Use" in await resp.text()
+
+
+async def test_no_secret_reaches_the_log(service: ServiceProcess, sandbox: SandboxClient) -> None:
+    user = await sandbox.user(307, language_code="en")
+    await sign_up(user)
+    log = service.log()
+    assert service.env["BOT_TOKEN"] not in log
+    assert service.env["BOT_TOKEN"].split(":")[1] not in log
+    assert service.env["ENCRYPTION_KEYS"].split(":")[1] not in log

@@ -1,0 +1,98 @@
+"""Settings changes and the support round trip between a user and an operator."""
+
+from __future__ import annotations
+
+from sandbox.telegram.driver import SandboxClient
+from tests.e2e.harness import ADMIN_ID, ServiceProcess, press_data_answer, sign_up
+
+
+async def test_settings_language_zone_email_and_news(
+    service: ServiceProcess, sandbox: SandboxClient
+) -> None:
+    user = await sandbox.user(201, language_code="en")
+    await sign_up(user, email="first@example.com")
+    await user.send("/settings")
+    screen = await user.expect("Settings")
+    assert "News and offers: off" in screen.text
+
+    await user.press("🌐 Language")
+    await user.expect("Choose the interface language")
+    await user.press("Русский")
+    ru = await user.expect("Настройки")
+    assert ru.message_id == screen.message_id and "Язык: Русский" in ru.text
+    await user.send("/help")
+    await user.expect("Команды")  # every later reply is in the new language
+
+    await user.send("/settings")
+    await user.expect("Настройки")
+    await user.press("🕒 Часовой пояс")
+    await user.expect("Выберите часовой пояс")
+    await user.send("UTC+5:30")
+    zone = await user.expect("Часовой пояс: Kolkata")
+    assert "UTC+05:30" in zone.text
+
+    await user.press("✉️ Email")
+    await user.expect("Отправьте ваш адрес email")
+    await user.send("no at sign")
+    await user.expect("не похоже на адрес email")
+    await user.send("second@example.org")
+    await user.expect("Email: second@example.org")
+    await user.press("✉️ Email")
+    await user.expect("Отправьте ваш адрес email")
+    await user.press("Удалить мой email")
+    await user.expect("Email: —")
+
+    await user.press("📣 Новости: выкл.")
+    await user.expect("Новости и предложения: вкл.")
+    answers = await user.callback_answers()
+    assert answers[-1]["text"] == "Сохранено ✓"
+
+    await user.press("🔔 Уведомления")
+    await user.expect("появятся вместе с правилами")
+    await user.press("« Назад")
+    await user.expect("Новости и предложения: вкл.")
+
+
+async def test_support_ticket_round_trip(service: ServiceProcess, sandbox: SandboxClient) -> None:
+    operator = await sandbox.user(ADMIN_ID, first_name="Olga", language_code="en")
+    user = await sandbox.user(202, first_name="Rita", username="rita_ads", language_code="ru")
+    await sign_up(user, language="Русский", zone="Moscow")
+
+    await user.send("/support")
+    await user.expect("Опишите вопрос")
+    await user.send("Где моя статистика? <b>срочно</b> & быстро")
+    opened = await user.expect("Обращение №1 создано")
+    assert opened.button_labels() == []
+
+    forwarded = await operator.expect("Ticket #1 from Rita (@rita_ads), id 202")
+    assert "Где моя статистика? <b>срочно</b> & быстро" in forwarded.text  # escaped, shown as typed
+    assert forwarded.button_labels() == ["↩️ Reply"]
+
+    # The user cannot answer their own ticket with a forged operator button.
+    answer = await press_data_answer(user, "tk:1", opened.message_id)
+    assert answer["text"] == "Отвечать на обращения могут только операторы TTPulse."
+
+    await operator.press("↩️ Reply")
+    await operator.expect("Write your answer to ticket #1")
+    await operator.send("Подключите рекламный аккаунт в разделе «Аккаунты».")
+    await operator.expect("Your answer to ticket #1 was sent")
+    reply = await user.expect("Ответ поддержки TTPulse (обращение №1)")
+    assert "Подключите рекламный аккаунт" in reply.text
+
+
+async def test_support_answer_to_a_user_who_blocked_the_bot(
+    service: ServiceProcess, sandbox: SandboxClient
+) -> None:
+    operator = await sandbox.user(ADMIN_ID, language_code="en")
+    user = await sandbox.user(203, first_name="Max", language_code="en")
+    await sign_up(user)
+    await user.send("/support")
+    await user.expect("Describe your question")
+    await user.send("help")
+    await user.expect("Ticket #1 is open")
+    await operator.expect("Ticket #1 from Max")
+    await user.block(True)
+    await operator.press("↩️ Reply")
+    await operator.expect("Write your answer")
+    await operator.send("Hello Max")
+    await operator.expect("could not be delivered")

@@ -1,0 +1,130 @@
+"""Storage on SQLite and PostgreSQL: migrations match models, repositories and use-cases work."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.clock import FixedClock
+from core.support import TicketNotFound, open_ticket, reply_to_ticket
+from core.users import (
+    InvalidValue,
+    SignUp,
+    get_user,
+    register_user,
+    set_email,
+    set_marketing,
+    set_time_zone,
+)
+from storage.db import session_factory
+from storage.models import Base, User
+from storage.uow import UnitOfWorkFactory
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+
+def _form(user_id: int = 42, **kw: object) -> SignUp:
+    base = dict(user_id=user_id, first_name="Ann", last_name=None, username="ann",
+                language="ru", time_zone="Europe/Moscow", email="Ann@Example.COM",
+                marketing_opt_in=False, start_payload="ref_abc")
+    base.update(kw)
+    return SignUp(**base)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def uow(engine: AsyncEngine) -> UnitOfWorkFactory:
+    return UnitOfWorkFactory(session_factory(engine), None)
+
+
+async def test_migrations_match_models(engine: AsyncEngine) -> None:
+    """A model change without a migration (or the reverse) fails here."""
+    def diff(conn):  # type: ignore[no-untyped-def]
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        return compare_metadata(ctx, Base.metadata)
+
+    async with engine.connect() as conn:
+        changes = await conn.run_sync(diff)
+    assert changes == []
+
+
+async def test_register_user_keeps_consents_and_is_idempotent(uow: UnitOfWorkFactory) -> None:
+    clock = FixedClock(NOW)
+    user = await register_user(uow, clock, _form())
+    again = await register_user(uow, FixedClock(NOW + timedelta(hours=1)), _form(language="en"))
+    assert again.created_at == user.created_at and again.language == "ru"
+
+    stored = await get_user(uow, 42)
+    assert stored is not None
+    assert stored.email == "Ann@example.com"  # domain lower-cased, local part kept
+    assert stored.adult_confirmed_at == NOW and stored.terms_accepted_at == NOW
+    assert stored.privacy_accepted_at == NOW and stored.terms_version
+    assert stored.marketing_opt_in is False and stored.marketing_consent_at is None
+    assert stored.start_payload == "ref_abc"
+    assert stored.created_at.tzinfo is not None  # aware UTC back from both backends
+    async with uow() as u:
+        entries = await u.audit.for_target("user", 42)
+    assert [e.action for e in entries] == ["user.registered"]
+
+
+async def test_settings_changes_are_validated_and_audited(uow: UnitOfWorkFactory) -> None:
+    clock = FixedClock(NOW)
+    await register_user(uow, clock, _form())
+    with pytest.raises(InvalidValue):
+        await set_email(uow, clock, 42, "not-an-email")
+    with pytest.raises(InvalidValue):
+        await set_time_zone(uow, clock, 42, "Mars/Olympus")
+    await set_time_zone(uow, clock, 42, "Asia/Tokyo")
+    clock.set(NOW + timedelta(minutes=5))
+    user = await set_marketing(uow, clock, 42, True)
+    assert user.marketing_opt_in and user.marketing_consent_at == NOW + timedelta(minutes=5)
+    clock.set(NOW + timedelta(minutes=9))
+    user = await set_marketing(uow, clock, 42, False)
+    assert not user.marketing_opt_in
+    assert user.marketing_withdrawn_at == NOW + timedelta(minutes=9)
+    user = await set_email(uow, clock, 42, None)
+    assert user.email is None
+    async with uow() as u:
+        actions = [e.action for e in await u.audit.for_target("user", 42)]
+        tz_entry = next(e for e in await u.audit.for_target("user", 42)
+                        if e.action == "user.time_zone")
+    assert actions == ["user.registered", "user.time_zone", "user.marketing", "user.marketing",
+                       "user.email"]
+    assert tz_entry.details == {"before": {"time_zone": "Europe/Moscow"},
+                                "after": {"time_zone": "Asia/Tokyo"}}
+
+
+async def test_support_ticket_round_trip(uow: UnitOfWorkFactory) -> None:
+    await register_user(uow, FixedClock(NOW), _form())
+    ticket_id = await open_ticket(uow, 42, "My stats are empty")
+    ref = await reply_to_ticket(uow, ticket_id, 900, "Connect an ad account first")
+    assert (ref.ticket_id, ref.user_id, ref.user_language) == (ticket_id, 42, "ru")
+    async with uow() as u:
+        [ticket] = await u.support.for_user(42)
+        assert ticket.status == "answered"
+        assert [(m.from_operator, m.text) for m in ticket.messages] == [
+            (False, "My stats are empty"), (True, "Connect an ad account first")]
+    with pytest.raises(TicketNotFound):
+        await reply_to_ticket(uow, ticket_id + 100, 900, "?")
+
+
+async def test_naive_datetimes_are_refused(uow: UnitOfWorkFactory) -> None:
+    """Storing a naive time would silently shift it by the server's offset; refuse it."""
+    async with uow() as u:
+        u.session.add(User(id=7, first_name="N", language="en", time_zone="UTC",
+                           adult_confirmed_at=datetime(2026, 1, 1), terms_accepted_at=NOW,
+                           terms_version="v", privacy_accepted_at=NOW))
+        with pytest.raises(Exception, match="naive datetime"):
+            await u.session.flush()
+
+
+async def test_offset_datetimes_are_stored_as_utc(uow: UnitOfWorkFactory) -> None:
+    moscow = timezone(timedelta(hours=3))
+    local = datetime(2026, 11, 29, 15, 0, tzinfo=moscow)
+    await register_user(uow, FixedClock(local), _form(user_id=5))
+    user = await get_user(uow, 5)
+    assert user is not None and user.created_at == NOW and user.created_at.utcoffset() == \
+        timedelta(0)

@@ -1,0 +1,67 @@
+"""Typed time zones and emails."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from core.emails import normalize_email
+from core.timezones import COMMON, is_valid, parse_time_zone, utc_offset_label
+
+
+@pytest.mark.parametrize(
+    ("typed", "zone"),
+    [
+        ("Berlin", "Europe/Berlin"),
+        ("new york", "America/New_York"),
+        ("  Los   Angeles ", "America/Los_Angeles"),
+        ("Москва", "Europe/Moscow"),
+        ("киев", "Europe/Kyiv"),
+        ("UTC+3", "Etc/GMT-3"),
+        ("gmt-5", "Etc/GMT+5"),
+        ("+03:00", "Etc/GMT-3"),
+        ("UTC", "UTC"),
+        ("utc+0", "UTC"),
+        ("UTC+5:30", "Asia/Kolkata"),
+        ("europe/london", "Europe/London"),
+        ("Asia/Tokyo", "Asia/Tokyo"),
+        ("Delhi", "Asia/Kolkata"),
+    ],
+)
+def test_recognised(typed: str, zone: str) -> None:
+    assert parse_time_zone(typed) == zone
+
+
+@pytest.mark.parametrize("typed", ["", "Atlantis", "UTC+15", "UTC+3:17", "x" * 100, "hello world"])
+def test_not_recognised(typed: str) -> None:
+    assert parse_time_zone(typed) is None
+
+
+def test_common_zones_and_offsets() -> None:
+    assert all(is_valid(z) for z in COMMON)
+    winter = datetime(2026, 1, 15, tzinfo=UTC)
+    summer = datetime(2026, 7, 15, tzinfo=UTC)
+    assert utc_offset_label("Europe/Berlin", winter) == "UTC+01:00"
+    assert utc_offset_label("Europe/Berlin", summer) == "UTC+02:00"
+    assert utc_offset_label("Etc/GMT-3", summer) == "UTC+03:00"
+    assert utc_offset_label("America/St_Johns", winter) == "UTC-03:30"
+
+
+@pytest.mark.parametrize(
+    ("typed", "result"),
+    [
+        ("Ann@Example.COM", "Ann@example.com"),
+        (" bob.smith+ads@mail.co.uk ", "bob.smith+ads@mail.co.uk"),
+        ("nobody", None),
+        ("a@b", None),
+        ("a@@b.com", None),
+        ("a b@c.com", None),
+        ("a..b@c.com", None),
+        (".a@c.com", None),
+        ("<script>@x.com", None),
+        ("a@" + "x" * 250 + ".com", None),
+    ],
+)
+def test_email(typed: str, result: str | None) -> None:
+    assert normalize_email(typed) == result
