@@ -139,10 +139,16 @@ async def run(settings: Settings) -> None:
                 allowed_updates=svc.dp.resolve_used_update_types(),
             )
             await svc.dp.emit_startup(bot=svc.bot)
+            probe.serving = True
             await _wait_for_signal()
             await svc.dp.emit_shutdown(bot=svc.bot)
         else:
             await svc.bot.delete_webhook()
+
+            async def polling_started(**_: object) -> None:
+                probe.serving = True
+
+            svc.dp.startup.register(polling_started)
             await svc.dp.start_polling(svc.bot, allowed_updates=svc.dp.resolve_used_update_types(),
                                        close_bot_session=False)
     finally:

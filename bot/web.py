@@ -29,6 +29,7 @@ class BotProbe:
     bot: Bot
     ttl: float = 30.0
     ok_at: float = field(default=0.0)
+    serving: bool = False  # set once updates can flow (webhook registered or polling started)
 
     async def connected(self) -> bool:
         """True if the Bot API answered recently."""
@@ -68,7 +69,10 @@ def build_web_app(engine: AsyncEngine, probe: BotProbe, i18n: I18n,
             checks["database"] = "ok"
         except Exception as exc:  # report, never raise, from a probe
             checks["database"] = f"error: {type(exc).__name__}"
-        checks["telegram"] = "ok" if await probe.connected() else "unreachable"
+        if not probe.serving:
+            checks["telegram"] = "starting"
+        else:
+            checks["telegram"] = "ok" if await probe.connected() else "unreachable"
         ready = all(v == "ok" for v in checks.values())
         return web.json_response({"ready": ready, **checks}, status=200 if ready else 503)
 

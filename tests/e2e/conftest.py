@@ -29,10 +29,20 @@ async def sandbox(telegram: RunningServer) -> AsyncIterator[SandboxClient]:
 
 
 @pytest.fixture
+def service_env() -> dict[str, str]:
+    """Extra environment for the service process; tests override it to change the setup."""
+    return {}
+
+
+@pytest.fixture
 async def service(
-    telegram: RunningServer, sandbox: SandboxClient, tmp_path: Path
+    telegram: RunningServer,
+    sandbox: SandboxClient,
+    tmp_path: Path,
+    service_env: dict[str, str],
+    request: pytest.FixtureRequest,
 ) -> AsyncIterator[ServiceProcess]:
-    svc = ServiceProcess(telegram.url, tmp_path)
+    svc = ServiceProcess(telegram.url, tmp_path, **service_env)
     await svc.start()
     yield svc
     await svc.stop()
@@ -40,6 +50,9 @@ async def service(
     assert "Traceback" not in log, f"the service logged a traceback:\n{log}"
     errors = [e for e in svc.log_events() if e.get("level") in ("error", "critical", "raw")]
     assert errors == [], f"the service logged errors:\n{errors}"
-    # A 403 is a user's own doing (they blocked the bot); everything else is the service's fault.
-    refusals = [r for r in await sandbox.refusals() if r["error_code"] != 403]
+    # A 403 is a user's own doing (they blocked the bot); everything else is the service's fault,
+    # unless the test provoked it on purpose (marker allow_refusals(codes...)).
+    marker = request.node.get_closest_marker("allow_refusals")
+    allowed = {403, *(marker.args if marker else ())}
+    refusals = [r for r in await sandbox.refusals() if r["error_code"] not in allowed]
     assert refusals == [], f"the sandbox refused some of the service's calls: {refusals}"

@@ -34,7 +34,11 @@ class ServiceProcess:
         self.port = free_port()
         self.log_path = workdir / "service.log"
         self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("TIKTOK_", "REDIS_"))},
+            **{
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith(("TIKTOK_", "REDIS_", "WEBHOOK_"))
+            },
             "BOT_TOKEN": TOKEN,
             "TELEGRAM_API_URL": telegram_url,
             "DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/ttpulse.db",
@@ -46,7 +50,6 @@ class ServiceProcess:
             "LOG_LEVEL": "INFO",
             **env,
         }
-        self.env.pop("WEBHOOK_SECRET", None)
         self.proc: asyncio.subprocess.Process | None = None
 
     @property
