@@ -24,7 +24,7 @@ from bot.commands import register_commands
 from bot.errors import on_error
 from bot.fsm_storage import DatabaseStorage
 from bot.i18n import UserLocaleMiddleware, make_i18n
-from bot.middlewares import UserMiddleware
+from bot.middlewares import PrivateChatsOnly, UserMiddleware
 from bot.pacing import PacingMiddleware
 from bot.routers import all_routers
 from bot.web import WEBHOOK_PATH, BotProbe, build_web_app
@@ -78,15 +78,21 @@ def make_fsm(settings: Settings, uow: UnitOfWorkFactory) -> tuple[BaseStorage, B
     return DatabaseStorage(uow), SimpleEventIsolation()
 
 
-def build_dispatcher(settings: Settings, uow: UnitOfWorkFactory, i18n: I18n, clock: Clock,
-                     storage: BaseStorage, isolation: BaseEventIsolation) -> Dispatcher:
-    """Routers in order, the user and locale middlewares, and the one error handler."""
-    dp = Dispatcher(storage=storage, events_isolation=isolation,
-                    uow=uow, settings=settings, clock=clock)
-    users = UserMiddleware(uow)
+def build_dispatcher(i18n: I18n, storage: BaseStorage, isolation: BaseEventIsolation,
+                     **deps: object) -> Dispatcher:
+    """Routers in order, the user and locale middlewares, and the one error handler.
+
+    `deps` (uow, settings, clock) become handler arguments; the routers are module-level, so a
+    process builds one dispatcher (tests pass the deps per update instead).
+    """
+    dp = Dispatcher(storage=storage, events_isolation=isolation, **deps)
+    users, private = UserMiddleware(), PrivateChatsOnly()
     for observer in (dp.message, dp.callback_query, dp.pre_checkout_query):
         observer.outer_middleware(users)
     UserLocaleMiddleware(i18n).setup(dp)
+    # After the locale middleware, so a refusal is said in the presser's language.
+    dp.message.outer_middleware(private)
+    dp.callback_query.outer_middleware(private)
     dp.errors.register(on_error)
     dp.include_routers(*all_routers())
     return dp
@@ -101,7 +107,7 @@ async def start_service(settings: Settings, clock: Clock | None = None) -> Servi
     i18n = make_i18n()
     storage, isolation = make_fsm(settings, uow)
     clock = clock or SystemClock()
-    dp = build_dispatcher(settings, uow, i18n, clock, storage, isolation)
+    dp = build_dispatcher(i18n, storage, isolation, uow=uow, settings=settings, clock=clock)
     return Service(settings, engine, uow, make_bot(settings), dp, i18n, clock)
 
 

@@ -6,17 +6,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject
+from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.utils.i18n import gettext as _
 
 from core.users import get_user
 from storage.uow import UnitOfWorkFactory
 
 
 class UserMiddleware(BaseMiddleware):
-    """Puts `db_user` (the registered user or None) into handler data."""
-
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
-        self._uow = uow
+    """Puts `db_user` (the registered user or None) into handler data (`uow` comes from there)."""
 
     async def __call__(
         self,
@@ -26,5 +24,31 @@ class UserMiddleware(BaseMiddleware):
     ) -> Any:
         """Load the user, then continue."""
         tg_user = data.get("event_from_user")
-        data["db_user"] = await get_user(self._uow, tg_user.id) if tg_user else None
+        uow: UnitOfWorkFactory = data["uow"]
+        data["db_user"] = await get_user(uow, tg_user.id) if tg_user else None
+        return await handler(event, data)
+
+
+class PrivateChatsOnly(BaseMiddleware):
+    """TTPulse talks to each user in their private chat; a press is honoured only from its owner.
+
+    In a private chat the chat id is the user's id, so a callback whose message belongs to another
+    chat (a group the bot was added to, a forwarded keyboard) is refused before any handler runs.
+    """
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        """Drop group messages; answer foreign button presses with a refusal."""
+        if isinstance(event, Message):
+            if event.chat.type != "private":
+                return None
+        elif isinstance(event, CallbackQuery):
+            msg = event.message
+            if msg is None or msg.chat.type != "private" or msg.chat.id != event.from_user.id:
+                await event.answer(_("This button is not yours."), show_alert=True)
+                return None
         return await handler(event, data)

@@ -53,6 +53,16 @@ class PacingMiddleware(BaseRequestMiddleware):
         self._global = _Bucket(global_rate, int(global_rate))
         self._rate, self._burst, self._retries = per_chat_rate, per_chat_burst, retries
 
+    def _forget_idle(self, keep: int = 10_000) -> None:
+        """Drop buckets of chats quiet long enough to be full again, so memory stays bounded."""
+        if len(self._chat) < keep:
+            return
+        now = time.monotonic()
+        idle = [c for c, b in self._chat.items()
+                if not b.lock.locked() and b.tokens + (now - b.stamp) * b.rate >= b.burst]
+        for chat in idle:
+            del self._chat[chat]
+
     async def __call__(
         self,
         make_request: NextRequestMiddlewareType[TelegramType],
@@ -67,6 +77,7 @@ class PacingMiddleware(BaseRequestMiddleware):
             if paced:
                 bucket = self._chat.get(chat_id)
                 if bucket is None:
+                    self._forget_idle()
                     bucket = self._chat[chat_id] = _Bucket(self._rate, self._burst)
                 await bucket.take()
                 await self._global.take()

@@ -85,9 +85,20 @@ def test_keys_never_show_in_repr() -> None:
 async def test_rotation_keeps_every_secret_readable(engine: AsyncEngine) -> None:
     sessions = session_factory(engine)
     old = UnitOfWorkFactory(sessions, Vault(parse_keyring(OLD)))
-    await register_user(old, FixedClock(NOW), SignUp(
-        user_id=1, first_name="A", last_name=None, username=None, language="en",
-        time_zone="UTC", email=None, marketing_opt_in=False))
+    await register_user(
+        old,
+        FixedClock(NOW),
+        SignUp(
+            user_id=1,
+            first_name="A",
+            last_name=None,
+            username=None,
+            language="en",
+            time_zone="UTC",
+            email=None,
+            marketing_opt_in=False,
+        ),
+    )
     ids = []
     async with old() as u:
         for n in range(7):
@@ -118,3 +129,68 @@ async def test_rotation_keeps_every_secret_readable(engine: AsyncEngine) -> None
     async with new_only() as u:
         with pytest.raises(VaultError):
             await u.credentials.reveal(ids[1])
+
+
+async def test_rotate_keys_command(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`python -m bot rotate-keys` re-seals stored secrets under the first configured key."""
+    import asyncio
+    import os
+    import sys
+
+    from storage.db import create_engine
+    from storage.migrate import upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
+    engine = create_engine(url)
+    await upgrade(engine)
+    old = UnitOfWorkFactory(session_factory(engine), Vault(parse_keyring(OLD)))
+    await register_user(
+        old,
+        FixedClock(NOW),
+        SignUp(
+            user_id=1,
+            first_name="A",
+            last_name=None,
+            username=None,
+            language="en",
+            time_zone="UTC",
+            email=None,
+            marketing_opt_in=False,
+        ),
+    )
+    async with old() as u:
+        ids = [(await u.credentials.add(1, "tracker_key", f"k{n}")).id for n in range(3)]
+        await u.commit()
+
+    env = {**os.environ, "DATABASE_URL": url, "ENCRYPTION_KEYS": f"{NEW},{OLD}"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "rotate-keys",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    assert out.decode().strip() == "re-encrypted 3 secret(s) under key 'new'"
+    assert OLD.split(":")[1] not in out.decode() + err.decode()
+
+    new_only = UnitOfWorkFactory(session_factory(engine), Vault(parse_keyring(NEW)))
+    async with new_only() as u:
+        assert [await u.credentials.reveal(i) for i in ids] == ["k0", "k1", "k2"]
+    await engine.dispose()
+
+    bad = {**env, "ENCRYPTION_KEYS": "k1:short"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "rotate-keys",
+        env=bad,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await proc.communicate()
+    assert proc.returncode == 2 and "ENCRYPTION_KEYS" in err.decode()

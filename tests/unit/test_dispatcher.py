@@ -1,0 +1,128 @@
+"""The real dispatcher fed raw updates through a recording Bot API session (aiogram's habit)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiogram import Bot
+from aiogram.client.session.base import BaseSession
+from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import TelegramType
+
+from bot.app import build_dispatcher
+from bot.i18n import make_i18n
+from core.clock import FixedClock
+from core.settings import load_settings
+from storage.db import create_engine, session_factory
+from storage.migrate import upgrade
+from storage.uow import UnitOfWorkFactory
+
+
+class RecordingSession(BaseSession):
+    """Records every method the bot calls and answers True (enough for answers and no-ops)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[TelegramMethod[Any]] = []
+
+    async def make_request(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        timeout: int | None = None,  # noqa: ASYNC109 - aiogram's BaseSession signature
+    ) -> TelegramType:
+        self.calls.append(method)
+        return True  # type: ignore[return-value]
+
+    async def stream_content(self, *args: Any, **kwargs: Any) -> AsyncGenerator[bytes, None]:
+        yield b""
+
+    async def close(self) -> None:
+        pass
+
+
+# The feature routers are module-level, so one dispatcher per process; deps go in per update.
+DP = build_dispatcher(make_i18n(), MemoryStorage(), SimpleEventIsolation())
+
+
+class Harness:
+    """Feeds raw updates with this test's database and records what the bot calls."""
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self.uow, self.session = uow, RecordingSession()
+        self.bot = Bot("42:TEST", session=self.session)
+
+    async def feed(self, update: dict[str, Any]) -> None:
+        await DP.feed_raw_update(
+            self.bot,
+            update,
+            uow=self.uow,
+            settings=load_settings(),
+            clock=FixedClock(datetime.now(UTC)),
+        )
+
+
+@pytest.fixture
+async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/t.db")
+    await upgrade(engine)
+    yield Harness(UnitOfWorkFactory(session_factory(engine), None))
+    await engine.dispose()
+
+
+def _callback(from_id: int, chat_id: int, chat_type: str = "private") -> dict[str, Any]:
+    return {
+        "update_id": 1,
+        "callback_query": {
+            "id": "cb1",
+            "chat_instance": "x",
+            "data": "mn:home",
+            "from": {"id": from_id, "is_bot": False, "first_name": "Eve", "language_code": "ru"},
+            "message": {
+                "message_id": 5,
+                "date": 0,
+                "text": "menu",
+                "chat": {"id": chat_id, "type": chat_type},
+            },
+        },
+    }
+
+
+async def test_a_press_on_someone_elses_message_is_refused(harness: Harness) -> None:
+    await harness.feed(_callback(from_id=666, chat_id=101))
+    [answer] = harness.session.calls
+    assert answer.__api_method__ == "answerCallbackQuery"
+    assert answer.text == "Эта кнопка не ваша." and answer.show_alert is True
+
+
+async def test_a_press_in_a_group_is_refused(harness: Harness) -> None:
+    await harness.feed(_callback(from_id=-100, chat_id=-100, chat_type="group"))
+    assert [c.__api_method__ for c in harness.session.calls] == ["answerCallbackQuery"]
+    assert harness.session.calls[0].text == "Эта кнопка не ваша."
+
+
+async def test_group_messages_are_ignored(harness: Harness) -> None:
+    await harness.feed(
+        {
+            "update_id": 2,
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "text": "/start",
+                "chat": {"id": -5, "type": "supergroup", "title": "Team"},
+                "from": {"id": 7, "is_bot": False, "first_name": "G"},
+            },
+        }
+    )
+    assert harness.session.calls == []
+
+
+async def test_own_press_goes_through(harness: Harness) -> None:
+    await harness.feed(_callback(from_id=101, chat_id=101))
+    # Not signed up: the menu handler itself answers, asking to /start.
+    assert harness.session.calls[-1].text == "Сначала зарегистрируйтесь: отправьте /start."
