@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from aiogram.filters.callback_data import CallbackData
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from babel.dates import get_timezone_location
 
 from core.timezones import COMMON, utc_offset_label
 
@@ -14,9 +16,12 @@ LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
 
 
 def zone_label(zone: str, now: datetime) -> str:
-    """`Berlin (UTC+01:00)` for a zone name."""
-    city = zone.rsplit("/", 1)[-1].replace("_", " ")
-    return f"{city} ({utc_offset_label(zone, now)})"
+    """`Berlin (UTC+01:00)` for a zone name, the city in the reader's language (Babel/CLDR)."""
+    offset = utc_offset_label(zone, now)
+    if zone == "UTC" or zone.startswith("Etc/"):
+        return offset  # Etc/GMT-3 reads backwards (POSIX signs); the offset says it plainly
+    city = get_timezone_location(zone, locale=get_i18n().current_locale, return_city=True)
+    return f"{city} ({offset})"
 
 
 def add_zone_buttons(kb: InlineKeyboardBuilder, make: type[CallbackData], now: datetime,

@@ -90,7 +90,7 @@ async def test_full_sign_up_in_russian(service: ServiceProcess, sandbox: Sandbox
 
     await user.send("/settings")
     settings = await user.expect("Настройки")
-    assert "Часовой пояс: Moscow" in settings.text
+    assert "Часовой пояс: Москва (UTC+03:00)" in settings.text
     assert "Email: —" in settings.text and "Новости и предложения: выкл." in settings.text
 
 
