@@ -1,0 +1,84 @@
+"""Periods in the account's time zone, metric maths and money formatting."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from core.metrics import Totals, change_pct
+from core.money import money, number, percent, totals_by_currency
+from core.periods import DateRange, Period, PeriodError, local_today, parse_custom, resolve
+
+# 22:30 UTC on 29 Nov: already 30 Nov in Tokyo, still 29 Nov in New York.
+NOW = datetime(2026, 11, 29, 22, 30, tzinfo=UTC)
+
+
+def test_today_is_the_accounts_own_day() -> None:
+    assert local_today(NOW, "Asia/Tokyo") == date(2026, 11, 30)
+    assert local_today(NOW, "America/New_York") == date(2026, 11, 29)
+    tokyo = resolve(Period.TODAY, NOW, "Asia/Tokyo")
+    assert (tokyo.start, tokyo.end, tokyo.until_hour) == (date(2026, 11, 30),) * 2 + (8,)
+    assert tokyo.previous() == DateRange(date(2026, 11, 29), date(2026, 11, 29), 8)
+
+
+@pytest.mark.parametrize(
+    ("period", "start", "end"),
+    [
+        (Period.YESTERDAY, date(2026, 11, 28), date(2026, 11, 28)),
+        (Period.LAST_7, date(2026, 11, 22), date(2026, 11, 28)),
+        (Period.LAST_30, date(2026, 10, 30), date(2026, 11, 28)),
+        (Period.THIS_MONTH, date(2026, 11, 1), date(2026, 11, 29)),
+    ],
+)
+def test_periods_in_new_york(period: Period, start: date, end: date) -> None:
+    r = resolve(period, NOW, "America/New_York")
+    assert (r.start, r.end) == (start, end)
+    prev = r.previous()
+    assert prev.days == r.days and prev.end == start.fromordinal(start.toordinal() - 1)
+
+
+def test_custom_ranges() -> None:
+    today = date(2026, 11, 29)
+    assert parse_custom("2026-11-01 2026-11-15", today) == DateRange(date(2026, 11, 1),
+                                                                     date(2026, 11, 15))
+    assert parse_custom("1.11-15.11", today) == DateRange(date(2026, 11, 1), date(2026, 11, 15))
+    assert parse_custom("01.10.2026 — 31.10.26", today).days == 31
+    for bad, why in [("yesterday", "expected two dates"), ("15.11-1.11", "ends before"),
+                     ("1.11-31.12", "future"), ("31.02-01.03", "not a date"),
+                     ("2024-01-01 2026-01-01", "longer than")]:
+        with pytest.raises(PeriodError, match=why):
+            parse_custom(bad, today)
+
+
+def test_ratios_come_from_sums() -> None:
+    a = Totals(Decimal("10.00"), 1000, 10, 1, Decimal("30"))
+    b = Totals(Decimal("30.00"), 3000, 90, 3, Decimal("0"))
+    t = a + b
+    assert t == Totals(Decimal("40.00"), 4000, 100, 4, Decimal("30"))
+    assert t.ctr == Decimal("2.5") and t.cpc == Decimal("0.4") and t.cpm == Decimal("10")
+    assert t.cpa == Decimal("10") and t.conversion_rate == Decimal("4")
+    assert t.roas == Decimal("0.75")
+    empty = Totals()
+    assert empty.ctr is None and empty.cpa is None and empty.roas is None
+
+
+def test_change() -> None:
+    assert change_pct(Decimal("120"), Decimal("100")) == Decimal("20")
+    assert change_pct(80, 100) == Decimal("-20")
+    assert change_pct(5, 0) is None and change_pct(None, 5) is None
+
+
+def test_money_is_per_currency_and_localised() -> None:
+    totals = totals_by_currency([("USD", Decimal("1.10")), ("EUR", Decimal("2")),
+                                 ("USD", Decimal("2.20"))])
+    assert totals == {"EUR": Decimal("2"), "USD": Decimal("3.30")}
+    assert money(Decimal("1234.5"), "USD", "en") == "$1,234.50"
+    assert money(Decimal("1234.5"), "RUB", "ru") == "1\xa0234,50\xa0₽"
+    assert money(Decimal("1234"), "JPY", "en") == "¥1,234"
+    assert number(1234567, "ru") == "1\xa0234\xa0567"
+    # Half-up, as people round money (Babel alone would round half-even: 12.34%, $0.12).
+    assert percent(Decimal("12.345"), "en") == "12.35%"
+    assert money(Decimal("0.125"), "USD", "en") == "$0.13"
+    assert number(Decimal("2.5"), "en") == "3"
