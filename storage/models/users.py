@@ -1,0 +1,39 @@
+"""Users."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    String,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models.base import Base, UTCDateTime, utcnow
+
+
+class User(Base):
+    """A Telegram user who finished sign-up."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    first_name: Mapped[str] = mapped_column(String(128), default="")
+    last_name: Mapped[str | None] = mapped_column(String(128))
+    username: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    email: Mapped[str | None] = mapped_column(String(254))
+    adult_confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    terms_accepted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    terms_version: Mapped[str] = mapped_column(String(16))
+    privacy_accepted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    marketing_opt_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    marketing_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    marketing_withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    start_payload: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
