@@ -1,7 +1,16 @@
-"""SQLAlchemy 2 models. Times are stored in UTC; amounts are Numeric, never float."""
+"""SQLAlchemy 2 models. Times are stored in UTC; money as exact integer micros, never float."""
 
+from storage.models.ads import (
+    AdAccount,
+    AdObject,
+    MetricDaily,
+    MetricHourly,
+    OAuthState,
+    SyncJob,
+    TikTokConnection,
+)
 from storage.models.audit import AuditEntry
-from storage.models.base import NAMING, Base, UTCDateTime, utcnow
+from storage.models.base import NAMING, Base, Micros, UTCDateTime, utcnow
 from storage.models.fsm import FsmRecord
 from storage.models.secrets import Credential
 from storage.models.support import SupportMessage, SupportTicket
@@ -9,12 +18,20 @@ from storage.models.users import User
 
 __all__ = [
     "NAMING",
+    "AdAccount",
+    "AdObject",
     "AuditEntry",
     "Base",
     "Credential",
     "FsmRecord",
+    "MetricDaily",
+    "MetricHourly",
+    "Micros",
+    "OAuthState",
     "SupportMessage",
     "SupportTicket",
+    "SyncJob",
+    "TikTokConnection",
     "UTCDateTime",
     "User",
     "utcnow",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     DateTime,
     MetaData,
     TypeDecorator,
@@ -50,3 +52,30 @@ class Base(DeclarativeBase):
     """Declarative base with stable constraint names (Alembic needs them to drop constraints)."""
 
     metadata = MetaData(naming_convention=NAMING)
+
+
+class Micros(TypeDecorator[Decimal]):
+    """A money amount as a whole number of millionths (BIGINT) — exact on every backend.
+
+    SQLite has no exact decimal type (SQLAlchemy's Numeric goes through float there), so amounts
+    are stored as integer micros, like Google Ads does; SUM() in SQL stays exact too.
+    """
+
+    impl = BigInteger
+    cache_ok = True
+    _SCALE = Decimal(1_000_000)
+
+    def process_bind_param(self, value: Decimal | None, dialect: Any) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, float):
+            raise TypeError("money must be Decimal, not float")
+        micros = Decimal(value) * self._SCALE
+        if micros != micros.to_integral_value():
+            raise ValueError(f"{value} has more than 6 decimal places")
+        return int(micros)
+
+    def process_result_value(self, value: int | None, dialect: Any) -> Decimal | None:
+        if value is None:
+            return None
+        return (Decimal(int(value)) / self._SCALE).normalize() + Decimal("0.00")

@@ -20,8 +20,15 @@ class FsmRepo:
         """The record for a key, if any."""
         return await self._s.get(FsmRecord, key)
 
-    async def put(self, key: str, *, state: str | None = None, data: dict[str, Any] | None = None,
-                  set_state: bool = False, set_data: bool = False) -> None:
+    async def put(
+        self,
+        key: str,
+        *,
+        state: str | None = None,
+        data: dict[str, Any] | None = None,
+        set_state: bool = False,
+        set_data: bool = False,
+    ) -> None:
         """Create or update a record; an empty record is deleted."""
         row = await self._s.get(FsmRecord, key)
         if row is None:

@@ -28,9 +28,17 @@ NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 
 def _form(user_id: int = 42, **kw: object) -> SignUp:
-    base = dict(user_id=user_id, first_name="Ann", last_name=None, username="ann",
-                language="ru", time_zone="Europe/Moscow", email="Ann@Example.COM",
-                marketing_opt_in=False, start_payload="ref_abc")
+    base = dict(
+        user_id=user_id,
+        first_name="Ann",
+        last_name=None,
+        username="ann",
+        language="ru",
+        time_zone="Europe/Moscow",
+        email="Ann@Example.COM",
+        marketing_opt_in=False,
+        start_payload="ref_abc",
+    )
     base.update(kw)
     return SignUp(**base)  # type: ignore[arg-type]
 
@@ -42,6 +50,7 @@ def uow(engine: AsyncEngine) -> UnitOfWorkFactory:
 
 async def test_migrations_match_models(engine: AsyncEngine) -> None:
     """A model change without a migration (or the reverse) fails here."""
+
     def diff(conn):  # type: ignore[no-untyped-def]
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         return compare_metadata(ctx, Base.metadata)
@@ -89,12 +98,20 @@ async def test_settings_changes_are_validated_and_audited(uow: UnitOfWorkFactory
     assert user.email is None
     async with uow() as u:
         actions = [e.action for e in await u.audit.for_target("user", 42)]
-        tz_entry = next(e for e in await u.audit.for_target("user", 42)
-                        if e.action == "user.time_zone")
-    assert actions == ["user.registered", "user.time_zone", "user.marketing", "user.marketing",
-                       "user.email"]
-    assert tz_entry.details == {"before": {"time_zone": "Europe/Moscow"},
-                                "after": {"time_zone": "Asia/Tokyo"}}
+        tz_entry = next(
+            e for e in await u.audit.for_target("user", 42) if e.action == "user.time_zone"
+        )
+    assert actions == [
+        "user.registered",
+        "user.time_zone",
+        "user.marketing",
+        "user.marketing",
+        "user.email",
+    ]
+    assert tz_entry.details == {
+        "before": {"time_zone": "Europe/Moscow"},
+        "after": {"time_zone": "Asia/Tokyo"},
+    }
 
 
 async def test_support_ticket_round_trip(uow: UnitOfWorkFactory) -> None:
@@ -106,7 +123,9 @@ async def test_support_ticket_round_trip(uow: UnitOfWorkFactory) -> None:
         [ticket] = await u.support.for_user(42)
         assert ticket.status == "answered"
         assert [(m.from_operator, m.text) for m in ticket.messages] == [
-            (False, "My stats are empty"), (True, "Connect an ad account first")]
+            (False, "My stats are empty"),
+            (True, "Connect an ad account first"),
+        ]
     with pytest.raises(TicketNotFound):
         await reply_to_ticket(uow, ticket_id + 100, 900, "?")
 
@@ -114,9 +133,18 @@ async def test_support_ticket_round_trip(uow: UnitOfWorkFactory) -> None:
 async def test_naive_datetimes_are_refused(uow: UnitOfWorkFactory) -> None:
     """Storing a naive time would silently shift it by the server's offset; refuse it."""
     async with uow() as u:
-        u.session.add(User(id=7, first_name="N", language="en", time_zone="UTC",
-                           adult_confirmed_at=datetime(2026, 1, 1), terms_accepted_at=NOW,
-                           terms_version="v", privacy_accepted_at=NOW))
+        u.session.add(
+            User(
+                id=7,
+                first_name="N",
+                language="en",
+                time_zone="UTC",
+                adult_confirmed_at=datetime(2026, 1, 1),
+                terms_accepted_at=NOW,
+                terms_version="v",
+                privacy_accepted_at=NOW,
+            )
+        )
         with pytest.raises(Exception, match="naive datetime"):
             await u.session.flush()
 
@@ -126,5 +154,54 @@ async def test_offset_datetimes_are_stored_as_utc(uow: UnitOfWorkFactory) -> Non
     local = datetime(2026, 11, 29, 15, 0, tzinfo=moscow)
     await register_user(uow, FixedClock(local), _form(user_id=5))
     user = await get_user(uow, 5)
-    assert user is not None and user.created_at == NOW and user.created_at.utcoffset() == \
-        timedelta(0)
+    assert (
+        user is not None and user.created_at == NOW and user.created_at.utcoffset() == timedelta(0)
+    )
+
+
+async def test_money_is_exact_in_storage_and_in_sql_sums(uow: UnitOfWorkFactory) -> None:
+    """0.1 + 0.2 must be 0.3 on SQLite too (its NUMERIC would go through float)."""
+    from datetime import date
+    from decimal import Decimal
+
+    from sqlalchemy import func, select
+
+    from storage.models import AdAccount, MetricDaily, TikTokConnection
+
+    await register_user(uow, FixedClock(NOW), _form())
+    async with uow() as u:
+        conn = TikTokConnection(user_id=42, display_name="x")
+        u.session.add(conn)
+        await u.session.flush()
+        acc = AdAccount(connection_id=conn.id, advertiser_id="700", currency="USD")
+        u.session.add(acc)
+        await u.session.flush()
+        for n, spend in enumerate(["0.1", "0.2", "1234567.891234"]):
+            u.session.add(
+                MetricDaily(
+                    ad_account_id=acc.id,
+                    level="ad",
+                    object_id=str(n),
+                    day=date(2026, 11, 1),
+                    spend=Decimal(spend),
+                )
+            )
+        await u.commit()
+        total = await u.session.scalar(select(func.sum(MetricDaily.spend)))
+        first = await u.session.scalar(
+            select(MetricDaily.spend).where(MetricDaily.object_id == "0")
+        )
+    assert total == Decimal("1234568.191234")
+    assert first == Decimal("0.10")
+    with pytest.raises(Exception, match="money must be Decimal, not float"):
+        async with uow() as u:
+            u.session.add(
+                MetricDaily(
+                    ad_account_id=acc.id,
+                    level="ad",
+                    object_id="f",
+                    day=date(2026, 11, 2),
+                    spend=0.5,
+                )
+            )  # type: ignore[arg-type]
+            await u.session.flush()

@@ -1,0 +1,162 @@
+"""TikTok connections, ad accounts, their structure, synced metrics and sync work items."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models.base import Base, Micros, UTCDateTime, utcnow
+
+
+class OAuthState(Base):
+    """A consent attempt: the nonce inside the signed `state`, usable once before it expires."""
+
+    __tablename__ = "oauth_states"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    connection_id: Mapped[int | None] = mapped_column(Integer)  # set when reconnecting
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TikTokConnection(Base):
+    """One TikTok for Business login a user connected; its token lives in `credentials`."""
+
+    __tablename__ = "tiktok_connections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    credential_id: Mapped[int | None] = mapped_column(
+        ForeignKey("credentials.id", ondelete="SET NULL")
+    )
+    tiktok_user_id: Mapped[str | None] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(256), default="")
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active|broken|disconnected
+    broken_reason: Mapped[str | None] = mapped_column(String(300))
+    broken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disconnected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    purge_after: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class AdAccount(Base):
+    """A TikTok advertiser reachable through a connection."""
+
+    __tablename__ = "ad_accounts"
+    __table_args__ = (UniqueConstraint("connection_id", "advertiser_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("tiktok_connections.id", ondelete="CASCADE"), index=True
+    )
+    advertiser_id: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(256), default="")
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    status: Mapped[str] = mapped_column(String(64), default="")
+    bc_id: Mapped[str | None] = mapped_column(String(32))
+    bc_name: Mapped[str | None] = mapped_column(String(256))
+    tracked: Mapped[bool] = mapped_column(Boolean, default=True)
+    fresh_as_of: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SyncJob(Base):
+    """A recurring sync of one ad account, claimed by one worker at a time with a lease."""
+
+    __tablename__ = "sync_jobs"
+    __table_args__ = (UniqueConstraint("ad_account_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ad_account_id: Mapped[int] = mapped_column(ForeignKey("ad_accounts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # "today" (intraday) | "window" (back days)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AdObject(Base):
+    """A campaign, ad group or ad as last synced (one table: rules and stats treat them alike)."""
+
+    __tablename__ = "ad_objects"
+    __table_args__ = (
+        UniqueConstraint("ad_account_id", "level", "object_id"),
+        Index("ix_ad_objects_campaign", "ad_account_id", "level", "campaign_id"),
+        Index("ix_ad_objects_adgroup", "ad_account_id", "level", "adgroup_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ad_account_id: Mapped[int] = mapped_column(ForeignKey("ad_accounts.id", ondelete="CASCADE"))
+    level: Mapped[str] = mapped_column(String(8))  # campaign | adgroup | ad
+    object_id: Mapped[str] = mapped_column(String(32))
+    campaign_id: Mapped[str | None] = mapped_column(String(32))
+    adgroup_id: Mapped[str | None] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(512), default="")
+    operation_status: Mapped[str | None] = mapped_column(String(32))
+    secondary_status: Mapped[str | None] = mapped_column(String(64))
+    objective: Mapped[str | None] = mapped_column(String(64))
+    budget_mode: Mapped[str | None] = mapped_column(String(32))
+    budget: Mapped[Decimal | None] = mapped_column(Micros)
+    bid_type: Mapped[str | None] = mapped_column(String(32))
+    bid: Mapped[Decimal | None] = mapped_column(Micros)
+    created_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MetricDaily(Base):
+    """One object's metrics for one day of its ad account's time zone."""
+
+    __tablename__ = "metrics_daily"
+
+    ad_account_id: Mapped[int] = mapped_column(
+        ForeignKey("ad_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    level: Mapped[str] = mapped_column(String(10), primary_key=True)  # advertiser|campaign|...
+    object_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    spend: Mapped[Decimal] = mapped_column(Micros, default=Decimal(0))
+    impressions: Mapped[int] = mapped_column(BigInteger, default=0)
+    clicks: Mapped[int] = mapped_column(BigInteger, default=0)
+    conversions: Mapped[int] = mapped_column(BigInteger, default=0)
+    purchase_value: Mapped[Decimal] = mapped_column(Micros, default=Decimal(0))
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MetricHourly(Base):
+    """One object's metrics for one hour (0-23) of a day in its ad account's time zone."""
+
+    __tablename__ = "metrics_hourly"
+
+    ad_account_id: Mapped[int] = mapped_column(
+        ForeignKey("ad_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    level: Mapped[str] = mapped_column(String(10), primary_key=True)
+    object_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    hour: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    spend: Mapped[Decimal] = mapped_column(Micros, default=Decimal(0))
+    impressions: Mapped[int] = mapped_column(BigInteger, default=0)
+    clicks: Mapped[int] = mapped_column(BigInteger, default=0)
+    conversions: Mapped[int] = mapped_column(BigInteger, default=0)
+    purchase_value: Mapped[Decimal] = mapped_column(Micros, default=Decimal(0))
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
