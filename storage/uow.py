@@ -7,6 +7,7 @@ from types import TracebackType
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.repos.audit import AuditRepo
+from storage.repos.connections import ConnectionRepo
 from storage.repos.credentials import CredentialRepo
 from storage.repos.fsm import FsmRepo
 from storage.repos.support import SupportRepo
@@ -27,6 +28,7 @@ class UnitOfWork:
         self.support = SupportRepo(self.session)
         self.audit = AuditRepo(self.session)
         self.fsm = FsmRepo(self.session)
+        self.connections = ConnectionRepo(self.session)
         return self
 
     @property

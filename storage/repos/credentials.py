@@ -45,6 +45,12 @@ class CredentialRepo:
         row.sealed = self._vault.seal(secret, row_aad(TABLE, row.id))
         row.key_id = self._vault.current_kid
 
+    async def delete(self, credential_id: int) -> None:
+        """Forget a secret for good."""
+        row = await self._s.get(Credential, credential_id)
+        if row is not None:
+            await self._s.delete(row)
+
     async def stale_ids(self, batch: int = 500) -> AsyncIterator[list[int]]:
         """Ids of rows not yet sealed under the current key, a batch at a time."""
         last = 0

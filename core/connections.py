@@ -1,0 +1,234 @@
+"""Connecting TikTok ad accounts: consent, code exchange, listing accounts, tracking, disconnect.
+
+Nothing half-connected remains: the token and the accounts are written in one transaction only
+after TikTok answered every call; if a later call fails, the fresh token is revoked again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from core.clock import Clock
+from core.oauth_state import StateForged, StateSigner
+from core.tiktok import TikTokClient, TikTokError
+from core.tiktok.models import Advertiser
+from storage.models import AdAccount, TikTokConnection
+from storage.uow import UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+STATE_TTL = timedelta(minutes=15)
+RETENTION = timedelta(days=7)
+TOKEN_KIND = "tiktok_token"
+
+
+class ConnectError(Exception):
+    """The consent could not be completed; `reason` says why, `user_id` whom to tell (if known)."""
+
+    def __init__(self, reason: str, user_id: int | None = None, detail: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason  # forged | expired | used | denied | exchange_failed | no_accounts
+        self.user_id = user_id
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """An ad account as shown after connecting."""
+
+    advertiser_id: str
+    name: str
+    currency: str
+    time_zone: str
+    status: str
+    bc_name: str | None
+
+
+@dataclass(frozen=True)
+class Connected:
+    """A finished connection."""
+
+    user_id: int
+    connection_id: int
+    updated: bool
+    accounts: list[AccountInfo]
+
+
+async def begin_connect(uow: UnitOfWorkFactory, clock: Clock, signer: StateSigner,
+                        client: TikTokClient, redirect_uri: str, user_id: int,
+                        connection_id: int | None = None) -> str:
+    """A consent URL whose state is signed, bound to this user, single-use and short-lived."""
+    expires_at = clock.now() + STATE_TTL
+    state, claims = signer.issue(user_id, int(expires_at.timestamp()))
+    async with uow() as u:
+        await u.connections.forget_states_before(clock.now() - timedelta(days=1))
+        u.connections.add_state(claims.nonce, user_id, expires_at, connection_id)
+        await u.commit()
+    return client.consent_url(state, redirect_uri)
+
+
+async def _claim_state(uow: UnitOfWorkFactory, clock: Clock, signer: StateSigner,
+                       state: str) -> tuple[int, int | None]:
+    try:
+        claims = signer.verify(state)
+    except StateForged:
+        raise ConnectError("forged") from None
+    async with uow() as u:
+        row = await u.connections.get_state(claims.nonce)
+        if row is None or row.user_id != claims.user_id:
+            raise ConnectError("forged")
+        if row.used_at is not None:
+            raise ConnectError("used", row.user_id)
+        if row.expires_at <= clock.now():
+            raise ConnectError("expired", row.user_id)
+        row.used_at = clock.now()  # single use, even if what follows fails
+        await u.commit()
+        return row.user_id, row.connection_id
+
+
+def _info(adv: Advertiser, bc_names: dict[str, str]) -> AccountInfo:
+    return AccountInfo(adv.advertiser_id, adv.name, adv.currency or "USD",
+                       adv.timezone or "UTC", adv.status or "",
+                       bc_names.get(adv.owner_bc_id or ""))
+
+
+async def _fetch_accounts(client: TikTokClient, token: str,
+                          advertiser_ids: list[str]) -> list[AccountInfo]:
+    advertisers = await client.get_advertisers(token, advertiser_ids)
+    try:
+        bcs = {bc.bc_id: bc.name for bc in await client.get_business_centers(token)}
+    except TikTokError as exc:  # Business Center scope is optional: accounts still work
+        log.info("tiktok.bc_unavailable", extra={"error": exc.message})
+        bcs = {}
+    return sorted((_info(a, bcs) for a in advertisers), key=lambda a: (a.name, a.advertiser_id))
+
+
+async def finish_connect(uow: UnitOfWorkFactory, clock: Clock, signer: StateSigner,
+                         client: TikTokClient, state: str, auth_code: str | None,
+                         error: str | None = None) -> Connected:
+    """Complete a consent: exchange the code, list the accounts, store everything at once."""
+    user_id, reconnect_id = await _claim_state(uow, clock, signer, state)
+    if error or not auth_code:
+        raise ConnectError("denied", user_id, error or "")
+    try:
+        grant = await client.exchange_auth_code(auth_code)
+    except TikTokError as exc:
+        raise ConnectError("exchange_failed", user_id, exc.message) from None
+    token = grant.access_token
+    try:
+        ids = list(grant.advertiser_ids) or [
+            a.advertiser_id for a in await client.get_authorized_advertisers(token)]
+        accounts = await _fetch_accounts(client, token, ids) if ids else []
+    except TikTokError as exc:
+        await _revoke_quietly(client, token)
+        raise ConnectError("exchange_failed", user_id, exc.message) from None
+    if not accounts:
+        await _revoke_quietly(client, token)
+        raise ConnectError("no_accounts", user_id)
+    return await _store(uow, clock, user_id, reconnect_id, token, accounts)
+
+
+async def _revoke_quietly(client: TikTokClient, token: str) -> None:
+    try:
+        await client.revoke_token(token)
+    except TikTokError as exc:
+        log.warning("tiktok.revoke_failed", extra={"error": exc.message})
+
+
+async def _store(uow: UnitOfWorkFactory, clock: Clock, user_id: int, reconnect_id: int | None,
+                 token: str, accounts: list[AccountInfo]) -> Connected:
+    now = clock.now()
+    ids = [a.advertiser_id for a in accounts]
+    async with uow() as u:
+        conn = None
+        if reconnect_id is not None:
+            conn = await u.connections.connection(user_id, reconnect_id)
+        if conn is None or conn.status == "disconnected":
+            conn = await u.connections.connection_with_advertisers(user_id, ids)
+        updated = conn is not None
+        if conn is None:
+            conn = TikTokConnection(user_id=user_id, created_at=now)
+            u.connections.add_connection(conn)
+            await u.session.flush()
+        if conn.credential_id is None:
+            conn.credential_id = (await u.credentials.add(user_id, TOKEN_KIND, token)).id
+        else:
+            await u.credentials.replace(conn.credential_id, token)
+        conn.status, conn.broken_reason, conn.broken_at = "active", None, None
+        conn.display_name = accounts[0].bc_name or accounts[0].name
+        conn.updated_at = now
+        known = {a.advertiser_id: a for a in await u.connections.accounts_of(conn.id)}
+        for info in accounts:
+            row = known.pop(info.advertiser_id, None)
+            if row is None:
+                row = AdAccount(connection_id=conn.id, advertiser_id=info.advertiser_id,
+                                tracked=True, created_at=now)
+                u.connections.add_account(row)
+            row.name, row.currency, row.time_zone = info.name, info.currency, info.time_zone
+            row.status, row.bc_name, row.updated_at = info.status, info.bc_name, now
+        for gone in known.values():  # the login no longer reaches it: keep history, stop syncing
+            gone.tracked, gone.status = False, "NO_ACCESS"
+        await u.session.flush()
+        tracked = [a.id for a in await u.connections.accounts_of(conn.id) if a.tracked]
+        await u.connections.schedule_sync(tracked, now)
+        u.audit.record(user_id, "tiktok.reconnected" if updated else "tiktok.connected",
+                       "connection", conn.id, {"advertisers": ids})
+        await u.commit()
+        return Connected(user_id, conn.id, updated, accounts)
+
+
+async def set_tracking(uow: UnitOfWorkFactory, clock: Clock, user_id: int, account_id: int,
+                       tracked: bool) -> AdAccount:
+    """Turn syncing and stats on or off for one of the user's ad accounts."""
+    async with uow() as u:
+        account = await u.connections.account(user_id, account_id)
+        if account is None or account.status == "NO_ACCESS":
+            raise LookupError(account_id)
+        account.tracked = tracked
+        if tracked:
+            await u.connections.schedule_sync([account.id], clock.now())
+        u.audit.record(user_id, "account.tracking", "ad_account", account.id,
+                       {"tracked": tracked})
+        await u.commit()
+        return account
+
+
+async def disconnect(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, user_id: int,
+                     connection_id: int) -> datetime:
+    """Revoke the token at TikTok, stop syncing, and schedule the data for deletion."""
+    async with uow() as u:
+        conn = await u.connections.connection(user_id, connection_id)
+        if conn is None or conn.status == "disconnected":
+            raise LookupError(connection_id)
+        token = await u.credentials.reveal(conn.credential_id) if conn.credential_id else None
+    if token:
+        await _revoke_quietly(client, token)  # a token TikTok already dropped is fine too
+    now = clock.now()
+    async with uow() as u:
+        conn = await u.connections.connection(user_id, connection_id)
+        if conn is None:
+            raise LookupError(connection_id)
+        conn.status, conn.disconnected_at = "disconnected", now
+        conn.purge_after = now + RETENTION
+        if conn.credential_id is not None:  # a revoked token is of no use: drop it now
+            credential_id, conn.credential_id = conn.credential_id, None
+            await u.session.flush()
+            await u.credentials.delete(credential_id)
+        for account in await u.connections.accounts_of(conn.id):
+            account.tracked = False
+        u.audit.record(user_id, "tiktok.disconnected", "connection", conn.id,
+                       {"purge_after": conn.purge_after.isoformat()})
+        await u.commit()
+        return conn.purge_after
+
+
+async def purge_disconnected(uow: UnitOfWorkFactory, clock: Clock) -> int:
+    """Delete connections (and all their synced data) whose retention window has passed."""
+    async with uow() as u:
+        ids = await u.connections.purge_due(clock.now())
+        for connection_id in ids:
+            u.audit.record(None, "tiktok.purged", "connection", connection_id)
+        await u.commit()
+        return len(ids)
