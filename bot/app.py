@@ -25,12 +25,15 @@ from bot.errors import on_error
 from bot.fsm_storage import DatabaseStorage
 from bot.i18n import UserLocaleMiddleware, make_i18n
 from bot.middlewares import PrivateChatsOnly, UserMiddleware
+from bot.oauth_callback import OAuthDeps
 from bot.pacing import PacingMiddleware
 from bot.routers import all_routers
 from bot.web import WEBHOOK_PATH, BotProbe, build_web_app
 from core.clock import Clock, SystemClock
 from core.logs import setup_logging
+from core.oauth_state import StateSigner
 from core.settings import Settings, SettingsError
+from core.tiktok import TikTokClient, TikTokConfig
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.uow import UnitOfWorkFactory
@@ -50,6 +53,15 @@ class Service:
     dp: Dispatcher
     i18n: I18n
     clock: Clock
+    signer: StateSigner
+    tiktok: TikTokClient | None
+
+
+def make_tiktok(settings: Settings) -> TikTokClient | None:
+    """The TikTok client when an app is configured (its rate limit shared through Redis)."""
+    if not settings.tiktok_app_id or settings.tiktok_app_secret is None:
+        return None
+    return TikTokClient.from_config(TikTokConfig.from_settings(settings))
 
 
 def make_bot(settings: Settings) -> Bot:
@@ -107,8 +119,10 @@ async def start_service(settings: Settings, clock: Clock | None = None) -> Servi
     i18n = make_i18n()
     storage, isolation = make_fsm(settings, uow)
     clock = clock or SystemClock()
-    dp = build_dispatcher(i18n, storage, isolation, uow=uow, settings=settings, clock=clock)
-    return Service(settings, engine, uow, make_bot(settings), dp, i18n, clock)
+    signer, tiktok = StateSigner(settings.keyring), make_tiktok(settings)
+    dp = build_dispatcher(i18n, storage, isolation, uow=uow, settings=settings, clock=clock,
+                          signer=signer, tiktok=tiktok)
+    return Service(settings, engine, uow, make_bot(settings), dp, i18n, clock, signer, tiktok)
 
 
 async def _wait_for_signal() -> None:
@@ -132,7 +146,11 @@ async def run(settings: Settings) -> None:
         webhook = None
         if settings.use_webhook and settings.webhook_secret is not None:
             webhook = (svc.dp, svc.bot, settings.webhook_secret.get_secret_value())
-        runner = web.AppRunner(build_web_app(svc.engine, probe, svc.i18n, webhook),
+        oauth = None
+        if svc.tiktok is not None and me.username:
+            oauth = OAuthDeps(svc.uow, svc.clock, svc.signer, svc.tiktok, svc.bot, svc.i18n,
+                              me.username)
+        runner = web.AppRunner(build_web_app(svc.engine, probe, svc.i18n, webhook, oauth),
                                access_log=None)
         await runner.setup()
         await web.TCPSite(runner, settings.web_host, settings.web_port).start()
@@ -163,5 +181,7 @@ async def run(settings: Settings) -> None:
         with contextlib.suppress(Exception):
             await svc.dp.storage.close()
         await svc.bot.session.close()
+        if svc.tiktok is not None:
+            await svc.tiktok.close()
         await svc.engine.dispose()
         log.info("service.stopped")

@@ -29,3 +29,11 @@ class TicketCb(CallbackData, prefix="tk"):
     """An operator's "Reply" on a forwarded ticket."""
 
     ticket_id: int
+
+
+class AccountsCb(CallbackData, prefix="ac"):
+    """Accounts screen actions; `id` is our account or connection id, checked against the owner."""
+
+    action: str
+    id: int = 0
+    page: int = 0

@@ -15,6 +15,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.i18n import guess_language
+from bot.oauth_callback import CALLBACK_PATH, OAuthDeps, make_handler
 from bot.views import info
 from storage.db import ping
 
@@ -55,8 +56,10 @@ def _page(title: str, body_html: str, lang: str) -> web.Response:
 
 
 def build_web_app(engine: AsyncEngine, probe: BotProbe, i18n: I18n,
-                  webhook: tuple[Dispatcher, Bot, str] | None = None) -> web.Application:
-    """The aiohttp application; with `webhook`, Telegram's updates arrive at WEBHOOK_PATH."""
+                  webhook: tuple[Dispatcher, Bot, str] | None = None,
+                  oauth: OAuthDeps | None = None) -> web.Application:
+    """The aiohttp application; with `webhook`, Telegram's updates arrive at WEBHOOK_PATH;
+    with `oauth`, TikTok's consent redirect is served at CALLBACK_PATH."""
     app = web.Application()
 
     async def healthz(_: web.Request) -> web.Response:
@@ -89,6 +92,8 @@ def build_web_app(engine: AsyncEngine, probe: BotProbe, i18n: I18n,
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/terms", legal(info.terms_text))
     app.router.add_get("/privacy", legal(info.privacy_text))
+    if oauth is not None:
+        app.router.add_get(CALLBACK_PATH, make_handler(oauth))
     if webhook is not None:
         dp, bot, secret = webhook
         SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(

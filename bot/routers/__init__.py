@@ -7,7 +7,15 @@ from aiogram import Router
 
 def all_routers() -> list[Router]:
     """Routers in the order they must see updates."""
-    from bot.routers import cancel, fallback, info, menu, settings, signup, support
+    from bot.routers import accounts, cancel, fallback, info, menu, settings, signup, support
 
-    return [cancel.router, signup.router, menu.router, settings.router, info.router,
-            support.router, fallback.router]
+    return [
+        cancel.router,
+        signup.router,
+        accounts.router,
+        menu.router,
+        settings.router,
+        info.router,
+        support.router,
+        fallback.router,
+    ]

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.telegram.server import RunningServer, start_server
+from sandbox.tiktok.server import RunningEmulator, start_emulator
 from tests.e2e.harness import TOKEN, SandboxClient, ServiceProcess
 
 
@@ -29,6 +30,13 @@ async def sandbox(telegram: RunningServer) -> AsyncIterator[SandboxClient]:
 
 
 @pytest.fixture
+async def tiktok() -> AsyncIterator[RunningEmulator]:
+    emulator = await start_emulator(fixture="demo")
+    yield emulator
+    await emulator.stop()
+
+
+@pytest.fixture
 def service_env() -> dict[str, str]:
     """Extra environment for the service process; tests override it to change the setup."""
     return {}
@@ -40,9 +48,17 @@ async def service(
     sandbox: SandboxClient,
     tmp_path: Path,
     service_env: dict[str, str],
+    tiktok: RunningEmulator,
     request: pytest.FixtureRequest,
 ) -> AsyncIterator[ServiceProcess]:
-    svc = ServiceProcess(telegram.url, tmp_path, **service_env)
+    env = {
+        "TIKTOK_API_URL": tiktok.url,
+        "TIKTOK_AUTH_URL": tiktok.auth_url,
+        "TIKTOK_APP_ID": tiktok.app_id,
+        "TIKTOK_APP_SECRET": tiktok.secret,
+        **service_env,
+    }
+    svc = ServiceProcess(telegram.url, tmp_path, **env)
     await svc.start()
     yield svc
     await svc.stop()

@@ -1,0 +1,149 @@
+"""Accounts screens: connections, ad accounts, connect, disconnect."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiogram import html
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import AccountsCb, MenuCb
+from bot.views import Screen
+from core.connections import AccountInfo
+from storage.models import AdAccount, TikTokConnection
+
+PAGE = 8
+
+
+def _synced(account: AdAccount, tz: str) -> str:
+    if account.fresh_as_of is None:
+        return _("not synced yet")
+    local = account.fresh_as_of.astimezone(ZoneInfo(tz))
+    return _("data as of {time}").format(time=local.strftime("%d.%m %H:%M"))
+
+
+def overview(connections: list[TikTokConnection], accounts: dict[int, list[AdAccount]],
+             user_tz: str, page: int = 0) -> Screen:
+    """Every connection with its ad accounts; a button per account toggles tracking."""
+    kb = InlineKeyboardBuilder()
+    if not connections:
+        kb.button(text=_("➕ Connect TikTok"), callback_data=AccountsCb(action="connect"))
+        kb.button(text=_("« Main menu"), callback_data=MenuCb(section="home"))
+        kb.adjust(1)
+        return _("<b>Ad accounts</b>\n\nNo TikTok account is connected yet. Connect one to see "
+                 "spend and results here; TTPulse only reads until you set rules."), \
+            kb.as_markup()
+    flat = [(c, a) for c in connections for a in accounts.get(c.id, [])]
+    pages = max(1, -(-len(flat) // PAGE))
+    page = min(max(page, 0), pages - 1)
+    shown = flat[page * PAGE:(page + 1) * PAGE]
+    lines = [_("<b>Ad accounts</b>") + (f" ({page + 1}/{pages})" if pages > 1 else ""),
+             _("✅ tracked · ⬜ not tracked — press an account to switch.")]
+    current = None
+    for conn, acc in shown:
+        if conn.id != current:
+            current = conn.id
+            state = _("⚠️ needs reconnecting") if conn.status == "broken" else _("connected")
+            lines.append(f"\n🔗 <b>{html.quote(conn.display_name)}</b> — {state}")
+        mark = "✅" if acc.tracked else "⬜"
+        lines.append(
+            f"{mark} {html.quote(acc.name)} · <code>{acc.advertiser_id}</code> · {acc.currency}"
+            f" · {acc.time_zone} · {html.quote(acc.status)} · {_synced(acc, user_tz)}"
+        )
+        kb.button(text=f"{mark} {acc.name[:40]}",
+                  callback_data=AccountsCb(action="track", id=acc.id, page=page))
+    rows = [1] * len(shown)
+    if pages > 1:
+        if page > 0:
+            kb.button(text="‹", callback_data=AccountsCb(action="page", page=page - 1))
+        if page < pages - 1:
+            kb.button(text="›", callback_data=AccountsCb(action="page", page=page + 1))
+        rows.append(2 if 0 < page < pages - 1 else 1)
+    for conn in connections:
+        if conn.status == "broken":
+            kb.button(text=_("🔄 Reconnect {name}").format(name=conn.display_name[:30]),
+                      callback_data=AccountsCb(action="reconnect", id=conn.id))
+            rows.append(1)
+        kb.button(text=_("🔌 Disconnect {name}").format(name=conn.display_name[:30]),
+                  callback_data=AccountsCb(action="disconnect", id=conn.id))
+        rows.append(1)
+    kb.button(text=_("➕ Connect TikTok"), callback_data=AccountsCb(action="connect"))
+    kb.button(text=_("« Main menu"), callback_data=MenuCb(section="home"))
+    rows.append(2)
+    kb.adjust(*rows)
+    return "\n".join(lines), kb.as_markup()
+
+
+def consent_link(url: str) -> Screen:
+    """The URL button to TikTok's consent page."""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("Open TikTok ↗"), url=url)
+    kb.button(text=_("« Back"), callback_data=AccountsCb(action="show"))
+    kb.adjust(1)
+    return _("Open TikTok and authorize TTPulse to read your ad accounts. The link works once, "
+             "for 15 minutes; I will message you here when it is done."), kb.as_markup()
+
+
+def confirm_disconnect(conn: TikTokConnection) -> Screen:
+    """Ask before disconnecting."""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("Yes, disconnect"), callback_data=AccountsCb(action="disconnect_yes",
+                                                                  id=conn.id))
+    kb.button(text=_("Cancel"), callback_data=AccountsCb(action="show"))
+    kb.adjust(2)
+    return _("Disconnect <b>{name}</b>? TTPulse will revoke its access at TikTok, stop syncing "
+             "its ad accounts and delete their synced data within 7 days.").format(
+                 name=html.quote(conn.display_name)), kb.as_markup()
+
+
+def disconnected(name: str, purge_at: datetime, user_tz: str) -> str:
+    """Disconnect done."""
+    when = purge_at.astimezone(ZoneInfo(user_tz)).strftime("%d.%m.%Y")
+    return _("🔌 <b>{name}</b> is disconnected and its access at TikTok revoked. Its synced data "
+             "will be deleted by {date}.").format(name=html.quote(name), date=when)
+
+
+def connected(accounts: list[AccountInfo], updated: bool) -> Screen:
+    """The chat message after a successful consent."""
+    head = _("✅ TikTok reconnected.") if updated else _("✅ TikTok connected.")
+    lines = [head, _("Ad accounts found: {count}").format(count=len(accounts)), ""]
+    for a in accounts[:30]:
+        bc = f" · {html.quote(a.bc_name)}" if a.bc_name else ""
+        lines.append(f"• {html.quote(a.name)} (<code>{a.advertiser_id}</code>) · {a.currency}"
+                     f" · {a.time_zone}{bc}")
+    if len(accounts) > 30:
+        lines.append(_("…and {count} more.").format(count=len(accounts) - 30))
+    lines.append("")
+    lines.append(_("Their numbers appear in Stats after the first sync, in a few minutes."))
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("📊 Accounts"), callback_data=MenuCb(section="accounts"))
+    return "\n".join(lines), kb.as_markup()
+
+
+def connect_failed(reason: str) -> Screen:
+    """The chat message after a consent that did not complete; nothing was stored."""
+    texts = {
+        "expired": _("The TikTok link expired before it was used. Nothing was connected."),
+        "used": _("That TikTok link was already used. Nothing new was connected."),
+        "denied": _("You cancelled the authorization at TikTok. Nothing was connected."),
+        "exchange_failed": _("TikTok did not confirm the authorization. Nothing was "
+                             "connected."),
+        "no_accounts": _("That TikTok login has no ad accounts TTPulse can read. Nothing was "
+                         "connected."),
+    }
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("🔁 Try again"), callback_data=AccountsCb(action="connect"))
+    return texts.get(reason, texts["exchange_failed"]), kb.as_markup()
+
+
+def not_found() -> str:
+    """A button for an account or connection that is not the user's (or gone)."""
+    return _("That account is not among yours (or was disconnected).")
+
+
+def not_configured() -> str:
+    """No TikTok app credentials in the configuration."""
+    return _("Connecting TikTok is not configured on this TTPulse server yet "
+             "(TIKTOK_APP_ID / TIKTOK_APP_SECRET).")

@@ -1,0 +1,151 @@
+"""Connecting TikTok from the chat through the emulator's consent page, as a user would."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import aiohttp
+
+from sandbox.telegram.driver import ChatUser, SandboxClient
+from sandbox.tiktok.server import RunningEmulator
+from tests.e2e.harness import ServiceProcess, press_data_answer, sign_up
+
+
+async def open_consent(user: ChatUser) -> str:
+    """Accounts → Connect TikTok; returns the consent URL from the URL button."""
+    await user.send("/menu")
+    await user.expect("main menu")
+    await user.press("📊 Accounts")
+    await user.expect("Ad accounts")
+    await user.press("➕ Connect TikTok")
+    screen = await user.expect("authorize TTPulse")
+    [url] = [b.url for row in screen.buttons for b in row if b.url]
+    assert url is not None
+    return url
+
+
+async def follow(url: str, choice: str = "Authorize") -> tuple[int, str, str]:
+    """In a browser: open the consent page, click Authorize/Cancel, land on our callback."""
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url) as resp:
+            page = await resp.text()
+        href = re.search(rf'<a href="([^"]+)">{choice}</a>', page)
+        assert href, page
+        async with http.get(href.group(1).replace("&amp;", "&")) as resp:
+            return resp.status, str(resp.url), await resp.text()
+
+
+async def test_connect_see_accounts_track_and_disconnect(
+    service: ServiceProcess, sandbox: SandboxClient, tiktok: RunningEmulator
+) -> None:
+    user = await sandbox.user(601, first_name="Ann", language_code="en")
+    await sign_up(user)
+    url = await open_consent(user)
+    assert url.startswith(tiktok.auth_url) and "state=" in url
+
+    status, landed, page = await follow(url)
+    assert status == 200 and landed.startswith(f"{service.url}/oauth/tiktok/callback")
+    assert "TikTok connected" in page and "t.me/" in page
+    owned = tiktok.state.users[tiktok.state.default_login].advertiser_ids
+    done = await user.expect("✅ TikTok connected.")
+    assert f"Ad accounts found: {len(owned)}" in done.text
+    for advertiser_id in owned:
+        assert advertiser_id in done.text
+
+    await user.press("📊 Accounts")
+    screen = await user.expect("tracked")
+    assert all(a in screen.text for a in owned)
+    first = next(label for label in screen.button_labels() if label.startswith("✅"))
+    await user.press(first)
+    await user.wait_for(lambda m: "⬜ " + first[2:] in m.button_labels())
+
+    # Someone else's connection id in a forged payload is refused.
+    answer = await press_data_answer(user, "ac:disconnect:99999:0", screen.message_id)
+    assert answer["text"] == "That account is not among yours (or was disconnected)."
+
+    disconnect = next(label for label in screen.button_labels() if label.startswith("🔌"))
+    await user.press(disconnect)
+    await user.expect("revoke its access at TikTok")
+    await user.press("Yes, disconnect")
+    await user.expect("is disconnected and its access at TikTok revoked")
+    assert all(
+        t.revoked
+        for t in tiktok.state.tokens.values()
+        if t.login == tiktok.state.default_login and t.token != tiktok.access_token
+    )
+
+
+async def test_reconnecting_the_same_login_updates_it(
+    service: ServiceProcess, sandbox: SandboxClient
+) -> None:
+    user = await sandbox.user(602, language_code="en")
+    await sign_up(user)
+    await follow(await open_consent(user))
+    await user.expect("✅ TikTok connected.")
+    await follow(await open_consent(user))
+    await user.expect("✅ TikTok reconnected.")
+    await user.press("📊 Accounts")
+    screen = await user.expect("tracked")
+    assert len([label for label in screen.button_labels() if label.startswith("🔌")]) == 1
+
+
+async def test_bad_oauth_returns(service: ServiceProcess, sandbox: SandboxClient) -> None:
+    user = await sandbox.user(603, language_code="ru")
+    await sign_up(user, language="Русский", zone="Москва")
+
+    # Denied at TikTok.
+    await user.send("/menu")
+    await user.expect("главное меню")
+    await user.press("📊 Аккаунты")
+    await user.expect("Рекламные аккаунты")
+    await user.press("➕ Подключить TikTok")
+    screen = await user.expect("разрешите TTPulse")
+    [url] = [b.url for row in screen.buttons for b in row if b.url]
+    status, _, page = await follow(url, "Cancel")
+    assert status == 400 and "TikTok не подключён" in page
+    await user.expect("Вы отменили авторизацию в TikTok")
+
+    # The same link used twice: the second time is refused.
+    await user.press("🔁 Попробовать снова")
+    screen = await user.expect("разрешите TTPulse")
+    [url] = [b.url for row in screen.buttons for b in row if b.url]
+    status, _, _ = await follow(url)
+    assert status == 200
+    await user.expect("✅ TikTok подключён.")
+    status, _, page = await follow(url)
+    assert status == 400 and "уже использована" in page
+    await user.expect("Эта ссылка TikTok уже использована")
+
+    # A forged state: a clear page, no chat message to anyone.
+    before = len(await user.bot_messages())
+    async with aiohttp.ClientSession() as http:
+        bad = f"{service.url}/oauth/tiktok/callback?auth_code=x&code=x&state=603.forged"
+        async with http.get(bad) as resp:
+            assert resp.status == 400
+            assert "not issued by TTPulse" in await resp.text()
+    assert len(await user.bot_messages()) == before
+
+
+async def test_failed_exchange_leaves_nothing(
+    service: ServiceProcess, sandbox: SandboxClient, tiktok: RunningEmulator
+) -> None:
+    user = await sandbox.user(604, language_code="en")
+    await sign_up(user)
+    url = await open_consent(user)
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url) as resp:
+            page = await resp.text()
+        href = re.search(r'<a href="([^"]+)">Authorize</a>', page)
+        assert href
+        async with http.get(href.group(1).replace("&amp;", "&"), allow_redirects=False) as r:
+            location: Any = r.headers["Location"]
+        broken = re.sub(r"auth_code=[^&]+", "auth_code=wrong", location)
+        broken = re.sub(r"([?&])code=[^&]+", r"\1code=wrong", broken)
+        async with http.get(broken) as resp:
+            assert resp.status == 400
+    await user.expect("TikTok did not confirm the authorization")
+    await user.send("/menu")
+    await user.expect("main menu")
+    await user.press("📊 Accounts")
+    await user.expect("No TikTok account is connected yet")
