@@ -10,7 +10,9 @@ from storage.repos.audit import AuditRepo
 from storage.repos.connections import ConnectionRepo
 from storage.repos.credentials import CredentialRepo
 from storage.repos.fsm import FsmRepo
+from storage.repos.outbox import OutboxRepo
 from storage.repos.support import SupportRepo
+from storage.repos.sync import SyncRepo
 from storage.repos.users import UserRepo
 from storage.vault import Vault
 
@@ -29,6 +31,8 @@ class UnitOfWork:
         self.audit = AuditRepo(self.session)
         self.fsm = FsmRepo(self.session)
         self.connections = ConnectionRepo(self.session)
+        self.sync = SyncRepo(self.session)
+        self.outbox = OutboxRepo(self.session)
         return self
 
     @property

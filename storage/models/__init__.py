@@ -6,6 +6,7 @@ from storage.models.ads import (
     MetricDaily,
     MetricHourly,
     OAuthState,
+    OutboxMessage,
     SyncJob,
     TikTokConnection,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "MetricHourly",
     "Micros",
     "OAuthState",
+    "OutboxMessage",
     "SupportMessage",
     "SupportTicket",
     "SyncJob",

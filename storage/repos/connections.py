@@ -21,11 +21,15 @@ class ConnectionRepo:
 
     # OAuth states ---------------------------------------------------------------------------
 
-    def add_state(self, nonce: str, user_id: int, expires_at: datetime,
-                  connection_id: int | None) -> None:
+    def add_state(
+        self, nonce: str, user_id: int, expires_at: datetime, connection_id: int | None
+    ) -> None:
         """Stage a consent attempt."""
-        self._s.add(OAuthState(nonce=nonce, user_id=user_id, expires_at=expires_at,
-                               connection_id=connection_id))
+        self._s.add(
+            OAuthState(
+                nonce=nonce, user_id=user_id, expires_at=expires_at, connection_id=connection_id
+            )
+        )
 
     async def get_state(self, nonce: str) -> OAuthState | None:
         """A consent attempt by nonce."""
@@ -45,8 +49,7 @@ class ConnectionRepo:
         """The user's connections that are not disconnected, oldest first."""
         rows = await self._s.scalars(
             select(TikTokConnection)
-            .where(TikTokConnection.user_id == user_id,
-                   TikTokConnection.status != "disconnected")
+            .where(TikTokConnection.user_id == user_id, TikTokConnection.status != "disconnected")
             .order_by(TikTokConnection.id)
         )
         return list(rows)
@@ -54,19 +57,23 @@ class ConnectionRepo:
     async def connection(self, user_id: int, connection_id: int) -> TikTokConnection | None:
         """One of the user's connections (None if it is someone else's or gone)."""
         return await self._s.scalar(
-            select(TikTokConnection).where(TikTokConnection.id == connection_id,
-                                           TikTokConnection.user_id == user_id)
+            select(TikTokConnection).where(
+                TikTokConnection.id == connection_id, TikTokConnection.user_id == user_id
+            )
         )
 
-    async def connection_with_advertisers(self, user_id: int,
-                                          advertiser_ids: Sequence[str]) -> TikTokConnection | None:
+    async def connection_with_advertisers(
+        self, user_id: int, advertiser_ids: Sequence[str]
+    ) -> TikTokConnection | None:
         """The user's live connection already holding any of these advertisers (same login)."""
         return await self._s.scalar(
             select(TikTokConnection)
             .join(AdAccount, AdAccount.connection_id == TikTokConnection.id)
-            .where(TikTokConnection.user_id == user_id,
-                   TikTokConnection.status != "disconnected",
-                   AdAccount.advertiser_id.in_(list(advertiser_ids)))
+            .where(
+                TikTokConnection.user_id == user_id,
+                TikTokConnection.status != "disconnected",
+                AdAccount.advertiser_id.in_(list(advertiser_ids)),
+            )
             .order_by(TikTokConnection.id)
             .limit(1)
         )
@@ -74,11 +81,13 @@ class ConnectionRepo:
     async def purge_due(self, now: datetime) -> list[int]:
         """Really delete disconnected connections whose retention ended (accounts, metrics and
         jobs go with them by ON DELETE CASCADE; the sealed token too). Returns their ids."""
-        rows = list(await self._s.execute(
-            select(TikTokConnection.id, TikTokConnection.credential_id)
-            .where(TikTokConnection.purge_after.is_not(None),
-                   TikTokConnection.purge_after <= now)
-        ))
+        rows = list(
+            await self._s.execute(
+                select(TikTokConnection.id, TikTokConnection.credential_id).where(
+                    TikTokConnection.purge_after.is_not(None), TikTokConnection.purge_after <= now
+                )
+            )
+        )
         ids = [r.id for r in rows]
         if ids:
             await self._s.execute(delete(TikTokConnection).where(TikTokConnection.id.in_(ids)))
@@ -92,7 +101,8 @@ class ConnectionRepo:
     async def accounts_of(self, connection_id: int) -> list[AdAccount]:
         """A connection's ad accounts by name."""
         rows = await self._s.scalars(
-            select(AdAccount).where(AdAccount.connection_id == connection_id)
+            select(AdAccount)
+            .where(AdAccount.connection_id == connection_id)
             .order_by(AdAccount.name, AdAccount.id)
         )
         return list(rows)
@@ -102,8 +112,7 @@ class ConnectionRepo:
         query = (
             select(AdAccount)
             .join(TikTokConnection, AdAccount.connection_id == TikTokConnection.id)
-            .where(TikTokConnection.user_id == user_id,
-                   TikTokConnection.status != "disconnected")
+            .where(TikTokConnection.user_id == user_id, TikTokConnection.status != "disconnected")
             .order_by(AdAccount.name, AdAccount.id)
         )
         if tracked_only:
@@ -115,8 +124,11 @@ class ConnectionRepo:
         return await self._s.scalar(
             select(AdAccount)
             .join(TikTokConnection, AdAccount.connection_id == TikTokConnection.id)
-            .where(AdAccount.id == account_id, TikTokConnection.user_id == user_id,
-                   TikTokConnection.status != "disconnected")
+            .where(
+                AdAccount.id == account_id,
+                TikTokConnection.user_id == user_id,
+                TikTokConnection.status != "disconnected",
+            )
         )
 
     def add_account(self, account: AdAccount) -> None:
@@ -129,15 +141,19 @@ class ConnectionRepo:
         """Make sure each account has its sync jobs, and make them due by `due_at`."""
         if not account_ids:
             return
-        existing = set(await self._s.execute(
-            select(SyncJob.ad_account_id, SyncJob.kind)
-            .where(SyncJob.ad_account_id.in_(list(account_ids)))
-        ))
+        existing = set(
+            await self._s.execute(
+                select(SyncJob.ad_account_id, SyncJob.kind).where(
+                    SyncJob.ad_account_id.in_(list(account_ids))
+                )
+            )
+        )
         for account_id in account_ids:
             for kind in SYNC_KINDS:
                 if (account_id, kind) not in existing:
                     self._s.add(SyncJob(ad_account_id=account_id, kind=kind, due_at=due_at))
         await self._s.execute(
-            update(SyncJob).where(SyncJob.ad_account_id.in_(list(account_ids)),
-                                  SyncJob.due_at > due_at).values(due_at=due_at)
+            update(SyncJob)
+            .where(SyncJob.ad_account_id.in_(list(account_ids)), SyncJob.due_at > due_at)
+            .values(due_at=due_at)
         )

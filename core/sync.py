@@ -1,0 +1,258 @@
+"""Syncing ad accounts from TikTok into the database.
+
+Two recurring jobs per tracked ad account, claimed through the database with a lease so that
+any number of instances can tick without doing the same work twice (design.md, Scheduling):
+
+- `window` (hourly): structure (campaigns, ad groups, ads) and daily rows at every level for
+  the back window — 62 days the first time (enough for "last 30 days" and the 30 before it),
+  then the last 3 days again, because TikTok keeps attributing late conversions.
+- `today` (every 15 minutes): today's daily rows and today's hourly rows at every level, plus
+  yesterday by hour at account level (for the intraday chart), in the account's time zone.
+
+Each step is fetched completely before it is written in one transaction, so a TikTok fault
+(rate limit, 5xx, timeout) leaves the stored data as it was; the job is retried with back-off
+and a later run completes it. A token TikTok stops accepting marks the connection broken and
+queues one alert; a lost advertiser permission stops syncing that account.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from core.clock import Clock
+from core.periods import local_today
+from core.tiktok import (
+    PermissionDeniedError,
+    ReportLevel,
+    ReportRow,
+    TikTokClient,
+    TikTokError,
+    TimeGrain,
+    TokenInvalidError,
+)
+from storage.repos.sync import ClaimedJob
+from storage.uow import UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+EVERY = {"today": timedelta(minutes=15), "window": timedelta(hours=1)}
+BACKFILL_DAYS = 62
+RECENT_DAYS = 3
+LEASE = timedelta(minutes=10)
+MAX_BACKOFF = timedelta(minutes=30)
+LEVELS = {ReportLevel.ADVERTISER: "advertiser", ReportLevel.CAMPAIGN: "campaign",
+          ReportLevel.ADGROUP: "adgroup", ReportLevel.AD: "ad"}
+_MICRO = Decimal("0.000001")
+
+Progress = Callable[[int, int], Awaitable[None]]
+
+
+def worker_id() -> str:
+    """A name for this process in leases: host, pid and a random tail."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    """How one job ended: ok, or why not (token | no_access | retry)."""
+
+    account_id: int
+    kind: str
+    ok: bool
+    reason: str | None = None
+    rows: int = 0
+
+
+def _money(value: Decimal | None) -> Decimal:
+    return (value or Decimal(0)).quantize(_MICRO)
+
+
+def _metric_row(account_id: int, row: ReportRow, now: datetime, hourly: bool) -> dict[str, Any]:
+    assert row.stat_time is not None
+    out: dict[str, Any] = {
+        "ad_account_id": account_id, "level": LEVELS[row.level], "object_id": row.object_id,
+        "day": row.stat_time.date(), "spend": _money(row.spend),
+        "impressions": row.impressions or 0, "clicks": row.clicks or 0,
+        "conversions": row.conversion or 0, "purchase_value": _money(row.purchase_value),
+        "synced_at": now,
+    }
+    if hourly:
+        out["hour"] = row.stat_time.hour
+    return out
+
+
+def _object_row(account_id: int, level: str, obj: Any, now: datetime) -> dict[str, Any]:
+    bid = getattr(obj, "bid_price", None) or getattr(obj, "conversion_bid_price", None)
+    return {
+        "ad_account_id": account_id, "level": level,
+        "object_id": getattr(obj, f"{level}_id"),
+        "campaign_id": getattr(obj, "campaign_id", None),
+        "adgroup_id": getattr(obj, "adgroup_id", None) if level == "ad" else None,
+        "name": getattr(obj, f"{level}_name") or "",
+        "operation_status": obj.operation_status, "secondary_status": obj.secondary_status,
+        "objective": getattr(obj, "objective_type", None),
+        "budget_mode": getattr(obj, "budget_mode", None),
+        "budget": _money(obj.budget) if getattr(obj, "budget", None) is not None else None,
+        "bid_type": getattr(obj, "bid_type", None),
+        "bid": _money(bid) if bid is not None else None,
+        "created_time": obj.create_time, "synced_at": now,
+    }
+
+
+class _Steps:
+    """Counts finished steps and reports them to the progress callback."""
+
+    def __init__(self, total: int, progress: Progress | None) -> None:
+        self.done, self.total, self._progress = 0, total, progress
+
+    async def step(self) -> None:
+        self.done += 1
+        if self._progress is not None:
+            await self._progress(self.done, self.total)
+
+
+async def _pull_structure(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient,
+                          job: ClaimedJob, token: str, steps: _Steps) -> int:
+    count = 0
+    fetchers = (("campaign", client.get_campaigns), ("adgroup", client.get_adgroups),
+                ("ad", client.get_ads))
+    for level, fetch in fetchers:
+        objects = await fetch(token, job.advertiser_id)
+        now = clock.now()
+        async with uow() as u:
+            count += await u.sync.upsert_objects(
+                [_object_row(job.account_id, level, o, now) for o in objects])
+            await u.commit()
+        await steps.step()
+    return count
+
+
+async def _pull_metrics(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient,
+                        job: ClaimedJob, token: str, start: Any, end: Any, grain: TimeGrain,
+                        levels: list[ReportLevel], steps: _Steps) -> int:
+    count = 0
+    hourly = grain is TimeGrain.HOUR
+    for level in levels:
+        rows = await client.get_report(token, job.advertiser_id, level, start, end, grain=grain)
+        now = clock.now()
+        data = [_metric_row(job.account_id, r, now, hourly) for r in rows if r.stat_time]
+        async with uow() as u:
+            repo = u.sync
+            count += await (repo.upsert_hourly(data) if hourly else repo.upsert_daily(data))
+            await u.commit()
+        await steps.step()
+    return count
+
+
+async def _run_window(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient,
+                      job: ClaimedJob, token: str, progress: Progress | None) -> int:
+    today = local_today(clock.now(), job.time_zone)
+    first = today - timedelta(days=BACKFILL_DAYS)
+    async with uow() as u:
+        backfilled = await u.sync.has_daily_since(job.account_id, first + timedelta(days=1))
+    start = today - timedelta(days=RECENT_DAYS) if backfilled else first
+    steps = _Steps(3 + len(LEVELS), progress)
+    rows = await _pull_structure(uow, clock, client, job, token, steps)
+    rows += await _pull_metrics(uow, clock, client, job, token, start, today - timedelta(days=1),
+                                TimeGrain.DAY, list(LEVELS), steps)
+    return rows
+
+
+async def _run_today(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient,
+                     job: ClaimedJob, token: str, progress: Progress | None) -> int:
+    started = clock.now()
+    today = local_today(started, job.time_zone)
+    yesterday = today - timedelta(days=1)
+    steps = _Steps(2 * len(LEVELS) + 1, progress)
+    rows = await _pull_metrics(uow, clock, client, job, token, today, today, TimeGrain.DAY,
+                               list(LEVELS), steps)
+    rows += await _pull_metrics(uow, clock, client, job, token, today, today, TimeGrain.HOUR,
+                                list(LEVELS), steps)
+    rows += await _pull_metrics(uow, clock, client, job, token, yesterday, yesterday,
+                                TimeGrain.HOUR, [ReportLevel.ADVERTISER], steps)
+    async with uow() as u:
+        await u.sync.mark_fresh(job.account_id, started)
+        await u.commit()
+    return rows
+
+
+async def run_job(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, job: ClaimedJob,
+                  owner: str, progress: Progress | None = None) -> SyncOutcome:
+    """Run one claimed job and give it back with its next due time."""
+    now = clock.now()
+    async with uow() as u:
+        token = (await u.credentials.reveal(job.credential_id)
+                 if job.credential_id is not None else None)
+    if token is None:
+        return await _settle(uow, clock, job, owner, "token", "no token stored")
+    runner = _run_window if job.kind == "window" else _run_today
+    try:
+        rows = await runner(uow, clock, client, job, token, progress)
+    except TokenInvalidError as exc:
+        return await _settle(uow, clock, job, owner, "token", exc.message)
+    except PermissionDeniedError as exc:
+        return await _settle(uow, clock, job, owner, "no_access", exc.message)
+    except TikTokError as exc:
+        return await _settle(uow, clock, job, owner, "retry", str(exc))
+    async with uow() as u:
+        await u.sync.release(job.job_id, owner, due_at=now + EVERY[job.kind], ok=True,
+                             now=clock.now())
+        await u.commit()
+    log.info("sync.done", extra={"account_id": job.account_id, "kind": job.kind, "rows": rows})
+    return SyncOutcome(job.account_id, job.kind, True, rows=rows)
+
+
+async def _settle(uow: UnitOfWorkFactory, clock: Clock, job: ClaimedJob, owner: str,
+                  reason: str, error: str) -> SyncOutcome:
+    now = clock.now()
+    backoff = min(MAX_BACKOFF, timedelta(minutes=2 ** min(job.attempts, 5)))
+    async with uow() as u:
+        if reason == "token":
+            if await u.sync.mark_broken(job.connection_id, error, now):
+                await u.outbox.enqueue(job.user_id, "connection_broken",
+                                       f"broken:{job.connection_id}:{int(now.timestamp())}",
+                                       {"connection_id": job.connection_id}, now)
+        elif reason == "no_access":
+            await u.sync.mark_no_access(job.account_id)
+        await u.sync.release(job.job_id, owner, due_at=now + backoff, ok=False, now=now,
+                             error=error)
+        await u.commit()
+    log.warning("sync.failed", extra={"account_id": job.account_id, "kind": job.kind,
+                                      "reason": reason, "error": error[:200]})
+    return SyncOutcome(job.account_id, job.kind, False, reason)
+
+
+async def run_due(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, owner: str,
+                  limit: int = 4) -> list[SyncOutcome]:
+    """One scheduler tick: claim up to `limit` due jobs and run them."""
+    now = clock.now()
+    async with uow() as u:
+        jobs = await u.sync.claim(owner, now, now + LEASE, limit)
+        await u.commit()
+    return [await run_job(uow, clock, client, job, owner) for job in jobs]
+
+
+async def refresh_now(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, owner: str,
+                      account_id: int, progress: Progress | None = None) -> list[SyncOutcome]:
+    """Sync one account right away (both jobs); [] if another worker is syncing it now."""
+    now = clock.now()
+    async with uow() as u:
+        jobs = await u.sync.claim(owner, now, now + LEASE, 2, account_id=account_id, force=True)
+        await u.commit()
+    jobs.sort(key=lambda j: j.kind != "window")  # structure first, then today
+    outcomes = []
+    total = len(jobs)
+    for n, job in enumerate(jobs):
+        async def scaled(done: int, steps: int, n: int = n) -> None:
+            if progress is not None:
+                await progress(n * 100 + done * 100 // steps, total * 100)
+        outcomes.append(await run_job(uow, clock, client, job, owner, scaled))
+    return outcomes

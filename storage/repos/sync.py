@@ -1,0 +1,196 @@
+"""Sync work items (claimed with a lease), synced structure and metrics (bulk upserts)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    AdAccount,
+    AdObject,
+    MetricDaily,
+    MetricHourly,
+    SyncJob,
+    TikTokConnection,
+)
+from storage.upsert import upsert
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A sync job this worker holds until `lease_until`."""
+
+    job_id: int
+    kind: str
+    account_id: int
+    advertiser_id: str
+    time_zone: str
+    connection_id: int
+    credential_id: int | None
+    user_id: int
+    attempts: int
+
+
+class SyncRepo:
+    """Claims sync jobs and writes what a sync brought back."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def claim(
+        self,
+        owner: str,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        account_id: int | None = None,
+        kinds: Sequence[str] | None = None,
+        force: bool = False,
+    ) -> list[ClaimedJob]:
+        """Lease due jobs of tracked accounts on active connections (SKIP LOCKED on
+        PostgreSQL; the repeated lease condition keeps the claim atomic on both backends)."""
+        free = or_(SyncJob.lease_until.is_(None), SyncJob.lease_until < now)
+        pick = (
+            select(SyncJob.id)
+            .join(AdAccount, AdAccount.id == SyncJob.ad_account_id)
+            .join(TikTokConnection, TikTokConnection.id == AdAccount.connection_id)
+            .where(free, AdAccount.tracked.is_(True), TikTokConnection.status == "active")
+            .order_by(SyncJob.due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=SyncJob)
+        )
+        if not force:
+            pick = pick.where(SyncJob.due_at <= now)
+        if account_id is not None:
+            pick = pick.where(SyncJob.ad_account_id == account_id)
+        if kinds is not None:
+            pick = pick.where(SyncJob.kind.in_(list(kinds)))
+        ids = list(
+            await self._s.scalars(
+                update(SyncJob)
+                .where(SyncJob.id.in_(pick.scalar_subquery()), free)
+                .values(lease_owner=owner, lease_until=lease_until, attempts=SyncJob.attempts + 1)
+                .returning(SyncJob.id)
+            )
+        )
+        if not ids:
+            return []
+        rows = await self._s.execute(
+            select(
+                SyncJob.id,
+                SyncJob.kind,
+                SyncJob.attempts,
+                AdAccount.id.label("account_id"),
+                AdAccount.advertiser_id,
+                AdAccount.time_zone,
+                TikTokConnection.id.label("cid"),
+                TikTokConnection.credential_id,
+                TikTokConnection.user_id,
+            )
+            .join(AdAccount, AdAccount.id == SyncJob.ad_account_id)
+            .join(TikTokConnection, TikTokConnection.id == AdAccount.connection_id)
+            .where(SyncJob.id.in_(ids))
+            .order_by(SyncJob.due_at)
+        )
+        return [
+            ClaimedJob(
+                r.id,
+                r.kind,
+                r.account_id,
+                r.advertiser_id,
+                r.time_zone,
+                r.cid,
+                r.credential_id,
+                r.user_id,
+                r.attempts,
+            )
+            for r in rows
+        ]
+
+    async def release(
+        self,
+        job_id: int,
+        owner: str,
+        *,
+        due_at: datetime,
+        ok: bool,
+        now: datetime,
+        error: str | None = None,
+    ) -> None:
+        """Give a job back with its next due time (only if this worker still holds it)."""
+        values: dict[str, Any] = {
+            "lease_owner": None,
+            "lease_until": None,
+            "due_at": due_at,
+            "last_error": error[:300] if error else None,
+        }
+        if ok:
+            values.update(last_ok_at=now, attempts=0)
+        await self._s.execute(
+            update(SyncJob)
+            .where(SyncJob.id == job_id, SyncJob.lease_owner == owner)
+            .values(**values)
+        )
+
+    async def job(self, account_id: int, kind: str) -> SyncJob | None:
+        """One account's job of a kind."""
+        return await self._s.scalar(
+            select(SyncJob).where(SyncJob.ad_account_id == account_id, SyncJob.kind == kind)
+        )
+
+    async def has_daily_since(self, account_id: int, day: date) -> bool:
+        """True if account-level daily rows reach back to `day` (the back window was pulled)."""
+        found = await self._s.scalar(
+            select(MetricDaily.day)
+            .where(
+                MetricDaily.ad_account_id == account_id,
+                MetricDaily.level == "advertiser",
+                MetricDaily.day <= day,
+            )
+            .limit(1)
+        )
+        return found is not None
+
+    async def upsert_objects(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Insert or update synced campaigns, ad groups and ads."""
+        return await upsert(self._s, AdObject, rows, ("ad_account_id", "level", "object_id"))
+
+    async def upsert_daily(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Insert or update daily metric rows."""
+        return await upsert(
+            self._s, MetricDaily, rows, ("ad_account_id", "level", "object_id", "day")
+        )
+
+    async def upsert_hourly(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Insert or update hourly metric rows."""
+        return await upsert(
+            self._s, MetricHourly, rows, ("ad_account_id", "level", "object_id", "day", "hour")
+        )
+
+    async def mark_fresh(self, account_id: int, at: datetime) -> None:
+        """Record when this account's data was last complete."""
+        await self._s.execute(
+            update(AdAccount).where(AdAccount.id == account_id).values(fresh_as_of=at)
+        )
+
+    async def mark_broken(self, connection_id: int, reason: str, at: datetime) -> bool:
+        """Mark a connection broken; True only the first time (so the alert goes once)."""
+        result = await self._s.execute(
+            update(TikTokConnection)
+            .where(TikTokConnection.id == connection_id, TikTokConnection.status == "active")
+            .values(status="broken", broken_reason=reason[:300], broken_at=at)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def mark_no_access(self, account_id: int) -> None:
+        """The token no longer reaches this advertiser: stop syncing it, keep its history."""
+        await self._s.execute(
+            update(AdAccount)
+            .where(AdAccount.id == account_id)
+            .values(tracked=False, status="NO_ACCESS")
+        )

@@ -1,0 +1,241 @@
+"""Sync against the emulator: stored numbers equal TikTok's own totals; faults change nothing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import aiohttp
+import pytest
+from sqlalchemy import func, select
+
+from core.clock import FixedClock
+from core.connections import begin_connect, finish_connect
+from core.oauth_state import StateSigner
+from core.periods import local_today
+from core.sync import refresh_now, run_due, worker_id
+from core.tiktok import NoLimiter, ReportLevel, RetryPolicy, TikTokClient
+from core.users import SignUp, register_user
+from storage.db import create_engine, session_factory
+from storage.migrate import upgrade
+from storage.models import AdAccount, AdObject, MetricDaily, MetricHourly, OutboxMessage
+from storage.uow import UnitOfWorkFactory
+from storage.vault import Vault, generate_key_entry, parse_keyring
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+REDIRECT = "http://127.0.0.1:9/oauth/tiktok/callback"
+USER = 700
+
+
+@pytest.fixture
+def emulator_options() -> dict[str, Any]:
+    return {"fixture": "demo", "now": NOW}
+
+
+class Db:
+    """One service database, connected to the emulator's demo login."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: FixedClock) -> None:
+        self.uow, self.clock = uow, clock
+
+    async def accounts(self) -> list[AdAccount]:
+        async with self.uow() as u:
+            return await u.connections.accounts(USER)
+
+    async def dump(self) -> list[tuple[Any, ...]]:
+        """Every synced row, without the times they were written."""
+        out: list[tuple[Any, ...]] = []
+        async with self.uow() as u:
+            for model in (AdObject, MetricDaily, MetricHourly):
+                cols = [c for c in model.__table__.columns if c.name not in ("synced_at", "id")]
+                rows = await u.session.execute(select(*cols))
+                out += sorted((model.__tablename__, *r) for r in rows)
+        return out
+
+
+async def connected_db(url: str, client: TikTokClient, engines: list[Any]) -> Db:
+    keyring = parse_keyring(generate_key_entry("k"))
+    engine = create_engine(url)
+    engines.append(engine)
+    await upgrade(engine)
+    uow = UnitOfWorkFactory(session_factory(engine), Vault(keyring))
+    clock = FixedClock(NOW)
+    signer = StateSigner(keyring)
+    await register_user(uow, clock, SignUp(USER, "A", None, None, "en", "UTC", None, False))
+    url = await begin_connect(uow, clock, signer, client, REDIRECT, USER)
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url) as resp:
+            href = re.search(r'<a href="([^"]+)">Authorize</a>', await resp.text())
+        assert href
+        async with http.get(href.group(1).replace("&amp;", "&"), allow_redirects=False) as r:
+            q = parse_qs(urlsplit(r.headers["Location"]).query)
+    await finish_connect(uow, clock, signer, client, q["state"][0], q["auth_code"][0])
+    return Db(uow, clock)
+
+
+@pytest.fixture
+async def engines() -> AsyncIterator[list[Any]]:
+    made: list[Any] = []
+    yield made
+    for engine in made:
+        await engine.dispose()
+
+
+async def sync_all(db: Db, client: TikTokClient) -> None:
+    owner = worker_id()
+    while await run_due(db.uow, db.clock, client, owner, limit=10):
+        pass
+
+
+async def test_stored_numbers_equal_tiktok_totals_at_every_level(
+    db_url: str, client: TikTokClient, emu: Any, engines: list[Any]
+) -> None:
+    db = await connected_db(db_url, client, engines)
+    await sync_all(db, client)
+    accounts = await db.accounts()
+    assert len({a.currency for a in accounts}) >= 2 and len({a.time_zone for a in accounts}) >= 2
+    token = emu.access_token
+    async with db.uow() as u:
+        for acc in accounts:
+            assert acc.fresh_as_of == NOW
+            today = local_today(NOW, acc.time_zone)
+            for start, end in (
+                (today - timedelta(days=7), today - timedelta(days=1)),
+                (today - timedelta(days=60), today),
+                (today, today),
+            ):
+                for level, name in (
+                    (ReportLevel.ADVERTISER, "advertiser"),
+                    (ReportLevel.CAMPAIGN, "campaign"),
+                    (ReportLevel.ADGROUP, "adgroup"),
+                    (ReportLevel.AD, "ad"),
+                ):
+                    rows = await client.get_report(
+                        token, acc.advertiser_id, level, start, end, grain=None
+                    )
+                    want_spend = sum((r.spend or Decimal(0) for r in rows), Decimal(0))
+                    want_clicks = sum(r.clicks or 0 for r in rows)
+                    got_spend, got_clicks = (
+                        await u.session.execute(
+                            select(
+                                func.coalesce(func.sum(MetricDaily.spend), 0),
+                                func.coalesce(func.sum(MetricDaily.clicks), 0),
+                            ).where(
+                                MetricDaily.ad_account_id == acc.id,
+                                MetricDaily.level == name,
+                                MetricDaily.day >= start,
+                                MetricDaily.day <= end,
+                            )
+                        )
+                    ).one()
+                    assert (Decimal(got_spend), got_clicks) == (want_spend, want_clicks), (
+                        acc.advertiser_id,
+                        name,
+                        start,
+                        end,
+                    )
+            # Today's hours add up to today's day.
+            hours = await u.session.scalar(
+                select(func.sum(MetricHourly.spend)).where(
+                    MetricHourly.ad_account_id == acc.id,
+                    MetricHourly.level == "advertiser",
+                    MetricHourly.day == today,
+                )
+            )
+            day = await u.session.scalar(
+                select(MetricDaily.spend).where(
+                    MetricDaily.ad_account_id == acc.id,
+                    MetricDaily.level == "advertiser",
+                    MetricDaily.day == today,
+                )
+            )
+            assert (hours or Decimal(0)) == (day or Decimal(0))
+        ads = await u.session.scalar(
+            select(func.count()).select_from(AdObject).where(AdObject.level == "ad")
+        )
+        assert ads and ads >= 100  # the demo fixture has hundreds of ads
+
+
+async def test_faults_delay_but_never_corrupt(
+    tmp_path: Path,
+    client: TikTokClient,
+    emu: Any,
+    session: aiohttp.ClientSession,
+    engines: list[Any],
+) -> None:
+    clean = await connected_db(f"sqlite+aiosqlite:///{tmp_path}/clean.db", client, engines)
+    await sync_all(clean, client)
+
+    # The same world through a flaky TikTok: 20 % of calls fail (50002, 5xx, timeouts,
+    # HTML 504), and the client gives up after 2 attempts, so whole jobs fail and are redone.
+    flaky_client = TikTokClient(
+        base_url=emu.url,
+        app_id=emu.app_id,
+        secret=emu.secret,
+        session=session,
+        limiter=NoLimiter(),
+        request_timeout=1.0,
+        auth_url=emu.auth_url,
+        retry=RetryPolicy(max_attempts=2, max_total_seconds=5, base_delay=0.01, max_delay=0.05),
+    )
+    flaky = await connected_db(f"sqlite+aiosqlite:///{tmp_path}/flaky.db", flaky_client, engines)
+    await emu.ctl("POST", "config", {"fault_rate": 0.2})
+    owner = worker_id()
+    failures = 0
+    for _ in range(60):
+        pending = []
+        for acc in await flaky.accounts():
+            outcomes = await refresh_now(flaky.uow, flaky.clock, flaky_client, owner, acc.id)
+            failures += sum(not o.ok for o in outcomes)
+            pending += [o for o in outcomes if not o.ok]
+        async with flaky.uow() as u:
+            missing = [a for a in await u.connections.accounts(USER) if a.fresh_as_of is None]
+        if not pending and not missing:
+            break
+    await emu.ctl("POST", "config", {"fault_rate": 0.0})
+    assert failures > 0, "the fault injection never made a job fail"
+    assert await flaky.dump() == await clean.dump()
+    async with flaky.uow() as u:
+        assert await u.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+async def test_revoked_token_breaks_the_connection_and_alerts_once(
+    tmp_path: Path, client: TikTokClient, emu: Any, engines: list[Any]
+) -> None:
+    db = await connected_db(f"sqlite+aiosqlite:///{tmp_path}/r.db", client, engines)
+    async with db.uow() as u:
+        [conn] = await u.connections.connections(USER)
+        token = await u.credentials.reveal(conn.credential_id)
+    await emu.ctl("POST", "revoke", {"access_token": token})
+    outcomes = await run_due(db.uow, db.clock, client, worker_id(), limit=10)
+    assert outcomes and all(o.reason == "token" for o in outcomes[:1])
+    db.clock.set(NOW + timedelta(hours=3))
+    assert await run_due(db.uow, db.clock, client, worker_id(), limit=10) == []  # stopped
+    async with db.uow() as u:
+        [conn] = await u.connections.connections(USER)
+        assert conn.status == "broken"
+        alerts = list(await u.session.scalars(select(OutboxMessage)))
+    assert [(a.user_id, a.kind) for a in alerts] == [(USER, "connection_broken")]
+
+
+async def test_two_workers_never_sync_the_same_account(
+    db_url: str, client: TikTokClient, engines: list[Any]
+) -> None:
+    db = await connected_db(db_url, client, engines)
+    async with db.uow() as u:
+        first = await u.sync.claim("w1", NOW, NOW + timedelta(minutes=10), 100)
+        await u.commit()
+    async with db.uow() as u:
+        second = await u.sync.claim("w2", NOW, NOW + timedelta(minutes=10), 100)
+        await u.commit()
+    assert first and second == []
+    # A crashed worker's lease expires and the work is claimed again.
+    later = NOW + timedelta(minutes=11)
+    async with db.uow() as u:
+        third = await u.sync.claim("w3", later, later + timedelta(minutes=10), 100)
+    assert {j.job_id for j in third} == {j.job_id for j in first}
