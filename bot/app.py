@@ -18,6 +18,7 @@ from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisEventIsolation, RedisStorage
 from aiogram.utils.i18n import I18n
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.commands import register_commands
@@ -25,14 +26,18 @@ from bot.errors import on_error
 from bot.fsm_storage import DatabaseStorage
 from bot.i18n import UserLocaleMiddleware, make_i18n
 from bot.middlewares import PrivateChatsOnly, UserMiddleware
+from bot.notifier import Notifier
 from bot.oauth_callback import OAuthDeps
 from bot.pacing import PacingMiddleware
 from bot.routers import all_routers
 from bot.web import WEBHOOK_PATH, BotProbe, build_web_app
 from core.clock import Clock, SystemClock
+from core.connections import purge_disconnected
 from core.logs import setup_logging
 from core.oauth_state import StateSigner
+from core.scheduler import Tick, build_scheduler
 from core.settings import Settings, SettingsError
+from core.sync import release_leases, run_due, worker_id
 from core.tiktok import TikTokClient, TikTokConfig
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
@@ -55,6 +60,7 @@ class Service:
     clock: Clock
     signer: StateSigner
     tiktok: TikTokClient | None
+    worker: str
 
 
 def make_tiktok(settings: Settings) -> TikTokClient | None:
@@ -119,10 +125,26 @@ async def start_service(settings: Settings, clock: Clock | None = None) -> Servi
     i18n = make_i18n()
     storage, isolation = make_fsm(settings, uow)
     clock = clock or SystemClock()
-    signer, tiktok = StateSigner(settings.keyring), make_tiktok(settings)
+    signer, tiktok, worker = StateSigner(settings.keyring), make_tiktok(settings), worker_id()
     dp = build_dispatcher(i18n, storage, isolation, uow=uow, settings=settings, clock=clock,
-                          signer=signer, tiktok=tiktok)
-    return Service(settings, engine, uow, make_bot(settings), dp, i18n, clock, signer, tiktok)
+                          signer=signer, tiktok=tiktok, worker=worker)
+    return Service(settings, engine, uow, make_bot(settings), dp, i18n, clock, signer, tiktok,
+                   worker)
+
+
+def background_ticks(svc: Service) -> list[Tick]:
+    """What every instance does in the background; leases keep instances from doubling work."""
+    notifier = Notifier(svc.uow, svc.clock, svc.bot, svc.i18n)
+    owner = svc.worker
+    ticks = [
+        Tick("notify", svc.settings.notify_tick_seconds, notifier.tick),
+        Tick("purge", 3600, lambda: purge_disconnected(svc.uow, svc.clock)),
+    ]
+    if svc.tiktok is not None:
+        tiktok = svc.tiktok
+        ticks.append(Tick("sync", svc.settings.sync_tick_seconds,
+                          lambda: run_due(svc.uow, svc.clock, tiktok, owner)))
+    return ticks
 
 
 async def _wait_for_signal() -> None:
@@ -138,6 +160,7 @@ async def run(settings: Settings) -> None:
     setup_logging(settings.log_level, settings.log_format, settings.secret_values())
     svc = await start_service(settings)
     runner: web.AppRunner | None = None
+    scheduler: AsyncIOScheduler | None = None
     try:
         me = await svc.bot.get_me()
         probe = BotProbe(svc.bot)
@@ -157,6 +180,8 @@ async def run(settings: Settings) -> None:
         log.info("service.started", extra={
             "bot": me.username, "mode": "webhook" if webhook else "polling",
             "web": f"{settings.web_host}:{settings.web_port}"})
+        scheduler = build_scheduler(background_ticks(svc))
+        scheduler.start()
         if webhook is not None:
             await svc.bot.set_webhook(
                 f"{settings.public_url}{WEBHOOK_PATH}", secret_token=webhook[2],
@@ -176,6 +201,9 @@ async def run(settings: Settings) -> None:
             await svc.dp.start_polling(svc.bot, allowed_updates=svc.dp.resolve_used_update_types(),
                                        close_bot_session=False)
     finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+            await release_leases(svc.uow, svc.worker)
         if runner is not None:
             await runner.cleanup()
         with contextlib.suppress(Exception):

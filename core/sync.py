@@ -240,6 +240,13 @@ async def run_due(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, ow
     return [await run_job(uow, clock, client, job, owner) for job in jobs]
 
 
+async def release_leases(uow: UnitOfWorkFactory, owner: str) -> None:
+    """On a clean shutdown, free this worker's jobs so another instance takes them at once."""
+    async with uow() as u:
+        await u.sync.release_all(owner)
+        await u.commit()
+
+
 async def refresh_now(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, owner: str,
                       account_id: int, progress: Progress | None = None) -> list[SyncOutcome]:
     """Sync one account right away (both jobs); [] if another worker is syncing it now."""

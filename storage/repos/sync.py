@@ -137,6 +137,11 @@ class SyncRepo:
             .values(**values)
         )
 
+    async def release_all(self, owner: str) -> None:
+        """Give back every lease this worker holds (a clean shutdown), keeping due times."""
+        await self._s.execute(update(SyncJob).where(SyncJob.lease_owner == owner)
+                              .values(lease_owner=None, lease_until=None))
+
     async def job(self, account_id: int, kind: str) -> SyncJob | None:
         """One account's job of a kind."""
         return await self._s.scalar(

@@ -48,6 +48,8 @@ class ServiceProcess:
             "PUBLIC_URL": f"http://127.0.0.1:{self.port}",
             "LOG_FORMAT": "json",
             "LOG_LEVEL": "INFO",
+            "SYNC_TICK_SECONDS": "1",
+            "NOTIFY_TICK_SECONDS": "0.5",
             **env,
         }
         self.proc: asyncio.subprocess.Process | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -149,3 +150,36 @@ async def test_failed_exchange_leaves_nothing(
     await user.expect("main menu")
     await user.press("📊 Accounts")
     await user.expect("No TikTok account is connected yet")
+
+
+async def test_revoked_token_alerts_once_and_reconnect_resumes(
+    service: ServiceProcess, sandbox: SandboxClient, tiktok: RunningEmulator
+) -> None:
+    user = await sandbox.user(605, language_code="en")
+    await sign_up(user)
+    await follow(await open_consent(user))
+    await user.expect("✅ TikTok connected.")
+    for _ in range(30):  # reopen Accounts until the first sync has run
+        await user.press("📊 Accounts")
+        screen = await user.expect("Ad accounts")
+        if "data as of" in screen.text:
+            break
+        await user.press("« Main menu")
+        await user.expect("main menu")
+        await asyncio.sleep(1)
+    assert "data as of" in screen.text
+
+    login = tiktok.state.default_login
+    for token in tiktok.state.tokens.values():
+        if token.login == login and token.token != tiktok.access_token:
+            token.revoked = True
+    alert = await user.wait_for(lambda m: "stopped accepting" in m.text, timeout=60)
+    assert alert.button_labels() == ["🔄 Reconnect"]
+    await asyncio.sleep(4)  # several sync and notifier ticks later: still one alert
+    texts = [m.text for m in await user.bot_messages()]
+    assert sum("stopped accepting" in t for t in texts) == 1
+    await user.press("🔄 Reconnect", message_id=alert.message_id)
+    screen = await user.expect("authorize TTPulse")
+    [url] = [b.url for row in screen.buttons for b in row if b.url]
+    await follow(url)
+    await user.expect("✅ TikTok reconnected.")

@@ -1,0 +1,28 @@
+"""Alert messages, rendered from outbox entries in the owner's language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import html
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import AccountsCb
+from bot.views import Screen
+from storage.uow import UnitOfWork
+
+
+async def render(u: UnitOfWork, kind: str, user_id: int, params: dict[str, Any]) -> Screen | None:
+    """The message for one alert, or None when its subject no longer exists."""
+    if kind == "connection_broken":
+        conn = await u.connections.connection(user_id, int(params["connection_id"]))
+        if conn is None or conn.status != "broken":
+            return None  # reconnected or disconnected meanwhile: nothing to say
+        kb = InlineKeyboardBuilder()
+        kb.button(text=_("🔄 Reconnect"), callback_data=AccountsCb(action="reconnect",
+                                                                  id=conn.id))
+        return _("⚠️ TikTok stopped accepting TTPulse's access to <b>{name}</b>, so its ad "
+                 "accounts are not syncing. Reconnect to resume; nothing else changes.").format(
+                     name=html.quote(conn.display_name)), kb.as_markup()
+    return None

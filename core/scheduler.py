@@ -1,0 +1,42 @@
+"""The scheduler only ticks (design.md, Scheduling): which work is due is decided by database rows
+claimed with leases, so every instance may run the same ticks without doing work twice."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Tick:
+    """A coroutine to run every `seconds`."""
+
+    name: str
+    seconds: float
+    run: Callable[[], Awaitable[object]]
+
+
+def build_scheduler(ticks: list[Tick]) -> AsyncIOScheduler:
+    """An asyncio scheduler running each tick at most once at a time, skipping missed runs."""
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    for tick in ticks:
+        scheduler.add_job(_guarded(tick), "interval", seconds=tick.seconds, id=tick.name,
+                          max_instances=1, coalesce=True, misfire_grace_time=None)
+    return scheduler
+
+
+def _guarded(tick: Tick) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        try:
+            await tick.run()
+        except asyncio.CancelledError:  # shutting down mid-tick: its leases simply expire
+            log.info("tick.cancelled", extra={"tick": tick.name})
+        except Exception:  # a failing tick must not stop the others; it is logged as a bug
+            log.exception("tick.failed", extra={"tick": tick.name})
+    return run
