@@ -4,4 +4,6 @@ import sys
 
 from bot.cli import main
 
-sys.exit(main())
+# Guarded: chart workers (forkserver processes) import the main module and must not run it.
+if __name__ == "__main__":
+    sys.exit(main())

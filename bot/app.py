@@ -31,6 +31,7 @@ from bot.oauth_callback import OAuthDeps
 from bot.pacing import PacingMiddleware
 from bot.routers import all_routers
 from bot.web import WEBHOOK_PATH, BotProbe, build_web_app
+from core.charts import ChartRenderer
 from core.clock import Clock, SystemClock
 from core.connections import purge_disconnected
 from core.logs import setup_logging
@@ -61,6 +62,7 @@ class Service:
     signer: StateSigner
     tiktok: TikTokClient | None
     worker: str
+    charts: ChartRenderer
 
 
 def make_tiktok(settings: Settings) -> TikTokClient | None:
@@ -96,8 +98,9 @@ def make_fsm(settings: Settings, uow: UnitOfWorkFactory) -> tuple[BaseStorage, B
     return DatabaseStorage(uow), SimpleEventIsolation()
 
 
-def build_dispatcher(i18n: I18n, storage: BaseStorage, isolation: BaseEventIsolation,
-                     **deps: object) -> Dispatcher:
+def build_dispatcher(
+    i18n: I18n, storage: BaseStorage, isolation: BaseEventIsolation, **deps: object
+) -> Dispatcher:
     """Routers in order, the user and locale middlewares, and the one error handler.
 
     `deps` (uow, settings, clock) become handler arguments; the routers are module-level, so a
@@ -126,10 +129,22 @@ async def start_service(settings: Settings, clock: Clock | None = None) -> Servi
     storage, isolation = make_fsm(settings, uow)
     clock = clock or SystemClock()
     signer, tiktok, worker = StateSigner(settings.keyring), make_tiktok(settings), worker_id()
-    dp = build_dispatcher(i18n, storage, isolation, uow=uow, settings=settings, clock=clock,
-                          signer=signer, tiktok=tiktok, worker=worker)
-    return Service(settings, engine, uow, make_bot(settings), dp, i18n, clock, signer, tiktok,
-                   worker)
+    charts = ChartRenderer()  # worker processes start on the first chart
+    dp = build_dispatcher(
+        i18n,
+        storage,
+        isolation,
+        uow=uow,
+        settings=settings,
+        clock=clock,
+        signer=signer,
+        tiktok=tiktok,
+        worker=worker,
+        charts=charts,
+    )
+    return Service(
+        settings, engine, uow, make_bot(settings), dp, i18n, clock, signer, tiktok, worker, charts
+    )
 
 
 def background_ticks(svc: Service) -> list[Tick]:
@@ -142,8 +157,13 @@ def background_ticks(svc: Service) -> list[Tick]:
     ]
     if svc.tiktok is not None:
         tiktok = svc.tiktok
-        ticks.append(Tick("sync", svc.settings.sync_tick_seconds,
-                          lambda: run_due(svc.uow, svc.clock, tiktok, owner)))
+        ticks.append(
+            Tick(
+                "sync",
+                svc.settings.sync_tick_seconds,
+                lambda: run_due(svc.uow, svc.clock, tiktok, owner),
+            )
+        )
     return ticks
 
 
@@ -171,20 +191,28 @@ async def run(settings: Settings) -> None:
             webhook = (svc.dp, svc.bot, settings.webhook_secret.get_secret_value())
         oauth = None
         if svc.tiktok is not None and me.username:
-            oauth = OAuthDeps(svc.uow, svc.clock, svc.signer, svc.tiktok, svc.bot, svc.i18n,
-                              me.username)
-        runner = web.AppRunner(build_web_app(svc.engine, probe, svc.i18n, webhook, oauth),
-                               access_log=None)
+            oauth = OAuthDeps(
+                svc.uow, svc.clock, svc.signer, svc.tiktok, svc.bot, svc.i18n, me.username
+            )
+        runner = web.AppRunner(
+            build_web_app(svc.engine, probe, svc.i18n, webhook, oauth), access_log=None
+        )
         await runner.setup()
         await web.TCPSite(runner, settings.web_host, settings.web_port).start()
-        log.info("service.started", extra={
-            "bot": me.username, "mode": "webhook" if webhook else "polling",
-            "web": f"{settings.web_host}:{settings.web_port}"})
+        log.info(
+            "service.started",
+            extra={
+                "bot": me.username,
+                "mode": "webhook" if webhook else "polling",
+                "web": f"{settings.web_host}:{settings.web_port}",
+            },
+        )
         scheduler = build_scheduler(background_ticks(svc))
         scheduler.start()
         if webhook is not None:
             await svc.bot.set_webhook(
-                f"{settings.public_url}{WEBHOOK_PATH}", secret_token=webhook[2],
+                f"{settings.public_url}{WEBHOOK_PATH}",
+                secret_token=webhook[2],
                 allowed_updates=svc.dp.resolve_used_update_types(),
             )
             await svc.dp.emit_startup(bot=svc.bot)
@@ -198,8 +226,9 @@ async def run(settings: Settings) -> None:
                 probe.serving = True
 
             svc.dp.startup.register(polling_started)
-            await svc.dp.start_polling(svc.bot, allowed_updates=svc.dp.resolve_used_update_types(),
-                                       close_bot_session=False)
+            await svc.dp.start_polling(
+                svc.bot, allowed_updates=svc.dp.resolve_used_update_types(), close_bot_session=False
+            )
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
@@ -211,5 +240,6 @@ async def run(settings: Settings) -> None:
         await svc.bot.session.close()
         if svc.tiktok is not None:
             await svc.tiktok.close()
+        await svc.charts.close()
         await svc.engine.dispose()
         log.info("service.stopped")

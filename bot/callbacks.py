@@ -37,3 +37,14 @@ class AccountsCb(CallbackData, prefix="ac"):
     action: str
     id: int = 0
     page: int = 0
+
+
+class StatsCb(CallbackData, prefix="sx"):
+    """A stats screen: view, account, level, parent object, period, page (all re-checked)."""
+
+    v: str
+    a: int = 0
+    l: str = ""  # noqa: E741 - one letter keeps the payload far under 64 bytes
+    o: str = ""
+    p: str = "7d"
+    n: int = 0

@@ -14,6 +14,7 @@ def command_list() -> list[BotCommand]:
     """The commands with descriptions in the current locale."""
     return [
         BotCommand(command="menu", description=_("Main menu")),
+        BotCommand(command="stats", description=_("Spend and results")),
         BotCommand(command="settings", description=_("Language, time zone, email, news")),
         BotCommand(command="support", description=_("Write to our team")),
         BotCommand(command="privacy", description=_("What we store and why")),

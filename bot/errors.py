@@ -13,8 +13,9 @@ log = logging.getLogger(__name__)
 
 async def on_error(event: ErrorEvent) -> bool:
     """Log with the traceback (it is a bug) and apologise to whoever sent the update."""
-    log.exception("handler.failed", exc_info=event.exception,
-                  extra={"update_id": event.update.update_id})
+    log.exception(
+        "handler.failed", exc_info=event.exception, extra={"update_id": event.update.update_id}
+    )
     text = _("Something went wrong on our side; nothing was changed. Please try again.")
     try:
         if event.update.callback_query is not None:

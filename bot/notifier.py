@@ -81,6 +81,8 @@ class Notifier:
             await u.outbox.settle(message.id, **outcome)  # type: ignore[arg-type]
             await u.commit()
         if "failed_at" in outcome:
-            log.warning("notify.given_up", extra={"outbox_id": message.id,
-                                                  "error": str(outcome.get("error"))})
+            log.warning(
+                "notify.given_up",
+                extra={"outbox_id": message.id, "error": str(outcome.get("error"))},
+            )
         return 1 if "sent_at" in outcome else 0

@@ -41,18 +41,22 @@ class OAuthDeps:
 def _page(title: str, text: str, link: str | None, lang: str, status: int) -> web.Response:
     label = _("Back to Telegram")
     back = f'<p><a href="{html.escape(link)}">{html.escape(label)}</a></p>' if link else ""
-    doc = (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
-           f'<meta name="viewport" content="width=device-width,initial-scale=1">'
-           f"<title>{html.escape(title)}</title></head>"
-           f'<body style="font-family:sans-serif;max-width:36em;margin:2em auto">'
-           f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>{back}</body></html>")
+    doc = (
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{html.escape(title)}</title></head>"
+        f'<body style="font-family:sans-serif;max-width:36em;margin:2em auto">'
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>{back}</body></html>"
+    )
     return web.Response(text=doc, content_type="text/html", status=status)
 
 
 def _failure_text(reason: str) -> str:
     if reason == "forged":
-        return _("This link was not issued by TTPulse, or it was changed. Nothing was "
-                 "connected. Start again from the Accounts menu in the bot.")
+        return _(
+            "This link was not issued by TTPulse, or it was changed. Nothing was "
+            "connected. Start again from the Accounts menu in the bot."
+        )
     return view.connect_failed(reason)[0]
 
 
@@ -71,9 +75,15 @@ def make_handler(deps: OAuthDeps) -> web.RequestHandler:
         q = request.query
         link = f"https://t.me/{deps.bot_username}"
         try:
-            result = await finish_connect(deps.uow, deps.clock, deps.signer, deps.tiktok,
-                                          q.get("state", ""), auth_code_from_redirect(q),
-                                          q.get("error"))
+            result = await finish_connect(
+                deps.uow,
+                deps.clock,
+                deps.signer,
+                deps.tiktok,
+                q.get("state", ""),
+                auth_code_from_redirect(q),
+                q.get("error"),
+            )
         except ConnectError as exc:
             user = await get_user(deps.uow, exc.user_id) if exc.user_id else None
             lang = user.language if user else "en"
@@ -81,17 +91,25 @@ def make_handler(deps: OAuthDeps) -> web.RequestHandler:
             with deps.i18n.context(), deps.i18n.use_locale(lang):
                 if exc.user_id is not None:
                     await _tell(deps, exc.user_id, view.connect_failed(exc.reason))
-                return _page(_("TikTok was not connected"), _failure_text(exc.reason), link,
-                             lang, 400)
+                return _page(
+                    _("TikTok was not connected"), _failure_text(exc.reason), link, lang, 400
+                )
         user = await get_user(deps.uow, result.user_id)
         lang = user.language if user else "en"
-        log.info("oauth.connected", extra={"user_id": result.user_id,
-                                           "accounts": len(result.accounts)})
+        log.info(
+            "oauth.connected", extra={"user_id": result.user_id, "accounts": len(result.accounts)}
+        )
         with deps.i18n.context(), deps.i18n.use_locale(lang):
             await _tell(deps, result.user_id, view.connected(result.accounts, result.updated))
-            return _page(_("TikTok connected"),
-                         _("{count} ad accounts connected. You can close this page and go back "
-                           "to Telegram.").format(count=len(result.accounts)),
-                         f"{link}?start=connected", lang, 200)
+            return _page(
+                _("TikTok connected"),
+                _(
+                    "{count} ad accounts connected. You can close this page and go back "
+                    "to Telegram."
+                ).format(count=len(result.accounts)),
+                f"{link}?start=connected",
+                lang,
+                200,
+            )
 
     return callback

@@ -47,8 +47,13 @@ class _Bucket:
 class PacingMiddleware(BaseRequestMiddleware):
     """Waits for a per-chat and a global slot before each message call; retries 429s a few times."""
 
-    def __init__(self, per_chat_rate: float = 0.9, per_chat_burst: int = 3,
-                 global_rate: float = 25.0, retries: int = 3) -> None:
+    def __init__(
+        self,
+        per_chat_rate: float = 0.9,
+        per_chat_burst: int = 3,
+        global_rate: float = 25.0,
+        retries: int = 3,
+    ) -> None:
         self._chat: dict[Any, _Bucket] = {}
         self._global = _Bucket(global_rate, int(global_rate))
         self._rate, self._burst, self._retries = per_chat_rate, per_chat_burst, retries
@@ -58,8 +63,11 @@ class PacingMiddleware(BaseRequestMiddleware):
         if len(self._chat) < keep:
             return
         now = time.monotonic()
-        idle = [c for c, b in self._chat.items()
-                if not b.lock.locked() and b.tokens + (now - b.stamp) * b.rate >= b.burst]
+        idle = [
+            c
+            for c, b in self._chat.items()
+            if not b.lock.locked() and b.tokens + (now - b.stamp) * b.rate >= b.burst
+        ]
         for chat in idle:
             del self._chat[chat]
 
@@ -86,7 +94,8 @@ class PacingMiddleware(BaseRequestMiddleware):
             except TelegramRetryAfter as exc:
                 if attempt == self._retries:
                     raise
-                log.warning("telegram.flood_wait", extra={"method": name,
-                                                          "retry_after": exc.retry_after})
+                log.warning(
+                    "telegram.flood_wait", extra={"method": name, "retry_after": exc.retry_after}
+                )
                 await asyncio.sleep(exc.retry_after)
         raise AssertionError("unreachable")

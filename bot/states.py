@@ -31,5 +31,15 @@ class SupportStates(StatesGroup):
 
 
 # States in which only a button press moves forward (typed text gets a hint instead).
-BUTTON_STATES = (SignUpStates.language, SignUpStates.age, SignUpStates.terms,
-                 SignUpStates.marketing)
+BUTTON_STATES = (
+    SignUpStates.language,
+    SignUpStates.age,
+    SignUpStates.terms,
+    SignUpStates.marketing,
+)
+
+
+class StatsStates(StatesGroup):
+    """Stats input: a custom date range."""
+
+    custom_range = State()

@@ -55,9 +55,13 @@ def _page(title: str, body_html: str, lang: str) -> web.Response:
     return web.Response(text=doc, content_type="text/html")
 
 
-def build_web_app(engine: AsyncEngine, probe: BotProbe, i18n: I18n,
-                  webhook: tuple[Dispatcher, Bot, str] | None = None,
-                  oauth: OAuthDeps | None = None) -> web.Application:
+def build_web_app(
+    engine: AsyncEngine,
+    probe: BotProbe,
+    i18n: I18n,
+    webhook: tuple[Dispatcher, Bot, str] | None = None,
+    oauth: OAuthDeps | None = None,
+) -> web.Application:
     """The aiohttp application; with `webhook`, Telegram's updates arrive at WEBHOOK_PATH;
     with `oauth`, TikTok's consent redirect is served at CALLBACK_PATH."""
     app = web.Application()
@@ -86,6 +90,7 @@ def build_web_app(engine: AsyncEngine, probe: BotProbe, i18n: I18n,
                 text = render()  # type: ignore[operator]
             title = text.split("\n", 1)[0].replace("<b>", "").replace("</b>", "")
             return _page(title, text, lang)
+
         return handler
 
     app.router.add_get("/healthz", healthz)

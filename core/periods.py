@@ -18,7 +18,11 @@ MAX_CUSTOM_DAYS = 366
 
 
 class PeriodError(ValueError):
-    """A typed range that cannot be used; the message says why."""
+    """A typed range that cannot be used; `code` says why (format, date, order, future, long)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class Period(StrEnum):
@@ -79,9 +83,9 @@ def resolve(period: Period, now: datetime, time_zone: str,
             return DateRange(today.replace(day=1), today)
         case Period.CUSTOM:
             if custom is None:
-                raise PeriodError("a custom period needs its dates")
+                raise PeriodError("format", "a custom period needs its dates")
             return custom
-    raise PeriodError(period)
+    raise PeriodError("format", str(period))
 
 
 _DATE = r"(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./]\d{1,2}(?:[./]\d{2,4})?)"
@@ -99,19 +103,19 @@ def _parse_day(text: str, today: date) -> date:
             y = y + 2000 if y < 100 else y
         return date(y, m, d)
     except ValueError:
-        raise PeriodError(f"{text} is not a date") from None
+        raise PeriodError("date", f"{text} is not a date") from None
 
 
 def parse_custom(text: str, today: date) -> DateRange:
     """A range typed as `2026-11-01 2026-11-15`, `1.11-15.11` or `01.11.2026 - 15.11.2026`."""
     m = _RANGE.match(text)
     if m is None:
-        raise PeriodError("expected two dates, e.g. 2026-11-01 2026-11-15 or 1.11-15.11")
+        raise PeriodError("format", "expected two dates, e.g. 2026-11-01 2026-11-15 or 1.11-15.11")
     start, end = _parse_day(m.group(1), today), _parse_day(m.group(2), today)
     if end < start:
-        raise PeriodError("the range ends before it starts")
+        raise PeriodError("order", "the range ends before it starts")
     if end > today:
-        raise PeriodError("the range ends in the future")
+        raise PeriodError("future", "the range ends in the future")
     if (end - start).days + 1 > MAX_CUSTOM_DAYS:
-        raise PeriodError(f"the range is longer than {MAX_CUSTOM_DAYS} days")
+        raise PeriodError("long", f"the range is longer than {MAX_CUSTOM_DAYS} days")
     return DateRange(start, end)

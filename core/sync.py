@@ -3,11 +3,12 @@
 Two recurring jobs per tracked ad account, claimed through the database with a lease so that
 any number of instances can tick without doing the same work twice (design.md, Scheduling):
 
-- `window` (hourly): structure (campaigns, ad groups, ads) and daily rows at every level for
-  the back window — 62 days the first time (enough for "last 30 days" and the 30 before it),
-  then the last 3 days again, because TikTok keeps attributing late conversions.
-- `today` (every 15 minutes): today's daily rows and today's hourly rows at every level, plus
-  yesterday by hour at account level (for the intraday chart), in the account's time zone.
+- `window` (hourly): structure (campaigns, ad groups, ads), daily rows at every level for the
+  back window — 62 days the first time (enough for "last 30 days" and the 30 before it), then
+  the last 3 days again, because TikTok keeps attributing late conversions — and yesterday by
+  hour at every level (today so far is compared with yesterday up to the same hour).
+- `today` (every 15 minutes): today's daily and hourly rows at every level, in the account's
+  time zone.
 
 Each step is fetched completely before it is written in one transaction, so a TikTok fault
 (rate limit, 5xx, timeout) leaves the stored data as it was; the job is retried with back-off
@@ -159,10 +160,14 @@ async def _run_window(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient
     async with uow() as u:
         backfilled = await u.sync.has_daily_since(job.account_id, first + timedelta(days=1))
     start = today - timedelta(days=RECENT_DAYS) if backfilled else first
-    steps = _Steps(3 + len(LEVELS), progress)
+    yesterday = today - timedelta(days=1)
+    steps = _Steps(3 + 2 * len(LEVELS), progress)
     rows = await _pull_structure(uow, clock, client, job, token, steps)
-    rows += await _pull_metrics(uow, clock, client, job, token, start, today - timedelta(days=1),
+    rows += await _pull_metrics(uow, clock, client, job, token, start, yesterday,
                                 TimeGrain.DAY, list(LEVELS), steps)
+    # Yesterday by hour, for "today so far vs yesterday at the same hour" at every level.
+    rows += await _pull_metrics(uow, clock, client, job, token, yesterday, yesterday,
+                                TimeGrain.HOUR, list(LEVELS), steps)
     return rows
 
 
@@ -170,14 +175,11 @@ async def _run_today(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient,
                      job: ClaimedJob, token: str, progress: Progress | None) -> int:
     started = clock.now()
     today = local_today(started, job.time_zone)
-    yesterday = today - timedelta(days=1)
-    steps = _Steps(2 * len(LEVELS) + 1, progress)
+    steps = _Steps(2 * len(LEVELS), progress)
     rows = await _pull_metrics(uow, clock, client, job, token, today, today, TimeGrain.DAY,
                                list(LEVELS), steps)
     rows += await _pull_metrics(uow, clock, client, job, token, today, today, TimeGrain.HOUR,
                                 list(LEVELS), steps)
-    rows += await _pull_metrics(uow, clock, client, job, token, yesterday, yesterday,
-                                TimeGrain.HOUR, [ReportLevel.ADVERTISER], steps)
     async with uow() as u:
         await u.sync.mark_fresh(job.account_id, started)
         await u.commit()

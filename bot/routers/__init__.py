@@ -7,12 +7,23 @@ from aiogram import Router
 
 def all_routers() -> list[Router]:
     """Routers in the order they must see updates."""
-    from bot.routers import accounts, cancel, fallback, info, menu, settings, signup, support
+    from bot.routers import (
+        accounts,
+        cancel,
+        fallback,
+        info,
+        menu,
+        settings,
+        signup,
+        stats,
+        support,
+    )
 
     return [
         cancel.router,
         signup.router,
         accounts.router,
+        stats.router,
         menu.router,
         settings.router,
         info.router,

@@ -29,8 +29,7 @@ async def overview_screen(uow: UnitOfWorkFactory, user: User, page: int = 0) -> 
 
 
 @router.callback_query(MenuCb.filter(F.section == "accounts"))
-async def open_accounts(query: CallbackQuery, db_user: User | None,
-                        uow: UnitOfWorkFactory) -> None:
+async def open_accounts(query: CallbackQuery, db_user: User | None, uow: UnitOfWorkFactory) -> None:
     """Accounts from the main menu."""
     if db_user is None:
         await query.answer(sign_up_first(), show_alert=True)
@@ -40,9 +39,16 @@ async def open_accounts(query: CallbackQuery, db_user: User | None,
 
 
 @router.callback_query(AccountsCb.filter())
-async def accounts_action(query: CallbackQuery, callback_data: AccountsCb, db_user: User | None,
-                          uow: UnitOfWorkFactory, clock: Clock, settings: Settings,
-                          tiktok: TikTokClient | None, signer: StateSigner) -> None:
+async def accounts_action(
+    query: CallbackQuery,
+    callback_data: AccountsCb,
+    db_user: User | None,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    settings: Settings,
+    tiktok: TikTokClient | None,
+    signer: StateSigner,
+) -> None:
     """Every Accounts button; ids are checked against the presser before anything happens."""
     if db_user is None:
         await query.answer(sign_up_first(), show_alert=True)
@@ -59,8 +65,15 @@ async def accounts_action(query: CallbackQuery, callback_data: AccountsCb, db_us
                 if await u.connections.connection(db_user.id, target) is None:
                     await query.answer(view.not_found(), show_alert=True)
                     return
-        url = await begin_connect(uow, clock, signer, tiktok, settings.oauth_redirect_uri,
-                                  db_user.id, target if action == "reconnect" else None)
+        url = await begin_connect(
+            uow,
+            clock,
+            signer,
+            tiktok,
+            settings.oauth_redirect_uri,
+            db_user.id,
+            target if action == "reconnect" else None,
+        )
         await show(query, view.consent_link(url))
     elif action == "track":
         async with uow() as u:
@@ -84,8 +97,9 @@ async def accounts_action(query: CallbackQuery, callback_data: AccountsCb, db_us
             await show(query, view.confirm_disconnect(conn))
         else:
             purge_at = await disconnect(uow, clock, tiktok, db_user.id, target)
-            await show(query, (view.disconnected(conn.display_name, purge_at, db_user.time_zone),
-                               None))
+            await show(
+                query, (view.disconnected(conn.display_name, purge_at, db_user.time_zone), None)
+            )
     else:
         await query.answer(view.not_found(), show_alert=True)
         return

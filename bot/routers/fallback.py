@@ -32,5 +32,6 @@ async def unknown_message(message: Message, db_user: User | None) -> None:
 @router.callback_query()
 async def stale_button(query: CallbackQuery) -> None:
     """A button from an old message, a finished flow, or a forged payload."""
-    await query.answer(_("This button is no longer valid. Send /menu to continue."),
-                       show_alert=True)
+    await query.answer(
+        _("This button is no longer valid. Send /menu to continue."), show_alert=True
+    )

@@ -33,8 +33,9 @@ async def open_menu(message: Message, db_user: User | None) -> None:
 
 
 @router.callback_query(MenuCb.filter())
-async def open_section(query: CallbackQuery, callback_data: MenuCb, db_user: User | None,
-                       clock: Clock) -> None:
+async def open_section(
+    query: CallbackQuery, callback_data: MenuCb, db_user: User | None, clock: Clock
+) -> None:
     """Switch the menu message to a section."""
     section = callback_data.section
     if db_user is None:
@@ -49,7 +50,8 @@ async def open_section(query: CallbackQuery, callback_data: MenuCb, db_user: Use
     elif section in view.NOT_BUILT:
         await show(query, view.not_built(section))
     else:
-        await query.answer(_("This button is no longer valid. Send /menu to continue."),
-                           show_alert=True)
+        await query.answer(
+            _("This button is no longer valid. Send /menu to continue."), show_alert=True
+        )
         return
     await query.answer()

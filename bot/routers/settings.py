@@ -26,8 +26,9 @@ router = Router(name="settings")
 
 
 @router.message(Command("settings"))
-async def settings_command(message: Message, state: FSMContext, db_user: User | None,
-                           clock: Clock) -> None:
+async def settings_command(
+    message: Message, state: FSMContext, db_user: User | None, clock: Clock
+) -> None:
     """Show the current settings."""
     if db_user is None:
         await message.answer(sign_up_first())
@@ -37,9 +38,15 @@ async def settings_command(message: Message, state: FSMContext, db_user: User | 
 
 
 @router.callback_query(SettingsCb.filter())
-async def settings_action(query: CallbackQuery, callback_data: SettingsCb, state: FSMContext,
-                          db_user: User | None, uow: UnitOfWorkFactory, clock: Clock,
-                          i18n: I18n) -> None:
+async def settings_action(
+    query: CallbackQuery,
+    callback_data: SettingsCb,
+    state: FSMContext,
+    db_user: User | None,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    i18n: I18n,
+) -> None:
     """Every settings button: open a picker, or apply a value and show the result."""
     if db_user is None:
         await query.answer(sign_up_first(), show_alert=True)
@@ -67,8 +74,9 @@ async def settings_action(query: CallbackQuery, callback_data: SettingsCb, state
         elif action != "show":
             raise InvalidValue(action)
     except InvalidValue:
-        await query.answer(_("This button is no longer valid. Send /settings to continue."),
-                           show_alert=True)
+        await query.answer(
+            _("This button is no longer valid. Send /settings to continue."), show_alert=True
+        )
         return
     if action in ("show", "setlang", "settz", "rmemail", "mkt"):
         await state.clear()
@@ -82,8 +90,9 @@ async def settings_action(query: CallbackQuery, callback_data: SettingsCb, state
 
 
 @router.message(SettingsStates.time_zone, TYPED)
-async def typed_zone(message: Message, state: FSMContext, db_user: User | None,
-                     uow: UnitOfWorkFactory, clock: Clock) -> None:
+async def typed_zone(
+    message: Message, state: FSMContext, db_user: User | None, uow: UnitOfWorkFactory, clock: Clock
+) -> None:
     """A typed city or offset."""
     zone = parse_time_zone(message.text or "")
     if db_user is None or zone is None:
@@ -95,8 +104,9 @@ async def typed_zone(message: Message, state: FSMContext, db_user: User | None,
 
 
 @router.message(SettingsStates.email, TYPED)
-async def typed_email(message: Message, state: FSMContext, db_user: User | None,
-                      uow: UnitOfWorkFactory, clock: Clock) -> None:
+async def typed_email(
+    message: Message, state: FSMContext, db_user: User | None, uow: UnitOfWorkFactory, clock: Clock
+) -> None:
     """A typed email address, validated."""
     if db_user is None:
         await message.answer(sign_up_first())
@@ -104,8 +114,12 @@ async def typed_email(message: Message, state: FSMContext, db_user: User | None,
     try:
         user = await set_email(uow, clock, db_user.id, message.text or "")
     except InvalidValue:
-        await message.answer(_("That doesn't look like an email address. Send one like "
-                               "<i>name@example.com</i>, or /cancel."))
+        await message.answer(
+            _(
+                "That doesn't look like an email address. Send one like "
+                "<i>name@example.com</i>, or /cancel."
+            )
+        )
         return
     await state.clear()
     await show(message, view.overview(user, clock.now()))

@@ -26,16 +26,22 @@ router = Router(name="signup")
 
 
 @router.message(CommandStart())
-async def start(message: Message, command: CommandObject, state: FSMContext,
-                db_user: User | None, uow: UnitOfWorkFactory) -> None:
+async def start(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    db_user: User | None,
+    uow: UnitOfWorkFactory,
+) -> None:
     """Returning users get the menu; new users begin sign-up (the deep-link payload is kept)."""
     payload = command.args if command.args else None
     await state.clear()
     if db_user is not None:
         if payload:
             async with uow() as u:
-                u.audit.record(db_user.id, "user.start_payload", "user", db_user.id,
-                               {"payload": payload})
+                u.audit.record(
+                    db_user.id, "user.start_payload", "user", db_user.id, {"payload": payload}
+                )
                 await u.commit()
         await show(message, menu_view.main_menu())
         return
@@ -45,8 +51,9 @@ async def start(message: Message, command: CommandObject, state: FSMContext,
 
 
 @router.callback_query(SignUpStates.language, SignupCb.filter(F.step == "lang"))
-async def picked_language(query: CallbackQuery, callback_data: SignupCb, state: FSMContext,
-                          i18n: I18n) -> None:
+async def picked_language(
+    query: CallbackQuery, callback_data: SignupCb, state: FSMContext, i18n: I18n
+) -> None:
     """Remember the language and ask for the age confirmation in it."""
     if callback_data.value not in LANGUAGES:
         await query.answer()
@@ -59,8 +66,9 @@ async def picked_language(query: CallbackQuery, callback_data: SignupCb, state: 
 
 
 @router.callback_query(SignUpStates.age, SignupCb.filter(F.step == "age"))
-async def answered_age(query: CallbackQuery, callback_data: SignupCb, state: FSMContext,
-                       settings: Settings, i18n: I18n) -> None:
+async def answered_age(
+    query: CallbackQuery, callback_data: SignupCb, state: FSMContext, settings: Settings, i18n: I18n
+) -> None:
     """Adults continue to the terms; anyone else is turned away and nothing is kept."""
     data = await state.get_data()
     if callback_data.value != "yes":
@@ -73,8 +81,9 @@ async def answered_age(query: CallbackQuery, callback_data: SignupCb, state: FSM
 
 
 @router.callback_query(SignUpStates.terms, SignupCb.filter(F.step == "terms"))
-async def answered_terms(query: CallbackQuery, callback_data: SignupCb, state: FSMContext,
-                         clock: Clock) -> None:
+async def answered_terms(
+    query: CallbackQuery, callback_data: SignupCb, state: FSMContext, clock: Clock
+) -> None:
     """Accepting moves on to the time zone; declining ends sign-up and keeps nothing."""
     if callback_data.value != "yes":
         await state.clear()
@@ -134,8 +143,9 @@ async def typed_email(message: Message, state: FSMContext) -> None:
 
 
 @router.callback_query(SignUpStates.marketing, SignupCb.filter(F.step == "mkt"))
-async def toggled_marketing(query: CallbackQuery, callback_data: SignupCb,
-                            state: FSMContext) -> None:
+async def toggled_marketing(
+    query: CallbackQuery, callback_data: SignupCb, state: FSMContext
+) -> None:
     """Tick or untick the news opt-in."""
     opt_in = callback_data.value == "on"
     await state.update_data(marketing=opt_in)
@@ -144,17 +154,27 @@ async def toggled_marketing(query: CallbackQuery, callback_data: SignupCb,
 
 
 @router.callback_query(SignUpStates.marketing, SignupCb.filter(F.step == "done"))
-async def finished(query: CallbackQuery, state: FSMContext, uow: UnitOfWorkFactory,
-                   clock: Clock) -> None:
+async def finished(
+    query: CallbackQuery, state: FSMContext, uow: UnitOfWorkFactory, clock: Clock
+) -> None:
     """Create the account with the consents collected, then show the main menu."""
     data = await state.get_data()
     tg = query.from_user
-    await register_user(uow, clock, SignUp(
-        user_id=tg.id, first_name=tg.first_name, last_name=tg.last_name, username=tg.username,
-        language=data.get("lang", "en"), time_zone=data.get("tz", "UTC"),
-        email=data.get("email"), marketing_opt_in=bool(data.get("marketing")),
-        start_payload=data.get("payload"),
-    ))
+    await register_user(
+        uow,
+        clock,
+        SignUp(
+            user_id=tg.id,
+            first_name=tg.first_name,
+            last_name=tg.last_name,
+            username=tg.username,
+            language=data.get("lang", "en"),
+            time_zone=data.get("tz", "UTC"),
+            email=data.get("email"),
+            marketing_opt_in=bool(data.get("marketing")),
+            start_payload=data.get("payload"),
+        ),
+    )
     await state.clear()
     await show(query, menu_view.main_menu(greeting_name=tg.first_name))
     await query.answer()

@@ -38,8 +38,15 @@ async def support_command(message: Message, state: FSMContext, db_user: User | N
 
 
 @router.message(SupportStates.question, TYPED)
-async def question(message: Message, state: FSMContext, db_user: User | None, bot: Bot,
-                   uow: UnitOfWorkFactory, settings: Settings, i18n: I18n) -> None:
+async def question(
+    message: Message,
+    state: FSMContext,
+    db_user: User | None,
+    bot: Bot,
+    uow: UnitOfWorkFactory,
+    settings: Settings,
+    i18n: I18n,
+) -> None:
     """Store the ticket, confirm it, and forward it to every operator."""
     if db_user is None:
         await state.clear()
@@ -52,14 +59,16 @@ async def question(message: Message, state: FSMContext, db_user: User | None, bo
     for admin_id in settings.admin_id_set:
         admin = await get_user(uow, admin_id)
         with i18n.use_locale(admin.language if admin else "en"):
-            body, kb = view.for_operator(ticket_id, db_user.first_name, db_user.id,
-                                         db_user.username, text)
+            body, kb = view.for_operator(
+                ticket_id, db_user.first_name, db_user.id, db_user.username, text
+            )
         try:
             await bot.send_message(admin_id, body, reply_markup=kb)
         except (TelegramForbiddenError, TelegramBadRequest) as exc:
             # The ticket is stored either way; an operator who never opened the bot is skipped.
-            log.warning("support.forward_failed", extra={"admin_id": admin_id,
-                                                          "error": exc.message})
+            log.warning(
+                "support.forward_failed", extra={"admin_id": admin_id, "error": exc.message}
+            )
 
 
 @router.message(SupportStates.question, NOT_TEXT)
@@ -69,8 +78,9 @@ async def question_not_text(message: Message) -> None:
 
 
 @router.callback_query(TicketCb.filter())
-async def reply_pressed(query: CallbackQuery, callback_data: TicketCb, state: FSMContext,
-                        settings: Settings) -> None:
+async def reply_pressed(
+    query: CallbackQuery, callback_data: TicketCb, state: FSMContext, settings: Settings
+) -> None:
     """An operator starts answering a ticket; anyone else is refused."""
     if query.from_user.id not in settings.admin_id_set:
         await query.answer(view.operators_only(), show_alert=True)
@@ -83,8 +93,14 @@ async def reply_pressed(query: CallbackQuery, callback_data: TicketCb, state: FS
 
 
 @router.message(SupportStates.operator_reply, TYPED)
-async def operator_answer(message: Message, state: FSMContext, bot: Bot,
-                          uow: UnitOfWorkFactory, settings: Settings, i18n: I18n) -> None:
+async def operator_answer(
+    message: Message,
+    state: FSMContext,
+    bot: Bot,
+    uow: UnitOfWorkFactory,
+    settings: Settings,
+    i18n: I18n,
+) -> None:
     """Store the operator's answer and deliver it to the user in the user's language."""
     if message.from_user is None or message.from_user.id not in settings.admin_id_set:
         await state.clear()

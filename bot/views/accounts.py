@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from aiogram import html
@@ -11,6 +11,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import AccountsCb, MenuCb
 from bot.views import Screen
+from bot.views.common import zone_label
 from core.connections import AccountInfo
 from storage.models import AdAccount, TikTokConnection
 
@@ -24,23 +25,30 @@ def _synced(account: AdAccount, tz: str) -> str:
     return _("data as of {time}").format(time=local.strftime("%d.%m %H:%M"))
 
 
-def overview(connections: list[TikTokConnection], accounts: dict[int, list[AdAccount]],
-             user_tz: str, page: int = 0) -> Screen:
+def overview(
+    connections: list[TikTokConnection],
+    accounts: dict[int, list[AdAccount]],
+    user_tz: str,
+    page: int = 0,
+) -> Screen:
     """Every connection with its ad accounts; a button per account toggles tracking."""
     kb = InlineKeyboardBuilder()
     if not connections:
         kb.button(text=_("➕ Connect TikTok"), callback_data=AccountsCb(action="connect"))
         kb.button(text=_("« Main menu"), callback_data=MenuCb(section="home"))
         kb.adjust(1)
-        return _("<b>Ad accounts</b>\n\nNo TikTok account is connected yet. Connect one to see "
-                 "spend and results here; TTPulse only reads until you set rules."), \
-            kb.as_markup()
+        return _(
+            "<b>Ad accounts</b>\n\nNo TikTok account is connected yet. Connect one to see "
+            "spend and results here; TTPulse only reads until you set rules."
+        ), kb.as_markup()
     flat = [(c, a) for c in connections for a in accounts.get(c.id, [])]
     pages = max(1, -(-len(flat) // PAGE))
     page = min(max(page, 0), pages - 1)
-    shown = flat[page * PAGE:(page + 1) * PAGE]
-    lines = [_("<b>Ad accounts</b>") + (f" ({page + 1}/{pages})" if pages > 1 else ""),
-             _("✅ tracked · ⬜ not tracked — press an account to switch.")]
+    shown = flat[page * PAGE : (page + 1) * PAGE]
+    lines = [
+        _("<b>Ad accounts</b>") + (f" ({page + 1}/{pages})" if pages > 1 else ""),
+        _("✅ tracked · ⬜ not tracked — press an account to switch."),
+    ]
     current = None
     for conn, acc in shown:
         if conn.id != current:
@@ -50,10 +58,13 @@ def overview(connections: list[TikTokConnection], accounts: dict[int, list[AdAcc
         mark = "✅" if acc.tracked else "⬜"
         lines.append(
             f"{mark} {html.quote(acc.name)} · <code>{acc.advertiser_id}</code> · {acc.currency}"
-            f" · {acc.time_zone} · {html.quote(acc.status)} · {_synced(acc, user_tz)}"
+            f" · {zone_label(acc.time_zone, datetime.now(UTC))} · {html.quote(acc.status)}"
+            f" · {_synced(acc, user_tz)}"
         )
-        kb.button(text=f"{mark} {acc.name[:40]}",
-                  callback_data=AccountsCb(action="track", id=acc.id, page=page))
+        kb.button(
+            text=f"{mark} {acc.name[:40]}",
+            callback_data=AccountsCb(action="track", id=acc.id, page=page),
+        )
     rows = [1] * len(shown)
     if pages > 1:
         if page > 0:
@@ -63,11 +74,15 @@ def overview(connections: list[TikTokConnection], accounts: dict[int, list[AdAcc
         rows.append(2 if 0 < page < pages - 1 else 1)
     for conn in connections:
         if conn.status == "broken":
-            kb.button(text=_("🔄 Reconnect {name}").format(name=conn.display_name[:30]),
-                      callback_data=AccountsCb(action="reconnect", id=conn.id))
+            kb.button(
+                text=_("🔄 Reconnect {name}").format(name=conn.display_name[:30]),
+                callback_data=AccountsCb(action="reconnect", id=conn.id),
+            )
             rows.append(1)
-        kb.button(text=_("🔌 Disconnect {name}").format(name=conn.display_name[:30]),
-                  callback_data=AccountsCb(action="disconnect", id=conn.id))
+        kb.button(
+            text=_("🔌 Disconnect {name}").format(name=conn.display_name[:30]),
+            callback_data=AccountsCb(action="disconnect", id=conn.id),
+        )
         rows.append(1)
     kb.button(text=_("➕ Connect TikTok"), callback_data=AccountsCb(action="connect"))
     kb.button(text=_("« Main menu"), callback_data=MenuCb(section="home"))
@@ -82,27 +97,33 @@ def consent_link(url: str) -> Screen:
     kb.button(text=_("Open TikTok ↗"), url=url)
     kb.button(text=_("« Back"), callback_data=AccountsCb(action="show"))
     kb.adjust(1)
-    return _("Open TikTok and authorize TTPulse to read your ad accounts. The link works once, "
-             "for 15 minutes; I will message you here when it is done."), kb.as_markup()
+    return _(
+        "Open TikTok and authorize TTPulse to read your ad accounts. The link works once, "
+        "for 15 minutes; I will message you here when it is done."
+    ), kb.as_markup()
 
 
 def confirm_disconnect(conn: TikTokConnection) -> Screen:
     """Ask before disconnecting."""
     kb = InlineKeyboardBuilder()
-    kb.button(text=_("Yes, disconnect"), callback_data=AccountsCb(action="disconnect_yes",
-                                                                  id=conn.id))
+    kb.button(
+        text=_("Yes, disconnect"), callback_data=AccountsCb(action="disconnect_yes", id=conn.id)
+    )
     kb.button(text=_("Cancel"), callback_data=AccountsCb(action="show"))
     kb.adjust(2)
-    return _("Disconnect <b>{name}</b>? TTPulse will revoke its access at TikTok, stop syncing "
-             "its ad accounts and delete their synced data within 7 days.").format(
-                 name=html.quote(conn.display_name)), kb.as_markup()
+    return _(
+        "Disconnect <b>{name}</b>? TTPulse will revoke its access at TikTok, stop syncing "
+        "its ad accounts and delete their synced data within 7 days."
+    ).format(name=html.quote(conn.display_name)), kb.as_markup()
 
 
 def disconnected(name: str, purge_at: datetime, user_tz: str) -> str:
     """Disconnect done."""
     when = purge_at.astimezone(ZoneInfo(user_tz)).strftime("%d.%m.%Y")
-    return _("🔌 <b>{name}</b> is disconnected and its access at TikTok revoked. Its synced data "
-             "will be deleted by {date}.").format(name=html.quote(name), date=when)
+    return _(
+        "🔌 <b>{name}</b> is disconnected and its access at TikTok revoked. Its synced data "
+        "will be deleted by {date}."
+    ).format(name=html.quote(name), date=when)
 
 
 def connected(accounts: list[AccountInfo], updated: bool) -> Screen:
@@ -111,8 +132,10 @@ def connected(accounts: list[AccountInfo], updated: bool) -> Screen:
     lines = [head, _("Ad accounts found: {count}").format(count=len(accounts)), ""]
     for a in accounts[:30]:
         bc = f" · {html.quote(a.bc_name)}" if a.bc_name else ""
-        lines.append(f"• {html.quote(a.name)} (<code>{a.advertiser_id}</code>) · {a.currency}"
-                     f" · {a.time_zone}{bc}")
+        lines.append(
+            f"• {html.quote(a.name)} (<code>{a.advertiser_id}</code>) · {a.currency}"
+            f" · {zone_label(a.time_zone, datetime.now(UTC))}{bc}"
+        )
     if len(accounts) > 30:
         lines.append(_("…and {count} more.").format(count=len(accounts) - 30))
     lines.append("")
@@ -128,10 +151,10 @@ def connect_failed(reason: str) -> Screen:
         "expired": _("The TikTok link expired before it was used. Nothing was connected."),
         "used": _("That TikTok link was already used. Nothing new was connected."),
         "denied": _("You cancelled the authorization at TikTok. Nothing was connected."),
-        "exchange_failed": _("TikTok did not confirm the authorization. Nothing was "
-                             "connected."),
-        "no_accounts": _("That TikTok login has no ad accounts TTPulse can read. Nothing was "
-                         "connected."),
+        "exchange_failed": _("TikTok did not confirm the authorization. Nothing was connected."),
+        "no_accounts": _(
+            "That TikTok login has no ad accounts TTPulse can read. Nothing was connected."
+        ),
     }
     kb = InlineKeyboardBuilder()
     kb.button(text=_("🔁 Try again"), callback_data=AccountsCb(action="connect"))
@@ -145,5 +168,7 @@ def not_found() -> str:
 
 def not_configured() -> str:
     """No TikTok app credentials in the configuration."""
-    return _("Connecting TikTok is not configured on this TTPulse server yet "
-             "(TIKTOK_APP_ID / TIKTOK_APP_SECRET).")
+    return _(
+        "Connecting TikTok is not configured on this TTPulse server yet "
+        "(TIKTOK_APP_ID / TIKTOK_APP_SECRET)."
+    )

@@ -20,9 +20,9 @@ async def render(u: UnitOfWork, kind: str, user_id: int, params: dict[str, Any])
         if conn is None or conn.status != "broken":
             return None  # reconnected or disconnected meanwhile: nothing to say
         kb = InlineKeyboardBuilder()
-        kb.button(text=_("🔄 Reconnect"), callback_data=AccountsCb(action="reconnect",
-                                                                  id=conn.id))
-        return _("⚠️ TikTok stopped accepting TTPulse's access to <b>{name}</b>, so its ad "
-                 "accounts are not syncing. Reconnect to resume; nothing else changes.").format(
-                     name=html.quote(conn.display_name)), kb.as_markup()
+        kb.button(text=_("🔄 Reconnect"), callback_data=AccountsCb(action="reconnect", id=conn.id))
+        return _(
+            "⚠️ TikTok stopped accepting TTPulse's access to <b>{name}</b>, so its ad "
+            "accounts are not syncing. Reconnect to resume; nothing else changes."
+        ).format(name=html.quote(conn.display_name)), kb.as_markup()
     return None

@@ -24,8 +24,9 @@ def zone_label(zone: str, now: datetime) -> str:
     return f"{city} ({offset})"
 
 
-def add_zone_buttons(kb: InlineKeyboardBuilder, make: type[CallbackData], now: datetime,
-                     **fields: str) -> None:
+def add_zone_buttons(
+    kb: InlineKeyboardBuilder, make: type[CallbackData], now: datetime, **fields: str
+) -> None:
     """The common time zones, two per row, each packing its zone into `make(..., value=zone)`."""
     for zone in COMMON:
         kb.button(text=zone_label(zone, now), callback_data=make(**fields, value=zone))

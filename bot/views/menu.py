@@ -21,7 +21,7 @@ SECTIONS = {
     "help": __("❓ Help"),
 }
 # Sections whose features have not been built yet say so plainly instead of doing nothing.
-NOT_BUILT = ("stats", "launch", "rules", "integrations", "billing")
+NOT_BUILT = ("launch", "rules", "integrations", "billing")
 
 
 def main_menu(greeting_name: str | None = None) -> Screen:
@@ -45,6 +45,8 @@ def back_to_menu_kb() -> InlineKeyboardBuilder:
 
 def not_built(section: str) -> Screen:
     """A section that later releases fill."""
-    text = _("<b>{section}</b>\n\nThis section is not built yet — it is coming in a next "
-             "release. Everything else in the menu works.").format(section=str(SECTIONS[section]))
+    text = _(
+        "<b>{section}</b>\n\nThis section is not built yet — it is coming in a next "
+        "release. Everything else in the menu works."
+    ).format(section=str(SECTIONS[section]))
     return text, back_to_menu_kb().as_markup()

@@ -16,14 +16,16 @@ from storage.models import User
 
 def overview(user: User, now: datetime) -> Screen:
     """Current settings with a button per setting."""
-    text = "\n".join([
-        _("<b>Settings</b>"),
-        "",
-        _("Language: {value}").format(value=LANGUAGE_NAMES.get(user.language, user.language)),
-        _("Time zone: {value}").format(value=zone_label(user.time_zone, now)),
-        _("Email: {value}").format(value=html.quote(user.email) if user.email else "—"),
-        _("News and offers: {value}").format(value=yes_no(user.marketing_opt_in)),
-    ])
+    text = "\n".join(
+        [
+            _("<b>Settings</b>"),
+            "",
+            _("Language: {value}").format(value=LANGUAGE_NAMES.get(user.language, user.language)),
+            _("Time zone: {value}").format(value=zone_label(user.time_zone, now)),
+            _("Email: {value}").format(value=html.quote(user.email) if user.email else "—"),
+            _("News and offers: {value}").format(value=yes_no(user.marketing_opt_in)),
+        ]
+    )
     kb = InlineKeyboardBuilder()
     kb.button(text=_("🌐 Language"), callback_data=SettingsCb(action="lang"))
     kb.button(text=_("🕒 Time zone"), callback_data=SettingsCb(action="tz"))
@@ -60,8 +62,9 @@ def zone_picker(now: datetime) -> Screen:
     add_zone_buttons(kb, SettingsCb, now, action="settz")
     kb.button(text=_("« Back"), callback_data=SettingsCb(action="show"))
     kb.adjust(2)
-    return _("Pick your time zone, or type a city (e.g. <i>Berlin</i>) or an offset "
-             "(e.g. <i>UTC+3</i>):"), kb.as_markup()
+    return _(
+        "Pick your time zone, or type a city (e.g. <i>Berlin</i>) or an offset (e.g. <i>UTC+3</i>):"
+    ), kb.as_markup()
 
 
 def email_prompt(has_email: bool) -> Screen:
@@ -76,8 +79,10 @@ def email_prompt(has_email: bool) -> Screen:
 
 def alerts_placeholder() -> Screen:
     """Alert preferences arrive with automation rules."""
-    return _("<b>Alerts</b>\n\nAlert preferences arrive together with automation rules in a "
-             "next release. Nothing to set here yet."), _back().as_markup()
+    return _(
+        "<b>Alerts</b>\n\nAlert preferences arrive together with automation rules in a "
+        "next release. Nothing to set here yet."
+    ), _back().as_markup()
 
 
 def saved() -> str:

@@ -31,14 +31,17 @@ def age() -> Screen:
     kb.button(text=_("✅ I am 18 or older"), callback_data=SignupCb(step="age", value="yes"))
     kb.button(text=_("I am under 18"), callback_data=SignupCb(step="age", value="no"))
     kb.adjust(1)
-    return _("TTPulse is for adults who run ad accounts. "
-             "Please confirm that you are 18 or older."), kb.as_markup()
+    return _(
+        "TTPulse is for adults who run ad accounts. Please confirm that you are 18 or older."
+    ), kb.as_markup()
 
 
 def age_refused() -> str:
     """Sign-up ends: under 18."""
-    return _("Sorry — TTPulse is only for people aged 18 and over. "
-             "We have not stored anything about you. Goodbye!")
+    return _(
+        "Sorry — TTPulse is only for people aged 18 and over. "
+        "We have not stored anything about you. Goodbye!"
+    )
 
 
 def terms(public_url: str, lang: str) -> Screen:
@@ -49,14 +52,18 @@ def terms(public_url: str, lang: str) -> Screen:
     kb.button(text=_("✅ I accept"), callback_data=SignupCb(step="terms", value="yes"))
     kb.button(text=_("✖️ Decline"), callback_data=SignupCb(step="terms", value="no"))
     kb.adjust(2, 2)
-    return _("Please read our <b>Terms of Use</b> and <b>Privacy Policy</b> (the links below). "
-             "By pressing “I accept” you agree to both."), kb.as_markup()
+    return _(
+        "Please read our <b>Terms of Use</b> and <b>Privacy Policy</b> (the links below). "
+        "By pressing “I accept” you agree to both."
+    ), kb.as_markup()
 
 
 def terms_declined() -> str:
     """Sign-up ends: terms declined."""
-    return _("Without accepting the Terms of Use and the Privacy Policy we can't create an "
-             "account. Nothing was stored. Send /start whenever you change your mind.")
+    return _(
+        "Without accepting the Terms of Use and the Privacy Policy we can't create an "
+        "account. Nothing was stored. Send /start whenever you change your mind."
+    )
 
 
 def time_zone(now: datetime) -> Screen:
@@ -64,42 +71,53 @@ def time_zone(now: datetime) -> Screen:
     kb = InlineKeyboardBuilder()
     add_zone_buttons(kb, SignupCb, now, step="tz")
     kb.adjust(2)
-    return _("Which time zone are you in? Your schedules and daily reports use it.\n\n"
-             "Pick one below, or type a city (e.g. <i>Berlin</i>) or an offset "
-             "(e.g. <i>UTC+3</i>)."), kb.as_markup()
+    return _(
+        "Which time zone are you in? Your schedules and daily reports use it.\n\n"
+        "Pick one below, or type a city (e.g. <i>Berlin</i>) or an offset "
+        "(e.g. <i>UTC+3</i>)."
+    ), kb.as_markup()
 
 
 def bad_time_zone() -> str:
     """The typed time zone was not recognised."""
-    return _("I don't recognise that time zone. Type a city such as <i>Berlin</i> or "
-             "<i>Tokyo</i>, an offset such as <i>UTC+3</i>, or pick one from the list above.")
+    return _(
+        "I don't recognise that time zone. Type a city such as <i>Berlin</i> or "
+        "<i>Tokyo</i>, an offset such as <i>UTC+3</i>, or pick one from the list above."
+    )
 
 
 def email() -> Screen:
     """Step 5: an optional email."""
     kb = InlineKeyboardBuilder()
     kb.button(text=_("Skip"), callback_data=SignupCb(step="email", value="skip"))
-    return _("Optionally, send your email address — we use it only for receipts and important "
-             "account notices. Or press Skip."), kb.as_markup()
+    return _(
+        "Optionally, send your email address — we use it only for receipts and important "
+        "account notices. Or press Skip."
+    ), kb.as_markup()
 
 
 def bad_email() -> str:
     """The typed email is not an address."""
-    return _("That doesn't look like an email address. Send one like "
-             "<i>name@example.com</i>, or press Skip above.")
+    return _(
+        "That doesn't look like an email address. Send one like "
+        "<i>name@example.com</i>, or press Skip above."
+    )
 
 
 def marketing(opt_in: bool) -> Screen:
     """Step 6: the separate, unticked marketing opt-in."""
     kb = InlineKeyboardBuilder()
     box = "☑" if opt_in else "☐"
-    kb.button(text=f"{box} " + _("Send me product news and offers"),
-              callback_data=SignupCb(step="mkt", value="off" if opt_in else "on"))
+    kb.button(
+        text=f"{box} " + _("Send me product news and offers"),
+        callback_data=SignupCb(step="mkt", value="off" if opt_in else "on"),
+    )
     kb.button(text=_("Finish sign-up"), callback_data=SignupCb(step="done"))
     kb.adjust(1)
-    return _("Last step. Would you like occasional product news and offers? It is optional and "
-             "stays off unless you tick it; you can change it any time in /settings."), \
-        kb.as_markup()
+    return _(
+        "Last step. Would you like occasional product news and offers? It is optional and "
+        "stays off unless you tick it; you can change it any time in /settings."
+    ), kb.as_markup()
 
 
 def use_buttons() -> str:

@@ -12,8 +12,10 @@ from bot.views import Screen
 
 def ask_question() -> str:
     """Invite the user to describe the problem."""
-    return _("Describe your question or problem in one message and I will pass it to our team. "
-             "Send /cancel to stop.")
+    return _(
+        "Describe your question or problem in one message and I will pass it to our team. "
+        "Send /cancel to stop."
+    )
 
 
 def text_only() -> str:
@@ -26,8 +28,9 @@ def ticket_opened(ticket_id: int) -> str:
     return _("📨 Ticket #{id} is open. Our team will answer right here.").format(id=ticket_id)
 
 
-def for_operator(ticket_id: int, name: str, user_id: int, username: str | None,
-                 text: str) -> Screen:
+def for_operator(
+    ticket_id: int, name: str, user_id: int, username: str | None, text: str
+) -> Screen:
     """A new ticket as operators see it, with a Reply button."""
     who = html.quote(name) + (f" (@{html.quote(username)})" if username else "")
     body = _("🆘 Ticket #{id} from {who}, id {uid}:").format(id=ticket_id, who=who, uid=user_id)
@@ -43,8 +46,10 @@ def operator_prompt(ticket_id: int) -> str:
 
 def answer_for_user(ticket_id: int, text: str) -> str:
     """The operator's answer as the user sees it."""
-    return _("💬 Answer from TTPulse support (ticket #{id}):").format(id=ticket_id) + \
-        f"\n\n{html.quote(text)}"
+    return (
+        _("💬 Answer from TTPulse support (ticket #{id}):").format(id=ticket_id)
+        + f"\n\n{html.quote(text)}"
+    )
 
 
 def delivered(ticket_id: int) -> str:
@@ -54,8 +59,10 @@ def delivered(ticket_id: int) -> str:
 
 def not_delivered(ticket_id: int) -> str:
     """The user could not be reached; the answer is kept."""
-    return _("The answer to ticket #{id} is stored, but it could not be delivered: the user "
-             "has blocked the bot or deleted the chat.").format(id=ticket_id)
+    return _(
+        "The answer to ticket #{id} is stored, but it could not be delivered: the user "
+        "has blocked the bot or deleted the chat."
+    ).format(id=ticket_id)
 
 
 def operators_only() -> str:

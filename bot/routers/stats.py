@@ -1,0 +1,288 @@
+"""Stats: summary across accounts, drill-down, periods, charts, CSV export, refresh now."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import replace
+from datetime import date
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.utils.chat_action import ChatActionSender
+from aiogram.utils.i18n import gettext as _
+
+from bot.callbacks import MenuCb, StatsCb
+from bot.filters import TYPED
+from bot.routers.menu import sign_up_first
+from bot.screens import show
+from bot.states import StatsStates
+from bot.views import Screen
+from bot.views import stats as view
+from core.charts import ChartRenderer, daily_performance, hourly_today_vs_yesterday, top_campaigns
+from core.clock import Clock
+from core.periods import DateRange, Period, PeriodError, local_today, parse_custom
+from core.stats import breakdown, chart_data, csv_table, export_rows, summary
+from core.sync import refresh_now
+from core.tiktok import TikTokClient
+from storage.models import User
+from storage.uow import UnitOfWorkFactory
+
+router = Router(name="stats")
+CUSTOM_KEY = "stats_custom"
+
+
+def stale() -> str:
+    """A stats button that no longer applies."""
+    return _("This button is no longer valid. Send /menu to continue.")
+
+
+async def _custom(state: FSMContext) -> DateRange | None:
+    raw = await state.get_value(CUSTOM_KEY)
+    if not raw:
+        return None
+    start, end = raw.split("..")
+    return DateRange(date.fromisoformat(start), date.fromisoformat(end))
+
+
+async def summary_screen(
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    user: User,
+    period: Period,
+    custom: DateRange | None,
+    page: int = 0,
+) -> Screen:
+    """The stats summary for a period."""
+    data = await summary(uow, clock, user.id, period, custom)
+    return view.summary(data, period, user.time_zone, page)
+
+
+@router.message(Command("stats"))
+async def stats_command(
+    message: Message, db_user: User | None, uow: UnitOfWorkFactory, clock: Clock
+) -> None:
+    """The summary for the last 7 days."""
+    if db_user is None:
+        await message.answer(sign_up_first())
+        return
+    await show(message, await summary_screen(uow, clock, db_user, Period.LAST_7, None))
+
+
+@router.callback_query(MenuCb.filter(F.section == "stats"))
+async def open_stats(
+    query: CallbackQuery, db_user: User | None, uow: UnitOfWorkFactory, clock: Clock
+) -> None:
+    """Stats from the main menu."""
+    if db_user is None:
+        await query.answer(sign_up_first(), show_alert=True)
+        return
+    await show(query, await summary_screen(uow, clock, db_user, Period.LAST_7, None))
+    await query.answer()
+
+
+@router.callback_query(StatsCb.filter())
+async def stats_action(
+    query: CallbackQuery,
+    callback_data: StatsCb,
+    db_user: User | None,
+    state: FSMContext,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    bot: Bot,
+    charts: ChartRenderer,
+    tiktok: TikTokClient | None,
+    worker: str,
+) -> None:
+    """Every stats button; the account id is checked against the presser in each use-case."""
+    if db_user is None:
+        await query.answer(sign_up_first(), show_alert=True)
+        return
+    cb = callback_data
+    try:
+        period = Period(cb.p)
+    except ValueError:
+        await query.answer(stale(), show_alert=True)
+        return
+    if cb.v == "custom":
+        await state.set_state(StatsStates.custom_range)
+        today = local_today(clock.now(), db_user.time_zone)
+        await query.answer()
+        await bot.send_message(db_user.id, view.ask_custom_range(today))
+        return
+    custom = await _custom(state) if period == Period.CUSTOM else None
+    if period == Period.CUSTOM and custom is None:
+        period = Period.LAST_7
+    handled = await _dispatch(
+        query, cb, db_user, period, custom, uow, clock, bot, charts, tiktok, worker
+    )
+    await query.answer(None if handled else stale(), show_alert=not handled)
+
+
+async def _dispatch(
+    query: CallbackQuery,
+    cb: StatsCb,
+    user: User,
+    period: Period,
+    custom: DateRange | None,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    bot: Bot,
+    charts: ChartRenderer,
+    tiktok: TikTokClient | None,
+    worker: str,
+) -> bool:
+    if cb.v == "sum":
+        await show(query, await summary_screen(uow, clock, user, period, custom, cb.n))
+        return True
+    if cb.v in ("lvl", "up"):
+        level, parent = view.CODE_LEVEL.get(cb.l), cb.o or None
+        if level is None:
+            return False
+        if cb.v == "up":
+            level, parent = await _parent_of(uow, user, cb.a, level, parent)
+            if level is None:
+                await show(query, await summary_screen(uow, clock, user, period, custom))
+                return True
+        data = await breakdown(uow, clock, user.id, cb.a, level, parent, period, custom, cb.n)
+        if data is None:
+            return False
+        await show(query, view.breakdown(data, period, user.time_zone))
+        return True
+    if cb.v == "chart":
+        return await _send_charts(cb, user, period, custom, uow, clock, bot, charts)
+    if cb.v == "csv":
+        return await _send_csv(cb, user, period, custom, uow, clock, bot)
+    if cb.v == "refresh" and tiktok is not None:
+        return await _refresh(cb, user, uow, clock, bot, tiktok, worker)
+    return False
+
+
+async def _parent_of(
+    uow: UnitOfWorkFactory, user: User, account_id: int, level: str, parent: str | None
+) -> tuple[str | None, str | None]:
+    """Where "Back" leads from a level: the level above and its own parent."""
+    if level == "adgroup":
+        return "campaign", None
+    if level == "ad" and parent is not None:
+        async with uow() as u:
+            if await u.connections.account(user.id, account_id) is None:
+                return None, None
+            group = await u.stats.object(account_id, "adgroup", parent)
+        return ("adgroup", group.campaign_id) if group else ("campaign", None)
+    return None, None
+
+
+async def _send_charts(
+    cb: StatsCb,
+    user: User,
+    period: Period,
+    custom: DateRange | None,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    bot: Bot,
+    charts: ChartRenderer,
+) -> bool:
+    data = await chart_data(uow, clock, user.id, cb.a, period, custom)
+    if data is None:
+        return False
+    labels = view.chart_labels(data.account, period)
+    async with ChatActionSender.upload_photo(bot=bot, chat_id=user.id):
+        images = await asyncio.gather(
+            charts.render(daily_performance, data.daily, labels),
+            charts.render(
+                hourly_today_vs_yesterday,
+                data.today,
+                data.yesterday,
+                replace(labels, subtitle=_("Today by hour, cumulative")),
+            ),
+            charts.render(top_campaigns, data.top, labels),
+        )
+    names = ("daily", "today", "top")
+    captions = (
+        _("Spend, conversions and {ratio} by day").format(
+            ratio=labels.roas if data.daily.ratio.value == "roas" else labels.cpa
+        ),
+        _("Spend today by hour against yesterday"),
+        _("Top campaigns by spend"),
+    )
+    for png, name, caption in zip(images, names, captions, strict=True):
+        await bot.send_photo(user.id, BufferedInputFile(png, f"{name}.png"), caption=caption)
+    return True
+
+
+async def _send_csv(
+    cb: StatsCb,
+    user: User,
+    period: Period,
+    custom: DateRange | None,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    bot: Bot,
+) -> bool:
+    level = view.CODE_LEVEL.get(cb.l)
+    if level is None:
+        return False
+    found = await export_rows(uow, clock, user.id, cb.a, level, cb.o or None, period, custom)
+    if found is None:
+        return False
+    head, rows = found
+    data = csv_table(rows, view.csv_header())
+    name = f"ttpulse_{head.advertiser_id}_{level}_{head.days.start}_{head.days.end}.csv"
+    caption = _("{level} · {period}: {count} rows").format(
+        level=view.level_name(level), period=view.period_name(period), count=len(rows)
+    )
+    await bot.send_document(user.id, BufferedInputFile(data, name), caption=caption)
+    return True
+
+
+async def _refresh(
+    cb: StatsCb,
+    user: User,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    bot: Bot,
+    tiktok: TikTokClient,
+    worker: str,
+) -> bool:
+    async with uow() as u:
+        account = await u.connections.account(user.id, cb.a)
+    if account is None:
+        return False
+    message = await bot.send_message(user.id, view.progress(account.name, 0, 1))
+    last = {"t": time.monotonic(), "text": message.text or ""}
+
+    async def progress(done: int, total: int) -> None:
+        # One edit per second at most (design.md, Long work; Telegram's per-chat pace).
+        text = view.progress(account.name, done, total)
+        if time.monotonic() - last["t"] >= 1.0 and text != last["text"]:
+            last.update(t=time.monotonic(), text=text)
+            await message.edit_text(text)
+
+    outcomes = await refresh_now(uow, clock, tiktok, worker, account.id, progress)
+    final = view.refreshed(account.name, all(o.ok for o in outcomes), busy=not outcomes)
+    if final != last["text"]:
+        await message.edit_text(final)
+    return True
+
+
+@router.message(StatsStates.custom_range, TYPED)
+async def typed_range(
+    message: Message, state: FSMContext, db_user: User | None, uow: UnitOfWorkFactory, clock: Clock
+) -> None:
+    """A typed custom range, then the stats for it."""
+    if db_user is None:
+        await state.clear()
+        await message.answer(sign_up_first())
+        return
+    today = local_today(clock.now(), db_user.time_zone)
+    try:
+        custom = parse_custom(message.text or "", today)
+    except PeriodError as exc:
+        await message.answer(view.bad_range(exc.code))
+        return
+    await state.set_state(None)
+    await state.update_data(**{CUSTOM_KEY: f"{custom.start}..{custom.end}"})
+    await show(message, await summary_screen(uow, clock, db_user, Period.CUSTOM, custom))

@@ -1,0 +1,352 @@
+"""Stats screens: the summary, drill-downs, and the labels charts and CSV need."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from aiogram import html
+from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from babel.dates import format_date
+
+from bot.callbacks import MenuCb, StatsCb
+from bot.views import Screen
+from bot.views.common import zone_label
+from core.charts import ChartLabels
+from core.metrics import Totals, change_pct
+from core.money import money, number, percent
+from core.periods import DateRange, Period
+from core.stats import AccountStats, Breakdown, Summary
+
+ACCOUNTS_PER_PAGE = 5
+LEVEL_CODE = {"campaign": "c", "adgroup": "g", "ad": "d"}
+CODE_LEVEL = {v: k for k, v in LEVEL_CODE.items()}
+
+
+def _loc() -> str:
+    return get_i18n().current_locale
+
+
+def period_name(period: Period) -> str:
+    """The period's name."""
+    return {
+        Period.TODAY: _("Today"),
+        Period.YESTERDAY: _("Yesterday"),
+        Period.LAST_7: _("Last 7 days"),
+        Period.LAST_30: _("Last 30 days"),
+        Period.THIS_MONTH: _("This month"),
+        Period.CUSTOM: _("Custom range"),
+    }[period]
+
+
+def level_name(level: str) -> str:
+    """Campaigns / Ad groups / Ads."""
+    return {"campaign": _("Campaigns"), "adgroup": _("Ad groups"), "ad": _("Ads")}[level]
+
+
+def _days(r: DateRange) -> str:
+    loc = _loc()
+    if r.start == r.end:
+        return format_date(r.start, "medium", locale=loc)
+    start, end = (format_date(d, "medium", locale=loc) for d in (r.start, r.end))
+    return f"{start} – {end}"
+
+
+def _delta(current: Decimal | int | None, previous: Decimal | int | None) -> str:
+    pct = change_pct(current, previous)
+    if pct is None:
+        return ""
+    if pct == 0:
+        return " ＝0%"
+    arrow = "▲" if pct > 0 else "▼"
+    return f" {arrow}{number(abs(pct), _loc(), 1)}%"
+
+
+def _opt_money(value: Decimal | None, currency: str) -> str:
+    return "—" if value is None else money(value, currency, _loc())
+
+
+def _opt_pct(value: Decimal | None) -> str:
+    return "—" if value is None else percent(value, _loc())
+
+
+def metrics_block(cur: Totals, prev: Totals, currency: str) -> list[str]:
+    """Every metric with its change against the previous equal period."""
+    loc = _loc()
+    roas = "—" if cur.roas is None else number(cur.roas, loc, 2)
+    return [
+        _("💰 Spend {value}").format(value=money(cur.spend, currency, loc))
+        + _delta(cur.spend, prev.spend),
+        _("🎯 Conversions {value}").format(value=number(cur.conversions, loc))
+        + _delta(cur.conversions, prev.conversions)
+        + " · "
+        + _("CPA {value}").format(value=_opt_money(cur.cpa, currency))
+        + _delta(cur.cpa, prev.cpa),
+        _("👁 Impressions {imp} · Clicks {clicks} · CTR {ctr}").format(
+            imp=number(cur.impressions, loc), clicks=number(cur.clicks, loc), ctr=_opt_pct(cur.ctr)
+        )
+        + _delta(cur.ctr, prev.ctr),
+        _("CPC {cpc} · CPM {cpm} · CR {cr}").format(
+            cpc=_opt_money(cur.cpc, currency),
+            cpm=_opt_money(cur.cpm, currency),
+            cr=_opt_pct(cur.conversion_rate),
+        ),
+        _("💵 Purchase value {value} · ROAS {roas}").format(
+            value=money(cur.purchase_value, currency, loc), roas=roas
+        )
+        + _delta(cur.roas, prev.roas),
+    ]
+
+
+def _fresh(stats: AccountStats, user_tz: str) -> str:
+    if stats.fresh_as_of is None:
+        return _("not synced yet")
+    local = stats.fresh_as_of.astimezone(ZoneInfo(user_tz))
+    return _("data as of {time}").format(time=local.strftime("%H:%M"))
+
+
+def _period_rows(kb: InlineKeyboardBuilder, current: Period, **target: object) -> None:
+    for period in (
+        Period.TODAY,
+        Period.YESTERDAY,
+        Period.LAST_7,
+        Period.LAST_30,
+        Period.THIS_MONTH,
+        Period.CUSTOM,
+    ):
+        label = period_name(period)
+        mark = "• " if period == current else ""
+        view = "custom" if period == Period.CUSTOM else str(target.get("v", "sum"))
+        fields = {k: v for k, v in target.items() if k != "v"}
+        kb.button(text=mark + label, callback_data=StatsCb(v=view, p=period.value, **fields))
+
+
+def summary(data: Summary, period: Period, user_tz: str, page: int) -> Screen:
+    """All tracked accounts for the period, a few per page, with per-currency totals."""
+    kb = InlineKeyboardBuilder()
+    if not data.accounts:
+        kb.button(text=_("📊 Accounts"), callback_data=MenuCb(section="accounts"))
+        kb.button(text=_("« Main menu"), callback_data=MenuCb(section="home"))
+        kb.adjust(1)
+        return _(
+            "<b>Stats</b>\n\nNo tracked ad accounts yet. Connect TikTok in Accounts, "
+            "and the numbers appear here after the first sync."
+        ), kb.as_markup()
+    pages = max(1, -(-len(data.accounts) // ACCOUNTS_PER_PAGE))
+    page = min(max(page, 0), pages - 1)
+    shown = data.accounts[page * ACCOUNTS_PER_PAGE : (page + 1) * ACCOUNTS_PER_PAGE]
+    lines = [
+        _("📈 <b>Stats · {period}</b>").format(period=period_name(period))
+        + (f" ({page + 1}/{pages})" if pages > 1 else ""),
+        _("Each ad account is read in its own time zone."),
+    ]
+    for acc in shown:
+        zone = zone_label(acc.time_zone, acc.fresh_as_of or datetime.now(UTC))
+        lines += [
+            "",
+            f"<b>{html.quote(acc.name)}</b> · {acc.currency} · {zone}",
+            f"<i>{_days(acc.days)} · {_fresh(acc, user_tz)}</i>",
+            *metrics_block(acc.current, acc.previous, acc.currency),
+        ]
+        kb.button(
+            text=f"🔎 {acc.name[:40]}",
+            callback_data=StatsCb(v="lvl", a=acc.account_id, l="c", p=period.value),
+        )
+    totals = " · ".join(
+        f"{cur} {money(v, cur, _loc())}" for cur, v in data.spend_by_currency.items()
+    )
+    lines += ["", _("Σ Spend by currency: {totals}").format(totals=totals)]
+    sizes = [1] * len(shown)
+    if pages > 1:
+        if page > 0:
+            kb.button(text="‹", callback_data=StatsCb(v="sum", p=period.value, n=page - 1))
+        if page < pages - 1:
+            kb.button(text="›", callback_data=StatsCb(v="sum", p=period.value, n=page + 1))
+        sizes.append(2 if 0 < page < pages - 1 else 1)
+    _period_rows(kb, period, v="sum")
+    kb.button(text=_("« Main menu"), callback_data=MenuCb(section="home"))
+    kb.adjust(*sizes, 3, 3, 1)
+    return "\n".join(lines), kb.as_markup()
+
+
+def breakdown(data: Breakdown, period: Period, user_tz: str) -> Screen:
+    """One level's objects by spend, numbered, each with its change; drill, page, chart, CSV."""
+    acc = data.account
+    code = LEVEL_CODE[data.level]
+    where = html.quote(acc.name) + (
+        f" › {html.quote(data.parent_name)}" if data.parent_name else ""
+    )
+    lines = [
+        f"📈 <b>{where}</b>",
+        f"{level_name(data.level)} · {period_name(period)}"
+        + (f" ({data.page + 1}/{data.pages})" if data.pages > 1 else ""),
+        f"<i>{_days(acc.days)} · {_fresh(acc, user_tz)}</i>",
+        "",
+    ]
+    loc = _loc()
+    kb = InlineKeyboardBuilder()
+    if not data.lines:
+        lines.append(_("Nothing delivered in this period."))
+    for n, line in enumerate(data.lines, start=data.page * 8 + 1):
+        cur, prev = line.current, line.previous
+        lines.append(
+            f"{n}. <b>{html.quote(line.name[:80])}</b>"
+            + (f" · {html.quote(line.status)}" if line.status else "")
+        )
+        lines.append(
+            "   "
+            + money(cur.spend, acc.currency, loc)
+            + _delta(cur.spend, prev.spend)
+            + " · "
+            + _("conv {value}").format(value=number(cur.conversions, loc))
+            + " · "
+            + _("CPA {value}").format(value=_opt_money(cur.cpa, acc.currency))
+            + " · "
+            + _("CTR {value}").format(value=_opt_pct(cur.ctr))
+        )
+        child = {"campaign": "g", "adgroup": "d"}.get(data.level)
+        if child:
+            kb.button(
+                text=str(n),
+                callback_data=StatsCb(
+                    v="lvl", a=acc.account_id, l=child, o=line.object_id, p=period.value
+                ),
+            )
+    sizes = [min(len(data.lines), 8)] if data.level != "ad" and data.lines else []
+    nav = 0
+    if data.page > 0:
+        kb.button(
+            text="‹",
+            callback_data=StatsCb(
+                v="lvl",
+                a=acc.account_id,
+                l=code,
+                o=data.parent_id or "",
+                p=period.value,
+                n=data.page - 1,
+            ),
+        )
+        nav += 1
+    if data.page < data.pages - 1:
+        kb.button(
+            text="›",
+            callback_data=StatsCb(
+                v="lvl",
+                a=acc.account_id,
+                l=code,
+                o=data.parent_id or "",
+                p=period.value,
+                n=data.page + 1,
+            ),
+        )
+        nav += 1
+    if nav:
+        sizes.append(nav)
+    kb.button(
+        text=_("📊 Charts"), callback_data=StatsCb(v="chart", a=acc.account_id, p=period.value)
+    )
+    kb.button(
+        text=_("📄 CSV"),
+        callback_data=StatsCb(
+            v="csv", a=acc.account_id, l=code, o=data.parent_id or "", p=period.value
+        ),
+    )
+    kb.button(
+        text=_("🔄 Refresh"), callback_data=StatsCb(v="refresh", a=acc.account_id, p=period.value)
+    )
+    sizes.append(3)
+    _period_rows(kb, period, v="lvl", a=acc.account_id, l=code, o=data.parent_id or "")
+    sizes += [3, 3]
+    back = (
+        StatsCb(v="sum", p=period.value)
+        if data.level == "campaign"
+        else StatsCb(v="up", a=acc.account_id, l=code, o=data.parent_id or "", p=period.value)
+    )
+    kb.button(text=_("« Back"), callback_data=back)
+    sizes.append(1)
+    kb.adjust(*sizes)
+    return "\n".join(lines), kb.as_markup()
+
+
+def chart_labels(acc: AccountStats, period: Period) -> ChartLabels:
+    """Translated chart texts for one account."""
+    return ChartLabels(
+        locale=_loc(),
+        currency=acc.currency,
+        title=acc.name,
+        subtitle=f"{period_name(period)} · {_days(acc.days)}",
+        no_data=_("No data for this period"),
+        spend=_("Spend"),
+        conversions=_("Conversions"),
+        cpa=_("CPA"),
+        roas=_("ROAS"),
+        today=_("Today"),
+        yesterday=_("Yesterday"),
+    )
+
+
+def csv_header() -> list[str]:
+    """The CSV column names."""
+    return [
+        _("date"),
+        _("object id"),
+        _("name"),
+        _("spend"),
+        _("impressions"),
+        _("clicks"),
+        _("conversions"),
+        _("CTR %"),
+        _("CPC"),
+        _("CPM"),
+        _("CPA"),
+        _("conversion rate %"),
+        _("purchase value"),
+        _("ROAS"),
+    ]
+
+
+def ask_custom_range(today: date) -> str:
+    """Prompt for typed dates."""
+    example = f"{(today.replace(day=1)).strftime('%d.%m')}-{today.strftime('%d.%m')}"
+    return _(
+        "Send the dates, e.g. <code>{example}</code> or <code>2026-11-01 2026-11-15</code> "
+        "(at most a year, ending today at the latest). /cancel to go back."
+    ).format(example=example)
+
+
+def bad_range(code: str) -> str:
+    """The typed range was refused, and why."""
+    reason = {
+        "date": _("one of the dates does not exist"),
+        "order": _("it ends before it starts"),
+        "future": _("it ends in the future"),
+        "long": _("it is longer than a year"),
+    }.get(code, _("I need two dates, e.g. 1.11-15.11"))
+    return _("I can't use that range: {reason}. Try again, or /cancel.").format(reason=reason)
+
+
+def progress(name: str, done: int, total: int) -> str:
+    """A progress bar for "Refresh now"."""
+    filled = done * 10 // max(total, 1)
+    return (
+        _("🔄 Syncing {name}…").format(name=html.quote(name))
+        + f"\n{'▓' * filled}{'░' * (10 - filled)} {done * 100 // max(total, 1)}%"
+    )
+
+
+def refreshed(name: str, ok: bool, busy: bool) -> str:
+    """How "Refresh now" ended."""
+    if busy:
+        return _(
+            "{name} is being synced right now by another worker; fresh numbers will be "
+            "there in a moment."
+        ).format(name=html.quote(name))
+    if ok:
+        return _("✅ {name} is up to date.").format(name=html.quote(name))
+    return _(
+        "⚠️ TikTok did not answer for {name}; the numbers you see are kept and the sync "
+        "will be retried shortly."
+    ).format(name=html.quote(name))

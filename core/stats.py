@@ -1,0 +1,300 @@
+"""Stats use-cases: summaries and drill-downs per period, with the previous equal period.
+
+Every ad account is read in its own time zone's days, so one "today" covers different UTC
+hours for a Tokyo account and a New York one. Amounts stay in each account's currency; the
+only cross-account total is per currency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from core.charts import DailyPoint, DailySeries, Ratio
+from core.clock import Clock
+from core.metrics import Totals
+from core.money import totals_by_currency
+from core.periods import DateRange, Period, resolve
+from storage.models import AdAccount
+from storage.repos.stats import Sums
+from storage.uow import UnitOfWork, UnitOfWorkFactory
+
+LEVELS = ("campaign", "adgroup", "ad")
+CHILD = {"account": "campaign", "campaign": "adgroup", "adgroup": "ad"}
+
+
+def _totals(sums: Sums | None) -> Totals:
+    if sums is None:
+        return Totals()
+    return Totals(sums.spend, sums.impressions, sums.clicks, sums.conversions, sums.purchase_value)
+
+
+@dataclass(frozen=True)
+class AccountStats:
+    """One ad account's numbers for a period and the one before."""
+
+    account_id: int
+    name: str
+    advertiser_id: str
+    currency: str
+    time_zone: str
+    fresh_as_of: datetime | None
+    days: DateRange
+    current: Totals
+    previous: Totals
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Every tracked account, and spend totals per currency."""
+
+    accounts: list[AccountStats]
+    spend_by_currency: dict[str, Decimal]
+
+
+@dataclass(frozen=True)
+class Line:
+    """A campaign, ad group or ad in a breakdown."""
+
+    object_id: str
+    name: str
+    status: str | None
+    current: Totals
+    previous: Totals
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """A level's objects under a parent, for one account and period, one page of them."""
+
+    account: AccountStats
+    level: str
+    parent_id: str | None
+    parent_name: str | None
+    lines: list[Line]
+    total: int
+    page: int
+    pages: int
+
+
+def account_days(
+    period: Period, now: datetime, account: AdAccount, custom: DateRange | None
+) -> DateRange:
+    """The period's days in this account's time zone."""
+    return resolve(period, now, account.time_zone, custom)
+
+
+async def _account_stats(
+    u: UnitOfWork,
+    accounts: list[AdAccount],
+    period: Period,
+    now: datetime,
+    custom: DateRange | None,
+) -> list[AccountStats]:
+    out = []
+    for acc in accounts:
+        days = account_days(period, now, acc, custom)
+        prev = days.previous()
+        cur = await u.stats.by_account([acc.id], days.start, days.end)
+        if days.until_hour is not None:  # today so far vs yesterday up to the same hour
+            before = await u.stats.by_account_hours([acc.id], prev.end, days.until_hour)
+        else:
+            before = await u.stats.by_account([acc.id], prev.start, prev.end)
+        out.append(
+            AccountStats(
+                acc.id,
+                acc.name,
+                acc.advertiser_id,
+                acc.currency,
+                acc.time_zone,
+                acc.fresh_as_of,
+                days,
+                _totals(cur.get(acc.id)),
+                _totals(before.get(acc.id)),
+            )
+        )
+    return out
+
+
+async def summary(
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    user_id: int,
+    period: Period,
+    custom: DateRange | None = None,
+) -> Summary:
+    """Every tracked account of the user for the period, with spend totals per currency."""
+    async with uow() as u:
+        accounts = await u.connections.accounts(user_id, tracked_only=True)
+        stats = await _account_stats(u, accounts, period, clock.now(), custom)
+    spend = totals_by_currency((s.currency, s.current.spend) for s in stats)
+    return Summary(stats, spend)
+
+
+async def breakdown(
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    user_id: int,
+    account_id: int,
+    level: str,
+    parent_id: str | None,
+    period: Period,
+    custom: DateRange | None,
+    page: int,
+    page_size: int = 8,
+) -> Breakdown | None:
+    """Campaigns of an account, ad groups of a campaign or ads of an ad group, by spend;
+    None if the account is not the user's (whatever the button said)."""
+    if level not in LEVELS:
+        return None
+    async with uow() as u:
+        acc = await u.connections.account(user_id, account_id)
+        if acc is None:
+            return None
+        [head] = await _account_stats(u, [acc], period, clock.now(), custom)
+        parent_name = None
+        if parent_id is not None:
+            parent_level = {"adgroup": "campaign", "ad": "adgroup"}[level]
+            parent = await u.stats.object(acc.id, parent_level, parent_id)
+            if parent is None:
+                return None
+            parent_name = parent.name
+        days, prev = head.days, head.days.previous()
+        rows, total = await u.stats.objects(
+            acc.id, level, parent_id, days.start, days.end, page_size, page * page_size
+        )
+        ids = [r.object_id for r in rows]
+        if days.until_hour is not None:
+            before = await u.stats.objects_hours(acc.id, level, ids, prev.end, days.until_hour)
+        else:
+            before = await u.stats.objects_sums(acc.id, level, ids, prev.start, prev.end)
+    lines = [
+        Line(r.object_id, r.name, r.status, _totals(r.sums), _totals(before.get(r.object_id)))
+        for r in rows
+    ]
+    pages = max(1, -(-total // page_size))
+    return Breakdown(head, level, parent_id, parent_name, lines, total, page, pages)
+
+
+@dataclass(frozen=True)
+class ChartData:
+    """What the three charts of one account need."""
+
+    account: AccountStats
+    daily: DailySeries
+    today: list[Decimal | None]
+    yesterday: list[Decimal]
+    top: list[tuple[str, Decimal]]
+
+
+async def chart_data(
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    user_id: int,
+    account_id: int,
+    period: Period,
+    custom: DateRange | None,
+) -> ChartData | None:
+    """Daily series with CPA or ROAS, today vs yesterday by hour, top campaigns."""
+    now = clock.now()
+    async with uow() as u:
+        acc = await u.connections.account(user_id, account_id)
+        if acc is None:
+            return None
+        [head] = await _account_stats(u, [acc], period, now, custom)
+        days = head.days
+        per_day = await u.stats.daily(acc.id, "advertiser", acc.advertiser_id, days.start, days.end)
+        today = resolve(Period.TODAY, now, acc.time_zone)
+        hours_today = await u.stats.hourly_spend(
+            acc.id, "advertiser", acc.advertiser_id, today.start
+        )
+        hours_yesterday = await u.stats.hourly_spend(
+            acc.id, "advertiser", acc.advertiser_id, today.start - timedelta(days=1)
+        )
+        top, _ = await u.stats.objects(acc.id, "campaign", None, days.start, days.end, 10, 0)
+    use_roas = head.current.purchase_value > 0
+    points = []
+    for day, sums in sorted(per_day.items()):
+        t = _totals(sums)
+        points.append(DailyPoint(day, t.spend, t.conversions, t.roas if use_roas else t.cpa))
+    daily = DailySeries(days.start, days.end, tuple(points), Ratio.ROAS if use_roas else Ratio.CPA)
+    until = today.until_hour or 24
+    running = [hours_today.get(h, Decimal(0)) if h < until else None for h in range(24)]
+    return ChartData(
+        head,
+        daily,
+        running,
+        [hours_yesterday.get(h, Decimal(0)) for h in range(24)],
+        [(line.name, line.sums.spend) for line in top],
+    )
+
+
+def csv_table(rows: list[tuple[str, str, date, Totals]], header: list[str]) -> bytes:
+    """UTF-8 CSV (with BOM, so spreadsheet apps pick the encoding) of one row per object and day."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(header)
+    for object_id, name, day, t in rows:
+        writer.writerow(
+            [
+                day.isoformat(),
+                object_id,
+                name,
+                t.spend,
+                t.impressions,
+                t.clicks,
+                t.conversions,
+                _fmt(t.ctr),
+                _fmt(t.cpc),
+                _fmt(t.cpm),
+                _fmt(t.cpa),
+                _fmt(t.conversion_rate),
+                t.purchase_value,
+                _fmt(t.roas),
+            ]
+        )
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def _fmt(value: Decimal | None) -> str:
+    return "" if value is None else f"{value.quantize(Decimal('0.0001'))}"
+
+
+async def export_rows(
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    user_id: int,
+    account_id: int,
+    level: str,
+    parent_id: str | None,
+    period: Period,
+    custom: DateRange | None,
+) -> tuple[AccountStats, list[tuple[str, str, date, Totals]]] | None:
+    """Every object of the table on screen (all pages), one row per object and day."""
+    async with uow() as u:
+        acc = await u.connections.account(user_id, account_id)
+        if acc is None or level not in (*LEVELS, "advertiser"):
+            return None
+        [head] = await _account_stats(u, [acc], period, clock.now(), custom)
+        days = head.days
+        if level == "advertiser":
+            names = {acc.advertiser_id: acc.name}
+        else:
+            lines, _ = await u.stats.objects(
+                acc.id, level, parent_id, days.start, days.end, 100_000, 0
+            )
+            names = {line.object_id: line.name for line in lines}
+        rows = await u.stats.daily_rows(acc.id, level, list(names), days.start, days.end)
+    return head, [
+        (
+            r.object_id,
+            names[r.object_id],
+            r.day,
+            Totals(r.spend, r.impressions, r.clicks, r.conversions, r.purchase_value),
+        )
+        for r in rows
+    ]

@@ -1,0 +1,225 @@
+"""Synchronous report helpers: levels, span limits, metric parsing (spec §7.1)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from core.tiktok.parsing import as_mapping, id_str, local_datetime, opt_str, to_decimal, to_int
+
+
+class ReportLevel(Enum):
+    """Report data level and the id dimension that goes with it."""
+
+    ADVERTISER = ("AUCTION_ADVERTISER", "advertiser_id")
+    CAMPAIGN = ("AUCTION_CAMPAIGN", "campaign_id")
+    ADGROUP = ("AUCTION_ADGROUP", "adgroup_id")
+    AD = ("AUCTION_AD", "ad_id")
+
+    @property
+    def data_level(self) -> str:
+        """The `data_level` query value."""
+        return self.value[0]
+
+    @property
+    def id_dimension(self) -> str:
+        """The id dimension for this level."""
+        return self.value[1]
+
+    @property
+    def status_filter(self) -> str | None:
+        """The `*_status` filter field that includes deleted objects (spec §10.6)."""
+        return {
+            ReportLevel.CAMPAIGN: "campaign_status",
+            ReportLevel.ADGROUP: "adgroup_status",
+            ReportLevel.AD: "ad_status",
+        }.get(self)
+
+
+class TimeGrain(Enum):
+    """Time dimension of a report and its maximal date span in days (spec §7.1)."""
+
+    DAY = ("stat_time_day", 30)
+    HOUR = ("stat_time_hour", 1)
+
+    @property
+    def dimension(self) -> str:
+        """The time dimension name."""
+        return self.value[0]
+
+    @property
+    def max_span_days(self) -> int:
+        """Most days (inclusive) one request may cover."""
+        return self.value[1]
+
+
+# Counts come back as integer strings; everything else we show is money or a percent rate.
+COUNT_METRICS = frozenset({"impressions", "clicks", "conversion", "complete_payment", "reach"})
+
+# The metrics TTPulse shows (spec §7.1 names). Purchase value / ROAS come from the web
+# (pixel) family: total_complete_payment_rate is the total purchase value despite its name.
+DEFAULT_METRICS: tuple[str, ...] = (
+    "spend",
+    "impressions",
+    "clicks",
+    "ctr",
+    "cpc",
+    "cpm",
+    "conversion",
+    "cost_per_conversion",
+    "conversion_rate",
+    "complete_payment",
+    "total_complete_payment_rate",
+    "complete_payment_roas",
+    "value_per_complete_payment",
+)
+
+
+# spec §7.1: without a time dimension one request may cover up to 365 days.
+NO_TIME_MAX_SPAN_DAYS = 365
+
+
+def max_span_days(grain: TimeGrain | None) -> int:
+    """Most days one report request may cover for a time grain (None: no time dimension)."""
+    return NO_TIME_MAX_SPAN_DAYS if grain is None else grain.max_span_days
+
+
+def split_range(start: date, end: date, max_days: int) -> list[tuple[date, date]]:
+    """Split an inclusive date range into windows of at most `max_days` (spec §7.1)."""
+    if end < start:
+        raise ValueError(f"end_date {end} is before start_date {start}")
+    if max_days < 1:
+        raise ValueError("max_days must be at least 1")
+    step = timedelta(days=max_days)
+    windows: list[tuple[date, date]] = []
+    cursor = start
+    while cursor <= end:
+        window_end = min(end, cursor + step - timedelta(days=1))
+        windows.append((cursor, window_end))
+        cursor = window_end + timedelta(days=1)
+    return windows
+
+
+def in_filter(field_name: str, values: Sequence[str]) -> dict[str, str]:
+    """One report filter; `filter_value` is JSON inside JSON (spec §1.4)."""
+    return {"field_name": field_name, "filter_type": "IN", "filter_value": json.dumps(list(values))}
+
+
+def report_filtering(
+    level: ReportLevel,
+    *,
+    ids_field: str | None = None,
+    ids: Sequence[str] = (),
+    include_deleted: bool = True,
+) -> list[dict[str, str]]:
+    """Build the report `filtering` array for an id subset and deleted objects."""
+    filters: list[dict[str, str]] = []
+    if ids_field and ids:
+        filters.append(in_filter(ids_field, ids))
+    # spec §10.6: reports exclude deleted objects unless *_status IN ["STATUS_ALL"].
+    if include_deleted and level.status_filter:
+        filters.append(in_filter(level.status_filter, ["STATUS_ALL"]))
+    return filters
+
+
+# Money and rate metrics that have a typed field on ReportRow: always Decimal or None.
+DECIMAL_METRICS = frozenset(
+    {
+        "spend",
+        "ctr",
+        "cpc",
+        "cpm",
+        "cost_per_conversion",
+        "conversion_rate",
+        "total_complete_payment_rate",
+        "complete_payment_roas",
+        "value_per_complete_payment",
+    }
+)
+
+
+def _metric_value(name: str, value: Any) -> Decimal | int | str | None:
+    if name in COUNT_METRICS:
+        return to_int(value)
+    number = to_decimal(value)
+    if number is None and name not in DECIMAL_METRICS and opt_str(value) is not None:
+        # attribute metrics (campaign_name, currency...) stay text, spec §7.1
+        return str(value)
+    return number
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRow:
+    """One report row. `stat_time` is naive, in the ad account's time zone (spec §7.2).
+
+    Money (spend, cpc, cpm, cost_per_conversion, purchase value) and rates (ctr,
+    conversion_rate in percent, ROAS) are Decimal; counts are int; "-" is None.
+    """
+
+    level: ReportLevel
+    advertiser_id: str
+    object_id: str
+    stat_time: datetime | None
+    spend: Decimal | None = None
+    impressions: int | None = None
+    clicks: int | None = None
+    ctr: Decimal | None = None
+    cpc: Decimal | None = None
+    cpm: Decimal | None = None
+    conversion: int | None = None
+    cost_per_conversion: Decimal | None = None
+    conversion_rate: Decimal | None = None
+    purchases: int | None = None
+    purchase_value: Decimal | None = None
+    roas: Decimal | None = None
+    value_per_purchase: Decimal | None = None
+    metrics: Mapping[str, Decimal | int | str | None] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_api(
+        cls, item: Mapping[str, Any], *, level: ReportLevel, advertiser_id: str
+    ) -> ReportRow:
+        """Build from a `report/integrated/get` list item."""
+        dims = as_mapping(item.get("dimensions"))
+        raw_metrics = as_mapping(item.get("metrics"))
+        metrics = {name: _metric_value(name, value) for name, value in raw_metrics.items()}
+        stat = dims.get("stat_time_day") or dims.get("stat_time_hour")
+        get: Any = metrics.get  # typed names only ever hold Decimal / int / None (see above)
+        return cls(
+            level=level,
+            advertiser_id=id_str(dims.get("advertiser_id") or advertiser_id),
+            object_id=id_str(dims.get(level.id_dimension) or advertiser_id),
+            stat_time=local_datetime(stat),
+            spend=get("spend"),
+            impressions=get("impressions"),
+            clicks=get("clicks"),
+            ctr=get("ctr"),
+            cpc=get("cpc"),
+            cpm=get("cpm"),
+            conversion=get("conversion"),
+            cost_per_conversion=get("cost_per_conversion"),
+            conversion_rate=get("conversion_rate"),
+            purchases=get("complete_payment"),
+            purchase_value=get("total_complete_payment_rate"),
+            roas=get("complete_payment_roas"),
+            value_per_purchase=get("value_per_complete_payment"),
+            metrics=metrics,
+        )
+
+
+def dimensions_for(level: ReportLevel, grain: TimeGrain | None) -> list[str]:
+    """Dimensions for a level and optional time grain."""
+    dims = [level.id_dimension]
+    if grain is not None:
+        dims.append(grain.dimension)
+    return dims
+
+
+def unique_metrics(metrics: Iterable[str]) -> list[str]:
+    """De-duplicate metric names keeping order."""
+    return list(dict.fromkeys(metrics))
