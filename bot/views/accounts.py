@@ -94,7 +94,7 @@ def overview(
 def consent_link(url: str) -> Screen:
     """The URL button to TikTok's consent page."""
     kb = InlineKeyboardBuilder()
-    kb.button(text=_("Open TikTok ↗"), url=url)
+    kb.button(text=_("Open TikTok"), url=url)
     kb.button(text=_("« Back"), callback_data=AccountsCb(action="show"))
     kb.adjust(1)
     return _(

@@ -59,8 +59,8 @@ def _delta(current: Decimal | int | None, previous: Decimal | int | None) -> str
     pct = change_pct(current, previous)
     if pct is None:
         return ""
-    if pct == 0:
-        return " ＝0%"
+    if abs(pct) < Decimal("0.05"):  # would print as 0.0 %: say "unchanged" without an arrow
+        return " ±0%"
     arrow = "▲" if pct > 0 else "▼"
     return f" {arrow}{number(abs(pct), _loc(), 1)}%"
 
@@ -99,6 +99,12 @@ def metrics_block(cur: Totals, prev: Totals, currency: str) -> list[str]:
         )
         + _delta(cur.roas, prev.roas),
     ]
+
+
+def status_label(status: str | None) -> str:
+    """TikTok's operation status in words (spec §4.0: ENABLE / DISABLE / DELETE)."""
+    words = {"ENABLE": _("▶ active"), "DISABLE": _("⏸ paused"), "DELETE": _("✖ deleted")}
+    return f" · {words[status]}" if status in words else ""
 
 
 def _fresh(stats: AccountStats, user_tz: str) -> str:
