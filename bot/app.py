@@ -69,7 +69,7 @@ def make_tiktok(settings: Settings) -> TikTokClient | None:
     """The TikTok client when an app is configured (its rate limit shared through Redis)."""
     if not settings.tiktok_app_id or settings.tiktok_app_secret is None:
         return None
-    return TikTokClient.from_config(TikTokConfig.from_settings(settings))
+    return TikTokClient.from_config(TikTokConfig.from_settings(settings, qps=settings.tiktok_qps))
 
 
 def make_bot(settings: Settings) -> Bot:
