@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -127,7 +128,7 @@ async def start_service(settings: Settings, clock: Clock | None = None) -> Servi
     uow = UnitOfWorkFactory(session_factory(engine), vault)
     i18n = make_i18n()
     storage, isolation = make_fsm(settings, uow)
-    clock = clock or SystemClock()
+    clock = clock or SystemClock(timedelta(seconds=settings.clock_offset_seconds))
     signer, tiktok, worker = StateSigner(settings.keyring), make_tiktok(settings), worker_id()
     charts = ChartRenderer()  # worker processes start on the first chart
     dp = build_dispatcher(

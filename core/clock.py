@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -15,11 +15,14 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    """The real clock."""
+    """The real clock, optionally shifted (end-to-end tests and demos travel in time with it)."""
+
+    def __init__(self, offset: timedelta = timedelta(0)) -> None:
+        self._offset = offset
 
     def now(self) -> datetime:
         """Now, timezone-aware, UTC."""
-        return datetime.now(UTC)
+        return datetime.now(UTC) + self._offset
 
 
 class FixedClock:

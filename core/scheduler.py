@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -26,8 +27,10 @@ def build_scheduler(ticks: list[Tick]) -> AsyncIOScheduler:
     """An asyncio scheduler running each tick at most once at a time, skipping missed runs."""
     scheduler = AsyncIOScheduler(timezone="UTC")
     for tick in ticks:
+        # First run right away (e.g. a purge overdue while the service was down), then every N s.
         scheduler.add_job(_guarded(tick), "interval", seconds=tick.seconds, id=tick.name,
-                          max_instances=1, coalesce=True, misfire_grace_time=None)
+                          max_instances=1, coalesce=True, misfire_grace_time=None,
+                          next_run_time=datetime.now(UTC))
     return scheduler
 
 

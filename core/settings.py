@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     encryption_keys: SecretStr | None = None
     admin_ids: str = ""
     webhook_secret: SecretStr | None = None
+    clock_offset_seconds: float = 0.0  # testing and demos only: shifts the service's "now"
     tiktok_qps: float = Field(default=10.0, gt=0)
     sync_tick_seconds: float = Field(default=20.0, gt=0)
     notify_tick_seconds: float = Field(default=2.0, gt=0)

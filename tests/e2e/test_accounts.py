@@ -183,3 +183,53 @@ async def test_revoked_token_alerts_once_and_reconnect_resumes(
     [url] = [b.url for row in screen.buttons for b in row if b.url]
     await follow(url)
     await user.expect("✅ TikTok reconnected.")
+
+
+async def test_expired_link_and_data_gone_after_retention(
+    service: ServiceProcess, sandbox: SandboxClient, tiktok: RunningEmulator
+) -> None:
+    user = await sandbox.user(606, language_code="en")
+    await sign_up(user)
+    stale_url = await open_consent(user)
+    # 16 minutes later (the service's clock moved; TikTok's code is still fresh).
+    service.env["CLOCK_OFFSET_SECONDS"] = str(16 * 60)
+    await service.restart()
+    status, _, page = await follow(stale_url)
+    assert status == 400 and "expired" in page
+    await user.expect("The TikTok link expired before it was used")
+
+    await follow(await open_consent(user))
+    await user.expect("✅ TikTok connected.")
+    await user.press("📊 Accounts")
+    screen = await user.expect("tracked")
+    await user.press(next(b for b in screen.button_labels() if b.startswith("🔌")))
+    await user.expect("revoke its access at TikTok")
+    await user.press("Yes, disconnect")
+    await user.expect("will be deleted by")
+    db = service.env["DATABASE_URL"].removeprefix("sqlite+aiosqlite:///")
+
+    def count(table: str) -> int:
+        import sqlite3
+
+        with sqlite3.connect(db) as conn:
+            return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    assert count("ad_accounts") == len(
+        tiktok.state.users[tiktok.state.default_login].advertiser_ids
+    )
+    service.env["CLOCK_OFFSET_SECONDS"] = str(16 * 60 + 6 * 86400)  # six days on: still kept
+    await service.restart()
+    await asyncio.sleep(2)
+    assert count("tiktok_connections") == 1 and count("ad_accounts") > 0
+    service.env["CLOCK_OFFSET_SECONDS"] = str(16 * 60 + 8 * 86400)  # eight days on: gone
+    await service.restart()
+    for _ in range(50):
+        if count("tiktok_connections") == 0:
+            break
+        await asyncio.sleep(0.2)
+    assert (
+        count("tiktok_connections"),
+        count("ad_accounts"),
+        count("metrics_daily"),
+        count("credentials"),
+    ) == (0, 0, 0, 0)
