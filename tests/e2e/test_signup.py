@@ -135,6 +135,7 @@ async def test_commands_are_registered_per_language(
     assert set(by_lang) >= {"", "en", "ru"}
     assert {c["command"] for c in by_lang["ru"]} == {
         "menu",
+        "stats",
         "settings",
         "support",
         "privacy",
@@ -154,7 +155,7 @@ async def test_sign_up_helper_and_menu_sections(
     await sign_up(user)
     menu = await user.last_bot_message()
     assert menu is not None
-    await user.press("📈 Stats")
+    await user.press("🚀 Launch")
     stats = await user.expect("not built yet")
     assert stats.message_id == menu.message_id and stats.button_labels() == ["« Main menu"]
     await user.press("« Main menu")
