@@ -1,0 +1,679 @@
+"""Terminal chat client for people: talk to the bot through the sandbox server, line by line.
+
+Run `python -m sandbox.telegram.chat --server URL --user-id N`. Plain line input (no curses),
+so tmux or a pipe can drive it. Web steps (an OAuth consent page) can be completed from the
+terminal with /open: links and form buttons become numbered choices.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import re
+import sys
+import threading
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import TextIO
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit, urlunsplit
+
+import aiohttp
+
+from sandbox.telegram.driver import ChatUser, MessageView, SandboxClient, SandboxError
+from sandbox.telegram.html_check import render_entities
+
+HELP = """\
+TTPulse sandbox chat — you are user {user_id}. Type a message and press Enter.
+  N            press button N of the newest message with buttons
+  N.M          press button M of message #N
+  /press TEXT  press the button labelled TEXT
+  /pay [N]     pay the newest invoice (or invoice #N)
+  /open X      open a URL, or URL button N / N.M; then pick links and form buttons by number
+  /close       leave the web page
+  /photo PATH [caption] · /doc PATH [caption]   send a file
+  /history     show the whole chat again
+  ?            this help          //text  send "/text" literally          /quit  exit
+Anything else starting with / (like /start) goes to the bot as a command.
+Files the bot sends are saved to {downloads}."""
+
+_CLIENT_COMMANDS = ("/quit", "/exit", "/press", "/pay", "/open", "/close", "/photo", "/doc",
+                    "/history")
+_TG_HOSTS = ("t.me", "www.t.me", "telegram.me", "www.telegram.me")
+
+
+# --------------------------------------------------------------------------- web pages
+@dataclass
+class Choice:
+    """Something on a web page the user can pick: a link or a form submit button."""
+
+    label: str
+    kind: str  # "link" or "form"
+    url: str
+    method: str = "GET"
+    fields: list[tuple[str, str]] = field(default_factory=list)
+    prompts: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class _Form:
+    action: str
+    method: str
+    fields: list[tuple[str, str]] = field(default_factory=list)
+    prompts: list[tuple[str, str]] = field(default_factory=list)
+    buttons: list[tuple[str, str | None, str]] = field(default_factory=list)
+
+
+_BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr",
+               "form", "section", "article", "header", "footer", "table", "hr", "main"}
+_SKIP_TAGS = {"script", "style", "noscript", "template", "head"}
+
+
+class PageParser(HTMLParser):
+    """Extract visible text, links and forms from an HTML page."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base_url = base_url
+        self.title = ""
+        self.text_parts: list[str] = []
+        self.choices: list[Choice] = []
+        self._skip = 0
+        self._in_title = False
+        self._link: tuple[str, list[str]] | None = None
+        self._form: _Form | None = None
+        self._button: tuple[str | None, str, list[str]] | None = None
+        self._select: tuple[str, list[str], str | None] | None = None
+        self._textarea: tuple[str, list[str]] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        """Track links, forms and their inputs."""
+        a = {k: v or "" for k, v in attrs}
+        if tag == "title":
+            self._in_title = True
+        if tag in _SKIP_TAGS:
+            self._skip += 1
+        if tag in _BLOCK_TAGS:
+            self.text_parts.append("\n")
+        if tag == "a" and "href" in a:
+            self._link = (urljoin(self.base_url, a["href"]), [])
+        elif tag == "form":
+            action = urljoin(self.base_url, a.get("action") or self.base_url)
+            self._form = _Form(action, (a.get("method") or "GET").upper())
+        elif tag == "input" and self._form is not None:
+            self._input(a)
+        elif tag == "button" and self._form is not None:
+            if (a.get("type") or "submit").lower() == "submit":
+                self._button = (a.get("name") or None, a.get("value", ""), [])
+        elif tag == "select" and self._form is not None and a.get("name"):
+            self._select = (a["name"], [], None)
+        elif tag == "option" and self._select is not None:
+            name, options, selected = self._select
+            options.append(a.get("value", ""))
+            if "selected" in a:
+                selected = a.get("value", "")
+            self._select = (name, options, selected)
+        elif tag == "textarea" and self._form is not None and a.get("name"):
+            self._textarea = (a["name"], [])
+
+    def _input(self, a: dict[str, str]) -> None:
+        assert self._form is not None
+        kind = (a.get("type") or "text").lower()
+        name = a.get("name", "")
+        if kind in ("submit", "image"):
+            self._form.buttons.append((a.get("value") or "Submit", name or None,
+                                       a.get("value", "")))
+        elif kind in ("checkbox", "radio"):
+            if "checked" in a and name:
+                self._form.fields.append((name, a.get("value") or "on"))
+        elif kind in ("button", "reset", "file"):
+            return
+        elif name:
+            value = a.get("value", "")
+            if kind != "hidden" and not value:
+                self._form.prompts.append((name, kind))
+            else:
+                self._form.fields.append((name, value))
+
+    def handle_endtag(self, tag: str) -> None:
+        """Close links, buttons and forms into choices."""
+        if tag == "title":
+            self._in_title = False
+        if tag in _SKIP_TAGS and self._skip:
+            self._skip -= 1
+        if tag in _BLOCK_TAGS:
+            self.text_parts.append("\n")
+        if tag == "a" and self._link is not None:
+            href, parts = self._link
+            label = " ".join("".join(parts).split()) or href
+            self.choices.append(Choice(label, "link", href))
+            self._link = None
+        elif tag == "button" and self._button is not None and self._form is not None:
+            name, value, parts = self._button
+            label = " ".join("".join(parts).split()) or value or "Submit"
+            self._form.buttons.append((label, name, value))
+            self._button = None
+        elif tag == "select" and self._select is not None and self._form is not None:
+            name, options, selected = self._select
+            if selected is not None or options:
+                self._form.fields.append((name, selected if selected is not None else options[0]))
+            self._select = None
+        elif tag == "textarea" and self._textarea is not None and self._form is not None:
+            name, parts = self._textarea
+            self._form.fields.append((name, "".join(parts)))
+            self._textarea = None
+        elif tag == "form" and self._form is not None:
+            form = self._form
+            buttons = form.buttons or [("Submit", None, "")]
+            for label, name, value in buttons:
+                extra = [(name, value)] if name else []
+                self.choices.append(Choice(f"{label}", "form", form.action, form.method,
+                                           form.fields + extra, list(form.prompts)))
+            self._form = None
+
+    def handle_data(self, data: str) -> None:
+        """Collect visible text."""
+        if self._in_title:
+            self.title += data
+        if self._skip:
+            return
+        self.text_parts.append(data)
+        if self._link is not None:
+            self._link[1].append(data)
+        if self._button is not None:
+            self._button[2].append(data)
+        if self._textarea is not None:
+            self._textarea[1].append(data)
+
+    def visible_text(self) -> str:
+        """The page text with whitespace tidied."""
+        lines = [" ".join(line.split()) for line in "".join(self.text_parts).splitlines()]
+        return "\n".join(line for line in lines if line)
+
+
+def deep_link_payload(url: str) -> str | None:
+    """For https://t.me/<bot>?start=PAYLOAD (or tg://resolve) the /start text, else None."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    is_web_link = parts.scheme in ("http", "https") and parts.hostname in _TG_HOSTS
+    is_tg_link = parts.scheme == "tg" and parts.netloc == "resolve"
+    if not (is_web_link or is_tg_link):
+        return None
+    payload = query.get("start", [""])[0]
+    # Spec §1: the bot receives the text "/start PAYLOAD".
+    return f"/start {payload}" if payload else "/start"
+
+
+# --------------------------------------------------------------------------- the client
+class TerminalChat:
+    """State of one terminal chat session."""
+
+    def __init__(
+        self,
+        client: SandboxClient,
+        user: ChatUser,
+        stdin: TextIO,
+        stdout: TextIO,
+        downloads_dir: Path,
+        color: bool,
+        reply_wait: float,
+    ) -> None:
+        self.client = client
+        self.user = user
+        self.stdin = stdin
+        self.stdout = stdout
+        self.downloads_dir = downloads_dir
+        self.color = color
+        self.reply_wait = reply_wait
+        self.printed: dict[int, int] = {}  # message_id -> seq printed
+        self.saved: set[str] = set()
+        self.answers_seen = 0
+        self.messages: list[MessageView] = []
+        self.lock = asyncio.Lock()
+        self.last_change = 0.0
+        self.web: aiohttp.ClientSession | None = None
+        self.page: list[Choice] = []
+        self.lines: asyncio.Queue[str] | None = None
+
+    # ------------------------------------------------------------------ output
+    def out(self, text: str = "") -> None:
+        """Print a line and flush (pipes and tmux need it)."""
+        self.stdout.write(text + "\n")
+        self.stdout.flush()
+
+    def _bold(self) -> tuple[str, str]:
+        return ("\033[1m", "\033[0m") if self.color else ("**", "**")
+
+    def render(self, msg: MessageView, edited: bool) -> str:
+        """A message as terminal lines."""
+        who = "bot" if msg.from_bot else "you"
+        tag = f"[{who} #{msg.message_id}{' edited' if edited else ''}]"
+        if msg.deleted:
+            return f"[{who} #{msg.message_id} deleted]"
+        body = render_entities(msg.text, msg.raw.get("entities") or [], self._bold())
+        lines: list[str] = []
+        if msg.kind == "invoice" and msg.invoice:
+            inv = msg.invoice
+            body = (f"INVOICE {inv['title']} — {inv['description']} — {inv['total_amount']} "
+                    f"{'⭐ (XTR)' if inv['currency'] == 'XTR' else inv['currency']}. "
+                    f"Type /pay {msg.message_id} to pay.")
+        elif msg.kind == "successful_payment" and msg.successful_payment:
+            pay = msg.successful_payment
+            body = (f"paid {pay['total_amount']} {pay['currency']} "
+                    f"(charge {pay['telegram_payment_charge_id']})")
+        elif msg.kind == "refunded_payment":
+            body = f"refund of {msg.raw.get('refunded_payment', {}).get('total_amount')} XTR"
+        elif msg.kind in ("photo", "document", "video"):
+            name = (msg.file or {}).get("file_name") or msg.kind
+            body = f"<{msg.kind}: {name}>" + (f" {body}" if body else "")
+        lines.append(f"{tag} {body}")
+        number = 0
+        for row in msg.buttons:
+            cells = []
+            for button in row:
+                number += 1
+                mark = " ↗" if button.url else (" (pay)" if button.pay else "")
+                cells.append(f"[{number}] {button.text}{mark}")
+            lines.append("    " + "  ".join(cells))
+        return "\n".join(lines)
+
+    async def refresh(self) -> bool:
+        """Fetch the chat and print what is new or changed; True if anything was."""
+        async with self.lock:
+            try:
+                messages = await self.user.messages()
+            except (aiohttp.ClientError, SandboxError) as exc:
+                self.out(f"(server unreachable: {exc})")
+                return False
+            self.messages = messages
+            changed = False
+            for msg in messages:
+                seen = self.printed.get(msg.message_id)
+                if seen == msg.seq:
+                    continue
+                self.printed[msg.message_id] = msg.seq
+                changed = True
+                self.out(self.render(msg, edited=seen is not None and not msg.deleted))
+                if msg.from_bot and msg.file and not msg.deleted:
+                    await self._save_file(msg)
+            answers = await self.user.callback_answers()
+            for answer in answers[self.answers_seen:]:
+                if answer.get("text"):
+                    kind = "alert" if answer.get("show_alert") else "notice"
+                    self.out(f"({kind} from bot: {answer['text']})")
+                    changed = True
+            self.answers_seen = len(answers)
+            if changed:
+                self.last_change = asyncio.get_running_loop().time()
+            return changed
+
+    async def _save_file(self, msg: MessageView) -> None:
+        assert msg.file is not None
+        path = msg.file.get("download_path")
+        if not path or msg.file["file_id"] in self.saved:
+            return
+        self.saved.add(msg.file["file_id"])
+        name = msg.file.get("file_name") or Path(msg.file.get("file_path", msg.kind)).name
+        target = self.downloads_dir / f"{msg.message_id}_{Path(name).name}"
+        try:
+            content = await self.client.download(path)
+        except aiohttp.ClientError as exc:
+            self.out(f"    (could not download {name}: {exc})")
+            return
+        self.downloads_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(target.write_bytes, content)
+        self.out(f"    ({msg.kind} saved to {target})")
+
+    async def settle(self) -> None:
+        """After an action, wait for the bot's reaction: the first change, then a short quiet."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        while True:
+            await asyncio.sleep(0.1)
+            await self.refresh()
+            now = loop.time()
+            reacted = self.last_change >= start
+            if reacted and now - self.last_change >= 0.4:
+                return
+            if not reacted and now - start >= self.reply_wait:
+                return
+            if now - start >= self.reply_wait + 5:
+                return
+
+    # ------------------------------------------------------------------ input
+    async def read_line(self) -> str | None:
+        """Next input line, or None at end of input."""
+        try:
+            self.stdin.fileno()
+        except (AttributeError, OSError, ValueError):
+            line = self.stdin.readline()  # an in-memory script: never blocks
+        else:
+            if self.lines is None:
+                self.lines = asyncio.Queue()
+                loop = asyncio.get_running_loop()
+                # A daemon thread, so a pending readline never holds up the exit (Ctrl-C).
+                threading.Thread(target=self._pump, args=(loop, self.lines), daemon=True,
+                                 name="chat-stdin").start()
+            line = await self.lines.get()
+        return None if line == "" else line.rstrip("\r\n")
+
+    def _pump(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str]) -> None:
+        while True:
+            line = self.stdin.readline()
+            with contextlib.suppress(RuntimeError):  # the loop is already closed
+                loop.call_soon_threadsafe(queue.put_nowait, line)
+            if line == "":
+                return
+
+    async def handle(self, line: str) -> bool:
+        """Act on one input line; False means quit."""
+        text = line.strip()
+        if not text:
+            return True
+        if text in ("/quit", "/exit"):
+            return False
+        if self.page and re.fullmatch(r"\d+", text):
+            await self.pick(int(text))
+            return True
+        if text == "/close":
+            self.page = []
+            self.out("(left the web page)")
+            return True
+        if self.page:
+            self.page = []
+        if text == "?":
+            self.out(HELP.format(user_id=self.user.user_id, downloads=self.downloads_dir))
+        elif re.fullmatch(r"\d+(\.\d+)?", text):
+            await self.press_number(text)
+        elif text.startswith("//"):
+            await self.send(text[1:])
+        elif text.split(" ", 1)[0] in _CLIENT_COMMANDS:
+            await self.client_command(text)
+        else:
+            await self.send(text)
+        return True
+
+    async def send(self, text: str) -> None:
+        """Send text as the user."""
+        try:
+            await self.user.send(text)
+        except SandboxError as exc:
+            self.out(f"(not sent: {exc})")
+            return
+        await self.settle()
+
+    def _button_target(self, spec: str) -> tuple[MessageView, int] | None:
+        live = [m for m in self.messages if m.from_bot and not m.deleted and m.buttons]
+        if "." in spec:
+            mid, num = (int(x) for x in spec.split(".", 1))
+            target = next((m for m in live if m.message_id == mid), None)
+        else:
+            num = int(spec)
+            target = live[-1] if live else None
+        if target is None:
+            self.out("(no message with buttons there)")
+            return None
+        count = len(target.button_labels())
+        if not 1 <= num <= count:
+            self.out(f"(message #{target.message_id} has buttons 1-{count})")
+            return None
+        return target, num
+
+    async def press_number(self, spec: str) -> None:
+        """Press button N (newest message with buttons) or N.M (message #N)."""
+        await self.refresh()
+        found = self._button_target(spec)
+        if found is None:
+            return
+        msg, num = found
+        button = [b for row in msg.buttons for b in row][num - 1]
+        if button.url:
+            await self.open_url(button.url)
+            return
+        if button.pay:
+            await self.pay(msg.message_id)
+            return
+        try:
+            result = await self.user.press(button.text, msg.message_id)
+        except SandboxError as exc:
+            self.out(f"(press failed: {exc})")
+            return
+        if "callback_query_id" not in result:
+            self.out(f"(this button can't be used here: {result.get('button', result)})")
+        await self.settle()
+
+    async def pay(self, message_id: int | None) -> None:
+        """Pay an invoice."""
+        await self.refresh()
+        if message_id is None:
+            invoices = [m for m in self.messages if m.kind == "invoice" and not m.deleted]
+            if not invoices:
+                self.out("(no invoice to pay)")
+                return
+            message_id = invoices[-1].message_id
+        self.out(f"(paying invoice #{message_id}...)")
+        try:
+            result = await self.user.pay(message_id)
+        except SandboxError as exc:
+            self.out(f"(payment failed: {exc})")
+            return
+        if not result.get("ok"):
+            self.out(f"(payment declined: {result.get('error_message')})")
+        await self.settle()
+
+    async def client_command(self, text: str) -> None:
+        """Commands of the terminal client itself."""
+        command, _, arg = text.partition(" ")
+        arg = arg.strip()
+        if command == "/press":
+            try:
+                result = await self.user.press(arg)
+            except SandboxError as exc:
+                self.out(f"(press failed: {exc})")
+                return
+            if "url" in result:
+                await self.open_url(result["url"])
+                return
+            await self.settle()
+        elif command == "/pay":
+            await self.pay(int(arg) if arg.isdigit() else None)
+        elif command == "/open":
+            await self.open_arg(arg)
+        elif command in ("/photo", "/doc"):
+            await self.send_file("photo" if command == "/photo" else "document", arg)
+        elif command == "/history":
+            async with self.lock:
+                for msg in self.messages:
+                    self.out(self.render(msg, edited=msg.edit_count > 0))
+
+    async def send_file(self, kind: str, arg: str) -> None:
+        """Send a local file as a photo or document."""
+        path_text, _, caption = arg.partition(" ")
+        path = Path(path_text)
+        if not await asyncio.to_thread(path.is_file):
+            self.out(f"(no such file: {path})")
+            return
+        content = await asyncio.to_thread(path.read_bytes)
+        try:
+            await self.user.send_file(kind, path.name, content, caption=caption or None)
+        except SandboxError as exc:
+            self.out(f"(not sent: {exc})")
+            return
+        await self.settle()
+
+    # ------------------------------------------------------------------ web
+    async def open_arg(self, arg: str) -> None:
+        """/open URL, /open N or /open N.M (a URL button)."""
+        if re.fullmatch(r"\d+(\.\d+)?", arg):
+            await self.refresh()
+            found = self._button_target(arg)
+            if found is None:
+                return
+            msg, num = found
+            button = [b for row in msg.buttons for b in row][num - 1]
+            if not button.url:
+                self.out("(that button is not a link)")
+                return
+            arg = button.url
+        if not arg:
+            self.out("(usage: /open URL or /open N)")
+            return
+        await self.open_url(arg)
+
+    def _web_session(self) -> aiohttp.ClientSession:
+        if self.web is None:
+            # unsafe=True keeps cookies for IP-address hosts like 127.0.0.1.
+            self.web = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        return self.web
+
+    async def open_url(self, url: str, method: str = "GET",
+                       data: list[tuple[str, str]] | None = None) -> None:
+        """Fetch a page (following redirects by hand to catch t.me deep links) and show it."""
+        session = self._web_session()
+        for _ in range(10):
+            start = deep_link_payload(url)
+            if start is not None:
+                self.page = []
+                self.out(f"(deep link {url} → sending {start!r})")
+                await self.send(start)
+                return
+            if not url.startswith(("http://", "https://")):
+                self.out(f"(can't open {url})")
+                return
+            self.out(f"(web {method} {url})")
+            try:
+                async with session.request(method, url, data=data if method != "GET" else None,
+                                           allow_redirects=False,
+                                           timeout=aiohttp.ClientTimeout(total=15)) as resp:
+                    if resp.status in (301, 302, 303, 307, 308) and "Location" in resp.headers:
+                        url = urljoin(url, resp.headers["Location"])
+                        if resp.status in (301, 302, 303):
+                            method, data = "GET", None
+                        continue
+                    body = await resp.text(errors="replace")
+                    status, ctype, final = resp.status, resp.content_type, str(resp.url)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                self.out(f"(web error: {exc})")
+                return
+            self.show_page(final, status, ctype, body)
+            return
+        self.out("(too many redirects)")
+
+    def show_page(self, url: str, status: int, ctype: str, body: str) -> None:
+        """Print a page's text and its numbered choices."""
+        self.out(f"--- web page {url} (HTTP {status}) ---")
+        if "html" not in ctype:
+            self.out(body[:2000])
+            self.page = []
+            self.out("--- (not HTML; /close or type to go back to the chat) ---")
+            return
+        parser = PageParser(url)
+        parser.feed(body)
+        parser.close()
+        if parser.title.strip():
+            self.out(f"title: {' '.join(parser.title.split())}")
+        text = parser.visible_text()
+        self.out(text[:3000] + ("…" if len(text) > 3000 else ""))
+        self.page = parser.choices
+        if not self.page:
+            self.out("--- no links or buttons; type to go back to the chat ---")
+            return
+        for index, choice in enumerate(self.page, 1):
+            where = f"{choice.method} {choice.url}" if choice.kind == "form" else choice.url
+            label = "button" if choice.kind == "form" else "link"
+            self.out(f"  [{index}] {label}: {choice.label}  → {where}")
+        self.out("--- pick a number, /close to leave ---")
+
+    async def pick(self, number: int) -> None:
+        """Follow link or submit form number N of the current page."""
+        if not 1 <= number <= len(self.page):
+            self.out(f"(choose 1-{len(self.page)})")
+            return
+        choice = self.page[number - 1]
+        if choice.kind == "link":
+            await self.open_url(choice.url)
+            return
+        values = list(choice.fields)
+        for name, kind in choice.prompts:
+            self.out(f"field {name} ({kind}):")
+            answer = await self.read_line()
+            values.append((name, answer or ""))
+        if choice.method == "GET":
+            parts = urlsplit(choice.url)
+            query = urlencode(values)
+            await self.open_url(urlunsplit(parts._replace(query=query)))
+        else:
+            await self.open_url(choice.url, choice.method, values)
+
+    async def poll_forever(self, interval: float) -> None:
+        """Background refresh so messages the bot sends on its own show up."""
+        while True:
+            await asyncio.sleep(interval)
+            await self.refresh()
+
+    async def aclose(self) -> None:
+        """Release the web session."""
+        if self.web is not None:
+            await self.web.close()
+
+
+async def run_chat(
+    server_url: str,
+    user_id: int,
+    first_name: str = "Tester",
+    language_code: str = "en",
+    *,
+    last_name: str | None = None,
+    username: str | None = None,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+    downloads_dir: str | Path = "data/chat_downloads",
+    color: bool | None = None,
+    reply_wait: float = 3.0,
+    poll_interval: float = 0.5,
+) -> None:
+    """Run the terminal chat until /quit or end of input."""
+    if color is None:
+        color = bool(getattr(stdout, "isatty", lambda: False)())
+    async with SandboxClient(server_url) as client:
+        user = await client.user(user_id, first_name, language_code, last_name, username)
+        chat = TerminalChat(client, user, stdin, stdout, Path(downloads_dir), color, reply_wait)
+        chat.out(HELP.format(user_id=user_id, downloads=downloads_dir))
+        await chat.refresh()
+        poller = asyncio.create_task(chat.poll_forever(poll_interval))
+        try:
+            while True:
+                line = await chat.read_line()
+                if line is None or not await chat.handle(line):
+                    break
+        finally:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
+            await chat.aclose()
+        chat.out("(bye)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description="Terminal chat with the sandbox Telegram bot")
+    parser.add_argument("--server", required=True, help="sandbox server URL")
+    parser.add_argument("--user-id", type=int, required=True)
+    parser.add_argument("--first-name", default="Tester")
+    parser.add_argument("--last-name", default=None)
+    parser.add_argument("--username", default=None)
+    parser.add_argument("--language-code", default="en")
+    parser.add_argument("--downloads", default="data/chat_downloads")
+    parser.add_argument("--no-color", action="store_true")
+    args = parser.parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_chat(
+            args.server, args.user_id, args.first_name, args.language_code,
+            last_name=args.last_name, username=args.username,
+            downloads_dir=args.downloads, color=False if args.no_color else None,
+        ))
+
+
+if __name__ == "__main__":
+    main()

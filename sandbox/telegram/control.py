@@ -1,0 +1,313 @@
+"""The /_sandbox/ control API: tests and the chat client act as users through it (JSON)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from sandbox.telegram.botapi import store_media
+from sandbox.telegram.engine import ENGINE_KEY, BotApiError, ControlError, Engine
+from sandbox.telegram.html_check import utf16_len
+from sandbox.telegram.limits import MAX_CAPTION
+from sandbox.telegram.media import Upload
+from sandbox.telegram.state import StoredMessage, UserRecord
+
+Route = Callable[[Engine, dict[str, Any]], Awaitable[Any]]
+
+
+def _engine(request: web.Request) -> Engine:
+    return request.app[ENGINE_KEY]
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    try:
+        body = await request.json()
+    except ValueError:
+        raise ControlError(400, "body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise ControlError(400, "body must be a JSON object")
+    return body
+
+
+def _int(body: dict[str, Any], name: str, required: bool = True) -> int | None:
+    value = body.get(name)
+    if value is None or value == "":
+        if required:
+            raise ControlError(400, f"{name} is required")
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ControlError(400, f"{name} must be an integer") from None
+
+
+def _user(engine: Engine, body: dict[str, Any], create: bool = True) -> UserRecord:
+    user_id = _int(body, "user_id")
+    assert user_id is not None
+    if user_id <= 0:
+        raise ControlError(400, "user_id must be positive (private chats only)")
+    if not create and user_id not in engine.state.users:
+        raise ControlError(404, f"unknown user {user_id}")
+    return engine.state.ensure_user(user_id)
+
+
+def _json_route(func: Route, *, query: bool = False) -> Callable[[web.Request],
+                                                              Awaitable[web.Response]]:
+    async def handler(request: web.Request) -> web.Response:
+        """Decode JSON (or the query string), run the route, encode the answer."""
+        engine = _engine(request)
+        try:
+            body = dict(request.query) if query else await _body(request)
+            result = await func(engine, body)
+        except ControlError as exc:
+            return web.json_response({"ok": False, "error": exc.message, **exc.extra},
+                                     status=exc.status)
+        except BotApiError as exc:
+            return web.json_response({"ok": False, "error": exc.description}, status=400)
+        if isinstance(result, dict):
+            result.setdefault("seq", engine.state.seq)
+        return web.json_response(result)
+
+    return handler
+
+
+# --------------------------------------------------------------------------- users
+async def post_users(engine: Engine, body: dict[str, Any]) -> Any:
+    """Create or update a user; the private chat id equals user_id."""
+    user = _user(engine, body)
+    for key in ("first_name", "last_name", "username", "language_code"):
+        if key in body and body[key] is not None:
+            setattr(user, key, str(body[key]))
+    if "started" in body:
+        user.started = bool(body["started"])
+    return {"ok": True, "user": user.as_user(), "started": user.started,
+            "blocked": user.blocked}
+
+
+async def get_users(engine: Engine, query: dict[str, Any]) -> Any:
+    """All users."""
+    return {"ok": True, "users": [
+        {**u.as_user(), "blocked": u.blocked, "started": u.started}
+        for u in engine.state.users.values()
+    ]}
+
+
+async def post_send(engine: Engine, body: dict[str, Any]) -> Any:
+    """The user sends a text message (a leading /command gets a bot_command entity)."""
+    user = _user(engine, body)
+    msg, update_id = engine.user_sends(user, str(body.get("text") or ""),
+                                       _int(body, "reply_to_message_id", required=False))
+    return {"ok": True, "message_id": msg.message_id, "update_id": update_id}
+
+
+async def post_block(engine: Engine, body: dict[str, Any]) -> Any:
+    """Mark the user as having blocked (or unblocked) the bot."""
+    user = _user(engine, body)
+    update_id = engine.set_blocked(user, bool(body.get("blocked", True)))
+    return {"ok": True, "blocked": user.blocked, "update_id": update_id}
+
+
+# --------------------------------------------------------------------------- buttons
+def _bot_message(engine: Engine, user: UserRecord, message_id: int) -> StoredMessage:
+    msg = engine.state.find_message(user.user_id, message_id)
+    if msg is None or msg.deleted:
+        raise ControlError(404, f"message {message_id} not found in chat {user.user_id}")
+    if not msg.from_bot:
+        raise ControlError(400, f"message {message_id} was not sent by the bot")
+    return msg
+
+
+def _buttons(msg: StoredMessage) -> list[dict[str, Any]]:
+    markup = msg.reply_markup or {}
+    return [button for row in markup.get("inline_keyboard", []) for button in row]
+
+
+def _match(msg: StoredMessage, label: str, exact: bool) -> list[dict[str, Any]]:
+    if exact:
+        return [b for b in _buttons(msg) if b.get("text") == label]
+    return [b for b in _buttons(msg) if label in str(b.get("text", ""))]
+
+
+async def post_press(engine: Engine, body: dict[str, Any]) -> Any:
+    """Press the inline button with that label (exact, else the unique one containing it)."""
+    user = _user(engine, body, create=False)
+    label = str(body.get("label", ""))
+    message_id = _int(body, "message_id", required=False)
+    if message_id is not None:
+        candidates = [_bot_message(engine, user, message_id)]
+    else:
+        candidates = [m for m in reversed(engine.state.chats.get(user.user_id, []))
+                      if m.from_bot and not m.deleted and _buttons(m)]
+    found: tuple[StoredMessage, dict[str, Any]] | None = None
+    for exact in (True, False):
+        for msg in candidates:
+            hits = _match(msg, label, exact)
+            if len(hits) > 1 and not exact:
+                raise ControlError(409, f"label {label!r} matches several buttons of message "
+                                        f"{msg.message_id}",
+                                   available=[b.get("text") for b in hits])
+            if hits:
+                found = (msg, hits[0])
+                break
+        if found:
+            break
+    if found is None:
+        available = sorted({str(b.get("text")) for m in candidates for b in _buttons(m)})
+        raise ControlError(404, f"no button labelled {label!r}", available=available)
+    msg, button = found
+    if "callback_data" in button:
+        result = engine.press_callback(user, msg, button["callback_data"])
+        return {"ok": True, **result}
+    if "url" in button:
+        return {"ok": True, "url": button["url"], "message_id": msg.message_id}
+    if button.get("pay"):
+        paid = await engine.pay(user, msg)
+        return {**paid, "pay": True, "message_id": msg.message_id}
+    return {"ok": True, "button": button, "message_id": msg.message_id}
+
+
+async def post_press_data(engine: Engine, body: dict[str, Any]) -> Any:
+    """Send a callback query with any data string (a forged or stale payload)."""
+    user = _user(engine, body, create=False)
+    message_id = _int(body, "message_id")
+    assert message_id is not None
+    msg = _bot_message(engine, user, message_id)
+    return {"ok": True, **engine.press_callback(user, msg, str(body.get("data", "")))}
+
+
+# --------------------------------------------------------------------------- files & pay
+async def post_send_file(engine: Engine, body: dict[str, Any]) -> Any:
+    """The user sends a photo, video or document."""
+    user = _user(engine, body)
+    kind = str(body.get("kind", "document"))
+    if kind not in ("photo", "video", "document"):
+        raise ControlError(400, "kind must be photo, video or document")
+    try:
+        content = base64.b64decode(str(body.get("content_b64", "")), validate=True)
+    except (binascii.Error, ValueError):
+        raise ControlError(400, "content_b64 is not valid base64") from None
+    if not content:
+        raise ControlError(400, "content is empty")
+    caption = body.get("caption")
+    if caption is not None and utf16_len(str(caption)) > MAX_CAPTION:
+        raise ControlError(400, "caption is longer than 1024 characters")
+    filename = str(body.get("filename") or f"{kind}.bin")
+    upload = Upload(filename, body.get("mime_type"), content)
+    extra = {key: body.get(key) for key in ("width", "height", "duration")}
+    media = store_media(engine, kind, upload, None, extra, strict_photo=False)
+    if user.blocked or not user.started:
+        engine.set_blocked(user, False)
+        user.started = True
+    msg = engine.state.new_message(user.user_id, False, kind=kind,
+                                   text=str(caption) if caption else None,
+                                   html=str(caption) if caption else None, media=media)
+    engine.user_acted(user.user_id)
+    update_id = engine.state.push_update("message", engine.message_dict(msg))
+    main = media[-1] if isinstance(media, list) else media
+    return {"ok": True, "message_id": msg.message_id, "update_id": update_id,
+            "file_id": main["file_id"]}
+
+
+async def post_pay(engine: Engine, body: dict[str, Any]) -> Any:
+    """Pay an invoice message: pre_checkout_query, then successful_payment if approved."""
+    user = _user(engine, body, create=False)
+    message_id = _int(body, "message_id")
+    assert message_id is not None
+    return await engine.pay(user, _bot_message(engine, user, message_id))
+
+
+# --------------------------------------------------------------------------- reading
+async def get_messages(engine: Engine, query: dict[str, Any]) -> Any:
+    """Every message of a chat in order, both directions, with edits and deletions."""
+    user = _user(engine, query, create=False)
+    return {"ok": True, "messages": [engine.view_dict(m)
+                                     for m in engine.state.chats.get(user.user_id, [])]}
+
+
+async def get_callback_answers(engine: Engine, query: dict[str, Any]) -> Any:
+    """Answers the bot gave to this user's callback queries."""
+    user_id = _int(query, "user_id")
+    return {"ok": True, "answers": engine.state.callback_answers.get(user_id or 0, [])}
+
+
+async def get_chat_actions(engine: Engine, query: dict[str, Any]) -> Any:
+    """Chat actions (typing, upload_photo, ...) the bot sent to this chat."""
+    user_id = _int(query, "user_id")
+    return {"ok": True, "actions": engine.state.chat_actions.get(user_id or 0, [])}
+
+
+async def get_requests(engine: Engine, query: dict[str, Any]) -> Any:
+    """Log of Bot API calls, optionally only one method."""
+    method = query.get("method")
+    entries = [r for r in engine.state.requests
+               if not method or r["method"].lower() == str(method).lower()]
+    return {"ok": True, "requests": entries}
+
+
+async def get_refusals(engine: Engine, query: dict[str, Any]) -> Any:
+    """Every refusal the server returned."""
+    return {"ok": True, "refusals": list(engine.state.refusals)}
+
+
+async def get_commands(engine: Engine, query: dict[str, Any]) -> Any:
+    """What setMyCommands stored, per scope and language_code."""
+    return {"ok": True, "commands": list(engine.state.commands.values())}
+
+
+async def get_updates_view(engine: Engine, query: dict[str, Any]) -> Any:
+    """Updates not yet confirmed by the bot, and the webhook state."""
+    return {"ok": True, "pending": engine.state.updates, "webhook": engine.state.webhook,
+            "allowed_updates": engine.state.allowed_updates}
+
+
+async def post_config(engine: Engine, body: dict[str, Any]) -> Any:
+    """Change run-time knobs (flood control and timeouts)."""
+    return {"ok": True, "config": engine.configure(**body)}
+
+
+async def get_config(engine: Engine, query: dict[str, Any]) -> Any:
+    """Current knobs, the token and the bot username."""
+    return {"ok": True, "config": engine.knobs(), "token": engine.config.token,
+            "bot_username": engine.config.bot_username, "bot_id": engine.config.bot_id}
+
+
+async def post_reset(engine: Engine, body: dict[str, Any]) -> Any:
+    """Forget everything except config."""
+    engine.reset()
+    return {"ok": True}
+
+
+def add_control_routes(app: web.Application) -> None:
+    """Mount the control API under /_sandbox/."""
+    posts: dict[str, Route] = {
+        "users": post_users,
+        "send": post_send,
+        "press": post_press,
+        "press_data": post_press_data,
+        "send_file": post_send_file,
+        "pay": post_pay,
+        "block": post_block,
+        "config": post_config,
+        "reset": post_reset,
+    }
+    gets: dict[str, Route] = {
+        "users": get_users,
+        "messages": get_messages,
+        "callback_answers": get_callback_answers,
+        "chat_actions": get_chat_actions,
+        "requests": get_requests,
+        "refusals": get_refusals,
+        "commands": get_commands,
+        "updates": get_updates_view,
+        "config": get_config,
+    }
+    for name, func in posts.items():
+        app.router.add_post(f"/_sandbox/{name}", _json_route(func))
+    for name, func in gets.items():
+        app.router.add_get(f"/_sandbox/{name}", _json_route(func, query=True))

@@ -1,0 +1,99 @@
+"""Offline Telegram Bot API server: build_app / start_server (spec §5.3 wire format)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, fields
+from typing import Any
+
+from aiohttp import web
+
+from sandbox.telegram.botapi import handle_bot_api, handle_file_download, webhook_loop
+from sandbox.telegram.control import add_control_routes
+from sandbox.telegram.engine import ENGINE_KEY, Engine
+from sandbox.telegram.state import DEFAULT_TOKEN, SandboxConfig
+
+
+def build_app(config: SandboxConfig | None = None) -> web.Application:
+    """The aiohttp application: Bot API, file downloads and the /_sandbox/ control API."""
+    config = config or SandboxConfig()
+    # Uploads up to the 50 MB Bot API limit (spec §1) plus multipart overhead.
+    app = web.Application(client_max_size=60 * 1024 * 1024)
+    app[ENGINE_KEY] = Engine(config)
+    add_control_routes(app)
+    app.router.add_get("/file/bot{token}/{path:.+}", handle_file_download)
+    app.router.add_route("*", "/bot{token}/{method}", handle_bot_api)
+    app.cleanup_ctx.append(_webhook_ctx)
+    app.on_shutdown.append(_release_long_polls)
+    return app
+
+
+async def _release_long_polls(app: web.Application) -> None:
+    # Answer waiting getUpdates at once instead of holding shutdown for `timeout` seconds.
+    engine = app[ENGINE_KEY]
+    engine.closing = True
+    engine.state.wake()
+
+
+async def _webhook_ctx(app: web.Application) -> Any:
+    task = asyncio.create_task(webhook_loop(app), name="sandbox-telegram-webhook")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    engine: Engine = app[ENGINE_KEY]
+    for record in engine.state.pre_checkouts.values():
+        if not record.future.done():
+            record.future.cancel()
+
+
+@dataclass
+class RunningServer:
+    """A started sandbox server; `url` is the base to give TelegramAPIServer.from_base."""
+
+    url: str
+    token: str
+    host: str
+    port: int
+    app: web.Application
+    runner: web.AppRunner
+
+    @property
+    def engine(self) -> Engine:
+        """The in-process engine (state, config) for white-box use."""
+        return self.app[ENGINE_KEY]
+
+    async def stop(self) -> None:
+        """Stop listening and release everything."""
+        await self.runner.cleanup()
+
+
+def make_config(token: str = DEFAULT_TOKEN, **knobs: Any) -> SandboxConfig:
+    """A SandboxConfig from keyword knobs, rejecting unknown names."""
+    known = {f.name for f in fields(SandboxConfig)}
+    unknown = set(knobs) - known
+    if unknown:
+        raise TypeError(f"unknown sandbox knobs: {sorted(unknown)}")
+    return SandboxConfig(token=token, **knobs)
+
+
+async def start_server(
+    host: str = "127.0.0.1", port: int = 0, token: str = DEFAULT_TOKEN, **knobs: Any
+) -> RunningServer:
+    """Start the server in the running loop; port 0 picks a free port."""
+    config = make_config(token, **knobs)
+    config.bot_id  # noqa: B018 - fail early on a token without a numeric bot id
+    app = build_app(config)
+    # Long polls hold requests open; don't wait for them on shutdown.
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound_port = port
+    for address in runner.addresses:
+        if isinstance(address, tuple):
+            bound_port = int(address[1])
+            break
+    url_host = f"[{host}]" if ":" in host else host
+    return RunningServer(f"http://{url_host}:{bound_port}", token, host, bound_port, app, runner)

@@ -1,0 +1,127 @@
+"""Emulator configuration: the fixture, the knobs and the choices made where the spec is unsure.
+
+Uncertain facts of the spec (shared/spec/tiktok-marketing-api.md) and what the emulator does:
+
+* §11 unknown route: HTTP status unknown [U] -> ``unknown_route_http_status`` (default 200,
+  envelope code 40400).
+* §8.1 vs §4.11 id lists that are too long: code 40011 "too many ids" or 40002 [U] ->
+  ``too_many_ids_code`` (default 40002, as §4.11 lists them among the 40002 failures).
+* §8.2 QPS limit per app [L]/[U] -> ``qps`` (default 0 = unlimited; the CLI offers
+  ``--qps``); message format of §8.1 "App <app_id> reaches the QPS limit <N>, current QPS is
+  <M>." (``qps_message_with_app_id`` False drops the app id, the other variant seen).
+  Per-endpoint QPM quotas were never documented -> ``qpm`` (per app and path, 0 = off).
+  How the second is counted is unknown -> ``qps_window``: "sliding" (default, the last 1.0 s
+  of accepted requests, the stricter model) or "fixed" (per calendar second).
+* §4.2 budget minimums [U] -> ``min_campaign_daily_budget_usd`` (50) and
+  ``min_adgroup_daily_budget_usd`` (20), scaled by the currency's rough USD rate.
+* §4.9 "≤20 ads per ad group" [U] -> ``max_ads_per_adgroup`` (default 0 = no limit;
+  over the limit answers 40502).
+* §6.2 ``image_uri`` required or not [U] -> ``identity_requires_image`` (default False:
+  a default avatar is used).
+* §2.1 redirect_uri must match the app's [L] -> ``redirect_uris`` (empty = accept any).
+* §7.1 report rows with no delivery: not documented -> ``report_zero_rows`` (default False:
+  rows whose spend, impressions, clicks and conversions are all zero are left out).
+* Paging a report: pages 2.. of a walk reuse the result computed for page 1 for
+  ``report_cache_seconds`` (300) of emulator time unless the world changed or the clock was
+  set; page 1 always recomputes (unless under 2 s old), so a new walk sees fresh numbers.
+* §7.1 ``filters`` / ``lifetime`` aliases of v1.2 [U] -> ``accept_v12_report_aliases``
+  (default True: accepted as ``filtering`` / ``query_lifetime``).
+* §1.5 ``message`` "OK" vs "ok" [L] -> ``ok_message`` (default "OK").
+* Consent page Cancel: not documented -> redirect with ``error=access_denied``,
+  ``error_description`` and ``state`` (OAuth 2 convention).
+
+Fixed choices (not knobs), where the spec gives no code or text:
+
+* Wrong ``app_id``/``secret`` on the OAuth calls -> 40002; an unknown, used or expired auth
+  code -> 40110 (§8.1 "auth code error") with "Auth code is invalid." / "... has been used." /
+  "... has expired."; an ad account outside the token -> 40001 (§11); an unknown object id on
+  a write -> 40002 (§4.11); an unknown ``video_id`` in a creative -> 40053 (§8.1).
+* 40104 text "Access token is null."; 50002 text "System timeout, please try again later.".
+* ``adgroup/status/update`` with ``allow_partial_success`` answers code 0 with ``error_list``.
+* Deleted objects show ``operation_status`` DISABLE and a ``*_DELETE`` secondary status; the
+  parent's state comes first in a child's secondary status (own delete, campaign delete, ad
+  group delete, campaign disable, ad group disable, own disable, schedule).
+* Budget-exceeded and balance secondary statuses are not produced (smooth pacing reaches a
+  daily budget only at the end of the day); account balances do not go down.
+* Clock: without ``now`` it follows the wall clock; with ``now`` it is frozen unless
+  ``clock_ticking`` is True (the CLI ticks unless ``--frozen``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+FAULT_KINDS = ("50002", "http5xx", "timeout", "html504")
+# Set at start only (the clock has its own control endpoint).
+FIXED = ("fixture", "seed", "now", "clock_ticking", "consent_path")
+
+
+@dataclass
+class EmulatorConfig:
+    """Everything that shapes one emulator instance."""
+
+    fixture: str = "demo"
+    seed: int = 42
+    now: datetime | None = None
+    clock_ticking: bool | None = None
+    qps: int = 0
+    qpm: int = 0
+    qps_window: str = "sliding"
+    qps_message_with_app_id: bool = True
+    latency_ms: int = 0
+    latency_jitter_ms: int = 0
+    fault_rate: float = 0.0
+    fault_kinds: list[str] = field(default_factory=lambda: list(FAULT_KINDS))
+    fault_paths: list[str] = field(default_factory=list)
+    fault_queue: list[str] = field(default_factory=list)
+    timeout_seconds: float = 65.0
+    unknown_route_http_status: int = 200
+    too_many_ids_code: int = 40002
+    min_campaign_daily_budget_usd: int = 50
+    min_adgroup_daily_budget_usd: int = 20
+    max_ads_per_adgroup: int = 0
+    identity_requires_image: bool = False
+    redirect_uris: list[str] = field(default_factory=list)
+    report_zero_rows: bool = False
+    report_cache_seconds: float = 300.0
+    accept_v12_report_aliases: bool = True
+    ok_message: str = "OK"
+    auth_code_ttl_seconds: int = 3600
+    consent_path: str = "/portal/auth"
+
+    def update(self, values: dict[str, Any]) -> list[str]:
+        """Apply known keys from a control request atomically; return the unknown keys."""
+        names = {f.name for f in dataclasses.fields(self)}
+        unknown = [k for k in values if k not in names or k in FIXED]
+        checked: dict[str, Any] = {}
+        for key, value in values.items():
+            if key in unknown:
+                continue
+            current = getattr(self, key)
+            if current is not None:
+                same = isinstance(value, type(current)) and (
+                    isinstance(value, bool) is isinstance(current, bool)
+                )
+                widen = isinstance(current, float) and type(value) is int
+                if not (same or widen):
+                    raise ValueError(f"{key} should be of type {type(current).__name__}")
+                value = float(value) if widen else value
+            if key == "qps_window" and value not in ("sliding", "fixed"):
+                raise ValueError('qps_window must be "sliding" or "fixed"')
+            if key == "fault_kinds":
+                bad = [k for k in value if k not in FAULT_KINDS]
+                if bad:
+                    raise ValueError(f"unknown fault kinds: {bad}")
+            checked[key] = value
+        for key, value in checked.items():
+            setattr(self, key, value)
+        return unknown
+
+    def public(self) -> dict[str, Any]:
+        """The knobs as JSON-friendly values."""
+        out = dataclasses.asdict(self)
+        out["now"] = self.now.isoformat() if self.now else None
+        return out

@@ -1,0 +1,344 @@
+"""The emulator's in-memory world: apps, users, tokens, ad accounts and their objects."""
+
+from __future__ import annotations
+
+import bisect
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+# Rough USD rates, used only to scale synthetic demand and budget minimums per currency.
+CURRENCY_RATE: dict[str, Decimal] = {
+    "USD": Decimal(1),
+    "EUR": Decimal("0.92"),
+    "GBP": Decimal("0.79"),
+    "JPY": Decimal(150),
+    "BRL": Decimal(5),
+    "IDR": Decimal(15500),
+    "MXN": Decimal(17),
+    "TRY": Decimal(32),
+    "AUD": Decimal("1.5"),
+    "CAD": Decimal("1.35"),
+    "PLN": Decimal(4),
+    "INR": Decimal(83),
+}
+
+ENABLE = "ENABLE"
+DISABLE = "DISABLE"
+DELETE = "DELETE"
+
+
+def fmt_time(ts: float) -> str:
+    """Entity timestamp format of spec §1.7: "YYYY-MM-DD HH:MM:SS" in UTC."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def fmt_iso(ts: float) -> str:
+    """Media timestamp format of spec §1.7: ISO with Z."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def json_number(value: Decimal) -> int | float:
+    """Entity money as a JSON number (spec §1.7)."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+class History:
+    """A step function of time: (since, value) pairs, sorted by time."""
+
+    __slots__ = ("points",)
+
+    def __init__(self, since: float, value: Any) -> None:
+        """Start with one value."""
+        self.points: list[tuple[float, Any]] = [(since, value)]
+
+    def at(self, ts: float) -> Any:
+        """The value in force at ``ts`` (the first value before the start)."""
+        i = bisect.bisect_right(self.points, ts, key=lambda p: p[0]) - 1
+        return self.points[max(i, 0)][1]
+
+    def current(self) -> Any:
+        """The latest value."""
+        return self.points[-1][1]
+
+    def set(self, ts: float, value: Any) -> None:
+        """Change the value from ``ts`` on, forgetting anything planned after it."""
+        while len(self.points) > 1 and self.points[-1][0] >= ts:
+            self.points.pop()
+        if self.points[-1][0] >= ts:
+            self.points[-1] = (self.points[-1][0], value)
+        elif self.points[-1][1] != value:
+            self.points.append((ts, value))
+
+    def changes_between(self, start: float, end: float) -> list[tuple[float, Any]]:
+        """Change points strictly inside (start, end)."""
+        return [p for p in self.points[1:] if start < p[0] < end]
+
+
+@dataclass(slots=True)
+class App:
+    """A TikTok developer app."""
+
+    app_id: str
+    secret: str
+    name: str
+
+
+@dataclass(slots=True)
+class User:
+    """A TikTok for Business login that owns ad accounts."""
+
+    login: str
+    display_name: str
+    email: str
+    core_user_id: str
+    advertiser_ids: list[str]
+    bc_ids: list[str]
+
+
+@dataclass(slots=True)
+class Token:
+    """An advertiser access token (long-term, spec §2.4)."""
+
+    token: str
+    app_id: str
+    login: str
+    advertiser_ids: list[str]
+    scope: list[int]
+    created: float
+    revoked: bool = False
+
+
+@dataclass(slots=True)
+class AuthCode:
+    """A consent-page auth code: single use, valid one hour (spec §2.2)."""
+
+    code: str
+    app_id: str
+    login: str
+    redirect_uri: str
+    created: float
+    used: bool = False
+
+
+@dataclass(slots=True)
+class BusinessCenter:
+    """A Business Center and its members."""
+
+    bc_id: str
+    name: str
+    company: str
+    currency: str
+    registered_area: str
+    timezone: str
+    type: str
+    roles: dict[str, str]
+    advertiser_ids: list[str]
+    status: str = "ENABLE"
+
+
+@dataclass(slots=True)
+class Advertiser:
+    """An ad account."""
+
+    advertiser_id: str
+    name: str
+    company: str
+    currency: str
+    display_timezone: str
+    timezone: str
+    country: str
+    owner_login: str
+    create_time: float
+    balance: Decimal
+    owner_bc_id: str = ""
+    status: str = "STATUS_ENABLE"
+    role: str = "ROLE_ADVERTISER"
+    language: str = "en"
+    industry: str = "291905"
+    tz: ZoneInfo = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        """Resolve the time zone once."""
+        self.tz = ZoneInfo(self.display_timezone)
+
+    @property
+    def rate(self) -> Decimal:
+        """Rough currency units per USD."""
+        return CURRENCY_RATE.get(self.currency, Decimal(1))
+
+
+@dataclass(slots=True)
+class Campaign:
+    """A campaign; status and budget are histories so delivery can replay them."""
+
+    campaign_id: str
+    advertiser_id: str
+    name: str
+    objective_type: str
+    budget_mode: str
+    budget: History
+    status: History
+    create_time: float
+    modify_time: float
+    extra: dict[str, Any] = field(default_factory=dict)
+    adgroup_ids: list[str] = field(default_factory=list)
+    revision: int = 0
+
+
+@dataclass(slots=True)
+class AdGroup:
+    """An ad group."""
+
+    adgroup_id: str
+    campaign_id: str
+    advertiser_id: str
+    name: str
+    budget_mode: str
+    budget: History
+    status: History
+    schedule_type: str
+    schedule_start: float
+    schedule_end: float
+    optimization_goal: str
+    billing_event: str
+    create_time: float
+    modify_time: float
+    extra: dict[str, Any] = field(default_factory=dict)
+    ad_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Ad:
+    """An ad; its delivery facts are generated from (seed, ad_id, day)."""
+
+    ad_id: str
+    adgroup_id: str
+    campaign_id: str
+    advertiser_id: str
+    name: str
+    status: History
+    create_time: float
+    modify_time: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Video:
+    """An uploaded video."""
+
+    video_id: str
+    advertiser_id: str
+    file_name: str
+    signature: str
+    size: int
+    width: int
+    height: int
+    duration: float
+    format: str
+    create_time: float
+    material_id: str
+
+
+@dataclass(slots=True)
+class Image:
+    """An uploaded image."""
+
+    image_id: str
+    advertiser_id: str
+    file_name: str
+    signature: str
+    size: int
+    width: int
+    height: int
+    format: str
+    create_time: float
+    material_id: str
+
+
+@dataclass(slots=True)
+class Identity:
+    """An ad identity (spec §6)."""
+
+    identity_id: str
+    advertiser_id: str
+    identity_type: str
+    display_name: str
+    profile_image: str = ""
+    user_name: str = ""
+    identity_authorized_bc_id: str = ""
+
+
+class World:
+    """Everything the emulator knows; handlers read and change it."""
+
+    def __init__(self, seed: int) -> None:
+        """Start empty."""
+        self.seed = seed
+        self.apps: dict[str, App] = {}
+        self.users: dict[str, User] = {}
+        self.default_login = ""
+        self.tokens: dict[str, Token] = {}
+        self.auth_codes: dict[str, AuthCode] = {}
+        self.bcs: dict[str, BusinessCenter] = {}
+        self.advertisers: dict[str, Advertiser] = {}
+        self.campaigns: dict[str, Campaign] = {}
+        self.adgroups: dict[str, AdGroup] = {}
+        self.ads: dict[str, Ad] = {}
+        self.campaigns_by_adv: dict[str, list[str]] = {}
+        self.videos: dict[str, Video] = {}
+        self.images: dict[str, Image] = {}
+        self.identities: dict[str, Identity] = {}
+        self.material_names: dict[tuple[str, str, str], str] = {}
+        self.idempotency: dict[tuple[str, str, str], Any] = {}
+        self._counters: dict[str, int] = {}
+        self.version = 0
+        self.media_defaults: dict[str, tuple[str | None, str | None, str | None]] = {}
+
+    def next_id(self, kind: str, base: int) -> str:
+        """A fresh numeric id string of the given kind."""
+        n = self._counters.get(kind, 0) + 1
+        self._counters[kind] = n
+        return str(base + n * 7919 + (self.seed % 1000))
+
+    def issue_token(
+        self, app_id: str, login: str, advertiser_ids: list[str], now: float, value: str = ""
+    ) -> Token:
+        """Create an access token for a user's ad accounts (random unless ``value`` is given)."""
+        tok = Token(
+            token=value or secrets.token_hex(20),
+            app_id=app_id,
+            login=login,
+            advertiser_ids=list(advertiser_ids),
+            scope=[4],
+            created=now,
+        )
+        self.tokens[tok.token] = tok
+        return tok
+
+    def add_campaign(self, camp: Campaign) -> None:
+        """Register a campaign."""
+        self.campaigns[camp.campaign_id] = camp
+        self.campaigns_by_adv.setdefault(camp.advertiser_id, []).append(camp.campaign_id)
+        self.version += 1
+
+    def add_adgroup(self, ag: AdGroup) -> None:
+        """Register an ad group under its campaign."""
+        self.adgroups[ag.adgroup_id] = ag
+        camp = self.campaigns[ag.campaign_id]
+        camp.adgroup_ids.append(ag.adgroup_id)
+        self.touch(camp.campaign_id)
+
+    def add_ad(self, ad: Ad) -> None:
+        """Register an ad under its ad group."""
+        self.ads[ad.ad_id] = ad
+        self.adgroups[ad.adgroup_id].ad_ids.append(ad.ad_id)
+        self.touch(ad.campaign_id)
+
+    def touch(self, campaign_id: str) -> None:
+        """Mark a campaign's delivery as changed (drops cached facts)."""
+        self.campaigns[campaign_id].revision += 1
+        self.version += 1
