@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-import aiohttp
 import pytest
 
 from core.clock import FixedClock
@@ -23,6 +20,7 @@ from core.connections import (
 from core.oauth_state import StateSigner
 from core.tiktok import TikTokClient, TokenInvalidError
 from core.users import SignUp, register_user
+from sandbox.tiktok.browser import click, redirect_query
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import Credential
@@ -54,16 +52,9 @@ async def world(tmp_path: Path) -> Any:
 
 async def consent(url: str, choice: str = "Authorize") -> dict[str, str]:
     """Open the consent page, follow Authorize or Cancel, return the redirect's query."""
-    async with aiohttp.ClientSession() as http:
-        async with http.get(url) as resp:
-            page = await resp.text()
-        link = re.search(rf'<a href="([^"]+)">{choice}</a>', page)
-        assert link, page
-        href = link.group(1).replace("&amp;", "&")
-        async with http.get(href, allow_redirects=False) as resp:
-            location = resp.headers["Location"]
+    _, location, _ = await click(url, choice)
     assert location.startswith(REDIRECT)
-    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    return redirect_query(location)
 
 
 async def connect(world: World, client: TikTokClient) -> Any:

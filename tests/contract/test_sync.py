@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
@@ -21,6 +19,7 @@ from core.periods import local_today
 from core.sync import refresh_now, run_due, worker_id
 from core.tiktok import NoLimiter, ReportLevel, RetryPolicy, TikTokClient
 from core.users import SignUp, register_user
+from sandbox.tiktok.browser import click, redirect_query
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import AdAccount, AdObject, MetricDaily, MetricHourly, OutboxMessage
@@ -68,13 +67,8 @@ async def connected_db(url: str, client: TikTokClient, engines: list[Any]) -> Db
     signer = StateSigner(keyring)
     await register_user(uow, clock, SignUp(USER, "A", None, None, "en", "UTC", None, False))
     url = await begin_connect(uow, clock, signer, client, REDIRECT, USER)
-    async with aiohttp.ClientSession() as http:
-        async with http.get(url) as resp:
-            href = re.search(r'<a href="([^"]+)">Authorize</a>', await resp.text())
-        assert href
-        async with http.get(href.group(1).replace("&amp;", "&"), allow_redirects=False) as r:
-            q = parse_qs(urlsplit(r.headers["Location"]).query)
-    await finish_connect(uow, clock, signer, client, q["state"][0], q["auth_code"][0])
+    q = redirect_query((await click(url))[1])
+    await finish_connect(uow, clock, signer, client, q["state"], q["auth_code"])
     return Db(uow, clock)
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
 
 import aiohttp
 
 from sandbox.telegram.driver import ChatUser, SandboxClient
+from sandbox.tiktok.browser import click
 from sandbox.tiktok.server import RunningEmulator
 from tests.e2e.harness import ServiceProcess, press_data_answer, sign_up
 
@@ -28,13 +28,7 @@ async def open_consent(user: ChatUser) -> str:
 
 async def follow(url: str, choice: str = "Authorize") -> tuple[int, str, str]:
     """In a browser: open the consent page, click Authorize/Cancel, land on our callback."""
-    async with aiohttp.ClientSession() as http:
-        async with http.get(url) as resp:
-            page = await resp.text()
-        href = re.search(rf'<a href="([^"]+)">{choice}</a>', page)
-        assert href, page
-        async with http.get(href.group(1).replace("&amp;", "&")) as resp:
-            return resp.status, str(resp.url), await resp.text()
+    return await click(url, choice, follow=True)
 
 
 async def test_connect_see_accounts_track_and_disconnect(
@@ -134,17 +128,11 @@ async def test_failed_exchange_leaves_nothing(
     user = await sandbox.user(604, language_code="en")
     await sign_up(user)
     url = await open_consent(user)
-    async with aiohttp.ClientSession() as http:
-        async with http.get(url) as resp:
-            page = await resp.text()
-        href = re.search(r'<a href="([^"]+)">Authorize</a>', page)
-        assert href
-        async with http.get(href.group(1).replace("&amp;", "&"), allow_redirects=False) as r:
-            location: Any = r.headers["Location"]
-        broken = re.sub(r"auth_code=[^&]+", "auth_code=wrong", location)
-        broken = re.sub(r"([?&])code=[^&]+", r"\1code=wrong", broken)
-        async with http.get(broken) as resp:
-            assert resp.status == 400
+    _, location, _ = await click(url)  # TikTok redirects back; the code is then tampered with
+    broken = re.sub(r"auth_code=[^&]+", "auth_code=wrong", location)
+    broken = re.sub(r"([?&])code=[^&]+", r"\1code=wrong", broken)
+    async with aiohttp.ClientSession() as http, http.get(broken) as resp:
+        assert resp.status == 400
     await user.expect("TikTok did not confirm the authorization")
     await user.send("/menu")
     await user.expect("main menu")
