@@ -28,6 +28,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
+
 from core.clock import Clock
 from core.periods import local_today
 from core.tiktok import (
@@ -204,6 +206,8 @@ async def run_job(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, jo
         return await _settle(uow, clock, job, owner, "no_access", exc.message)
     except TikTokError as exc:
         return await _settle(uow, clock, job, owner, "retry", str(exc))
+    except OperationalError as exc:  # the database was busy or gone for a moment: try later
+        return await _settle(uow, clock, job, owner, "retry", f"database: {exc.orig}")
     async with uow() as u:
         await u.sync.release(job.job_id, owner, due_at=now + EVERY[job.kind], ok=True,
                              now=clock.now())

@@ -17,11 +17,12 @@ from sqlalchemy.ext.asyncio import (
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # WAL lets the notifier, scheduler and handlers read while one writer writes;
-    # busy_timeout makes a second writer wait instead of failing with "database is locked".
+    # busy_timeout makes a second writer wait (a big sync step can hold the write lock for
+    # seconds) instead of failing with "database is locked".
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute("PRAGMA busy_timeout=60000")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
 
