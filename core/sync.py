@@ -175,16 +175,12 @@ async def _run_window(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient
 
 async def _run_today(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient,
                      job: ClaimedJob, token: str, progress: Progress | None) -> int:
-    started = clock.now()
-    today = local_today(started, job.time_zone)
+    today = local_today(clock.now(), job.time_zone)
     steps = _Steps(2 * len(LEVELS), progress)
     rows = await _pull_metrics(uow, clock, client, job, token, today, today, TimeGrain.DAY,
                                list(LEVELS), steps)
     rows += await _pull_metrics(uow, clock, client, job, token, today, today, TimeGrain.HOUR,
                                 list(LEVELS), steps)
-    async with uow() as u:
-        await u.sync.mark_fresh(job.account_id, started)
-        await u.commit()
     return rows
 
 
@@ -209,8 +205,9 @@ async def run_job(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, jo
     except OperationalError as exc:  # the database was busy or gone for a moment: try later
         return await _settle(uow, clock, job, owner, "retry", f"database: {exc.orig}")
     async with uow() as u:
-        await u.sync.release(job.job_id, owner, due_at=now + EVERY[job.kind], ok=True,
-                             now=clock.now())
+        # last_ok_at is when this run started: its data is at least that fresh.
+        await u.sync.release(job.job_id, owner, due_at=now + EVERY[job.kind], ok=True, now=now)
+        await u.sync.update_freshness(job.account_id)
         await u.commit()
     log.info("sync.done", extra={"account_id": job.account_id, "kind": job.kind, "rows": rows})
     return SyncOutcome(job.account_id, job.kind, True, rows=rows)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 
 from aiogram import Bot, F, Router
@@ -83,6 +83,21 @@ async def open_stats(
     await query.answer()
 
 
+@dataclass(frozen=True)
+class _Ctx:
+    """What one stats button press works with."""
+
+    user: User
+    period: Period
+    custom: DateRange | None
+    uow: UnitOfWorkFactory
+    clock: Clock
+    bot: Bot
+    charts: ChartRenderer
+    tiktok: TikTokClient | None
+    worker: str
+
+
 @router.callback_query(StatsCb.filter())
 async def stats_action(
     query: CallbackQuery,
@@ -115,143 +130,109 @@ async def stats_action(
     custom = await _custom(state) if period == Period.CUSTOM else None
     if period == Period.CUSTOM and custom is None:
         period = Period.LAST_7
-    handled = await _dispatch(
-        query, cb, db_user, period, custom, uow, clock, bot, charts, tiktok, worker
-    )
+    ctx = _Ctx(db_user, period, custom, uow, clock, bot, charts, tiktok, worker)
+    handled = await _dispatch(query, cb, ctx)
     await query.answer(None if handled else stale(), show_alert=not handled)
 
 
-async def _dispatch(
-    query: CallbackQuery,
-    cb: StatsCb,
-    user: User,
-    period: Period,
-    custom: DateRange | None,
-    uow: UnitOfWorkFactory,
-    clock: Clock,
-    bot: Bot,
-    charts: ChartRenderer,
-    tiktok: TikTokClient | None,
-    worker: str,
-) -> bool:
+async def _dispatch(query: CallbackQuery, cb: StatsCb, ctx: _Ctx) -> bool:
     if cb.v == "sum":
-        await show(query, await summary_screen(uow, clock, user, period, custom, cb.n))
+        screen = await summary_screen(ctx.uow, ctx.clock, ctx.user, ctx.period, ctx.custom, cb.n)
+        await show(query, screen)
         return True
     if cb.v in ("lvl", "up"):
-        level, parent = view.CODE_LEVEL.get(cb.l), cb.o or None
-        if level is None:
-            return False
-        if cb.v == "up":
-            level, parent = await _parent_of(uow, user, cb.a, level, parent)
-            if level is None:
-                await show(query, await summary_screen(uow, clock, user, period, custom))
-                return True
-        data = await breakdown(uow, clock, user.id, cb.a, level, parent, period, custom, cb.n)
-        if data is None:
-            return False
-        await show(query, view.breakdown(data, period, user.time_zone))
-        return True
+        return await _show_level(query, cb, ctx)
     if cb.v == "chart":
-        return await _send_charts(cb, user, period, custom, uow, clock, bot, charts)
+        return await _send_charts(cb, ctx)
     if cb.v == "csv":
-        return await _send_csv(cb, user, period, custom, uow, clock, bot)
-    if cb.v == "refresh" and tiktok is not None:
-        return await _refresh(cb, user, uow, clock, bot, tiktok, worker)
+        return await _send_csv(cb, ctx)
+    if cb.v == "refresh":
+        return await _refresh(cb, ctx)
     return False
 
 
-async def _parent_of(
-    uow: UnitOfWorkFactory, user: User, account_id: int, level: str, parent: str | None
-) -> tuple[str | None, str | None]:
+async def _show_level(query: CallbackQuery, cb: StatsCb, ctx: _Ctx) -> bool:
+    level, parent = view.CODE_LEVEL.get(cb.l), cb.o or None
+    if level is None:
+        return False
+    if cb.v == "up":
+        level, parent = await _parent_of(ctx, cb.a, level, parent)
+        if level is None:
+            await show(query, await summary_screen(ctx.uow, ctx.clock, ctx.user, ctx.period,
+                                                   ctx.custom))
+            return True
+    data = await breakdown(ctx.uow, ctx.clock, ctx.user.id, cb.a, level, parent, ctx.period,
+                           ctx.custom, cb.n)
+    if data is None:
+        return False
+    await show(query, view.breakdown(data, ctx.period, ctx.user.time_zone))
+    return True
+
+
+async def _parent_of(ctx: _Ctx, account_id: int, level: str,
+                     parent: str | None) -> tuple[str | None, str | None]:
     """Where "Back" leads from a level: the level above and its own parent."""
     if level == "adgroup":
         return "campaign", None
     if level == "ad" and parent is not None:
-        async with uow() as u:
-            if await u.connections.account(user.id, account_id) is None:
+        async with ctx.uow() as u:
+            if await u.connections.account(ctx.user.id, account_id) is None:
                 return None, None
             group = await u.stats.object(account_id, "adgroup", parent)
         return ("adgroup", group.campaign_id) if group else ("campaign", None)
     return None, None
 
 
-async def _send_charts(
-    cb: StatsCb,
-    user: User,
-    period: Period,
-    custom: DateRange | None,
-    uow: UnitOfWorkFactory,
-    clock: Clock,
-    bot: Bot,
-    charts: ChartRenderer,
-) -> bool:
-    data = await chart_data(uow, clock, user.id, cb.a, period, custom)
+async def _send_charts(cb: StatsCb, ctx: _Ctx) -> bool:
+    data = await chart_data(ctx.uow, ctx.clock, ctx.user.id, cb.a, ctx.period, ctx.custom)
     if data is None:
         return False
-    labels = view.chart_labels(data.account, period)
-    async with ChatActionSender.upload_photo(bot=bot, chat_id=user.id):
+    labels = view.chart_labels(data.account, ctx.period)
+    hourly_labels = replace(labels, subtitle=_("Today by hour, cumulative"))
+    async with ChatActionSender.upload_photo(bot=ctx.bot, chat_id=ctx.user.id):
         images = await asyncio.gather(
-            charts.render(daily_performance, data.daily, labels),
-            charts.render(
-                hourly_today_vs_yesterday,
-                data.today,
-                data.yesterday,
-                replace(labels, subtitle=_("Today by hour, cumulative")),
-            ),
-            charts.render(top_campaigns, data.top, labels),
+            ctx.charts.render(daily_performance, data.daily, labels),
+            ctx.charts.render(hourly_today_vs_yesterday, data.today, data.yesterday,
+                              hourly_labels),
+            ctx.charts.render(top_campaigns, data.top, labels),
         )
-    names = ("daily", "today", "top")
+    ratio = labels.roas if data.daily.ratio.value == "roas" else labels.cpa
     captions = (
-        _("Spend, conversions and {ratio} by day").format(
-            ratio=labels.roas if data.daily.ratio.value == "roas" else labels.cpa
-        ),
+        _("Spend, conversions and {ratio} by day").format(ratio=ratio),
         _("Spend today by hour against yesterday"),
         _("Top campaigns by spend"),
     )
-    for png, name, caption in zip(images, names, captions, strict=True):
-        await bot.send_photo(user.id, BufferedInputFile(png, f"{name}.png"), caption=caption)
+    for png, name, caption in zip(images, ("daily", "today", "top"), captions, strict=True):
+        await ctx.bot.send_photo(ctx.user.id, BufferedInputFile(png, f"{name}.png"),
+                                 caption=caption)
     return True
 
 
-async def _send_csv(
-    cb: StatsCb,
-    user: User,
-    period: Period,
-    custom: DateRange | None,
-    uow: UnitOfWorkFactory,
-    clock: Clock,
-    bot: Bot,
-) -> bool:
+async def _send_csv(cb: StatsCb, ctx: _Ctx) -> bool:
     level = view.CODE_LEVEL.get(cb.l)
     if level is None:
         return False
-    found = await export_rows(uow, clock, user.id, cb.a, level, cb.o or None, period, custom)
+    found = await export_rows(ctx.uow, ctx.clock, ctx.user.id, cb.a, level, cb.o or None,
+                              ctx.period, ctx.custom)
     if found is None:
         return False
     head, rows = found
     data = csv_table(rows, view.csv_header())
     name = f"ttpulse_{head.advertiser_id}_{level}_{head.days.start}_{head.days.end}.csv"
     caption = _("{level} · {period}: {count} rows").format(
-        level=view.level_name(level), period=view.period_name(period), count=len(rows)
-    )
-    await bot.send_document(user.id, BufferedInputFile(data, name), caption=caption)
+        level=view.level_name(level), period=view.period_name(ctx.period), count=len(rows))
+    await ctx.bot.send_document(ctx.user.id, BufferedInputFile(data, name), caption=caption)
     return True
 
 
-async def _refresh(
-    cb: StatsCb,
-    user: User,
-    uow: UnitOfWorkFactory,
-    clock: Clock,
-    bot: Bot,
-    tiktok: TikTokClient,
-    worker: str,
-) -> bool:
-    async with uow() as u:
-        account = await u.connections.account(user.id, cb.a)
+async def _refresh(cb: StatsCb, ctx: _Ctx) -> bool:
+    if ctx.tiktok is None:
+        return False
+    async with ctx.uow() as u:
+        account = await u.connections.account(ctx.user.id, cb.a)
     if account is None:
         return False
-    message = await bot.send_message(user.id, view.progress(account.name, 0, 1))
+    message = await ctx.bot.send_message(ctx.user.id, view.progress(account.name, 0, 1))
     last = {"t": time.monotonic(), "text": message.text or ""}
 
     async def progress(done: int, total: int) -> None:
@@ -261,7 +242,8 @@ async def _refresh(
             last.update(t=time.monotonic(), text=text)
             await message.edit_text(text)
 
-    outcomes = await refresh_now(uow, clock, tiktok, worker, account.id, progress)
+    outcomes = await refresh_now(ctx.uow, ctx.clock, ctx.tiktok, ctx.worker, account.id,
+                                 progress)
     final = view.refreshed(account.name, all(o.ok for o in outcomes), busy=not outcomes)
     if final != last["text"]:
         await message.edit_text(final)

@@ -11,18 +11,11 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import AccountsCb, MenuCb
 from bot.views import Screen
-from bot.views.common import zone_label
+from bot.views.common import freshness, zone_label
 from core.connections import AccountInfo
 from storage.models import AdAccount, TikTokConnection
 
 PAGE = 8
-
-
-def _synced(account: AdAccount, tz: str) -> str:
-    if account.fresh_as_of is None:
-        return _("not synced yet")
-    local = account.fresh_as_of.astimezone(ZoneInfo(tz))
-    return _("data as of {time}").format(time=local.strftime("%d.%m %H:%M"))
 
 
 def overview(
@@ -59,7 +52,7 @@ def overview(
         lines.append(
             f"{mark} {html.quote(acc.name)} · <code>{acc.advertiser_id}</code> · {acc.currency}"
             f" · {zone_label(acc.time_zone, datetime.now(UTC))} · {html.quote(acc.status)}"
-            f" · {_synced(acc, user_tz)}"
+            f" · {freshness(acc.fresh_as_of, user_tz)}"
         )
         kb.button(
             text=f"{mark} {acc.name[:40]}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.utils.i18n import get_i18n
@@ -35,3 +36,14 @@ def add_zone_buttons(
 def yes_no(value: bool) -> str:
     """On / off, translated."""
     return _("on") if value else _("off")
+
+
+def freshness(fresh_as_of: datetime | None, user_tz: str) -> str:
+    """`data as of 14:05` (with the date when it is not today in the user's zone)."""
+    if fresh_as_of is None:
+        return _("not synced yet")
+    zone = ZoneInfo(user_tz)
+    local = fresh_as_of.astimezone(zone)
+    same_day = local.date() == datetime.now(zone).date()
+    return _("data as of {time}").format(time=local.strftime("%H:%M" if same_day
+                                                              else "%d.%m %H:%M"))

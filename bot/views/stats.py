@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from aiogram import html
 from aiogram.utils.i18n import get_i18n
@@ -14,7 +13,7 @@ from babel.dates import format_date
 
 from bot.callbacks import MenuCb, StatsCb
 from bot.views import Screen
-from bot.views.common import zone_label
+from bot.views.common import freshness, zone_label
 from core.charts import ChartLabels
 from core.metrics import Totals, change_pct
 from core.money import money, number, percent
@@ -107,13 +106,6 @@ def status_label(status: str | None) -> str:
     return f" · {words[status]}" if status in words else ""
 
 
-def _fresh(stats: AccountStats, user_tz: str) -> str:
-    if stats.fresh_as_of is None:
-        return _("not synced yet")
-    local = stats.fresh_as_of.astimezone(ZoneInfo(user_tz))
-    return _("data as of {time}").format(time=local.strftime("%H:%M"))
-
-
 def _period_rows(kb: InlineKeyboardBuilder, current: Period, **target: object) -> None:
     for period in (
         Period.TODAY,
@@ -154,7 +146,7 @@ def summary(data: Summary, period: Period, user_tz: str, page: int) -> Screen:
         lines += [
             "",
             f"<b>{html.quote(acc.name)}</b> · {acc.currency} · {zone}",
-            f"<i>{_days(acc.days)} · {_fresh(acc, user_tz)}</i>",
+            f"<i>{_days(acc.days)} · {freshness(acc.fresh_as_of, user_tz)}</i>",
             *metrics_block(acc.current, acc.previous, acc.currency),
         ]
         kb.button(
@@ -189,7 +181,7 @@ def breakdown(data: Breakdown, period: Period, user_tz: str) -> Screen:
         f"📈 <b>{where}</b>",
         f"{level_name(data.level)} · {period_name(period)}"
         + (f" ({data.page + 1}/{data.pages})" if data.pages > 1 else ""),
-        f"<i>{_days(acc.days)} · {_fresh(acc, user_tz)}</i>",
+        f"<i>{_days(acc.days)} · {freshness(acc.fresh_as_of, user_tz)}</i>",
         "",
     ]
     loc = _loc()

@@ -177,11 +177,19 @@ class SyncRepo:
             self._s, MetricHourly, rows, ("ad_account_id", "level", "object_id", "day", "hour")
         )
 
-    async def mark_fresh(self, account_id: int, at: datetime) -> None:
-        """Record when this account's data was last complete."""
-        await self._s.execute(
-            update(AdAccount).where(AdAccount.id == account_id).values(fresh_as_of=at)
+    async def update_freshness(self, account_id: int) -> None:
+        """"Data as of" = the last good intraday pull, once the back window has been pulled
+        too (before that, yesterday and earlier would still be missing)."""
+        ok = dict(
+            (await self._s.execute(
+                select(SyncJob.kind, SyncJob.last_ok_at).where(SyncJob.ad_account_id == account_id)
+            )).tuples().all()
         )
+        fresh = ok.get("today") if ok.get("window") is not None else None
+        if fresh is not None:
+            await self._s.execute(
+                update(AdAccount).where(AdAccount.id == account_id).values(fresh_as_of=fresh)
+            )
 
     async def mark_broken(self, connection_id: int, reason: str, at: datetime) -> bool:
         """Mark a connection broken; True only the first time (so the alert goes once)."""
