@@ -127,10 +127,12 @@ class RedisRateLimiter:
         *,
         burst: int = 1,
         key_prefix: str = "ttpulse:tiktok:qps",
+        owns_client: bool = False,
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.redis = redis
+        self._owns_client = owns_client
         self.rate = rate
         self.burst = max(1, burst)
         self.key = f"{key_prefix}:{app_id}"
@@ -147,6 +149,11 @@ class RedisRateLimiter:
             keys=[self.key], args=[self._interval_us, self._tolerance_us, 5_000]
         )
         return int(wait_us) / 1_000_000
+
+    async def aclose(self) -> None:
+        """Close the Redis connection if this limiter created it."""
+        if self._owns_client:
+            await self.redis.aclose()
 
     async def acquire(self) -> None:
         """Wait for a shared slot (or a local one when Redis fails)."""
@@ -193,5 +200,7 @@ def build_limiter(
         from redis.asyncio import Redis
 
         client = Redis.from_url(redis_url)
-        return RedisRateLimiter(client, app_id, rate, burst=burst, key_prefix=key_prefix)
+        return RedisRateLimiter(
+            client, app_id, rate, burst=burst, key_prefix=key_prefix, owns_client=True
+        )
     return process_limiter(app_id, rate, burst)
