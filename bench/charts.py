@@ -256,21 +256,27 @@ def _print_report(r: dict[str, Any]) -> None:
     print("it, including the hop between processes")
     print(f"{'chart':<8} {'p50':>7} {'p95':>7} {'cpu p50':>8} {'await p50':>10}")
     for name, row in r["per_type"].items():
-        print(f"{name:<8} {row['p50']:>7.1f} {row['p95']:>7.1f} {row['cpu_p50']:>8.1f} "
-              f"{row['call_p50']:>10.1f}")
+        print(
+            f"{name:<8} {row['p50']:>7.1f} {row['p95']:>7.1f} {row['cpu_p50']:>8.1f} "
+            f"{row['call_p50']:>10.1f}"
+        )
     p50 = r["chart_ms_p50"]
     verdict = "OK" if p50 <= CHART_TARGET_MS else "OVER"
     print(f"{'all':<8} {p50:>7.1f}   target ≤ {CHART_TARGET_MS:.0f}  {verdict}")
     print()
     stall, thread = r["loop_stall_ms_max"], r.get("thread_stall_ms_max")
-    print(f"event-loop stall, ms: worst extra delay of a 1 ms ticker while {CONCURRENT} charts "
-          f"render at once (median of {BURSTS} bursts; each burst below)")
+    print(
+        f"event-loop stall, ms: worst extra delay of a 1 ms ticker while {CONCURRENT} charts "
+        f"render at once (median of {BURSTS} bursts; each burst below)"
+    )
     verdict = "OK" if stall < STALL_TARGET_MS else "OVER"
     print(f"{'':<10} {'pool':>7} {'threads':>8} {'threads/pool':>13} {'target':>8}")
-    threads = f"{thread:>8.1f} {thread / max(stall, 1e-3):>12.1f}×" if thread is not None else (
-        f"{'-':>8} {'-':>13}")
-    print(f"{'stall':<10} {stall:>7.1f} {threads} {'< ' + str(int(STALL_TARGET_MS)):>8}  "
-          f"{verdict}")
+    threads = (
+        f"{thread:>8.1f} {thread / max(stall, 1e-3):>12.1f}×"
+        if thread is not None
+        else (f"{'-':>8} {'-':>13}")
+    )
+    print(f"{'stall':<10} {stall:>7.1f} {threads} {'< ' + str(int(STALL_TARGET_MS)):>8}  {verdict}")
     print(f"{'idle loop':<10} {r['idle_stall_ms_max']:>7.1f}   (ticker alone, no charts)")
     print("bursts, pool:    " + "  ".join(f"{v:.1f}" for v in r["loop_stall_ms_bursts"]))
     if "thread_stall_ms_bursts" in r:
