@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from functools import cached_property
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.sync import Cadence
 from storage.vault import Keyring, KeyringError, parse_keyring
 
 _URL = re.compile(r"^https?://[^\s/]+(/[^\s]*)?$")
@@ -40,11 +41,12 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     clock_offset_seconds: float = 0.0  # testing and demos only: shifts the service's "now"
     tiktok_qps: float = Field(default=10.0, gt=0)
+    sync_today_minutes: float = Field(default=15, gt=0)
+    sync_window_minutes: float = Field(default=60, gt=0)
     sync_tick_seconds: float = Field(default=20.0, gt=0)
     notify_tick_seconds: float = Field(default=2.0, gt=0)
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
-    data_dir: Path = Path("data")
 
     @field_validator("telegram_api_url", "tiktok_api_url", "tiktok_auth_url", "public_url")
     @classmethod
@@ -122,6 +124,12 @@ class Settings(BaseSettings):
     def admin_id_set(self) -> frozenset[int]:
         """Operators' Telegram user ids."""
         return frozenset(int(p) for p in self.admin_ids.split(",") if p.strip())
+
+    @property
+    def sync_cadence(self) -> Cadence:
+        """How often each ad account's intraday and back-window syncs run."""
+        return Cadence(timedelta(minutes=self.sync_today_minutes),
+                       timedelta(minutes=self.sync_window_minutes))
 
     @property
     def use_webhook(self) -> bool:

@@ -46,7 +46,16 @@ from storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
-EVERY = {"today": timedelta(minutes=15), "window": timedelta(hours=1)}
+@dataclass(frozen=True)
+class Cadence:
+    """How often each job runs per ad account (SYNC_TODAY_MINUTES, SYNC_WINDOW_MINUTES)."""
+
+    today: timedelta = timedelta(minutes=15)
+    window: timedelta = timedelta(hours=1)
+
+    def every(self, kind: str) -> timedelta:
+        """The interval of a job kind."""
+        return self.today if kind == "today" else self.window
 BACKFILL_DAYS = 62
 RECENT_DAYS = 3
 LEASE = timedelta(minutes=10)
@@ -189,7 +198,8 @@ async def _run_today(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient,
 
 
 async def run_job(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, job: ClaimedJob,
-                  owner: str, progress: Progress | None = None) -> SyncOutcome:
+                  owner: str, progress: Progress | None = None,
+                  cadence: Cadence = Cadence()) -> SyncOutcome:
     """Run one claimed job and give it back with its next due time."""
     now = clock.now()
     async with uow() as u:
@@ -210,7 +220,8 @@ async def run_job(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, jo
         return await _settle(uow, clock, job, owner, "retry", f"database: {exc.orig}")
     async with uow() as u:
         # last_ok_at is when this run started: its data is at least that fresh.
-        await u.sync.release(job.job_id, owner, due_at=now + EVERY[job.kind], ok=True, now=now)
+        await u.sync.release(job.job_id, owner, due_at=now + cadence.every(job.kind), ok=True,
+                             now=now)
         await u.sync.update_freshness(job.account_id)
         await u.commit()
     log.info("sync.done", extra={"account_id": job.account_id, "kind": job.kind, "rows": rows})
@@ -238,13 +249,13 @@ async def _settle(uow: UnitOfWorkFactory, clock: Clock, job: ClaimedJob, owner: 
 
 
 async def run_due(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, owner: str,
-                  limit: int = 4) -> list[SyncOutcome]:
+                  limit: int = 4, cadence: Cadence = Cadence()) -> list[SyncOutcome]:
     """One scheduler tick: claim up to `limit` due jobs and run them."""
     now = clock.now()
     async with uow() as u:
         jobs = await u.sync.claim(owner, now, now + LEASE, limit)
         await u.commit()
-    return [await run_job(uow, clock, client, job, owner) for job in jobs]
+    return [await run_job(uow, clock, client, job, owner, cadence=cadence) for job in jobs]
 
 
 async def release_leases(uow: UnitOfWorkFactory, owner: str) -> None:
@@ -255,7 +266,8 @@ async def release_leases(uow: UnitOfWorkFactory, owner: str) -> None:
 
 
 async def refresh_now(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, owner: str,
-                      account_id: int, progress: Progress | None = None) -> list[SyncOutcome]:
+                      account_id: int, progress: Progress | None = None,
+                      cadence: Cadence = Cadence()) -> list[SyncOutcome]:
     """Sync one account right away (both jobs); [] if another worker is syncing it now."""
     now = clock.now()
     async with uow() as u:
@@ -268,5 +280,5 @@ async def refresh_now(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient
         async def scaled(done: int, steps: int, n: int = n) -> None:
             if progress is not None:
                 await progress(n * 100 + done * 100 // steps, total * 100)
-        outcomes.append(await run_job(uow, clock, client, job, owner, scaled))
+        outcomes.append(await run_job(uow, clock, client, job, owner, scaled, cadence))
     return outcomes

@@ -25,7 +25,7 @@ from core.charts import ChartRenderer, daily_performance, hourly_today_vs_yester
 from core.clock import Clock
 from core.periods import DateRange, Period, PeriodError, local_today, parse_custom
 from core.stats import breakdown, chart_data, csv_table, export_rows, summary
-from core.sync import refresh_now
+from core.sync import Cadence, refresh_now
 from core.tiktok import TikTokClient
 from storage.models import User
 from storage.uow import UnitOfWorkFactory
@@ -96,6 +96,7 @@ class _Ctx:
     charts: ChartRenderer
     tiktok: TikTokClient | None
     worker: str
+    cadence: Cadence
 
 
 @router.callback_query(StatsCb.filter())
@@ -110,6 +111,7 @@ async def stats_action(
     charts: ChartRenderer,
     tiktok: TikTokClient | None,
     worker: str,
+    cadence: Cadence,
 ) -> None:
     """Every stats button; the account id is checked against the presser in each use-case."""
     if db_user is None:
@@ -130,7 +132,7 @@ async def stats_action(
     custom = await _custom(state) if period == Period.CUSTOM else None
     if period == Period.CUSTOM and custom is None:
         period = Period.LAST_7
-    ctx = _Ctx(db_user, period, custom, uow, clock, bot, charts, tiktok, worker)
+    ctx = _Ctx(db_user, period, custom, uow, clock, bot, charts, tiktok, worker, cadence)
     handled = await _dispatch(query, cb, ctx)
     await query.answer(None if handled else stale(), show_alert=not handled)
 
@@ -243,7 +245,7 @@ async def _refresh(cb: StatsCb, ctx: _Ctx) -> bool:
             await message.edit_text(text)
 
     outcomes = await refresh_now(ctx.uow, ctx.clock, ctx.tiktok, ctx.worker, account.id,
-                                 progress)
+                                 progress, ctx.cadence)
     final = view.refreshed(account.name, all(o.ok for o in outcomes), busy=not outcomes)
     if final != last["text"]:
         await message.edit_text(final)
