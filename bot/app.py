@@ -142,6 +142,7 @@ async def start_service(settings: Settings, clock: Clock | None = None) -> Servi
         tiktok=tiktok,
         worker=worker,
         charts=charts,
+        cadence=settings.sync_cadence,
     )
     return Service(
         settings, engine, uow, make_bot(settings), dp, i18n, clock, signer, tiktok, worker, charts
@@ -162,7 +163,9 @@ def background_ticks(svc: Service) -> list[Tick]:
             Tick(
                 "sync",
                 svc.settings.sync_tick_seconds,
-                lambda: run_due(svc.uow, svc.clock, tiktok, owner),
+                lambda: run_due(
+                    svc.uow, svc.clock, tiktok, owner, cadence=svc.settings.sync_cadence
+                ),
             )
         )
     return ticks

@@ -190,10 +190,7 @@ def breakdown(data: Breakdown, period: Period, user_tz: str) -> Screen:
         lines.append(_("Nothing delivered in this period."))
     for n, line in enumerate(data.lines, start=data.page * 8 + 1):
         cur, prev = line.current, line.previous
-        lines.append(
-            f"{n}. <b>{html.quote(line.name[:80])}</b>"
-            + (f" · {html.quote(line.status)}" if line.status else "")
-        )
+        lines.append(f"{n}. <b>{html.quote(line.name[:80])}</b>" + status_label(line.status))
         lines.append(
             "   "
             + money(cur.spend, acc.currency, loc)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import aiohttp
+from babel.dates import format_date
 
 from core.money import money
 from core.periods import local_today
@@ -105,6 +106,36 @@ async def test_numbers_equal_tiktok_at_every_level(
     await user.wait_for(lambda m: "Campaigns · Yesterday" in m.text)
     await user.press("« Back")
     await user.wait_for(lambda m: "Stats · Yesterday" in m.text)
+
+
+async def test_every_period_in_each_accounts_own_days(
+    service: ServiceProcess, sandbox: SandboxClient, tiktok: RunningEmulator
+) -> None:
+    user = await sandbox.user(703, language_code="en")
+    await connected_and_synced(user)
+    owned = tiktok.state.users[tiktok.state.default_login].advertiser_ids
+    now = datetime.now(UTC)
+    complete = {"Last 7 days": (7, 1), "Last 30 days": (30, 1)}  # (days back, days before today)
+    for label in ("Today", "Yesterday", "Last 7 days", "Last 30 days", "This month"):
+        await user.press(label)
+        screen = await user.expect(f"Stats · {label}")
+        for advertiser_id in owned:
+            adv = tiktok.state.advertisers[advertiser_id]
+            shown = block(screen.text, adv.name)
+            today = local_today(now, adv.timezone)
+            assert "Spend" in shown and "ROAS" in shown
+            if label in complete:
+                back, _ = complete[label]
+                start, end = today - timedelta(days=back), today - timedelta(days=1)
+                [spend] = (
+                    await tiktok_spend(tiktok, advertiser_id, ReportLevel.ADVERTISER, start, end)
+                ).values()
+                assert f"Spend {money(spend, adv.currency, 'en')}" in shown, (label, adv.name)
+                assert format_date(start, "medium", locale="en") in shown  # its own days
+        await user.press(f"🔎 {tiktok.state.advertisers[owned[0]].name}")
+        await user.expect(f"Campaigns · {label}")
+        await user.press("« Back")
+        await user.expect(f"Stats · {label}")
 
 
 async def test_charts_csv_refresh_and_custom_range(
