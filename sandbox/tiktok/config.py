@@ -43,6 +43,9 @@ Fixed choices (not knobs), where the spec gives no code or text:
   group delete, campaign disable, ad group disable, own disable, schedule).
 * Budget-exceeded and balance secondary statuses are not produced (smooth pacing reaches a
   daily budget only at the end of the day); account balances do not go down.
+* Concurrency: API handlers run one at a time in a worker thread (the event loop only does
+  I/O, auth, the QPS window by arrival time, faults and latency), so one big report delays
+  requests queued behind it but never the rate accounting.
 * Clock: without ``now`` it follows the wall clock; with ``now`` it is frozen unless
   ``clock_ticking`` is True (the CLI ticks unless ``--frozen``).
 """
