@@ -140,7 +140,9 @@ async def _pull_structure(uow: UnitOfWorkFactory, clock: Clock, client: TikTokCl
     fetchers = (("campaign", client.get_campaigns), ("adgroup", client.get_adgroups),
                 ("ad", client.get_ads))
     for level, fetch in fetchers:
-        objects = await fetch(token, job.advertiser_id)
+        # Deleted objects too: their past spend is in the reports, and a drill-down must show
+        # where it went (marked deleted) rather than lose it.
+        objects = await fetch(token, job.advertiser_id, include_deleted=True)
         now = clock.now()
         async with uow() as u:
             count += await u.sync.upsert_objects(

@@ -149,6 +149,11 @@ async def test_stored_numbers_equal_tiktok_totals_at_every_level(
                 )
             )
             assert (hours or Decimal(0)) == (day or Decimal(0))
+            # Every campaign's spend is listed (deleted ones too): the lines add up to the account.
+            start = today - timedelta(days=30)
+            lines, _ = await u.stats.objects(acc.id, "campaign", None, start, today, 10_000, 0)
+            account = await u.stats.by_account([acc.id], start, today)
+            assert sum((line.sums.spend for line in lines), Decimal(0)) == account[acc.id].spend
         ads = await u.session.scalar(
             select(func.count()).select_from(AdObject).where(AdObject.level == "ad")
         )
