@@ -133,7 +133,17 @@ async def test_every_period_in_each_accounts_own_days(
                 assert f"Spend {money(spend, adv.currency, 'en')}" in shown, (label, adv.name)
                 assert format_date(start, "medium", locale="en") in shown  # its own days
         await user.press(f"🔎 {tiktok.state.advertisers[owned[0]].name}")
-        await user.expect(f"Campaigns · {label}")
+        screen = await user.expect(f"Campaigns · {label}")
+        depth = 0
+        for below in ("Ad groups", "Ads"):  # down to ads, where something delivered
+            if "1" not in screen.button_labels():
+                break
+            await user.press("1")
+            screen = await user.expect(f"{below} · {label}")
+            depth += 1
+        for above in ("Ad groups", "Campaigns")[2 - depth :]:
+            await user.press("« Back")
+            await user.expect(f"{above} · {label}")
         await user.press("« Back")
         await user.expect(f"Stats · {label}")
 
