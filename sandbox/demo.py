@@ -52,7 +52,7 @@ async def _wait_ready(url: str, proc: asyncio.subprocess.Process, log: Path) -> 
 async def main(user_id: int, web_port: int, data: Path, key: str) -> None:
     """Start the sandbox, the service, and the chat; stop everything when the chat ends."""
     telegram = await start_server(token=DEMO_TOKEN)
-    tiktok = await start_emulator(fixture="demo")
+    tiktok = await start_emulator(fixture="demo", token_file=str(data / "tiktok-tokens.json"))
     env = {
         **os.environ,
         "BOT_TOKEN": DEMO_TOKEN,

@@ -122,7 +122,7 @@ def revoke_token(ctx: Ctx) -> Any:
     tok = ctx.world.tokens.get(ctx.params.req("access_token"))
     if tok is None or tok.revoked or tok.app_id != app.app_id:
         raise ApiError(TOKEN_INVALID, MSG_TOKEN_INVALID)
-    tok.revoked = True
+    ctx.world.revoke(tok)
     return {"app_id": app.app_id, "advertiser_ids": list(tok.advertiser_ids)}
 
 

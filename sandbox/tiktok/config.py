@@ -59,7 +59,7 @@ from typing import Any
 
 FAULT_KINDS = ("50002", "http5xx", "timeout", "html504")
 # Set at start only (the clock has its own control endpoint).
-FIXED = ("fixture", "seed", "now", "clock_ticking", "consent_path")
+FIXED = ("fixture", "seed", "now", "clock_ticking", "consent_path", "token_file")
 
 
 @dataclass
@@ -94,6 +94,9 @@ class EmulatorConfig:
     ok_message: str = "OK"
     auth_code_ttl_seconds: int = 3600
     consent_path: str = "/portal/auth"
+    # Where issued access tokens are kept across restarts ("" = in memory only). The offline
+    # demo sets it: the real TikTok remembers a token after TTPulse or the emulator restarts.
+    token_file: str = ""
 
     def update(self, values: dict[str, Any]) -> list[str]:
         """Apply known keys from a control request atomically; return the unknown keys."""

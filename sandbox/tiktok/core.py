@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -143,6 +144,8 @@ class Emulator:
         self.clock = EmulatorClock(config.now, config.clock_ticking)
         self.world = World(config.seed)
         FIXTURES[config.fixture](self.world, self.clock.timestamp())
+        if config.token_file:
+            self.world.load_tokens(Path(config.token_file))
         self.engine = DeliveryEngine(self.world)
         self.app = next(iter(self.world.apps.values()))
         owner = self.world.users[self.world.default_login]

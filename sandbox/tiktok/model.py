@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import bisect
+import json
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -278,6 +280,7 @@ class World:
     def __init__(self, seed: int) -> None:
         """Start empty."""
         self.seed = seed
+        self.token_file: Path | None = None  # where issued tokens outlive a restart
         self.apps: dict[str, App] = {}
         self.users: dict[str, User] = {}
         self.default_login = ""
@@ -317,7 +320,28 @@ class World:
             created=now,
         )
         self.tokens[tok.token] = tok
+        self.save_tokens()
         return tok
+
+    def revoke(self, tok: Token) -> None:
+        """Revoke a token for good: afterwards it answers 40105 everywhere (spec §2.6)."""
+        tok.revoked = True
+        self.save_tokens()
+
+    def save_tokens(self) -> None:
+        """Keep the issued tokens in `token_file`, as TikTok keeps them across our restarts."""
+        if self.token_file is not None:
+            rows = [asdict(t) for t in self.tokens.values()]
+            self.token_file.parent.mkdir(parents=True, exist_ok=True)
+            self.token_file.write_text(json.dumps(rows))
+
+    def load_tokens(self, path: Path) -> None:
+        """Remember the tokens a previous run issued (for the same app), then keep saving."""
+        if path.exists():
+            for row in json.loads(path.read_text()):
+                if row.get("app_id") in self.apps:
+                    self.tokens[row["token"]] = Token(**row)
+        self.token_file = path
 
     def add_campaign(self, camp: Campaign) -> None:
         """Register a campaign."""

@@ -213,7 +213,7 @@ async def control_revoke(request: web.Request) -> web.Response:
     tok = emu.world.tokens.get(str(body.get("access_token", "")))
     if tok is None:
         raise web.HTTPNotFound(text="unknown access_token")
-    tok.revoked = True
+    emu.world.revoke(tok)
     return web.json_response({"revoked": True, "advertiser_ids": tok.advertiser_ids})
 
 
