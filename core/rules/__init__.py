@@ -1,0 +1,1 @@
+"""Automation rules: the model, the one-line text form, and (next) the engine."""

@@ -1,0 +1,114 @@
+"""A rule as data: scope level, conditions (AND/OR groups) with per-condition windows, action."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+
+class Level(StrEnum):
+    """What a rule looks at and acts on."""
+
+    CAMPAIGN = "campaign"
+    ADGROUP = "adgroup"
+    AD = "ad"
+
+
+METRICS = (
+    "spend",
+    "impressions",
+    "clicks",
+    "conversions",
+    "ctr",
+    "cpc",
+    "cpm",
+    "cpa",
+    "cvr",
+    "purchase_value",
+    "roas",
+    "budget",
+    "budget_spent_pct",
+    "age_days",
+)
+SPANS = ("last_hour", "today", "yesterday", "3d", "7d", "14d", "30d", "lifetime")
+# Multi-day spans end yesterday unless today is included (as TikTok's own rules count them).
+MULTI_DAY = ("3d", "7d", "14d", "30d")
+
+
+class Op(StrEnum):
+    """A comparison."""
+
+    GT = ">"
+    GE = ">="
+    LT = "<"
+    LE = "<="
+    EQ = "="
+    NE = "!="
+    BETWEEN = "between"
+
+
+@dataclass(frozen=True)
+class Window:
+    """The span a condition's metric is summed over."""
+
+    span: str = "today"
+    include_today: bool = False  # only meaningful for multi-day spans
+
+
+@dataclass(frozen=True)
+class Operand:
+    """A number, or a number times another metric of the same object (1.5 × cpa)."""
+
+    value: Decimal
+    metric: str | None = None
+
+
+@dataclass(frozen=True)
+class Condition:
+    """`metric op operand in window` (with `upper` for between)."""
+
+    metric: str
+    op: Op
+    operand: Operand
+    window: Window = Window()
+    upper: Operand | None = None
+
+
+@dataclass(frozen=True)
+class Group:
+    """Conditions joined by one boolean operator."""
+
+    joiner: str  # "and" | "or"
+    items: tuple[Condition | Group, ...]
+
+
+class ActionKind(StrEnum):
+    """What a rule does to a matching object."""
+
+    PAUSE = "pause"
+    ENABLE = "enable"
+    NOTIFY = "notify"
+    PAUSE_TODAY = "pause_today"  # re-enabled at the account's midnight
+    BUDGET = "budget"
+    BID = "bid"
+
+
+@dataclass(frozen=True)
+class Action:
+    """An action; budget and bid changes carry how (set, percent, amount) and their bounds."""
+
+    kind: ActionKind
+    mode: str | None = None  # "set" | "pct" | "amount" (amount and pct are signed)
+    value: Decimal | None = None
+    floor: Decimal | None = None
+    ceiling: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """Level, conditions and action: everything the one-line text form says."""
+
+    level: Level
+    when: Condition | Group
+    action: Action

@@ -1,0 +1,184 @@
+"""The one-line rule form: examples, errors that say where, and properties (hypothesis)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core.rules.model import (
+    METRICS,
+    MULTI_DAY,
+    SPANS,
+    Action,
+    ActionKind,
+    Condition,
+    Group,
+    Level,
+    Op,
+    Operand,
+    RuleSpec,
+    Window,
+)
+from core.rules.text import RuleSyntaxError, format_rule, parse_rule
+
+
+def test_the_issue_examples() -> None:
+    first = parse_rule("ad: spend >= 20 and conversions = 0 in 3d -> pause")
+    three_days = Window("3d")
+    assert first == RuleSpec(
+        Level.AD,
+        Group(
+            "and",
+            (
+                Condition("spend", Op.GE, Operand(Decimal(20)), three_days),
+                Condition("conversions", Op.EQ, Operand(Decimal(0)), three_days),
+            ),
+        ),
+        Action(ActionKind.PAUSE),
+    )
+
+    second = parse_rule(
+        "campaign: roas > 2 in yesterday and spend > 50 today -> budget +20% max 500"
+    )
+    assert second.when == Group(
+        "and",
+        (
+            Condition("roas", Op.GT, Operand(Decimal(2)), Window("yesterday")),
+            Condition("spend", Op.GT, Operand(Decimal(50)), Window("today")),
+        ),
+    )
+    assert second.action == Action(ActionKind.BUDGET, "pct", Decimal(20), None, Decimal(500))
+
+
+def test_factor_of_another_metric_between_and_precedence() -> None:
+    rule = parse_rule(
+        "adgroup: cpa > 1.5 x cpa in 7d incl today or ctr < 0.8 and "
+        "spend between 10 and 20 -> bid -5% min 0.5 max 3"
+    )
+    assert isinstance(rule.when, Group) and rule.when.joiner == "or"
+    first, second = rule.when.items
+    assert first == Condition("cpa", Op.GT, Operand(Decimal("1.5"), "cpa"), Window("7d", True))
+    assert isinstance(second, Group) and second.joiner == "and"  # and binds tighter than or
+    assert second.items[1] == Condition(
+        "spend", Op.BETWEEN, Operand(Decimal(10)), Window("today"), Operand(Decimal(20))
+    )
+    assert rule.action == Action(ActionKind.BID, "pct", Decimal(-5), Decimal("0.5"), Decimal(3))
+    assert (
+        parse_rule("ad: spend > 1 in last hour -> pause today").action.kind
+        is ActionKind.PAUSE_TODAY
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "expected"),
+    [
+        ("ad spend > 1 -> pause", 4, "':' after the level"),
+        ("ads: spend > 1 -> pause", 1, "the level"),
+        ("ad: spent > 1 -> pause", 5, "a metric"),
+        ("ad: spend >> 2 -> pause", 12, "a number"),
+        ("ad: spend > 1 in 5d -> pause", 19, "a window"),
+        ("ad: spend > 1 ->", 17, "an action"),
+        ("campaign: spend > 1 -> budget 20%", 31, "'=', '+' or '-'"),
+        ("ad: spend > 1 -> pause now", 24, "the end of the rule"),
+        ("ad: (spend > 1 -> pause", 16, "')'"),
+        ("ad: spend > 1 -> budget +5 min 10 max 2", 40, "a floor no higher"),
+        ("ad: spend > 1 # -> pause", 15, "a word, a number or an operator"),
+    ],
+)
+def test_errors_say_where_and_what(text: str, column: int, expected: str) -> None:
+    with pytest.raises(RuleSyntaxError) as err:
+        parse_rule(text)
+    assert err.value.column == column and expected in err.value.expected, str(err.value)
+
+
+# --- properties ------------------------------------------------------------------------------
+
+numbers = st.decimals(
+    min_value=0, max_value=10**6, places=2, allow_nan=False, allow_infinity=False
+).map(lambda d: d.normalize())
+operands = st.builds(Operand, numbers, st.none() | st.sampled_from(METRICS))
+windows = st.one_of(
+    st.builds(Window, st.sampled_from(SPANS), st.just(False)),
+    st.builds(Window, st.sampled_from(MULTI_DAY), st.just(True)),
+)
+comparisons = st.builds(
+    Condition,
+    st.sampled_from(METRICS),
+    st.sampled_from([op for op in Op if op is not Op.BETWEEN]),
+    operands,
+    windows,
+)
+betweens = st.builds(
+    Condition, st.sampled_from(METRICS), st.just(Op.BETWEEN), operands, windows, operands
+)
+conditions = comparisons | betweens
+trees = st.recursive(
+    conditions,
+    lambda children: st.builds(
+        Group, st.sampled_from(["and", "or"]), st.lists(children, min_size=2, max_size=3).map(tuple)
+    ),
+    max_leaves=6,
+)
+
+
+def _bounded(
+    kind: ActionKind, mode: str, value: Decimal, a: Decimal | None, b: Decimal | None
+) -> Action:
+    low, high = sorted([a, b]) if a is not None and b is not None else (a, b)
+    return Action(kind, mode, value, low, high)
+
+
+actions = st.one_of(
+    st.sampled_from(
+        [
+            Action(k)
+            for k in (
+                ActionKind.PAUSE,
+                ActionKind.ENABLE,
+                ActionKind.NOTIFY,
+                ActionKind.PAUSE_TODAY,
+            )
+        ]
+    ),
+    st.builds(
+        _bounded,
+        st.sampled_from([ActionKind.BUDGET, ActionKind.BID]),
+        st.sampled_from(["set"]),
+        numbers,
+        st.none() | numbers,
+        st.none() | numbers,
+    ),
+    st.builds(
+        _bounded,
+        st.sampled_from([ActionKind.BUDGET, ActionKind.BID]),
+        st.sampled_from(["pct", "amount"]),
+        numbers.filter(bool) | numbers.map(lambda d: -d),
+        st.none() | numbers,
+        st.none() | numbers,
+    ),
+)
+rules = st.builds(RuleSpec, st.sampled_from(list(Level)), trees, actions)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rules)
+def test_anything_that_parses_prints_back_and_parses_to_the_same_rule(rule: RuleSpec) -> None:
+    text = format_rule(rule)
+    assert parse_rule(text) == rule
+    assert format_rule(parse_rule(text)) == text
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(max_size=120) | st.text(alphabet="ad:spend><=0123 ()x%+-incl->pausebudget", max_size=80)
+)
+def test_garbage_gets_an_error_never_an_exception(text: str) -> None:
+    try:
+        rule = parse_rule(text)
+    except RuleSyntaxError as err:
+        assert 1 <= err.column <= len(text) + 1
+    else:
+        assert parse_rule(format_rule(rule)) == rule
