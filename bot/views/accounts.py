@@ -11,7 +11,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import AccountsCb, MenuCb
 from bot.views import Screen
-from bot.views.common import freshness, zone_label
+from bot.views.common import add_pager, freshness, page_of, zone_label
 from core.connections import AccountInfo
 from storage.models import AdAccount, TikTokConnection
 
@@ -35,9 +35,7 @@ def overview(
             "spend and results here; TTPulse only reads until you set rules."
         ), kb.as_markup()
     flat = [(c, a) for c in connections for a in accounts.get(c.id, [])]
-    pages = max(1, -(-len(flat) // PAGE))
-    page = min(max(page, 0), pages - 1)
-    shown = flat[page * PAGE : (page + 1) * PAGE]
+    shown, page, pages = page_of(flat, page, PAGE)
     lines = [
         _("<b>Ad accounts</b>") + (f" ({page + 1}/{pages})" if pages > 1 else ""),
         _("✅ tracked · ⬜ not tracked — press an account to switch."),
@@ -59,12 +57,8 @@ def overview(
             callback_data=AccountsCb(action="track", id=acc.id, page=page),
         )
     rows = [1] * len(shown)
-    if pages > 1:
-        if page > 0:
-            kb.button(text="‹", callback_data=AccountsCb(action="page", page=page - 1))
-        if page < pages - 1:
-            kb.button(text="›", callback_data=AccountsCb(action="page", page=page + 1))
-        rows.append(2 if 0 < page < pages - 1 else 1)
+    if nav := add_pager(kb, page, pages, lambda n: AccountsCb(action="page", page=n)):
+        rows.append(nav)
     for conn in connections:
         if conn.status == "broken":
             kb.button(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from aiogram.filters.callback_data import CallbackData
@@ -45,5 +47,28 @@ def freshness(fresh_as_of: datetime | None, user_tz: str) -> str:
     zone = ZoneInfo(user_tz)
     local = fresh_as_of.astimezone(zone)
     same_day = local.date() == datetime.now(zone).date()
-    return _("data as of {time}").format(time=local.strftime("%H:%M" if same_day
-                                                              else "%d.%m %H:%M"))
+    return _("data as of {time}").format(
+        time=local.strftime("%H:%M" if same_day else "%d.%m %H:%M")
+    )
+
+
+T = TypeVar("T")
+
+
+def page_of(items: Sequence[T], page: int, size: int) -> tuple[list[T], int, int]:
+    """The items of one page, the page clamped into range, and the number of pages."""
+    pages = max(1, -(-len(items) // size))
+    page = min(max(page, 0), pages - 1)
+    return list(items[page * size : (page + 1) * size]), page, pages
+
+
+def add_pager(
+    kb: InlineKeyboardBuilder, page: int, pages: int, target: Callable[[int], CallbackData]
+) -> int:
+    """‹ and › buttons to the neighbouring pages; returns how many were added (one row)."""
+    added = 0
+    for label, other in (("‹", page - 1), ("›", page + 1)):
+        if 0 <= other < pages:
+            kb.button(text=label, callback_data=target(other))
+            added += 1
+    return added

@@ -13,7 +13,7 @@ from babel.dates import format_date
 
 from bot.callbacks import MenuCb, StatsCb
 from bot.views import Screen
-from bot.views.common import freshness, zone_label
+from bot.views.common import add_pager, freshness, page_of, zone_label
 from core.charts import ChartLabels
 from core.metrics import Totals, change_pct
 from core.money import money, number, percent
@@ -133,9 +133,7 @@ def summary(data: Summary, period: Period, user_tz: str, page: int) -> Screen:
             "<b>Stats</b>\n\nNo tracked ad accounts yet. Connect TikTok in Accounts, "
             "and the numbers appear here after the first sync."
         ), kb.as_markup()
-    pages = max(1, -(-len(data.accounts) // ACCOUNTS_PER_PAGE))
-    page = min(max(page, 0), pages - 1)
-    shown = data.accounts[page * ACCOUNTS_PER_PAGE : (page + 1) * ACCOUNTS_PER_PAGE]
+    shown, page, pages = page_of(data.accounts, page, ACCOUNTS_PER_PAGE)
     lines = [
         _("📈 <b>Stats · {period}</b>").format(period=period_name(period))
         + (f" ({page + 1}/{pages})" if pages > 1 else ""),
@@ -158,12 +156,8 @@ def summary(data: Summary, period: Period, user_tz: str, page: int) -> Screen:
     )
     lines += ["", _("Σ Spend by currency: {totals}").format(totals=totals)]
     sizes = [1] * len(shown)
-    if pages > 1:
-        if page > 0:
-            kb.button(text="‹", callback_data=StatsCb(v="sum", p=period.value, n=page - 1))
-        if page < pages - 1:
-            kb.button(text="›", callback_data=StatsCb(v="sum", p=period.value, n=page + 1))
-        sizes.append(2 if 0 < page < pages - 1 else 1)
+    if nav := add_pager(kb, page, pages, lambda n: StatsCb(v="sum", p=period.value, n=n)):
+        sizes.append(nav)
     _period_rows(kb, period, v="sum")
     kb.button(text=_("« Main menu"), callback_data=MenuCb(section="home"))
     kb.adjust(*sizes, 3, 3, 1)
@@ -211,34 +205,8 @@ def breakdown(data: Breakdown, period: Period, user_tz: str) -> Screen:
                 ),
             )
     sizes = [min(len(data.lines), 8)] if data.level != "ad" and data.lines else []
-    nav = 0
-    if data.page > 0:
-        kb.button(
-            text="‹",
-            callback_data=StatsCb(
-                v="lvl",
-                a=acc.account_id,
-                l=code,
-                o=data.parent_id or "",
-                p=period.value,
-                n=data.page - 1,
-            ),
-        )
-        nav += 1
-    if data.page < data.pages - 1:
-        kb.button(
-            text="›",
-            callback_data=StatsCb(
-                v="lvl",
-                a=acc.account_id,
-                l=code,
-                o=data.parent_id or "",
-                p=period.value,
-                n=data.page + 1,
-            ),
-        )
-        nav += 1
-    if nav:
+    here = StatsCb(v="lvl", a=acc.account_id, l=code, o=data.parent_id or "", p=period.value)
+    if nav := add_pager(kb, data.page, data.pages, lambda n: here.model_copy(update={"n": n})):
         sizes.append(nav)
     kb.button(
         text=_("📊 Charts"), callback_data=StatsCb(v="chart", a=acc.account_id, p=period.value)
