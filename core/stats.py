@@ -117,6 +117,22 @@ async def _account_stats(
     return out
 
 
+async def _owned(
+    u: UnitOfWork,
+    user_id: int,
+    account_id: int,
+    period: Period,
+    now: datetime,
+    custom: DateRange | None,
+) -> tuple[AdAccount, AccountStats] | None:
+    """The user's account (None if not theirs, whatever the button said) and its numbers."""
+    acc = await u.connections.account(user_id, account_id)
+    if acc is None:
+        return None
+    [head] = await _account_stats(u, [acc], period, now, custom)
+    return acc, head
+
+
 async def summary(
     uow: UnitOfWorkFactory,
     clock: Clock,
@@ -149,10 +165,10 @@ async def breakdown(
     if level not in LEVELS:
         return None
     async with uow() as u:
-        acc = await u.connections.account(user_id, account_id)
-        if acc is None:
+        owned = await _owned(u, user_id, account_id, period, clock.now(), custom)
+        if owned is None:
             return None
-        [head] = await _account_stats(u, [acc], period, clock.now(), custom)
+        acc, head = owned
         parent_name = None
         if parent_id is not None:
             parent_level = {"adgroup": "campaign", "ad": "adgroup"}[level]
@@ -199,10 +215,10 @@ async def chart_data(
     """Daily series with CPA or ROAS, today vs yesterday by hour, top campaigns."""
     now = clock.now()
     async with uow() as u:
-        acc = await u.connections.account(user_id, account_id)
-        if acc is None:
+        owned = await _owned(u, user_id, account_id, period, now, custom)
+        if owned is None:
             return None
-        [head] = await _account_stats(u, [acc], period, now, custom)
+        acc, head = owned
         days = head.days
         per_day = await u.stats.daily(acc.id, "advertiser", acc.advertiser_id, days.start, days.end)
         today = resolve(Period.TODAY, now, acc.time_zone)
@@ -276,10 +292,10 @@ async def export_rows(
 ) -> tuple[AccountStats, list[tuple[str, str, date, Totals]]] | None:
     """Every object of the table on screen (all pages), one row per object and day."""
     async with uow() as u:
-        acc = await u.connections.account(user_id, account_id)
-        if acc is None or level not in (*LEVELS, "advertiser"):
+        owned = await _owned(u, user_id, account_id, period, clock.now(), custom)
+        if owned is None or level not in (*LEVELS, "advertiser"):
             return None
-        [head] = await _account_stats(u, [acc], period, clock.now(), custom)
+        acc, head = owned
         days = head.days
         if level == "advertiser":
             names = {acc.advertiser_id: acc.name}
