@@ -13,6 +13,7 @@ from storage.models.ads import (
 from storage.models.audit import AuditEntry
 from storage.models.base import NAMING, Base, Micros, UTCDateTime, utcnow
 from storage.models.fsm import FsmRecord
+from storage.models.rules import Rule, RuleAction, RuleRun
 from storage.models.secrets import Credential
 from storage.models.support import SupportMessage, SupportTicket
 from storage.models.users import User
@@ -30,6 +31,9 @@ __all__ = [
     "Micros",
     "OAuthState",
     "OutboxMessage",
+    "Rule",
+    "RuleAction",
+    "RuleRun",
     "SupportMessage",
     "SupportTicket",
     "SyncJob",

@@ -182,3 +182,7 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(300))
+    # Set just before the send: a row with sending_at but no sent_at may have reached
+    # Telegram before a crash; the notifier checks before sending it again.
+    sending_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    tg_message_id: Mapped[int | None] = mapped_column(BigInteger)
