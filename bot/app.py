@@ -128,7 +128,8 @@ async def start_service(settings: Settings, clock: Clock | None = None) -> Servi
     uow = UnitOfWorkFactory(session_factory(engine), vault)
     i18n = make_i18n()
     storage, isolation = make_fsm(settings, uow)
-    clock = clock or SystemClock(timedelta(seconds=settings.clock_offset_seconds))
+    clock = clock or SystemClock(timedelta(seconds=settings.clock_offset_seconds),
+                                 settings.clock_offset_file)
     signer, tiktok, worker = StateSigner(settings.keyring), make_tiktok(settings), worker_id()
     charts = ChartRenderer()  # worker processes start on the first chart
     dp = build_dispatcher(

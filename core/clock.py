@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 
@@ -15,14 +16,31 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    """The real clock, optionally shifted (end-to-end tests and demos travel in time with it)."""
+    """The real clock, optionally shifted (end-to-end tests and demos travel in time with it):
+    by a fixed offset, plus the seconds written in `offset_file` (re-read when it changes)."""
 
-    def __init__(self, offset: timedelta = timedelta(0)) -> None:
+    def __init__(self, offset: timedelta = timedelta(0), offset_file: str | None = None) -> None:
         self._offset = offset
+        self._file = Path(offset_file) if offset_file else None
+        self._stamp: float | None = None
+        self._extra = timedelta(0)
+
+    def _file_offset(self) -> timedelta:
+        assert self._file is not None
+        try:
+            stamp = self._file.stat().st_mtime
+        except FileNotFoundError:
+            return timedelta(0)
+        if stamp != self._stamp:
+            text = self._file.read_text().strip()
+            self._extra = timedelta(seconds=float(text or 0))
+            self._stamp = stamp
+        return self._extra
 
     def now(self) -> datetime:
         """Now, timezone-aware, UTC."""
-        return datetime.now(UTC) + self._offset
+        extra = self._file_offset() if self._file is not None else timedelta(0)
+        return datetime.now(UTC) + self._offset + extra
 
 
 class FixedClock:

@@ -45,6 +45,15 @@ class Settings(BaseSettings):
     sync_window_minutes: float = Field(default=60, gt=0)
     sync_tick_seconds: float = Field(default=20.0, gt=0)
     notify_tick_seconds: float = Field(default=2.0, gt=0)
+    # Messages per second this instance sends across all chats. Telegram allows "about 30"
+    # (telegram-bot-platform.md §2.1) but its algorithm is not public and long messages hit the
+    # limit sooner, so production keeps 25 (a sixth of headroom); several instances sharing one
+    # bot token must split it. Against a known token bucket (the sandbox) 29.5 is safe.
+    telegram_global_rate: float = Field(default=25.0, gt=0, le=1000)
+    rules_tick_seconds: float = Field(default=30.0, gt=0)
+    # testing and demos only: a file holding an offset in seconds, re-read when it changes,
+    # so a running service can travel in time together with the TikTok emulator
+    clock_offset_file: str | None = None
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
 

@@ -11,6 +11,7 @@ from storage.repos.connections import ConnectionRepo
 from storage.repos.credentials import CredentialRepo
 from storage.repos.fsm import FsmRepo
 from storage.repos.outbox import OutboxRepo
+from storage.repos.rules import RulesRepo
 from storage.repos.stats import StatsRepo
 from storage.repos.support import SupportRepo
 from storage.repos.sync import SyncRepo
@@ -35,6 +36,7 @@ class UnitOfWork:
         self.sync = SyncRepo(self.session)
         self.outbox = OutboxRepo(self.session)
         self.stats = StatsRepo(self.session)
+        self.rules = RulesRepo(self.session)
         return self
 
     @property

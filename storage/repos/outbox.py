@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxMessage
@@ -18,9 +19,15 @@ class OutboxRepo:
         self._s = session
 
     async def enqueue(
-        self, user_id: int, kind: str, dedup_key: str, params: dict[str, Any], now: datetime
+        self,
+        user_id: int,
+        kind: str,
+        dedup_key: str,
+        params: dict[str, Any],
+        now: datetime,
+        not_before: datetime | None = None,
     ) -> None:
-        """Queue an alert; the same `dedup_key` twice is one alert."""
+        """Queue an alert (held until `not_before`); the same `dedup_key` twice is one."""
         existing = await self._s.scalar(
             select(OutboxMessage.id).where(OutboxMessage.dedup_key == dedup_key)
         )
@@ -32,30 +39,65 @@ class OutboxRepo:
                     dedup_key=dedup_key,
                     params=params,
                     created_at=now,
-                    next_attempt_at=now,
+                    next_attempt_at=not_before or now,
                 )
             )
             await self._s.flush()
 
-    async def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[OutboxMessage]:
-        """Lease alerts that are due and neither sent nor given up."""
+    async def claim(
+        self,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        *,
+        one_per_user: bool = False,
+        skip_users: Collection[int] = (),
+    ) -> list[OutboxMessage]:
+        """Lease alerts that are due and neither sent nor given up.
+
+        With `one_per_user`, at most one alert per user (the oldest due one), none for
+        `skip_users`: the notifier sends one chat's alerts one after another, in order.
+        """
         free = or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now)
-        pick = (
-            select(OutboxMessage.id)
-            .where(
-                OutboxMessage.sent_at.is_(None),
-                OutboxMessage.failed_at.is_(None),
-                OutboxMessage.next_attempt_at <= now,
-                free,
+        due = [
+            OutboxMessage.sent_at.is_(None),
+            OutboxMessage.failed_at.is_(None),
+            OutboxMessage.next_attempt_at <= now,
+            free,
+        ]
+        if skip_users:
+            due.append(OutboxMessage.user_id.not_in(list(skip_users)))
+        if one_per_user:
+            # GROUP BY can't take FOR UPDATE; the UPDATE below re-checks `free`, so a row another
+            # instance leased meanwhile is simply not ours.
+            first = func.min(OutboxMessage.id)
+            picked = list(
+                await self._s.scalars(
+                    select(first)
+                    .where(*due)
+                    .group_by(OutboxMessage.user_id)
+                    .order_by(first)
+                    .limit(limit)
+                )
             )
-            .order_by(OutboxMessage.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
+            if not picked:
+                return []
+            target = OutboxMessage.id.in_(picked)
+        else:
+            pick = (
+                select(OutboxMessage.id)
+                .where(*due)
+                .order_by(OutboxMessage.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            target = OutboxMessage.id.in_(pick.scalar_subquery())
         ids = list(
             await self._s.scalars(
                 update(OutboxMessage)
-                .where(OutboxMessage.id.in_(pick.scalar_subquery()), free)
+                .where(
+                    target, free, OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None)
+                )
                 .values(lease_until=lease_until, attempts=OutboxMessage.attempts + 1)
                 .returning(OutboxMessage.id)
             )
@@ -64,7 +106,53 @@ class OutboxRepo:
             return []
         return list(
             await self._s.scalars(
-                select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
+                select(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids))
+                .order_by(OutboxMessage.id)
+                .execution_options(populate_existing=True)
+            )
+        )
+
+    async def mark_sending(
+        self, message_id: int, lease: datetime, now: datetime, new_lease: datetime
+    ) -> bool:
+        """Note that a send may start (renewing the lease) if our lease still holds; else False."""
+        done = await self._s.scalar(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.lease_until == lease,
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.failed_at.is_(None),
+            )
+            # The first start is kept: the probe's anchor must predate every copy sent.
+            .values(
+                sending_at=func.coalesce(
+                    OutboxMessage.sending_at, literal(now, OutboxMessage.sending_at.type)
+                ),
+                lease_until=new_lease,
+            )
+            .returning(OutboxMessage.id)
+        )
+        return done is not None
+
+    async def last_message_id(self, user_id: int, sent_by: datetime) -> int | None:
+        """The highest Telegram message id of the user's alerts marked sent by `sent_by`."""
+        return await self._s.scalar(
+            select(func.max(OutboxMessage.tg_message_id)).where(
+                OutboxMessage.user_id == user_id,
+                OutboxMessage.sent_at <= sent_by,
+                OutboxMessage.tg_message_id.is_not(None),
+            )
+        )
+
+    async def message_ids_above(self, user_id: int, above: int) -> set[int]:
+        """Telegram message ids of the user's delivered alerts greater than `above`."""
+        return set(
+            await self._s.scalars(
+                select(OutboxMessage.tg_message_id).where(
+                    OutboxMessage.user_id == user_id, OutboxMessage.tg_message_id > above
+                )
             )
         )
 
@@ -76,15 +164,25 @@ class OutboxRepo:
         retry_at: datetime | None = None,
         failed_at: datetime | None = None,
         error: str | None = None,
+        tg_message_id: int | None = None,
+        not_delivered: bool = False,
     ) -> None:
-        """Record the outcome of one delivery attempt."""
+        """Record the outcome of one delivery attempt.
+
+        `not_delivered`: Telegram refused the send, so the next attempt need not check for an
+        earlier copy (clears `sending_at`).
+        """
         values: dict[str, Any] = {"lease_until": None, "last_error": error[:300] if error else None}
         if sent_at is not None:
             values["sent_at"] = sent_at
+        if tg_message_id is not None:
+            values["tg_message_id"] = tg_message_id
         if retry_at is not None:
             values["next_attempt_at"] = retry_at
         if failed_at is not None:
             values["failed_at"] = failed_at
+        if not_delivered:
+            values["sending_at"] = None
         await self._s.execute(
             update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
         )

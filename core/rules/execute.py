@@ -1,0 +1,105 @@
+"""Carrying out one recorded action on TikTok: read, change, verify, record before and after.
+
+The row is the source of truth. `before` is read from TikTok and committed before anything is
+changed; the target is computed from that `before`, so a retry after a crash (or a second
+worker) computes the same target, and a change TikTok already holds is recorded, not repeated.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from decimal import Decimal
+
+from core.clock import Clock
+from core.rules.acting import (
+    ActionError,
+    Changer,
+    State,
+    Target,
+    change_for,
+    next_midnight,
+    undo_change,
+)
+from core.rules.model import Action, ActionKind
+from core.tiktok import TikTokError
+from storage.models import RuleAction
+from storage.uow import UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+UNDO_FOR = timedelta(hours=24)
+
+
+def action_of(row: RuleAction) -> Action:
+    """The rule action a row was created from (kept on the row: the rule may change later)."""
+    p = row.params or {}
+
+    def dec(name: str) -> Decimal | None:
+        return Decimal(p[name]) if p.get(name) is not None else None
+
+    return Action(ActionKind(row.kind), p.get("mode"), dec("value"), dec("floor"), dec("ceiling"))
+
+
+async def target_of(u: UnitOfWork, row: RuleAction) -> Target | None:
+    """Where a recorded action points (None: the account is gone or no longer tracked)."""
+    found = await u.rules.scope_accounts(row.user_id, [row.ad_account_id])
+    if not found:
+        return None
+    a = found[0].account
+    return Target(a.id, a.advertiser_id, found[0].credential_id, a.currency, a.time_zone,
+                  row.level, row.object_id)
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, ActionError):
+        return exc.message
+    return str(getattr(exc, "message", None) or exc)[:300]
+
+
+async def apply(uow: UnitOfWorkFactory, clock: Clock, changer: Changer, row: RuleAction,
+                target: Target, value: Decimal | None = None) -> RuleAction:
+    """Apply a row in state "applying"; it ends "applied" (with before/after) or "failed"."""
+    action = action_of(row)
+    try:
+        before = State.from_json(row.before) if row.before else None
+        if before is None:
+            before = await changer.read(target)
+            async with uow() as u:
+                await u.rules.update_action(row.id, before=before.to_json())
+                await u.commit()
+        change = change_for(action, before, value)
+        after = await changer.write(target, change) if change is not None else before
+    except (TikTokError, ActionError) as exc:
+        log.info("rules.action_failed", extra={"action_id": row.id, "error": _message(exc)})
+        return await _record(uow, row.id, state="failed", error=_message(exc))
+    now = clock.now()
+    values: dict[str, object] = {
+        "state": "applied", "before": before.to_json(), "after": after.to_json(),
+        "applied_at": now, "undo_until": now + UNDO_FOR, "error": None,
+    }
+    if action.kind is ActionKind.PAUSE_TODAY:
+        values["reenable_at"] = next_midnight(now, target.time_zone)
+    return await _record(uow, row.id, **values)
+
+
+async def revert(uow: UnitOfWorkFactory, clock: Clock, changer: Changer, row: RuleAction,
+                 target: Target) -> tuple[RuleAction, str | None]:
+    """Put back what an applied row changed (row already moved to "undoing"); the error
+    TikTok gave, if any (the row then returns to "applied": undo can be tried again)."""
+    try:
+        after = await changer.write(target, undo_change(row.kind, State.from_json(row.before)))
+    except (TikTokError, ActionError) as exc:
+        return await _record(uow, row.id, state="applied"), _message(exc)
+    now = clock.now()
+    return await _record(uow, row.id, state="undone", undone_at=now, reenable_at=None,
+                         after=after.to_json()), None
+
+
+async def _record(uow: UnitOfWorkFactory, action_id: int, **values: object) -> RuleAction:
+    async with uow() as u:
+        await u.rules.update_action(action_id, **values)
+        await u.commit()
+        row = await u.session.get(RuleAction, action_id, populate_existing=True)
+    assert row is not None
+    return row
+

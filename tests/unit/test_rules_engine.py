@@ -1,0 +1,297 @@
+"""The rules engine on SQLite and PostgreSQL: matching, acting once, approvals, undo, the
+freshness guard, frequency limits, pause-for-today, digests and quiet hours.
+
+TikTok is replaced by an in-memory changer here (the engine's bookkeeping is what is under
+test); the end-to-end tests drive the same code against the TikTok emulator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.clock import FixedClock
+from core.rules import approvals, engine
+from core.rules.acting import Change, State, Target
+from core.rules.service import Draft, conflicts, preview, save, set_enabled
+from core.rules.settings import Frequency, RuleSettings, Scope
+from core.users import SignUp, register_user
+from storage.db import session_factory
+from storage.models import (
+    AdAccount,
+    AdObject,
+    MetricDaily,
+    OutboxMessage,
+    Rule,
+    RuleAction,
+    RuleRun,
+    TikTokConnection,
+)
+from storage.uow import UnitOfWorkFactory
+
+USER = 7
+TZ = "America/New_York"
+# 15:00 in New York on 2026-11-29 (UTC-5): "today" there is the 29th.
+NOW = datetime(2026, 11, 29, 20, 0, tzinfo=UTC)
+TODAY = date(2026, 11, 29)
+
+
+class FakeChanger:
+    """Objects' values in memory; counts writes."""
+
+    def __init__(self) -> None:
+        self.state: dict[str, State] = {}
+        self.writes: list[tuple[str, Change]] = []
+
+    async def read(self, target: Target) -> State:
+        return self.state.setdefault(target.object_id, State("ENABLE", Decimal("100"), None))
+
+    async def write(self, target: Target, change: Change) -> State:
+        self.writes.append((target.object_id, change))
+        current = await self.read(target)
+        new = replace(current, **{change.field: change.value})
+        self.state[target.object_id] = new
+        return new
+
+
+@pytest.fixture
+def uow(engine: AsyncEngine) -> UnitOfWorkFactory:
+    return UnitOfWorkFactory(session_factory(engine), None)
+
+
+async def _world(uow: UnitOfWorkFactory, ads: dict[str, tuple[str, int]],
+                 fresh: datetime | None = NOW - timedelta(minutes=10),
+                 level: str = "ad") -> int:
+    """A user with one account whose objects spent today: {id: (spend, conversions)}."""
+    await register_user(uow, FixedClock(NOW), SignUp(USER, "Ann", None, None, "en", TZ, None,
+                                                     False))
+    async with uow() as u:
+        conn = TikTokConnection(user_id=USER, display_name="me", status="active")
+        u.session.add(conn)
+        await u.session.flush()
+        acc = AdAccount(connection_id=conn.id, advertiser_id="adv1", name="Shop", currency="USD",
+                        time_zone=TZ, fresh_as_of=fresh)
+        u.session.add(acc)
+        await u.session.flush()
+        for oid, (spend, conv) in ads.items():
+            u.session.add(AdObject(ad_account_id=acc.id, level=level, object_id=oid,
+                                   campaign_id="c1", adgroup_id="g1", name=f"Ad {oid}",
+                                   operation_status="ENABLE", budget_mode="BUDGET_MODE_DAY",
+                                   budget=Decimal("100"), created_time=NOW - timedelta(days=20)))
+            u.session.add(MetricDaily(ad_account_id=acc.id, level=level, object_id=oid,
+                                      day=TODAY, spend=Decimal(spend), impressions=1000,
+                                      clicks=50, conversions=conv,
+                                      purchase_value=Decimal(0)))
+        await u.commit()
+        return acc.id
+
+
+async def _rule(uow: UnitOfWorkFactory, text: str, **kw: object) -> Rule:
+    settings = RuleSettings(**kw)  # type: ignore[arg-type]
+    rule = await save(uow, FixedClock(NOW), USER, Draft(text, settings, "r"))
+    await set_enabled(uow, FixedClock(NOW), USER, rule.id, True)
+    async with uow() as u:
+        found = await u.rules.get(USER, rule.id)
+        assert found is not None
+        found.due_at = NOW  # due now
+        await u.commit()
+        return found
+
+
+async def _rows(uow: UnitOfWorkFactory, model: type) -> list:  # type: ignore[type-arg]
+    async with uow() as u:
+        return list(await u.session.scalars(select(model).order_by(model.id)))
+
+
+STOP_LOSS = "ad: spend >= 20 and conversions = 0 in today -> pause"
+
+
+async def test_stop_loss_pauses_only_the_loser_once_and_logs_the_run(
+        uow: UnitOfWorkFactory) -> None:
+    await _world(uow, {"a1": ("25.50", 0), "a2": ("30", 2), "a3": ("5", 0)})
+    rule = await _rule(uow, STOP_LOSS)
+    changer = FakeChanger()
+    assert await engine.run_due(uow, FixedClock(NOW), changer, "w1") == 1
+    assert changer.writes == [("a1", Change("status", "DISABLE"))]
+    [action] = await _rows(uow, RuleAction)
+    assert (action.state, action.before, action.after) == (
+        "applied", {"status": "ENABLE", "budget": "100"}, {"status": "DISABLE", "budget": "100"})
+    reading = action.trigger["readings"][0]
+    assert (reading["metric"], reading["span"], Decimal(reading["value"])) == (
+        "spend", "today", Decimal("25.5"))
+    assert action.undo_until == NOW + timedelta(hours=24)
+    [run] = await _rows(uow, RuleRun)
+    assert (run.status, run.checked, run.matched, run.acted) == ("ok", 3, 1, 1)
+    [alert] = await _rows(uow, OutboxMessage)
+    assert alert.kind == "rule_action" and alert.params == {"action_id": action.id}
+    [stored] = await _rows(uow, Rule)
+    assert stored.due_at == datetime(2026, 11, 29, 21, 0, tzinfo=UTC)  # next local hour
+    assert stored.lease_owner is None
+    # Not due any more: a second tick does nothing.
+    assert await engine.run_due(uow, FixedClock(NOW), changer, "w1") == 0
+    del rule
+
+
+async def test_a_repeated_run_of_the_same_slot_changes_nothing_twice(
+        uow: UnitOfWorkFactory) -> None:
+    await _world(uow, {"a1": ("25", 0)})
+    rule = await _rule(uow, STOP_LOSS)
+    changer = FakeChanger()
+    async with uow() as u:
+        ev = (await engine.evaluate(u, [rule], NOW))[rule.id]
+    await engine.run_rule(uow, FixedClock(NOW), changer, rule, ev, "w1")
+    # The same slot again (a crash after acting, before the rule moved on):
+    await engine.run_rule(uow, FixedClock(NOW), changer, rule, ev, "w1")
+    assert len(changer.writes) == 1
+    assert len(await _rows(uow, RuleAction)) == 1
+    assert len(await _rows(uow, OutboxMessage)) == 1
+
+
+async def test_budget_raise_asks_and_is_applied_once_on_double_approval(
+        uow: UnitOfWorkFactory) -> None:
+    await _world(uow, {"g1": ("60", 9)}, level="adgroup")
+    await _rule(uow, "adgroup: spend > 50 in today -> budget +20% max 110")
+    changer = FakeChanger()
+    clock = FixedClock(NOW)
+    await engine.run_due(uow, clock, changer, "w1")
+    [action] = await _rows(uow, RuleAction)
+    assert action.state == "proposed" and changer.writes == []
+    assert action.expires_at == NOW + timedelta(minutes=120)
+    [alert] = await _rows(uow, OutboxMessage)
+    assert alert.next_attempt_at == NOW  # approvals are urgent
+    other = await approvals.approve(uow, clock, changer, USER + 1, action.id)
+    assert other.outcome is approvals.Outcome.GONE  # someone else's id finds nothing
+    first = await approvals.approve(uow, clock, changer, USER, action.id)
+    second = await approvals.approve(uow, clock, changer, USER, action.id)
+    assert first.outcome is approvals.Outcome.APPLIED
+    assert second.outcome is approvals.Outcome.DECIDED
+    assert changer.writes == [("g1", Change("budget", Decimal("110.00")))]  # +20% capped
+    undone = await approvals.undo(uow, clock, changer, USER, action.id)
+    assert undone.outcome is approvals.Outcome.UNDONE
+    assert changer.writes[-1] == ("g1", Change("budget", Decimal("100")))
+    again = await approvals.undo(uow, clock, changer, USER, action.id)
+    assert again.outcome is approvals.Outcome.DECIDED and len(changer.writes) == 2
+
+
+async def test_rejected_and_expired_approvals_change_nothing(uow: UnitOfWorkFactory) -> None:
+    await _world(uow, {"g1": ("60", 9), "g2": ("70", 9)}, level="adgroup")
+    await _rule(uow, "adgroup: spend > 50 in today -> budget = 150", approval_minutes=30)
+    changer = FakeChanger()
+    await engine.run_due(uow, FixedClock(NOW), changer, "w1")
+    first, second = await _rows(uow, RuleAction)
+    rejected = await approvals.reject(uow, FixedClock(NOW), USER, first.id)
+    assert rejected.outcome is approvals.Outcome.REJECTED
+    late = FixedClock(NOW + timedelta(minutes=31))
+    expired = await approvals.approve(uow, late, changer, USER, second.id)
+    assert expired.outcome is approvals.Outcome.EXPIRED
+    assert changer.writes == []
+    assert [a.state for a in await _rows(uow, RuleAction)] == ["rejected", "expired"]
+
+
+async def test_edit_value_applies_the_owners_amount(uow: UnitOfWorkFactory) -> None:
+    await _world(uow, {"g1": ("60", 9)}, level="adgroup")
+    await _rule(uow, "adgroup: spend > 50 in today -> budget +50%")
+    changer = FakeChanger()
+    await engine.run_due(uow, FixedClock(NOW), changer, "w1")
+    [action] = await _rows(uow, RuleAction)
+    done = await approvals.approve(uow, FixedClock(NOW), changer, USER, action.id,
+                                   Decimal("120"))
+    assert done.outcome is approvals.Outcome.APPLIED
+    assert changer.writes == [("g1", Change("budget", Decimal("120")))]
+
+
+async def test_stale_data_skips_the_run_and_tells_once(uow: UnitOfWorkFactory) -> None:
+    await _world(uow, {"a1": ("25", 0)}, fresh=NOW - timedelta(hours=3))
+    rule = await _rule(uow, STOP_LOSS, freshness_minutes=60)
+    changer = FakeChanger()
+    await engine.run_due(uow, FixedClock(NOW), changer, "w1")
+    async with uow() as u:
+        r = await u.rules.get(USER, rule.id)
+        assert r is not None
+        r.due_at = NOW + timedelta(hours=1)
+        await u.commit()
+    await engine.run_due(uow, FixedClock(NOW + timedelta(hours=1)), changer, "w1")
+    assert changer.writes == [] and await _rows(uow, RuleAction) == []
+    runs = await _rows(uow, RuleRun)
+    assert [r.status for r in runs] == ["stale", "stale"]
+    [alert] = await _rows(uow, OutboxMessage)
+    assert alert.kind == "rule_stale"
+
+
+async def test_frequency_limit_and_new_slot(uow: UnitOfWorkFactory) -> None:
+    await _world(uow, {"a1": ("25", 0)})
+    rule = await _rule(uow, "ad: spend >= 20 in lifetime -> notify",
+                       frequency=Frequency(times=1, hours=24))
+    changer = FakeChanger()
+    for hours in (0, 1, 25):
+        async with uow() as u:
+            r = await u.rules.get(USER, rule.id)
+            assert r is not None
+            r.due_at = NOW + timedelta(hours=hours)
+            for acc in await u.session.scalars(select(AdAccount)):
+                acc.fresh_as_of = r.due_at
+            await u.commit()
+        await engine.run_due(uow, FixedClock(NOW + timedelta(hours=hours)), changer, "w1")
+    actions = await _rows(uow, RuleAction)
+    assert [a.state for a in actions] == ["alerted", "alerted"]  # now and after 24 h
+    assert changer.writes == []
+
+
+async def test_pause_today_comes_back_at_the_accounts_midnight(uow: UnitOfWorkFactory) -> None:
+    await _world(uow, {"a1": ("25", 0)})
+    await _rule(uow, "ad: spend >= 20 in today -> pause today")
+    changer = FakeChanger()
+    await engine.run_due(uow, FixedClock(NOW), changer, "w1")
+    [action] = await _rows(uow, RuleAction)
+    midnight = datetime(2026, 11, 30, 5, 0, tzinfo=UTC)  # 00:00 in New York
+    assert action.reenable_at == midnight
+    assert await approvals.reenable_due(uow, FixedClock(midnight - timedelta(seconds=1)),
+                                        changer) == 0
+    assert await approvals.reenable_due(uow, FixedClock(midnight), changer) == 1
+    assert changer.writes[-1] == ("a1", Change("status", "ENABLE"))
+    assert await approvals.reenable_due(uow, FixedClock(midnight), changer) == 0
+    kinds = [m.kind for m in await _rows(uow, OutboxMessage)]
+    assert kinds == ["rule_action", "rule_reenabled"]
+
+
+async def test_many_firings_make_one_digest_held_through_quiet_hours(
+        uow: UnitOfWorkFactory) -> None:
+    await _world(uow, {f"a{i}": ("25", 0) for i in range(6)})
+    async with uow() as u:
+        user = await u.users.get(USER)
+        assert user is not None
+        user.quiet_from, user.quiet_to = 14, 8  # 15:00 local now: quiet until 08:00
+        await u.commit()
+    await _rule(uow, STOP_LOSS)
+    await engine.run_due(uow, FixedClock(NOW), FakeChanger(), "w1")
+    [digest] = await _rows(uow, OutboxMessage)
+    assert digest.kind == "rule_digest"
+    assert digest.next_attempt_at == datetime(2026, 11, 30, 13, 0, tzinfo=UTC)  # 08:00 NY
+
+
+async def test_sum_over_scope_and_name_filter(uow: UnitOfWorkFactory) -> None:
+    await _world(uow, {"a1": ("15", 0), "a2": ("10", 0), "b1": ("50", 0)})
+    async with uow() as u:
+        for obj in await u.session.scalars(select(AdObject)):
+            obj.name = "Promo " + obj.object_id if obj.object_id.startswith("a") else "Other"
+        await u.commit()
+    await _rule(uow, "ad: spend >= 20 in today -> notify", aggregate="sum",
+                scope=Scope(match="starts", values=("promo",)))
+    await engine.run_due(uow, FixedClock(NOW), FakeChanger(), "w1")
+    assert sorted(a.object_id for a in await _rows(uow, RuleAction)) == ["a1", "a2"]
+
+
+async def test_preview_and_conflicts(uow: UnitOfWorkFactory) -> None:
+    await _world(uow, {"a1": ("25", 0), "a2": ("1", 0)})
+    ev = await preview(uow, FixedClock(NOW), USER, Draft(STOP_LOSS, RuleSettings()))
+    assert [h.target.object_id for h in ev.hits] == ["a1"] and ev.checked == 2
+    await _rule(uow, STOP_LOSS)
+    found = await conflicts(uow, USER, Draft("ad: ctr > 1 in today -> enable", RuleSettings()))
+    assert [r.name for r in found] == ["r"]
+    assert await conflicts(uow, USER, Draft("ad: ctr > 1 in today -> notify",
+                                            RuleSettings())) == []
