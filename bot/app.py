@@ -37,6 +37,9 @@ from core.clock import Clock, SystemClock
 from core.connections import purge_disconnected
 from core.logs import setup_logging
 from core.oauth_state import StateSigner
+from core.rules import approvals
+from core.rules import engine as rules_engine
+from core.rules.tiktok_changer import TikTokChanger
 from core.scheduler import Tick, build_scheduler
 from core.settings import Settings, SettingsError
 from core.sync import release_leases, run_due, worker_id
@@ -81,7 +84,7 @@ def make_bot(settings: Settings) -> Bot:
             "`python -m sandbox.demo`."
         )
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
-    session.middleware(PacingMiddleware())
+    session.middleware(PacingMiddleware(global_rate=settings.telegram_global_rate))
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -128,8 +131,9 @@ async def start_service(settings: Settings, clock: Clock | None = None) -> Servi
     uow = UnitOfWorkFactory(session_factory(engine), vault)
     i18n = make_i18n()
     storage, isolation = make_fsm(settings, uow)
-    clock = clock or SystemClock(timedelta(seconds=settings.clock_offset_seconds),
-                                 settings.clock_offset_file)
+    clock = clock or SystemClock(
+        timedelta(seconds=settings.clock_offset_seconds), settings.clock_offset_file
+    )
     signer, tiktok, worker = StateSigner(settings.keyring), make_tiktok(settings), worker_id()
     charts = ChartRenderer()  # worker processes start on the first chart
     dp = build_dispatcher(
@@ -144,6 +148,7 @@ async def start_service(settings: Settings, clock: Clock | None = None) -> Servi
         worker=worker,
         charts=charts,
         cadence=settings.sync_cadence,
+        changer=TikTokChanger(uow, tiktok) if tiktok is not None else None,
     )
     return Service(
         settings, engine, uow, make_bot(settings), dp, i18n, clock, signer, tiktok, worker, charts
@@ -160,6 +165,24 @@ def background_ticks(svc: Service) -> list[Tick]:
     ]
     if svc.tiktok is not None:
         tiktok = svc.tiktok
+        changer = TikTokChanger(svc.uow, tiktok)
+        ticks += [
+            Tick(
+                "rules",
+                svc.settings.rules_tick_seconds,
+                lambda: rules_engine.run_due(svc.uow, svc.clock, changer, owner),
+            ),
+            Tick(
+                "approvals",
+                svc.settings.rules_tick_seconds,
+                lambda: approvals.expire_due(svc.uow, svc.clock),
+            ),
+            Tick(
+                "reenable",
+                svc.settings.rules_tick_seconds,
+                lambda: approvals.reenable_due(svc.uow, svc.clock, changer),
+            ),
+        ]
         ticks.append(
             Tick(
                 "sync",
@@ -238,6 +261,7 @@ async def run(settings: Settings) -> None:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
             await release_leases(svc.uow, svc.worker)
+            await rules_engine.release_leases(svc.uow, svc.worker)
         if runner is not None:
             await runner.cleanup()
         with contextlib.suppress(Exception):

@@ -48,3 +48,35 @@ class StatsCb(CallbackData, prefix="sx"):
     o: str = ""
     p: str = "7d"
     n: int = 0
+
+
+class RulesCb(CallbackData, prefix="ru"):
+    """Rules screens: action, our rule or run id (checked against the presser), value, page."""
+
+    a: str
+    id: int = 0
+    v: str = ""
+    n: int = 0
+
+
+class DraftCb(CallbackData, prefix="rd"):
+    """A change to the rule draft kept in the presser's own conversation state."""
+
+    a: str
+    v: str = ""
+
+
+class BuildCb(CallbackData, prefix="rb"):
+    """A step of the guided rule builder."""
+
+    a: str
+    v: str = ""
+
+
+class ActionCb(CallbackData, prefix="ap"):
+    """A decision on a rule's action (approve, reject, other amount, undo); `id` is checked
+    against the presser before anything happens."""
+
+    a: str
+    id: int
+    v: str = ""  # "r" when pressed in a run's list (that screen is redrawn)

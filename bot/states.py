@@ -43,3 +43,16 @@ class StatsStates(StatesGroup):
     """Stats input: a custom date range."""
 
     custom_range = State()
+
+
+class RuleStates(StatesGroup):
+    """Typed input while building a rule or deciding on an approval."""
+
+    text = State()  # the one-line form
+    name = State()
+    values = State()  # name filter values or ids
+    times = State()  # times of day
+    frequency = State()  # "N per M h"
+    cond_value = State()  # builder: a condition's threshold
+    action_value = State()  # builder: a budget or bid change
+    edit_value = State()  # approval: the owner's own amount

@@ -87,3 +87,7 @@ def setup_logging(level: str = "INFO", fmt: str = "text", secrets: Iterable[str]
     # aiohttp's access log repeats every request line; keep it at WARNING to stay readable.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    # APScheduler reports every tick at INFO, and a tick still busy with a backlog (the
+    # notifier draining alerts) as a "skipped" warning: neither says anything is wrong.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)

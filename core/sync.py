@@ -6,7 +6,12 @@ any number of instances can tick without doing the same work twice (design.md, S
 - `window` (hourly): structure (campaigns, ad groups, ads), daily rows at every level for the
   back window — 62 days the first time (enough for "last 30 days" and the 30 before it), then
   the last 3 days again, because TikTok keeps attributing late conversions — and yesterday by
-  hour at every level (today so far is compared with yesterday up to the same hour).
+  hour at every level (today so far is compared with yesterday up to the same hour). Then a
+  gradual hourly backfill for rule backtests: up to 3 missing days per run among the 29 before
+  yesterday, newest first, at campaign, ad group and ad level (TikTok reports hours one day per
+  request), so a new account has 30 days by hour after ~10 runs without a burst of requests.
+  A day is missing at a level when its daily rows there show delivery and it has no hourly row
+  there yet; once present it is never fetched again (late attribution is refreshed by day only).
 - `today` (every 15 minutes): today's daily and hourly rows at every level, in the account's
   time zone.
 
@@ -24,7 +29,7 @@ import secrets
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -46,6 +51,7 @@ from storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class Cadence:
     """How often each job runs per ad account (SYNC_TODAY_MINUTES, SYNC_WINDOW_MINUTES)."""
@@ -56,12 +62,24 @@ class Cadence:
     def every(self, kind: str) -> timedelta:
         """The interval of a job kind."""
         return self.today if kind == "today" else self.window
+
+
 BACKFILL_DAYS = 62
 RECENT_DAYS = 3
 LEASE = timedelta(minutes=10)
 MAX_BACKOFF = timedelta(minutes=30)
-LEVELS = {ReportLevel.ADVERTISER: "advertiser", ReportLevel.CAMPAIGN: "campaign",
-          ReportLevel.ADGROUP: "adgroup", ReportLevel.AD: "ad"}
+LEVELS = {
+    ReportLevel.ADVERTISER: "advertiser",
+    ReportLevel.CAMPAIGN: "campaign",
+    ReportLevel.ADGROUP: "adgroup",
+    ReportLevel.AD: "ad",
+}
+# Rule backtests replay the last HOURLY_DAYS days by hour at these levels; each window run
+# fills in at most HOURLY_BACKFILL_PER_RUN missing days per level (one request per day and
+# level, spec §7.1), so a new account has them all within ~10 hourly runs, without a burst.
+HOURLY_DAYS = 30
+HOURLY_BACKFILL_PER_RUN = 3
+HOURLY_BACKFILL_LEVELS = (ReportLevel.CAMPAIGN, ReportLevel.ADGROUP, ReportLevel.AD)
 _MICRO = Decimal("0.000001")
 # Only the raw counts are stored: every ratio (CTR, CPC, CPA, ROAS...) is derived from sums, so
 # asking TikTok for them would only make the pages bigger (spec §7.1 metric names).
@@ -93,10 +111,15 @@ def _money(value: Decimal | None) -> Decimal:
 def _metric_row(account_id: int, row: ReportRow, now: datetime, hourly: bool) -> dict[str, Any]:
     assert row.stat_time is not None
     out: dict[str, Any] = {
-        "ad_account_id": account_id, "level": LEVELS[row.level], "object_id": row.object_id,
-        "day": row.stat_time.date(), "spend": _money(row.spend),
-        "impressions": row.impressions or 0, "clicks": row.clicks or 0,
-        "conversions": row.conversion or 0, "purchase_value": _money(row.purchase_value),
+        "ad_account_id": account_id,
+        "level": LEVELS[row.level],
+        "object_id": row.object_id,
+        "day": row.stat_time.date(),
+        "spend": _money(row.spend),
+        "impressions": row.impressions or 0,
+        "clicks": row.clicks or 0,
+        "conversions": row.conversion or 0,
+        "purchase_value": _money(row.purchase_value),
         "synced_at": now,
     }
     if hourly:
@@ -107,18 +130,21 @@ def _metric_row(account_id: int, row: ReportRow, now: datetime, hourly: bool) ->
 def _object_row(account_id: int, level: str, obj: Any, now: datetime) -> dict[str, Any]:
     bid = getattr(obj, "bid_price", None) or getattr(obj, "conversion_bid_price", None)
     return {
-        "ad_account_id": account_id, "level": level,
+        "ad_account_id": account_id,
+        "level": level,
         "object_id": getattr(obj, f"{level}_id"),
         "campaign_id": getattr(obj, "campaign_id", None),
         "adgroup_id": getattr(obj, "adgroup_id", None) if level == "ad" else None,
         "name": getattr(obj, f"{level}_name") or "",
-        "operation_status": obj.operation_status, "secondary_status": obj.secondary_status,
+        "operation_status": obj.operation_status,
+        "secondary_status": obj.secondary_status,
         "objective": getattr(obj, "objective_type", None),
         "budget_mode": getattr(obj, "budget_mode", None),
         "budget": _money(obj.budget) if getattr(obj, "budget", None) is not None else None,
         "bid_type": getattr(obj, "bid_type", None),
         "bid": _money(bid) if bid is not None else None,
-        "created_time": obj.create_time, "synced_at": now,
+        "created_time": obj.create_time,
+        "synced_at": now,
     }
 
 
@@ -134,11 +160,20 @@ class _Steps:
             await self._progress(self.done, self.total)
 
 
-async def _pull_structure(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient,
-                          job: ClaimedJob, token: str, steps: _Steps) -> int:
+async def _pull_structure(
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    client: TikTokClient,
+    job: ClaimedJob,
+    token: str,
+    steps: _Steps,
+) -> int:
     count = 0
-    fetchers = (("campaign", client.get_campaigns), ("adgroup", client.get_adgroups),
-                ("ad", client.get_ads))
+    fetchers = (
+        ("campaign", client.get_campaigns),
+        ("adgroup", client.get_adgroups),
+        ("ad", client.get_ads),
+    )
     for level, fetch in fetchers:
         # Deleted objects too: their past spend is in the reports, and a drill-down must show
         # where it went (marked deleted) rather than lose it.
@@ -146,20 +181,31 @@ async def _pull_structure(uow: UnitOfWorkFactory, clock: Clock, client: TikTokCl
         now = clock.now()
         async with uow() as u:
             count += await u.sync.upsert_objects(
-                [_object_row(job.account_id, level, o, now) for o in objects])
+                [_object_row(job.account_id, level, o, now) for o in objects]
+            )
             await u.commit()
         await steps.step()
     return count
 
 
-async def _pull_metrics(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient,
-                        job: ClaimedJob, token: str, start: Any, end: Any, grain: TimeGrain,
-                        levels: list[ReportLevel], steps: _Steps) -> int:
+async def _pull_metrics(
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    client: TikTokClient,
+    job: ClaimedJob,
+    token: str,
+    start: Any,
+    end: Any,
+    grain: TimeGrain,
+    levels: list[ReportLevel],
+    steps: _Steps,
+) -> int:
     count = 0
     hourly = grain is TimeGrain.HOUR
     for level in levels:
-        rows = await client.get_report(token, job.advertiser_id, level, start, end, grain=grain,
-                                       metrics=SYNC_METRICS)
+        rows = await client.get_report(
+            token, job.advertiser_id, level, start, end, grain=grain, metrics=SYNC_METRICS
+        )
         now = clock.now()
         data = [_metric_row(job.account_id, r, now, hourly) for r in rows if r.stat_time]
         async with uow() as u:
@@ -170,43 +216,120 @@ async def _pull_metrics(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClie
     return count
 
 
-async def _run_window(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient,
-                      job: ClaimedJob, token: str, progress: Progress | None) -> int:
+async def _run_window(
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    client: TikTokClient,
+    job: ClaimedJob,
+    token: str,
+    progress: Progress | None,
+) -> int:
     today = local_today(clock.now(), job.time_zone)
     first = today - timedelta(days=BACKFILL_DAYS)
     async with uow() as u:
         backfilled = await u.sync.has_daily_since(job.account_id, first + timedelta(days=1))
     start = today - timedelta(days=RECENT_DAYS) if backfilled else first
     yesterday = today - timedelta(days=1)
-    steps = _Steps(3 + 2 * len(LEVELS), progress)
+    steps = _Steps(3 + 2 * len(LEVELS) + len(HOURLY_BACKFILL_LEVELS), progress)
     rows = await _pull_structure(uow, clock, client, job, token, steps)
-    rows += await _pull_metrics(uow, clock, client, job, token, start, yesterday,
-                                TimeGrain.DAY, list(LEVELS), steps)
+    rows += await _pull_metrics(
+        uow, clock, client, job, token, start, yesterday, TimeGrain.DAY, list(LEVELS), steps
+    )
     # Yesterday by hour, for "today so far vs yesterday at the same hour" at every level.
-    rows += await _pull_metrics(uow, clock, client, job, token, yesterday, yesterday,
-                                TimeGrain.HOUR, list(LEVELS), steps)
+    rows += await _pull_metrics(
+        uow, clock, client, job, token, yesterday, yesterday, TimeGrain.HOUR, list(LEVELS), steps
+    )
+    rows += await _backfill_hours(uow, clock, client, job, token, today, steps)
     return rows
 
 
-async def _run_today(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient,
-                     job: ClaimedJob, token: str, progress: Progress | None) -> int:
+async def _backfill_hours(
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    client: TikTokClient,
+    job: ClaimedJob,
+    token: str,
+    today: date,
+    steps: _Steps,
+) -> int:
+    """Pull a few missing older days by hour at each object level (for rule backtests)."""
+    # Yesterday is pulled by hour on every run already; the older days of the last 30.
+    candidates = [today - timedelta(days=n) for n in range(2, HOURLY_DAYS + 1)]
+    count = 0
+    for level in HOURLY_BACKFILL_LEVELS:
+        name = LEVELS[level]
+        async with uow() as u:
+            have = await u.sync.hourly_days(job.account_id, name, candidates)
+            # A day without delivery at this level has no hours to fetch (whether TikTok sends
+            # rows without delivery is undocumented, spec §7.1; the emulator leaves them out),
+            # so it never counts as missing: else an idle week would be asked for again on
+            # every run and block the older days behind it.
+            active = await u.sync.active_days(job.account_id, name, candidates[-1], candidates[0])
+        missing = [d for d in candidates if d in active and d not in have]
+        days = missing[:HOURLY_BACKFILL_PER_RUN]  # newest first
+        # spec §7.1: an hourly report spans one day at most, so one request per day; all of a
+        # level's days are fetched before any is written, like every other step.
+        reports = [
+            await client.get_report(
+                token,
+                job.advertiser_id,
+                level,
+                day,
+                day,
+                grain=TimeGrain.HOUR,
+                metrics=SYNC_METRICS,
+            )
+            for day in days
+        ]
+        now = clock.now()
+        data = [
+            _metric_row(job.account_id, r, now, hourly=True)
+            for rows in reports
+            for r in rows
+            if r.stat_time
+        ]
+        if data:
+            async with uow() as u:
+                count += await u.sync.upsert_hourly(data)
+                await u.commit()
+        await steps.step()
+    return count
+
+
+async def _run_today(
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    client: TikTokClient,
+    job: ClaimedJob,
+    token: str,
+    progress: Progress | None,
+) -> int:
     today = local_today(clock.now(), job.time_zone)
     steps = _Steps(2 * len(LEVELS), progress)
-    rows = await _pull_metrics(uow, clock, client, job, token, today, today, TimeGrain.DAY,
-                               list(LEVELS), steps)
-    rows += await _pull_metrics(uow, clock, client, job, token, today, today, TimeGrain.HOUR,
-                                list(LEVELS), steps)
+    rows = await _pull_metrics(
+        uow, clock, client, job, token, today, today, TimeGrain.DAY, list(LEVELS), steps
+    )
+    rows += await _pull_metrics(
+        uow, clock, client, job, token, today, today, TimeGrain.HOUR, list(LEVELS), steps
+    )
     return rows
 
 
-async def run_job(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, job: ClaimedJob,
-                  owner: str, progress: Progress | None = None,
-                  cadence: Cadence = Cadence()) -> SyncOutcome:
+async def run_job(
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    client: TikTokClient,
+    job: ClaimedJob,
+    owner: str,
+    progress: Progress | None = None,
+    cadence: Cadence = Cadence(),
+) -> SyncOutcome:
     """Run one claimed job and give it back with its next due time."""
     now = clock.now()
     async with uow() as u:
-        token = (await u.credentials.reveal(job.credential_id)
-                 if job.credential_id is not None else None)
+        token = (
+            await u.credentials.reveal(job.credential_id) if job.credential_id is not None else None
+        )
     if token is None:
         return await _settle(uow, clock, job, owner, "token", "no token stored")
     runner = _run_window if job.kind == "window" else _run_today
@@ -222,36 +345,56 @@ async def run_job(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, jo
         return await _settle(uow, clock, job, owner, "retry", f"database: {exc.orig}")
     async with uow() as u:
         # last_ok_at is when this run started: its data is at least that fresh.
-        await u.sync.release(job.job_id, owner, due_at=now + cadence.every(job.kind), ok=True,
-                             now=now)
+        await u.sync.release(
+            job.job_id, owner, due_at=now + cadence.every(job.kind), ok=True, now=now
+        )
         await u.sync.update_freshness(job.account_id)
         await u.commit()
     log.info("sync.done", extra={"account_id": job.account_id, "kind": job.kind, "rows": rows})
     return SyncOutcome(job.account_id, job.kind, True, rows=rows)
 
 
-async def _settle(uow: UnitOfWorkFactory, clock: Clock, job: ClaimedJob, owner: str,
-                  reason: str, error: str) -> SyncOutcome:
+async def _settle(
+    uow: UnitOfWorkFactory, clock: Clock, job: ClaimedJob, owner: str, reason: str, error: str
+) -> SyncOutcome:
     now = clock.now()
     backoff = min(MAX_BACKOFF, timedelta(minutes=2 ** min(job.attempts, 5)))
     async with uow() as u:
         if reason == "token":
             if await u.sync.mark_broken(job.connection_id, error, now):
-                await u.outbox.enqueue(job.user_id, "connection_broken",
-                                       f"broken:{job.connection_id}:{int(now.timestamp())}",
-                                       {"connection_id": job.connection_id}, now)
+                await u.outbox.enqueue(
+                    job.user_id,
+                    "connection_broken",
+                    f"broken:{job.connection_id}:{int(now.timestamp())}",
+                    {"connection_id": job.connection_id},
+                    now,
+                )
         elif reason == "no_access":
             await u.sync.mark_no_access(job.account_id)
-        await u.sync.release(job.job_id, owner, due_at=now + backoff, ok=False, now=now,
-                             error=error)
+        await u.sync.release(
+            job.job_id, owner, due_at=now + backoff, ok=False, now=now, error=error
+        )
         await u.commit()
-    log.warning("sync.failed", extra={"account_id": job.account_id, "kind": job.kind,
-                                      "reason": reason, "error": error[:200]})
+    log.warning(
+        "sync.failed",
+        extra={
+            "account_id": job.account_id,
+            "kind": job.kind,
+            "reason": reason,
+            "error": error[:200],
+        },
+    )
     return SyncOutcome(job.account_id, job.kind, False, reason)
 
 
-async def run_due(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, owner: str,
-                  limit: int = 4, cadence: Cadence = Cadence()) -> list[SyncOutcome]:
+async def run_due(
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    client: TikTokClient,
+    owner: str,
+    limit: int = 4,
+    cadence: Cadence = Cadence(),
+) -> list[SyncOutcome]:
     """One scheduler tick: claim up to `limit` due jobs and run them."""
     now = clock.now()
     async with uow() as u:
@@ -267,9 +410,15 @@ async def release_leases(uow: UnitOfWorkFactory, owner: str) -> None:
         await u.commit()
 
 
-async def refresh_now(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, owner: str,
-                      account_id: int, progress: Progress | None = None,
-                      cadence: Cadence = Cadence()) -> list[SyncOutcome]:
+async def refresh_now(
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    client: TikTokClient,
+    owner: str,
+    account_id: int,
+    progress: Progress | None = None,
+    cadence: Cadence = Cadence(),
+) -> list[SyncOutcome]:
     """Sync one account right away (both jobs); [] if another worker is syncing it now."""
     now = clock.now()
     async with uow() as u:
@@ -279,8 +428,10 @@ async def refresh_now(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient
     outcomes = []
     total = len(jobs)
     for n, job in enumerate(jobs):
+
         async def scaled(done: int, steps: int, n: int = n) -> None:
             if progress is not None:
                 await progress(n * 100 + done * 100 // steps, total * 100)
+
         outcomes.append(await run_job(uow, clock, client, job, owner, scaled, cadence))
     return outcomes

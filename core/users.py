@@ -134,3 +134,14 @@ async def set_marketing(uow: UnitOfWorkFactory, clock: Clock, user_id: int, opt_
                              marketing_consent_at=now, marketing_withdrawn_at=None)
     return await _update(uow, clock, user_id, "user.marketing", marketing_opt_in=False,
                          marketing_withdrawn_at=now)
+
+
+async def set_quiet_hours(uow: UnitOfWorkFactory, clock: Clock, user_id: int,
+                          start: int | None, end: int | None) -> User:
+    """Set the local hours when non-urgent alerts wait (None, None: no quiet hours)."""
+    if (start is None) != (end is None) or any(
+            h is not None and not 0 <= h <= 23 for h in (start, end)) or (
+            start is not None and start == end):
+        raise InvalidValue(f"{start}-{end}")
+    return await _update(uow, clock, user_id, "user.quiet_hours", quiet_from=start,
+                         quiet_to=end)

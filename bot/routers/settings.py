@@ -18,7 +18,14 @@ from bot.views import settings as view
 from bot.views import signup as signup_view
 from core.clock import Clock
 from core.timezones import parse_time_zone
-from core.users import InvalidValue, set_email, set_language, set_marketing, set_time_zone
+from core.users import (
+    InvalidValue,
+    set_email,
+    set_language,
+    set_marketing,
+    set_quiet_hours,
+    set_time_zone,
+)
 from storage.models import User
 from storage.uow import UnitOfWorkFactory
 
@@ -62,7 +69,11 @@ async def settings_action(
             await state.set_state(SettingsStates.email)
             screen = view.email_prompt(db_user.email is not None)
         elif action == "alerts":
-            screen = view.alerts_placeholder()
+            screen = view.alerts(db_user)
+        elif action == "quiet":
+            start, end = view.QUIET.get(value, (-1, -1))
+            db_user = await set_quiet_hours(uow, clock, uid, start, end)
+            screen = view.alerts(db_user)
         elif action == "setlang":
             db_user = await set_language(uow, clock, uid, value)
         elif action == "settz":

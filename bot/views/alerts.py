@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aiogram import html
@@ -9,12 +10,23 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import AccountsCb
-from bot.views import Screen
+from bot.views import Screen, rule_alerts
 from storage.uow import UnitOfWork
 
 
-async def render(u: UnitOfWork, kind: str, user_id: int, params: dict[str, Any]) -> Screen | None:
+async def render(
+    u: UnitOfWork,
+    kind: str,
+    user_id: int,
+    params: dict[str, Any],
+    now: datetime | None = None,
+) -> Screen | None:
     """The message for one alert, or None when its subject no longer exists."""
+    if kind.startswith("rule_"):
+        return await rule_alerts.render(u, kind, user_id, params, now or datetime.now(UTC))
+    if kind == "text":
+        # A ready-made text (operators' notices, tests): the text is data, so it is escaped.
+        return html.quote(str(params["text"])), None
     if kind == "connection_broken":
         conn = await u.connections.connection(user_id, int(params["connection_id"]))
         if conn is None or conn.status != "broken":

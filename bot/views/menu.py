@@ -21,7 +21,7 @@ SECTIONS = {
     "help": __("❓ Help"),
 }
 # Sections whose features have not been built yet say so plainly instead of doing nothing.
-NOT_BUILT = ("launch", "rules", "integrations", "billing")
+NOT_BUILT = ("launch", "integrations", "billing")
 
 
 def main_menu(greeting_name: str | None = None) -> Screen:

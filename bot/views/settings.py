@@ -24,6 +24,7 @@ def overview(user: User, now: datetime) -> Screen:
             _("Time zone: {value}").format(value=zone_label(user.time_zone, now)),
             _("Email: {value}").format(value=html.quote(user.email) if user.email else "—"),
             _("News and offers: {value}").format(value=yes_no(user.marketing_opt_in)),
+            _("Quiet hours: {value}").format(value=quiet_label(user)),
         ]
     )
     kb = InlineKeyboardBuilder()
@@ -77,12 +78,39 @@ def email_prompt(has_email: bool) -> Screen:
     return _("Send your email address:"), kb.as_markup()
 
 
-def alerts_placeholder() -> Screen:
-    """Alert preferences arrive with automation rules."""
-    return _(
-        "<b>Alerts</b>\n\nAlert preferences arrive together with automation rules in a "
-        "next release. Nothing to set here yet."
-    ), _back().as_markup()
+QUIET: dict[str, tuple[int | None, int | None]] = {
+    "off": (None, None),
+    "22-8": (22, 8),
+    "23-7": (23, 7),
+    "0-8": (0, 8),
+    "21-9": (21, 9),
+}
+
+
+def quiet_label(user: User) -> str:
+    """`22:00–08:00` or off."""
+    if user.quiet_from is None or user.quiet_to is None:
+        return _("off")
+    return f"{user.quiet_from:02d}:00–{user.quiet_to:02d}:00"
+
+
+def alerts(user: User) -> Screen:
+    """Quiet hours: when alerts that can wait, wait."""
+    text = _(
+        "<b>Alerts</b>\n\nQuiet hours: {value}\n\nDuring quiet hours (your time zone) alerts "
+        "that can wait — changes already made, alert-only rules, digests, skipped runs — are "
+        "held and arrive when the quiet hours end. Approval requests still arrive at once, "
+        "because they expire."
+    ).format(value=quiet_label(user))
+    kb = InlineKeyboardBuilder()
+    current = next((k for k, v in QUIET.items() if v == (user.quiet_from, user.quiet_to)), None)
+    for key, (start, end) in QUIET.items():
+        label = _("No quiet hours") if start is None else f"{start:02d}:00–{end:02d}:00"
+        mark = "✅ " if key == current else ""
+        kb.button(text=mark + label, callback_data=SettingsCb(action="quiet", value=key))
+    kb.button(text=_("« Back"), callback_data=SettingsCb(action="show"))
+    kb.adjust(1, 2, 2, 1)
+    return text, kb.as_markup()
 
 
 def saved() -> str:

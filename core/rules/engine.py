@@ -90,27 +90,42 @@ class _World:
                 if obj.level != level:
                     continue
                 own = _budget(obj) if level != "ad" else None
-                parent = ((obj.ad_account_id, "adgroup", obj.adgroup_id or "") if level == "ad"
-                          else (obj.ad_account_id, "campaign", obj.campaign_id or ""))
+                parent = (
+                    (obj.ad_account_id, "adgroup", obj.adgroup_id or "")
+                    if level == "ad"
+                    else (obj.ad_account_id, "campaign", obj.campaign_id or "")
+                )
                 self.budgets[(obj.ad_account_id, level, obj.object_id)] = (
-                    own if own is not None or level == "campaign" else self.budgets.get(parent))
+                    own if own is not None or level == "campaign" else self.budgets.get(parent)
+                )
 
     def facts(self, obj: AdObject) -> Facts:
         """What a rule knows about one object."""
-        return Facts(obj.object_id, obj.name,
-                     self.budgets.get((obj.ad_account_id, obj.level, obj.object_id)),
-                     obj.created_time,
-                     self.sums.get((obj.ad_account_id, obj.level), {}).get(obj.object_id, {}))
+        return Facts(
+            obj.object_id,
+            obj.name,
+            self.budgets.get((obj.ad_account_id, obj.level, obj.object_id)),
+            obj.created_time,
+            self.sums.get((obj.ad_account_id, obj.level), {}).get(obj.object_id, {}),
+        )
 
 
 def _fresh(sa: ScopeAccount, settings: RuleSettings, now: datetime) -> bool:
     as_of = sa.account.fresh_as_of
-    return (sa.connection_status == "active" and as_of is not None
-            and now - as_of <= timedelta(minutes=settings.freshness_minutes))
+    return (
+        sa.connection_status == "active"
+        and as_of is not None
+        and now - as_of <= timedelta(minutes=settings.freshness_minutes)
+    )
 
 
-async def _load_sums(u: UnitOfWork, world: _World, accounts: dict[int, ScopeAccount],
-                     needs: dict[tuple[int, str], set[Window]], now: datetime) -> None:
+async def _load_sums(
+    u: UnitOfWork,
+    world: _World,
+    accounts: dict[int, ScopeAccount],
+    needs: dict[tuple[int, str], set[Window]],
+    now: datetime,
+) -> None:
     for (account_id, level), windows in needs.items():
         tz = accounts[account_id].account.time_zone
         keyed = {str(i): w for i, w in enumerate(sorted(windows, key=repr))}
@@ -124,26 +139,42 @@ async def _load_sums(u: UnitOfWork, world: _World, accounts: dict[int, ScopeAcco
                 days[key] = DayRange(rng.start, rng.end)
         raw = await u.rules.window_sums(account_id, level, days, hours)
         world.sums[(account_id, level)] = {
-            oid: {keyed[k]: Totals(s.spend, s.impressions, s.clicks, s.conversions,
-                                   s.purchase_value) for k, s in per.items()}
-            for oid, per in raw.items()}
+            oid: {
+                keyed[k]: Totals(s.spend, s.impressions, s.clicks, s.conversions, s.purchase_value)
+                for k, s in per.items()
+            }
+            for oid, per in raw.items()
+        }
 
 
-def _candidates(world: _World, spec: RuleSpec, settings: RuleSettings,
-                sa: ScopeAccount) -> list[AdObject]:
+def _candidates(
+    world: _World, spec: RuleSpec, settings: RuleSettings, sa: ScopeAccount
+) -> list[AdObject]:
     # Enabling looks at what is off; everything else at what is running.
     wanted = "DISABLE" if spec.action.kind is ActionKind.ENABLE else "ENABLE"
-    return [o for o in world.objects.get((sa.account.id, spec.level.value), [])
-            if o.operation_status == wanted and settings.scope.admits(o.object_id, o.name)]
+    return [
+        o
+        for o in world.objects.get((sa.account.id, spec.level.value), [])
+        if o.operation_status == wanted and settings.scope.admits(o.object_id, o.name)
+    ]
 
 
-def _hit(sa: ScopeAccount, obj: AdObject, facts: Facts, spec: RuleSpec,
-         now: datetime) -> Hit:
+def _hit(sa: ScopeAccount, obj: AdObject, facts: Facts, spec: RuleSpec, now: datetime) -> Hit:
     a = sa.account
-    return Hit(Target(a.id, a.advertiser_id, sa.credential_id, a.currency, a.time_zone,
-                      obj.level, obj.object_id),
-               obj.name, tuple(readings(spec, facts, now)),
-               State(obj.operation_status, _budget(obj) if obj.level != "ad" else None, obj.bid))
+    return Hit(
+        Target(
+            a.id,
+            a.advertiser_id,
+            sa.credential_id,
+            a.currency,
+            a.time_zone,
+            obj.level,
+            obj.object_id,
+        ),
+        obj.name,
+        tuple(readings(spec, facts, now)),
+        State(obj.operation_status, _budget(obj) if obj.level != "ad" else None, obj.bid),
+    )
 
 
 async def evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict[int, Evaluation]:
@@ -190,16 +221,23 @@ async def evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict[
                 if objects and holds(spec.when, total, now):
                     ev.hits += [_hit(sa, o, total, spec, now) for o in objects]
                 continue
-            ev.hits += [_hit(sa, o, facts[o.object_id], spec, now) for o in objects
-                        if holds(spec.when, facts[o.object_id], now)]
+            ev.hits += [
+                _hit(sa, o, facts[o.object_id], spec, now)
+                for o in objects
+                if holds(spec.when, facts[o.object_id], now)
+            ]
     return out
 
 
 def _params(spec: RuleSpec) -> dict[str, str | None]:
     a = spec.action
-    return {"mode": a.mode, **{k: (str(v) if v is not None else None) for k, v in
-                               (("value", a.value), ("floor", a.floor),
-                                ("ceiling", a.ceiling))}}
+    return {
+        "mode": a.mode,
+        **{
+            k: (str(v) if v is not None else None)
+            for k, v in (("value", a.value), ("floor", a.floor), ("ceiling", a.ceiling))
+        },
+    }
 
 
 def _initial_state(spec: RuleSpec, settings: RuleSettings, hit: Hit) -> str:
@@ -213,20 +251,52 @@ def _initial_state(spec: RuleSpec, settings: RuleSettings, hit: Hit) -> str:
     return {"auto": "applying", "approve": "proposed", "alert": "alerted"}[mode]
 
 
-def _trigger(hit: Hit) -> dict[str, object]:
-    return {"readings": [
-        {"metric": r.metric, "span": r.window.span, "incl": r.window.include_today,
-         "value": None if r.value is None else str(r.value)} for r in hit.readings]}
+def _trigger(hit: Hit, spec: RuleSpec, text: str, as_of: datetime | None) -> dict[str, object]:
+    # The rule's text and the data's age as they were when it fired: the alert explains this
+    # firing even if the rule is edited later. `expected` is the change as of the last sync,
+    # for an approval to show what it would do.
+    try:
+        change = change_for(spec.action, hit.synced)
+    except ActionError:
+        change = None
+    expected = None
+    if change is not None and change.field != "status":
+        expected = {
+            "field": change.field,
+            "from": str(getattr(hit.synced, change.field)),
+            "to": str(change.value),
+        }
+    return {
+        "rule": text,
+        "as_of": as_of.isoformat() if as_of else None,
+        "expected": expected,
+        "readings": [
+            {
+                "metric": r.metric,
+                "span": r.window.span,
+                "incl": r.window.include_today,
+                "value": None if r.value is None else str(r.value),
+            }
+            for r in hit.readings
+        ],
+    }
 
 
-async def _record_hits(u: UnitOfWork, rule: Rule, run: RuleRun, spec: RuleSpec,
-                       settings: RuleSettings, hits: list[Hit],
-                       now: datetime) -> list[RuleAction]:
+async def _record_hits(
+    u: UnitOfWork,
+    rule: Rule,
+    run: RuleRun,
+    spec: RuleSpec,
+    settings: RuleSettings,
+    ev: Evaluation,
+    now: datetime,
+) -> list[RuleAction]:
     freq = settings.frequency
     since = None if freq.hours is None else now - timedelta(hours=freq.hours)
     counts = await u.rules.action_counts(rule.id, since)
     rows: list[RuleAction] = []
-    for hit in hits:
+    as_of = ev.data_as_of
+    for hit in ev.hits:
         t = hit.target
         key = f"{rule.id}:{run.slot:%Y%m%dT%H%M}:{t.account_id}:{t.object_id}"
         found = await u.rules.action_by_key(key)
@@ -237,12 +307,24 @@ async def _record_hits(u: UnitOfWork, rule: Rule, run: RuleRun, spec: RuleSpec,
             continue
         state = _initial_state(spec, settings, hit)
         row = RuleAction(
-            key=key, rule_id=rule.id, run_id=run.id, user_id=rule.user_id,
-            ad_account_id=t.account_id, level=t.level, object_id=t.object_id,
-            object_name=hit.name[:512], kind=spec.action.kind.value, state=state,
-            params=_params(spec), trigger=_trigger(hit), before={}, after={}, created_at=now,
-            expires_at=(now + timedelta(minutes=settings.approval_minutes)
-                        if state == "proposed" else None),
+            key=key,
+            rule_id=rule.id,
+            run_id=run.id,
+            user_id=rule.user_id,
+            ad_account_id=t.account_id,
+            level=t.level,
+            object_id=t.object_id,
+            object_name=hit.name[:512],
+            kind=spec.action.kind.value,
+            state=state,
+            params=_params(spec),
+            trigger=_trigger(hit, spec, rule.text, as_of),
+            before={},
+            after={},
+            created_at=now,
+            expires_at=(
+                now + timedelta(minutes=settings.approval_minutes) if state == "proposed" else None
+            ),
         )
         u.rules.add_action(row)
         rows.append(row)
@@ -250,8 +332,15 @@ async def _record_hits(u: UnitOfWork, rule: Rule, run: RuleRun, spec: RuleSpec,
     return rows
 
 
-async def enqueue_alert(u: UnitOfWork, user_id: int, kind: str, key: str,
-                        params: dict[str, object], now: datetime, urgent: bool) -> None:
+async def enqueue_alert(
+    u: UnitOfWork,
+    user_id: int,
+    kind: str,
+    key: str,
+    params: dict[str, object],
+    now: datetime,
+    urgent: bool,
+) -> None:
     """Queue an alert; one that is not urgent waits out the user's quiet hours."""
     hold = None
     if not urgent:
@@ -261,24 +350,45 @@ async def enqueue_alert(u: UnitOfWork, user_id: int, kind: str, key: str,
     await u.outbox.enqueue(user_id, kind, key, params, now, not_before=hold)
 
 
-async def _finish(u: UnitOfWork, rule: Rule, run: RuleRun, ev: Evaluation,
-                  rows: list[RuleAction], owner: str, now: datetime) -> None:
+async def _finish(
+    u: UnitOfWork,
+    rule: Rule,
+    run: RuleRun,
+    ev: Evaluation,
+    rows: list[RuleAction],
+    owner: str,
+    now: datetime,
+) -> None:
     settings = from_json(rule.settings)
     for sa in ev.stale:
         as_of = sa.account.fresh_as_of
         stamp = as_of.isoformat() if as_of else "never"
-        await enqueue_alert(u, rule.user_id, "rule_stale",
-                            f"rule-stale:{rule.id}:{sa.account.id}:{stamp}",
-                            {"rule_id": rule.id, "account_id": sa.account.id}, now, urgent=False)
+        await enqueue_alert(
+            u,
+            rule.user_id,
+            "rule_stale",
+            f"rule-stale:{rule.id}:{sa.account.id}:{stamp}",
+            {"rule_id": rule.id, "account_id": sa.account.id},
+            now,
+            urgent=False,
+        )
     said = [r for r in rows if r.state in ALERTED]
     if len(said) >= DIGEST_AT:
         urgent = any(r.state == "proposed" for r in said)
-        await enqueue_alert(u, rule.user_id, "rule_digest", f"rule-digest:{run.id}",
-                            {"run_id": run.id}, now, urgent)
+        await enqueue_alert(
+            u, rule.user_id, "rule_digest", f"rule-digest:{run.id}", {"run_id": run.id}, now, urgent
+        )
     else:
         for row in said:
-            await enqueue_alert(u, rule.user_id, "rule_action", f"rule-action:{row.id}",
-                                {"action_id": row.id}, now, urgent=row.state == "proposed")
+            await enqueue_alert(
+                u,
+                rule.user_id,
+                "rule_action",
+                f"rule-action:{row.id}",
+                {"action_id": row.id},
+                now,
+                urgent=row.state == "proposed",
+            )
     fresh = ev.accounts > 0 or not ev.stale
     run.status = "ok" if fresh else "stale"
     run.finished_at, run.data_as_of, run.checked = now, ev.data_as_of, ev.checked
@@ -291,34 +401,44 @@ async def _finish(u: UnitOfWork, rule: Rule, run: RuleRun, ev: Evaluation,
     await u.rules.release(rule.id, owner, due_at=due, ran_at=now)
 
 
-async def run_rule(uow: UnitOfWorkFactory, clock: Clock, changer: Changer, rule: Rule,
-                   ev: Evaluation, owner: str) -> RuleRun:
+async def run_rule(
+    uow: UnitOfWorkFactory, clock: Clock, changer: Changer, rule: Rule, ev: Evaluation, owner: str
+) -> RuleRun:
     """Record, apply and announce what one evaluated rule found; move it to its next slot."""
     spec, settings = parse_rule(rule.text), from_json(rule.settings)
     assert rule.due_at is not None
     now = clock.now()
     async with uow() as u:
         run = await u.rules.run_for(rule.id, rule.due_at, now)
-        rows = await _record_hits(u, rule, run, spec, settings, ev.hits, now)
+        rows = await _record_hits(u, rule, run, spec, settings, ev, now)
         await u.commit()
     targets = {(h.target.account_id, h.target.object_id): h.target for h in ev.hits}
     done = []
     for row in rows:
         if row.state == "applying":
-            row = await execute.apply(uow, clock, changer, row,
-                                      targets[(row.ad_account_id, row.object_id)])
+            row = await execute.apply(
+                uow, clock, changer, row, targets[(row.ad_account_id, row.object_id)]
+            )
         done.append(row)
     async with uow() as u:
         run = await u.session.merge(run)
         await _finish(u, rule, run, ev, done, owner, clock.now())
         await u.commit()
-    log.info("rules.ran", extra={"rule_id": rule.id, "checked": ev.checked,
-                                 "matched": len(ev.hits), "stale": len(ev.stale)})
+    log.info(
+        "rules.ran",
+        extra={
+            "rule_id": rule.id,
+            "checked": ev.checked,
+            "matched": len(ev.hits),
+            "stale": len(ev.stale),
+        },
+    )
     return run
 
 
-async def run_due(uow: UnitOfWorkFactory, clock: Clock, changer: Changer, owner: str,
-                  limit: int = 200) -> int:
+async def run_due(
+    uow: UnitOfWorkFactory, clock: Clock, changer: Changer, owner: str, limit: int = 200
+) -> int:
     """Run the rules that are due now; returns how many ran."""
     now = clock.now()
     async with uow() as u:

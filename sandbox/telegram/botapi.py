@@ -559,6 +559,11 @@ def _not_modified() -> BotApiError:
 @method("editMessageText")
 async def edit_message_text(engine: Engine, params: Params) -> Any:
     """editMessageText: omitting reply_markup removes the inline keyboard (Bot API)."""
+    # The three answers the notifier's duplicate probe relies on (spec §2.2, §2.4): "message to
+    # edit not found" for an id that does not exist (or was deleted), "message can't be edited"
+    # for a user's message, "message is not modified" only for the bot's own message with the
+    # same text, entities and markup. None of them is a sent message, so none takes a flood
+    # token (check_flood comes after them, like a refused call in limits.py).
     user = engine.chat_for_bot(params.raw("chat_id"))
     msg = _find_bot_message(engine, user, params, edit=True)
     html = params.string("text")

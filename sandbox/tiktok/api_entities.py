@@ -1058,6 +1058,7 @@ def adgroup_update(ctx: Ctx) -> Any:
         sent = p.json(f) if f == "placements" else p.raw(f)
         if sent != full.get(f):
             raise param_error(f"{f} cannot be updated.")
+    _check_bid_below_budget(ctx, ag, p)
     changed = False
     name = p.name("adgroup_name", required=False)
     if name is not None:
@@ -1112,6 +1113,29 @@ def adgroup_update(ctx: Ctx) -> Any:
     ag.modify_time = ctx.now
     ctx.world.touch(ag.campaign_id)
     return adgroup_dict(ctx, ag)
+
+
+def _check_bid_below_budget(ctx: Ctx, ag: AdGroup, p: Params) -> None:
+    """A custom bid stays below the ad group's (or campaign's) budget after this update.
+
+    Spec §4.6 ("bids must be below campaign/ad-group budget") and §4.11 ("bid ≥ budget" is a
+    40002): checked on update as on create, whichever of the two the update changes, before
+    anything is changed (an update is all or nothing).
+    """
+    if ag.extra.get("bid_type") != "BID_TYPE_CUSTOM":
+        return
+    field_name = "conversion_bid_price" if ag.billing_event == "OCPM" else "bid_price"
+    bid = p.decimal(field_name)
+    if bid is None:
+        raw = ag.extra.get(field_name)
+        bid = Decimal(str(raw)) if raw is not None else None
+    elif bid <= 0:
+        raise param_error(f"{field_name} should be greater than 0.")
+    budget = p.decimal("budget")
+    cap = budget if budget is not None else ag.budget.current()
+    cap = cap or ctx.world.campaigns[ag.campaign_id].budget.current()
+    if bid is not None and cap and bid >= cap:
+        raise param_error(f"{field_name} must be lower than the budget.")
 
 
 @route("adgroup/status/update/", "POST")

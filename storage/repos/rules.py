@@ -301,6 +301,24 @@ class RulesRepo:
         await self._s.execute(update(RuleAction).where(RuleAction.id == action_id)
                               .values(**values))
 
+    # Backtests ------------------------------------------------------------------------------
+
+    async def micros_rows(self, account_id: int, level: str, start: date, end: date,
+                          hourly: bool) -> list[tuple[Any, ...]]:
+        """All objects' hourly (object, day, hour, ...) or daily (object, day, ...) rows of one
+        account level over local days `start`..`end`, money as integer micros: exact, and a
+        backtest reading a month of hours makes no Decimal per row it never looks at."""
+        from sqlalchemy import BigInteger, type_coerce
+
+        model = MetricHourly if hourly else MetricDaily
+        keys = [model.object_id, model.day, *([MetricHourly.hour] if hourly else [])]
+        values = [type_coerce(getattr(model, m), BigInteger) if m in ("spend", "purchase_value")
+                  else getattr(model, m) for m in _SUMMED]
+        return [tuple(r) for r in await self._s.execute(
+            select(*keys, *values)
+            .where(model.ad_account_id == account_id, model.level == level,
+                   model.day >= start, model.day <= end))]
+
 
 def _sums(values: Sequence[Any]) -> Sums:
     spend, impressions, clicks, conversions, value = (v or 0 for v in values)

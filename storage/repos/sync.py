@@ -139,8 +139,11 @@ class SyncRepo:
 
     async def release_all(self, owner: str) -> None:
         """Give back every lease this worker holds (a clean shutdown), keeping due times."""
-        await self._s.execute(update(SyncJob).where(SyncJob.lease_owner == owner)
-                              .values(lease_owner=None, lease_until=None))
+        await self._s.execute(
+            update(SyncJob)
+            .where(SyncJob.lease_owner == owner)
+            .values(lease_owner=None, lease_until=None)
+        )
 
     async def job(self, account_id: int, kind: str) -> SyncJob | None:
         """One account's job of a kind."""
@@ -161,6 +164,41 @@ class SyncRepo:
         )
         return found is not None
 
+    async def hourly_days(self, account_id: int, level: str, days: Sequence[date]) -> set[date]:
+        """Which of `days` have at least one hourly row at `level` (any object, any hour)."""
+        if not days:
+            return set()
+        found = await self._s.scalars(
+            select(MetricHourly.day)
+            .where(
+                MetricHourly.ad_account_id == account_id,
+                MetricHourly.level == level,
+                MetricHourly.day.in_(list(days)),
+            )
+            .distinct()
+        )
+        return set(found)
+
+    async def active_days(self, account_id: int, level: str, start: date, end: date) -> set[date]:
+        """Days in [start, end] whose daily rows at `level` show any delivery."""
+        found = await self._s.scalars(
+            select(MetricDaily.day)
+            .where(
+                MetricDaily.ad_account_id == account_id,
+                MetricDaily.level == level,
+                MetricDaily.day >= start,
+                MetricDaily.day <= end,
+                or_(
+                    MetricDaily.impressions > 0,
+                    MetricDaily.clicks > 0,
+                    MetricDaily.conversions > 0,
+                    MetricDaily.spend > 0,
+                ),
+            )
+            .distinct()
+        )
+        return set(found)
+
     async def upsert_objects(self, rows: Sequence[dict[str, Any]]) -> int:
         """Insert or update synced campaigns, ad groups and ads."""
         return await upsert(self._s, AdObject, rows, ("ad_account_id", "level", "object_id"))
@@ -178,12 +216,18 @@ class SyncRepo:
         )
 
     async def update_freshness(self, account_id: int) -> None:
-        """"Data as of" = the last good intraday pull, once the back window has been pulled
-        too (before that, yesterday and earlier would still be missing)."""
+        """Set "data as of" to the last good intraday pull, once the back window has been
+        pulled too (before that, yesterday and earlier would still be missing)."""
         ok = dict(
-            (await self._s.execute(
-                select(SyncJob.kind, SyncJob.last_ok_at).where(SyncJob.ad_account_id == account_id)
-            )).tuples().all()
+            (
+                await self._s.execute(
+                    select(SyncJob.kind, SyncJob.last_ok_at).where(
+                        SyncJob.ad_account_id == account_id
+                    )
+                )
+            )
+            .tuples()
+            .all()
         )
         fresh = ok.get("today") if ok.get("window") is not None else None
         if fresh is not None:

@@ -1,0 +1,226 @@
+"""Rule alerts: what a rule did or asks, why (the values, window, time zone, data as of), and
+the buttons to approve, reject, change the amount or undo."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram import html
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import ActionCb, RulesCb
+from bot.views import Screen
+from bot.views.common import zone_label
+from bot.views.rules import (
+    STATE_MARK,
+    action_name,
+    level_name,
+    metric_value,
+    reading_text,
+    state_name,
+)
+from storage.models import AdAccount, RuleAction
+from storage.uow import UnitOfWork
+
+DIGEST_LINES = 20
+
+
+def _when(value: str | None, zone: str) -> str:
+    if not value:
+        return "—"
+    return datetime.fromisoformat(value).astimezone(ZoneInfo(zone)).strftime("%d.%m %H:%M")
+
+
+def _money_change(field: str, before: Any, after: Any, currency: str) -> str:
+    name = _("budget") if field == "budget" else _("bid")
+    old = metric_value("budget", Decimal(before), currency) if before is not None else "—"
+    new = metric_value("budget", Decimal(after), currency) if after is not None else "—"
+    return f"{name}: {old} → {new}"
+
+
+def outcome(row: RuleAction, currency: str, zone: str) -> str:
+    """What happened to the object, in one line."""
+    kind, state = row.kind, row.state
+    expected = (row.trigger or {}).get("expected")
+    if state == "proposed":
+        line = _("asks to {action}").format(action=action_name(kind))
+        if expected:
+            line += " — " + _money_change(
+                expected["field"], expected["from"], expected["to"], currency
+            )
+        return line
+    if state == "failed":
+        return _("could not {action}: {error}").format(
+            action=action_name(kind), error=html.quote(row.error or "?")
+        )
+    if state == "alerted":
+        return _("matched (alert only, nothing changed)")
+    if state in ("applied", "undone", "undoing") and kind in ("budget", "bid"):
+        line = _money_change(kind, row.before.get(kind), row.after.get(kind), currency)
+        return line if state == "applied" else line + " — " + state_name(state)
+    if state == "applied" and kind == "pause_today" and row.reenable_at is not None:
+        back = row.reenable_at.astimezone(ZoneInfo(zone)).strftime("%d.%m %H:%M")
+        return _("paused for today; back on at {when} (account time)").format(when=back)
+    if state == "applied":
+        return {"pause": _("paused"), "enable": _("switched on")}.get(kind, action_name(kind))
+    return f"{action_name(kind)} — {state_name(state)}"
+
+
+def action_buttons(
+    kb: InlineKeyboardBuilder, row: RuleAction, short: bool = False, now: datetime | None = None
+) -> int:
+    """The buttons an action offers now; returns how many were added."""
+    name = row.object_name[:20]
+    added = 0
+    open_ = row.expires_at is None or now is None or row.expires_at > now
+    if row.state == "proposed" and open_:
+        kb.button(
+            text=("✅ " + name) if short else _("✅ Approve"),
+            callback_data=ActionCb(a="ok", id=row.id, v="r" if short else ""),
+        )
+        kb.button(
+            text=("✖ " + name) if short else _("✖ Reject"),
+            callback_data=ActionCb(a="no", id=row.id, v="r" if short else ""),
+        )
+        added += 2
+        if row.kind in ("budget", "bid") and not short:
+            kb.button(text=_("✏️ Other amount"), callback_data=ActionCb(a="ed", id=row.id))
+            added += 1
+    undo_open = row.undo_until is not None and (now is None or row.undo_until > now)
+    if row.state == "applied" and undo_open and row.kind != "notify":
+        kb.button(
+            text=("↩️ " + name) if short else _("↩️ Undo (24 h)"),
+            callback_data=ActionCb(a="un", id=row.id, v="r" if short else ""),
+        )
+        added += 1
+    return added
+
+
+async def _context(u: UnitOfWork, row: RuleAction) -> tuple[AdAccount | None, str]:
+    account = await u.connections.account(row.user_id, row.ad_account_id)
+    rule = await u.rules.get(row.user_id, row.rule_id) if row.rule_id else None
+    return account, rule.name if rule else _("(deleted rule)")
+
+
+def action_message(
+    row: RuleAction, account: AdAccount | None, rule_name: str, now: datetime
+) -> Screen:
+    """One action's alert, as it stands now."""
+    currency = account.currency if account else "USD"
+    zone = account.time_zone if account else "UTC"
+    trig = row.trigger or {}
+    icon = "🔔" if row.state == "alerted" else STATE_MARK.get(row.state, "🤖")
+    where = html.quote(account.name) if account else ""
+    lines = [
+        f"{icon} <b>{html.quote(rule_name)}</b> · {where}",
+        f"{level_name(row.level).capitalize()} «{html.quote(row.object_name)}» — "
+        f"{outcome(row, currency, zone)}",
+        "",
+        _("Why:"),
+    ]
+    for r in trig.get("readings", []):
+        value = Decimal(r["value"]) if r.get("value") is not None else None
+        lines.append(
+            "• " + reading_text(r["metric"], r["span"], r.get("incl", False), value, currency)
+        )
+    if trig.get("rule"):
+        lines.append(_("Rule: {text}").format(text=f"<code>{html.quote(trig['rule'])}</code>"))
+    lines.append(
+        _("Days and hours of {zone}; data as of {when}").format(
+            zone=zone_label(zone, now), when=_when(trig.get("as_of"), zone)
+        )
+    )
+    if row.state == "proposed" and row.expires_at is not None:
+        lines.append(
+            _("Expires at {when} (account time)").format(
+                when=row.expires_at.astimezone(ZoneInfo(zone)).strftime("%d.%m %H:%M")
+            )
+        )
+    kb = InlineKeyboardBuilder()
+    kb.adjust(action_buttons(kb, row, now=now) or 1)
+    return "\n".join(lines)[:4000], kb.as_markup()
+
+
+async def render(
+    u: UnitOfWork, kind: str, user_id: int, params: dict[str, Any], now: datetime
+) -> Screen | None:
+    """A rule alert from its outbox entry, or None when its subject is gone."""
+    if kind in ("rule_action", "rule_reenabled"):
+        row = await u.rules.action(user_id, int(params["action_id"]))
+        if row is None:
+            return None
+        account, rule_name = await _context(u, row)
+        if kind == "rule_action":
+            return action_message(row, account, rule_name, now)
+        return _(
+            "▶️ «{name}» is back on: the rule «{rule}» paused it for today, and the day "
+            "has ended in the account's time zone."
+        ).format(name=html.quote(row.object_name), rule=html.quote(rule_name)), None
+    if kind == "rule_digest":
+        return await _digest(u, user_id, int(params["run_id"]), now)
+    if kind == "rule_stale":
+        rule = await u.rules.get(user_id, int(params["rule_id"]))
+        account = await u.connections.account(user_id, int(params["account_id"]))
+        if rule is None or account is None:
+            return None
+        kb = InlineKeyboardBuilder()
+        kb.button(text=_("Open the rule"), callback_data=RulesCb(a="view", id=rule.id))
+        as_of = account.fresh_as_of.isoformat() if account.fresh_as_of else None
+        return _(
+            "⏸ The rule «{rule}» skipped {account}: its data is from {when} (account "
+            "time), older than the rule allows ({n} min). Nothing was changed; it runs "
+            "again once the sync catches up."
+        ).format(
+            rule=html.quote(rule.name),
+            account=html.quote(account.name),
+            when=_when(as_of, account.time_zone),
+            n=(rule.settings or {}).get("freshness_minutes", "?"),
+        ), kb.as_markup()
+    return None
+
+
+async def _digest(u: UnitOfWork, user_id: int, run_id: int, now: datetime) -> Screen | None:
+    run = await u.rules.run(user_id, run_id)
+    if run is None:
+        return None
+    rows = await u.rules.actions_of_run(run_id)
+    if not rows:
+        return None
+    account, rule_name = await _context(u, rows[0])
+    zone = account.time_zone if account else "UTC"
+    currencies = {}
+    for row in rows:
+        if row.ad_account_id not in currencies:
+            acc = await u.connections.account(user_id, row.ad_account_id)
+            currencies[row.ad_account_id] = acc.currency if acc else "USD"
+    lines = [
+        _("🤖 <b>{rule}</b>: {n} objects in one run").format(
+            rule=html.quote(rule_name), n=len(rows)
+        ),
+        "",
+    ]
+    for row in rows[:DIGEST_LINES]:
+        lines.append(
+            f"{STATE_MARK.get(row.state, '•')} {html.quote(row.object_name)} — "
+            f"{outcome(row, currencies[row.ad_account_id], zone)}"
+        )
+    if len(rows) > DIGEST_LINES:
+        lines.append(_("…and {n} more").format(n=len(rows) - DIGEST_LINES))
+    trig = rows[0].trigger or {}
+    if trig.get("rule"):
+        lines += ["", _("Rule: {text}").format(text=f"<code>{html.quote(trig['rule'])}</code>")]
+    lines.append(
+        _("Days and hours of {zone}; data as of {when}").format(
+            zone=zone_label(zone, now), when=_when(trig.get("as_of"), zone)
+        )
+    )
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=_("Open the run: approve, reject or undo each"),
+        callback_data=RulesCb(a="run", id=run_id),
+    )
+    return "\n".join(lines)[:4000], kb.as_markup()

@@ -1,0 +1,873 @@
+"""Rules screens: the list, one rule, the draft being built, preview, run log, the builder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from aiogram import html
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import BuildCb, DraftCb, MenuCb, RulesCb
+from bot.views import Screen
+from bot.views.common import add_pager, page_of
+from core.money import money, number, percent
+from core.rules.backtest import Backtest
+from core.rules.engine import Evaluation
+from core.rules.model import METRICS, SPANS, ActionKind
+from core.rules.presets import PRESETS
+from core.rules.settings import EVERY_MINUTES, RuleSettings
+from core.rules.text import RuleSyntaxError
+from storage.models import AdAccount, Rule, RuleAction, RuleRun
+
+RULES_PER_PAGE = 8
+RUNS_PER_PAGE = 8
+MONEY = {"spend", "cpc", "cpm", "cpa", "purchase_value", "budget"}
+PERCENT = {"ctr", "cvr", "budget_spent_pct"}
+OPS = (">", ">=", "<", "<=", "=")
+FRESHNESS = (30, 60, 90, 180, 360)
+APPROVAL = (30, 60, 120, 360)
+FREQUENCIES = {"1/24": (1, 24), "1/48": (1, 48), "1/168": (1, 168), "1/0": (1, None)}
+
+
+def _loc() -> str:
+    return get_i18n().current_locale
+
+
+def metric_name(metric: str) -> str:
+    """A metric's name."""
+    return {
+        "spend": _("spend"),
+        "impressions": _("impressions"),
+        "clicks": _("clicks"),
+        "conversions": _("conversions"),
+        "ctr": _("CTR"),
+        "cpc": _("CPC"),
+        "cpm": _("CPM"),
+        "cpa": _("CPA"),
+        "cvr": _("conversion rate"),
+        "purchase_value": _("purchase value"),
+        "roas": _("ROAS"),
+        "budget": _("budget"),
+        "budget_spent_pct": _("budget spent"),
+        "age_days": _("days since creation"),
+    }[metric]
+
+
+def span_name(span: str, include_today: bool = False) -> str:
+    """A window's name."""
+    name = {
+        "last_hour": _("last hour"),
+        "today": _("today"),
+        "yesterday": _("yesterday"),
+        "3d": _("last 3 days"),
+        "7d": _("last 7 days"),
+        "14d": _("last 14 days"),
+        "30d": _("last 30 days"),
+        "lifetime": _("lifetime"),
+    }[span]
+    return _("{window} incl. today").format(window=name) if include_today else name
+
+
+def level_name(level: str) -> str:
+    """Campaign / ad group / ad (singular)."""
+    return {"campaign": _("campaign"), "adgroup": _("ad group"), "ad": _("ad")}[level]
+
+
+def metric_value(metric: str, value: Decimal | None, currency: str) -> str:
+    """A metric's value as the reader writes numbers."""
+    if value is None:
+        return "—"
+    if metric in MONEY:
+        return money(value, currency, _loc())
+    if metric in PERCENT:
+        return percent(value, _loc())
+    if metric in ("roas", "age_days"):
+        return number(value, _loc(), 2 if metric == "roas" else 1)
+    return number(value, _loc())
+
+
+def action_name(kind: str) -> str:
+    """What an action does, as a verb phrase."""
+    return {
+        "pause": _("pause"),
+        "pause_today": _("pause for today"),
+        "enable": _("switch on"),
+        "notify": _("notify"),
+        "budget": _("change budget"),
+        "bid": _("change bid"),
+    }[kind]
+
+
+def mode_name(mode: str) -> str:
+    """Act / ask / alert."""
+    return {"auto": _("act"), "approve": _("ask me"), "alert": _("alert only")}[mode]
+
+
+def _schedule(settings: RuleSettings, user_tz: str) -> str:
+    s = settings.schedule
+    if s.every_minutes is not None:
+        return _("every {n} min").format(n=s.every_minutes)
+    days = ", ".join(_weekday(d) for d in sorted(s.weekdays))
+    return _("at {times} ({zone}) on {days}").format(
+        times=", ".join(s.times), zone=user_tz, days=days
+    )
+
+
+def _weekday(day: int) -> str:
+    return (_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun"))[day]
+
+
+def _frequency(settings: RuleSettings) -> str:
+    f = settings.frequency
+    if f.hours is None:
+        return _("at most {n} time(s) per object, ever").format(n=f.times)
+    return _("at most {n} time(s) per object in {h} h").format(n=f.times, h=f.hours)
+
+
+def _scope(settings: RuleSettings, accounts: list[AdAccount]) -> list[str]:
+    sc = settings.scope
+    if sc.accounts is None:
+        where = _("all tracked ad accounts")
+    else:
+        names = [a.name for a in accounts if a.id in sc.accounts]
+        where = ", ".join(html.quote(n) for n in names) or _("none (pick at least one)")
+    values = ", ".join(f"«{html.quote(v)}»" for v in sc.values)
+    what = {
+        "all": _("all active objects"),
+        "ids": _("objects with ids {values}"),
+        "contains": _("objects whose name contains {values}"),
+        "starts": _("objects whose name starts with {values}"),
+        "pattern": _("objects whose name matches {values}"),
+    }[sc.match].format(values=values)
+    agg = (
+        _("each object on its own")
+        if settings.aggregate == "each"
+        else _("the sum over all objects of an account")
+    )
+    return [
+        _("Accounts: {where}").format(where=where),
+        _("Objects: {what}").format(what=what),
+        _("Evaluated: {how}").format(how=agg),
+    ]
+
+
+def settings_lines(settings: RuleSettings, accounts: list[AdAccount], user_tz: str) -> list[str]:
+    """A rule's settings, one per line."""
+    return [
+        *_scope(settings, accounts),
+        _("Runs: {schedule}").format(schedule=_schedule(settings, user_tz)),
+        _("Limit: {limit}").format(limit=_frequency(settings)),
+        _("Pauses and cuts: {mode}; switching on and raises: {risky}").format(
+            mode=mode_name(settings.safe_mode), risky=mode_name(settings.risky_mode)
+        ),
+        _("Skips when data is older than {n} min; approvals expire after {m} min").format(
+            n=settings.freshness_minutes, m=settings.approval_minutes
+        ),
+    ]
+
+
+def _rule_line(rule: Rule) -> str:
+    mark = "🟢" if rule.enabled else "⏸"
+    return f"{mark} <b>{html.quote(rule.name)}</b>\n<code>{html.quote(rule.text)}</code>"
+
+
+def rules_list(rules: list[Rule], page: int) -> Screen:
+    """The user's rules with New / Type / Presets."""
+    items, page, pages = page_of(rules, page, RULES_PER_PAGE)
+    kb = InlineKeyboardBuilder()
+    if not rules:
+        text = _(
+            "<b>🤖 Rules</b>\n\nRules watch your ads and act for you: pause losers, scale "
+            "winners, alert you. Risky moves wait for your approval; every change can be "
+            "undone for 24 hours.\n\nYou have no rules yet."
+        )
+    else:
+        text = (
+            _("<b>🤖 Rules</b> ({n})").format(n=len(rules))
+            + "\n\n"
+            + "\n\n".join(_rule_line(r) for r in items)
+        )
+    rows = []
+    for rule in items:
+        kb.button(
+            text=("🟢 " if rule.enabled else "⏸ ") + rule.name[:40],
+            callback_data=RulesCb(a="view", id=rule.id, n=page),
+        )
+        rows.append(1)
+    added = add_pager(kb, page, pages, lambda p: RulesCb(a="list", n=p))
+    if added:
+        rows.append(added)
+    kb.button(text=_("➕ Build a rule"), callback_data=BuildCb(a="start"))
+    kb.button(text=_("⌨️ Type a rule"), callback_data=RulesCb(a="type"))
+    kb.button(text=_("📋 Presets"), callback_data=RulesCb(a="presets"))
+    kb.button(text=_("« Main menu"), callback_data=MenuCb(section="home"))
+    kb.adjust(*rows, 2, 1, 1)
+    return text, kb.as_markup()
+
+
+def rule_view(
+    rule: Rule,
+    settings: RuleSettings,
+    accounts: list[AdAccount],
+    user_tz: str,
+    last: RuleRun | None,
+    conflicts: list[Rule],
+) -> Screen:
+    """One rule: its text, settings, last run, conflicts, and what can be done with it."""
+    state = _("🟢 on") if rule.enabled else _("⏸ off")
+    lines = [
+        f"<b>{html.quote(rule.name)}</b> — {state}",
+        f"<code>{html.quote(rule.text)}</code>",
+        "",
+        *settings_lines(settings, accounts, user_tz),
+    ]
+    if last is not None:
+        lines += ["", _("Last run: {summary}").format(summary=run_summary(last, user_tz))]
+    if conflicts and rule.enabled:
+        lines += ["", conflict_warning(conflicts)]
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=_("⏸ Switch off") if rule.enabled else _("▶️ Switch on"),
+        callback_data=RulesCb(a="off" if rule.enabled else "on", id=rule.id),
+    )
+    kb.button(text=_("✏️ Edit"), callback_data=RulesCb(a="edit", id=rule.id))
+    kb.button(text=_("🔎 Preview"), callback_data=RulesCb(a="prev", id=rule.id))
+    kb.button(text=_("🧪 Backtest"), callback_data=RulesCb(a="bt", id=rule.id, v="7"))
+    kb.button(text=_("📜 Run log"), callback_data=RulesCb(a="runs", id=rule.id))
+    kb.button(text=_("⧉ Duplicate"), callback_data=RulesCb(a="dup", id=rule.id))
+    kb.button(text=_("🗑 Delete"), callback_data=RulesCb(a="del", id=rule.id))
+    kb.button(text=_("« Rules"), callback_data=RulesCb(a="list"))
+    kb.adjust(2, 2, 2, 1, 1)
+    return "\n".join(lines), kb.as_markup()
+
+
+def conflict_warning(rules: list[Rule]) -> str:
+    """Other enabled rules that can undo what this one does."""
+    names = ", ".join(f"«{html.quote(r.name)}»" for r in rules[:5])
+    return _(
+        "⚠️ Can act on the same objects in the opposite direction: {names}. They may "
+        "undo each other; narrow one of them."
+    ).format(names=names)
+
+
+def confirm_delete(rule: Rule) -> Screen:
+    """Are you sure?"""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("🗑 Yes, delete"), callback_data=RulesCb(a="del_yes", id=rule.id))
+    kb.button(text=_("« Back"), callback_data=RulesCb(a="view", id=rule.id))
+    return _("Delete the rule «{name}»? What it already did stays in your alerts.").format(
+        name=html.quote(rule.name)
+    ), kb.as_markup()
+
+
+def _local(when: datetime | None, user_tz: str) -> str:
+    if when is None:
+        return "—"
+    return when.astimezone(ZoneInfo(user_tz)).strftime("%d.%m %H:%M")
+
+
+def run_summary(run: RuleRun, user_tz: str) -> str:
+    """`29.11 15:00 · data as of 14:55 · checked 12, matched 2, changed 1, asked 1`."""
+    head = _local(run.started_at, user_tz)
+    if run.status == "stale":
+        return _("{when} · skipped: the data was too old").format(when=head)
+    if run.status == "running":
+        return _("{when} · running").format(when=head)
+    return _(
+        "{when} · data as of {as_of} · checked {checked}, matched {matched}, changed "
+        "{acted}, asked {asked}"
+    ).format(
+        when=head,
+        as_of=_local(run.data_as_of, user_tz),
+        checked=run.checked,
+        matched=run.matched,
+        acted=run.acted,
+        asked=run.proposed,
+    )
+
+
+def runs_page(rule: Rule, runs: list[RuleRun], total: int, page: int, user_tz: str) -> Screen:
+    """A page of a rule's run log."""
+    pages = max(1, -(-total // RUNS_PER_PAGE))
+    kb = InlineKeyboardBuilder()
+    text = _("<b>📜 Run log — {name}</b>").format(name=html.quote(rule.name)) + "\n\n"
+    text += (
+        "\n".join(f"• {run_summary(r, user_tz)}" for r in runs)
+        if runs
+        else _("No runs yet. A rule that is on runs on its schedule.")
+    )
+    for r in runs:
+        if r.matched:
+            kb.button(text=_local(r.started_at, user_tz), callback_data=RulesCb(a="run", id=r.id))
+    kb.adjust(4)
+    nav = InlineKeyboardBuilder()
+    add_pager(nav, page, pages, lambda p: RulesCb(a="runs", id=rule.id, n=p))
+    nav.button(text=_("« Rule"), callback_data=RulesCb(a="view", id=rule.id))
+    kb.attach(nav)
+    return text, kb.as_markup()
+
+
+STATE_MARK = {
+    "applied": "✅",
+    "proposed": "⏳",
+    "alerted": "🔔",
+    "failed": "⚠️",
+    "rejected": "✖",
+    "expired": "⌛",
+    "undone": "↩️",
+    "applying": "…",
+    "undoing": "…",
+}
+
+
+def state_name(state: str) -> str:
+    """An action's state."""
+    return {
+        "applied": _("done"),
+        "proposed": _("waiting for approval"),
+        "alerted": _("alerted"),
+        "failed": _("failed"),
+        "rejected": _("rejected"),
+        "expired": _("expired"),
+        "undone": _("undone"),
+        "applying": _("in progress"),
+        "undoing": _("in progress"),
+    }[state]
+
+
+def run_detail(run: RuleRun, actions: list[RuleAction], user_tz: str, now: datetime) -> Screen:
+    """What one run did, object by object, with each action's buttons."""
+    from bot.views.rule_alerts import action_buttons  # the alert's own buttons
+
+    lines = [
+        _("<b>Run {when}</b>").format(when=_local(run.started_at, user_tz)),
+        run_summary(run, user_tz),
+        "",
+    ]
+    kb = InlineKeyboardBuilder()
+    for a in actions[:30]:
+        lines.append(
+            f"{STATE_MARK.get(a.state, '•')} {html.quote(a.object_name)} — "
+            f"{action_name(a.kind)}: {state_name(a.state)}"
+        )
+        action_buttons(kb, a, short=True, now=now)
+    kb.adjust(2)
+    kb.row()
+    back = InlineKeyboardBuilder()
+    if run.rule_id:
+        back.button(text=_("« Run log"), callback_data=RulesCb(a="runs", id=run.rule_id))
+    kb.attach(back)
+    return "\n".join(lines)[:4000], kb.as_markup()
+
+
+def presets() -> Screen:
+    """Ready rules to start from."""
+    names = {
+        "stop_loss": _("Stop-loss: spent 20 today without a conversion → pause for today"),
+        "high_cpa": _("CPA above target over 3 days → pause the ad group"),
+        "scale_roas": _("ROAS ≥ 2 yesterday → raise the budget 20% (up to 500)"),
+        "stale_ads": _("Ads older than 14 days with CTR under 0.5% → pause"),
+        "budget_burn": _("80% of the daily budget spent → alert"),
+    }
+    kb = InlineKeyboardBuilder()
+    for p in PRESETS:
+        kb.button(text=names[p.key], callback_data=RulesCb(a="preset", v=p.key))
+    kb.button(text=_("« Rules"), callback_data=RulesCb(a="list"))
+    kb.adjust(1)
+    return _(
+        "<b>📋 Presets</b>\n\nBuilt from TikTok's own advice. Pick one, then adjust it "
+        "before saving."
+    ), kb.as_markup()
+
+
+def ask_text(current: str | None = None) -> str:
+    """How to type a rule."""
+    text = _(
+        "Send the rule as one line: <code>level: conditions -> action</code>\n\n"
+        "Examples:\n<code>ad: spend >= 20 and conversions = 0 in 3d -> pause</code>\n"
+        "<code>campaign: roas > 2 in yesterday and spend > 50 in today -> budget +20% max "
+        "500</code>\n<code>adgroup: cpa > 1.5 x cpa in 7d -> notify</code>\n\n"
+        "Windows: last hour, today, yesterday, 3d, 7d, 14d, 30d (add <code>incl today</code>), "
+        "lifetime. Actions: pause, pause today, enable, notify, budget or bid with "
+        "<code>= 100</code>, <code>+20%</code>, <code>-10</code>, <code>min</code>/<code>max"
+        "</code>.\n\n/cancel to stop."
+    )
+    if current:
+        text += "\n\n" + _("Current:") + f"\n<code>{html.quote(current)}</code>"
+    return text
+
+
+def syntax_error(text: str, error: RuleSyntaxError) -> str:
+    """Where the text stopped making sense, and what would fit there."""
+    col = error.column
+    shown = html.quote(text[: col - 1]) + "<b>⟶</b>" + html.quote(text[col - 1 :])
+    return _(
+        "That is not a rule yet: at column {col} I expected {expected}.\n\n<code>{shown}"
+        "</code>\n\nFix it and send it again, or /cancel."
+    ).format(col=col, expected=html.quote(error.expected), shown=shown)
+
+
+def invalid(reason: str) -> str:
+    """A rule that parses but cannot work."""
+    return {
+        "budget_on_ad": _(
+            "Ads have no budget or bid of their own: use an ad group or "
+            "campaign rule for budget and bid changes."
+        ),
+        "bid_on_campaign": _("Bids are set on ad groups: use an ad group rule to change bids."),
+        "too_many": _("You have reached the limit of 100 rules. Delete one to add another."),
+        "gone": _("This rule no longer exists."),
+    }.get(reason, _("These settings cannot be saved: {what}.").format(what=html.quote(reason)))
+
+
+# The draft -----------------------------------------------------------------------------------
+
+
+def draft(
+    text: str,
+    settings: RuleSettings,
+    name: str,
+    accounts: list[AdAccount],
+    user_tz: str,
+    conflicts: list[Rule],
+    editing: bool,
+) -> Screen:
+    """The rule being built: everything it will do, and where to change it."""
+    head = (
+        _("<b>✏️ Editing «{name}»</b>").format(name=html.quote(name))
+        if editing
+        else _("<b>✏️ New rule</b>")
+    )
+    lines = [
+        head,
+        f"<code>{html.quote(text)}</code>",
+        "",
+        *settings_lines(settings, accounts, user_tz),
+    ]
+    if name:
+        lines.insert(1, _("Name: {name}").format(name=html.quote(name)))
+    if conflicts:
+        lines += ["", conflict_warning(conflicts)]
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("⌨️ Retype"), callback_data=DraftCb(a="retype"))
+    kb.button(text=_("🧱 Rebuild"), callback_data=BuildCb(a="start"))
+    kb.button(text=_("🎯 Scope"), callback_data=DraftCb(a="scope"))
+    kb.button(text=_("⏰ Schedule & limit"), callback_data=DraftCb(a="sched"))
+    kb.button(text=_("🛡 Modes"), callback_data=DraftCb(a="modes"))
+    kb.button(text=_("🏷 Name"), callback_data=DraftCb(a="name"))
+    kb.button(text=_("🔎 Preview"), callback_data=DraftCb(a="prev"))
+    kb.button(text=_("🧪 Backtest"), callback_data=DraftCb(a="bt", v="7"))
+    kb.button(text=_("💾 Save"), callback_data=DraftCb(a="save"))
+    kb.button(text=_("✅ Save and switch on"), callback_data=DraftCb(a="save_on"))
+    kb.button(text=_("✖ Discard"), callback_data=DraftCb(a="cancel"))
+    kb.adjust(2, 2, 2, 2, 2, 1)
+    return "\n".join(lines)[:4000], kb.as_markup()
+
+
+def _tick(on: bool) -> str:
+    return "✅ " if on else "▫️ "
+
+
+def scope_screen(settings: RuleSettings, accounts: list[AdAccount]) -> Screen:
+    """Pick accounts, the object filter and how objects are evaluated."""
+    sc = settings.scope
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=_tick(sc.accounts is None) + _("All tracked accounts"),
+        callback_data=DraftCb(a="acc_all"),
+    )
+    for acc in accounts[:20]:
+        chosen = sc.accounts is not None and acc.id in sc.accounts
+        kb.button(text=_tick(chosen) + acc.name[:40], callback_data=DraftCb(a="acc", v=str(acc.id)))
+    matches = {
+        "all": _("All objects"),
+        "contains": _("Name contains…"),
+        "starts": _("Name starts with…"),
+        "pattern": _("Name matches pattern…"),
+        "ids": _("Object ids…"),
+    }
+    for key, label in matches.items():
+        kb.button(text=_tick(sc.match == key) + label, callback_data=DraftCb(a="match", v=key))
+    kb.button(
+        text=_tick(settings.aggregate == "each") + _("Each object on its own"),
+        callback_data=DraftCb(a="agg", v="each"),
+    )
+    kb.button(
+        text=_tick(settings.aggregate == "sum") + _("Sum over the account"),
+        callback_data=DraftCb(a="agg", v="sum"),
+    )
+    kb.button(text=_("« Draft"), callback_data=DraftCb(a="show"))
+    kb.adjust(1, *([1] * min(len(accounts), 20)), 1, 2, 2, 2, 1)
+    return _(
+        "<b>🎯 Scope</b>\n\nWhich accounts and objects the rule looks at. New objects "
+        "that fit join by themselves."
+    ), kb.as_markup()
+
+
+def ask_values(match: str) -> str:
+    """What to type for a name filter."""
+    if match == "ids":
+        return _("Send the object ids, separated by commas or spaces. /cancel to stop.")
+    if match == "pattern":
+        return _("Send a regular expression, e.g. <code>^US_.*_v2$</code>. /cancel to stop.")
+    return _("Send one or more words, separated by commas. /cancel to stop.")
+
+
+def schedule_screen(settings: RuleSettings) -> Screen:
+    """How often the rule runs and how often it may act on one object."""
+    s, f = settings.schedule, settings.frequency
+    kb = InlineKeyboardBuilder()
+    for n in EVERY_MINUTES:
+        kb.button(
+            text=_tick(s.every_minutes == n) + _("every {n} min").format(n=n),
+            callback_data=DraftCb(a="every", v=str(n)),
+        )
+    kb.button(
+        text=_tick(s.every_minutes is None) + _("At set times…"), callback_data=DraftCb(a="times")
+    )
+    for d in range(7):
+        kb.button(
+            text=_tick(d in s.weekdays) + _weekday(d), callback_data=DraftCb(a="wd", v=str(d))
+        )
+    labels = {
+        "1/24": _("once per 24 h"),
+        "1/48": _("once per 48 h"),
+        "1/168": _("once per week"),
+        "1/0": _("once, ever"),
+    }
+    for key, (times, hours) in FREQUENCIES.items():
+        kb.button(
+            text=_tick((f.times, f.hours) == (times, hours)) + labels[key],
+            callback_data=DraftCb(a="freq", v=key),
+        )
+    kb.button(text=_("N times per M hours…"), callback_data=DraftCb(a="freq_n"))
+    kb.button(text=_("« Draft"), callback_data=DraftCb(a="show"))
+    kb.adjust(3, 1, 4, 3, 2, 2, 1, 1)
+    return _(
+        "<b>⏰ Schedule &amp; limit</b>\n\nWhen the rule runs (in your time zone; weekdays "
+        "apply to set times) and how often it may act on the same object."
+    ), kb.as_markup()
+
+
+def ask_times() -> str:
+    """How to type times of day."""
+    return _(
+        "Send times of day in your time zone, e.g. <code>09:00, 18:30</code>. /cancel to stop."
+    )
+
+
+def ask_frequency() -> str:
+    """How to type a frequency limit."""
+    return _(
+        "Send the limit as <code>N per M</code> hours, e.g. <code>2 per 12</code>. /cancel to stop."
+    )
+
+
+def modes_screen(settings: RuleSettings) -> Screen:
+    """Per risk: act, ask or alert; data freshness tolerance; approval expiry."""
+    kb = InlineKeyboardBuilder()
+    for mode in ("auto", "approve", "alert"):
+        kb.button(
+            text=_tick(settings.safe_mode == mode) + mode_name(mode),
+            callback_data=DraftCb(a="safe", v=mode),
+        )
+    for mode in ("auto", "approve", "alert"):
+        kb.button(
+            text=_tick(settings.risky_mode == mode) + mode_name(mode),
+            callback_data=DraftCb(a="risky", v=mode),
+        )
+    for n in FRESHNESS:
+        kb.button(
+            text=_tick(settings.freshness_minutes == n) + _("{n} min").format(n=n),
+            callback_data=DraftCb(a="fresh", v=str(n)),
+        )
+    for n in APPROVAL:
+        kb.button(
+            text=_tick(settings.approval_minutes == n) + _("{n} min").format(n=n),
+            callback_data=DraftCb(a="appr", v=str(n)),
+        )
+    kb.button(text=_("« Draft"), callback_data=DraftCb(a="show"))
+    kb.adjust(3, 3, 5, 4, 1)
+    return _(
+        "<b>🛡 Modes</b>\n\nRow 1 — pauses and cuts: act, ask me, or alert only.\n"
+        "Row 2 — switching on and raises.\nRow 3 — skip a run when the data is older "
+        "than…\nRow 4 — an approval expires after…"
+    ), kb.as_markup()
+
+
+def ask_name() -> str:
+    """How to name a rule."""
+    return _("Send a name for the rule (up to 64 characters). /cancel to stop.")
+
+
+def reading_text(metric: str, span: str, incl: bool, value: Decimal | None, currency: str) -> str:
+    """`spend today $25.50`."""
+    return f"{metric_name(metric)} {span_name(span, incl)}: {metric_value(metric, value, currency)}"
+
+
+def preview(ev: Evaluation, currency_of: dict[int, str], user_tz: str) -> str:
+    """Which objects match right now."""
+    lines = [
+        _("<b>🔎 Preview</b> — nothing is changed"),
+        _("Matches now: {n} of {checked} checked").format(n=len(ev.hits), checked=ev.checked),
+    ]
+    if ev.data_as_of is not None:
+        lines.append(_("Data as of {when}").format(when=_local(ev.data_as_of, user_tz)))
+    for sa in ev.stale:
+        lines.append(
+            _("⚠️ {name}: data too old, would be skipped").format(name=html.quote(sa.account.name))
+        )
+    for hit in ev.hits[:15]:
+        cur = currency_of.get(hit.target.account_id, "USD")
+        read = ", ".join(
+            reading_text(r.metric, r.window.span, r.window.include_today, r.value, cur)
+            for r in hit.readings
+        )
+        lines.append(f"• {html.quote(hit.name)} — {read}")
+    if len(ev.hits) > 15:
+        lines.append(_("…and {n} more").format(n=len(ev.hits) - 15))
+    return "\n".join(lines)[:4000]
+
+
+# The builder ---------------------------------------------------------------------------------
+
+
+def build_level() -> Screen:
+    """Builder step 1: what the rule looks at."""
+    kb = InlineKeyboardBuilder()
+    for level in ("campaign", "adgroup", "ad"):
+        kb.button(text=level_name(level).capitalize(), callback_data=BuildCb(a="lvl", v=level))
+    kb.button(text=_("✖ Cancel"), callback_data=RulesCb(a="list"))
+    kb.adjust(3, 1)
+    return _("<b>🧱 New rule</b>\n\nWhat should the rule look at?"), kb.as_markup()
+
+
+def build_metric(sofar: str) -> Screen:
+    """Builder: pick a metric for the next condition."""
+    kb = InlineKeyboardBuilder()
+    for m in METRICS:
+        kb.button(text=metric_name(m), callback_data=BuildCb(a="met", v=m))
+    kb.adjust(3)
+    return _("<b>🧱 Condition</b>\n{sofar}\n\nWhich metric?").format(sofar=sofar), kb.as_markup()
+
+
+def build_op(sofar: str, metric: str) -> Screen:
+    """Builder: pick a comparison."""
+    kb = InlineKeyboardBuilder()
+    for op in OPS:
+        kb.button(text=op, callback_data=BuildCb(a="op", v=op))
+    kb.adjust(5)
+    return _("<b>🧱 Condition</b>\n{sofar}\n\n{metric} is…").format(
+        sofar=sofar, metric=metric_name(metric)
+    ), kb.as_markup()
+
+
+def ask_cond_value(metric: str, op: str) -> str:
+    """Builder: type the threshold."""
+    return _(
+        "Send the value for <b>{metric} {op}</b>: a number (<code>20</code>), or a metric "
+        "times a factor (<code>1.5 x cpa</code>). /cancel to stop."
+    ).format(metric=metric_name(metric), op=html.quote(op))
+
+
+def build_window(sofar: str) -> Screen:
+    """Builder: pick the condition's window."""
+    kb = InlineKeyboardBuilder()
+    for span in SPANS:
+        kb.button(text=span_name(span), callback_data=BuildCb(a="win", v=span))
+    for span in ("3d", "7d"):
+        kb.button(text=span_name(span, True), callback_data=BuildCb(a="win", v=span + "+"))
+    kb.adjust(3)
+    return _("<b>🧱 Condition</b>\n{sofar}\n\nOver which time window?").format(
+        sofar=sofar
+    ), kb.as_markup()
+
+
+def build_more(sofar: str, joiner: str | None) -> Screen:
+    """Builder: another condition, or on to the action."""
+    kb = InlineKeyboardBuilder()
+    if joiner in (None, "and"):
+        kb.button(text=_("➕ AND another condition"), callback_data=BuildCb(a="more", v="and"))
+    if joiner in (None, "or"):
+        kb.button(text=_("➕ OR another condition"), callback_data=BuildCb(a="more", v="or"))
+    kb.button(text=_("➡️ Choose the action"), callback_data=BuildCb(a="done"))
+    kb.adjust(1)
+    return _("<b>🧱 Conditions</b>\n{sofar}").format(sofar=sofar), kb.as_markup()
+
+
+def build_action(sofar: str, level: str) -> Screen:
+    """Builder: what to do."""
+    kb = InlineKeyboardBuilder()
+    kinds = [
+        k
+        for k in ActionKind
+        if not (level == "ad" and k in (ActionKind.BUDGET, ActionKind.BID))
+        and not (level == "campaign" and k is ActionKind.BID)
+    ]
+    for kind in kinds:
+        kb.button(text=action_name(kind.value), callback_data=BuildCb(a="act", v=kind.value))
+    kb.adjust(2)
+    return _("<b>🧱 Action</b>\n{sofar}\n\nWhat should happen to a match?").format(
+        sofar=sofar
+    ), kb.as_markup()
+
+
+def ask_action_value(kind: str) -> str:
+    """Builder: type the change."""
+    return _(
+        "How should the {what} change? Send <code>= 100</code> to set it, <code>+20%</code> "
+        "or <code>-10%</code> by percent, <code>+5</code> by an amount; add <code>min 10"
+        "</code> or <code>max 500</code> for bounds. /cancel to stop."
+    ).format(what=metric_name("budget") if kind == "budget" else _("bid"))
+
+
+def not_yours() -> str:
+    """A rule or run id that is not the presser's (or no longer exists)."""
+    return _("This rule is not available. Send /rules to see yours.")
+
+
+def draft_closed() -> str:
+    """A draft button pressed after the draft was saved or discarded."""
+    return _("This draft is closed. Send /rules to start again.")
+
+
+def saved(name: str, enabled: bool) -> str:
+    """After saving."""
+    if enabled:
+        return _("✅ Saved «{name}» and switched it on.").format(name=html.quote(name))
+    return _("💾 Saved «{name}». It is off until you switch it on.").format(name=html.quote(name))
+
+
+def bad_value() -> str:
+    """A typed value that is not what was asked for."""
+    return _("That does not fit here. Try again, or /cancel.")
+
+
+def back_kb(target: CallbackData) -> InlineKeyboardMarkup:
+    """A keyboard with one "« Back" button."""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("« Back"), callback_data=target)
+    return kb.as_markup()
+
+
+def backtesting(days: int) -> str:
+    """While a backtest runs."""
+    return _("🧪 Replaying the last {n} days…").format(n=days)
+
+
+def decision_applied() -> str:
+    """After an approval was applied."""
+    return _("✅ Approved and applied.")
+
+
+def decision_rejected() -> str:
+    """After a rejection."""
+    return _("✖ Rejected. Nothing was changed.")
+
+
+def decision_undone() -> str:
+    """After an undo."""
+    return _("↩️ Undone: the previous value is back.")
+
+
+def decision_expired() -> str:
+    """A decision pressed too late."""
+    return _("⌛ Too late: this has expired and nothing was changed.")
+
+
+def decision_taken() -> str:
+    """A second press, or from another device."""
+    return _("This was already decided.")
+
+
+def decision_failed(error: str) -> str:
+    """TikTok refused."""
+    if not error:
+        return _("TikTok is not connected on this instance; nothing was changed.")
+    return _("TikTok refused the change: {error}").format(error=error)
+
+
+def decision_gone() -> str:
+    """Not the presser's, or gone."""
+    return _("This action is not available.")
+
+
+def ask_amount(kind: str) -> str:
+    """Edit value: type an amount."""
+    what = metric_name("budget") if kind == "budget" else _("bid")
+    return _(
+        "Send the new {what} as a number, e.g. <code>120</code> or <code>75.50</code>. "
+        "/cancel to stop."
+    ).format(what=what)
+
+
+def backtest(
+    bt: Backtest,
+    days: int,
+    user_tz: str,
+    again: Callable[[str], CallbackData],
+    back: CallbackData,
+) -> Screen:
+    """What the rule would have done over the last days, per currency."""
+    loc = _loc()
+    lines = [
+        _("<b>🧪 Backtest — last {n} days</b> (nothing is changed)").format(n=days),
+        _(
+            "Replayed {runs} runs over {objects} objects; hourly data for {hours} of {n} days."
+        ).format(runs=bt.runs, objects=bt.objects, hours=bt.hourly_days, n=days),
+    ]
+    if bt.coarse_days:
+        lines.append(
+            _("{n} days had only daily totals and were checked once, at their end.").format(
+                n=len(bt.coarse_days)
+            )
+        )
+    if bt.empty_days:
+        lines.append(_("{n} days had no data at all.").format(n=len(bt.empty_days)))
+    lines += [
+        "",
+        _("Would have fired {n} times on {m} objects.").format(
+            n=bt.firing_count, m=len(bt.per_object)
+        ),
+    ]
+    for currency, totals in bt.saved.items():
+        lines.append(
+            _(
+                "Saved spend: {spend} (it brought {conv} conversions, {value} purchase value)"
+            ).format(
+                spend=money(totals.spend, currency, loc),
+                conv=number(totals.conversions, loc),
+                value=money(totals.purchase_value, currency, loc),
+            )
+        )
+    for currency, delta in bt.budget_change.items():
+        sign = "+" if delta >= 0 else "−"
+        lines.append(
+            _("Daily budgets changed by {amount}").format(
+                amount=sign + money(abs(delta), currency, loc)
+            )
+        )
+    if bt.per_object:
+        lines += ["", _("Most often:")]
+        lines += [f"• {html.quote(o.name)} ×{o.count}" for o in bt.per_object[:5]]
+    if bt.firings:
+        lines += ["", _("Latest:")]
+        for f in bt.firings[:5]:
+            read = ", ".join(
+                reading_text(r.metric, r.window.span, r.window.include_today, r.value, f.currency)
+                for r in f.readings
+            )
+            lines.append(f"• {_local(f.at, user_tz)} {html.quote(f.name)} — {read}")
+    kb = InlineKeyboardBuilder()
+    for n in ("7", "14", "30"):
+        kb.button(text=_tick(n == str(days)) + _("{n} days").format(n=n), callback_data=again(n))
+    kb.button(text=_("« Back"), callback_data=back)
+    kb.adjust(3, 1)
+    return "\n".join(lines)[:4000], kb.as_markup()

@@ -1,0 +1,243 @@
+"""The notifier against the real sandbox Bot API server: exactly-once probing, order, pacing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.i18n import make_i18n
+from bot.notifier import Notifier
+from bot.pacing import PacingMiddleware
+from core.clock import SystemClock
+from core.users import SignUp, register_user
+from sandbox.telegram.server import RunningServer, start_server
+from sandbox.telegram.state import StoredMessage
+from storage.db import session_factory
+from storage.models import OutboxMessage
+from storage.uow import UnitOfWorkFactory
+
+USER = 501
+
+
+@dataclass
+class World:
+    """A migrated database, a sandbox server, a paced Bot and a Notifier wired together."""
+
+    uow: UnitOfWorkFactory
+    server: RunningServer
+    bot: Bot
+    notifier: Notifier
+    clock: SystemClock
+
+    def chat(self, user_id: int = USER) -> list[StoredMessage]:
+        """Every message of the user's chat in the sandbox."""
+        return self.server.engine.state.chats.get(user_id, [])
+
+    def bot_texts(self, user_id: int = USER) -> list[str]:
+        """Texts of the bot's messages in the chat, in order."""
+        return [m.text or "" for m in self.chat(user_id) if m.from_bot]
+
+    async def add_user(self, user_id: int) -> None:
+        """A signed-up user, known to the sandbox too."""
+        form = SignUp(user_id, "U", None, None, "en", "UTC", None, False)
+        await register_user(self.uow, self.clock, form)
+        self.server.engine.state.ensure_user(user_id, first_name="U")
+
+    async def enqueue(self, key: str, text: str, user_id: int = USER) -> int:
+        """Queue a text alert; returns its outbox id."""
+        async with self.uow() as u:
+            await u.outbox.enqueue(user_id, "text", key, {"text": text}, self.clock.now())
+            await u.commit()
+            return int(
+                await u.session.scalar(
+                    select(OutboxMessage.id).where(OutboxMessage.dedup_key == key)
+                )
+            )
+
+    async def row(self, outbox_id: int) -> OutboxMessage:
+        """The outbox row as stored now."""
+        async with self.uow() as u:
+            row = await u.session.get(OutboxMessage, outbox_id)
+            assert row is not None
+            return row
+
+    async def crashed_mid_send(self, outbox_id: int, ago: timedelta = timedelta(minutes=3)) -> None:
+        """Make the row look like a dead process leased it and started sending it `ago`."""
+        started = self.clock.now() - ago
+        async with self.uow() as u:
+            await u.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == outbox_id)
+                .values(sending_at=started, lease_until=started + timedelta(minutes=2), attempts=1)
+            )
+            await u.commit()
+
+
+@pytest.fixture
+async def world(engine: AsyncEngine) -> AsyncIterator[World]:
+    server = await start_server()
+    session = AiohttpSession(api=TelegramAPIServer.from_base(server.url))
+    session.middleware(PacingMiddleware())
+    bot = Bot(
+        server.token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
+    )
+    uow = UnitOfWorkFactory(session_factory(engine), None)
+    clock = SystemClock()
+    w = World(uow, server, bot, Notifier(uow, clock, bot, make_i18n()), clock)
+    await w.add_user(USER)
+    yield w
+    await session.close()
+    await server.stop()
+
+
+def probes(w: World) -> list[tuple[str, str]]:
+    """(message_id, description) of every editMessageText the bot made."""
+    return [
+        (str(r["params"].get("message_id")), str(r.get("description", "ok")))
+        for r in w.server.engine.state.requests
+        if r["method"] == "editMessageText"
+    ]
+
+
+def refusals(w: World, code: int | None = None) -> list[dict[str, object]]:
+    """What the sandbox refused (optionally one error code)."""
+    return [r for r in w.server.engine.state.refusals if code is None or r["error_code"] == code]
+
+
+async def test_sends_in_order_and_records_message_ids(world: World) -> None:
+    ids = [await world.enqueue(f"k{n}", f"alert {n} <b>&") for n in range(4)]
+    assert await world.notifier.tick() == 4
+    assert world.bot_texts() == [f"alert {n} <b>&" for n in range(4)]  # escaped, in order
+    sent = {m.text: m.message_id for m in world.chat()}
+    for n, outbox_id in enumerate(ids):
+        row = await world.row(outbox_id)
+        assert row.sent_at is not None and row.sending_at is not None
+        assert row.tg_message_id == sent[f"alert {n} <b>&"]
+    assert refusals(world) == []
+    assert await world.notifier.tick() == 0  # nothing twice
+
+
+async def test_in_doubt_alert_already_delivered_is_found_not_resent(world: World) -> None:
+    await world.enqueue("a", "first")
+    await world.notifier.tick()
+    user = world.server.engine.state.users[USER]
+    world.server.engine.user_sends(user, "a user's message")  # id 2: "can't be edited"
+    doubt = await world.enqueue("b", "second")
+    await world.crashed_mid_send(doubt)
+    # The dead process's sendMessage reached Telegram (id 3) before it could commit sent_at.
+    await world.bot.send_message(USER, "second")
+    assert await world.notifier.tick() == 1
+    assert world.bot_texts() == ["first", "second"]
+    row = await world.row(doubt)
+    assert row.sent_at is not None and row.tg_message_id == 3
+    assert all(m.edit_count == 0 for m in world.chat())
+    made = probes(world)
+    assert [p[0] for p in made] == ["2", "3"]
+    assert made[0][1] == "Bad Request: message can't be edited"
+    assert made[1][1].startswith("Bad Request: message is not modified")
+
+
+async def test_in_doubt_alert_never_delivered_is_sent_once(world: World) -> None:
+    await world.enqueue("a", "first")
+    await world.notifier.tick()
+    doubt = await world.enqueue("b", "second")
+    await world.crashed_mid_send(doubt)  # crashed before the request left
+    assert await world.notifier.tick() == 1
+    assert world.bot_texts() == ["first", "second"]
+    assert (await world.row(doubt)).tg_message_id == 2
+    assert probes(world) == [("2", "Bad Request: message to edit not found")]
+
+
+async def test_probe_without_any_known_id_starts_at_the_first_message(world: World) -> None:
+    doubt = await world.enqueue("b", "only one")
+    await world.crashed_mid_send(doubt)
+    await world.bot.send_message(USER, "only one")
+    assert await world.notifier.tick() == 1
+    assert world.bot_texts() == ["only one"]
+    assert (await world.row(doubt)).tg_message_id == 1
+
+
+async def test_probe_never_edits_our_other_alerts(world: World) -> None:
+    await world.enqueue("a", "first")
+    await world.notifier.tick()
+    doubt = await world.enqueue("b", "second")
+    await world.crashed_mid_send(doubt, ago=timedelta(minutes=5))
+    # A later alert of the same chat was delivered after the in-doubt send began (id 2).
+    later = await world.enqueue("c", "third")
+    async with world.uow() as u:
+        await u.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == doubt)
+            .values(next_attempt_at=world.clock.now() + timedelta(hours=1))
+        )
+        await u.commit()
+    assert await world.notifier.tick() == 1
+    assert (await world.row(later)).tg_message_id == 2
+    async with world.uow() as u:
+        await u.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == doubt)
+            .values(next_attempt_at=world.clock.now())
+        )
+        await u.commit()
+    assert await world.notifier.tick() == 1
+    assert world.bot_texts() == ["first", "third", "second"]
+    assert all(m.edit_count == 0 for m in world.chat())  # message 2 was skipped, not probed
+    assert [p[0] for p in probes(world)] == ["3"]
+
+
+async def test_refused_send_clears_sending_at_and_gives_up(world: World) -> None:
+    world.server.engine.state.users[USER].blocked = True
+    outbox_id = await world.enqueue("a", "to a blocked user")
+    assert await world.notifier.tick() == 0
+    row = await world.row(outbox_id)
+    assert row.failed_at is not None and row.sending_at is None and row.sent_at is None
+    assert "blocked" in (row.last_error or "")
+
+
+async def test_lost_lease_sends_nothing(world: World) -> None:
+    outbox_id = await world.enqueue("a", "once")
+    now = world.clock.now()
+    async with world.uow() as u:
+        [row] = await u.outbox.claim(now, now + timedelta(minutes=2), 10, one_per_user=True)
+        await u.commit()
+    async with world.uow() as u:  # meanwhile another instance took it over
+        assert await u.outbox.mark_sending(outbox_id, row.lease_until, now, now) is True
+        assert await u.outbox.mark_sending(outbox_id, row.lease_until, now, now) is False
+        await u.commit()
+
+
+async def test_concurrent_chats_at_the_global_rate_without_429(world: World) -> None:
+    server = world.server.engine
+    server.configure(global_rate=60.0)
+    session = AiohttpSession(api=TelegramAPIServer.from_base(world.server.url))
+    session.middleware(PacingMiddleware(global_rate=59.0))
+    bot = Bot(
+        world.server.token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
+    )
+    notifier = Notifier(world.uow, world.clock, bot, make_i18n())
+    users = list(range(1000, 1060))
+    for uid in users:
+        await world.add_user(uid)
+    for n in range(240):
+        await world.enqueue(f"m{n}", f"alert {n}", users[n % len(users)])
+    started = time.monotonic()
+    assert await notifier.tick() == 240
+    elapsed = time.monotonic() - started
+    await session.close()
+    assert refusals(world) == []
+    for n, uid in enumerate(users):
+        assert world.bot_texts(uid) == [f"alert {k}" for k in range(n, 240, len(users))]
+    assert 240 / elapsed <= 59.5  # spaced, not bursting through the server's bucket
+    assert 240 / elapsed >= 0.85 * 59
