@@ -4,9 +4,11 @@
                          [--database-url URL]
 
 Prints, side by side with their baselines:
-- the sync (structure, back window, yesterday and today by hour, every level) of every ad
-  account: API calls made against the fewest the pages allow, and wall time against what the
-  QPS allows for those fewest calls;
+- the sync (structure, back window, yesterday and today by hour, every level, and the first
+  run's hourly backfill: 3 older days by hour at campaign, ad group and ad level) of every ad
+  account: API calls made against the fewest the pages allow (every page of every distinct
+  listing once, so the backfill's one-day hourly reports count in both), and wall time against
+  what the QPS allows for those fewest calls;
 - metric rows stored per second through the sync's bulk upsert against a plain batched
   `executemany` INSERT of the same rows, in the same run (target: ≥ 70 %);
 - chart render time per chart (target: p50 ≤ 60 ms) and the event loop's worst stall while ten

@@ -227,10 +227,14 @@ async def _run_window(
     today = local_today(clock.now(), job.time_zone)
     first = today - timedelta(days=BACKFILL_DAYS)
     async with uow() as u:
-        backfilled = await u.sync.has_daily_since(job.account_id, first + timedelta(days=1))
+        # A window run that once succeeded pulled the whole back window (however young the
+        # account: a missing old day is "no delivery", not "not pulled").
+        found = await u.sync.job(job.account_id, "window")
+        backfilled = found is not None and found.last_ok_at is not None
     start = today - timedelta(days=RECENT_DAYS) if backfilled else first
     yesterday = today - timedelta(days=1)
-    steps = _Steps(3 + 2 * len(LEVELS) + len(HOURLY_BACKFILL_LEVELS), progress)
+    backfill = len(HOURLY_BACKFILL_LEVELS) if backfilled else 0
+    steps = _Steps(3 + 2 * len(LEVELS) + backfill, progress)
     rows = await _pull_structure(uow, clock, client, job, token, steps)
     rows += await _pull_metrics(
         uow, clock, client, job, token, start, yesterday, TimeGrain.DAY, list(LEVELS), steps
@@ -239,7 +243,10 @@ async def _run_window(
     rows += await _pull_metrics(
         uow, clock, client, job, token, yesterday, yesterday, TimeGrain.HOUR, list(LEVELS), steps
     )
-    rows += await _backfill_hours(uow, clock, client, job, token, today, steps)
+    if backfilled:
+        # Not on the first run: that one brings the user's stats in as fast as it can; the
+        # older hours (for backtests) follow on the next hourly runs.
+        rows += await _backfill_hours(uow, clock, client, job, token, today, steps)
     return rows
 
 

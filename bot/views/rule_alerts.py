@@ -23,6 +23,7 @@ from bot.views.rules import (
     reading_text,
     state_name,
 )
+from core.rules.settings import from_json
 from storage.models import AdAccount, RuleAction
 from storage.uow import UnitOfWork
 
@@ -164,22 +165,26 @@ async def render(
         return await _digest(u, user_id, int(params["run_id"]), now)
     if kind == "rule_stale":
         rule = await u.rules.get(user_id, int(params["rule_id"]))
-        account = await u.connections.account(user_id, int(params["account_id"]))
-        if rule is None or account is None:
+        accounts = [await u.connections.account(user_id, int(a)) for a in params["accounts"]]
+        found = [a for a in accounts if a is not None]
+        if rule is None or not found:
             return None
         kb = InlineKeyboardBuilder()
         kb.button(text=_("Open the rule"), callback_data=RulesCb(a="view", id=rule.id))
-        as_of = account.fresh_as_of.isoformat() if account.fresh_as_of else None
-        return _(
-            "⏸ The rule «{rule}» skipped {account}: its data is from {when} (account "
-            "time), older than the rule allows ({n} min). Nothing was changed; it runs "
-            "again once the sync catches up."
-        ).format(
-            rule=html.quote(rule.name),
-            account=html.quote(account.name),
-            when=_when(as_of, account.time_zone),
-            n=(rule.settings or {}).get("freshness_minutes", "?"),
-        ), kb.as_markup()
+        lines = [
+            _(
+                "⏸ The rule «{rule}» skipped a run: the data is older than the rule allows "
+                "({n} min). Nothing was changed; it runs again once the sync catches up."
+            ).format(rule=html.quote(rule.name), n=from_json(rule.settings).freshness_minutes)
+        ]
+        for account in found:
+            as_of = account.fresh_as_of.isoformat() if account.fresh_as_of else None
+            lines.append(
+                _("• {account}: data as of {when} (account time)").format(
+                    account=html.quote(account.name), when=_when(as_of, account.time_zone)
+                )
+            )
+        return "\n".join(lines), kb.as_markup()
     return None
 
 

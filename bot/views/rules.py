@@ -407,7 +407,7 @@ def ask_text(current: str | None = None) -> str:
 def syntax_error(text: str, error: RuleSyntaxError) -> str:
     """Where the text stopped making sense, and what would fit there."""
     col = error.column
-    shown = html.quote(text[: col - 1]) + "<b>⟶</b>" + html.quote(text[col - 1 :])
+    shown = html.quote(text[: col - 1]) + " ⟶ " + html.quote(text[col - 1 :])
     return _(
         "That is not a rule yet: at column {col} I expected {expected}.\n\n<code>{shown}"
         "</code>\n\nFix it and send it again, or /cancel."

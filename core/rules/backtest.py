@@ -370,9 +370,10 @@ class _Replay:
         times = self.fired.get(key, ())
         if freq.hours is None:
             return len(times) < freq.times
-        # An action exactly `hours` ago still counts, as in the engine (created_at >= since).
+        # An action exactly `hours` ago no longer counts, as in the engine: "once per 24 h" on
+        # an hourly schedule fires at the same hour each day, not an hour later every day.
         since = at - timedelta(hours=freq.hours)
-        return sum(1 for t in times if t >= since) < freq.times
+        return sum(1 for t in times if t > since) < freq.times
 
     def facts(
         self, obj: AdObject, rows: tuple[Row, ...], budget: Decimal | None, shown: bool = False

@@ -17,6 +17,7 @@ the account's local days, core.rules.windows), and then, per rule:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
@@ -188,6 +189,7 @@ async def evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict[
     plan: dict[int, list[ScopeAccount]] = {}
     needs: dict[tuple[int, str], set[Window]] = defaultdict(set)
     accounts: dict[int, ScopeAccount] = {}
+    loaded: dict[int, ScopeAccount] = {}
     for rule in rules:
         spec, settings = parsed[rule.id]
         chosen = settings.scope.accounts
@@ -196,6 +198,7 @@ async def evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict[
         for sa in scopes[rule.user_id]:
             if chosen is not None and sa.account.id not in chosen:
                 continue
+            loaded[sa.account.id] = sa
             if not _fresh(sa, settings, now):
                 ev.stale.append(sa)
                 continue
@@ -206,11 +209,14 @@ async def evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict[
             as_of = sa.account.fresh_as_of
             ev.data_as_of = as_of if ev.data_as_of is None else min(ev.data_as_of, as_of)
     world = _World()
-    world.add_objects(await u.rules.objects(list(accounts)))
+    world.add_objects(await u.rules.objects(list(loaded)))
     await _load_sums(u, world, accounts, needs, now)
     for rule in rules:
         spec, settings = parsed[rule.id]
         ev = out[rule.id]
+        # Only accounts holding objects this rule would look at make a skipped run worth
+        # telling (as last synced: a rule narrowed to a few ads skips nothing elsewhere).
+        ev.stale = [sa for sa in ev.stale if _candidates(world, spec, settings, sa)]
         for sa in plan[rule.id]:
             objects = _candidates(world, spec, settings, sa)
             ev.checked += len(objects)
@@ -360,15 +366,16 @@ async def _finish(
     now: datetime,
 ) -> None:
     settings = from_json(rule.settings)
-    for sa in ev.stale:
-        as_of = sa.account.fresh_as_of
-        stamp = as_of.isoformat() if as_of else "never"
+    if ev.stale:
+        # Told once per stale spell: the key holds each account's last good data time, which
+        # stays the same until a sync succeeds again.
+        spell = ",".join(f"{sa.account.id}@{sa.account.fresh_as_of}" for sa in ev.stale)
         await enqueue_alert(
             u,
             rule.user_id,
             "rule_stale",
-            f"rule-stale:{rule.id}:{sa.account.id}:{stamp}",
-            {"rule_id": rule.id, "account_id": sa.account.id},
+            f"rule-stale:{rule.id}:{hashlib.sha256(spell.encode()).hexdigest()[:32]}",
+            {"rule_id": rule.id, "accounts": [sa.account.id for sa in ev.stale]},
             now,
             urgent=False,
         )

@@ -251,7 +251,8 @@ class RulesRepo:
                  .where(RuleAction.rule_id == rule_id, RuleAction.state.in_(COUNTED))
                  .group_by(RuleAction.ad_account_id, RuleAction.object_id))
         if since is not None:
-            query = query.where(RuleAction.created_at >= since)
+            # Strictly after: an action exactly `hours` ago has served its time.
+            query = query.where(RuleAction.created_at > since)
         return {(a, o): int(n) for a, o, n in await self._s.execute(query)}
 
     async def transition(self, action_id: int, user_id: int | None, from_states: Sequence[str],

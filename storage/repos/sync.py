@@ -151,19 +151,6 @@ class SyncRepo:
             select(SyncJob).where(SyncJob.ad_account_id == account_id, SyncJob.kind == kind)
         )
 
-    async def has_daily_since(self, account_id: int, day: date) -> bool:
-        """True if account-level daily rows reach back to `day` (the back window was pulled)."""
-        found = await self._s.scalar(
-            select(MetricDaily.day)
-            .where(
-                MetricDaily.ad_account_id == account_id,
-                MetricDaily.level == "advertiser",
-                MetricDaily.day <= day,
-            )
-            .limit(1)
-        )
-        return found is not None
-
     async def hourly_days(self, account_id: int, level: str, days: Sequence[date]) -> set[date]:
         """Which of `days` have at least one hourly row at `level` (any object, any hour)."""
         if not days:

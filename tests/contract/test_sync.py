@@ -214,6 +214,9 @@ async def test_faults_delay_but_never_corrupt(
     monkeypatch.setattr(core.sync, "HOURLY_BACKFILL_PER_RUN", 1)
     clean = await connected_db(f"sqlite+aiosqlite:///{tmp_path}/clean.db", client, engines)
     await sync_all(clean, client)
+    clean.clock.set(NOW + timedelta(hours=1))
+    await sync_all(clean, client)  # the second window run starts the hourly backfill
+    clean.clock.set(NOW)
 
     # The same world through a flaky TikTok: 20 % of calls fail (50002, 5xx, timeouts,
     # HTML 504), and the client gives up after 2 attempts, so whole jobs fail and are redone.
@@ -246,8 +249,6 @@ async def test_faults_delay_but_never_corrupt(
             break
     await emu.ctl("POST", "config", {"fault_rate": 0.0})
     assert failures > 0, "the fault injection never made a job fail"
-    # The hourly backfill moves on by one day per successful window run, and the flaky
-    # database ran more of them: its older hours are a superset, equal wherever both have them.
     yesterday = {
         a.id: local_today(NOW, a.time_zone) - timedelta(days=1) for a in await flaky.accounts()
     }
@@ -257,8 +258,10 @@ async def test_faults_delay_but_never_corrupt(
     clean_old, clean_rest = _older_hours(await clean.dump(), yesterday)
     flaky_old, flaky_rest = _older_hours(await flaky.dump(), yesterday)
     assert flaky_rest == clean_rest
-    assert clean_old and set(clean_old) <= set(flaky_old)
-    assert all(flaky_old[key] == rows for key, rows in clean_old.items())
+    # How far each database's backfill got depends on how many window runs succeeded; where
+    # both hold a day's hours they are the same rows.
+    assert clean_old
+    assert all(flaky_old[key] == rows for key, rows in clean_old.items() if key in flaky_old)
     async with flaky.uow() as u:
         assert await u.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
@@ -300,7 +303,7 @@ async def test_two_workers_never_sync_the_same_account(
     assert {j.job_id for j in third} == {j.job_id for j in first}
 
 
-async def test_hourly_backfill_fills_30_days_gradually_and_never_refetches(
+async def test_hourly_backfill_starts_after_the_first_run_and_never_refetches(
     tmp_path: Path, client: TikTokClient, emu: Any, engines: list[Any], monkeypatch: Any
 ) -> None:
     db = await connected_db(f"sqlite+aiosqlite:///{tmp_path}/h.db", client, engines)
@@ -330,6 +333,12 @@ async def test_hourly_backfill_fills_30_days_gradually_and_never_refetches(
                 (lvl, d) for a, lvl, d in asked if a == acc.advertiser_id and d < yesterday
             ]
             assert {lvl for lvl, _ in asked_older} <= set(levels)  # not the account level
+            if run == 0:
+                # The first run only brings the stats in: no older hours yet.
+                assert asked_older == []
+                for level in levels:
+                    present[(acc.id, level)] = await db.hourly_days(acc.id, level)
+                continue
             for level in levels:
                 before = present.get((acc.id, level), set())
                 active = await db.active_days(acc.id, level)
@@ -341,4 +350,4 @@ async def test_hourly_backfill_fills_30_days_gradually_and_never_refetches(
                 stored = await db.hourly_days(acc.id, level)
                 assert set(want) <= stored and yesterday in stored
                 present[(acc.id, level)] = stored
-                assert len(stored & set(older)) >= 3 * (run + 1), run
+                assert len(stored & set(older)) >= 3 * run, run

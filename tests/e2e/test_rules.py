@@ -3,11 +3,13 @@ emulator, with the service's and the emulator's clocks moved together."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -25,6 +27,10 @@ class Travel:
 
     def __init__(self, path: Path, tiktok: RunningEmulator) -> None:
         self.path, self.tiktok, self.offset = path, tiktok, 0.0
+
+    def now(self) -> datetime:
+        """The moment both clocks show."""
+        return datetime.now(UTC) + timedelta(seconds=self.offset)
 
     def __call__(self, delta: timedelta) -> None:
         self.offset += delta.total_seconds()
@@ -55,19 +61,27 @@ async def api(tiktok: RunningEmulator) -> AsyncIterator[TikTokClient]:
                            session=http, limiter=NoLimiter())
 
 
-async def pick(api: TikTokClient, tiktok: RunningEmulator, level: str) -> tuple[str, str, str]:
-    """(advertiser id, object id, name) of a running object of the default login."""
-    token = tiktok.access_token
+async def running(api: TikTokClient, tiktok: RunningEmulator,
+                  level: str) -> list[tuple[str, str, str]]:
+    """(advertiser id, object id, name) of running objects of the default login (ad groups:
+    those with a daily budget of their own)."""
+    token, out = tiktok.access_token, []
     for adv in tiktok.state.users[tiktok.state.default_login].advertiser_ids:
         if level == "ad":
-            found = [(a.ad_id, a.ad_name) for a in await api.get_ads(token, adv)
-                     if a.operation_status == "ENABLE"]
+            out += [(adv, a.ad_id, a.ad_name) for a in await api.get_ads(token, adv)
+                    if a.operation_status == "ENABLE"]
         else:
-            found = [(g.adgroup_id, g.adgroup_name) for g in await api.get_adgroups(token, adv)
-                     if g.operation_status == "ENABLE" and g.budget]
-        if found:
-            return adv, *found[0]
-    raise AssertionError(f"no running {level} in the demo world")
+            out += [(adv, g.adgroup_id, g.adgroup_name)
+                    for g in await api.get_adgroups(token, adv)
+                    if g.operation_status == "ENABLE" and g.budget
+                    and g.budget_mode == "BUDGET_MODE_DAY"]
+    assert out, f"no running {level} in the demo world"
+    return out
+
+
+async def pick(api: TikTokClient, tiktok: RunningEmulator, level: str) -> tuple[str, str, str]:
+    """The first running object of a level."""
+    return (await running(api, tiktok, level))[0]
 
 
 async def state_of(api: TikTokClient, tiktok: RunningEmulator, adv: str, level: str,
@@ -168,3 +182,139 @@ async def test_build_with_buttons_preview_backtest_auto_pause_and_undo(
     await tap(user, listing.button_labels()[0], "Switch off")
     log = await tap(user, "📜 Run log", "Run log")
     assert re.search(r"checked 1, matched 1, changed 1", log.text), log.text
+
+
+async def test_typed_rule_parse_error_and_approvals_approved_rejected_expired(
+    service: ServiceProcess, sandbox: SandboxClient, tiktok: RunningEmulator,
+    api: TikTokClient, travel: Travel,
+) -> None:
+    user = await sandbox.user(811, language_code="en")
+    await connected_and_synced(user)
+    (adv1, g1, n1), (adv2, g2, n2), (adv3, g3, n3) = (await running(api, tiktok, "adgroup"))[:3]
+    budget1 = (await state_of(api, tiktok, adv1, "adgroup", g1)).budget
+    assert budget1 is not None
+
+    await user.send("/rules")
+    await user.expect("You have no rules yet")
+    await tap(user, "⌨️ Type a rule", "Send the rule as one line")
+    await user.send("adgroup: spend >= and clicks > 3 -> pause")
+    error = await user.expect("That is not a rule yet")
+    assert "column 19" in error.text and "a number" in error.text
+    await user.send("/cancel")
+    await user.expect("Cancelled")
+
+    rule = "adgroup: impressions >= 0 in today -> budget +10% max 100000"
+    await new_rule_by_text(user, rule, g1)
+    await new_rule_by_text(user, rule, g2)
+    await new_rule_by_text(user, rule, g3)
+    travel(timedelta(minutes=16))
+    asks = {}
+    for name in (n1, n2, n3):
+        asks[name] = await user.wait_for(
+            lambda m, name=name: "asks to change budget" in m.text and name in m.text,
+            timeout=30)
+    first = asks[n1]
+    assert "✅ Approve" in first.button_labels() and "Expires at" in first.text
+    # Nothing changes before a decision.
+    assert (await state_of(api, tiktok, adv1, "adgroup", g1)).budget == budget1
+
+    data = first.button("✅ Approve").callback_data
+    assert data is not None
+    await user.press("✅ Approve", message_id=first.message_id)
+    done = await user.wait_for(lambda m: m.message_id == first.message_id
+                               and "Undo" in " ".join(m.button_labels()))
+    expected = (budget1 * Decimal("1.1")).quantize(Decimal("0.01"))
+    assert (await state_of(api, tiktok, adv1, "adgroup", g1)).budget == expected
+    assert "→" in done.text
+    # The same approval pressed again (say from a second device) is applied once.
+    answer = await press_data_answer(user, data, first.message_id)
+    assert "already decided" in str(answer.get("text"))
+    assert (await state_of(api, tiktok, adv1, "adgroup", g1)).budget == expected
+
+    second = asks[n2]
+    before2 = (await state_of(api, tiktok, adv2, "adgroup", g2)).budget
+    await user.press("✖ Reject", message_id=second.message_id)
+    await user.wait_for(lambda m: m.message_id == second.message_id and "rejected" in m.text)
+    assert (await state_of(api, tiktok, adv2, "adgroup", g2)).budget == before2
+
+    third = asks[n3]
+    before3 = (await state_of(api, tiktok, adv3, "adgroup", g3)).budget
+    travel(timedelta(minutes=121))  # past the 120-minute approval window
+    answer = await press_data_answer(user, third.button("✅ Approve").callback_data or "",
+                                     third.message_id)
+    assert "Too late" in str(answer.get("text"))
+    await user.wait_for(lambda m: m.message_id == third.message_id and "expired" in m.text)
+    assert (await state_of(api, tiktok, adv3, "adgroup", g3)).budget == before3
+
+
+def until_local(travel: Travel, hour: int, minute: int, zone: str) -> timedelta:
+    """How far ahead of the travelled "now" the next hour:minute of a time zone is."""
+    now = travel.now().astimezone(ZoneInfo(zone))
+    target = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if target <= now:
+        target += timedelta(days=1)
+    return target - now
+
+
+async def test_freshness_guard_quiet_hours_digest_and_midnight_reenable(
+    service: ServiceProcess, sandbox: SandboxClient, tiktok: RunningEmulator,
+    api: TikTokClient, travel: Travel,
+) -> None:
+    # The user's evening (sign-up picks Berlin).
+    travel(until_local(travel, 22, 30, "Europe/Berlin"))
+    user = await sandbox.user(821, language_code="en")
+    await connected_and_synced(user)
+    ads = await running(api, tiktok, "ad")
+    adv = ads[0][0]
+    mine = [(oid, name) for a, oid, name in ads if a == adv][:5]
+    assert len(mine) == 5
+    zone = tiktok.state.advertisers[adv].timezone
+
+    await user.send("/settings")
+    await user.expect("Quiet hours: off")
+    await tap(user, "🔔 Alerts", "Quiet hours: off")
+    await tap(user, "22:00–08:00", "Quiet hours: 22:00–08:00")
+    await new_rule_by_text(user, "ad: impressions >= 0 in today -> pause today",
+                           " ".join(oid for oid, _ in mine))
+
+    # TikTok's reports fail: the data ages past the rule's 90 minutes.
+    cfg = tiktok.emulator.config
+    cfg.fault_paths, cfg.fault_kinds, cfg.fault_rate = ["/open_api/v1.3/report/"], ["http5xx"], 1.0
+    travel(timedelta(hours=2))
+    travel(timedelta(minutes=16))  # a second skipped run must not say it again
+    await asyncio.sleep(3)
+    for oid, _ in mine:
+        assert (await state_of(api, tiktok, adv, "ad", oid)).status == "ENABLE"
+
+    cfg.fault_rate = 0.0  # reports work again; the rule acts on its next fresh run
+    for _ in range(12):
+        travel(timedelta(minutes=16))
+        await asyncio.sleep(4)
+        states = [(await state_of(api, tiktok, adv, "ad", oid)).status for oid, _ in mine]
+        if states == ["DISABLE"] * 5:
+            break
+    else:
+        raise AssertionError(f"the rule never acted: {states}")
+    # Quiet hours: nothing about it has arrived yet.
+    said = [m.text for m in await user.bot_messages()]
+    assert not [t for t in said if "⏸ The rule «" in t or "objects in one run" in t]
+
+    travel(until_local(travel, 8, 5, "Europe/Berlin"))
+    digest = await user.wait_for(lambda m: "objects in one run" in m.text, timeout=30)
+    assert all(name in digest.text for _, name in mine)
+    assert "Open the run" in " ".join(digest.button_labels())
+    skipped = await user.wait_for(lambda m: "⏸ The rule «" in m.text)
+    assert "older than the rule allows (90 min)" in skipped.text
+    assert tiktok.state.advertisers[adv].name in skipped.text
+    await asyncio.sleep(2)
+    messages = await user.bot_messages()
+    assert sum("⏸ The rule «" in m.text for m in messages) == 1  # told once
+    assert sum("objects in one run" in m.text for m in messages) == 1  # one digest
+
+    # Each paused ad comes back at the account's own midnight.
+    travel(until_local(travel, 0, 1, zone))
+    for _, name in mine:
+        await user.wait_for(lambda m, name=name: "is back on" in m.text and name in m.text,
+                            timeout=30)
+    for oid, _ in mine:
+        assert (await state_of(api, tiktok, adv, "ad", oid)).status == "ENABLE"

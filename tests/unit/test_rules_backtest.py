@@ -270,21 +270,16 @@ async def test_saved_spend_carries_its_conversions_and_value(
 
 async def test_frequency_limit_is_respected(uow: UnitOfWorkFactory, ads: int) -> None:
     result = await _run(uow, STOP_LOSS, frequency=Frequency(1, 48))
-    # An action exactly 48 hours ago still counts (as in the engine), so the next one comes an
-    # hour later, on the day after next.
+    # An action exactly 48 hours ago has served its time (as in the engine): every other day,
+    # at the same hour.
     assert [f.at for f in reversed(result.firings)] == [
         _tokyo(22, 15),
-        _tokyo(24, 16),
-        _tokyo(26, 17),
-        _tokyo(28, 18),
+        _tokyo(24, 15),
+        _tokyo(26, 15),
+        _tokyo(28, 15),
     ]
-    assert [f.saved_spend for f in reversed(result.firings)] == [
-        Decimal("15.00"),
-        Decimal("12.00"),
-        Decimal("9.00"),
-        Decimal("6.00"),
-    ]
-    assert result.saved_spend == {"USD": Decimal("42.00")}
+    assert [f.saved_spend for f in reversed(result.firings)] == [Decimal("15.00")] * 4
+    assert result.saved_spend == {"USD": Decimal("60.00")}
     once = await _run(uow, STOP_LOSS, frequency=Frequency(1, None))
     assert once.firing_count == 1
 
