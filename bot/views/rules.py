@@ -374,7 +374,7 @@ def presets() -> Screen:
         "high_cpa": _("CPA above target over 3 days → pause the ad group"),
         "scale_roas": _("ROAS ≥ 2 yesterday → raise the budget 20% (up to 500)"),
         "stale_ads": _("Ads older than 14 days with CTR under 0.5% → pause"),
-        "budget_burn": _("80% of the daily budget spent → alert"),
+        "budget_burn": _("Daily budget spent ≥ 80% → alert"),
     }
     kb = InlineKeyboardBuilder()
     for p in PRESETS:

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from core.changes import target_budget
 from core.rules.model import Action, ActionKind
-
-CENT = Decimal("0.01")
-HUNDRED = Decimal(100)
 
 
 @dataclass(frozen=True)
@@ -35,19 +33,24 @@ class State:
     status: str | None = None
     budget: Decimal | None = None
     bid: Decimal | None = None
+    minimum: Decimal | None = None  # TikTok's budget minimum here, when known (not stored)
 
     def to_json(self) -> dict[str, Any]:
         """For the before/after columns (money as strings: exact)."""
-        return {k: (str(v) if isinstance(v, Decimal) else v)
-                for k, v in (("status", self.status), ("budget", self.budget),
-                             ("bid", self.bid)) if v is not None}
+        return {
+            k: (str(v) if isinstance(v, Decimal) else v)
+            for k, v in (("status", self.status), ("budget", self.budget), ("bid", self.bid))
+            if v is not None
+        }
 
     @staticmethod
     def from_json(doc: dict[str, Any]) -> State:
         """Back from the before/after columns."""
-        return State(doc.get("status"),
-                     Decimal(doc["budget"]) if doc.get("budget") is not None else None,
-                     Decimal(doc["bid"]) if doc.get("bid") is not None else None)
+        return State(
+            doc.get("status"),
+            Decimal(doc["budget"]) if doc.get("budget") is not None else None,
+            Decimal(doc["bid"]) if doc.get("bid") is not None else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -78,21 +81,20 @@ class ActionError(Exception):
         self.message = message
 
 
-def adjusted(current: Decimal, action: Action) -> Decimal:
-    """The new budget or bid: set, +/- percent or +/- amount, then kept within the floor and
-    ceiling, at cents (half up)."""
-    value = action.value or Decimal(0)
-    if action.mode == "set":
-        new = value
-    elif action.mode == "pct":
-        new = current + current * value / HUNDRED
-    else:
-        new = current + value
-    if action.floor is not None:
-        new = max(new, action.floor)
-    if action.ceiling is not None:
-        new = min(new, action.ceiling)
-    return max(new, Decimal(0)).quantize(CENT, ROUND_HALF_UP)
+def adjusted(current: Decimal, action: Action, minimum: Decimal | None = None) -> Decimal:
+    """The new budget or bid: set, +/- percent or +/- amount, kept within the floor, the
+    ceiling and TikTok's minimum, in cents (core.changes.target_budget does the maths)."""
+    try:
+        return target_budget(
+            current,
+            action.mode or "amount",  # type: ignore[arg-type]
+            action.value or Decimal(0),
+            action.floor,
+            action.ceiling,
+            minimum,
+        )
+    except ValueError as exc:  # a ceiling under TikTok's minimum
+        raise ActionError(str(exc)) from exc
 
 
 def change_for(action: Action, before: State, value: Decimal | None = None) -> Change | None:
@@ -108,7 +110,8 @@ def change_for(action: Action, before: State, value: Decimal | None = None) -> C
         current = getattr(before, field)
         if current is None:
             raise ActionError(field)
-        return Change(field, value if value is not None else adjusted(current, action))
+        minimum = before.minimum if field == "budget" else None
+        return Change(field, value if value is not None else adjusted(current, action, minimum))
     return None
 
 

@@ -43,8 +43,7 @@ from core.rules.schedule import next_due
 from core.rules.settings import RuleSettings
 from core.rules.text import parse_rule
 from core.rules.windows import window_range
-from storage.models import AdObject
-from storage.repos.rules import ScopeAccount
+from storage.repos.rules import ObjectRow, ScopeAccount
 from storage.uow import UnitOfWork
 
 MIN_DAYS, MAX_DAYS = 7, 30
@@ -376,7 +375,7 @@ class _Replay:
         return sum(1 for t in times if t > since) < freq.times
 
     def facts(
-        self, obj: AdObject, rows: tuple[Row, ...], budget: Decimal | None, shown: bool = False
+        self, obj: ObjectRow, rows: tuple[Row, ...], budget: Decimal | None, shown: bool = False
     ) -> Facts:
         """What the rule knows about one object at one run (`shown`: money as stored)."""
         make = _totals if shown else _fast_totals
@@ -389,7 +388,7 @@ class _Replay:
         )
 
     def check(
-        self, obj: AdObject, rows: tuple[Row, ...], budget: Decimal | None, at: datetime
+        self, obj: ObjectRow, rows: tuple[Row, ...], budget: Decimal | None, at: datetime
     ) -> bool:
         """`holds`, remembered for identical sums when the rule does not read age."""
         if self.memo is None:
@@ -404,7 +403,7 @@ class _Replay:
         self,
         u: UnitOfWork,
         sa: ScopeAccount,
-        objects: list[AdObject],
+        objects: list[ObjectRow],
         budgets: dict[str, Decimal | None],
         ticks: Sequence[datetime],
         now: datetime,
@@ -456,7 +455,7 @@ class _Replay:
     def _replay(
         self,
         sa: ScopeAccount,
-        objects: list[AdObject],
+        objects: list[ObjectRow],
         budgets: dict[str, Decimal | None],
         data: _Data,
         runs: list[_Run],
@@ -483,7 +482,7 @@ class _Replay:
             readers = [
                 _reader(w, at, tz, run.day, run.hour, run.coarse, data) for w in self.windows
             ]
-            live: list[tuple[AdObject, tuple[Row, ...], Decimal | None]] = []
+            live: list[tuple[ObjectRow, tuple[Row, ...], Decimal | None]] = []
             for obj, oid, created in plain:
                 if oid in paused_until:
                     until = paused_until[oid]
@@ -561,8 +560,8 @@ def _with(firing: Firing, **values: Any) -> Firing:
 
 
 def _candidates(
-    objects: Sequence[AdObject], spec: RuleSpec, settings: RuleSettings, account_id: int
-) -> list[AdObject]:
+    objects: Sequence[ObjectRow], spec: RuleSpec, settings: RuleSettings, account_id: int
+) -> list[ObjectRow]:
     """The account's objects a rule would look at: its level, its scope filter; for an enable
     rule the ones off now, else all (taken as running when the replay starts)."""
     level = spec.level.value

@@ -24,36 +24,45 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from core.clock import Clock
 from core.metrics import Totals
 from core.quiet import quiet_until
 from core.rules import execute
 from core.rules.acting import ActionError, Changer, State, Target, change_for, is_increase
-from core.rules.evaluate import Facts, Reading, holds, readings, summed, windows_of
+from core.rules.evaluate import Facts, Reading, compiled, readings, summed, windows_of
 from core.rules.model import ActionKind, RuleSpec, Window
 from core.rules.schedule import next_due
 from core.rules.settings import RuleSettings, from_json
 from core.rules.text import parse_rule
 from core.rules.windows import window_range
-from storage.models import AdObject, Rule, RuleAction, RuleRun
-from storage.repos.rules import DayRange, ScopeAccount
+from storage.models import Rule, RuleAction, RuleRun
+from storage.repos.rules import DayRange, ObjectRow, ScopeAccount
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=10)
+BATCH = 1000  # rules claimed and evaluated together (their sums share queries)
 DIGEST_AT = 4  # this many alerts or more from one run go out as one digest
 ALERTED = ("applied", "failed", "proposed", "alerted")
 
 
 @dataclass(frozen=True)
 class Hit:
-    """An object a rule matched, what it read, and the object's values as last synced."""
+    """An object a rule matched, the facts it matched on, and its values as last synced."""
 
     target: Target
     name: str
-    readings: tuple[Reading, ...]
+    facts: Facts
     synced: State
+    spec: RuleSpec
+    at: datetime
+
+    @property
+    def readings(self) -> list[Reading]:
+        """What each condition read (worked out only for the hits that get explained)."""
+        return readings(self.spec, self.facts, self.at)
 
 
 @dataclass
@@ -67,7 +76,7 @@ class Evaluation:
     data_as_of: datetime | None = None
 
 
-def _budget(obj: AdObject) -> Decimal | None:
+def _budget(obj: ObjectRow) -> Decimal | None:
     if obj.budget_mode == "BUDGET_MODE_INFINITE" or not obj.budget:
         return None
     return obj.budget
@@ -77,11 +86,12 @@ class _World:
     """The objects and sums a batch of rules reads, loaded once per batch."""
 
     def __init__(self) -> None:
-        self.objects: dict[tuple[int, str], list[AdObject]] = defaultdict(list)
+        self.objects: dict[tuple[int, str], list[ObjectRow]] = defaultdict(list)
         self.budgets: dict[tuple[int, str, str], Decimal | None] = {}
         self.sums: dict[tuple[int, str], dict[str, dict[Window, Totals]]] = {}
+        self._facts: dict[tuple[int, str, str], Facts] = {}
 
-    def add_objects(self, objects: Sequence[AdObject]) -> None:
+    def add_objects(self, objects: Sequence[ObjectRow]) -> None:
         """Index objects by account and level, and work out each one's effective budget (an
         ad group without its own budget spends its campaign's; an ad, its ad group's)."""
         for obj in objects:
@@ -100,15 +110,25 @@ class _World:
                     own if own is not None or level == "campaign" else self.budgets.get(parent)
                 )
 
-    def facts(self, obj: AdObject) -> Facts:
-        """What a rule knows about one object."""
-        return Facts(
-            obj.object_id,
-            obj.name,
-            self.budgets.get((obj.ad_account_id, obj.level, obj.object_id)),
-            obj.created_time,
-            self.sums.get((obj.ad_account_id, obj.level), {}).get(obj.object_id, {}),
-        )
+    def facts(self, obj: ObjectRow) -> Facts:
+        """What a rule knows about one object (built once per batch: many rules read it)."""
+        key = (obj.ad_account_id, obj.level, obj.object_id)
+        found = self._facts.get(key)
+        if found is None:
+            found = self._facts[key] = Facts(
+                obj.object_id,
+                obj.name,
+                self.budgets.get((obj.ad_account_id, obj.level, obj.object_id)),
+                obj.created_time,
+                self.sums.get((obj.ad_account_id, obj.level), {}).get(obj.object_id, {}),
+            )
+        return found
+
+
+@lru_cache(maxsize=4096)
+def parse_cached(text: str) -> RuleSpec:
+    """A stored rule's spec (stored text always parses; the result is immutable)."""
+    return parse_rule(text)
 
 
 def _fresh(sa: ScopeAccount, settings: RuleSettings, now: datetime) -> bool:
@@ -127,8 +147,13 @@ async def _load_sums(
     needs: dict[tuple[int, str], set[Window]],
     now: datetime,
 ) -> None:
+    # Accounts in one time zone read the same local days: one query serves all of them.
+    groups: dict[tuple[str, str], tuple[list[int], set[Window]]] = {}
     for (account_id, level), windows in needs.items():
-        tz = accounts[account_id].account.time_zone
+        ids, union = groups.setdefault((level, accounts[account_id].account.time_zone), ([], set()))
+        ids.append(account_id)
+        union |= windows
+    for (level, tz), (ids, windows) in groups.items():
         keyed = {str(i): w for i, w in enumerate(sorted(windows, key=repr))}
         days: dict[str, DayRange] = {}
         hours = {}
@@ -138,19 +163,16 @@ async def _load_sums(
                 hours[key] = rng.hour
             else:
                 days[key] = DayRange(rng.start, rng.end)
-        raw = await u.rules.window_sums(account_id, level, days, hours)
-        world.sums[(account_id, level)] = {
-            oid: {
-                keyed[k]: Totals(s.spend, s.impressions, s.clicks, s.conversions, s.purchase_value)
-                for k, s in per.items()
+        raw = await u.rules.window_sums(ids, level, days, hours, make=Totals)
+        for (account_id, oid), per in raw.items():
+            world.sums.setdefault((account_id, level), {})[oid] = {
+                keyed[k]: totals for k, totals in per.items()
             }
-            for oid, per in raw.items()
-        }
 
 
 def _candidates(
     world: _World, spec: RuleSpec, settings: RuleSettings, sa: ScopeAccount
-) -> list[AdObject]:
+) -> list[ObjectRow]:
     # Enabling looks at what is off; everything else at what is running.
     wanted = "DISABLE" if spec.action.kind is ActionKind.ENABLE else "ENABLE"
     return [
@@ -160,7 +182,7 @@ def _candidates(
     ]
 
 
-def _hit(sa: ScopeAccount, obj: AdObject, facts: Facts, spec: RuleSpec, now: datetime) -> Hit:
+def _hit(sa: ScopeAccount, obj: ObjectRow, facts: Facts, spec: RuleSpec, now: datetime) -> Hit:
     a = sa.account
     return Hit(
         Target(
@@ -173,18 +195,19 @@ def _hit(sa: ScopeAccount, obj: AdObject, facts: Facts, spec: RuleSpec, now: dat
             obj.object_id,
         ),
         obj.name,
-        tuple(readings(spec, facts, now)),
+        facts,
         State(obj.operation_status, _budget(obj) if obj.level != "ad" else None, obj.bid),
+        spec,
+        now,
     )
 
 
 async def evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict[int, Evaluation]:
     """Evaluate a batch of rules against stored data, with aggregate queries shared by all."""
-    parsed = {r.id: (parse_rule(r.text), from_json(r.settings)) for r in rules}
-    scopes: dict[int, list[ScopeAccount]] = {}
-    for rule in rules:
-        if rule.user_id not in scopes:
-            scopes[rule.user_id] = await u.rules.scope_accounts(rule.user_id, None)
+    parsed = {r.id: (parse_cached(r.text), from_json(r.settings)) for r in rules}
+    scopes: dict[int, list[ScopeAccount]] = defaultdict(list)
+    for sa in await u.rules.scope_accounts(sorted({r.user_id for r in rules}), None):
+        scopes[sa.user_id].append(sa)
     out: dict[int, Evaluation] = {}
     plan: dict[int, list[ScopeAccount]] = {}
     needs: dict[tuple[int, str], set[Window]] = defaultdict(set)
@@ -217,6 +240,7 @@ async def evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict[
         # Only accounts holding objects this rule would look at make a skipped run worth
         # telling (as last synced: a rule narrowed to a few ads skips nothing elsewhere).
         ev.stale = [sa for sa in ev.stale if _candidates(world, spec, settings, sa)]
+        test = compiled(spec.when)
         for sa in plan[rule.id]:
             objects = _candidates(world, spec, settings, sa)
             ev.checked += len(objects)
@@ -224,13 +248,13 @@ async def evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict[
             if settings.aggregate == "sum":
                 # Summed within one ad account: amounts in different currencies never add.
                 total = summed(facts.values(), sa.account.name)
-                if objects and holds(spec.when, total, now):
+                if objects and test(total, now):
                     ev.hits += [_hit(sa, o, total, spec, now) for o in objects]
                 continue
             ev.hits += [
                 _hit(sa, o, facts[o.object_id], spec, now)
                 for o in objects
-                if holds(spec.when, facts[o.object_id], now)
+                if test(facts[o.object_id], now)
             ]
     return out
 
@@ -412,7 +436,7 @@ async def run_rule(
     uow: UnitOfWorkFactory, clock: Clock, changer: Changer, rule: Rule, ev: Evaluation, owner: str
 ) -> RuleRun:
     """Record, apply and announce what one evaluated rule found; move it to its next slot."""
-    spec, settings = parse_rule(rule.text), from_json(rule.settings)
+    spec, settings = parse_cached(rule.text), from_json(rule.settings)
     assert rule.due_at is not None
     now = clock.now()
     async with uow() as u:
@@ -444,7 +468,7 @@ async def run_rule(
 
 
 async def run_due(
-    uow: UnitOfWorkFactory, clock: Clock, changer: Changer, owner: str, limit: int = 200
+    uow: UnitOfWorkFactory, clock: Clock, changer: Changer, owner: str, limit: int = BATCH
 ) -> int:
     """Run the rules that are due now; returns how many ran."""
     now = clock.now()

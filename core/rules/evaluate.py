@@ -7,10 +7,12 @@ ratio is derived from summed raw counts, as in stats (core.metrics).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import operator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from core.metrics import Totals
 from core.rules.model import Condition, Group, Op, Operand, RuleSpec, Window
@@ -18,6 +20,15 @@ from core.rules.model import Condition, Group, Op, Operand, RuleSpec, Window
 _HUNDRED = Decimal(100)
 _DAY_SECONDS = Decimal(86400)
 _RATIOS = {"cvr": "conversion_rate"}
+_COMPARE = {
+    Op.GT: operator.gt,
+    Op.GE: operator.ge,
+    Op.LT: operator.lt,
+    Op.LE: operator.le,
+    Op.EQ: operator.eq,
+    Op.NE: operator.ne,
+}
+_NOTHING = Totals()
 
 
 @dataclass
@@ -56,7 +67,7 @@ def windows_of(spec: RuleSpec) -> set[Window]:
 
 def metric(name: str, facts: Facts, window: Window, now: datetime) -> Decimal | None:
     """A metric of `facts` over `window`; None when undefined (CPA without conversions)."""
-    totals = facts.windows.get(window, Totals())
+    totals = facts.windows.get(window, _NOTHING)
     if name == "budget":
         return facts.budget
     if name == "budget_spent_pct":
@@ -71,43 +82,77 @@ def metric(name: str, facts: Facts, window: Window, now: datetime) -> Decimal | 
     return None if value is None else Decimal(value)
 
 
-def _operand(operand: Operand, facts: Facts, window: Window, now: datetime) -> Decimal | None:
+Getter = Callable[[Facts, datetime], "Decimal | int | None"]
+Test = Callable[[Facts, datetime], bool]
+
+
+def _getter(name: str, window: Window) -> Getter:
+    """A metric as a function of the facts (ints and Decimals compare exactly as they are)."""
+    if name in ("budget", "budget_spent_pct", "age_days"):
+        return lambda facts, now: metric(name, facts, window, now)
+    read = operator.attrgetter(_RATIOS.get(name, name))
+    return lambda facts, now: read(facts.windows.get(window, _NOTHING))
+
+
+def _side(operand: Operand, window: Window) -> Getter:
     if operand.metric is None:
-        return operand.value
-    other = metric(operand.metric, facts, window, now)
-    return None if other is None else operand.value * other
+        value = operand.value
+        return lambda facts, now: value
+    other, factor = _getter(operand.metric, window), operand.value
+
+    def scaled(facts: Facts, now: datetime) -> Decimal | None:
+        base = other(facts, now)
+        return None if base is None else factor * base
+
+    return scaled
 
 
-def _holds(cond: Condition, facts: Facts, now: datetime) -> bool:
-    left = metric(cond.metric, facts, cond.window, now)
-    right = _operand(cond.operand, facts, cond.window, now)
-    if left is None or right is None:
-        return False  # an undefined ratio never matches: "CPA > 20" needs a conversion
+def _condition(cond: Condition) -> Test:
+    left, right = _getter(cond.metric, cond.window), _side(cond.operand, cond.window)
     if cond.op is Op.BETWEEN:
-        upper = _operand(cond.upper, facts, cond.window, now) if cond.upper else None
-        return upper is not None and right <= left <= upper
-    return {
-        Op.GT: left > right,
-        Op.GE: left >= right,
-        Op.LT: left < right,
-        Op.LE: left <= right,
-        Op.EQ: left == right,
-        Op.NE: left != right,
-    }[cond.op]
+        upper = _side(cond.upper, cond.window) if cond.upper else (lambda facts, now: None)
+
+        def between(facts: Facts, now: datetime) -> bool:
+            value, low, high = left(facts, now), right(facts, now), upper(facts, now)
+            return None not in (value, low, high) and low <= value <= high  # type: ignore[operator]
+
+        return between
+    compare = _COMPARE[cond.op]
+
+    def test(facts: Facts, now: datetime) -> bool:
+        # An undefined ratio never matches: "CPA > 20" needs a conversion.
+        value = left(facts, now)
+        if value is None:
+            return False
+        other = right(facts, now)
+        return other is not None and compare(value, other)
+
+    return test
+
+
+@lru_cache(maxsize=4096)
+def compiled(node: Condition | Group) -> Test:
+    """The conditions as one function, built once per rule text (rules run many times over
+    many objects, so the tree is not walked for each)."""
+    if isinstance(node, Condition):
+        return _condition(node)
+    parts = tuple(compiled(item) for item in node.items)
+    if node.joiner == "and":
+        return lambda facts, now: all(part(facts, now) for part in parts)
+    return lambda facts, now: any(part(facts, now) for part in parts)
 
 
 def holds(node: Condition | Group, facts: Facts, now: datetime) -> bool:
     """Whether the conditions hold for `facts`."""
-    if isinstance(node, Condition):
-        return _holds(node, facts, now)
-    results = (holds(item, facts, now) for item in node.items)
-    return all(results) if node.joiner == "and" else any(results)
+    return compiled(node)(facts, now)
 
 
 def readings(spec: RuleSpec, facts: Facts, now: datetime) -> list[Reading]:
     """The value of each condition's metric, for the alert that explains a firing."""
-    return [Reading(c.metric, c.window, metric(c.metric, facts, c.window, now))
-            for c in leaves(spec.when)]
+    return [
+        Reading(c.metric, c.window, metric(c.metric, facts, c.window, now))
+        for c in leaves(spec.when)
+    ]
 
 
 def summed(scope: Iterable[Facts], label: str) -> Facts:
@@ -119,5 +164,10 @@ def summed(scope: Iterable[Facts], label: str) -> Facts:
             windows[window] = windows.get(window, Totals()) + totals
     budgets = [i.budget for i in items if i.budget is not None]
     created = [i.created_time for i in items if i.created_time is not None]
-    return Facts("*", label, sum(budgets, Decimal(0)) if budgets else None,
-                 max(created) if created else None, windows)
+    return Facts(
+        "*",
+        label,
+        sum(budgets, Decimal(0)) if budgets else None,
+        max(created) if created else None,
+        windows,
+    )

@@ -55,6 +55,14 @@ class Window:
     span: str = "today"
     include_today: bool = False  # only meaningful for multi-day spans
 
+    def __post_init__(self) -> None:
+        # Windows key the sums every condition reads, tens of thousands of lookups per run:
+        # hash once, not on every lookup (the generated hash rebuilds a tuple each time).
+        object.__setattr__(self, "_hash", hash((self.span, self.include_today)))
+
+    def __hash__(self) -> int:
+        return self._hash  # type: ignore[attr-defined,no-any-return]
+
 
 @dataclass(frozen=True)
 class Operand:

@@ -11,8 +11,9 @@ from core.tiktok import TikTokClient
 from storage.uow import UnitOfWorkFactory
 
 
-def _state(s: changes.ObjectState) -> State:
-    return State(s.status, s.budget, s.bid)
+def _state(s: changes.ObjectState, target: Target) -> State:
+    minimum = changes.budget_minimum(target.level, target.currency, s.budget_mode)
+    return State(s.status, s.budget, s.bid, minimum)
 
 
 class TikTokChanger:
@@ -39,7 +40,7 @@ class TikTokChanger:
             )
         except changes.ChangeError as exc:
             raise ActionError(exc.message) from exc
-        return _state(found)
+        return _state(found, target)
 
     async def write(self, target: Target, change: Change) -> State:
         """Make the change (unless already there) and return what TikTok reads back."""
@@ -57,4 +58,4 @@ class TikTokChanger:
             )  # type: ignore[arg-type]
         except (changes.ChangeError, ValueError) as exc:
             raise ActionError(getattr(exc, "message", None) or str(exc)) from exc
-        return _state(result.after)
+        return _state(result.after, target)
