@@ -144,7 +144,9 @@ class Notifier:
             if user is None:
                 return None
             with self._i18n.context(), self._i18n.use_locale(user.language):
-                return await view.render(u, message.kind, message.user_id, message.params)
+                return await view.render(
+                    u, message.kind, message.user_id, message.params, self._clock.now()
+                )
 
     async def _deliver(self, message: OutboxMessage) -> bool:
         """Check an in-doubt alert, send it if needed, and record the outcome; True if sent."""

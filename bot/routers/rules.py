@@ -160,6 +160,7 @@ async def rules_action(
     if a == "list":
         await show(query, await list_screen(uow, db_user, callback_data.n))
     elif a == "type":
+        await state.update_data({DRAFT: None})  # a new rule, not an edit of an open draft
         await state.set_state(RuleStates.text)
         await show(query, (view.ask_text(), None))
     elif a == "presets":
@@ -489,6 +490,8 @@ async def build_step(
     a, v = callback_data.a, callback_data.v
     build = await _build(state)
     if a == "start":
+        if v == "new":  # from the list: a new rule, not a rebuild of an open draft
+            await state.update_data({DRAFT: None})
         await state.update_data({BUILD: {}})
         await show(query, view.build_level())
         await query.answer()

@@ -112,9 +112,10 @@ def mode_name(mode: str) -> str:
 
 def _schedule(settings: RuleSettings, user_tz: str) -> str:
     s = settings.schedule
-    if s.every_minutes is not None:
-        return _("every {n} min").format(n=s.every_minutes)
     days = ", ".join(_weekday(d) for d in sorted(s.weekdays))
+    if s.every_minutes is not None:
+        every = _("every {n} min").format(n=s.every_minutes)
+        return every if len(s.weekdays) == 7 else f"{every} · {days}"
     return _("at {times} ({zone}) on {days}").format(
         times=", ".join(s.times), zone=user_tz, days=days
     )
@@ -204,7 +205,7 @@ def rules_list(rules: list[Rule], page: int) -> Screen:
     added = add_pager(kb, page, pages, lambda p: RulesCb(a="list", n=p))
     if added:
         rows.append(added)
-    kb.button(text=_("➕ Build a rule"), callback_data=BuildCb(a="start"))
+    kb.button(text=_("➕ Build a rule"), callback_data=BuildCb(a="start", v="new"))
     kb.button(text=_("⌨️ Type a rule"), callback_data=RulesCb(a="type"))
     kb.button(text=_("📋 Presets"), callback_data=RulesCb(a="presets"))
     kb.button(text=_("« Main menu"), callback_data=MenuCb(section="home"))
@@ -551,8 +552,8 @@ def schedule_screen(settings: RuleSettings) -> Screen:
     kb.button(text=_("« Draft"), callback_data=DraftCb(a="show"))
     kb.adjust(3, 1, 4, 3, 2, 2, 1, 1)
     return _(
-        "<b>⏰ Schedule &amp; limit</b>\n\nWhen the rule runs (in your time zone; weekdays "
-        "apply to set times) and how often it may act on the same object."
+        "<b>⏰ Schedule &amp; limit</b>\n\nWhen the rule runs (on the ticked weekdays, in "
+        "your time zone) and how often it may act on the same object."
     ), kb.as_markup()
 
 

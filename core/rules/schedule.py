@@ -20,7 +20,8 @@ def next_due(schedule: Schedule, after: datetime, time_zone: str) -> datetime:
         minute = (local.minute // step) * step
         top = local.replace(minute=minute, second=0, microsecond=0).astimezone(UTC)
         candidate = top + timedelta(minutes=step)
-        while candidate <= after:
+        # Past `after`, and on one of the chosen weekdays (at most a week of steps away).
+        while candidate <= after or candidate.astimezone(zone).weekday() not in schedule.weekdays:
             candidate += timedelta(minutes=step)
         return candidate
     times = sorted(time.fromisoformat(t) for t in schedule.times)

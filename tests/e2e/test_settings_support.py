@@ -48,9 +48,12 @@ async def test_settings_language_zone_email_and_news(
     assert answers[-1]["text"] == "Сохранено ✓"
 
     await user.press("🔔 Уведомления")
-    await user.expect("появятся вместе с правилами")
+    await user.expect("Тихие часы: выкл.")
+    await user.press("23:00–07:00")
+    await user.expect("Тихие часы: 23:00–07:00")
     await user.press("« Назад")
-    await user.expect("Новости и предложения: вкл.")
+    screen = await user.expect("Новости и предложения: вкл.")
+    assert "Тихие часы: 23:00–07:00" in screen.text
 
 
 async def test_support_ticket_round_trip(service: ServiceProcess, sandbox: SandboxClient) -> None:
