@@ -100,7 +100,10 @@ async def test_sigkill_mid_delivery_loses_nothing_and_sends_nothing_twice(
     state = telegram.engine.state
     for k in range(USERS):
         state.ensure_user(FIRST_USER + k, first_name="U")
-    svc = ServiceProcess(telegram.url, tmp_path)
+    # Telegram's global limit three times over on both sides, so the run takes seconds, not a
+    # minute; the per-chat limits, the pacing and the probing are the real ones.
+    telegram.engine.configure(global_rate=90)
+    svc = ServiceProcess(telegram.url, tmp_path, TELEGRAM_GLOBAL_RATE="85")
     assert svc.env["DATABASE_URL"].endswith(f"{tmp_path}/ttpulse.db")
 
     stored = 0
@@ -124,7 +127,9 @@ async def test_sigkill_mid_delivery_loses_nothing_and_sends_nothing_twice(
         assert svc.proc.returncode == -signal.SIGKILL
         first_run = check_clean_log(svc)
         assert stored >= KILL_AT
-        assert 0 < await pending(uow) <= ALERTS - KILL_AT + 1
+        # Some were delivered and recorded, some are left; sends in flight across chats at the
+        # kill may have reached Telegram without being recorded (those must be found, not resent).
+        assert 0 < await pending(uow) < ALERTS
 
         svc.env["CLOCK_OFFSET_SECONDS"] = "150"  # the dead process's leases have expired
         await svc.start()
