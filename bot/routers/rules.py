@@ -456,7 +456,7 @@ async def _save(
     if enable:
         await service.set_enabled(uow, clock, user.id, rule.id, True)
     await state.clear()
-    await query.answer(view.saved(rule.name, enable))
+    await query.answer(view.saved(enable))
     screen = await rule_screen(uow, user, rule.id)
     if screen is not None:
         await show(query, screen)

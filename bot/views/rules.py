@@ -174,9 +174,18 @@ def settings_lines(settings: RuleSettings, accounts: list[AdAccount], user_tz: s
     ]
 
 
+def _title(rule: Rule) -> str:
+    """The rule's own name, or "Rule" when the name is just its text (said right below)."""
+    if rule.text.startswith(rule.name.rstrip("…")):
+        return _("🤖 Rule")
+    return rule.name
+
+
 def _rule_line(rule: Rule) -> str:
     mark = "🟢" if rule.enabled else "⏸"
-    return f"{mark} <b>{html.quote(rule.name)}</b>\n<code>{html.quote(rule.text)}</code>"
+    title = _title(rule)
+    head = f"{mark} <b>{html.quote(title)}</b>\n" if title != _("🤖 Rule") else f"{mark} "
+    return f"{head}<code>{html.quote(rule.text)}</code>"
 
 
 def rules_list(rules: list[Rule], page: int) -> Screen:
@@ -224,7 +233,7 @@ def rule_view(
     """One rule: its text, settings, last run, conflicts, and what can be done with it."""
     state = _("🟢 on") if rule.enabled else _("⏸ off")
     lines = [
-        f"<b>{html.quote(rule.name)}</b> — {state}",
+        f"<b>{html.quote(_title(rule))}</b> — {state}",
         f"<code>{html.quote(rule.text)}</code>",
         "",
         *settings_lines(settings, accounts, user_tz),
@@ -449,6 +458,7 @@ def draft(
     lines = [
         head,
         f"<code>{html.quote(text)}</code>",
+        _("<i>Amounts are in each ad account's own currency.</i>"),
         "",
         *settings_lines(settings, accounts, user_tz),
     ]
@@ -739,11 +749,11 @@ def draft_closed() -> str:
     return _("This draft is closed. Send /rules to start again.")
 
 
-def saved(name: str, enabled: bool) -> str:
-    """After saving."""
+def saved(enabled: bool) -> str:
+    """After saving (a callback answer: plain text)."""
     if enabled:
-        return _("✅ Saved «{name}» and switched it on.").format(name=html.quote(name))
-    return _("💾 Saved «{name}». It is off until you switch it on.").format(name=html.quote(name))
+        return _("✅ Saved and switched on.")
+    return _("💾 Saved. It is off until you switch it on.")
 
 
 def bad_value() -> str:

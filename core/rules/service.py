@@ -54,26 +54,34 @@ async def save(uow: UnitOfWorkFactory, clock: Clock, user_id: int, draft: Draft)
     """Create or update a rule from a draft; a new rule starts switched off."""
     spec = check(draft.text)
     settings = validate(draft.settings)
-    name = (draft.name or format_rule(spec))[:64]
+    text = format_rule(spec)
+    name = draft.name[:64] or (text if len(text) <= 64 else text[:63] + "…")
     async with uow() as u:
         if draft.rule_id is None:
             if await u.rules.count(user_id) >= MAX_RULES:
                 raise RuleInvalid("too_many")
-            rule = Rule(user_id=user_id, name=name, text=format_rule(spec),
-                        level=spec.level.value, settings=to_json(settings), enabled=False,
-                        created_at=clock.now())
+            rule = Rule(
+                user_id=user_id,
+                name=name,
+                text=text,
+                level=spec.level.value,
+                settings=to_json(settings),
+                enabled=False,
+                created_at=clock.now(),
+            )
             u.rules.add(rule)
         else:
             found = await u.rules.get(user_id, draft.rule_id)
             if found is None:
                 raise RuleInvalid("gone")
             rule = found
-            rule.name, rule.text, rule.level = name, format_rule(spec), spec.level.value
+            rule.name, rule.text, rule.level = name, text, spec.level.value
             rule.settings = to_json(settings)
             if rule.enabled:
                 user = await u.users.get(user_id)
-                rule.due_at = next_due(settings.schedule, clock.now(),
-                                       user.time_zone if user else "UTC")
+                rule.due_at = next_due(
+                    settings.schedule, clock.now(), user.time_zone if user else "UTC"
+                )
         await u.commit()
     return rule
 
@@ -92,11 +100,14 @@ async def get(uow: UnitOfWorkFactory, user_id: int, rule_id: int) -> Rule | None
 
 def draft_of(rule: Rule) -> Draft:
     """A draft for editing a saved rule."""
-    return Draft(rule.text, from_json(rule.settings), rule.name, rule.id)
+    # A name that is only the text (cut) follows the text when it is edited.
+    derived = rule.text.startswith(rule.name.rstrip("…"))
+    return Draft(rule.text, from_json(rule.settings), "" if derived else rule.name, rule.id)
 
 
-async def set_enabled(uow: UnitOfWorkFactory, clock: Clock, user_id: int, rule_id: int,
-                      enabled: bool) -> Rule | None:
+async def set_enabled(
+    uow: UnitOfWorkFactory, clock: Clock, user_id: int, rule_id: int, enabled: bool
+) -> Rule | None:
     """Switch a rule on (it runs from its next scheduled slot) or off."""
     async with uow() as u:
         rule = await u.rules.get(user_id, rule_id)
@@ -104,15 +115,17 @@ async def set_enabled(uow: UnitOfWorkFactory, clock: Clock, user_id: int, rule_i
             return None
         if enabled and not rule.enabled:
             user = await u.users.get(user_id)
-            rule.due_at = next_due(from_json(rule.settings).schedule, clock.now(),
-                                   user.time_zone if user else "UTC")
+            rule.due_at = next_due(
+                from_json(rule.settings).schedule, clock.now(), user.time_zone if user else "UTC"
+            )
         rule.enabled = enabled
         await u.commit()
     return rule
 
 
-async def duplicate(uow: UnitOfWorkFactory, clock: Clock, user_id: int,
-                    rule_id: int) -> Rule | None:
+async def duplicate(
+    uow: UnitOfWorkFactory, clock: Clock, user_id: int, rule_id: int
+) -> Rule | None:
     """A switched-off copy of a rule."""
     rule = await get(uow, user_id, rule_id)
     if rule is None:
@@ -129,12 +142,17 @@ async def delete(uow: UnitOfWorkFactory, user_id: int, rule_id: int) -> bool:
     return gone
 
 
-async def preview(uow: UnitOfWorkFactory, clock: Clock, user_id: int,
-                  draft: Draft) -> Evaluation:
+async def preview(uow: UnitOfWorkFactory, clock: Clock, user_id: int, draft: Draft) -> Evaluation:
     """Which objects the rule matches right now (nothing is changed)."""
     spec = check(draft.text)
-    probe = Rule(id=0, user_id=user_id, name="", text=format_rule(spec),
-                 level=spec.level.value, settings=to_json(draft.settings))
+    probe = Rule(
+        id=0,
+        user_id=user_id,
+        name="",
+        text=format_rule(spec),
+        level=spec.level.value,
+        settings=to_json(draft.settings),
+    )
     async with uow() as u:
         return (await evaluate(u, [probe], clock.now()))[0]
 
@@ -154,8 +172,11 @@ def _direction(spec: RuleSpec) -> tuple[str, int] | None:
 
 def _overlap(a: RuleSettings, b: RuleSettings) -> bool:
     sa, sb = a.scope, b.scope
-    if sa.accounts is not None and sb.accounts is not None and not set(sa.accounts) & set(
-            sb.accounts):
+    if (
+        sa.accounts is not None
+        and sb.accounts is not None
+        and not set(sa.accounts) & set(sb.accounts)
+    ):
         return False
     # Two id lists are the only filters that can be told apart for sure.
     return not (sa.match == sb.match == "ids" and not set(sa.values) & set(sb.values))
@@ -183,8 +204,9 @@ async def conflicts(uow: UnitOfWorkFactory, user_id: int, draft: Draft) -> list[
     return out
 
 
-async def runs(uow: UnitOfWorkFactory, user_id: int, rule_id: int, limit: int,
-               offset: int) -> tuple[list[RuleRun], int] | None:
+async def runs(
+    uow: UnitOfWorkFactory, user_id: int, rule_id: int, limit: int, offset: int
+) -> tuple[list[RuleRun], int] | None:
     """A page of a rule's run log, newest first, and the total."""
     async with uow() as u:
         if await u.rules.get(user_id, rule_id) is None:
@@ -192,12 +214,12 @@ async def runs(uow: UnitOfWorkFactory, user_id: int, rule_id: int, limit: int,
         return await u.rules.runs(rule_id, limit, offset), await u.rules.run_count(rule_id)
 
 
-async def run_detail(uow: UnitOfWorkFactory, user_id: int,
-                     run_id: int) -> tuple[RuleRun, list[RuleAction]] | None:
+async def run_detail(
+    uow: UnitOfWorkFactory, user_id: int, run_id: int
+) -> tuple[RuleRun, list[RuleAction]] | None:
     """One run and what it did."""
     async with uow() as u:
         run = await u.rules.run(user_id, run_id)
         if run is None:
             return None
         return run, await u.rules.actions_of_run(run_id)
-
