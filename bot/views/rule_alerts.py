@@ -126,7 +126,10 @@ def action_message(
     for r in trig.get("readings", []):
         value = Decimal(r["value"]) if r.get("value") is not None else None
         lines.append(
-            "• " + reading_text(r["metric"], r["span"], r.get("incl", False), value, currency)
+            "• "
+            + reading_text(
+                r["metric"], r["span"], r.get("incl", False), value, currency, r.get("word")
+            )
         )
     if trig.get("rule"):
         lines.append(_("Rule: {text}").format(text=f"<code>{html.quote(trig['rule'])}</code>"))

@@ -409,6 +409,10 @@ def ask_text(current: str | None = None) -> str:
         "<code>= 100</code>, <code>+20%</code>, <code>-10</code>, <code>min</code>/<code>max"
         "</code>.\n\n/cancel to stop."
     )
+    text += "\n\n" + _(
+        "Status, as it is now: <code>status = rejected</code> or <code>status != delivering"
+        "</code> (delivering, not_delivering, paused, in_review, rejected, budget_exceeded)."
+    )
     if current:
         text += "\n\n" + _("Current:") + f"\n<code>{html.quote(current)}</code>"
     return text
@@ -618,9 +622,30 @@ def ask_name() -> str:
     return _("Send a name for the rule (up to 64 characters). /cancel to stop.")
 
 
-def reading_text(metric: str, span: str, incl: bool, value: Decimal | None, currency: str) -> str:
-    """`spend today $25.50`."""
+def reading_text(
+    metric: str,
+    span: str,
+    incl: bool,
+    value: Decimal | None,
+    currency: str,
+    word: str | None = None,
+) -> str:
+    """`spend today $25.50`, or `status: rejected`."""
+    if metric == "status":
+        return _("status: {status}").format(status=status_name(word or "?"))
     return f"{metric_name(metric)} {span_name(span, incl)}: {metric_value(metric, value, currency)}"
+
+
+def status_name(word: str) -> str:
+    """A delivery status's name."""
+    return {
+        "delivering": _("delivering"),
+        "not_delivering": _("not delivering"),
+        "paused": _("paused"),
+        "in_review": _("in review"),
+        "rejected": _("rejected"),
+        "budget_exceeded": _("out of budget"),
+    }.get(word, word)
 
 
 def preview(ev: Evaluation, currency_of: dict[int, str], user_tz: str) -> str:
@@ -638,7 +663,7 @@ def preview(ev: Evaluation, currency_of: dict[int, str], user_tz: str) -> str:
     for hit in ev.hits[:15]:
         cur = currency_of.get(hit.target.account_id, "USD")
         read = ", ".join(
-            reading_text(r.metric, r.window.span, r.window.include_today, r.value, cur)
+            reading_text(r.metric, r.window.span, r.window.include_today, r.value, cur, r.word)
             for r in hit.readings
         )
         lines.append(f"• {html.quote(hit.name)} — {read}")
@@ -872,7 +897,9 @@ def backtest(
         lines += ["", _("Latest:")]
         for f in bt.firings[:5]:
             read = ", ".join(
-                reading_text(r.metric, r.window.span, r.window.include_today, r.value, f.currency)
+                reading_text(
+                    r.metric, r.window.span, r.window.include_today, r.value, f.currency, r.word
+                )
                 for r in f.readings
             )
             lines.append(f"• {_local(f.at, user_tz)} {html.quote(f.name)} — {read}")

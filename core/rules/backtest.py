@@ -38,7 +38,7 @@ from core.metrics import Totals
 from core.rules.acting import adjusted, next_midnight
 from core.rules.engine import _World
 from core.rules.evaluate import Facts, Reading, holds, leaves, readings, summed, windows_of
-from core.rules.model import ActionKind, RuleSpec, Window
+from core.rules.model import ActionKind, RuleSpec, Window, status_word
 from core.rules.schedule import next_due
 from core.rules.settings import RuleSettings
 from core.rules.text import parse_rule
@@ -385,6 +385,7 @@ class _Replay:
             budget,
             obj.created_time,
             {w: make(row) for w, row in zip(self.windows, rows, strict=True)},
+            status_word(obj.operation_status, obj.secondary_status),  # as synced now
         )
 
     def check(

@@ -32,7 +32,7 @@ from core.quiet import quiet_until
 from core.rules import execute
 from core.rules.acting import ActionError, Changer, State, Target, change_for, is_increase
 from core.rules.evaluate import Facts, Reading, compiled, readings, summed, windows_of
-from core.rules.model import ActionKind, RuleSpec, Window
+from core.rules.model import ActionKind, RuleSpec, Window, status_word
 from core.rules.schedule import next_due
 from core.rules.settings import RuleSettings, from_json
 from core.rules.text import parse_rule
@@ -121,6 +121,7 @@ class _World:
                 self.budgets.get((obj.ad_account_id, obj.level, obj.object_id)),
                 obj.created_time,
                 self.sums.get((obj.ad_account_id, obj.level), {}).get(obj.object_id, {}),
+                status_word(obj.operation_status, obj.secondary_status),
             )
         return found
 
@@ -306,6 +307,7 @@ def _trigger(hit: Hit, spec: RuleSpec, text: str, as_of: datetime | None) -> dic
                 "span": r.window.span,
                 "incl": r.window.include_today,
                 "value": None if r.value is None else str(r.value),
+                "word": r.word,
             }
             for r in hit.readings
         ],

@@ -15,7 +15,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from core.metrics import Totals
-from core.rules.model import Condition, Group, Op, Operand, RuleSpec, Window
+from core.rules.model import STATUS, Condition, Group, Op, Operand, RuleSpec, Window
 
 _HUNDRED = Decimal(100)
 _DAY_SECONDS = Decimal(86400)
@@ -40,6 +40,7 @@ class Facts:
     budget: Decimal | None
     created_time: datetime | None
     windows: dict[Window, Totals] = field(default_factory=dict)
+    status: str | None = None  # core.rules.model.status_word, as last synced
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Reading:
     metric: str
     window: Window
     value: Decimal | None
+    word: str | None = None  # for a status condition: the status read
 
 
 def leaves(node: Condition | Group) -> Iterator[Condition]:
@@ -108,6 +110,9 @@ def _side(operand: Operand, window: Window) -> Getter:
 
 
 def _condition(cond: Condition) -> Test:
+    if cond.metric == STATUS:
+        word, equal = cond.word, cond.op is Op.EQ
+        return lambda facts, now: (facts.status == word) is equal
     left, right = _getter(cond.metric, cond.window), _side(cond.operand, cond.window)
     if cond.op is Op.BETWEEN:
         upper = _side(cond.upper, cond.window) if cond.upper else (lambda facts, now: None)
@@ -150,7 +155,9 @@ def holds(node: Condition | Group, facts: Facts, now: datetime) -> bool:
 def readings(spec: RuleSpec, facts: Facts, now: datetime) -> list[Reading]:
     """The value of each condition's metric, for the alert that explains a firing."""
     return [
-        Reading(c.metric, c.window, metric(c.metric, facts, c.window, now))
+        Reading(c.metric, c.window, None, facts.status)
+        if c.metric == STATUS
+        else Reading(c.metric, c.window, metric(c.metric, facts, c.window, now))
         for c in leaves(spec.when)
     ]
 

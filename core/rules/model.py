@@ -31,6 +31,10 @@ METRICS = (
     "budget_spent_pct",
     "age_days",
 )
+# An object's delivery status, read from TikTok's secondary status (spec §4: prefixed per
+# level, e.g. AD_STATUS_AUDIT_DENY): compared with = or != and read as it is now (no window).
+STATUS = "status"
+STATUSES = ("delivering", "not_delivering", "paused", "in_review", "rejected", "budget_exceeded")
 SPANS = ("last_hour", "today", "yesterday", "3d", "7d", "14d", "30d", "lifetime")
 # Multi-day spans end yesterday unless today is included (as TikTok's own rules count them).
 MULTI_DAY = ("3d", "7d", "14d", "30d")
@@ -74,13 +78,14 @@ class Operand:
 
 @dataclass(frozen=True)
 class Condition:
-    """`metric op operand in window` (with `upper` for between)."""
+    """`metric op operand in window` (with `upper` for between), or `status op word`."""
 
     metric: str
     op: Op
     operand: Operand
     window: Window = Window()
     upper: Operand | None = None
+    word: str | None = None  # the status compared with, for `status = rejected`
 
 
 @dataclass(frozen=True)
@@ -120,3 +125,20 @@ class RuleSpec:
     level: Level
     when: Condition | Group
     action: Action
+
+
+def status_word(operation_status: str | None, secondary_status: str | None) -> str:
+    """One of STATUSES for an object's operation and secondary status (spec §4)."""
+    secondary = (secondary_status or "").upper()
+    if operation_status == "DISABLE" or secondary.endswith("_STATUS_DISABLE"):
+        return "paused"
+    if "AUDIT_DENY" in secondary:
+        return "rejected"
+    if secondary.endswith(("_AUDIT", "_REAUDIT")):
+        return "in_review"
+    if "EXCEED" in secondary:
+        return "budget_exceeded"
+    # No secondary status (TikTok's sandbox leaves it out) on an object that is on: delivering.
+    if not secondary or secondary.endswith(("DELIVERY_OK", "CAMPAIGN_STATUS_ENABLE")):
+        return "delivering"
+    return "not_delivering"

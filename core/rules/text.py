@@ -20,6 +20,8 @@ from core.rules.model import (
     METRICS,
     MULTI_DAY,
     SPANS,
+    STATUS,
+    STATUSES,
     Action,
     ActionKind,
     Condition,
@@ -156,6 +158,8 @@ class _Parser:
         return Operand(value)
 
     def condition(self) -> Condition:
+        if self.tok.kind == "word" and self.tok.text == STATUS:
+            return self.status()
         metric = self.metric()
         if self.take("between"):
             low = self.operand()
@@ -167,6 +171,20 @@ class _Parser:
             raise self.fail("a comparison: > >= < <= = != or between")
         self.i += 1
         return Condition(metric, _OPS[op], self.operand(), self.window())
+
+    def status(self) -> Condition:
+        """`status = rejected`: the status now, so it takes no window."""
+        self.i += 1
+        op = self.tok.text if self.tok.kind == "op" else ""
+        if op not in ("=", "!="):
+            raise self.fail("= or != after status")
+        self.i += 1
+        if self.tok.kind != "word" or self.tok.text not in STATUSES:
+            raise self.fail("a status: " + ", ".join(STATUSES))
+        self.i += 1
+        return Condition(
+            STATUS, _OPS[op], Operand(Decimal(0)), Window(), word=self.toks[self.i - 1].text
+        )
 
     def window(self) -> Window:
         """An optional window; Window(span="") means "not given" (filled in later)."""
@@ -238,11 +256,13 @@ _TODAY = Window()
 def _fill_windows(node: Condition | Group, inherited: Window = _TODAY) -> Condition | Group:
     """Give each condition without a window the next sibling's window (else the parent's)."""
     if isinstance(node, Condition):
+        if node.metric == STATUS:
+            return node  # a status is read as it is now
         return node if node.window.span else replace(node, window=inherited)
     filled: list[Condition | Group] = []
     carry = inherited
     for item in reversed(node.items):
-        if isinstance(item, Condition) and item.window.span:
+        if isinstance(item, Condition) and item.window.span and item.metric != STATUS:
             carry = item.window
         filled.append(_fill_windows(item, carry))
     return Group(node.joiner, tuple(reversed(filled)))
@@ -273,6 +293,8 @@ def _window(w: Window) -> str:
 
 def _node(node: Condition | Group, nested: bool = False) -> str:
     if isinstance(node, Condition):
+        if node.metric == STATUS:
+            return f"status {node.op.value} {node.word}"
         if node.op is Op.BETWEEN:
             assert node.upper is not None
             body = f"{node.metric} between {_operand(node.operand)} and {_operand(node.upper)}"

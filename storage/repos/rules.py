@@ -60,6 +60,7 @@ class ObjectRow(NamedTuple):
     adgroup_id: str | None
     name: str
     operation_status: str | None
+    secondary_status: str | None
     budget_mode: str | None
     budget: Decimal | None
     bid: Decimal | None

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.clock import FixedClock
 from core.rules import approvals, engine
 from core.rules.acting import Change, State, Target
+from core.rules.model import status_word
 from core.rules.service import Draft, conflicts, preview, save, set_enabled
 from core.rules.settings import Frequency, RuleSettings, Scope
 from core.users import SignUp, register_user
@@ -295,3 +296,40 @@ async def test_preview_and_conflicts(uow: UnitOfWorkFactory) -> None:
     assert [r.name for r in found] == ["r"]
     assert await conflicts(uow, USER, Draft("ad: ctr > 1 in today -> notify",
                                             RuleSettings())) == []
+
+
+async def test_status_condition_reads_tiktoks_secondary_status(uow: UnitOfWorkFactory) -> None:
+    await _world(uow, {"a1": ("5", 0), "a2": ("5", 0), "a3": ("5", 0)})
+    async with uow() as u:
+        for obj in await u.session.scalars(select(AdObject)):
+            obj.secondary_status = {"a1": "AD_STATUS_AUDIT_DENY", "a2": "AD_STATUS_DELIVERY_OK",
+                                    "a3": "AD_STATUS_BUDGET_EXCEED"}[obj.object_id]
+        await u.commit()
+    await _rule(uow, "ad: status = rejected -> notify")
+    await _rule(uow, "ad: status != delivering and spend > 1 -> notify")
+    await engine.run_due(uow, FixedClock(NOW), FakeChanger(), "w1")
+    by_rule: dict[int | None, list[str]] = {}
+    for action in await _rows(uow, RuleAction):
+        by_rule.setdefault(action.rule_id, []).append(action.object_id)
+    assert sorted(by_rule.values()) == [["a1"], ["a1", "a3"]]
+    [rejected] = [a for a in await _rows(uow, RuleAction) if a.rule_id == min(by_rule)]
+    assert rejected.trigger["readings"][0]["word"] == "rejected"
+
+
+@pytest.mark.parametrize(
+    ("operation", "secondary", "word"),
+    [
+        ("ENABLE", None, "delivering"),
+        ("ENABLE", "ADGROUP_STATUS_DELIVERY_OK", "delivering"),
+        ("ENABLE", "CAMPAIGN_STATUS_ENABLE", "delivering"),
+        ("DISABLE", "AD_STATUS_DISABLE", "paused"),
+        ("ENABLE", "AD_STATUS_ADGROUP_DISABLE", "not_delivering"),
+        ("ENABLE", "AD_STATUS_AUDIT", "in_review"),
+        ("ENABLE", "ADGROUP_STATUS_REAUDIT", "in_review"),
+        ("ENABLE", "CAMPAIGN_STATUS_ADVERTISER_AUDIT_DENY", "rejected"),
+        ("ENABLE", "ADGROUP_STATUS_BALANCE_EXCEED", "budget_exceeded"),
+        ("ENABLE", "AD_STATUS_NOT_START", "not_delivering"),
+    ],
+)
+def test_status_words(operation: str, secondary: str | None, word: str) -> None:
+    assert status_word(operation, secondary) == word

@@ -12,6 +12,8 @@ from core.rules.model import (
     METRICS,
     MULTI_DAY,
     SPANS,
+    STATUS,
+    STATUSES,
     Action,
     ActionKind,
     Condition,
@@ -51,6 +53,17 @@ def test_the_issue_examples() -> None:
         ),
     )
     assert second.action == Action(ActionKind.BUDGET, "pct", Decimal(20), None, Decimal(500))
+
+
+def test_status_is_read_now_and_takes_no_window() -> None:
+    rule = parse_rule("ad: spend > 10 and status != delivering -> notify")
+    assert format_rule(rule) == "ad: spend > 10 in today and status != delivering -> notify"
+    with pytest.raises(RuleSyntaxError) as err:
+        parse_rule("ad: status = rejected in 3d -> pause")
+    assert err.value.column == 23
+    with pytest.raises(RuleSyntaxError) as err:
+        parse_rule("ad: status > rejected -> pause")
+    assert err.value.expected == "= or != after status"
 
 
 def test_factor_of_another_metric_between_and_precedence() -> None:
@@ -114,7 +127,16 @@ comparisons = st.builds(
 betweens = st.builds(
     Condition, st.sampled_from(METRICS), st.just(Op.BETWEEN), operands, windows, operands
 )
-conditions = comparisons | betweens
+statuses = st.builds(
+    Condition,
+    st.just(STATUS),
+    st.sampled_from([Op.EQ, Op.NE]),
+    st.just(Operand(Decimal(0))),
+    st.just(Window()),
+    st.none(),
+    st.sampled_from(STATUSES),
+)
+conditions = comparisons | betweens | statuses
 trees = st.recursive(
     conditions,
     lambda children: st.builds(
