@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from aiogram import F, Router
@@ -41,6 +40,7 @@ router = Router(name="rules")
 DRAFT, BUILD = "rule_draft", "rule_build"
 _FREQ = re.compile(r"^\s*(\d{1,3})\s*(?:per|/|в|за)\s*(\d{1,4})\s*h?\s*$", re.IGNORECASE)
 _TIMES = re.compile(r"([01]?\d|2[0-3])[:.]([0-5]\d)")
+_THRESHOLD = re.compile(r"\d+(?:\.\d+)?(?: ?[x×*] ?[a-z_]+)?", re.IGNORECASE)
 
 
 # Loading and showing ------------------------------------------------------------------------
@@ -561,9 +561,9 @@ async def typed_build_value(
         return
     probe = f"{build['level']}: {build['metric']} {build['op']} {value} in today -> notify"
     try:
-        service.canonical(probe)
-        if _number_or_product(value) is None:
+        if _THRESHOLD.fullmatch(value) is None:  # a number, or a number x a metric: no more
             raise RuleSyntaxError(1, "", "")
+        service.canonical(probe)  # ...and one the rule form accepts (a known metric)
     except (RuleSyntaxError, service.RuleInvalid):
         await message.answer(view.bad_value())
         return
@@ -571,13 +571,6 @@ async def typed_build_value(
     await state.update_data({BUILD: build})
     await state.set_state(None)
     await show(message, view.build_window(_sofar(build)))
-
-
-def _number_or_product(value: str) -> Decimal | None:
-    try:
-        return Decimal(value.split()[0])
-    except (InvalidOperation, IndexError):
-        return None
 
 
 async def _finish_build(
