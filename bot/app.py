@@ -40,7 +40,7 @@ from core.oauth_state import StateSigner
 from core.rules import approvals
 from core.rules import engine as rules_engine
 from core.rules.tiktok_changer import TikTokChanger
-from core.scheduler import Tick, build_scheduler
+from core.scheduler import Tick, build_scheduler, stop_ticks
 from core.settings import Settings, SettingsError
 from core.sync import release_leases, run_due, worker_id
 from core.tiktok import TikTokClient, TikTokConfig
@@ -259,7 +259,7 @@ async def run(settings: Settings) -> None:
             )
     finally:
         if scheduler is not None:
-            scheduler.shutdown(wait=False)
+            await stop_ticks(scheduler)
             await release_leases(svc.uow, svc.worker)
             await rules_engine.release_leases(svc.uow, svc.worker)
         if runner is not None:

@@ -34,8 +34,25 @@ def build_scheduler(ticks: list[Tick]) -> AsyncIOScheduler:
     return scheduler
 
 
+_running: set[asyncio.Task[None]] = set()
+
+
+async def stop_ticks(scheduler: AsyncIOScheduler, grace: float = 5.0) -> None:
+    """Stop ticking and let the ticks that were cut short finish unwinding (their database
+    sessions roll back and close), so what runs after — giving leases back — does not wait on
+    a write lock they still hold."""
+    scheduler.shutdown(wait=False)  # cancels the running ticks
+    pending = [t for t in _running if not t.done()]
+    if pending:
+        await asyncio.wait(pending, timeout=grace)
+
+
 def _guarded(tick: Tick) -> Callable[[], Awaitable[None]]:
     async def run() -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            _running.add(task)
+            task.add_done_callback(_running.discard)
         try:
             await tick.run()
         except asyncio.CancelledError:  # shutting down mid-tick: its leases simply expire
