@@ -37,14 +37,21 @@ def build_scheduler(ticks: list[Tick]) -> AsyncIOScheduler:
 _running: set[asyncio.Task[None]] = set()
 
 
-async def stop_ticks(scheduler: AsyncIOScheduler, grace: float = 5.0) -> None:
+async def stop_ticks(scheduler: AsyncIOScheduler, grace: float = 8.0) -> None:
     """Stop ticking and let the ticks that were cut short finish unwinding (their database
     sessions roll back and close), so what runs after — giving leases back — does not wait on
     a write lock they still hold."""
-    scheduler.shutdown(wait=False)  # cancels the running ticks
+    # No new ticks; the running ones get `grace` seconds to finish their step (a tick cut in the
+    # middle of a write can leave SQLite's write lock held until its rollback runs), then the
+    # rest are cancelled and given a moment to unwind.
+    scheduler.pause()
     pending = [t for t in _running if not t.done()]
     if pending:
         await asyncio.wait(pending, timeout=grace)
+    scheduler.shutdown(wait=False)  # cancels what is still running
+    pending = [t for t in _running if not t.done()]
+    if pending:
+        await asyncio.wait(pending, timeout=2)
 
 
 def _guarded(tick: Tick) -> Callable[[], Awaitable[None]]:
