@@ -7,10 +7,8 @@ only way in and out, so old documents keep loading when fields are added (missin
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
-
-from core.rules.model import Action, ActionKind
 
 AGGREGATES = ("each", "sum")
 MATCHES = ("all", "ids", "contains", "starts", "pattern")
@@ -74,26 +72,10 @@ class RuleSettings:
     risky_mode: str = "approve"  # enable, raises, set to a higher value
     freshness_minutes: int = 90
     approval_minutes: int = 120
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def mode_for(self, risky: bool) -> str:
         """The mode for an action of this risk."""
         return self.risky_mode if risky else self.safe_mode
-
-
-def is_risky(action: Action, increase: bool | None = None) -> bool:
-    """Enabling and raising spend are risky; pausing and cutting are safe.
-
-    `increase` tells, for budget and bid changes, whether this change raises the value
-    (a "set" can go either way, so it is decided per object).
-    """
-    if action.kind is ActionKind.ENABLE:
-        return True
-    if action.kind in (ActionKind.BUDGET, ActionKind.BID):
-        if increase is not None:
-            return increase
-        return action.mode == "set" or (action.value or 0) > 0
-    return False
 
 
 def validate(settings: RuleSettings) -> RuleSettings:
@@ -154,5 +136,4 @@ def from_json(doc: dict[str, Any] | None) -> RuleSettings:
         risky_mode=str(doc.get("risky_mode", base.risky_mode)),
         freshness_minutes=int(doc.get("freshness_minutes", base.freshness_minutes)),
         approval_minutes=int(doc.get("approval_minutes", base.approval_minutes)),
-        extra=dict(doc.get("extra") or {}),
     )

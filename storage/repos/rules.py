@@ -32,7 +32,6 @@ from storage.models import (
     RuleRun,
     TikTokConnection,
 )
-from storage.repos.stats import Sums
 
 _SUMMED = ("spend", "impressions", "clicks", "conversions", "purchase_value")
 _MONEY = ("spend", "purchase_value")
@@ -210,7 +209,7 @@ class RulesRepo:
         level: str,
         days: dict[str, DayRange],
         hours: dict[str, tuple[date, int]],
-        make: Callable[..., T] = Sums,  # type: ignore[assignment]
+        make: Callable[..., T],
     ) -> dict[tuple[int, str], dict[str, T]]:
         """Per (account, object), the sums of each named window: one aggregate query over the
         daily rows of all these accounts for all day windows, and one over hourly rows per
