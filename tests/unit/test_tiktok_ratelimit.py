@@ -77,7 +77,9 @@ async def test_bucket_after_event_loop_stall() -> None:
     await asyncio.sleep(0.2)
     time.sleep(0.6)  # noqa: ASYNC251 - simulate a blocked event loop on purpose
     await asyncio.gather(*tasks)
-    assert _max_in_window(stamps) <= 20
+    # Stamps are taken just after each release, a few microseconds late and not by the same
+    # amount, so two releases exactly one second apart can look closer; allow 5 ms for that.
+    assert _max_in_window(stamps, window=0.995) <= 20
 
 
 def test_process_limiter_is_per_app() -> None:
