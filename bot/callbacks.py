@@ -80,3 +80,16 @@ class ActionCb(CallbackData, prefix="ap"):
     a: str
     id: int
     v: str = ""  # "r" when pressed in a run's list (that screen is redrawn)
+
+
+class ManageCb(CallbackData, prefix="mg"):
+    """Managing objects: action, our account id (or the change's id for ok/no/un), level code,
+    object or parent id, period, change code, page (all re-checked against the presser)."""
+
+    a: str
+    id: int = 0
+    l: str = ""  # noqa: E741 - one letter keeps the payload far under 64 bytes
+    o: str = ""
+    p: str = "7d"
+    x: str = ""
+    n: int = 0

@@ -56,3 +56,9 @@ class RuleStates(StatesGroup):
     cond_value = State()  # builder: a condition's threshold
     action_value = State()  # builder: a budget or bid change
     edit_value = State()  # approval: the owner's own amount
+
+
+class ManageStates(StatesGroup):
+    """Typed input while changing an object by hand."""
+
+    amount = State()  # a budget or bid to set

@@ -39,7 +39,8 @@ def stale() -> str:
     return _("This button is no longer valid. Send /menu to continue.")
 
 
-async def _custom(state: FSMContext) -> DateRange | None:
+async def custom_range(state: FSMContext) -> DateRange | None:
+    """The custom range the user typed last (kept in their conversation state)."""
     raw = await state.get_value(CUSTOM_KEY)
     if not raw:
         return None
@@ -129,7 +130,7 @@ async def stats_action(
         await query.answer()
         await bot.send_message(db_user.id, view.ask_custom_range(today))
         return
-    custom = await _custom(state) if period == Period.CUSTOM else None
+    custom = await custom_range(state) if period == Period.CUSTOM else None
     if period == Period.CUSTOM and custom is None:
         period = Period.LAST_7
     ctx = _Ctx(db_user, period, custom, uow, clock, bot, charts, tiktok, worker, cadence)

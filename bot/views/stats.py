@@ -11,7 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_date
 
-from bot.callbacks import MenuCb, StatsCb
+from bot.callbacks import ManageCb, MenuCb, StatsCb
 from bot.views import Screen
 from bot.views.common import add_pager, freshness, page_of, zone_label
 from core.charts import ChartLabels
@@ -100,10 +100,16 @@ def metrics_block(cur: Totals, prev: Totals, currency: str) -> list[str]:
     ]
 
 
-def status_label(status: str | None) -> str:
+def status_text(status: str | None) -> str:
     """TikTok's operation status in words (spec §4.0: ENABLE / DISABLE / DELETE)."""
     words = {"ENABLE": _("▶ active"), "DISABLE": _("⏸ paused"), "DELETE": _("✖ deleted")}
-    return f" · {words[status]}" if status in words else ""
+    return words.get(status or "", "")
+
+
+def status_label(status: str | None) -> str:
+    """` · ▶ active` after a name, or nothing for an unknown status."""
+    text = status_text(status)
+    return f" · {text}" if text else ""
 
 
 def _period_rows(kb: InlineKeyboardBuilder, current: Period, **target: object) -> None:
@@ -220,7 +226,13 @@ def breakdown(data: Breakdown, period: Period, user_tz: str) -> Screen:
     kb.button(
         text=_("🔄 Refresh"), callback_data=StatsCb(v="refresh", a=acc.account_id, p=period.value)
     )
-    sizes.append(3)
+    kb.button(
+        text=_("⚙️ Manage"),
+        callback_data=ManageCb(
+            a="ls", id=acc.account_id, l=code, o=data.parent_id or "", p=period.value
+        ),
+    )
+    sizes += [2, 2]
     _period_rows(kb, period, v="lvl", a=acc.account_id, l=code, o=data.parent_id or "")
     sizes += [3, 3]
     back = (

@@ -79,7 +79,7 @@ async def apply(uow: UnitOfWorkFactory, clock: Clock, changer: Changer, row: Rul
     }
     if action.kind is ActionKind.PAUSE_TODAY:
         values["reenable_at"] = next_midnight(now, target.time_zone)
-    return await _record(uow, row.id, **values)
+    return await _record(uow, row.id, changed=("object.changed", before, after), **values)
 
 
 async def revert(uow: UnitOfWorkFactory, clock: Clock, changer: Changer, row: RuleAction,
@@ -91,13 +91,33 @@ async def revert(uow: UnitOfWorkFactory, clock: Clock, changer: Changer, row: Ru
     except (TikTokError, ActionError) as exc:
         return await _record(uow, row.id, state="applied"), _message(exc)
     now = clock.now()
-    return await _record(uow, row.id, state="undone", undone_at=now, reenable_at=None,
-                         after=after.to_json()), None
+    done = ("object.change_undone", State.from_json(row.after), after)
+    return await _record(uow, row.id, changed=done, state="undone", undone_at=now,
+                         reenable_at=None, after=after.to_json()), None
 
 
-async def _record(uow: UnitOfWorkFactory, action_id: int, **values: object) -> RuleAction:
+async def _record(uow: UnitOfWorkFactory, action_id: int,
+                  changed: tuple[str, State, State] | None = None,
+                  **values: object) -> RuleAction:
+    """Write the action's new values; for a change TikTok now holds (`changed`: audit event,
+    before, after), also the audit entry and the synced object, so every screen shows the new
+    value at once instead of after the next sync."""
     async with uow() as u:
         await u.rules.update_action(action_id, **values)
+        if changed is not None:
+            row = await u.session.get(RuleAction, action_id)
+            assert row is not None
+            event, before, after = changed
+            # Undo is always the owner's press; a change is theirs when they approved it
+            # (decided_by), the rule's (no actor) when it acted on its own.
+            actor = row.user_id if event == "object.change_undone" else row.decided_by
+            u.audit.record(actor, event, row.level, row.object_id,
+                           {"action_id": row.id, "rule_id": row.rule_id, "kind": row.kind,
+                            "account_id": row.ad_account_id, "before": before.to_json(),
+                            "after": after.to_json()})
+            synced = {"operation_status": after.status, "budget": after.budget, "bid": after.bid}
+            await u.sync.set_object_values(row.ad_account_id, row.level, row.object_id,
+                                           {k: v for k, v in synced.items() if v is not None})
         await u.commit()
         row = await u.session.get(RuleAction, action_id, populate_existing=True)
     assert row is not None

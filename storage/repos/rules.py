@@ -344,6 +344,21 @@ class RulesRepo:
             select(RuleAction).where(RuleAction.id == action_id, RuleAction.user_id == user_id)
         )
 
+    async def batch(self, user_id: int, action_id: int) -> list[RuleAction]:
+        """The user's action and those made with it in one press (manual changes' keys
+        `manual:<batch>:<n>` share the batch part); empty if someone else's or gone."""
+        first = await self.action(user_id, action_id)
+        if first is None or not first.key.startswith("manual:"):
+            return [first] if first is not None else []
+        prefix = first.key.rsplit(":", 1)[0] + ":"
+        return list(
+            await self._s.scalars(
+                select(RuleAction)
+                .where(RuleAction.user_id == user_id, RuleAction.key.startswith(prefix))
+                .order_by(RuleAction.id)
+            )
+        )
+
     async def actions_of_run(self, run_id: int) -> list[RuleAction]:
         """A run's actions in the order they were taken."""
         return list(

@@ -191,6 +191,47 @@ class StatsRepo:
             .group_by(MetricHourly.object_id)
         )
 
+    async def manageable(
+        self,
+        account_id: int,
+        level: str,
+        parent_id: str | None,
+        start: date,
+        end: date,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[tuple[AdObject, Sums]], int]:
+        """Every object of a level (under a parent) that is not deleted, with its sums over a
+        range (zero when it did not deliver), by spend then name, paged."""
+        sums = (
+            select(MetricDaily.object_id, *_sum_columns(MetricDaily))
+            .where(
+                MetricDaily.ad_account_id == account_id,
+                MetricDaily.level == level,
+                MetricDaily.day >= start,
+                MetricDaily.day <= end,
+            )
+            .group_by(MetricDaily.object_id)
+            .subquery()
+        )
+        where = [
+            AdObject.ad_account_id == account_id,
+            AdObject.level == level,
+            func.coalesce(AdObject.operation_status, "") != "DELETE",
+            *self._parent(level, parent_id),
+        ]
+        total = await self._s.scalar(select(func.count()).select_from(AdObject).where(*where))
+        spend = func.coalesce(sums.c.spend, 0)
+        rows = await self._s.execute(
+            select(AdObject, *(func.coalesce(c, 0).label(c.name) for c in list(sums.c)[1:]))
+            .outerjoin(sums, sums.c.object_id == AdObject.object_id)
+            .where(*where)
+            .order_by(spend.desc(), AdObject.name, AdObject.object_id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [(r[0], _sums(r)) for r in rows], int(total or 0)
+
     async def object(self, account_id: int, level: str, object_id: str) -> AdObject | None:
         """One synced object."""
         return await self._s.scalar(

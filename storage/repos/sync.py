@@ -190,6 +190,22 @@ class SyncRepo:
         """Insert or update synced campaigns, ad groups and ads."""
         return await upsert(self._s, AdObject, rows, ("ad_account_id", "level", "object_id"))
 
+    async def set_object_values(
+        self, account_id: int, level: str, object_id: str, values: dict[str, Any]
+    ) -> None:
+        """Write what a change just made to a synced object, so screens show it before the
+        next sync does (values: operation_status, budget, bid)."""
+        if values:
+            await self._s.execute(
+                update(AdObject)
+                .where(
+                    AdObject.ad_account_id == account_id,
+                    AdObject.level == level,
+                    AdObject.object_id == object_id,
+                )
+                .values(**values)
+            )
+
     async def upsert_daily(self, rows: Sequence[dict[str, Any]]) -> int:
         """Insert or update daily metric rows."""
         return await upsert(
