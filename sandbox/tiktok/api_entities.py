@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 from sandbox.tiktok.api_account import page_args, paginate
 from sandbox.tiktok.core import Ctx, route
@@ -21,7 +22,7 @@ from sandbox.tiktok.model import (
     fmt_time,
     json_number,
 )
-from sandbox.tiktok.params import Params, check_str_list, parse_utc
+from sandbox.tiktok.params import EMOJI, Params, check_str_list, parse_utc
 
 OBJECTIVES = [
     "APP_PROMOTION",
@@ -133,6 +134,11 @@ CTAS = [
     "WATCH_LIVE",
 ]
 IDENTITY_TYPES = ["CUSTOMIZED_USER", "AUTH_CODE", "TT_USER", "BC_AUTH_TT"]
+# Optional campaign enums (spec §4.2).
+SALES_DESTINATIONS = ["TIKTOK_SHOP", "WEBSITE", "APP", "WEB_AND_APP"]
+VIRTUAL_OBJECTIVES = ["SALES"]
+APP_PROMOTION_TYPES = ["APP_INSTALL", "APP_RETARGETING", "APP_PREREGISTRATION"]
+PRODUCT_SOURCES = ["CATALOG", "STORE"]
 ACTIONS = [ENABLE, DISABLE, DELETE]
 TEN_YEARS = 3650 * 86400
 # Fields a create may add to an object beyond the usual ones.
@@ -775,13 +781,14 @@ def campaign_create(ctx: Ctx) -> Any:
     _min_budget(ctx, adv, "campaign", mode, budget)
     status = p.enum("operation_status", [ENABLE, DISABLE], default=ENABLE)
     cbo = p.bool("budget_optimize_on", False)
-    if objective == "APP_PROMOTION":
-        p.enum(
-            "app_promotion_type",
-            ["APP_INSTALL", "APP_RETARGETING", "APP_PREREGISTRATION"],
-            required=True,
-        )
+    p.enum("app_promotion_type", APP_PROMOTION_TYPES, required=objective == "APP_PROMOTION")
     p.enum("campaign_type", ["REGULAR_CAMPAIGN", "IOS14_CAMPAIGN"])
+    # The optional enums of spec §4.2 / §4.0 are checked like the required ones.
+    p.enum("bid_type", BID_TYPES)
+    p.enum("optimization_goal", GOALS)
+    p.enum("sales_destination", SALES_DESTINATIONS)
+    p.enum("virtual_objective_type", VIRTUAL_OBJECTIVES)
+    p.enum("campaign_product_source", PRODUCT_SOURCES)
     if p.has("special_industries"):
         check_str_list(
             "special_industries",
@@ -951,6 +958,8 @@ def adgroup_create(ctx: Ctx) -> Any:
         field_name = "conversion_bid_price" if billing == "OCPM" else "bid_price"
         bid = p.decimal(field_name, required=True)
         assert bid is not None
+        if bid <= 0:
+            raise param_error(f"{field_name} should be greater than 0.")
         cap = budget if budget else camp.budget.current()
         if cap and bid >= cap:
             raise param_error(f"{field_name} must be lower than the budget.")
@@ -963,6 +972,10 @@ def adgroup_create(ctx: Ctx) -> Any:
         p.req("optimization_event")
     p.enum("gender", GENDERS)
     p.str_list("age_groups", allowed=AGES)
+    p.str_list("languages")
+    p.enum("identity_type", IDENTITY_TYPES)
+    for flag in ("comment_disabled", "video_download_disabled", "share_disabled"):
+        p.bool(flag)
     if p.has("dayparting"):
         dp = p.req("dayparting")
         if len(dp) != 336 or set(dp) - {"0", "1"}:
@@ -1197,6 +1210,8 @@ def _creative(
         text = p.req("ad_text")
         if not 1 <= len(text) <= 100:
             raise param_error(f"{pre}ad_text should be 1 to 100 characters.")
+        if EMOJI.search(text):
+            raise param_error(f"{pre}ad_text cannot contain emoji.")
         out["ad_text"] = text
     w = ctx.world
     if fmt == "SINGLE_VIDEO" and not p.has("tiktok_item_id"):
@@ -1209,7 +1224,8 @@ def _creative(
         out["video_id"] = vid
     if p.has("tiktok_item_id"):
         out["tiktok_item_id"] = p.req("tiktok_item_id")
-    if fmt == "SINGLE_VIDEO" and "video_id" in out:
+    # spec §4.9: a video ad takes one cover image; an image ad is its images.
+    if (fmt == "SINGLE_VIDEO" and "video_id" in out) or fmt == "SINGLE_IMAGE":
         req("image_ids")
     if p.has("image_ids"):
         imgs = check_str_list(f"{pre}image_ids", p.raw("image_ids"), True, 35, 1) or []
@@ -1248,7 +1264,7 @@ def _creative(
     ):
         url = p.str("landing_page_url", required=need)
         if url is not None:
-            if not url.startswith(("http://", "https://")):
+            if not _web_url(url):
                 raise param_error(f"{pre}landing_page_url should be a valid http(s) URL.")
             out["landing_page_url"] = url
     if p.has("display_name"):
@@ -1275,6 +1291,18 @@ def _creative(
     if status:
         out["operation_status"] = status
     return out
+
+
+def _web_url(url: str) -> bool:
+    """An absolute http(s) URL with a host and no whitespace (TikTok's macros are fine)."""
+    if any(ch.isspace() for ch in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(host)
 
 
 @route("ad/create/", "POST")

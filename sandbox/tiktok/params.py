@@ -11,7 +11,7 @@ from typing import Any
 
 from sandbox.tiktok.errors import ApiError, param_error
 
-_EMOJI = re.compile("[\U0001f000-\U0001faff\U00002600-\U000027bf\U0001f900-\U0001f9ff]")
+EMOJI = re.compile("[\U0001f000-\U0001faff\U00002600-\U000027bf\U0001f900-\U0001f9ff]")
 
 
 class Params:
@@ -75,7 +75,7 @@ class Params:
         )
         if width > max_len:
             raise param_error(f"{name} is too long. It should be at most {max_len} characters.")
-        if _EMOJI.search(value):
+        if EMOJI.search(value):
             raise param_error(f"{name} cannot contain emoji.")
         return value
 

@@ -982,3 +982,85 @@ async def test_cli_prints_credentials_and_serves() -> None:
     finally:
         proc.terminate()
         await proc.wait()
+
+
+# ------------------------------------------------------------------ create validation
+
+
+async def test_create_checks_optional_enums_types_and_ad_content(api: Api) -> None:
+    """Optional enums and types on the three creates, ad text emoji, image ads, landing URLs
+    (spec §4.2, §4.6, §4.9, §4.11): each refused with 40002 naming the field, while the same
+    body without the fault is accepted."""
+    camp_body = {
+        "advertiser_id": US,
+        "campaign_name": "Checks",
+        "objective_type": "TRAFFIC",
+        "budget_mode": "BUDGET_MODE_INFINITE",
+        "bid_type": "BID_TYPE_CUSTOM",
+        "optimization_goal": "CLICK",
+        "sales_destination": "WEBSITE",
+    }
+    for key, bad in (
+        ("bid_type", "BID_TYPE_MAX"),
+        ("optimization_goal", "CLICKS"),
+        ("sales_destination", "SHOP"),
+        ("virtual_objective_type", "LEADS"),
+    ):
+        assert key in err(await api.post("campaign/create/", {**camp_body, key: bad}), 40002)
+    camp = ok(await api.post("campaign/create/", camp_body))
+    ag_body = {
+        "advertiser_id": US,
+        "campaign_id": camp["campaign_id"],
+        "adgroup_name": "Checks",
+        "budget_mode": "BUDGET_MODE_DAY",
+        "budget": 50,
+        "schedule_type": "SCHEDULE_FROM_NOW",
+        "schedule_start_time": "2026-11-29 12:00:00",
+        "optimization_goal": "CLICK",
+        "billing_event": "CPC",
+        "pacing": "PACING_MODE_SMOOTH",
+        "placement_type": "PLACEMENT_TYPE_AUTOMATIC",
+        "location_ids": ["6252001"],
+        "promotion_type": "WEBSITE",
+        "languages": ["en"],
+        "comment_disabled": True,
+        "bid_type": "BID_TYPE_CUSTOM",
+        "bid_price": 1.5,
+    }
+    for key, bad in (
+        ("languages", "en"),
+        ("comment_disabled", "yes"),
+        ("identity_type", "PAGE"),
+        ("bid_price", 0),
+    ):
+        assert key in err(await api.post("adgroup/create/", {**ag_body, key: bad}), 40002)
+    ag = ok(await api.post("adgroup/create/", ag_body))
+    assert ag["languages"] == ["en"] and ag["comment_disabled"] is True
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + b"\x00\x00\x00\rIHDR"
+        + (1200).to_bytes(4, "big")
+        + (628).to_bytes(4, "big")
+        + b"\x08\x02\x00\x00\x00"
+    )
+    image = ok(await _upload(api, "image", png, "pangle-banner.png"))
+    creative = {
+        "ad_name": "Image ad",
+        "ad_format": "SINGLE_IMAGE",
+        "ad_text": "Glow in 7 days",
+        "image_ids": [image["image_id"]],
+        "call_to_action": "LEARN_MORE",
+        "landing_page_url": "https://trk.example.com/x?c=__CAMPAIGN_ID__&a=__AID__&d=__CID__",
+    }
+    body = {"advertiser_id": US, "adgroup_id": ag["adgroup_id"]}
+    for key, bad in (
+        ("ad_text", "Glow 🚀"),
+        ("image_ids", None),
+        ("landing_page_url", "https://"),
+        ("landing_page_url", "https://shop example.com/"),
+    ):
+        faulty = {k: v for k, v in {**creative, key: bad}.items() if v is not None}
+        msg = err(await api.post("ad/create/", {**body, "creatives": [faulty]}), 40002)
+        assert key in msg
+    made = ok(await api.post("ad/create/", {**body, "creatives": [creative]}))
+    assert made["creatives"][0]["landing_page_url"] == creative["landing_page_url"]
