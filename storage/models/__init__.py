@@ -13,6 +13,7 @@ from storage.models.ads import (
 from storage.models.audit import AuditEntry
 from storage.models.base import NAMING, Base, Micros, UTCDateTime, utcnow
 from storage.models.fsm import FsmRecord
+from storage.models.launch import Creative, CreativeUpload, Launch, LaunchItem, Template
 from storage.models.rules import Rule, RuleAction, RuleRun
 from storage.models.secrets import Credential
 from storage.models.support import SupportMessage, SupportTicket
@@ -24,8 +25,12 @@ __all__ = [
     "AdObject",
     "AuditEntry",
     "Base",
+    "Creative",
+    "CreativeUpload",
     "Credential",
     "FsmRecord",
+    "Launch",
+    "LaunchItem",
     "MetricDaily",
     "MetricHourly",
     "Micros",
@@ -37,6 +42,7 @@ __all__ = [
     "SupportMessage",
     "SupportTicket",
     "SyncJob",
+    "Template",
     "TikTokConnection",
     "UTCDateTime",
     "User",
