@@ -23,9 +23,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.commands import register_commands
+from bot.downloads import fetcher
 from bot.errors import on_error
 from bot.fsm_storage import DatabaseStorage
 from bot.i18n import UserLocaleMiddleware, make_i18n
+from bot.launch_progress import ProgressEditor
 from bot.middlewares import PrivateChatsOnly, UserMiddleware
 from bot.notifier import Notifier
 from bot.oauth_callback import OAuthDeps
@@ -35,6 +37,9 @@ from bot.web import WEBHOOK_PATH, BotProbe, build_web_app
 from core.charts import ChartRenderer
 from core.clock import Clock, SystemClock
 from core.connections import purge_disconnected
+from core.creatives import Fetch
+from core.launch import runner as launch_runner
+from core.launch import service as launch_service
 from core.logs import setup_logging
 from core.oauth_state import StateSigner
 from core.rules import approvals
@@ -46,6 +51,7 @@ from core.sync import release_leases, run_due, worker_id
 from core.tiktok import TikTokClient, TikTokConfig
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
+from storage.models import Creative
 from storage.uow import UnitOfWorkFactory
 from storage.vault import Vault
 
@@ -166,6 +172,11 @@ def background_ticks(svc: Service) -> list[Tick]:
     if svc.tiktok is not None:
         tiktok = svc.tiktok
         changer = TikTokChanger(svc.uow, tiktok)
+        progress = ProgressEditor(svc.bot, svc.i18n)
+
+        def fetch(creative: Creative) -> Fetch:
+            return fetcher(svc.bot, creative.tg_file_id or "", creative.size)
+
         ticks += [
             Tick(
                 "rules",
@@ -181,6 +192,16 @@ def background_ticks(svc: Service) -> list[Tick]:
                 "reenable",
                 svc.settings.rules_tick_seconds,
                 lambda: approvals.reenable_due(svc.uow, svc.clock, changer),
+            ),
+            Tick(
+                "launches",
+                svc.settings.rules_tick_seconds,
+                lambda: launch_runner.run_due(svc.uow, svc.clock, tiktok, owner, fetch, progress),
+            ),
+            Tick(
+                "launch_approvals",
+                svc.settings.rules_tick_seconds,
+                lambda: launch_service.expire_due(svc.uow, svc.clock),
             ),
         ]
         ticks.append(
@@ -262,6 +283,7 @@ async def run(settings: Settings) -> None:
             await stop_ticks(scheduler)
             await release_leases(svc.uow, svc.worker)
             await rules_engine.release_leases(svc.uow, svc.worker)
+            await launch_runner.release_leases(svc.uow, svc.worker)
         if runner is not None:
             await runner.cleanup()
         with contextlib.suppress(Exception):

@@ -93,3 +93,48 @@ class ManageCb(CallbackData, prefix="mg"):
     p: str = "7d"
     x: str = ""
     n: int = 0
+
+
+class LaunchCb(CallbackData, prefix="ln"):
+    """Launch wizard and history: action, an id (template, account, creative or our launch id,
+    checked against the presser), page."""
+
+    a: str
+    id: int = 0
+    n: int = 0
+
+
+class TemplatesCb(CallbackData, prefix="tp"):
+    """Templates screens: action, our template id (checked against the presser), page."""
+
+    a: str
+    id: int = 0
+    n: int = 0
+
+
+class TplEditCb(CallbackData, prefix="te"):
+    """A change to the template draft kept in the presser's own conversation state: action,
+    field key, ad group index, value (an index into the field's choices)."""
+
+    a: str
+    f: str = ""
+    g: int = 0
+    v: str = ""
+
+
+class CreativeCb(CallbackData, prefix="cv"):
+    """The creative library: action, our creative id (checked against the presser), page, and
+    a value (a link's kind)."""
+
+    a: str
+    id: int = 0
+    n: int = 0
+    v: str = ""
+
+
+class IdentityCb(CallbackData, prefix="ix"):
+    """Identities: action, our ad account id (checked against the presser), page."""
+
+    a: str
+    id: int = 0
+    n: int = 0

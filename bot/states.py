@@ -62,3 +62,30 @@ class ManageStates(StatesGroup):
     """Typed input while changing an object by hand."""
 
     amount = State()  # a budget or bid to set
+
+
+class LaunchStates(StatesGroup):
+    """Typed input while preparing a launch."""
+
+    when = State()  # the scheduled start, in the user's time zone
+
+
+class TemplateStates(StatesGroup):
+    """Typed input while building a template or importing one."""
+
+    value = State()  # a typed field of the draft
+    import_file = State()  # the exported JSON file, sent as a document
+
+
+class CreativeStates(StatesGroup):
+    """The creative library: files and links sent in it are added; typed input."""
+
+    library = State()  # videos, images and links sent now go into the library
+    rename = State()  # a creative's new name
+
+
+class IdentityStates(StatesGroup):
+    """Creating a custom identity: its display name, then its avatar."""
+
+    name = State()
+    avatar = State()

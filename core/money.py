@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from babel.numbers import format_currency, format_decimal, format_percent, get_currency_precision
 
@@ -37,3 +37,14 @@ def number(value: Decimal | int, locale: str, digits: int = 0) -> str:
 def percent(value: Decimal, locale: str) -> str:
     """A percentage given in percent units (12.345 → `12.35%`)."""
     return format_percent(_half_up(value, 2) / 100, format="#,##0.00%", locale=locale)
+
+
+def parse_amount(text: str) -> Decimal | None:
+    """A typed positive amount in whole cents (`120`, `45,50`, `$9.99`); None otherwise."""
+    try:
+        value = Decimal(text.strip().replace(",", ".").lstrip("$"))
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")):
+        return None
+    return value

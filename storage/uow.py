@@ -8,13 +8,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.repos.audit import AuditRepo
 from storage.repos.connections import ConnectionRepo
+from storage.repos.creatives import CreativesRepo
 from storage.repos.credentials import CredentialRepo
 from storage.repos.fsm import FsmRepo
+from storage.repos.launches import LaunchesRepo
 from storage.repos.outbox import OutboxRepo
 from storage.repos.rules import RulesRepo
 from storage.repos.stats import StatsRepo
 from storage.repos.support import SupportRepo
 from storage.repos.sync import SyncRepo
+from storage.repos.templates import TemplatesRepo
 from storage.repos.users import UserRepo
 from storage.vault import Vault
 
@@ -37,6 +40,9 @@ class UnitOfWork:
         self.outbox = OutboxRepo(self.session)
         self.stats = StatsRepo(self.session)
         self.rules = RulesRepo(self.session)
+        self.creatives = CreativesRepo(self.session)
+        self.templates = TemplatesRepo(self.session)
+        self.launches = LaunchesRepo(self.session)
         return self
 
     @property

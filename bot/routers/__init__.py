@@ -10,8 +10,11 @@ def all_routers() -> list[Router]:
     from bot.routers import (
         accounts,
         cancel,
+        creatives,
         fallback,
+        identities,
         info,
+        launch,
         manage,
         menu,
         rule_actions,
@@ -20,6 +23,7 @@ def all_routers() -> list[Router]:
         signup,
         stats,
         support,
+        templates,
     )
 
     return [
@@ -30,6 +34,10 @@ def all_routers() -> list[Router]:
         manage.router,
         rules.router,
         rule_actions.router,
+        templates.router,
+        launch.router,
+        creatives.router,
+        identities.router,
         menu.router,
         settings.router,
         info.router,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from aiogram import F, Router
@@ -23,6 +23,7 @@ from bot.views import manage as view
 from bot.views.stats import CODE_LEVEL
 from core import manage
 from core.clock import Clock
+from core.money import parse_amount
 from core.periods import DateRange, Period
 from core.rules.acting import Changer
 from core.rules.model import Action, ActionKind
@@ -293,11 +294,8 @@ async def typed_amount(
         await state.set_state(None)
         await message.answer(view.no_access())
         return
-    try:
-        value = Decimal((message.text or "").strip().replace(",", ".").lstrip("$"))
-        if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")):
-            raise InvalidOperation
-    except InvalidOperation:
+    value = parse_amount(message.text or "")
+    if value is None:
         await message.answer(view.bad_amount())
         return
     await state.set_state(None)

@@ -3,8 +3,6 @@ a button is only a lookup key: the owner check and the once-only state change ar
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from aiogram import F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
@@ -17,6 +15,7 @@ from bot.states import RuleStates
 from bot.views import rule_alerts
 from bot.views import rules as rules_view
 from core.clock import Clock
+from core.money import parse_amount
 from core.rules import approvals, service
 from core.rules.acting import Changer
 from storage.models import RuleAction, User
@@ -130,11 +129,8 @@ async def typed_amount(
         await state.set_state(None)
         await message.answer(rules_view.decision_gone())
         return
-    try:
-        value = Decimal((message.text or "").strip().replace(",", ".").lstrip("$"))
-        if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")):
-            raise InvalidOperation
-    except InvalidOperation:
+    value = parse_amount(message.text or "")
+    if value is None:
         await message.answer(rules_view.bad_value())
         return
     await state.set_state(None)

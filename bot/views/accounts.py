@@ -9,7 +9,7 @@ from aiogram import html
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import AccountsCb, MenuCb
+from bot.callbacks import AccountsCb, IdentityCb, MenuCb
 from bot.views import Screen
 from bot.views.common import add_pager, freshness, page_of, zone_label
 from core.connections import AccountInfo
@@ -70,6 +70,9 @@ def overview(
             text=_("🔌 Disconnect {name}").format(name=conn.display_name[:30]),
             callback_data=AccountsCb(action="disconnect", id=conn.id),
         )
+        rows.append(1)
+    if flat:
+        kb.button(text=_("🪪 Identities"), callback_data=IdentityCb(a="pick"))
         rows.append(1)
     kb.button(text=_("➕ Connect TikTok"), callback_data=AccountsCb(action="connect"))
     kb.button(text=_("« Main menu"), callback_data=MenuCb(section="home"))

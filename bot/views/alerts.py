@@ -11,6 +11,8 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import AccountsCb
 from bot.views import Screen, rule_alerts
+from bot.views import launch as launch_view
+from core.launch import service as launch_service
 from storage.uow import UnitOfWork
 
 
@@ -24,6 +26,9 @@ async def render(
     """The message for one alert, or None when its subject no longer exists."""
     if kind.startswith("rule_"):
         return await rule_alerts.render(u, kind, user_id, params, now or datetime.now(UTC))
+    if kind == "launch_done":
+        found = await launch_service.detail_in(u, user_id, int(params["launch_id"]))
+        return launch_view.finished(found) if found is not None else None
     if kind == "text":
         # A ready-made text (operators' notices, tests): the text is data, so it is escaped.
         return html.quote(str(params["text"])), None

@@ -14,6 +14,7 @@ SECTIONS = {
     "accounts": __("📊 Accounts"),
     "stats": __("📈 Stats"),
     "launch": __("🚀 Launch"),
+    "creatives": __("🎞 Creatives"),
     "rules": __("🤖 Rules"),
     "integrations": __("🔗 Integrations"),
     "billing": __("⭐ Billing"),
@@ -21,7 +22,7 @@ SECTIONS = {
     "help": __("❓ Help"),
 }
 # Sections whose features have not been built yet say so plainly instead of doing nothing.
-NOT_BUILT = ("launch", "integrations", "billing")
+NOT_BUILT = ("integrations", "billing")
 
 
 def main_menu(greeting_name: str | None = None) -> Screen:

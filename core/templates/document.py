@@ -50,6 +50,17 @@ def to_document(template: Template) -> dict[str, Any]:
 def from_document(doc: Any, *, currency: str = "USD") -> Template:
     """A template from a decoded JSON document; raises TemplateImportError when the document
     is malformed or the template breaks a rule (budget minimums checked in `currency`)."""
+    template = parse_document(doc)
+    problems = validate(template, currency=currency)
+    if problems:
+        raise TemplateImportError(problems)
+    return template
+
+
+def parse_document(doc: Any) -> Template:
+    """A template from a decoded JSON document, checking its shape only (keys, types,
+    amounts), not the rules: for drafts and stored templates that a newer rule may reject,
+    which must still open for editing. Raises TemplateImportError."""
     if not isinstance(doc, dict):
         raise TemplateImportError([Problem("", "wrong_type", {"expected": "object"})])
     header = _header(doc)
@@ -59,9 +70,6 @@ def from_document(doc: Any, *, currency: str = "USD") -> Template:
     problems: list[Problem] = []
     template = _load(Template, body, "", problems)
     if template is None or problems:
-        raise TemplateImportError(problems)
-    problems = validate(template, currency=currency)
-    if problems:
         raise TemplateImportError(problems)
     return template
 

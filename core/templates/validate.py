@@ -66,6 +66,9 @@ TEMPLATE_NAME_MAX = 64  # the template's own name, shown on buttons; never sent 
 GEO_LABEL_MAX = 64
 AD_TEXT_MAX = 100  # spec §4.9: ad_text 1–100 characters
 AD_TEXTS_MAX = 10  # text variants per template (rotated over the creatives)
+# Geos per template: each is an ad group in every chosen account, and the chat lists them as
+# buttons (aiogram builds at most 100 per keyboard, telegram spec §1).
+ADGROUPS_MAX = 50
 IDENTITY_NAME_MAX = 100  # spec §6.2: display_name ≤ 100
 LOCATIONS_MAX = 3000  # spec §4.6: location_ids ≤ 3000
 RUN_DAYS_MAX = 3650  # SCHEDULE_FROM_NOW ends after 10 years (spec §4.0); nothing longer
@@ -168,6 +171,8 @@ def _campaign(campaign: CampaignSpec, currency: str) -> Iterator[Problem]:
 def _adgroups(template: Template, currency: str) -> Iterator[Problem]:
     if not template.adgroups:
         yield Problem("adgroups", "required")
+    elif len(template.adgroups) > ADGROUPS_MAX:
+        yield Problem("adgroups", "too_many", {"max": ADGROUPS_MAX})
     seen: dict[str, int] = {}
     for i, group in enumerate(template.adgroups):
         path = f"adgroups[{i}]"

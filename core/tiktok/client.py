@@ -46,6 +46,7 @@ FILTER_IDS_BATCH = 100
 STATUS_IDS_BATCH = 20
 VIDEO_INFO_BATCH = 60
 IMAGE_INFO_BATCH = 100
+MATERIAL_SEARCH_PAGE_SIZE = 100  # spec §5.3 search: page_size 1-100
 STATUSES = ("ENABLE", "DISABLE", "DELETE")
 
 
@@ -289,16 +290,22 @@ class TikTokClient:
         advertiser_id: str,
         adgroup_id: str,
         creatives: Sequence[Mapping[str, Any]],
+        *,
+        request_id: str | None = None,
     ) -> tuple[str, ...]:
-        """Create ads (≤20 creatives per call, batched); return the new ad ids (spec §4.9)."""
+        """Create ads (≤20 creatives per call, batched); return the new ad ids (spec §4.9).
+        `request_id` (one call only: at most 20 creatives) makes a resent call idempotent."""
+        if request_id is not None and len(creatives) > 20:
+            raise ValueError("a request_id covers one call: at most 20 creatives")
         ids: list[str] = []
         for batch in _batches(list(creatives), 20):
-            data = await self._create(
-                "ad/create/",
-                token,
-                advertiser_id,
-                {"adgroup_id": adgroup_id, "creatives": [dict(c) for c in batch]},
-            )
+            fields: dict[str, Any] = {
+                "adgroup_id": adgroup_id,
+                "creatives": [dict(c) for c in batch],
+            }
+            if request_id is not None:
+                fields["request_id"] = request_id
+            data = await self._create("ad/create/", token, advertiser_id, fields)
             ids.extend(_ad_ids(data))
         return tuple(ids)
 
@@ -421,6 +428,51 @@ class TikTokClient:
         )
         return [ImageInfo.from_api(i) for i in items]
 
+    async def search_videos(
+        self,
+        token: str,
+        advertiser_id: str,
+        *,
+        video_ids: Sequence[str] | None = None,
+        material_ids: Sequence[str] | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        displayable: bool | None = None,
+    ) -> list[VideoInfo]:
+        """The ad account's asset-library videos matching the filters, every page (spec §5.3).
+
+        The search filters by ids, size and ratio only: a video is found by its file name or
+        MD5 signature by reading the list (spec §5.3 has no name or signature filter)."""
+        filtering = _material_filter(material_ids, width, height, displayable)
+        if video_ids:
+            filtering["video_ids"] = [id_str(i) for i in video_ids]
+        params = {"advertiser_id": advertiser_id, "filtering": filtering or None}
+        items = await self._get_all_pages(
+            "file/video/ad/search/", token, params, MATERIAL_SEARCH_PAGE_SIZE
+        )
+        return [VideoInfo.from_api(i) for i in items]
+
+    async def search_images(
+        self,
+        token: str,
+        advertiser_id: str,
+        *,
+        image_ids: Sequence[str] | None = None,
+        material_ids: Sequence[str] | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        displayable: bool | None = None,
+    ) -> list[ImageInfo]:
+        """The ad account's asset-library images matching the filters, every page (spec §5.3)."""
+        filtering = _material_filter(material_ids, width, height, displayable)
+        if image_ids:
+            filtering["image_ids"] = [id_str(i) for i in image_ids]
+        params = {"advertiser_id": advertiser_id, "filtering": filtering or None}
+        items = await self._get_all_pages(
+            "file/image/ad/search/", token, params, MATERIAL_SEARCH_PAGE_SIZE
+        )
+        return [ImageInfo.from_api(i) for i in items]
+
     # ---- Identities (spec §6) --------------------------------------------------------
 
     async def get_identities(
@@ -443,6 +495,13 @@ class TikTokClient:
             "identity/get/", token, params, IDENTITY_PAGE_SIZE, list_key="identity_list"
         )
         return [Identity.from_api(i) for i in items]
+
+    async def get_pixels(self, token: str, advertiser_id: str) -> list[str]:
+        """The ids of an ad account's pixels, every page of 20 (spec §9 Pixel / Events)."""
+        items = await self._get_all_pages(
+            "pixel/list/", token, {"advertiser_id": advertiser_id}, 20, list_key="pixels"
+        )
+        return [id_str(i.get("pixel_id")) for i in items if i.get("pixel_id")]
 
     async def create_identity(
         self, token: str, advertiser_id: str, display_name: str, image_uri: str | None = None
@@ -742,6 +801,26 @@ def _flatten(parts: Iterable[list[T]]) -> list[T]:
 
 def _batches(items: list[T], size: int) -> list[list[T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _material_filter(
+    material_ids: Sequence[str] | None,
+    width: int | None,
+    height: int | None,
+    displayable: bool | None,
+) -> dict[str, Any]:
+    # spec §5.3 search filtering (besides the ids): material_ids (≤100), width, height,
+    # displayable.
+    out: dict[str, Any] = {}
+    if material_ids:
+        out["material_ids"] = [id_str(i) for i in material_ids]
+    if width is not None:
+        out["width"] = width
+    if height is not None:
+        out["height"] = height
+    if displayable is not None:
+        out["displayable"] = displayable
+    return out
 
 
 def _first_object(data: Any) -> Mapping[str, Any]:

@@ -730,8 +730,10 @@ def store_media(
     extra: dict[str, Any],
     *,
     strict_photo: bool = True,
+    declared_size: int | None = None,
 ) -> dict[str, Any] | list[dict[str, Any]]:
-    """Store an upload (or reuse a stored file) and build its PhotoSize list / Document / Video."""
+    """Store an upload (or reuse a stored file) and build its PhotoSize list / Document / Video.
+    `declared_size` (a user's file only) is the size Telegram reports for a stand-in upload."""
     state = engine.state
     if upload is not None:
         size = len(upload.content)
@@ -747,6 +749,7 @@ def store_media(
         default_ext = {"photo": ".jpg", "video": ".mp4"}.get(kind, ".bin")
         stored = state.new_file(kind, upload.content, upload.filename, mime,
                                 extension_for(upload.filename, mime, default_ext))
+        stored.declared_size = declared_size
     assert stored is not None
     if kind == "photo":
         dims = image_size(stored.content)

@@ -13,7 +13,7 @@ from sandbox.telegram.botapi import store_media
 from sandbox.telegram.engine import ENGINE_KEY, BotApiError, ControlError, Engine
 from sandbox.telegram.html_check import utf16_len
 from sandbox.telegram.limits import MAX_CAPTION
-from sandbox.telegram.media import Upload
+from sandbox.telegram.media import Upload, image_size
 from sandbox.telegram.state import StoredMessage, UserRecord
 
 Route = Callable[[Engine, dict[str, Any]], Awaitable[Any]]
@@ -200,7 +200,12 @@ async def post_send_file(engine: Engine, body: dict[str, Any]) -> Any:
     filename = str(body.get("filename") or f"{kind}.bin")
     upload = Upload(filename, body.get("mime_type"), content)
     extra = {key: body.get(key) for key in ("width", "height", "duration")}
-    media = store_media(engine, kind, upload, None, extra, strict_photo=False)
+    declared = _declared_size(body, len(content))
+    media = store_media(engine, kind, upload, None, extra, strict_photo=False,
+                        declared_size=declared)
+    thumb = _thumbnail(engine, body) if kind in ("video", "document") else None
+    if thumb is not None and isinstance(media, dict):
+        media["thumbnail"] = thumb
     if user.blocked or not user.started:
         engine.set_blocked(user, False)
         user.started = True
@@ -212,6 +217,43 @@ async def post_send_file(engine: Engine, body: dict[str, Any]) -> Any:
     main = media[-1] if isinstance(media, list) else media
     return {"ok": True, "message_id": msg.message_id, "update_id": update_id,
             "file_id": main["file_id"]}
+
+
+# Users (unlike bots, spec §1) may send files of up to 2 GB, 4 GB with Telegram Premium.
+MAX_USER_FILE = 4 * 1024 * 1024 * 1024
+
+
+def _declared_size(body: dict[str, Any], actual: int) -> int | None:
+    """`declared_size`: the file_size Telegram reports for the file, when a test sends a small
+    stand-in for a big file (e.g. over getFile's 20 MB) instead of storing its bytes. The bot
+    sees that size everywhere (message, getFile); getFile refuses over 20 MB, as Telegram does,
+    so the stand-in bytes are never served as the big file."""
+    value = body.get("declared_size")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < actual <= value:
+        raise ControlError(400, "declared_size must be an integer, at least the content's length")
+    if value > MAX_USER_FILE:
+        raise ControlError(400, "declared_size is over 4 GB, more than a user can send")
+    return value
+
+
+def _thumbnail(engine: Engine, body: dict[str, Any]) -> dict[str, Any] | None:
+    """`thumbnail_b64`: the small JPEG Telegram makes for a video or document (its `thumbnail`
+    PhotoSize), given by the test since the sandbox does not decode videos."""
+    raw = body.get("thumbnail_b64")
+    if not raw:
+        return None
+    try:
+        data = base64.b64decode(str(raw), validate=True)
+    except (binascii.Error, ValueError):
+        raise ControlError(400, "thumbnail_b64 is not valid base64") from None
+    dims = image_size(data)
+    if not data or dims is None:
+        raise ControlError(400, "thumbnail_b64 is not an image")
+    stored = engine.state.new_file("photo", data, None, "image/jpeg", ".jpg")
+    return {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
+            "file_size": stored.size, "width": dims[0], "height": dims[1]}
 
 
 async def post_pay(engine: Engine, body: dict[str, Any]) -> Any:

@@ -240,7 +240,11 @@ class ChatUser:
         caption: str | None = None,
         **extra: Any,
     ) -> dict[str, Any]:
-        """Send a photo, video or document; returns {message_id, file_id}."""
+        """Send a photo, video or document; returns {message_id, file_id}.
+
+        `extra`: width, height, duration (a video); declared_size (the file_size Telegram
+        reports, for a small stand-in of a big file: getFile refuses it over 20 MB);
+        thumbnail_b64 (the JPEG thumbnail Telegram makes for a video or document)."""
         return self._acted(await self.client.call("POST", "send_file", {
             "user_id": self.user_id, "kind": kind, "filename": filename,
             "content_b64": base64.b64encode(content).decode(), "mime_type": mime_type,

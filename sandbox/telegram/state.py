@@ -106,11 +106,14 @@ class StoredFile:
     file_path: str
     file_name: str | None = None
     mime_type: str | None = None
+    # What Telegram reports as file_size when a test sends a stand-in for a big file (see
+    # control.post_send_file); None: the size of `content`.
+    declared_size: int | None = None
 
     @property
     def size(self) -> int:
-        """Size in bytes."""
-        return len(self.content)
+        """Size in bytes (as declared, for a stand-in)."""
+        return len(self.content) if self.declared_size is None else self.declared_size
 
 
 @dataclass

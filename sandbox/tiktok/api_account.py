@@ -23,7 +23,7 @@ from sandbox.tiktok.errors import (
     param_error,
 )
 from sandbox.tiktok.model import App, Identity, Image, Video, fmt_iso, fmt_time, json_number
-from sandbox.tiktok.params import Params
+from sandbox.tiktok.params import Params, check_str_list
 
 ADVERTISER_FIELDS = [
     "advertiser_id",
@@ -300,6 +300,32 @@ def identity_get(ctx: Ctx) -> Any:
     ]
     rows, info = paginate([identity_dict(i) for i in items], page, size)
     return {"identity_list": rows, "page_info": info}
+
+
+@route("pixel/list/")
+def pixel_list(ctx: Ctx) -> Any:
+    """The account's pixels, page_size ≤20 (spec §9 Pixel / Events: `data.pixels`). The
+    emulator keeps no pixel registry: an account's pixels are those its ad groups track."""
+    adv = ctx.advertiser()
+    page, size = page_args(ctx.params, 20, 20)
+    ids = sorted(
+        {
+            str(g.extra["pixel_id"])
+            for g in ctx.world.adgroups.values()
+            if g.advertiser_id == adv.advertiser_id and g.extra.get("pixel_id")
+        }
+    )
+    items = [
+        {
+            "pixel_id": i,
+            "pixel_name": f"{adv.name} pixel",
+            "pixel_code": f"C{i[-8:]}",
+            "activity_status": "ACTIVE",
+        }
+        for i in ids
+    ]
+    rows, info = paginate(items, page, size)
+    return {"pixels": rows, "page_info": info}
 
 
 @route("identity/create/", "POST")
@@ -583,3 +609,65 @@ def image_info(ctx: Ctx) -> Any:
             if i is not None and i.advertiser_id == adv.advertiser_id
         ]
     }
+
+
+def _material_search(
+    ctx: Ctx, kind: str, items: list[Any], render: Any, id_attr: str
+) -> dict[str, Any]:
+    """The shared part of video and image search: filtering, newest first, pages (spec §5.3)."""
+    p = ctx.params
+    filt = p.obj("filtering")
+    known = {f"{kind}_ids", "material_ids", "width", "height", "ratio", "displayable"}
+    unknown = sorted(set(filt) - known)
+    if unknown:
+        raise param_error(f"filtering.{unknown[0]} is not a valid filter.")
+    tmc = p.too_many_code
+    ids = check_str_list(f"filtering.{kind}_ids", filt.get(f"{kind}_ids"), False, 100, 0, None, tmc)
+    mats = check_str_list(
+        "filtering.material_ids", filt.get("material_ids"), False, 100, 0, None, tmc
+    )
+    sizes = {}
+    for key in ("width", "height"):
+        value = filt.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise param_error(f"filtering.{key} should be an integer.")
+        sizes[key] = value
+    if "displayable" in filt and not isinstance(filt["displayable"], bool):
+        raise param_error("filtering.displayable should be a boolean.")
+    ratios = filt.get("ratio")
+    if ratios is not None and (
+        not isinstance(ratios, list)
+        or any(isinstance(r, bool) or not isinstance(r, int | float) for r in ratios)
+    ):
+        raise param_error("filtering.ratio should be a list of numbers.")
+    page, size = page_args(p, 100, 20)
+
+    def keep(m: Any) -> bool:
+        if ids is not None and getattr(m, id_attr) not in ids:
+            return False
+        if mats is not None and m.material_id not in mats:
+            return False
+        if any(v is not None and getattr(m, k) != v for k, v in sizes.items()):
+            return False
+        # "1.7 finds ratios between 1.65 and 1.75": a precision of 0.05 (spec §5.3, SDK docs).
+        return not ratios or any(abs(m.width / max(m.height, 1) - r) <= 0.05 for r in ratios)
+
+    found = sorted(
+        (m for m in items if m.advertiser_id == ctx.advertiser().advertiser_id and keep(m)),
+        key=lambda m: (-m.create_time, getattr(m, id_attr)),
+    )
+    rows, info = paginate([render(m, ctx.now) for m in found], page, size)
+    return {"list": rows, "page_info": info}
+
+
+@route("file/video/ad/search/")
+def video_search(ctx: Ctx) -> Any:
+    """The account's videos, newest first, page_size ≤100 (spec §5.3). The filters are those
+    of the spec (ids, material ids, width, height, ratio, displayable): none by name or MD5."""
+    return _material_search(ctx, "video", list(ctx.world.videos.values()), video_dict, "video_id")
+
+
+@route("file/image/ad/search/")
+def image_search(ctx: Ctx) -> Any:
+    """The account's images, newest first, page_size ≤100 (spec §5.3)."""
+    return _material_search(ctx, "image", list(ctx.world.images.values()), image_dict, "image_id")

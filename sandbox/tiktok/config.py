@@ -58,6 +58,11 @@ from datetime import datetime
 from typing import Any
 
 FAULT_KINDS = ("50002", "http5xx", "timeout", "html504")
+# Faults only ever injected when asked for by name (not part of the default fault_kinds):
+# "lost_reply" carries the request out, then answers only after ``timeout_seconds`` (the client
+# has given up by then) — a write that happened although the caller saw a timeout, which is
+# how a retried upload meets 40911 "duplicated material name" (spec §5.1, §10 item 12).
+OPT_IN_FAULTS = ("lost_reply",)
 # Set at start only (the clock has its own control endpoint).
 FIXED = ("fixture", "seed", "now", "clock_ticking", "consent_path", "token_file")
 
@@ -118,7 +123,7 @@ class EmulatorConfig:
             if key == "qps_window" and value not in ("sliding", "fixed"):
                 raise ValueError('qps_window must be "sliding" or "fixed"')
             if key == "fault_kinds":
-                bad = [k for k in value if k not in FAULT_KINDS]
+                bad = [k for k in value if k not in FAULT_KINDS + OPT_IN_FAULTS]
                 if bad:
                     raise ValueError(f"unknown fault kinds: {bad}")
             checked[key] = value

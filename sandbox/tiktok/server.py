@@ -16,7 +16,7 @@ import sandbox.tiktok.api_account
 import sandbox.tiktok.api_entities
 import sandbox.tiktok.reports  # noqa: F401  (registers routes)
 from sandbox.tiktok.clock import EmulatorClock
-from sandbox.tiktok.config import FAULT_KINDS, EmulatorConfig
+from sandbox.tiktok.config import FAULT_KINDS, OPT_IN_FAULTS, EmulatorConfig
 from sandbox.tiktok.core import ROUTES, Ctx, Emulator, Handler, RawJSON, Stats
 from sandbox.tiktok.errors import (
     MSG_SYSTEM_TIMEOUT,
@@ -157,10 +157,15 @@ async def api_dispatch(request: web.Request) -> web.StreamResponse:
                 msg = f"App {app_id} reaches the QPM limit {cfg.qpm}, current QPM is {-over}."
             raise ApiError(RATE_LIMIT, msg)
         fault = _pick_fault(emu, path)
-        if fault is not None:
+        if fault is not None and fault != "lost_reply":
             return await _fault_response(emu, fault, rid)
         ctx = Ctx(emu, request, params, token, form)
         data = await asyncio.get_running_loop().run_in_executor(emu.worker, _run, rt.handler, ctx)
+        if fault == "lost_reply":
+            # Done, but the reply comes too late for the caller (config.OPT_IN_FAULTS).
+            emu.stats.faults[fault] += 1
+            await asyncio.sleep(cfg.timeout_seconds)
+            return envelope(emu, SYSTEM_TIMEOUT, MSG_SYSTEM_TIMEOUT, {}, rid)
     except ApiError as exc:
         return envelope(emu, exc.code, exc.message, {}, rid)
     except Exception:
@@ -358,8 +363,8 @@ async def start_emulator(
     if isinstance(now, datetime) and now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     kinds = knobs.get("fault_kinds")
-    if kinds is not None and any(k not in FAULT_KINDS for k in kinds):
-        raise ValueError(f"fault_kinds must be among {FAULT_KINDS}")
+    if kinds is not None and any(k not in FAULT_KINDS + OPT_IN_FAULTS for k in kinds):
+        raise ValueError(f"fault_kinds must be among {FAULT_KINDS + OPT_IN_FAULTS}")
     config = EmulatorConfig(fixture=fixture, now=now, **knobs)
     app = build_app(config)
     emu = app[EMU_KEY]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, Subquery, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AdObject, MetricDaily, MetricHourly
@@ -39,6 +39,21 @@ def _sums(row: object) -> Sums:
         int(row.conversions),
         Decimal(row.purchase_value),
     )  # type: ignore[attr-defined]
+
+
+def _object_sums(account_id: int, level: str, start: date, end: date) -> Subquery:
+    """Per object of a level, its daily rows summed over a range."""
+    return (
+        select(MetricDaily.object_id, *_sum_columns(MetricDaily))
+        .where(
+            MetricDaily.ad_account_id == account_id,
+            MetricDaily.level == level,
+            MetricDaily.day >= start,
+            MetricDaily.day <= end,
+        )
+        .group_by(MetricDaily.object_id)
+        .subquery()
+    )
 
 
 @dataclass(frozen=True)
@@ -107,17 +122,7 @@ class StatsRepo:
         offset: int,
     ) -> tuple[list[ObjectLine], int]:
         """Objects of a level (under a parent) that delivered in the range, by spend, paged."""
-        sums = (
-            select(MetricDaily.object_id, *_sum_columns(MetricDaily))
-            .where(
-                MetricDaily.ad_account_id == account_id,
-                MetricDaily.level == level,
-                MetricDaily.day >= start,
-                MetricDaily.day <= end,
-            )
-            .group_by(MetricDaily.object_id)
-            .subquery()
-        )
+        sums = _object_sums(account_id, level, start, end)
         base = (
             select(
                 AdObject.object_id,
@@ -203,17 +208,7 @@ class StatsRepo:
     ) -> tuple[list[tuple[AdObject, Sums]], int]:
         """Every object of a level (under a parent) that is not deleted, with its sums over a
         range (zero when it did not deliver), by spend then name, paged."""
-        sums = (
-            select(MetricDaily.object_id, *_sum_columns(MetricDaily))
-            .where(
-                MetricDaily.ad_account_id == account_id,
-                MetricDaily.level == level,
-                MetricDaily.day >= start,
-                MetricDaily.day <= end,
-            )
-            .group_by(MetricDaily.object_id)
-            .subquery()
-        )
+        sums = _object_sums(account_id, level, start, end)
         where = [
             AdObject.ad_account_id == account_id,
             AdObject.level == level,

@@ -364,6 +364,20 @@ class ImageList(_Obj):
     list: list[Image]
 
 
+class VideoPage(_Obj):
+    """§5.3 video search data."""
+
+    list: list[Video]
+    page_info: PageInfo
+
+
+class ImagePage(_Obj):
+    """§5.3 image search data."""
+
+    list: list[Image]
+    page_info: PageInfo
+
+
 class Identity(_Obj):
     """§6.1."""
 
@@ -454,6 +468,8 @@ SUCCESS_SCHEMAS: dict[str, type[_Obj] | None] = {
     "file/image/ad/upload/": Image,
     "file/video/ad/info/": VideoList,
     "file/image/ad/info/": ImageList,
+    "file/video/ad/search/": VideoPage,
+    "file/image/ad/search/": ImagePage,
     "identity/get/": IdentityList,
     "identity/create/": IdentityId,
     "report/integrated/get/": ReportList,

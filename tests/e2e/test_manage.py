@@ -136,8 +136,12 @@ async def test_pause_enable_budget_and_bid_with_undo_and_forged_presses(
             (world["cpc"],),
         ).fetchall()
     assert [a for a, _ in logged] == [
-        "object.changed", "object.change_undone", "object.changed", "object.changed",
-        "object.changed", "object.changed",
+        "object.changed",
+        "object.change_undone",
+        "object.changed",
+        "object.changed",
+        "object.changed",
+        "object.changed",
     ]
 
     # Another user replays the owner's buttons: refused, nothing changes on TikTok.

@@ -1,0 +1,387 @@
+"""Launch screens: choosing template, accounts and creatives, pre-flight problems, the plan to
+approve, progress, the final summary, and history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram import html
+from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import LaunchCb, StatsCb
+from bot.views import Screen
+from bot.views.common import add_pager
+from core.launch.plan import Summary
+from core.launch.preflight import Issue
+from core.launch.service import Choices, Detail
+from core.money import money
+from storage.models import Launch, LaunchItem
+
+SHOWN = 12  # problems or failed items listed by name; the rest are counted
+STATE_MARK = {"pending": "⏳", "creating": "⏳", "created": "✅", "failed": "⚠️"}
+
+
+def _loc() -> str:
+    return get_i18n().current_locale
+
+
+def _local(when: datetime, zone: str) -> str:
+    return when.astimezone(ZoneInfo(zone)).strftime("%d.%m %H:%M")
+
+
+def choose_template(c: Choices) -> Screen:
+    """Step 1: which template."""
+    kb = InlineKeyboardBuilder()
+    if not c.templates:
+        kb.button(text=_("« Back"), callback_data=LaunchCb(a="hub"))
+        return _("You have no templates yet. Make one in 📋 Templates first."), kb.as_markup()
+    for t in c.templates:
+        kb.button(text=t.name[:60], callback_data=LaunchCb(a="tpl", id=t.id))
+    kb.button(text=_("« Back"), callback_data=LaunchCb(a="hub"))
+    kb.adjust(1)
+    return _("🚀 <b>New launch</b> · step 1 of 4\nWhich template?"), kb.as_markup()
+
+
+def choose_accounts(c: Choices, template: str, picked: list[int]) -> Screen:
+    """Step 2: which ad accounts (one campaign each)."""
+    kb = InlineKeyboardBuilder()
+    for a in c.accounts:
+        mark = "✅" if a.id in picked else "▫️"
+        kb.button(
+            text=f"{mark} {a.name[:40]} · {a.currency}", callback_data=LaunchCb(a="acc", id=a.id)
+        )
+    if picked:
+        kb.button(text=_("Next ›"), callback_data=LaunchCb(a="crs"))
+    kb.button(text=_("« Back"), callback_data=LaunchCb(a="new"))
+    kb.adjust(1)
+    text = _(
+        "🚀 <b>New launch</b> · step 2 of 4\nTemplate: {template}\n\n"
+        "Which ad accounts? Each gets one campaign."
+    ).format(template=html.quote(template))
+    if not c.accounts:
+        text += "\n\n" + _("No tracked ad accounts: connect TikTok in Accounts first.")
+    return text, kb.as_markup()
+
+
+def choose_creatives(c: Choices, picked: list[int]) -> Screen:
+    """Step 3: which creatives (one ad each in every ad group)."""
+    kb = InlineKeyboardBuilder()
+    for cr in c.creatives:
+        mark = "✅" if cr.id in picked else "▫️"
+        icon = "🎬" if cr.kind == "video" else "🖼"
+        kb.button(text=f"{mark} {icon} {cr.name[:40]}", callback_data=LaunchCb(a="cr", id=cr.id))
+    if picked:
+        kb.button(text=_("Next ›"), callback_data=LaunchCb(a="opt"))
+    kb.button(text=_("« Back"), callback_data=LaunchCb(a="crs_back"))
+    kb.adjust(1)
+    text = _(
+        "🚀 <b>New launch</b> · step 3 of 4\nWhich creatives? Each becomes one ad in "
+        "every ad group."
+    )
+    if not c.creatives:
+        text += "\n\n" + _("Your library is empty: send videos or images in 🎞 Creatives first.")
+    return text, kb.as_markup()
+
+
+def options(enabled: bool, run_at: datetime | None, zone: str, counts: tuple[int, int]) -> Screen:
+    """Step 4: active or paused, now or at a time; then the check."""
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=_("▶️ Created active") if enabled else _("⏸ Created paused"),
+        callback_data=LaunchCb(a="onoff"),
+    )
+    when = _("now, once approved") if run_at is None else _local(run_at, zone)
+    kb.button(text=_("⏰ Start: {when}").format(when=when), callback_data=LaunchCb(a="when"))
+    if run_at is not None:
+        kb.button(text=_("Start now instead"), callback_data=LaunchCb(a="now"))
+    kb.button(text=_("🛫 Check and plan"), callback_data=LaunchCb(a="check"))
+    kb.button(text=_("« Back"), callback_data=LaunchCb(a="opt_back"))
+    kb.adjust(1)
+    return _(
+        "🚀 <b>New launch</b> · step 4 of 4\n{accounts} ad accounts × {creatives} "
+        "creatives.\nTimes are in your time zone."
+    ).format(accounts=counts[0], creatives=counts[1]), kb.as_markup()
+
+
+def ask_when() -> str:
+    """Prompt for a scheduled start."""
+    return _(
+        "When should it start? Send a time in your time zone, e.g. <code>18:30</code> "
+        "or <code>5.12 09:00</code> (within 30 days). /cancel to go back."
+    )
+
+
+def bad_when() -> str:
+    """A typed start that is not a future time."""
+    return _("I need a future time within 30 days, e.g. 18:30 or 5.12 09:00.")
+
+
+def checking() -> str:
+    """Shown while pre-flight reads the accounts."""
+    return _("🛫 Checking the template, the ad accounts and the creatives…")
+
+
+def issue_text(issue: Issue, accounts: dict[int, str]) -> str:
+    """One pre-flight problem and how to fix it."""
+    p = issue.params
+    where = html.quote(accounts.get(issue.account_id or 0, "")) if issue.account_id else ""
+    name = html.quote(str(p.get("name", "")))
+    texts = {
+        "budget_below_minimum": _(
+            "{path} is under TikTok's minimum of {minimum} in this "
+            "account's currency. Raise it in the template."
+        ),
+        "too_many_decimals": _(
+            "{path}: this account's currency does not take that many "
+            "decimals. Round the amount in the template."
+        ),
+        "url_macro_missing": _(
+            "The landing URL carries no tracker macro (__CAMPAIGN_ID__, "
+            "__AID__ or __CID__). Add one to the template."
+        ),
+        "no_access": _("TTPulse has no working access to this account. Reconnect it in Accounts."),
+        "identity_missing": _(
+            "No identity named «{identity}» in this account. Create it in "
+            "Accounts → 🪪 Identities, or change the template's identity."
+        ),
+        "pixel_missing": _(
+            "The template optimises for conversions but this account has no "
+            "pixel. Add a pixel in TikTok, or optimise for clicks."
+        ),
+        "tiktok_unreachable": _(
+            "TikTok did not answer ({error}). Try the check again in a minute."
+        ),
+        "creative_kind": _("«{name}» is neither a video nor an image."),
+        "creative_too_large": _("«{name}» is over TikTok's limit of {mb} MB."),
+        "creative_unavailable": _("«{name}» can no longer be downloaded. Send it again."),
+        "too_many_items": _("This launch would create {count} objects; at most {max} at once."),
+    }
+    text = texts.get(issue.code, _("{path}: not valid ({code}). Fix it in the template."))
+    values: dict[str, Any] = {
+        **p,
+        "path": html.quote(issue.path or "template"),
+        "code": issue.code,
+        "name": name,
+    }
+    if "minimum" in p and "currency" in p:
+        values["minimum"] = money(p["minimum"], p["currency"], _loc())
+    for key in ("identity", "error"):
+        values[key] = html.quote(str(p.get(key, "")))
+    line = text.format_map(_Default(values))
+    return f"• <b>{where}</b>: {line}" if where else f"• {line}"
+
+
+class _Default(dict):  # type: ignore[type-arg]
+    """format_map that leaves a missing field visible instead of raising."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def issues(found: list[Issue], accounts: dict[int, str]) -> Screen:
+    """Pre-flight found problems: each with how to fix it; nothing was created."""
+    lines = [
+        _("⛔ <b>Pre-flight found {count} problems.</b> Nothing was created.").format(
+            count=len(found)
+        ),
+        "",
+    ]
+    lines += [issue_text(i, accounts) for i in found[:SHOWN]]
+    if len(found) > SHOWN:
+        lines.append(_("…and {count} more").format(count=len(found) - SHOWN))
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("🔁 Check again"), callback_data=LaunchCb(a="check"))
+    kb.button(text=_("« Back"), callback_data=LaunchCb(a="opt"))
+    kb.adjust(1)
+    return "\n".join(lines)[:4000], kb.as_markup()
+
+
+def proposal(launch: Launch, summary: Summary, names: dict[int, str], zone: str) -> Screen:
+    """The plan to approve: per account, budgets per currency, when, expiry."""
+    lines = [
+        _("🚀 <b>Launch «{name}»</b> — please approve").format(
+            name=html.quote(launch.template_name)
+        ),
+        "",
+    ]
+    for account_id, (c, g, a) in summary.per_account.items():
+        lines.append(
+            _("• {account}: {c} campaign, {g} ad groups, {a} ads").format(
+                account=html.quote(names.get(account_id, "")), c=c, g=g, a=a
+            )
+        )
+    budgets = " · ".join(money(v, cur, _loc()) for cur, v in summary.daily_budget.items())
+    total = sum(sum(v) for v in summary.per_account.values())
+    lines += [
+        "",
+        _("Total: {n} objects. Daily budget: {budgets}").format(n=total, budgets=budgets),
+        _("Created {how}; starts {when}.").format(
+            how=_("active") if launch.enabled else _("paused"),
+            when=_("once approved") if launch.run_at is None else _local(launch.run_at, zone),
+        ),
+    ]
+    if launch.expires_at is not None:
+        lines.append(
+            _("<i>Approve by {when}, or it expires.</i>").format(
+                when=_local(launch.expires_at, zone)
+            )
+        )
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("✅ Approve"), callback_data=LaunchCb(a="ok", id=launch.id))
+    kb.button(text=_("✖ Reject"), callback_data=LaunchCb(a="no", id=launch.id))
+    kb.adjust(2)
+    return "\n".join(lines)[:4000], kb.as_markup()
+
+
+def decided(launch: Launch, zone: str) -> str:
+    """The proposal's message after the decision."""
+    name = html.quote(launch.template_name)
+    if launch.state == "rejected":
+        return _("✖ Launch «{name}» rejected: nothing was created.").format(name=name)
+    if launch.state == "expired":
+        return _("⌛ Launch «{name}» expired unapproved: nothing was created.").format(name=name)
+    if launch.state == "scheduled" and launch.run_at is not None:
+        return _("⏰ Launch «{name}» approved; it starts at {when} (your time).").format(
+            name=name, when=_local(launch.run_at, zone)
+        )
+    return _("🚀 Launch «{name}» approved; starting…").format(name=name)
+
+
+def progress(name: str, done: int, total: int, resumed: bool = False) -> str:
+    """The live progress bar of a running launch."""
+    filled = done * 10 // max(total, 1)
+    head = _("🚀 Launching «{name}»…").format(name=html.quote(name))
+    if resumed:
+        head += " " + _("(resumed after a restart: nothing is created twice)")
+    return head + f"\n{'▓' * filled}{'░' * (10 - filled)} {done}/{total}"
+
+
+def finished(d: Detail) -> Screen:
+    """The one final summary: what was created, what failed and why, links to stats."""
+    items = d.items
+    made = [i for i in items if i.state == "created"]
+    failed = [i for i in items if i.state == "failed"]
+    by_level = {lv: sum(i.level == lv for i in made) for lv in ("campaign", "adgroup", "ad")}
+    lines = [
+        _("🏁 <b>Launch «{name}» finished</b>: {made} of {total} created.").format(
+            name=html.quote(d.launch.template_name), made=len(made), total=len(items)
+        ),
+        _("Campaigns {c} · ad groups {g} · ads {a}").format(
+            c=by_level["campaign"], g=by_level["adgroup"], a=by_level["ad"]
+        ),
+    ]
+    if failed:
+        lines += ["", _("Failed:")]
+        lines += [_failed_line(i) for i in failed[:SHOWN]]
+        if len(failed) > SHOWN:
+            lines.append(_("…and {count} more").format(count=len(failed) - SHOWN))
+    kb = InlineKeyboardBuilder()
+    for account_id in sorted({i.ad_account_id for i in made if i.level == "campaign"}):
+        kb.button(
+            text=_("📈 {account}").format(account=d.accounts.get(account_id, "")[:40]),
+            callback_data=StatsCb(v="lvl", a=account_id, l="c", p="today"),
+        )
+    kb.button(text=_("🕘 Details"), callback_data=LaunchCb(a="show", id=d.launch.id))
+    kb.adjust(1)
+    return "\n".join(lines)[:4000], kb.as_markup()
+
+
+def _failed_line(item: LaunchItem) -> str:
+    reason = {
+        "parent_failed": _("not created: what it belongs to failed"),
+        "no_access": _("no working access to the account"),
+        "attempts": _("TikTok kept failing; gave up after several tries"),
+    }.get(item.error or "", item.error or "")
+    return f"⚠️ {html.quote(item.name[:60])} — {html.quote(reason[:200])}"
+
+
+def history(rows: list[tuple[Launch, dict[str, int]]], page: int, pages: int, zone: str) -> Screen:
+    """The user's launches, newest first."""
+    words = {
+        "proposed": _("waiting for approval"),
+        "approved": _("approved"),
+        "scheduled": _("scheduled"),
+        "running": _("running"),
+        "done": _("done"),
+        "failed": _("failed"),
+        "rejected": _("rejected"),
+        "expired": _("expired"),
+    }
+    lines = [_("🕘 <b>Launch history</b>"), ""]
+    kb = InlineKeyboardBuilder()
+    if not rows:
+        lines.append(_("No launches yet."))
+    for launch, counts in rows:
+        total = sum(counts.values())
+        lines.append(
+            _("#{id} «{name}» · {state} · {made}/{total} · {when}").format(
+                id=launch.id,
+                name=html.quote(launch.template_name),
+                state=words.get(launch.state, launch.state),
+                made=counts.get("created", 0),
+                total=total,
+                when=_local(launch.created_at, zone),
+            )
+        )
+        kb.button(text=f"#{launch.id}", callback_data=LaunchCb(a="show", id=launch.id))
+    sizes = [4] * (-(-len(rows) // 4))
+    if nav := add_pager(kb, page, pages, lambda n: LaunchCb(a="hist", n=n)):
+        sizes.append(nav)
+    kb.button(text=_("« Back"), callback_data=LaunchCb(a="hub"))
+    sizes.append(1)
+    kb.adjust(*sizes)
+    return "\n".join(lines), kb.as_markup()
+
+
+def detail(d: Detail, page: int, zone: str) -> Screen:
+    """One launch: its items with their states and TikTok's messages."""
+    per_page = 25
+    pages = max(1, -(-len(d.items) // per_page))
+    page = min(max(page, 0), pages - 1)
+    lines = [
+        _("🚀 <b>Launch #{id} «{name}»</b> · {state}").format(
+            id=d.launch.id, name=html.quote(d.launch.template_name), state=d.launch.state
+        ),
+        "",
+    ]
+    indent = {"campaign": "", "adgroup": "  ", "ad": "    "}
+    for item in d.items[page * per_page : (page + 1) * per_page]:
+        where = (
+            html.quote(d.accounts.get(item.ad_account_id, "")) + " · "
+            if item.level == "campaign"
+            else ""
+        )
+        line = (
+            f"{indent[item.level]}{STATE_MARK.get(item.state, '•')} {where}"
+            f"{html.quote(item.name[:60])}"
+        )
+        if item.state == "failed":
+            line += " — " + html.quote(_failed_line(item).split(" — ", 1)[-1])
+        lines.append(line)
+    kb = InlineKeyboardBuilder()
+    sizes = []
+    if nav := add_pager(kb, page, pages, lambda n: LaunchCb(a="show", id=d.launch.id, n=n)):
+        sizes.append(nav)
+    kb.button(text=_("« History"), callback_data=LaunchCb(a="hist"))
+    sizes.append(1)
+    kb.adjust(*sizes)
+    return "\n".join(lines)[:4000], kb.as_markup()
+
+
+def stale() -> str:
+    """A launch button that no longer applies (or was never the presser's)."""
+    return _("This button is no longer valid. Send /menu to continue.")
+
+
+def decision_answer(outcome: str) -> str:
+    """The pop-up answer to Approve / Reject."""
+    return {
+        "approved": _("Approved."),
+        "rejected": _("Rejected."),
+        "expired": _("Too late: this launch expired. Nothing was created."),
+        "decided": _("Already decided (pressed twice or from another device)."),
+    }.get(outcome, stale())

@@ -1,0 +1,1 @@
+"""Bulk launches: a template × ad accounts × creatives, planned, checked, approved, run."""

@@ -1,0 +1,279 @@
+"""Running approved launches: claim one with a lease, create its planned items in order, and
+finish with one summary.
+
+The plan is the source of truth and survives a crash: an item is marked `creating` (attempts
++1) before its request goes out and `created` with TikTok's id right after. A worker that dies
+leaves its lease to lapse; the next claim resumes the launch, and an item caught in `creating`
+is sent again with the same `request_id`, which TikTok answers with the object it already made
+(spec §4.2, §10.13): nothing is created twice, nothing is forgotten. Transient failures are
+retried; a refusal fails the item (and its children) with TikTok's message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from core import creatives as library
+from core.clock import Clock
+from core.launch.preflight import Target
+from core.launch.service import targets
+from core.rules.engine import enqueue_alert
+from core.templates.document import parse_document
+from core.templates.model import Template
+from core.templates.requests import (
+    Account,
+    Media,
+    ad_creative,
+    adgroup_body,
+    campaign_body,
+)
+from core.tiktok import RateLimitedError, ServerError, TikTokClient, TikTokError
+from storage.models import Creative, Launch, LaunchItem
+from storage.uow import UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(minutes=2)
+ATTEMPTS = 4  # per item, across restarts too
+BACKOFF_SECONDS = (1.0, 3.0, 9.0)
+START_DELAY = timedelta(minutes=5)  # ad groups start a little after creation (spec §4.6)
+
+Fetch = Callable[[Creative], Awaitable[bytes]]
+
+
+class Reporter(Protocol):
+    """Shows a running launch's progress (the bot edits one message)."""
+
+    async def progress(self, launch: Launch, done: int, total: int) -> None:
+        """`done` of `total` items are settled."""
+
+
+class LeaseLost(Exception):
+    """Another worker took the launch over; stop without touching it."""
+
+
+async def run_due(
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    client: TikTokClient,
+    owner: str,
+    fetch: Fetch,
+    reporter: Reporter,
+) -> int:
+    """Run every launch that is due (one at a time); how many were finished."""
+    finished = 0
+    while True:
+        async with uow() as u:
+            launch = await u.launches.claim(clock.now(), owner, clock.now() + LEASE)
+            await u.commit()
+        if launch is None:
+            return finished
+        try:
+            await _Run(uow, clock, client, owner, fetch, reporter, launch).execute()
+            finished += 1
+        except LeaseLost:
+            log.warning("launch.lease_lost", extra={"launch_id": launch.id})
+
+
+async def release_leases(uow: UnitOfWorkFactory, owner: str) -> None:
+    """Give back this worker's launch leases so another instance resumes at once."""
+    async with uow() as u:
+        await u.launches.release_all(owner)
+        await u.commit()
+
+
+class _Run:
+    """One launch being executed by this worker."""
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        client: TikTokClient,
+        owner: str,
+        fetch: Fetch,
+        reporter: Reporter,
+        launch: Launch,
+    ) -> None:
+        self.uow, self.clock, self.client, self.owner = uow, clock, client, owner
+        self.fetch, self.reporter, self.launch = fetch, reporter, launch
+        self.template: Template = parse_document(launch.document)
+        self.media: dict[str, dict[str, Any]] = dict(launch.params.get("media") or {})
+        self.targets: dict[int, Target] = {}
+        self.creatives: dict[int, Creative] = {}
+
+    async def execute(self) -> None:
+        """Create every item still to be created, then finish with one summary."""
+        launch = self.launch
+        async with self.uow() as u:
+            if launch.state != "running":
+                await u.launches.update(
+                    launch.id, state="running", started_at=launch.started_at or self.clock.now()
+                )
+            items = await u.launches.items(launch.id)
+            ids = sorted({i.ad_account_id for i in items})
+            self.targets = {t.account.id: t for t in await targets(u, launch.user_id, ids)}
+            found = await u.launches.creatives(launch.user_id, launch.params["creatives"])
+            self.creatives = {c.id: c for c in found}
+            await u.commit()
+        by_seq = {i.seq: i for i in items}
+        done = sum(i.state in ("created", "failed") for i in items)
+        await self.reporter.progress(launch, done, len(items))
+        for item in items:
+            if item.state in ("created", "failed"):
+                continue
+            parent = by_seq.get(item.parent_seq) if item.parent_seq is not None else None
+            if parent is not None and parent.state != "created":
+                await self._settle(item, "failed", error="parent_failed")
+            else:
+                await self._create(item, parent)
+            done += 1
+            await self.reporter.progress(launch, done, len(items))
+        await self._finish(items)
+
+    async def _settle(self, item: LaunchItem, state: str, **values: Any) -> None:
+        """Record an item's state (and renew the lease: still ours, still alive)."""
+        item.state = state
+        for k, v in values.items():
+            setattr(item, k, v)
+        async with self.uow() as u:
+            if not await u.launches.renew(self.launch.id, self.owner, self.clock.now() + LEASE):
+                raise LeaseLost
+            await u.launches.update_item(item.id, state=state, **values)
+            await u.commit()
+
+    async def _create(self, item: LaunchItem, parent: LaunchItem | None) -> None:
+        """Send one item's create request (again, with the same request_id, after a crash)."""
+        target = self.targets.get(item.ad_account_id)
+        if target is None or target.token is None:
+            await self._settle(item, "failed", error="no_access")
+            return
+        while item.attempts < ATTEMPTS:
+            await self._settle(item, "creating", attempts=item.attempts + 1)
+            try:
+                tiktok_id = await self._send(item, parent, target)
+            except (RateLimitedError, ServerError) as exc:
+                if item.attempts >= ATTEMPTS:
+                    await self._settle(item, "failed", error=_message(exc))
+                    return
+                await asyncio.sleep(BACKOFF_SECONDS[min(item.attempts, len(BACKOFF_SECONDS)) - 1])
+                continue
+            except TikTokError as exc:
+                await self._settle(item, "failed", error=_message(exc))
+                return
+            except (ValueError, library.CreativeError) as exc:
+                await self._settle(item, "failed", error=str(exc)[:500])
+                return
+            await self._settle(item, "created", tiktok_id=tiktok_id, error=None)
+            return
+        await self._settle(item, "failed", error="attempts")
+
+    async def _send(self, item: LaunchItem, parent: LaunchItem | None, target: Target) -> str:
+        """The create call for one item; TikTok's id for the new (or already made) object."""
+        account, token = target.account, target.token
+        assert token is not None
+        facts = self.launch.params["accounts"][str(account.id)]
+        acc = Account(account.advertiser_id, account.currency, facts.get("pixel_id"))
+        if item.level == "campaign":
+            body = campaign_body(
+                self.template,
+                acc,
+                name=item.name,
+                request_id=item.request_id,
+                enabled=self.launch.enabled,
+            )
+            return await self.client.create_campaign(token, account.advertiser_id, body)
+        assert parent is not None and parent.tiktok_id is not None
+        if item.level == "adgroup":
+            body = adgroup_body(
+                self.template,
+                item.spec["adgroup"],
+                acc,
+                campaign_id=parent.tiktok_id,
+                name=item.name,
+                start=self._start(),
+                request_id=item.request_id,
+            )
+            return await self.client.create_adgroup(token, account.advertiser_id, body)
+        media = await self._media(target, self.creatives[item.spec["creative"]])
+        creative = ad_creative(
+            self.template,
+            name=item.name,
+            media=media,
+            identity_id=facts["identity_id"],
+            text_index=item.spec.get("text", 0),
+        )
+        # One ad per call, so each ad has its own request_id (spec §4.9 takes up to 20).
+        ids = await self.client.create_ads(
+            token, account.advertiser_id, parent.tiktok_id, [creative], request_id=item.request_id
+        )
+        return ids[0]
+
+    def _start(self) -> datetime:
+        return self.clock.now() + START_DELAY
+
+    async def _media(self, target: Target, creative: Creative) -> Media:
+        """The creative's TikTok ids in this account, uploaded once and remembered in the
+        launch (a video also needs a cover image, spec §4.9: its own cover frame)."""
+        key = f"{target.account.id}:{creative.id}"
+        if key not in self.media:
+            token = target.token
+            assert token is not None
+            adv = target.account.advertiser_id
+            tiktok_id = await library.ensure_uploaded(
+                self.uow,
+                self.client,
+                token,
+                target.account,
+                creative,
+                self.fetch(creative),
+            )
+            if creative.kind == "video":
+                [info] = await self.client.get_video_info(token, adv, [tiktok_id])
+                if not info.video_cover_url:
+                    raise ValueError("TikTok has no cover frame for this video yet")
+                cover = await self.client.upload_image_url(token, adv, info.video_cover_url)
+                self.media[key] = {"video_id": tiktok_id, "image_ids": [cover.image_id]}
+            else:
+                self.media[key] = {"video_id": None, "image_ids": [tiktok_id]}
+            params = {**self.launch.params, "media": self.media}
+            self.launch.params = params
+            async with self.uow() as u:
+                await u.launches.update(self.launch.id, params=params)
+                await u.commit()
+        found = self.media[key]
+        return Media(found["video_id"], tuple(found["image_ids"]))
+
+    async def _finish(self, items: list[LaunchItem]) -> None:
+        """Close the launch and queue its one summary in the same transaction."""
+        created = sum(i.state == "created" for i in items)
+        state = "done" if created else "failed"
+        now = self.clock.now()
+        async with self.uow() as u:
+            await u.launches.update(
+                self.launch.id, state=state, finished_at=now, lease_owner=None, lease_until=None
+            )
+            await enqueue_alert(
+                u,
+                self.launch.user_id,
+                "launch_done",
+                f"launch-done:{self.launch.id}",
+                {"launch_id": self.launch.id},
+                now,
+                urgent=True,
+            )
+            u.audit.record(
+                None,
+                "launch.finished",
+                "launch",
+                self.launch.id,
+                {"created": created, "failed": len(items) - created},
+            )
+            await u.commit()
+
+
+def _message(exc: Exception) -> str:
+    return str(getattr(exc, "message", None) or exc)[:500]

@@ -1,0 +1,222 @@
+"""Bulk launches against the TikTok emulator: pre-flight, the persisted plan, approval once,
+and a worker that dies halfway being resumed without creating anything twice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from core.creatives import Fetch, add_creative
+from core.launch import runner, service
+from core.templates.document import to_document
+from core.templates.model import AdGroupSpec, AdSpec, CampaignSpec, Naming, Template
+from core.tiktok import TikTokClient
+from storage.models import Creative, Launch, LaunchItem, OutboxMessage
+from storage.models import Template as TemplateRow
+from tests.contract.conftest import Emu
+from tests.contract.test_sync import NOW, USER, Db, connected_db, engines  # noqa: F401
+from tests.media import image
+
+IDENTITY = "Glowly Brand"
+
+
+@pytest.fixture
+def emulator_options() -> dict[str, Any]:
+    return {"fixture": "demo", "now": NOW}
+
+
+def template(budget: Decimal = Decimal(50), geos: int = 1) -> Template:
+    groups = tuple(
+        AdGroupSpec(
+            geo=f"G{g}",
+            location_ids=("6252001",),
+            optimization_goal="CLICK",
+            billing_event="CPC",
+            budget=budget,
+        )
+        for g in range(geos)
+    )
+    return Template(
+        name="Traffic",
+        campaign=CampaignSpec(objective_type="TRAFFIC"),
+        adgroups=groups,
+        ad=AdSpec(
+            texts=("Try it today",),
+            landing_url="https://shop.example/?c=__CAMPAIGN_ID__",
+            identity_name=IDENTITY,
+        ),
+        naming=Naming(campaign="{account} {date}", adgroup="{geo}", ad="{creative} {n}"),
+    )
+
+
+async def setup(db: Db, t: Template, creatives: int) -> tuple[int, list[int], list[int]]:
+    """A stored template, the user's ad accounts and `creatives` images in the library."""
+    async with db.uow() as u:
+        row = TemplateRow(user_id=USER, name=t.name, document=to_document(t))
+        u.session.add(row)
+        await u.commit()
+        # JPY is left out: its minimums are TikTok's to tell (spec §4.2 lists USD only), and
+        # this template's amounts are sized for USD and EUR.
+        accounts = [
+            a.id
+            for a in await u.connections.accounts(USER, tracked_only=True)
+            if a.currency != "JPY"
+        ]
+    ids = []
+    for n in range(creatives):
+        added = await add_creative(
+            db.uow,
+            USER,
+            "image",
+            f"img{n}",
+            image(64, 64, color=(n * 3 % 256, 20, 30)),
+            file_name=f"img{n}.png",
+            tg_file_id=f"file-{n}",
+        )
+        ids.append(added.creative.id)
+    return row.id, accounts, ids
+
+
+class Progress:
+    """Records progress; can stop the worker dead after `crash_after` settled items."""
+
+    def __init__(self, crash_after: int | None = None) -> None:
+        self.seen: list[tuple[int, int]] = []
+        self.crash_after = crash_after
+
+    async def progress(self, launch: Launch, done: int, total: int) -> None:
+        self.seen.append((done, total))
+        if self.crash_after is not None and done >= self.crash_after:
+            raise Crash
+
+
+class Crash(BaseException):
+    """The process dying mid-launch (not an Exception: nothing may catch it)."""
+
+
+def fetcher(db: Db) -> Callable[[Creative], Fetch]:
+    async def never() -> bytes:
+        raise AssertionError("fetched a creative whose bytes the test did not keep")
+
+    def fetch(creative: Creative) -> Fetch:
+        async def data() -> bytes:
+            n = int(creative.name.removeprefix("img"))
+            return image(64, 64, color=(n * 3 % 256, 20, 30))
+
+        return data if creative.name.startswith("img") else never
+
+    return fetch
+
+
+async def identities(emu: Emu, client: TikTokClient, db: Db, skip: int | None = None) -> None:
+    async with db.uow() as u:
+        accounts = await u.connections.accounts(USER, tracked_only=True)
+    for n, a in enumerate(accounts):
+        if n != skip:
+            await client.create_identity(emu.access_token, a.advertiser_id, IDENTITY)
+
+
+async def world_counts(client: TikTokClient, emu: Emu, db: Db) -> dict[str, list[str]]:
+    """Names of what exists on TikTok that a launch made (campaigns named after the account)."""
+    async with db.uow() as u:
+        accounts = await u.connections.accounts(USER, tracked_only=True)
+    out: dict[str, list[str]] = {"campaign": [], "adgroup": [], "ad": []}
+    for a in accounts:
+        camps = [
+            c
+            for c in await client.get_campaigns(emu.access_token, a.advertiser_id)
+            if c.campaign_name.startswith(a.name + " ")
+        ]
+        ids = {c.campaign_id for c in camps}
+        out["campaign"] += [c.campaign_name for c in camps]
+        groups = [
+            g
+            for g in await client.get_adgroups(emu.access_token, a.advertiser_id)
+            if g.campaign_id in ids
+        ]
+        out["adgroup"] += [g.adgroup_name for g in groups]
+        gids = {g.adgroup_id for g in groups}
+        out["ad"] += [
+            x.ad_name
+            for x in await client.get_ads(emu.access_token, a.advertiser_id)
+            if x.adgroup_id in gids
+        ]
+    return out
+
+
+async def test_preflight_lists_missing_identity_and_low_budget_and_creates_nothing(
+    emu: Emu,
+    client: TikTokClient,
+    tmp_path: Path,
+    engines: list[Any],  # noqa: F811
+) -> None:
+    db = await connected_db(f"sqlite+aiosqlite:///{tmp_path}/db.sqlite", client, engines)
+    await identities(emu, client, db, skip=0)
+    tpl, accounts, creatives = await setup(db, template(budget=Decimal(10)), 1)
+    found = await service.propose(
+        db.uow, db.clock, client, USER, service.Request(tpl, accounts, creatives)
+    )
+    assert isinstance(found, list)
+    codes = sorted({(i.code, i.account_id) for i in found}, key=str)
+    assert ("identity_missing", accounts[0]) in codes
+    # spec §4.2: the USD ad group minimum is 20; other currencies are left to TikTok.
+    async with db.uow() as u:
+        usd = [a for a in await u.connections.accounts(USER) if a.currency == "USD"]
+    assert ("budget_below_minimum", usd[0].id) in codes
+    async with db.uow() as u:
+        assert (await u.session.scalars(select(Launch))).all() == []
+    assert (await world_counts(client, emu, db))["campaign"] == []
+
+
+async def test_a_worker_dying_halfway_is_resumed_and_nothing_is_created_twice(
+    emu: Emu,
+    client: TikTokClient,
+    tmp_path: Path,
+    engines: list[Any],  # noqa: F811
+) -> None:
+    db = await connected_db(f"sqlite+aiosqlite:///{tmp_path}/db.sqlite", client, engines)
+    await identities(emu, client, db)
+    tpl, accounts, creatives = await setup(db, template(geos=2), 10)
+    proposed = await service.propose(
+        db.uow, db.clock, client, USER, service.Request(tpl, accounts, creatives)
+    )
+    assert isinstance(proposed, service.Proposed)
+    plan_size = 2 * (1 + 2 + 2 * 10)
+    assert sum(sum(v) for v in proposed.summary.per_account.values()) == plan_size
+    launch_id = proposed.launch.id
+    outcome, _ = await service.approve(db.uow, db.clock, USER, launch_id)
+    assert outcome is service.Outcome.APPROVED
+    again, _ = await service.approve(db.uow, db.clock, USER, launch_id)
+    assert again is service.Outcome.DECIDED
+
+    with pytest.raises(Crash):
+        await runner.run_due(db.uow, db.clock, client, "w1", fetcher(db), Progress(25))
+    made = await world_counts(client, emu, db)
+    assert 0 < len(made["ad"]) < 40
+    # Another worker cannot take it while the dead one's lease holds; after it lapses it can.
+    assert await runner.run_due(db.uow, db.clock, client, "w2", fetcher(db), Progress()) == 0
+    db.clock.set(db.clock.now() + runner.LEASE + timedelta(seconds=1))
+    seen = Progress()
+    assert await runner.run_due(db.uow, db.clock, client, "w2", fetcher(db), seen) == 1
+    assert seen.seen[-1] == (plan_size, plan_size)
+
+    made = await world_counts(client, emu, db)
+    async with db.uow() as u:
+        items = (await u.session.scalars(select(LaunchItem))).all()
+        done = await u.session.get(Launch, launch_id)
+        summaries = (
+            await u.session.scalars(
+                select(OutboxMessage).where(OutboxMessage.kind == "launch_done")
+            )
+        ).all()
+    planned = {lv: sorted(i.name for i in items if i.level == lv) for lv in made}
+    assert {lv: sorted(v) for lv, v in made.items()} == planned  # all of it, none twice
+    assert all(i.state == "created" for i in items)
+    assert done is not None and done.state == "done"
+    assert len(summaries) == 1
