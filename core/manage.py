@@ -341,12 +341,11 @@ async def confirm(
     """Apply a proposed batch: each object once, verified; `progress(done, total)` between."""
     async with uow() as u:
         rows = await u.rules.batch(user_id, action_id)
-    results = []
-    for n, row in enumerate(rows, start=1):
-        results.append(await approvals.approve(uow, clock, changer, user_id, row.id, _planned(row)))
-        if progress is not None:
-            await progress(n, len(rows))
-    return await _finish(uow, user_id, action_id, results)
+
+    async def apply(row: RuleAction) -> approvals.Result:
+        return await approvals.approve(uow, clock, changer, user_id, row.id, _planned(row))
+
+    return await _finish(uow, user_id, action_id, await _each(rows, apply, progress))
 
 
 async def cancel(uow: UnitOfWorkFactory, clock: Clock, user_id: int, action_id: int) -> Decision:
@@ -372,12 +371,25 @@ async def undo(
             for r in await u.rules.batch(user_id, action_id)
             if r.state in ("applied", "undoing", "undone")
         ]
+
+    async def revert(row: RuleAction) -> approvals.Result:
+        return await approvals.undo(uow, clock, changer, user_id, row.id)
+
+    return await _finish(uow, user_id, action_id, await _each(rows, revert, progress))
+
+
+async def _each(
+    rows: list[RuleAction],
+    step: Callable[[RuleAction], Awaitable[approvals.Result]],
+    progress: Progress | None,
+) -> list[approvals.Result]:
+    """`step` on each row of a batch in turn, reporting progress after each."""
     results = []
     for n, row in enumerate(rows, start=1):
-        results.append(await approvals.undo(uow, clock, changer, user_id, row.id))
+        results.append(await step(row))
         if progress is not None:
             await progress(n, len(rows))
-    return await _finish(uow, user_id, action_id, results)
+    return results
 
 
 async def batch(uow: UnitOfWorkFactory, user_id: int, action_id: int) -> Decision:

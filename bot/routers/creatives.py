@@ -28,6 +28,7 @@ from bot.routers.menu import sign_up_first
 from bot.screens import show
 from bot.states import CreativeStates
 from bot.views import creatives as view
+from bot.views.common import stale
 from core.creatives import (
     IMAGE_FORMATS,
     VIDEO_FORMATS,
@@ -331,7 +332,7 @@ async def creative_action(
     elif a == "kind":
         link = (await state.get_data()).get(LINK_KEY)
         if not link or callback_data.v not in ("video", "image"):
-            await query.answer(view.stale(), show_alert=True)
+            await query.answer(stale(), show_alert=True)
             return
         try:
             result = await add_creative_from_url(uow, db_user.id, link, kind=callback_data.v)

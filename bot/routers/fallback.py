@@ -9,6 +9,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.states import BUTTON_STATES
 from bot.views import signup as signup_view
+from bot.views.common import stale
 from storage.models import User
 
 router = Router(name="fallback")
@@ -32,6 +33,4 @@ async def unknown_message(message: Message, db_user: User | None) -> None:
 @router.callback_query()
 async def stale_button(query: CallbackQuery) -> None:
     """A button from an old message, a finished flow, or a forged payload."""
-    await query.answer(
-        _("This button is no longer valid. Send /menu to continue."), show_alert=True
-    )
+    await query.answer(stale(), show_alert=True)

@@ -20,6 +20,7 @@ from bot.states import IdentityStates
 from bot.views import Screen
 from bot.views import accounts as accounts_view
 from bot.views import identities as view
+from bot.views.common import stale
 from core.identities import (
     IdentityError,
     check_display_name,
@@ -94,7 +95,7 @@ async def identity_action(
             or data.get(ACCOUNT_KEY) != account.id
             or not data.get(NAME_KEY)
         ):
-            await query.answer(view.stale(), show_alert=True)
+            await query.answer(stale(), show_alert=True)
             return
         await query.answer()
         if isinstance(query.message, Message):

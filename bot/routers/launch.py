@@ -20,6 +20,7 @@ from bot.screens import show
 from bot.states import LaunchStates
 from bot.views import Screen, launch_hub
 from bot.views import launch as view
+from bot.views.common import stale
 from core.clock import Clock
 from core.launch import service
 from core.tiktok import TikTokClient
@@ -100,17 +101,23 @@ async def launch_action(
     elif cb.a == "show":
         found = await service.detail(uow, db_user.id, cb.id)
         if found is None:
-            said = view.stale()
+            said = stale()
         else:
             await show(query, view.detail(found, cb.n, db_user.time_zone))
     else:
-        said = view.stale()
-    await query.answer(said, show_alert=said is not None and said == view.stale())
+        said = stale()
+    await query.answer(said, show_alert=said is not None and said == stale())
+
+
+def _run_at(draft: dict[str, Any]) -> datetime | None:
+    """The scheduled start kept in the draft (None: start once approved)."""
+    return datetime.fromisoformat(draft["at"]) if draft.get("at") else None
 
 
 def _options(draft: dict[str, Any], user: User) -> Screen:
-    run_at = datetime.fromisoformat(draft["at"]) if draft.get("at") else None
-    return view.options(draft["on"], run_at, user.time_zone, (len(draft["a"]), len(draft["c"])))
+    """Step 4 for the draft as it stands."""
+    counts = (len(draft["a"]), len(draft["c"]))
+    return view.options(draft["on"], _run_at(draft), user.time_zone, counts)
 
 
 async def _accounts(
@@ -125,10 +132,10 @@ async def _accounts(
     choices = await service.choices(uow, user.id)
     if cb.a == "tpl":
         if not any(t.id == cb.id for t in choices.templates):
-            return view.stale()
+            return stale()
         draft = {"t": cb.id, "a": [], "c": [], "on": True, "at": None}
     if "t" not in draft:
-        return view.stale()
+        return stale()
     if cb.a == "acc" and any(a.id == cb.id for a in choices.accounts):
         draft["a"] = _toggle(draft["a"], cb.id)
     await state.update_data({DRAFT: draft})
@@ -147,18 +154,12 @@ async def _check(
 ) -> str | None:
     """Pre-flight, then the plan for approval (or the problems)."""
     if tiktok is None or "t" not in draft or not draft["a"] or not draft["c"]:
-        return view.stale()
+        return stale()
     await show(query, (view.checking(), None))
-    req = service.Request(
-        draft["t"],
-        draft["a"],
-        draft["c"],
-        draft["on"],
-        datetime.fromisoformat(draft["at"]) if draft.get("at") else None,
-    )
+    req = service.Request(draft["t"], draft["a"], draft["c"], draft["on"], _run_at(draft))
     result = await service.propose(uow, clock, tiktok, user.id, req)
     if result is None:
-        return view.stale()
+        return stale()
     choices = await service.choices(uow, user.id)
     names = {a.id: a.name for a in choices.accounts}
     if isinstance(result, list):
@@ -178,7 +179,7 @@ async def _decide(
     else:
         outcome, launch = await service.reject(uow, clock, user.id, cb.id)
     if launch is None:
-        return view.stale()
+        return stale()
     if outcome in (service.Outcome.APPROVED, service.Outcome.REJECTED, service.Outcome.EXPIRED):
         await show(query, (view.decided(launch, user.time_zone), None))
     return view.decision_answer(outcome.value)

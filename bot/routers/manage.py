@@ -20,6 +20,7 @@ from bot.routers.stats import custom_range
 from bot.screens import show
 from bot.states import ManageStates
 from bot.views import manage as view
+from bot.views.common import stale
 from bot.views.stats import CODE_LEVEL
 from core import manage
 from core.clock import Clock
@@ -84,18 +85,18 @@ async def manage_action(
     try:
         period = Period(callback_data.p)
     except ValueError:
-        await query.answer(view.stale(), show_alert=True)
+        await query.answer(stale(), show_alert=True)
         return
     custom = await custom_range(state) if period == Period.CUSTOM else None
     if period == Period.CUSTOM and custom is None:
         period = Period.LAST_7
     ctx = _Ctx(query, callback_data, db_user, period, custom, state, uow, clock, changer)
     handler = _HANDLERS.get(callback_data.a)
-    said = await handler(ctx) if handler is not None else view.stale()
+    said = await handler(ctx) if handler is not None else stale()
     if said is None:
         await query.answer()
     else:
-        await query.answer(said[:200], show_alert=said == view.stale() or len(said) > 60)
+        await query.answer(said[:200], show_alert=said == stale() or len(said) > 60)
 
 
 async def _list(ctx: _Ctx) -> str | None:
@@ -112,7 +113,7 @@ async def _list(ctx: _Ctx) -> str | None:
         ctx.cb.n,
     )
     if data is None:
-        return view.stale()
+        return stale()
     await show(ctx.query, view.object_list(data, ctx.period, None))
     return None
 
@@ -134,7 +135,7 @@ async def _select(ctx: _Ctx) -> str | None:
     """Tick mode: start, select all, clear, or toggle one object."""
     kept = await _selection(ctx)
     if kept is None:
-        return view.stale()
+        return stale()
     parent, ids, said = kept["where"][2] or None, kept["ids"], None
     if ctx.cb.x in ("new", "none"):
         ids.clear()
@@ -161,7 +162,7 @@ async def _select(ctx: _Ctx) -> str | None:
         ctx.cb.n,
     )
     if data is None:
-        return view.stale()
+        return stale()
     await ctx.state.update_data({SELECTION_KEY: kept})
     await show(ctx.query, view.object_list(data, ctx.period, set(ids)))
     return said
@@ -173,7 +174,7 @@ async def _card(ctx: _Ctx) -> str | None:
         ctx.uow, ctx.clock, ctx.user.id, ctx.cb.id, ctx.level, ctx.cb.o, ctx.period, ctx.custom
     )
     if found is None:
-        return view.stale()
+        return stale()
     await show(ctx.query, view.card(found, ctx.period, ctx.user.time_zone))
     return None
 
@@ -186,7 +187,7 @@ async def _propose(ctx: _Ctx, ids: list[str], action: Action, back: ManageCb) ->
         ctx.uow, ctx.clock, ctx.changer, ctx.user.id, ctx.cb.id, ctx.level, ids, action
     )
     if proposal is None:
-        return view.stale()
+        return stale()
     await show(ctx.query, view.proposal(proposal, action.kind.value, ctx.level, ctx.period, back))
     return None
 
@@ -195,7 +196,7 @@ async def _do(ctx: _Ctx) -> str | None:
     """A change to the object on the card."""
     action = action_of(ctx.cb.x)
     if action is None:
-        return view.stale()
+        return stale()
     back = ctx.cb.model_copy(update={"a": "card", "x": ""})
     return await _propose(ctx, [ctx.cb.o], action, back)
 
@@ -205,7 +206,7 @@ async def _bulk(ctx: _Ctx) -> str | None:
     action = action_of(ctx.cb.x)
     kept = await _selection(ctx)
     if action is None or kept is None or not kept["ids"]:
-        return view.stale()
+        return stale()
     back = ctx.cb.model_copy(update={"a": "sel", "x": ""})
     return await _propose(ctx, list(kept["ids"]), action, back)
 
@@ -217,7 +218,7 @@ async def _ask_amount(ctx: _Ctx) -> str | None:
         ctx.uow, ctx.clock, ctx.user.id, ctx.cb.id, ctx.level, ctx.cb.o, ctx.period, ctx.custom
     )
     if kind is None or found is None:
-        return view.stale()
+        return stale()
     await ctx.state.set_state(ManageStates.amount)
     await ctx.state.update_data({AMOUNT_KEY: ctx.cb.model_copy(update={"x": kind}).pack()})
     if ctx.query.message is not None:
@@ -249,14 +250,14 @@ async def _decide(ctx: _Ctx) -> str | None:
         assert ctx.changer is not None
         current = await manage.batch(ctx.uow, ctx.user.id, ctx.cb.id)
         if not current.rows:
-            return view.stale()
+            return stale()
         first = current.rows[0]
         undoing = ctx.cb.a == "un"
         pace = _pacer(ctx, first.kind, first.level, undoing)
         step = manage.undo if undoing else manage.confirm
         result = await step(ctx.uow, ctx.clock, ctx.changer, ctx.user.id, ctx.cb.id, pace)
     if result.outcome is manage.Outcome.GONE:
-        return view.stale()
+        return stale()
     await show(ctx.query, view.decision(result, ctx.period))
     return view.answer(result.outcome)
 
@@ -288,7 +289,7 @@ async def typed_amount(
     packed = await state.get_value(AMOUNT_KEY)
     if db_user is None or packed is None:
         await state.set_state(None)
-        await message.answer(view.stale())
+        await message.answer(stale())
         return
     if changer is None:
         await state.set_state(None)
@@ -307,7 +308,7 @@ async def typed_amount(
         uow, clock, changer, db_user.id, cb.id, level, [cb.o], Action(kind, "set", value)
     )
     if proposal is None:
-        await message.answer(view.stale())
+        await message.answer(stale())
         return
     back = cb.model_copy(update={"a": "card", "x": ""})
     await show(message, view.proposal(proposal, kind.value, level, Period(cb.p), back))

@@ -12,6 +12,7 @@ from bot.screens import show
 from bot.views import info as info_view
 from bot.views import menu as view
 from bot.views import settings as settings_view
+from bot.views.common import stale
 from core.clock import Clock
 from storage.models import User
 
@@ -50,8 +51,6 @@ async def open_section(
     elif section in view.NOT_BUILT:
         await show(query, view.not_built(section))
     else:
-        await query.answer(
-            _("This button is no longer valid. Send /menu to continue."), show_alert=True
-        )
+        await query.answer(stale(), show_alert=True)
         return
     await query.answer()

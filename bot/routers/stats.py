@@ -21,6 +21,7 @@ from bot.screens import show
 from bot.states import StatsStates
 from bot.views import Screen
 from bot.views import stats as view
+from bot.views.common import stale
 from core.charts import ChartRenderer, daily_performance, hourly_today_vs_yesterday, top_campaigns
 from core.clock import Clock
 from core.periods import DateRange, Period, PeriodError, local_today, parse_custom
@@ -32,11 +33,6 @@ from storage.uow import UnitOfWorkFactory
 
 router = Router(name="stats")
 CUSTOM_KEY = "stats_custom"
-
-
-def stale() -> str:
-    """A stats button that no longer applies."""
-    return _("This button is no longer valid. Send /menu to continue.")
 
 
 async def custom_range(state: FSMContext) -> DateRange | None:

@@ -22,6 +22,7 @@ from bot.screens import plain, show
 from bot.states import TemplateStates
 from bot.views import Screen, launch_hub
 from bot.views import templates as view
+from bot.views.common import stale
 from core.templates import draft as fields
 from core.templates import service
 from core.templates.document import TemplateImportError, parse_document, to_document
@@ -277,7 +278,7 @@ async def _template_action(
     """Actions on one template; False (said already) when it is not the presser's."""
     row = await service.get(uow, user.id, cb.id)
     if row is None:
-        await query.answer(view.stale(), show_alert=True)
+        await query.answer(stale(), show_alert=True)
         return False
     try:
         if cb.a == "view":
@@ -302,13 +303,13 @@ async def _template_action(
             await query.answer(view.deleted(row.name))
             return False
         else:
-            await query.answer(view.stale(), show_alert=True)
+            await query.answer(stale(), show_alert=True)
             return False
     except service.TooManyTemplates as exc:
         await query.answer(view.too_many(exc.limit), show_alert=True)
         return False
     except (service.TemplateNotFound, TemplateImportError):
-        await query.answer(view.stale(), show_alert=True)
+        await query.answer(stale(), show_alert=True)
         return False
     return True
 
@@ -327,7 +328,7 @@ async def draft_action(
     """Every button of the draft, its sections, choices and prompts."""
     d = await _get(state)
     if db_user is None or d is None:
-        await query.answer(view.stale(), show_alert=True)
+        await query.answer(stale(), show_alert=True)
         return
     if (await state.get_state()) == TemplateStates.value.state:
         await state.set_state(None)  # a button instead of the value: the prompt is left
@@ -335,7 +336,7 @@ async def draft_action(
         if not await _draft_step(query, callback_data, state, uow, db_user, d):
             return
     except (Stale, fields.UnknownField, ValueError, IndexError):
-        await query.answer(view.stale(), show_alert=True)
+        await query.answer(stale(), show_alert=True)
         return
     await query.answer()
 
@@ -444,7 +445,7 @@ async def _save(
         await query.answer(view.too_many(exc.limit), show_alert=True)
         return
     except service.TemplateNotFound:
-        await query.answer(view.stale(), show_alert=True)
+        await query.answer(stale(), show_alert=True)
         return
     await _close(state)
     await show(query, view.template_view(row, user.time_zone, view.saved()))
@@ -461,7 +462,7 @@ async def typed_value(message: Message, state: FSMContext, db_user: User | None)
     ask = (await state.get_data()).get(ASK) or {}
     if db_user is None or d is None or "f" not in ask:
         await _close(state)
-        await message.answer(view.stale())
+        await message.answer(stale())
         return
     t, field, g, text = d.template, str(ask["f"]), int(ask.get("g", 0)), message.text or ""
     try:
@@ -480,7 +481,7 @@ async def typed_value(message: Message, state: FSMContext, db_user: User | None)
             typed = fields.type_in(t, field, g, text)
     except fields.UnknownField:
         await _close(state)
-        await message.answer(view.stale())
+        await message.answer(stale())
         return
     if typed.problems:
         await message.answer(view.typed_problems(typed.problems, t))

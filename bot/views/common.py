@@ -72,3 +72,8 @@ def add_pager(
             kb.button(text=label, callback_data=target(other))
             added += 1
     return added
+
+
+def stale() -> str:
+    """A button that no longer applies, or was never the presser's (one wording everywhere)."""
+    return _("This button is no longer valid. Send /menu to continue.")

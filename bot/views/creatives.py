@@ -243,11 +243,6 @@ def not_media() -> str:
     )
 
 
-def stale() -> str:
-    """A button of a step that is over (the same words as the other screens)."""
-    return _("This button is no longer valid. Send /menu to continue.")
-
-
 def not_found() -> str:
     """A button for a creative that is not the presser's (or was deleted)."""
     return _("That creative is not in your library (or was deleted).")

@@ -127,11 +127,6 @@ def created(identity: Identity) -> str:
     )
 
 
-def stale() -> str:
-    """A button of a step that is over (the same words as the other screens)."""
-    return _("This button is no longer valid. Send /menu to continue.")
-
-
 def not_found() -> str:
     """A button for an ad account that is not the presser's (the Accounts wording)."""
     return _("That account is not among yours (or was disconnected).")

@@ -14,7 +14,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import LaunchCb, StatsCb
 from bot.views import Screen
-from bot.views.common import add_pager
+from bot.views.common import add_pager, stale
 from core.launch.plan import Summary
 from core.launch.preflight import Issue
 from core.launch.service import Choices, Detail
@@ -370,11 +370,6 @@ def detail(d: Detail, page: int, zone: str) -> Screen:
     sizes.append(1)
     kb.adjust(*sizes)
     return "\n".join(lines)[:4000], kb.as_markup()
-
-
-def stale() -> str:
-    """A launch button that no longer applies (or was never the presser's)."""
-    return _("This button is no longer valid. Send /menu to continue.")
 
 
 def decision_answer(outcome: str) -> str:

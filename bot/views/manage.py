@@ -12,7 +12,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ManageCb, StatsCb
 from bot.views import Screen
-from bot.views.common import add_pager, freshness
+from bot.views.common import add_pager, freshness, stale
 from bot.views.stats import LEVEL_CODE, level_name, period_name, status_text
 from core.manage import (
     CONFIRM_FOR,
@@ -414,11 +414,6 @@ def bad_amount() -> str:
         "That is not an amount I can use: send a positive number with at most two "
         "decimals, e.g. 120 or 45.50."
     )
-
-
-def stale() -> str:
-    """A button or selection that no longer applies (or was never the presser's)."""
-    return _("This button is no longer valid. Send /menu to continue.")
 
 
 def answer(outcome: Outcome) -> str:

@@ -37,11 +37,6 @@ def _loc() -> str:
     return get_i18n().current_locale
 
 
-def stale() -> str:
-    """A button that no longer applies (someone else's, gone, or from a closed draft)."""
-    return _("This button is no longer valid. Send /menu to continue.")
-
-
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
