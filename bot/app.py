@@ -90,7 +90,11 @@ def make_bot(settings: Settings) -> Bot:
             "`python -m sandbox.demo`."
         )
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
-    session.middleware(PacingMiddleware(global_rate=settings.telegram_global_rate))
+    session.middleware(
+        PacingMiddleware(
+            per_chat_rate=settings.telegram_chat_rate, global_rate=settings.telegram_global_rate
+        )
+    )
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -192,6 +196,11 @@ def background_ticks(svc: Service) -> list[Tick]:
                 "reenable",
                 svc.settings.rules_tick_seconds,
                 lambda: approvals.reenable_due(svc.uow, svc.clock, changer),
+            ),
+            Tick(
+                "resume_changes",
+                svc.settings.rules_tick_seconds,
+                lambda: approvals.resume_stuck(svc.uow, svc.clock, changer),
             ),
             Tick(
                 "launches",

@@ -9,7 +9,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
 
-from core.users import get_user
+from core.users import get_user, mark_returned
 from storage.uow import UnitOfWorkFactory
 
 
@@ -25,7 +25,13 @@ class UserMiddleware(BaseMiddleware):
         """Load the user, then continue."""
         tg_user = data.get("event_from_user")
         uow: UnitOfWorkFactory = data["uow"]
-        data["db_user"] = await get_user(uow, tg_user.id) if tg_user else None
+        user = await get_user(uow, tg_user.id) if tg_user else None
+        if user is not None and user.blocked_at is not None:
+            # Writing to the bot means it is unblocked, even if the my_chat_member update
+            # saying so was lost (bot/routers/membership.py handles that update).
+            await mark_returned(uow, data["clock"], user.id)
+            user.blocked_at = None
+        data["db_user"] = user
         return await handler(event, data)
 
 

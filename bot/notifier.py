@@ -3,7 +3,9 @@
 Each alert is written to the outbox first (in the same transaction as the event), then leased
 here, rendered in the owner's language at delivery time, sent, and marked sent. A 429 waits the
 `retry_after` Telegram asked for (telegram-bot-platform.md §2.3), a 5xx or network error backs
-off, a blocked user is given up on; nothing is dropped silently, and one event is one message.
+off. A 403 (the user blocked the bot) marks the user blocked: their alerts wait, unsent and not
+tried again one by one, until they come back (core.users.mark_returned). Nothing is dropped
+silently, and one event is one message.
 
 **Exactly once across a crash.** Sending and recording are two systems, so a crash between
 Telegram accepting a sendMessage and our commit of `sent_at` would, with a plain lease, send the
@@ -60,6 +62,7 @@ from aiogram.utils.i18n import I18n
 
 from bot.views import alerts as view
 from core.clock import Clock
+from core.users import mark_blocked
 from storage.models import OutboxMessage
 from storage.uow import UnitOfWorkFactory
 
@@ -187,9 +190,13 @@ class Notifier:
             TelegramBadRequest,
         ) as exc:
             outcome = self._failure(message, exc, now)
+        blocked = outcome.pop("blocked", False)
         async with self._uow() as u:
             await u.outbox.settle(message.id, **outcome)  # type: ignore[arg-type]
             await u.commit()
+        if blocked:
+            await mark_blocked(self._uow, self._clock, message.user_id)
+            log.info("notify.user_blocked", extra={"outbox_id": message.id})
         if "failed_at" in outcome:
             log.warning(
                 "notify.given_up",
@@ -210,10 +217,13 @@ class Notifier:
     def _failure(
         self, message: OutboxMessage, exc: BaseException | None, now: datetime
     ) -> dict[str, object]:
-        """How to settle a failed attempt: retry after a 429 or a back-off, or give up."""
+        """How to settle a failed attempt: retry after a 429 or a back-off, hold it for a user
+        who blocked the bot, or give up."""
         if isinstance(exc, TelegramRetryAfter):
             return {"retry_at": now + timedelta(seconds=exc.retry_after), "error": "429"}
         error = getattr(exc, "message", None) or repr(exc)
+        if isinstance(exc, TelegramForbiddenError):
+            return {"error": error, "blocked": True}  # waits for the user's return
         if isinstance(exc, (TelegramServerError, TelegramNetworkError)):
             # The outcome is unknown: sending_at stays, so the next attempt checks first.
             if message.attempts >= MAX_ATTEMPTS:

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # limit sooner, so production keeps 25 (a sixth of headroom); several instances sharing one
     # bot token must split it. Against a known token bucket (the sandbox) 29.5 is safe.
     telegram_global_rate: float = Field(default=25.0, gt=0, le=1000)
+    # Messages per second to one chat after a burst of 3: Telegram asks for about 1 (§2.1).
+    # Only a Bot API server with other limits (the sandbox in tests) warrants changing it.
+    telegram_chat_rate: float = Field(default=0.95, gt=0, le=1000)
     rules_tick_seconds: float = Field(default=30.0, gt=0)
     # testing and demos only: a file holding an offset in seconds, re-read when it changes,
     # so a running service can travel in time together with the TikTok emulator

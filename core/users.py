@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from core.clock import Clock
 from core.emails import normalize_email
@@ -12,6 +13,7 @@ from storage.uow import UnitOfWorkFactory
 
 LANGUAGES = ("en", "ru")
 TERMS_VERSION = "2026-11"
+HELD_FOR = timedelta(days=3)  # alerts held for a user who blocked the bot stay news this long
 
 
 class InvalidValue(ValueError):
@@ -76,16 +78,21 @@ async def register_user(uow: UnitOfWorkFactory, clock: Clock, form: SignUp) -> U
             "user.registered",
             "user",
             form.user_id,
-            {"language": form.language, "time_zone": form.time_zone,
-             "marketing_opt_in": form.marketing_opt_in, "terms_version": TERMS_VERSION,
-             "start_payload": form.start_payload},
+            {
+                "language": form.language,
+                "time_zone": form.time_zone,
+                "marketing_opt_in": form.marketing_opt_in,
+                "terms_version": TERMS_VERSION,
+                "start_payload": form.start_payload,
+            },
         )
         await u.commit()
         return user
 
 
-async def _update(uow: UnitOfWorkFactory, clock: Clock, user_id: int, action: str,
-                  **changes: object) -> User:
+async def _update(
+    uow: UnitOfWorkFactory, clock: Clock, user_id: int, action: str, **changes: object
+) -> User:
     async with uow() as u:
         user = await u.users.get(user_id)
         if user is None:
@@ -94,10 +101,16 @@ async def _update(uow: UnitOfWorkFactory, clock: Clock, user_id: int, action: st
         for key, value in changes.items():
             setattr(user, key, value)
         user.updated_at = clock.now()
-        u.audit.record(user_id, action, "user", user_id,
-                       {"before": {k: str(v) if v is not None else None for k, v in before.items()},
-                        "after": {k: str(v) if v is not None else None
-                                  for k, v in changes.items()}})
+        u.audit.record(
+            user_id,
+            action,
+            "user",
+            user_id,
+            {
+                "before": {k: str(v) if v is not None else None for k, v in before.items()},
+                "after": {k: str(v) if v is not None else None for k, v in changes.items()},
+            },
+        )
         await u.commit()
         return user
 
@@ -130,18 +143,50 @@ async def set_marketing(uow: UnitOfWorkFactory, clock: Clock, user_id: int, opt_
     """Give or withdraw marketing consent, recording when."""
     now = clock.now()
     if opt_in:
-        return await _update(uow, clock, user_id, "user.marketing", marketing_opt_in=True,
-                             marketing_consent_at=now, marketing_withdrawn_at=None)
-    return await _update(uow, clock, user_id, "user.marketing", marketing_opt_in=False,
-                         marketing_withdrawn_at=now)
+        return await _update(
+            uow,
+            clock,
+            user_id,
+            "user.marketing",
+            marketing_opt_in=True,
+            marketing_consent_at=now,
+            marketing_withdrawn_at=None,
+        )
+    return await _update(
+        uow, clock, user_id, "user.marketing", marketing_opt_in=False, marketing_withdrawn_at=now
+    )
 
 
-async def set_quiet_hours(uow: UnitOfWorkFactory, clock: Clock, user_id: int,
-                          start: int | None, end: int | None) -> User:
+async def set_quiet_hours(
+    uow: UnitOfWorkFactory, clock: Clock, user_id: int, start: int | None, end: int | None
+) -> User:
     """Set the local hours when non-urgent alerts wait (None, None: no quiet hours)."""
-    if (start is None) != (end is None) or any(
-            h is not None and not 0 <= h <= 23 for h in (start, end)) or (
-            start is not None and start == end):
+    if (
+        (start is None) != (end is None)
+        or any(h is not None and not 0 <= h <= 23 for h in (start, end))
+        or (start is not None and start == end)
+    ):
         raise InvalidValue(f"{start}-{end}")
-    return await _update(uow, clock, user_id, "user.quiet_hours", quiet_from=start,
-                         quiet_to=end)
+    return await _update(uow, clock, user_id, "user.quiet_hours", quiet_from=start, quiet_to=end)
+
+
+async def mark_blocked(uow: UnitOfWorkFactory, clock: Clock, user_id: int) -> None:
+    """The user blocked the bot: their alerts wait (the notifier skips them) from now on."""
+    async with uow() as u:
+        user = await u.users.get(user_id)
+        if user is not None and user.blocked_at is None:
+            user.blocked_at = clock.now()
+            await u.commit()
+
+
+async def mark_returned(uow: UnitOfWorkFactory, clock: Clock, user_id: int) -> None:
+    """The user is back (unblocked the bot or wrote to it): the alerts that waited go out, but
+    those older than `HELD_FOR` are given up — days-old news would only bury the fresh ones."""
+    now = clock.now()
+    async with uow() as u:
+        user = await u.users.get(user_id)
+        if user is None or user.blocked_at is None:
+            return
+        user.blocked_at = None
+        await u.outbox.give_up_held(user_id, now - HELD_FOR, now)
+        await u.commit()

@@ -16,6 +16,7 @@ def all_routers() -> list[Router]:
         info,
         launch,
         manage,
+        membership,
         menu,
         rule_actions,
         rules,
@@ -27,6 +28,7 @@ def all_routers() -> list[Router]:
     )
 
     return [
+        membership.router,
         cancel.router,
         signup.router,
         accounts.router,

@@ -77,3 +77,16 @@ def add_pager(
 def stale() -> str:
     """A button that no longer applies, or was never the presser's (one wording everywhere)."""
     return _("This button is no longer valid. Send /menu to continue.")
+
+
+def change_error(error: str | None) -> str:
+    """Why a change was not made: our reason codes (core.rules.acting.REASONS) in the reader's
+    language, TikTok's refusals in its own words (plain text: quote it for HTML)."""
+    ours = {
+        "no_access": _("no TikTok access is stored for this account; reconnect it"),
+        "no_budget": _("it has no budget of its own (the budget is set one level up)"),
+        "no_bid": _("it has no bid of its own"),
+        "below_minimum": _("the ceiling is below TikTok's minimum"),
+        "not_tracked": _("the ad account is no longer tracked"),
+    }
+    return ours.get(error or "", error or "?")

@@ -12,7 +12,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ManageCb, StatsCb
 from bot.views import Screen
-from bot.views.common import add_pager, freshness, stale
+from bot.views.common import add_pager, change_error, freshness, stale
 from bot.views.stats import LEVEL_CODE, level_name, period_name, status_text
 from core.manage import (
     CONFIRM_FOR,
@@ -325,7 +325,7 @@ def _row_line(row: RuleAction, currency: str) -> str:
         )
     if row.state == "failed":
         return "⚠️ " + _("{name}: not changed — {error}").format(
-            name=name, error=html.quote((row.error or "")[:150])
+            name=name, error=html.quote(change_error(row.error)[:150])
         )
     if row.state == "rejected":
         return "✖ " + _("{name}: cancelled").format(name=name)

@@ -9,12 +9,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import html
+from aiogram.types import InlineKeyboardButton
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import ActionCb, RulesCb
+from bot.callbacks import ActionCb, ManageCb, RulesCb
 from bot.views import Screen
-from bot.views.common import zone_label
+from bot.views.common import change_error, zone_label
 from bot.views.rules import (
     STATE_MARK,
     action_name,
@@ -23,11 +24,13 @@ from bot.views.rules import (
     reading_text,
     state_name,
 )
+from bot.views.stats import LEVEL_CODE
 from core.rules.settings import from_json
 from storage.models import AdAccount, RuleAction
 from storage.uow import UnitOfWork
 
-DIGEST_LINES = 20
+DIGEST_LINES = 20  # objects a digest lists (the run's screen has them all)
+DIGEST_CHARS = 3600  # leaves room for the closing lines under Telegram's 4096
 
 
 def _when(value: str | None, zone: str) -> str:
@@ -56,7 +59,7 @@ def outcome(row: RuleAction, currency: str, zone: str) -> str:
         return line
     if state == "failed":
         return _("could not {action}: {error}").format(
-            action=action_name(kind), error=html.quote(row.error or "?")
+            action=action_name(kind), error=html.quote(change_error(row.error))
         )
     if state == "alerted":
         return _("matched (alert only, nothing changed)")
@@ -101,9 +104,26 @@ def action_buttons(
     return added
 
 
+def _readings(row: RuleAction, currency: str) -> list[str]:
+    """The values that made the rule fire on this object, one text each."""
+    return [
+        reading_text(
+            r["metric"],
+            r["span"],
+            r.get("incl", False),
+            Decimal(r["value"]) if r.get("value") is not None else None,
+            currency,
+            r.get("word"),
+        )
+        for r in (row.trigger or {}).get("readings", [])
+    ]
+
+
 async def _context(u: UnitOfWork, row: RuleAction) -> tuple[AdAccount | None, str]:
     account = await u.connections.account(row.user_id, row.ad_account_id)
-    rule = await u.rules.get(row.user_id, row.rule_id) if row.rule_id else None
+    if row.rule_id is None:
+        return account, _("Your change")  # made from Manage, not by a rule
+    rule = await u.rules.get(row.user_id, row.rule_id)
     return account, rule.name if rule else _("(deleted rule)")
 
 
@@ -123,14 +143,7 @@ def action_message(
         "",
         _("Why:"),
     ]
-    for r in trig.get("readings", []):
-        value = Decimal(r["value"]) if r.get("value") is not None else None
-        lines.append(
-            "• "
-            + reading_text(
-                r["metric"], r["span"], r.get("incl", False), value, currency, r.get("word")
-            )
-        )
+    lines += ["• " + reading for reading in _readings(row, currency)]
     if trig.get("rule"):
         lines.append(_("Rule: {text}").format(text=f"<code>{html.quote(trig['rule'])}</code>"))
     lines.append(
@@ -146,7 +159,7 @@ def action_message(
         )
     kb = InlineKeyboardBuilder()
     kb.adjust(action_buttons(kb, row, now=now) or 1)
-    return "\n".join(lines)[:4000], kb.as_markup()
+    return "\n".join(lines), kb.as_markup()
 
 
 async def render(
@@ -160,10 +173,19 @@ async def render(
         account, rule_name = await _context(u, row)
         if kind == "rule_action":
             return action_message(row, account, rule_name, now)
+        # Switching it back on is this rule's own undo; to keep it off, the object's card is
+        # one tap away (pause there, confirmed like any manual change).
+        kb = InlineKeyboardBuilder()
+        kb.button(
+            text=_("⚙️ Keep it off…"),
+            callback_data=ManageCb(
+                a="card", id=row.ad_account_id, l=LEVEL_CODE[row.level], o=row.object_id
+            ),
+        )
         return _(
             "▶️ «{name}» is back on: the rule «{rule}» paused it for today, and the day "
             "has ended in the account's time zone."
-        ).format(name=html.quote(row.object_name), rule=html.quote(rule_name)), None
+        ).format(name=html.quote(row.object_name), rule=html.quote(rule_name)), kb.as_markup()
     if kind == "rule_digest":
         return await _digest(u, user_id, int(params["run_id"]), now)
     if kind == "rule_stale":
@@ -192,43 +214,61 @@ async def render(
 
 
 async def _digest(u: UnitOfWork, user_id: int, run_id: int, now: datetime) -> Screen | None:
+    """Many firings of one run in one message: per object what happened and the values that
+    triggered it, grouped by ad account (each with its own time zone and data time), and each
+    object's own Approve / Reject / Undo buttons."""
     run = await u.rules.run(user_id, run_id)
     if run is None:
         return None
     rows = await u.rules.actions_of_run(run_id)
     if not rows:
         return None
-    account, rule_name = await _context(u, rows[0])
-    zone = account.time_zone if account else "UTC"
-    currencies = {}
-    for row in rows:
-        if row.ad_account_id not in currencies:
-            acc = await u.connections.account(user_id, row.ad_account_id)
-            currencies[row.ad_account_id] = acc.currency if acc else "USD"
+    rule_name = (await _context(u, rows[0]))[1]
     lines = [
         _("🤖 <b>{rule}</b>: {n} objects in one run").format(
             rule=html.quote(rule_name), n=len(rows)
-        ),
-        "",
-    ]
-    for row in rows[:DIGEST_LINES]:
-        lines.append(
-            f"{STATE_MARK.get(row.state, '•')} {html.quote(row.object_name)} — "
-            f"{outcome(row, currencies[row.ad_account_id], zone)}"
         )
-    if len(rows) > DIGEST_LINES:
-        lines.append(_("…and {n} more").format(n=len(rows) - DIGEST_LINES))
+    ]
     trig = rows[0].trigger or {}
     if trig.get("rule"):
-        lines += ["", _("Rule: {text}").format(text=f"<code>{html.quote(trig['rule'])}</code>")]
-    lines.append(
-        _("Days and hours of {zone}; data as of {when}").format(
-            zone=zone_label(zone, now), when=_when(trig.get("as_of"), zone)
+        lines.append(_("Rule: {text}").format(text=f"<code>{html.quote(trig['rule'])}</code>"))
+    kb, told = InlineKeyboardBuilder(), 0
+    accounts: dict[int, AdAccount | None] = {}
+    for row in sorted(rows[:DIGEST_LINES], key=lambda r: r.ad_account_id):
+        said = []
+        if row.ad_account_id not in accounts:
+            account = accounts[row.ad_account_id] = await u.connections.account(
+                user_id, row.ad_account_id
+            )
+            zone = account.time_zone if account else "UTC"
+            said += [
+                "",
+                f"<b>{html.quote(account.name) if account else '?'}</b> · "
+                + _("Days and hours of {zone}; data as of {when}").format(
+                    zone=zone_label(zone, now), when=_when((row.trigger or {}).get("as_of"), zone)
+                ),
+            ]
+        account = accounts[row.ad_account_id]
+        currency, zone = (account.currency, account.time_zone) if account else ("USD", "UTC")
+        readings = _readings(row, currency)
+        said.append(
+            f"{STATE_MARK.get(row.state, '•')} {html.quote(row.object_name[:80])} — "
+            f"{outcome(row, currency, zone)}"
         )
-    )
-    kb = InlineKeyboardBuilder()
-    kb.button(
-        text=_("Open the run: approve, reject or undo each"),
-        callback_data=RulesCb(a="run", id=run_id),
+        if readings:
+            said.append("   " + "; ".join(readings))
+        if sum(map(len, lines + said)) > DIGEST_CHARS:
+            break  # cut at a whole object: never inside a tag (Telegram's 4096 limit)
+        lines += said
+        told += 1
+        action_buttons(kb, row, short=True, now=now)
+    if len(rows) > told:
+        lines.append(_("…and {n} more").format(n=len(rows) - told))
+    kb.adjust(2)
+    kb.row(
+        InlineKeyboardButton(
+            text=_("Open the run: approve, reject or undo each"),
+            callback_data=RulesCb(a="run", id=run_id).pack(),
+        )
     )
     return "\n".join(lines)[:4000], kb.as_markup()

@@ -16,14 +16,14 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import BuildCb, DraftCb, MenuCb, RulesCb
 from bot.views import Screen
-from bot.views.common import add_pager, page_of
+from bot.views.common import add_pager, change_error, page_of
 from core.money import money, number, percent
 from core.rules.backtest import Backtest
 from core.rules.engine import Evaluation
 from core.rules.model import METRICS, SPANS, ActionKind
 from core.rules.presets import PRESETS
 from core.rules.settings import EVERY_MINUTES, RuleSettings
-from core.rules.text import RuleSyntaxError
+from core.rules.text import MAX_LENGTH, RuleSyntaxError
 from storage.models import AdAccount, Rule, RuleAction, RuleRun
 
 RULES_PER_PAGE = 8
@@ -425,7 +425,41 @@ def syntax_error(text: str, error: RuleSyntaxError) -> str:
     return _(
         "That is not a rule yet: at column {col} I expected {expected}.\n\n<code>{shown}"
         "</code>\n\nFix it and send it again, or /cancel."
-    ).format(col=col, expected=html.quote(error.expected), shown=shown)
+    ).format(col=col, expected=html.quote(_expected(error)), shown=shown)
+
+
+def _expected(error: RuleSyntaxError) -> str:
+    """What would fit, in the reader's language; the rule words to type stay as they are."""
+    phrases = {
+        "a word, a number or an operator": _("a word, a number or an operator"),
+        "the level": _("the level"),
+        "':' after the level": _("':' after the level"),
+        "'->' and an action": _("'->' and an action"),
+        "the end of the rule": _("the end of the rule"),
+        "')'": "')'",
+        "a metric": _("a metric"),
+        "a number": _("a number"),
+        "'and' between the two bounds": _("'and' between the two bounds"),
+        "a comparison": _("a comparison"),
+        "a comparison after status": _("a comparison after status"),
+        "a status": _("a status"),
+        "a window": _("a window"),
+        "'today'": "'today'",
+        "no 'incl today' here (only after 3d, 7d, 14d or 30d)": _(
+            "no 'incl today' here (only after 3d, 7d, 14d or 30d)"
+        ),
+        "an action": _("an action"),
+        "the new value": _("the new value"),
+        "a sign after budget or bid": _("a sign after budget or bid"),
+        "how much": _("how much"),
+        "the floor": _("the floor"),
+        "the ceiling": _("the ceiling"),
+        "a floor no higher than the ceiling": _("a floor no higher than the ceiling"),
+        "fewer nested parentheses": _("fewer nested parentheses"),
+        f"at most {MAX_LENGTH} characters": _("at most {n} characters").format(n=MAX_LENGTH),
+    }
+    what = phrases.get(error.expected, error.expected)
+    return f"{what}: {', '.join(error.options)}" if error.options else what
 
 
 def invalid(reason: str) -> str:
@@ -827,7 +861,7 @@ def decision_failed(error: str) -> str:
     """TikTok refused."""
     if not error:
         return _("TikTok is not connected on this instance; nothing was changed.")
-    return _("TikTok refused the change: {error}").format(error=error)
+    return _("Not changed: {error}").format(error=change_error(error))[:200]  # an answer's limit
 
 
 def decision_gone() -> str:

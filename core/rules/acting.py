@@ -73,8 +73,13 @@ class Changer(Protocol):
         ...
 
 
+# Our own reasons a change was not made (TikTok's refusals are kept in its words).
+REASONS = ("no_access", "no_budget", "no_bid", "below_minimum", "not_tracked")
+
+
 class ActionError(Exception):
-    """TikTok refused or the object cannot take this change; `message` says why."""
+    """TikTok refused or the object cannot take this change; `message` says why: TikTok's own
+    words, or one of our reason codes (`REASONS`), which the chat translates."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -94,7 +99,7 @@ def adjusted(current: Decimal, action: Action, minimum: Decimal | None = None) -
             minimum,
         )
     except ValueError as exc:  # a ceiling under TikTok's minimum
-        raise ActionError(str(exc)) from exc
+        raise ActionError("below_minimum") from exc
 
 
 def change_for(action: Action, before: State, value: Decimal | None = None) -> Change | None:
@@ -109,7 +114,7 @@ def change_for(action: Action, before: State, value: Decimal | None = None) -> C
         field = "budget" if kind is ActionKind.BUDGET else "bid"
         current = getattr(before, field)
         if current is None:
-            raise ActionError(field)
+            raise ActionError(f"no_{field}")  # e.g. an ad group on its campaign's budget
         minimum = before.minimum if field == "budget" else None
         return Change(field, value if value is not None else adjusted(current, action, minimum))
     return None

@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from core.clock import Clock
 from core.rules import execute
-from core.rules.acting import Change, Changer
+from core.rules.acting import ActionError, Change, Changer, State
 from core.rules.engine import enqueue_alert
 from core.tiktok import TikTokError
 from storage.models import RuleAction
@@ -24,6 +24,9 @@ from storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 REENABLE_LEASE = timedelta(minutes=5)
+# A decided change being applied (or undone) holds its row this long; a row still "applying" or
+# "undoing" after that was cut short by a crash and is finished by `resume_stuck`.
+IN_FLIGHT = timedelta(minutes=5)
 
 
 class Outcome(StrEnum):
@@ -54,22 +57,41 @@ async def _closed(uow: UnitOfWorkFactory, clock: Clock, user_id: int, action_id:
         if row is None:
             return Result(Outcome.GONE, None)
         if row.state == "proposed" and row.expires_at and row.expires_at <= clock.now():
-            row = await u.rules.transition(action_id, user_id, ["proposed"], "expired",
-                                           clock.now()) or row
+            row = (
+                await u.rules.transition(action_id, user_id, ["proposed"], "expired", clock.now())
+                or row
+            )
             await u.commit()
         return Result(Outcome.EXPIRED if row.state == "expired" else Outcome.DECIDED, row)
 
 
-async def approve(uow: UnitOfWorkFactory, clock: Clock, changer: Changer, user_id: int,
-                  action_id: int, value: Decimal | None = None) -> Result:
+async def approve(
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    changer: Changer,
+    user_id: int,
+    action_id: int,
+    value: Decimal | None = None,
+) -> Result:
     """Approve a proposed action (optionally with the owner's own amount) and apply it."""
     now = clock.now()
     async with uow() as u:
-        row = await u.rules.transition(action_id, user_id, ["proposed"], "applying", now,
-                                       not_expired=True, decided_at=now, decided_by=user_id)
+        row = await u.rules.transition(
+            action_id,
+            user_id,
+            ["proposed"],
+            "applying",
+            now,
+            not_expired=True,
+            decided_at=now,
+            decided_by=user_id,
+            lease_until=now + IN_FLIGHT,
+        )
+        if row is not None and value is not None:  # kept, so a resumed apply uses it too
+            await u.rules.update_action(action_id, params={**row.params, "owner_value": str(value)})
         target = await execute.target_of(u, row) if row is not None else None
         if row is not None and target is None:
-            await u.rules.update_action(action_id, state="failed", error="account not tracked")
+            await u.rules.update_action(action_id, state="failed", error=execute.NOT_TRACKED)
         await u.commit()
     if row is None:
         return await _closed(uow, clock, user_id, action_id)
@@ -85,21 +107,37 @@ async def reject(uow: UnitOfWorkFactory, clock: Clock, user_id: int, action_id: 
     """Reject a proposed action: nothing is changed on TikTok."""
     now = clock.now()
     async with uow() as u:
-        row = await u.rules.transition(action_id, user_id, ["proposed"], "rejected", now,
-                                       not_expired=True, decided_at=now, decided_by=user_id)
+        row = await u.rules.transition(
+            action_id,
+            user_id,
+            ["proposed"],
+            "rejected",
+            now,
+            not_expired=True,
+            decided_at=now,
+            decided_by=user_id,
+        )
         await u.commit()
     if row is None:
         return await _closed(uow, clock, user_id, action_id)
     return Result(Outcome.REJECTED, row)
 
 
-async def undo(uow: UnitOfWorkFactory, clock: Clock, changer: Changer, user_id: int,
-               action_id: int) -> Result:
+async def undo(
+    uow: UnitOfWorkFactory, clock: Clock, changer: Changer, user_id: int, action_id: int
+) -> Result:
     """Put back what an automated change changed, within 24 hours of it."""
     now = clock.now()
     async with uow() as u:
-        row = await u.rules.transition(action_id, user_id, ["applied"], "undoing", now,
-                                       undo_open=True)
+        row = await u.rules.transition(
+            action_id,
+            user_id,
+            ["applied"],
+            "undoing",
+            now,
+            undo_open=True,
+            lease_until=now + IN_FLIGHT,
+        )
         target = await execute.target_of(u, row) if row is not None else None
         if row is not None and target is None:
             await u.rules.update_action(action_id, state="applied")
@@ -140,22 +178,63 @@ async def reenable_due(uow: UnitOfWorkFactory, clock: Clock, changer: Changer) -
         async with uow() as u:
             target = await execute.target_of(u, row)
         values: dict[str, object] = {"reenabled_at": clock.now(), "lease_until": None}
+        back: tuple[State, State] | None = None
         try:
             if target is not None:
                 state = await changer.read(target)
                 if state.status == "DISABLE":
                     after = await changer.write(target, Change("status", "ENABLE"))
                     values["after"] = after.to_json()
+                    back = (state, after)
                     done += 1
-        except TikTokError as exc:
-            log.info("rules.reenable_failed", extra={"action_id": row.id, "error": str(exc)})
-            values = {"lease_until": None, "error": str(exc)[:300]}
+        except (TikTokError, ActionError) as exc:
+            # Tried again once the lease runs out (e.g. after the user reconnects TikTok).
+            error = getattr(exc, "message", None) or str(exc)
+            log.info("rules.reenable_failed", extra={"action_id": row.id, "error": error})
+            values = {"error": error[:300]}
         async with uow() as u:
             await u.rules.update_action(row.id, **values)
-            if "after" in values:
-                await enqueue_alert(u, row.user_id, "rule_reenabled",
-                                    f"rule-reenabled:{row.id}", {"action_id": row.id},
-                                    clock.now(), urgent=False)
+            if back is not None:  # the rule's own doing: no actor
+                await execute.note_change(u, row, "object.changed", None, *back)
+                await enqueue_alert(
+                    u,
+                    row.user_id,
+                    "rule_reenabled",
+                    f"rule-reenabled:{row.id}",
+                    {"action_id": row.id},
+                    clock.now(),
+                    urgent=False,
+                )
             await u.commit()
     return done
 
+
+async def resume_stuck(uow: UnitOfWorkFactory, clock: Clock, changer: Changer) -> int:
+    """Finish approved changes and undos a crash cut short (their in-flight lease ran out), and
+    tell the owner how they ended; how many."""
+    now = clock.now()
+    async with uow() as u:
+        rows = await u.rules.claim_stuck(now, now + IN_FLIGHT, 50)
+        await u.commit()
+    for row in rows:
+        async with uow() as u:
+            target = await execute.target_of(u, row)
+        if target is None:
+            await execute.fail(uow, row.id, execute.NOT_TRACKED)
+        elif row.state == "applying":
+            await execute.apply(uow, clock, changer, row, target)
+        else:
+            await execute.revert(uow, clock, changer, row, target)
+        log.info("rules.resumed", extra={"action_id": row.id, "state": row.state})
+        async with uow() as u:
+            await enqueue_alert(
+                u,
+                row.user_id,
+                "rule_action",
+                f"rule-resumed:{row.id}:{now.isoformat()}",
+                {"action_id": row.id},
+                clock.now(),
+                urgent=True,
+            )
+            await u.commit()
+    return len(rows)

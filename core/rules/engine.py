@@ -425,7 +425,10 @@ async def _finish(
     fresh = ev.accounts > 0 or not ev.stale
     run.status = "ok" if fresh else "stale"
     run.finished_at, run.data_as_of, run.checked = now, ev.data_as_of, ev.checked
-    run.matched = len(ev.hits)
+    run.matched = len(
+        {(h.target.account_id, h.target.object_id) for h in ev.hits}
+        | {(r.ad_account_id, r.object_id) for r in rows}
+    )
     run.acted = sum(r.state == "applied" for r in rows)
     run.proposed = sum(r.state == "proposed" for r in rows)
     run.note = None if fresh else "stale"
@@ -444,13 +447,24 @@ async def run_rule(
     async with uow() as u:
         run = await u.rules.run_for(rule.id, rule.due_at, now)
         rows = await _record_hits(u, rule, run, spec, settings, ev, now)
+        # An earlier attempt at this slot may have acted and then crashed before announcing:
+        # what it did no longer matches (a paused ad is not a candidate), so its rows are
+        # taken up here and announced and counted with this attempt's.
+        known = {r.id for r in rows}
+        rows += [r for r in await u.rules.actions_of_run(run.id) if r.id not in known]
         await u.commit()
     targets = {(h.target.account_id, h.target.object_id): h.target for h in ev.hits}
     done = []
     for row in rows:
         if row.state == "applying":
-            row = await execute.apply(
-                uow, clock, changer, row, targets[(row.ad_account_id, row.object_id)]
+            target = targets.get((row.ad_account_id, row.object_id))
+            if target is None:
+                async with uow() as u:
+                    target = await execute.target_of(u, row)
+            row = (
+                await execute.apply(uow, clock, changer, row, target)
+                if target is not None
+                else await execute.fail(uow, row.id, execute.NOT_TRACKED)
             )
         done.append(row)
     async with uow() as u:

@@ -29,6 +29,8 @@ from storage.uow import UnitOfWork, UnitOfWorkFactory
 log = logging.getLogger(__name__)
 UNDO_FOR = timedelta(hours=24)
 
+NOT_TRACKED = "not_tracked"  # the action's ad account is gone or no longer tracked (REASONS)
+
 
 def action_of(row: RuleAction) -> Action:
     """The rule action a row was created from (kept on the row: the rule may change later)."""
@@ -46,8 +48,15 @@ async def target_of(u: UnitOfWork, row: RuleAction) -> Target | None:
     if not found:
         return None
     a = found[0].account
-    return Target(a.id, a.advertiser_id, found[0].credential_id, a.currency, a.time_zone,
-                  row.level, row.object_id)
+    return Target(
+        a.id,
+        a.advertiser_id,
+        found[0].credential_id,
+        a.currency,
+        a.time_zone,
+        row.level,
+        row.object_id,
+    )
 
 
 def _message(exc: Exception) -> str:
@@ -56,10 +65,19 @@ def _message(exc: Exception) -> str:
     return str(getattr(exc, "message", None) or exc)[:300]
 
 
-async def apply(uow: UnitOfWorkFactory, clock: Clock, changer: Changer, row: RuleAction,
-                target: Target, value: Decimal | None = None) -> RuleAction:
-    """Apply a row in state "applying"; it ends "applied" (with before/after) or "failed"."""
+async def apply(
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    changer: Changer,
+    row: RuleAction,
+    target: Target,
+    value: Decimal | None = None,
+) -> RuleAction:
+    """Apply a row in state "applying"; it ends "applied" (with before/after) or "failed".
+    `value`: the owner's own amount (Edit value), else the one kept on the row, else computed."""
     action = action_of(row)
+    if value is None and (row.params or {}).get("owner_value") is not None:
+        value = Decimal(row.params["owner_value"])
     try:
         before = State.from_json(row.before) if row.before else None
         if before is None:
@@ -71,19 +89,24 @@ async def apply(uow: UnitOfWorkFactory, clock: Clock, changer: Changer, row: Rul
         after = await changer.write(target, change) if change is not None else before
     except (TikTokError, ActionError) as exc:
         log.info("rules.action_failed", extra={"action_id": row.id, "error": _message(exc)})
-        return await _record(uow, row.id, state="failed", error=_message(exc))
+        return await fail(uow, row.id, _message(exc))
     now = clock.now()
     values: dict[str, object] = {
-        "state": "applied", "before": before.to_json(), "after": after.to_json(),
-        "applied_at": now, "undo_until": now + UNDO_FOR, "error": None,
+        "state": "applied",
+        "before": before.to_json(),
+        "after": after.to_json(),
+        "applied_at": now,
+        "undo_until": now + UNDO_FOR,
+        "error": None,
     }
     if action.kind is ActionKind.PAUSE_TODAY:
         values["reenable_at"] = next_midnight(now, target.time_zone)
     return await _record(uow, row.id, changed=("object.changed", before, after), **values)
 
 
-async def revert(uow: UnitOfWorkFactory, clock: Clock, changer: Changer, row: RuleAction,
-                 target: Target) -> tuple[RuleAction, str | None]:
+async def revert(
+    uow: UnitOfWorkFactory, clock: Clock, changer: Changer, row: RuleAction, target: Target
+) -> tuple[RuleAction, str | None]:
     """Put back what an applied row changed (row already moved to "undoing"); the error
     TikTok gave, if any (the row then returns to "applied": undo can be tried again)."""
     try:
@@ -92,18 +115,61 @@ async def revert(uow: UnitOfWorkFactory, clock: Clock, changer: Changer, row: Ru
         return await _record(uow, row.id, state="applied"), _message(exc)
     now = clock.now()
     done = ("object.change_undone", State.from_json(row.after), after)
-    return await _record(uow, row.id, changed=done, state="undone", undone_at=now,
-                         reenable_at=None, after=after.to_json()), None
+    return await _record(
+        uow,
+        row.id,
+        changed=done,
+        state="undone",
+        undone_at=now,
+        reenable_at=None,
+        after=after.to_json(),
+    ), None
 
 
-async def _record(uow: UnitOfWorkFactory, action_id: int,
-                  changed: tuple[str, State, State] | None = None,
-                  **values: object) -> RuleAction:
+async def fail(uow: UnitOfWorkFactory, action_id: int, error: str) -> RuleAction:
+    """Close an action as failed, with why."""
+    return await _record(uow, action_id, state="failed", error=error)
+
+
+async def note_change(
+    u: UnitOfWork, row: RuleAction, event: str, actor: int | None, before: State, after: State
+) -> None:
+    """Audit a change TikTok now holds and write it into the synced object, so every screen
+    shows the new value at once instead of after the next sync."""
+    u.audit.record(
+        actor,
+        event,
+        row.level,
+        row.object_id,
+        {
+            "action_id": row.id,
+            "rule_id": row.rule_id,
+            "kind": row.kind,
+            "account_id": row.ad_account_id,
+            "before": before.to_json(),
+            "after": after.to_json(),
+        },
+    )
+    synced = {"operation_status": after.status, "budget": after.budget, "bid": after.bid}
+    await u.sync.set_object_values(
+        row.ad_account_id,
+        row.level,
+        row.object_id,
+        {k: v for k, v in synced.items() if v is not None},
+    )
+
+
+async def _record(
+    uow: UnitOfWorkFactory,
+    action_id: int,
+    changed: tuple[str, State, State] | None = None,
+    **values: object,
+) -> RuleAction:
     """Write the action's new values; for a change TikTok now holds (`changed`: audit event,
-    before, after), also the audit entry and the synced object, so every screen shows the new
-    value at once instead of after the next sync."""
+    before, after), also `note_change`."""
     async with uow() as u:
-        await u.rules.update_action(action_id, **values)
+        # Every outcome ends the in-flight hold (approvals.IN_FLIGHT) on the row.
+        await u.rules.update_action(action_id, **{"lease_until": None, **values})
         if changed is not None:
             row = await u.session.get(RuleAction, action_id)
             assert row is not None
@@ -111,15 +177,8 @@ async def _record(uow: UnitOfWorkFactory, action_id: int,
             # Undo is always the owner's press; a change is theirs when they approved it
             # (decided_by), the rule's (no actor) when it acted on its own.
             actor = row.user_id if event == "object.change_undone" else row.decided_by
-            u.audit.record(actor, event, row.level, row.object_id,
-                           {"action_id": row.id, "rule_id": row.rule_id, "kind": row.kind,
-                            "account_id": row.ad_account_id, "before": before.to_json(),
-                            "after": after.to_json()})
-            synced = {"operation_status": after.status, "budget": after.budget, "bid": after.bid}
-            await u.sync.set_object_values(row.ad_account_id, row.level, row.object_id,
-                                           {k: v for k, v in synced.items() if v is not None})
+            await note_change(u, row, event, actor, before, after)
         await u.commit()
         row = await u.session.get(RuleAction, action_id, populate_existing=True)
     assert row is not None
     return row
-

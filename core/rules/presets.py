@@ -21,8 +21,10 @@ PRESETS = (
     Preset("high_cpa", "adgroup: cpa > 30 and conversions >= 3 in 3d incl today -> pause"),
     # Scale winners slowly: TikTok advises raises of at most ~20–30% at a time so the ad
     # group stays out of the learning phase.
-    Preset("scale_roas", "adgroup: roas >= 2 in yesterday and spend >= 50 in yesterday "
-                         "-> budget +20% max 500"),
+    Preset(
+        "scale_roas",
+        "adgroup: roas >= 2 in yesterday and spend >= 50 in yesterday -> budget +20% max 500",
+    ),
     # Stale creatives: old ads whose click-through fell off.
     Preset("stale_ads", "ad: age_days >= 14 in lifetime and ctr < 0.5 in 3d -> pause"),
     # Overspend warning: most of the daily budget gone early.

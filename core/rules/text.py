@@ -13,6 +13,7 @@ again gives the same rule. A parse error says where (1-based column) and what wa
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 
@@ -42,11 +43,15 @@ _OPS = {">": Op.GT, ">=": Op.GE, "<": Op.LT, "<=": Op.LE, "=": Op.EQ, "!=": Op.N
 
 
 class RuleSyntaxError(ValueError):
-    """The text is not a rule: `column` (1-based) is where, `expected` what would fit there."""
+    """The text is not a rule: `column` (1-based) is where, `expected` what would fit there (one
+    of a fixed set of phrases, which the chat translates), `options` the words of the rule
+    language that would (they stay as they are: they are what to type)."""
 
-    def __init__(self, column: int, expected: str, found: str) -> None:
-        super().__init__(f"column {column}: expected {expected}, found {found or 'the end'}")
+    def __init__(self, column: int, expected: str, found: str, options: Sequence[str] = ()) -> None:
+        what = f"{expected}: {', '.join(options)}" if options else expected
+        super().__init__(f"column {column}: expected {what}, found {found or 'the end'}")
         self.column, self.expected, self.found = column, expected, found
+        self.options = tuple(options)
 
 
 @dataclass
@@ -88,8 +93,8 @@ class _Parser:
     def tok(self) -> _Tok:
         return self.toks[self.i]
 
-    def fail(self, expected: str) -> RuleSyntaxError:
-        return RuleSyntaxError(self.tok.col, expected, self.tok.text)
+    def fail(self, expected: str, options: Sequence[str] = ()) -> RuleSyntaxError:
+        return RuleSyntaxError(self.tok.col, expected, self.tok.text, options)
 
     def take(self, *texts: str) -> _Tok | None:
         if self.tok.text in texts and self.tok.kind in ("op", "word"):
@@ -117,7 +122,7 @@ class _Parser:
         levels = [lv.value for lv in Level]
         word = self.take(*levels)
         if word is None:
-            raise self.fail("the level: " + ", ".join(levels))
+            raise self.fail("the level", levels)
         self.expect(":", "':' after the level")
         when = _fill_windows(self.expr())
         self.expect("->", "'->' and an action")
@@ -147,7 +152,7 @@ class _Parser:
 
     def metric(self) -> str:
         if self.tok.kind != "word" or self.tok.text not in METRICS:
-            raise self.fail("a metric: " + ", ".join(METRICS))
+            raise self.fail("a metric", METRICS)
         self.i += 1
         return self.toks[self.i - 1].text
 
@@ -168,7 +173,7 @@ class _Parser:
             return Condition(metric, Op.BETWEEN, low, self.window(), high)
         op = self.tok.text if self.tok.kind == "op" else ""
         if op not in _OPS:
-            raise self.fail("a comparison: > >= < <= = != or between")
+            raise self.fail("a comparison", [*_OPS, "between"])
         self.i += 1
         return Condition(metric, _OPS[op], self.operand(), self.window())
 
@@ -177,10 +182,10 @@ class _Parser:
         self.i += 1
         op = self.tok.text if self.tok.kind == "op" else ""
         if op not in ("=", "!="):
-            raise self.fail("= or != after status")
+            raise self.fail("a comparison after status", ["=", "!="])
         self.i += 1
         if self.tok.kind != "word" or self.tok.text not in STATUSES:
-            raise self.fail("a status: " + ", ".join(STATUSES))
+            raise self.fail("a status", STATUSES)
         self.i += 1
         return Condition(
             STATUS, _OPS[op], Operand(Decimal(0)), Window(), word=self.toks[self.i - 1].text
@@ -199,7 +204,7 @@ class _Parser:
             span = "last_hour"
         if span is None:
             if explicit:
-                raise self.fail("a window: " + ", ".join(SPANS))
+                raise self.fail("a window", SPANS)
             return Window(span="")
         self.i += 1
         include = False
@@ -224,13 +229,15 @@ class _Parser:
             return Action(ActionKind.PAUSE_TODAY)
         word = self.take("budget", "bid")
         if word is None:
-            raise self.fail("an action: pause, pause today, enable, notify, budget or bid")
+            raise self.fail(
+                "an action", ["pause", "pause today", "enable", "notify", "budget", "bid"]
+            )
         kind = ActionKind(word.text)
         if self.take("="):
             return Action(kind, "set", self.number("the new value"), *self.bounds())
         sign = self.take("+", "-")
         if sign is None:
-            raise self.fail("'=', '+' or '-' after " + word.text)
+            raise self.fail("a sign after budget or bid", ["=", "+", "-"])
         value = self.number("how much")
         value = -value if sign.text == "-" else value
         mode = "pct" if self.take("%") else "amount"

@@ -28,7 +28,7 @@ class TikTokChanger:
             async with self._uow() as u:
                 token = await u.credentials.reveal(target.credential_id)
         if token is None:
-            raise ActionError("no TikTok access stored for this account; reconnect it")
+            raise ActionError("no_access")
         return token
 
     async def read(self, target: Target) -> State:

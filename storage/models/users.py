@@ -42,3 +42,6 @@ class User(Base):
     # that are not urgent wait until `quiet_to`. Both None: no quiet hours.
     quiet_from: Mapped[int | None] = mapped_column(SmallInteger)
     quiet_to: Mapped[int | None] = mapped_column(SmallInteger)
+    # Set when Telegram says the user blocked the bot (a 403, or a my_chat_member "kicked"):
+    # alerts wait instead of failing one by one, and go out when the user comes back.
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

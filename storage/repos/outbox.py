@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, User
 
 
 class OutboxRepo:
@@ -67,6 +67,10 @@ class OutboxRepo:
         ]
         if skip_users:
             due.append(OutboxMessage.user_id.not_in(list(skip_users)))
+        # A user who blocked the bot gets nothing until they come back (give_up_held).
+        due.append(
+            OutboxMessage.user_id.not_in(select(User.id).where(User.blocked_at.is_not(None)))
+        )
         if one_per_user:
             # GROUP BY can't take FOR UPDATE; the UPDATE below re-checks `free`, so a row another
             # instance leased meanwhile is simply not ours.
@@ -186,3 +190,18 @@ class OutboxRepo:
         await self._s.execute(
             update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
         )
+
+    async def give_up_held(self, user_id: int, older_than: datetime, now: datetime) -> int:
+        """Give up the user's undelivered alerts queued before `older_than` (held while the user
+        had blocked the bot, too old to matter now); how many."""
+        done = await self._s.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.user_id == user_id,
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.failed_at.is_(None),
+                OutboxMessage.created_at < older_than,
+            )
+            .values(failed_at=now, last_error="held while the user had blocked the bot")
+        )
+        return int(done.rowcount or 0)  # type: ignore[attr-defined]

@@ -37,8 +37,10 @@ _SUMMED = ("spend", "impressions", "clicks", "conversions", "purchase_value")
 _MONEY = ("spend", "purchase_value")
 T = TypeVar("T")
 _NONE = (0, 0, 0, 0, 0)
-# Actions that count against a rule's per-object frequency limit.
-COUNTED = ("proposed", "applying", "applied", "alerted", "undone")
+# Actions that count against a rule's per-object frequency limit. A rejected or unanswered
+# approval counts too: the owner has been asked, and asking again every run would nag. A failed
+# change does not: the next run may succeed.
+COUNTED = ("proposed", "applying", "applied", "alerted", "undone", "rejected", "expired")
 
 
 @dataclass(frozen=True)
@@ -429,15 +431,35 @@ class RulesRepo:
     ) -> list[RuleAction]:
         """Lease "pause for today" actions whose account's midnight has come."""
         free = or_(RuleAction.lease_until.is_(None), RuleAction.lease_until < now)
+        due = (
+            RuleAction.state == "applied",
+            RuleAction.reenable_at <= now,
+            RuleAction.reenabled_at.is_(None),
+            free,
+        )
+        return await self._claim(due, RuleAction.reenable_at, free, lease_until, limit)
+
+    async def claim_stuck(
+        self, now: datetime, lease_until: datetime, limit: int
+    ) -> list[RuleAction]:
+        """Lease decided changes and undos whose in-flight hold ran out (a crash cut them short;
+        the engine's own rows hold none: a re-run of their slot finishes them)."""
+        free = RuleAction.lease_until < now
+        due = (RuleAction.state.in_(("applying", "undoing")), free)
+        return await self._claim(due, RuleAction.id, free, lease_until, limit)
+
+    async def _claim(
+        self,
+        due: Sequence[ColumnElement[bool]],
+        order: Any,
+        free: ColumnElement[bool],
+        lease_until: datetime,
+        limit: int,
+    ) -> list[RuleAction]:
         pick = (
             select(RuleAction.id)
-            .where(
-                RuleAction.state == "applied",
-                RuleAction.reenable_at <= now,
-                RuleAction.reenabled_at.is_(None),
-                free,
-            )
-            .order_by(RuleAction.reenable_at)
+            .where(*due)
+            .order_by(order)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )

@@ -15,10 +15,18 @@ from sandbox.telegram.server import RunningServer, start_server
 from sandbox.tiktok.server import RunningEmulator, start_emulator
 from tests.e2e.harness import TOKEN, SandboxClient, ServiceProcess
 
+# Per-chat pace of the e2e tests, on both sides: a screen a user walks through is dozens of
+# messages and edits, and at Telegram's ~1/s per chat the tests would mostly wait. The sandbox
+# still enforces (and the service still paces to) a per-chat bucket, just a faster one; tests
+# marked `telegram_pace` keep Telegram's own numbers, and the flood test sets stricter ones.
+FAST_CHAT_RATE = 20.0
+
 
 @pytest.fixture
-async def telegram() -> AsyncIterator[RunningServer]:
+async def telegram(request: pytest.FixtureRequest) -> AsyncIterator[RunningServer]:
     server = await start_server(token=TOKEN)
+    if request.node.get_closest_marker("telegram_pace") is None:
+        server.engine.configure(per_chat_rate=FAST_CHAT_RATE)
     yield server
     await server.stop()
 
@@ -51,14 +59,17 @@ async def service(
     tiktok: RunningEmulator,
     request: pytest.FixtureRequest,
 ) -> AsyncIterator[ServiceProcess]:
+    real_pace = request.node.get_closest_marker("telegram_pace") is not None
     env = {
+        **({} if real_pace else {"TELEGRAM_CHAT_RATE": str(FAST_CHAT_RATE * 0.95)}),
         "TIKTOK_API_URL": tiktok.url,
         "TIKTOK_AUTH_URL": tiktok.auth_url,
         "TIKTOK_APP_ID": tiktok.app_id,
         "TIKTOK_APP_SECRET": tiktok.secret,
         **service_env,
     }
-    svc = ServiceProcess(telegram.url, tmp_path, **env)
+    fresh = request.node.get_closest_marker("fresh_interpreter") is not None
+    svc = ServiceProcess(telegram.url, tmp_path, fresh_interpreter=fresh, **env)
     await svc.start()
     yield svc
     await svc.stop()

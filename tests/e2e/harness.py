@@ -6,8 +6,12 @@ import asyncio
 import contextlib
 import json
 import os
+import queue
+import signal
 import socket
+import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import aiohttp
@@ -27,10 +31,87 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class ServiceProcess:
-    """`python -m bot run` with a temp SQLite database, started and stopped like in production."""
+class _ForkServer:
+    """The client of tests/e2e/zygote.py: one per test session, started on first use."""
 
-    def __init__(self, telegram_url: str, workdir: Path, **env: str) -> None:
+    _instance: _ForkServer | None = None
+
+    def __init__(self) -> None:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.e2e.zygote"],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self._started: queue.Queue[int] = queue.Queue()
+        self.exits: dict[int, int] = {}
+        threading.Thread(target=self._read, daemon=True).start()
+
+    @classmethod
+    def get(cls) -> _ForkServer:
+        if cls._instance is None or cls._instance._proc.poll() is not None:
+            cls._instance = cls()
+        return cls._instance
+
+    def _read(self) -> None:
+        assert self._proc.stdout is not None
+        for line in self._proc.stdout:
+            kind, *rest = line.split()
+            if kind == "started":
+                self._started.put(int(rest[0]))
+            elif kind == "exit":
+                self.exits[int(rest[0])] = int(rest[1])
+
+    async def spawn(self, env: dict[str, str], log: Path) -> ForkedProcess:
+        """Fork a service with this environment, logging to `log`."""
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(json.dumps({"env": env, "cwd": str(ROOT), "log": str(log)}) + "\n")
+        self._proc.stdin.flush()
+        # The first request waits for the server's own imports (seconds), later ones for a fork.
+        pid = await asyncio.to_thread(self._started.get, True, 120)
+        return ForkedProcess(self, pid)
+
+
+class ForkedProcess:
+    """The parts of asyncio.subprocess.Process the tests use, for a fork server's child."""
+
+    def __init__(self, server: _ForkServer, pid: int) -> None:
+        self._server, self.pid = server, pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self._server.exits.get(self.pid)
+
+    async def wait(self) -> int:
+        # The exit is learnt by the server's reader thread: polled, not awaited.
+        while (code := self.returncode) is None:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+        return code
+
+    def send_signal(self, sig: int) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, sig)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+class ServiceProcess:
+    """`python -m bot run` with a temp SQLite database, started and stopped like in production.
+
+    Started from the fork server (tests/e2e/zygote.py: the same entry point, without paying the
+    interpreter's import time per test), or with `fresh_interpreter=True` as its own
+    `python -m bot run` process.
+    """
+
+    def __init__(
+        self, telegram_url: str, workdir: Path, fresh_interpreter: bool = False, **env: str
+    ) -> None:
+        self.fresh_interpreter = fresh_interpreter
         self.port = free_port()
         self.log_path = workdir / "service.log"
         self.env = {
@@ -52,7 +133,7 @@ class ServiceProcess:
             "NOTIFY_TICK_SECONDS": "0.5",
             **env,
         }
-        self.proc: asyncio.subprocess.Process | None = None
+        self.proc: asyncio.subprocess.Process | ForkedProcess | None = None
 
     @property
     def url(self) -> str:
@@ -61,17 +142,20 @@ class ServiceProcess:
 
     async def start(self) -> None:
         """Start and wait until /readyz says ready."""
-        with self.log_path.open("ab") as log:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                "run",
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=log,
-            )
+        if self.fresh_interpreter:
+            with self.log_path.open("ab") as log:
+                self.proc = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "bot",
+                    "run",
+                    cwd=ROOT,
+                    env=self.env,
+                    stdout=log,
+                    stderr=log,
+                )
+        else:
+            self.proc = await _ForkServer.get().spawn(self.env, self.log_path)
         async with aiohttp.ClientSession() as http:
             for _ in range(200):
                 if self.proc.returncode is not None:
@@ -168,9 +252,10 @@ async def press_data_answer(user: ChatUser, data: str, message_id: int) -> dict[
     before = len(await user.callback_answers())
     await user.press_data(data, message_id=message_id)
     for _ in range(200):
-        answers = await user.callback_answers()
-        if len(answers) > before:
-            return answers[-1]
+        # Matched by payload: an earlier press's answer may still be arriving.
+        mine = [a for a in (await user.callback_answers())[before:] if a.get("data") == data]
+        if mine:
+            return mine[0]
         await asyncio.sleep(0.05)
     raise AssertionError(f"the bot never answered the callback {data!r}")
 

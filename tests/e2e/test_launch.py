@@ -255,6 +255,8 @@ async def test_killed_mid_launch_resumes_without_duplicates(
     await prepare(user, "Big", ACCOUNTS, 10)
     plan = await tap(user, "🛫 Check and plan", "please approve")
     assert "Total: 69 objects" in plan.text  # 3 campaigns, 6 ad groups, 60 ads
+    # TikTok's usual pace (a creation call takes a while), so the kill lands mid-launch.
+    tiktok.emulator.config.latency_ms = 150
     await tap(user, "✅ Approve", "Launching")
 
     def halfway(m: MessageView) -> bool:

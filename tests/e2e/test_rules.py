@@ -302,6 +302,8 @@ async def test_freshness_guard_quiet_hours_digest_and_midnight_reenable(
     travel(until_local(travel, 8, 5, "Europe/Berlin"))
     digest = await user.wait_for(lambda m: "objects in one run" in m.text, timeout=30)
     assert all(name in digest.text for _, name in mine)
+    assert digest.text.count("impressions today") == 5  # each object's own values
+    assert sum(b.startswith("↩️ ") for b in digest.button_labels()) == 5  # and its own Undo
     assert "Open the run" in " ".join(digest.button_labels())
     skipped = await user.wait_for(lambda m: "⏸ The rule «" in m.text)
     assert "older than the rule allows (90 min)" in skipped.text
@@ -317,8 +319,12 @@ async def test_freshness_guard_quiet_hours_digest_and_midnight_reenable(
 
     # Each paused ad comes back at the account's own midnight.
     travel(until_local(travel, 0, 1, zone))
+    back = {}
     for _, name in mine:
-        await user.wait_for(lambda m, name=name: "is back on" in m.text and name in m.text,
-                            timeout=30)
+        back[name] = await user.wait_for(
+            lambda m, name=name: "is back on" in m.text and name in m.text, timeout=30)
     for oid, _ in mine:
         assert (await state_of(api, tiktok, adv, "ad", oid)).status == "ENABLE"
+    # One should stay off after all: its card is one tap away.
+    await user.press("⚙️ Keep it off…", message_id=back[mine[0][1]].message_id)
+    await user.wait_for(lambda m: mine[0][1] in m.text and "⏸ Pause" in m.button_labels())

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from sqlalchemy import select
+
+from core.clock import SystemClock
 from sandbox.telegram.driver import SandboxClient
+from storage.db import create_engine, session_factory
+from storage.models import OutboxMessage
+from storage.uow import UnitOfWorkFactory
 from tests.e2e.harness import ADMIN_ID, ServiceProcess, press_data_answer, sign_up
 
 
@@ -99,3 +107,42 @@ async def test_support_answer_to_a_user_who_blocked_the_bot(
     await operator.expect("Write your answer")
     await operator.send("Hello Max")
     await operator.expect("could not be delivered")
+
+
+async def test_alerts_wait_while_the_bot_is_blocked_and_arrive_on_return(
+    service: ServiceProcess, sandbox: SandboxClient
+) -> None:
+    user = await sandbox.user(204, language_code="en")
+    await sign_up(user)
+    engine = create_engine(service.env["DATABASE_URL"])
+    uow = UnitOfWorkFactory(session_factory(engine), None)
+
+    async def queue(key: str, text: str) -> None:
+        async with uow() as u:
+            await u.outbox.enqueue(204, "text", key, {"text": text}, SystemClock().now())
+            await u.commit()
+
+    async def blocked() -> bool:
+        async with uow() as u:
+            found = await u.users.get(204)
+            return found is not None and found.blocked_at is not None
+
+    try:
+        await user.block(True)  # the service hears of it through a my_chat_member update
+        for _ in range(50):
+            if await blocked():
+                break
+            await asyncio.sleep(0.1)
+        assert await blocked()
+        await queue("while-blocked", "Spend alert while you were away")
+        await asyncio.sleep(2)  # a few notifier ticks: nothing is tried, nothing is lost
+        async with uow() as u:
+            [row] = await u.session.scalars(
+                select(OutboxMessage).where(OutboxMessage.dedup_key == "while-blocked"))
+            assert (row.attempts, row.sent_at, row.failed_at) == (0, None, None)
+
+        await user.block(False)
+        await user.expect("Spend alert while you were away")
+        assert not await blocked()
+    finally:
+        await engine.dispose()

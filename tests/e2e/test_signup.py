@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from sandbox.telegram.driver import SandboxClient
 from tests.e2e.harness import ServiceProcess, sign_up
 
 
+@pytest.mark.fresh_interpreter  # started exactly as the README says, not from the fork server
+@pytest.mark.telegram_pace  # and paced at Telegram's own per-chat limit
 async def test_full_sign_up_in_english_then_restart(
     service: ServiceProcess, sandbox: SandboxClient
 ) -> None:

@@ -20,7 +20,7 @@ from bot.i18n import make_i18n
 from bot.notifier import Notifier
 from bot.pacing import PacingMiddleware
 from core.clock import SystemClock
-from core.users import SignUp, register_user
+from core.users import SignUp, mark_returned, register_user
 from sandbox.telegram.server import RunningServer, start_server
 from sandbox.telegram.state import StoredMessage
 from storage.db import session_factory
@@ -197,13 +197,42 @@ async def test_probe_never_edits_our_other_alerts(world: World) -> None:
     assert [p[0] for p in probes(world)] == ["3"]
 
 
-async def test_refused_send_clears_sending_at_and_gives_up(world: World) -> None:
+async def test_alerts_for_a_user_who_blocked_the_bot_wait_for_their_return(world: World) -> None:
     world.server.engine.state.users[USER].blocked = True
-    outbox_id = await world.enqueue("a", "to a blocked user")
+    old = await world.enqueue("old", "queued four days ago")
+    fresh = await world.enqueue("fresh", "queued just now")
+    async with world.uow() as u:
+        await u.session.execute(update(OutboxMessage).where(OutboxMessage.id == old)
+                                .values(created_at=world.clock.now() - timedelta(days=4)))
+        await u.commit()
     assert await world.notifier.tick() == 0
-    row = await world.row(outbox_id)
+    row = await world.row(old)  # refused with a 403: nothing delivered, nothing given up
+    assert (row.sent_at, row.sending_at, row.failed_at) == (None, None, None)
+    async with world.uow() as u:
+        user = await u.users.get(USER)
+        assert user is not None and user.blocked_at is not None
+    # While blocked, the notifier does not try their alerts one by one.
+    assert await world.notifier.tick() == 0
+    assert [(await world.row(i)).attempts for i in (old, fresh)] == [1, 0]
+
+    world.server.engine.state.users[USER].blocked = False
+    await mark_returned(world.uow, world.clock, USER)
+    assert await world.notifier.tick() == 1
+    assert world.bot_texts() == ["queued just now"]  # days-old news is given up
+    assert (await world.row(old)).failed_at is not None
+
+
+async def test_a_refused_message_is_given_up_and_others_still_go(world: World) -> None:
+    # A chat Telegram does not know: "400 Bad Request: chat not found".
+    await register_user(world.uow, world.clock, SignUp(502, "U", None, None, "en", "UTC", None,
+                                                       False))
+    bad = await world.enqueue("bad", "to nowhere", user_id=502)
+    good = await world.enqueue("good", "fine")
+    assert await world.notifier.tick() == 1
+    row = await world.row(bad)
     assert row.failed_at is not None and row.sending_at is None and row.sent_at is None
-    assert "blocked" in (row.last_error or "")
+    assert "chat not found" in (row.last_error or "")
+    assert (await world.row(good)).sent_at is not None and world.bot_texts() == ["fine"]
 
 
 async def test_lost_lease_sends_nothing(world: World) -> None:
@@ -239,5 +268,6 @@ async def test_concurrent_chats_at_the_global_rate_without_429(world: World) -> 
     assert refusals(world) == []
     for n, uid in enumerate(users):
         assert world.bot_texts(uid) == [f"alert {k}" for k in range(n, 240, len(users))]
-    assert 240 / elapsed <= 59.5  # spaced, not bursting through the server's bucket
-    assert 240 / elapsed >= 0.85 * 59
+    # Spaced, not bursting through the server's bucket (how close to the limit it gets is
+    # measured by `python -m bench.alerts`, not asserted here).
+    assert 240 / elapsed <= 59.5

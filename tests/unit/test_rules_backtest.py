@@ -9,7 +9,6 @@ spends 0.50 every hour of the day.
 
 from __future__ import annotations
 
-import time as clock_time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -398,12 +397,13 @@ async def test_scope_and_days_are_checked(uow: UnitOfWorkFactory, ads: int) -> N
             await _run(uow, STOP_LOSS, days=bad)
 
 
-async def test_thirty_days_of_three_hundred_ads_replay_quickly(
+async def test_thirty_days_of_three_hundred_ads_replay_every_hour(
     uow: UnitOfWorkFactory, db_url: str
 ) -> None:
-    """The replay itself (loading included) stays well within a couple of seconds."""
+    """A month of hours of 300 ads replays every hourly run over every ad (how fast is the
+    benchmarks' business, not a test's)."""
     if not db_url.startswith("sqlite"):
-        pytest.skip("one backend is enough for timing")
+        pytest.skip("one backend is enough at this size")
     w = World(uow)
     await w.user()
     acc = await w.account("700")
@@ -444,9 +444,5 @@ async def test_thirty_days_of_three_hundred_ads_replay_quickly(
             [{**r, "conversions": int(r["conversions"])} for r in hourly],
         )
         await u.commit()
-    started = clock_time.perf_counter()
     result = await _run(uow, "ad: spend >= 1 and cpa > 0.3 in today -> pause today", days=30)
-    elapsed = clock_time.perf_counter() - started
     assert result.runs == 30 * 24 and result.objects == 300 and result.firing_count > 0
-    print(f"replay: {elapsed:.2f}s, {result.firing_count} firings")
-    assert elapsed < 5, elapsed

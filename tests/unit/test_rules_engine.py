@@ -26,6 +26,7 @@ from storage.db import session_factory
 from storage.models import (
     AdAccount,
     AdObject,
+    AuditEntry,
     MetricDaily,
     OutboxMessage,
     Rule,
@@ -104,6 +105,17 @@ async def _rule(uow: UnitOfWorkFactory, text: str, **kw: object) -> Rule:
         return found
 
 
+async def _run_again(uow: UnitOfWorkFactory, changer: FakeChanger, at: datetime) -> None:
+    """Run the (only) rule again at `at`, on data synced just before."""
+    async with uow() as u:
+        for acc in await u.session.scalars(select(AdAccount)):
+            acc.fresh_as_of = at - timedelta(minutes=5)
+        for rule in await u.session.scalars(select(Rule)):
+            rule.due_at = at
+        await u.commit()
+    await engine.run_due(uow, FixedClock(at), changer, "w1")
+
+
 async def _rows(uow: UnitOfWorkFactory, model: type) -> list:  # type: ignore[type-arg]
     async with uow() as u:
         return list(await u.session.scalars(select(model).order_by(model.id)))
@@ -153,6 +165,31 @@ async def test_a_repeated_run_of_the_same_slot_changes_nothing_twice(
     assert len(await _rows(uow, OutboxMessage)) == 1
 
 
+async def test_a_crash_between_acting_and_announcing_still_announces_once(
+        uow: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    await _world(uow, {"a1": ("25", 0), "a2": ("1", 0)})
+    await _rule(uow, STOP_LOSS)
+    changer = FakeChanger()
+    finish = engine._finish
+
+    async def crash(*args: object, **kw: object) -> None:
+        raise RuntimeError("killed before the alert was queued")
+
+    monkeypatch.setattr(engine, "_finish", crash)
+    assert await engine.run_due(uow, FixedClock(NOW), changer, "w1") == 0
+    assert changer.writes == [("a1", Change("status", "DISABLE"))]
+    assert await _rows(uow, OutboxMessage) == []
+    # The slot runs again: the paused ad no longer matches, yet its pause is announced.
+    monkeypatch.setattr(engine, "_finish", finish)
+    assert await engine.run_due(uow, FixedClock(NOW), changer, "w1") == 1
+    assert len(changer.writes) == 1
+    [action] = await _rows(uow, RuleAction)
+    [alert] = await _rows(uow, OutboxMessage)
+    assert alert.params == {"action_id": action.id} and action.state == "applied"
+    [run] = await _rows(uow, RuleRun)
+    assert (run.status, run.matched, run.acted) == ("ok", 1, 1)
+
+
 async def test_budget_raise_asks_and_is_applied_once_on_double_approval(
         uow: UnitOfWorkFactory) -> None:
     await _world(uow, {"g1": ("60", 9)}, level="adgroup")
@@ -181,7 +218,8 @@ async def test_budget_raise_asks_and_is_applied_once_on_double_approval(
 
 async def test_rejected_and_expired_approvals_change_nothing(uow: UnitOfWorkFactory) -> None:
     await _world(uow, {"g1": ("60", 9), "g2": ("70", 9)}, level="adgroup")
-    await _rule(uow, "adgroup: spend > 50 in today -> budget = 150", approval_minutes=30)
+    await _rule(uow, "adgroup: spend > 50 in today -> budget = 150", approval_minutes=30,
+                frequency=Frequency(1, 2))
     changer = FakeChanger()
     await engine.run_due(uow, FixedClock(NOW), changer, "w1")
     first, second = await _rows(uow, RuleAction)
@@ -192,6 +230,13 @@ async def test_rejected_and_expired_approvals_change_nothing(uow: UnitOfWorkFact
     assert expired.outcome is approvals.Outcome.EXPIRED
     assert changer.writes == []
     assert [a.state for a in await _rows(uow, RuleAction)] == ["rejected", "expired"]
+    # Asked is asked: the next run does not ask again within the rule's limit (once per
+    # 2 hours here)...
+    await _run_again(uow, changer, NOW + timedelta(hours=1))
+    assert len(await _rows(uow, RuleAction)) == 2
+    # ...and does once it has passed.
+    await _run_again(uow, changer, NOW + timedelta(hours=2, minutes=30))
+    assert [a.state for a in await _rows(uow, RuleAction)][2:] == ["proposed", "proposed"]
 
 
 async def test_edit_value_applies_the_owners_amount(uow: UnitOfWorkFactory) -> None:
@@ -204,6 +249,45 @@ async def test_edit_value_applies_the_owners_amount(uow: UnitOfWorkFactory) -> N
                                    Decimal("120"))
     assert done.outcome is approvals.Outcome.APPLIED
     assert changer.writes == [("g1", Change("budget", Decimal("120")))]
+
+
+class Crash(Exception):
+    """The process dies in the middle of a TikTok call."""
+
+
+class CrashingChanger(FakeChanger):
+    async def write(self, target: Target, change: Change) -> State:
+        raise Crash
+
+
+async def test_a_crash_mid_approval_or_undo_is_finished_and_told(uow: UnitOfWorkFactory) -> None:
+    await _world(uow, {"g1": ("60", 9), "g2": ("70", 9)}, level="adgroup")
+    await _rule(uow, "adgroup: spend > 50 in today -> budget +50%")
+    changer = FakeChanger()
+    await engine.run_due(uow, FixedClock(NOW), changer, "w1")
+    first, second = await _rows(uow, RuleAction)
+    with pytest.raises(Crash):  # approved with the owner's amount, then the process died
+        await approvals.approve(uow, FixedClock(NOW), CrashingChanger(), USER, first.id,
+                                Decimal("120"))
+    await approvals.approve(uow, FixedClock(NOW), changer, USER, second.id)
+    with pytest.raises(Crash):
+        await approvals.undo(uow, FixedClock(NOW), CrashingChanger(), USER, second.id)
+    assert [a.state for a in await _rows(uow, RuleAction)] == ["applying", "undoing"]
+    before = len(await _rows(uow, OutboxMessage))
+
+    # Within the in-flight hold nothing is touched (the change may still be under way)...
+    assert await approvals.resume_stuck(uow, FixedClock(NOW + timedelta(minutes=4)),
+                                        changer) == 0
+    # ...after it, both are finished, the owner's amount kept, and the owner is told.
+    assert await approvals.resume_stuck(uow, FixedClock(NOW + timedelta(minutes=6)),
+                                        changer) == 2
+    first, second = await _rows(uow, RuleAction)
+    assert (first.state, first.after["budget"]) == ("applied", "120")
+    assert (second.state, second.after["budget"]) == ("undone", "100")
+    told = (await _rows(uow, OutboxMessage))[before:]
+    assert sorted(m.params["action_id"] for m in told) == [first.id, second.id]
+    assert await approvals.resume_stuck(uow, FixedClock(NOW + timedelta(minutes=20)),
+                                        changer) == 0
 
 
 async def test_stale_data_skips_the_run_and_tells_once(uow: UnitOfWorkFactory) -> None:
@@ -258,6 +342,11 @@ async def test_pause_today_comes_back_at_the_accounts_midnight(uow: UnitOfWorkFa
     assert await approvals.reenable_due(uow, FixedClock(midnight), changer) == 0
     kinds = [m.kind for m in await _rows(uow, OutboxMessage)]
     assert kinds == ["rule_action", "rule_reenabled"]
+    # Every screen shows it on at once (not only after the next sync), and the log says so.
+    [obj] = await _rows(uow, AdObject)
+    assert obj.operation_status == "ENABLE"
+    events = [e.action for e in await _rows(uow, AuditEntry) if e.target_type == "ad"]
+    assert events == ["object.changed", "object.changed"]
 
 
 async def test_many_firings_make_one_digest_held_through_quiet_hours(
