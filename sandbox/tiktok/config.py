@@ -26,6 +26,18 @@ Uncertain facts of the spec (shared/spec/tiktok-marketing-api.md) and what the e
   set; page 1 always recomputes (unless under 2 s old), so a new walk sees fresh numbers.
 * §7.1 ``filters`` / ``lifetime`` aliases of v1.2 [U] -> ``accept_v12_report_aliases``
   (default True: accepted as ``filtering`` / ``query_lifetime``).
+* Report metric catalogue (report_catalogue.csv, its header cites the sources): attribute metrics
+  without an ID dimension are refused (TikTok docs: "attribute metrics work only with ID
+  dimensions") -> ``report_attributes_need_id_dimension`` (default True); SKAN metrics of
+  campaigns that are not iOS 14 dedicated: zeros or "-" is not documented -> ``report_skan_dash``
+  (default False: computed like the other counts).
+* §7.3 async report tasks: how long a task queues is not documented -> ``report_task_checks``
+  (default 2): the task answers QUEUING when created, PROCESSING at the first check and SUCCESS
+  from the check number ``report_task_checks`` on (1 = done at the first check).  With
+  ``enable_report_title_translation`` true TikTok titles the CSV columns in words it does not
+  document [U]; the emulator always writes the raw metric names.
+* Balances: the ``balance`` of advertiser/info and bc/advertiser/balance/get is the fixture's
+  balance at the emulator's start minus what delivery spent since (never below zero) [L].
 * §1.5 ``message`` "OK" vs "ok" [L] -> ``ok_message`` (default "OK").
 * Consent page Cancel: not documented -> redirect with ``error=access_denied``,
   ``error_description`` and ``state`` (OAuth 2 convention).
@@ -42,7 +54,7 @@ Fixed choices (not knobs), where the spec gives no code or text:
   parent's state comes first in a child's secondary status (own delete, campaign delete, ad
   group delete, campaign disable, ad group disable, own disable, schedule).
 * Budget-exceeded and balance secondary statuses are not produced (smooth pacing reaches a
-  daily budget only at the end of the day); account balances do not go down.
+  daily budget only at the end of the day); a balance at zero does not stop delivery.
 * Concurrency: API handlers run one at a time in a worker thread (the event loop only does
   I/O, auth, the QPS window by arrival time, faults and latency), so one big report delays
   requests queued behind it but never the rate accounting.
@@ -95,6 +107,9 @@ class EmulatorConfig:
     redirect_uris: list[str] = field(default_factory=list)
     report_zero_rows: bool = False
     report_cache_seconds: float = 300.0
+    report_attributes_need_id_dimension: bool = True
+    report_skan_dash: bool = False
+    report_task_checks: int = 2
     accept_v12_report_aliases: bool = True
     ok_message: str = "OK"
     auth_code_ttl_seconds: int = 3600

@@ -1,6 +1,7 @@
 """GET /report/integrated/get/: BASIC reports computed from the delivery facts (spec §7.1).
 
-Metric formulas and formats follow spec §7.1: counts are integer strings; money has three
+Which metrics exist, at which data levels, and how each is computed: catalogue.py and
+report_catalogue.csv.  Formats follow spec §7.1: counts are integer strings; money has three
 decimals, except ``cpc``/``cpm`` rounded to two and zero-padded to three; ``cost_per_result``
 has four; rates and ``frequency`` two; a zero denominator gives zeros; the secondary-goal
 metrics answer "-".  Choices where the spec is silent: ``conversion_rate`` and
@@ -20,8 +21,9 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.tiktok.api_account import page_args
+from sandbox.tiktok.catalogue import CATALOGUE, Families, Metric, renderer
 from sandbox.tiktok.core import Ctx, route
-from sandbox.tiktok.delivery import NF, add_into
+from sandbox.tiktok.delivery import NF
 from sandbox.tiktok.errors import param_error
 from sandbox.tiktok.model import DELETE, Ad, Advertiser, Campaign, World, json_number
 from sandbox.tiktok.params import check_str_list
@@ -34,119 +36,18 @@ LEVELS = {
 }
 LEVEL_RANK = {"AUCTION_ADVERTISER": 0, "AUCTION_CAMPAIGN": 1, "AUCTION_ADGROUP": 2, "AUCTION_AD": 3}
 TIME_DIMS = ("stat_time_day", "stat_time_hour")
-# indices into the fact tuples of delivery.FACT_FIELDS
-SPEND, IMP, CLK, CONV, PAY, VALUE, REACH, RESULT = range(NF)
-
-
-def _fixed(n: int, places: int) -> str:
-    """An integer count of 10**-places units as a decimal string ("380", 3 -> "0.380")."""
-    text = str(n).rjust(places + 1, "0")
-    return f"{text[:-places]}.{text[-places:]}"
-
-
-def _round_div(num: int, den: int) -> int:
-    """num / den rounded half up (non-negative integers, exact)."""
-    return (2 * num + den) // (2 * den)
-
-
-def _ratio(num: int, den: int, mult: int, places: int) -> str:
-    """num / den * mult with ``places`` decimals; zeros when den is zero (spec §7.1)."""
-    if not den:
-        return _fixed(0, places)
-    return _fixed(_round_div(num * mult * 10**places, den), places)
-
-
-def _money_ratio(cents: int, den: int, mult: int, places: int) -> str:
-    """(cents / 100) / den * mult with ``places`` decimals."""
-    if not den:
-        return _fixed(0, places)
-    return _fixed(_round_div(cents * mult * 10**places, 100 * den), places)
-
-
-def _cents_pad3(cents: int, den: int, mult: int = 1) -> str:
-    """cpc/cpm: rounded to cents, shown with three decimals (spec §7.1: "0.380")."""
-    if not den:
-        return "0.000"
-    return _fixed(_round_div(cents * mult, den) * 10, 3)
-
-
-def _money(cents: int) -> str:
-    """An amount in hundredths with three decimals (spec §7.1: "20.000")."""
-    return _fixed(cents * 10, 3)
-
-
+ID_DIMS = ("advertiser_id", "campaign_id", "adgroup_id", "ad_id")
 # Money is exact integer fixed-point (hundredths of the currency) rounded half up, which is
 # what Decimal.quantize(ROUND_HALF_UP) gives, without Decimal's cost on 50,000-row reports.
 F = tuple[int, ...] | list[int] | array
-METRICS: dict[str, Callable[[F], str]] = {
-    "spend": lambda f: _money(f[SPEND]),
-    "cash_spend": lambda f: _money(f[SPEND]),
-    "billed_cost": lambda f: _money(f[SPEND]),
-    "voucher_spend": lambda f: "0.000",
-    "impressions": lambda f: str(f[IMP]),
-    "gross_impressions": lambda f: str(f[IMP]),
-    "clicks": lambda f: str(f[CLK]),
-    "ctr": lambda f: _ratio(f[CLK], f[IMP], 100, 2),
-    "cpc": lambda f: _cents_pad3(f[SPEND], f[CLK]),
-    "cpm": lambda f: _cents_pad3(f[SPEND], f[IMP], 1000),
-    "reach": lambda f: str(f[REACH]),
-    "frequency": lambda f: _ratio(f[IMP], f[REACH], 1, 2),
-    "cost_per_1000_reached": lambda f: _money_ratio(f[SPEND], f[REACH], 1000, 3),
-    "conversion": lambda f: str(f[CONV]),
-    "real_time_conversion": lambda f: str(f[CONV]),
-    "cost_per_conversion": lambda f: _money_ratio(f[SPEND], f[CONV], 1, 3),
-    "real_time_cost_per_conversion": lambda f: _money_ratio(f[SPEND], f[CONV], 1, 3),
-    "conversion_rate": lambda f: _ratio(f[CONV], f[CLK], 100, 2),
-    "real_time_conversion_rate": lambda f: _ratio(f[CONV], f[CLK], 100, 2),
-    "conversion_rate_v2": lambda f: _ratio(f[CONV], f[IMP], 100, 2),
-    "result": lambda f: str(f[RESULT]),
-    "real_time_result": lambda f: str(f[RESULT]),
-    "cost_per_result": lambda f: _money_ratio(f[SPEND], f[RESULT], 1, 4),
-    "real_time_cost_per_result": lambda f: _money_ratio(f[SPEND], f[RESULT], 1, 4),
-    "result_rate": lambda f: _ratio(f[RESULT], f[IMP], 100, 2),
-    "real_time_result_rate": lambda f: _ratio(f[RESULT], f[IMP], 100, 2),
-    "complete_payment": lambda f: str(f[PAY]),
-    "cost_per_complete_payment": lambda f: _money_ratio(f[SPEND], f[PAY], 1, 3),
-    "complete_payment_rate": lambda f: _ratio(f[PAY], f[CLK], 100, 2),
-    "value_per_complete_payment": lambda f: _money_ratio(f[VALUE], f[PAY], 1, 3),
-    # Spec §7.1: total_complete_payment_rate is the total purchase value, despite its name.
-    "total_complete_payment_rate": lambda f: _money(f[VALUE]),
-    "complete_payment_roas": lambda f: _ratio(f[VALUE], f[SPEND], 1, 2),
-    "purchase": lambda f: str(f[PAY]),
-    "total_purchase_value": lambda f: _money(f[VALUE]),
-    "secondary_goal_result": lambda f: "-",
-    "cost_per_secondary_goal_result": lambda f: "-",
-    "secondary_goal_result_rate": lambda f: "-",
-}
-# Attribute metrics and the lowest data level each needs (spec §7.1).
-ATTRIBUTES = {
-    "campaign_name": 1,
-    "objective_type": 1,
-    "campaign_budget": 1,
-    "campaign_id": 2,
-    "adgroup_name": 2,
-    "adgroup_id": 3,
-    "budget": 2,
-    "billing_event": 2,
-    "promotion_type": 2,
-    "placement_type": 2,
-    "bid_strategy": 2,
-    "opt_status": 1,
-    "ad_name": 3,
-    "ad_text": 3,
-    "currency": 0,
-    "tt_app_id": 2,
-    "tt_app_name": 2,
-    "mobile_app_id": 2,
-}
 STATUS_FILTERS = {"campaign_status": 1, "adgroup_status": 2, "ad_status": 3}
 
 
 class ReportQuery:
     """A validated report request."""
 
-    def __init__(self, ctx: Ctx) -> None:
-        """Read and check every parameter."""
+    def __init__(self, ctx: Ctx, sync: bool = True) -> None:
+        """Read and check every parameter (``sync``: report/integrated/get, else a task)."""
         p = ctx.params
         cfg = ctx.emu.config
         self.ctx = ctx
@@ -198,25 +99,59 @@ class ReportQuery:
         self.time_dim = times[0] if times else None
         self.id_dim = id_dim if id_dim in dims else None
         self.metrics = p.str_list("metrics") or ["spend", "impressions"]
-        for m in self.metrics:
-            if m in METRICS:
-                continue
-            need = ATTRIBUTES.get(m)
-            if need is None:
-                raise param_error(f"metrics: {m} is not a valid metric.")
-            if self.rank < need:
-                raise param_error(f"metrics: {m} is not available at data_level {level}.")
         self.lifetime = p.bool("query_lifetime", False)
+        self.catalogue = [self._metric(m, sync) for m in self.metrics]
         self.days = self._days(ctx)
         self.filters = self._filters(ctx)
         self.order_field = p.str("order_field")
-        if self.order_field and self.order_field not in METRICS:
+        if self.order_field and (
+            self.order_field not in self.metrics
+            or CATALOGUE[self.order_field].is_attribute
+            or CATALOGUE[self.order_field].op == "dash"
+        ):
             raise param_error(f"order_field {self.order_field} is not a sortable metric.")
+        # Fact families the metrics read; only reports asking for more than the base facts
+        # pay for deriving them (catalogue.Families).
+        needed = [f for m in self.catalogue for f in m.families]
+        self.families = Families(ctx.world.seed, needed)
+        index = self.families.index
+        self.render_fns: dict[str, Callable[[F], str]] = {
+            m.name: renderer(m, index) for m in self.catalogue if not m.is_attribute
+        }
+        if cfg.report_skan_dash:
+            for m in self.catalogue:
+                if m.group == "skan":
+                    self.render_fns[m.name] = lambda f: "-"
         self.order_desc = p.enum("order_type", ["ASC", "DESC"], default="DESC") == "DESC"
         self.page, self.page_size = page_args(p, 1000, 10)
         self.total = p.bool("enable_total_metrics", False)
         if p.bool("multi_adv_report_in_utc_time", False):
             raise param_error("multi_adv_report_in_utc_time is not supported by this emulator.")
+
+    def _metric(self, name: str, sync: bool) -> Metric:
+        """A requested metric, checked against the catalogue for this level and dimensions."""
+        m = CATALOGUE.get(name)
+        if m is None:
+            raise param_error(f"metrics: {name} is not a valid metric.")
+        if self.rank not in m.levels:
+            raise param_error(f"metrics: {name} is not available at data_level {self.level}.")
+        has_id = any(d in ID_DIMS for d in self.dims)
+        cfg = self.ctx.emu.config
+        if m.is_attribute and not has_id and cfg.report_attributes_need_id_dimension:
+            # TikTok docs: attribute metrics work only with an ID dimension.
+            raise param_error(
+                f"metrics: {name} is an attribute metric and needs an ID dimension "
+                f"(advertiser_id, campaign_id, adgroup_id or ad_id)."
+            )
+        if m.daily_only and (self.time_dim != "stat_time_day" or self.lifetime):
+            raise param_error(f"metrics: {name} is only available with stat_time_day.")
+        if m.needs_id_dimension and (not has_id or self.time_dim == "stat_time_hour"):
+            raise param_error(
+                f"metrics: {name} needs one ID dimension, optionally with stat_time_day."
+            )
+        if m.sync_only and not sync:
+            raise param_error(f"metrics: {name} is only available in synchronous reports.")
+        return m
 
     def _advertisers(self, ctx: Ctx) -> list[Advertiser]:
         """advertiser_id, or advertiser_ids (≤5) for BASIC."""
@@ -366,33 +301,67 @@ def _status_ok(world: World, ad: Ad, rules: list[tuple[int, set[str]]]) -> bool:
     return True
 
 
+PROMOTION_TITLES = {"WEBSITE": "Website", "APP_ANDROID": "App", "APP_IOS": "App"}
+BID_STRATEGY_TITLES = {
+    "BID_STRATEGY_COST_CAP": "Cost Cap",
+    "BID_STRATEGY_BID_CAP": "Bid Cap",
+    "BID_STRATEGY_MAX_CONVERSION": "Maximum Delivery",
+    "BID_STRATEGY_LOWEST_COST": "Lowest Cost",
+}
+
+
 def _attribute(world: World, name: str, adv: Advertiser, ad: Ad | None) -> str:
-    """An attribute metric for the row's object."""
-    if name == "currency":
-        return adv.currency
+    """An attribute metric of the row's object, read from the world (spec §7.1: text)."""
+    if name in ("currency", "advertiser_id", "advertiser_name"):
+        return {"currency": adv.currency, "advertiser_id": adv.advertiser_id}.get(name, adv.name)
     if ad is None:
         return "-"
     camp = world.campaigns[ad.campaign_id]
     ag = world.adgroups[ad.adgroup_id]
+    ce, ge, ae = camp.extra, ag.extra, ad.extra
+    if name in ("bid", "bid_secondary_goal"):
+        key = "deep_cpa_bid" if name == "bid_secondary_goal" else "conversion_bid_price"
+        raw = ge.get(key) or (ge.get("bid_price") if name == "bid" else None)
+        return str(raw) if raw else "0"
+    strategy = ge.get("bid_strategy") or (
+        "BID_STRATEGY_COST_CAP" if ge.get("bid_type") == "BID_TYPE_CUSTOM" else ""
+    )
     values: dict[str, Any] = {
+        "campaign_automation_type": "MANUAL",
         "campaign_name": camp.name,
-        "objective_type": camp.objective_type,
-        "campaign_budget": str(json_number(camp.budget.current())),
         "campaign_id": camp.campaign_id,
+        "objective_type": camp.objective_type,
+        "split_test": "Split test off" if not ce.get("split_test_variable") else "Split test on",
+        "campaign_budget": str(json_number(camp.budget.current())),
+        "campaign_dedicate_type": "iOS14 dedicated"
+        if ce.get("campaign_type") == "IOS14_CAMPAIGN"
+        else "Regular",
+        "app_promotion_type": ce.get("app_promotion_type") or "UNSET",
         "adgroup_name": ag.name,
         "adgroup_id": ag.adgroup_id,
+        "placement_type": "Automatic Placement"
+        if ge.get("placement_type") == "PLACEMENT_TYPE_AUTOMATIC"
+        else "TikTok",
+        "promotion_type": PROMOTION_TITLES.get(ge.get("promotion_type") or "WEBSITE", "Other"),
+        "opt_status": "ENABLE" if ge.get("creative_material_mode") == "DYNAMIC" else "DISABLE",
+        "adgroup_download_url": ae.get("landing_page_url") or "-",
         "budget": str(json_number(ag.budget.current())),
+        "smart_target": ag.optimization_goal,
+        "pricing_category": ag.billing_event,
         "billing_event": ag.billing_event,
-        "promotion_type": "Website",
-        "placement_type": "TikTok",
-        "bid_strategy": "Lowest Cost",
-        "opt_status": "ENABLE",
+        "bid_strategy": BID_STRATEGY_TITLES.get(strategy, "Lowest Cost"),
         "ad_name": ad.name,
-        "ad_text": ad.extra.get("ad_text", ad.name),
-        "tt_app_id": "0",
-        "tt_app_name": "-",
-        "mobile_app_id": "-",
+        "ad_id": ad.ad_id,
+        "ad_id_v2": ad.ad_id,
+        "ad_text": ae.get("ad_text", ad.name),
+        "call_to_action": ae.get("call_to_action") or "-",
+        "ad_url": ae.get("landing_page_url") or "-",
+        "image_mode": ae.get("ad_format") or "SINGLE_VIDEO",
+        "tt_app_id": str(ge.get("app_id") or "0"),
+        "is_aco": "false",
+        "is_smart_creative": "false",
     }
+    # A campaign row has no single ad group: its ad-group attributes answer "-".
     return str(values.get(name, "-"))
 
 
@@ -416,13 +385,19 @@ def aggregate(q: ReportQuery) -> Grouped:
     sample: dict[Key, Ad] = {}
     f = q.filters
     rules = _status_rules(q)
+    fam = q.families
+    width = fam.width
+    derive = bool(fam.derived)
     for adv in q.advertisers:
+        unit = int(adv.rate * 100)
         for camp in _campaigns(w, adv):
             if "campaign_ids" in f and camp.campaign_id not in f["campaign_ids"]:
                 continue
             if "country_code" in f and adv.country not in f["country_code"]:
                 continue
             for day in q.days[adv.advertiser_id]:
+                # Running cumulative facts per ad inside the day, for derived families.
+                cums: dict[str, tuple[list[int], list[int]]] = {}
                 if q.time_dim == "stat_time_hour":
                     labels, hours = engine.campaign_hours(camp, day, now)
                     items = [
@@ -437,6 +412,15 @@ def aggregate(q: ReportQuery) -> Grouped:
                         for ad_id, facts in engine.campaign_day(camp, day, now).items()
                     ]
                 for (ad_id, label), facts in items:
+                    if derive:
+                        # Derived families are floors of cumulative values (catalogue.py):
+                        # an hour is the difference of the ad-day's cumulative before/after.
+                        cum, ext = cums.get(ad_id) or ([0] * NF, [0] * len(fam.derived))
+                        cum = [cum[i] + facts[i] for i in range(NF)]
+                        now_ext = fam.values(ad_id, unit, cum)
+                        delta = [now_ext[i] - ext[i] for i in range(len(ext))]
+                        cums[ad_id] = (cum, now_ext)
+                        facts = (*facts, *delta)
                     if not any(facts):
                         continue
                     ad = w.ads[ad_id]
@@ -450,19 +434,20 @@ def aggregate(q: ReportQuery) -> Grouped:
                     key = (adv.advertiser_id, obj_id if q.id_dim else None, label)
                     acc = groups.get(key)
                     if acc is None:
-                        acc = groups[key] = [0] * NF
+                        acc = groups[key] = [0] * width
                         sample[key] = ad
-                    add_into(acc, facts)
+                    for i in range(width):
+                        acc[i] += facts[i]
     keys = [k for k in groups if ctx.emu.config.report_zero_rows or any(groups[k][:4])]
     keys.sort(key=lambda k: (k[2] or "", k[0], k[1] or ""))
     if q.order_field:
-        fn = METRICS[q.order_field]
+        fn = q.render_fns[q.order_field]
         keys.sort(key=lambda k: _sort_value(fn(groups[k])), reverse=q.order_desc)
-    # Compact form for the page cache: facts of row i at flat[i*NF:(i+1)*NF].
+    # Compact form for the page cache: facts of row i at flat[i*width:(i+1)*width].
     flat = array("q")
     for k in keys:
         flat.extend(groups[k])
-    wants_sample = q.id_dim is not None and any(m not in METRICS for m in q.metrics)
+    wants_sample = q.id_dim is not None and any(m.is_attribute for m in q.catalogue)
     kept = [sample[k].ad_id for k in keys] if wants_sample else []
     columns = ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys])
     return columns, flat, kept
@@ -472,6 +457,8 @@ def render(q: ReportQuery, columns: Columns, flat: array, sample: list[str]) -> 
     """Render one page of rows (and total_metrics)."""
     w = q.ctx.world
     advs = {a.advertiser_id: a for a in q.advertisers}
+    width = q.families.width
+    fns = q.render_fns
     first = (q.page - 1) * q.page_size
     rows = []
     adv_col, id_col, label_col = columns
@@ -486,11 +473,9 @@ def render(q: ReportQuery, columns: Columns, flat: array, sample: list[str]) -> 
                 dims[d] = adv.country
             else:
                 dims[d] = key[1] or ""
-        acc = flat[i * NF : (i + 1) * NF]
+        acc = flat[i * width : (i + 1) * width]
         ad = w.ads[sample[i]] if sample else None
-        metrics = {
-            m: METRICS[m](acc) if m in METRICS else _attribute(w, m, adv, ad) for m in q.metrics
-        }
+        metrics = {m: fns[m](acc) if m in fns else _attribute(w, m, adv, ad) for m in q.metrics}
         if len(q.advertisers) > 1:
             metrics.update(
                 {
@@ -509,8 +494,8 @@ def render(q: ReportQuery, columns: Columns, flat: array, sample: list[str]) -> 
     }
     data: dict[str, Any] = {"list": rows, "page_info": info}
     if q.total:
-        total = [sum(flat[f::NF]) for f in range(NF)]
-        data["total_metrics"] = {m: METRICS[m](total) for m in q.metrics if m in METRICS}
+        total = [sum(flat[f::width]) for f in range(width)]
+        data["total_metrics"] = {m: fns[m](total) for m in q.metrics if m in fns}
     return data
 
 

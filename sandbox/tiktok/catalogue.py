@@ -1,0 +1,292 @@
+"""TikTok's report metric catalogue (report_catalogue.csv) and how each metric is computed.
+
+The CSV is the one place that says which metrics exist, their group, the data levels TikTok
+accepts them at, how TikTok renders them and the emulator's formula (its header cites the
+sources).  Formulas refer to *families* of integer facts:
+
+* the delivery engine's base facts (delivery.FACT_FIELDS: ``spend``, ``impressions`` ...);
+* ``<group>.<event>``: a count drawn from a parent count (in-app events from app installs,
+  installs / page / onsite / offline / messaging events from clicks, the rest from
+  impressions, video quartiles from the previous quartile) at a per-ad rate;
+* ``<family>.value``: money (hundredths) per event at a per-ad unit value;
+* ``cta.<f>`` / ``vta.<f>`` / ``evta.<f>``: click- and view-through shares of a count
+  (cta + vta = the count, evta is part of vta).
+
+Every derived family is a floor of its parent's *cumulative* value, so hours add up to days and
+ads to ad groups, campaigns and the account, exactly as the base facts do (see delivery.py);
+rates, costs and averages are then computed from the summed counts of the row.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+import struct
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sandbox.tiktok.delivery import FACT_FIELDS, NF
+
+CATALOGUE_PATH = Path(__file__).with_name("report_catalogue.csv")
+LEVEL_NAMES = ("ADVERTISER", "CAMPAIGN", "ADGROUP", "AD")
+BASE = {name: i for i, name in enumerate(FACT_FIELDS)}
+SPEND = BASE["spend"]
+# What a derived event count is drawn from, by the group prefix of its family name.
+PARENT = {
+    "app": "app.app_install",
+    "web": "clicks",
+    "onsite": "clicks",
+    "offline": "clicks",
+    "msg": "clicks",
+    "eng": "impressions",
+    "live": "impressions",
+    "iao": "impressions",
+    "ix": "impressions",
+    "video": "video.video_play_action",
+    "skan": "conversion",
+}
+# Families with their own parent and rate range (parts per million of the parent).
+SPECIAL: dict[str, tuple[str, int, int]] = {
+    "app.app_install": ("clicks", 50_000, 300_000),
+    "video.video_play_action": ("impressions", 600_000, 900_000),
+    "video.video_watched_2": ("video.video_play_action", 400_000, 700_000),
+    "video.video_watched_6": ("video.video_watched_2", 400_000, 700_000),
+    "video.video_views_p25": ("video.video_play_action", 300_000, 600_000),
+    "video.video_views_p50": ("video.video_views_p25", 500_000, 800_000),
+    "video.video_views_p75": ("video.video_views_p50", 500_000, 800_000),
+    "video.video_views_p100": ("video.video_views_p75", 500_000, 800_000),
+    "video.engaged_view": ("video.video_watched_6", 800_000, 1_000_000),
+    "video.play_seconds": ("video.video_play_action", 3_000_000, 12_000_000),
+    "eng.engagement": ("clicks", 1_200_000, 2_000_000),
+    "ix.ix_video_view": ("ix.page_view", 300_000, 700_000),
+    "ix.ix_video_views_p25": ("ix.ix_video_view", 400_000, 800_000),
+    "ix.ix_video_views_p50": ("ix.ix_video_views_p25", 500_000, 800_000),
+    "ix.ix_video_views_p75": ("ix.ix_video_views_p50", 500_000, 800_000),
+    "ix.ix_video_views_p100": ("ix.ix_video_views_p75", 500_000, 800_000),
+    "ix.page_view": ("clicks", 100_000, 400_000),
+    "ix.play_seconds": ("ix.ix_video_view", 3_000_000, 10_000_000),
+    "ix.page_seconds": ("ix.page_view", 5_000_000, 30_000_000),
+    "ix.page_depth": ("ix.page_view", 300_000, 900_000),
+}
+DEFAULT_RATE = (20_000, 300_000)
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """One catalogue row."""
+
+    name: str
+    group: str
+    levels: frozenset[int]  # data-level ranks (0 advertiser .. 3 ad)
+    type: str
+    op: str
+    args: tuple[str, ...]
+    note: str
+
+    @property
+    def is_attribute(self) -> bool:
+        """Attribute metrics describe the row's object (spec §7.1)."""
+        return self.op == "attr"
+
+    @property
+    def daily_only(self) -> bool:
+        """cash_spend / voucher_spend: stat_time_day only, no hours, no lifetime [L]."""
+        return self.note.startswith("advertiser level with stat_time_day only")
+
+    @property
+    def needs_id_dimension(self) -> bool:
+        """Paid engaged-view metrics: one ID dimension, optionally with stat_time_day [L]."""
+        return self.note.startswith("needs one ID dimension")
+
+    @property
+    def sync_only(self) -> bool:
+        """billed_cost: synchronous BASIC reports only [L]."""
+        return self.note.startswith("synchronous BASIC reports only")
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        """The fact families the formula reads."""
+        if self.op in ("attr", "dash", "zero_money"):
+            return ()
+        if self.op in ("cpc", "cpm"):
+            return ("spend", "clicks" if self.op == "cpc" else "impressions")
+        uses_spend = self.op in ("cost", "cost4", "cost1000", "roas")
+        return (("spend",) if uses_spend else ()) + self.args
+
+
+_FORMULA = re.compile(r"^(\w+)\(([^)]*)\)$")
+
+
+def load(path: Path = CATALOGUE_PATH) -> dict[str, Metric]:
+    """Read the catalogue (lines starting with # are its header and sources)."""
+    with path.open(encoding="utf-8") as fh:
+        lines = [line for line in fh if not line.startswith("#")]
+    out: dict[str, Metric] = {}
+    for row in csv.DictReader(lines):
+        m = _FORMULA.match(row["formula"])
+        if m is None:
+            raise ValueError(f"bad formula for {row['metric']}: {row['formula']}")
+        args = tuple(a for a in m.group(2).split(",") if a)
+        levels = frozenset(LEVEL_NAMES.index(x) for x in row["levels"].split())
+        out[row["metric"]] = Metric(
+            row["metric"], row["group"], levels, row["type"], m.group(1), args, row["note"]
+        )
+    return out
+
+
+CATALOGUE = load()
+
+
+def _ppm(seed: int, ad_id: str, family: str, lo: int, hi: int) -> int:
+    """A per-ad rate in parts per million, in [lo, hi)."""
+    digest = hashlib.blake2b(f"{seed}:{ad_id}:{family}".encode(), digest_size=4).digest()
+    return lo + struct.unpack("<I", digest)[0] * (hi - lo) // 4294967296
+
+
+class Families:
+    """Derived fact families for one query: their order and per-ad values."""
+
+    def __init__(self, seed: int, names: Sequence[str]) -> None:
+        """``names``: the families the query's metrics read (base facts included)."""
+        self.seed = seed
+        self.derived = [n for n in dict.fromkeys(names) if n not in BASE]
+        self.index = dict(BASE)
+        for i, name in enumerate(self.derived):
+            self.index[name] = NF + i
+        self._rates: dict[tuple[str, str], int] = {}
+        self._unit: dict[str, int] = {}
+
+    @property
+    def width(self) -> int:
+        """Facts per row: base + derived."""
+        return NF + len(self.derived)
+
+    def _rate(self, ad_id: str, family: str, lo: int, hi: int) -> int:
+        key = (ad_id, family)
+        r = self._rates.get(key)
+        if r is None:
+            r = self._rates[key] = _ppm(self.seed, ad_id, family, lo, hi)
+        return r
+
+    def values(self, ad_id: str, unit: int, cum: Sequence[int]) -> list[int]:
+        """The derived families at a cumulative point of one ad-day (``unit``: money scale)."""
+        memo: dict[str, int] = {}
+
+        def get(name: str) -> int:
+            if name in BASE:
+                return cum[BASE[name]]
+            hit = memo.get(name)
+            if hit is not None:
+                return hit
+            if name.endswith(".value"):
+                count = get(name[: -len(".value")])
+                # unit value 5..80 of the account currency's USD equivalent, in hundredths
+                value = count * self._rate(ad_id, name, 500, 8000) * unit // 100
+            elif name.startswith(("cta.", "vta.", "evta.")):
+                kind, _, base = name.partition(".")
+                total = get(base)
+                cta = total * self._rate(ad_id, "cta." + base, 500_000, 800_000) // 1_000_000
+                if kind == "cta":
+                    value = cta
+                elif kind == "vta":
+                    value = total - cta
+                else:
+                    vta = total - cta
+                    value = vta * self._rate(ad_id, name, 200_000, 500_000) // 1_000_000
+            else:
+                parent, lo, hi = SPECIAL.get(name) or (
+                    PARENT.get(name.partition(".")[0], "impressions"),
+                    *DEFAULT_RATE,
+                )
+                if parent == name:
+                    parent = "clicks"
+                value = get(parent) * self._rate(ad_id, name, lo, hi) // 1_000_000
+            memo[name] = value
+            return value
+
+        return [get(n) for n in self.derived]
+
+
+def _fixed(n: int, places: int) -> str:
+    """An integer count of 10**-places units as a decimal string ("380", 3 -> "0.380")."""
+    text = str(n).rjust(places + 1, "0")
+    return f"{text[:-places]}.{text[-places:]}"
+
+
+def _round_div(num: int, den: int) -> int:
+    """num / den rounded half up (non-negative integers, exact)."""
+    return (2 * num + den) // (2 * den)
+
+
+def ratio(num: int, den: int, mult: int, places: int) -> str:
+    """num / den * mult with ``places`` decimals; zeros when den is zero (spec §7.1)."""
+    if not den:
+        return _fixed(0, places)
+    return _fixed(_round_div(num * mult * 10**places, den), places)
+
+
+def money_ratio(cents: int, den: int, mult: int, places: int) -> str:
+    """(cents / 100) / den * mult with ``places`` decimals."""
+    if not den:
+        return _fixed(0, places)
+    return _fixed(_round_div(cents * mult * 10**places, 100 * den), places)
+
+
+def cents_pad3(cents: int, den: int, mult: int = 1) -> str:
+    """cpc/cpm: rounded to cents, shown with three decimals (spec §7.1: "0.380")."""
+    if not den:
+        return "0.000"
+    return _fixed(_round_div(cents * mult, den) * 10, 3)
+
+
+def money(cents: int) -> str:
+    """An amount in hundredths with three decimals (spec §7.1: "20.000")."""
+    return _fixed(cents * 10, 3)
+
+
+Facts = Sequence[int]
+
+
+def renderer(metric: Metric, index: dict[str, int]) -> Callable[[Facts], str]:
+    """A function from a row's facts to the metric's text (attribute metrics excluded)."""
+    op = metric.op
+    ix = [index[a] for a in metric.args]
+    s = SPEND
+    if op == "count":
+        (a,) = ix
+        return lambda f: str(f[a])
+    if op == "money":
+        (a,) = ix
+        return lambda f: money(f[a])
+    if op == "zero_money":
+        return lambda f: "0.000"
+    if op == "dash":
+        return lambda f: "-"
+    if op in ("cost", "cost4"):
+        (a,) = ix
+        places = 4 if op == "cost4" else 3
+        return lambda f: money_ratio(f[s], f[a], 1, places)
+    if op == "cost1000":
+        (a,) = ix
+        return lambda f: money_ratio(f[s], f[a], 1000, 3)
+    if op == "cpc":
+        c = index["clicks"]
+        return lambda f: cents_pad3(f[s], f[c])
+    if op == "cpm":
+        i = index["impressions"]
+        return lambda f: cents_pad3(f[s], f[i], 1000)
+    if op == "rate":
+        a, b = ix
+        return lambda f: ratio(f[a], f[b], 100, 2)
+    if op in ("ratio", "seconds"):
+        a, b = ix
+        return lambda f: ratio(f[a], f[b], 1, 2)
+    if op == "per":
+        v, c = ix
+        return lambda f: money_ratio(f[v], f[c], 1, 3)
+    if op == "roas":
+        (v,) = ix
+        return lambda f: ratio(f[v], f[s], 1, 2)
+    raise ValueError(f"unknown formula {op} for {metric.name}")
