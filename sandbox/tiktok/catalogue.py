@@ -70,7 +70,9 @@ SPECIAL: dict[str, tuple[str, int, int]] = {
     "ix.page_seconds": ("ix.page_view", 5_000_000, 30_000_000),
     "ix.page_depth": ("ix.page_view", 300_000, 900_000),
 }
-DEFAULT_RATE = (20_000, 300_000)
+# Default rate ranges by parent: events per impression are rarer than per click or install.
+DEFAULT_RATE = {"impressions": (1_000, 30_000)}
+OTHER_RATE = (20_000, 300_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,12 +198,14 @@ class Families:
                     vta = total - cta
                     value = vta * self._rate(ad_id, name, 200_000, 500_000) // 1_000_000
             else:
-                parent, lo, hi = SPECIAL.get(name) or (
-                    PARENT.get(name.partition(".")[0], "impressions"),
-                    *DEFAULT_RATE,
-                )
-                if parent == name:
-                    parent = "clicks"
+                special = SPECIAL.get(name)
+                if special is None:
+                    parent = PARENT.get(name.partition(".")[0], "impressions")
+                    if parent == name:
+                        parent = "clicks"
+                    lo, hi = DEFAULT_RATE.get(parent, OTHER_RATE)
+                else:
+                    parent, lo, hi = special
                 value = get(parent) * self._rate(ad_id, name, lo, hi) // 1_000_000
             memo[name] = value
             return value

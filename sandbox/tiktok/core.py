@@ -162,6 +162,8 @@ class Emulator:
         self.rng = random.Random(config.seed)
         self._rid = itertools.count(1)
         self.caches: dict[str, Any] = {}
+        # Balances are the fixture's at this instant minus what delivery spent since.
+        self.started_at = self.clock.timestamp()
         # Every API handler runs here, off the event loop, one at a time.
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tiktok-emu")
 

@@ -41,6 +41,19 @@ ID_DIMS = ("advertiser_id", "campaign_id", "adgroup_id", "ad_id")
 # what Decimal.quantize(ROUND_HALF_UP) gives, without Decimal's cost on 50,000-row reports.
 F = tuple[int, ...] | list[int] | array
 STATUS_FILTERS = {"campaign_status": 1, "adgroup_status": 2, "ad_status": 3}
+# Report filters (spec §7.1 "common filters"; TikTok's docs per report type): anything else
+# is refused with 40002, as TikTok does for a field_name the report type does not support.
+IN_FILTERS = (
+    "campaign_ids",
+    "adgroup_ids",
+    "ad_ids",
+    "country_code",
+    "objective_type",
+    "buying_type",
+    *STATUS_FILTERS,
+)
+NAME_FILTERS = ("campaign_name", "adgroup_name", "ad_name")
+BUYING_TYPES = ("AUCTION", "RESERVATION_RF", "RESERVATION_TOP_VIEW")
 
 
 class ReportQuery:
@@ -104,19 +117,18 @@ class ReportQuery:
         self.days = self._days(ctx)
         self.filters = self._filters(ctx)
         self.order_field = p.str("order_field")
-        if self.order_field and (
-            self.order_field not in self.metrics
-            or CATALOGUE[self.order_field].is_attribute
-            or CATALOGUE[self.order_field].op == "dash"
-        ):
+        order = CATALOGUE.get(self.order_field or "")
+        sortable = order is not None and order.op not in ("attr", "dash")
+        if self.order_field and (order is None or not sortable or self.rank not in order.levels):
             raise param_error(f"order_field {self.order_field} is not a sortable metric.")
         # Fact families the metrics read; only reports asking for more than the base facts
         # pay for deriving them (catalogue.Families).
-        needed = [f for m in self.catalogue for f in m.families]
+        shown = self.catalogue + ([order] if order else [])
+        needed = [f for m in shown for f in m.families]
         self.families = Families(ctx.world.seed, needed)
         index = self.families.index
         self.render_fns: dict[str, Callable[[F], str]] = {
-            m.name: renderer(m, index) for m in self.catalogue if not m.is_attribute
+            m.name: renderer(m, index) for m in shown if not m.is_attribute
         }
         if cfg.report_skan_dash:
             for m in self.catalogue:
@@ -222,7 +234,7 @@ class ReportQuery:
             if not isinstance(value, str):
                 # Spec §1.4: filter_value is itself JSON-encoded text (double encoding).
                 raise param_error("filtering.filter_value should be a JSON-encoded string.")
-            if name in ("campaign_ids", "adgroup_ids", "ad_ids", "country_code", *STATUS_FILTERS):
+            if name in IN_FILTERS:
                 if ftype != "IN":
                     raise param_error(f"filtering: {name} supports only filter_type IN.")
                 try:
@@ -244,7 +256,19 @@ class ReportQuery:
                     check_str_list(
                         name, ids, allowed=["STATUS_ALL", "STATUS_NOT_DELETE", "STATUS_DELETE"]
                     )
+                if name == "buying_type":
+                    check_str_list(name, ids, allowed=BUYING_TYPES)
                 out[name] = set(ids or [])
+            elif name in NAME_FILTERS:
+                if ftype != "MATCH":
+                    raise param_error(f"filtering: {name} supports only filter_type MATCH.")
+                try:
+                    decoded = json.loads(value)
+                except ValueError:
+                    decoded = value
+                if not isinstance(decoded, str) or not decoded:
+                    raise param_error(f"filtering.filter_value of {name} should be a string.")
+                out[name] = decoded.lower()  # fuzzy: a case-insensitive substring (SQL LIKE)
             else:
                 raise param_error(f"filtering.field_name {name} is not supported.")
         return out
@@ -395,6 +419,12 @@ def aggregate(q: ReportQuery) -> Grouped:
                 continue
             if "country_code" in f and adv.country not in f["country_code"]:
                 continue
+            if "objective_type" in f and camp.objective_type not in f["objective_type"]:
+                continue
+            if "buying_type" in f and "AUCTION" not in f["buying_type"]:
+                continue  # every object here is an auction one
+            if "campaign_name" in f and f["campaign_name"] not in camp.name.lower():
+                continue
             for day in q.days[adv.advertiser_id]:
                 # Running cumulative facts per ad inside the day, for derived families.
                 cums: dict[str, tuple[list[int], list[int]]] = {}
@@ -427,6 +457,12 @@ def aggregate(q: ReportQuery) -> Grouped:
                     if "adgroup_ids" in f and ad.adgroup_id not in f["adgroup_ids"]:
                         continue
                     if "ad_ids" in f and ad_id not in f["ad_ids"]:
+                        continue
+                    if "ad_name" in f and f["ad_name"] not in ad.name.lower():
+                        continue
+                    if "adgroup_name" in f and (
+                        f["adgroup_name"] not in w.adgroups[ad.adgroup_id].name.lower()
+                    ):
                         continue
                     if rules and not _status_ok(w, ad, rules):
                         continue

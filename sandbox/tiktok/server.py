@@ -33,6 +33,7 @@ from sandbox.tiktok.errors import (
 from sandbox.tiktok.model import World
 from sandbox.tiktok.params import Params
 from sandbox.tiktok.portal import Portal
+from sandbox.tiktok.report_tasks import FILES_PATH, report_file
 
 API_PREFIX = "/open_api/v1.3/"
 log = logging.getLogger("sandbox.tiktok")
@@ -195,6 +196,11 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     return body
 
 
+async def report_file_download(request: web.Request) -> web.Response:
+    """A finished report task's CSV behind its download_url (no Access-Token, like a CDN)."""
+    return report_file(request.app[EMU_KEY], request.match_info["key"].removesuffix(".csv"))
+
+
 async def control_config(request: web.Request) -> web.Response:
     """GET the knobs, or POST some of them: qps, latency_ms, fault_rate, fault_kinds, ..."""
     emu = request.app[EMU_KEY]
@@ -318,6 +324,7 @@ def build_app(config: EmulatorConfig) -> web.Application:
     app.router.add_route("*", API_PREFIX + "{tail:.*}", api_dispatch)
     app.router.add_route("*", "/open_api/{tail:.*}", unknown_api)
     Portal(emu).register(app)
+    app.router.add_get(FILES_PATH + "{key}", report_file_download)
     app.on_cleanup.append(_stop_worker)
     app.router.add_route("*", "/_emulator/config", control_config)
     app.router.add_post("/_emulator/revoke", control_revoke)

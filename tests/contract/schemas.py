@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
+from sandbox.tiktok.catalogue import CATALOGUE
+
 Num = StrictInt | float  # JSON numbers: budgets, bids, balance (spec §1.7)
 NumericId = Annotated[StrictStr, Field(pattern=r"^\d{1,20}$")]  # 64-bit ids as strings §1.7
 UtcTime = Annotated[StrictStr, Field(pattern=r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")]
@@ -427,11 +429,53 @@ class ReportList(_Obj):
     page_info: PageInfo
 
 
-# §7.1 value formats seen in real records.
+TASK_STATUS = Literal["QUEUING", "PROCESSING", "SUCCESS", "FAILED", "CANCELED"]
+
+
+class TaskId(_Obj):
+    """§7.3 report/task/create data."""
+
+    task_id: NumericId
+
+
+class TaskStatus(_Obj):
+    """§7.3 report/task/check (and cancel) data."""
+
+    status: TASK_STATUS
+    message: StrictStr | None = None
+
+
+class TaskDownload(_Obj):
+    """§7.3 report/task/download data (Go SDK TaskDownloadResult)."""
+
+    download_url: Annotated[StrictStr, Field(pattern=r"^https?://")]
+    file_name: StrictStr | None = None
+    output_format: Literal["CSV_DOWNLOAD", "XLSX_DOWNLOAD"] | None = None
+
+
+class BalanceAccount(_Obj):
+    """§3.2 bc/advertiser/balance/get row: balances are JSON numbers (Go SDK bc model)."""
+
+    advertiser_id: NumericId
+    currency: StrictStr
+    account_balance: Num = Field(ge=0)
+    valid_account_balance: Num | None = Field(default=None, ge=0)
+
+
+class BalanceList(_Obj):
+    """§3.2 bc/advertiser/balance/get data."""
+
+    advertiser_account_list: list[BalanceAccount]
+    page_info: PageInfo
+
+
+# §7.1 value formats seen in real records; every other metric's format comes from the
+# catalogue's type (sandbox/tiktok/report_catalogue.csv).
 _COUNT = re.compile(r"^\d+$")
 _MONEY = re.compile(r"^\d+\.\d{3}$")
 _RATE = re.compile(r"^\d+\.\d{2}$")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+_MONEY4 = re.compile(r"^\d+\.\d{4}$")
 COUNT_METRICS = {"impressions", "clicks", "conversion", "reach", "complete_payment", "result"}
 MONEY_METRICS = {"spend", "cpc", "cpm", "cost_per_conversion", "cost_per_1000_reached"}
 RATE_METRICS = {"ctr", "conversion_rate", "frequency", "result_rate"}
@@ -473,6 +517,11 @@ SUCCESS_SCHEMAS: dict[str, type[_Obj] | None] = {
     "identity/get/": IdentityList,
     "identity/create/": IdentityId,
     "report/integrated/get/": ReportList,
+    "report/task/create/": TaskId,
+    "report/task/check/": TaskStatus,
+    "report/task/cancel/": TaskStatus,
+    "report/task/download/": TaskDownload,
+    "bc/advertiser/balance/get/": BalanceList,
 }
 
 
@@ -511,6 +560,16 @@ def _requested_fields(path: str, query: Mapping[str, str], data: Any) -> list[st
     return problems
 
 
+def _catalogue_format(name: str) -> re.Pattern[str] | None:
+    """The format of a catalogue metric by its type (None for text and unknown names)."""
+    metric = CATALOGUE.get(name)
+    if metric is None or metric.type == "string":
+        return None
+    if metric.type == "money":
+        return _MONEY4 if metric.op == "cost4" else _MONEY
+    return _COUNT if metric.type == "integer" else _RATE
+
+
 def _report_rows(query: Mapping[str, str], data: Mapping[str, Any]) -> list[str]:
     dims = _json_param(query, "dimensions") or []
     metrics = _json_param(query, "metrics") or ["spend", "impressions"]
@@ -540,7 +599,7 @@ def _report_rows(query: Mapping[str, str], data: Mapping[str, Any]) -> list[str]
                 if name in RATE_METRICS
                 else _NUMBER
                 if name in NUMERIC_METRICS
-                else None
+                else _catalogue_format(name)
             )
             if pattern is not None and not pattern.match(value):
                 problems.append(f"{where}: metric {name}={value!r} has the wrong format")

@@ -1,0 +1,44 @@
+"""Account balances that go down as delivery spends (spec §3.1 ``balance``, §3.2 BC balances).
+
+The fixture's ``Advertiser.balance`` is the balance when the emulator started; what the
+account's ads spent between that instant and the clock's now (delivery.py, in hundredths) is
+taken off, never below zero.  advertiser/info and bc/advertiser/balance/get (api_account.py)
+answer it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from sandbox.tiktok.model import Advertiser
+
+if TYPE_CHECKING:
+    from sandbox.tiktok.core import Emulator
+
+
+def spent_cents(emu: Emulator, adv: Advertiser, since: float, now: float) -> int:
+    """What the account's ads spent in [since, now), in hundredths (delivery facts)."""
+    if now <= since:
+        return 0
+    w, engine = emu.world, emu.engine
+    first = datetime.fromtimestamp(since, adv.tz).date()
+    last = datetime.fromtimestamp(now, adv.tz).date()
+    total = 0
+    for camp_id in w.campaigns_by_adv.get(adv.advertiser_id, []):
+        camp = w.campaigns[camp_id]
+        day = first
+        while day <= last:
+            total += sum(f[0] for f in engine.campaign_day(camp, day, now).values())
+            day += timedelta(days=1)
+        # the part of the first day before the emulator started was paid before
+        total -= sum(f[0] for f in engine.campaign_day(camp, first, since).values())
+    return total
+
+
+def current_balance(emu: Emulator, adv: Advertiser) -> Decimal:
+    """The balance now: the starting balance minus the spend since (never negative)."""
+    since = emu.started_at
+    spent = Decimal(spent_cents(emu, adv, since, emu.clock.timestamp())) / 100
+    return max(Decimal(0), adv.balance - spent)
