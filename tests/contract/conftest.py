@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 
 from core.tiktok import NoLimiter, RetryPolicy, TikTokClient
+from tests.contract.raw_api import Api
 from tests.contract.schemas import check_response
 
 API_PREFIX = "/open_api/v1.3/"
@@ -129,3 +130,9 @@ def client(emu: Emu, session: aiohttp.ClientSession) -> TikTokClient:
         request_timeout=3.0,
         auth_url=emu.auth_url,
     )
+
+
+@pytest.fixture
+def api(emu: Emu, session: aiohttp.ClientSession) -> Api:
+    """Raw Marketing API calls (as outside clients make them) through the traced session."""
+    return Api(emu.api_url, emu.access_token, session)
