@@ -31,9 +31,9 @@ Uncertain facts of the spec (shared/spec/tiktok-marketing-api.md) and what the e
   dimensions") -> ``report_attributes_need_id_dimension`` (default True); SKAN metrics of
   campaigns that are not iOS 14 dedicated: zeros or "-" is not documented -> ``report_skan_dash``
   (default False: computed like the other counts).
-* §7.3 async report tasks: how long a task queues is not documented -> ``report_task_checks``
-  (default 2): the task answers QUEUING when created, PROCESSING at the first check and SUCCESS
-  from the check number ``report_task_checks`` on (1 = done at the first check).  With
+* §7.3 async report tasks: how long a task queues is not documented ->
+  ``report_task_pending_checks`` (default 2): that many checks answer QUEUING (the first) then
+  PROCESSING, the next ones SUCCESS (0 = done at the first check).  With
   ``enable_report_title_translation`` true TikTok titles the CSV columns in words it does not
   document [U]; the emulator always writes the raw metric names.
 * Balances: the ``balance`` of advertiser/info and bc/advertiser/balance/get is the fixture's
@@ -109,7 +109,7 @@ class EmulatorConfig:
     report_cache_seconds: float = 300.0
     report_attributes_need_id_dimension: bool = True
     report_skan_dash: bool = False
-    report_task_checks: int = 2
+    report_task_pending_checks: int = 2
     accept_v12_report_aliases: bool = True
     ok_message: str = "OK"
     auth_code_ttl_seconds: int = 3600

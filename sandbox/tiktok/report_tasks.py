@@ -3,10 +3,10 @@
 A task takes the same report parameters as report/integrated/get/ (without paging) plus
 ``output_format``, ``file_name`` and ``enable_report_title_translation``.  The emulator
 computes the report when the task is created (a snapshot, as a finished TikTok task is) and
-walks it through TikTok's task statuses: QUEUING at creation, PROCESSING at the first check,
-SUCCESS from check number ``report_task_checks`` on (config.py).  The download answers a
-``download_url`` valid for one hour (Go SDK ``TaskDownloadResult``: ``download_url``,
-``file_name``, ``output_format``); the URL serves the CSV file itself.
+walks it through TikTok's task statuses: the first ``report_task_pending_checks`` checks
+(config.py) answer QUEUING, then PROCESSING; the next one and all later answer SUCCESS.
+The download answers a ``download_url`` valid for one hour (Go SDK ``TaskDownloadResult``:
+``download_url``, ``file_name``, ``output_format``); the URL serves the CSV file itself.
 """
 
 from __future__ import annotations
@@ -101,9 +101,11 @@ def report_task_check(ctx: Ctx) -> Any:
     """A task's status: QUEUING, PROCESSING, SUCCESS, FAILED or CANCELED (spec §7.3)."""
     task = _task(ctx)
     if task.status in ("QUEUING", "PROCESSING"):
+        pending = ctx.emu.config.report_task_pending_checks
+        task.status = (
+            "SUCCESS" if task.checks >= pending else "QUEUING" if task.checks == 0 else "PROCESSING"
+        )
         task.checks += 1
-        done = task.checks >= max(1, ctx.emu.config.report_task_checks)
-        task.status = "SUCCESS" if done else "PROCESSING"
     return {"task_id": task.task_id, "status": task.status, "message": ""}
 
 
