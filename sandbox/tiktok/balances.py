@@ -2,8 +2,8 @@
 
 The fixture's ``Advertiser.balance`` is the balance when the emulator started; what the
 account's ads spent between that instant and the clock's now (delivery.py, in hundredths) is
-taken off, never below zero.  advertiser/info and bc/advertiser/balance/get (api_account.py)
-answer it.
+taken off, never below zero, in hourly billing steps by default (config.py).
+advertiser/info and bc/advertiser/balance/get (api_account.py) answer it.
 """
 
 from __future__ import annotations
@@ -38,7 +38,21 @@ def spent_cents(emu: Emulator, adv: Advertiser, since: float, now: float) -> int
 
 
 def current_balance(emu: Emulator, adv: Advertiser) -> Decimal:
-    """The balance now: the starting balance minus the spend since (never negative)."""
-    since = emu.started_at
-    spent = Decimal(spent_cents(emu, adv, since, emu.clock.timestamp())) / 100
-    return max(Decimal(0), adv.balance - spent)
+    """The balance now: the starting balance minus the spend billed so far (never negative).
+
+    Spend is billed every ``balance_refresh_seconds`` of emulator time counted from the start
+    (config.py), so the balance moves in steps and each step is computed once.
+    """
+    since, now = emu.started_at, emu.clock.timestamp()
+    step = emu.config.balance_refresh_seconds
+    billed_to = now if step <= 0 else since + (now - since) // step * step
+    if billed_to <= since:
+        return adv.balance
+    cache: dict[tuple[str, float, int], int] = emu.caches.setdefault("balances", {})
+    key = (adv.advertiser_id, billed_to, emu.clock.epoch)
+    spent = cache.get(key)
+    if spent is None:
+        if len(cache) > 10_000:
+            cache.clear()
+        spent = cache[key] = spent_cents(emu, adv, since, billed_to)
+    return max(Decimal(0), adv.balance - Decimal(spent) / 100)

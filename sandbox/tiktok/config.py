@@ -37,7 +37,9 @@ Uncertain facts of the spec (shared/spec/tiktok-marketing-api.md) and what the e
   ``enable_report_title_translation`` true TikTok titles the CSV columns in words it does not
   document [U]; the emulator always writes the raw metric names.
 * Balances: the ``balance`` of advertiser/info and bc/advertiser/balance/get is the fixture's
-  balance at the emulator's start minus what delivery spent since (never below zero) [L].
+  balance at the emulator's start minus what delivery spent since (never below zero) [L].  How
+  soon TikTok bills spend is not documented -> ``balance_refresh_seconds`` (default 3600: the
+  balance takes off the spend up to the last whole hour since the start; 0 = to the second).
 * §1.5 ``message`` "OK" vs "ok" [L] -> ``ok_message`` (default "OK").
 * Consent page Cancel: not documented -> redirect with ``error=access_denied``,
   ``error_description`` and ``state`` (OAuth 2 convention).
@@ -110,6 +112,7 @@ class EmulatorConfig:
     report_attributes_need_id_dimension: bool = True
     report_skan_dash: bool = False
     report_task_pending_checks: int = 2
+    balance_refresh_seconds: float = 3600.0
     accept_v12_report_aliases: bool = True
     ok_message: str = "OK"
     auth_code_ttl_seconds: int = 3600

@@ -65,6 +65,9 @@ async def test_balance_drops_by_the_reported_spend(emu: Emu, api: Api) -> None:
     after, spent_after = await balance(api, adv.advertiser_id), await spend_today(api, adv, emu)
     assert spent_after > spent_before
     assert before - after == spent_after - spent_before
+    # spend is billed hourly (config balance_refresh_seconds): half an hour later, no change yet
+    await emu.ctl("POST", "clock", {"advance_seconds": 1800})
+    assert await balance(api, adv.advertiser_id) == after
     # the Business Center sees the same balances
     by_bc = await bc_balances(api, adv.owner_bc_id)
     assert by_bc[adv.advertiser_id] == after
