@@ -250,6 +250,8 @@ def money(cents: int) -> str:
     return _fixed(cents * 10, 3)
 
 
+# Money is exact integer fixed-point (hundredths of the currency) rounded half up, which is
+# what Decimal.quantize(ROUND_HALF_UP) gives, without Decimal's cost on 50,000-row reports.
 Facts = Sequence[int]
 
 

@@ -200,12 +200,6 @@ def facts_from_spend(spend: int, p: AdDay, goal: str) -> tuple[int, ...]:
     return (spend, imp, clicks, conv, pay, pay * p.aov, reach, result)
 
 
-def add_into(acc: list[int], facts: tuple[int, ...] | list[int]) -> None:
-    """acc += facts, elementwise."""
-    for i in range(NF):
-        acc[i] += facts[i]
-
-
 class DeliveryEngine:
     """Computes facts per ad per local day or hour, with an LRU cache for finished days."""
 

@@ -37,8 +37,7 @@ LEVELS = {
 LEVEL_RANK = {"AUCTION_ADVERTISER": 0, "AUCTION_CAMPAIGN": 1, "AUCTION_ADGROUP": 2, "AUCTION_AD": 3}
 TIME_DIMS = ("stat_time_day", "stat_time_hour")
 ID_DIMS = ("advertiser_id", "campaign_id", "adgroup_id", "ad_id")
-# Money is exact integer fixed-point (hundredths of the currency) rounded half up, which is
-# what Decimal.quantize(ROUND_HALF_UP) gives, without Decimal's cost on 50,000-row reports.
+# A row's facts: the delivery facts, then the derived families the query reads (catalogue.py).
 F = tuple[int, ...] | list[int] | array
 STATUS_FILTERS = {"campaign_status": 1, "adgroup_status": 2, "ad_status": 3}
 # Report filters (spec §7.1 "common filters"; TikTok's docs per report type): anything else
