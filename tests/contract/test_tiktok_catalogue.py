@@ -291,3 +291,21 @@ async def test_hours_add_up_to_the_day_for_derived_metrics(emu: Emu, api: Api) -
     for item in daily:
         for name in names:
             assert sums[(item["dimensions"]["ad_id"], name)] == Decimal(item["metrics"][name])
+
+
+async def test_uncertain_choices_are_knobs(emu: Emu, api: Api) -> None:
+    adv_id, day = first_advertiser(emu)
+    query = {"advertiser_id": adv_id, "data_level": "AUCTION_CAMPAIGN", "metrics": ["skan_result"]}
+    query |= {"start_date": day.isoformat(), "end_date": day.isoformat()}
+    counted = await api.report_rows(dimensions=["campaign_id"], **query)
+    assert counted and all(r["metrics"]["skan_result"].isdigit() for r in counted)
+    await emu.ctl("POST", "config", {"report_skan_dash": True})
+    dashed = await api.report_rows(dimensions=["campaign_id"], **query)
+    assert dashed and all(r["metrics"]["skan_result"] == "-" for r in dashed)
+    # attribute metrics without an ID dimension: refused by default, "-" when allowed
+    named = {**query, "metrics": ["campaign_name", "spend"]}
+    refused = await api.report(dimensions=["stat_time_day"], **named)
+    assert refused["code"] == 40002
+    await emu.ctl("POST", "config", {"report_attributes_need_id_dimension": False})
+    rows = await api.report_rows(dimensions=["stat_time_day"], **named)
+    assert rows and all(r["metrics"]["campaign_name"] == "-" for r in rows)
