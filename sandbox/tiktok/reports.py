@@ -156,7 +156,8 @@ class ReportQuery:
             )
         if m.daily_only and (self.time_dim != "stat_time_day" or self.lifetime):
             raise param_error(f"metrics: {name} is only available with stat_time_day.")
-        if m.needs_id_dimension and (not has_id or self.time_dim == "stat_time_hour"):
+        hourly = self.time_dim == "stat_time_hour" and not cfg.report_engaged_view_hourly
+        if m.needs_id_dimension and (not has_id or hourly):
             raise param_error(
                 f"metrics: {name} needs one ID dimension, optionally with stat_time_day."
             )
