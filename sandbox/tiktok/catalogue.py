@@ -99,7 +99,7 @@ class Metric:
 
     @property
     def needs_id_dimension(self) -> bool:
-        """Paid engaged-view metrics: one ID dimension, optionally with stat_time_day [L]."""
+        """Paid engaged-view metrics: one ID dimension (by hour: config knob, sources differ)."""
         return self.note.startswith("needs one ID dimension")
 
     @property

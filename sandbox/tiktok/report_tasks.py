@@ -51,6 +51,12 @@ def _tasks(emu: Emulator) -> dict[str, ReportTask]:
     return tasks
 
 
+def _files(emu: Emulator) -> dict[str, ReportTask]:
+    """Tasks by the key of their download link (read by the event loop, one lookup)."""
+    files: dict[str, ReportTask] = emu.caches.setdefault("report_files", {})
+    return files
+
+
 def _csv(q: ReportQuery) -> str:
     """The whole report as CSV: one column per dimension, then per metric (raw names)."""
     columns, flat, sample = aggregate(q)
@@ -117,6 +123,7 @@ def report_task_download(ctx: Ctx) -> Any:
         raise ApiError(TASK_NOT_READY, "Task is not ready. Please check the task status.")
     task.file_key = secrets.token_urlsafe(16)
     task.file_expires = ctx.now + FILE_TTL_SECONDS
+    _files(ctx.emu)[task.file_key] = task
     origin = str(ctx.request.url.origin())
     return {
         "download_url": f"{origin}{FILES_PATH}{task.file_key}.csv",
@@ -136,12 +143,11 @@ def report_task_cancel(ctx: Ctx) -> Any:
 
 def report_file(emu: Emulator, key: str) -> web.Response:
     """Serve a downloaded task's CSV while its URL is valid (404 after an hour)."""
-    now = emu.clock.timestamp()
-    for task in _tasks(emu).values():
-        if task.file_key and task.file_key == key and now < task.file_expires:
-            return web.Response(
-                text=task.text,
-                content_type="text/csv",
-                headers={"Content-Disposition": f'attachment; filename="{task.file_name}.csv"'},
-            )
-    raise web.HTTPNotFound(text="The link has expired or does not exist.")
+    task = _files(emu).get(key)
+    if task is None or emu.clock.timestamp() >= task.file_expires:
+        raise web.HTTPNotFound(text="The link has expired or does not exist.")
+    return web.Response(
+        text=task.text,
+        content_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{task.file_name}.csv"'},
+    )
