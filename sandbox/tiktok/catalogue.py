@@ -147,8 +147,11 @@ def _ppm(seed: int, ad_id: str, family: str, lo: int, hi: int) -> int:
     return lo + struct.unpack("<I", digest)[0] * (hi - lo) // 4294967296
 
 
+SCALE, VALUE, DIFF = range(3)  # plan steps: parent x rate, count x unit value, a - b
+
+
 class Families:
-    """Derived fact families for one query: their order and per-ad values."""
+    """Derived fact families for one query, compiled into a plan evaluated per ad and point."""
 
     def __init__(self, seed: int, names: Sequence[str]) -> None:
         """``names``: the families the query's metrics read (base facts included)."""
@@ -157,60 +160,67 @@ class Families:
         self.index = dict(BASE)
         for i, name in enumerate(self.derived):
             self.index[name] = NF + i
-        self._rates: dict[tuple[str, str], int] = {}
-        self._unit: dict[str, int] = {}
+        # Steps (kind, a, b, rate family, lo, hi) in dependency order; a and b are slots:
+        # base facts first (0..NF-1), then one slot per step.
+        self.plan: list[tuple[int, int, int, str, int, int]] = []
+        self.slots: dict[str, int] = dict(BASE)
+        self.out = [self._slot(n) for n in self.derived]
+        self._rates: dict[str, list[int]] = {}
 
     @property
     def width(self) -> int:
         """Facts per row: base + derived."""
         return NF + len(self.derived)
 
-    def _rate(self, ad_id: str, family: str, lo: int, hi: int) -> int:
-        key = (ad_id, family)
-        r = self._rates.get(key)
-        if r is None:
-            r = self._rates[key] = _ppm(self.seed, ad_id, family, lo, hi)
-        return r
+    def _add(self, name: str, kind: int, a: int, b: int, rate: str, lo: int, hi: int) -> int:
+        self.plan.append((kind, a, b, rate, lo, hi))
+        slot = self.slots[name] = NF + len(self.plan) - 1
+        return slot
+
+    def _slot(self, name: str) -> int:
+        """The slot of a family, adding the steps that compute it (and its parents)."""
+        hit = self.slots.get(name)
+        if hit is not None:
+            return hit
+        if name.endswith(".value"):
+            # unit value 5..80 of the account currency's USD equivalent, in hundredths
+            return self._add(name, VALUE, self._slot(name[: -len(".value")]), 0, name, 500, 8000)
+        kind, _, base = name.partition(".")
+        if kind in ("cta", "vta", "evta"):
+            total = self._slot(base)
+            if kind == "cta":
+                return self._add(name, SCALE, total, 0, name, 500_000, 800_000)
+            cta = self._slot("cta." + base)
+            if kind == "vta":
+                return self._add(name, DIFF, total, cta, "", 0, 0)
+            return self._add(name, SCALE, self._slot("vta." + base), 0, name, 200_000, 500_000)
+        special = SPECIAL.get(name)
+        if special is None:
+            parent = PARENT.get(kind, "impressions")
+            if parent == name:
+                parent = "clicks"
+            lo, hi = DEFAULT_RATE.get(parent, OTHER_RATE)
+        else:
+            parent, lo, hi = special
+        return self._add(name, SCALE, self._slot(parent), 0, name, lo, hi)
 
     def values(self, ad_id: str, unit: int, cum: Sequence[int]) -> list[int]:
         """The derived families at a cumulative point of one ad-day (``unit``: money scale)."""
-        memo: dict[str, int] = {}
-
-        def get(name: str) -> int:
-            if name in BASE:
-                return cum[BASE[name]]
-            hit = memo.get(name)
-            if hit is not None:
-                return hit
-            if name.endswith(".value"):
-                count = get(name[: -len(".value")])
-                # unit value 5..80 of the account currency's USD equivalent, in hundredths
-                value = count * self._rate(ad_id, name, 500, 8000) * unit // 100
-            elif name.startswith(("cta.", "vta.", "evta.")):
-                kind, _, base = name.partition(".")
-                total = get(base)
-                cta = total * self._rate(ad_id, "cta." + base, 500_000, 800_000) // 1_000_000
-                if kind == "cta":
-                    value = cta
-                elif kind == "vta":
-                    value = total - cta
-                else:
-                    vta = total - cta
-                    value = vta * self._rate(ad_id, name, 200_000, 500_000) // 1_000_000
+        rates = self._rates.get(ad_id)
+        if rates is None:
+            rates = self._rates[ad_id] = [
+                _ppm(self.seed, ad_id, rate, lo, hi) if rate else 0
+                for _, _, _, rate, lo, hi in self.plan
+            ]
+        vals = [*cum[:NF], *([0] * len(self.plan))]
+        for k, (kind, a, b, _, _, _) in enumerate(self.plan):
+            if kind == SCALE:
+                vals[NF + k] = vals[a] * rates[k] // 1_000_000
+            elif kind == VALUE:
+                vals[NF + k] = vals[a] * rates[k] * unit // 100
             else:
-                special = SPECIAL.get(name)
-                if special is None:
-                    parent = PARENT.get(name.partition(".")[0], "impressions")
-                    if parent == name:
-                        parent = "clicks"
-                    lo, hi = DEFAULT_RATE.get(parent, OTHER_RATE)
-                else:
-                    parent, lo, hi = special
-                value = get(parent) * self._rate(ad_id, name, lo, hi) // 1_000_000
-            memo[name] = value
-            return value
-
-        return [get(n) for n in self.derived]
+                vals[NF + k] = vals[a] - vals[b]
+        return [vals[i] for i in self.out]
 
 
 def _fixed(n: int, places: int) -> str:
