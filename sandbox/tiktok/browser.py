@@ -10,9 +10,8 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import aiohttp
 
 
-async def click(
-    consent_url: str, choice: str = "Authorize", *, follow: bool = False
-) -> tuple[int, str, str]:
+async def click(consent_url: str, choice: str = "Authorize", *,
+                follow: bool = False) -> tuple[int, str, str]:
     """Open the consent page and click `choice` ("Authorize" or "Cancel").
 
     Without `follow`, returns (302, redirect location, ""); with it, the browser goes on to the
