@@ -133,8 +133,9 @@ async def test_a_copy_tiktok_already_has_is_found_by_its_md5_and_reused(
     assert VIDEO_UPLOAD not in requests and requests.get("file/video/ad/search/") == 1
 
 
-async def test_a_lost_reply_then_40911_finds_the_upload_that_did_happen(
-    world: World, emu: Emu
+@pytest.mark.parametrize("kind", ["image", "video"])
+async def test_a_retry_after_a_lost_reply_finds_the_upload_by_md5_instead_of_sending_again(
+    world: World, emu: Emu, kind: str
 ) -> None:
     impatient = TikTokClient(
         base_url=emu.url,
@@ -144,32 +145,50 @@ async def test_a_lost_reply_then_40911_finds_the_upload_that_did_happen(
         retry=RetryPolicy(max_attempts=3, max_total_seconds=10, base_delay=0.05, max_delay=0.1),
         request_timeout=0.5,
     )
-    data = image(600, 600, "JPEG")
-    c = await world.creative("image", data)
+    data = image(600, 600, "JPEG") if kind == "image" else mp4(9.0)
+    path = IMAGE_UPLOAD if kind == "image" else VIDEO_UPLOAD
+    c = await world.creative(kind, data)
+    # TikTok makes the file, but its reply never arrives (the caller times out).
     await emu.ctl(
         "POST",
         "config",
         {
             "fault_queue": ["lost_reply"],
-            "fault_paths": ["/open_api/v1.3/" + IMAGE_UPLOAD],
+            "fault_paths": ["/open_api/v1.3/" + path],
             "timeout_seconds": 1.5,
         },
     )
+    waits: list[float] = []
+
+    async def wait(seconds: float) -> None:
+        waits.append(seconds)
+
     try:
-        iid = await ensure_uploaded(
-            world.uow, impatient, world.token, world.account, c, fetcher(data)
+        found = await ensure_uploaded(
+            world.uow, impatient, world.token, world.account, c, fetcher(data), sleep=wait
         )
     finally:
         await impatient.close()
     stats = await emu.stats()
-    assert stats["faults"] == {"lost_reply": 1} and stats["codes"].get("40911") == 1
-    assert (await emu.requests()).get(IMAGE_UPLOAD) == 2  # the lost one and the retry
+    assert stats["faults"] == {"lost_reply": 1} and "40911" not in stats["codes"]
+    requests = await emu.requests()
+    # One upload (the lost one); the retry searched by MD5 and found what it made.
+    assert requests.get(path) == 1, requests
+    assert requests.get(f"file/{kind}/ad/search/") == 2, requests
+    assert waits == [1.0]
+    store = emu.state.images if kind == "image" else emu.state.videos
     copies = [
-        i for i in emu.state.images.values()
+        (i.image_id if kind == "image" else i.video_id, i.file_name)
+        for i in store.values()
         if i.advertiser_id == world.account.advertiser_id and i.signature == c.md5
-    ]  # fmt: skip
-    assert [i.image_id for i in copies] == [iid]
-    assert copies[0].file_name == tiktok_file_name(c)
+    ]
+    assert copies == [(found, tiktok_file_name(c))]
+    # Recorded: the next launch needs no call at all.
+    await emu.ctl("POST", "reset_stats")
+    again = await ensure_uploaded(
+        world.uow, world.client, world.token, world.account, c, fetcher(data)
+    )
+    assert again == found and await emu.requests() == {}
 
 
 async def test_two_callers_at_once_upload_once(world: World, emu: Emu) -> None:
