@@ -359,3 +359,32 @@ async def test_an_ad_whose_reply_is_lost_is_found_not_created_again(
     # Eight ads, eight ad/create calls: the lost one was not resent by the client or the runner.
     assert (await emu.requests())["ad/create/"] == 8
     await check_made_once(db, client, emu, launch_id)
+
+
+async def test_an_unknown_minimum_is_a_warning_and_tiktoks_refusal_is_reported(
+    emu: Emu,
+    client: TikTokClient,
+    tmp_path: Path,
+    engines: list[Any],  # noqa: F811
+) -> None:
+    db = await connected_db(f"sqlite+aiosqlite:///{tmp_path}/db.sqlite", client, engines)
+    await identities(emu, client, db)
+    # 10 a day per ad group: under TikTok's USD minimum (spec §4.2), unknown in EUR.
+    tpl, _, ids = await setup(db, template(budget=Decimal(10)), 1)
+    async with db.uow() as u:
+        eur = next(a for a in await u.connections.accounts(USER) if a.currency == "EUR")
+    proposed = await service.propose(
+        db.uow, db.clock, client, USER, service.Request(tpl, [eur.id], ids)
+    )
+    assert isinstance(proposed, service.Proposed)
+    assert [(w.code, w.account_id, w.params) for w in proposed.warnings] == [
+        ("minimum_unknown", eur.id, {"currency": "EUR"})
+    ]
+    await service.approve(db.uow, db.clock, USER, proposed.launch.id)
+    assert await runner.run_due(db.uow, db.clock, client, "w1", fetcher(db), Progress()) == 1
+    async with db.uow() as u:
+        items = {i.level: i for i in (await u.session.scalars(select(LaunchItem))).all()}
+    # The emulator's EUR minimum is above 10: TikTok refuses the ad group, in its own words.
+    assert items["campaign"].state == "created"
+    assert items["adgroup"].state == "failed" and "budget" in (items["adgroup"].error or "")
+    assert (items["ad"].state, items["ad"].error) == ("failed", "parent_failed")

@@ -170,6 +170,12 @@ async def test_preflight_then_launch_across_three_accounts_with_approval(
     plan = await tap(user, "🛫 Check and plan", "please approve")
     for name in ACCOUNTS:
         assert f"{name}: 1 campaign, 1 ad groups, 2 ads" in plan.text
+    # Only USD minimums are known (spec §4.2): EUR and JPY get a warning, not a refusal.
+    lines = plan.text.splitlines()
+    assert "Not checked before the launch:" in plan.text
+    for name, currency in (("Glowly EU", "EUR"), ("Glowly JP", "JPY")):
+        assert any(name in x and f"minimum budgets in {currency}" in x for x in lines)
+    assert not any("Glowly US" in x and "minimum" in x for x in lines)
     assert "$3,500.00" in plan.text and "€3,500.00" in plan.text and "¥3,500" in plan.text
     approve = plan.button("✅ Approve").callback_data
     assert approve is not None
