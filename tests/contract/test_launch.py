@@ -21,7 +21,7 @@ from storage.models import Creative, Launch, LaunchItem, OutboxMessage
 from storage.models import Template as TemplateRow
 from tests.contract.conftest import Emu
 from tests.contract.test_sync import NOW, USER, Db, connected_db, engines  # noqa: F401
-from tests.media import image
+from tests.media import image, mp4
 
 IDENTITY = "Glowly Brand"
 
@@ -388,3 +388,51 @@ async def test_an_unknown_minimum_is_a_warning_and_tiktoks_refusal_is_reported(
     assert items["campaign"].state == "created"
     assert items["adgroup"].state == "failed" and "budget" in (items["adgroup"].error or "")
     assert (items["ad"].state, items["ad"].error) == ("failed", "parent_failed")
+
+
+async def test_a_video_ad_gets_one_cover_even_when_the_cover_upload_reply_is_lost(
+    emu: Emu,
+    client: TikTokClient,
+    tmp_path: Path,
+    engines: list[Any],  # noqa: F811
+) -> None:
+    db = await connected_db(f"sqlite+aiosqlite:///{tmp_path}/db.sqlite", client, engines)
+    await identities(emu, client, db)
+    clip = mp4(8.0)
+    async with db.uow() as u:
+        row = TemplateRow(user_id=USER, name="Video", document=to_document(template()))
+        u.session.add(row)
+        await u.commit()
+        usd = next(a for a in await u.connections.accounts(USER) if a.currency == "USD")
+    video = await add_creative(
+        db.uow, USER, "video", "clip", clip, file_name="clip.mp4", tg_file_id="file-clip"
+    )
+    proposed = await service.propose(
+        db.uow, db.clock, client, USER, service.Request(row.id, [usd.id], [video.creative.id])
+    )
+    assert isinstance(proposed, service.Proposed)
+    await service.approve(db.uow, db.clock, USER, proposed.launch.id)
+    # The cover frame is uploaded by URL (spec §4.9: a video ad takes one cover image); TikTok
+    # makes it but the answer is lost.
+    await emu.ctl(
+        "POST",
+        "config",
+        {
+            "fault_paths": ["/open_api/v1.3/file/image/ad/upload/"],
+            "fault_queue": ["lost_reply"],
+            "timeout_seconds": 4.0,
+        },
+    )
+
+    def fetch(creative: Creative) -> Fetch:
+        async def data() -> bytes:
+            return clip
+
+        return data
+
+    assert await runner.run_due(db.uow, db.clock, client, "w1", fetch, Progress()) == 1
+    await check_made_once(db, client, emu, proposed.launch.id)
+    covers = [i for i in emu.state.images.values() if i.file_name.startswith("ttp-cover-")]
+    assert len(covers) == 1 and (await emu.stats())["faults"] == {"lost_reply": 1}
+    [ad] = [a for a in emu.state.ads.values() if a.name.startswith("clip ")]
+    assert ad.extra["image_ids"] == [covers[0].image_id]
