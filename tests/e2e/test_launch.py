@@ -346,3 +346,4 @@ async def test_sigkill_after_tiktok_made_an_ad_but_before_the_service_heard_adop
     # The 3rd ad was adopted, not sent again: 8 ads, 8 ad/create calls in all.
     assert stats.requests["/open_api/v1.3/ad/create/"] == 8
     assert [e for e in service.log_events() if e.get("event") == "launch.item_adopted"]
+    assert len([m for m in await user.bot_messages() if "finished" in m.text]) == 1
