@@ -15,6 +15,7 @@ is answered by the same search.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import io
 import re
@@ -52,7 +53,11 @@ DUPLICATE_NAME = 40911  # spec §8.1: duplicated material name
 PAGE_SIZE = 8
 THUMB_SIDE = 320  # Telegram's thumbnail bound (telegram-bot-platform §1): small and cheap
 THUMB_BYTES = 200 * 1024
-CLAIM_TTL = timedelta(minutes=15)  # a claimed upload older than this was abandoned
+# A claim its holder has not renewed for this long was abandoned (the process died): the next
+# caller takes it over, and searches TikTok by MD5 before uploading. The holder renews it every
+# CLAIM_RENEW_SECONDS while a (possibly long) upload runs.
+CLAIM_TTL = timedelta(minutes=2)
+CLAIM_RENEW_SECONDS = 30.0
 # Waits before an upload's retries (each after a search by MD5): TikTok's asset library may
 # show a new file a moment after the upload that made it (not documented; a short wait).
 UPLOAD_RETRY_SECONDS = (1.0, 3.0)
@@ -503,19 +508,44 @@ async def ensure_uploaded(
         if claimed:
             break
         await sleep(POLL_SECONDS)  # someone else is uploading it right now
+    held = [claimed_at]  # the claim's current stamp, moved on by each renewal
+    renewing = asyncio.create_task(_keep_claim(uow, clock, creative.id, account.id, held))
     try:
         tiktok_id = await _find_or_upload(
             client, token, account.advertiser_id, creative, fetch, sleep
         )
     except BaseException:
+        await _stop(renewing)
         async with uow() as u:
-            await u.creatives.release_upload(creative.id, account.id, claimed_at)
+            await u.creatives.release_upload(creative.id, account.id, held[0])
             await u.commit()
         raise
+    await _stop(renewing)
     async with uow() as u:
         await u.creatives.record_upload(creative.id, account.id, tiktok_id, clock.now())
         await u.commit()
     return tiktok_id
+
+
+async def _keep_claim(
+    uow: UnitOfWorkFactory, clock: Clock, creative_id: int, account_id: int, held: list[Any]
+) -> None:
+    """Renew an upload claim every CLAIM_RENEW_SECONDS until cancelled (or no longer ours)."""
+    while True:
+        await asyncio.sleep(CLAIM_RENEW_SECONDS)
+        now = clock.now()
+        async with uow() as u:
+            renewed = await u.creatives.renew_upload(creative_id, account_id, held[0], now)
+            await u.commit()
+        if not renewed:
+            return
+        held[0] = now
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _find_or_upload(

@@ -6,13 +6,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.clock import SystemClock
+from core.clock import FixedClock, SystemClock
 from core.connections import begin_connect, finish_connect
 from core.creatives import (
+    CLAIM_TTL,
     ChecksumMismatch,
     add_creative,
     add_creative_from_url,
@@ -189,6 +191,43 @@ async def test_a_retry_after_a_lost_reply_finds_the_upload_by_md5_instead_of_sen
         world.uow, world.client, world.token, world.account, c, fetcher(data)
     )
     assert again == found and await emu.requests() == {}
+
+
+async def test_an_upload_cut_short_by_a_crash_is_found_by_md5_once_its_claim_lapses(
+    world: World, emu: Emu
+) -> None:
+    data = image(500, 500, "JPEG")
+    c = await world.creative("image", data)
+    dead_at = datetime.now(UTC)
+    # A process claimed the upload, TikTok stored the file, and the process died before it
+    # recorded the id.
+    async with world.uow() as u:
+        assert await u.creatives.claim_upload(c.id, world.account.id, dead_at, dead_at)
+        await u.commit()
+    made = await world.client.upload_image_file(
+        world.token, world.account.advertiser_id, data, tiktok_file_name(c)
+    )
+    await emu.ctl("POST", "reset_stats")
+    calls: list[int] = []
+    clock = FixedClock(dead_at + CLAIM_TTL - timedelta(seconds=1))
+    polls: list[float] = []
+
+    async def poll(seconds: float) -> None:  # the claim still looks alive: wait, then lapse
+        polls.append(seconds)
+        clock.set(dead_at + CLAIM_TTL + timedelta(seconds=1))
+
+    found = await ensure_uploaded(
+        world.uow,
+        world.client,
+        world.token,
+        world.account,
+        c,
+        fetcher(data, calls),
+        clock=clock,
+        sleep=poll,
+    )
+    assert found == made.image_id and calls == [] and len(polls) == 1
+    assert (await emu.requests()) == {"file/image/ad/search/": 1}
 
 
 async def test_two_callers_at_once_upload_once(world: World, emu: Emu) -> None:
