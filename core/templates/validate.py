@@ -130,13 +130,11 @@ def launch_warnings(template: Template, *, currency: str) -> list[Problem]:
     that campaign or ad group is created; the plan says so instead of refusing the launch."""
     budgets = [("campaign", template.campaign)] if template.campaign.budget is not None else []
     budgets += [("adgroup", g) for g in template.adgroups if g.budget is not None]
-    unknown = [
-        spec.budget_mode
+    if all(
+        spec.budget_mode == "BUDGET_MODE_INFINITE"
+        or budget_minimum(level, currency, spec.budget_mode) is not None
         for level, spec in budgets
-        if spec.budget_mode != "BUDGET_MODE_INFINITE"
-        and budget_minimum(level, currency, spec.budget_mode) is None
-    ]
-    if not unknown:
+    ):
         return []
     # A currency with known daily minimums (USD) lacks only the lifetime ones.
     known = any(budget_minimum(lv, currency, "BUDGET_MODE_DAY") for lv in ("campaign", "adgroup"))
