@@ -5,14 +5,17 @@ A creative is added once per user (its MD5 is the key: the same file twice is th
 Its bytes stay where they came from — Telegram (`tg_file_id`) or a link (`source_url`) — so the
 caller passes a downloader to `ensure_uploaded`, which runs when an ad account first needs the
 file: it reuses a finished upload, or a copy TikTok already has, and otherwise uploads once with
-the MD5 signature. Uploads have no idempotency key (spec §5.1), so a retry after a lost reply
-meets 40911 "duplicated material name": the name is unique per creative, and the copy the lost
-attempt made is found by that name and reused.
+the MD5 signature. Uploads have no idempotency key (spec §5.1), so an upload whose reply was
+lost (a timeout, a 5xx, a crash) is never simply sent again: the retry first searches the
+account's library by MD5 and reuses the copy the lost attempt made. Our file name is unique per
+creative too, so a second upload that slips through meets 40911 "duplicated material name" and
+is answered by the same search.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import io
 import re
@@ -26,7 +29,7 @@ from urllib.parse import unquote, urlsplit
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.clock import Clock, SystemClock
-from core.tiktok import InvalidRequestError, TikTokClient
+from core.tiktok import InvalidRequestError, RateLimitedError, ServerError, TikTokClient
 from storage.models import AdAccount, Creative
 from storage.uow import UnitOfWorkFactory
 
@@ -50,7 +53,14 @@ DUPLICATE_NAME = 40911  # spec §8.1: duplicated material name
 PAGE_SIZE = 8
 THUMB_SIDE = 320  # Telegram's thumbnail bound (telegram-bot-platform §1): small and cheap
 THUMB_BYTES = 200 * 1024
-CLAIM_TTL = timedelta(minutes=15)  # a claimed upload older than this was abandoned
+# A claim its holder has not renewed for this long was abandoned (the process died): the next
+# caller takes it over, and searches TikTok by MD5 before uploading. The holder renews it every
+# CLAIM_RENEW_SECONDS while a (possibly long) upload runs.
+CLAIM_TTL = timedelta(minutes=2)
+CLAIM_RENEW_SECONDS = 30.0
+# Waits before an upload's retries (each after a search by MD5): TikTok's asset library may
+# show a new file a moment after the upload that made it (not documented; a short wait).
+UPLOAD_RETRY_SECONDS = (1.0, 3.0)
 POLL_SECONDS = 0.5
 
 Fetch = Callable[[], Awaitable[bytes]]
@@ -482,7 +492,8 @@ async def ensure_uploaded(
     """TikTok's video_id / image_id for the creative in this ad account: the recorded upload,
     else a copy TikTok already has (found by MD5 or our file name), else a new upload with the
     MD5 signature (by URL for a link). Safe to call again and at the same time: one caller
-    claims the upload, the others wait for its row; a failed claim is given back."""
+    claims the upload, the others wait for its row; a failed claim is given back. Every
+    attempt, a retry after a lost reply included, searches by MD5 before it uploads."""
     clock = clock or SystemClock()
     while True:
         async with uow() as u:
@@ -497,25 +508,58 @@ async def ensure_uploaded(
         if claimed:
             break
         await sleep(POLL_SECONDS)  # someone else is uploading it right now
+    held = [claimed_at]  # the claim's current stamp, moved on by each renewal
+    renewing = asyncio.create_task(_keep_claim(uow, clock, creative.id, account.id, held))
     try:
-        tiktok_id = await _find_or_upload(client, token, account.advertiser_id, creative, fetch)
+        tiktok_id = await _find_or_upload(
+            client, token, account.advertiser_id, creative, fetch, sleep
+        )
     except BaseException:
+        await _stop(renewing)
         async with uow() as u:
-            await u.creatives.release_upload(creative.id, account.id, claimed_at)
+            await u.creatives.release_upload(creative.id, account.id, held[0])
             await u.commit()
         raise
+    await _stop(renewing)
     async with uow() as u:
         await u.creatives.record_upload(creative.id, account.id, tiktok_id, clock.now())
         await u.commit()
     return tiktok_id
 
 
+async def _keep_claim(
+    uow: UnitOfWorkFactory, clock: Clock, creative_id: int, account_id: int, held: list[Any]
+) -> None:
+    """Renew an upload claim every CLAIM_RENEW_SECONDS until cancelled (or no longer ours)."""
+    while True:
+        await asyncio.sleep(CLAIM_RENEW_SECONDS)
+        now = clock.now()
+        async with uow() as u:
+            renewed = await u.creatives.renew_upload(creative_id, account_id, held[0], now)
+            await u.commit()
+        if not renewed:
+            return
+        held[0] = now
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 async def _find_or_upload(
-    client: TikTokClient, token: str, advertiser_id: str, creative: Creative, fetch: Fetch
+    client: TikTokClient,
+    token: str,
+    advertiser_id: str,
+    creative: Creative,
+    fetch: Fetch,
+    sleep: Callable[[float], Awaitable[None]],
 ) -> str:
     name = tiktok_file_name(creative)
     by_url = bool(creative.source_url) and not creative.tg_file_id
     signature = None if by_url else creative.md5
+    fetched: list[bytes] = []  # downloaded once, however many attempts
 
     async def upload() -> str:
         if by_url:
@@ -527,15 +571,18 @@ async def _find_or_upload(
                 return info.video_id
             image = await client.upload_image_url(token, advertiser_id, creative.source_url, name)
             return image.image_id
-        data = await fetch()
-        if hashlib.md5(data).hexdigest() != creative.md5:
-            raise ChecksumMismatch(creative.md5)
+        if not fetched:
+            data = await fetch()
+            if hashlib.md5(data).hexdigest() != creative.md5:
+                raise ChecksumMismatch(creative.md5)
+            fetched.append(data)
+        data = fetched[0]
         if creative.kind == "video":
             return (await client.upload_video_file(token, advertiser_id, data, name)).video_id
         return (await client.upload_image_file(token, advertiser_id, data, name)).image_id
 
     return await find_or_upload(
-        client, token, advertiser_id, creative.kind, name, signature, upload
+        client, token, advertiser_id, creative.kind, name, signature, upload, sleep=sleep
     )
 
 
@@ -549,26 +596,38 @@ async def find_or_upload(
     upload: Callable[[], Awaitable[str]],
     *,
     search_first: bool = True,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> str:
     """The id of a video or image already in the ad account's library — the same bytes (MD5
-    signature), or our file name — or else of a new upload. A 40911 (the name is taken: an
-    attempt whose reply was lost did upload it) is answered by searching again (spec §5.1)."""
-    if search_first:
-        found = await find_material(client, token, advertiser_id, kind, file_name, signature)
-        if found:
+    signature), or our file name — or else of a new upload.
+
+    Uploads have no idempotency key (spec §5.1): an attempt whose reply was lost (timeout,
+    5xx) may have made the file, so every retry searches again before sending the bytes
+    once more, and a 40911 (our unique name is taken: such an attempt did upload it) is
+    answered by searching too."""
+    for attempt in range(len(UPLOAD_RETRY_SECONDS) + 1):
+        if search_first or attempt > 0:
+            found = await find_material(client, token, advertiser_id, kind, file_name, signature)
+            if found:
+                return found
+        try:
+            uploaded = await upload()
+        except (ServerError, RateLimitedError):
+            if attempt == len(UPLOAD_RETRY_SECONDS):
+                raise
+            await sleep(UPLOAD_RETRY_SECONDS[attempt])
+            continue
+        except InvalidRequestError as exc:
+            if exc.code != DUPLICATE_NAME:
+                raise
+            found = await find_material(client, token, advertiser_id, kind, file_name, signature)
+            if not found:
+                raise
             return found
-    try:
-        uploaded = await upload()
-    except InvalidRequestError as exc:
-        if exc.code != DUPLICATE_NAME:
-            raise
-        found = await find_material(client, token, advertiser_id, kind, file_name, signature)
-        if not found:
-            raise
-        return found
-    if not uploaded:
-        raise CreativeError("TikTok answered the upload without an id")
-    return uploaded
+        if not uploaded:
+            raise CreativeError("TikTok answered the upload without an id")
+        return uploaded
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 async def find_material(

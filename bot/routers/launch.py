@@ -165,7 +165,10 @@ async def _check(
     if isinstance(result, list):
         await show(query, view.issues(result, names))
         return None
-    await show(query, view.proposal(result.launch, result.summary, names, user.time_zone))
+    await show(
+        query,
+        view.proposal(result.launch, result.summary, names, user.time_zone, result.warnings),
+    )
     return None
 
 

@@ -159,6 +159,16 @@ def issue_text(issue: Issue, accounts: dict[int, str]) -> str:
         "creative_too_large": _("«{name}» is over TikTok's limit of {mb} MB."),
         "creative_unavailable": _("«{name}» can no longer be downloaded. Send it again."),
         "too_many_items": _("This launch would create {count} objects; at most {max} at once."),
+        "minimum_unknown": _(
+            "TTPulse does not know TikTok's minimum budgets in {currency} (only the USD daily "
+            "ones). TikTok refuses a campaign or ad group whose budget is under its minimum "
+            "when it is created, and the launch reports it."
+        ),
+        "lifetime_minimum_unknown": _(
+            "TTPulse does not know TikTok's minimum for lifetime budgets in {currency}. "
+            "TikTok refuses a campaign or ad group whose budget is under it when it is "
+            "created, and the launch reports it."
+        ),
     }
     text = texts.get(issue.code, _("{path}: not valid ({code}). Fix it in the template."))
     values: dict[str, Any] = {
@@ -169,7 +179,7 @@ def issue_text(issue: Issue, accounts: dict[int, str]) -> str:
     }
     if "minimum" in p and "currency" in p:
         values["minimum"] = money(p["minimum"], p["currency"], _loc())
-    for key in ("identity", "error"):
+    for key in ("identity", "error", "currency"):
         values[key] = html.quote(str(p.get(key, "")))
     line = text.format_map(_Default(values))
     return f"• <b>{where}</b>: {line}" if where else f"• {line}"
@@ -200,8 +210,15 @@ def issues(found: list[Issue], accounts: dict[int, str]) -> Screen:
     return "\n".join(lines)[:4000], kb.as_markup()
 
 
-def proposal(launch: Launch, summary: Summary, names: dict[int, str], zone: str) -> Screen:
-    """The plan to approve: per account, budgets per currency, when, expiry."""
+def proposal(
+    launch: Launch,
+    summary: Summary,
+    names: dict[int, str],
+    zone: str,
+    warnings: list[Issue] | None = None,
+) -> Screen:
+    """The plan to approve: per account, budgets per currency, when, expiry, and what
+    pre-flight could not check (warnings)."""
     lines = [
         _("🚀 <b>Launch «{name}»</b> — please approve").format(
             name=html.quote(launch.template_name)
@@ -224,6 +241,12 @@ def proposal(launch: Launch, summary: Summary, names: dict[int, str], zone: str)
             when=_("once approved") if launch.run_at is None else _local(launch.run_at, zone),
         ),
     ]
+    if warnings:
+        lines += ["", _("⚠️ <b>Not checked before the launch:</b>")]
+        lines += [issue_text(w, names) for w in warnings[:SHOWN]]
+        if len(warnings) > SHOWN:
+            lines.append(_("…and {count} more").format(count=len(warnings) - SHOWN))
+        lines.append("")
     if launch.expires_at is not None:
         lines.append(
             _("<i>Approve by {when}, or it expires.</i>").format(

@@ -2,20 +2,24 @@
 before anything is created (pure; no I/O).
 
 Per ad account one campaign; under it one ad group per ad-group spec of the template (one per
-geo); under each ad group one ad per chosen creative. Each item carries a `request_id` derived
-from the launch's key and its place in the plan, so a resumed launch sends the same keys and
-TikTok creates nothing twice (spec §4.2, §10.13).
+geo); under each ad group one ad per chosen creative. Each item's name ends with a tag derived
+from the launch's key and its place in the plan (`Summer US ~k3f9a2xq`), so a resumed launch
+can find an object an interrupted attempt made by listing the parent's children — TikTok
+de-duplicates by `request_id` only for campaigns and ad groups (spec §4.2, §4.6), not for ads
+(§4.9). Each item carries that `request_id` too, derived the same way.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from core.templates.model import Template
-from core.templates.naming import NameValues, expand
+from core.templates.naming import NAME_MAX, NameValues, expand, trim
 from core.templates.requests import request_id
 
 
@@ -49,6 +53,20 @@ class Item:
     spec: dict[str, int] = field(default_factory=dict)  # adgroup / creative / text indexes
 
 
+def tag(launch_key: str, seq: int) -> str:
+    """The tag item `seq` of a launch ends its name with: `~` and 8 letters or digits (40 bits
+    of a hash of the launch's random key and the item's place), the same on every attempt."""
+    digest = hashlib.sha256(f"{launch_key}\x1f{seq}".encode()).digest()
+    return "~" + base64.b32encode(digest[:5]).decode().lower()
+
+
+def tagged(name: str, launch_key: str, seq: int) -> str:
+    """The name as sent to TikTok: the user's pattern, cut to leave room, then the tag (names
+    stay within spec §4.2 / §4.6 / §4.9's 512 characters)."""
+    mark = tag(launch_key, seq)
+    return f"{trim(name, NAME_MAX - len(mark) - 1)} {mark}"
+
+
 def build(
     template: Template,
     accounts: list[PlanAccount],
@@ -65,7 +83,13 @@ def build(
         seq = len(items)
         items.append(
             Item(
-                seq, level, account.account_id, parent, name, request_id(launch_key, str(seq)), spec
+                seq,
+                level,
+                account.account_id,
+                parent,
+                tagged(name, launch_key, seq),
+                request_id(launch_key, str(seq)),
+                spec,
             )
         )
         return seq

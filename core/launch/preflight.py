@@ -1,9 +1,11 @@
 """Pre-flight: everything that would stop a launch, found before anything is created.
 
-The template is checked against each ad account (its currency's minimums and cents), and each
-account is read from TikTok for what the launch needs there: working access, the identity the
-ads are published under and, for conversion goals, a pixel. Creatives must be of a kind TikTok
-takes, within its size limits, and still downloadable.
+The template is checked against each ad account (its currency's minimums and cents — a template
+has no currency of its own), and each account is read from TikTok for what the launch needs
+there: working access, the identity the ads are published under and, for conversion goals, a
+pixel. Creatives must be of a kind TikTok takes, within its size limits, and still
+downloadable. Where TikTok's minimum budget in an account's currency is not known, the plan
+carries a warning instead of a refusal (TikTok's own answer then tells).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from core.templates.model import Template
 from core.templates.validate import Problem as TemplateProblem
-from core.templates.validate import check_for_launch, needs_pixel, validate
+from core.templates.validate import check_for_launch, launch_warnings, needs_pixel, validate
 from core.tiktok import TikTokClient, TikTokError, TokenInvalidError
 from storage.models import AdAccount, Creative
 
@@ -26,7 +28,8 @@ MAX_BYTES = {"video": 500 * 1024 * 1024, "image": 50 * 1024 * 1024}
 class Issue:
     """One problem with how to fix it: `code` is a template Problem code or one of this
     module's (no_access, identity_missing, pixel_missing, tiktok_unreachable,
-    creative_kind, creative_too_large, creative_unavailable)."""
+    creative_kind, creative_too_large, creative_unavailable); or a warning that does not stop
+    the launch (`validate.WARNING_CODES`)."""
 
     code: str
     account_id: int | None = None
@@ -41,6 +44,16 @@ class AccountFacts:
 
     identity_id: str
     pixel_id: str | None
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What pre-flight found: problems (nothing may start), warnings (shown with the plan) and
+    each account's facts (complete only when there are no problems)."""
+
+    issues: list[Issue]
+    warnings: list[Issue]
+    facts: dict[int, AccountFacts]
 
 
 @dataclass(frozen=True)
@@ -80,18 +93,9 @@ async def _account(
     """The checks of one account; its facts when nothing is wrong."""
     account = target.account
     issues = _from_template(
-        validate(template, currency=account.currency)
-        + check_for_launch(
-            template, currency=account.currency, tracker_connected=tracker_connected
-        ),
+        check_for_launch(template, currency=account.currency, tracker_connected=tracker_connected),
         account.id,
     )
-    # validate() repeats the currency-free checks for every account: keep each once.
-    issues = [
-        i
-        for i in issues
-        if i.code in ("budget_below_minimum", "too_many_decimals", "url_macro_missing")
-    ]
     if target.token is None:
         return [*issues, Issue("no_access", account.id, params={"account": account.name})], None
     try:
@@ -140,24 +144,22 @@ async def run(
     creatives: list[Creative],
     *,
     tracker_connected: bool = False,
-) -> tuple[list[Issue], dict[int, AccountFacts]]:
-    """Every issue across the template, the accounts and the creatives, and the facts of
-    each account (complete only when there are no issues)."""
-    issues = _from_template(
-        [
-            p
-            for p in validate(template)
-            if p.code not in ("budget_below_minimum", "too_many_decimals")
-        ],
-        None,
-    )
+) -> Checked:
+    """Every issue across the template, the accounts and the creatives, the warnings of each
+    account, and the facts of each account (complete only when there are no issues)."""
+    # Cents depend on the currency: check_for_launch judges them per account.
+    issues = _from_template([p for p in validate(template) if p.code != "too_many_decimals"], None)
     issues += check_creatives(creatives)
     found = await asyncio.gather(
         *(_account(client, template, t, tracker_connected) for t in targets)
     )
     facts = {}
+    warnings: list[Issue] = []
     for target, (account_issues, fact) in zip(targets, found, strict=True):
         issues += account_issues
+        warnings += _from_template(
+            launch_warnings(template, currency=target.account.currency), target.account.id
+        )
         if fact is not None:
             facts[target.account.id] = fact
-    return issues, facts
+    return Checked(issues, warnings, facts)

@@ -3,10 +3,16 @@ finish with one summary.
 
 The plan is the source of truth and survives a crash: an item is marked `creating` (attempts
 +1) before its request goes out and `created` with TikTok's id right after. A worker that dies
-leaves its lease to lapse; the next claim resumes the launch, and an item caught in `creating`
-is sent again with the same `request_id`, which TikTok answers with the object it already made
-(spec §4.2, §10.13): nothing is created twice, nothing is forgotten. Transient failures are
-retried; a refusal fails the item (and its children) with TikTok's message.
+leaves its lease to lapse; the next claim resumes the launch.
+
+An attempt that may have reached TikTok without its answer reaching us — the worker died while
+the item was `creating`, or the reply was lost (timeout, 5xx) — is never simply sent again:
+TikTok de-duplicates by `request_id` only for campaigns and ad groups (spec §4.2, §4.6), not
+for ads (§4.9, and the official SDK's AdCreateBody has no request_id). The next attempt first
+lists the parent's children at TikTok (campaigns of the account, ad groups of the campaign, ads
+of the ad group) and adopts the one whose name carries the item's tag (`plan.tag`); only when
+there is none does it create. Nothing is created twice, nothing is forgotten. Transient failures
+are retried; a refusal fails the item (and its children) with TikTok's message.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Any, Protocol
 
 from core import creatives as library
 from core.clock import Clock
+from core.launch import plan
 from core.launch.preflight import Target
 from core.launch.service import targets
 from core.rules.engine import enqueue_alert
@@ -146,15 +153,20 @@ class _Run:
             await u.commit()
 
     async def _create(self, item: LaunchItem, parent: LaunchItem | None) -> None:
-        """Send one item's create request (again, with the same request_id, after a crash)."""
+        """Create one item: look for what an earlier attempt made before sending again."""
         target = self.targets.get(item.ad_account_id)
         if target is None or target.token is None:
             await self._settle(item, "failed", error="no_access")
             return
         while item.attempts < ATTEMPTS:
+            # Any earlier attempt (before a crash, or one whose reply was lost) may have made
+            # the object at TikTok.
+            in_doubt = item.attempts > 0
             await self._settle(item, "creating", attempts=item.attempts + 1)
             try:
-                tiktok_id = await self._send(item, parent, target)
+                tiktok_id = await self._find(item, parent, target) if in_doubt else None
+                if tiktok_id is None:
+                    tiktok_id = await self._send(item, parent, target)
             except (RateLimitedError, ServerError) as exc:
                 if item.attempts >= ATTEMPTS:
                     await self._settle(item, "failed", error=_message(exc))
@@ -170,6 +182,48 @@ class _Run:
             await self._settle(item, "created", tiktok_id=tiktok_id, error=None)
             return
         await self._settle(item, "failed", error="attempts")
+
+    async def _find(
+        self, item: LaunchItem, parent: LaunchItem | None, target: Target
+    ) -> str | None:
+        """TikTok's id for the object an earlier attempt of this item made, found among its
+        parent's children by the tag at the end of its name; None when there is none."""
+        mark = plan.tag(self.launch.params["key"], item.seq)
+        if not item.name.endswith(mark):
+            return None  # planned before names carried tags: request_id is all there is
+        token, adv = target.token, target.account.advertiser_id
+        assert token is not None
+        found: list[str]
+        if item.level == "campaign":
+            # spec §4.1: campaign_name filters by a fuzzy match; the exact name is checked here.
+            campaigns = await self.client.get_campaigns(
+                token, adv, filtering={"campaign_name": mark.lstrip("~")}
+            )
+            found = [c.campaign_id for c in campaigns if _same(c.campaign_name, item.name)]
+        else:
+            assert parent is not None and parent.tiktok_id is not None
+            if item.level == "adgroup":
+                groups = await self.client.get_adgroups(
+                    token, adv, filtering={"campaign_ids": [parent.tiktok_id]}
+                )
+                found = [g.adgroup_id for g in groups if _same(g.adgroup_name, item.name)]
+            else:
+                ads = await self.client.get_ads(
+                    token, adv, filtering={"adgroup_ids": [parent.tiktok_id]}
+                )
+                found = [a.ad_id for a in ads if _same(a.ad_name, item.name)]
+        if not found:
+            return None
+        log.info(
+            "launch.item_adopted",
+            extra={
+                "launch_id": self.launch.id,
+                "seq": item.seq,
+                "level": item.level,
+                "found": len(found),
+            },
+        )
+        return min(found, key=lambda i: (len(i), i))  # the oldest: ids grow
 
     async def _send(self, item: LaunchItem, parent: LaunchItem | None, target: Target) -> str:
         """The create call for one item; TikTok's id for the new (or already made) object."""
@@ -206,7 +260,8 @@ class _Run:
             identity_id=facts["identity_id"],
             text_index=item.spec.get("text", 0),
         )
-        # One ad per call, so each ad has its own request_id (spec §4.9 takes up to 20).
+        # One ad per call, so an ad whose reply is lost is looked for on its own (spec §4.9
+        # takes up to 20). Its request_id is only a hint: TikTok documents none for ads.
         ids = await self.client.create_ads(
             token, account.advertiser_id, parent.tiktok_id, [creative], request_id=item.request_id
         )
@@ -235,8 +290,8 @@ class _Run:
                 [info] = await self.client.get_video_info(token, adv, [tiktok_id])
                 if not info.video_cover_url:
                     raise ValueError("TikTok has no cover frame for this video yet")
-                cover = await self.client.upload_image_url(token, adv, info.video_cover_url)
-                self.media[key] = {"video_id": tiktok_id, "image_ids": [cover.image_id]}
+                cover = await self._cover(token, adv, tiktok_id, info.video_cover_url)
+                self.media[key] = {"video_id": tiktok_id, "image_ids": [cover]}
             else:
                 self.media[key] = {"video_id": None, "image_ids": [tiktok_id]}
             params = {**self.launch.params, "media": self.media}
@@ -246,6 +301,18 @@ class _Run:
                 await u.commit()
         found = self.media[key]
         return Media(found["video_id"], tuple(found["image_ids"]))
+
+    async def _cover(self, token: str, adv: str, video_id: str, url: str) -> str:
+        """The video's cover frame as an image of the account, uploaded once: named after the
+        video, so a retry after a lost reply finds the copy it made (spec §5.2)."""
+        name = f"ttp-cover-{video_id}"[:96] + ".jpg"
+
+        async def upload() -> str:
+            return (await self.client.upload_image_url(token, adv, url, name)).image_id
+
+        return await library.find_or_upload(
+            self.client, token, adv, "image", name, None, upload, search_first=False
+        )
 
     async def _finish(self, items: list[LaunchItem]) -> None:
         """Close the launch and queue its one summary in the same transaction."""
@@ -273,6 +340,10 @@ class _Run:
                 {"created": created, "failed": len(items) - created},
             )
             await u.commit()
+
+
+def _same(name: str | None, planned: str) -> bool:
+    return (name or "").strip() == planned.strip()
 
 
 def _message(exc: Exception) -> str:

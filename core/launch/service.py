@@ -41,6 +41,7 @@ class Proposed:
     launch: Launch
     summary: plan.Summary
     accounts: list[plan.PlanAccount]
+    warnings: list[Issue]  # what pre-flight could not check (e.g. unknown minimums)
 
 
 async def targets(u: UnitOfWork, user_id: int, account_ids: list[int]) -> list[preflight.Target]:
@@ -82,9 +83,10 @@ async def propose(
     found.sort(key=lambda t: order[t.account.id])
     corder = {c: n for n, c in enumerate(req.creative_ids)}
     creatives.sort(key=lambda c: corder[c.id])
-    issues, facts = await preflight.run(client, template, found, creatives)
-    if issues:
-        return issues
+    checked = await preflight.run(client, template, found, creatives)
+    if checked.issues:
+        return checked.issues
+    facts = checked.facts
     accounts = [plan.PlanAccount(t.account.id, t.account.name, t.account.currency) for t in found]
     key = secrets.token_hex(12)
     today = local_today(clock.now(), user.time_zone)
@@ -138,7 +140,7 @@ async def propose(
             {"template": row.name, "items": len(rows)},
         )
         await u.commit()
-    return Proposed(launch, plan.summarize(template, accounts, items), accounts)
+    return Proposed(launch, plan.summarize(template, accounts, items), accounts, checked.warnings)
 
 
 class Outcome(StrEnum):

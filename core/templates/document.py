@@ -47,11 +47,11 @@ def to_document(template: Template) -> dict[str, Any]:
     return {"format": FORMAT, "version": VERSION, **_dump(template)}
 
 
-def from_document(doc: Any, *, currency: str = "USD") -> Template:
+def from_document(doc: Any) -> Template:
     """A template from a decoded JSON document; raises TemplateImportError when the document
-    is malformed or the template breaks a rule (budget minimums checked in `currency`)."""
+    is malformed or the template breaks a rule (currency minimums are pre-flight's)."""
     template = parse_document(doc)
-    problems = validate(template, currency=currency)
+    problems = validate(template)
     if problems:
         raise TemplateImportError(problems)
     return template

@@ -6,9 +6,10 @@
     ad_body        -> POST /ad/create/ as a whole (advertiser_id, adgroup_id, creatives, request_id)
 
 Money goes in as `Decimal` in the account's currency (the client's transport writes it as a
-JSON number, spec §1.7). Bodies carry a `request_id` when one is given: TikTok creates one
-object for any number of retries with the same id (spec §4.2, §10.13), so a launch that derives
-it with `request_id(...)` from stable parts can be resumed without duplicates.
+JSON number, spec §1.7). Bodies carry a `request_id` when one is given: for campaigns and ad
+groups TikTok creates one object for any number of retries with the same id (spec §4.2, §4.6,
+§10.13); for ads it documents no such thing (§4.9), so a launch does not rely on it there
+(core.launch.runner looks for the object before creating it again).
 """
 
 from __future__ import annotations

@@ -3,6 +3,11 @@
 Every finding is a `Problem` with a dotted path (`adgroups[1].budget`), a stable `code` and
 `params`; the bot turns codes into the user's language. The codes are listed in `CODES`
 (the JSON import adds its own, `document.IMPORT_CODES`).
+
+A template has no currency: its amounts are read in each ad account's own currency when it is
+launched. So `validate` checks what holds in any currency, and what depends on one — budget
+minimums, cents — is checked per account by `check_for_launch` at pre-flight, which also says
+where TikTok's minimum is not known (`launch_warnings`).
 """
 
 from __future__ import annotations
@@ -62,6 +67,8 @@ CODES: tuple[str, ...] = (
     "macro_unknown",
     "macro_not_available",
 )
+# Not problems: what pre-flight says about an account without refusing it.
+WARNING_CODES: tuple[str, ...] = ("minimum_unknown", "lifetime_minimum_unknown")
 TEMPLATE_NAME_MAX = 64  # the template's own name, shown on buttons; never sent to TikTok
 GEO_LABEL_MAX = 64
 AD_TEXT_MAX = 100  # spec §4.9: ad_text 1–100 characters
@@ -89,12 +96,12 @@ class Problem:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def validate(template: Template, *, currency: str = "USD") -> list[Problem]:
-    """Everything wrong with a template, checking budget minimums in `currency`."""
+def validate(template: Template) -> list[Problem]:
+    """Everything wrong with a template in any currency (minimums are pre-flight's job)."""
     problems = list(_template_name(template.name))
     problems += _naming(template)
-    problems += _campaign(template.campaign, currency)
-    problems += _adgroups(template, currency)
+    problems += _campaign(template.campaign)
+    problems += _adgroups(template)
     problems += _ad(template.ad)
     return problems
 
@@ -115,6 +122,24 @@ def check_for_launch(
     if tracker_connected:
         problems += _tracker_macro(template.ad.landing_url)
     return problems
+
+
+def launch_warnings(template: Template, *, currency: str) -> list[Problem]:
+    """What pre-flight cannot check in one ad account's currency: budgets whose TikTok minimum
+    is not known (spec §4.2 cites USD daily minimums only). TikTok's refusal then tells, when
+    that campaign or ad group is created; the plan says so instead of refusing the launch."""
+    budgets = [("campaign", template.campaign)] if template.campaign.budget is not None else []
+    budgets += [("adgroup", g) for g in template.adgroups if g.budget is not None]
+    if all(
+        spec.budget_mode == "BUDGET_MODE_INFINITE"
+        or budget_minimum(level, currency, spec.budget_mode) is not None
+        for level, spec in budgets
+    ):
+        return []
+    # A currency with known daily minimums (USD) lacks only the lifetime ones.
+    known = any(budget_minimum(lv, currency, "BUDGET_MODE_DAY") for lv in ("campaign", "adgroup"))
+    code = "lifetime_minimum_unknown" if known else "minimum_unknown"
+    return [Problem("", code, {"currency": currency})]
 
 
 def needs_pixel(template: Template) -> bool:
@@ -150,7 +175,7 @@ def _macros(path: str, pattern: str, level: str) -> Iterator[Problem]:
 # ---- campaign (spec §4.2) -------------------------------------------------------------------
 
 
-def _campaign(campaign: CampaignSpec, currency: str) -> Iterator[Problem]:
+def _campaign(campaign: CampaignSpec) -> Iterator[Problem]:
     yield from _enum("campaign.objective_type", campaign.objective_type, OBJECTIVE_TYPES)
     yield from _enum("campaign.budget_mode", campaign.budget_mode, CAMPAIGN_BUDGET_MODES)
     # spec §4.2: budget required when mode is DAY, TOTAL or DYNAMIC_DAILY_BUDGET.
@@ -162,13 +187,12 @@ def _campaign(campaign: CampaignSpec, currency: str) -> Iterator[Problem]:
         yield Problem("campaign.budget", "required")
         return
     yield from _amount("campaign.budget", campaign.budget)
-    yield from _minimum("campaign", "campaign.budget", campaign, currency)
 
 
 # ---- ad groups (spec §4.6) ------------------------------------------------------------------
 
 
-def _adgroups(template: Template, currency: str) -> Iterator[Problem]:
+def _adgroups(template: Template) -> Iterator[Problem]:
     if not template.adgroups:
         yield Problem("adgroups", "required")
     elif len(template.adgroups) > ADGROUPS_MAX:
@@ -180,15 +204,15 @@ def _adgroups(template: Template, currency: str) -> Iterator[Problem]:
         if key and key in seen:
             yield Problem(f"{path}.geo", "duplicate", {"index": seen[key]})
         seen.setdefault(key, i)
-        yield from _adgroup(path, group, template.campaign, currency)
+        yield from _adgroup(path, group, template.campaign)
 
 
-def _adgroup(path: str, g: AdGroupSpec, campaign: CampaignSpec, currency: str) -> Iterator[Problem]:
+def _adgroup(path: str, g: AdGroupSpec, campaign: CampaignSpec) -> Iterator[Problem]:
     yield from _text(f"{path}.geo", g.geo, GEO_LABEL_MAX)
     yield from _targeting(path, g)
     yield from _placement(path, g)
     yield from _goal(path, g, campaign.objective_type)
-    yield from _budget(path, g, currency)
+    yield from _budget(path, g)
     yield from _bid(path, g, campaign)
     yield from _schedule(path, g)
     yield from _enum(f"{path}.pacing", g.pacing, PACINGS)
@@ -246,10 +270,9 @@ def _goal(path: str, g: AdGroupSpec, objective: str) -> Iterator[Problem]:
         yield Problem(event_path, "not_allowed", {"optimization_goal": g.optimization_goal})
 
 
-def _budget(path: str, g: AdGroupSpec, currency: str) -> Iterator[Problem]:
+def _budget(path: str, g: AdGroupSpec) -> Iterator[Problem]:
     yield from _enum(f"{path}.budget_mode", g.budget_mode, ADGROUP_BUDGET_MODES)
     yield from _amount(f"{path}.budget", g.budget)
-    yield from _minimum("adgroup", f"{path}.budget", g, currency)
 
 
 def _bid(path: str, g: AdGroupSpec, campaign: CampaignSpec) -> Iterator[Problem]:
@@ -370,7 +393,8 @@ def _decimals(path: str, amount: Decimal | None, currency: str) -> Iterator[Prob
 def _minimum(
     level: str, path: str, spec: CampaignSpec | AdGroupSpec, currency: str
 ) -> Iterator[Problem]:
-    # spec §4.2 [U]: daily minimums per currency, kept in core.changes (USD only for now).
+    # spec §4.2 [U]: daily minimums per currency, kept in core.changes (USD only: the spec
+    # cites no other); launch_warnings says where none is known.
     minimum = budget_minimum(level, currency, spec.budget_mode)
     budget = spec.budget
     if minimum is None or budget is None or not budget.is_finite() or budget <= 0:

@@ -294,7 +294,11 @@ class TikTokClient:
         request_id: str | None = None,
     ) -> tuple[str, ...]:
         """Create ads (≤20 creatives per call, batched); return the new ad ids (spec §4.9).
-        `request_id` (one call only: at most 20 creatives) makes a resent call idempotent."""
+
+        TikTok documents no idempotency for ad creation (spec §4.9; the official SDK's
+        AdCreateBody has no request_id), so a call whose reply is lost is not sent again here:
+        the error reaches the caller, who must look for the ads before creating them again.
+        `request_id` (one call only) is passed along as a hint TikTok may ignore."""
         if request_id is not None and len(creatives) > 20:
             raise ValueError("a request_id covers one call: at most 20 creatives")
         ids: list[str] = []
@@ -305,7 +309,7 @@ class TikTokClient:
             }
             if request_id is not None:
                 fields["request_id"] = request_id
-            data = await self._create("ad/create/", token, advertiser_id, fields)
+            data = await self._create("ad/create/", token, advertiser_id, fields, idempotent=False)
             ids.extend(_ad_ids(data))
         return tuple(ids)
 
@@ -510,7 +514,8 @@ class TikTokClient:
         body: dict[str, Any] = {"display_name": display_name}
         if image_uri:
             body["image_uri"] = image_uri
-        data = await self._create("identity/create/", token, advertiser_id, body, idempotency=False)
+        # spec §6.2 documents no request_id: a lost reply is not resent blindly.
+        data = await self._create("identity/create/", token, advertiser_id, body, idempotent=False)
         return id_str(as_mapping(data).get("identity_id"))
 
     # ---- Reports (spec §7.1) ---------------------------------------------------------
@@ -719,13 +724,16 @@ class TikTokClient:
         advertiser_id: str,
         fields: Mapping[str, Any],
         *,
-        idempotency: bool = True,
+        idempotent: bool = True,
     ) -> Any:
         body = {**fields, "advertiser_id": advertiser_id}
-        if idempotency and "request_id" not in body:
-            # spec §4.2: a client-chosen int64 (as a string) makes retried creates idempotent.
+        if idempotent and "request_id" not in body:
+            # spec §4.2 / §4.6: a client-chosen int64 (as a string) makes retried campaign and
+            # ad group creates idempotent, so the transport may resend them after a timeout.
             body["request_id"] = str(self._rng.getrandbits(62) + 1)
-        reply = await self.transport.call("POST", path, token=token, body=body)
+        reply = await self.transport.call(
+            "POST", path, token=token, body=body, idempotent=idempotent
+        )
         return reply.data
 
     async def _update_status(
@@ -774,7 +782,9 @@ class TikTokClient:
                 form.add_field(file_field, content, filename=file_name, content_type=ctype)
             return form
 
-        reply = await self.transport.call("POST", path, token=token, form=build)
+        # spec §5.1: uploads have no idempotency key and each one makes a new file, so a lost
+        # reply is not resent here (core.creatives looks the file up by MD5 first).
+        reply = await self.transport.call("POST", path, token=token, form=build, idempotent=False)
         return reply.data
 
     async def _batched_info(

@@ -133,8 +133,14 @@ class Transport:
         params: Mapping[str, Any] | None = None,
         body: Mapping[str, Any] | None = None,
         form: FormFactory | None = None,
+        idempotent: bool = True,
     ) -> Reply:
-        """Perform one API call, retrying retryable failures within the retry policy."""
+        """Perform one API call, retrying retryable failures within the retry policy.
+
+        `idempotent=False` is for writes TikTok does not de-duplicate (ad creation, uploads):
+        a timeout or a 5xx may come after TikTok carried the call out, so sending it again
+        could make a second object. Only a rate-limit refusal (nothing was done) is retried
+        here; anything else goes to the caller, who looks before sending again."""
         started: float | None = None
         attempt = 0
         while True:
@@ -149,6 +155,8 @@ class Transport:
                 return await self._send(method, path, token, params, body, form, attempt, timeout)
             except TikTokError as exc:
                 if not exc.retryable or attempt >= self.retry.max_attempts:
+                    raise
+                if not idempotent and not isinstance(exc, RateLimitedError):
                     raise
                 delay = self.retry.delay(attempt, self._rng)
                 if time.monotonic() - started + delay > self.retry.max_total_seconds:

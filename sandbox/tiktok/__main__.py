@@ -10,7 +10,7 @@ import signal
 import sys
 from typing import Any
 
-from sandbox.tiktok.config import FAULT_KINDS
+from sandbox.tiktok.config import CREATE_KINDS, FAULT_KINDS
 from sandbox.tiktok.server import start_emulator
 
 
@@ -30,6 +30,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=",".join(FAULT_KINDS),
         help=f"comma-separated subset of {','.join(FAULT_KINDS)}",
     )
+    ap.add_argument(
+        "--idempotent-creates",
+        default="campaign,adgroup",
+        help=f"creates whose body request_id de-duplicates, a subset of {','.join(CREATE_KINDS)}"
+        " (default: the documented ones)",
+    )
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--now", default=None, help="start the clock at this ISO-8601 UTC time")
     ap.add_argument("--frozen", action="store_true", help="do not let the clock tick")
@@ -45,6 +51,7 @@ async def run(ns: argparse.Namespace) -> None:
         "latency_ms": ns.latency_ms,
         "fault_rate": ns.fault_rate,
         "fault_kinds": [k for k in ns.fault_kinds.split(",") if k],
+        "idempotent_creates": [k for k in ns.idempotent_creates.split(",") if k],
         "seed": ns.seed,
         "now": ns.now,
         "clock_ticking": not ns.frozen,

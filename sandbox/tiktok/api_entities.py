@@ -709,7 +709,10 @@ def ad_get(ctx: Ctx) -> Any:
 
 
 def _idempotent(ctx: Ctx, kind: str) -> tuple[tuple[str, str, str] | None, Any]:
-    """Body request_id: a retry with the same id returns the first result (spec §4.2)."""
+    """Body request_id: a retry with the same id returns the first result (spec §4.2, §4.6),
+    for the creates the ``idempotent_creates`` knob names; elsewhere it is ignored."""
+    if kind not in ctx.emu.config.idempotent_creates:
+        return None, None
     rid = ctx.params.str("request_id")
     if not rid:
         return None, None

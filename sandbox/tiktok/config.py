@@ -14,6 +14,13 @@ Uncertain facts of the spec (shared/spec/tiktok-marketing-api.md) and what the e
   of accepted requests, the stricter model) or "fixed" (per calendar second).
 * §4.2 budget minimums [U] -> ``min_campaign_daily_budget_usd`` (50) and
   ``min_adgroup_daily_budget_usd`` (20), scaled by the currency's rough USD rate.
+* Body ``request_id`` idempotency per create -> ``idempotent_creates`` (default
+  ["campaign", "adgroup"]). TikTok documents it for campaign/create (§4.2) and adgroup/create
+  (§4.6), and the official SDK's CampaignCreateBody / AdgroupCreateBody carry ``request_id``;
+  for ad/create neither the spec (§4.9) nor the SDK's AdCreateBody has it, so by default a
+  ``request_id`` on ad/create is ignored (like every body field the emulator does not know —
+  whether TikTok ignores or refuses unknown fields is not documented either, §7.1) and a
+  resent ad/create makes the ads again. Add "ad" to play an API that honours it.
 * §4.9 "≤20 ads per ad group" [U] -> ``max_ads_per_adgroup`` (default 0 = no limit;
   over the limit answers 40502).
 * §6.2 ``image_uri`` required or not [U] -> ``identity_requires_image`` (default False:
@@ -80,6 +87,10 @@ FAULT_KINDS = ("50002", "http5xx", "timeout", "html504")
 # has given up by then) — a write that happened although the caller saw a timeout, which is
 # how a retried upload meets 40911 "duplicated material name" (spec §5.1, §10 item 12).
 OPT_IN_FAULTS = ("lost_reply",)
+# A ``fault_queue`` entry that lets its request through untouched, so a fault can be aimed at
+# the n-th matching request: ["ok", "ok", "lost_reply"] loses the third reply.
+NO_FAULT = "ok"
+CREATE_KINDS = ("campaign", "adgroup", "ad")
 # Set at start only (the clock has its own control endpoint).
 FIXED = ("fixture", "seed", "now", "clock_ticking", "consent_path", "token_file")
 
@@ -108,6 +119,7 @@ class EmulatorConfig:
     min_campaign_daily_budget_usd: int = 50
     min_adgroup_daily_budget_usd: int = 20
     max_ads_per_adgroup: int = 0
+    idempotent_creates: list[str] = field(default_factory=lambda: ["campaign", "adgroup"])
     identity_requires_image: bool = False
     redirect_uris: list[str] = field(default_factory=list)
     report_zero_rows: bool = False
@@ -148,6 +160,14 @@ class EmulatorConfig:
                 bad = [k for k in value if k not in FAULT_KINDS + OPT_IN_FAULTS]
                 if bad:
                     raise ValueError(f"unknown fault kinds: {bad}")
+            if key == "fault_queue":
+                bad = [k for k in value if k not in FAULT_KINDS + OPT_IN_FAULTS + (NO_FAULT,)]
+                if bad:
+                    raise ValueError(f"unknown fault kinds: {bad}")
+            if key == "idempotent_creates":
+                bad = [k for k in value if k not in CREATE_KINDS]
+                if bad:
+                    raise ValueError(f"idempotent_creates takes {list(CREATE_KINDS)}, not {bad}")
             checked[key] = value
         for key, value in checked.items():
             setattr(self, key, value)

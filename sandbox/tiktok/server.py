@@ -16,7 +16,13 @@ import sandbox.tiktok.api_account
 import sandbox.tiktok.api_entities
 import sandbox.tiktok.reports  # noqa: F401  (registers routes)
 from sandbox.tiktok.clock import EmulatorClock
-from sandbox.tiktok.config import FAULT_KINDS, OPT_IN_FAULTS, EmulatorConfig
+from sandbox.tiktok.config import (
+    CREATE_KINDS,
+    FAULT_KINDS,
+    NO_FAULT,
+    OPT_IN_FAULTS,
+    EmulatorConfig,
+)
 from sandbox.tiktok.core import ROUTES, Ctx, Emulator, Handler, RawJSON, Stats
 from sandbox.tiktok.errors import (
     MSG_SYSTEM_TIMEOUT,
@@ -85,7 +91,8 @@ def _pick_fault(emu: Emulator, path: str) -> str | None:
     if cfg.fault_paths and not any(path.startswith(p) for p in cfg.fault_paths):
         return None
     if cfg.fault_queue:
-        return cfg.fault_queue.pop(0)
+        kind = cfg.fault_queue.pop(0)
+        return None if kind == NO_FAULT else kind
     if cfg.fault_rate > 0 and cfg.fault_kinds and emu.rng.random() < cfg.fault_rate:
         return emu.rng.choice(cfg.fault_kinds)
     return None
@@ -372,6 +379,9 @@ async def start_emulator(
     kinds = knobs.get("fault_kinds")
     if kinds is not None and any(k not in FAULT_KINDS + OPT_IN_FAULTS for k in kinds):
         raise ValueError(f"fault_kinds must be among {FAULT_KINDS + OPT_IN_FAULTS}")
+    creates = knobs.get("idempotent_creates")
+    if creates is not None and any(k not in CREATE_KINDS for k in creates):
+        raise ValueError(f"idempotent_creates must be among {CREATE_KINDS}")
     config = EmulatorConfig(fixture=fixture, now=now, **knobs)
     app = build_app(config)
     emu = app[EMU_KEY]

@@ -127,6 +127,23 @@ class CreativesRepo:
         )
         return bool(taken.rowcount)  # type: ignore[attr-defined]
 
+    async def renew_upload(
+        self, creative_id: int, account_id: int, claimed_at: datetime, now: datetime
+    ) -> bool:
+        """Keep a claim alive while its upload runs (so it is not taken for abandoned); False
+        if it is no longer this claim (finished, given back or taken over)."""
+        result = await self._s.execute(
+            update(CreativeUpload)
+            .where(
+                CreativeUpload.creative_id == creative_id,
+                CreativeUpload.ad_account_id == account_id,
+                CreativeUpload.tiktok_id == PENDING,
+                CreativeUpload.uploaded_at == claimed_at,
+            )
+            .values(uploaded_at=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
     async def record_upload(
         self, creative_id: int, account_id: int, tiktok_id: str, now: datetime
     ) -> None:

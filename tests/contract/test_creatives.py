@@ -6,13 +6,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.clock import SystemClock
+from core.clock import FixedClock, SystemClock
 from core.connections import begin_connect, finish_connect
 from core.creatives import (
+    CLAIM_TTL,
     ChecksumMismatch,
     add_creative,
     add_creative_from_url,
@@ -133,8 +135,9 @@ async def test_a_copy_tiktok_already_has_is_found_by_its_md5_and_reused(
     assert VIDEO_UPLOAD not in requests and requests.get("file/video/ad/search/") == 1
 
 
-async def test_a_lost_reply_then_40911_finds_the_upload_that_did_happen(
-    world: World, emu: Emu
+@pytest.mark.parametrize("kind", ["image", "video"])
+async def test_a_retry_after_a_lost_reply_finds_the_upload_by_md5_instead_of_sending_again(
+    world: World, emu: Emu, kind: str
 ) -> None:
     impatient = TikTokClient(
         base_url=emu.url,
@@ -144,32 +147,87 @@ async def test_a_lost_reply_then_40911_finds_the_upload_that_did_happen(
         retry=RetryPolicy(max_attempts=3, max_total_seconds=10, base_delay=0.05, max_delay=0.1),
         request_timeout=0.5,
     )
-    data = image(600, 600, "JPEG")
-    c = await world.creative("image", data)
+    data = image(600, 600, "JPEG") if kind == "image" else mp4(9.0)
+    path = IMAGE_UPLOAD if kind == "image" else VIDEO_UPLOAD
+    c = await world.creative(kind, data)
+    # TikTok makes the file, but its reply never arrives (the caller times out).
     await emu.ctl(
         "POST",
         "config",
         {
             "fault_queue": ["lost_reply"],
-            "fault_paths": ["/open_api/v1.3/" + IMAGE_UPLOAD],
+            "fault_paths": ["/open_api/v1.3/" + path],
             "timeout_seconds": 1.5,
         },
     )
+    waits: list[float] = []
+
+    async def wait(seconds: float) -> None:
+        waits.append(seconds)
+
     try:
-        iid = await ensure_uploaded(
-            world.uow, impatient, world.token, world.account, c, fetcher(data)
+        found = await ensure_uploaded(
+            world.uow, impatient, world.token, world.account, c, fetcher(data), sleep=wait
         )
     finally:
         await impatient.close()
     stats = await emu.stats()
-    assert stats["faults"] == {"lost_reply": 1} and stats["codes"].get("40911") == 1
-    assert (await emu.requests()).get(IMAGE_UPLOAD) == 2  # the lost one and the retry
+    assert stats["faults"] == {"lost_reply": 1} and "40911" not in stats["codes"]
+    requests = await emu.requests()
+    # One upload (the lost one); the retry searched by MD5 and found what it made.
+    assert requests.get(path) == 1, requests
+    assert requests.get(f"file/{kind}/ad/search/") == 2, requests
+    assert waits == [1.0]
+    store = emu.state.images if kind == "image" else emu.state.videos
     copies = [
-        i for i in emu.state.images.values()
+        (i.image_id if kind == "image" else i.video_id, i.file_name)
+        for i in store.values()
         if i.advertiser_id == world.account.advertiser_id and i.signature == c.md5
-    ]  # fmt: skip
-    assert [i.image_id for i in copies] == [iid]
-    assert copies[0].file_name == tiktok_file_name(c)
+    ]
+    assert copies == [(found, tiktok_file_name(c))]
+    # Recorded: the next launch needs no call at all.
+    await emu.ctl("POST", "reset_stats")
+    again = await ensure_uploaded(
+        world.uow, world.client, world.token, world.account, c, fetcher(data)
+    )
+    assert again == found and await emu.requests() == {}
+
+
+async def test_an_upload_cut_short_by_a_crash_is_found_by_md5_once_its_claim_lapses(
+    world: World, emu: Emu
+) -> None:
+    data = image(500, 500, "JPEG")
+    c = await world.creative("image", data)
+    dead_at = datetime.now(UTC)
+    # A process claimed the upload, TikTok stored the file, and the process died before it
+    # recorded the id.
+    async with world.uow() as u:
+        assert await u.creatives.claim_upload(c.id, world.account.id, dead_at, dead_at)
+        await u.commit()
+    made = await world.client.upload_image_file(
+        world.token, world.account.advertiser_id, data, tiktok_file_name(c)
+    )
+    await emu.ctl("POST", "reset_stats")
+    calls: list[int] = []
+    clock = FixedClock(dead_at + CLAIM_TTL - timedelta(seconds=1))
+    polls: list[float] = []
+
+    async def poll(seconds: float) -> None:  # the claim still looks alive: wait, then lapse
+        polls.append(seconds)
+        clock.set(dead_at + CLAIM_TTL + timedelta(seconds=1))
+
+    found = await ensure_uploaded(
+        world.uow,
+        world.client,
+        world.token,
+        world.account,
+        c,
+        fetcher(data, calls),
+        clock=clock,
+        sleep=poll,
+    )
+    assert found == made.image_id and calls == [] and len(polls) == 1
+    assert (await emu.requests()) == {"file/image/ad/search/": 1}
 
 
 async def test_two_callers_at_once_upload_once(world: World, emu: Emu) -> None:

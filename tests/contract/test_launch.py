@@ -21,7 +21,7 @@ from storage.models import Creative, Launch, LaunchItem, OutboxMessage
 from storage.models import Template as TemplateRow
 from tests.contract.conftest import Emu
 from tests.contract.test_sync import NOW, USER, Db, connected_db, engines  # noqa: F401
-from tests.media import image
+from tests.media import image, mp4
 
 IDENTITY = "Glowly Brand"
 
@@ -220,3 +220,219 @@ async def test_a_worker_dying_halfway_is_resumed_and_nothing_is_created_twice(
     assert all(i.state == "created" for i in items)
     assert done is not None and done.state == "done"
     assert len(summaries) == 1
+
+
+async def approved(db: Db, client: TikTokClient, emu: Emu, creatives: int) -> tuple[int, int]:
+    """An approved launch into the USD account: 1 campaign, 2 ad groups, 2 × `creatives` ads;
+    (launch id, number of items)."""
+    await identities(emu, client, db)
+    tpl, _, ids = await setup(db, template(geos=2), creatives)
+    async with db.uow() as u:
+        usd = [a.id for a in await u.connections.accounts(USER) if a.currency == "USD"]
+    proposed = await service.propose(
+        db.uow, db.clock, client, USER, service.Request(tpl, usd[:1], ids)
+    )
+    assert isinstance(proposed, service.Proposed)
+    outcome, _ = await service.approve(db.uow, db.clock, USER, proposed.launch.id)
+    assert outcome is service.Outcome.APPROVED
+    return proposed.launch.id, 1 + 2 + 2 * creatives
+
+
+def dies_after_tiktok_answers(client: TikTokClient, method: str, nth: int) -> None:
+    """Make the worker die right after the `nth` call of `method` reached TikTok (which made
+    the object) but before the worker could record TikTok's answer."""
+    original = getattr(client, method)
+    calls: list[int] = []
+
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        result = await original(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == nth:
+            raise Crash
+        return result
+
+    setattr(client, method, call)
+
+
+async def check_made_once(db: Db, client: TikTokClient, emu: Emu, launch_id: int) -> None:
+    """The launch finished, and TikTok holds exactly the planned objects, each once, under the
+    ids the plan recorded."""
+    async with db.uow() as u:
+        items = (await u.session.scalars(select(LaunchItem))).all()
+        launch = await u.session.get(Launch, launch_id)
+    assert launch is not None and launch.state == "done"
+    assert all(i.state == "created" for i in items)
+    made = await world_counts(client, emu, db)
+    planned = {lv: sorted(i.name for i in items if i.level == lv) for lv in made}
+    assert {lv: sorted(v) for lv, v in made.items()} == planned
+    groups = [i.tiktok_id for i in items if i.level == "adgroup"]
+    adv = emu.state.adgroups[groups[0]].advertiser_id
+    ads = await client.get_ads(emu.access_token, adv, filtering={"adgroup_ids": groups})
+    assert sorted(a.ad_id for a in ads) == sorted(i.tiktok_id for i in items if i.level == "ad")
+
+
+@pytest.mark.parametrize(
+    ("idempotent", "method", "nth"),
+    [
+        # TikTok's documented terms: campaigns and ad groups de-duplicate request_id, ads not.
+        (["campaign", "adgroup"], "create_ads", 3),
+        # An API that de-duplicates ads too: the runner does not rely on it either way.
+        (["campaign", "adgroup", "ad"], "create_ads", 3),
+        # Nothing de-duplicates: the name tag alone finds the campaign and the ad group.
+        ([], "create_campaign", 1),
+        ([], "create_adgroup", 2),
+    ],
+    ids=[
+        "ad-documented-terms",
+        "ad-idempotent-api",
+        "campaign-no-request-id",
+        "adgroup-no-request-id",
+    ],
+)
+async def test_a_worker_dying_between_tiktok_creating_and_recording_adopts_the_object(
+    emu: Emu,
+    client: TikTokClient,
+    tmp_path: Path,
+    engines: list[Any],  # noqa: F811
+    idempotent: list[str],
+    method: str,
+    nth: int,
+) -> None:
+    await emu.ctl("POST", "config", {"idempotent_creates": idempotent})
+    db = await connected_db(f"sqlite+aiosqlite:///{tmp_path}/db.sqlite", client, engines)
+    launch_id, size = await approved(db, client, emu, creatives=4)
+    dies_after_tiktok_answers(client, method, nth)
+    with pytest.raises(Crash):
+        await runner.run_due(db.uow, db.clock, client, "w1", fetcher(db), Progress())
+    async with db.uow() as u:
+        stuck = [
+            i for i in (await u.session.scalars(select(LaunchItem))).all() if i.state == "creating"
+        ]
+    assert len(stuck) == 1 and stuck[0].tiktok_id is None  # made at TikTok, not recorded
+
+    await emu.ctl("POST", "reset_stats")
+    db.clock.set(db.clock.now() + runner.LEASE + timedelta(seconds=1))
+    seen = Progress()
+    assert await runner.run_due(db.uow, db.clock, client, "w2", fetcher(db), seen) == 1
+    assert seen.seen[-1] == (size, size)
+    await check_made_once(db, client, emu, launch_id)
+    # The interrupted item was found and adopted, not created again.
+    path = {"create_ads": "ad/create/", "create_campaign": "campaign/create/"}.get(
+        method, "adgroup/create/"
+    )
+    left = {"create_ads": 8 - nth, "create_campaign": 0, "create_adgroup": 2 - nth}[method]
+    assert (await emu.requests()).get(path, 0) == left
+    async with db.uow() as u:
+        items = (await u.session.scalars(select(LaunchItem))).all()
+    assert next(i for i in items if i.id == stuck[0].id).attempts == 2
+
+
+@pytest.mark.parametrize(
+    "idempotent",
+    [["campaign", "adgroup"], ["campaign", "adgroup", "ad"]],
+    ids=["ad-documented-terms", "ad-idempotent-api"],
+)
+async def test_an_ad_whose_reply_is_lost_is_found_not_created_again(
+    emu: Emu,
+    client: TikTokClient,
+    tmp_path: Path,
+    engines: list[Any],  # noqa: F811
+    idempotent: list[str],
+) -> None:
+    db = await connected_db(f"sqlite+aiosqlite:///{tmp_path}/db.sqlite", client, engines)
+    launch_id, _ = await approved(db, client, emu, creatives=4)
+    # The third ad is made, but its answer comes too late: the client gives up (timeout).
+    client.transport.request_timeout = 1.0
+    await emu.ctl(
+        "POST",
+        "config",
+        {
+            "idempotent_creates": idempotent,
+            "fault_paths": ["/open_api/v1.3/ad/create/"],
+            "fault_queue": ["ok", "ok", "lost_reply"],
+            "timeout_seconds": 2.0,
+        },
+    )
+    await emu.ctl("POST", "reset_stats")
+    assert await runner.run_due(db.uow, db.clock, client, "w1", fetcher(db), Progress()) == 1
+    assert (await emu.stats())["faults"] == {"lost_reply": 1}
+    # Eight ads, eight ad/create calls: the lost one was not resent by the client or the runner.
+    assert (await emu.requests())["ad/create/"] == 8
+    await check_made_once(db, client, emu, launch_id)
+
+
+async def test_an_unknown_minimum_is_a_warning_and_tiktoks_refusal_is_reported(
+    emu: Emu,
+    client: TikTokClient,
+    tmp_path: Path,
+    engines: list[Any],  # noqa: F811
+) -> None:
+    db = await connected_db(f"sqlite+aiosqlite:///{tmp_path}/db.sqlite", client, engines)
+    await identities(emu, client, db)
+    # 10 a day per ad group: under TikTok's USD minimum (spec §4.2), unknown in EUR.
+    tpl, _, ids = await setup(db, template(budget=Decimal(10)), 1)
+    async with db.uow() as u:
+        eur = next(a for a in await u.connections.accounts(USER) if a.currency == "EUR")
+    proposed = await service.propose(
+        db.uow, db.clock, client, USER, service.Request(tpl, [eur.id], ids)
+    )
+    assert isinstance(proposed, service.Proposed)
+    assert [(w.code, w.account_id, w.params) for w in proposed.warnings] == [
+        ("minimum_unknown", eur.id, {"currency": "EUR"})
+    ]
+    await service.approve(db.uow, db.clock, USER, proposed.launch.id)
+    assert await runner.run_due(db.uow, db.clock, client, "w1", fetcher(db), Progress()) == 1
+    async with db.uow() as u:
+        items = {i.level: i for i in (await u.session.scalars(select(LaunchItem))).all()}
+    # The emulator's EUR minimum is above 10: TikTok refuses the ad group, in its own words.
+    assert items["campaign"].state == "created"
+    assert items["adgroup"].state == "failed" and "budget" in (items["adgroup"].error or "")
+    assert (items["ad"].state, items["ad"].error) == ("failed", "parent_failed")
+
+
+async def test_a_video_ad_gets_one_cover_even_when_the_cover_upload_reply_is_lost(
+    emu: Emu,
+    client: TikTokClient,
+    tmp_path: Path,
+    engines: list[Any],  # noqa: F811
+) -> None:
+    db = await connected_db(f"sqlite+aiosqlite:///{tmp_path}/db.sqlite", client, engines)
+    await identities(emu, client, db)
+    clip = mp4(8.0)
+    async with db.uow() as u:
+        row = TemplateRow(user_id=USER, name="Video", document=to_document(template()))
+        u.session.add(row)
+        await u.commit()
+        usd = next(a for a in await u.connections.accounts(USER) if a.currency == "USD")
+    video = await add_creative(
+        db.uow, USER, "video", "clip", clip, file_name="clip.mp4", tg_file_id="file-clip"
+    )
+    proposed = await service.propose(
+        db.uow, db.clock, client, USER, service.Request(row.id, [usd.id], [video.creative.id])
+    )
+    assert isinstance(proposed, service.Proposed)
+    await service.approve(db.uow, db.clock, USER, proposed.launch.id)
+    # The cover frame is uploaded by URL (spec §4.9: a video ad takes one cover image); TikTok
+    # makes it but the answer is lost.
+    await emu.ctl(
+        "POST",
+        "config",
+        {
+            "fault_paths": ["/open_api/v1.3/file/image/ad/upload/"],
+            "fault_queue": ["lost_reply"],
+            "timeout_seconds": 4.0,
+        },
+    )
+
+    def fetch(creative: Creative) -> Fetch:
+        async def data() -> bytes:
+            return clip
+
+        return data
+
+    assert await runner.run_due(db.uow, db.clock, client, "w1", fetch, Progress()) == 1
+    await check_made_once(db, client, emu, proposed.launch.id)
+    covers = [i for i in emu.state.images.values() if i.file_name.startswith("ttp-cover-")]
+    assert len(covers) == 1 and (await emu.stats())["faults"] == {"lost_reply": 1}
+    [ad] = [a for a in emu.state.ads.values() if a.name.startswith("clip ")]
+    assert ad.extra["image_ids"] == [covers[0].image_id]

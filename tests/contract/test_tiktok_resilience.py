@@ -174,3 +174,39 @@ async def test_redis_limiter_shared_by_two_processes(
         await first.delete(f"{prefix}:{emu.app_id}")
         await first.aclose()
         await second.aclose()
+
+
+async def test_only_writes_tiktok_deduplicates_are_resent_after_a_fault(
+    emu: Emu, session: aiohttp.ClientSession
+) -> None:
+    client = make_client(emu, session)
+    token = emu.access_token
+    adv = (await advertiser_ids(client, emu))[0]
+    # campaign/create carries a request_id (spec §4.2): resent after a 50002, made once.
+    await emu.ctl(
+        "POST",
+        "config",
+        {"fault_paths": ["/open_api/v1.3/campaign/create/"], "fault_queue": ["50002"]},
+    )
+    await emu.ctl("POST", "reset_stats")
+    fields = {
+        "campaign_name": "Once",
+        "objective_type": "TRAFFIC",
+        "budget_mode": "BUDGET_MODE_INFINITE",
+    }
+    campaign_id = await client.create_campaign(token, adv, fields)
+    assert (await emu.requests())["campaign/create/"] == 2
+    assert [
+        c.campaign_id for c in await client.get_campaigns(token, adv) if c.campaign_name == "Once"
+    ] == [campaign_id]
+    # identity/create has none (spec §6.2): a 5xx may come after it was made, so it is not
+    # resent blindly; the caller decides.
+    await emu.ctl(
+        "POST",
+        "config",
+        {"fault_paths": ["/open_api/v1.3/identity/create/"], "fault_queue": ["50002"]},
+    )
+    await emu.ctl("POST", "reset_stats")
+    with pytest.raises(ServerError):
+        await client.create_identity(token, adv, "Only once")
+    assert (await emu.requests()) == {"identity/create/": 1}

@@ -110,6 +110,13 @@ async def prepare(
     return await tap(user, "Next ›", "step 4 of 4")
 
 
+def untagged(name: str) -> str:
+    """A launched object's name without the tag the launch put at its end (core.launch.plan)."""
+    base, sep, mark = name.rpartition(" ~")
+    assert sep and len(mark) == 8 and mark.isalnum(), name
+    return base
+
+
 async def made(
     api: TikTokClient,
     tiktok: RunningEmulator,
@@ -163,6 +170,12 @@ async def test_preflight_then_launch_across_three_accounts_with_approval(
     plan = await tap(user, "🛫 Check and plan", "please approve")
     for name in ACCOUNTS:
         assert f"{name}: 1 campaign, 1 ad groups, 2 ads" in plan.text
+    # Only USD minimums are known (spec §4.2): EUR and JPY get a warning, not a refusal.
+    lines = plan.text.splitlines()
+    assert "Not checked before the launch:" in plan.text
+    for name, currency in (("Glowly EU", "EUR"), ("Glowly JP", "JPY")):
+        assert any(name in x and f"minimum budgets in {currency}" in x for x in lines)
+    assert not any("Glowly US" in x and "minimum" in x for x in lines)
     assert "$3,500.00" in plan.text and "€3,500.00" in plan.text and "¥3,500" in plan.text
     approve = plan.button("✅ Approve").callback_data
     assert approve is not None
@@ -175,7 +188,9 @@ async def test_preflight_then_launch_across_three_accounts_with_approval(
     }
     objects = await made(api, tiktok, "")
     assert (len(objects["campaign"]), len(objects["adgroup"]), len(objects["ad"])) == (3, 3, 6)
-    assert sorted(objects["ad"]) == sorted(f"look{n} #{n + 1}" for n in range(2) for _ in "abc")
+    assert sorted(map(untagged, objects["ad"])) == sorted(
+        f"look{n} #{n + 1}" for n in range(2) for _ in "abc"
+    )
 
     # Approve pressed again, and by someone else: nothing more is created.
     again = await press_data_answer(user, approve, plan.message_id)
@@ -277,6 +292,58 @@ async def test_killed_mid_launch_resumes_without_duplicates(
     objects = await made(api, tiktok, "")
     assert (len(objects["campaign"]), len(objects["adgroup"]), len(objects["ad"])) == (3, 6, 60)
     # Each creative's ad once in each of the 6 ad groups: none twice, none missing.
-    assert Counter(objects["ad"]) == {f"look{n} #{n + 1}": 6 for n in range(10)}
+    assert Counter(map(untagged, objects["ad"])) == {f"look{n} #{n + 1}": 6 for n in range(10)}
+    assert len(set(objects["ad"])) == 60  # each with its own tag
     await asyncio.sleep(2)
+    assert len([m for m in await user.bot_messages() if "finished" in m.text]) == 1
+
+
+async def test_sigkill_after_tiktok_made_an_ad_but_before_the_service_heard_adopts_it(
+    service: ServiceProcess,
+    sandbox: SandboxClient,
+    tiktok: RunningEmulator,
+    api: TikTokClient,
+    travel: Travel,
+) -> None:
+    """TikTok's documented terms (no request_id idempotency for ads, spec §4.9): the service
+    dies just after TikTok created the 3rd ad and before its answer arrived; the restarted
+    service finds that ad by its name tag instead of creating it again."""
+    config = tiktok.emulator.config
+    assert "ad" not in config.idempotent_creates
+    user = await sandbox.user(905, language_code="en")
+    await connected_and_synced(user)
+    await identities(api, tiktok, ACCOUNTS[:1])
+    await import_template(user, template("Eight", Decimal(3500), geos=2))
+    await add_images(user, 4)
+    await prepare(user, "Eight", ACCOUNTS[:1], 4)
+    plan = await tap(user, "🛫 Check and plan", "please approve")
+    assert "Total: 11 objects" in plan.text  # 1 campaign, 2 ad groups, 8 ads
+    # The 3rd ad/create is carried out, then its answer is held back (lost_reply).
+    stats = tiktok.emulator.stats
+    config.fault_paths = ["/open_api/v1.3/ad/create/"]
+    config.fault_queue = ["ok", "ok", "lost_reply"]
+    config.timeout_seconds = 120.0
+    await tap(user, "✅ Approve", "Launching")
+    for _ in range(1200):
+        if stats.faults.get("lost_reply"):
+            break
+        await asyncio.sleep(0.05)
+    assert stats.faults.get("lost_reply") == 1, "the 3rd ad was never created"
+    assert service.proc is not None
+    service.proc.send_signal(signal.SIGKILL)  # TikTok made the ad; the service never heard
+    await service.proc.wait()
+    assert len((await made(api, tiktok, ""))["ad"]) == 3
+    creates = stats.requests["/open_api/v1.3/ad/create/"]
+    assert creates == 3
+
+    await service.start()
+    travel(timedelta(minutes=3))  # the dead worker's lease lapses; a new one resumes
+    summary = await user.wait_for(lambda m: "finished" in m.text, timeout=240)
+    assert "11 of 11 created" in summary.text
+    objects = await made(api, tiktok, "")
+    assert (len(objects["campaign"]), len(objects["adgroup"]), len(objects["ad"])) == (1, 2, 8)
+    assert Counter(map(untagged, objects["ad"])) == {f"look{n} #{n + 1}": 2 for n in range(4)}
+    # The 3rd ad was adopted, not sent again: 8 ads, 8 ad/create calls in all.
+    assert stats.requests["/open_api/v1.3/ad/create/"] == 8
+    assert [e for e in service.log_events() if e.get("event") == "launch.item_adopted"]
     assert len([m for m in await user.bot_messages() if "finished" in m.text]) == 1

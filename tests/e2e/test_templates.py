@@ -74,7 +74,8 @@ async def test_build_export_edit_duplicate_and_import(
     await tap(user, "Traffic", "How is the campaign's budget set?")
     await tap(user, "Daily", "Send the campaign's budget")
     await reply(user, "fifty", "«fifty» is not an amount")
-    await reply(user, "30", "below TikTok's minimum of $50.00")
+    # A template has no currency: minimums are checked per ad account at pre-flight.
+    await reply(user, "0", "must be a number greater than zero")
     await reply(user, "100", "Which geo?")
     await tap(user, "US", "Send the budget of ad group US")
     await reply(user, "50", "Send the ad texts")

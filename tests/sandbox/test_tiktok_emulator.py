@@ -429,6 +429,38 @@ async def test_create_flow_uploads_md5_and_duplicate_names(api: Api) -> None:
     ][0]
     assert got["ad_name"] == "Ad 1" and got["adgroup_id"] == ag["adgroup_id"]
 
+    # request_id: documented for campaigns and ad groups only (spec §4.2, §4.6), so by default
+    # a resent ad/create makes the ad again; the knob can make ads idempotent too.
+    ag_again = ok(await api.post("adgroup/create/", {**ag_body, "request_id": "77"}))
+    assert ok(await api.post("adgroup/create/", {**ag_body, "request_id": "77"})) == ag_again
+    body = {
+        "advertiser_id": US,
+        "adgroup_id": ag["adgroup_id"],
+        "creatives": [{**creative, "ad_name": "Ad 2"}],
+        "request_id": "88",
+    }
+    first, second = ok(await api.post("ad/create/", body)), ok(await api.post("ad/create/", body))
+    assert first["ad_ids"] != second["ad_ids"]
+    await api.control("config", {"idempotent_creates": ["campaign", "adgroup", "ad"]})
+    body["request_id"] = "89"
+    first, second = ok(await api.post("ad/create/", body)), ok(await api.post("ad/create/", body))
+    assert first["ad_ids"] == second["ad_ids"]
+    ads = ok(
+        await api.get("ad/get/", advertiser_id=US, filtering={"adgroup_ids": [ag["adgroup_id"]]})
+    )
+    assert sorted(a["ad_name"] for a in ads["list"]) == ["Ad 1", "Ad 2", "Ad 2", "Ad 2"]
+    await api.control("config", {"idempotent_creates": []})
+    camp_body = {
+        "advertiser_id": US,
+        "campaign_name": "Launch 2",
+        "objective_type": "TRAFFIC",
+        "budget_mode": "BUDGET_MODE_INFINITE",
+        "request_id": "90",
+    }
+    first = ok(await api.post("campaign/create/", camp_body))
+    second = ok(await api.post("campaign/create/", camp_body))
+    assert first["campaign_id"] != second["campaign_id"]
+
 
 # ------------------------------------------------------------------ OAuth
 

@@ -188,6 +188,15 @@ async def test_an_upload_is_claimed_once_until_it_goes_stale(uow: UnitOfWorkFact
         await u.creatives.record_upload(c.id, account.id, "v100", later)
         assert not await u.creatives.claim_upload(c.id, account.id, later, later + stale)
         await u.commit()
+    other = (await add_creative(uow, ANN, "video", None, mp4(5))).creative
+    async with uow() as u:  # a renewed claim is not stale, whatever its age
+        assert await u.creatives.claim_upload(other.id, account.id, NOW, NOW - stale)
+        renewed = NOW + timedelta(minutes=14)
+        assert await u.creatives.renew_upload(other.id, account.id, NOW, renewed)
+        assert not await u.creatives.renew_upload(other.id, account.id, NOW, renewed)  # moved on
+        later = NOW + timedelta(minutes=16)
+        assert not await u.creatives.claim_upload(other.id, account.id, later, later - stale)
+        await u.commit()
     async with uow() as u:
         row = await u.creatives.upload_for(c.id, account.id)
         assert row is not None and row.tiktok_id == "v100"
