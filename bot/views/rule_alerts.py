@@ -43,8 +43,8 @@ def _money_change(field: str, before: Any, after: Any, currency: str) -> str:
     return f"{name}: {old} → {new}"
 
 
-def outcome(row: RuleAction, currency: str, zone: str) -> str:
-    """What happened to the object, in one line."""
+def outcome(row: RuleAction, currency: str, zone: str, error_chars: int = 300) -> str:
+    """What happened to the object, in one line (a refusal cut to `error_chars`)."""
     kind, state = row.kind, row.state
     expected = (row.trigger or {}).get("expected")
     if state == "proposed":
@@ -56,7 +56,7 @@ def outcome(row: RuleAction, currency: str, zone: str) -> str:
         return line
     if state == "failed":
         return _("could not {action}: {error}").format(
-            action=action_name(kind), error=html.quote(change_error(row.error))
+            action=action_name(kind), error=html.quote(change_error(row.error)[:error_chars])
         )
     if state == "alerted":
         return _("matched (alert only, nothing changed)")

@@ -5,7 +5,8 @@ Limits (telegram-bot-platform.md §1): a page lists at most `PAGE` objects, with
 buttons each, plus one row of page arrows, one of "all" buttons and one link: at most 26
 buttons, far under Telegram's 100. Pages are cut by an upper estimate of their text that does
 not depend on the actions' states, so approving does not move objects between pages, and a page
-stays under `TEXT_BUDGET` characters, under the 4096 a message may hold.
+stays under `TEXT_BUDGET` characters (plus the count lines), under the 4096 a message may hold
+(counted after entity parsing, §1).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ PAGE = 10
 TEXT_BUDGET = 3600
 NAME = 60  # characters of an object's name shown
 RULE_TEXT = 160  # characters of a rule's text shown in its group's header
-OUTCOME_MAX = 420  # the longest outcome line (a refusal quoted in full: 300 + the words)
+ERROR = 100  # characters of a refusal shown (the object's own alert and the run show it all)
+OUTCOME_MAX = 200  # the longest outcome line (a refusal cut to ERROR, and the words)
 
 
 def handle(outbox_id: int, page: int) -> str:
@@ -57,25 +59,39 @@ def _order(row: RuleAction) -> tuple[int, int, int]:
 
 
 def _size(row: RuleAction, currency: str) -> int:
-    """An upper estimate of an object's lines, whatever its state."""
+    """An upper estimate of an object's lines, whatever its state (Telegram counts the text
+    after entity parsing: tags and escapes do not count)."""
     said = readings(row, currency)
-    return len(html.quote(_cut(row.object_name, NAME))) + OUTCOME_MAX + sum(map(len, said)) + 16
+    return len(_cut(row.object_name, NAME)) + OUTCOME_MAX + sum(map(len, said)) + 16
 
 
-def pages_of(rows: list[RuleAction], currency: dict[int, str]) -> list[list[RuleAction]]:
+def pages_of(
+    rows: list[RuleAction], rule_names: dict[int, str], accounts: dict[int, AdAccount | None]
+) -> list[list[RuleAction]]:
     """The digest's objects, grouped by rule and account, cut into pages."""
+
+    def rule_head(row: RuleAction) -> int:
+        text = (row.trigger or {}).get("rule") or ""
+        return len(rule_names.get(row.rule_id or 0, "")) + min(len(text), RULE_TEXT) + 40
+
+    def account_head(row: RuleAction) -> int:
+        account = accounts.get(row.ad_account_id)
+        return (len(account.name) if account else 1) + 90  # the zone and the data's time
+
     pages: list[list[RuleAction]] = [[]]
     used = 0
     for row in sorted(rows, key=_order):
         page = pages[-1]
-        size = _size(row, currency.get(row.ad_account_id, "USD"))
+        account = accounts.get(row.ad_account_id)
+        size = _size(row, account.currency if account else "USD")
         if not page or page[-1].rule_id != row.rule_id:
-            size += 64 * 6 + RULE_TEXT * 6 + 40  # the rule's header (names are HTML-quoted)
-        if not page or page[-1].ad_account_id != row.ad_account_id:
-            size += 200  # the account's header
+            size += rule_head(row) + account_head(row)
+        elif page[-1].ad_account_id != row.ad_account_id:
+            size += account_head(row)
         if page and (len(page) >= PAGE or used + size > TEXT_BUDGET):
             pages.append([])
-            size += 64 * 6 + RULE_TEXT * 6 + 240  # a new page repeats both headers
+            size = _size(row, account.currency if account else "USD")
+            size += rule_head(row) + account_head(row)  # a new page repeats both headers
             used = 0
         pages[-1].append(row)
         used += size
@@ -137,8 +153,7 @@ def layout(
     note: str | None = None,
 ) -> Screen:
     """One page of a digest of several objects."""
-    currency = {k: (a.currency if a else "USD") for k, a in accounts.items()}
-    pages = pages_of(rows, currency)
+    pages = pages_of(rows, rule_names, accounts)
     page = min(max(page, 0), len(pages) - 1)
     rules = {r.rule_id for r in rows}
     lines = [note, ""] if note else []
@@ -173,7 +188,7 @@ def layout(
             )
         lines.append(
             f"{STATE_MARK.get(row.state, '•')} {html.quote(_cut(row.object_name, NAME))} — "
-            f"{outcome(row, currency_, zone)}"
+            f"{outcome(row, currency_, zone, ERROR)}"
         )
         said = readings(row, currency_)
         if said:
