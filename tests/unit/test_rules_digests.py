@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.i18n import make_i18n
 from bot.views import alerts as alert_views
@@ -19,23 +21,24 @@ from core.rules.run_now import Outcome as RunOutcome
 from core.rules.run_now import run_now
 from core.rules.service import Draft, save, set_enabled
 from core.rules.settings import RuleSettings, Scope
+from storage.db import session_factory
 from storage.models import OutboxMessage, Rule, RuleAction, RuleRun
 from storage.uow import UnitOfWorkFactory
-from tests.unit.test_rules_engine import (  # noqa: F401 - `uow` is a fixture
-    NOW,
-    USER,
-    FakeChanger,
-    _rows,
-    _world,
-    uow,
-)
+from tests.unit.test_rules_engine import NOW, USER, FakeChanger, _rows, _world
+
+
+@pytest.fixture
+def uow(engine: AsyncEngine) -> UnitOfWorkFactory:
+    return UnitOfWorkFactory(session_factory(engine), None)
+
 
 STOP_LOSS = "ad: spend >= 20 and conversions = 0 in today -> pause"
 RAISE = "adgroup: spend > 50 in today -> budget +20%"
 
 
-async def _rule(uow: UnitOfWorkFactory, text: str, name: str, ids: tuple[str, ...] = (),
-                enabled: bool = True) -> Rule:
+async def _rule(
+    uow: UnitOfWorkFactory, text: str, name: str, ids: tuple[str, ...] = (), enabled: bool = True
+) -> Rule:
     scope = Scope(match="ids", values=ids) if ids else Scope()
     rule = await save(uow, FixedClock(NOW), USER, Draft(text, RuleSettings(scope=scope), name))
     if enabled:
@@ -73,7 +76,8 @@ def _buttons(screen) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 async def test_five_rules_in_one_tick_make_one_message_grouped_by_rule(
-        uow: UnitOfWorkFactory) -> None:
+    uow: UnitOfWorkFactory,
+) -> None:
     await _world(uow, {f"a{i:02}": ("25", 0) for i in range(15)})
     for n in range(5):
         await _rule(uow, STOP_LOSS, f"Rule {n}", tuple(f"a{i:02}" for i in range(3 * n, 3 * n + 3)))
@@ -109,7 +113,8 @@ async def test_five_rules_in_one_tick_make_one_message_grouped_by_rule(
 
 
 async def test_a_tick_cut_short_still_delivers_and_quiet_hours_hold_all_but_approvals(
-        uow: UnitOfWorkFactory) -> None:
+    uow: UnitOfWorkFactory,
+) -> None:
     await _world(uow, {"a1": ("25", 0), "g1": ("60", 0)})
     async with uow() as u:
         user = await u.users.get(USER)
@@ -118,10 +123,8 @@ async def test_a_tick_cut_short_still_delivers_and_quiet_hours_hold_all_but_appr
         await u.commit()
     tick = engine.Tick.start(NOW)
     async with uow() as u:
-        await engine.enqueue_alert(u, USER, "rule_action", "k1", {"action_id": 1}, NOW, False,
-                                   tick)
-        await engine.enqueue_alert(u, USER, "rule_action", "k2", {"action_id": 2}, NOW, True,
-                                   tick)
+        await engine.enqueue_alert(u, USER, "rule_action", "k1", {"action_id": 1}, NOW, False, tick)
+        await engine.enqueue_alert(u, USER, "rule_action", "k2", {"action_id": 2}, NOW, True, tick)
         await u.commit()
     quiet, urgent = await _rows(uow, OutboxMessage)
     assert urgent.next_attempt_at == tick.held_until  # held only until the tick is over
@@ -138,8 +141,9 @@ async def test_an_in_doubt_digest_keeps_the_alerts_it_had(uow: UnitOfWorkFactory
     tick = engine.Tick.start(NOW)
     async with uow() as u:
         for n in range(3):
-            await engine.enqueue_alert(u, USER, "rule_action", f"k{n}", {"action_id": n}, NOW,
-                                       True, tick)
+            await engine.enqueue_alert(
+                u, USER, "rule_action", f"k{n}", {"action_id": n}, NOW, True, tick
+            )
         await u.commit()
     await tick.release(uow, FixedClock(NOW))
     async with uow() as u:
@@ -162,8 +166,7 @@ async def _approvals(uow: UnitOfWorkFactory, n: int) -> tuple[FakeChanger, int]:
     return changer, leader.id
 
 
-async def test_approve_all_changes_each_once_and_each_undoes_alone(
-        uow: UnitOfWorkFactory) -> None:
+async def test_approve_all_changes_each_once_and_each_undoes_alone(uow: UnitOfWorkFactory) -> None:
     changer, digest = await _approvals(uow, 12)
     text, markup = await _screen(uow, digest)
     assert "✅ Approve all (12)" in _buttons((text, markup)) and len(_buttons((text, markup))) <= 30
@@ -196,14 +199,16 @@ async def test_approve_all_changes_each_once_and_each_undoes_alone(
 
 
 async def test_reject_all_reports_what_was_decided_or_expired_before(
-        uow: UnitOfWorkFactory) -> None:
+    uow: UnitOfWorkFactory,
+) -> None:
     changer, digest = await _approvals(uow, 4)
     one, two, *_ = await _rows(uow, RuleAction)
     clock = FixedClock(NOW + timedelta(minutes=1))
     await approvals.approve(uow, clock, changer, USER, one.id)
     async with uow() as u:
         await u.session.execute(
-            update(RuleAction).where(RuleAction.id == two.id).values(expires_at=NOW))
+            update(RuleAction).where(RuleAction.id == two.id).values(expires_at=NOW)
+        )
         await u.commit()
     tally = await digests.decide_all(uow, clock, None, USER, digest, False)
     assert tally is not None
@@ -212,7 +217,8 @@ async def test_reject_all_reports_what_was_decided_or_expired_before(
 
 
 async def test_run_now_runs_once_per_screen_and_waits_for_a_scheduled_run(
-        uow: UnitOfWorkFactory) -> None:
+    uow: UnitOfWorkFactory,
+) -> None:
     await _world(uow, {"a1": ("25", 0), "a2": ("1", 0)})
     rule = await _rule(uow, STOP_LOSS, "Stop", enabled=False)  # a new rule starts off
     changer = FakeChanger()
@@ -228,11 +234,13 @@ async def test_run_now_runs_once_per_screen_and_waits_for_a_scheduled_run(
     assert len(await _rows(uow, RuleRun)) == 1 and len(changer.writes) == 1
     # Not someone else's rule.
     assert (await run_now(uow, clock, changer, USER + 1, rule.id, "chat")).outcome is (
-        RunOutcome.GONE)
+        RunOutcome.GONE
+    )
     # While a scheduled run holds the rule, a press does not run it alongside.
     async with uow() as u:
-        await u.session.execute(update(Rule).values(lease_owner="w1", lease_until=NOW + timedelta(
-            minutes=10)))
+        await u.session.execute(
+            update(Rule).values(lease_owner="w1", lease_until=NOW + timedelta(minutes=10))
+        )
         await u.commit()
     busy = await run_now(uow, clock, changer, USER, rule.id, "chat", NOW + timedelta(seconds=20))
     assert busy.outcome is RunOutcome.BUSY
