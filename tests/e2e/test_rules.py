@@ -358,10 +358,10 @@ async def test_freshness_guard_quiet_hours_digest_and_midnight_reenable(
         raise AssertionError(f"the rule never acted: {states}")
     # Quiet hours: nothing about it has arrived yet.
     said = [m.text for m in await user.bot_messages()]
-    assert not [t for t in said if "⏸ The rule «" in t or "objects in one run" in t]
+    assert not [t for t in said if "⏸ The rule «" in t or "5 objects" in t]
 
     travel(until_local(travel, 8, 5, "Europe/Berlin"))
-    digest = await user.wait_for(lambda m: "objects in one run" in m.text, timeout=30)
+    digest = await user.wait_for(lambda m: "5 objects" in m.text, timeout=30)
     assert all(name in digest.text for _, name in mine)
     assert digest.text.count("impressions today") == 5  # each object's own values
     assert sum(b.startswith("↩️ ") for b in digest.button_labels()) == 5  # and its own Undo
@@ -376,7 +376,7 @@ async def test_freshness_guard_quiet_hours_digest_and_midnight_reenable(
     # up — and that one is told once too.)
     notices = [m.text for m in messages if "⏸ The rule «" in m.text]
     assert len(notices) == len(set(notices)) and skipped.text in notices
-    assert sum("objects in one run" in m.text for m in messages) == 1  # one digest
+    assert sum("5 objects" in m.text for m in messages) == 1  # one digest
 
     # Each paused ad comes back at the account's own midnight.
     travel(until_local(travel, 0, 1, zone))
