@@ -10,6 +10,9 @@ from collections.abc import Awaitable, Callable
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, Message
 
+from bot.screens import show
+from bot.views import Screen
+
 EVERY_SECONDS = 1.0
 
 
@@ -32,3 +35,15 @@ def every_second(
                 await query.message.edit_text(text(done, total))
 
     return progress
+
+
+async def final(query: CallbackQuery, screen: Screen) -> None:
+    """Draw the result over the progress. Always an edit: the pressed message as the press
+    carried it predates the progress edits, so comparing with it (bot.screens.show) could skip
+    a needed edit; Telegram's "message is not modified" is harmless here."""
+    text, markup = screen
+    if isinstance(query.message, Message):
+        with contextlib.suppress(TelegramBadRequest):
+            await query.message.edit_text(text, reply_markup=markup)
+    else:
+        await show(query, screen)

@@ -10,7 +10,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import ActionCb, DigestCb
-from bot.progress import every_second
+from bot.progress import every_second, final
 from bot.routers.menu import sign_up_first
 from bot.screens import show
 from bot.states import RuleStates
@@ -159,7 +159,7 @@ async def digest_action(
     async with uow() as u:
         screen = await rule_digest.render(u, db_user.id, cb.id, clock.now(), cb.n, note)
     if screen is not None:
-        await show(query, screen)
+        await (final(query, screen) if note is not None else show(query, screen))
 
 
 @router.message(StateFilter(RuleStates.edit_value), F.text)

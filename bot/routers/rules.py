@@ -15,7 +15,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import BuildCb, DraftCb, MenuCb, RulesCb
-from bot.progress import every_second
+from bot.progress import every_second, final
 from bot.routers.menu import sign_up_first
 from bot.screens import show
 from bot.states import RuleStates
@@ -280,13 +280,13 @@ async def _run_now(
     pace = every_second(query, lambda done, total: view.running(rule, done, total))
     result = await run_now(uow, clock, changer, user.id, rule.id, worker, drawn, pace)
     if result.outcome is RunOutcome.GONE:
-        await show(query, (view.not_yours(), None))
+        await final(query, (view.not_yours(), None))
     elif result.outcome is RunOutcome.BUSY:
-        await show(query, view.run_busy(rule))
+        await final(query, view.run_busy(rule))
     elif result.outcome is RunOutcome.FAILED or result.run is None:
-        await show(query, view.run_failed(rule))
+        await final(query, view.run_failed(rule))
     else:
-        await show(query, view.run_result(rule, result.run, user.time_zone, clock.now()))
+        await final(query, view.run_result(rule, result.run, user.time_zone, clock.now()))
 
 
 async def _preview(
