@@ -189,7 +189,7 @@ async def rules_action(
         if detail is None:
             await query.answer(view.not_yours(), show_alert=True)
             return
-        await show(query, view.run_detail(*detail, db_user.time_zone, clock.now()))
+        await show(query, view.run_detail(*detail, db_user.time_zone, clock.now(), callback_data.n))
     elif not await _rule_action(query, callback_data, db_user, uow, clock, state):
         await query.answer(view.not_yours(), show_alert=True)
         return

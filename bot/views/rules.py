@@ -413,25 +413,34 @@ def state_name(state: str) -> str:
     }[state]
 
 
-def run_detail(run: RuleRun, actions: list[RuleAction], user_tz: str, now: datetime) -> Screen:
-    """What one run did, object by object, with each action's buttons."""
+RUN_ACTIONS_PER_PAGE = 10  # one row of buttons each: far under Telegram's 100 buttons
+
+
+def run_detail(
+    run: RuleRun, actions: list[RuleAction], user_tz: str, now: datetime, page: int = 0
+) -> Screen:
+    """What one run did, object by object (a page at a time), with each action's buttons."""
     from bot.views.rule_alerts import action_buttons  # the alert's own buttons
 
+    pages = max(1, -(-len(actions) // RUN_ACTIONS_PER_PAGE))
+    page = min(max(page, 0), pages - 1)
     lines = [
         _("<b>Run {when}</b>").format(when=_local(run.started_at, user_tz)),
         run_summary(run, user_tz),
         "",
     ]
     kb = InlineKeyboardBuilder()
-    for a in actions[:30]:
+    shown = actions[page * RUN_ACTIONS_PER_PAGE : (page + 1) * RUN_ACTIONS_PER_PAGE]
+    for a in shown:
         lines.append(
-            f"{STATE_MARK.get(a.state, '•')} {html.quote(a.object_name)} — "
+            f"{STATE_MARK.get(a.state, '•')} {html.quote(a.object_name[:80])} — "
             f"{action_name(a.kind)}: {state_name(a.state)}"
         )
-        action_buttons(kb, a, short=True, now=now)
-    kb.adjust(2)
-    kb.row()
+        row = InlineKeyboardBuilder()
+        if action_buttons(row, a, short=True, now=now):
+            kb.row(*row.buttons)
     back = InlineKeyboardBuilder()
+    add_pager(back, page, pages, lambda p: RulesCb(a="run", id=run.id, n=p))
     if run.rule_id:
         back.button(text=_("« Run log"), callback_data=RulesCb(a="runs", id=run.rule_id))
     kb.attach(back)

@@ -278,6 +278,12 @@ async def test_run_now_then_approve_all_on_a_digest_changes_each_once_and_undoes
     assert len(labels) <= 30 and "✅ Approve all (12)" in labels and "▶" in labels
     assert len(digest.text) <= 4096
 
+    # The run, linked from the result: every object with its buttons, a page at a time.
+    await user.press("📜 Open the run", message_id=screen.message_id)
+    run = await user.wait_for(lambda m: m.message_id == screen.message_id
+                              and "Run " in m.text and "›" in m.button_labels())
+    assert len(run.button_labels()) <= 30 and run.text.count("waiting for approval") == 10
+
     everyone = digest.button("✅ Approve all (12)").callback_data or ""
     await user.press("✅ Approve all (12)", message_id=digest.message_id)
     done = await user.wait_for(lambda m: m.message_id == digest.message_id
@@ -304,8 +310,12 @@ async def test_run_now_then_approve_all_on_a_digest_changes_each_once_and_undoes
     assert (await state_of(api, tiktok, adv0, "adgroup", g0)).budget == before[g0]
     for adv, g, _ in rest:
         assert (await state_of(api, tiktok, adv, "adgroup", g)).budget == raised[g]
+    # The double tap made no second run, and no second digest.
     said = [m.text for m in await user.bot_messages()]
-    assert sum("ran now" in t for t in said) == 1 and sum("12 objects" in t for t in said) == 1
+    assert sum("12 objects" in t for t in said) == 1
+    await user.press("« Run log", message_id=screen.message_id)
+    log = await user.wait_for(lambda m: m.message_id == screen.message_id and "Run log" in m.text)
+    assert log.text.count("checked 12, matched 12") == 1, log.text
 
 
 def until_local(travel: Travel, hour: int, minute: int, zone: str) -> timedelta:
