@@ -285,6 +285,16 @@ async def test_run_now_then_approve_all_on_a_digest_changes_each_once_and_undoes
     assert len(run.button_labels()) <= 30 and run.text.count("waiting for approval") == 10
 
     everyone = digest.button("✅ Approve all (12)").callback_data or ""
+    # Someone else's press of the owner's "Approve all" is refused and changes nothing.
+    stranger = await sandbox.user(832, language_code="en")
+    await sign_up(stranger)
+    theirs = await stranger.last_bot_message()
+    assert theirs is not None
+    answer = await press_data_answer(stranger, everyone, theirs.message_id)
+    assert "no longer valid" in str(answer.get("text"))
+    for adv, g, _ in groups:
+        assert (await state_of(api, tiktok, adv, "adgroup", g)).budget == before[g]
+
     await user.press("✅ Approve all (12)", message_id=digest.message_id)
     done = await user.wait_for(lambda m: m.message_id == digest.message_id
                                and "Approve all: changed 12" in m.text, timeout=60)
