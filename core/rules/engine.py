@@ -48,7 +48,7 @@ from storage.uow import UnitOfWork, UnitOfWorkFactory
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=10)
 BATCH = 1000  # rules claimed and evaluated together (their sums share queries)
-DIGEST_AT = 4  # this many alerts or more from one run go out as one digest
+DIGEST_AT = 4  # this many alerts or more from one run are queued as one (a tick's merge anyway)
 ALERTED = ("applied", "failed", "proposed", "alerted")
 Progress = Callable[[int, int], Awaitable[None]]  # (done, total) while a run applies changes
 
@@ -59,7 +59,8 @@ Progress = Callable[[int, int], Awaitable[None]]  # (done, total) while a run ap
 #   that finishes the run, under dedup keys of that run: writing stays exactly-once, as before.
 # - The tick only adds a batch name and holds its alerts until the tick is over (`release`), so
 #   a chat's alerts of one tick are due together. A crash before the release delays them to
-#   `held_until` (a few minutes), never loses them.
+#   `held_until` (a few minutes), never loses them; a tick that outlasts the hold sends what is
+#   due so far as one message and the rest as another.
 # - Merging is the notifier's, at send time (storage.repos.outbox `absorb`): in the transaction
 #   that marks the leader as sending, the others are stamped `merged_into` the leader, so the
 #   set one message carries is fixed before it is sent and none is ever claimed alone again; a
