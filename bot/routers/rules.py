@@ -257,6 +257,14 @@ async def _rule_action(
     return True
 
 
+def _drawn_at(value: str) -> datetime | None:
+    """When the screen with a "Run now" was drawn, from its button (None if forged)."""
+    try:
+        return datetime.fromtimestamp(int(value), UTC) if value.isdigit() else None
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 async def _run_now(
     query: CallbackQuery,
     cb: RulesCb,
@@ -276,7 +284,7 @@ async def _run_now(
         return
     await query.answer()
     await show(query, (view.running(rule), None))
-    drawn = datetime.fromtimestamp(int(cb.v), UTC) if cb.v.isdigit() else None
+    drawn = _drawn_at(cb.v)
     pace = every_second(query, lambda done, total: view.running(rule, done, total))
     result = await run_now(uow, clock, changer, user.id, rule.id, worker, drawn, pace)
     if result.outcome is RunOutcome.GONE:
