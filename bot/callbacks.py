@@ -82,6 +82,15 @@ class ActionCb(CallbackData, prefix="ap"):
     v: str = ""  # "r" when pressed in a run's list (that screen is redrawn)
 
 
+class DigestCb(CallbackData, prefix="dg"):
+    """A digest's page or "Approve all" / "Reject all"; `id` is the digest's alert (outbox)
+    id, checked against the presser before anything happens."""
+
+    a: str
+    id: int
+    n: int = 0
+
+
 class ManageCb(CallbackData, prefix="mg"):
     """Managing objects: action, our account id (or the change's id for ok/no/un), level code,
     object or parent id, period, change code, page (all re-checked against the presser)."""

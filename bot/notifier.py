@@ -5,7 +5,8 @@ here, rendered in the owner's language at delivery time, sent, and marked sent. 
 `retry_after` Telegram asked for (telegram-bot-platform.md §2.3), a 5xx or network error backs
 off. A 403 (the user blocked the bot) marks the user blocked: their alerts wait, unsent and not
 tried again one by one, until they come back (core.users.mark_returned). Nothing is dropped
-silently, and one event is one message.
+silently, and one event is one message — except that one tick's rule alerts to a chat are
+delivered together as one digest (`absorb`, see core.rules.engine's Tick).
 
 **Exactly once across a crash.** Sending and recording are two systems, so a crash between
 Telegram accepting a sendMessage and our commit of `sent_at` would, with a plain lease, send the
@@ -148,7 +149,12 @@ class Notifier:
                 return None
             with self._i18n.context(), self._i18n.use_locale(user.language):
                 return await view.render(
-                    u, message.kind, message.user_id, message.params, self._clock.now()
+                    u,
+                    message.kind,
+                    message.user_id,
+                    message.params,
+                    self._clock.now(),
+                    outbox_id=message.id,
                 )
 
     async def _deliver(self, message: OutboxMessage) -> bool:
@@ -159,6 +165,10 @@ class Notifier:
         assert lease is not None
         async with self._uow() as u:
             mine = await u.outbox.mark_sending(message.id, lease, now, now + LEASE)
+            if mine:
+                # One tick's rule alerts to this chat go out as this one digest: the set is
+                # fixed here, before the send, under our lease (core.rules.engine, Tick).
+                await u.outbox.absorb(message, now)
             await u.commit()
         if not mine:
             return False  # the lease ran out and another instance has the row now

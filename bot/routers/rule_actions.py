@@ -1,5 +1,6 @@
-"""Decisions on what rules did or propose: Approve, Reject, Other amount, Undo. The action id in
-a button is only a lookup key: the owner check and the once-only state change are in core."""
+"""Decisions on what rules did or propose: Approve, Reject, Other amount, Undo, and a digest's
+pages and Approve all / Reject all. The ids in a button are only lookup keys: the owner check
+and the once-only state change are in core."""
 
 from __future__ import annotations
 
@@ -8,15 +9,17 @@ from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from bot.callbacks import ActionCb
+from bot.callbacks import ActionCb, DigestCb
+from bot.progress import every_second, final
 from bot.routers.menu import sign_up_first
 from bot.screens import show
 from bot.states import RuleStates
-from bot.views import rule_alerts
+from bot.views import rule_alerts, rule_digest
 from bot.views import rules as rules_view
+from bot.views.common import stale
 from core.clock import Clock
 from core.money import parse_amount
-from core.rules import approvals, service
+from core.rules import approvals, digests, service
 from core.rules.acting import Changer
 from storage.models import RuleAction, User
 from storage.uow import UnitOfWorkFactory
@@ -31,10 +34,18 @@ async def _redraw(
     clock: Clock,
     user: User,
     row: RuleAction,
-    in_run: bool,
+    where: str,
 ) -> None:
-    """Show the action's message (or its run's list) as it stands after the decision."""
-    if in_run and row.run_id is not None:
+    """Show the action's message (or its run's list, or the digest's page it was pressed on)
+    as it stands after the decision."""
+    digest = rule_digest.parse_handle(where)
+    if digest is not None:
+        async with uow() as u:
+            screen = await rule_digest.render(u, user.id, digest[0], clock.now(), digest[1])
+        if screen is not None:
+            await show(query, screen)
+        return
+    if where == "r" and row.run_id is not None:
         detail = await service.run_detail(uow, user.id, row.run_id)
         if detail is not None:
             await show(query, rules_view.run_detail(*detail, user.time_zone, clock.now()))
@@ -111,7 +122,44 @@ async def decide(
     )
     await query.answer(_said(result)[:200], show_alert=alert)
     if result.action is not None:
-        await _redraw(query, uow, clock, db_user, result.action, callback_data.v == "r")
+        await _redraw(query, uow, clock, db_user, result.action, callback_data.v)
+
+
+@router.callback_query(DigestCb.filter())
+async def digest_action(
+    query: CallbackQuery,
+    callback_data: DigestCb,
+    db_user: User | None,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    changer: Changer | None,
+) -> None:
+    """A digest's page, or Approve all / Reject all (each approval once, by the owner only)."""
+    if db_user is None:
+        await query.answer(sign_up_first(), show_alert=True)
+        return
+    cb, note = callback_data, None
+    async with uow() as u:
+        mine = await digests.actions_in(u, db_user.id, cb.id)
+    if mine is None or cb.a not in ("pg", "all", "none"):
+        await query.answer(stale(), show_alert=True)
+        return
+    if cb.a == "all" and changer is None:
+        await query.answer(rules_view.decision_failed(""), show_alert=True)
+        return
+    if cb.a in ("all", "none"):
+        approve = cb.a == "all"
+        # Answered at once: applying many changes takes longer than a button may spin.
+        await query.answer(rule_digest.deciding_all(approve))
+        pace = every_second(query, lambda d, t: rule_digest.progress_all(approve, d, t))
+        tally = await digests.decide_all(uow, clock, changer, db_user.id, cb.id, approve, pace)
+        note = rule_digest.all_result(tally) if tally is not None else None
+    else:
+        await query.answer()
+    async with uow() as u:
+        screen = await rule_digest.render(u, db_user.id, cb.id, clock.now(), cb.n, note)
+    if screen is not None:
+        await (final(query, screen) if note is not None else show(query, screen))
 
 
 @router.message(StateFilter(RuleStates.edit_value), F.text)

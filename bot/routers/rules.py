@@ -1,11 +1,12 @@
 """Rules: list, view, build (buttons or one typed line), presets, draft settings, preview,
-backtest, run log, switch on/off, duplicate, delete. Every id in a button is re-checked
+backtest, run now, run log, switch on/off, duplicate, delete. Every id in a button is re-checked
 against the presser; a draft lives in the presser's own conversation state."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from aiogram import F, Router
@@ -14,6 +15,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import BuildCb, DraftCb, MenuCb, RulesCb
+from bot.progress import every_second, final
 from bot.routers.menu import sign_up_first
 from bot.screens import show
 from bot.states import RuleStates
@@ -21,8 +23,11 @@ from bot.views import Screen
 from bot.views import rules as view
 from core.clock import Clock
 from core.rules import service
+from core.rules.acting import Changer
 from core.rules.backtest import backtest
 from core.rules.presets import preset
+from core.rules.run_now import Outcome as RunOutcome
+from core.rules.run_now import run_now
 from core.rules.settings import (
     Frequency,
     RuleSettings,
@@ -56,7 +61,9 @@ async def list_screen(uow: UnitOfWorkFactory, user: User, page: int = 0) -> Scre
     return view.rules_list(await service.rules_of(uow, user.id), page)
 
 
-async def rule_screen(uow: UnitOfWorkFactory, user: User, rule_id: int) -> Screen | None:
+async def rule_screen(
+    uow: UnitOfWorkFactory, user: User, rule_id: int, now: datetime | None = None
+) -> Screen | None:
     """One rule with its last run and conflicts; None if not the user's."""
     rule = await service.get(uow, user.id, rule_id)
     if rule is None:
@@ -66,7 +73,7 @@ async def rule_screen(uow: UnitOfWorkFactory, user: User, rule_id: int) -> Scree
     draft = service.draft_of(rule)
     clash = await service.conflicts(uow, user.id, draft)
     return view.rule_view(
-        rule, draft.settings, await _accounts(uow, user), user.time_zone, last, clash
+        rule, draft.settings, await _accounts(uow, user), user.time_zone, last, clash, now
     )
 
 
@@ -151,12 +158,17 @@ async def rules_action(
     uow: UnitOfWorkFactory,
     clock: Clock,
     state: FSMContext,
+    changer: Changer | None,
+    worker: str = "chat",
 ) -> None:
     """Every button of the list, a rule and its log."""
     if db_user is None:
         await query.answer(sign_up_first(), show_alert=True)
         return
     a, rid = callback_data.a, callback_data.id
+    if a == "now":
+        await _run_now(query, callback_data, db_user, uow, clock, changer, worker)
+        return
     if a == "list":
         await show(query, await list_screen(uow, db_user, callback_data.n))
     elif a == "type":
@@ -177,7 +189,7 @@ async def rules_action(
         if detail is None:
             await query.answer(view.not_yours(), show_alert=True)
             return
-        await show(query, view.run_detail(*detail, db_user.time_zone, clock.now()))
+        await show(query, view.run_detail(*detail, db_user.time_zone, clock.now(), callback_data.n))
     elif not await _rule_action(query, callback_data, db_user, uow, clock, state):
         await query.answer(view.not_yours(), show_alert=True)
         return
@@ -238,11 +250,51 @@ async def _rule_action(
         return True
     elif cb.a != "view":
         return False
-    screen = await rule_screen(uow, user, rule.id)
+    screen = await rule_screen(uow, user, rule.id, clock.now())
     if screen is None:
         return False
     await show(query, screen)
     return True
+
+
+def _drawn_at(value: str) -> datetime | None:
+    """When the screen with a "Run now" was drawn, from its button (None if forged)."""
+    try:
+        return datetime.fromtimestamp(int(value), UTC) if value.isdigit() else None
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+async def _run_now(
+    query: CallbackQuery,
+    cb: RulesCb,
+    user: User,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    changer: Changer | None,
+    worker: str,
+) -> None:
+    """Run the rule once, now, as its schedule would, showing progress and then the result."""
+    rule = await service.get(uow, user.id, cb.id)
+    if rule is None:
+        await query.answer(view.not_yours(), show_alert=True)
+        return
+    if changer is None:
+        await query.answer(view.decision_failed(""), show_alert=True)
+        return
+    await query.answer()
+    await show(query, (view.running(rule), None))
+    drawn = _drawn_at(cb.v)
+    pace = every_second(query, lambda done, total: view.running(rule, done, total))
+    result = await run_now(uow, clock, changer, user.id, rule.id, worker, drawn, pace)
+    if result.outcome is RunOutcome.GONE:
+        await final(query, (view.not_yours(), None))
+    elif result.outcome is RunOutcome.BUSY:
+        await final(query, view.run_busy(rule))
+    elif result.outcome is RunOutcome.FAILED or result.run is None:
+        await final(query, view.run_failed(rule))
+    else:
+        await final(query, view.run_result(rule, result.run, user.time_zone, clock.now()))
 
 
 async def _preview(
@@ -457,7 +509,7 @@ async def _save(
         await service.set_enabled(uow, clock, user.id, rule.id, True)
     await state.clear()
     await query.answer(view.saved(enable))
-    screen = await rule_screen(uow, user, rule.id)
+    screen = await rule_screen(uow, user, rule.id, clock.now())
     if screen is not None:
         await show(query, screen)
 

@@ -10,9 +10,10 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import AccountsCb
-from bot.views import Screen, rule_alerts
+from bot.views import Screen, rule_alerts, rule_digest
 from bot.views import launch as launch_view
 from core.launch import service as launch_service
+from core.rules import digests
 from storage.uow import UnitOfWork
 
 
@@ -22,8 +23,14 @@ async def render(
     user_id: int,
     params: dict[str, Any],
     now: datetime | None = None,
+    *,
+    outbox_id: int | None = None,
 ) -> Screen | None:
-    """The message for one alert, or None when its subject no longer exists."""
+    """The message for one alert (`outbox_id`: the alert's own id, to gather the alerts merged
+    into it), or None when its subject no longer exists."""
+    if kind in digests.KINDS and outbox_id is not None:
+        # Alone, or with the rest of its tick's alerts to this chat merged into it.
+        return await rule_digest.render(u, user_id, outbox_id, now or datetime.now(UTC))
     if kind.startswith("rule_"):
         return await rule_alerts.render(u, kind, user_id, params, now or datetime.now(UTC))
     if kind == "launch_done":

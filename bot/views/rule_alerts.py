@@ -9,7 +9,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import html
-from aiogram.types import InlineKeyboardButton
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -29,11 +28,9 @@ from core.rules.settings import from_json
 from storage.models import AdAccount, RuleAction
 from storage.uow import UnitOfWork
 
-DIGEST_LINES = 20  # objects a digest lists (the run's screen has them all)
-DIGEST_CHARS = 3600  # leaves room for the closing lines under Telegram's 4096
 
-
-def _when(value: str | None, zone: str) -> str:
+def when_local(value: str | None, zone: str) -> str:
+    """`29.11 15:00` in `zone` for a stored ISO time (`—` when there is none)."""
     if not value:
         return "—"
     return datetime.fromisoformat(value).astimezone(ZoneInfo(zone)).strftime("%d.%m %H:%M")
@@ -46,8 +43,8 @@ def _money_change(field: str, before: Any, after: Any, currency: str) -> str:
     return f"{name}: {old} → {new}"
 
 
-def outcome(row: RuleAction, currency: str, zone: str) -> str:
-    """What happened to the object, in one line."""
+def outcome(row: RuleAction, currency: str, zone: str, error_chars: int = 300) -> str:
+    """What happened to the object, in one line (a refusal cut to `error_chars`)."""
     kind, state = row.kind, row.state
     expected = (row.trigger or {}).get("expected")
     if state == "proposed":
@@ -59,7 +56,7 @@ def outcome(row: RuleAction, currency: str, zone: str) -> str:
         return line
     if state == "failed":
         return _("could not {action}: {error}").format(
-            action=action_name(kind), error=html.quote(change_error(row.error))
+            action=action_name(kind), error=html.quote(change_error(row.error)[:error_chars])
         )
     if state == "alerted":
         return _("matched (alert only, nothing changed)")
@@ -104,7 +101,7 @@ def action_buttons(
     return added
 
 
-def _readings(row: RuleAction, currency: str) -> list[str]:
+def readings(row: RuleAction, currency: str) -> list[str]:
     """The values that made the rule fire on this object, one text each."""
     return [
         reading_text(
@@ -119,7 +116,8 @@ def _readings(row: RuleAction, currency: str) -> list[str]:
     ]
 
 
-async def _context(u: UnitOfWork, row: RuleAction) -> tuple[AdAccount | None, str]:
+async def context(u: UnitOfWork, row: RuleAction) -> tuple[AdAccount | None, str]:
+    """The action's ad account and the name of the rule (or manual change) behind it."""
     account = await u.connections.account(row.user_id, row.ad_account_id)
     if row.rule_id is None:
         return account, _("Your change")  # made from Manage, not by a rule
@@ -143,12 +141,12 @@ def action_message(
         "",
         _("Why:"),
     ]
-    lines += ["• " + reading for reading in _readings(row, currency)]
+    lines += ["• " + reading for reading in readings(row, currency)]
     if trig.get("rule"):
         lines.append(_("Rule: {text}").format(text=f"<code>{html.quote(trig['rule'])}</code>"))
     lines.append(
         _("Days and hours of {zone}; data as of {when}").format(
-            zone=zone_label(zone, now), when=_when(trig.get("as_of"), zone)
+            zone=zone_label(zone, now), when=when_local(trig.get("as_of"), zone)
         )
     )
     if row.state == "proposed" and row.expires_at is not None:
@@ -170,7 +168,7 @@ async def render(
         row = await u.rules.action(user_id, int(params["action_id"]))
         if row is None:
             return None
-        account, rule_name = await _context(u, row)
+        account, rule_name = await context(u, row)
         if kind == "rule_action":
             return action_message(row, account, rule_name, now)
         # Switching it back on is this rule's own undo; to keep it off, the object's card is
@@ -186,8 +184,6 @@ async def render(
             "▶️ «{name}» is back on: the rule «{rule}» paused it for today, and the day "
             "has ended in the account's time zone."
         ).format(name=html.quote(row.object_name), rule=html.quote(rule_name)), kb.as_markup()
-    if kind == "rule_digest":
-        return await _digest(u, user_id, int(params["run_id"]), now)
     if kind == "rule_stale":
         rule = await u.rules.get(user_id, int(params["rule_id"]))
         accounts = [await u.connections.account(user_id, int(a)) for a in params["accounts"]]
@@ -206,69 +202,8 @@ async def render(
             as_of = account.fresh_as_of.isoformat() if account.fresh_as_of else None
             lines.append(
                 _("• {account}: data as of {when} (account time)").format(
-                    account=html.quote(account.name), when=_when(as_of, account.time_zone)
+                    account=html.quote(account.name), when=when_local(as_of, account.time_zone)
                 )
             )
         return "\n".join(lines), kb.as_markup()
     return None
-
-
-async def _digest(u: UnitOfWork, user_id: int, run_id: int, now: datetime) -> Screen | None:
-    """Many firings of one run in one message: per object what happened and the values that
-    triggered it, grouped by ad account (each with its own time zone and data time), and each
-    object's own Approve / Reject / Undo buttons."""
-    run = await u.rules.run(user_id, run_id)
-    if run is None:
-        return None
-    rows = await u.rules.actions_of_run(run_id)
-    if not rows:
-        return None
-    rule_name = (await _context(u, rows[0]))[1]
-    lines = [
-        _("🤖 <b>{rule}</b>: {n} objects in one run").format(
-            rule=html.quote(rule_name), n=len(rows)
-        )
-    ]
-    trig = rows[0].trigger or {}
-    if trig.get("rule"):
-        lines.append(_("Rule: {text}").format(text=f"<code>{html.quote(trig['rule'])}</code>"))
-    kb, told = InlineKeyboardBuilder(), 0
-    accounts: dict[int, AdAccount | None] = {}
-    for row in sorted(rows[:DIGEST_LINES], key=lambda r: r.ad_account_id):
-        said = []
-        if row.ad_account_id not in accounts:
-            account = accounts[row.ad_account_id] = await u.connections.account(
-                user_id, row.ad_account_id
-            )
-            zone = account.time_zone if account else "UTC"
-            said += [
-                "",
-                f"<b>{html.quote(account.name) if account else '?'}</b> · "
-                + _("Days and hours of {zone}; data as of {when}").format(
-                    zone=zone_label(zone, now), when=_when((row.trigger or {}).get("as_of"), zone)
-                ),
-            ]
-        account = accounts[row.ad_account_id]
-        currency, zone = (account.currency, account.time_zone) if account else ("USD", "UTC")
-        readings = _readings(row, currency)
-        said.append(
-            f"{STATE_MARK.get(row.state, '•')} {html.quote(row.object_name[:80])} — "
-            f"{outcome(row, currency, zone)}"
-        )
-        if readings:
-            said.append("   " + "; ".join(readings))
-        if sum(map(len, lines + said)) > DIGEST_CHARS:
-            break  # cut at a whole object: never inside a tag (Telegram's 4096 limit)
-        lines += said
-        told += 1
-        action_buttons(kb, row, short=True, now=now)
-    if len(rows) > told:
-        lines.append(_("…and {n} more").format(n=len(rows) - told))
-    kb.adjust(2)
-    kb.row(
-        InlineKeyboardButton(
-            text=_("Open the run: approve, reject or undo each"),
-            callback_data=RulesCb(a="run", id=run_id).pack(),
-        )
-    )
-    return "\n".join(lines)[:4000], kb.as_markup()

@@ -229,8 +229,10 @@ def rule_view(
     user_tz: str,
     last: RuleRun | None,
     conflicts: list[Rule],
+    now: datetime | None = None,
 ) -> Screen:
-    """One rule: its text, settings, last run, conflicts, and what can be done with it."""
+    """One rule: its text, settings, last run, conflicts, and what can be done with it.
+    `now`: when the screen is drawn, which its "Run now" names (core.rules.run_now.slot_for)."""
     state = _("🟢 on") if rule.enabled else _("⏸ off")
     lines = [
         f"<b>{html.quote(_title(rule))}</b> — {state}",
@@ -248,14 +250,73 @@ def rule_view(
         callback_data=RulesCb(a="off" if rule.enabled else "on", id=rule.id),
     )
     kb.button(text=_("✏️ Edit"), callback_data=RulesCb(a="edit", id=rule.id))
+    kb.button(text=_("▶ Run now"), callback_data=run_now_cb(rule.id, now))
     kb.button(text=_("🔎 Preview"), callback_data=RulesCb(a="prev", id=rule.id))
     kb.button(text=_("🧪 Backtest"), callback_data=RulesCb(a="bt", id=rule.id, v="7"))
     kb.button(text=_("📜 Run log"), callback_data=RulesCb(a="runs", id=rule.id))
     kb.button(text=_("⧉ Duplicate"), callback_data=RulesCb(a="dup", id=rule.id))
     kb.button(text=_("🗑 Delete"), callback_data=RulesCb(a="del", id=rule.id))
     kb.button(text=_("« Rules"), callback_data=RulesCb(a="list"))
-    kb.adjust(2, 2, 2, 1, 1)
+    kb.adjust(2, 1, 2, 2, 1, 1)
     return "\n".join(lines), kb.as_markup()
+
+
+def run_now_cb(rule_id: int, now: datetime | None) -> RulesCb:
+    """ "Run now" naming the moment its screen was drawn (a double tap then runs once)."""
+    return RulesCb(a="now", id=rule_id, v=str(int(now.timestamp())) if now else "")
+
+
+def running(rule: Rule, done: int = 0, total: int = 0) -> str:
+    """A run started from the rule's screen, in progress."""
+    head = _("⏳ Running «{name}»…").format(name=html.quote(rule.name))
+    if total:
+        head += "\n" + _("Changes applied: {done} of {total}").format(done=done, total=total)
+    return head
+
+
+def run_result(rule: Rule, run: RuleRun, user_tz: str, now: datetime) -> Screen:
+    """What a run started from the rule's screen did, with the way to its objects."""
+    lines = [
+        _("▶ <b>{name}</b> ran now").format(name=html.quote(rule.name)),
+        run_summary(run, user_tz),
+    ]
+    if run.matched:
+        lines += [
+            "",
+            _(
+                "Its alerts and approvals come as one message; the run lists each object "
+                "with its own buttons."
+            ),
+        ]
+    kb = InlineKeyboardBuilder()
+    if run.matched:
+        kb.button(text=_("📜 Open the run"), callback_data=RulesCb(a="run", id=run.id))
+    kb.button(text=_("▶ Run again"), callback_data=run_now_cb(rule.id, now))
+    kb.button(text=_("« Rule"), callback_data=RulesCb(a="view", id=rule.id))
+    kb.adjust(1)
+    return "\n".join(lines), kb.as_markup()
+
+
+def run_busy(rule: Rule) -> Screen:
+    """Another run of the rule holds it right now."""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("📜 Run log"), callback_data=RulesCb(a="runs", id=rule.id))
+    kb.button(text=_("« Rule"), callback_data=RulesCb(a="view", id=rule.id))
+    kb.adjust(2)
+    return _(
+        "⏳ «{name}» is running right now (on its schedule or from another press). Its "
+        "result will be in the run log in a moment."
+    ).format(name=html.quote(rule.name)), kb.as_markup()
+
+
+def run_failed(rule: Rule) -> Screen:
+    """A run started from the rule's screen broke off."""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("« Rule"), callback_data=RulesCb(a="view", id=rule.id))
+    return _(
+        "⚠️ The run of «{name}» broke off. What it did is kept and is not done twice; try "
+        "again in a minute."
+    ).format(name=html.quote(rule.name)), kb.as_markup()
 
 
 def conflict_warning(rules: list[Rule]) -> str:
@@ -352,25 +413,34 @@ def state_name(state: str) -> str:
     }[state]
 
 
-def run_detail(run: RuleRun, actions: list[RuleAction], user_tz: str, now: datetime) -> Screen:
-    """What one run did, object by object, with each action's buttons."""
+RUN_ACTIONS_PER_PAGE = 10  # one row of buttons each: far under Telegram's 100 buttons
+
+
+def run_detail(
+    run: RuleRun, actions: list[RuleAction], user_tz: str, now: datetime, page: int = 0
+) -> Screen:
+    """What one run did, object by object (a page at a time), with each action's buttons."""
     from bot.views.rule_alerts import action_buttons  # the alert's own buttons
 
+    pages = max(1, -(-len(actions) // RUN_ACTIONS_PER_PAGE))
+    page = min(max(page, 0), pages - 1)
     lines = [
         _("<b>Run {when}</b>").format(when=_local(run.started_at, user_tz)),
         run_summary(run, user_tz),
         "",
     ]
     kb = InlineKeyboardBuilder()
-    for a in actions[:30]:
+    shown = actions[page * RUN_ACTIONS_PER_PAGE : (page + 1) * RUN_ACTIONS_PER_PAGE]
+    for a in shown:
         lines.append(
-            f"{STATE_MARK.get(a.state, '•')} {html.quote(a.object_name)} — "
+            f"{STATE_MARK.get(a.state, '•')} {html.quote(a.object_name[:80])} — "
             f"{action_name(a.kind)}: {state_name(a.state)}"
         )
-        action_buttons(kb, a, short=True, now=now)
-    kb.adjust(2)
-    kb.row()
+        row = InlineKeyboardBuilder()
+        if action_buttons(row, a, short=True, now=now):
+            kb.row(*row.buttons)
     back = InlineKeyboardBuilder()
+    add_pager(back, page, pages, lambda p: RulesCb(a="run", id=run.id, n=p))
     if run.rule_id:
         back.button(text=_("« Run log"), callback_data=RulesCb(a="runs", id=run.rule_id))
     kb.attach(back)

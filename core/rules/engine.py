@@ -13,14 +13,18 @@ the account's local days, core.rules.windows), and then, per rule:
    and queues alerts — one per action, or one digest when a run has many — in the transaction
    that finishes the run and moves the rule to its next slot. Until that commits, the rule is
    still due at the same slot, so a crash anywhere repeats the run, never loses its alerts.
+
+A chat gets one digest per tick, not one per rule run (see `Tick` below): each run's alerts
+carry the tick's batch and are held until the tick ends; the notifier merges them at send time.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -44,8 +48,54 @@ from storage.uow import UnitOfWork, UnitOfWorkFactory
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=10)
 BATCH = 1000  # rules claimed and evaluated together (their sums share queries)
-DIGEST_AT = 4  # this many alerts or more from one run go out as one digest
+DIGEST_AT = 4  # this many alerts or more from one run are queued as one (a tick's merge anyway)
 ALERTED = ("applied", "failed", "proposed", "alerted")
+Progress = Callable[[int, int], Awaitable[None]]  # (done, total) while a run applies changes
+
+
+# --- Tick digests (issue 11) ------------------------------------------------------------------
+# Which property stays exactly-once, and why it survives a crash:
+# - Each rule run still writes its alerts (one per action, or one per run) in the transaction
+#   that finishes the run, under dedup keys of that run: writing stays exactly-once, as before.
+# - The tick only adds a batch name and holds its alerts until the tick is over (`release`), so
+#   a chat's alerts of one tick are due together. A crash before the release delays them to
+#   `held_until` (a few minutes), never loses them; a tick that outlasts the hold sends what is
+#   due so far as one message and the rest as another.
+# - Merging is the notifier's, at send time (storage.repos.outbox `absorb`): in the transaction
+#   that marks the leader as sending, the others are stamped `merged_into` the leader, so the
+#   set one message carries is fixed before it is sent and none is ever claimed alone again; a
+#   crash after the send re-renders the same set, which the notifier's probe recognises.
+# Approvals are held only until the tick ends (seconds), never by quiet hours.
+TICK_HOLD = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Tick:
+    """One scheduler tick (or one "Run now"): the batch its rule alerts share."""
+
+    batch: str
+    held_until: datetime
+
+    @staticmethod
+    def start(now: datetime) -> Tick:
+        """A new tick starting `now` (a random tail: instances may tick at the same moment)."""
+        return Tick(f"{now:%Y%m%d%H%M%S}-{secrets.token_hex(8)}", now + TICK_HOLD)
+
+    def hold(self, quiet: datetime | None) -> datetime:
+        """When an alert of this tick may go: at the tick's end (release), or later still when
+        quiet hours hold it (just past `held_until`, so the release leaves it alone)."""
+        if quiet is None or quiet <= self.held_until:
+            return self.held_until if quiet is None else self.held_until + timedelta(seconds=1)
+        return quiet
+
+    async def release(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        """The tick is over: its held alerts are due now."""
+        async with uow() as u:
+            await u.outbox.release_batch(self.batch, self.held_until, clock.now())
+            await u.commit()
+
+
+# --- end of tick digests ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -333,7 +383,10 @@ async def _record_hits(
         key = f"{rule.id}:{run.slot:%Y%m%dT%H%M}:{t.account_id}:{t.object_id}"
         found = await u.rules.action_by_key(key)
         if found is not None:
-            rows.append(found)
+            # Ours when this run is repeated; another run's ("Run now" in a scheduled slot's
+            # minute) already acted and announced: it counts as done, not again.
+            if found.run_id == run.id:
+                rows.append(found)
             continue
         if counts.get((t.account_id, t.object_id), 0) >= freq.times:
             continue
@@ -372,14 +425,19 @@ async def enqueue_alert(
     params: dict[str, object],
     now: datetime,
     urgent: bool,
+    tick: Tick | None = None,
 ) -> None:
-    """Queue an alert; one that is not urgent waits out the user's quiet hours."""
+    """Queue an alert; one that is not urgent waits out the user's quiet hours. With a `tick`,
+    it joins the tick's batch and waits for the tick to end (Tick)."""
     hold = None
     if not urgent:
         user = await u.users.get(user_id)
         if user is not None:
             hold = quiet_until(now, user.time_zone, user.quiet_from, user.quiet_to)
-    await u.outbox.enqueue(user_id, kind, key, params, now, not_before=hold)
+    if tick is not None:
+        hold = tick.hold(hold)
+    batch = tick.batch if tick is not None else None
+    await u.outbox.enqueue(user_id, kind, key, params, now, not_before=hold, batch=batch)
 
 
 async def _finish(
@@ -390,6 +448,7 @@ async def _finish(
     rows: list[RuleAction],
     owner: str,
     now: datetime,
+    tick: Tick | None = None,
 ) -> None:
     settings = from_json(rule.settings)
     if ev.stale:
@@ -409,7 +468,14 @@ async def _finish(
     if len(said) >= DIGEST_AT:
         urgent = any(r.state == "proposed" for r in said)
         await enqueue_alert(
-            u, rule.user_id, "rule_digest", f"rule-digest:{run.id}", {"run_id": run.id}, now, urgent
+            u,
+            rule.user_id,
+            "rule_digest",
+            f"rule-digest:{run.id}",
+            {"run_id": run.id},
+            now,
+            urgent,
+            tick,
         )
     else:
         for row in said:
@@ -421,6 +487,7 @@ async def _finish(
                 {"action_id": row.id},
                 now,
                 urgent=row.state == "proposed",
+                tick=tick,
             )
     fresh = ev.accounts > 0 or not ev.stale
     run.status = "ok" if fresh else "stale"
@@ -438,14 +505,26 @@ async def _finish(
 
 
 async def run_rule(
-    uow: UnitOfWorkFactory, clock: Clock, changer: Changer, rule: Rule, ev: Evaluation, owner: str
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    changer: Changer,
+    rule: Rule,
+    ev: Evaluation,
+    owner: str,
+    *,
+    slot: datetime | None = None,
+    tick: Tick | None = None,
+    progress: Progress | None = None,
 ) -> RuleRun:
-    """Record, apply and announce what one evaluated rule found; move it to its next slot."""
+    """Record, apply and announce what one evaluated rule found; move it to its next slot.
+    `slot`: the run's slot (default: the due time it serves); `tick`: the batch its alerts
+    join; `progress(done, total)` after each change it applies."""
     spec, settings = parse_cached(rule.text), from_json(rule.settings)
-    assert rule.due_at is not None
+    slot = slot or rule.due_at
+    assert slot is not None
     now = clock.now()
     async with uow() as u:
-        run = await u.rules.run_for(rule.id, rule.due_at, now)
+        run = await u.rules.run_for(rule.id, slot, now)
         rows = await _record_hits(u, rule, run, spec, settings, ev, now)
         # An earlier attempt at this slot may have acted and then crashed before announcing:
         # what it did no longer matches (a paused ad is not a candidate), so its rows are
@@ -455,6 +534,7 @@ async def run_rule(
         await u.commit()
     targets = {(h.target.account_id, h.target.object_id): h.target for h in ev.hits}
     done = []
+    todo, applied = sum(r.state == "applying" for r in rows), 0
     for row in rows:
         if row.state == "applying":
             target = targets.get((row.ad_account_id, row.object_id))
@@ -466,10 +546,13 @@ async def run_rule(
                 if target is not None
                 else await execute.fail(uow, row.id, execute.NOT_TRACKED)
             )
+            applied += 1
+            if progress is not None:
+                await progress(applied, todo)
         done.append(row)
     async with uow() as u:
         run = await u.session.merge(run)
-        await _finish(u, rule, run, ev, done, owner, clock.now())
+        await _finish(u, rule, run, ev, done, owner, clock.now(), tick)
         await u.commit()
     log.info(
         "rules.ran",
@@ -495,17 +578,20 @@ async def run_due(
         return 0
     async with uow() as u:
         evaluations = await evaluate(u, rules, now)
-    ran = 0
-    for rule in rules:
-        try:
-            await run_rule(uow, clock, changer, rule, evaluations[rule.id], owner)
-            ran += 1
-        except Exception:
-            # Same slot next tick: the recorded rows make the repeat safe.
-            log.exception("rules.run_failed", extra={"rule_id": rule.id})
-            async with uow() as u:
-                await u.rules.release(rule.id, owner, due_at=rule.due_at or now, ran_at=None)
-                await u.commit()
+    ran, tick = 0, Tick.start(now)
+    try:
+        for rule in rules:
+            try:
+                await run_rule(uow, clock, changer, rule, evaluations[rule.id], owner, tick=tick)
+                ran += 1
+            except Exception:
+                # Same slot next tick: the recorded rows make the repeat safe.
+                log.exception("rules.run_failed", extra={"rule_id": rule.id})
+                async with uow() as u:
+                    await u.rules.release(rule.id, owner, due_at=rule.due_at or now, ran_at=None)
+                    await u.commit()
+    finally:
+        await tick.release(uow, clock)
     return ran
 
 

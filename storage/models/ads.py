@@ -186,3 +186,9 @@ class OutboxMessage(Base):
     # Telegram before a crash; the notifier checks before sending it again.
     sending_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     tg_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Rule alerts of one scheduler tick share a batch: the notifier delivers a chat's due
+    # alerts of one batch as one digest (bot/notifier.py). The leader's id is written into
+    # the others (`merged_into`) before the send, so the set it delivers is fixed and none of
+    # them is ever claimed on its own again.
+    batch: Mapped[str | None] = mapped_column(String(40))
+    merged_into: Mapped[int | None] = mapped_column(Integer, index=True)

@@ -26,8 +26,10 @@ class OutboxRepo:
         params: dict[str, Any],
         now: datetime,
         not_before: datetime | None = None,
+        batch: str | None = None,
     ) -> None:
-        """Queue an alert (held until `not_before`); the same `dedup_key` twice is one."""
+        """Queue an alert (held until `not_before`); the same `dedup_key` twice is one.
+        Alerts of one `batch` due together go out as one message (`absorb`)."""
         existing = await self._s.scalar(
             select(OutboxMessage.id).where(OutboxMessage.dedup_key == dedup_key)
         )
@@ -40,6 +42,7 @@ class OutboxRepo:
                     params=params,
                     created_at=now,
                     next_attempt_at=not_before or now,
+                    batch=batch,
                 )
             )
             await self._s.flush()
@@ -63,6 +66,7 @@ class OutboxRepo:
             OutboxMessage.sent_at.is_(None),
             OutboxMessage.failed_at.is_(None),
             OutboxMessage.next_attempt_at <= now,
+            OutboxMessage.merged_into.is_(None),  # delivered with (or by) its batch's leader
             free,
         ]
         if skip_users:
@@ -190,6 +194,69 @@ class OutboxRepo:
         await self._s.execute(
             update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
         )
+        if sent_at is not None or failed_at is not None:
+            # The alerts it carried share its fate (they are never claimed on their own).
+            done = {k: v for k, v in values.items() if k in ("sent_at", "failed_at")}
+            await self._s.execute(
+                update(OutboxMessage).where(OutboxMessage.merged_into == message_id).values(**done)
+            )
+
+    # Batches: one tick's rule alerts to a chat, delivered as one digest ------------------------
+
+    async def absorb(self, leader: OutboxMessage, now: datetime) -> list[int]:
+        """Fix the set of alerts `leader` delivers: the chat's other due, unsent, unleased
+        alerts of its batch are merged into it (never claimed on their own again); their ids.
+
+        Only before a first send (`sending_at` unset): an in-doubt leader keeps the set it
+        had, so its re-rendered text matches a copy that may already be in the chat."""
+        if leader.batch is None or leader.sending_at is not None:
+            return []
+        return list(
+            await self._s.scalars(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.user_id == leader.user_id,
+                    OutboxMessage.batch == leader.batch,
+                    OutboxMessage.id != leader.id,
+                    OutboxMessage.merged_into.is_(None),
+                    OutboxMessage.sent_at.is_(None),
+                    OutboxMessage.failed_at.is_(None),
+                    OutboxMessage.sending_at.is_(None),
+                    OutboxMessage.next_attempt_at <= now,
+                    or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+                )
+                .values(merged_into=leader.id)
+                .returning(OutboxMessage.id)
+            )
+        )
+
+    async def members(self, user_id: int, leader_id: int) -> list[OutboxMessage]:
+        """The user's alert `leader_id` and those merged into it, oldest first (empty if it
+        is someone else's or gone)."""
+        return list(
+            await self._s.scalars(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.user_id == user_id,
+                    or_(OutboxMessage.id == leader_id, OutboxMessage.merged_into == leader_id),
+                )
+                .order_by(OutboxMessage.id)
+            )
+        )
+
+    async def release_batch(self, batch: str, held_until: datetime, now: datetime) -> int:
+        """Make a finished tick's alerts due now: those still held only for the tick to end
+        (`next_attempt_at == held_until`; quiet hours hold theirs later); how many."""
+        done = await self._s.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.batch == batch,
+                OutboxMessage.next_attempt_at == held_until,
+                OutboxMessage.sent_at.is_(None),
+            )
+            .values(next_attempt_at=now)
+        )
+        return int(done.rowcount or 0)  # type: ignore[attr-defined]
 
     async def give_up_held(self, user_id: int, older_than: datetime, now: datetime) -> int:
         """Give up the user's undelivered alerts queued before `older_than` (held while the user

@@ -149,6 +149,22 @@ class RulesRepo:
             await self._s.scalars(select(Rule).where(Rule.id.in_(ids)).order_by(Rule.due_at))
         )
 
+    async def claim_one(
+        self, user_id: int, rule_id: int, owner: str, now: datetime, lease_until: datetime
+    ) -> Rule | None:
+        """Lease one of the user's rules, on or off, if no run holds it ("Run now"): the same
+        lease `claim_due` takes, so a scheduled run and this one never overlap."""
+        free = or_(Rule.lease_until.is_(None), Rule.lease_until < now)
+        done = await self._s.scalar(
+            update(Rule)
+            .where(Rule.id == rule_id, Rule.user_id == user_id, free)
+            .values(lease_owner=owner, lease_until=lease_until)
+            .returning(Rule.id)
+        )
+        if done is None:
+            return None
+        return await self._s.get(Rule, rule_id, populate_existing=True)
+
     async def release(
         self, rule_id: int, owner: str, *, due_at: datetime, ran_at: datetime | None
     ) -> None:
@@ -300,6 +316,12 @@ class RulesRepo:
             self._s.add(run)
             await self._s.flush()
         return run
+
+    async def run_at(self, rule_id: int, slot: datetime) -> RuleRun | None:
+        """The run that served `slot`, if any."""
+        return await self._s.scalar(
+            select(RuleRun).where(RuleRun.rule_id == rule_id, RuleRun.slot == slot)
+        )
 
     async def runs(self, rule_id: int, limit: int, offset: int = 0) -> list[RuleRun]:
         """A rule's runs, newest first."""

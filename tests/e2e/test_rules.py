@@ -204,47 +204,128 @@ async def test_typed_rule_parse_error_and_approvals_approved_rejected_expired(
     await user.send("/cancel")
     await user.expect("Cancelled")
 
-    # One rule over three ad groups: three approvals from one run (fewer than a digest takes).
+    # One rule over three ad groups: three approvals from one run, in one message.
     rule = "adgroup: impressions >= 0 in today -> budget +10% max 100000"
     await new_rule_by_text(user, rule, f"{g1} {g2} {g3}")
     travel(timedelta(minutes=16))
-    asks = {}
-    for name in (n1, n2, n3):
-        asks[name] = await user.wait_for(
-            lambda m, name=name: "asks to change budget" in m.text and name in m.text,
-            timeout=30)
-    first = asks[n1]
-    assert "✅ Approve" in first.button_labels() and "Expires at" in first.text
+    digest = await user.wait_for(
+        lambda m: "3 objects" in m.text and all(n[:60] in m.text for n in (n1, n2, n3)),
+        timeout=30)
+    assert digest.text.count("asks to change budget") == 3
+    assert "✅ Approve all (3)" in digest.button_labels()
     # Nothing changes before a decision.
     assert (await state_of(api, tiktok, adv1, "adgroup", g1)).budget == budget1
 
-    data = first.button("✅ Approve").callback_data
+    data = digest.button(own("✅", n1)).callback_data
     assert data is not None
-    await user.press("✅ Approve", message_id=first.message_id)
-    done = await user.wait_for(lambda m: m.message_id == first.message_id
-                               and "Undo" in " ".join(m.button_labels()))
+    await user.press(own("✅", n1), message_id=digest.message_id)
+    done = await user.wait_for(lambda m: m.message_id == digest.message_id
+                               and own("↩️", n1) in m.button_labels())
     expected = (budget1 * Decimal("1.1")).quantize(Decimal("0.01"))
     assert (await state_of(api, tiktok, adv1, "adgroup", g1)).budget == expected
     assert "→" in done.text
     # The same approval pressed again (say from a second device) is applied once.
-    answer = await press_data_answer(user, data, first.message_id)
+    answer = await press_data_answer(user, data, digest.message_id)
     assert "already decided" in str(answer.get("text"))
     assert (await state_of(api, tiktok, adv1, "adgroup", g1)).budget == expected
 
-    second = asks[n2]
     before2 = (await state_of(api, tiktok, adv2, "adgroup", g2)).budget
-    await user.press("✖ Reject", message_id=second.message_id)
-    await user.wait_for(lambda m: m.message_id == second.message_id and "rejected" in m.text)
+    reject2 = next(b for row in done.buttons for b in row
+                   if b.text == "✖ Reject" and b.callback_data
+                   and any(c.text == own("✅", n2) for c in row))
+    await press_data_answer(user, reject2.callback_data or "", digest.message_id)
+    await user.wait_for(lambda m: m.message_id == digest.message_id and "rejected" in m.text)
     assert (await state_of(api, tiktok, adv2, "adgroup", g2)).budget == before2
 
-    third = asks[n3]
     before3 = (await state_of(api, tiktok, adv3, "adgroup", g3)).budget
     travel(timedelta(minutes=121))  # past the 120-minute approval window
-    answer = await press_data_answer(user, third.button("✅ Approve").callback_data or "",
-                                     third.message_id)
+    answer = await press_data_answer(user, digest.button(own("✅", n3)).callback_data or "",
+                                     digest.message_id)
     assert "Too late" in str(answer.get("text"))
-    await user.wait_for(lambda m: m.message_id == third.message_id and "expired" in m.text)
+    await user.wait_for(lambda m: m.message_id == digest.message_id and "expired" in m.text)
     assert (await state_of(api, tiktok, adv3, "adgroup", g3)).budget == before3
+
+
+def own(mark: str, name: str) -> str:
+    """An object's own button in a digest: the mark and the name cut to 20 characters."""
+    return f"{mark} " + (name if len(name) <= 20 else name[:19] + "…")
+
+
+async def test_run_now_then_approve_all_on_a_digest_changes_each_once_and_undoes_one(
+    service: ServiceProcess, sandbox: SandboxClient, tiktok: RunningEmulator,
+    api: TikTokClient, travel: Travel,
+) -> None:
+    user = await sandbox.user(831, language_code="en")
+    await connected_and_synced(user)
+    groups = (await running(api, tiktok, "adgroup"))[:12]
+    assert len(groups) == 12, "the demo world has fewer ad groups with a budget of their own"
+    before = {g: (await state_of(api, tiktok, adv, "adgroup", g)).budget for adv, g, _ in groups}
+    rule = "adgroup: impressions >= 0 in today -> budget +10% max 100000"
+    screen = await new_rule_by_text(user, rule, " ".join(g for _, g, _ in groups))
+
+    # Run now: no waiting for the schedule; the result says what the run did.
+    await user.press("▶ Run now", message_id=screen.message_id)
+    result = await user.wait_for(lambda m: m.message_id == screen.message_id
+                                 and "ran now" in m.text, timeout=60)
+    assert re.search(r"checked 12, matched 12, changed 0, asked 12", result.text), result.text
+    assert "📜 Open the run" in result.button_labels()
+    # A second press on the rule's screen as it was (a double tap) does not run it again.
+    again = await press_data_answer(user, screen.button("▶ Run now").callback_data or "",
+                                    screen.message_id)
+    assert again is not None
+    digest = await user.wait_for(lambda m: "12 objects" in m.text, timeout=30)
+    labels = digest.button_labels()
+    assert len(labels) <= 30 and "✅ Approve all (12)" in labels and "▶" in labels
+    assert len(digest.text) <= 4096
+
+    # The run, linked from the result: every object with its buttons, a page at a time.
+    await user.press("📜 Open the run", message_id=screen.message_id)
+    run = await user.wait_for(lambda m: m.message_id == screen.message_id
+                              and "Run " in m.text and "›" in m.button_labels())
+    assert len(run.button_labels()) <= 30 and run.text.count("waiting for approval") == 10
+
+    everyone = digest.button("✅ Approve all (12)").callback_data or ""
+    # Someone else's press of the owner's "Approve all" is refused and changes nothing.
+    stranger = await sandbox.user(832, language_code="en")
+    await sign_up(stranger)
+    theirs = await stranger.last_bot_message()
+    assert theirs is not None
+    answer = await press_data_answer(stranger, everyone, theirs.message_id)
+    assert "no longer valid" in str(answer.get("text"))
+    for adv, g, _ in groups:
+        assert (await state_of(api, tiktok, adv, "adgroup", g)).budget == before[g]
+
+    await user.press("✅ Approve all (12)", message_id=digest.message_id)
+    done = await user.wait_for(lambda m: m.message_id == digest.message_id
+                               and "Approve all: changed 12" in m.text, timeout=60)
+    assert "Approve all" not in " ".join(done.button_labels())
+    raised = {g: (b * Decimal("1.1")).quantize(Decimal("0.01")) for g, b in before.items()}
+    for adv, g, _ in groups:
+        assert (await state_of(api, tiktok, adv, "adgroup", g)).budget == raised[g]
+
+    # "Approve all" pressed again on the digest as it was: nothing changes a second time.
+    await press_data_answer(user, everyone, digest.message_id)
+    await user.wait_for(lambda m: m.message_id == digest.message_id
+                        and "already decided 12" in m.text, timeout=60)
+    for adv, g, _ in groups:
+        assert (await state_of(api, tiktok, adv, "adgroup", g)).budget == raised[g]
+
+    # Undo of one restores only that one.
+    latest = await user.wait_for(lambda m: m.message_id == digest.message_id)
+    label = next(b for b in latest.button_labels() if b.startswith("↩️ "))
+    [(adv0, g0, _n0)] = [x for x in groups if own("↩️", x[2]) == label]
+    rest = [x for x in groups if x[1] != g0]
+    await user.press(label, message_id=latest.message_id)
+    await user.wait_for(lambda m: m.message_id == digest.message_id and "undone 1" in m.text)
+    assert (await state_of(api, tiktok, adv0, "adgroup", g0)).budget == before[g0]
+    for adv, g, _ in rest:
+        assert (await state_of(api, tiktok, adv, "adgroup", g)).budget == raised[g]
+    # The double tap made no second run, and no second digest.
+    said = [m.text for m in await user.bot_messages()]
+    assert sum("12 objects" in t for t in said) == 1
+    await user.press("« Run log", message_id=screen.message_id)
+    log = await user.wait_for(lambda m: m.message_id == screen.message_id and "Run log" in m.text)
+    assert log.text.count("checked 12, matched 12") == 1, log.text
 
 
 def until_local(travel: Travel, hour: int, minute: int, zone: str) -> timedelta:
@@ -297,10 +378,10 @@ async def test_freshness_guard_quiet_hours_digest_and_midnight_reenable(
         raise AssertionError(f"the rule never acted: {states}")
     # Quiet hours: nothing about it has arrived yet.
     said = [m.text for m in await user.bot_messages()]
-    assert not [t for t in said if "⏸ The rule «" in t or "objects in one run" in t]
+    assert not [t for t in said if "⏸ The rule «" in t or "5 objects" in t]
 
     travel(until_local(travel, 8, 5, "Europe/Berlin"))
-    digest = await user.wait_for(lambda m: "objects in one run" in m.text, timeout=30)
+    digest = await user.wait_for(lambda m: "5 objects" in m.text, timeout=30)
     assert all(name in digest.text for _, name in mine)
     assert digest.text.count("impressions today") == 5  # each object's own values
     assert sum(b.startswith("↩️ ") for b in digest.button_labels()) == 5  # and its own Undo
@@ -315,7 +396,7 @@ async def test_freshness_guard_quiet_hours_digest_and_midnight_reenable(
     # up — and that one is told once too.)
     notices = [m.text for m in messages if "⏸ The rule «" in m.text]
     assert len(notices) == len(set(notices)) and skipped.text in notices
-    assert sum("objects in one run" in m.text for m in messages) == 1  # one digest
+    assert sum("5 objects" in m.text for m in messages) == 1  # one digest
 
     # Each paused ad comes back at the account's own midnight.
     travel(until_local(travel, 0, 1, zone))
