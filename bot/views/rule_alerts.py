@@ -15,7 +15,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ActionCb, ManageCb, RulesCb
 from bot.views import Screen
-from bot.views.common import change_error, zone_label
+from bot.views.common import change_error, skipped_line, zone_label
 from bot.views.rules import (
     STATE_MARK,
     action_name,
@@ -23,6 +23,7 @@ from bot.views.rules import (
     metric_value,
     reading_text,
     state_name,
+    triggered_by,
 )
 from bot.views.stats import LEVEL_CODE
 from core.rules.settings import from_json
@@ -140,9 +141,10 @@ def action_message(
         f"{icon} <b>{html.quote(rule_name)}</b> · {where}",
         f"{level_name(row.level).capitalize()} «{html.quote(row.object_name)}» — "
         f"{outcome(row, currency, zone)}",
-        "",
-        _("Why:"),
     ]
+    if trig.get("trigger_count"):
+        lines.append(triggered_by(trig.get("triggers", []), trig["trigger_count"]))
+    lines += ["", _("Why:")]
     lines += ["• " + reading for reading in _readings(row, currency)]
     if trig.get("rule"):
         lines.append(_("Rule: {text}").format(text=f"<code>{html.quote(trig['rule'])}</code>"))
@@ -230,6 +232,9 @@ async def _digest(u: UnitOfWork, user_id: int, run_id: int, now: datetime) -> Sc
         )
     ]
     trig = rows[0].trigger or {}
+    skipped = skipped_line(run.skipped)  # matched, but their budget or bid cannot change
+    if skipped:
+        lines.append(skipped)
     if trig.get("rule"):
         lines.append(_("Rule: {text}").format(text=f"<code>{html.quote(trig['rule'])}</code>"))
     kb, told = InlineKeyboardBuilder(), 0
@@ -255,6 +260,9 @@ async def _digest(u: UnitOfWork, user_id: int, run_id: int, now: datetime) -> Sc
             f"{STATE_MARK.get(row.state, '•')} {html.quote(row.object_name[:80])} — "
             f"{outcome(row, currency, zone)}"
         )
+        found = row.trigger or {}
+        if found.get("trigger_count"):
+            said.append("   " + triggered_by(found.get("triggers", [])[:3], found["trigger_count"]))
         if readings:
             said.append("   " + "; ".join(readings))
         if sum(map(len, lines + said)) > DIGEST_CHARS:

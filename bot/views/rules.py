@@ -16,7 +16,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import BuildCb, DraftCb, MenuCb, RulesCb
 from bot.views import Screen
-from bot.views.common import add_pager, change_error, page_of
+from bot.views.common import add_pager, blocked_reason, change_error, page_of, skipped_line
 from core.money import money, number, percent
 from core.rules.backtest import Backtest
 from core.rules.engine import Evaluation
@@ -300,7 +300,7 @@ def run_summary(run: RuleRun, user_tz: str) -> str:
         matched=run.matched,
         acted=run.acted,
         asked=run.proposed,
-    )
+    ) + (_(", skipped {n}").format(n=sum(run.skipped.values())) if run.skipped else "")
 
 
 def runs_page(rule: Rule, runs: list[RuleRun], total: int, page: int, user_tz: str) -> Screen:
@@ -451,6 +451,7 @@ def _expected(error: RuleSyntaxError) -> str:
         "an action": _("an action"),
         "the new value": _("the new value"),
         "a sign after budget or bid": _("a sign after budget or bid"),
+        "a level above the rule's": _("a level above the rule's"),
         "how much": _("how much"),
         "the floor": _("the floor"),
         "the ceiling": _("the ceiling"),
@@ -686,7 +687,7 @@ def preview(ev: Evaluation, currency_of: dict[int, str], user_tz: str) -> str:
     """Which objects match right now."""
     lines = [
         _("<b>🔎 Preview</b> — nothing is changed"),
-        _("Matches now: {n} of {checked} checked").format(n=len(ev.hits), checked=ev.checked),
+        _("Matches now: {n} of {checked} checked").format(n=len(ev.matched), checked=ev.checked),
     ]
     if ev.data_as_of is not None:
         lines.append(_("Data as of {when}").format(when=_local(ev.data_as_of, user_tz)))
@@ -701,9 +702,24 @@ def preview(ev: Evaluation, currency_of: dict[int, str], user_tz: str) -> str:
             for r in hit.readings
         )
         lines.append(f"• {html.quote(hit.name)} — {read}")
+        if hit.triggers:
+            lines.append("   " + triggered_by(list(hit.triggers[:5]), len(hit.triggers)))
     if len(ev.hits) > 15:
         lines.append(_("…and {n} more").format(n=len(ev.hits) - 15))
+    skipped = skipped_line(ev.skipped_counts())
+    if skipped:
+        lines += ["", skipped]
+        lines += [
+            f"• {html.quote(skip.name)} — {blocked_reason(skip.reason)}" for skip in ev.skipped[:5]
+        ]
     return "\n".join(lines)[:4000]
+
+
+def triggered_by(names: list[str], count: int) -> str:
+    """`for 3 matched: Group A, Group B…` under a parent acted on for its children."""
+    shown = ", ".join(f"«{html.quote(n[:60])}»" for n in names)
+    more = "…" if count > len(names) else ""
+    return _("for {n} matched: {names}").format(n=count, names=shown + more)
 
 
 # The builder ---------------------------------------------------------------------------------
@@ -924,6 +940,9 @@ def backtest(
                 amount=sign + money(abs(delta), currency, loc)
             )
         )
+    skipped = skipped_line(bt.skipped)
+    if skipped:
+        lines.append(skipped)
     if bt.per_object:
         lines += ["", _("Most often:")]
         lines += [f"• {html.quote(o.name)} ×{o.count}" for o in bt.per_object[:5]]
