@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import Protocol
 
 INFINITE = "BUDGET_MODE_INFINITE"
 CUSTOM_BID = "BID_TYPE_CUSTOM"
@@ -55,6 +56,31 @@ class Shape:
     bid_type: str | None = None
     bid: Decimal | None = None
     cbo: bool | None = None
+
+
+class Synced(Protocol):
+    """A synced campaign, ad group or ad (storage's AdObject or the rules' ObjectRow)."""
+
+    @property
+    def level(self) -> str: ...
+    @property
+    def budget_mode(self) -> str | None: ...
+    @property
+    def budget(self) -> Decimal | None: ...
+    @property
+    def bid_type(self) -> str | None: ...
+    @property
+    def bid(self) -> Decimal | None: ...
+    @property
+    def budget_optimize_on(self) -> bool | None: ...
+
+
+def shape_of(obj: Synced, campaign: Synced | None) -> Shape:
+    """The shape of a synced object; `campaign` is its campaign (for an ad group's CBO)."""
+    cbo = obj.budget_optimize_on if obj.level == "campaign" else None
+    if obj.level == "adgroup" and campaign is not None:
+        cbo = campaign.budget_optimize_on
+    return Shape(obj.level, obj.budget_mode, obj.budget, obj.bid_type, obj.bid, cbo)
 
 
 def budget_blocked(shape: Shape) -> Blocked | None:

@@ -20,7 +20,7 @@ from bot.views.common import add_pager, blocked_reason, change_error, page_of, s
 from core.money import money, number, percent
 from core.rules.backtest import Backtest
 from core.rules.engine import Evaluation
-from core.rules.model import METRICS, SPANS, ActionKind
+from core.rules.model import METRICS, SPANS, ActionKind, parents
 from core.rules.presets import PRESETS
 from core.rules.settings import EVERY_MINUTES, RuleSettings
 from core.rules.text import MAX_LENGTH, RuleSyntaxError
@@ -799,6 +799,16 @@ def build_action(sofar: str, level: str) -> Screen:
     ]
     for kind in kinds:
         kb.button(text=action_name(kind.value), callback_data=BuildCb(a="act", v=kind.value))
+    # Where the budget or bid lives one level up (an ad group under campaign budget
+    # optimisation): change the parent's, once for all its matched children.
+    for kind in (ActionKind.BUDGET, ActionKind.BID):
+        for parent in parents(level, kind.value):
+            kb.button(
+                text=_("{what} of the {level}").format(
+                    what=action_name(kind.value), level=level_name(parent)
+                ),
+                callback_data=BuildCb(a="act", v=f"{kind.value}@{parent}"),
+            )
     kb.adjust(2)
     return _("<b>🧱 Action</b>\n{sofar}\n\nWhat should happen to a match?").format(
         sofar=sofar

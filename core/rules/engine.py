@@ -27,7 +27,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from core.clock import Clock
-from core.eligibility import Blocked, Shape, blocked
+from core.eligibility import Blocked, Shape, blocked, shape_of
 from core.metrics import Totals
 from core.quiet import quiet_until
 from core.rules import execute
@@ -141,10 +141,7 @@ class _World:
     def shape(self, obj: ObjectRow) -> Shape:
         """What decides whether the object's budget or bid can change (core.eligibility)."""
         campaign = self.by_id.get((obj.ad_account_id, "campaign", obj.campaign_id or ""))
-        cbo = obj.budget_optimize_on if obj.level == "campaign" else None
-        if obj.level == "adgroup" and campaign is not None:
-            cbo = campaign.budget_optimize_on
-        return Shape(obj.level, obj.budget_mode, obj.budget, obj.bid_type, obj.bid, cbo)
+        return shape_of(obj, campaign)
 
     def aim(self, obj: ObjectRow, action: Action) -> ObjectRow | Blocked:
         """The object an action changes when `obj` matches (itself, or the parent the rule
