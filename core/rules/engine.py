@@ -6,10 +6,13 @@ the account's local days, core.rules.windows), and then, per rule:
 
 1. skips accounts whose data is older than the rule's tolerance (the freshness guard) and
    tells the user once per stale spell;
-2. records one action row per matching object under a key made of rule, slot and object, so a
+2. skips matching objects whose budget or bid the action cannot change (core.eligibility: CBO,
+   unlimited budgets, no custom bid, ads) and counts them per reason; with `budget of
+   campaign` acts on the parent, once for all its matching children;
+3. records one action row per matching object under a key made of rule, slot and object, so a
    retried run finds its rows instead of acting twice; the per-object frequency limit counts
    those rows;
-3. applies the automatic ones (core.rules.execute), leaves risky ones as approvals that expire,
+4. applies the automatic ones (core.rules.execute), leaves risky ones as approvals that expire,
    and queues alerts — one per action, or one digest when a run has many — in the transaction
    that finishes the run and moves the rule to its next slot. Until that commits, the rule is
    still due at the same slot, so a crash anywhere repeats the run, never loses its alerts.
