@@ -1,6 +1,7 @@
-"""Budget rules only ask about what can change, end to end: ad groups in ABO and CBO campaigns,
-approvals that change TikTok by the rule's amount (read back from the emulator), Undo, and the
-campaign's budget changed once for its ad groups with `budget of campaign`."""
+"""Budget and bid actions only where they can happen, end to end: a budget rule over ad groups
+in ABO and CBO campaigns asks only about what can change, approvals change TikTok by the rule's
+amount (read back from the emulator) and Undo restores it, `budget of campaign` changes the
+campaign once for its ad groups; Manage offers budget and bid buttons only where they exist."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from decimal import Decimal
 from core.tiktok import TikTokClient
 from sandbox.telegram.driver import ChatUser, MessageView, SandboxClient
 from sandbox.tiktok.server import RunningEmulator
+from tests.contract.test_changes import make_objects, usd_account
 from tests.e2e import test_rules as rules
 from tests.e2e.harness import ServiceProcess
+from tests.e2e.test_manage import manage_list, open_in_list
 from tests.e2e.test_rules import Travel, state_of, tap
 from tests.e2e.test_stats import connected_and_synced
 
@@ -144,3 +147,36 @@ async def test_budget_rules_ask_only_what_can_change_in_abo_and_cbo(
     )
     assert "for 2 matched" in ask.text and all(name in ask.text for _, name in cbo)
     await _approve_and_undo(user, api, tiktok, adv, "campaign", campaign, ask)
+
+
+async def test_manage_offers_budget_and_bid_buttons_only_where_they_exist(
+    service: ServiceProcess,
+    sandbox: SandboxClient,
+    tiktok: RunningEmulator,
+    api: TikTokClient,
+) -> None:
+    token = tiktok.access_token
+    adv = await usd_account(api, token)
+    await make_objects(api, token, adv)
+    user = await sandbox.user(841, language_code="en")
+    await connected_and_synced(user)
+    listing = await manage_list(user, tiktok.state.advertisers[adv].name)
+
+    # ABO without a campaign budget: nothing to change on the campaign.
+    card = await open_in_list(user, listing, "Changes | ABO", "Campaign")
+    assert "no campaign budget" in card.text
+    assert not [b for b in card.button_labels() if b.startswith("💰") or "budget" in b]
+
+    # An ad group under CBO on lowest cost: neither budget nor bid buttons; the card says where
+    # the budget is and opens the campaign, where the budget can be changed.
+    listing = await manage_list(user, tiktok.state.advertisers[adv].name)
+    card = await open_in_list(user, listing, "Changes | CBO", "Campaign")
+    assert "💰 +10%" in card.button_labels()
+    card = await tap(user, "Ad groups ›", "Tap a number")
+    card = await open_in_list(user, card, "Under CBO", "Ad group")
+    assert "Budget is set on the campaign: $100.00 a day" in card.text
+    assert "automatic (no bid to set)" in card.text
+    labels = card.button_labels()
+    assert not [b for b in labels if b.startswith("💰") or "budget" in b or "Bid" in b], labels
+    campaign = await tap(user, "📂 Open the campaign", "Changes | CBO")
+    assert "💰 +10%" in campaign.button_labels() and "Campaign" in campaign.text
