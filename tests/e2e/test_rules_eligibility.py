@@ -50,8 +50,9 @@ async def _groups(
     raise AssertionError("the demo needs an account with ABO and CBO ad groups running")
 
 
-async def _rule(user: ChatUser, text: str, ids: list[str]) -> MessageView:
-    """Type a rule over these ad groups (every 15 minutes); preview it; save it switched on."""
+async def _rule(user: ChatUser, text: str, ids: list[str]) -> tuple[MessageView, MessageView]:
+    """Type a rule over these ad groups (every 15 minutes); preview and backtest it; save it
+    switched on."""
     await user.send("/rules")
     await user.expect("Rules")
     await tap(user, "⌨️ Type a rule", "Send the rule as one line")
@@ -66,8 +67,10 @@ async def _rule(user: ChatUser, text: str, ids: list[str]) -> MessageView:
     await tap(user, "« Draft", "New rule")
     preview = await tap(user, "🔎 Preview", "Matches now")
     await tap(user, "« Back", "New rule")
+    backtest = await tap(user, "🧪 Backtest", "Backtest — last 7 days")
+    await tap(user, "« Back", "New rule")
     await tap(user, "✅ Save and switch on", "🟢 on")
-    return preview
+    return preview, backtest
 
 
 async def _approve_and_undo(
@@ -108,12 +111,12 @@ async def test_budget_rules_ask_only_what_can_change_in_abo_and_cbo(
 
     # Over two ABO and two CBO ad groups: only the ABO ones are asked about.
     ids = [g for g, _ in abo + cbo]
-    preview = await _rule(
+    preview, backtest = await _rule(
         user, "adgroup: impressions >= 0 in today -> budget +10% max 1000000", ids
     )
     assert "Matches now: 4 of 4 checked" in preview.text, preview.text
-    assert "Skipped 2" in preview.text
-    assert "the budget is set on the campaign" in preview.text
+    for screen in (preview, backtest):  # the reason, where the user looks before saving
+        assert "Skipped 2" in screen.text and "the budget is set on the campaign" in screen.text
     travel(timedelta(minutes=16))
     asks = {}
     for g, name in abo:
