@@ -359,14 +359,20 @@ def run_detail(run: RuleRun, actions: list[RuleAction], user_tz: str, now: datet
     lines = [
         _("<b>Run {when}</b>").format(when=_local(run.started_at, user_tz)),
         run_summary(run, user_tz),
-        "",
     ]
+    skipped = skipped_line(run.skipped)  # matched, but their budget or bid cannot change
+    lines += [skipped, ""] if skipped else [""]
     kb = InlineKeyboardBuilder()
     for a in actions[:30]:
         lines.append(
             f"{STATE_MARK.get(a.state, '•')} {html.quote(a.object_name)} — "
             f"{action_name(a.kind)}: {state_name(a.state)}"
         )
+        found = a.trigger or {}
+        if found.get("trigger_count"):
+            lines.append(
+                "   " + triggered_by(found.get("triggers", [])[:3], found["trigger_count"])
+            )
         action_buttons(kb, a, short=True, now=now)
     kb.adjust(2)
     kb.row()

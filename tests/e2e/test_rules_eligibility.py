@@ -138,6 +138,9 @@ async def test_budget_rules_ask_only_what_can_change_in_abo_and_cbo(
     await tap(user, "⏸ Switch off", "⏸ off")
     log = await tap(user, "📜 Run log", "Run log")
     assert "matched 4" in log.text and "skipped 2" in log.text, log.text
+    run = next(b for b in log.button_labels() if ":" in b)  # the run, by its local time
+    detail = await tap(user, run, "Skipped 2")
+    assert "the budget is set on the campaign" in detail.text, detail.text
 
     # The same ad groups, written to act on the campaign's budget: the CBO campaign is asked
     # about once for its two ad groups; the ABO campaign has no budget to change.
