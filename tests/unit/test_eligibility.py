@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import pytest
 
+from bot.i18n import make_i18n
+from bot.views.common import skipped_line
 from core.clock import FixedClock
 from core.eligibility import Blocked, Shape, bid_blocked, budget_blocked
 from core.rules import engine
@@ -169,3 +171,14 @@ async def test_budget_of_campaign_changes_the_campaign_once_for_its_ad_groups(
     # An hour later the campaign is still within its once-a-day limit.
     await _run_again(uow, changer, NOW + timedelta(hours=1))
     assert len(await _rows(uow, RuleAction)) == 1
+
+
+def test_the_skipped_line_says_how_many_and_why() -> None:
+    i18n = make_i18n()
+    with i18n.context(), i18n.use_locale("en"):
+        assert skipped_line({}) is None and skipped_line(None) is None
+        line = skipped_line({"unlimited": 1, "campaign_budget": 2})
+    assert line == (
+        "⏭ Skipped 3 (cannot take this change): 2 — the budget is set on the campaign "
+        "(campaign budget optimisation); 1 — the budget is unlimited"
+    )
