@@ -22,7 +22,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from core.clock import Clock
-from core.eligibility import Blocked, bid_blocked, budget_blocked, shape_of
+from core.eligibility import Blocked, bid_blocked, blocked, budget_blocked, shape_of
 from core.metrics import Totals
 from core.periods import DateRange, Period, resolve
 from core.rules import approvals
@@ -188,7 +188,8 @@ class Skip(StrEnum):
 
 @dataclass(frozen=True)
 class Skipped:
-    """An object left out, and why (`detail`: TikTok's or our own words)."""
+    """An object left out, and why (`detail`: TikTok's or our own words; for NOT_APPLICABLE a
+    core.eligibility.Blocked code when the synced structure says why)."""
 
     object_id: str
     name: str
@@ -230,12 +231,21 @@ async def propose(
     async with uow() as u:
         found = await u.rules.scope_accounts(user_id, [account_id])
         objs = [await u.stats.object(account_id, level, i) for i in ids]
+        campaigns = {
+            c: await u.stats.object(account_id, "campaign", c)
+            for c in {o.campaign_id for o in objs if o is not None and level == "adgroup"}
+            if c
+        }
     if not found or any(o is None for o in objs):
         return None
     account, credential_id = found[0].account, found[0].credential_id
     limit = asyncio.Semaphore(READS_AT_ONCE)
 
     async def read(obj: AdObject) -> State | Skipped:
+        # No live read for what the synced structure already rules out (core.eligibility).
+        why = blocked(action.kind.value, shape_of(obj, campaigns.get(obj.campaign_id or "")))
+        if why is not None:
+            return Skipped(obj.object_id, obj.name, Skip.NOT_APPLICABLE, why.value)
         target = Target(
             account.id,
             account.advertiser_id,

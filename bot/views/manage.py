@@ -12,7 +12,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ManageCb, StatsCb
 from bot.views import Screen
-from bot.views.common import add_pager, change_error, freshness, stale
+from bot.views.common import add_pager, blocked_reason, change_error, freshness, stale
 from bot.views.stats import LEVEL_CODE, level_name, period_name, status_text
 from core.eligibility import Blocked
 from core.manage import (
@@ -284,7 +284,8 @@ def _skipped(p: Proposal) -> list[str]:
     }
     out = ["", _("Left out:")]
     for s in p.skipped[:SHOWN_ROWS]:
-        detail = f" ({html.quote(s.detail[:120])})" if s.detail else ""
+        said = blocked_reason(s.detail) if s.reason is Skip.NOT_APPLICABLE else s.detail
+        detail = f" ({html.quote(said[:120])})" if said else ""
         out.append(f"• {html.quote(s.name[:60])}: {reason[s.reason]}{detail}")
     if len(p.skipped) > SHOWN_ROWS:
         out.append(_("…and {count} more").format(count=len(p.skipped) - SHOWN_ROWS))

@@ -10,10 +10,12 @@ import pytest
 
 from bot.i18n import make_i18n
 from bot.views.common import skipped_line
+from core import manage
 from core.clock import FixedClock
 from core.eligibility import Blocked, Shape, bid_blocked, budget_blocked
 from core.rules import engine
 from core.rules.acting import Change, State
+from core.rules.model import Action, ActionKind
 from core.rules.service import Draft, preview
 from core.rules.settings import Frequency, RuleSettings
 from core.users import SignUp, register_user
@@ -182,3 +184,27 @@ def test_the_skipped_line_says_how_many_and_why() -> None:
         "⏭ Skipped 3 (cannot take this change): 2 — the budget is set on the campaign "
         "(campaign budget optimisation); 1 — the budget is unlimited"
     )
+
+
+async def test_a_manual_bulk_budget_change_leaves_out_what_has_no_budget(
+    uow: UnitOfWorkFactory,
+) -> None:
+    account = await _structure(uow)
+    changer = FakeChanger()
+    found = await manage.propose(
+        uow,
+        FixedClock(NOW),
+        changer,
+        USER,
+        account,
+        "adgroup",
+        ["g1", "g3", "g4"],
+        Action(ActionKind.BUDGET, "pct", Decimal(10)),
+    )
+    assert found is not None
+    assert [r.object_id for r in found.rows] == ["g3"]
+    assert [(s.object_id, s.reason, s.detail) for s in found.skipped] == [
+        ("g1", manage.Skip.NOT_APPLICABLE, "campaign_budget"),
+        ("g4", manage.Skip.NOT_APPLICABLE, "unlimited"),
+    ]
+    assert set(changer.state) == {"g3"}  # TikTok is read only for what can change
