@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
+from core.eligibility import CUSTOM_BID, Blocked, Shape, blocked
 from core.tiktok import InvalidRequestError, TikTokClient
 
 Level = Literal["campaign", "adgroup", "ad"]
@@ -309,35 +310,39 @@ def _current(change: Change, state: ObjectState) -> str | Decimal | None:
     return state.budget if change.kind == "budget" else state.bid
 
 
+def shape(level: str, state: ObjectState) -> Shape:
+    """What core.eligibility decides from, as TikTok reported the object just now (whether
+    the campaign uses CBO is not read here: an ad group without a budget says which)."""
+    return Shape(
+        level,
+        state.budget_mode,
+        state.budget,
+        CUSTOM_BID if state.bid_field else None,
+        state.bid,
+    )
+
+
+_NOT_APPLICABLE = {
+    Blocked.AD: "An ad has no {kind}; change its ad group instead.",
+    Blocked.CAMPAIGN_BID: "Bids are set on ad groups, not campaigns.",
+    Blocked.NO_CUSTOM_BID: "Ad group {id} uses automatic bidding (no custom bid to change).",
+    Blocked.CAMPAIGN_BUDGET: "The adgroup has no budget of its own: the budget is set on its "
+    "campaign (campaign budget optimisation).",
+    Blocked.ADGROUP_BUDGETS: "The campaign has no budget of its own: the budget is set on its "
+    "ad groups or is unlimited.",
+    Blocked.UNLIMITED: "The {level} has no budget of its own: the budget is set on its "
+    "campaign (campaign budget optimisation) or is unlimited.",
+}
+
+
 def _check_applicable(level: str, object_id: str, change: Change, state: ObjectState) -> None:
-    """Refuse a change the object cannot take, before asking TikTok."""
-    if change.kind == "status":
-        return
-    if level == "ad":
+    """Refuse a change the object cannot take, before asking TikTok (core.eligibility)."""
+    reason = blocked(change.kind, shape(level, state))
+    if reason is not None:
         raise NotApplicableError(
-            f"An ad has no {change.kind}; change its ad group instead.",
-            level=level,
-            object_id=object_id,
-        )
-    if change.kind == "bid":
-        if level != "adgroup":
-            raise NotApplicableError(
-                "Bids are set on ad groups, not campaigns.", level=level, object_id=object_id
-            )
-        if state.bid_field is None:
-            raise NotApplicableError(
-                f"Ad group {object_id} uses automatic bidding (no custom bid to change).",
-                level=level,
-                object_id=object_id,
-            )
-    elif state.budget is None:
-        where = (
-            "its campaign (campaign budget optimisation) or is unlimited"
-            if level == "adgroup"
-            else "its ad groups or is unlimited"
-        )
-        raise NotApplicableError(
-            f"The {level} has no budget of its own: the budget is set on {where}.",
+            _NOT_APPLICABLE.get(reason, reason.value).format(
+                kind=change.kind, id=object_id, level=level
+            ),
             level=level,
             object_id=object_id,
         )

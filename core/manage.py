@@ -22,6 +22,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from core.clock import Clock
+from core.eligibility import Blocked, bid_blocked, blocked, budget_blocked, shape_of
 from core.metrics import Totals
 from core.periods import DateRange, Period, resolve
 from core.rules import approvals
@@ -60,16 +61,21 @@ class ObjectPage:
     page: int
     pages: int
     total: int
+    budgets: bool = True  # whether any of these has a budget to change (core.eligibility)
 
 
 @dataclass(frozen=True)
 class ObjectCard:
-    """One object as last synced (or just changed), with its numbers for a period."""
+    """One object as last synced (or just changed), with its numbers for a period, and
+    whether its budget and bid can be changed (core.eligibility: why not, when not)."""
 
     account: AdAccount
     obj: AdObject
     days: DateRange
     totals: Totals
+    campaign: AdObject | None = None  # an ad group's or ad's campaign (where CBO lives)
+    budget_blocked: Blocked | None = None
+    bid_blocked: Blocked | None = None
 
 
 async def object_page(
@@ -104,7 +110,9 @@ async def object_page(
     rows, total = pages_total
     items = [(obj, _totals(sums)) for obj, sums in rows]
     pages = max(1, -(-total // PAGE_SIZE))
-    return ObjectPage(account, level, parent, days, items, page, pages, total)
+    campaign = parent if parent is not None and parent.level == "campaign" else None
+    budgets = any(budget_blocked(shape_of(obj, campaign)) is None for obj, _ in items)
+    return ObjectPage(account, level, parent, days, items, page, pages, total, budgets)
 
 
 async def object_ids(
@@ -150,9 +158,21 @@ async def object_card(
         obj = await u.stats.object(account.id, level, object_id)
         if obj is None:
             return None
+        campaign = None
+        if level != "campaign" and obj.campaign_id:
+            campaign = await u.stats.object(account.id, "campaign", obj.campaign_id)
         days = resolve(period, clock.now(), account.time_zone, custom)
         sums = await u.stats.objects_sums(account.id, level, [object_id], days.start, days.end)
-    return ObjectCard(account, obj, days, _totals(sums.get(object_id, Sums())))
+    shape = shape_of(obj, campaign)
+    return ObjectCard(
+        account,
+        obj,
+        days,
+        _totals(sums.get(object_id, Sums())),
+        campaign,
+        budget_blocked(shape),
+        bid_blocked(shape),
+    )
 
 
 # ---------------------------------------------------------------- proposing
@@ -168,7 +188,8 @@ class Skip(StrEnum):
 
 @dataclass(frozen=True)
 class Skipped:
-    """An object left out, and why (`detail`: TikTok's or our own words)."""
+    """An object left out, and why (`detail`: TikTok's or our own words; for NOT_APPLICABLE a
+    core.eligibility.Blocked code when the synced structure says why)."""
 
     object_id: str
     name: str
@@ -210,12 +231,21 @@ async def propose(
     async with uow() as u:
         found = await u.rules.scope_accounts(user_id, [account_id])
         objs = [await u.stats.object(account_id, level, i) for i in ids]
+        campaigns = {
+            c: await u.stats.object(account_id, "campaign", c)
+            for c in {o.campaign_id for o in objs if o is not None and level == "adgroup"}
+            if c
+        }
     if not found or any(o is None for o in objs):
         return None
     account, credential_id = found[0].account, found[0].credential_id
     limit = asyncio.Semaphore(READS_AT_ONCE)
 
     async def read(obj: AdObject) -> State | Skipped:
+        # No live read for what the synced structure already rules out (core.eligibility).
+        why = blocked(action.kind.value, shape_of(obj, campaigns.get(obj.campaign_id or "")))
+        if why is not None:
+            return Skipped(obj.object_id, obj.name, Skip.NOT_APPLICABLE, why.value)
         target = Target(
             account.id,
             account.advertiser_id,

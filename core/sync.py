@@ -127,8 +127,17 @@ def _metric_row(account_id: int, row: ReportRow, now: datetime, hourly: bool) ->
     return out
 
 
+def _custom_bid(obj: Any) -> Decimal | None:
+    """An ad group's custom bid; None for a strategy without one (spec §4.6: bid_price, or
+    conversion_bid_price when billed OCPM; TikTok sends 0 for the field not in use)."""
+    if getattr(obj, "bid_type", None) != "BID_TYPE_CUSTOM":
+        return None
+    field = "conversion_bid_price" if obj.billing_event == "OCPM" else "bid_price"
+    return getattr(obj, field, None) or None
+
+
 def _object_row(account_id: int, level: str, obj: Any, now: datetime) -> dict[str, Any]:
-    bid = getattr(obj, "bid_price", None) or getattr(obj, "conversion_bid_price", None)
+    bid = _custom_bid(obj)
     return {
         "ad_account_id": account_id,
         "level": level,
@@ -141,6 +150,7 @@ def _object_row(account_id: int, level: str, obj: Any, now: datetime) -> dict[st
         "objective": getattr(obj, "objective_type", None),
         "budget_mode": getattr(obj, "budget_mode", None),
         "budget": _money(obj.budget) if getattr(obj, "budget", None) is not None else None,
+        "budget_optimize_on": getattr(obj, "budget_optimize_on", None),
         "bid_type": getattr(obj, "bid_type", None),
         "bid": _money(bid) if bid is not None else None,
         "created_time": obj.create_time,

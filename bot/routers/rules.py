@@ -25,6 +25,7 @@ from core.clock import Clock
 from core.rules import service
 from core.rules.acting import Changer
 from core.rules.backtest import backtest
+from core.rules.model import parents
 from core.rules.presets import preset
 from core.rules.run_now import Outcome as RunOutcome
 from core.rules.run_now import run_now
@@ -578,11 +579,12 @@ async def build_step(
     elif a == "done" and build.get("conds"):
         screen = view.build_action(_sofar(build), build["level"])
     elif a == "act" and build.get("conds"):
-        if v in ("budget", "bid"):
-            build["action"] = v
+        kind, _at, on = v.partition("@")  # "budget@campaign": the campaign's budget
+        if kind in ("budget", "bid") and on in ("", *parents(build["level"], kind)):
+            build["action"] = kind + (f" of {on}" if on else "")
             await state.update_data({BUILD: build})
             await state.set_state(RuleStates.action_value)
-            await show(query, (view.ask_action_value(v), None))
+            await show(query, (view.ask_action_value(kind), None))
             await query.answer()
             return
         action = {"pause_today": "pause today"}.get(v, v)

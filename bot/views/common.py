@@ -90,3 +90,28 @@ def change_error(error: str | None) -> str:
         "not_tracked": _("the ad account is no longer tracked"),
     }
     return ours.get(error or "", error or "?")
+
+
+def blocked_reason(code: str) -> str:
+    """Why an object's budget or bid cannot be changed (core.eligibility.Blocked codes)."""
+    return {
+        "ad_level": _("ads have no budget or bid of their own"),
+        "campaign_budget": _("the budget is set on the campaign (campaign budget optimisation)"),
+        "adgroup_budgets": _("the campaign has no budget: budgets are set on its ad groups"),
+        "unlimited": _("the budget is unlimited"),
+        "no_custom_bid": _("its bid strategy has no custom bid (lowest cost)"),
+        "campaign_bid": _("campaigns have no bid: bids are set on ad groups"),
+        "parent_unknown": _("its campaign or ad group is not synced yet"),
+    }.get(code, code)
+
+
+def skipped_line(counts: dict[str, int] | None) -> str | None:
+    """`⏭ Skipped 3: 2 — the budget is set on the campaign…; 1 — …` (None when none were)."""
+    if not counts:
+        return None
+    parts = "; ".join(
+        f"{n} — {blocked_reason(code)}" for code, n in sorted(counts.items(), key=lambda i: -i[1])
+    )
+    return _("⏭ Skipped {n} (cannot take this change): {reasons}").format(
+        n=sum(counts.values()), reasons=parts
+    )

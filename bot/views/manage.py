@@ -12,8 +12,9 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ManageCb, StatsCb
 from bot.views import Screen
-from bot.views.common import add_pager, change_error, freshness, stale
+from bot.views.common import add_pager, blocked_reason, change_error, freshness, stale
 from bot.views.stats import LEVEL_CODE, level_name, period_name, status_text
+from core.eligibility import Blocked
 from core.manage import (
     CONFIRM_FOR,
     MAX_SELECTION,
@@ -54,16 +55,6 @@ def _budget(obj: AdObject, currency: str) -> str:
     if obj.budget_mode == "BUDGET_MODE_TOTAL":
         return _("{amount} lifetime").format(amount=amount)
     return _("{amount} a day").format(amount=amount)
-
-
-def has_budget(obj: AdObject) -> bool:
-    """Whether the object has a budget of its own to change."""
-    return obj.level != "ad" and obj.budget_mode != "BUDGET_MODE_INFINITE" and bool(obj.budget)
-
-
-def has_bid(obj: AdObject) -> bool:
-    """Whether the object is an ad group with a custom bid (spec §4.6 bid_type)."""
-    return obj.level == "adgroup" and obj.bid_type == "BID_TYPE_CUSTOM" and obj.bid is not None
 
 
 def object_list(data: ObjectPage, period: Period, selected: set[str] | None) -> Screen:
@@ -161,7 +152,7 @@ def _bulk_buttons(
             callback_data=bulk.model_copy(update={"x": "e"}),
         )
         sizes.append(2)
-        if data.level != "ad":
+        if data.budgets:  # none where no budget exists (ads, ad groups under CBO, unlimited)
             for step in BUDGET_STEPS:
                 kb.button(
                     text=f"💰 {step}%", callback_data=bulk.model_copy(update={"x": f"b{step}"})
@@ -183,12 +174,18 @@ def card(data: ObjectCard, period: Period, user_tz: str) -> Screen:
         "",
         _("Status: {status}").format(status=status_text(obj.operation_status) or "—"),
     ]
-    if obj.level != "ad":
+    home = data.campaign if data.budget_blocked is Blocked.CAMPAIGN_BUDGET else None
+    if home is not None:
+        # Campaign budget optimisation: the amount the ad group spends from is the campaign's.
+        lines.append(
+            _("Budget is set on the campaign: {budget}").format(budget=_budget(home, acc.currency))
+        )
+    elif obj.level != "ad":
         lines.append(_("Budget: {budget}").format(budget=_budget(obj, acc.currency)))
     if obj.level == "adgroup":
         bid = (
             money(obj.bid, acc.currency, loc)
-            if has_bid(obj) and obj.bid is not None
+            if data.bid_blocked is None and obj.bid is not None
             else _("automatic (no bid to set)")
         )
         lines.append(_("Bid: {bid}").format(bid=bid))
@@ -209,14 +206,14 @@ def card(data: ObjectCard, period: Period, user_tz: str) -> Screen:
         kb.button(text=_("▶️ Enable"), callback_data=do.model_copy(update={"x": "e"}))
     else:
         kb.button(text=_("⏸ Pause"), callback_data=do.model_copy(update={"x": "p"}))
-    if has_budget(obj):
+    if data.budget_blocked is None:
         for step in BUDGET_STEPS:
             kb.button(text=f"💰 {step}%", callback_data=do.model_copy(update={"x": f"b{step}"}))
         kb.button(
             text=_("✏️ Set budget"), callback_data=do.model_copy(update={"a": "set", "x": "b"})
         )
         sizes += [len(BUDGET_STEPS), 1]
-    if has_bid(obj):
+    if data.bid_blocked is None:
         for step in BID_STEPS:
             kb.button(
                 text=_("Bid {step}%").format(step=step),
@@ -224,6 +221,14 @@ def card(data: ObjectCard, period: Period, user_tz: str) -> Screen:
             )
         kb.button(text=_("✏️ Set bid"), callback_data=do.model_copy(update={"a": "set", "x": "d"}))
         sizes += [len(BID_STEPS), 1]
+    if home is not None:
+        kb.button(
+            text=_("📂 Open the campaign"),
+            callback_data=ManageCb(
+                a="card", id=acc.id, l=LEVEL_CODE["campaign"], o=home.object_id, p=period.value
+            ),
+        )
+        sizes.append(1)
     if obj.level in CHILD:
         kb.button(
             text=level_name(CHILD[obj.level]) + " ›",
@@ -279,7 +284,8 @@ def _skipped(p: Proposal) -> list[str]:
     }
     out = ["", _("Left out:")]
     for s in p.skipped[:SHOWN_ROWS]:
-        detail = f" ({html.quote(s.detail[:120])})" if s.detail else ""
+        said = blocked_reason(s.detail) if s.reason is Skip.NOT_APPLICABLE else s.detail
+        detail = f" ({html.quote(said[:120])})" if said else ""
         out.append(f"• {html.quote(s.name[:60])}: {reason[s.reason]}{detail}")
     if len(p.skipped) > SHOWN_ROWS:
         out.append(_("…and {count} more").format(count=len(p.skipped) - SHOWN_ROWS))

@@ -22,6 +22,7 @@ from bot.views.rules import (
     metric_value,
     reading_text,
     state_name,
+    triggered_by,
 )
 from bot.views.stats import LEVEL_CODE
 from core.rules.settings import from_json
@@ -138,9 +139,10 @@ def action_message(
         f"{icon} <b>{html.quote(rule_name)}</b> · {where}",
         f"{level_name(row.level).capitalize()} «{html.quote(row.object_name)}» — "
         f"{outcome(row, currency, zone)}",
-        "",
-        _("Why:"),
     ]
+    if trig.get("trigger_count"):
+        lines.append(triggered_by(trig.get("triggers", []), trig["trigger_count"]))
+    lines += ["", _("Why:")]
     lines += ["• " + reading for reading in readings(row, currency)]
     if trig.get("rule"):
         lines.append(_("Rule: {text}").format(text=f"<code>{html.quote(trig['rule'])}</code>"))

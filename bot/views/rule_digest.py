@@ -21,16 +21,16 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ActionCb, DigestCb, RulesCb
 from bot.views import Screen
-from bot.views.common import zone_label
+from bot.views.common import skipped_line, zone_label
 from bot.views.rule_alerts import action_message, context, outcome, readings, when_local
-from bot.views.rules import STATE_MARK
+from bot.views.rules import STATE_MARK, triggered_by
 from core.rules import digests
 from core.rules.approvals import Outcome
 from storage.models import AdAccount, RuleAction
 from storage.uow import UnitOfWork
 
 PAGE = 10
-TEXT_BUDGET = 3600
+TEXT_BUDGET = 3200  # leaves room for the count, skipped and note lines
 NAME = 60  # characters of an object's name shown
 RULE_TEXT = 160  # characters of a rule's text shown in its group's header
 ERROR = 100  # characters of a refusal shown (the object's own alert and the run show it all)
@@ -58,11 +58,20 @@ def _order(row: RuleAction) -> tuple[int, int, int]:
     return row.rule_id or 0, row.ad_account_id, row.id
 
 
+def _triggers(row: RuleAction) -> str | None:
+    """For a change aimed at a parent (`budget of campaign`): which children matched."""
+    trig = row.trigger or {}
+    if not trig.get("trigger_count"):
+        return None
+    return triggered_by(trig.get("triggers", [])[:3], trig["trigger_count"])
+
+
 def _size(row: RuleAction, currency: str) -> int:
     """An upper estimate of an object's lines, whatever its state (Telegram counts the text
     after entity parsing: tags and escapes do not count)."""
     said = readings(row, currency)
-    return len(_cut(row.object_name, NAME)) + OUTCOME_MAX + sum(map(len, said)) + 16
+    extra = len(_triggers(row) or "")
+    return len(_cut(row.object_name, NAME)) + OUTCOME_MAX + sum(map(len, said)) + extra + 16
 
 
 def pages_of(
@@ -98,9 +107,8 @@ def pages_of(
     return pages
 
 
-def count_line(rows: list[RuleAction], skipped: int = 0) -> str:
-    """What the digest's objects are now: changed, waiting, failed, alerted, closed (and
-    skipped: objects the rules could not change and did not ask about)."""
+def count_line(rows: list[RuleAction]) -> str:
+    """What the digest's objects are now: changed, waiting, failed, alerted, closed."""
     states = Counter(r.state for r in rows)
     parts = [
         (states["applied"], _("changed {n}")),
@@ -109,7 +117,6 @@ def count_line(rows: list[RuleAction], skipped: int = 0) -> str:
         (states["alerted"], _("alerts {n}")),
         (states["rejected"] + states["expired"], _("rejected or expired {n}")),
         (states["undone"], _("undone {n}")),
-        (skipped, _("skipped {n}")),
     ]
     return " · ".join(text.format(n=n) for n, text in parts if n)
 
@@ -151,8 +158,10 @@ def layout(
     now: datetime,
     page: int = 0,
     note: str | None = None,
+    skipped: dict[str, int] | None = None,
 ) -> Screen:
-    """One page of a digest of several objects."""
+    """One page of a digest of several objects (`skipped`: the runs' objects that could not
+    take the change, per reason — never asked about)."""
     pages = pages_of(rows, rule_names, accounts)
     page = min(max(page, 0), len(pages) - 1)
     rules = {r.rule_id for r in rows}
@@ -164,8 +173,9 @@ def layout(
             rule=html.quote(rule_names.get(rows[0].rule_id or 0, "")), n=len(rows)
         )
     )
-    # Issue 11 §1 (another part) counts objects skipped with a reason per run: pass it here.
     lines.append(count_line(rows))
+    if skipped:
+        lines.append(skipped_line(skipped) or "")
     kb = InlineKeyboardBuilder()
     where = handle(outbox_id, page)
     last: RuleAction | None = None
@@ -190,6 +200,9 @@ def layout(
             f"{STATE_MARK.get(row.state, '•')} {html.quote(_cut(row.object_name, NAME))} — "
             f"{outcome(row, currency_, zone, ERROR)}"
         )
+        triggers = _triggers(row)
+        if triggers:
+            lines.append("   " + triggers)
         said = readings(row, currency_)
         if said:
             lines.append("   " + "; ".join(said))
@@ -245,7 +258,11 @@ async def render(
     for row in rows:
         if row.ad_account_id not in accounts or (row.rule_id or 0) not in rule_names:
             accounts[row.ad_account_id], rule_names[row.rule_id or 0] = await context(u, row)
-    return layout(outbox_id, rows, rule_names, accounts, now, page, note)
+    skipped: Counter[str] = Counter()
+    for run_id in {r.run_id for r in rows if r.run_id is not None}:
+        run = await u.rules.run(user_id, run_id)
+        skipped.update((run.skipped or {}) if run else {})
+    return layout(outbox_id, rows, rule_names, accounts, now, page, note, dict(skipped))
 
 
 def deciding_all(approve: bool) -> str:

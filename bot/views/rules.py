@@ -16,11 +16,11 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import BuildCb, DraftCb, MenuCb, RulesCb
 from bot.views import Screen
-from bot.views.common import add_pager, change_error, page_of
+from bot.views.common import add_pager, blocked_reason, change_error, page_of, skipped_line
 from core.money import money, number, percent
 from core.rules.backtest import Backtest
 from core.rules.engine import Evaluation
-from core.rules.model import METRICS, SPANS, ActionKind
+from core.rules.model import METRICS, SPANS, ActionKind, parents
 from core.rules.presets import PRESETS
 from core.rules.settings import EVERY_MINUTES, RuleSettings
 from core.rules.text import MAX_LENGTH, RuleSyntaxError
@@ -361,7 +361,7 @@ def run_summary(run: RuleRun, user_tz: str) -> str:
         matched=run.matched,
         acted=run.acted,
         asked=run.proposed,
-    )
+    ) + (_(", skipped {n}").format(n=sum(run.skipped.values())) if run.skipped else "")
 
 
 def runs_page(rule: Rule, runs: list[RuleRun], total: int, page: int, user_tz: str) -> Screen:
@@ -427,8 +427,9 @@ def run_detail(
     lines = [
         _("<b>Run {when}</b>").format(when=_local(run.started_at, user_tz)),
         run_summary(run, user_tz),
-        "",
     ]
+    skipped = skipped_line(run.skipped)  # matched, but their budget or bid cannot change
+    lines += [skipped, ""] if skipped else [""]
     kb = InlineKeyboardBuilder()
     shown = actions[page * RUN_ACTIONS_PER_PAGE : (page + 1) * RUN_ACTIONS_PER_PAGE]
     for a in shown:
@@ -436,6 +437,11 @@ def run_detail(
             f"{STATE_MARK.get(a.state, '•')} {html.quote(a.object_name[:80])} — "
             f"{action_name(a.kind)}: {state_name(a.state)}"
         )
+        found = a.trigger or {}
+        if found.get("trigger_count"):
+            lines.append(
+                "   " + triggered_by(found.get("triggers", [])[:3], found["trigger_count"])
+            )
         row = InlineKeyboardBuilder()
         if action_buttons(row, a, short=True, now=now):
             kb.row(*row.buttons)
@@ -521,6 +527,7 @@ def _expected(error: RuleSyntaxError) -> str:
         "an action": _("an action"),
         "the new value": _("the new value"),
         "a sign after budget or bid": _("a sign after budget or bid"),
+        "a level above the rule's": _("a level above the rule's"),
         "how much": _("how much"),
         "the floor": _("the floor"),
         "the ceiling": _("the ceiling"),
@@ -756,7 +763,7 @@ def preview(ev: Evaluation, currency_of: dict[int, str], user_tz: str) -> str:
     """Which objects match right now."""
     lines = [
         _("<b>🔎 Preview</b> — nothing is changed"),
-        _("Matches now: {n} of {checked} checked").format(n=len(ev.hits), checked=ev.checked),
+        _("Matches now: {n} of {checked} checked").format(n=len(ev.matched), checked=ev.checked),
     ]
     if ev.data_as_of is not None:
         lines.append(_("Data as of {when}").format(when=_local(ev.data_as_of, user_tz)))
@@ -771,9 +778,24 @@ def preview(ev: Evaluation, currency_of: dict[int, str], user_tz: str) -> str:
             for r in hit.readings
         )
         lines.append(f"• {html.quote(hit.name)} — {read}")
+        if hit.triggers:
+            lines.append("   " + triggered_by(list(hit.triggers[:5]), len(hit.triggers)))
     if len(ev.hits) > 15:
         lines.append(_("…and {n} more").format(n=len(ev.hits) - 15))
+    skipped = skipped_line(ev.skipped_counts())
+    if skipped:
+        lines += ["", skipped]
+        lines += [
+            f"• {html.quote(skip.name)} — {blocked_reason(skip.reason)}" for skip in ev.skipped[:5]
+        ]
     return "\n".join(lines)[:4000]
+
+
+def triggered_by(names: list[str], count: int) -> str:
+    """`for 3 matched: Group A, Group B…` under a parent acted on for its children."""
+    shown = ", ".join(f"«{html.quote(n[:60])}»" for n in names)
+    more = "…" if count > len(names) else ""
+    return _("for {n} matched: {names}").format(n=count, names=shown + more)
 
 
 # The builder ---------------------------------------------------------------------------------
@@ -853,6 +875,16 @@ def build_action(sofar: str, level: str) -> Screen:
     ]
     for kind in kinds:
         kb.button(text=action_name(kind.value), callback_data=BuildCb(a="act", v=kind.value))
+    # Where the budget or bid lives one level up (an ad group under campaign budget
+    # optimisation): change the parent's, once for all its matched children.
+    for kind in (ActionKind.BUDGET, ActionKind.BID):
+        for parent in parents(level, kind.value):
+            kb.button(
+                text=_("{what} of the {level}").format(
+                    what=action_name(kind.value), level=level_name(parent)
+                ),
+                callback_data=BuildCb(a="act", v=f"{kind.value}@{parent}"),
+            )
     kb.adjust(2)
     return _("<b>🧱 Action</b>\n{sofar}\n\nWhat should happen to a match?").format(
         sofar=sofar
@@ -994,6 +1026,9 @@ def backtest(
                 amount=sign + money(abs(delta), currency, loc)
             )
         )
+    skipped = skipped_line(bt.skipped)
+    if skipped:
+        lines.append(skipped)
     if bt.per_object:
         lines += ["", _("Most often:")]
         lines += [f"• {html.quote(o.name)} ×{o.count}" for o in bt.per_object[:5]]

@@ -34,6 +34,7 @@ from itertools import accumulate
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from core.eligibility import Blocked
 from core.metrics import Totals
 from core.rules.acting import adjusted, next_midnight
 from core.rules.engine import _World
@@ -147,6 +148,8 @@ class Backtest:
     saved: dict[str, Totals] = field(default_factory=dict)  # what paused objects did not spend
     budget_change: dict[str, Decimal] = field(default_factory=dict)  # daily budgets, new − old
     accounts: list[AccountReplay] = field(default_factory=list)
+    # Objects that matched but whose budget or bid cannot change, per reason (core.eligibility).
+    skipped: dict[str, int] = field(default_factory=dict)
 
     @property
     def saved_spend(self) -> dict[str, Decimal]:
@@ -362,6 +365,10 @@ class _Replay:
         self.saved: dict[str, Row] = {}
         self.budget_change: dict[str, Decimal] = {}
         self.runs: set[tuple[datetime, bool]] = set()
+        # What a matched object's action changes (itself or the parent the rule names), or
+        # why nothing can be: set per account by `backtest`.
+        self.aims: dict[str, ObjectRow | Blocked] = {}
+        self.skipped: dict[str, set[tuple[int, str]]] = defaultdict(set)
 
     def allowed(self, key: tuple[int, str], at: datetime) -> bool:
         """Whether the frequency limit lets the rule act on this object again at `at`."""
@@ -465,13 +472,14 @@ class _Replay:
         acc = sa.account
         tz, cur = acc.time_zone, acc.currency
         kind = self.spec.action.kind
+        targets = [t for t in self.aims.values() if not isinstance(t, Blocked)]
         own: dict[str, Decimal | None] = {
             o.object_id: (
                 None
                 if o.level == "ad" or o.budget_mode == "BUDGET_MODE_INFINITE" or not o.budget
                 else o.budget
             )
-            for o in objects
+            for o in [*objects, *targets]
         }
         paused_until: dict[str, datetime | None] = {}  # None: for the rest of the replay
         removed: dict[str, list[tuple[date, Row]]] = defaultdict(list)
@@ -508,7 +516,15 @@ class _Replay:
                     for o, rows, b in live
                     if self.check(o, rows, b, at)
                 ]
-            for obj, facts in hits:
+            acted: set[str] = set()
+            for matched, facts in hits:
+                obj = self.aims.get(matched.object_id, matched)
+                if isinstance(obj, Blocked):
+                    self.skipped[obj.value].add((acc.id, matched.object_id))
+                    continue
+                if obj.object_id in acted:
+                    continue  # a parent is changed once per run for all its matched children
+                acted.add(obj.object_id)
                 key = (acc.id, obj.object_id)
                 if not self.allowed(key, run.at):
                     continue
@@ -609,6 +625,7 @@ async def backtest(
         budgets = {
             o.object_id: world.budgets.get((sa.account.id, o.level, o.object_id)) for o in objects
         }
+        state.aims = {o.object_id: world.aim(o, spec.action) for o in objects}
         replays.append(await state.account(u, sa, objects, budgets, ticks, now, days))
     counts: dict[tuple[int, str], int] = defaultdict(int)
     names: dict[tuple[int, str], str] = {}
@@ -633,4 +650,5 @@ async def backtest(
         saved={c: _totals(row) for c, row in state.saved.items()},
         budget_change=dict(state.budget_change),
         accounts=replays,
+        skipped={reason: len(found) for reason, found in state.skipped.items()},
     )

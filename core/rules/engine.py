@@ -6,10 +6,13 @@ the account's local days, core.rules.windows), and then, per rule:
 
 1. skips accounts whose data is older than the rule's tolerance (the freshness guard) and
    tells the user once per stale spell;
-2. records one action row per matching object under a key made of rule, slot and object, so a
+2. skips matching objects whose budget or bid the action cannot change (core.eligibility: CBO,
+   unlimited budgets, no custom bid, ads) and counts them per reason; with `budget of
+   campaign` acts on the parent, once for all its matching children;
+3. records one action row per matching object under a key made of rule, slot and object, so a
    retried run finds its rows instead of acting twice; the per-object frequency limit counts
    those rows;
-3. applies the automatic ones (core.rules.execute), leaves risky ones as approvals that expire,
+4. applies the automatic ones (core.rules.execute), leaves risky ones as approvals that expire,
    and queues alerts — one per action, or one digest when a run has many — in the transaction
    that finishes the run and moves the rule to its next slot. Until that commits, the rule is
    still due at the same slot, so a crash anywhere repeats the run, never loses its alerts.
@@ -31,12 +34,13 @@ from decimal import Decimal
 from functools import lru_cache
 
 from core.clock import Clock
+from core.eligibility import Blocked, Shape, blocked, shape_of
 from core.metrics import Totals
 from core.quiet import quiet_until
 from core.rules import execute
 from core.rules.acting import ActionError, Changer, State, Target, change_for, is_increase
 from core.rules.evaluate import Facts, Reading, compiled, readings, summed, windows_of
-from core.rules.model import ActionKind, RuleSpec, Window, status_word
+from core.rules.model import Action, ActionKind, RuleSpec, Window, status_word
 from core.rules.schedule import next_due
 from core.rules.settings import RuleSettings, from_json
 from core.rules.text import parse_rule
@@ -50,6 +54,7 @@ LEASE = timedelta(minutes=10)
 BATCH = 1000  # rules claimed and evaluated together (their sums share queries)
 DIGEST_AT = 4  # this many alerts or more from one run are queued as one (a tick's merge anyway)
 ALERTED = ("applied", "failed", "proposed", "alerted")
+TRIGGERS_KEPT = 10  # names of matched children kept with a parent's action
 Progress = Callable[[int, int], Awaitable[None]]  # (done, total) while a run applies changes
 
 
@@ -108,6 +113,9 @@ class Hit:
     synced: State
     spec: RuleSpec
     at: datetime
+    # When the action goes one level up (`budget of campaign`): the matched objects that
+    # pointed at this one (it is acted on once however many did).
+    triggers: tuple[str, ...] = ()
 
     @property
     def readings(self) -> list[Reading]:
@@ -115,15 +123,36 @@ class Hit:
         return readings(self.spec, self.facts, self.at)
 
 
+@dataclass(frozen=True)
+class Skip:
+    """A matched object the action cannot change, and why (core.eligibility.Blocked)."""
+
+    account_id: int
+    object_id: str
+    name: str
+    reason: str
+
+
 @dataclass
 class Evaluation:
-    """What one rule found in one evaluation."""
+    """What one rule found in one evaluation: `hits` are what it acts on (a campaign once for
+    all its matched ad groups, with `budget of campaign`), `skipped` the matched objects whose
+    budget or bid cannot be changed, `matched` every object whose conditions held."""
 
     checked: int = 0
     accounts: int = 0
     hits: list[Hit] = field(default_factory=list)
     stale: list[ScopeAccount] = field(default_factory=list)
     data_as_of: datetime | None = None
+    matched: set[tuple[int, str]] = field(default_factory=set)
+    skipped: list[Skip] = field(default_factory=list)
+
+    def skipped_counts(self) -> dict[str, int]:
+        """How many matched objects were skipped, per reason."""
+        out: dict[str, int] = defaultdict(int)
+        for skip in self.skipped:
+            out[skip.reason] += 1
+        return dict(out)
 
 
 def _budget(obj: ObjectRow) -> Decimal | None:
@@ -137,6 +166,7 @@ class _World:
 
     def __init__(self) -> None:
         self.objects: dict[tuple[int, str], list[ObjectRow]] = defaultdict(list)
+        self.by_id: dict[tuple[int, str, str], ObjectRow] = {}
         self.budgets: dict[tuple[int, str, str], Decimal | None] = {}
         self.sums: dict[tuple[int, str], dict[str, dict[Window, Totals]]] = {}
         self._facts: dict[tuple[int, str, str], Facts] = {}
@@ -146,6 +176,7 @@ class _World:
         ad group without its own budget spends its campaign's; an ad, its ad group's)."""
         for obj in objects:
             self.objects[(obj.ad_account_id, obj.level)].append(obj)
+            self.by_id[(obj.ad_account_id, obj.level, obj.object_id)] = obj
         for level in ("campaign", "adgroup", "ad"):
             for obj in objects:
                 if obj.level != level:
@@ -159,6 +190,25 @@ class _World:
                 self.budgets[(obj.ad_account_id, level, obj.object_id)] = (
                     own if own is not None or level == "campaign" else self.budgets.get(parent)
                 )
+
+    def shape(self, obj: ObjectRow) -> Shape:
+        """What decides whether the object's budget or bid can change (core.eligibility)."""
+        campaign = self.by_id.get((obj.ad_account_id, "campaign", obj.campaign_id or ""))
+        return shape_of(obj, campaign)
+
+    def aim(self, obj: ObjectRow, action: Action) -> ObjectRow | Blocked:
+        """The object an action changes when `obj` matches (itself, or the parent the rule
+        names), or why it cannot: a budget or bid that does not exist there."""
+        if action.kind not in (ActionKind.BUDGET, ActionKind.BID):
+            return obj
+        target: ObjectRow | None = obj
+        if action.on is not None:
+            parent = obj.campaign_id if action.on == "campaign" else obj.adgroup_id
+            target = self.by_id.get((obj.ad_account_id, action.on, parent or ""))
+        if target is None:
+            return Blocked.PARENT_UNKNOWN
+        reason = blocked(action.kind.value, self.shape(target))
+        return target if reason is None else reason
 
     def facts(self, obj: ObjectRow) -> Facts:
         """What a rule knows about one object (built once per batch: many rules read it)."""
@@ -233,7 +283,14 @@ def _candidates(
     ]
 
 
-def _hit(sa: ScopeAccount, obj: ObjectRow, facts: Facts, spec: RuleSpec, now: datetime) -> Hit:
+def _hit(
+    sa: ScopeAccount,
+    obj: ObjectRow,
+    facts: Facts,
+    spec: RuleSpec,
+    now: datetime,
+    triggers: tuple[str, ...] = (),
+) -> Hit:
     a = sa.account
     return Hit(
         Target(
@@ -250,7 +307,33 @@ def _hit(sa: ScopeAccount, obj: ObjectRow, facts: Facts, spec: RuleSpec, now: da
         State(obj.operation_status, _budget(obj) if obj.level != "ad" else None, obj.bid),
         spec,
         now,
+        triggers,
     )
+
+
+def _aimed(
+    world: _World,
+    sa: ScopeAccount,
+    spec: RuleSpec,
+    matched: list[tuple[ObjectRow, Facts]],
+    now: datetime,
+    ev: Evaluation,
+) -> list[Hit]:
+    """The hits for what matched: objects whose budget or bid cannot change are skipped with
+    the reason (never asked about), and a parent the rule names is one hit for all its
+    matched children (so counted, limited and changed once)."""
+    ev.matched |= {(sa.account.id, o.object_id) for o, _ in matched}
+    aimed: dict[str, tuple[ObjectRow, Facts, list[str]]] = {}
+    for obj, facts in matched:
+        target = world.aim(obj, spec.action)
+        if isinstance(target, Blocked):
+            ev.skipped.append(Skip(sa.account.id, obj.object_id, obj.name, target.value))
+            continue
+        aimed.setdefault(target.object_id, (target, facts, []))[2].append(obj.name)
+    return [
+        _hit(sa, target, facts, spec, now, tuple(names) if target.level != spec.level else ())
+        for target, facts, names in aimed.values()
+    ]
 
 
 async def evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict[int, Evaluation]:
@@ -300,13 +383,10 @@ async def evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict[
                 # Summed within one ad account: amounts in different currencies never add.
                 total = summed(facts.values(), sa.account.name)
                 if objects and test(total, now):
-                    ev.hits += [_hit(sa, o, total, spec, now) for o in objects]
+                    ev.hits += _aimed(world, sa, spec, [(o, total) for o in objects], now, ev)
                 continue
-            ev.hits += [
-                _hit(sa, o, facts[o.object_id], spec, now)
-                for o in objects
-                if test(facts[o.object_id], now)
-            ]
+            matched = [(o, facts[o.object_id]) for o in objects if test(facts[o.object_id], now)]
+            ev.hits += _aimed(world, sa, spec, matched, now, ev)
     return out
 
 
@@ -351,6 +431,9 @@ def _trigger(hit: Hit, spec: RuleSpec, text: str, as_of: datetime | None) -> dic
         "rule": text,
         "as_of": as_of.isoformat() if as_of else None,
         "expected": expected,
+        # The matched children a parent's change is made for (a few names and how many).
+        "triggers": list(hit.triggers[:TRIGGERS_KEPT]),
+        "trigger_count": len(hit.triggers),
         "readings": [
             {
                 "metric": r.metric,
@@ -492,10 +575,18 @@ async def _finish(
     fresh = ev.accounts > 0 or not ev.stale
     run.status = "ok" if fresh else "stale"
     run.finished_at, run.data_as_of, run.checked = now, ev.data_as_of, ev.checked
+    # Matched objects, plus what an earlier attempt at this slot acted on and no longer
+    # matches (parents acted on for their children count as their children did).
+    aimed = {(h.target.account_id, h.target.object_id) for h in ev.hits}
     run.matched = len(
-        {(h.target.account_id, h.target.object_id) for h in ev.hits}
-        | {(r.ad_account_id, r.object_id) for r in rows}
+        ev.matched
+        | {
+            (r.ad_account_id, r.object_id)
+            for r in rows
+            if (r.ad_account_id, r.object_id) not in aimed
+        }
     )
+    run.skipped = ev.skipped_counts() or None
     run.acted = sum(r.state == "applied" for r in rows)
     run.proposed = sum(r.state == "proposed" for r in rows)
     run.note = None if fresh else "stale"

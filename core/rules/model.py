@@ -116,6 +116,9 @@ class Action:
     value: Decimal | None = None
     floor: Decimal | None = None
     ceiling: Decimal | None = None
+    # Budget/bid only: the level above the rule's whose value changes ("budget of campaign":
+    # an ad-group rule acting on its campaign's budget, e.g. under CBO); None: the object's own.
+    on: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,13 @@ class RuleSpec:
     level: Level
     when: Condition | Group
     action: Action
+
+
+def parents(level: str, kind: str) -> tuple[str, ...]:
+    """The levels above `level` whose `kind` ("budget"/"bid") a rule may change: budgets live
+    on campaigns and ad groups, bids on ad groups only (core.eligibility)."""
+    above = {"campaign": (), "adgroup": ("campaign",), "ad": ("adgroup", "campaign")}[level]
+    return tuple(p for p in above if kind == "budget" or p == "adgroup")
 
 
 def status_word(operation_status: str | None, secondary_status: str | None) -> str:

@@ -28,8 +28,9 @@ class RuleInvalid(ValueError):
 def check(text: str) -> RuleSpec:
     """The rule a line describes, or RuleSyntaxError / RuleInvalid saying what is wrong."""
     spec = parse_rule(text)
-    if spec.action.kind in (ActionKind.BUDGET, ActionKind.BID) and spec.level is Level.AD:
-        raise RuleInvalid("budget_on_ad")
+    budget_or_bid = spec.action.kind in (ActionKind.BUDGET, ActionKind.BID)
+    if budget_or_bid and spec.level is Level.AD and spec.action.on is None:
+        raise RuleInvalid("budget_on_ad")  # unless it names the ad group or campaign
     if spec.action.kind is ActionKind.BID and spec.level is Level.CAMPAIGN:
         raise RuleInvalid("bid_on_campaign")
     return spec

@@ -2,6 +2,7 @@
 
     ad: spend >= 20 and conversions = 0 in 3d -> pause
     campaign: roas > 2 in yesterday and spend > 50 today -> budget +20% max 500
+    adgroup: cpa < 10 in 3d -> budget of campaign +10%   (the campaign's budget, e.g. CBO)
     adgroup: cpa > 1.5 x cpa in 7d incl today or ctr < 0.8 -> notify
 
 A condition without its own window takes the window of the next condition in its group that
@@ -32,6 +33,7 @@ from core.rules.model import (
     Operand,
     RuleSpec,
     Window,
+    parents,
 )
 
 MAX_LENGTH = 500
@@ -117,6 +119,17 @@ class _Parser:
                 self.toks[self.i - 1].col, what, self.toks[self.i - 1].text
             ) from None
 
+    def target(self, level: str, kind: str) -> str | None:
+        """`of campaign` / `of adgroup` after budget or bid: the level above whose value the
+        action changes (model.parents says which may)."""
+        if not self.take("of"):
+            return None
+        allowed = parents(level, kind)
+        word = self.take(*allowed) if allowed else None
+        if word is None:
+            raise self.fail("a level above the rule's", allowed)
+        return word.text
+
     # rule := level ":" expr "->" action
     def rule(self) -> RuleSpec:
         levels = [lv.value for lv in Level]
@@ -126,7 +139,7 @@ class _Parser:
         self.expect(":", "':' after the level")
         when = _fill_windows(self.expr())
         self.expect("->", "'->' and an action")
-        action = self.action()
+        action = self.action(word.text)
         if self.tok.kind != "end":
             raise self.fail("the end of the rule")
         return RuleSpec(Level(word.text), when, action)
@@ -219,7 +232,7 @@ class _Parser:
             include = True
         return Window(span, include)
 
-    def action(self) -> Action:
+    def action(self, level: str) -> Action:
         if self.take("pause"):
             return Action(ActionKind.PAUSE_TODAY if self.take("today") else ActionKind.PAUSE)
         for kind in (ActionKind.ENABLE, ActionKind.NOTIFY):
@@ -233,15 +246,19 @@ class _Parser:
                 "an action", ["pause", "pause today", "enable", "notify", "budget", "bid"]
             )
         kind = ActionKind(word.text)
+        on = self.target(level, kind.value)
         if self.take("="):
-            return Action(kind, "set", self.number("the new value"), *self.bounds())
+            return Action(kind, "set", self.number("the new value"), *self.bounds(), on=on)
         sign = self.take("+", "-")
         if sign is None:
-            raise self.fail("a sign after budget or bid", ["=", "+", "-"])
+            can_name = on is None and parents(level, kind.value)
+            raise self.fail(
+                "a sign after budget or bid", ["=", "+", "-", *(["of"] if can_name else [])]
+            )
         value = self.number("how much")
         value = -value if sign.text == "-" else value
         mode = "pct" if self.take("%") else "amount"
-        return Action(kind, mode, value, *self.bounds())
+        return Action(kind, mode, value, *self.bounds(), on=on)
 
     def bounds(self) -> tuple[Decimal | None, Decimal | None]:
         floor = ceiling = None
@@ -318,11 +335,12 @@ def _action(a: Action) -> str:
     if a.kind in (ActionKind.PAUSE, ActionKind.ENABLE, ActionKind.NOTIFY):
         return a.kind.value
     assert a.value is not None
+    what = a.kind.value + (f" of {a.on}" if a.on else "")
     if a.mode == "set":
-        text = f"{a.kind.value} = {_num(a.value)}"
+        text = f"{what} = {_num(a.value)}"
     else:
         sign = "-" if a.value < 0 else "+"
-        text = f"{a.kind.value} {sign}{_num(abs(a.value))}" + ("%" if a.mode == "pct" else "")
+        text = f"{what} {sign}{_num(abs(a.value))}" + ("%" if a.mode == "pct" else "")
     if a.floor is not None:
         text += f" min {_num(a.floor)}"
     if a.ceiling is not None:

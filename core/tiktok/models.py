@@ -164,6 +164,7 @@ class Campaign:
     secondary_status: str | None
     create_time: datetime | None = None
     modify_time: datetime | None = None
+    budget_optimize_on: bool | None = None  # campaign budget optimisation (CBO)
     raw: Mapping[str, Any] = _raw()
 
     @classmethod
@@ -180,6 +181,11 @@ class Campaign:
             secondary_status=opt_str(item.get("secondary_status")),
             create_time=utc_datetime(item.get("create_time")),
             modify_time=utc_datetime(item.get("modify_time")),
+            budget_optimize_on=(
+                None
+                if item.get("budget_optimize_on") is None
+                else bool(item.get("budget_optimize_on"))
+            ),
             raw=dict(item),
         )
 

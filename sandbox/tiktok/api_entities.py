@@ -1074,6 +1074,7 @@ def adgroup_update(ctx: Ctx) -> Any:
         sent = p.json(f) if f == "placements" else p.raw(f)
         if sent != full.get(f):
             raise param_error(f"{f} cannot be updated.")
+    _check_bid_field(ag, p)
     _check_bid_below_budget(ctx, ag, p)
     changed = False
     name = p.name("adgroup_name", required=False)
@@ -1082,6 +1083,11 @@ def adgroup_update(ctx: Ctx) -> Any:
         changed = True
     budget = p.decimal("budget")
     if budget is not None:
+        if ctx.world.campaigns[ag.campaign_id].extra.get("budget_optimize_on"):
+            # Spec §4.6: under CBO the budget is the campaign's; the ad group has none.
+            raise param_error(
+                "budget cannot be set on an ad group whose campaign has budget optimization on."
+            )
         if ag.budget_mode == "BUDGET_MODE_INFINITE":
             raise param_error("budget cannot be set when budget_mode is BUDGET_MODE_INFINITE.")
         _min_budget(ctx, adv, "adgroup", ag.budget_mode, budget)
@@ -1129,6 +1135,24 @@ def adgroup_update(ctx: Ctx) -> Any:
     ag.modify_time = ctx.now
     ctx.world.touch(ag.campaign_id)
     return adgroup_dict(ctx, ag)
+
+
+def _check_bid_field(ag: AdGroup, p: Params) -> None:
+    """Only the bid the ad group's strategy uses can be sent (spec §4.6: bid_price with
+    BID_TYPE_CUSTOM billed CPC/CPM/CPV, conversion_bid_price with BID_TYPE_CUSTOM billed OCPM;
+    BID_TYPE_NO_BID — lowest cost — has no bid). A bid the strategy would ignore is refused
+    rather than stored unseen, so a client never takes it for a change that happened."""
+    custom = ag.extra.get("bid_type") == "BID_TYPE_CUSTOM"
+    used = "conversion_bid_price" if ag.billing_event == "OCPM" else "bid_price"
+    for field_name in ("bid_price", "conversion_bid_price"):
+        if not p.has(field_name):
+            continue
+        if not custom:
+            raise param_error(f"{field_name} can only be set when bid_type is BID_TYPE_CUSTOM.")
+        if field_name != used:
+            raise param_error(
+                f"{field_name} cannot be set when billing_event is {ag.billing_event}; use {used}."
+            )
 
 
 def _check_bid_below_budget(ctx: Ctx, ag: AdGroup, p: Params) -> None:

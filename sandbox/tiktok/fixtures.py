@@ -25,6 +25,7 @@ from sandbox.tiktok.model import (
     User,
     Video,
     World,
+    json_number,
 )
 
 DAY = 86400
@@ -294,6 +295,20 @@ class Builder:
                         else None,
                     },
                 )
+                # Every second ad group bids a custom amount (spec §4.6: conversion_bid_price
+                # billed OCPM, bid_price otherwise), the rest bid lowest cost (no bid): the demo
+                # shows both kinds, in ABO and CBO campaigns alike. No random draw: the rest of
+                # the demo stays as it was.
+                if g % 2:
+                    ag.extra["bid_type"] = "BID_TYPE_CUSTOM"
+                    if ag.billing_event == "OCPM":
+                        ag.extra["conversion_bid_price"] = json_number(
+                            round_budget(Decimal(12), adv.rate)
+                        )
+                    else:
+                        ag.extra["bid_price"] = json_number(round_budget(Decimal(1), adv.rate))
+                else:
+                    ag.extra["bid_type"] = "BID_TYPE_NO_BID"
                 if self.rich and not cbo and rnd.random() < 0.2:
                     ag.budget.set(self.now - DAY * (1 + 2 * rnd.random()), budget * 2)
                 w.add_adgroup(ag)

@@ -119,8 +119,10 @@ class AdObject(Base):
     objective: Mapped[str | None] = mapped_column(String(64))
     budget_mode: Mapped[str | None] = mapped_column(String(32))
     budget: Mapped[Decimal | None] = mapped_column(Micros)
+    # Campaigns only: campaign budget optimisation (spec §4.1); its ad groups have no budget.
+    budget_optimize_on: Mapped[bool | None] = mapped_column(Boolean)
     bid_type: Mapped[str | None] = mapped_column(String(32))
-    bid: Mapped[Decimal | None] = mapped_column(Micros)
+    bid: Mapped[Decimal | None] = mapped_column(Micros)  # the custom bid; None without one
     created_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

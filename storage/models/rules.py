@@ -61,6 +61,8 @@ class RuleRun(Base):
     matched: Mapped[int] = mapped_column(Integer, default=0)
     acted: Mapped[int] = mapped_column(Integer, default=0)
     proposed: Mapped[int] = mapped_column(Integer, default=0)
+    # Matched objects that cannot take the rule's change, per reason (core.eligibility).
+    skipped: Mapped[dict[str, int] | None] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(String(300))
 
 

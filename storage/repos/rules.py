@@ -66,6 +66,9 @@ class ObjectRow(NamedTuple):
     budget: Decimal | None
     bid: Decimal | None
     created_time: datetime | None
+    # issue 11 (eligibility): what decides whether a budget or bid change can happen.
+    bid_type: str | None = None
+    budget_optimize_on: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -349,9 +349,9 @@ async def test_budget_rule_reports_budget_added_per_currency(uow: UnitOfWorkFact
         Decimal(v) for v in ("60.00", "72.00", "86.40", "100.00", "100.00", "100.00", "100.00")
     ]
     assert g1[0].at == _tokyo(22, 12) and g1[0].currency == "USD"
-    # The group without its own budget is counted, but changes nothing.
-    g2 = [f for f in result.firings if f.object_id == "g2"]
-    assert len(g2) == 7 and all(f.budget_after is None for f in g2)
+    # The group without a budget of its own is never acted on: skipped, with the reason.
+    assert not [f for f in result.firings if f.object_id == "g2"]
+    assert result.skipped == {"unlimited": 1}
     g3 = sorted((f for f in result.firings if f.object_id == "g3"), key=lambda f: f.at)
     assert g3[0].at == datetime(2026, 11, 22, 4, tzinfo=ZoneInfo("Europe/Berlin"))
     assert g3[-1].budget_before == Decimal("100.00")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -23,6 +24,7 @@ from core.rules.model import (
     Operand,
     RuleSpec,
     Window,
+    parents,
 )
 from core.rules.text import RuleSyntaxError, format_rule, parse_rule
 
@@ -204,3 +206,39 @@ def test_garbage_gets_an_error_never_an_exception(text: str) -> None:
         assert 1 <= err.column <= len(text) + 1
     else:
         assert parse_rule(format_rule(rule)) == rule
+
+
+# ---- budget/bid one level up (`budget of campaign`): issue 11, eligibility ----
+
+
+def _aimed(rule: RuleSpec) -> st.SearchStrategy[RuleSpec]:
+    """The rule, or the same rule acting on a level above where its action allows it."""
+    if rule.action.kind not in (ActionKind.BUDGET, ActionKind.BID):
+        return st.just(rule)
+    above = parents(rule.level.value, rule.action.kind.value)
+    return st.sampled_from([None, *above]).map(
+        lambda on: replace(rule, action=replace(rule.action, on=on))
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(rules.flatmap(_aimed))
+def test_a_parent_target_prints_back_and_parses_to_the_same_rule(rule: RuleSpec) -> None:
+    text = format_rule(rule)
+    assert parse_rule(text) == rule
+
+
+def test_budget_of_campaign_and_where_it_is_refused() -> None:
+    spec = parse_rule("adgroup: cpa < 10 in 3d -> budget of campaign +10% max 900")
+    assert spec.action == Action(
+        ActionKind.BUDGET, "pct", Decimal(10), None, Decimal(900), on="campaign"
+    )
+    assert parse_rule("ad: spend > 5 -> bid of adgroup = 2").action.on == "adgroup"
+    for text, column in (
+        ("campaign: spend > 1 -> budget of campaign +1", 34),  # nothing above a campaign
+        ("adgroup: spend > 1 -> bid of campaign +1", 30),  # campaigns have no bid
+        ("ad: spend > 1 -> budget of ad +1", 28),
+    ):
+        with pytest.raises(RuleSyntaxError) as error:
+            parse_rule(text)
+        assert (error.value.column, error.value.expected) == (column, "a level above the rule's")
