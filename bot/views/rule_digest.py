@@ -30,7 +30,7 @@ from storage.models import AdAccount, RuleAction
 from storage.uow import UnitOfWork
 
 PAGE = 10
-TEXT_BUDGET = 3200  # leaves room for the count, skipped and note lines
+TEXT_BUDGET = 3600
 NAME = 60  # characters of an object's name shown
 RULE_TEXT = 160  # characters of a rule's text shown in its group's header
 ERROR = 100  # characters of a refusal shown (the object's own alert and the run show it all)
@@ -75,9 +75,13 @@ def _size(row: RuleAction, currency: str) -> int:
 
 
 def pages_of(
-    rows: list[RuleAction], rule_names: dict[int, str], accounts: dict[int, AdAccount | None]
+    rows: list[RuleAction],
+    rule_names: dict[int, str],
+    accounts: dict[int, AdAccount | None],
+    reserve: int = 0,
 ) -> list[list[RuleAction]]:
-    """The digest's objects, grouped by rule and account, cut into pages."""
+    """The digest's objects, grouped by rule and account, cut into pages (`reserve`: text every
+    page carries besides them, such as the skipped line)."""
 
     def rule_head(row: RuleAction) -> int:
         text = (row.trigger or {}).get("rule") or ""
@@ -97,7 +101,7 @@ def pages_of(
             size += rule_head(row) + account_head(row)
         elif page[-1].ad_account_id != row.ad_account_id:
             size += account_head(row)
-        if page and (len(page) >= PAGE or used + size > TEXT_BUDGET):
+        if page and (len(page) >= PAGE or used + size > TEXT_BUDGET - reserve):
             pages.append([])
             size = _size(row, account.currency if account else "USD")
             size += rule_head(row) + account_head(row)  # a new page repeats both headers
@@ -162,7 +166,8 @@ def layout(
 ) -> Screen:
     """One page of a digest of several objects (`skipped`: the runs' objects that could not
     take the change, per reason — never asked about)."""
-    pages = pages_of(rows, rule_names, accounts)
+    skipped_said = skipped_line(skipped)
+    pages = pages_of(rows, rule_names, accounts, len(skipped_said or ""))
     page = min(max(page, 0), len(pages) - 1)
     rules = {r.rule_id for r in rows}
     lines = [note, ""] if note else []
@@ -174,8 +179,8 @@ def layout(
         )
     )
     lines.append(count_line(rows))
-    if skipped:
-        lines.append(skipped_line(skipped) or "")
+    if skipped_said:
+        lines.append(skipped_said)
     kb = InlineKeyboardBuilder()
     where = handle(outbox_id, page)
     last: RuleAction | None = None
