@@ -128,7 +128,8 @@ def _metric_row(account_id: int, row: ReportRow, now: datetime, hourly: bool) ->
 
 
 def _object_row(account_id: int, level: str, obj: Any, now: datetime) -> dict[str, Any]:
-    bid = getattr(obj, "bid_price", None) or getattr(obj, "conversion_bid_price", None)
+    # The bid the ad group's strategy uses (none under automatic bidding), as changes read it.
+    bid = obj.custom_bid[1] if level == "adgroup" else None
     return {
         "ad_account_id": account_id,
         "level": level,

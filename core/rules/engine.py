@@ -88,6 +88,7 @@ class _World:
     def __init__(self) -> None:
         self.objects: dict[tuple[int, str], list[ObjectRow]] = defaultdict(list)
         self.budgets: dict[tuple[int, str, str], Decimal | None] = {}
+        self.bids: dict[tuple[int, str, str], Decimal | None] = {}
         self.sums: dict[tuple[int, str], dict[str, dict[Window, Totals]]] = {}
         self._facts: dict[tuple[int, str, str], Facts] = {}
 
@@ -109,6 +110,11 @@ class _World:
                 self.budgets[(obj.ad_account_id, level, obj.object_id)] = (
                     own if own is not None or level == "campaign" else self.budgets.get(parent)
                 )
+                # The bid lives on the ad group (an ad bids with its ad group's; campaigns none).
+                if level != "campaign":
+                    self.bids[(obj.ad_account_id, level, obj.object_id)] = (
+                        obj.bid if level == "adgroup" else self.bids.get(parent)
+                    )
 
     def facts(self, obj: ObjectRow) -> Facts:
         """What a rule knows about one object (built once per batch: many rules read it)."""
@@ -122,6 +128,7 @@ class _World:
                 obj.created_time,
                 self.sums.get((obj.ad_account_id, obj.level), {}).get(obj.object_id, {}),
                 status_word(obj.operation_status, obj.secondary_status),
+                bid=self.bids.get(key),
             )
         return found
 
