@@ -180,10 +180,11 @@ async def _pull_structure(
         # where it went (marked deleted) rather than lose it.
         objects = await fetch(token, job.advertiser_id, include_deleted=True)
         now = clock.now()
+        rows = [_object_row(job.account_id, level, o, now) for o in objects]
         async with uow() as u:
-            count += await u.sync.upsert_objects(
-                [_object_row(job.account_id, level, o, now) for o in objects]
-            )
+            count += await u.sync.upsert_objects(rows)
+            if level != "ad":  # bids and budgets live on campaigns and ad groups
+                await u.sync.record_values(job.account_id, level, rows, now)
             await u.commit()
         await steps.step()
     return count

@@ -949,6 +949,14 @@ def backtest(
         )
     if bt.empty_days:
         lines.append(_("{n} days had no data at all.").format(n=len(bt.empty_days)))
+    if bt.bids_assumed and bt.bids_known_from is None:
+        lines.append(_("No bid history is recorded yet: every run read today's bids."))
+    elif bt.bids_assumed:
+        lines.append(
+            _(
+                "Bids are recorded since {when}; runs before that read the earliest recorded bid."
+            ).format(when=_local(bt.bids_known_from, user_tz))
+        )
     lines += [
         "",
         _("Would have fired {n} times on {m} objects.").format(
