@@ -202,6 +202,8 @@ actions = st.one_of(
         st.none() | numbers,
     ),
 )
+
+
 def _reads_bid(node: Condition | Group) -> bool:
     if isinstance(node, Group):
         return any(_reads_bid(item) for item in node.items)
