@@ -417,6 +417,11 @@ def ask_text(current: str | None = None) -> str:
         "Status, as it is now: <code>status = rejected</code> or <code>status != delivering"
         "</code> (delivering, not_delivering, paused, in_review, rejected, budget_exceeded)."
     )
+    text += "\n\n" + _(
+        "The ad group's own bid (its cost cap or target CPA as synced; an ad uses its ad "
+        "group's): <code>adgroup: cpa > 1.5 x target in 3d -> pause</code>. "
+        "<code>between</code> and <code>!=</code> (or ≠) work too."
+    )
     if current:
         text += "\n\n" + _("Current:") + f"\n<code>{html.quote(current)}</code>"
     return text
