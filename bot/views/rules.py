@@ -726,7 +726,7 @@ def preview(ev: Evaluation, currency_of: dict[int, str], user_tz: str) -> str:
 # The builder ---------------------------------------------------------------------------------
 
 # How the comparisons read on a button (the rule's text keeps its ASCII form).
-OP_LABELS = {">=": "≥", "<=": "≤", "!=": "≠"}
+OP_LABELS = {"!=": "≠"}
 
 
 def op_label(op: str) -> str:
