@@ -25,6 +25,8 @@ from core.rules.model import (
     RuleSpec,
     Window,
 )
+from core.rules.presets import PRESETS
+from core.rules.service import check
 from core.rules.text import RuleSyntaxError, format_rule, parse_rule
 
 
@@ -236,3 +238,13 @@ def test_garbage_gets_an_error_never_an_exception(text: str) -> None:
         assert 1 <= err.column <= len(text) + 1
     else:
         assert parse_rule(format_rule(rule)) == rule
+
+
+def test_presets_are_valid_rules_and_high_cpa_holds_each_group_to_its_own_target() -> None:
+    for p in PRESETS:
+        assert format_rule(check(p.text)) == format_rule(parse_rule(p.text)), p.key
+    high = parse_rule(PRESETS[[p.key for p in PRESETS].index("high_cpa")].text)
+    assert isinstance(high.when, Group)
+    assert high.when.items[0] == Condition(
+        "cpa", Op.GT, Operand(Decimal("1.5"), "target"), Window("3d", True)
+    )
