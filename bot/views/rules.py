@@ -707,6 +707,13 @@ def preview(ev: Evaluation, currency_of: dict[int, str], user_tz: str) -> str:
     ]
     if ev.data_as_of is not None:
         lines.append(_("Data as of {when}").format(when=_local(ev.data_as_of, user_tz)))
+    if ev.no_bid:
+        lines.append(
+            _(
+                "{n} of them have no bid of their own (automatic bidding): a condition on the "
+                "bid never holds for them."
+            ).format(n=ev.no_bid)
+        )
     for sa in ev.stale:
         lines.append(
             _("⚠️ {name}: data too old, would be skipped").format(name=html.quote(sa.account.name))

@@ -42,8 +42,17 @@ from zoneinfo import ZoneInfo
 from core.metrics import Totals
 from core.rules.acting import adjusted, next_midnight
 from core.rules.engine import _World
-from core.rules.evaluate import Facts, Reading, holds, leaves, readings, summed, windows_of
-from core.rules.model import BID_METRICS, ActionKind, Level, RuleSpec, Window, status_word
+from core.rules.evaluate import (
+    Facts,
+    Reading,
+    holds,
+    leaves,
+    readings,
+    reads_bid,
+    summed,
+    windows_of,
+)
+from core.rules.model import ActionKind, Level, RuleSpec, Window, status_word
 from core.rules.schedule import next_due
 from core.rules.settings import RuleSettings
 from core.rules.text import parse_rule
@@ -304,14 +313,6 @@ class _Bids:
         return changes[i - 1][1]
 
 
-def _reads_bid(spec: RuleSpec) -> bool:
-    return any(
-        name in BID_METRICS
-        for c in leaves(spec.when)
-        for name in (c.metric, c.operand.metric, c.upper.metric if c.upper else None)
-    )
-
-
 def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), zone).astimezone(UTC)
 
@@ -409,7 +410,7 @@ class _Replay:
         self.saved: dict[str, Row] = {}
         self.budget_change: dict[str, Decimal] = {}
         self.runs: set[tuple[datetime, bool]] = set()
-        self.reads_bid = _reads_bid(spec) and spec.level is not Level.CAMPAIGN
+        self.reads_bid = reads_bid(spec) and spec.level is not Level.CAMPAIGN
         self.bids_assumed = 0
         self.bids_known_from: datetime | None = None
 

@@ -31,7 +31,15 @@ from core.metrics import Totals
 from core.quiet import quiet_until
 from core.rules import execute
 from core.rules.acting import ActionError, Changer, State, Target, change_for, is_increase
-from core.rules.evaluate import Facts, Reading, compiled, readings, summed, windows_of
+from core.rules.evaluate import (
+    Facts,
+    Reading,
+    compiled,
+    readings,
+    reads_bid,
+    summed,
+    windows_of,
+)
 from core.rules.model import ActionKind, RuleSpec, Window, status_word
 from core.rules.schedule import next_due
 from core.rules.settings import RuleSettings, from_json
@@ -74,6 +82,9 @@ class Evaluation:
     hits: list[Hit] = field(default_factory=list)
     stale: list[ScopeAccount] = field(default_factory=list)
     data_as_of: datetime | None = None
+    # Checked objects without a bid of their own (automatic bidding) when the rule reads it:
+    # a condition on the bid never holds for them, and a preview says so.
+    no_bid: int = 0
 
 
 def _budget(obj: ObjectRow) -> Decimal | None:
@@ -249,10 +260,13 @@ async def evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict[
         # telling (as last synced: a rule narrowed to a few ads skips nothing elsewhere).
         ev.stale = [sa for sa in ev.stale if _candidates(world, spec, settings, sa)]
         test = compiled(spec.when)
+        bids = reads_bid(spec)
         for sa in plan[rule.id]:
             objects = _candidates(world, spec, settings, sa)
             ev.checked += len(objects)
             facts = {o.object_id: world.facts(o) for o in objects}
+            if bids:
+                ev.no_bid += sum(1 for f in facts.values() if f.bid is None)
             if settings.aggregate == "sum":
                 # Summed within one ad account: amounts in different currencies never add.
                 total = summed(facts.values(), sa.account.name)

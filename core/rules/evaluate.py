@@ -70,6 +70,15 @@ def windows_of(spec: RuleSpec) -> set[Window]:
     return {c.window for c in leaves(spec.when)}
 
 
+def reads_bid(spec: RuleSpec) -> bool:
+    """Whether a rule reads the bid (`bid`, `target`) on either side of a condition."""
+    return any(
+        name in BID_METRICS
+        for c in leaves(spec.when)
+        for name in (c.metric, c.operand.metric, c.upper.metric if c.upper else None)
+    )
+
+
 def metric(name: str, facts: Facts, window: Window, now: datetime) -> Decimal | None:
     """A metric of `facts` over `window`; None when undefined (CPA without conversions)."""
     totals = facts.windows.get(window, _NOTHING)

@@ -447,6 +447,7 @@ async def test_cpa_against_the_ad_groups_own_target(uow: UnitOfWorkFactory) -> N
     ev = await preview(uow, FixedClock(NOW), USER, Draft(text, RuleSettings()))
     # 20 > 15 for g1 only: g2 has no target (never matches), 20 < 22.5 for g3.
     assert [h.target.object_id for h in ev.hits] == ["g1"] and ev.checked == 3
+    assert ev.no_bid == 1  # g2: said in the preview
     readings = {(r.metric, r.value) for r in ev.hits[0].readings}
     assert readings == {("cpa", Decimal(20)), ("target", Decimal(10))}
     ad_rule = "ad: cpa >= 2 x bid in today -> notify"
