@@ -281,11 +281,7 @@ def _state(level: str, obj: Any) -> ObjectState:
     # spec §10.16: budget is 0 for BUDGET_MODE_INFINITE; under CBO an ad group has no budget.
     if level == "ad" or budget_mode in NO_BUDGET_MODES or budget_mode is None or not budget:
         budget = None
-    bid, bid_field = None, None
-    if level == "adgroup" and obj.bid_type == "BID_TYPE_CUSTOM":
-        # spec §4.6: conversion_bid_price with billing OCPM, bid_price with CPC/CPM/CPV.
-        bid_field = "conversion_bid_price" if obj.billing_event == "OCPM" else "bid_price"
-        bid = getattr(obj, bid_field)
+    bid_field, bid = obj.custom_bid if level == "adgroup" else (None, None)
     return ObjectState(
         status=obj.operation_status or "",
         budget=budget,

@@ -127,17 +127,10 @@ def _metric_row(account_id: int, row: ReportRow, now: datetime, hourly: bool) ->
     return out
 
 
-def _custom_bid(obj: Any) -> Decimal | None:
-    """An ad group's custom bid; None for a strategy without one (spec §4.6: bid_price, or
-    conversion_bid_price when billed OCPM; TikTok sends 0 for the field not in use)."""
-    if getattr(obj, "bid_type", None) != "BID_TYPE_CUSTOM":
-        return None
-    field = "conversion_bid_price" if obj.billing_event == "OCPM" else "bid_price"
-    return getattr(obj, field, None) or None
-
-
 def _object_row(account_id: int, level: str, obj: Any, now: datetime) -> dict[str, Any]:
-    bid = _custom_bid(obj)
+    # The bid the ad group's strategy uses (none under automatic bidding), as changes read it;
+    # TikTok sends 0 for a bid field not in use.
+    bid = (obj.custom_bid[1] or None) if level == "adgroup" else None
     return {
         "ad_account_id": account_id,
         "level": level,
@@ -189,10 +182,11 @@ async def _pull_structure(
         # where it went (marked deleted) rather than lose it.
         objects = await fetch(token, job.advertiser_id, include_deleted=True)
         now = clock.now()
+        rows = [_object_row(job.account_id, level, o, now) for o in objects]
         async with uow() as u:
-            count += await u.sync.upsert_objects(
-                [_object_row(job.account_id, level, o, now) for o in objects]
-            )
+            count += await u.sync.upsert_objects(rows)
+            if level != "ad":  # bids and budgets live on campaigns and ad groups
+                await u.sync.record_values(job.account_id, level, rows, now)
             await u.commit()
         await steps.step()
     return count

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import F, Router, html
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -22,10 +22,10 @@ from bot.states import RuleStates
 from bot.views import Screen
 from bot.views import rules as view
 from core.clock import Clock
-from core.rules import service
+from core.rules import builder, service
 from core.rules.acting import Changer
 from core.rules.backtest import backtest
-from core.rules.model import parents
+from core.rules.model import STATUS, ActionKind, Level
 from core.rules.presets import preset
 from core.rules.run_now import Outcome as RunOutcome
 from core.rules.run_now import run_now
@@ -38,7 +38,7 @@ from core.rules.settings import (
     to_json,
     validate,
 )
-from core.rules.text import RuleSyntaxError
+from core.rules.text import RuleSyntaxError, format_conditions, format_rule
 from storage.models import User
 from storage.uow import UnitOfWorkFactory
 
@@ -46,7 +46,6 @@ router = Router(name="rules")
 DRAFT, BUILD = "rule_draft", "rule_build"
 _FREQ = re.compile(r"^\s*(\d{1,3})\s*(?:per|/|в|за)\s*(\d{1,4})\s*h?\s*$", re.IGNORECASE)
 _TIMES = re.compile(r"([01]?\d|2[0-3])[:.]([0-5]\d)")
-_THRESHOLD = re.compile(r"\d+(?:\.\d+)?(?: ?[x×*] ?[a-z_]+)?", re.IGNORECASE)
 
 
 # Loading and showing ------------------------------------------------------------------------
@@ -518,14 +517,71 @@ async def _save(
 # The builder --------------------------------------------------------------------------------
 
 
+def _picks(build: dict[str, Any]) -> list[builder.Pick]:
+    """The conditions picked so far (ValueError if the state is not the builder's)."""
+    conds = build.get("conds")
+    if not isinstance(conds, list) or not all(isinstance(c, dict) for c in conds):
+        raise ValueError("not a builder state")  # e.g. kept by an older version of the bot
+    return [builder.Pick.from_json(c) for c in conds]
+
+
 def _sofar(build: dict[str, Any]) -> str:
-    joiner = f" {build.get('joiner') or 'and'} "
-    conds = joiner.join(build.get("conds", []))
-    return f"<code>{build.get('level', '')}: {conds}</code>" if conds else ""
+    picks = _picks(build)
+    if not picks:
+        return ""
+    when = format_conditions(builder.conditions(Level(build["level"]), picks))
+    return f"<code>{html.quote(build['level'] + ': ' + when)}</code>"
 
 
 async def _build(state: FSMContext) -> dict[str, Any]:
     return dict((await state.get_data()).get(BUILD) or {})
+
+
+def _build_screen(build: dict[str, Any], a: str, v: str) -> Screen | None:
+    """Apply one builder button to `build` (in place) and the next screen; None when the
+    button does not fit this state (a stale or forged press)."""
+    level = Level(build["level"])
+    pending: dict[str, str] = build.get("pending") or {}
+    if a == "met" and v in builder.metrics(level):
+        build["pending"] = {"m": v, "j": build.get("next", "and")}
+        return view.build_op(_sofar(build), v)
+    if a == "op" and pending.get("m") == STATUS:
+        if v not in {op.value for op in builder.STATUS_OPS}:
+            return None
+        pending["op"] = v
+        return view.build_status(_sofar(build), v)
+    if a in ("word", "win") and "op" in pending and (a == "word") == (pending["m"] == STATUS):
+        pick = builder.Pick(
+            pending["m"],
+            pending["op"],
+            v if a == "word" else pending.get("v", ""),
+            "today" if a == "word" else v,
+            pending["j"],
+        )
+        try:
+            builder.condition(level, pick)
+        except (RuleSyntaxError, ValueError):
+            return None
+        build["conds"] = [*build["conds"], pick.to_json()]
+        build.pop("pending", None)
+        return view.build_more(_sofar(build))
+    if a == "more" and v in builder.JOINERS and build["conds"] and not pending:
+        build["next"] = v
+        return view.build_metric(_sofar(build), level.value)
+    if a == "done" and build["conds"] and not pending:
+        return view.build_action(_sofar(build), level.value)
+    return None
+
+
+def _typed_op(build: dict[str, Any], v: str) -> bool:
+    """Take comparison `v` for a pending metric whose value is typed; False if it does not fit."""
+    pending = build.get("pending") or {}
+    if pending.get("m") in (None, STATUS) or "v" in pending:
+        return False
+    if v not in {op.value for op in builder.OPS}:
+        return False
+    pending["op"] = v
+    return True
 
 
 @router.callback_query(BuildCb.filter())
@@ -536,7 +592,8 @@ async def build_step(
     uow: UnitOfWorkFactory,
     state: FSMContext,
 ) -> None:
-    """A builder button: level → metric → comparison → (typed value) → window → more or action."""
+    """A builder button: level → metric → comparison → (typed value or status) → window →
+    more (and / or) or the action."""
     if db_user is None:
         await query.answer(sign_up_first(), show_alert=True)
         return
@@ -549,49 +606,41 @@ async def build_step(
         await show(query, view.build_level())
         await query.answer()
         return
-    if not build and a != "lvl":
-        await query.answer(view.draft_closed(), show_alert=True)
-        return
-    if a == "lvl" and v in ("campaign", "adgroup", "ad"):
-        build = {"level": v, "conds": [], "joiner": None}
-        screen = view.build_metric("")
-    elif a == "met" and v in view.METRICS:
-        build["metric"] = v
-        screen = view.build_op(_sofar(build), v)
-    elif a == "op" and v in view.OPS and "metric" in build:
-        build["op"] = v
-        await state.set_state(RuleStates.cond_value)
-        screen = (view.ask_cond_value(build["metric"], v), None)
-    elif a == "win" and "value" in build:
-        span, incl = v.removesuffix("+"), v.endswith("+")
-        if span not in view.SPANS:
-            await query.answer(view.draft_closed(), show_alert=True)
-            return
-        window = "last hour" if span == "last_hour" else span
-        cond = f"{build.pop('metric')} {build.pop('op')} {build.pop('value')} in {window}"
-        build["conds"] = [*build.get("conds", []), cond + (" incl today" if incl else "")]
-        screen = view.build_more(
-            _sofar(build), build.get("joiner") if len(build["conds"]) > 1 else None
-        )
-    elif a == "more" and v in ("and", "or") and build.get("conds"):
-        build["joiner"] = v
-        screen = view.build_metric(_sofar(build))
-    elif a == "done" and build.get("conds"):
-        screen = view.build_action(_sofar(build), build["level"])
-    elif a == "act" and build.get("conds"):
-        kind, _at, on = v.partition("@")  # "budget@campaign": the campaign's budget
-        if kind in ("budget", "bid") and on in ("", *parents(build["level"], kind)):
-            build["action"] = kind + (f" of {on}" if on else "")
+    if a == "lvl" and v in {lv.value for lv in builder.LEVELS}:
+        build = {"level": v, "conds": [], "next": "and"}
+        screen: Screen | None = view.build_metric("", v)
+    elif not build or "level" not in build:
+        screen = None
+    elif a == "act" and build.get("conds") and not build.get("pending"):
+        word, _at, aim = v.partition("@")  # "budget@campaign": the campaign's budget
+        kind = ActionKind(word) if word in {k.value for k in ActionKind} else None
+        on = aim or None
+        if kind is None or (kind, on) not in builder.targets(Level(build["level"])):
+            screen = None
+        elif kind in builder.TYPED_ACTIONS:
+            build["action"], build["on"] = word, on
             await state.update_data({BUILD: build})
             await state.set_state(RuleStates.action_value)
             await show(query, (view.ask_action_value(kind), None))
             await query.answer()
             return
-        action = {"pause_today": "pause today"}.get(v, v)
+        else:
+            await query.answer()
+            await _finish_build(query, state, uow, db_user, build, kind, "")
+            return
+    elif a == "op" and _typed_op(build, v):
+        # A threshold is typed next (a number, a metric times a factor, or two for between).
+        await state.update_data({BUILD: build})
+        await state.set_state(RuleStates.cond_value)
+        await show(query, (view.ask_cond_value(build["pending"]["m"], v), None))
         await query.answer()
-        await _finish_build(query, state, uow, db_user, build, action)
         return
     else:
+        try:
+            screen = _build_screen(build, a, v)
+        except ValueError:
+            screen = None
+    if screen is None:
         await query.answer(view.draft_closed(), show_alert=True)
         return
     await state.update_data({BUILD: build})
@@ -603,25 +652,31 @@ async def build_step(
 async def typed_build_value(
     message: Message, state: FSMContext, db_user: User | None, uow: UnitOfWorkFactory
 ) -> None:
-    """A typed threshold or budget/bid change, checked by parsing the rule it completes."""
+    """A typed threshold or budget/bid change, checked by building the condition or rule."""
     build = await _build(state)
-    if db_user is None or not build:
+    if db_user is None or not build or "level" not in build:
         await state.clear()
         await message.answer(view.draft_closed())
         return
     value = " ".join((message.text or "").split())
     if await state.get_state() == RuleStates.action_value.state:
-        await _finish_build(message, state, uow, db_user, build, f"{build['action']} {value}")
+        await _finish_build(message, state, uow, db_user, build, ActionKind(build["action"]), value)
         return
-    probe = f"{build['level']}: {build['metric']} {build['op']} {value} in today -> notify"
+    pending = build.get("pending") or {}
+    if "op" not in pending:
+        await state.clear()
+        await message.answer(view.draft_closed())
+        return
     try:
-        if _THRESHOLD.fullmatch(value) is None:  # a number, or a number x a metric: no more
-            raise RuleSyntaxError(1, "", "")
-        service.canonical(probe)  # ...and one the rule form accepts (a known metric)
-    except (RuleSyntaxError, service.RuleInvalid):
+        pick = builder.Pick(pending["m"], pending["op"], value, "today", pending["j"])
+        builder.condition(Level(build["level"]), pick)
+    except RuleSyntaxError as exc:
+        await message.answer(view.bad_value_why(exc))
+        return
+    except ValueError:
         await message.answer(view.bad_value())
         return
-    build["value"] = value
+    pending["v"] = value
     await state.update_data({BUILD: build})
     await state.set_state(None)
     await show(message, view.build_window(_sofar(build)))
@@ -633,19 +688,24 @@ async def _finish_build(
     uow: UnitOfWorkFactory,
     user: User,
     build: dict[str, Any],
-    action: str,
+    kind: ActionKind,
+    typed: str,
 ) -> None:
-    joiner = f" {build.get('joiner') or 'and'} "
-    text = f"{build['level']}: {joiner.join(build['conds'])} -> {action}"
+    """Turn the picks into the rule and open it as the draft."""
     try:
-        canonical = service.canonical(text)
+        spec = builder.spec(Level(build["level"]), _picks(build), kind, typed, build.get("on"))
+        canonical = service.canonical(format_rule(spec))
     except RuleSyntaxError as exc:
         if isinstance(event, Message):
-            await event.answer(view.syntax_error(text, exc))
+            await event.answer(view.bad_value_why(exc))
         return
     except service.RuleInvalid as exc:
         if isinstance(event, Message):
             await event.answer(view.invalid(exc.reason))
+        return
+    except ValueError:
+        if isinstance(event, Message):
+            await event.answer(view.bad_value())
         return
     draft = await _get_draft(state)
     draft = replace(draft, text=canonical) if draft else service.Draft(canonical, RuleSettings())

@@ -18,9 +18,10 @@ from bot.callbacks import BuildCb, DraftCb, MenuCb, RulesCb
 from bot.views import Screen
 from bot.views.common import add_pager, blocked_reason, change_error, page_of, skipped_line
 from core.money import money, number, percent
+from core.rules import builder
 from core.rules.backtest import Backtest
 from core.rules.engine import Evaluation
-from core.rules.model import METRICS, SPANS, ActionKind, parents
+from core.rules.model import STATUSES, Level
 from core.rules.presets import PRESETS
 from core.rules.settings import EVERY_MINUTES, RuleSettings
 from core.rules.text import MAX_LENGTH, RuleSyntaxError
@@ -28,9 +29,10 @@ from storage.models import AdAccount, Rule, RuleAction, RuleRun
 
 RULES_PER_PAGE = 8
 RUNS_PER_PAGE = 8
-MONEY = {"spend", "cpc", "cpm", "cpa", "purchase_value", "budget"}
+MONEY = {"spend", "cpc", "cpm", "cpa", "purchase_value", "budget", "bid", "target"}
+# Values as they are now, not summed over a window: an explanation names no window for them.
+NOW = {"bid", "target"}
 PERCENT = {"ctr", "cvr", "budget_spent_pct"}
-OPS = (">", ">=", "<", "<=", "=")
 FRESHNESS = (30, 60, 90, 180, 360)
 APPROVAL = (30, 60, 120, 360)
 FREQUENCIES = {"1/24": (1, 24), "1/48": (1, 48), "1/168": (1, 168), "1/0": (1, None)}
@@ -57,6 +59,8 @@ def metric_name(metric: str) -> str:
         "budget": _("budget"),
         "budget_spent_pct": _("budget spent"),
         "age_days": _("days since creation"),
+        "bid": _("bid"),
+        "target": _("target (bid)"),
     }[metric]
 
 
@@ -489,6 +493,11 @@ def ask_text(current: str | None = None) -> str:
         "Status, as it is now: <code>status = rejected</code> or <code>status != delivering"
         "</code> (delivering, not_delivering, paused, in_review, rejected, budget_exceeded)."
     )
+    text += "\n\n" + _(
+        "The ad group's own bid (its cost cap or target CPA as synced; an ad uses its ad "
+        "group's): <code>adgroup: cpa > 1.5 x target in 3d -> pause</code>. "
+        "<code>between</code> and <code>!=</code> (or ≠) work too."
+    )
     if current:
         text += "\n\n" + _("Current:") + f"\n<code>{html.quote(current)}</code>"
     return text
@@ -514,6 +523,10 @@ def _expected(error: RuleSyntaxError) -> str:
         "the end of the rule": _("the end of the rule"),
         "')'": "')'",
         "a metric": _("a metric"),
+        "a metric a campaign has (bids are set on its ad groups)": _(
+            "a metric a campaign has (bids are set on its ad groups)"
+        ),
+        "the end of the value": _("the end of the value"),
         "a number": _("a number"),
         "'and' between the two bounds": _("'and' between the two bounds"),
         "a comparison": _("a comparison"),
@@ -744,6 +757,10 @@ def reading_text(
     """`spend today $25.50`, or `status: rejected`."""
     if metric == "status":
         return _("status: {status}").format(status=status_name(word or "?"))
+    if metric in NOW:
+        if value is None:
+            return _("{metric}: none (automatic bidding)").format(metric=metric_name(metric))
+        return f"{metric_name(metric)}: {metric_value(metric, value, currency)}"
     return f"{metric_name(metric)} {span_name(span, incl)}: {metric_value(metric, value, currency)}"
 
 
@@ -767,6 +784,13 @@ def preview(ev: Evaluation, currency_of: dict[int, str], user_tz: str) -> str:
     ]
     if ev.data_as_of is not None:
         lines.append(_("Data as of {when}").format(when=_local(ev.data_as_of, user_tz)))
+    if ev.no_bid:
+        lines.append(
+            _(
+                "{n} of them have no bid of their own (automatic bidding): a condition on the "
+                "bid never holds for them."
+            ).format(n=ev.no_bid)
+        )
     for sa in ev.stale:
         lines.append(
             _("⚠️ {name}: data too old, would be skipped").format(name=html.quote(sa.account.name))
@@ -800,91 +824,117 @@ def triggered_by(names: list[str], count: int) -> str:
 
 # The builder ---------------------------------------------------------------------------------
 
+# How the comparisons read on a button (the rule's text keeps its ASCII form).
+OP_LABELS = {"!=": "≠"}
+
+
+def op_label(op: str) -> str:
+    """A comparison as a button shows it."""
+    return _("between") if op == "between" else OP_LABELS.get(op, op)
+
 
 def build_level() -> Screen:
     """Builder step 1: what the rule looks at."""
     kb = InlineKeyboardBuilder()
-    for level in ("campaign", "adgroup", "ad"):
-        kb.button(text=level_name(level).capitalize(), callback_data=BuildCb(a="lvl", v=level))
+    for level in builder.LEVELS:
+        kb.button(
+            text=level_name(level.value).capitalize(), callback_data=BuildCb(a="lvl", v=level)
+        )
     kb.button(text=_("✖ Cancel"), callback_data=RulesCb(a="list"))
     kb.adjust(3, 1)
     return _("<b>🧱 New rule</b>\n\nWhat should the rule look at?"), kb.as_markup()
 
 
-def build_metric(sofar: str) -> Screen:
-    """Builder: pick a metric for the next condition."""
+def build_metric(sofar: str, level: str) -> Screen:
+    """Builder: pick a metric (or the status) for the next condition."""
     kb = InlineKeyboardBuilder()
-    for m in METRICS:
-        kb.button(text=metric_name(m), callback_data=BuildCb(a="met", v=m))
+    for m in builder.metrics(Level(level)):
+        label = _("status") if m == "status" else metric_name(m)
+        kb.button(text=label, callback_data=BuildCb(a="met", v=m))
     kb.adjust(3)
     return _("<b>🧱 Condition</b>\n{sofar}\n\nWhich metric?").format(sofar=sofar), kb.as_markup()
 
 
 def build_op(sofar: str, metric: str) -> Screen:
-    """Builder: pick a comparison."""
+    """Builder: pick a comparison (a status is equal or not)."""
     kb = InlineKeyboardBuilder()
-    for op in OPS:
-        kb.button(text=op, callback_data=BuildCb(a="op", v=op))
-    kb.adjust(5)
+    ops = builder.STATUS_OPS if metric == "status" else builder.OPS
+    for op in ops:
+        kb.button(text=op_label(op.value), callback_data=BuildCb(a="op", v=op.value))
+    kb.adjust(6, 1)
+    name = _("status") if metric == "status" else metric_name(metric)
     return _("<b>🧱 Condition</b>\n{sofar}\n\n{metric} is…").format(
-        sofar=sofar, metric=metric_name(metric)
+        sofar=sofar, metric=name
+    ), kb.as_markup()
+
+
+def build_status(sofar: str, op: str) -> Screen:
+    """Builder: which status (as it is now)."""
+    kb = InlineKeyboardBuilder()
+    for word in STATUSES:
+        kb.button(text=status_name(word), callback_data=BuildCb(a="word", v=word))
+    kb.adjust(2)
+    return _("<b>🧱 Condition</b>\n{sofar}\n\nStatus {op}…").format(
+        sofar=sofar, op=op_label(op)
     ), kb.as_markup()
 
 
 def ask_cond_value(metric: str, op: str) -> str:
-    """Builder: type the threshold."""
+    """Builder: type the threshold (two of them for between)."""
+    if op == "between":
+        return _(
+            "Send the two bounds for <b>{metric} between</b>, joined by <code>and</code>: "
+            "<code>10 and 20</code>, or with metrics, <code>1 x target and 2 x target</code>. "
+            "/cancel to stop."
+        ).format(metric=metric_name(metric))
     return _(
         "Send the value for <b>{metric} {op}</b>: a number (<code>20</code>), or a metric "
-        "times a factor (<code>1.5 x cpa</code>). /cancel to stop."
-    ).format(metric=metric_name(metric), op=html.quote(op))
+        "times a factor (<code>1.5 x cpa</code>, <code>1.5 x target</code> for the ad "
+        "group's bid). /cancel to stop."
+    ).format(metric=metric_name(metric), op=html.quote(op_label(op)))
 
 
 def build_window(sofar: str) -> Screen:
     """Builder: pick the condition's window."""
     kb = InlineKeyboardBuilder()
-    for span in SPANS:
-        kb.button(text=span_name(span), callback_data=BuildCb(a="win", v=span))
-    for span in ("3d", "7d"):
-        kb.button(text=span_name(span, True), callback_data=BuildCb(a="win", v=span + "+"))
+    for window in builder.WINDOWS:
+        kb.button(
+            text=span_name(window.span, window.include_today),
+            callback_data=BuildCb(a="win", v=builder.window_key(window)),
+        )
     kb.adjust(3)
     return _("<b>🧱 Condition</b>\n{sofar}\n\nOver which time window?").format(
         sofar=sofar
     ), kb.as_markup()
 
 
-def build_more(sofar: str, joiner: str | None) -> Screen:
+def build_more(sofar: str) -> Screen:
     """Builder: another condition, or on to the action."""
     kb = InlineKeyboardBuilder()
-    if joiner in (None, "and"):
-        kb.button(text=_("➕ AND another condition"), callback_data=BuildCb(a="more", v="and"))
-    if joiner in (None, "or"):
-        kb.button(text=_("➕ OR another condition"), callback_data=BuildCb(a="more", v="or"))
+    kb.button(text=_("➕ AND another condition"), callback_data=BuildCb(a="more", v="and"))
+    kb.button(text=_("➕ OR another condition"), callback_data=BuildCb(a="more", v="or"))
     kb.button(text=_("➡️ Choose the action"), callback_data=BuildCb(a="done"))
     kb.adjust(1)
-    return _("<b>🧱 Conditions</b>\n{sofar}").format(sofar=sofar), kb.as_markup()
+    return (
+        _("<b>🧱 Conditions</b>\n{sofar}").format(sofar=sofar)
+        + "\n\n"
+        + _("<i>AND binds tighter than OR: a and b or c means (a and b) or c.</i>"),
+        kb.as_markup(),
+    )
 
 
 def build_action(sofar: str, level: str) -> Screen:
     """Builder: what to do."""
     kb = InlineKeyboardBuilder()
-    kinds = [
-        k
-        for k in ActionKind
-        if not (level == "ad" and k in (ActionKind.BUDGET, ActionKind.BID))
-        and not (level == "campaign" and k is ActionKind.BID)
-    ]
-    for kind in kinds:
-        kb.button(text=action_name(kind.value), callback_data=BuildCb(a="act", v=kind.value))
-    # Where the budget or bid lives one level up (an ad group under campaign budget
-    # optimisation): change the parent's, once for all its matched children.
-    for kind in (ActionKind.BUDGET, ActionKind.BID):
-        for parent in parents(level, kind.value):
-            kb.button(
-                text=_("{what} of the {level}").format(
-                    what=action_name(kind.value), level=level_name(parent)
-                ),
-                callback_data=BuildCb(a="act", v=f"{kind.value}@{parent}"),
-            )
+    # A budget or bid may live one level up (an ad group under campaign budget optimisation):
+    # "… of the campaign" changes the parent's, once for all its matched children.
+    for kind, on in builder.targets(Level(level)):
+        text = action_name(kind.value)
+        if on:
+            text = _("{what} of the {level}").format(what=text, level=level_name(on))
+        kb.button(
+            text=text, callback_data=BuildCb(a="act", v=kind.value + (f"@{on}" if on else ""))
+        )
     kb.adjust(2)
     return _("<b>🧱 Action</b>\n{sofar}\n\nWhat should happen to a match?").format(
         sofar=sofar
@@ -920,6 +970,13 @@ def saved(enabled: bool) -> str:
 def bad_value() -> str:
     """A typed value that is not what was asked for."""
     return _("That does not fit here. Try again, or /cancel.")
+
+
+def bad_value_why(error: RuleSyntaxError) -> str:
+    """A typed builder value that does not fit, and what would."""
+    return _("That does not fit here: I expected {expected}. Try again, or /cancel.").format(
+        expected=html.quote(_expected(error))
+    )
 
 
 def back_kb(target: CallbackData) -> InlineKeyboardMarkup:
@@ -1003,6 +1060,14 @@ def backtest(
         )
     if bt.empty_days:
         lines.append(_("{n} days had no data at all.").format(n=len(bt.empty_days)))
+    if bt.bids_assumed and bt.bids_known_from is None:
+        lines.append(_("No bid history is recorded yet: every run read today's bids."))
+    elif bt.bids_assumed:
+        lines.append(
+            _(
+                "Bids are recorded since {when}; runs before that read the earliest recorded bid."
+            ).format(when=_local(bt.bids_known_from, user_tz))
+        )
     lines += [
         "",
         _("Would have fired {n} times on {m} objects.").format(

@@ -16,6 +16,11 @@ without the saved hours); budget changes compound from the object's own budget a
 enable, bid and notify are counted only. Days with daily rows but no hourly rows are evaluated
 once at the end of the day from the daily rows (`coarse_days`).
 
+A rule that reads the bid (`bid`, `target`) reads each ad group's bid as it was at the run,
+from the history syncs record (storage ObjectValue: a change is dated when a sync first saw
+it). Before an ad group's first recorded value, or without any, it reads the earliest known
+(else the current) bid, and the result says from when bids were known (`bids_known_from`).
+
 Assumptions worth knowing when reading a result: objects are the ones synced now (deleted
 ones and objects created later are left out), all treated as running at the start (for an
 enable rule: the ones off now, treated as off); budgets start at today's synced values; the
@@ -38,8 +43,17 @@ from core.eligibility import Blocked
 from core.metrics import Totals
 from core.rules.acting import adjusted, next_midnight
 from core.rules.engine import _World
-from core.rules.evaluate import Facts, Reading, holds, leaves, readings, summed, windows_of
-from core.rules.model import ActionKind, RuleSpec, Window, status_word
+from core.rules.evaluate import (
+    Facts,
+    Reading,
+    holds,
+    leaves,
+    readings,
+    reads_bid,
+    summed,
+    windows_of,
+)
+from core.rules.model import ActionKind, Level, RuleSpec, Window, status_word
 from core.rules.schedule import next_due
 from core.rules.settings import RuleSettings
 from core.rules.text import parse_rule
@@ -150,6 +164,11 @@ class Backtest:
     accounts: list[AccountReplay] = field(default_factory=list)
     # Objects that matched but whose budget or bid cannot change, per reason (core.eligibility).
     skipped: dict[str, int] = field(default_factory=dict)
+    # For a rule that reads the bid: runs that read a bid from before its recorded history
+    # (the earliest known, or the current, bid stood in), and when the history starts (None:
+    # no bid history yet — every run read the current bid).
+    bids_assumed: int = 0
+    bids_known_from: datetime | None = None
 
     @property
     def saved_spend(self) -> dict[str, Decimal]:
@@ -268,6 +287,35 @@ class _Data:
         return _sub(prefix[24], prefix[hour])
 
 
+class _Bids:
+    """The ad groups' bids over time: their recorded changes, else the bid synced now."""
+
+    def __init__(
+        self,
+        history: dict[str, list[tuple[datetime, Decimal | None]]],
+        current: dict[str, Decimal | None],
+    ) -> None:
+        self._changes = history
+        self._times = {g: [t for t, _ in changes] for g, changes in history.items()}
+        self._current = current
+        self.assumed = 0  # reads from before a group's history (or without one)
+        self.known_from = min((c[0][0] for c in history.values() if c), default=None)
+
+    def at(self, group: str | None, when: datetime) -> Decimal | None:
+        """The group's bid at `when`."""
+        if group is None:
+            return None
+        changes = self._changes.get(group)
+        if not changes:
+            self.assumed += 1
+            return self._current.get(group)
+        i = bisect_right(self._times[group], when)
+        if i == 0:
+            self.assumed += 1
+            return changes[0][1]
+        return changes[i - 1][1]
+
+
 def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), zone).astimezone(UTC)
 
@@ -369,6 +417,9 @@ class _Replay:
         # why nothing can be: set per account by `backtest`.
         self.aims: dict[str, ObjectRow | Blocked] = {}
         self.skipped: dict[str, set[tuple[int, str]]] = defaultdict(set)
+        self.reads_bid = reads_bid(spec) and spec.level is not Level.CAMPAIGN
+        self.bids_assumed = 0
+        self.bids_known_from: datetime | None = None
 
     def allowed(self, key: tuple[int, str], at: datetime) -> bool:
         """Whether the frequency limit lets the rule act on this object again at `at`."""
@@ -382,7 +433,12 @@ class _Replay:
         return sum(1 for t in times if t > since) < freq.times
 
     def facts(
-        self, obj: ObjectRow, rows: tuple[Row, ...], budget: Decimal | None, shown: bool = False
+        self,
+        obj: ObjectRow,
+        rows: tuple[Row, ...],
+        budget: Decimal | None,
+        bid: Decimal | None,
+        shown: bool = False,
     ) -> Facts:
         """What the rule knows about one object at one run (`shown`: money as stored)."""
         make = _totals if shown else _fast_totals
@@ -393,18 +449,24 @@ class _Replay:
             obj.created_time,
             {w: make(row) for w, row in zip(self.windows, rows, strict=True)},
             status_word(obj.operation_status, obj.secondary_status),  # as synced now
+            bid=bid,
         )
 
     def check(
-        self, obj: ObjectRow, rows: tuple[Row, ...], budget: Decimal | None, at: datetime
+        self,
+        obj: ObjectRow,
+        rows: tuple[Row, ...],
+        budget: Decimal | None,
+        bid: Decimal | None,
+        at: datetime,
     ) -> bool:
         """`holds`, remembered for identical sums when the rule does not read age."""
         if self.memo is None:
-            return holds(self.spec.when, self.facts(obj, rows, budget), at)
-        key = (rows, budget)
+            return holds(self.spec.when, self.facts(obj, rows, budget, bid), at)
+        key = (rows, budget, bid)
         found = self.memo.get(key)
         if found is None:
-            found = self.memo[key] = holds(self.spec.when, self.facts(obj, rows, budget), at)
+            found = self.memo[key] = holds(self.spec.when, self.facts(obj, rows, budget, bid), at)
         return found
 
     async def account(
@@ -413,6 +475,7 @@ class _Replay:
         sa: ScopeAccount,
         objects: list[ObjectRow],
         budgets: dict[str, Decimal | None],
+        group_bids: dict[str, Decimal | None],
         ticks: Sequence[datetime],
         now: datetime,
         days: int,
@@ -436,6 +499,12 @@ class _Replay:
         )
         daily = await u.rules.micros_rows(acc.id, level, daily_from, period[-1], hourly=False)
         data = _Data(hourly, daily, period, set(ids))
+        bids = None
+        if self.reads_bid:
+            bids = _Bids(
+                await u.rules.value_history(acc.id, "adgroup", "bid"),
+                group_bids,
+            )
         hourly_days = {d for d in period if d in data.hourly_days}
         coarse = tuple(d for d in period if d not in hourly_days and d in data.daily_days)
         empty = tuple(d for d in period if d not in hourly_days and d not in data.daily_days)
@@ -446,7 +515,12 @@ class _Replay:
             data,
             _runs(ticks, zone, period, hourly_days, data.daily_days),
             period[-1],
+            bids,
         )
+        if bids is not None:
+            self.bids_assumed += bids.assumed
+            if bids.known_from is not None:
+                self.bids_known_from = min(bids.known_from, self.bids_known_from or bids.known_from)
         return AccountReplay(
             acc.id,
             acc.name,
@@ -468,6 +542,7 @@ class _Replay:
         data: _Data,
         runs: list[_Run],
         last_day: date,
+        bids: _Bids | None,
     ) -> None:
         acc = sa.account
         tz, cur = acc.time_zone, acc.currency
@@ -484,15 +559,18 @@ class _Replay:
         paused_until: dict[str, datetime | None] = {}  # None: for the rest of the replay
         removed: dict[str, list[tuple[date, Row]]] = defaultdict(list)
         # Plain values read once: ORM attribute access is slow in the loop below.
-        plain = [(o, o.object_id, o.created_time) for o in objects]
+        plain = [
+            (o, o.object_id, o.created_time, o.object_id if o.level == "adgroup" else o.adgroup_id)
+            for o in objects
+        ]
         for run in runs:
             self.runs.add((run.at, run.coarse))
             at = run.at - _TICK if run.coarse else run.at  # a coarse run reads its own day
             readers = [
                 _reader(w, at, tz, run.day, run.hour, run.coarse, data) for w in self.windows
             ]
-            live: list[tuple[ObjectRow, tuple[Row, ...], Decimal | None]] = []
-            for obj, oid, created in plain:
+            live: list[tuple[ObjectRow, tuple[Row, ...], Decimal | None, Decimal | None]] = []
+            for obj, oid, created, group in plain:
                 if oid in paused_until:
                     until = paused_until[oid]
                     if until is None or run.at < until:
@@ -502,19 +580,22 @@ class _Replay:
                     continue
                 rows = tuple(data.read(oid, r, removed.get(oid)) for r in readers)
                 budget = own[oid] if own[oid] is not None else budgets.get(oid)
-                live.append((obj, rows, budget))
+                bid = bids.at(group, run.at) if bids is not None else None
+                live.append((obj, rows, budget, bid))
             if self.settings.aggregate == "sum":
-                total = summed((self.facts(o, rows, b, True) for o, rows, b in live), acc.name)
+                total = summed(
+                    (self.facts(o, rows, b, bid, True) for o, rows, b, bid in live), acc.name
+                )
                 hits = (
-                    [(o, total) for o, _, _ in live]
+                    [(o, total) for o, _, _, _ in live]
                     if live and holds(self.spec.when, total, at)
                     else []
                 )
             else:
                 hits = [
-                    (o, self.facts(o, rows, b, True))
-                    for o, rows, b in live
-                    if self.check(o, rows, b, at)
+                    (o, self.facts(o, rows, b, bid, True))
+                    for o, rows, b, bid in live
+                    if self.check(o, rows, b, bid, at)
                 ]
             acted: set[str] = set()
             for matched, facts in hits:
@@ -626,7 +707,12 @@ async def backtest(
             o.object_id: world.budgets.get((sa.account.id, o.level, o.object_id)) for o in objects
         }
         state.aims = {o.object_id: world.aim(o, spec.action) for o in objects}
-        replays.append(await state.account(u, sa, objects, budgets, ticks, now, days))
+        group_bids = {
+            o.object_id: o.bid
+            for o in all_objects
+            if o.ad_account_id == sa.account.id and o.level == "adgroup"
+        }
+        replays.append(await state.account(u, sa, objects, budgets, group_bids, ticks, now, days))
     counts: dict[tuple[int, str], int] = defaultdict(int)
     names: dict[tuple[int, str], str] = {}
     for f in state.firings:
@@ -651,4 +737,6 @@ async def backtest(
         budget_change=dict(state.budget_change),
         accounts=replays,
         skipped={reason: len(found) for reason, found in state.skipped.items()},
+        bids_assumed=state.bids_assumed,
+        bids_known_from=state.bids_known_from,
     )

@@ -39,7 +39,15 @@ from core.metrics import Totals
 from core.quiet import quiet_until
 from core.rules import execute
 from core.rules.acting import ActionError, Changer, State, Target, change_for, is_increase
-from core.rules.evaluate import Facts, Reading, compiled, readings, summed, windows_of
+from core.rules.evaluate import (
+    Facts,
+    Reading,
+    compiled,
+    readings,
+    reads_bid,
+    summed,
+    windows_of,
+)
 from core.rules.model import Action, ActionKind, RuleSpec, Window, status_word
 from core.rules.schedule import next_due
 from core.rules.settings import RuleSettings, from_json
@@ -154,6 +162,10 @@ class Evaluation:
             out[skip.reason] += 1
         return dict(out)
 
+    # Checked objects without a bid of their own (automatic bidding) when the rule reads it:
+    # a condition on the bid never holds for them, and a preview says so.
+    no_bid: int = 0
+
 
 def _budget(obj: ObjectRow) -> Decimal | None:
     if obj.budget_mode == "BUDGET_MODE_INFINITE" or not obj.budget:
@@ -168,6 +180,7 @@ class _World:
         self.objects: dict[tuple[int, str], list[ObjectRow]] = defaultdict(list)
         self.by_id: dict[tuple[int, str, str], ObjectRow] = {}
         self.budgets: dict[tuple[int, str, str], Decimal | None] = {}
+        self.bids: dict[tuple[int, str, str], Decimal | None] = {}
         self.sums: dict[tuple[int, str], dict[str, dict[Window, Totals]]] = {}
         self._facts: dict[tuple[int, str, str], Facts] = {}
 
@@ -190,6 +203,11 @@ class _World:
                 self.budgets[(obj.ad_account_id, level, obj.object_id)] = (
                     own if own is not None or level == "campaign" else self.budgets.get(parent)
                 )
+                # The bid lives on the ad group (an ad bids with its ad group's; campaigns none).
+                if level != "campaign":
+                    self.bids[(obj.ad_account_id, level, obj.object_id)] = (
+                        obj.bid if level == "adgroup" else self.bids.get(parent)
+                    )
 
     def shape(self, obj: ObjectRow) -> Shape:
         """What decides whether the object's budget or bid can change (core.eligibility)."""
@@ -222,6 +240,7 @@ class _World:
                 obj.created_time,
                 self.sums.get((obj.ad_account_id, obj.level), {}).get(obj.object_id, {}),
                 status_word(obj.operation_status, obj.secondary_status),
+                bid=self.bids.get(key),
             )
         return found
 
@@ -375,10 +394,13 @@ async def evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict[
         # telling (as last synced: a rule narrowed to a few ads skips nothing elsewhere).
         ev.stale = [sa for sa in ev.stale if _candidates(world, spec, settings, sa)]
         test = compiled(spec.when)
+        bids = reads_bid(spec)
         for sa in plan[rule.id]:
             objects = _candidates(world, spec, settings, sa)
             ev.checked += len(objects)
             facts = {o.object_id: world.facts(o) for o in objects}
+            if bids:
+                ev.no_bid += sum(1 for f in facts.values() if f.bid is None)
             if settings.aggregate == "sum":
                 # Summed within one ad account: amounts in different currencies never add.
                 total = summed(facts.values(), sa.account.name)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from core.metrics import Totals
-from core.rules.model import STATUS, Condition, Group, Op, Operand, RuleSpec, Window
+from core.rules.model import BID_METRICS, STATUS, Condition, Group, Op, Operand, RuleSpec, Window
 
 _HUNDRED = Decimal(100)
 _DAY_SECONDS = Decimal(86400)
@@ -41,6 +41,9 @@ class Facts:
     created_time: datetime | None
     windows: dict[Window, Totals] = field(default_factory=dict)
     status: str | None = None  # core.rules.model.status_word, as last synced
+    # The ad group's own bid (an ad's: its ad group's) as synced, or at the replayed hour in a
+    # backtest; None where there is none (automatic bidding, campaigns).
+    bid: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -67,11 +70,22 @@ def windows_of(spec: RuleSpec) -> set[Window]:
     return {c.window for c in leaves(spec.when)}
 
 
+def reads_bid(spec: RuleSpec) -> bool:
+    """Whether a rule reads the bid (`bid`, `target`) on either side of a condition."""
+    return any(
+        name in BID_METRICS
+        for c in leaves(spec.when)
+        for name in (c.metric, c.operand.metric, c.upper.metric if c.upper else None)
+    )
+
+
 def metric(name: str, facts: Facts, window: Window, now: datetime) -> Decimal | None:
     """A metric of `facts` over `window`; None when undefined (CPA without conversions)."""
     totals = facts.windows.get(window, _NOTHING)
     if name == "budget":
         return facts.budget
+    if name in BID_METRICS:
+        return facts.bid
     if name == "budget_spent_pct":
         if not facts.budget:
             return None
@@ -90,7 +104,7 @@ Test = Callable[[Facts, datetime], bool]
 
 def _getter(name: str, window: Window) -> Getter:
     """A metric as a function of the facts (ints and Decimals compare exactly as they are)."""
-    if name in ("budget", "budget_spent_pct", "age_days"):
+    if name in ("budget", "budget_spent_pct", "age_days", *BID_METRICS):
         return lambda facts, now: metric(name, facts, window, now)
     read = operator.attrgetter(_RATIOS.get(name, name))
     return lambda facts, now: read(facts.windows.get(window, _NOTHING))
@@ -153,17 +167,24 @@ def holds(node: Condition | Group, facts: Facts, now: datetime) -> bool:
 
 
 def readings(spec: RuleSpec, facts: Facts, now: datetime) -> list[Reading]:
-    """The value of each condition's metric, for the alert that explains a firing."""
-    return [
-        Reading(c.metric, c.window, None, facts.status)
-        if c.metric == STATUS
-        else Reading(c.metric, c.window, metric(c.metric, facts, c.window, now))
-        for c in leaves(spec.when)
-    ]
+    """The value of each condition's metric, and of any metric it is compared with (`1.5 x
+    target` shows the target), once each, for the alert that explains a firing."""
+    out: list[Reading] = []
+    seen: set[tuple[str, Window]] = set()
+    for c in leaves(spec.when):
+        if c.metric == STATUS:
+            out.append(Reading(c.metric, c.window, None, facts.status))
+            continue
+        for name in (c.metric, c.operand.metric, c.upper.metric if c.upper else None):
+            if name is not None and (name, c.window) not in seen:
+                seen.add((name, c.window))
+                out.append(Reading(name, c.window, metric(name, facts, c.window, now)))
+    return out
 
 
 def summed(scope: Iterable[Facts], label: str) -> Facts:
-    """All objects of a scope as one: sums per window and of budgets; the youngest age."""
+    """All objects of a scope as one: sums per window and of budgets; the youngest age; the
+    bid they share (bids do not add up: none when they differ)."""
     items = list(scope)
     windows: dict[Window, Totals] = {}
     for item in items:
@@ -171,10 +192,12 @@ def summed(scope: Iterable[Facts], label: str) -> Facts:
             windows[window] = windows.get(window, Totals()) + totals
     budgets = [i.budget for i in items if i.budget is not None]
     created = [i.created_time for i in items if i.created_time is not None]
+    bids = {i.bid for i in items}
     return Facts(
         "*",
         label,
         sum(budgets, Decimal(0)) if budgets else None,
         max(created) if created else None,
         windows,
+        bid=bids.pop() if len(bids) == 1 else None,
     )

@@ -30,7 +30,14 @@ METRICS = (
     "budget",
     "budget_spent_pct",
     "age_days",
+    "bid",
+    "target",
 )
+# The ad group's own bid as synced (the custom bid, cost cap or target CPA: core.tiktok.models
+# AdGroup.custom_bid); an ad reads its ad group's. `target` is another name for it, kept as
+# typed. A campaign has none (spec §4.6: bids are set on ad groups), so rules at campaign level
+# cannot read it. Like budget it is a value now, not summed over a window.
+BID_METRICS = ("bid", "target")
 # An object's delivery status, read from TikTok's secondary status (spec §4: prefixed per
 # level, e.g. AD_STATUS_AUDIT_DENY): compared with = or != and read as it is now (no window).
 STATUS = "status"

@@ -17,8 +17,13 @@ class Preset:
 PRESETS = (
     # Stop-loss: spend without any conversion today (TikTok's "stop loss" template).
     Preset("stop_loss", "ad: spend >= 20 and conversions = 0 in today -> pause today"),
-    # CPA above target over three days, once the ad has had a fair chance.
-    Preset("high_cpa", "adgroup: cpa > 30 and conversions >= 3 in 3d incl today -> pause"),
+    # CPA well above the ad group's own target (its cost cap / target CPA as synced) over three
+    # days, once it has had a fair chance. Ad groups on automatic bidding have no target and
+    # are never matched; type a number instead (`cpa > 30`) to hold them to one.
+    Preset(
+        "high_cpa",
+        "adgroup: cpa > 1.5 x target and conversions >= 3 in 3d incl today -> pause",
+    ),
     # Scale winners slowly: TikTok advises raises of at most ~20–30% at a time so the ad
     # group stays out of the learning phase.
     Preset(

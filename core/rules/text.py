@@ -4,6 +4,11 @@
     campaign: roas > 2 in yesterday and spend > 50 today -> budget +20% max 500
     adgroup: cpa < 10 in 3d -> budget of campaign +10%   (the campaign's budget, e.g. CBO)
     adgroup: cpa > 1.5 x cpa in 7d incl today or ctr < 0.8 -> notify
+    adgroup: cpa > 1.5 x target in 3d -> pause
+
+`bid` (or `target`) is the ad group's own bid as synced; an ad reads its ad group's; a campaign
+has none, so a campaign rule that reads it is refused where the word is. `≠`, `≥` and `≤` may
+be typed for `!=`, `>=` and `<=`.
 
 A condition without its own window takes the window of the next condition in its group that
 has one (so "a and b in 3d" reads "both over 3 days"), else today. `and` binds tighter than
@@ -19,6 +24,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 
 from core.rules.model import (
+    BID_METRICS,
     METRICS,
     MULTI_DAY,
     SPANS,
@@ -38,10 +44,12 @@ from core.rules.model import (
 
 MAX_LENGTH = 500
 _TOKEN = re.compile(
-    r"\s*(?:(?P<num>\d+(?:\.\d+)?)(?P<unit>d\b)?|(?P<op>->|>=|<=|!=|=|>|<|[()%:+\-×*])"
+    r"\s*(?:(?P<num>\d+(?:\.\d+)?)(?P<unit>d\b)?|(?P<op>->|>=|<=|!=|=|>|<|[()%:+\-×*≠≥≤])"
     r"|(?P<word>[A-Za-z_]+))"
 )
 _OPS = {">": Op.GT, ">=": Op.GE, "<": Op.LT, "<=": Op.LE, "=": Op.EQ, "!=": Op.NE}
+# What phones type for the same comparisons (the printed form stays ASCII).
+_SIGNS = {"≠": "!=", "≥": ">=", "≤": "<="}
 
 
 class RuleSyntaxError(ValueError):
@@ -77,7 +85,7 @@ def _tokens(text: str) -> list[_Tok]:
             kind = "span" if m.group("unit") else "num"
             value = m.group("num") + ("d" if m.group("unit") else "")
         elif m.group("op") is not None:
-            kind, value = "op", m.group("op")
+            kind, value = "op", _SIGNS.get(m.group("op"), m.group("op"))
         else:
             kind, value = "word", m.group("word").lower()
         out.append(_Tok(kind, value, start))
@@ -87,9 +95,10 @@ def _tokens(text: str) -> list[_Tok]:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, level: Level | None = None) -> None:
         self.toks = _tokens(text)
         self.i = 0
+        self.level = level  # known once the rule's level is read: what it can say depends on it
 
     @property
     def tok(self) -> _Tok:
@@ -136,6 +145,7 @@ class _Parser:
         word = self.take(*levels)
         if word is None:
             raise self.fail("the level", levels)
+        self.level = Level(word.text)
         self.expect(":", "':' after the level")
         when = _fill_windows(self.expr())
         self.expect("->", "'->' and an action")
@@ -166,6 +176,8 @@ class _Parser:
     def metric(self) -> str:
         if self.tok.kind != "word" or self.tok.text not in METRICS:
             raise self.fail("a metric", METRICS)
+        if self.tok.text in BID_METRICS and self.level is Level.CAMPAIGN:
+            raise self.fail("a metric a campaign has (bids are set on its ad groups)")
         self.i += 1
         return self.toks[self.i - 1].text
 
@@ -302,6 +314,36 @@ def parse_rule(text: str) -> RuleSpec:
         raise RuleSyntaxError(1, "fewer nested parentheses", "too many") from None
 
 
+def _fragment(text: str, level: Level | None) -> _Parser:
+    if len(text) > MAX_LENGTH:
+        raise RuleSyntaxError(MAX_LENGTH + 1, f"at most {MAX_LENGTH} characters", "more")
+    return _Parser(text, level)
+
+
+def parse_operands(text: str, level: Level, between: bool) -> tuple[Operand, Operand | None]:
+    """A condition's typed right side, as the builder asks for it: `20` or `1.5 x target`,
+    or for `between` two of them joined by `and` (RuleSyntaxError if it is not that)."""
+    p = _fragment(text, level)
+    low, high = p.operand(), None
+    if between:
+        p.expect("and", "'and' between the two bounds")
+        high = p.operand()
+    if p.tok.kind != "end":
+        raise p.fail("the end of the value")
+    return low, high
+
+
+def parse_change(kind: ActionKind, text: str, level: Level, on: str | None = None) -> Action:
+    """A budget or bid change as typed after the action word (`+20% max 500`), aimed at the
+    level `on` above the rule's when given (`budget of campaign`)."""
+    aim = f" of {on}" if on else ""
+    p = _fragment(f"{kind.value}{aim} {text}", None)
+    action = p.action(level.value)
+    if p.tok.kind != "end":
+        raise p.fail("the end of the rule")
+    return action
+
+
 def _num(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
@@ -327,6 +369,11 @@ def _node(node: Condition | Group, nested: bool = False) -> str:
         return f"{body} {_window(node.window)}"
     text = f" {node.joiner} ".join(_node(item, nested=True) for item in node.items)
     return f"({text})" if nested else text
+
+
+def format_conditions(node: Condition | Group) -> str:
+    """The conditions of a rule as the text form prints them (every window spelled out)."""
+    return _node(node)
 
 
 def _action(a: Action) -> str:

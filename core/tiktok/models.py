@@ -241,6 +241,18 @@ class AdGroup:
             raw=dict(item),
         )
 
+    @property
+    def custom_bid(self) -> tuple[str | None, Decimal | None]:
+        """The field holding the ad group's own bid and its value; (None, None) when the bid
+        strategy sets none. Spec §4.6: with BID_TYPE_CUSTOM, `conversion_bid_price` (the cost
+        cap / target CPA) under billing OCPM, else `bid_price` (CPC/CPM/CPV). A deep-funnel
+        `deep_cpa_bid` bids on a later event than the conversion rules count, so it is not it."""
+        if self.bid_type != "BID_TYPE_CUSTOM":
+            return None, None
+        field = "conversion_bid_price" if self.billing_event == "OCPM" else "bid_price"
+        value: Decimal | None = getattr(self, field)
+        return field, value
+
 
 @dataclass(frozen=True, slots=True)
 class Ad:

@@ -127,6 +127,26 @@ class AdObject(Base):
     synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ObjectValue(Base):
+    """A campaign's or ad group's bid or budget from `valid_from` until the next row of the
+    same field (value None: none from then on), as syncs saw it change: the history rule
+    backtests read. TikTok keeps no such history for us (its reports carry no bid), and our own
+    audit log sees only the changes made here, not those made in TikTok Ads Manager."""
+
+    __tablename__ = "ad_object_values"
+    __table_args__ = (
+        Index("ix_ad_object_values_object", "ad_account_id", "level", "object_id", "valid_from"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ad_account_id: Mapped[int] = mapped_column(ForeignKey("ad_accounts.id", ondelete="CASCADE"))
+    level: Mapped[str] = mapped_column(String(8))
+    object_id: Mapped[str] = mapped_column(String(32))
+    field: Mapped[str] = mapped_column(String(8))  # bid | budget
+    value: Mapped[Decimal | None] = mapped_column(Micros)
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class MetricDaily(Base):
     """One object's metrics for one day of its ad account's time zone."""
 

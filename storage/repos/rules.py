@@ -27,6 +27,7 @@ from storage.models import (
     AdObject,
     MetricDaily,
     MetricHourly,
+    ObjectValue,
     Rule,
     RuleAction,
     RuleRun,
@@ -526,6 +527,25 @@ class RulesRepo:
                 )
             )
         ]
+
+    async def value_history(
+        self, account_id: int, level: str, field: str
+    ) -> dict[str, list[tuple[datetime, Decimal | None]]]:
+        """Per object of one account level, the recorded changes of `field` (bid | budget),
+        oldest first: (valid_from, value)."""
+        out: dict[str, list[tuple[datetime, Decimal | None]]] = {}
+        rows = await self._s.execute(
+            select(ObjectValue.object_id, ObjectValue.valid_from, ObjectValue.value)
+            .where(
+                ObjectValue.ad_account_id == account_id,
+                ObjectValue.level == level,
+                ObjectValue.field == field,
+            )
+            .order_by(ObjectValue.valid_from, ObjectValue.id)
+        )
+        for oid, valid_from, value in rows:
+            out.setdefault(oid, []).append((valid_from, value))
+        return out
 
 
 def _raw(model: type[MetricDaily] | type[MetricHourly], metric: str) -> ColumnElement[Any]:

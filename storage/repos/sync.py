@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -15,6 +15,7 @@ from storage.models import (
     AdObject,
     MetricDaily,
     MetricHourly,
+    ObjectValue,
     SyncJob,
     TikTokConnection,
 )
@@ -34,6 +35,10 @@ class ClaimedJob:
     credential_id: int | None
     user_id: int
     attempts: int
+
+
+# The values of synced objects whose history is kept (ObjectValue.field).
+VALUE_FIELDS = ("bid", "budget")
 
 
 class SyncRepo:
@@ -189,6 +194,39 @@ class SyncRepo:
     async def upsert_objects(self, rows: Sequence[dict[str, Any]]) -> int:
         """Insert or update synced campaigns, ad groups and ads."""
         return await upsert(self._s, AdObject, rows, ("ad_account_id", "level", "object_id"))
+
+    async def record_values(
+        self, account_id: int, level: str, rows: Sequence[dict[str, Any]], now: datetime
+    ) -> int:
+        """Add a history row (ObjectValue) for each bid or budget in `rows` (synced objects of
+        one level) that differs from the last one recorded; returns how many were added."""
+        last: dict[tuple[str, str], Any] = {}
+        found = await self._s.execute(
+            select(ObjectValue.object_id, ObjectValue.field, ObjectValue.value)
+            .where(ObjectValue.ad_account_id == account_id, ObjectValue.level == level)
+            .order_by(ObjectValue.valid_from, ObjectValue.id)
+        )
+        for oid, field, value in found:
+            last[(oid, field)] = value
+        new = []
+        for row in rows:
+            for field in VALUE_FIELDS:
+                key, value = (row["object_id"], field), row.get(field)
+                # A value never seen and still absent says nothing.
+                if (last[key] != value) if key in last else value is not None:
+                    new.append(
+                        {
+                            "ad_account_id": account_id,
+                            "level": level,
+                            "object_id": key[0],
+                            "field": field,
+                            "value": value,
+                            "valid_from": now,
+                        }
+                    )
+        if new:
+            await self._s.execute(insert(ObjectValue), new)
+        return len(new)
 
     async def set_object_values(
         self, account_id: int, level: str, object_id: str, values: dict[str, Any]

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 import core.sync
+from core import changes
 from core.clock import FixedClock
 from core.connections import begin_connect, finish_connect
 from core.oauth_state import StateSigner
@@ -23,9 +24,17 @@ from core.users import SignUp, register_user
 from sandbox.tiktok.browser import click, redirect_query
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
-from storage.models import AdAccount, AdObject, MetricDaily, MetricHourly, OutboxMessage
+from storage.models import (
+    AdAccount,
+    AdObject,
+    MetricDaily,
+    MetricHourly,
+    ObjectValue,
+    OutboxMessage,
+)
 from storage.uow import UnitOfWorkFactory
 from storage.vault import Vault, generate_key_entry, parse_keyring
+from tests.contract.test_changes import make_objects, usd_account
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 REDIRECT = "http://127.0.0.1:9/oauth/tiktok/callback"
@@ -351,3 +360,50 @@ async def test_hourly_backfill_starts_after_the_first_run_and_never_refetches(
                 assert set(want) <= stored and yesterday in stored
                 present[(acc.id, level)] = stored
                 assert len(stored & set(older)) >= 3 * run, run
+
+
+async def test_bids_follow_the_bid_strategy_and_their_changes_are_recorded(
+    tmp_path: Path, client: TikTokClient, emu: Any, engines: list[Any]
+) -> None:
+    db = await connected_db(f"sqlite+aiosqlite:///{tmp_path}/b.db", client, engines)
+    token = emu.access_token
+    adv = await usd_account(client, token)
+    made = await make_objects(client, token, adv)  # CPC and OCPM custom bids, one automatic
+    await sync_all(db, client)
+    acc = next(a for a in await db.accounts() if a.advertiser_id == adv)
+
+    async def stored() -> tuple[dict[str, AdObject], list[ObjectValue]]:
+        async with db.uow() as u:
+            objects = await u.session.scalars(
+                select(AdObject).where(AdObject.ad_account_id == acc.id)
+            )
+            history = await u.session.scalars(
+                select(ObjectValue).where(ObjectValue.ad_account_id == acc.id)
+            )
+            return {o.object_id: o for o in objects}, list(history)
+
+    synced, history = await stored()
+    # The bid the strategy uses (spec §4.6): bid_price for CPC, conversion_bid_price for OCPM,
+    # none under automatic bidding.
+    assert synced[made["cpc"]].bid == Decimal("1.50")
+    assert synced[made["ocpm"]].bid == Decimal("12.00")
+    assert synced[made["under_cbo"]].bid is None
+    for g in await client.get_adgroups(token, adv):
+        assert synced[g.adgroup_id].bid == g.custom_bid[1], g.adgroup_id
+    # The history starts with what the first sync saw, campaigns' and ad groups' budgets too.
+    first = {(h.object_id, h.field): h.value for h in history}
+    assert first[(made["ocpm"], "bid")] == Decimal(12)
+    assert (made["under_cbo"], "bid") not in first
+    assert first[(made["cbo"], "budget")] == Decimal(100)
+    assert {h.level for h in history} == {"campaign", "adgroup"}
+    # A bid changed at TikTok is recorded once by the next sync; unchanged values are not.
+    await changes.apply_change(
+        client, token, adv, "adgroup", made["ocpm"], changes.Change("bid", Decimal("9.40"))
+    )
+    later = NOW + timedelta(hours=1, minutes=5)
+    db.clock.set(later)
+    await sync_all(db, client)
+    _, history = await stored()
+    assert [(h.object_id, h.field, h.value) for h in history if h.valid_from == later] == [
+        (made["ocpm"], "bid", Decimal("9.40"))
+    ]

@@ -18,6 +18,7 @@ from core import changes
 from core.tiktok import NoLimiter, TikTokClient
 from sandbox.telegram.driver import ChatUser, MessageView, SandboxClient
 from sandbox.tiktok.server import RunningEmulator
+from tests.contract.test_changes import make_objects, usd_account
 from tests.e2e.harness import ServiceProcess, press_data_answer, sign_up
 from tests.e2e.test_stats import connected_and_synced
 
@@ -409,3 +410,53 @@ async def test_freshness_guard_quiet_hours_digest_and_midnight_reenable(
     # One should stay off after all: its card is one tap away.
     await user.press("⚙️ Keep it off…", message_id=back[mine[0][1]].message_id)
     await user.wait_for(lambda m: mine[0][1] in m.text and "⏸ Pause" in m.button_labels())
+
+
+async def test_builder_between_not_equal_and_a_bid_rule_explained(
+    service: ServiceProcess, sandbox: SandboxClient, tiktok: RunningEmulator,
+    api: TikTokClient, travel: Travel,
+) -> None:
+    # Two custom-bid ad groups (CPC bid 1.50, OCPM target 12.00) before the first sync.
+    adv = await usd_account(api, tiktok.access_token)
+    made = await make_objects(api, tiktok.access_token, adv)
+    user = await sandbox.user(821, language_code="en")
+    await connected_and_synced(user)
+    await user.send("/rules")
+    await user.expect("You have no rules yet")
+    await tap(user, "➕ Build a rule", "What should the rule look at?")
+    await tap(user, "Ad group", "Which metric?")
+    await tap(user, "CPA", "CPA is…")
+    await tap(user, "between", "Send the two bounds")
+    await user.send("1 x target")  # one bound only: asked again
+    await user.expect("does not fit")
+    await user.send("1 x target and 2 x target")
+    await user.expect("Over which time window?")
+    await tap(user, "last 14 days incl. today", "Conditions")
+    await tap(user, "➕ OR another condition", "Which metric?")
+    await tap(user, "status", "status is…")
+    await tap(user, "≠", "Status ≠")
+    await tap(user, "delivering", "Conditions")
+    await tap(user, "➡️ Choose the action", "What should happen")
+    draft = await tap(user, "notify", "New rule")
+    assert ("adgroup: cpa between 1 x target and 2 x target in 14d incl today or "
+            "status != delivering -> notify") in draft.text
+    # A campaign has no bid: the typed form says so where the word is.
+    await tap(user, "⌨️ Retype", "Send the rule as one line")
+    await user.send("campaign: cpa > 1.5 x target in 3d -> pause")
+    error = await user.expect("That is not a rule yet")
+    assert "column 23" in error.text and "bids are set on its ad groups" in error.text
+    await user.send("/cancel")
+    await user.expect("Cancelled")
+    # A rule on the ad group's own bid fires on the CPC group only, and says what it read.
+    await new_rule_by_text(
+        user, "adgroup: impressions >= 0 in today and bid <= 1.5 -> notify",
+        f"{made['cpc']} {made['ocpm']}",
+    )
+    travel(timedelta(minutes=16))
+    alert = await user.wait_for(lambda m: "Why:" in m.text and "CPC" in m.text, timeout=30)
+    assert re.search(r"bid: \$1\.50", alert.text), alert.text
+    # The run that sent it checked both groups and matched one (the OCPM target is 12.00).
+    await user.send("/rules")
+    await user.expect("Rules")
+    view = await tap(user, "adgroup: impressions", "Last run:")
+    assert "checked 2, matched 1" in view.text, view.text

@@ -15,6 +15,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
@@ -22,7 +23,14 @@ from core.rules.backtest import Backtest, backtest
 from core.rules.settings import Frequency, RuleSettings, Schedule, Scope
 from core.users import SignUp, register_user
 from storage.db import session_factory
-from storage.models import AdAccount, AdObject, MetricDaily, MetricHourly, TikTokConnection
+from storage.models import (
+    AdAccount,
+    AdObject,
+    MetricDaily,
+    MetricHourly,
+    ObjectValue,
+    TikTokConnection,
+)
 from storage.uow import UnitOfWorkFactory
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -446,3 +454,52 @@ async def test_thirty_days_of_three_hundred_ads_replay_every_hour(
         await u.commit()
     result = await _run(uow, "ad: spend >= 1 and cpa > 0.3 in today -> pause today", days=30)
     assert result.runs == 30 * 24 and result.objects == 300 and result.firing_count > 0
+
+
+async def test_a_target_rule_reads_the_bid_each_run_had(uow: UnitOfWorkFactory) -> None:
+    w = World(uow)
+    await w.user()
+    acc = await w.account("700")
+    # CPA so far at 12:00 Tokyo is 3.00 every day (4 hours × 3.00, 4 conversions).
+    for level, oid in (("adgroup", "g1"), ("adgroup", "g2"), ("ad", "a1")):
+        await w.obj(acc, level, oid, f"{level} {oid}")
+        await w.metrics(acc, level, oid, _a2, DAYS)
+    lowered = _tokyo(25, 0)
+    async with uow() as u:
+        for obj in await u.session.scalars(select(AdObject).where(AdObject.level == "adgroup")):
+            obj.bid_type = "BID_TYPE_CUSTOM"
+            obj.bid = Decimal("1.50") if obj.object_id == "g1" else Decimal("1.00")
+        # g1 bid 4.00 until the 25th, then 1.50 (as syncs saw it); g2 has no history yet.
+        for at, value in ((datetime(2026, 11, 19, tzinfo=UTC), "4.00"), (lowered, "1.50")):
+            u.session.add(
+                ObjectValue(
+                    ad_account_id=acc,
+                    level="adgroup",
+                    object_id="g1",
+                    field="bid",
+                    value=Decimal(value),
+                    valid_from=at,
+                )
+            )
+        await u.commit()
+    daily = {"frequency": Frequency(1, 20), "schedule": Schedule(None, ("06:00",))}
+    result = await _run(uow, "adgroup: cpa > 1.5 x target in today -> notify", **daily)
+    fired = {(f.object_id, f.at) for f in result.firings}
+    # g1: 3.00 > 1.5 × 1.50 from the 25th on (before, 1.5 × 4.00 = 6.00). g2: every day,
+    # on its current bid (1.50 < 3.00), which the result says it assumed.
+    assert fired == {("g1", _tokyo(d.day, 12)) for d in PERIOD if d.day >= 25} | {
+        ("g2", _tokyo(d.day, 12)) for d in PERIOD
+    }
+    g1 = next(f for f in result.firings if f.object_id == "g1")
+    assert [(r.metric, r.value) for r in g1.readings] == [
+        ("cpa", Decimal("3")),
+        ("target", Decimal("1.50")),
+    ]
+    assert result.bids_known_from == datetime(2026, 11, 19, tzinfo=UTC)
+    assert result.bids_assumed == 7  # g2's seven runs
+    # An ad reads its ad group's bid at the time.
+    ads = await _run(uow, "ad: cpa > 1.5 x bid in today -> notify", **daily)
+    assert {f.at for f in ads.firings} == {_tokyo(d.day, 12) for d in PERIOD if d.day >= 25}
+    # A rule that does not read the bid says nothing about bids.
+    plain = await _run(uow, "adgroup: cpa > 1 in today -> notify", **daily)
+    assert (plain.bids_assumed, plain.bids_known_from) == (0, None)

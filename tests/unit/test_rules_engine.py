@@ -422,3 +422,43 @@ async def test_status_condition_reads_tiktoks_secondary_status(uow: UnitOfWorkFa
 )
 def test_status_words(operation: str, secondary: str | None, word: str) -> None:
     assert status_word(operation, secondary) == word
+
+
+async def test_cpa_against_the_ad_groups_own_target(uow: UnitOfWorkFactory) -> None:
+    # Three ad groups with CPA 20 (3 days): targets 10 (custom bid), none (automatic), 15.
+    await _world(uow, {"g1": ("60", 3), "g2": ("60", 3), "g3": ("60", 3)}, level="adgroup")
+    async with uow() as u:
+        bids = {"g1": Decimal("10"), "g2": None, "g3": Decimal("15")}
+        for obj in await u.session.scalars(select(AdObject)):
+            obj.bid = bids[obj.object_id]
+            obj.bid_type = "BID_TYPE_NO_BID" if obj.bid is None else "BID_TYPE_CUSTOM"
+            obj.adgroup_id = None
+        account = await u.session.scalar(select(AdAccount))
+        assert account is not None
+        # An ad of g1 reads g1's target.
+        u.session.add(AdObject(ad_account_id=account.id, level="ad", object_id="a1",
+                               campaign_id="c1", adgroup_id="g1", name="Ad a1",
+                               operation_status="ENABLE"))
+        u.session.add(MetricDaily(ad_account_id=account.id, level="ad", object_id="a1",
+                                  day=TODAY, spend=Decimal(40), impressions=100, clicks=5,
+                                  conversions=2, purchase_value=Decimal(0)))
+        await u.commit()
+    text = "adgroup: cpa > 1.5 x target in 3d incl today -> pause"
+    ev = await preview(uow, FixedClock(NOW), USER, Draft(text, RuleSettings()))
+    # 20 > 15 for g1 only: g2 has no target (never matches), 20 < 22.5 for g3.
+    assert [h.target.object_id for h in ev.hits] == ["g1"] and ev.checked == 3
+    assert ev.no_bid == 1  # g2: said in the preview
+    readings = {(r.metric, r.value) for r in ev.hits[0].readings}
+    assert readings == {("cpa", Decimal(20)), ("target", Decimal(10))}
+    ad_rule = "ad: cpa >= 2 x bid in today -> notify"
+    ev = await preview(uow, FixedClock(NOW), USER, Draft(ad_rule, RuleSettings()))
+    assert [h.target.object_id for h in ev.hits] == ["a1"]  # CPA 20 = 2 x g1's bid of 10
+    # The same in a real run: the alert's trigger explains it with the target.
+    await _rule(uow, text)
+    changer = FakeChanger()
+    await engine.run_due(uow, FixedClock(NOW), changer, "w1")
+    [action] = await _rows(uow, RuleAction)
+    assert action.object_id == "g1"
+    assert [(r["metric"], Decimal(r["value"])) for r in action.trigger["readings"]] == [
+        ("cpa", Decimal(20)), ("target", Decimal(10))
+    ]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from core.clock import FixedClock
 from core.support import TicketNotFound, open_ticket, reply_to_ticket
@@ -21,7 +24,8 @@ from core.users import (
     set_time_zone,
 )
 from storage.db import session_factory
-from storage.models import Base, User
+from storage.migrate import upgrade
+from storage.models import AdObject, Base, ObjectValue, User
 from storage.uow import UnitOfWorkFactory
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -205,3 +209,60 @@ async def test_money_is_exact_in_storage_and_in_sql_sums(uow: UnitOfWorkFactory)
                 )
             )  # type: ignore[arg-type]
             await u.session.flush()
+
+
+async def test_bid_history_migration_keeps_only_custom_bids_and_starts_the_history(
+    tmp_path: Path,
+) -> None:
+    """0007: bids synced under automatic bidding are dropped; what is synced seeds history."""
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path}/m.db")  # no FK checks
+    try:
+        await upgrade(engine, "0006")
+        seen = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+        rows = [
+            ("adgroup", "g1", "BID_TYPE_CUSTOM", "12.5", "50"),
+            ("adgroup", "g2", "BID_TYPE_NO_BID", "0", None),
+            ("campaign", "c1", None, None, "100"),
+            ("ad", "a1", None, None, None),
+        ]
+        async with engine.begin() as conn:
+            await conn.execute(
+                insert(AdObject.__table__),
+                [
+                    {
+                        "ad_account_id": 1,
+                        "level": level,
+                        "object_id": oid,
+                        "name": oid,
+                        "bid_type": bid_type,
+                        "bid": Decimal(bid) if bid is not None else None,
+                        "budget": Decimal(budget) if budget is not None else None,
+                        "synced_at": seen,
+                    }
+                    for level, oid, bid_type, bid, budget in rows
+                ],
+            )
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            bids = dict(
+                (await conn.execute(select(AdObject.object_id, AdObject.bid))).tuples().all()
+            )
+            history = (
+                await conn.execute(
+                    select(
+                        ObjectValue.object_id,
+                        ObjectValue.field,
+                        ObjectValue.value,
+                        ObjectValue.valid_from,
+                    )
+                )
+            ).all()
+        assert bids == {"g1": Decimal("12.5"), "g2": None, "c1": None, "a1": None}
+        assert sorted((o, f, v) for o, f, v, _ in history) == [
+            ("c1", "budget", Decimal(100)),
+            ("g1", "bid", Decimal("12.5")),
+            ("g1", "budget", Decimal(50)),
+        ]
+        assert {at for *_, at in history} == {seen}
+    finally:
+        await engine.dispose()
