@@ -17,7 +17,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import MenuCb, StatsCb
 from bot.filters import TYPED
 from bot.routers.menu import sign_up_first
-from bot.screens import show
+from bot.screens import edit, show
 from bot.states import StatsStates
 from bot.views import Screen
 from bot.views import stats as view
@@ -239,13 +239,13 @@ async def _refresh(cb: StatsCb, ctx: _Ctx) -> bool:
         text = view.progress(account.name, done, total)
         if time.monotonic() - last["t"] >= 1.0 and text != last["text"]:
             last.update(t=time.monotonic(), text=text)
-            await message.edit_text(text)
+            await edit(message.edit_text(text))
 
     outcomes = await refresh_now(ctx.uow, ctx.clock, ctx.tiktok, ctx.worker, account.id,
                                  progress, ctx.cadence)
     final = view.refreshed(account.name, all(o.ok for o in outcomes), busy=not outcomes)
     if final != last["text"]:
-        await message.edit_text(final)
+        await edit(message.edit_text(final))
     return True
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import binascii
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -134,12 +135,38 @@ def _match(msg: StoredMessage, label: str, exact: bool) -> list[dict[str, Any]]:
     return [b for b in _buttons(msg) if label in str(b.get("text", ""))]
 
 
+def _as_seen(engine: Engine, user: UserRecord, seen: Any) -> StoredMessage:
+    """The message as the user's app still shows it: `seen` is an entry of GET messages taken
+    earlier (text, entities, buttons), laid over the stored message with that id.
+
+    This is a double tap (or a press on a screen the app has not redrawn yet): Telegram sends
+    the callback_query with the message as it was when the button was pressed, and the bot's
+    edit from the first press may already have changed it (shared/spec §2.2, "message is not
+    modified" is what an edit to the content it already has then gets)."""
+    if not isinstance(seen, dict) or not isinstance(seen.get("message_id"), int):
+        raise ControlError(400, "seen must be a message as GET /_sandbox/messages returned it")
+    current = _bot_message(engine, user, int(seen["message_id"]))
+    rows = seen.get("buttons") or []
+    return dataclasses.replace(
+        current,
+        text=seen.get("text"),
+        html=seen.get("html"),
+        entities=list(seen.get("entities") or []),
+        reply_markup={"inline_keyboard": rows} if rows else None,
+    )
+
+
 async def post_press(engine: Engine, body: dict[str, Any]) -> Any:
-    """Press the inline button with that label (exact, else the unique one containing it)."""
+    """Press the inline button with that label (exact, else the unique one containing it).
+
+    With `seen` (a message as GET messages returned it, possibly since edited), the button is
+    looked up on that copy and the callback_query carries that copy: a press on a stale screen."""
     user = _user(engine, body, create=False)
     label = str(body.get("label", ""))
     message_id = _int(body, "message_id", required=False)
-    if message_id is not None:
+    if body.get("seen") is not None:
+        candidates = [_as_seen(engine, user, body["seen"])]
+    elif message_id is not None:
         candidates = [_bot_message(engine, user, message_id)]
     else:
         candidates = [m for m in reversed(engine.state.chats.get(user.user_id, []))

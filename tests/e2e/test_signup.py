@@ -141,6 +141,10 @@ async def test_commands_are_registered_per_language(
     assert {c["command"] for c in by_lang["ru"]} == {
         "menu",
         "stats",
+        "launch",
+        "templates",
+        "creatives",
+        "rules",
         "settings",
         "support",
         "privacy",
@@ -151,6 +155,7 @@ async def test_commands_are_registered_per_language(
     ru = {c["command"]: c["description"] for c in by_lang["ru"]}
     en = {c["command"]: c["description"] for c in by_lang["en"]}
     assert ru["menu"] == "Главное меню" and en["menu"] == "Main menu"
+    assert ru["launch"] == "Запуск кампаний по шаблону" and en["rules"] == "Automation rules"
 
 
 async def test_sign_up_helper_and_menu_sections(
