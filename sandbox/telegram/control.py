@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import dataclasses
 import binascii
+import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
