@@ -3,12 +3,13 @@ a button is only a lookup key: the owner check and the once-only state change ar
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import ActionCb
+from bot.filters import TYPED
 from bot.routers.menu import sign_up_first
 from bot.screens import show
 from bot.states import RuleStates
@@ -114,7 +115,7 @@ async def decide(
         await _redraw(query, uow, clock, db_user, result.action, callback_data.v == "r")
 
 
-@router.message(StateFilter(RuleStates.edit_value), F.text)
+@router.message(StateFilter(RuleStates.edit_value), TYPED)
 async def typed_amount(
     message: Message,
     state: FSMContext,

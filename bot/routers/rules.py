@@ -14,6 +14,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import BuildCb, DraftCb, MenuCb, RulesCb
+from bot.filters import TYPED
 from bot.routers.menu import sign_up_first
 from bot.screens import show
 from bot.states import RuleStates
@@ -278,7 +279,7 @@ async def _backtest(
 # Typed input --------------------------------------------------------------------------------
 
 
-@router.message(StateFilter(RuleStates.text), F.text)
+@router.message(StateFilter(RuleStates.text), TYPED)
 async def typed_rule(
     message: Message, state: FSMContext, db_user: User | None, uow: UnitOfWorkFactory
 ) -> None:
@@ -300,7 +301,7 @@ async def typed_rule(
 
 
 @router.message(
-    StateFilter(RuleStates.name, RuleStates.values, RuleStates.times, RuleStates.frequency), F.text
+    StateFilter(RuleStates.name, RuleStates.values, RuleStates.times, RuleStates.frequency), TYPED
 )
 async def typed_setting(
     message: Message, state: FSMContext, db_user: User | None, uow: UnitOfWorkFactory
@@ -545,7 +546,7 @@ async def build_step(
     await query.answer()
 
 
-@router.message(StateFilter(RuleStates.cond_value, RuleStates.action_value), F.text)
+@router.message(StateFilter(RuleStates.cond_value, RuleStates.action_value), TYPED)
 async def typed_build_value(
     message: Message, state: FSMContext, db_user: User | None, uow: UnitOfWorkFactory
 ) -> None:

@@ -145,7 +145,11 @@ def _as_seen(engine: Engine, user: UserRecord, seen: Any) -> StoredMessage:
     modified" is what an edit to the content it already has then gets)."""
     if not isinstance(seen, dict) or not isinstance(seen.get("message_id"), int):
         raise ControlError(400, "seen must be a message as GET /_sandbox/messages returned it")
-    current = _bot_message(engine, user, int(seen["message_id"]))
+    # The tap happened before whatever the bot did since, so an edit or even a deletion of the
+    # message in between does not stop it from arriving.
+    current = engine.state.find_message(user.user_id, int(seen["message_id"]))
+    if current is None or not current.from_bot:
+        raise ControlError(404, f"no bot message {seen['message_id']} in chat {user.user_id}")
     rows = seen.get("buttons") or []
     return dataclasses.replace(
         current,

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import aiohttp
+import asyncio
+import re
 
-from sandbox.telegram.driver import SandboxClient
+import aiohttp
+import pytest
+
+from sandbox.telegram.driver import ChatUser, MessageView, SandboxClient
 from tests.e2e.harness import ServiceProcess, press_data_answer, sign_up
+from tests.e2e.test_stats import connected_and_synced
 
 
 async def test_cancel_in_the_middle_of_sign_up(
@@ -137,3 +142,90 @@ async def test_no_secret_reaches_the_log(service: ServiceProcess, sandbox: Sandb
     assert service.env["BOT_TOKEN"] not in log
     assert service.env["BOT_TOKEN"].split(":")[1] not in log
     assert service.env["ENCRYPTION_KEYS"].split(":")[1] not in log
+
+
+# --------------------------------------------------------------------------- double taps
+# Buttons the walk leaves alone: ones that end what the rest of the walk needs (the TikTok
+# connection, the reader's language), and ones that only send files or pictures (slow, and no
+# screen behind them).
+NOT_WALKED = ("Yes, disconnect", "Русский", "📊 Charts", "🔄 Refresh", "📄 CSV")
+WALK_DEPTH = 4
+
+
+def _shape(data: str) -> str:
+    """Buttons that lead to the same kind of screen for another object share a shape."""
+    return re.sub(r"\d+", "#", data)
+
+
+async def _answered(user: ChatUser, query_ids: set[str]) -> None:
+    """Wait until the bot has answered every one of these callback queries."""
+    for _ in range(600):
+        answered = {str(a["callback_query_id"]) for a in await user.callback_answers()}
+        if query_ids <= answered:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the bot never answered the presses {query_ids}")
+
+
+async def _screen_after(user: ChatUser, pressed: MessageView, since: int) -> MessageView:
+    """The screen a press led to: the newest bot message with buttons changed since `since`,
+    else the pressed message as it is now."""
+    messages = await user.bot_messages()
+    for msg in reversed(messages):
+        if msg.seq > since and msg.buttons:
+            return msg
+    return next(m for m in messages if m.message_id == pressed.message_id)
+
+
+async def _open(user: ChatUser, path: tuple[str, ...]) -> MessageView | None:
+    """A fresh main menu, then the buttons of `path` in turn; None when a label is gone (an
+    earlier double tap changed what the screen offers)."""
+    await user.send("/menu")
+    screen = await user.expect("main menu")
+    for label in path:
+        if label not in screen.button_labels():
+            return None
+        since = user.last_action_seq
+        pressed = await user.press(label, message_id=screen.message_id)
+        await _answered(user, {str(pressed["callback_query_id"])})
+        screen = await _screen_after(user, screen, since)
+    return screen
+
+
+@pytest.mark.allow_refusals(400)  # only "message is not modified": asserted below
+async def test_a_double_tap_on_every_screen_crashes_nothing(
+    service: ServiceProcess, sandbox: SandboxClient
+) -> None:
+    user = await sandbox.user(308, language_code="en")
+    await connected_and_synced(user)
+    walked: set[str] = set()
+    tapped: list[str] = []
+    queue: list[tuple[str, ...]] = [()]
+    while queue:
+        path = queue.pop(0)
+        screen = await _open(user, path)
+        if screen is None:
+            continue
+        for button in [b for row in screen.buttons for b in row]:
+            data = button.callback_data
+            if data is None or _shape(data) in walked or button.text.startswith(NOT_WALKED):
+                continue
+            walked.add(_shape(data))
+            fresh = await _open(user, path)
+            if fresh is None or button.text not in fresh.button_labels():
+                continue
+            # Two presses on the same copy: the second one carries the message as it was
+            # before the first press's edit, as Telegram delivers a quick double tap.
+            presses = await user.double_tap(button.text, seen=fresh)
+            await _answered(user, {str(p["callback_query_id"]) for p in presses})
+            tapped.append(" › ".join((*path, button.text)))
+            if len(path) + 1 < WALK_DEPTH:
+                queue.append((*path, button.text))
+            # The chat still answers.
+            await user.send("/menu")
+            await user.expect("main menu")
+    assert len(tapped) > 40, tapped
+    assert {"📊 Accounts", "📈 Stats", "🚀 Launch", "🤖 Rules", "⚙️ Settings"} <= set(tapped)
+    assert "Traceback" not in service.log()
+    refused = {r["description"] for r in await sandbox.refusals() if r["error_code"] == 400}
+    assert all("message is not modified" in d for d in refused), refused
