@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from aiogram import html
 from aiogram.filters.callback_data import CallbackData
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
@@ -33,6 +34,30 @@ def add_zone_buttons(
     """The common time zones, two per row, each packing its zone into `make(..., value=zone)`."""
     for zone in COMMON:
         kb.button(text=zone_label(zone, now), callback_data=make(**fields, value=zone))
+
+
+# How much of a user's own input a reply quotes back: enough to recognise it, never enough to
+# push the reply past Telegram's 4096 characters.
+QUOTE_CHARS = 200
+
+
+def quoted(text: str, limit: int = QUOTE_CHARS) -> str:
+    """User input echoed in a reply: cut to `limit` characters (marked with …), then escaped.
+
+    Cut before escaping and wrapping in tags, so no entity or tag is cut in half
+    (shared/spec/telegram-bot-platform.md §3: cutting at 4096 inside a tag is a parse error)."""
+    return html.quote(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def quoted_around(text: str, at: int, width: int = QUOTE_CHARS // 2) -> tuple[str, str]:
+    """The input before and after position `at`, each at most `width` characters (cut on the
+    far side, marked with …), escaped: to point at where the input went wrong."""
+    before, after = text[:at], text[at:]
+    if len(before) > width:
+        before = "…" + before[-(width - 1) :]
+    if len(after) > width:
+        after = after[: width - 1] + "…"
+    return html.quote(before), html.quote(after)
 
 
 def yes_no(value: bool) -> str:

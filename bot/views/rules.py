@@ -16,7 +16,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import BuildCb, DraftCb, MenuCb, RulesCb
 from bot.views import Screen
-from bot.views.common import add_pager, change_error, page_of
+from bot.views.common import add_pager, change_error, page_of, quoted_around
 from core.money import money, number, percent
 from core.rules.backtest import Backtest
 from core.rules.engine import Evaluation
@@ -421,7 +421,8 @@ def ask_text(current: str | None = None) -> str:
 def syntax_error(text: str, error: RuleSyntaxError) -> str:
     """Where the text stopped making sense, and what would fit there."""
     col = error.column
-    shown = html.quote(text[: col - 1]) + " ⟶ " + html.quote(text[col - 1 :])
+    before, after = quoted_around(text, col - 1)
+    shown = before + " ⟶ " + after
     return _(
         "That is not a rule yet: at column {col} I expected {expected}.\n\n<code>{shown}"
         "</code>\n\nFix it and send it again, or /cancel."
