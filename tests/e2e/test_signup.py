@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
+from core.timezones import zone_and_offset
 from sandbox.telegram.driver import SandboxClient
 from tests.e2e.harness import ServiceProcess, sign_up
 
@@ -35,7 +38,10 @@ async def test_full_sign_up_in_english_then_restart(
     await user.send("Atlantis")
     await user.expect("don't recognise that time zone")
     await user.send("new york")
-    await user.expect("Optionally, send your email")
+    step = await user.expect("Optionally, send your email")
+    # Said back: which zone the typed city became, with its offset now.
+    said = zone_and_offset("America/New_York", datetime.now(UTC))
+    assert step.text.startswith(f"✅ Time zone: {said}.") and said.endswith(("-05:00", "-04:00"))
     await user.send("ann@@example")
     await user.expect("doesn't look like an email")
     await user.send("Ann@Example.com")
