@@ -420,6 +420,11 @@ def ask_text(current: str | None = None) -> str:
 
 def syntax_error(text: str, error: RuleSyntaxError) -> str:
     """Where the text stopped making sense, and what would fit there."""
+    if error.expected == f"at most {MAX_LENGTH} characters":
+        return _(
+            "That is {length} characters; a rule is at most {limit}. Shorten it and send it "
+            "again, or /cancel."
+        ).format(length=len(text), limit=MAX_LENGTH)
     col = error.column
     before, after = quoted_around(text, col - 1)
     shown = before + " ⟶ " + after

@@ -382,3 +382,22 @@ async def test_an_operators_long_answer_is_delivered_within_limits(chat: Chat_, 
     await ctx.update_data(ticket_id=ticket)
     operators = load_settings().model_copy(update={"admin_ids": str(OPERATOR)})
     await chat.type(text, user_id=OPERATOR, settings=operators)
+
+
+async def test_what_the_over_long_answers_say(chat: Chat_) -> None:
+    """The measured case (5,000 characters where a rule is expected) and a long support
+    message get a plain answer saying the limit, not a quote of the whole input."""
+    said: dict[str, str] = {}
+    for where, text in (("rules.text", "x" * 5_000), ("support.question", "help " * 1_000)):
+        state, data = await SETUPS[where](chat)
+        await _enter(chat, state, data)
+        await chat.type(text)
+        [reply] = [c for c in chat.session.calls if isinstance(c, SendMessage)]
+        said[where] = reply.text
+    assert said["rules.text"] == (
+        "That is 5000 characters; a rule is at most 500. Shorten it and send it again, or /cancel."
+    )
+    assert said["support.question"].startswith(
+        "That message is 5000 characters long; one message to support holds up to 3000."
+    )
+    assert await chat.state().get_state() == SupportStates.question.state  # may send it again
