@@ -176,11 +176,13 @@ async def chat(tmp_path: Path) -> AsyncIterator[Chat_]:
 # Any text a person (or a paste) can send; the long and awkward ones always.
 TYPED = st.text(min_size=1, max_size=10_000).filter(str.strip)
 LONG = ("x" * 5_000, "<&>" * 3_334, "Warsaw " * 1_428, "a, " * 3_333, "1" * 10_000, "€" * 10_000)
+# Numbers that are not amounts anyone means (Decimal takes them; quantize does not).
+AWKWARD = ("1e100", "+1e100%", "9" * 40, "1e-100", "NaN", "-Infinity", "12:00 " * 1_000)
 
 
 def typed_examples(test: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
     """Hypothesis' text, with the long examples always tried."""
-    for text in LONG:
+    for text in (*LONG, *AWKWARD):
         test = example(text=text)(test)
     return settings(
         max_examples=20,
