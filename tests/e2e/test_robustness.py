@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from sandbox.telegram.driver import ChatUser, MessageView, SandboxClient
-from tests.e2e.harness import ServiceProcess, press_data_answer, sign_up
+from tests.e2e.harness import ADMIN_ID, ServiceProcess, press_data_answer, sign_up
 from tests.e2e.test_stats import connected_and_synced
 
 
@@ -103,6 +103,30 @@ async def test_forged_and_edited_callback_payloads(
     await user.send("/settings")
     after = await user.expect("Settings")
     assert after.text == screen.text
+
+
+async def test_over_long_input_gets_a_plain_answer(
+    service: ServiceProcess, sandbox: SandboxClient
+) -> None:
+    operator = await sandbox.user(ADMIN_ID, language_code="en")
+    user = await sandbox.user(309, language_code="en")
+    await sign_up(user)
+    await user.send("/rules")
+    await user.expect("Rules watch your ads")
+    await user.press("⌨️ Type a rule")
+    await user.expect("Send the rule as one line")
+    await user.send("x" * 5_000)
+    said = await user.expect("a rule is at most 500")
+    assert said.text.startswith("That is 5000 characters")
+    await user.send("/cancel")
+    await user.send("/support")
+    await user.expect("Describe your question")
+    await user.send("help " * 1_000)
+    await user.expect("one message to support holds up to 3000")
+    await user.send("My budget did not change")  # still asking: a shorter one is taken
+    await user.expect("Ticket #")
+    await operator.wait_for(lambda m: "My budget did not change" in m.text)
+    assert len([m for m in await operator.bot_messages() if "Ticket #" in m.text]) == 1
 
 
 async def test_unregistered_user_gets_pointed_to_start(
