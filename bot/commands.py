@@ -15,6 +15,10 @@ def command_list() -> list[BotCommand]:
     return [
         BotCommand(command="menu", description=_("Main menu")),
         BotCommand(command="stats", description=_("Spend and results")),
+        BotCommand(command="launch", description=_("Launch campaigns from a template")),
+        BotCommand(command="templates", description=_("Campaign templates")),
+        BotCommand(command="creatives", description=_("Videos and images for ads")),
+        BotCommand(command="rules", description=_("Automation rules")),
         BotCommand(command="settings", description=_("Language, time zone, email, news")),
         BotCommand(command="support", description=_("Write to our team")),
         BotCommand(command="privacy", description=_("What we store and why")),

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, Message
 
-from bot.screens import show
+from bot.screens import edit, show
 from bot.views import Screen
 
 EVERY_SECONDS = 1.0
@@ -29,8 +29,8 @@ def every_second(
             return
         last = time.monotonic()
         if isinstance(query.message, Message):
-            # A refused edit (e.g. the text did not change) costs nothing: the next one or the
-            # final screen follows.
+            # A progress edit Telegram refuses (not modified, the message gone) must not stop
+            # the work it reports on: the final screen follows.
             with contextlib.suppress(TelegramBadRequest):
                 await query.message.edit_text(text(done, total))
 
@@ -43,7 +43,6 @@ async def final(query: CallbackQuery, screen: Screen) -> None:
     a needed edit; Telegram's "message is not modified" is harmless here."""
     text, markup = screen
     if isinstance(query.message, Message):
-        with contextlib.suppress(TelegramBadRequest):
-            await query.message.edit_text(text, reply_markup=markup)
+        await edit(query.message.edit_text(text, reply_markup=markup))
     else:
         await show(query, screen)

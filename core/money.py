@@ -39,12 +39,21 @@ def percent(value: Decimal, locale: str) -> str:
     return format_percent(_half_up(value, 2) / 100, format="#,##0.00%", locale=locale)
 
 
+# The longest typed amount worth reading: 15 digits, a separator and two decimals, with room.
+MAX_AMOUNT_CHARS = 24
+
+
 def parse_amount(text: str) -> Decimal | None:
     """A typed positive amount in whole cents (`120`, `45,50`, `$9.99`); None otherwise."""
-    try:
-        value = Decimal(text.strip().replace(",", ".").lstrip("$"))
-    except InvalidOperation:
+    typed = text.strip().replace(",", ".").lstrip("$")
+    if len(typed) > MAX_AMOUNT_CHARS:  # no budget or bid is written with more
         return None
-    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")):
+    try:
+        value = Decimal(typed)
+        # quantize refuses (InvalidOperation) a value with more digits than the context holds,
+        # e.g. `1e100`: no amount anyone means.
+        if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")):
+            return None
+    except InvalidOperation:
         return None
     return value

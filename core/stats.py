@@ -43,6 +43,9 @@ class AccountStats:
     days: DateRange
     current: Totals
     previous: Totals
+    # Before the first full sync (fresh_as_of is None): when today's numbers were last pulled,
+    # while the history (the back window) is still loading; None when nothing is in yet.
+    today_as_of: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,8 @@ async def _account_stats(
     custom: DateRange | None,
 ) -> list[AccountStats]:
     out = []
+    first_sync = [a.id for a in accounts if a.fresh_as_of is None]
+    pulled = await u.sync.last_ok(first_sync)
     for acc in accounts:
         days = account_days(period, now, acc, custom)
         prev = days.previous()
@@ -112,6 +117,7 @@ async def _account_stats(
                 days,
                 _totals(cur.get(acc.id)),
                 _totals(before.get(acc.id)),
+                pulled.get(acc.id, {}).get("today"),
             )
         )
     return out

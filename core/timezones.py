@@ -107,3 +107,12 @@ def utc_offset_label(name: str, at: datetime) -> str:
     minutes = int(offset.total_seconds() // 60)
     sign = "+" if minutes >= 0 else "-"
     return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def zone_and_offset(name: str, at: datetime) -> str:
+    """`Europe/Warsaw, UTC+01:00`: which zone a typed city or offset became, and its offset at
+    that moment. The POSIX-style `Etc/GMT-3` reads backwards, so for those only the offset."""
+    offset = utc_offset_label(name, at)
+    if name == "UTC" or name.startswith("Etc/"):
+        return offset
+    return f"{name}, {offset}"

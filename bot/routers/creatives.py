@@ -25,7 +25,7 @@ from bot import downloads
 from bot.callbacks import CreativeCb, MenuCb
 from bot.filters import TYPED
 from bot.routers.menu import sign_up_first
-from bot.screens import show
+from bot.screens import edit, show
 from bot.states import CreativeStates
 from bot.views import creatives as view
 from bot.views.common import stale
@@ -131,7 +131,7 @@ async def _edit_here(query: CallbackQuery, text: str, markup: InlineKeyboardMark
     """Change the pressed message in place: its caption if it is a photo, else its text."""
     msg = query.message
     if isinstance(msg, Message) and msg.photo:
-        await msg.edit_caption(caption=text, reply_markup=markup)
+        await edit(msg.edit_caption(caption=text, reply_markup=markup))
     else:
         await show(query, (text, markup))
 
@@ -253,7 +253,7 @@ async def _answer(
 ) -> None:
     """The outcome: in the progress message when there is one, else a new message."""
     if progress is not None:
-        await progress.edit_text(text, reply_markup=markup)
+        await edit(progress.edit_text(text, reply_markup=markup))
     else:
         await message.answer(text, reply_markup=markup)
 

@@ -15,7 +15,7 @@ from bot import downloads
 from bot.callbacks import IdentityCb
 from bot.filters import TYPED
 from bot.routers.menu import sign_up_first
-from bot.screens import show
+from bot.screens import edit, show
 from bot.states import IdentityStates
 from bot.views import Screen
 from bot.views import accounts as accounts_view
@@ -196,7 +196,7 @@ async def _create(
             await state.set_state(None)  # nothing more to send for this identity
         return
     await state.set_state(None)
-    await progress.edit_text(view.created(made))
+    await edit(progress.edit_text(view.created(made)))
     try:
         await show(message, await list_screen(uow, client, user, account_id))
     except IdentityError as exc:

@@ -17,7 +17,7 @@ from bot.callbacks import ManageCb
 from bot.filters import TYPED
 from bot.routers.menu import sign_up_first
 from bot.routers.stats import custom_range
-from bot.screens import show
+from bot.screens import edit, show
 from bot.states import ManageStates
 from bot.views import manage as view
 from bot.views.common import stale
@@ -235,7 +235,7 @@ def _pacer(ctx: _Ctx, kind: str, level: str, undoing: bool) -> manage.Progress:
             last["t"] = time.monotonic()
             text = view.progress(kind, level, done, total, undoing)
             if isinstance(ctx.query.message, Message):
-                await ctx.query.message.edit_text(text)
+                await edit(ctx.query.message.edit_text(text))
 
     return progress
 

@@ -4,12 +4,13 @@ and the once-only state change are in core."""
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import ActionCb, DigestCb
+from bot.filters import TYPED
 from bot.progress import every_second, final
 from bot.routers.menu import sign_up_first
 from bot.screens import show
@@ -162,7 +163,7 @@ async def digest_action(
         await (final(query, screen) if note is not None else show(query, screen))
 
 
-@router.message(StateFilter(RuleStates.edit_value), F.text)
+@router.message(StateFilter(RuleStates.edit_value), TYPED)
 async def typed_amount(
     message: Message,
     state: FSMContext,

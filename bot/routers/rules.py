@@ -15,6 +15,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import BuildCb, DraftCb, MenuCb, RulesCb
+from bot.filters import TYPED
 from bot.progress import every_second, final
 from bot.routers.menu import sign_up_first
 from bot.screens import show
@@ -330,7 +331,7 @@ async def _backtest(
 # Typed input --------------------------------------------------------------------------------
 
 
-@router.message(StateFilter(RuleStates.text), F.text)
+@router.message(StateFilter(RuleStates.text), TYPED)
 async def typed_rule(
     message: Message, state: FSMContext, db_user: User | None, uow: UnitOfWorkFactory
 ) -> None:
@@ -352,7 +353,7 @@ async def typed_rule(
 
 
 @router.message(
-    StateFilter(RuleStates.name, RuleStates.values, RuleStates.times, RuleStates.frequency), F.text
+    StateFilter(RuleStates.name, RuleStates.values, RuleStates.times, RuleStates.frequency), TYPED
 )
 async def typed_setting(
     message: Message, state: FSMContext, db_user: User | None, uow: UnitOfWorkFactory
@@ -648,7 +649,7 @@ async def build_step(
     await query.answer()
 
 
-@router.message(StateFilter(RuleStates.cond_value, RuleStates.action_value), F.text)
+@router.message(StateFilter(RuleStates.cond_value, RuleStates.action_value), TYPED)
 async def typed_build_value(
     message: Message, state: FSMContext, db_user: User | None, uow: UnitOfWorkFactory
 ) -> None:

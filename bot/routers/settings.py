@@ -17,7 +17,7 @@ from bot.states import SettingsStates
 from bot.views import settings as view
 from bot.views import signup as signup_view
 from core.clock import Clock
-from core.timezones import parse_time_zone
+from core.timezones import parse_time_zone, zone_and_offset
 from core.users import (
     InvalidValue,
     set_email,
@@ -111,7 +111,9 @@ async def typed_zone(
         return
     user = await set_time_zone(uow, clock, db_user.id, zone)
     await state.clear()
-    await show(message, view.overview(user, clock.now()))
+    text, markup = view.overview(user, clock.now())
+    confirmed = signup_view.zone_set(zone_and_offset(zone, clock.now()))
+    await show(message, (confirmed + "\n\n" + text, markup))
 
 
 @router.message(SettingsStates.email, TYPED)

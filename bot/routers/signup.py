@@ -17,7 +17,7 @@ from bot.views import signup as view
 from core.clock import Clock
 from core.emails import normalize_email
 from core.settings import Settings
-from core.timezones import is_valid, parse_time_zone
+from core.timezones import is_valid, parse_time_zone, zone_and_offset
 from core.users import LANGUAGES, SignUp, register_user
 from storage.models import User
 from storage.uow import UnitOfWorkFactory
@@ -111,14 +111,15 @@ async def picked_zone(query: CallbackQuery, callback_data: SignupCb, state: FSMC
 
 
 @router.message(SignUpStates.time_zone, TYPED)
-async def typed_zone(message: Message, state: FSMContext) -> None:
-    """A city or an offset, typed."""
+async def typed_zone(message: Message, state: FSMContext, clock: Clock) -> None:
+    """A city or an offset, typed: said back as the zone it became, then the email step."""
     zone = parse_time_zone(message.text or "")
     if zone is None:
         await message.answer(view.bad_time_zone())
         return
     await _to_email(state, zone)
-    await show(message, view.email())
+    text, markup = view.email()
+    await show(message, (view.zone_set(zone_and_offset(zone, clock.now())) + "\n\n" + text, markup))
 
 
 @router.callback_query(SignUpStates.email, SignupCb.filter(F.step == "email"))

@@ -17,7 +17,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import MenuCb, StatsCb
 from bot.filters import TYPED
 from bot.routers.menu import sign_up_first
-from bot.screens import show
+from bot.screens import edit, show
 from bot.states import StatsStates
 from bot.views import Screen
 from bot.views import stats as view
@@ -33,6 +33,9 @@ from storage.uow import UnitOfWorkFactory
 
 router = Router(name="stats")
 CUSTOM_KEY = "stats_custom"
+# Where "Custom range" was pressed (a packed StatsCb of that drill-down level, or None for the
+# summary): the typed range opens there again.
+RETURN_KEY = "stats_custom_from"
 
 
 async def custom_range(state: FSMContext) -> DateRange | None:
@@ -122,6 +125,8 @@ async def stats_action(
         return
     if cb.v == "custom":
         await state.set_state(StatsStates.custom_range)
+        back = cb.model_copy(update={"v": "lvl", "n": 0}).pack() if cb.l and cb.a else None
+        await state.update_data({RETURN_KEY: back})
         today = local_today(clock.now(), db_user.time_zone)
         await query.answer()
         await bot.send_message(db_user.id, view.ask_custom_range(today))
@@ -160,12 +165,29 @@ async def _show_level(query: CallbackQuery, cb: StatsCb, ctx: _Ctx) -> bool:
             await show(query, await summary_screen(ctx.uow, ctx.clock, ctx.user, ctx.period,
                                                    ctx.custom))
             return True
-    data = await breakdown(ctx.uow, ctx.clock, ctx.user.id, cb.a, level, parent, ctx.period,
-                           ctx.custom, cb.n)
-    if data is None:
+    screen = await level_screen(ctx.uow, ctx.clock, ctx.user, cb.a, level, parent, ctx.period,
+                                ctx.custom, cb.n)
+    if screen is None:
         return False
-    await show(query, view.breakdown(data, ctx.period, ctx.user.time_zone))
+    await show(query, screen)
     return True
+
+
+async def level_screen(
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    user: User,
+    account_id: int,
+    level: str,
+    parent: str | None,
+    period: Period,
+    custom: DateRange | None,
+    page: int = 0,
+) -> Screen | None:
+    """One drill-down level of an account for a period; None if the account is not the user's
+    (or no longer tracked)."""
+    data = await breakdown(uow, clock, user.id, account_id, level, parent, period, custom, page)
+    return None if data is None else view.breakdown(data, period, user.time_zone)
 
 
 async def _parent_of(ctx: _Ctx, account_id: int, level: str,
@@ -239,13 +261,13 @@ async def _refresh(cb: StatsCb, ctx: _Ctx) -> bool:
         text = view.progress(account.name, done, total)
         if time.monotonic() - last["t"] >= 1.0 and text != last["text"]:
             last.update(t=time.monotonic(), text=text)
-            await message.edit_text(text)
+            await edit(message.edit_text(text))
 
     outcomes = await refresh_now(ctx.uow, ctx.clock, ctx.tiktok, ctx.worker, account.id,
                                  progress, ctx.cadence)
     final = view.refreshed(account.name, all(o.ok for o in outcomes), busy=not outcomes)
     if final != last["text"]:
-        await message.edit_text(final)
+        await edit(message.edit_text(final))
     return True
 
 
@@ -266,4 +288,15 @@ async def typed_range(
         return
     await state.set_state(None)
     await state.update_data(**{CUSTOM_KEY: f"{custom.start}..{custom.end}"})
-    await show(message, await summary_screen(uow, clock, db_user, Period.CUSTOM, custom))
+    # Back where "Custom range" was pressed: the same drill-down level, now for the range.
+    screen = None
+    if back := await state.get_value(RETURN_KEY):
+        cb = StatsCb.unpack(back)
+        level = view.CODE_LEVEL.get(cb.l)
+        if level is not None:
+            screen = await level_screen(
+                uow, clock, db_user, cb.a, level, cb.o or None, Period.CUSTOM, custom
+            )
+    if screen is None:
+        screen = await summary_screen(uow, clock, db_user, Period.CUSTOM, custom)
+    await show(message, screen)

@@ -18,7 +18,7 @@ from bot.routers.menu import sign_up_first
 from bot.states import SupportStates
 from bot.views import support as view
 from core.settings import Settings
-from core.support import TicketNotFound, open_ticket, reply_to_ticket
+from core.support import MAX_TEXT, TicketNotFound, open_ticket, reply_to_ticket
 from core.users import get_user
 from storage.models import User
 from storage.uow import UnitOfWorkFactory
@@ -53,6 +53,9 @@ async def question(
         await message.answer(sign_up_first())
         return
     text = message.text or ""
+    if len(text) > MAX_TEXT:  # the copy for the operators must fit one message with its header
+        await message.answer(view.too_long(len(text), MAX_TEXT))
+        return
     ticket_id = await open_ticket(uow, db_user.id, text)
     await state.clear()
     await message.answer(view.ticket_opened(ticket_id))
@@ -106,15 +109,19 @@ async def operator_answer(
         await state.clear()
         await message.answer(view.operators_only())
         return
+    text = message.text or ""
+    if len(text) > MAX_TEXT:  # the answer must fit one message with its header (stay in state)
+        await message.answer(view.too_long(len(text), MAX_TEXT))
+        return
     ticket_id = int(await state.get_value("ticket_id", 0))
     await state.clear()
     try:
-        ref = await reply_to_ticket(uow, ticket_id, message.from_user.id, message.text or "")
+        ref = await reply_to_ticket(uow, ticket_id, message.from_user.id, text)
     except TicketNotFound:
         await message.answer(view.no_ticket(ticket_id))
         return
     with i18n.use_locale(guess_language(ref.user_language)):
-        answer = view.answer_for_user(ref.ticket_id, message.text or "")
+        answer = view.answer_for_user(ref.ticket_id, text)
     try:
         await bot.send_message(ref.user_id, answer)
     except (TelegramForbiddenError, TelegramBadRequest):

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from aiogram import html
 from aiogram.filters.callback_data import CallbackData
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
@@ -35,21 +36,53 @@ def add_zone_buttons(
         kb.button(text=zone_label(zone, now), callback_data=make(**fields, value=zone))
 
 
+# How much of a user's own input a reply quotes back: enough to recognise it, never enough to
+# push the reply past Telegram's 4096 characters.
+QUOTE_CHARS = 200
+
+
+def quoted(text: str, limit: int = QUOTE_CHARS) -> str:
+    """User input echoed in a reply: cut to `limit` characters (marked with …), then escaped.
+
+    Cut before escaping and wrapping in tags, so no entity or tag is cut in half
+    (shared/spec/telegram-bot-platform.md §3: cutting at 4096 inside a tag is a parse error)."""
+    return html.quote(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def quoted_around(text: str, at: int, width: int = QUOTE_CHARS // 2) -> tuple[str, str]:
+    """The input before and after position `at`, each at most `width` characters (cut on the
+    far side, marked with …), escaped: to point at where the input went wrong."""
+    before, after = text[:at], text[at:]
+    if len(before) > width:
+        before = "…" + before[-(width - 1) :]
+    if len(after) > width:
+        after = after[: width - 1] + "…"
+    return html.quote(before), html.quote(after)
+
+
 def yes_no(value: bool) -> str:
     """On / off, translated."""
     return _("on") if value else _("off")
 
 
-def freshness(fresh_as_of: datetime | None, user_tz: str) -> str:
-    """`data as of 14:05` (with the date when it is not today in the user's zone)."""
+def freshness(
+    fresh_as_of: datetime | None, user_tz: str, today_as_of: datetime | None = None
+) -> str:
+    """`data as of 14:05` (with the date when it is not today in the user's zone); during the
+    first sync, what is in already: `today as of 18:01 · history loading`."""
+    if fresh_as_of is None and today_as_of is not None:
+        return _("today as of {time} · history loading").format(time=_local(today_as_of, user_tz))
     if fresh_as_of is None:
         return _("not synced yet")
+    return _("data as of {time}").format(time=_local(fresh_as_of, user_tz))
+
+
+def _local(moment: datetime, user_tz: str) -> str:
+    """`14:05`, or `01.03 14:05` when it is not today in the user's zone."""
     zone = ZoneInfo(user_tz)
-    local = fresh_as_of.astimezone(zone)
+    local = moment.astimezone(zone)
     same_day = local.date() == datetime.now(zone).date()
-    return _("data as of {time}").format(
-        time=local.strftime("%H:%M" if same_day else "%d.%m %H:%M")
-    )
+    return local.strftime("%H:%M" if same_day else "%d.%m %H:%M")
 
 
 T = TypeVar("T")

@@ -16,7 +16,14 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import BuildCb, DraftCb, MenuCb, RulesCb
 from bot.views import Screen
-from bot.views.common import add_pager, blocked_reason, change_error, page_of, skipped_line
+from bot.views.common import (
+    add_pager,
+    blocked_reason,
+    change_error,
+    page_of,
+    quoted_around,
+    skipped_line,
+)
 from core.money import money, number, percent
 from core.rules import builder
 from core.rules.backtest import Backtest
@@ -505,8 +512,14 @@ def ask_text(current: str | None = None) -> str:
 
 def syntax_error(text: str, error: RuleSyntaxError) -> str:
     """Where the text stopped making sense, and what would fit there."""
+    if error.expected == f"at most {MAX_LENGTH} characters":
+        return _(
+            "That is {length} characters; a rule is at most {limit}. Shorten it and send it "
+            "again, or /cancel."
+        ).format(length=len(text), limit=MAX_LENGTH)
     col = error.column
-    shown = html.quote(text[: col - 1]) + " ⟶ " + html.quote(text[col - 1 :])
+    before, after = quoted_around(text, col - 1)
+    shown = before + " ⟶ " + after
     return _(
         "That is not a rule yet: at column {col} I expected {expected}.\n\n<code>{shown}"
         "</code>\n\nFix it and send it again, or /cancel."

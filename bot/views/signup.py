@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from aiogram import html
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -76,6 +77,11 @@ def time_zone(now: datetime) -> Screen:
         "Pick one below, or type a city (e.g. <i>Berlin</i>) or an offset "
         "(e.g. <i>UTC+3</i>)."
     ), kb.as_markup()
+
+
+def zone_set(zone_and_offset: str) -> str:
+    """Which zone a typed city or offset became (core.timezones.zone_and_offset)."""
+    return _("✅ Time zone: {zone}.").format(zone=html.quote(zone_and_offset))
 
 
 def bad_time_zone() -> str:

@@ -150,7 +150,7 @@ def summary(data: Summary, period: Period, user_tz: str, page: int) -> Screen:
         lines += [
             "",
             f"<b>{html.quote(acc.name)}</b> · {acc.currency} · {zone}",
-            f"<i>{_days(acc.days)} · {freshness(acc.fresh_as_of, user_tz)}</i>",
+            f"<i>{_days(acc.days)} · {freshness(acc.fresh_as_of, user_tz, acc.today_as_of)}</i>",
             *metrics_block(acc.current, acc.previous, acc.currency),
         ]
         kb.button(
@@ -181,7 +181,7 @@ def breakdown(data: Breakdown, period: Period, user_tz: str) -> Screen:
         f"📈 <b>{where}</b>",
         f"{level_name(data.level)} · {period_name(period)}"
         + (f" ({data.page + 1}/{data.pages})" if data.pages > 1 else ""),
-        f"<i>{_days(acc.days)} · {freshness(acc.fresh_as_of, user_tz)}</i>",
+        f"<i>{_days(acc.days)} · {freshness(acc.fresh_as_of, user_tz, acc.today_as_of)}</i>",
         "",
     ]
     loc = _loc()

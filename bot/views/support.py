@@ -23,6 +23,15 @@ def text_only() -> str:
     return _("Please describe it in a text message (or send /cancel).")
 
 
+def too_long(length: int, limit: int) -> str:
+    """A message longer than a ticket (or an answer) holds: nothing was stored or sent."""
+    return _(
+        "That message is {length} characters long; one message to support holds up to "
+        "{limit}. Please shorten it, or send the main part now and the rest after the answer. "
+        "Nothing was sent yet."
+    ).format(length=length, limit=limit)
+
+
 def ticket_opened(ticket_id: int) -> str:
     """Confirmation to the user."""
     return _("📨 Ticket #{id} is open. Our team will answer right here.").format(id=ticket_id)

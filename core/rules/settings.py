@@ -78,12 +78,19 @@ class RuleSettings:
         return self.risky_mode if risky else self.safe_mode
 
 
+# A name filter's values: enough for any real filter, and short enough to show on one screen.
+MAX_SCOPE_VALUES, MAX_SCOPE_VALUE = 20, 100
+
+
 def validate(settings: RuleSettings) -> RuleSettings:
     """The settings, or ValueError naming the first thing that is wrong."""
     if settings.aggregate not in AGGREGATES:
         raise ValueError("aggregate")
     if settings.scope.match not in MATCHES:
         raise ValueError("match")
+    values = settings.scope.values
+    if len(values) > MAX_SCOPE_VALUES or any(len(v) > MAX_SCOPE_VALUE for v in values):
+        raise ValueError("scope")
     if settings.scope.match == "pattern":
         for value in settings.scope.values:
             re.compile(value)  # re.error is a ValueError

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -134,12 +135,42 @@ def _match(msg: StoredMessage, label: str, exact: bool) -> list[dict[str, Any]]:
     return [b for b in _buttons(msg) if label in str(b.get("text", ""))]
 
 
+def _as_seen(engine: Engine, user: UserRecord, seen: Any) -> StoredMessage:
+    """The message as the user's app still shows it: `seen` is an entry of GET messages taken
+    earlier (text, entities, buttons), laid over the stored message with that id.
+
+    This is a double tap (or a press on a screen the app has not redrawn yet): Telegram sends
+    the callback_query with the message as it was when the button was pressed, and the bot's
+    edit from the first press may already have changed it (shared/spec §2.2, "message is not
+    modified" is what an edit to the content it already has then gets)."""
+    if not isinstance(seen, dict) or not isinstance(seen.get("message_id"), int):
+        raise ControlError(400, "seen must be a message as GET /_sandbox/messages returned it")
+    # The tap happened before whatever the bot did since, so an edit or even a deletion of the
+    # message in between does not stop it from arriving.
+    current = engine.state.find_message(user.user_id, int(seen["message_id"]))
+    if current is None or not current.from_bot:
+        raise ControlError(404, f"no bot message {seen['message_id']} in chat {user.user_id}")
+    rows = seen.get("buttons") or []
+    return dataclasses.replace(
+        current,
+        text=seen.get("text"),
+        html=seen.get("html"),
+        entities=list(seen.get("entities") or []),
+        reply_markup={"inline_keyboard": rows} if rows else None,
+    )
+
+
 async def post_press(engine: Engine, body: dict[str, Any]) -> Any:
-    """Press the inline button with that label (exact, else the unique one containing it)."""
+    """Press the inline button with that label (exact, else the unique one containing it).
+
+    With `seen` (a message as GET messages returned it, possibly since edited), the button is
+    looked up on that copy and the callback_query carries that copy: a press on a stale screen."""
     user = _user(engine, body, create=False)
     label = str(body.get("label", ""))
     message_id = _int(body, "message_id", required=False)
-    if message_id is not None:
+    if body.get("seen") is not None:
+        candidates = [_as_seen(engine, user, body["seen"])]
+    elif message_id is not None:
         candidates = [_bot_message(engine, user, message_id)]
     else:
         candidates = [m for m in reversed(engine.state.chats.get(user.user_id, []))

@@ -219,11 +219,22 @@ class ChatUser:
             "user_id": self.user_id, "text": text, "reply_to_message_id": reply_to,
         }))
 
-    async def press(self, label: str, message_id: int | None = None) -> dict[str, Any]:
-        """Press an inline button by label; returns {callback_query_id, data} or {url}."""
+    async def press(
+        self, label: str, message_id: int | None = None, seen: MessageView | None = None
+    ) -> dict[str, Any]:
+        """Press an inline button by label; returns {callback_query_id, data} or {url}.
+
+        `seen`: press it on this copy of a message, as the user's app showed it then, even if
+        the bot has edited the message since (a double tap: two presses on the same copy)."""
         return self._acted(await self.client.call("POST", "press", {
             "user_id": self.user_id, "label": label, "message_id": message_id,
+            "seen": seen.raw if seen is not None else None,
         }))
+
+    async def double_tap(self, label: str, seen: MessageView) -> list[dict[str, Any]]:
+        """Press one button twice on the same copy of a message, before the bot can redraw it
+        (the second press carries the message as it was before the first press's edit)."""
+        return [await self.press(label, seen=seen), await self.press(label, seen=seen)]
 
     async def press_data(self, data: str, message_id: int) -> dict[str, Any]:
         """Send a callback query with arbitrary data on a bot message."""

@@ -256,6 +256,20 @@ class SyncRepo:
             self._s, MetricHourly, rows, ("ad_account_id", "level", "object_id", "day", "hour")
         )
 
+    async def last_ok(self, account_ids: Sequence[int]) -> dict[int, dict[str, datetime]]:
+        """When each kind of sync job last succeeded, per account (kinds never done are absent)."""
+        if not account_ids:
+            return {}
+        rows = await self._s.execute(
+            select(SyncJob.ad_account_id, SyncJob.kind, SyncJob.last_ok_at).where(
+                SyncJob.ad_account_id.in_(account_ids), SyncJob.last_ok_at.is_not(None)
+            )
+        )
+        out: dict[int, dict[str, datetime]] = {}
+        for account_id, kind, at in rows.tuples():
+            out.setdefault(account_id, {})[kind] = at
+        return out
+
     async def update_freshness(self, account_id: int) -> None:
         """Set "data as of" to the last good intraday pull, once the back window has been
         pulled too (before that, yesterday and earlier would still be missing)."""

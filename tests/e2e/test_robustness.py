@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import aiohttp
+import asyncio
+import re
 
-from sandbox.telegram.driver import SandboxClient
-from tests.e2e.harness import ServiceProcess, press_data_answer, sign_up
+import aiohttp
+import pytest
+
+from sandbox.telegram.driver import ChatUser, MessageView, SandboxClient
+from tests.e2e.harness import ADMIN_ID, ServiceProcess, press_data_answer, sign_up
+from tests.e2e.test_stats import connected_and_synced
 
 
 async def test_cancel_in_the_middle_of_sign_up(
@@ -100,6 +105,30 @@ async def test_forged_and_edited_callback_payloads(
     assert after.text == screen.text
 
 
+async def test_over_long_input_gets_a_plain_answer(
+    service: ServiceProcess, sandbox: SandboxClient
+) -> None:
+    operator = await sandbox.user(ADMIN_ID, language_code="en")
+    user = await sandbox.user(309, language_code="en")
+    await sign_up(user)
+    await user.send("/rules")
+    await user.expect("Rules watch your ads")
+    await user.press("⌨️ Type a rule")
+    await user.expect("Send the rule as one line")
+    await user.send("x" * 5_000)
+    said = await user.expect("a rule is at most 500")
+    assert said.text.startswith("That is 5000 characters")
+    await user.send("/cancel")
+    await user.send("/support")
+    await user.expect("Describe your question")
+    await user.send("help " * 1_000)
+    await user.expect("one message to support holds up to 3000")
+    await user.send("My budget did not change")  # still asking: a shorter one is taken
+    await user.expect("Ticket #")
+    await operator.wait_for(lambda m: "My budget did not change" in m.text)
+    assert len([m for m in await operator.bot_messages() if "Ticket #" in m.text]) == 1
+
+
 async def test_unregistered_user_gets_pointed_to_start(
     service: ServiceProcess, sandbox: SandboxClient
 ) -> None:
@@ -137,3 +166,75 @@ async def test_no_secret_reaches_the_log(service: ServiceProcess, sandbox: Sandb
     assert service.env["BOT_TOKEN"] not in log
     assert service.env["BOT_TOKEN"].split(":")[1] not in log
     assert service.env["ENCRYPTION_KEYS"].split(":")[1] not in log
+
+
+# --------------------------------------------------------------------------- double taps
+# Buttons the walk leaves alone: ones that end what the rest of the walk needs (the TikTok
+# connection, the reader's language), and ones that only send files or pictures (slow, and no
+# screen behind them).
+NOT_WALKED = ("Yes, disconnect", "Русский", "📊 Charts", "🔄 Refresh", "📄 CSV")
+WALK_DEPTH = 4
+
+
+def _shape(data: str) -> str:
+    """Buttons that lead to the same kind of screen for another object share a shape."""
+    return re.sub(r"\d+", "#", data)
+
+
+async def _answered(user: ChatUser, query_ids: set[str]) -> None:
+    """Wait until the bot has answered every one of these callback queries."""
+    for _ in range(600):
+        answered = {str(a["callback_query_id"]) for a in await user.callback_answers()}
+        if query_ids <= answered:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the bot never answered the presses {query_ids}")
+
+
+async def _screen_after(user: ChatUser, pressed: MessageView, since: int) -> MessageView:
+    """The screen a press led to: the newest bot message with buttons changed since `since`,
+    else the pressed message as it is now."""
+    messages = await user.bot_messages()
+    for msg in reversed(messages):
+        if msg.seq > since and msg.buttons:
+            return msg
+    return next(m for m in messages if m.message_id == pressed.message_id)
+
+
+@pytest.mark.timeout(600)  # dozens of screens, each tapped twice, on a loaded machine
+@pytest.mark.allow_refusals(400)  # only "message is not modified": asserted below
+async def test_a_double_tap_on_every_screen_crashes_nothing(
+    service: ServiceProcess, sandbox: SandboxClient
+) -> None:
+    """Every kind of button on every screen reachable from the main menu, pressed twice on the
+    same copy of its message (as a quick double tap arrives), on the copy saved when the screen
+    was first seen: the presses carry that copy, so no path is replayed to get back to it."""
+    user = await sandbox.user(308, language_code="en")
+    await connected_and_synced(user)
+    await user.send("/menu")
+    queue = [((), await user.expect("main menu"))]
+    walked: set[str] = set()
+    tapped: list[str] = []
+    while queue:
+        path, screen = queue.pop(0)
+        for button in [b for row in screen.buttons for b in row]:
+            data = button.callback_data
+            if data is None or _shape(data) in walked or button.text.startswith(NOT_WALKED):
+                continue
+            walked.add(_shape(data))
+            since = user.last_action_seq
+            presses = await user.double_tap(button.text, seen=screen)
+            await _answered(user, {str(p["callback_query_id"]) for p in presses})
+            tapped.append(" › ".join((*path, button.text)))
+            if len(path) + 1 < WALK_DEPTH:
+                queue.append(((*path, button.text), await _screen_after(user, screen, since)))
+            if len(tapped) % 10 == 0:  # the chat still answers
+                await user.send("/menu")
+                await user.expect("main menu")
+    await user.send("/menu")
+    await user.expect("main menu")
+    assert len(tapped) > 40, tapped
+    assert {"📊 Accounts", "📈 Stats", "🚀 Launch", "🤖 Rules", "⚙️ Settings"} <= set(tapped)
+    assert "Traceback" not in service.log()
+    refused = {r["description"] for r in await sandbox.refusals() if r["error_code"] == 400}
+    assert all("message is not modified" in d for d in refused), refused

@@ -38,6 +38,7 @@ async def test_settings_language_zone_email_and_news(
     await user.send("UTC+5:30")
     zone = await user.expect("Часовой пояс: Калькутта")
     assert "UTC+05:30" in zone.text
+    assert zone.text.startswith("✅ Часовой пояс: Asia/Kolkata, UTC+05:30.")
 
     await user.press("✉️ Email")
     await user.expect("Отправьте ваш адрес email")

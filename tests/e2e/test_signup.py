@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
+from core.timezones import zone_and_offset
 from sandbox.telegram.driver import SandboxClient
 from tests.e2e.harness import ServiceProcess, sign_up
 
@@ -35,7 +38,10 @@ async def test_full_sign_up_in_english_then_restart(
     await user.send("Atlantis")
     await user.expect("don't recognise that time zone")
     await user.send("new york")
-    await user.expect("Optionally, send your email")
+    step = await user.expect("Optionally, send your email")
+    # Said back: which zone the typed city became, with its offset now.
+    said = zone_and_offset("America/New_York", datetime.now(UTC))
+    assert step.text.startswith(f"✅ Time zone: {said}.") and said.endswith(("-05:00", "-04:00"))
     await user.send("ann@@example")
     await user.expect("doesn't look like an email")
     await user.send("Ann@Example.com")
@@ -141,6 +147,10 @@ async def test_commands_are_registered_per_language(
     assert {c["command"] for c in by_lang["ru"]} == {
         "menu",
         "stats",
+        "launch",
+        "templates",
+        "creatives",
+        "rules",
         "settings",
         "support",
         "privacy",
@@ -151,6 +161,7 @@ async def test_commands_are_registered_per_language(
     ru = {c["command"]: c["description"] for c in by_lang["ru"]}
     en = {c["command"]: c["description"] for c in by_lang["en"]}
     assert ru["menu"] == "Главное меню" and en["menu"] == "Main menu"
+    assert ru["launch"] == "Запуск кампаний по шаблону" and en["rules"] == "Automation rules"
 
 
 async def test_sign_up_helper_and_menu_sections(

@@ -28,7 +28,8 @@ async def connected_and_synced(user: ChatUser) -> None:
     for _ in range(60):
         await user.send("/stats")
         screen = await user.expect("Stats")
-        if "not synced yet" not in screen.text and "·" in screen.text:
+        loading = ("not synced yet", "history loading")
+        if not any(word in screen.text for word in loading) and "·" in screen.text:
             return
         await asyncio.sleep(1)
     raise AssertionError("the first sync never finished")
@@ -178,11 +179,25 @@ async def test_charts_csv_refresh_and_custom_range(
     await user.press("🔄 Refresh")
     await user.wait_for(lambda m: "is up to date" in m.text, timeout=60)
 
-    await user.press("Custom range")
+    # "Custom range" from the ad groups of a campaign comes back to those ad groups.
+    await user.press("1")
+    groups = await user.wait_for(lambda m: "Ad groups · Last 7 days" in m.text)
+    where = groups.text.split("\n")[0]  # the account › the campaign
+    await user.press("Custom range", message_id=groups.message_id)
     await user.expect("Send the dates")
     await user.send("31.02-01.03")
     await user.expect("one of the dates does not exist")
     today = local_today(datetime.now(UTC), "UTC")
     start, end = today - timedelta(days=10), today - timedelta(days=4)
+    await user.send(f"{start:%d.%m.%Y}-{end:%d.%m.%Y}")
+    back = await user.expect("Ad groups · Custom range")
+    assert back.text.split("\n")[0] == where
+    await user.press("« Back", message_id=back.message_id)
+    await user.wait_for(lambda m: "Campaigns · Custom range" in m.text)
+    # ...and from the summary, to the summary.
+    await user.send("/stats")
+    summary = await user.expect("Stats · Last 7 days")
+    await user.press("Custom range", message_id=summary.message_id)
+    await user.expect("Send the dates")
     await user.send(f"{start:%d.%m.%Y}-{end:%d.%m.%Y}")
     await user.expect("Stats · Custom range")

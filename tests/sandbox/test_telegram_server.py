@@ -460,6 +460,43 @@ async def test_dispatcher_gets_text_and_button_press(bot: Bot, client: SandboxCl
     assert await client.refusals() == []
 
 
+async def test_a_press_on_a_stale_copy_carries_that_copy(bot: Bot, client: SandboxClient) -> None:
+    router = Router()
+    seen: list[tuple[str | None, str | None]] = []
+
+    @router.message(CommandStart())
+    async def start(message: Message) -> None:
+        markup = InlineKeyboardMarkup(inline_keyboard=[[
+            InlineKeyboardButton(text="New", callback_data="new")]])
+        await message.answer("<b>Templates</b>", reply_markup=markup)
+
+    @router.callback_query(F.data == "new")
+    async def new(query: CallbackQuery) -> None:
+        assert isinstance(query.message, Message)
+        seen.append((query.message.text, query.data))
+        await query.answer()
+        try:
+            await query.message.edit_text("Name the template")
+        except TelegramBadRequest as exc:
+            seen.append((exc.message, None))
+
+    async with Polling(bot, router):
+        user = await client.user(USER)
+        await user.send("/start")
+        menu = await user.expect("Templates")
+        await user.double_tap("New", seen=menu)
+        await user.expect("Name the template")
+        while len(seen) < 3:  # noqa: ASYNC110 - the second press's refusal arrives later
+            await asyncio.sleep(0.05)
+        # The pressed button is gone from the chat, yet a press on the stale copy found it.
+        with pytest.raises(SandboxError, match="no button"):
+            await user.press("New")
+    # Both presses carried the message as the user saw it; the second edit changed nothing.
+    assert seen[:2] == [("Templates", "new"), ("Templates", "new")]
+    assert seen[2][0] is not None and "message is not modified" in seen[2][0]
+    assert len(await refusal_descriptions(client)) == 1
+
+
 async def test_expect_fails_with_transcript(client: SandboxClient) -> None:
     user = await client.user(USER)
     await user.send("anyone there?")

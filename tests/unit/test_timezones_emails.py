@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from core.emails import normalize_email
-from core.timezones import COMMON, is_valid, parse_time_zone, utc_offset_label
+from core.timezones import COMMON, is_valid, parse_time_zone, utc_offset_label, zone_and_offset
 
 
 @pytest.mark.parametrize(
@@ -65,3 +65,19 @@ def test_common_zones_and_offsets() -> None:
 )
 def test_email(typed: str, result: str | None) -> None:
     assert normalize_email(typed) == result
+
+
+@pytest.mark.parametrize(
+    ("typed", "at", "said"),
+    [
+        ("Warsaw", datetime(2026, 1, 15, 12, tzinfo=UTC), "Europe/Warsaw, UTC+01:00"),
+        ("варшава", datetime(2026, 7, 15, 12, tzinfo=UTC), "Europe/Warsaw, UTC+02:00"),
+        ("Kolkata", datetime(2026, 7, 15, 12, tzinfo=UTC), "Asia/Kolkata, UTC+05:30"),
+        ("UTC+3", datetime(2026, 7, 15, 12, tzinfo=UTC), "UTC+03:00"),
+        ("UTC-5", datetime(2026, 7, 15, 12, tzinfo=UTC), "UTC-05:00"),
+        ("utc", datetime(2026, 7, 15, 12, tzinfo=UTC), "UTC+00:00"),
+    ],
+)
+def test_a_typed_zone_is_said_back_with_its_offset_now(typed: str, at: datetime, said: str) -> None:
+    zone = parse_time_zone(typed)
+    assert zone is not None and zone_and_offset(zone, at) == said
