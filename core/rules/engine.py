@@ -90,6 +90,7 @@ class _World:
         self.budgets: dict[tuple[int, str, str], Decimal | None] = {}
         self.sums: dict[tuple[int, str], dict[str, dict[Window, Totals]]] = {}
         self._facts: dict[tuple[int, str, str], Facts] = {}
+        self._acting: dict[tuple[int, str, str], tuple[Target, State]] = {}
 
     def add_objects(self, objects: Sequence[ObjectRow]) -> None:
         """Index objects by account and level, and work out each one's effective budget (an
@@ -124,6 +125,24 @@ class _World:
                 status_word(obj.operation_status, obj.secondary_status),
             )
         return found
+
+    def hit(
+        self, sa: ScopeAccount, obj: ObjectRow, facts: Facts, spec: RuleSpec, now: datetime
+    ) -> Hit:
+        """A match of one rule on one object (where to act and the values as last synced are
+        the same for every rule of the batch: worked out once per object)."""
+        key = (obj.ad_account_id, obj.level, obj.object_id)
+        acting = self._acting.get(key)
+        if acting is None:
+            a = sa.account
+            target = Target(
+                a.id, a.advertiser_id, sa.credential_id, a.currency, a.time_zone, *key[1:]
+            )
+            synced = State(
+                obj.operation_status, _budget(obj) if obj.level != "ad" else None, obj.bid
+            )
+            acting = self._acting[key] = (target, synced)
+        return Hit(acting[0], obj.name, facts, acting[1], spec, now)
 
 
 @lru_cache(maxsize=4096)
@@ -176,31 +195,13 @@ def _candidates(
 ) -> list[ObjectRow]:
     # Enabling looks at what is off; everything else at what is running.
     wanted = "DISABLE" if spec.action.kind is ActionKind.ENABLE else "ENABLE"
+    objects = world.objects.get((sa.account.id, spec.level.value), [])
+    scope = settings.scope
+    if scope.match == "all":
+        return [o for o in objects if o.operation_status == wanted]
     return [
-        o
-        for o in world.objects.get((sa.account.id, spec.level.value), [])
-        if o.operation_status == wanted and settings.scope.admits(o.object_id, o.name)
+        o for o in objects if o.operation_status == wanted and scope.admits(o.object_id, o.name)
     ]
-
-
-def _hit(sa: ScopeAccount, obj: ObjectRow, facts: Facts, spec: RuleSpec, now: datetime) -> Hit:
-    a = sa.account
-    return Hit(
-        Target(
-            a.id,
-            a.advertiser_id,
-            sa.credential_id,
-            a.currency,
-            a.time_zone,
-            obj.level,
-            obj.object_id,
-        ),
-        obj.name,
-        facts,
-        State(obj.operation_status, _budget(obj) if obj.level != "ad" else None, obj.bid),
-        spec,
-        now,
-    )
 
 
 async def evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict[int, Evaluation]:
@@ -242,21 +243,17 @@ async def evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict[
         # telling (as last synced: a rule narrowed to a few ads skips nothing elsewhere).
         ev.stale = [sa for sa in ev.stale if _candidates(world, spec, settings, sa)]
         test = compiled(spec.when)
+        facts_of, hit = world.facts, world.hit
         for sa in plan[rule.id]:
             objects = _candidates(world, spec, settings, sa)
             ev.checked += len(objects)
-            facts = {o.object_id: world.facts(o) for o in objects}
             if settings.aggregate == "sum":
                 # Summed within one ad account: amounts in different currencies never add.
-                total = summed(facts.values(), sa.account.name)
+                total = summed([facts_of(o) for o in objects], sa.account.name)
                 if objects and test(total, now):
-                    ev.hits += [_hit(sa, o, total, spec, now) for o in objects]
+                    ev.hits += [hit(sa, o, total, spec, now) for o in objects]
                 continue
-            ev.hits += [
-                _hit(sa, o, facts[o.object_id], spec, now)
-                for o in objects
-                if test(facts[o.object_id], now)
-            ]
+            ev.hits += [hit(sa, o, f, spec, now) for o in objects if test(f := facts_of(o), now)]
     return out
 
 
