@@ -27,6 +27,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from core.clock import Clock
+from core.gc_pause import gc_paused
 from core.metrics import Totals
 from core.quiet import quiet_until
 from core.rules import execute
@@ -206,6 +207,11 @@ def _candidates(
 
 async def evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict[int, Evaluation]:
     """Evaluate a batch of rules against stored data, with aggregate queries shared by all."""
+    with gc_paused():
+        return await _evaluate(u, rules, now)
+
+
+async def _evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict[int, Evaluation]:
     parsed = {r.id: (parse_cached(r.text), from_json(r.settings)) for r in rules}
     scopes: dict[int, list[ScopeAccount]] = defaultdict(list)
     for sa in await u.rules.scope_accounts(sorted({r.user_id for r in rules}), None):
