@@ -17,12 +17,16 @@ any number of instances can tick without doing the same work twice (design.md, S
 
 Each step is fetched completely before it is written in one transaction, so a TikTok fault
 (rate limit, 5xx, timeout) leaves the stored data as it was; the job is retried with back-off
-and a later run completes it. A token TikTok stops accepting marks the connection broken and
-queues one alert; a lost advertiser permission stops syncing that account.
+and a later run completes it. A step's write runs while the next step is fetched (the sync is
+bound by TikTok's QPS: the CPU and the database writer work in the requests' shadow). A token
+TikTok stops accepting marks the connection broken and queues one alert; a lost advertiser
+permission stops syncing that account.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -47,7 +51,7 @@ from core.tiktok import (
     TokenInvalidError,
 )
 from storage.repos.sync import ClaimedJob
-from storage.uow import UnitOfWorkFactory
+from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -163,15 +167,47 @@ class _Steps:
             await self._progress(self.done, self.total)
 
 
+class _Writer:
+    """Writes each fetched step in its own transaction while the next step is fetched.
+
+    The sync is bound by TikTok's QPS, so the CPU and the database writer work between
+    fetches: a step's write runs while the next step's requests are in flight (one write at
+    a time, in order). A step is still fetched completely before its write begins, so a
+    TikTok fault leaves every step as it was or as it was wholly written.
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory, steps: _Steps) -> None:
+        self._uow, self._steps = uow, steps
+        self._pending: asyncio.Task[int] | None = None
+        self.rows = 0
+
+    async def submit(self, write: Callable[[UnitOfWork], Awaitable[int]]) -> None:
+        """Start writing one step (after the one before it is written)."""
+        await self.flush()
+        self._pending = asyncio.create_task(self._write(write))
+
+    async def _write(self, write: Callable[[UnitOfWork], Awaitable[int]]) -> int:
+        async with self._uow() as u:
+            count = await write(u)
+            await u.commit()
+        await self._steps.step()
+        return count
+
+    async def flush(self) -> None:
+        """Wait for the step being written (its error, if any, is raised here)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self.rows += await pending
+
+    async def close(self) -> None:
+        """After a failed fetch: let the step in flight finish, keep the fetch's error."""
+        with contextlib.suppress(Exception):
+            await self.flush()
+
+
 async def _pull_structure(
-    uow: UnitOfWorkFactory,
-    clock: Clock,
-    client: TikTokClient,
-    job: ClaimedJob,
-    token: str,
-    steps: _Steps,
-) -> int:
-    count = 0
+    clock: Clock, client: TikTokClient, job: ClaimedJob, token: str, writer: _Writer
+) -> None:
     fetchers = (
         ("campaign", client.get_campaigns),
         ("adgroup", client.get_adgroups),
@@ -183,17 +219,10 @@ async def _pull_structure(
         objects = await fetch(token, job.advertiser_id, include_deleted=True)
         now = clock.now()
         rows = [_object_row(job.account_id, level, o, now) for o in objects]
-        async with uow() as u:
-            count += await u.sync.upsert_objects(rows)
-            if level != "ad":  # bids and budgets live on campaigns and ad groups
-                await u.sync.record_values(job.account_id, level, rows, now)
-            await u.commit()
-        await steps.step()
-    return count
+        await writer.submit(_objects_write(job.account_id, level, rows, now))
 
 
 async def _pull_metrics(
-    uow: UnitOfWorkFactory,
     clock: Clock,
     client: TikTokClient,
     job: ClaimedJob,
@@ -202,22 +231,41 @@ async def _pull_metrics(
     end: Any,
     grain: TimeGrain,
     levels: list[ReportLevel],
-    steps: _Steps,
-) -> int:
-    count = 0
+    writer: _Writer,
+) -> None:
     hourly = grain is TimeGrain.HOUR
     for level in levels:
         rows = await client.get_report(
             token, job.advertiser_id, level, start, end, grain=grain, metrics=SYNC_METRICS
         )
-        now = clock.now()
-        data = [_metric_row(job.account_id, r, now, hourly) for r in rows if r.stat_time]
-        async with uow() as u:
-            repo = u.sync
-            count += await (repo.upsert_hourly(data) if hourly else repo.upsert_daily(data))
-            await u.commit()
-        await steps.step()
-    return count
+        await writer.submit(_metrics_write(job.account_id, rows, clock.now(), hourly))
+
+
+def _objects_write(
+    account_id: int, level: str, data: list[dict[str, Any]], now: datetime
+) -> Callable[[UnitOfWork], Awaitable[int]]:
+    """The write of one step's synced objects (and of their bids' and budgets' history)."""
+
+    async def write(u: UnitOfWork) -> int:
+        count = await u.sync.upsert_objects(data)
+        if level != "ad":  # bids and budgets live on campaigns and ad groups
+            await u.sync.record_values(account_id, level, data, now)
+        return count
+
+    return write
+
+
+def _metrics_write(
+    account_id: int, rows: list[ReportRow], now: datetime, hourly: bool
+) -> Callable[[UnitOfWork], Awaitable[int]]:
+    """The write of one step's report rows (made into table rows there too: that work then
+    overlaps the next step's requests)."""
+
+    async def write(u: UnitOfWork) -> int:
+        data = [_metric_row(account_id, r, now, hourly) for r in rows if r.stat_time]
+        return await (u.sync.upsert_hourly(data) if hourly else u.sync.upsert_daily(data))
+
+    return write
 
 
 async def _run_window(
@@ -238,20 +286,26 @@ async def _run_window(
     start = today - timedelta(days=RECENT_DAYS) if backfilled else first
     yesterday = today - timedelta(days=1)
     backfill = len(HOURLY_BACKFILL_LEVELS) if backfilled else 0
-    steps = _Steps(3 + 2 * len(LEVELS) + backfill, progress)
-    rows = await _pull_structure(uow, clock, client, job, token, steps)
-    rows += await _pull_metrics(
-        uow, clock, client, job, token, start, yesterday, TimeGrain.DAY, list(LEVELS), steps
-    )
-    # Yesterday by hour, for "today so far vs yesterday at the same hour" at every level.
-    rows += await _pull_metrics(
-        uow, clock, client, job, token, yesterday, yesterday, TimeGrain.HOUR, list(LEVELS), steps
-    )
-    if backfilled:
-        # Not on the first run: that one brings the user's stats in as fast as it can; the
-        # older hours (for backtests) follow on the next hourly runs.
-        rows += await _backfill_hours(uow, clock, client, job, token, today, steps)
-    return rows
+    writer = _Writer(uow, _Steps(3 + 2 * len(LEVELS) + backfill, progress))
+    try:
+        await _pull_structure(clock, client, job, token, writer)
+        await _pull_metrics(
+            clock, client, job, token, start, yesterday, TimeGrain.DAY, list(LEVELS), writer
+        )
+        # Yesterday by hour, for "today so far vs yesterday at the same hour" at every level.
+        await _pull_metrics(
+            clock, client, job, token, yesterday, yesterday, TimeGrain.HOUR, list(LEVELS), writer
+        )
+        if backfilled:
+            # Not on the first run: that one brings the user's stats in as fast as it can; the
+            # older hours (for backtests) follow on the next hourly runs. What it asks for
+            # depends on what is stored: the steps before it are written first.
+            await writer.flush()
+            await _backfill_hours(uow, clock, client, job, token, today, writer)
+        await writer.flush()
+    finally:
+        await writer.close()
+    return writer.rows
 
 
 async def _backfill_hours(
@@ -261,12 +315,11 @@ async def _backfill_hours(
     job: ClaimedJob,
     token: str,
     today: date,
-    steps: _Steps,
-) -> int:
+    writer: _Writer,
+) -> None:
     """Pull a few missing older days by hour at each object level (for rule backtests)."""
     # Yesterday is pulled by hour on every run already; the older days of the last 30.
     candidates = [today - timedelta(days=n) for n in range(2, HOURLY_DAYS + 1)]
-    count = 0
     for level in HOURLY_BACKFILL_LEVELS:
         name = LEVELS[level]
         async with uow() as u:
@@ -292,19 +345,8 @@ async def _backfill_hours(
             )
             for day in days
         ]
-        now = clock.now()
-        data = [
-            _metric_row(job.account_id, r, now, hourly=True)
-            for rows in reports
-            for r in rows
-            if r.stat_time
-        ]
-        if data:
-            async with uow() as u:
-                count += await u.sync.upsert_hourly(data)
-                await u.commit()
-        await steps.step()
-    return count
+        rows = [r for day_rows in reports for r in day_rows]
+        await writer.submit(_metrics_write(job.account_id, rows, clock.now(), hourly=True))
 
 
 async def _run_today(
@@ -316,14 +358,16 @@ async def _run_today(
     progress: Progress | None,
 ) -> int:
     today = local_today(clock.now(), job.time_zone)
-    steps = _Steps(2 * len(LEVELS), progress)
-    rows = await _pull_metrics(
-        uow, clock, client, job, token, today, today, TimeGrain.DAY, list(LEVELS), steps
-    )
-    rows += await _pull_metrics(
-        uow, clock, client, job, token, today, today, TimeGrain.HOUR, list(LEVELS), steps
-    )
-    return rows
+    writer = _Writer(uow, _Steps(2 * len(LEVELS), progress))
+    try:
+        for grain in (TimeGrain.DAY, TimeGrain.HOUR):
+            await _pull_metrics(
+                clock, client, job, token, today, today, grain, list(LEVELS), writer
+            )
+        await writer.flush()
+    finally:
+        await writer.close()
+    return writer.rows
 
 
 async def run_job(

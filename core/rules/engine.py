@@ -35,6 +35,7 @@ from functools import lru_cache
 
 from core.clock import Clock
 from core.eligibility import Blocked, Shape, blocked, shape_of
+from core.gc_pause import gc_paused
 from core.metrics import Totals
 from core.quiet import quiet_until
 from core.rules import execute
@@ -183,6 +184,7 @@ class _World:
         self.bids: dict[tuple[int, str, str], Decimal | None] = {}
         self.sums: dict[tuple[int, str], dict[str, dict[Window, Totals]]] = {}
         self._facts: dict[tuple[int, str, str], Facts] = {}
+        self._acting: dict[tuple[int, str, str], tuple[Target, State]] = {}
 
     def add_objects(self, objects: Sequence[ObjectRow]) -> None:
         """Index objects by account and level, and work out each one's effective budget (an
@@ -244,6 +246,31 @@ class _World:
             )
         return found
 
+    def hit(
+        self,
+        sa: ScopeAccount,
+        obj: ObjectRow,
+        facts: Facts,
+        spec: RuleSpec,
+        now: datetime,
+        triggers: tuple[str, ...] = (),
+    ) -> Hit:
+        """A match of one rule on one object (where to act and the values as last synced are
+        the same for every rule of the batch: worked out once per object); `triggers`: the
+        matched children's names when the rule acts on this parent of theirs."""
+        key = (obj.ad_account_id, obj.level, obj.object_id)
+        acting = self._acting.get(key)
+        if acting is None:
+            a = sa.account
+            target = Target(
+                a.id, a.advertiser_id, sa.credential_id, a.currency, a.time_zone, *key[1:]
+            )
+            synced = State(
+                obj.operation_status, _budget(obj) if obj.level != "ad" else None, obj.bid
+            )
+            acting = self._acting[key] = (target, synced)
+        return Hit(acting[0], obj.name, facts, acting[1], spec, now, triggers)
+
 
 @lru_cache(maxsize=4096)
 def parse_cached(text: str) -> RuleSpec:
@@ -295,39 +322,13 @@ def _candidates(
 ) -> list[ObjectRow]:
     # Enabling looks at what is off; everything else at what is running.
     wanted = "DISABLE" if spec.action.kind is ActionKind.ENABLE else "ENABLE"
+    objects = world.objects.get((sa.account.id, spec.level.value), [])
+    scope = settings.scope
+    if scope.match == "all":
+        return [o for o in objects if o.operation_status == wanted]
     return [
-        o
-        for o in world.objects.get((sa.account.id, spec.level.value), [])
-        if o.operation_status == wanted and settings.scope.admits(o.object_id, o.name)
+        o for o in objects if o.operation_status == wanted and scope.admits(o.object_id, o.name)
     ]
-
-
-def _hit(
-    sa: ScopeAccount,
-    obj: ObjectRow,
-    facts: Facts,
-    spec: RuleSpec,
-    now: datetime,
-    triggers: tuple[str, ...] = (),
-) -> Hit:
-    a = sa.account
-    return Hit(
-        Target(
-            a.id,
-            a.advertiser_id,
-            sa.credential_id,
-            a.currency,
-            a.time_zone,
-            obj.level,
-            obj.object_id,
-        ),
-        obj.name,
-        facts,
-        State(obj.operation_status, _budget(obj) if obj.level != "ad" else None, obj.bid),
-        spec,
-        now,
-        triggers,
-    )
 
 
 def _aimed(
@@ -350,13 +351,18 @@ def _aimed(
             continue
         aimed.setdefault(target.object_id, (target, facts, []))[2].append(obj.name)
     return [
-        _hit(sa, target, facts, spec, now, tuple(names) if target.level != spec.level else ())
+        world.hit(sa, target, facts, spec, now, tuple(names) if target.level != spec.level else ())
         for target, facts, names in aimed.values()
     ]
 
 
 async def evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict[int, Evaluation]:
     """Evaluate a batch of rules against stored data, with aggregate queries shared by all."""
+    with gc_paused():
+        return await _evaluate(u, rules, now)
+
+
+async def _evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict[int, Evaluation]:
     parsed = {r.id: (parse_cached(r.text), from_json(r.settings)) for r in rules}
     scopes: dict[int, list[ScopeAccount]] = defaultdict(list)
     for sa in await u.rules.scope_accounts(sorted({r.user_id for r in rules}), None):
@@ -394,20 +400,19 @@ async def evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict[
         # telling (as last synced: a rule narrowed to a few ads skips nothing elsewhere).
         ev.stale = [sa for sa in ev.stale if _candidates(world, spec, settings, sa)]
         test = compiled(spec.when)
-        bids = reads_bid(spec)
+        bids, facts_of = reads_bid(spec), world.facts
         for sa in plan[rule.id]:
             objects = _candidates(world, spec, settings, sa)
             ev.checked += len(objects)
-            facts = {o.object_id: world.facts(o) for o in objects}
             if bids:
-                ev.no_bid += sum(1 for f in facts.values() if f.bid is None)
+                ev.no_bid += sum(1 for o in objects if facts_of(o).bid is None)
             if settings.aggregate == "sum":
                 # Summed within one ad account: amounts in different currencies never add.
-                total = summed(facts.values(), sa.account.name)
+                total = summed([facts_of(o) for o in objects], sa.account.name)
                 if objects and test(total, now):
                     ev.hits += _aimed(world, sa, spec, [(o, total) for o in objects], now, ev)
                 continue
-            matched = [(o, facts[o.object_id]) for o in objects if test(facts[o.object_id], now)]
+            matched = [(o, f) for o in objects if test(f := facts_of(o), now)]
             ev.hits += _aimed(world, sa, spec, matched, now, ev)
     return out
 

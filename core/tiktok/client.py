@@ -595,7 +595,7 @@ class TikTokClient:
             pages = self._iter_pages("report/integrated/get/", token, params, REPORT_PAGE_SIZE)
             async for _, items in pages:
                 await queue.put(
-                    [ReportRow.from_api(i, level=level, advertiser_id=advertiser_id) for i in items]
+                    ReportRow.page_from_api(items, level=level, advertiser_id=advertiser_id)
                 )
 
         async def run_all() -> None:

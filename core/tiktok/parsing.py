@@ -8,11 +8,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 # spec §7.1: "-" means not applicable; empty strings show up for unset fields.
-_EMPTY = frozenset({"", "-"})
+EMPTY = frozenset({"", "-"})
 
 
 def id_str(value: Any) -> str:
     """Return an id as a string; ints are accepted leniently (spec §1.7)."""
+    if type(value) is str:
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -32,13 +34,13 @@ def opt_str(value: Any) -> str | None:
     if value is None:
         return None
     text = str(value)
-    return None if text in _EMPTY else text
+    return None if text in EMPTY else text
 
 
 def to_decimal(value: Any) -> Decimal | None:
     """Parse a money/rate value (JSON number or metric string) to Decimal; "-" -> None."""
     if type(value) is str:  # fast path: report metrics are plain decimal strings (§7.1)
-        if value in _EMPTY:
+        if value in EMPTY:
             return None
         try:
             return Decimal(value)
@@ -49,7 +51,7 @@ def to_decimal(value: Any) -> Decimal | None:
     if isinstance(value, Decimal):
         return value
     text = str(value).strip()
-    if text in _EMPTY:
+    if text in EMPTY:
         return None
     # spec §7.1: the Go SDK tolerates a trailing "%" on rates.
     text = text.removesuffix("%").replace(",", "")
@@ -92,7 +94,7 @@ def utc_datetime(value: Any) -> datetime | None:
     if isinstance(value, int | float):
         return datetime.fromtimestamp(value, tz=UTC)
     text = str(value).strip()
-    if text in _EMPTY:
+    if text in EMPTY:
         return None
     if text.isdigit():
         return datetime.fromtimestamp(int(text), tz=UTC)
@@ -111,9 +113,10 @@ def local_datetime(value: Any) -> datetime | None:
     if text is None:
         return None
     try:
-        return datetime.fromisoformat(text).replace(tzinfo=None)
+        parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
+    return parsed if parsed.tzinfo is None else parsed.replace(tzinfo=None)
 
 
 def str_tuple(values: Any) -> tuple[str, ...]:

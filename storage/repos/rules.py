@@ -6,7 +6,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from itertools import accumulate
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
@@ -37,7 +36,6 @@ from storage.models import (
 _SUMMED = ("spend", "impressions", "clicks", "conversions", "purchase_value")
 _MONEY = ("spend", "purchase_value")
 T = TypeVar("T")
-_NONE = (0, 0, 0, 0, 0)
 # Actions that count against a rule's per-object frequency limit. A rejected or unanswered
 # approval counts too: the owner has been asked, and asking again every run would nag. A failed
 # change does not: the next run may succeed.
@@ -217,13 +215,16 @@ class RulesRepo:
         """Every synced object (all levels) of these accounts, deleted ones excluded (plain
         tuples: a batch of rules reads thousands, and entities would cost more)."""
         o = AdObject
-        rows = await self._s.execute(
+        # ObjectRow's fields are AdObject's column names: one list to extend. Executed on the
+        # Core connection (no ORM row processing).
+        conn = await self._s.connection()
+        rows = await conn.execute(
             select(*(getattr(o, f) for f in ObjectRow._fields)).where(
                 o.ad_account_id.in_(list(account_ids)),
                 or_(o.operation_status.is_(None), o.operation_status != "DELETE"),
             )
         )
-        return [ObjectRow(*r) for r in rows]
+        return [ObjectRow(*r) for r in rows.all()]
 
     async def window_sums(
         self,
@@ -276,19 +277,17 @@ class RulesRepo:
             if first is not None:
                 query = query.where(MetricDaily.day >= first)
             width = len(cuts) + 1
-            parts: dict[tuple[int, str], list[Sequence[Any]]] = {}
-            for row in await self._s.execute(query):
-                segs = parts.get((row[0], row[1]))
+            # Core rows, not ORM ones: tens of thousands of (object, segment) sums per batch.
+            conn = await self._s.connection()
+            parts: dict[tuple[int, str], list[Sequence[int] | None]] = {}
+            for account_id, object_id, seg, *sums in (await conn.execute(query)).all():
+                segs = parts.get((account_id, object_id))
                 if segs is None:
-                    segs = parts[(row[0], row[1])] = [_NONE] * width
-                segs[row[2]] = row[3:]
+                    segs = parts[(account_id, object_id)] = [None] * width
+                segs[seg] = sums
+            windows = list(spans.items())
             for obj, segs in parts.items():
-                # Running totals per metric over the segments: each window is one difference.
-                cums = [list(accumulate(col, initial=0)) for col in zip(*segs, strict=True)]
-                out[obj] = {
-                    key: make(*_values([cum[hi + 1] - cum[lo] for cum in cums]))
-                    for key, (lo, hi) in spans.items()
-                }
+                out[obj] = _windows(segs, windows, make)
         for key, (day, hour) in hours.items():
             query = (
                 select(
@@ -304,7 +303,7 @@ class RulesRepo:
                 )
                 .group_by(MetricHourly.ad_account_id, MetricHourly.object_id)
             )
-            for row in await self._s.execute(query):
+            for row in (await (await self._s.connection()).execute(query)).all():
                 out.setdefault((row[0], row[1]), {})[key] = make(*_values(row[2:]))
         return out
 
@@ -552,6 +551,43 @@ def _raw(model: type[MetricDaily] | type[MetricHourly], metric: str) -> ColumnEl
     """A metric column as stored: money as integer micros (exact to sum, cheap to read)."""
     column = getattr(model, metric)
     return type_coerce(column, BigInteger) if metric in _MONEY else column
+
+
+def _windows(
+    segs: Sequence[Sequence[int] | None],
+    windows: Sequence[tuple[str, tuple[int, int]]],
+    make: Callable[..., T],
+) -> dict[str, T]:
+    """One object's windows from its per-segment sums: running totals over the segments, so
+    each window (a run of segments `lo..hi`) is one difference per metric; windows that come
+    out equal share one value (they are immutable)."""
+    spend = impressions = clicks = conversions = value = 0
+    cums = [(0, 0, 0, 0, 0)]
+    for seg in segs:
+        if seg is not None:
+            spend += seg[0]
+            impressions += seg[1]
+            clicks += seg[2]
+            conversions += seg[3]
+            value += seg[4]
+        cums.append((spend, impressions, clicks, conversions, value))
+    made: dict[tuple[int, int, int, int, int], T] = {}
+    out: dict[str, T] = {}
+    for key, (lo, hi) in windows:
+        a, b = cums[hi + 1], cums[lo]
+        sums = (a[0] - b[0], a[1] - b[1], a[2] - b[2], a[3] - b[3], a[4] - b[4])
+        found = made.get(sums)
+        if found is None:
+            # int(): PostgreSQL sums BIGINT as NUMERIC.
+            found = made[sums] = make(
+                Decimal(sums[0]).scaleb(-6),
+                int(sums[1]),
+                int(sums[2]),
+                int(sums[3]),
+                Decimal(sums[4]).scaleb(-6),
+            )
+        out[key] = found
+    return out
 
 
 def _values(values: Sequence[Any]) -> tuple[Decimal, int, int, int, Decimal]:
