@@ -41,14 +41,6 @@ def add_zone_buttons(
 QUOTE_CHARS = 200
 
 
-def quoted(text: str, limit: int = QUOTE_CHARS) -> str:
-    """User input echoed in a reply: cut to `limit` characters (marked with …), then escaped.
-
-    Cut before escaping and wrapping in tags, so no entity or tag is cut in half
-    (shared/spec/telegram-bot-platform.md §3: cutting at 4096 inside a tag is a parse error)."""
-    return html.quote(text if len(text) <= limit else text[: limit - 1] + "…")
-
-
 def quoted_around(text: str, at: int, width: int = QUOTE_CHARS // 2) -> tuple[str, str]:
     """The input before and after position `at`, each at most `width` characters (cut on the
     far side, marked with …), escaped: to point at where the input went wrong."""

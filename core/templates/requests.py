@@ -3,7 +3,6 @@
     campaign_body  -> POST /campaign/create/  (spec §4.2)  client.create_campaign(token, adv, body)
     adgroup_body   -> POST /adgroup/create/   (spec §4.6)  client.create_adgroup(token, adv, body)
     ad_creative    -> one item of `creatives` (spec §4.9)  client.create_ads(token, adv, ag, [...])
-    ad_body        -> POST /ad/create/ as a whole (advertiser_id, adgroup_id, creatives, request_id)
 
 Money goes in as `Decimal` in the account's currency (the client's transport writes it as a
 JSON number, spec §1.7). Bodies carry a `request_id` when one is given: for campaigns and ad
@@ -15,7 +14,6 @@ groups TikTok creates one object for any number of retries with the same id (spe
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -25,7 +23,6 @@ from babel.numbers import get_currency_precision
 
 from core.templates.model import PIXEL_GOALS, Template
 
-MAX_CREATIVES_PER_CALL = 20  # spec §4.9
 # spec §4.6: promotion_type is required unless the objective is one of these.
 NO_PROMOTION_OBJECTIVES = frozenset({"REACH", "VIDEO_VIEWS", "ENGAGEMENT"})
 # spec §4.6: a custom bid is bid_price for CPC/CPM/CPV and conversion_bid_price for OCPM.
@@ -171,24 +168,6 @@ def ad_creative(
     else:
         raise ValueError("a creative needs a video or images")
     return creative
-
-
-def ad_body(
-    account: Account,
-    *,
-    adgroup_id: str,
-    creatives: Sequence[dict[str, Any]],
-    request_id: str | None = None,
-) -> dict[str, Any]:
-    """The body of POST /ad/create/ for up to 20 creatives (spec §4.9)."""
-    if not 1 <= len(creatives) <= MAX_CREATIVES_PER_CALL:
-        raise ValueError(f"1 to {MAX_CREATIVES_PER_CALL} creatives per call")
-    body: dict[str, Any] = {
-        "advertiser_id": account.advertiser_id,
-        "adgroup_id": adgroup_id,
-        "creatives": [dict(c) for c in creatives],
-    }
-    return _with_request_id(body, request_id)
 
 
 def _with_request_id(body: dict[str, Any], request_id: str | None) -> dict[str, Any]:
