@@ -21,6 +21,8 @@ from bot.routers.menu import sign_up_first
 from bot.screens import show
 from bot.states import RuleStates
 from bot.views import Screen
+from bot.views import rule_builder as builder_view
+from bot.views import rule_checks as checks_view
 from bot.views import rules as view
 from core.clock import Clock
 from core.rules import builder, service
@@ -308,7 +310,7 @@ async def _preview(
 ) -> None:
     ev = await service.preview(uow, clock, user.id, draft)
     currencies = {a.id: a.currency for a in await _accounts(uow, user)}
-    await show(query, (view.preview(ev, currencies, user.time_zone), view.back_kb(back)))
+    await show(query, (checks_view.preview(ev, currencies, user.time_zone), view.back_kb(back)))
 
 
 async def _backtest(
@@ -325,7 +327,7 @@ async def _backtest(
     await show(query, (view.backtesting(n), None))
     async with uow() as u:
         result = await backtest(u, user.id, draft.text, draft.settings, clock.now(), n)
-    await show(query, view.backtest(result, n, user.time_zone, again, back))
+    await show(query, checks_view.backtest(result, n, user.time_zone, again, back))
 
 
 # Typed input --------------------------------------------------------------------------------
@@ -545,12 +547,12 @@ def _build_screen(build: dict[str, Any], a: str, v: str) -> Screen | None:
     pending: dict[str, str] = build.get("pending") or {}
     if a == "met" and v in builder.metrics(level):
         build["pending"] = {"m": v, "j": build.get("next", "and")}
-        return view.build_op(_sofar(build), v)
+        return builder_view.build_op(_sofar(build), v)
     if a == "op" and pending.get("m") == STATUS:
         if v not in {op.value for op in builder.STATUS_OPS}:
             return None
         pending["op"] = v
-        return view.build_status(_sofar(build), v)
+        return builder_view.build_status(_sofar(build), v)
     if a in ("word", "win") and "op" in pending and (a == "word") == (pending["m"] == STATUS):
         pick = builder.Pick(
             pending["m"],
@@ -565,12 +567,12 @@ def _build_screen(build: dict[str, Any], a: str, v: str) -> Screen | None:
             return None
         build["conds"] = [*build["conds"], pick.to_json()]
         build.pop("pending", None)
-        return view.build_more(_sofar(build))
+        return builder_view.build_more(_sofar(build))
     if a == "more" and v in builder.JOINERS and build["conds"] and not pending:
         build["next"] = v
-        return view.build_metric(_sofar(build), level.value)
+        return builder_view.build_metric(_sofar(build), level.value)
     if a == "done" and build["conds"] and not pending:
-        return view.build_action(_sofar(build), level.value)
+        return builder_view.build_action(_sofar(build), level.value)
     return None
 
 
@@ -604,12 +606,12 @@ async def build_step(
         if v == "new":  # from the list: a new rule, not a rebuild of an open draft
             await state.update_data({DRAFT: None})
         await state.update_data({BUILD: {}})
-        await show(query, view.build_level())
+        await show(query, builder_view.build_level())
         await query.answer()
         return
     if a == "lvl" and v in {lv.value for lv in builder.LEVELS}:
         build = {"level": v, "conds": [], "next": "and"}
-        screen: Screen | None = view.build_metric("", v)
+        screen: Screen | None = builder_view.build_metric("", v)
     elif not build or "level" not in build:
         screen = None
     elif a == "act" and build.get("conds") and not build.get("pending"):
@@ -622,7 +624,7 @@ async def build_step(
             build["action"], build["on"] = word, on
             await state.update_data({BUILD: build})
             await state.set_state(RuleStates.action_value)
-            await show(query, (view.ask_action_value(kind), None))
+            await show(query, (builder_view.ask_action_value(kind), None))
             await query.answer()
             return
         else:
@@ -633,7 +635,7 @@ async def build_step(
         # A threshold is typed next (a number, a metric times a factor, or two for between).
         await state.update_data({BUILD: build})
         await state.set_state(RuleStates.cond_value)
-        await show(query, (view.ask_cond_value(build["pending"]["m"], v), None))
+        await show(query, (builder_view.ask_cond_value(build["pending"]["m"], v), None))
         await query.answer()
         return
     else:
@@ -680,7 +682,7 @@ async def typed_build_value(
     pending["v"] = value
     await state.update_data({BUILD: build})
     await state.set_state(None)
-    await show(message, view.build_window(_sofar(build)))
+    await show(message, builder_view.build_window(_sofar(build)))
 
 
 async def _finish_build(

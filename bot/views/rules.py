@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -18,17 +17,12 @@ from bot.callbacks import BuildCb, DraftCb, MenuCb, RulesCb
 from bot.views import Screen
 from bot.views.common import (
     add_pager,
-    blocked_reason,
     change_error,
     page_of,
     quoted_around,
     skipped_line,
 )
 from core.money import money, number, percent
-from core.rules import builder
-from core.rules.backtest import Backtest
-from core.rules.engine import Evaluation
-from core.rules.model import STATUSES, Level
 from core.rules.presets import PRESETS
 from core.rules.settings import EVERY_MINUTES, RuleSettings
 from core.rules.text import MAX_LENGTH, RuleSyntaxError
@@ -45,7 +39,8 @@ APPROVAL = (30, 60, 120, 360)
 FREQUENCIES = {"1/24": (1, 24), "1/48": (1, 48), "1/168": (1, 168), "1/0": (1, None)}
 
 
-def _loc() -> str:
+def current_locale() -> str:
+    """The locale of the reader (for numbers and money)."""
     return get_i18n().current_locale
 
 
@@ -96,12 +91,12 @@ def metric_value(metric: str, value: Decimal | None, currency: str) -> str:
     if value is None:
         return "—"
     if metric in MONEY:
-        return money(value, currency, _loc())
+        return money(value, currency, current_locale())
     if metric in PERCENT:
-        return percent(value, _loc())
+        return percent(value, current_locale())
     if metric in ("roas", "age_days"):
-        return number(value, _loc(), 2 if metric == "roas" else 1)
-    return number(value, _loc())
+        return number(value, current_locale(), 2 if metric == "roas" else 1)
+    return number(value, current_locale())
 
 
 def action_name(kind: str) -> str:
@@ -349,7 +344,8 @@ def confirm_delete(rule: Rule) -> Screen:
     ), kb.as_markup()
 
 
-def _local(when: datetime | None, user_tz: str) -> str:
+def local_time(when: datetime | None, user_tz: str) -> str:
+    """`29.11 15:00` in the user's zone (— when unknown)."""
     if when is None:
         return "—"
     return when.astimezone(ZoneInfo(user_tz)).strftime("%d.%m %H:%M")
@@ -357,7 +353,7 @@ def _local(when: datetime | None, user_tz: str) -> str:
 
 def run_summary(run: RuleRun, user_tz: str) -> str:
     """`29.11 15:00 · data as of 14:55 · checked 12, matched 2, changed 1, asked 1`."""
-    head = _local(run.started_at, user_tz)
+    head = local_time(run.started_at, user_tz)
     if run.status == "stale":
         return _("{when} · skipped: the data was too old").format(when=head)
     if run.status == "running":
@@ -367,7 +363,7 @@ def run_summary(run: RuleRun, user_tz: str) -> str:
         "{acted}, asked {asked}"
     ).format(
         when=head,
-        as_of=_local(run.data_as_of, user_tz),
+        as_of=local_time(run.data_as_of, user_tz),
         checked=run.checked,
         matched=run.matched,
         acted=run.acted,
@@ -387,7 +383,9 @@ def runs_page(rule: Rule, runs: list[RuleRun], total: int, page: int, user_tz: s
     )
     for r in runs:
         if r.matched:
-            kb.button(text=_local(r.started_at, user_tz), callback_data=RulesCb(a="run", id=r.id))
+            kb.button(
+                text=local_time(r.started_at, user_tz), callback_data=RulesCb(a="run", id=r.id)
+            )
     kb.adjust(4)
     nav = InlineKeyboardBuilder()
     add_pager(nav, page, pages, lambda p: RulesCb(a="runs", id=rule.id, n=p))
@@ -436,7 +434,7 @@ def run_detail(
     pages = max(1, -(-len(actions) // RUN_ACTIONS_PER_PAGE))
     page = min(max(page, 0), pages - 1)
     lines = [
-        _("<b>Run {when}</b>").format(when=_local(run.started_at, user_tz)),
+        _("<b>Run {when}</b>").format(when=local_time(run.started_at, user_tz)),
         run_summary(run, user_tz),
     ]
     skipped = skipped_line(run.skipped)  # matched, but their budget or bid cannot change
@@ -623,7 +621,8 @@ def draft(
     return "\n".join(lines)[:4000], kb.as_markup()
 
 
-def _tick(on: bool) -> str:
+def tick_mark(on: bool) -> str:
+    """The mark before a chosen (✅) or unchosen option."""
     return "✅ " if on else "▫️ "
 
 
@@ -632,12 +631,14 @@ def scope_screen(settings: RuleSettings, accounts: list[AdAccount]) -> Screen:
     sc = settings.scope
     kb = InlineKeyboardBuilder()
     kb.button(
-        text=_tick(sc.accounts is None) + _("All tracked accounts"),
+        text=tick_mark(sc.accounts is None) + _("All tracked accounts"),
         callback_data=DraftCb(a="acc_all"),
     )
     for acc in accounts[:20]:
         chosen = sc.accounts is not None and acc.id in sc.accounts
-        kb.button(text=_tick(chosen) + acc.name[:40], callback_data=DraftCb(a="acc", v=str(acc.id)))
+        kb.button(
+            text=tick_mark(chosen) + acc.name[:40], callback_data=DraftCb(a="acc", v=str(acc.id))
+        )
     matches = {
         "all": _("All objects"),
         "contains": _("Name contains…"),
@@ -646,13 +647,13 @@ def scope_screen(settings: RuleSettings, accounts: list[AdAccount]) -> Screen:
         "ids": _("Object ids…"),
     }
     for key, label in matches.items():
-        kb.button(text=_tick(sc.match == key) + label, callback_data=DraftCb(a="match", v=key))
+        kb.button(text=tick_mark(sc.match == key) + label, callback_data=DraftCb(a="match", v=key))
     kb.button(
-        text=_tick(settings.aggregate == "each") + _("Each object on its own"),
+        text=tick_mark(settings.aggregate == "each") + _("Each object on its own"),
         callback_data=DraftCb(a="agg", v="each"),
     )
     kb.button(
-        text=_tick(settings.aggregate == "sum") + _("Sum over the account"),
+        text=tick_mark(settings.aggregate == "sum") + _("Sum over the account"),
         callback_data=DraftCb(a="agg", v="sum"),
     )
     kb.button(text=_("« Draft"), callback_data=DraftCb(a="show"))
@@ -678,15 +679,16 @@ def schedule_screen(settings: RuleSettings) -> Screen:
     kb = InlineKeyboardBuilder()
     for n in EVERY_MINUTES:
         kb.button(
-            text=_tick(s.every_minutes == n) + _("every {n} min").format(n=n),
+            text=tick_mark(s.every_minutes == n) + _("every {n} min").format(n=n),
             callback_data=DraftCb(a="every", v=str(n)),
         )
     kb.button(
-        text=_tick(s.every_minutes is None) + _("At set times…"), callback_data=DraftCb(a="times")
+        text=tick_mark(s.every_minutes is None) + _("At set times…"),
+        callback_data=DraftCb(a="times"),
     )
     for d in range(7):
         kb.button(
-            text=_tick(d in s.weekdays) + _weekday(d), callback_data=DraftCb(a="wd", v=str(d))
+            text=tick_mark(d in s.weekdays) + _weekday(d), callback_data=DraftCb(a="wd", v=str(d))
         )
     labels = {
         "1/24": _("once per 24 h"),
@@ -696,7 +698,7 @@ def schedule_screen(settings: RuleSettings) -> Screen:
     }
     for key, (times, hours) in FREQUENCIES.items():
         kb.button(
-            text=_tick((f.times, f.hours) == (times, hours)) + labels[key],
+            text=tick_mark((f.times, f.hours) == (times, hours)) + labels[key],
             callback_data=DraftCb(a="freq", v=key),
         )
     kb.button(text=_("N times per M hours…"), callback_data=DraftCb(a="freq_n"))
@@ -727,22 +729,22 @@ def modes_screen(settings: RuleSettings) -> Screen:
     kb = InlineKeyboardBuilder()
     for mode in ("auto", "approve", "alert"):
         kb.button(
-            text=_tick(settings.safe_mode == mode) + mode_name(mode),
+            text=tick_mark(settings.safe_mode == mode) + mode_name(mode),
             callback_data=DraftCb(a="safe", v=mode),
         )
     for mode in ("auto", "approve", "alert"):
         kb.button(
-            text=_tick(settings.risky_mode == mode) + mode_name(mode),
+            text=tick_mark(settings.risky_mode == mode) + mode_name(mode),
             callback_data=DraftCb(a="risky", v=mode),
         )
     for n in FRESHNESS:
         kb.button(
-            text=_tick(settings.freshness_minutes == n) + _("{n} min").format(n=n),
+            text=tick_mark(settings.freshness_minutes == n) + _("{n} min").format(n=n),
             callback_data=DraftCb(a="fresh", v=str(n)),
         )
     for n in APPROVAL:
         kb.button(
-            text=_tick(settings.approval_minutes == n) + _("{n} min").format(n=n),
+            text=tick_mark(settings.approval_minutes == n) + _("{n} min").format(n=n),
             callback_data=DraftCb(a="appr", v=str(n)),
         )
     kb.button(text=_("« Draft"), callback_data=DraftCb(a="show"))
@@ -789,178 +791,11 @@ def status_name(word: str) -> str:
     }.get(word, word)
 
 
-def preview(ev: Evaluation, currency_of: dict[int, str], user_tz: str) -> str:
-    """Which objects match right now."""
-    lines = [
-        _("<b>🔎 Preview</b> — nothing is changed"),
-        _("Matches now: {n} of {checked} checked").format(n=len(ev.matched), checked=ev.checked),
-    ]
-    if ev.data_as_of is not None:
-        lines.append(_("Data as of {when}").format(when=_local(ev.data_as_of, user_tz)))
-    if ev.no_bid:
-        lines.append(
-            _(
-                "{n} of them have no bid of their own (automatic bidding): a condition on the "
-                "bid never holds for them."
-            ).format(n=ev.no_bid)
-        )
-    for sa in ev.stale:
-        lines.append(
-            _("⚠️ {name}: data too old, would be skipped").format(name=html.quote(sa.account.name))
-        )
-    for hit in ev.hits[:15]:
-        cur = currency_of.get(hit.target.account_id, "USD")
-        read = ", ".join(
-            reading_text(r.metric, r.window.span, r.window.include_today, r.value, cur, r.word)
-            for r in hit.readings
-        )
-        lines.append(f"• {html.quote(hit.name)} — {read}")
-        if hit.triggers:
-            lines.append("   " + triggered_by(list(hit.triggers[:5]), len(hit.triggers)))
-    if len(ev.hits) > 15:
-        lines.append(_("…and {n} more").format(n=len(ev.hits) - 15))
-    skipped = skipped_line(ev.skipped_counts())
-    if skipped:
-        lines += ["", skipped]
-        lines += [
-            f"• {html.quote(skip.name)} — {blocked_reason(skip.reason)}" for skip in ev.skipped[:5]
-        ]
-    return "\n".join(lines)[:4000]
-
-
 def triggered_by(names: list[str], count: int) -> str:
     """`for 3 matched: Group A, Group B…` under a parent acted on for its children."""
     shown = ", ".join(f"«{html.quote(n[:60])}»" for n in names)
     more = "…" if count > len(names) else ""
     return _("for {n} matched: {names}").format(n=count, names=shown + more)
-
-
-# The builder ---------------------------------------------------------------------------------
-
-# How the comparisons read on a button (the rule's text keeps its ASCII form).
-OP_LABELS = {"!=": "≠"}
-
-
-def op_label(op: str) -> str:
-    """A comparison as a button shows it."""
-    return _("between") if op == "between" else OP_LABELS.get(op, op)
-
-
-def build_level() -> Screen:
-    """Builder step 1: what the rule looks at."""
-    kb = InlineKeyboardBuilder()
-    for level in builder.LEVELS:
-        kb.button(
-            text=level_name(level.value).capitalize(), callback_data=BuildCb(a="lvl", v=level)
-        )
-    kb.button(text=_("✖ Cancel"), callback_data=RulesCb(a="list"))
-    kb.adjust(3, 1)
-    return _("<b>🧱 New rule</b>\n\nWhat should the rule look at?"), kb.as_markup()
-
-
-def build_metric(sofar: str, level: str) -> Screen:
-    """Builder: pick a metric (or the status) for the next condition."""
-    kb = InlineKeyboardBuilder()
-    for m in builder.metrics(Level(level)):
-        label = _("status") if m == "status" else metric_name(m)
-        kb.button(text=label, callback_data=BuildCb(a="met", v=m))
-    kb.adjust(3)
-    return _("<b>🧱 Condition</b>\n{sofar}\n\nWhich metric?").format(sofar=sofar), kb.as_markup()
-
-
-def build_op(sofar: str, metric: str) -> Screen:
-    """Builder: pick a comparison (a status is equal or not)."""
-    kb = InlineKeyboardBuilder()
-    ops = builder.STATUS_OPS if metric == "status" else builder.OPS
-    for op in ops:
-        kb.button(text=op_label(op.value), callback_data=BuildCb(a="op", v=op.value))
-    kb.adjust(6, 1)
-    name = _("status") if metric == "status" else metric_name(metric)
-    return _("<b>🧱 Condition</b>\n{sofar}\n\n{metric} is…").format(
-        sofar=sofar, metric=name
-    ), kb.as_markup()
-
-
-def build_status(sofar: str, op: str) -> Screen:
-    """Builder: which status (as it is now)."""
-    kb = InlineKeyboardBuilder()
-    for word in STATUSES:
-        kb.button(text=status_name(word), callback_data=BuildCb(a="word", v=word))
-    kb.adjust(2)
-    return _("<b>🧱 Condition</b>\n{sofar}\n\nStatus {op}…").format(
-        sofar=sofar, op=op_label(op)
-    ), kb.as_markup()
-
-
-def ask_cond_value(metric: str, op: str) -> str:
-    """Builder: type the threshold (two of them for between)."""
-    if op == "between":
-        return _(
-            "Send the two bounds for <b>{metric} between</b>, joined by <code>and</code>: "
-            "<code>10 and 20</code>, or with metrics, <code>1 x target and 2 x target</code>. "
-            "/cancel to stop."
-        ).format(metric=metric_name(metric))
-    return _(
-        "Send the value for <b>{metric} {op}</b>: a number (<code>20</code>), or a metric "
-        "times a factor (<code>1.5 x cpa</code>, <code>1.5 x target</code> for the ad "
-        "group's bid). /cancel to stop."
-    ).format(metric=metric_name(metric), op=html.quote(op_label(op)))
-
-
-def build_window(sofar: str) -> Screen:
-    """Builder: pick the condition's window."""
-    kb = InlineKeyboardBuilder()
-    for window in builder.WINDOWS:
-        kb.button(
-            text=span_name(window.span, window.include_today),
-            callback_data=BuildCb(a="win", v=builder.window_key(window)),
-        )
-    kb.adjust(3)
-    return _("<b>🧱 Condition</b>\n{sofar}\n\nOver which time window?").format(
-        sofar=sofar
-    ), kb.as_markup()
-
-
-def build_more(sofar: str) -> Screen:
-    """Builder: another condition, or on to the action."""
-    kb = InlineKeyboardBuilder()
-    kb.button(text=_("➕ AND another condition"), callback_data=BuildCb(a="more", v="and"))
-    kb.button(text=_("➕ OR another condition"), callback_data=BuildCb(a="more", v="or"))
-    kb.button(text=_("➡️ Choose the action"), callback_data=BuildCb(a="done"))
-    kb.adjust(1)
-    return (
-        _("<b>🧱 Conditions</b>\n{sofar}").format(sofar=sofar)
-        + "\n\n"
-        + _("<i>AND binds tighter than OR: a and b or c means (a and b) or c.</i>"),
-        kb.as_markup(),
-    )
-
-
-def build_action(sofar: str, level: str) -> Screen:
-    """Builder: what to do."""
-    kb = InlineKeyboardBuilder()
-    # A budget or bid may live one level up (an ad group under campaign budget optimisation):
-    # "… of the campaign" changes the parent's, once for all its matched children.
-    for kind, on in builder.targets(Level(level)):
-        text = action_name(kind.value)
-        if on:
-            text = _("{what} of the {level}").format(what=text, level=level_name(on))
-        kb.button(
-            text=text, callback_data=BuildCb(a="act", v=kind.value + (f"@{on}" if on else ""))
-        )
-    kb.adjust(2)
-    return _("<b>🧱 Action</b>\n{sofar}\n\nWhat should happen to a match?").format(
-        sofar=sofar
-    ), kb.as_markup()
-
-
-def ask_action_value(kind: str) -> str:
-    """Builder: type the change."""
-    return _(
-        "How should the {what} change? Send <code>= 100</code> to set it, <code>+20%</code> "
-        "or <code>-10%</code> by percent, <code>+5</code> by an amount; add <code>min 10"
-        "</code> or <code>max 500</code> for bounds. /cancel to stop."
-    ).format(what=metric_name("budget") if kind == "budget" else _("bid"))
 
 
 def not_yours() -> str:
@@ -1048,81 +883,3 @@ def ask_amount(kind: str) -> str:
         "Send the new {what} as a number, e.g. <code>120</code> or <code>75.50</code>. "
         "/cancel to stop."
     ).format(what=what)
-
-
-def backtest(
-    bt: Backtest,
-    days: int,
-    user_tz: str,
-    again: Callable[[str], CallbackData],
-    back: CallbackData,
-) -> Screen:
-    """What the rule would have done over the last days, per currency."""
-    loc = _loc()
-    lines = [
-        _("<b>🧪 Backtest — last {n} days</b> (nothing is changed)").format(n=days),
-        _(
-            "Replayed {runs} runs over {objects} objects; hourly data for {hours} of {n} days."
-        ).format(runs=bt.runs, objects=bt.objects, hours=bt.hourly_days, n=days),
-    ]
-    if bt.coarse_days:
-        lines.append(
-            _("{n} days had only daily totals and were checked once, at their end.").format(
-                n=len(bt.coarse_days)
-            )
-        )
-    if bt.empty_days:
-        lines.append(_("{n} days had no data at all.").format(n=len(bt.empty_days)))
-    if bt.bids_assumed and bt.bids_known_from is None:
-        lines.append(_("No bid history is recorded yet: every run read today's bids."))
-    elif bt.bids_assumed:
-        lines.append(
-            _(
-                "Bids are recorded since {when}; runs before that read the earliest recorded bid."
-            ).format(when=_local(bt.bids_known_from, user_tz))
-        )
-    lines += [
-        "",
-        _("Would have fired {n} times on {m} objects.").format(
-            n=bt.firing_count, m=len(bt.per_object)
-        ),
-    ]
-    for currency, totals in bt.saved.items():
-        lines.append(
-            _(
-                "Saved spend: {spend} (it brought {conv} conversions, {value} purchase value)"
-            ).format(
-                spend=money(totals.spend, currency, loc),
-                conv=number(totals.conversions, loc),
-                value=money(totals.purchase_value, currency, loc),
-            )
-        )
-    for currency, delta in bt.budget_change.items():
-        sign = "+" if delta >= 0 else "−"
-        lines.append(
-            _("Daily budgets changed by {amount}").format(
-                amount=sign + money(abs(delta), currency, loc)
-            )
-        )
-    skipped = skipped_line(bt.skipped)
-    if skipped:
-        lines.append(skipped)
-    if bt.per_object:
-        lines += ["", _("Most often:")]
-        lines += [f"• {html.quote(o.name)} ×{o.count}" for o in bt.per_object[:5]]
-    if bt.firings:
-        lines += ["", _("Latest:")]
-        for f in bt.firings[:5]:
-            read = ", ".join(
-                reading_text(
-                    r.metric, r.window.span, r.window.include_today, r.value, f.currency, r.word
-                )
-                for r in f.readings
-            )
-            lines.append(f"• {_local(f.at, user_tz)} {html.quote(f.name)} — {read}")
-    kb = InlineKeyboardBuilder()
-    for n in ("7", "14", "30"):
-        kb.button(text=_tick(n == str(days)) + _("{n} days").format(n=n), callback_data=again(n))
-    kb.button(text=_("« Back"), callback_data=back)
-    kb.adjust(3, 1)
-    return "\n".join(lines)[:4000], kb.as_markup()

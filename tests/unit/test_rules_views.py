@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from bot.callbacks import RulesCb
 from bot.i18n import make_i18n
+from bot.views import rule_checks
 from bot.views import rules as view
 from core.rules.backtest import Backtest
 from core.rules.engine import Evaluation
@@ -28,12 +29,14 @@ def test_bid_readings_name_no_window_and_say_when_there_is_none() -> None:
 def test_preview_and_backtest_say_what_they_did_not_know_about_bids() -> None:
     i18n = make_i18n()
     with i18n.context(), i18n.use_locale("en"):
-        text = view.preview(Evaluation(checked=5, no_bid=3), {}, "UTC")
+        text = rule_checks.preview(Evaluation(checked=5, no_bid=3), {}, "UTC")
         assert "3 of them have no bid of their own" in text
-        assert "no bid" not in view.preview(Evaluation(checked=5), {}, "UTC")
+        assert "no bid" not in rule_checks.preview(Evaluation(checked=5), {}, "UTC")
 
         def shown(bt: Backtest) -> str:
-            return view.backtest(bt, 7, "UTC", lambda d: RulesCb(a="bt", v=d), RulesCb(a="list"))[0]
+            return rule_checks.backtest(
+                bt, 7, "UTC", lambda d: RulesCb(a="bt", v=d), RulesCb(a="list")
+            )[0]
 
         blank = Backtest(7, 7, (), (), 168, 2, 0, [], [])
         assert "bid" not in shown(blank).lower()
