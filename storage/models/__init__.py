@@ -18,6 +18,14 @@ from storage.models.launch import Creative, CreativeUpload, Launch, LaunchItem, 
 from storage.models.rules import Rule, RuleAction, RuleRun
 from storage.models.secrets import Credential
 from storage.models.support import SupportMessage, SupportTicket
+from storage.models.trackers import (
+    FxRate,
+    Tracker,
+    TrackerDaily,
+    TrackerLink,
+    TrackerPush,
+    TrackerUnmapped,
+)
 from storage.models.users import User
 
 __all__ = [
@@ -30,6 +38,7 @@ __all__ = [
     "CreativeUpload",
     "Credential",
     "FsmRecord",
+    "FxRate",
     "Launch",
     "LaunchItem",
     "MetricDaily",
@@ -46,6 +55,11 @@ __all__ = [
     "SyncJob",
     "Template",
     "TikTokConnection",
+    "Tracker",
+    "TrackerDaily",
+    "TrackerLink",
+    "TrackerPush",
+    "TrackerUnmapped",
     "UTCDateTime",
     "User",
     "utcnow",
