@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from functools import cached_property
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.sync import Cadence
 from storage.vault import Keyring, KeyringError, parse_keyring
@@ -59,6 +60,9 @@ class Settings(BaseSettings):
     clock_offset_file: str | None = None
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
+    # Offline demo only: trackers offered as one-tap choices in Add tracker, a JSON list of
+    # {"kind", "name", "url", "api_key", "time_zone", "currency"} (sandbox/demo.py sets it).
+    demo_trackers: Annotated[list[dict[str, Any]], NoDecode] = Field(default_factory=list)
 
     @field_validator("telegram_api_url", "tiktok_api_url", "tiktok_auth_url", "public_url")
     @classmethod
@@ -66,6 +70,22 @@ class Settings(BaseSettings):
         if not _URL.match(value):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("demo_trackers", mode="before")
+    @classmethod
+    def _demo_trackers(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return []
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"DEMO_TRACKERS must be a JSON list: {exc}") from None
+        if not isinstance(value, list) or not all(
+            isinstance(t, dict) and {"kind", "url", "api_key"} <= t.keys() for t in value
+        ):
+            raise ValueError("DEMO_TRACKERS must be a list of objects with kind, url and api_key")
+        return value
 
     @field_validator("bot_token")
     @classmethod
@@ -157,6 +177,7 @@ class Settings(BaseSettings):
         """Every secret string, so the log filter can mask them wherever they appear."""
         values = [s.get_secret_value() for s in (self.bot_token, self.tiktok_app_secret,
                                                   self.webhook_secret) if s is not None]
+        values += [str(t["api_key"]) for t in self.demo_trackers if t.get("api_key")]
         if self.encryption_keys is not None:
             values += [k.encode_b64() for k in self.keyring.keys]
         return values

@@ -11,17 +11,27 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from core.charts import DailyPoint, DailySeries, Ratio
+from core.charts import DailyPoint, DailySeries, ProfitPoint, ProfitSeries, Ratio
 from core.clock import Clock
 from core.metrics import Totals
 from core.money import totals_by_currency
 from core.periods import DateRange, Period, resolve
+from core.tracker_metrics import TrackerTotals
 from storage.models import AdAccount
 from storage.repos.stats import Sums
+from storage.repos.tracker_stats import TrackerSums
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 LEVELS = ("campaign", "adgroup", "ad")
 CHILD = {"account": "campaign", "campaign": "adgroup", "adgroup": "ad"}
+
+
+def _tracker(sums: TrackerSums | None, spend: Decimal) -> TrackerTotals | None:
+    """Tracker numbers against `spend`; None where the tracker has nothing for the object."""
+    if sums is None:
+        return None
+    return TrackerTotals(spend, sums.clicks, sums.conversions, sums.pending, sums.rejected,
+                         sums.revenue, sums.pending_revenue)
 
 
 def _totals(sums: Sums | None) -> Totals:
@@ -46,6 +56,10 @@ class AccountStats:
     # Before the first full sync (fresh_as_of is None): when today's numbers were last pulled,
     # while the history (the back window) is still loading; None when nothing is in yet.
     today_as_of: datetime | None = None
+    # The tracker's numbers for the period against the spend of the campaigns it has data for
+    # (None: no tracker data), and the spend of the other campaigns (unmapped spend).
+    tracker: TrackerTotals | None = None
+    unmapped_spend: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -65,6 +79,7 @@ class Line:
     status: str | None
     current: Totals
     previous: Totals
+    tracker: TrackerTotals | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +121,11 @@ async def _account_stats(
             before = await u.stats.by_account_hours([acc.id], prev.end, days.until_hour)
         else:
             before = await u.stats.by_account([acc.id], prev.start, prev.end)
+        pulled_sums = await u.tracker_stats.by_account([acc.id], days.start, days.end)
+        mapped = await u.tracker_stats.mapped_spend([acc.id], days.start, days.end)
+        spend = _totals(cur.get(acc.id)).spend
+        tracker = _tracker(pulled_sums.get(acc.id), mapped.get(acc.id, Decimal(0)))
+        unmapped = spend - tracker.spend if tracker is not None else Decimal(0)
         out.append(
             AccountStats(
                 acc.id,
@@ -118,6 +138,8 @@ async def _account_stats(
                 _totals(cur.get(acc.id)),
                 _totals(before.get(acc.id)),
                 pulled.get(acc.id, {}).get("today"),
+                tracker,
+                max(unmapped, Decimal(0)),
             )
         )
     return out
@@ -191,8 +213,10 @@ async def breakdown(
             before = await u.stats.objects_hours(acc.id, level, ids, prev.end, days.until_hour)
         else:
             before = await u.stats.objects_sums(acc.id, level, ids, prev.start, prev.end)
+        pulled = await u.tracker_stats.objects_sums(acc.id, level, ids, days.start, days.end)
     lines = [
-        Line(r.object_id, r.name, r.status, _totals(r.sums), _totals(before.get(r.object_id)))
+        Line(r.object_id, r.name, r.status, _totals(r.sums), _totals(before.get(r.object_id)),
+             _tracker(pulled.get(r.object_id), r.sums.spend))
         for r in rows
     ]
     pages = max(1, -(-total // page_size))
@@ -208,6 +232,7 @@ class ChartData:
     today: list[Decimal | None]
     yesterday: list[Decimal]
     top: list[tuple[str, Decimal]]
+    profit: ProfitSeries | None = None  # None: no tracker data in the period
 
 
 async def chart_data(
@@ -235,6 +260,15 @@ async def chart_data(
             acc.id, "advertiser", acc.advertiser_id, today.start - timedelta(days=1)
         )
         top, _ = await u.stats.objects(acc.id, "campaign", None, days.start, days.end, 10, 0)
+        profit = None
+        if head.tracker is not None:
+            revenue = await u.tracker_stats.daily_account(acc.id, days.start, days.end)
+            spend = await u.tracker_stats.daily_mapped_spend(acc.id, days.start, days.end)
+            profit = ProfitSeries(days.start, days.end, tuple(
+                ProfitPoint(d, revenue[d].revenue if d in revenue else Decimal(0),
+                            spend.get(d, Decimal(0)))
+                for d in sorted(set(revenue) | set(spend))
+            ))
     use_roas = head.current.purchase_value > 0
     points = []
     for day, sums in sorted(per_day.items()):
@@ -249,18 +283,27 @@ async def chart_data(
         running,
         [hours_yesterday.get(h, Decimal(0)) for h in range(24)],
         [(line.name, line.sums.spend) for line in top],
+        profit,
     )
 
 
-def csv_table(rows: list[tuple[str, str, date, Totals]], header: list[str]) -> bytes:
-    """UTF-8 CSV (with BOM, so spreadsheet apps pick the encoding) of one row per object and day."""
+ExportRow = tuple[str, str, date, Totals, TrackerTotals | None]
+
+
+def csv_table(rows: list[ExportRow], header: list[str]) -> bytes:
+    """UTF-8 CSV (with BOM, so spreadsheet apps pick the encoding) of one row per object and day;
+    the tracker columns are empty where the tracker has nothing for that object and day."""
     import csv
     import io
 
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(header)
-    for object_id, name, day, t in rows:
+    for object_id, name, day, t, k in rows:
+        tracker = ["", "", "", "", "", "", ""] if k is None else [
+            k.clicks, k.conversions, k.revenue, k.profit, _fmt(k.roi), _fmt(k.epc),
+            _fmt(k.tracker_cpa),
+        ]
         writer.writerow(
             [
                 day.isoformat(),
@@ -277,6 +320,7 @@ def csv_table(rows: list[tuple[str, str, date, Totals]], header: list[str]) -> b
                 _fmt(t.conversion_rate),
                 t.purchase_value,
                 _fmt(t.roas),
+                *tracker,
             ]
         )
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
@@ -295,7 +339,7 @@ async def export_rows(
     parent_id: str | None,
     period: Period,
     custom: DateRange | None,
-) -> tuple[AccountStats, list[tuple[str, str, date, Totals]]] | None:
+) -> tuple[AccountStats, list[ExportRow]] | None:
     """Every object of the table on screen (all pages), one row per object and day."""
     async with uow() as u:
         owned = await _owned(u, user_id, account_id, period, clock.now(), custom)
@@ -311,12 +355,28 @@ async def export_rows(
             )
             names = {line.object_id: line.name for line in lines}
         rows = await u.stats.daily_rows(acc.id, level, list(names), days.start, days.end)
+        against: dict[tuple[str, date], Decimal] = {}  # the spend profit is taken against
+        if level == "advertiser":
+            mapped = await u.tracker_stats.daily_mapped_spend(acc.id, days.start, days.end)
+            against = {(acc.advertiser_id, day): v for day, v in mapped.items()}
+            pulled = {
+                (acc.advertiser_id, day): sums
+                for day, sums in (
+                    await u.tracker_stats.daily_account(acc.id, days.start, days.end)
+                ).items()
+            }
+        else:
+            pulled = await u.tracker_stats.daily_rows(
+                acc.id, level, list(names), days.start, days.end
+            )
     return head, [
         (
             r.object_id,
             names[r.object_id],
             r.day,
             Totals(r.spend, r.impressions, r.clicks, r.conversions, r.purchase_value),
+            _tracker(pulled.get((r.object_id, r.day)),
+                     against.get((r.object_id, r.day), r.spend)),
         )
         for r in rows
     ]

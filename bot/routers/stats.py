@@ -22,7 +22,13 @@ from bot.states import StatsStates
 from bot.views import Screen
 from bot.views import stats as view
 from bot.views.common import stale
-from core.charts import ChartRenderer, daily_performance, hourly_today_vs_yesterday, top_campaigns
+from core.charts import (
+    ChartRenderer,
+    daily_performance,
+    daily_profit,
+    hourly_today_vs_yesterday,
+    top_campaigns,
+)
 from core.clock import Clock
 from core.periods import DateRange, Period, PeriodError, local_today, parse_custom
 from core.stats import breakdown, chart_data, csv_table, export_rows, summary
@@ -226,6 +232,11 @@ async def _send_charts(cb: StatsCb, ctx: _Ctx) -> bool:
     for png, name, caption in zip(images, ("daily", "today", "top"), captions, strict=True):
         await ctx.bot.send_photo(ctx.user.id, BufferedInputFile(png, f"{name}.png"),
                                  caption=caption)
+    if data.profit is not None:  # only where the tracker has numbers for this period
+        async with ChatActionSender.upload_photo(bot=ctx.bot, chat_id=ctx.user.id):
+            png = await ctx.charts.render(daily_profit, data.profit, labels)
+        await ctx.bot.send_photo(ctx.user.id, BufferedInputFile(png, "profit.png"),
+                                 caption=_("Profit by day: tracker revenue minus TikTok spend"))
     return True
 
 

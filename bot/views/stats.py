@@ -19,6 +19,7 @@ from core.metrics import Totals, change_pct
 from core.money import money, number, percent
 from core.periods import DateRange, Period
 from core.stats import AccountStats, Breakdown, Summary
+from core.tracker_metrics import TrackerTotals
 
 ACCOUNTS_PER_PAGE = 5
 LEVEL_CODE = {"campaign": "c", "adgroup": "g", "ad": "d"}
@@ -100,6 +101,38 @@ def metrics_block(cur: Totals, prev: Totals, currency: str) -> list[str]:
     ]
 
 
+def tracker_lines(t: TrackerTotals | None, currency: str, unmapped_spend: Decimal = Decimal(0),
+                  short: bool = False) -> list[str]:
+    """The tracker's numbers beside TikTok's, labelled as the tracker's; nothing without data."""
+    if t is None:
+        return []
+    loc = _loc()
+    roi = "—" if t.roi is None else f"{number(t.roi, loc, 1)}%"
+    head = _("🧾 Tracker: revenue {revenue} · profit {profit} · ROI {roi}").format(
+        revenue=money(t.revenue, currency, loc), profit=money(t.profit, currency, loc), roi=roi
+    )
+    if short:
+        return [head]
+    lines = [
+        head,
+        _("EPC {epc} · tracker CPA {cpa} · clicks {clicks} · conversions {conv}").format(
+            epc=_opt_money(t.epc, currency),
+            cpa=_opt_money(t.tracker_cpa, currency),
+            clicks=number(t.clicks, loc),
+            conv=number(t.conversions, loc),
+        ),
+    ]
+    if t.pending:
+        lines.append(_("⏳ Pending: {count} conversions, {revenue}").format(
+            count=number(t.pending, loc), revenue=money(t.pending_revenue, currency, loc)
+        ))
+    if unmapped_spend > 0:
+        lines.append(_("Unmapped spend (no tracker data, not in the profit): {value}").format(
+            value=money(unmapped_spend, currency, loc)
+        ))
+    return lines
+
+
 def status_text(status: str | None) -> str:
     """TikTok's operation status in words (spec §4.0: ENABLE / DISABLE / DELETE)."""
     words = {"ENABLE": _("▶ active"), "DISABLE": _("⏸ paused"), "DELETE": _("✖ deleted")}
@@ -152,6 +185,7 @@ def summary(data: Summary, period: Period, user_tz: str, page: int) -> Screen:
             f"<b>{html.quote(acc.name)}</b> · {acc.currency} · {zone}",
             f"<i>{_days(acc.days)} · {freshness(acc.fresh_as_of, user_tz, acc.today_as_of)}</i>",
             *metrics_block(acc.current, acc.previous, acc.currency),
+            *tracker_lines(acc.tracker, acc.currency, acc.unmapped_spend),
         ]
         kb.button(
             text=f"🔎 {acc.name[:40]}",
@@ -202,6 +236,7 @@ def breakdown(data: Breakdown, period: Period, user_tz: str) -> Screen:
             + " · "
             + _("CTR {value}").format(value=_opt_pct(cur.ctr))
         )
+        lines += ["   " + x for x in tracker_lines(line.tracker, acc.currency, short=True)]
         child = {"campaign": "g", "adgroup": "d"}.get(data.level)
         if child:
             kb.button(
@@ -260,6 +295,8 @@ def chart_labels(acc: AccountStats, period: Period) -> ChartLabels:
         roas=_("ROAS"),
         today=_("Today"),
         yesterday=_("Yesterday"),
+        profit=_("Profit (tracker)"),
+        revenue=_("Revenue (tracker)"),
     )
 
 
@@ -280,6 +317,13 @@ def csv_header() -> list[str]:
         _("conversion rate %"),
         _("purchase value"),
         _("ROAS"),
+        _("tracker clicks"),
+        _("tracker conversions"),
+        _("tracker revenue"),
+        _("profit"),
+        _("ROI %"),
+        _("EPC"),
+        _("tracker CPA"),
     ]
 
 

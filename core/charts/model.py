@@ -39,6 +39,9 @@ class ChartLabels:
     today: str
     yesterday: str
     subtitle: str = ""  # e.g. account name and period; muted, under the title
+    # The profit chart's words (only that chart reads them; set whenever it is drawn).
+    profit: str = ""
+    revenue: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,46 @@ class DailySeries:
             seen.add(p.day)
         object.__setattr__(self, "points", tuple(self.points))
         object.__setattr__(self, "ratio", Ratio(self.ratio))
+
+    @property
+    def days(self) -> int:
+        """Number of days in the period."""
+        return (self.end - self.start).days + 1
+
+
+@dataclass(frozen=True, slots=True)
+class ProfitPoint:
+    """One day's tracker revenue and the TikTok spend it stands against (same currency)."""
+
+    day: date
+    revenue: Decimal
+    spend: Decimal
+
+    @property
+    def profit(self) -> Decimal:
+        """Revenue minus spend."""
+        return self.revenue - self.spend
+
+
+@dataclass(frozen=True, slots=True)
+class ProfitSeries:
+    """Days `start..end` inclusive; days without a point are drawn as zero."""
+
+    start: date
+    end: date
+    points: tuple[ProfitPoint, ...]
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        if (self.end - self.start).days + 1 > MAX_DAYS:
+            raise ValueError(f"a daily chart spans at most {MAX_DAYS} days")
+        days = [p.day for p in self.points]
+        if len(set(days)) != len(days):
+            raise ValueError("two points for one day")
+        if any(not self.start <= d <= self.end for d in days):
+            raise ValueError("a point is outside the range")
+        object.__setattr__(self, "points", tuple(self.points))
 
     @property
     def days(self) -> int:

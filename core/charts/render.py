@@ -18,7 +18,7 @@ from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
-from core.charts.model import MAX_CAMPAIGNS, ChartLabels, DailySeries, Ratio
+from core.charts.model import MAX_CAMPAIGNS, ChartLabels, DailySeries, ProfitSeries, Ratio
 from core.charts.style import (
     ANNOTATION_PT,
     DPI,
@@ -152,6 +152,64 @@ def daily_performance(series: DailySeries, labels: ChartLabels) -> bytes:
             ],
             loc="upper right", bbox_to_anchor=(0.985, 0.975), ncol=3, handlelength=1.4,
             columnspacing=1.4, borderaxespad=0,
+        )
+        return to_png(fig)
+
+
+def daily_profit(series: ProfitSeries, labels: ChartLabels) -> bytes:
+    """Daily profit bars (tracker revenue minus TikTok spend: green above zero, vermillion
+    below) with the revenue as a line, and the period's total profit written on top."""
+    by_day = {p.day: p for p in series.points}
+    days = [series.start + timedelta(days=i) for i in range(series.days)]
+    if not any(p.revenue != 0 or p.spend != 0 for p in series.points):
+        return no_data(labels.title, labels.subtitle, labels.no_data)
+    n = len(days)
+    x = np.arange(n)
+    profit = [by_day[d].profit if d in by_day else Decimal(0) for d in days]
+    revenue = [by_day[d].revenue if d in by_day else Decimal(0) for d in days]
+    loc, cur = labels.locale, labels.currency
+    profit_f = np.array([float(v) for v in profit])
+    revenue_f = np.array([float(v) for v in revenue])
+
+    with chart_style():
+        fig = new_figure()
+        header(fig, labels.title, labels.subtitle)
+        low = min(0.0, float(profit_f.min()))
+        high = max(float(profit_f.max()), float(revenue_f.max()), 0.0)
+        span = (high - low) or 1.0
+        locator = MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10], min_n_ticks=3)
+        ticks = locator.tick_values(low - span * 0.04, high + span * 0.08)
+        cents = any(not float(t).is_integer() for t in ticks)
+        left = _left_margin([money_tick(t, cur, loc, cents) for t in ticks], minimum=0.08)
+        ax = fig.add_axes((left, 0.1, 0.95 - left, 0.66))
+        ax.set_ylim(float(ticks[0]), float(ticks[-1]))
+        ax.yaxis.set_major_locator(FixedLocator(ticks))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money_tick(v, cur, loc, cents)))
+        ax.axhline(0.0, color=PALETTE.muted, linewidth=1.5, zorder=1)
+        colors = [PALETTE.conversions if v >= 0 else PALETTE.ratio for v in profit_f]
+        ax.bar(x, profit_f, width=0.72 if n > 1 else 0.5, color=colors, zorder=2)
+        ax.plot(x, revenue_f, color=PALETTE.spend, linewidth=3.0, zorder=3,
+                marker="o" if n <= 31 else None, markersize=7,
+                markeredgecolor=PALETTE.background, markeredgewidth=1.5)
+        step = next((s for s in _TICK_STEPS if math.ceil(n / s) <= _MAX_DAY_TICKS), 91)
+        idx = list(range(n - 1, -1, -step))[::-1]
+        years_differ = days[0].year != days[-1].year
+        ax.set_xticks(idx, [day_tick(days[i], loc, with_year=years_differ and j == 0)
+                            for j, i in enumerate(idx)])
+        pad = max(0.0, (7 - n) / 2)
+        ax.set_xlim(-0.6 - pad, n - 0.4 + pad)
+        total = sum(profit, Decimal(0))
+        ax.text(0.0, 1.03, f"{safe_text(labels.profit)}: {money_label(total, cur, loc)}",
+                transform=ax.transAxes, ha="left", va="bottom", fontsize=LABEL_PT,
+                fontweight="bold", color=PALETTE.conversions if total >= 0 else PALETTE.ratio)
+        fig.legend(
+            handles=[
+                Patch(color=PALETTE.conversions, label=safe_text(labels.profit)),
+                Line2D([], [], color=PALETTE.spend, linewidth=3.0,
+                       label=safe_text(labels.revenue)),
+            ],
+            loc="upper right", bbox_to_anchor=(0.985, 0.975), ncol=2, handlelength=1.4,
+            borderaxespad=0,
         )
         return to_png(fig)
 

@@ -1,0 +1,169 @@
+"""Tracker numbers beside TikTok's: sums of pulled TrackerDaily rows per object over a period,
+per-day series, and the TikTok spend of the objects that have tracker data. Sums in SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import MetricDaily, TrackerDaily
+
+_COLUMNS = ("clicks", "conversions", "pending", "rejected", "revenue", "pending_revenue")
+
+
+@dataclass(frozen=True)
+class TrackerSums:
+    """Summed tracker numbers; money in the ad account's currency (converted at pull)."""
+
+    clicks: int = 0
+    conversions: int = 0  # approved
+    pending: int = 0
+    rejected: int = 0
+    revenue: Decimal = Decimal(0)  # approved
+    pending_revenue: Decimal = Decimal(0)
+
+
+def _sum_columns() -> list[ColumnElement[object]]:
+    return [func.coalesce(func.sum(getattr(TrackerDaily, c)), 0).label(c) for c in _COLUMNS]
+
+
+def _sums(values: Sequence[object]) -> TrackerSums:
+    """The six summed columns, in `_COLUMNS` order."""
+    clicks, conversions, pending, rejected, revenue, pending_revenue = values
+    return TrackerSums(
+        int(clicks),  # type: ignore[call-overload]
+        int(conversions),  # type: ignore[call-overload]
+        int(pending),  # type: ignore[call-overload]
+        int(rejected),  # type: ignore[call-overload]
+        Decimal(revenue),  # type: ignore[arg-type]
+        Decimal(pending_revenue),  # type: ignore[arg-type]
+    )
+
+
+def _range(start: date, end: date) -> list[ColumnElement[bool]]:
+    return [TrackerDaily.day >= start, TrackerDaily.day <= end]
+
+
+class TrackerStatsRepo:
+    """Reads pulled tracker numbers. Account totals are the sums of its campaign-level rows
+    (pull writes ads and sums them up to ad groups and campaigns in one transaction)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def _grouped(self, query: Select[tuple[object, ...]]) -> dict[object, TrackerSums]:
+        return {row[0]: _sums(tuple(row)[1:]) for row in await self._s.execute(query)}
+
+    async def by_account(
+        self, account_ids: Sequence[int], start: date, end: date
+    ) -> dict[int, TrackerSums]:
+        """Per ad account, its tracker numbers over a range (accounts without any: absent)."""
+        return await self._grouped(  # type: ignore[return-value]
+            select(TrackerDaily.ad_account_id, *_sum_columns())
+            .where(
+                TrackerDaily.ad_account_id.in_(list(account_ids)),
+                TrackerDaily.level == "campaign",
+                *_range(start, end),
+            )
+            .group_by(TrackerDaily.ad_account_id)
+        )
+
+    async def objects_sums(
+        self, account_id: int, level: str, object_ids: Sequence[str], start: date, end: date
+    ) -> dict[str, TrackerSums]:
+        """Per object of a level, its tracker numbers over a range (objects without: absent)."""
+        return await self._grouped(  # type: ignore[return-value]
+            select(TrackerDaily.object_id, *_sum_columns())
+            .where(
+                TrackerDaily.ad_account_id == account_id,
+                TrackerDaily.level == level,
+                TrackerDaily.object_id.in_(list(object_ids)),
+                *_range(start, end),
+            )
+            .group_by(TrackerDaily.object_id)
+        )
+
+    async def mapped_spend(
+        self, account_ids: Sequence[int], start: date, end: date
+    ) -> dict[int, Decimal]:
+        """Per ad account, TikTok's spend over a range of the campaigns that have tracker data
+        in it: the spend the tracker's revenue stands against (the rest is unmapped spend)."""
+        mapped = (
+            select(TrackerDaily.object_id)
+            .where(
+                TrackerDaily.ad_account_id == MetricDaily.ad_account_id,
+                TrackerDaily.level == "campaign",
+                *_range(start, end),
+            )
+            .correlate(MetricDaily)
+        )
+        rows = await self._s.execute(
+            select(MetricDaily.ad_account_id, func.coalesce(func.sum(MetricDaily.spend), 0))
+            .where(
+                MetricDaily.ad_account_id.in_(list(account_ids)),
+                MetricDaily.level == "campaign",
+                MetricDaily.day >= start,
+                MetricDaily.day <= end,
+                MetricDaily.object_id.in_(mapped),
+            )
+            .group_by(MetricDaily.ad_account_id)
+        )
+        return {int(r[0]): Decimal(r[1]) for r in rows}
+
+    async def daily_account(
+        self, account_id: int, start: date, end: date
+    ) -> dict[date, TrackerSums]:
+        """One account's tracker numbers per day (sum of its campaigns' rows)."""
+        return await self._grouped(  # type: ignore[return-value]
+            select(TrackerDaily.day, *_sum_columns())
+            .where(
+                TrackerDaily.ad_account_id == account_id,
+                TrackerDaily.level == "campaign",
+                *_range(start, end),
+            )
+            .group_by(TrackerDaily.day)
+        )
+
+    async def daily_mapped_spend(
+        self, account_id: int, start: date, end: date
+    ) -> dict[date, Decimal]:
+        """Per day, TikTok's spend of the campaigns that have tracker data in the range (the
+        same campaigns every day, so a day with spend but no tracker row counts as a loss)."""
+        mapped = select(TrackerDaily.object_id).where(
+            TrackerDaily.ad_account_id == account_id,
+            TrackerDaily.level == "campaign",
+            *_range(start, end),
+        )
+        rows = await self._s.execute(
+            select(MetricDaily.day, func.coalesce(func.sum(MetricDaily.spend), 0))
+            .where(
+                MetricDaily.ad_account_id == account_id,
+                MetricDaily.level == "campaign",
+                MetricDaily.day >= start,
+                MetricDaily.day <= end,
+                MetricDaily.object_id.in_(mapped),
+            )
+            .group_by(MetricDaily.day)
+        )
+        return {r[0]: Decimal(r[1]) for r in rows}
+
+    async def daily_rows(
+        self, account_id: int, level: str, object_ids: Sequence[str], start: date, end: date
+    ) -> dict[tuple[str, date], TrackerSums]:
+        """Per (object, day), the tracker numbers of given objects (for CSV export)."""
+        rows = await self._s.execute(
+            select(TrackerDaily.object_id, TrackerDaily.day, *_sum_columns())
+            .where(
+                TrackerDaily.ad_account_id == account_id,
+                TrackerDaily.level == level,
+                TrackerDaily.object_id.in_(list(object_ids)),
+                *_range(start, end),
+            )
+            .group_by(TrackerDaily.object_id, TrackerDaily.day)
+        )
+        return {(r[0], r[1]): _sums(tuple(r)[2:]) for r in rows}
