@@ -147,3 +147,14 @@ class IdentityCb(CallbackData, prefix="ix"):
     a: str
     id: int = 0
     n: int = 0
+
+
+class TrackerCb(CallbackData, prefix="ig"):
+    """Integrations (trackers): action, our tracker or link id (checked against the presser),
+    a value (a kind, a zone, a currency, an index into a list kept in the presser's state),
+    and a page."""
+
+    a: str
+    id: int = 0
+    v: str = ""
+    n: int = 0

@@ -89,3 +89,16 @@ class IdentityStates(StatesGroup):
 
     name = State()
     avatar = State()
+
+
+class TrackerStates(StatesGroup):
+    """Typed input in Integrations: the Add tracker wizard, edits, mapping, rates."""
+
+    url = State()  # the tracker's base URL
+    key = State()  # the API key (the message is deleted at once)
+    time_zone = State()  # the tracker's zone, typed
+    currency = State()  # the tracker's currency, typed
+    edit = State()  # a tracker field being changed (which one is in the state data)
+    search = State()  # text to find a tracker campaign by
+    pattern = State()  # a TikTok campaign name pattern
+    rate = State()  # "EUR USD 1.08"

@@ -380,3 +380,37 @@ async def export_rows(
         )
         for r in rows
     ]
+
+
+UNMAPPED_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Unmapped:
+    """What one tracker's mapping leaves out over the last days: TikTok campaigns with spend
+    and no link to it (name, currency, spend), and the tracker's revenue with no TikTok id."""
+
+    spend: list[tuple[str, str, Decimal]]
+    revenue: Decimal
+
+
+async def unmapped(
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    user_id: int,
+    tracker_id: int,
+    linked: set[tuple[int, str]],
+    days: int = UNMAPPED_DAYS,
+) -> Unmapped | None:
+    """Unmapped spend and revenue of the user's tracker over the last `days` days; `linked` is
+    its effective links as (ad account, TikTok campaign) pairs (core.trackers.mapping). None if
+    the tracker is not the user's."""
+    end = clock.now().date()
+    start = end - timedelta(days=days - 1)
+    async with uow() as u:
+        if not await u.tracker_stats.owned(user_id, tracker_id):
+            return None
+        spending = await u.tracker_stats.campaign_spend(user_id, start, end)
+        revenue = await u.tracker_stats.unmapped_revenue(tracker_id, start, end)
+    spend = [(name, cur, v) for acc, cid, name, cur, v in spending if (acc, cid) not in linked]
+    return Unmapped(spend, revenue)

@@ -22,7 +22,7 @@ SECTIONS = {
     "help": __("❓ Help"),
 }
 # Sections whose features have not been built yet say so plainly instead of doing nothing.
-NOT_BUILT = ("integrations", "billing")
+NOT_BUILT = ("billing",)
 
 
 def main_menu(greeting_name: str | None = None) -> Screen:

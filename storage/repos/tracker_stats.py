@@ -11,7 +11,15 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import MetricDaily, TrackerDaily
+from storage.models import (
+    AdAccount,
+    AdObject,
+    MetricDaily,
+    TikTokConnection,
+    Tracker,
+    TrackerDaily,
+    TrackerUnmapped,
+)
 
 _COLUMNS = ("clicks", "conversions", "pending", "rejected", "revenue", "pending_revenue")
 
@@ -167,3 +175,45 @@ class TrackerStatsRepo:
             .group_by(TrackerDaily.object_id, TrackerDaily.day)
         )
         return {(r[0], r[1]): _sums(tuple(r)[2:]) for r in rows}
+
+    async def campaign_spend(
+        self, user_id: int, start: date, end: date
+    ) -> list[tuple[int, str, str, str, Decimal]]:
+        """The user's tracked ad accounts' campaigns with spend over a range (each in its own
+        account's days): (ad account, campaign id, name, currency, spend), by spend."""
+        spend = func.sum(MetricDaily.spend).label("spend")
+        rows = await self._s.execute(
+            select(AdObject.ad_account_id, AdObject.object_id, AdObject.name,
+                   AdAccount.currency, spend)
+            .join(AdAccount, AdAccount.id == AdObject.ad_account_id)
+            .join(TikTokConnection, TikTokConnection.id == AdAccount.connection_id)
+            .join(MetricDaily, (MetricDaily.ad_account_id == AdObject.ad_account_id)
+                  & (MetricDaily.level == "campaign")
+                  & (MetricDaily.object_id == AdObject.object_id))
+            .where(TikTokConnection.user_id == user_id, AdAccount.tracked.is_(True),
+                   AdObject.level == "campaign", MetricDaily.day >= start, MetricDaily.day <= end)
+            .group_by(AdObject.ad_account_id, AdObject.object_id, AdObject.name,
+                      AdAccount.currency)
+            .having(func.sum(MetricDaily.spend) > 0)
+            .order_by(spend.desc())
+        )
+        return [(int(r[0]), str(r[1]), str(r[2]), str(r[3]), Decimal(r[4])) for r in rows]
+
+    async def unmapped_revenue(self, tracker_id: int, start: date, end: date) -> Decimal:
+        """Revenue the tracker reported for ids matching no synced TikTok object (in the
+        tracker's currency)."""
+        total = await self._s.scalar(
+            select(func.coalesce(func.sum(TrackerUnmapped.revenue), 0)).where(
+                TrackerUnmapped.tracker_id == tracker_id,
+                TrackerUnmapped.day >= start,
+                TrackerUnmapped.day <= end,
+            )
+        )
+        return Decimal(total or 0)
+
+    async def owned(self, user_id: int, tracker_id: int) -> bool:
+        """Whether the tracker is the user's."""
+        found = await self._s.scalar(
+            select(Tracker.id).where(Tracker.id == tracker_id, Tracker.user_id == user_id)
+        )
+        return found is not None

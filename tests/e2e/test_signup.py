@@ -171,7 +171,7 @@ async def test_sign_up_helper_and_menu_sections(
     await sign_up(user)
     menu = await user.last_bot_message()
     assert menu is not None
-    await user.press("🔗 Integrations")
+    await user.press("⭐ Billing")
     stats = await user.expect("not built yet")
     assert stats.message_id == menu.message_id and stats.button_labels() == ["« Main menu"]
     await user.press("« Main menu")

@@ -1,0 +1,754 @@
+"""Integrations: affiliate trackers — add (tested before anything is stored), card, edit,
+disconnect, mapping, Push now / Pull now, push log, currency rates.
+
+Every tracker id in a button is only a lookup key: the use-cases in core.trackers check it
+against the presser (TrackerNotFound otherwise). The API key typed in the wizard is deleted from
+the chat at once and kept in the conversation state sealed by the vault until it is saved.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+from datetime import date
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from core.trackers.factory import make_client
+
+from bot.callbacks import MenuCb, TrackerCb
+from bot.filters import TYPED
+from bot.progress import every_second, final
+from bot.routers.menu import sign_up_first
+from bot.screens import plain, show
+from bot.states import TrackerStates
+from bot.views import Screen
+from bot.views.common import stale
+from bot.views.integrations import common as common_view
+from bot.views.integrations import fx as fx_view
+from bot.views.integrations import mapping as map_view
+from bot.views.integrations import overview as list_view
+from bot.views.integrations import push_log as log_view
+from bot.views.integrations import tracker as card_view
+from bot.views.integrations import wizard as wizard_view
+from core import stats
+from core.clock import Clock
+from core.periods import local_today
+from core.settings import Settings
+from core.timezones import is_valid, parse_time_zone
+from core.trackers import connect, fx, mapping, pull, push
+from core.trackers.base import KINDS, TrackerError
+from storage.models import User
+from storage.uow import UnitOfWorkFactory
+
+router = Router(name="integrations")
+DRAFT = "trk_draft"  # the Add tracker form: kind, url, sealed key, tz, cur, name
+EDIT = "trk_edit"  # {"id", "f"}: the tracker setting being typed
+PICK = "trk_pick"  # the manual link being made: tracker id, TikTok campaign, candidates, query
+MAX_CANDIDATES = 200  # tracker campaigns kept for the picker (a search narrows them)
+
+
+# Helpers ---------------------------------------------------------------------------------------
+
+
+def _aad(user_id: int) -> bytes:
+    return f"tracker-draft:{user_id}".encode()
+
+
+def _seal(uow: UnitOfWorkFactory, user_id: int, key: str) -> str:
+    """The typed key, encrypted for the conversation state (never kept in plain text)."""
+    assert uow.vault is not None
+    return base64.b64encode(uow.vault.seal(key, _aad(user_id))).decode()
+
+
+def _unseal(uow: UnitOfWorkFactory, user_id: int, sealed: str) -> str:
+    assert uow.vault is not None
+    return uow.vault.open(base64.b64decode(sealed), _aad(user_id))
+
+
+async def _delete(message: Message) -> bool:
+    """Delete a message carrying a secret; False if Telegram would not."""
+    try:
+        await message.delete()
+    except TelegramBadRequest:
+        return False
+    return True
+
+
+async def _rows(uow: UnitOfWorkFactory, user_id: int) -> list[list_view.TrackerRow]:
+    trackers = await connect.list_trackers(uow, user_id)
+    return [list_view.TrackerRow(t, t.push_ok_at, t.last_ok_at) for t in trackers]
+
+
+async def list_screen(uow: UnitOfWorkFactory, user: User) -> Screen:
+    """The Integrations screen."""
+    return list_view.overview(await _rows(uow, user.id), user.time_zone)
+
+
+async def card_screen(uow: UnitOfWorkFactory, clock: Clock, user: User, tracker_id: int) -> Screen:
+    """One tracker's card; TrackerNotFound if it is not the user's."""
+    t = await connect.get_tracker(uow, user.id, tracker_id)
+    links = await mapping.mapping(uow, user.id, tracker_id) if t.status != "disconnected" else []
+    row = list_view.TrackerRow(t, t.push_ok_at, t.last_ok_at)
+    return card_view.card(row, len(links), user.time_zone, clock.now())
+
+
+async def map_screen(
+    uow: UnitOfWorkFactory, clock: Clock, user: User, tracker_id: int, page: int = 0,
+    note: str | None = None,
+) -> Screen:
+    """The mapping screen of one tracker; TrackerNotFound if it is not the user's."""
+    t = await connect.get_tracker(uow, user.id, tracker_id)
+    linked = await mapping.mapping(uow, user.id, tracker_id)
+    links = await mapping.list_links(uow, user.id, tracker_id)
+    patterns = [(lk.id, lk.pattern or "", lk.tracker_campaign_name) for lk in links
+                if lk.pattern]
+    direct = [lk for lk in linked if lk.source != "pattern"]
+    left = await stats.unmapped(uow, clock, user.id, tracker_id,
+                                {(lk.ad_account_id, lk.campaign_id) for lk in linked})
+    spend = left.spend if left else []
+    revenue = {t.currency: left.revenue} if left and left.revenue else {}
+    return map_view.overview(t, direct, patterns, spend, revenue, page, note)
+
+
+async def _draft(state: FSMContext) -> dict[str, Any] | None:
+    value = await state.get_value(DRAFT)
+    return dict(value) if isinstance(value, dict) else None
+
+
+async def _put(state: FSMContext, draft: dict[str, Any]) -> None:
+    await state.update_data({DRAFT: draft})
+
+
+async def _next_step(event: Message | CallbackQuery, state: FSMContext, draft: dict[str, Any],
+                     clock: Clock, key_deleted: bool = False) -> None:
+    """Ask for the first thing the form still lacks, or show it for the test."""
+    kind = str(draft["kind"])
+    if not draft.get("url"):
+        await state.set_state(TrackerStates.url)
+        await show(event, wizard_view.ask_url(kind))
+    elif not draft.get("key"):
+        await state.set_state(TrackerStates.key)
+        await show(event, wizard_view.ask_key(kind))
+    elif not draft.get("tz"):
+        await state.set_state(TrackerStates.time_zone)
+        await show(event, wizard_view.ask_zone(kind, clock.now(), key_deleted))
+    elif not draft.get("cur"):
+        await state.set_state(TrackerStates.currency)
+        await show(event, wizard_view.ask_currency(kind))
+    else:
+        await state.set_state(None)
+        await show(event, wizard_view.review(draft, clock.now()))
+
+
+# Entry -----------------------------------------------------------------------------------------
+
+
+@router.callback_query(MenuCb.filter(F.section == "integrations"))
+async def open_integrations(
+    query: CallbackQuery, db_user: User | None, uow: UnitOfWorkFactory
+) -> None:
+    """Integrations from the main menu."""
+    if db_user is None:
+        await query.answer(sign_up_first(), show_alert=True)
+        return
+    await show(query, await list_screen(uow, db_user))
+    await query.answer()
+
+
+@router.callback_query(TrackerCb.filter())
+async def tracker_action(
+    query: CallbackQuery,
+    callback_data: TrackerCb,
+    db_user: User | None,
+    state: FSMContext,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    settings: Settings,
+    bot: Bot,
+) -> None:
+    """Every Integrations button; tracker ids are checked against the presser in core."""
+    if db_user is None:
+        await query.answer(sign_up_first(), show_alert=True)
+        return
+    try:
+        handled = await _dispatch(query, callback_data, db_user, state, uow, clock, settings, bot)
+    except connect.TrackerNotFound:
+        await query.answer(common_view.not_found(), show_alert=True)
+        return
+    if handled is False:
+        await query.answer(stale(), show_alert=True)
+    elif handled is True:
+        await query.answer()
+
+
+async def _dispatch(
+    query: CallbackQuery, cb: TrackerCb, user: User, state: FSMContext, uow: UnitOfWorkFactory,
+    clock: Clock, settings: Settings, bot: Bot,
+) -> bool | None:
+    """Route one press; True: answer plainly, False: stale, None: already answered."""
+    a = cb.a
+    if a == "ls":
+        await state.set_state(None)
+        await state.update_data({DRAFT: None, EDIT: None, PICK: None})
+        await show(query, await list_screen(uow, user))
+        return True
+    if a in ("add", "kind", "demo", "tz", "cur", "wurl", "wkey", "test", "save"):
+        return await _wizard(query, cb, user, state, uow, clock, settings)
+    if a == "tr":
+        await state.set_state(None)
+        await show(query, await card_screen(uow, clock, user, cb.id))
+        return True
+    if a in ("ed", "ef", "etz", "ecur"):
+        return await _edit_press(query, cb, user, state, uow, clock)
+    if a == "dc":
+        t = await connect.get_tracker(uow, user.id, cb.id)
+        if t.status == "disconnected":
+            raise connect.TrackerNotFound(cb.id)
+        await show(query, card_view.confirm_disconnect(t))
+        return True
+    if a == "dcy":
+        t = await connect.get_tracker(uow, user.id, cb.id)
+        purge_at = await connect.disconnect_tracker(uow, clock, user.id, cb.id)
+        await show(query, card_view.disconnected(t, purge_at, user.time_zone))
+        return True
+    if a in ("map", "auto", "lk", "lkt", "lkp", "lkc", "pat", "ul"):
+        return await _mapping_press(query, cb, user, state, uow, clock)
+    if a in ("push", "pull"):
+        return await _sync_now(query, cb, user, uow, clock)
+    if a == "log":
+        return await _push_log(query, cb, user, uow, clock)
+    if a in ("fx", "fxs", "fxd"):
+        return await _rates_press(query, cb, user, state, uow)
+    return False
+
+
+# Add tracker -----------------------------------------------------------------------------------
+
+
+async def _wizard(
+    query: CallbackQuery, cb: TrackerCb, user: User, state: FSMContext, uow: UnitOfWorkFactory,
+    clock: Clock, settings: Settings,
+) -> bool | None:
+    """The steps of Add tracker driven by buttons."""
+    a = cb.a
+    if a == "add":
+        await state.set_state(None)
+        await _put(state, {})
+        await show(query, wizard_view.choose_kind(settings.demo_trackers))
+        return True
+    if a == "kind":
+        if cb.v not in KINDS:
+            return False
+        await _put(state, {"kind": cb.v})
+        await _next_step(query, state, {"kind": cb.v}, clock)
+        return True
+    if a == "demo":
+        if not 0 <= cb.n < len(settings.demo_trackers):
+            return False
+        demo = settings.demo_trackers[cb.n]
+        if demo.get("kind") not in KINDS:
+            return False
+        zone = str(demo.get("time_zone") or "UTC")
+        draft = {
+            "kind": demo["kind"], "url": str(demo["url"]), "name": str(demo.get("name") or ""),
+            "key": _seal(uow, user.id, str(demo["api_key"])),
+            "tz": zone if is_valid(zone) else "UTC", "cur": str(demo.get("currency") or "USD"),
+        }
+        await _put(state, draft)
+        await _next_step(query, state, draft, clock)
+        return True
+    draft = await _draft(state)
+    if not draft or "kind" not in draft:
+        await query.answer(wizard_view.draft_gone(), show_alert=True)
+        return None
+    if a == "tz":
+        if not is_valid(cb.v):
+            return False
+        draft["tz"] = cb.v
+    elif a == "cur":
+        try:
+            draft["cur"] = fx.currency_code(cb.v)
+        except fx.BadRate:
+            return False
+    elif a == "wurl":
+        draft.pop("url", None)
+    elif a == "wkey":
+        draft.pop("key", None)
+    elif a in ("test", "save"):
+        return await _test_or_save(query, a, user, state, uow, clock, draft)
+    await _put(state, draft)
+    await _next_step(query, state, draft, clock)
+    return True
+
+
+async def _test_or_save(
+    query: CallbackQuery, a: str, user: User, state: FSMContext, uow: UnitOfWorkFactory,
+    clock: Clock, draft: dict[str, Any],
+) -> bool | None:
+    """Test connection (lists campaigns), or Save (tests again, then stores)."""
+    if not all(draft.get(k) for k in ("url", "key", "tz", "cur")):
+        await _next_step(query, state, draft, clock)
+        return True
+    kind = str(draft["kind"])
+    key = _unseal(uow, user.id, str(draft["key"]))
+    await query.answer(wizard_view.testing(kind))
+    if isinstance(query.message, Message):
+        with contextlib.suppress(TelegramBadRequest):
+            await query.message.edit_text(wizard_view.testing(kind))
+    try:
+        if a == "test":
+            campaigns = await connect.test_tracker(kind, str(draft["url"]), key, make_client)
+            await final(query, wizard_view.test_ok(kind, campaigns))
+            return None
+        added = await connect.add_tracker(
+            uow, clock, user.id, kind, str(draft.get("name") or ""), str(draft["url"]), key,
+            str(draft["tz"]), str(draft["cur"]), make_client,
+        )
+    except TrackerError as exc:
+        await final(query, wizard_view.test_failed(exc.reason, exc.detail))
+        return None
+    except connect.BadInput:
+        draft.pop("tz", None)
+        await _put(state, draft)
+        await _next_step(query, state, draft, clock)
+        return None
+    await state.update_data({DRAFT: None})
+    await final(query, wizard_view.saved(added.tracker))
+    return None
+
+
+@router.message(StateFilter(TrackerStates.url), TYPED)
+async def typed_url(
+    message: Message, state: FSMContext, db_user: User | None, clock: Clock
+) -> None:
+    """The tracker's base URL (checked to be http(s) now, tested with the key later)."""
+    draft = await _draft(state)
+    if db_user is None or not draft or "kind" not in draft:
+        await state.set_state(None)
+        await message.answer(wizard_view.draft_gone())
+        return
+    url = (message.text or "").strip()
+    if not url.lower().startswith(("http://", "https://")) or " " in url or len(url) > 500:
+        await message.answer(common_view.reason_text("bad_url"))
+        return
+    draft["url"] = url
+    await _put(state, draft)
+    await _next_step(message, state, draft, clock)
+
+
+@router.message(StateFilter(TrackerStates.key), TYPED)
+async def typed_key(
+    message: Message, state: FSMContext, db_user: User | None, uow: UnitOfWorkFactory,
+    clock: Clock,
+) -> None:
+    """The API key: deleted from the chat at once, sealed into the form."""
+    key = (message.text or "").strip()
+    deleted = await _delete(message)
+    draft = await _draft(state)
+    if db_user is None or not draft or "kind" not in draft:
+        await state.set_state(None)
+        await message.answer(wizard_view.draft_gone())
+        return
+    if not deleted:
+        await message.answer(wizard_view.key_not_deleted())
+    if not key or len(key) > 500:
+        await message.answer(common_view.reason_text("bad_key"))
+        return
+    draft["key"] = _seal(uow, db_user.id, key)
+    await _put(state, draft)
+    await _next_step(message, state, draft, clock, key_deleted=deleted)
+
+
+@router.message(StateFilter(TrackerStates.time_zone), TYPED)
+async def typed_zone(message: Message, state: FSMContext, clock: Clock) -> None:
+    """The tracker's zone typed as a city or an offset."""
+    draft = await _draft(state)
+    if not draft or "kind" not in draft:
+        await state.set_state(None)
+        await message.answer(wizard_view.draft_gone())
+        return
+    zone = parse_time_zone(message.text or "")
+    if zone is None:
+        await message.answer(card_view.bad_value("tz"))
+        return
+    draft["tz"] = zone
+    await _put(state, draft)
+    await _next_step(message, state, draft, clock)
+
+
+@router.message(StateFilter(TrackerStates.currency), TYPED)
+async def typed_currency(message: Message, state: FSMContext, clock: Clock) -> None:
+    """The tracker's currency typed as a code."""
+    draft = await _draft(state)
+    if not draft or "kind" not in draft:
+        await state.set_state(None)
+        await message.answer(wizard_view.draft_gone())
+        return
+    try:
+        draft["cur"] = fx.currency_code(message.text or "")
+    except fx.BadRate:
+        await message.answer(wizard_view.bad_currency())
+        return
+    await _put(state, draft)
+    await _next_step(message, state, draft, clock)
+
+
+# Edit ------------------------------------------------------------------------------------------
+
+
+async def _edit_press(
+    query: CallbackQuery, cb: TrackerCb, user: User, state: FSMContext, uow: UnitOfWorkFactory,
+    clock: Clock,
+) -> bool | None:
+    """The edit menu, a setting's prompt, or a zone / currency picked by button."""
+    t = await connect.get_tracker(uow, user.id, cb.id)
+    if t.status == "disconnected":
+        raise connect.TrackerNotFound(cb.id)
+    if cb.a == "ed":
+        await state.set_state(None)
+        await show(query, card_view.edit_menu(t))
+        return True
+    if cb.a == "ef":
+        if cb.v not in card_view.EDIT_FIELDS:
+            return False
+        await state.set_state(TrackerStates.edit)
+        await state.update_data({EDIT: {"id": t.id, "f": cb.v}})
+        await show(query, card_view.ask_field(t, cb.v, clock.now()))
+        return True
+    field = "time_zone" if cb.a == "etz" else "currency"
+    try:
+        saved = await connect.edit_tracker(uow, clock, user.id, t.id, make_client,
+                                           **{field: cb.v})
+    except connect.BadInput:
+        return False
+    await state.set_state(None)
+    await show(query, card_view.edit_menu(saved))
+    await query.answer(plain(card_view.edited(saved))[:200])
+    return None
+
+
+@router.message(StateFilter(TrackerStates.edit), TYPED)
+async def typed_setting(
+    message: Message, state: FSMContext, db_user: User | None, uow: UnitOfWorkFactory,
+    clock: Clock,
+) -> None:
+    """A typed tracker setting; a new URL or key is tested before it is saved."""
+    ask = await state.get_value(EDIT)
+    if db_user is None or not isinstance(ask, dict):
+        await state.set_state(None)
+        await message.answer(stale())
+        return
+    field, tracker_id, text = str(ask["f"]), int(ask["id"]), (message.text or "").strip()
+    if field == "key" and not await _delete(message):
+        await message.answer(wizard_view.key_not_deleted())
+    values: dict[str, Any] = {}
+    if field == "name":
+        if not 1 <= len(text) <= 60:
+            await message.answer(card_view.bad_value(field))
+            return
+        values["name"] = text
+    elif field == "pct":
+        if not text.isdigit() or not 1 <= int(text) <= 100:
+            await message.answer(card_view.bad_value(field))
+            return
+        values["discrepancy_pct"] = int(text)
+    elif field == "tz":
+        zone = parse_time_zone(text)
+        if zone is None:
+            await message.answer(card_view.bad_value(field))
+            return
+        values["time_zone"] = zone
+    elif field == "cur":
+        try:
+            values["currency"] = fx.currency_code(text)
+        except fx.BadRate:
+            await message.answer(card_view.bad_value(field))
+            return
+    elif field == "url":
+        values["url"] = text
+    elif field == "key":
+        values["api_key"] = text
+    else:
+        await state.set_state(None)
+        await message.answer(stale())
+        return
+    try:
+        saved = await connect.edit_tracker(uow, clock, db_user.id, tracker_id, make_client,
+                                           **values)
+    except connect.TrackerNotFound:
+        await state.set_state(None)
+        await message.answer(common_view.not_found())
+        return
+    except TrackerError as exc:
+        await message.answer(card_view.edit_failed(exc.reason, exc.detail))
+        return
+    except connect.BadInput as exc:
+        await message.answer(card_view.bad_value(exc.field))
+        return
+    await state.set_state(None)
+    await state.update_data({EDIT: None})
+    text, markup = card_view.edit_menu(saved)
+    await message.answer(card_view.edited(saved) + "\n\n" + text, reply_markup=markup)
+
+
+# Mapping ---------------------------------------------------------------------------------------
+
+
+async def _mapping_press(
+    query: CallbackQuery, cb: TrackerCb, user: User, state: FSMContext, uow: UnitOfWorkFactory,
+    clock: Clock,
+) -> bool | None:
+    """The mapping screen and its actions."""
+    a, tracker_id = cb.a, cb.id
+    if a == "map":
+        await state.set_state(None)
+        await show(query, await map_screen(uow, clock, user, tracker_id, cb.n))
+        return True
+    if a == "auto":
+        await query.answer(map_view.auto_running())
+        try:
+            report = await mapping.auto_map(uow, clock, tracker_id, make_client, user_id=user.id)
+            note = map_view.auto_result(report.new)
+        except TrackerError as exc:
+            note = common_view.reason_text(exc.reason, exc.detail)
+        await final(query, await map_screen(uow, clock, user, tracker_id, 0, note))
+        return None
+    if a == "ul":
+        try:
+            await mapping.unlink(uow, clock, user.id, tracker_id, int(cb.v or 0))
+            note = map_view.unlinked()
+        except mapping.LinkError as exc:
+            note = map_view.link_error(str(exc))
+        await show(query, await map_screen(uow, clock, user, tracker_id, cb.n, note))
+        return True
+    t = await connect.get_tracker(uow, user.id, tracker_id)
+    if t.status == "disconnected":
+        raise connect.TrackerNotFound(tracker_id)
+    if a == "lk":
+        await state.set_state(None)
+        campaigns = await mapping.tiktok_campaigns(uow, user.id)
+        await state.update_data({PICK: {"id": tracker_id}})
+        await show(query, map_view.pick_tiktok(t, campaigns, cb.n))
+        return True
+    if a == "pat":
+        await state.set_state(TrackerStates.pattern)
+        await state.update_data({PICK: {"id": tracker_id}})
+        await show(query, map_view.ask_pattern(t))
+        return True
+    pick = await state.get_value(PICK)
+    if not isinstance(pick, dict) or pick.get("id") != tracker_id:
+        return False
+    if a == "lkt":
+        campaigns = await mapping.tiktok_campaigns(uow, user.id)
+        if not 0 <= cb.n < len(campaigns):
+            return False
+        c = campaigns[cb.n]
+        pick.update(acc=c.ad_account_id, cid=c.campaign_id, target=c.name, query="")
+        return await _show_candidates(query, state, uow, user, t, pick, 0)
+    if a == "lkp":
+        return await _show_candidates(query, state, uow, user, t, pick, cb.n, reload=False)
+    if a == "lkc":
+        ids = pick.get("ids") or []
+        if not 0 <= cb.n < len(ids):
+            return False
+        return await _link(query, state, uow, clock, user, tracker_id, pick, str(ids[cb.n]))
+    return False
+
+
+async def _show_candidates(
+    event: CallbackQuery | Message, state: FSMContext, uow: UnitOfWorkFactory, user: User,
+    t: Any, pick: dict[str, Any], page: int, reload: bool = True,
+) -> bool | None:
+    """The tracker campaigns to pick from (searched by `pick["query"]`), kept in the state so a
+    number pressed means the campaign that was shown."""
+    try:
+        found = await mapping.tracker_campaigns(uow, user.id, t.id, make_client,
+                                                str(pick.get("query") or ""))
+    except TrackerError as exc:
+        text = common_view.reason_text(exc.reason, exc.detail)
+        if isinstance(event, CallbackQuery):
+            await event.answer(plain(text)[:200], show_alert=True)
+            return None
+        await event.answer(text)
+        return None
+    found = found[:MAX_CANDIDATES]
+    if reload or "ids" not in pick:
+        pick["ids"] = [c.id for c in found]
+    await state.set_state(TrackerStates.search)
+    await state.update_data({PICK: pick})
+    target = str(pick.get("target") or pick.get("pattern") or "")
+    await show(event, map_view.pick_tracker(t, target, found, page, str(pick.get("query") or "")))
+    return True
+
+
+async def _link(
+    event: CallbackQuery | Message, state: FSMContext, uow: UnitOfWorkFactory, clock: Clock,
+    user: User, tracker_id: int, pick: dict[str, Any], tracker_campaign_id: str,
+) -> bool | None:
+    """Save the manual or pattern link being made, then show the mapping."""
+    try:
+        if pick.get("pattern"):
+            info, matched = await mapping.link_pattern(
+                uow, clock, user.id, tracker_id, str(pick["pattern"]), tracker_campaign_id,
+                make_client)
+            note = map_view.pattern_linked(str(pick["pattern"]), info.tracker_campaign_name,
+                                           [c.name for c in matched])
+        elif pick.get("cid"):
+            info = await mapping.link_campaign(
+                uow, clock, user.id, tracker_id, int(pick["acc"]), str(pick["cid"]),
+                tracker_campaign_id, make_client)
+            note = map_view.linked(str(pick.get("target") or ""), info.tracker_campaign_name)
+        else:
+            return False
+    except mapping.LinkError as exc:
+        note = map_view.link_error(str(exc))
+    except TrackerError as exc:
+        note = common_view.reason_text(exc.reason, exc.detail)
+    await state.set_state(None)
+    await state.update_data({PICK: None})
+    await show(event, await map_screen(uow, clock, user, tracker_id, 0, note))
+    return True
+
+
+@router.message(StateFilter(TrackerStates.search), TYPED)
+async def typed_search(
+    message: Message, state: FSMContext, db_user: User | None, uow: UnitOfWorkFactory
+) -> None:
+    """Text typed while picking a tracker campaign: search by name or id."""
+    pick = await state.get_value(PICK)
+    if db_user is None or not isinstance(pick, dict) or "id" not in pick:
+        await state.set_state(None)
+        await message.answer(stale())
+        return
+    try:
+        t = await connect.get_tracker(uow, db_user.id, int(pick["id"]))
+    except connect.TrackerNotFound:
+        await state.set_state(None)
+        await message.answer(common_view.not_found())
+        return
+    pick["query"] = (message.text or "").strip()[:60]
+    await _show_candidates(message, state, uow, db_user, t, pick, 0)
+
+
+@router.message(StateFilter(TrackerStates.pattern), TYPED)
+async def typed_pattern(
+    message: Message, state: FSMContext, db_user: User | None, uow: UnitOfWorkFactory
+) -> None:
+    """A TikTok campaign name pattern; then the tracker campaign it goes to."""
+    pick = await state.get_value(PICK)
+    text = " ".join((message.text or "").split())
+    if db_user is None or not isinstance(pick, dict) or "id" not in pick:
+        await state.set_state(None)
+        await message.answer(stale())
+        return
+    if not 1 <= len(text) <= 128:
+        await message.answer(map_view.link_error("pattern"))
+        return
+    try:
+        t = await connect.get_tracker(uow, db_user.id, int(pick["id"]))
+    except connect.TrackerNotFound:
+        await state.set_state(None)
+        await message.answer(common_view.not_found())
+        return
+    pick.update(pattern=text, query="")
+    pick.pop("cid", None)
+    await _show_candidates(message, state, uow, db_user, t, pick, 0)
+
+
+# Push now / Pull now / push log ----------------------------------------------------------------
+
+
+async def _sync_now(
+    query: CallbackQuery, cb: TrackerCb, user: User, uow: UnitOfWorkFactory, clock: Clock
+) -> bool | None:
+    """Push now or Pull now, with progress in the pressed message (at most one edit a second)."""
+    t = await connect.get_tracker(uow, user.id, cb.id)
+    if t.status == "disconnected":
+        raise connect.TrackerNotFound(cb.id)
+    what = cb.a
+    await query.answer()
+    if isinstance(query.message, Message):
+        with contextlib.suppress(TelegramBadRequest):
+            await query.message.edit_text(card_view.working(what, t, 0, 1))
+    pace = every_second(query, lambda d, n: card_view.working(what, t, d, n))
+    if what == "push":
+        report = await push.push_costs(uow, clock, t.id, None, make_client, user_id=user.id,
+                                       progress=pace)
+        note = card_view.pushed(report.sent, report.accepted, report.rejected, report.refused)
+    else:
+        pulled = await pull.pull_revenue(uow, clock, t.id, make_client, user_id=user.id,
+                                         progress=pace)
+        report = pulled
+        note = card_view.pulled(pulled.rows, pulled.unmapped)
+    if report.error:
+        reason, _sep, detail = report.error.partition(": ")
+        await final(query, card_view.failed(what, t, reason, detail))
+        return None
+    text, markup = await card_screen(uow, clock, user, t.id)
+    await final(query, (note + "\n\n" + text, markup))
+    return None
+
+
+async def _push_log(
+    query: CallbackQuery, cb: TrackerCb, user: User, uow: UnitOfWorkFactory, clock: Clock
+) -> bool | None:
+    """The push log of one day (today in the tracker's zone unless the button says)."""
+    t = await connect.get_tracker(uow, user.id, cb.id)
+    today = local_today(clock.now(), t.time_zone)
+    try:
+        day = date.fromisoformat(cb.v) if cb.v else today
+    except ValueError:
+        return False
+    entries = await push.push_log(uow, user.id, t.id, day)
+    await show(query, log_view.day_log(t, day, entries, today))
+    return True
+
+
+# Currency rates --------------------------------------------------------------------------------
+
+
+async def _rates_press(
+    query: CallbackQuery, cb: TrackerCb, user: User, state: FSMContext, uow: UnitOfWorkFactory
+) -> bool | None:
+    """The rates screen, Set a rate, or forget one."""
+    if cb.a == "fxs":
+        await state.set_state(TrackerStates.rate)
+        await show(query, fx_view.ask_rate())
+        return True
+    if cb.a == "fxd":
+        if len(cb.v) != 6:
+            return False
+        await fx.delete_rate(uow, user.id, cb.v[:3], cb.v[3:])
+    await state.set_state(None)
+    await show(query, fx_view.rates(await fx.list_rates(uow, user.id), user.time_zone))
+    return True
+
+
+@router.message(StateFilter(TrackerStates.rate), TYPED)
+async def typed_rate(
+    message: Message, state: FSMContext, db_user: User | None, uow: UnitOfWorkFactory,
+    clock: Clock,
+) -> None:
+    """A typed rate: `EUR USD 1.0842` (1 EUR = 1.0842 USD)."""
+    if db_user is None:
+        await state.set_state(None)
+        await message.answer(sign_up_first())
+        return
+    parts = (message.text or "").replace("=", " ").replace("/", " ").split()
+    if len(parts) != 3:
+        await message.answer(fx_view.bad_rate(""))
+        return
+    try:
+        rate = await fx.set_rate(uow, clock, db_user.id, parts[0], parts[1], parts[2])
+    except fx.BadRate as exc:
+        await message.answer(fx_view.bad_rate(exc.reason))
+        return
+    await state.set_state(None)
+    text, markup = fx_view.rates(await fx.list_rates(uow, db_user.id), db_user.time_zone)
+    await message.answer(fx_view.rate_set(rate.base, rate.quote, rate.rate) + "\n\n" + text,
+                         reply_markup=markup)

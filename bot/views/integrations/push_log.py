@@ -1,0 +1,83 @@
+"""The push log of one tracker for one day: what was sent, the tracker's answer, refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Protocol
+
+from aiogram import html
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from babel.dates import format_date
+
+from bot.callbacks import TrackerCb
+from bot.views import Screen
+from bot.views.integrations.common import TrackerLike, back_to_tracker, loc, tracker_title
+from core.money import money
+
+MAX_ENTRIES = 25  # per message: each entry is ~3 lines; the rest is counted
+ANSWER_CHARS = 120
+
+
+class PushLike(Protocol):
+    """One logged cost item (storage.models.TrackerPush)."""
+
+    @property
+    def tracker_campaign_id(self) -> str: ...
+    @property
+    def id_field(self) -> str | None: ...
+    @property
+    def id_value(self) -> str | None: ...
+    @property
+    def spend(self) -> Decimal: ...
+    @property
+    def spend_currency(self) -> str: ...
+    @property
+    def cost(self) -> Decimal | None: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def answer(self) -> str: ...
+
+
+def day_log(t: TrackerLike, day: date, entries: Sequence[PushLike], today: date) -> Screen:
+    """Every cost item of the day: TikTok's spend, what was sent, and what the tracker said."""
+    sent = [e for e in entries if e.ok]
+    refused = [e for e in entries if not e.ok]
+    lines = [
+        _("📜 <b>Push log</b> · {title}").format(title=tracker_title(t)),
+        format_date(day, "medium", locale=loc()),
+        _("Sent: {ok} · refused: {refused}").format(ok=len(sent), refused=len(refused)),
+        "",
+    ]
+    if not entries:
+        lines.append(_("Nothing was pushed for this day."))
+    for e in entries[:MAX_ENTRIES]:
+        where = html.quote(e.tracker_campaign_id[:30])
+        if e.id_field and e.id_value:
+            where += f" · {html.quote(e.id_field)}={html.quote(e.id_value[:32])}"
+        spend = money(e.spend, e.spend_currency, loc())
+        answer = html.quote(e.answer[:ANSWER_CHARS])
+        if e.ok and e.cost is not None:
+            lines.append(_("✅ {where}: spend {spend} → sent {cost}").format(
+                where=where, spend=spend, cost=money(e.cost, e.currency, loc())))
+        else:
+            lines.append(_("❌ {where}: spend {spend} not sent").format(where=where, spend=spend))
+        if answer:
+            lines.append(f"   <i>{answer}</i>")
+    if len(entries) > MAX_ENTRIES:
+        lines.append(_("…and {count} more.").format(count=len(entries) - MAX_ENTRIES))
+    kb = InlineKeyboardBuilder()
+    before, after = day - timedelta(days=1), day + timedelta(days=1)
+    kb.button(text="‹ " + format_date(before, "d MMM", locale=loc()),
+              callback_data=TrackerCb(a="log", id=t.id, v=before.isoformat()))
+    if after <= today:
+        kb.button(text=format_date(after, "d MMM", locale=loc()) + " ›",
+                  callback_data=TrackerCb(a="log", id=t.id, v=after.isoformat()))
+    back_to_tracker(kb, t.id)
+    kb.adjust(2 if after <= today else 1, 1)
+    return "\n".join(lines), kb.as_markup()
