@@ -18,6 +18,7 @@ from storage.repos.stats import StatsRepo
 from storage.repos.support import SupportRepo
 from storage.repos.sync import SyncRepo
 from storage.repos.templates import TemplatesRepo
+from storage.repos.trackers import TrackerRepo
 from storage.repos.users import UserRepo
 from storage.vault import Vault
 
@@ -43,6 +44,7 @@ class UnitOfWork:
         self.creatives = CreativesRepo(self.session)
         self.templates = TemplatesRepo(self.session)
         self.launches = LaunchesRepo(self.session)
+        self.trackers = TrackerRepo(self.session)
         return self
 
     @property
