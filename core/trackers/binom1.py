@@ -35,8 +35,9 @@ GROUP_DAYS = 31
 GROUP_NONE = 1
 DATE_CUSTOM = 12  # §2 date=12: custom date range with date_s/date_e
 # Binom tells a bad key with an error string in a 2xx body (§2.4); these words mark it.
-_KEY_WORDS = re.compile(r"api[\s_-]*key|\bkey\b|auth|access denied|forbidden|permission",
-                        re.IGNORECASE)
+_KEY_WORDS = re.compile(
+    r"api[\s_-]*key|\bkey\b|auth|access denied|forbidden|permission", re.IGNORECASE
+)
 _LEVEL_BY_MACRO: Mapping[str, Level] = {macro: level for level, macro in MACROS.items()}
 # When arm.php is missing (older 1.x), the project's convention of spec §4 applies.
 CONVENTION: Mapping[Level, str] = {"campaign": "t1", "adgroup": "t2", "ad": "t3"}
@@ -68,13 +69,17 @@ def day_offset(day: date, time_zone: str) -> tuple[int | None, str]:
     first, last = start.utcoffset(), (end - timedelta(seconds=1)).utcoffset()
     assert first is not None and last is not None
     if first != last:
-        return None, (f"the UTC offset of {time_zone} changes on {day:%Y-%m-%d} "
-                      f"({_fmt(first)} → {_fmt(last)}); Binom 1 takes one whole-hour offset "
-                      "per day, so this day is not sent")
+        return None, (
+            f"the UTC offset of {time_zone} changes on {day:%Y-%m-%d} "
+            f"({_fmt(first)} → {_fmt(last)}); Binom 1 takes one whole-hour offset "
+            "per day, so this day is not sent"
+        )
     seconds = int(first.total_seconds())
     if seconds % 3600:
-        return None, (f"{time_zone} is {_fmt(first)} on {day:%Y-%m-%d}; Binom 1 takes only "
-                      "whole-hour UTC offsets, so this day is not sent")
+        return None, (
+            f"{time_zone} is {_fmt(first)} on {day:%Y-%m-%d}; Binom 1 takes only "
+            "whole-hour UTC offsets, so this day is not sent"
+        )
     return seconds // 3600, ""
 
 
@@ -88,13 +93,25 @@ def cost_params(item: CostItem, offset: int) -> list[tuple[str, str]]:
     """save_update_costs query for one item, with the 1.8 and 1.9 names both (§2.2)."""
     day = f"{item.day:%Y-%m-%d}"
     cost = plain(item.cost)
-    params = [("page", "save_update_costs"), ("camp_id", item.campaign_id),
-              ("date", str(DATE_CUSTOM)), ("date_s", day), ("date_e", day),
-              ("timezone", str(offset)), ("type", "1"), ("cost", cost), ("value", cost)]
+    params = [
+        ("page", "save_update_costs"),
+        ("camp_id", item.campaign_id),
+        ("date", str(DATE_CUSTOM)),
+        ("date_s", day),
+        ("date_e", day),
+        ("timezone", str(offset)),
+        ("type", "1"),
+        ("cost", cost),
+        ("value", cost),
+    ]
     if item.id_field and item.id_value:
         number = str(token_number(item.id_field))
-        params += [("token_number", number), ("token_value", item.id_value),
-                   ("token_id", number), ("token_val", item.id_value)]
+        params += [
+            ("token_number", number),
+            ("token_value", item.id_value),
+            ("token_id", number),
+            ("token_val", item.id_value),
+        ]
     return params
 
 
@@ -103,7 +120,8 @@ def campaign_rows(payload: Any) -> list[Mapping[str, Any]]:
     if isinstance(payload, Mapping) and isinstance(payload.get("campaigns"), list):
         payload = payload["campaigns"]
     if not isinstance(payload, list) or any(
-            not isinstance(r, Mapping) or "id" not in r or "name" not in r for r in payload):
+        not isinstance(r, Mapping) or "id" not in r or "name" not in r for r in payload
+    ):
         raise TrackerError("wrong_kind", "page=Campaigns is not a list of Binom campaigns")
     return payload
 
@@ -159,14 +177,18 @@ def stats_rows(payload: Any, campaign_id: str, grouped: bool) -> list[RevenueRow
                 continue
         elif level != "2" or not grouped or day is None:
             continue
-        out.append(RevenueRow(
-            campaign_id=campaign_id, day=day,
-            id_value=str(name) if grouped and name not in (None, "") else None,
-            clicks=to_int(row.get("clicks")),
-            conversions=to_int(row.get("leads")),  # §0: Binom's leads are its conversions
-            pending=0, rejected=0,
-            revenue=to_decimal(row.get("revenue", row.get("rev"))),  # 1.9 / 1.8 names (§2.1)
-        ))
+        out.append(
+            RevenueRow(
+                campaign_id=campaign_id,
+                day=day,
+                id_value=str(name) if grouped and name not in (None, "") else None,
+                clicks=to_int(row.get("clicks")),
+                conversions=to_int(row.get("leads")),  # §0: Binom's leads are its conversions
+                pending=0,
+                rejected=0,
+                revenue=to_decimal(row.get("revenue", row.get("rev"))),  # 1.9 / 1.8 names (§2.1)
+            )
+        )
     return out
 
 
@@ -193,8 +215,12 @@ class Binom1Client(TrackerHttp):
 
     async def list_campaigns(self) -> list[TrackerCampaign]:
         """page=Campaigns (val_page=All: one page is all), id fields from arm.php if it has them."""
-        payload = await self.request("GET", op="Campaigns", root=True, params=self._params(
-            [("page", "Campaigns"), ("date", "9"), ("val_page", "All")]))
+        payload = await self.request(
+            "GET",
+            op="Campaigns",
+            root=True,
+            params=self._params([("page", "Campaigns"), ("date", "9"), ("val_page", "All")]),
+        )
         rows = [r for r in campaign_rows(payload) if not is_deleted(r)]
         configs = await self._arm_configs()
         out = []
@@ -207,18 +233,26 @@ class Binom1Client(TrackerHttp):
             else:
                 id_fields = configs.get(cid, {})
             link = row.get("url") or row.get("link")  # 1.9 `url`, 1.8 `link` (§2.1)
-            out.append(TrackerCampaign(
-                id=cid, name=str(row.get("name") or cid),
-                active=str(row.get("status") or "1") not in ("0", "paused", "false"),
-                id_fields=id_fields, link=str(link) if link else None))
+            out.append(
+                TrackerCampaign(
+                    id=cid,
+                    name=str(row.get("name") or cid),
+                    active=str(row.get("status") or "1") not in ("0", "paused", "false"),
+                    id_fields=id_fields,
+                    link=str(link) if link else None,
+                )
+            )
         return out
 
     async def _arm_configs(self) -> dict[str, dict[Level, str]] | None:
         """Per campaign id, its id fields from arm.php campaign@get_all; None when unavailable."""
         try:
             payload = await self.request(
-                "GET", op="arm:campaign@get_all", url=self.arm_url,
-                params=self._params([("action", "campaign@get_all")]))
+                "GET",
+                op="arm:campaign@get_all",
+                url=self.arm_url,
+                params=self._params([("action", "campaign@get_all")]),
+            )
         except TrackerError as exc:
             if exc.reason in ("wrong_kind", "not_found", "not_json", "refused"):
                 return None
@@ -250,16 +284,23 @@ class Binom1Client(TrackerHttp):
                 outcomes.append(PushOutcome(item, False, trim(why)))
                 continue
             if stopped is not None:
-                outcomes.append(PushOutcome(item, False, trim(
-                    f"not sent: {stopped.reason}: {stopped.detail}")))
+                outcomes.append(
+                    PushOutcome(item, False, trim(f"not sent: {stopped.reason}: {stopped.detail}"))
+                )
                 continue
             try:
                 params = cost_params(item, offset)
-                payload = await self.request("GET", op="save_update_costs",
-                                             params=self._params(params))
+                payload = await self.request(
+                    "GET", op="save_update_costs", params=self._params(params)
+                )
             except TrackerError as exc:
-                outcomes.append(PushOutcome(item, False, trim(
-                    f"{exc.reason}: {exc.detail}" if exc.detail else exc.reason)))
+                outcomes.append(
+                    PushOutcome(
+                        item,
+                        False,
+                        trim(f"{exc.reason}: {exc.detail}" if exc.detail else exc.reason),
+                    )
+                )
                 if exc.reason in TRACKER_WIDE:
                     stopped = exc
                 continue
@@ -269,19 +310,38 @@ class Binom1Client(TrackerHttp):
             outcomes.append(PushOutcome(item, ok, answer))
         return outcomes
 
-    async def pull(self, campaign_ids: Sequence[str], id_field: str | None, start: date,
-                   end: date, time_zone: str) -> list[RevenueRow]:
+    async def pull(
+        self,
+        campaign_ids: Sequence[str],
+        id_field: str | None,
+        start: date,
+        end: date,
+        time_zone: str,
+    ) -> list[RevenueRow]:
         """page=Stats per campaign, by days then the token, in runs of one UTC offset."""
         group2 = str(group_code(id_field)) if id_field else str(GROUP_NONE)
         out: list[RevenueRow] = []
         for first, last, offset in offset_runs(start, end, time_zone):
             for campaign_id in campaign_ids:
-                payload = await self.request("GET", op="Stats", params=self._params([
-                    ("page", "Stats"), ("camp_id", campaign_id), ("group1", str(GROUP_DAYS)),
-                    ("group2", group2), ("group3", str(GROUP_NONE)),
-                    ("date", str(DATE_CUSTOM)), ("date_s", f"{first:%Y-%m-%d}"),
-                    ("date_e", f"{last:%Y-%m-%d}"), ("timezone", str(offset)),
-                    ("val_page", "All"), ("num_page", "1")]))
+                payload = await self.request(
+                    "GET",
+                    op="Stats",
+                    params=self._params(
+                        [
+                            ("page", "Stats"),
+                            ("camp_id", campaign_id),
+                            ("group1", str(GROUP_DAYS)),
+                            ("group2", group2),
+                            ("group3", str(GROUP_NONE)),
+                            ("date", str(DATE_CUSTOM)),
+                            ("date_s", f"{first:%Y-%m-%d}"),
+                            ("date_e", f"{last:%Y-%m-%d}"),
+                            ("timezone", str(offset)),
+                            ("val_page", "All"),
+                            ("num_page", "1"),
+                        ]
+                    ),
+                )
                 out.extend(stats_rows(payload, campaign_id, grouped=id_field is not None))
         return out
 
@@ -301,8 +361,11 @@ def offset_runs(start: date, end: date, time_zone: str) -> list[tuple[date, date
         seconds = datetime(day.year, day.month, day.day, tzinfo=zone).utcoffset()
         assert seconds is not None
         if int(seconds.total_seconds()) % 3600:
-            raise TrackerError("refused", f"{time_zone} is {_fmt(seconds)} on {day:%Y-%m-%d}; "
-                               "Binom 1 takes only whole-hour UTC offsets")
+            raise TrackerError(
+                "refused",
+                f"{time_zone} is {_fmt(seconds)} on {day:%Y-%m-%d}; "
+                "Binom 1 takes only whole-hour UTC offsets",
+            )
         hours = int(seconds.total_seconds()) // 3600
         if runs and runs[-1][2] == hours and runs[-1][1] == day - timedelta(days=1):
             runs[-1] = (runs[-1][0], day, hours)

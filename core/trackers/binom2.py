@@ -40,7 +40,8 @@ def listed(payload: Any) -> list[Mapping[str, Any]]:
                 payload = payload[key]
                 break
     if not isinstance(payload, list) or any(
-            not isinstance(c, Mapping) or "id" not in c for c in payload):
+        not isinstance(c, Mapping) or "id" not in c for c in payload
+    ):
         raise TrackerError("wrong_kind", "campaign list is not Binom 2's shape")
     return payload
 
@@ -58,8 +59,12 @@ def cost_body(item: CostItem) -> dict[str, Any]:
     """PUT /clicks/campaign/{id} body: the item's day in its zone, total cost (§3.2)."""
     day = f"{item.day:%Y-%m-%d}"
     body: dict[str, Any] = {
-        "datePreset": "custom_time", "dateFrom": f"{day} 00:00:00", "dateTo": f"{day} 23:59:59",
-        "timezone": item.time_zone, "cost": item.cost, "currency": item.currency,
+        "datePreset": "custom_time",
+        "dateFrom": f"{day} 00:00:00",
+        "dateTo": f"{day} 23:59:59",
+        "timezone": item.time_zone,
+        "cost": item.cost,
+        "currency": item.currency,
         "model": "COSTS",  # §3.2: cost is the total for the range
     }
     if item.id_field and item.id_value:
@@ -68,15 +73,21 @@ def cost_body(item: CostItem) -> dict[str, Any]:
     return body
 
 
-def report_params(campaign_id: str, id_field: str | None, start: date, end: date,
-                  time_zone: str, offset: int) -> list[tuple[str, str]]:
+def report_params(
+    campaign_id: str, id_field: str | None, start: date, end: date, time_zone: str, offset: int
+) -> list[tuple[str, str]]:
     """GET /report/campaign query: one campaign, by day then token N, custom range (§3.3)."""
     params = [("ids[]", campaign_id), ("groupings[]", "day")]
     if id_field:
         params.append(("groupings[]", f"token_{token_number(id_field)}"))
-    params += [("datePreset", "custom_time"), ("dateFrom", f"{start:%Y-%m-%d} 00:00:00"),
-               ("dateTo", f"{end:%Y-%m-%d} 23:59:59"), ("timezone", time_zone),
-               ("limit", str(REPORT_PAGE)), ("offset", str(offset))]
+    params += [
+        ("datePreset", "custom_time"),
+        ("dateFrom", f"{start:%Y-%m-%d} 00:00:00"),
+        ("dateTo", f"{end:%Y-%m-%d} 23:59:59"),
+        ("timezone", time_zone),
+        ("limit", str(REPORT_PAGE)),
+        ("offset", str(offset)),
+    ]
     return params
 
 
@@ -109,12 +120,18 @@ class ReportWalker:
             elif level != "2" or not self.grouped or self.day is None:
                 continue
             name = row.get("name")
-            out.append(RevenueRow(
-                campaign_id=self.campaign_id, day=self.day,
-                id_value=str(name) if self.grouped and name not in (None, "") else None,
-                clicks=to_int(row.get("clicks")),
-                conversions=to_int(row.get("leads")),  # §0: Binom's leads are its conversions
-                pending=0, rejected=0, revenue=to_decimal(row.get("revenue"))))
+            out.append(
+                RevenueRow(
+                    campaign_id=self.campaign_id,
+                    day=self.day,
+                    id_value=str(name) if self.grouped and name not in (None, "") else None,
+                    clicks=to_int(row.get("clicks")),
+                    conversions=to_int(row.get("leads")),  # §0: Binom's leads are its conversions
+                    pending=0,
+                    rejected=0,
+                    revenue=to_decimal(row.get("revenue")),
+                )
+            )
         return out
 
 
@@ -137,9 +154,15 @@ class Binom2Client(TrackerHttp):
         seen: set[str] = set()
         offset = 0
         while True:
-            page = listed(await self.request(
-                "GET", "/campaign/list/filtered", op="campaign_list", root=True,
-                params={"limit": CAMPAIGNS_PAGE, "offset": offset}))
+            page = listed(
+                await self.request(
+                    "GET",
+                    "/campaign/list/filtered",
+                    op="campaign_list",
+                    root=True,
+                    params={"limit": CAMPAIGNS_PAGE, "offset": offset},
+                )
+            )
             fresh = [r for r in page if str(r["id"]) not in seen]
             seen.update(str(r["id"]) for r in fresh)
             rows.extend(fresh)
@@ -157,16 +180,23 @@ class Binom2Client(TrackerHttp):
             id_fields = await self._id_fields(config, sources)
             link = row.get("link") or row.get("url") or config.get("link") or config.get("url")
             if not link:
-                link = _link_text(await self.request("GET", f"/campaign/{cid}/link",
-                                                     op="campaign_link"))
-            out.append(TrackerCampaign(
-                id=cid, name=str(row.get("name") or config.get("name") or cid),
-                active=is_active({**config, **row}), id_fields=id_fields,
-                link=str(link) if link else None))
+                link = _link_text(
+                    await self.request("GET", f"/campaign/{cid}/link", op="campaign_link")
+                )
+            out.append(
+                TrackerCampaign(
+                    id=cid,
+                    name=str(row.get("name") or config.get("name") or cid),
+                    active=is_active({**config, **row}),
+                    id_fields=id_fields,
+                    link=str(link) if link else None,
+                )
+            )
         return out
 
-    async def _id_fields(self, config: Mapping[str, Any],
-                         sources: dict[str, dict[Level, str]]) -> dict[Level, str]:
+    async def _id_fields(
+        self, config: Mapping[str, Any], sources: dict[str, dict[Level, str]]
+    ) -> dict[Level, str]:
         """Levels from the campaign's traffic-source tokens (fetched once per source)."""
         if config.get("tokens"):
             return tokens_id_fields(config["tokens"])
@@ -180,8 +210,9 @@ class Binom2Client(TrackerHttp):
             return {}
         key = str(ts_id)
         if key not in sources:
-            payload = await self.request("GET", TRAFFIC_SOURCE_PATH.format(id=key),
-                                         op="traffic_source")
+            payload = await self.request(
+                "GET", TRAFFIC_SOURCE_PATH.format(id=key), op="traffic_source"
+            )
             tokens = payload.get("tokens") if isinstance(payload, Mapping) else None
             sources[key] = tokens_id_fields(tokens)
         return dict(sources[key])
@@ -192,15 +223,25 @@ class Binom2Client(TrackerHttp):
         stopped: TrackerError | None = None
         for item in items:
             if stopped is not None:
-                outcomes.append(PushOutcome(item, False, trim(
-                    f"not sent: {stopped.reason}: {stopped.detail}")))
+                outcomes.append(
+                    PushOutcome(item, False, trim(f"not sent: {stopped.reason}: {stopped.detail}"))
+                )
                 continue
             try:
-                payload = await self.request("PUT", f"/clicks/campaign/{item.campaign_id}",
-                                             op="update_cost", body=cost_body(item))
+                payload = await self.request(
+                    "PUT",
+                    f"/clicks/campaign/{item.campaign_id}",
+                    op="update_cost",
+                    body=cost_body(item),
+                )
             except TrackerError as exc:
-                outcomes.append(PushOutcome(item, False, trim(
-                    f"{exc.reason}: {exc.detail}" if exc.detail else exc.reason)))
+                outcomes.append(
+                    PushOutcome(
+                        item,
+                        False,
+                        trim(f"{exc.reason}: {exc.detail}" if exc.detail else exc.reason),
+                    )
+                )
                 if exc.reason in TRACKER_WIDE:
                     stopped = exc
                 continue
@@ -211,17 +252,28 @@ class Binom2Client(TrackerHttp):
                 outcomes.append(PushOutcome(item, True, trim(_answer(payload))))
         return outcomes
 
-    async def pull(self, campaign_ids: Sequence[str], id_field: str | None, start: date,
-                   end: date, time_zone: str) -> list[RevenueRow]:
+    async def pull(
+        self,
+        campaign_ids: Sequence[str],
+        id_field: str | None,
+        start: date,
+        end: date,
+        time_zone: str,
+    ) -> list[RevenueRow]:
         """GET /report/campaign per campaign, paged with offset until a short page (§3.3)."""
         out: list[RevenueRow] = []
         for campaign_id in campaign_ids:
             walker = ReportWalker(campaign_id, grouped=id_field is not None)
             offset = 0
             while True:
-                rows = report_list(await self.request(
-                    "GET", "/report/campaign", op="report_campaign",
-                    params=report_params(campaign_id, id_field, start, end, time_zone, offset)))
+                rows = report_list(
+                    await self.request(
+                        "GET",
+                        "/report/campaign",
+                        op="report_campaign",
+                        params=report_params(campaign_id, id_field, start, end, time_zone, offset),
+                    )
+                )
                 out.extend(walker.feed(rows))
                 if len(rows) < REPORT_PAGE:
                     break

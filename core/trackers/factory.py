@@ -59,15 +59,22 @@ def normalize_url(kind: TrackerKind, url: str) -> str:
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, "", ""))
 
 
-def make_client(kind: TrackerKind, base_url: str, api_key: str, *,
-                session: aiohttp.ClientSession | None = None,
-                retry: RetryPolicy = DEFAULT_RETRY, timeout: float = DEFAULT_TIMEOUT_S,
-                rng: random.Random | None = None,
-                sleep: Sleep = asyncio.sleep) -> TrackerClient:
+def make_client(
+    kind: TrackerKind,
+    base_url: str,
+    api_key: str,
+    *,
+    session: aiohttp.ClientSession | None = None,
+    retry: RetryPolicy = DEFAULT_RETRY,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    rng: random.Random | None = None,
+    sleep: Sleep = asyncio.sleep,
+) -> TrackerClient:
     """A client for `kind` at `base_url` (normalised here); `session` stays the caller's."""
     url = normalize_url(kind, base_url)
     if not api_key or not api_key.strip():
         raise TrackerError("bad_key", "no API key")
     cls = {"keitaro": KeitaroClient, "binom1": Binom1Client, "binom2": Binom2Client}[kind]
-    return cls(url, api_key.strip(), session=session, retry=retry, timeout=timeout, rng=rng,
-               sleep=sleep)
+    return cls(
+        url, api_key.strip(), session=session, retry=retry, timeout=timeout, rng=rng, sleep=sleep
+    )

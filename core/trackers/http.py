@@ -31,8 +31,9 @@ logger = logging.getLogger(__name__)
 ANSWER_LIMIT = 300  # PushOutcome.answer and TrackerError.detail are trimmed to this
 DEFAULT_TIMEOUT_S = 20.0
 # Failures that concern the whole tracker, not one item: after one, a push stops calling.
-TRACKER_WIDE = frozenset({"bad_url", "bad_key", "wrong_kind", "edition", "timeout",
-                          "unavailable", "not_json"})
+TRACKER_WIDE = frozenset(
+    {"bad_url", "bad_key", "wrong_kind", "edition", "timeout", "unavailable", "not_json"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,10 +172,17 @@ class TrackerHttp:
 
     kind_label = "tracker"
 
-    def __init__(self, base_url: str, api_key: str, *,
-                 session: aiohttp.ClientSession | None = None,
-                 retry: RetryPolicy = DEFAULT_RETRY, timeout: float = DEFAULT_TIMEOUT_S,
-                 rng: random.Random | None = None, sleep: Sleep = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        rng: random.Random | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
         self._session = session
@@ -211,9 +219,17 @@ class TrackerHttp:
         """Headers that carry the key; Binom 1 has none (the key is a query parameter)."""
         return {}
 
-    async def request(self, method: str, path: str = "", *, op: str,
-                      params: Mapping[str, Any] | list[tuple[str, str]] | None = None,
-                      body: Any = None, url: str | None = None, root: bool = False) -> Any:
+    async def request(
+        self,
+        method: str,
+        path: str = "",
+        *,
+        op: str,
+        params: Mapping[str, Any] | list[tuple[str, str]] | None = None,
+        body: Any = None,
+        url: str | None = None,
+        root: bool = False,
+    ) -> Any:
         """One API call, retried within the policy; the decoded JSON, or TrackerError.
 
         `root` marks the call that proves the API is there (listing): a 404 on it means the
@@ -223,8 +239,9 @@ class TrackerHttp:
         while True:
             attempt += 1
             try:
-                return await self._once(method, url or self.base_url + path, op, params, body,
-                                        root, attempt)
+                return await self._once(
+                    method, url or self.base_url + path, op, params, body, root, attempt
+                )
             except TrackerError as exc:
                 if not exc.retryable or attempt >= self.retry.max_attempts:
                     raise
@@ -235,14 +252,28 @@ class TrackerHttp:
                     delay = max(delay, exc.retry_after)
                 if time.monotonic() - started + delay > self.retry.max_total_seconds:
                     raise
-                logger.warning("tracker.retry", extra={
-                    "tracker": self.kind_label, "op": op, "attempt": attempt,
-                    "delay_s": round(delay, 3), "reason": exc.reason})
+                logger.warning(
+                    "tracker.retry",
+                    extra={
+                        "tracker": self.kind_label,
+                        "op": op,
+                        "attempt": attempt,
+                        "delay_s": round(delay, 3),
+                        "reason": exc.reason,
+                    },
+                )
                 await self._sleep(delay)
 
-    async def _once(self, method: str, url: str, op: str,
-                    params: Mapping[str, Any] | list[tuple[str, str]] | None, body: Any,
-                    root: bool, attempt: int) -> Any:
+    async def _once(
+        self,
+        method: str,
+        url: str,
+        op: str,
+        params: Mapping[str, Any] | list[tuple[str, str]] | None,
+        body: Any,
+        root: bool,
+        attempt: int,
+    ) -> Any:
         headers = {"Accept": "application/json", **self.auth_headers()}
         data: bytes | None = None
         if body is not None:
@@ -252,7 +283,11 @@ class TrackerHttp:
         status: int | None = None
         try:
             async with self.session.request(
-                method, url, params=_query(params), data=data, headers=headers,
+                method,
+                url,
+                params=_query(params),
+                data=data,
+                headers=headers,
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
             ) as resp:
                 status = resp.status
@@ -261,10 +296,10 @@ class TrackerHttp:
                 raw = await resp.read()
         except TimeoutError:
             self._log(op, status, start, attempt, "timeout")
-            raise TrackerError("timeout", f"no answer within {self.timeout:g} s",
-                               retryable=True) from None
-        except (aiohttp.ClientConnectorError, aiohttp.InvalidURL,
-                aiohttp.TooManyRedirects) as exc:
+            raise TrackerError(
+                "timeout", f"no answer within {self.timeout:g} s", retryable=True
+            ) from None
+        except (aiohttp.ClientConnectorError, aiohttp.InvalidURL, aiohttp.TooManyRedirects) as exc:
             # DNS failure, connection refused, unreachable host, a URL aiohttp cannot use.
             self._log(op, status, start, attempt, type(exc).__name__)
             raise TrackerError("bad_url", self._exc_text(exc)) from None
@@ -275,8 +310,9 @@ class TrackerHttp:
         self._log(op, status, start, attempt, None if status < 400 else f"http_{status}")
         return self._decode(status, content_type, raw, retry_after, root)
 
-    def _decode(self, status: int, content_type: str, raw: bytes, retry_after: float | None,
-                root: bool) -> Any:
+    def _decode(
+        self, status: int, content_type: str, raw: bytes, retry_after: float | None, root: bool
+    ) -> Any:
         text = raw.decode("utf-8", "replace")
         if 200 <= status < 300 and not raw.strip():
             return None  # an empty success (204): nothing to decode
@@ -287,8 +323,12 @@ class TrackerHttp:
             payload, is_json = None, False
         said = self.redact(trim(error_text(payload) or (text if is_json else _html_title(text))))
         if status == 429 or status >= 500:
-            raise TrackerError("unavailable", f"HTTP {status}" + (f": {said}" if said else ""),
-                               retryable=True, retry_after=retry_after)
+            raise TrackerError(
+                "unavailable",
+                f"HTTP {status}" + (f": {said}" if said else ""),
+                retryable=True,
+                retry_after=retry_after,
+            )
         if status in (401, 403):
             raise TrackerError("bad_key", f"HTTP {status}" + (f": {said}" if said else ""))
         if status == 402:  # spec §1: Admin API only in PRO/Business editions
@@ -313,12 +353,21 @@ class TrackerHttp:
     def _exc_text(self, exc: BaseException) -> str:
         return self.redact(trim(f"{type(exc).__name__}: {exc}"))
 
-    def _log(self, op: str, status: int | None, start: float, attempt: int,
-             failure: str | None) -> None:
+    def _log(
+        self, op: str, status: int | None, start: float, attempt: int, failure: str | None
+    ) -> None:
         # Never the URL, query or body: Binom 1 carries the key in the query (spec §2).
-        logger.info("tracker.call", extra={
-            "tracker": self.kind_label, "op": op, "http_status": status, "attempt": attempt,
-            "latency_ms": round((time.monotonic() - start) * 1000, 1), "failure": failure})
+        logger.info(
+            "tracker.call",
+            extra={
+                "tracker": self.kind_label,
+                "op": op,
+                "http_status": status,
+                "attempt": attempt,
+                "latency_ms": round((time.monotonic() - start) * 1000, 1),
+                "failure": failure,
+            },
+        )
 
 
 def _query(params: Mapping[str, Any] | list[tuple[str, str]] | None) -> list[tuple[str, str]]:

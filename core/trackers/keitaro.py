@@ -32,8 +32,16 @@ API_PREFIX = "/admin_api/v1"
 MAX_COSTS_PER_REQUEST = 500  # items per bulk update_costs call; larger pushes are chunked
 CAMPAIGNS_PAGE = 500
 REPORT_PAGE = 5000
-METRICS = ("clicks", "conversions", "leads", "sales", "rejected", "revenue", "sale_revenue",
-           "lead_revenue")
+METRICS = (
+    "clicks",
+    "conversions",
+    "leads",
+    "sales",
+    "rejected",
+    "revenue",
+    "sale_revenue",
+    "lead_revenue",
+)
 # spec §1.3: the 2022 API says grouping/metrics, newer trackers dimensions/measures.
 REPORT_NAMES: tuple[tuple[str, str], ...] = (("grouping", "metrics"), ("dimensions", "measures"))
 _LEVEL_BY_MACRO: Mapping[str, Level] = {macro: level for level, macro in MACROS.items()}
@@ -46,8 +54,11 @@ def id_fields_from_parameters(parameters: Any) -> dict[Level, str]:
     if isinstance(parameters, Mapping):
         entries = parameters.items()
     elif isinstance(parameters, list):  # tolerate a list of {"field"/"key", "placeholder"}
-        entries = [(str(p.get("field") or p.get("key") or ""), p)
-                   for p in parameters if isinstance(p, Mapping)]
+        entries = [
+            (str(p.get("field") or p.get("key") or ""), p)
+            for p in parameters
+            if isinstance(p, Mapping)
+        ]
     else:
         return found
     for field_name, config in entries:
@@ -68,8 +79,13 @@ def day_range(day: date) -> tuple[str, str]:
 def cost_entry(item: CostItem) -> dict[str, Any]:
     """One `costs[]` entry of the bulk call; timezone and currency sent per item too (§1.2b)."""
     start, end = day_range(item.day)
-    entry: dict[str, Any] = {"start_date": start, "end_date": end, "cost": plain(item.cost),
-                             "timezone": item.time_zone, "currency": item.currency}
+    entry: dict[str, Any] = {
+        "start_date": start,
+        "end_date": end,
+        "cost": plain(item.cost),
+        "timezone": item.time_zone,
+        "currency": item.currency,
+    }
     if item.id_field and item.id_value:
         entry["filters"] = {item.id_field: item.id_value}
     return entry
@@ -121,10 +137,16 @@ class KeitaroClient(TrackerHttp):
         seen: dict[str, TrackerCampaign] = {}
         offset = 0
         while True:
-            page = await self.request("GET", "/campaigns", op="campaigns", root=True,
-                                      params={"offset": offset, "limit": CAMPAIGNS_PAGE})
+            page = await self.request(
+                "GET",
+                "/campaigns",
+                op="campaigns",
+                root=True,
+                params={"offset": offset, "limit": CAMPAIGNS_PAGE},
+            )
             if not isinstance(page, list) or any(
-                    not isinstance(c, Mapping) or "id" not in c for c in page):
+                not isinstance(c, Mapping) or "id" not in c for c in page
+            ):
                 raise TrackerError("wrong_kind", "campaigns is not a list of Keitaro campaigns")
             fresh = 0
             for raw in page:
@@ -150,9 +172,12 @@ class KeitaroClient(TrackerHttp):
             parts = urlsplit(self.origin)
             link = f"{parts.scheme}://{parts.netloc}/{raw['alias']}"
         return TrackerCampaign(
-            id=str(raw["id"]), name=str(raw.get("name") or raw.get("alias") or raw["id"]),
-            active=state == "active", id_fields=id_fields_from_parameters(raw.get("parameters")),
-            link=str(link) if link else None)
+            id=str(raw["id"]),
+            name=str(raw.get("name") or raw.get("alias") or raw["id"]),
+            active=state == "active",
+            id_fields=id_fields_from_parameters(raw.get("parameters")),
+            link=str(link) if link else None,
+        )
 
     async def push_costs(self, items: Sequence[CostItem]) -> list[PushOutcome]:
         """Bulk POST /clicks/update_costs, one call per campaign (and zone/currency) chunk."""
@@ -164,17 +189,22 @@ class KeitaroClient(TrackerHttp):
         for (campaign_id, zone, currency), indexes in groups.items():
             # campaign_ids applies to every costs[] entry (§1.2b), so campaigns never share a call.
             for at in range(0, len(indexes), MAX_COSTS_PER_REQUEST):
-                chunk = indexes[at: at + MAX_COSTS_PER_REQUEST]
+                chunk = indexes[at : at + MAX_COSTS_PER_REQUEST]
                 if stopped is not None:
                     answer = trim(f"not sent: {stopped.reason}: {stopped.detail}")
                     outcomes.update({i: PushOutcome(items[i], False, answer) for i in chunk})
                     continue
-                body = {"campaign_ids": [_id_value(campaign_id)], "timezone": zone,
-                        "currency": currency, "only_campaign_uniques": 0,
-                        "costs": [cost_entry(items[i]) for i in chunk]}
+                body = {
+                    "campaign_ids": [_id_value(campaign_id)],
+                    "timezone": zone,
+                    "currency": currency,
+                    "only_campaign_uniques": 0,
+                    "costs": [cost_entry(items[i]) for i in chunk],
+                }
                 try:
-                    payload = await self.request("POST", "/clicks/update_costs",
-                                                 op="update_costs", body=body)
+                    payload = await self.request(
+                        "POST", "/clicks/update_costs", op="update_costs", body=body
+                    )
                 except TrackerError as exc:
                     answer = trim(f"{exc.reason}: {exc.detail}" if exc.detail else exc.reason)
                     outcomes.update({i: PushOutcome(items[i], False, answer) for i in chunk})
@@ -185,17 +215,27 @@ class KeitaroClient(TrackerHttp):
                 outcomes.update({i: PushOutcome(items[i], ok, answer) for i in chunk})
         return [outcomes[i] for i in range(len(items))]
 
-    async def pull(self, campaign_ids: Sequence[str], id_field: str | None, start: date,
-                   end: date, time_zone: str) -> list[RevenueRow]:
+    async def pull(
+        self,
+        campaign_ids: Sequence[str],
+        id_field: str | None,
+        start: date,
+        end: date,
+        time_zone: str,
+    ) -> list[RevenueRow]:
         """POST /report/build grouped by campaign, day and `id_field`, all pages (§1.3)."""
         if not campaign_ids:
             return []
         grouping = ["campaign_id", "day", *([id_field] if id_field else [])]
         base: dict[str, Any] = {
-            "range": {"from": f"{start:%Y-%m-%d}", "to": f"{end:%Y-%m-%d}",
-                      "timezone": time_zone},
-            "filters": [{"name": "campaign_id", "operator": "IN_LIST",
-                         "expression": [_id_value(c) for c in campaign_ids]}],
+            "range": {"from": f"{start:%Y-%m-%d}", "to": f"{end:%Y-%m-%d}", "timezone": time_zone},
+            "filters": [
+                {
+                    "name": "campaign_id",
+                    "operator": "IN_LIST",
+                    "expression": [_id_value(c) for c in campaign_ids],
+                }
+            ],
             "sort": [{"name": "day", "order": "ASC"}],
             "limit": REPORT_PAGE,
         }
@@ -216,8 +256,11 @@ class KeitaroClient(TrackerHttp):
         for group_key, metric_key in pairs:
             try:
                 payload = await self.request(
-                    "POST", "/report/build", op="report_build",
-                    body={**body, group_key: grouping, metric_key: list(METRICS)})
+                    "POST",
+                    "/report/build",
+                    op="report_build",
+                    body={**body, group_key: grouping, metric_key: list(METRICS)},
+                )
             except TrackerError as exc:
                 named = exc.detail.lower()
                 if exc.reason == "refused" and (group_key in named or metric_key in named):
@@ -234,8 +277,9 @@ def _bulk_answer(payload: Any) -> tuple[bool, str]:
     """Whether the bulk call was accepted (§1.2b: `{"success": true}`), and its words."""
     if isinstance(payload, Mapping):
         problem = error_text(payload)
-        if payload.get("success") is True or (problem is None and payload.get("success") in
-                                              (None, 1, "true")):
+        if payload.get("success") is True or (
+            problem is None and payload.get("success") in (None, 1, "true")
+        ):
             return True, trim(str(payload.get("message") or "Job successfully scheduled"))
         return False, trim(problem or str(payload))
     if isinstance(payload, str):
