@@ -128,7 +128,7 @@ def campaign_rows(payload: Any) -> list[Mapping[str, Any]]:
 
 def is_deleted(row: Mapping[str, Any]) -> bool:
     """A campaign the tracker marks deleted (or archived)."""
-    for key in ("is_deleted", "deleted", "is_archived"):
+    for key in ("is_deleted", "isDeleted", "deleted", "is_archived", "isArchived"):
         if str(row.get(key) or "0").lower() not in ("0", "false", ""):
             return True
     return str(row.get("status") or "").lower() in ("deleted", "-1", "archived")
@@ -219,7 +219,7 @@ class Binom1Client(TrackerHttp):
             "GET",
             op="Campaigns",
             root=True,
-            params=self._params([("page", "Campaigns"), ("date", "9"), ("val_page", "All")]),
+            params=self._params([("page", "Campaigns"), ("date", "1"), ("val_page", "All")]),
         )
         rows = [r for r in campaign_rows(payload) if not is_deleted(r)]
         configs = await self._arm_configs()
@@ -254,9 +254,9 @@ class Binom1Client(TrackerHttp):
                 params=self._params([("action", "campaign@get_all")]),
             )
         except TrackerError as exc:
-            if exc.reason in ("wrong_kind", "not_found", "not_json", "refused"):
-                return None
-            raise
+            if exc.retryable:
+                raise
+            return None  # no arm.php here (404, HTML, an error body): the convention applies
         if isinstance(payload, Mapping):
             payload = payload.get("campaigns") or payload.get("data") or payload
         if isinstance(payload, Mapping):

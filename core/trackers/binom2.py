@@ -175,8 +175,10 @@ class Binom2Client(TrackerHttp):
             if is_deleted(row):
                 continue
             cid = str(row["id"])
-            config = await self.request("GET", f"/campaign/{cid}", op="campaign")
-            config = config if isinstance(config, Mapping) else {}
+            config: Mapping[str, Any] = row
+            if not any(k in row for k in ("tokens", "trafficSource", "trafficSourceId")):
+                got = await self.request("GET", f"/campaign/{cid}", op="campaign")
+                config = got if isinstance(got, Mapping) else {}
             id_fields = await self._id_fields(config, sources)
             link = row.get("link") or row.get("url") or config.get("link") or config.get("url")
             if not link:

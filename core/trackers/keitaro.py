@@ -263,7 +263,7 @@ class KeitaroClient(TrackerHttp):
                 )
             except TrackerError as exc:
                 named = exc.detail.lower()
-                if exc.reason == "refused" and (group_key in named or metric_key in named):
+                if exc.reason == "refused" and any(n in named for p in REPORT_NAMES for n in p):
                     last = exc
                     continue
                 raise
