@@ -19,6 +19,7 @@ from storage.repos.support import SupportRepo
 from storage.repos.sync import SyncRepo
 from storage.repos.templates import TemplatesRepo
 from storage.repos.tracker_stats import TrackerStatsRepo
+from storage.repos.trackers import TrackerRepo
 from storage.repos.users import UserRepo
 from storage.vault import Vault
 
@@ -44,6 +45,7 @@ class UnitOfWork:
         self.creatives = CreativesRepo(self.session)
         self.templates = TemplatesRepo(self.session)
         self.launches = LaunchesRepo(self.session)
+        self.trackers = TrackerRepo(self.session)
         self.tracker_stats = TrackerStatsRepo(self.session)
         return self
 

@@ -47,6 +47,12 @@ class Tracker(Base):
     purge_after: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # The recurring push + pull, claimed with a lease like sync jobs (core/trackers/jobs.py).
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    push_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last push all sent
 
 
 class TrackerLink(Base):
@@ -136,6 +142,7 @@ class TrackerPush(Base):
     day: Mapped[date] = mapped_column(Date)
     id_field: Mapped[str | None] = mapped_column(String(32))
     id_value: Mapped[str | None] = mapped_column(String(64))
+    tiktok_campaign_id: Mapped[str | None] = mapped_column(String(32))  # whose spend it is
     spend: Mapped[Decimal] = mapped_column(Micros)  # TikTok's, in spend_currency
     spend_currency: Mapped[str] = mapped_column(String(3))
     cost: Mapped[Decimal | None] = mapped_column(Micros)  # what was sent, in `currency`

@@ -51,6 +51,11 @@ def upgrade() -> None:
         sa.Column("purge_after", storage.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", storage.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("due_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("lease_owner", sa.String(length=64), nullable=True),
+        sa.Column("lease_until", storage.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("push_ok_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["credential_id"],
             ["credentials.id"],
@@ -64,6 +69,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("trackers", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_trackers_purge_after"), ["purge_after"], unique=False)
+        batch_op.create_index(batch_op.f("ix_trackers_due_at"), ["due_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_trackers_user_id"), ["user_id"], unique=False)
 
     op.create_table(
@@ -167,6 +173,7 @@ def upgrade() -> None:
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("id_field", sa.String(length=32), nullable=True),
         sa.Column("id_value", sa.String(length=64), nullable=True),
+        sa.Column("tiktok_campaign_id", sa.String(length=32), nullable=True),
         sa.Column("spend", storage.models.base.Micros(), nullable=False),
         sa.Column("spend_currency", sa.String(length=3), nullable=False),
         sa.Column("cost", storage.models.base.Micros(), nullable=True),
@@ -212,6 +219,7 @@ def downgrade() -> None:
     with op.batch_alter_table("trackers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_trackers_user_id"))
         batch_op.drop_index(batch_op.f("ix_trackers_purge_after"))
+        batch_op.drop_index(batch_op.f("ix_trackers_due_at"))
 
     op.drop_table("trackers")
     op.drop_table("fx_rates")
