@@ -414,3 +414,9 @@ async def unmapped(
         revenue = await u.tracker_stats.unmapped_revenue(tracker_id, start, end)
     spend = [(name, cur, v) for acc, cid, name, cur, v in spending if (acc, cid) not in linked]
     return Unmapped(spend, revenue)
+
+
+async def last_pushes(uow: UnitOfWorkFactory, user_id: int) -> dict[int, datetime]:
+    """Per tracker of the user, when it last accepted pushed costs (the Integrations list)."""
+    async with uow() as u:
+        return await u.tracker_stats.last_pushes(user_id)

@@ -18,7 +18,6 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
-from core.trackers.factory import make_client
 
 from bot.callbacks import MenuCb, TrackerCb
 from bot.filters import TYPED
@@ -42,6 +41,7 @@ from core.settings import Settings
 from core.timezones import is_valid, parse_time_zone
 from core.trackers import connect, fx, mapping, pull, push
 from core.trackers.base import KINDS, TrackerError
+from core.trackers.factory import make_client
 from storage.models import User
 from storage.uow import UnitOfWorkFactory
 
@@ -81,7 +81,8 @@ async def _delete(message: Message) -> bool:
 
 async def _rows(uow: UnitOfWorkFactory, user_id: int) -> list[list_view.TrackerRow]:
     trackers = await connect.list_trackers(uow, user_id)
-    return [list_view.TrackerRow(t, t.push_ok_at, t.last_ok_at) for t in trackers]
+    pushed = await stats.last_pushes(uow, user_id)
+    return [list_view.TrackerRow(t, pushed.get(t.id), t.last_ok_at) for t in trackers]
 
 
 async def list_screen(uow: UnitOfWorkFactory, user: User) -> Screen:
@@ -93,7 +94,8 @@ async def card_screen(uow: UnitOfWorkFactory, clock: Clock, user: User, tracker_
     """One tracker's card; TrackerNotFound if it is not the user's."""
     t = await connect.get_tracker(uow, user.id, tracker_id)
     links = await mapping.mapping(uow, user.id, tracker_id) if t.status != "disconnected" else []
-    row = list_view.TrackerRow(t, t.push_ok_at, t.last_ok_at)
+    pushed = await stats.last_pushes(uow, user.id)
+    row = list_view.TrackerRow(t, pushed.get(t.id), t.last_ok_at)
     return card_view.card(row, len(links), user.time_zone, clock.now())
 
 
@@ -523,7 +525,7 @@ async def _mapping_press(
             await mapping.unlink(uow, clock, user.id, tracker_id, int(cb.v or 0))
             note = map_view.unlinked()
         except mapping.LinkError as exc:
-            note = map_view.link_error(str(exc))
+            note = map_view.link_error(exc.reason)
         await show(query, await map_screen(uow, clock, user, tracker_id, cb.n, note))
         return True
     t = await connect.get_tracker(uow, user.id, tracker_id)
@@ -606,7 +608,7 @@ async def _link(
         else:
             return False
     except mapping.LinkError as exc:
-        note = map_view.link_error(str(exc))
+        note = map_view.link_error(exc.reason)
     except TrackerError as exc:
         note = common_view.reason_text(exc.reason, exc.detail)
     await state.set_state(None)

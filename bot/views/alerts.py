@@ -12,6 +12,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.callbacks import AccountsCb
 from bot.views import Screen, rule_alerts, rule_digest
 from bot.views import launch as launch_view
+from bot.views.integrations import alerts as integrations_alerts
 from core.launch import service as launch_service
 from core.rules import digests
 from storage.uow import UnitOfWork
@@ -36,6 +37,11 @@ async def render(
     if kind == "launch_done":
         found = await launch_service.detail_in(u, user_id, int(params["launch_id"]))
         return launch_view.finished(found) if found is not None else None
+    if kind == "tracker_discrepancy":
+        # Said even after a disconnect: the numbers were true on that day.
+        if await u.trackers.get(user_id, int(params["tracker_id"])) is None:
+            return None  # purged, or not the owner's
+        return integrations_alerts.discrepancy(params)
     if kind == "text":
         # A ready-made text (operators' notices, tests): the text is data, so it is escaped.
         return html.quote(str(params["text"])), None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import ColumnElement, Select, func, select
@@ -18,6 +18,7 @@ from storage.models import (
     TikTokConnection,
     Tracker,
     TrackerDaily,
+    TrackerPush,
     TrackerUnmapped,
 )
 
@@ -217,3 +218,13 @@ class TrackerStatsRepo:
             select(Tracker.id).where(Tracker.id == tracker_id, Tracker.user_id == user_id)
         )
         return found is not None
+
+    async def last_pushes(self, user_id: int) -> dict[int, datetime]:
+        """Per tracker of the user, when the tracker last accepted a pushed cost."""
+        rows = await self._s.execute(
+            select(TrackerPush.tracker_id, func.max(TrackerPush.sent_at))
+            .join(Tracker, Tracker.id == TrackerPush.tracker_id)
+            .where(Tracker.user_id == user_id, TrackerPush.ok.is_(True))
+            .group_by(TrackerPush.tracker_id)
+        )
+        return {int(r[0]): r[1] for r in rows if r[1] is not None}

@@ -112,6 +112,32 @@ def reason_text(reason: str, detail: str = "") -> str:
     return text
 
 
+def short_reason(reason: str) -> str:
+    """A failure reason in a few words, for the status line."""
+    return {
+        "bad_url": _("no tracker at that URL"),
+        "bad_key": _("API key refused"),
+        "wrong_kind": _("not this kind of tracker"),
+        "edition": _("Admin API not in this Keitaro edition"),
+        "timeout": _("no answer in time"),
+        "not_json": _("a web page instead of API data"),
+        "unavailable": _("tracker unavailable"),
+        "not_found": _("campaign unknown to the tracker"),
+        "refused": _("refused by the tracker"),
+    }.get(reason, reason)
+
+
+def last_error(error: str) -> str:
+    """The stored `<stage>: <reason>: <the tracker's words>` in the reader's language."""
+    stage, _sep, rest = error.partition(": ")
+    if stage not in ("push", "pull"):
+        return html.quote(error[:DETAIL_CHARS])
+    reason, _sep, detail = rest.partition(": ")
+    head = (_("push: {reason}") if stage == "push" else _("pull: {reason}")).format(
+        reason=short_reason(reason))
+    return head + (f" (<i>{html.quote(detail[:DETAIL_CHARS])}</i>)" if detail else "")
+
+
 def status_line(t: TrackerLike, user_tz: str) -> str:
     """✅ active / ⚠️ failing since … (last error) / 🔌 disconnected."""
     if t.status == "disconnected":
@@ -120,7 +146,7 @@ def status_line(t: TrackerLike, user_tz: str) -> str:
         since = when(t.failing_since, user_tz)
         line = _("⚠️ failing since {since}").format(since=since)
         if t.last_error:
-            line += " — " + html.quote(t.last_error[:DETAIL_CHARS])
+            line += " — " + last_error(t.last_error)
         return line
     return _("✅ active")
 

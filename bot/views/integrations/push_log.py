@@ -42,6 +42,8 @@ class PushLike(Protocol):
     def ok(self) -> bool: ...
     @property
     def answer(self) -> str: ...
+    @property
+    def unattributed(self) -> bool | None: ...
 
 
 def day_log(t: TrackerLike, day: date, entries: Sequence[PushLike], today: date) -> Screen:
@@ -69,6 +71,9 @@ def day_log(t: TrackerLike, day: date, entries: Sequence[PushLike], today: date)
             lines.append(_("❌ {where}: spend {spend} not sent").format(where=where, spend=spend))
         if answer:
             lines.append(f"   <i>{answer}</i>")
+        if e.unattributed:
+            lines.append("   " + _("⚠️ unattributed: TikTok spent, but the tracker has no clicks "
+                                  "for it that day (check the landing URL's macros)."))
     if len(entries) > MAX_ENTRIES:
         lines.append(_("…and {count} more.").format(count=len(entries) - MAX_ENTRIES))
     kb = InlineKeyboardBuilder()
