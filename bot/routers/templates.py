@@ -27,6 +27,8 @@ from core.templates import draft as fields
 from core.templates import service
 from core.templates.document import TemplateImportError, parse_document, to_document
 from core.templates.model import PIXEL_GOALS, Template
+from core.trackers.connect import list_trackers
+from core.trackers.mapping import landing_suffix
 from storage.models import User
 from storage.uow import UnitOfWorkFactory
 
@@ -406,6 +408,22 @@ async def _draft_step(
         t = fields.remove_group(t, g)
         await _put(state, replace(d, template=t))
         await show(query, view.groups_screen(t))
+    elif a in ("sfx", "sfxa"):
+        suffixes = await _tracker_suffixes(uow, user)
+        if a == "sfx":
+            await show(query, view.tracker_suffixes(t, suffixes))
+            return True
+        if not suffixes or not t.ad.landing_url:
+            raise Stale(a)
+        url = view.with_suffix(t.ad.landing_url, suffixes[0][1])
+        typed = fields.type_in(t, "url", 0, url)
+        if typed.problems:
+            await query.answer(plain(view.problem_line(typed.problems[0], t))[:190],
+                               show_alert=True)
+            return False
+        d = replace(d, template=typed.template)
+        await _put(state, d)
+        await _ask(query, state, d, "url", 0)
     elif a == "save":
         await _save(query, state, uow, user, d)
         return False
@@ -417,6 +435,12 @@ async def _draft_step(
     else:
         raise Stale(a)
     return True
+
+
+async def _tracker_suffixes(uow: UnitOfWorkFactory, user: User) -> list[tuple[str, str]]:
+    """(tracker name, landing-URL suffix) for each of the user's connected trackers."""
+    trackers = await list_trackers(uow, user.id)
+    return [(t.name or t.url, landing_suffix(t.kind)) for t in trackers]
 
 
 def _index(value: str) -> int:

@@ -1089,6 +1089,8 @@ def ask(
     now = _current(field, t, g)
     text = _step(step) + _prompt(field, t, g) + (f"\n\n{now}" if now else "")
     kb = InlineKeyboardBuilder()
+    if field == "url":
+        kb.button(text=_("🔗 Tracker URL suffix"), callback_data=TplEditCb(a="sfx", f="url"))
     if step is not None:
         _guide_buttons(kb, keep=keep)
     elif field in fields.GROUP_FIELDS and g >= len(t.adgroups):
@@ -1102,3 +1104,35 @@ def ask(
 def typed_only() -> str:
     """Something other than text while a value is expected."""
     return _("Please send the value as a text message, or /cancel.")
+
+
+def tracker_suffixes(t: Template, suffixes: list[tuple[str, str]]) -> Screen:
+    """The query suffix that passes TikTok's ids to each connected tracker (name, suffix), and
+    a button that appends it to the landing URL."""
+    kb = InlineKeyboardBuilder()
+    if not suffixes:
+        text = _(
+            "No tracker is connected yet (Integrations). The usual suffix passes TikTok's "
+            "campaign, ad group and ad ids: <code>{suffix}</code>"
+        ).format(suffix=html.quote(
+            "campaign_id=__CAMPAIGN_ID__&adgroup_id=__AID__&ad_id=__CID__"))
+    else:
+        lines = [_("Add this to your landing URL so your tracker receives TikTok's ids "
+                   "(set the tracker's parameters or tokens to read them):"), ""]
+        for name, suffix in suffixes:
+            lines.append(f"<b>{html.quote(name[:60])}</b>: <code>{html.quote(suffix)}</code>")
+        text = "\n".join(lines)
+        if t.ad.landing_url:
+            kb.button(text=_("➕ Append to my URL"), callback_data=TplEditCb(a="sfxa", f="url"))
+    kb.button(text=_("« Back"), callback_data=TplEditCb(a="ask", f="url"))
+    kb.adjust(1)
+    return text, kb.as_markup()
+
+
+def with_suffix(url: str, suffix: str) -> str:
+    """The URL with the suffix appended as query parameters (`?` or `&`), once."""
+    if suffix in url:
+        return url
+    base, _sep, fragment = url.partition("#")
+    joined = base + ("&" if "?" in base else "?") + suffix
+    return joined + (f"#{fragment}" if fragment else "")
