@@ -127,18 +127,18 @@ def short_reason(reason: str) -> str:
     }.get(reason, reason)
 
 
-def last_error(error: str) -> str:
+def last_error(error: str, chars: int = DETAIL_CHARS) -> str:
     """The stored `<stage>: <reason>: <the tracker's words>` in the reader's language."""
     stage, _sep, rest = error.partition(": ")
     if stage not in ("push", "pull"):
-        return html.quote(error[:DETAIL_CHARS])
+        return html.quote(error[:chars])
     reason, _sep, detail = rest.partition(": ")
     head = (_("push: {reason}") if stage == "push" else _("pull: {reason}")).format(
         reason=short_reason(reason))
-    return head + (f" (<i>{html.quote(detail[:DETAIL_CHARS])}</i>)" if detail else "")
+    return head + (f" (<i>{html.quote(detail[:chars])}</i>)" if detail else "")
 
 
-def status_line(t: TrackerLike, user_tz: str) -> str:
+def status_line(t: TrackerLike, user_tz: str, chars: int = DETAIL_CHARS) -> str:
     """✅ active / ⚠️ failing since … (last error) / 🔌 disconnected."""
     if t.status == "disconnected":
         return _("🔌 disconnected")
@@ -146,7 +146,7 @@ def status_line(t: TrackerLike, user_tz: str) -> str:
         since = when(t.failing_since, user_tz)
         line = _("⚠️ failing since {since}").format(since=since)
         if t.last_error:
-            line += " — " + last_error(t.last_error)
+            line += " — " + last_error(t.last_error, chars)
         return line
     return _("✅ active")
 

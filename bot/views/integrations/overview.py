@@ -14,6 +14,8 @@ from bot.views import Screen
 from bot.views.integrations.common import TrackerLike, status_line, tracker_title, when
 
 MAX_LISTED = 20  # trackers shown; a buyer has a handful
+LIST_CHARS = 3600  # the list's text stops here (Telegram's 4096, with room for the rest)
+ERROR_CHARS = 60  # of a tracker's own words per failing tracker in the list
 
 
 @dataclass(frozen=True)
@@ -37,19 +39,26 @@ def overview(rows: Sequence[TrackerRow], user_tz: str) -> Screen:
                 "and see revenue, profit and ROI beside TikTok's numbers."
             ),
         ]
+    listed = 0
     for row in rows[:MAX_LISTED]:
         t = row.tracker
-        lines += [
+        block = [
             "",
             tracker_title(t),
-            status_line(t, user_tz),
+            status_line(t, user_tz, ERROR_CHARS),
             _("Costs pushed: {push} · revenue pulled: {pull}").format(
                 push=when(row.last_push, user_tz), pull=when(row.last_pull, user_tz)
             ),
         ]
+        if len("\n".join(lines + block)) > LIST_CHARS:
+            break
+        lines += block
+        listed += 1
         kb.button(text=f"⚙️ {(t.name or t.url)[:40]}", callback_data=TrackerCb(a="tr", id=t.id))
+    if listed < len(rows):
+        lines += ["", _("…and {count} more.").format(count=len(rows) - listed)]
     kb.button(text=_("➕ Add tracker"), callback_data=TrackerCb(a="add"))
     kb.button(text=_("💱 Currency rates"), callback_data=TrackerCb(a="fx"))
     kb.button(text=_("« Main menu"), callback_data=MenuCb(section="home"))
-    kb.adjust(*([1] * min(len(rows), MAX_LISTED)), 2, 1)
+    kb.adjust(*([1] * listed), 2, 1)
     return "\n".join(lines), kb.as_markup()

@@ -17,7 +17,8 @@ from bot.views import Screen
 from bot.views.integrations.common import TrackerLike, back_to_tracker, loc, tracker_title
 from core.money import money
 
-MAX_ENTRIES = 25  # per message: each entry is ~3 lines; the rest is counted
+MAX_ENTRIES = 25  # per message; the rest is counted
+LOG_CHARS = 3500  # the entries stop here (Telegram's 4096, with room for the rest)
 ANSWER_CHARS = 120
 
 
@@ -46,6 +47,23 @@ class PushLike(Protocol):
     def unattributed(self) -> bool | None: ...
 
 
+def _entry(e: PushLike) -> list[str]:
+    """One logged item: where it went, TikTok's spend, what was sent, the tracker's words."""
+    where = html.quote(e.tracker_campaign_id[:30])
+    if e.id_field and e.id_value:
+        where += f" · {html.quote(e.id_field)}={html.quote(e.id_value[:32])}"
+    spend = money(e.spend, e.spend_currency, loc())
+    if e.ok and e.cost is not None:
+        head = _("✅ {where}: spend {spend} → sent {cost}").format(
+            where=where, spend=spend, cost=money(e.cost, e.currency, loc()))
+    else:
+        head = _("❌ {where}: spend {spend} not sent").format(where=where, spend=spend)
+    out = [head + (" ⚠️" if e.unattributed else "")]
+    if e.answer:
+        out.append(f"   <i>{html.quote(e.answer[:ANSWER_CHARS])}</i>")
+    return out
+
+
 def day_log(t: TrackerLike, day: date, entries: Sequence[PushLike], today: date) -> Screen:
     """Every cost item of the day: TikTok's spend, what was sent, and what the tracker said."""
     sent = [e for e in entries if e.ok]
@@ -58,24 +76,19 @@ def day_log(t: TrackerLike, day: date, entries: Sequence[PushLike], today: date)
     ]
     if not entries:
         lines.append(_("Nothing was pushed for this day."))
+    shown, unattributed = 0, False
     for e in entries[:MAX_ENTRIES]:
-        where = html.quote(e.tracker_campaign_id[:30])
-        if e.id_field and e.id_value:
-            where += f" · {html.quote(e.id_field)}={html.quote(e.id_value[:32])}"
-        spend = money(e.spend, e.spend_currency, loc())
-        answer = html.quote(e.answer[:ANSWER_CHARS])
-        if e.ok and e.cost is not None:
-            lines.append(_("✅ {where}: spend {spend} → sent {cost}").format(
-                where=where, spend=spend, cost=money(e.cost, e.currency, loc())))
-        else:
-            lines.append(_("❌ {where}: spend {spend} not sent").format(where=where, spend=spend))
-        if answer:
-            lines.append(f"   <i>{answer}</i>")
-        if e.unattributed:
-            lines.append("   " + _("⚠️ unattributed: TikTok spent, but the tracker has no clicks "
-                                  "for it that day (check the landing URL's macros)."))
-    if len(entries) > MAX_ENTRIES:
-        lines.append(_("…and {count} more.").format(count=len(entries) - MAX_ENTRIES))
+        entry = _entry(e)
+        if len("\n".join(lines + entry)) > LOG_CHARS:
+            break
+        lines += entry
+        shown += 1
+        unattributed = unattributed or bool(e.unattributed)
+    if shown < len(entries):
+        lines.append(_("…and {count} more.").format(count=len(entries) - shown))
+    if unattributed:
+        lines += ["", _("⚠️ unattributed: TikTok spent, but the tracker has no clicks for it that "
+                        "day (check the landing URL's macros).")]
     kb = InlineKeyboardBuilder()
     before, after = day - timedelta(days=1), day + timedelta(days=1)
     kb.button(text="‹ " + format_date(before, "d MMM", locale=loc()),

@@ -1,0 +1,145 @@
+"""Tracker numbers in stats: revenue, profit and ROI beside TikTok's spend, only where the
+tracker has data; unmapped spend said as such; the profit chart's series; CSV columns; another
+user's account or tracker reads nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.i18n import make_i18n
+from bot.views import stats as view
+from core.clock import FixedClock
+from core.periods import Period
+from core.stats import breakdown, chart_data, csv_table, export_rows, summary, unmapped
+from core.users import SignUp, register_user
+from storage.db import session_factory
+from storage.models import (
+    AdAccount,
+    AdObject,
+    MetricDaily,
+    TikTokConnection,
+    Tracker,
+    TrackerDaily,
+    TrackerUnmapped,
+)
+from storage.uow import UnitOfWorkFactory
+
+USER, OTHER = 31, 32
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+YESTERDAY = NOW.date() - timedelta(days=1)
+BEFORE = YESTERDAY - timedelta(days=1)
+
+
+async def _seed(uow: UnitOfWorkFactory) -> tuple[int, int]:
+    """One USD account with campaigns A (mapped: tracker rows) and B (no tracker data), two
+    days of TikTok spend; a tracker with unmapped revenue. Returns (account id, tracker id)."""
+    clock = FixedClock(NOW)
+    for uid in (USER, OTHER):
+        await register_user(uow, clock, SignUp(uid, "Ann", None, None, "en", "UTC", None, False))
+    async with uow() as u:
+        conn = TikTokConnection(user_id=USER, display_name="me", status="active")
+        u.session.add(conn)
+        await u.session.flush()
+        acc = AdAccount(connection_id=conn.id, advertiser_id="ADV", name="Main <acc>",
+                        currency="USD", time_zone="UTC", fresh_as_of=NOW)
+        u.session.add(acc)
+        await u.session.flush()
+        tracker = Tracker(user_id=USER, kind="keitaro", name="K", base_url="https://k.example",
+                          time_zone="UTC", currency="USD", status="active")
+        u.session.add(tracker)
+        await u.session.flush()
+        for cid, name in (("A", "Camp A"), ("B", "Camp B")):
+            u.session.add(AdObject(ad_account_id=acc.id, level="campaign", object_id=cid,
+                                   campaign_id=cid, name=name, operation_status="ENABLE"))
+        spend = {("A", BEFORE): "40", ("A", YESTERDAY): "60", ("B", BEFORE): "5",
+                 ("B", YESTERDAY): "15"}
+        for (cid, day), value in spend.items():
+            u.session.add(MetricDaily(ad_account_id=acc.id, level="campaign", object_id=cid,
+                                      day=day, spend=Decimal(value), impressions=1000,
+                                      clicks=50, conversions=2))
+        for day, value in ((BEFORE, "45"), (YESTERDAY, "75")):
+            u.session.add(MetricDaily(ad_account_id=acc.id, level="advertiser", object_id="ADV",
+                                      day=day, spend=Decimal(value), impressions=2000,
+                                      clicks=100, conversions=4))
+        # The tracker saw A on one day only: its other day's spend is still a cost of A.
+        u.session.add(TrackerDaily(ad_account_id=acc.id, level="campaign", object_id="A",
+                                   day=YESTERDAY, tracker_id=tracker.id, clicks=40,
+                                   conversions=4, pending=1, revenue=Decimal("130"),
+                                   pending_revenue=Decimal("20")))
+        u.session.add(TrackerUnmapped(tracker_id=tracker.id, tracker_campaign_id="9",
+                                      day=YESTERDAY, id_value="zzz", clicks=3, conversions=1,
+                                      revenue=Decimal("7.5")))
+        await u.commit()
+        return acc.id, tracker.id
+
+
+async def test_summary_breakdown_chart_and_csv_carry_tracker_numbers(engine: AsyncEngine) -> None:
+    uow = UnitOfWorkFactory(session_factory(engine), None)
+    account_id, tracker_id = await _seed(uow)
+    clock = FixedClock(NOW)
+
+    data = await summary(uow, clock, USER, Period.LAST_7)
+    [acc] = data.accounts
+    assert acc.tracker is not None
+    assert acc.tracker.revenue == Decimal("130") and acc.tracker.spend == Decimal("100")
+    assert acc.tracker.profit == Decimal("30") and acc.tracker.roi == Decimal("30")
+    assert acc.tracker.epc == Decimal("130") / 40 and acc.tracker.tracker_cpa == Decimal(25)
+    assert acc.unmapped_spend == Decimal("20")  # B's spend: not against the tracker's revenue
+
+    i18n = make_i18n()
+    for lang, words in (("en", ("Tracker: revenue $130.00", "profit $30.00", "ROI 30%",
+                                "Unmapped spend", "$20.00")),
+                        ("ru", ("Трекер: доход", "прибыль", "ROI 30", "Несопоставленный"))):
+        with i18n.context(), i18n.use_locale(lang):
+            text, _ = view.summary(data, Period.LAST_7, "UTC", 0)
+        for word in words:
+            assert word in text, (lang, word, text)
+
+    lines = await breakdown(uow, clock, USER, account_id, "campaign", None, Period.LAST_7,
+                            None, 0)
+    assert lines is not None
+    by_id = {line.object_id: line for line in lines.lines}
+    assert by_id["A"].tracker is not None and by_id["A"].tracker.profit == Decimal("30")
+    assert by_id["B"].tracker is None
+    with i18n.context(), i18n.use_locale("en"):
+        text, _ = view.breakdown(lines, Period.LAST_7, "UTC")
+    assert text.count("Tracker: revenue") == 1  # only the campaign with tracker data
+
+    chart = await chart_data(uow, clock, USER, account_id, Period.LAST_7, None)
+    assert chart is not None and chart.profit is not None
+    points = {p.day: p.profit for p in chart.profit.points}
+    assert points == {BEFORE: Decimal("-40"), YESTERDAY: Decimal("70")}
+
+    found = await export_rows(uow, clock, USER, account_id, "campaign", None, Period.LAST_7, None)
+    assert found is not None
+    with i18n.context(), i18n.use_locale("en"):
+        header = view.csv_header()
+    table = list(csv.reader(io.StringIO(csv_table(found[1], header).decode("utf-8-sig"))))
+    cols = table[0]
+    assert cols[-7:] == ["tracker clicks", "tracker conversions", "tracker revenue", "profit",
+                         "ROI %", "EPC", "tracker CPA"]
+    rows = {(r[1], r[0]): dict(zip(cols, r, strict=True)) for r in table[1:]}
+    a_yday = rows[("A", YESTERDAY.isoformat())]
+    assert a_yday["tracker revenue"] == "130.00" and a_yday["profit"] == "70.00"
+    assert rows[("A", BEFORE.isoformat())]["tracker revenue"] == ""  # no tracker row that day
+    assert all(len(r) == len(cols) for r in table)
+
+    left = await unmapped(uow, clock, USER, tracker_id, {(account_id, "A")})
+    assert left is not None and left.revenue == Decimal("7.5")
+    assert [(n, s) for n, _c, s in left.spend] == [("Camp B", Decimal("20"))]
+
+
+async def test_another_user_reads_nothing(engine: AsyncEngine) -> None:
+    uow = UnitOfWorkFactory(session_factory(engine), None)
+    account_id, tracker_id = await _seed(uow)
+    clock = FixedClock(NOW)
+    assert await chart_data(uow, clock, OTHER, account_id, Period.LAST_7, None) is None
+    assert await export_rows(uow, clock, OTHER, account_id, "campaign", None, Period.LAST_7,
+                             None) is None
+    assert await unmapped(uow, clock, OTHER, tracker_id, set()) is None
+    assert (await summary(uow, clock, OTHER, Period.LAST_7)).accounts == []
