@@ -34,8 +34,14 @@ class TrackerError(Exception):
     not_found (a campaign id it does not know) | refused (it understood and said no).
     """
 
-    def __init__(self, reason: str, detail: str = "", *, retryable: bool = False,
-                 retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        detail: str = "",
+        *,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail  # the tracker's own words, trimmed; never the key
@@ -109,8 +115,14 @@ class TrackerClient(Protocol):
         """Send the items in the fewest calls the API allows; one outcome per item, in order."""
         ...
 
-    async def pull(self, campaign_ids: Sequence[str], id_field: str | None, start: date,
-                   end: date, time_zone: str) -> list[RevenueRow]:
+    async def pull(
+        self,
+        campaign_ids: Sequence[str],
+        id_field: str | None,
+        start: date,
+        end: date,
+        time_zone: str,
+    ) -> list[RevenueRow]:
         """Per campaign, day (start..end inclusive, in `time_zone`) and value of `id_field`."""
         ...
 

@@ -23,11 +23,14 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 import aiohttp
+from yarl import URL
 
 from core.trackers.base import TrackerError
 
 logger = logging.getLogger(__name__)
 
+# Any api_key=… in a text (an echoed URL) is hidden even when the key was encoded unexpectedly.
+_KEY_PARAM = re.compile(r"(api[_-]?key=)[^&\s\"'<>]+", re.IGNORECASE)
 ANSWER_LIMIT = 300  # PushOutcome.answer and TrackerError.detail are trimmed to this
 DEFAULT_TIMEOUT_S = 20.0
 # Failures that concern the whole tracker, not one item: after one, a push stops calling.
@@ -191,9 +194,10 @@ class TrackerHttp:
         self.timeout = timeout
         self._rng = rng or random.Random()
         self._sleep = sleep
-        self._secrets = tuple(
-            s for s in {api_key, quote(api_key, safe=""), quote_plus(api_key)} if s
-        )
+        variants = {api_key, quote(api_key, safe=""), quote(api_key, safe="/"), quote_plus(api_key)}
+        built = URL.build(query={"k": api_key})  # as aiohttp encodes it in a query
+        variants.update((built.query_string[2:], built.raw_query_string[2:]))
+        self._secrets = tuple(sorted((v for v in variants if v), key=len, reverse=True))
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -211,9 +215,9 @@ class TrackerHttp:
 
     def redact(self, text: str) -> str:
         """The text with the API key (raw or URL-encoded) replaced by ***."""
-        for secret in sorted(self._secrets, key=len, reverse=True):
+        for secret in self._secrets:
             text = text.replace(secret, "***")
-        return text
+        return _KEY_PARAM.sub(r"\1***", text)
 
     def auth_headers(self) -> dict[str, str]:
         """Headers that carry the key; Binom 1 has none (the key is a query parameter)."""
@@ -281,6 +285,7 @@ class TrackerHttp:
             data = dumps(body)
         start = time.monotonic()
         status: int | None = None
+        failure: TrackerError | None = None
         try:
             async with self.session.request(
                 method,
@@ -295,18 +300,20 @@ class TrackerHttp:
                 content_type = resp.headers.get("Content-Type", "")
                 raw = await resp.read()
         except TimeoutError:
-            self._log(op, status, start, attempt, "timeout")
-            raise TrackerError(
+            failure = TrackerError(
                 "timeout", f"no answer within {self.timeout:g} s", retryable=True
-            ) from None
+            )
         except (aiohttp.ClientConnectorError, aiohttp.InvalidURL, aiohttp.TooManyRedirects) as exc:
             # DNS failure, connection refused, unreachable host, a URL aiohttp cannot use.
-            self._log(op, status, start, attempt, type(exc).__name__)
-            raise TrackerError("bad_url", self._exc_text(exc)) from None
+            failure = TrackerError("bad_url", self._exc_text(exc))
         except aiohttp.ClientError as exc:
             # A reset or a broken reply mid-way: the tracker is there but faltered.
-            self._log(op, status, start, attempt, type(exc).__name__)
-            raise TrackerError("unavailable", self._exc_text(exc), retryable=True) from None
+            failure = TrackerError("unavailable", self._exc_text(exc), retryable=True)
+        if failure is not None:
+            # Raised outside the except block: no __context__ holding the keyed URL.
+            self._log(op, status, start, attempt, failure.reason)
+            raise failure
+        assert status is not None
         self._log(op, status, start, attempt, None if status < 400 else f"http_{status}")
         return self._decode(status, content_type, raw, retry_after, root)
 

@@ -667,8 +667,9 @@ async def test_binom1_bad_key_text_is_bad_key_and_redacted(
     with pytest.raises(TrackerError) as err:
         await make_client("binom1", url, KEY, session=session).list_campaigns()
     assert err.value.reason == "bad_key"
-    assert KEY not in str(err.value) and "***" in err.value.detail
-    assert KEY not in caplog.text
+    assert "SECRET" not in str(err.value) and "***" in err.value.detail
+    ours = [str(r.__dict__) for r in caplog.records if r.name.startswith("core.")]
+    assert ours and not any("SECRET" in t for t in ours)
 
 
 async def test_binom1_lists_with_the_convention_when_arm_is_missing(
@@ -854,3 +855,25 @@ async def test_binom2_pull_pages_and_keeps_the_day(
     assert ("groupings[]", "day") in first and ("groupings[]", "token_3") in first
     assert ("dateFrom", "2026-07-01 00:00:00") in first and ("offset", "0") in first
     assert ("offset", "2") in script.calls[1][2]
+
+
+async def test_binom1_key_echoed_in_an_error_page_is_redacted(
+    fake: tuple[Fake, str], session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A gateway page that echoes the query (key URL-encoded) never leaks it into the error."""
+    caplog.set_level(logging.DEBUG)
+    script, url = fake
+
+    def echo(request: web.Request) -> web.Response:
+        return web.Response(status=502, text=f"<p>upstream failed for {request.query_string}</p>")
+
+    script.on("GET /index.php?page=Stats", echo)
+    client = make_client("binom1", url, KEY, session=session, retry=FAST, sleep=Sleeps())
+    with pytest.raises(TrackerError) as err:
+        await client.pull(["10"], "t3", date(2026, 7, 1), date(2026, 7, 1), "UTC")
+    assert err.value.reason == "unavailable" and "api_key=***" in err.value.detail
+    ours = "\n".join(
+        r.getMessage() + str(r.__dict__) for r in caplog.records if r.name.startswith("core.")
+    )
+    for text in (str(err.value), ours):
+        assert "SECRET" not in text
