@@ -49,6 +49,8 @@ from core.scheduler import Tick, build_scheduler, stop_ticks
 from core.settings import Settings, SettingsError
 from core.sync import release_leases, run_due, worker_id
 from core.tiktok import TikTokClient, TikTokConfig
+from core.trackers import jobs as tracker_jobs
+from core.trackers.factory import make_client
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import Creative
@@ -172,6 +174,12 @@ def background_ticks(svc: Service) -> list[Tick]:
     ticks = [
         Tick("notify", svc.settings.notify_tick_seconds, notifier.tick),
         Tick("purge", 3600, lambda: purge_disconnected(svc.uow, svc.clock)),
+        Tick(
+            "trackers",
+            svc.settings.sync_tick_seconds,
+            lambda: tracker_jobs.run_due(svc.uow, svc.clock, make_client, owner),
+        ),
+        Tick("tracker_purge", 3600, lambda: tracker_jobs.purge(svc.uow, svc.clock)),
     ]
     if svc.tiktok is not None:
         tiktok = svc.tiktok
@@ -293,6 +301,7 @@ async def run(settings: Settings) -> None:
             await release_leases(svc.uow, svc.worker)
             await rules_engine.release_leases(svc.uow, svc.worker)
             await launch_runner.release_leases(svc.uow, svc.worker)
+            await tracker_jobs.release_leases(svc.uow, svc.worker)
         if runner is not None:
             await runner.cleanup()
         with contextlib.suppress(Exception):

@@ -404,6 +404,8 @@ async def run_job(
             job.job_id, owner, due_at=now + cadence.every(job.kind), ok=True, now=now
         )
         await u.sync.update_freshness(job.account_id)
+        if job.kind == "window":  # fresh back-window spend: push it to the user's trackers
+            await u.trackers.due_now_for_user(job.user_id, now)
         await u.commit()
     log.info("sync.done", extra={"account_id": job.account_id, "kind": job.kind, "rows": rows})
     return SyncOutcome(job.account_id, job.kind, True, rows=rows)

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from core.clock import Clock
 from core.timezones import is_valid
 from core.trackers.base import KINDS, TrackerCampaign, TrackerClient, TrackerError
+from core.trackers.factory import normalize_url
 from core.trackers.fx import BadRate, currency_code
 from storage.models import Tracker
 from storage.uow import UnitOfWork, UnitOfWorkFactory
@@ -96,13 +96,12 @@ def _kind(kind: str) -> str:
     return kind
 
 
-def _url(url: str) -> str:
-    """The typed URL, trimmed; TrackerError("bad_url") unless http(s) with a host (the client
-    normalises the path per kind on every call)."""
-    text = url.strip()
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(text) > MAX_URL:
-        raise TrackerError("bad_url", "not an http(s) address")
+def _url(kind: str, url: str) -> str:
+    """The canonical address for `kind` (core.trackers.factory.normalize_url); TrackerError
+    ("bad_url") for anything but an http(s) address."""
+    text = normalize_url(kind, url)  # type: ignore[arg-type]
+    if len(text) > MAX_URL:
+        raise TrackerError("bad_url", "the address is too long")
     return text
 
 
@@ -130,7 +129,7 @@ async def test_tracker(
     """List the tracker's campaigns with these credentials; nothing is stored. A failure raises
     TrackerError whose `reason` the bot words (bad_url, bad_key, wrong_kind, edition, timeout,
     not_json, unavailable, …)."""
-    kind, url = _kind(kind), _url(url)
+    kind, url = _kind(kind), _url(kind, url)
     if not api_key.strip():
         raise TrackerError("bad_key", "empty key")
     client = client_factory(kind, url, api_key.strip())
@@ -154,7 +153,7 @@ async def add_tracker(
 ) -> Added:
     """Test the connection, then store the tracker and its sealed key in one transaction (audit
     "tracker.connected"); the tracker is due for its first push and pull at once."""
-    kind, url = _kind(kind), _url(url)
+    kind, url = _kind(kind), _url(kind, url)
     zone, code = _zone(time_zone), _currency(currency)
     campaigns = await test_tracker(kind, url, api_key, client_factory)
     now = clock.now()
@@ -232,7 +231,7 @@ async def edit_tracker(
         tracker = await owned(u, user_id, tracker_id)
         kind, current_url, cred = tracker.kind, tracker.base_url, tracker.credential_id
         current_key = await u.credentials.reveal(cred) if cred is not None else None
-    new_url = _url(url) if url is not None else None
+    new_url = _url(kind, url) if url is not None else None
     new_key = api_key.strip() if api_key is not None else None
     if new_key is not None and not new_key:
         raise TrackerError("bad_key", "empty key")

@@ -73,9 +73,14 @@ def parse_rate(text: str) -> Decimal:
         value = Decimal(typed)
     except InvalidOperation:
         raise BadRate("rate") from None
-    if not value.is_finite() or value <= 0:
+    if not _sane(value):
         raise BadRate("rate")
     return value
+
+
+def _sane(value: Decimal) -> bool:
+    """Positive, finite and of a size a rate has (10⁻¹² … 10¹²): never a billion-digit text."""
+    return value.is_finite() and value > 0 and -12 <= value.adjusted() <= 12
 
 
 async def set_rate(
@@ -86,7 +91,7 @@ async def set_rate(
     if base == quote:
         raise BadRate("same")
     value = rate if isinstance(rate, Decimal) else parse_rate(rate)
-    if not value.is_finite() or value <= 0:
+    if not _sane(value):
         raise BadRate("rate")
     text = format(value.normalize(), "f")
     if len(text) > MAX_RATE_CHARS:

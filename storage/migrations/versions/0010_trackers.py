@@ -1,4 +1,4 @@
-"""affiliate trackers: connections, links to TikTok, pulled revenue, unmapped numbers, push log, fx rates
+"""affiliate trackers: connections, links to TikTok, pulled revenue, unmapped, push log, fx rates
 
 Revision ID: 0010
 Revises: 0009

@@ -1,0 +1,146 @@
+"""Mapping TikTok campaigns to tracker campaigns: automatic from the tracker's clicks, manual,
+by name pattern, unlink; manual beats pattern beats auto; the landing-URL suffix."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.clock import FixedClock
+from core.trackers import connect, mapping
+from core.trackers.mapping import LinkError, landing_suffix, matches
+from storage.db import session_factory
+from storage.uow import UnitOfWorkFactory
+from storage.vault import Vault, generate_key_entry, parse_keyring
+from tests.unit.tracker_fakes import (
+    NOW,
+    OTHER,
+    TODAY,
+    USER,
+    FakeTracker,
+    campaign,
+    row,
+    seed_account,
+    seed_user,
+)
+
+YESTERDAY = TODAY - timedelta(days=1)
+
+
+@pytest.fixture
+def uow(engine: AsyncEngine) -> UnitOfWorkFactory:
+    return UnitOfWorkFactory(session_factory(engine), Vault(parse_keyring(generate_key_entry("k"))))
+
+
+async def _tracker(uow: UnitOfWorkFactory, fake: FakeTracker) -> int:
+    added = await connect.add_tracker(uow, FixedClock(NOW), USER, "keitaro", "K", "https://k.io",
+                                      "key", "UTC", "USD", fake.factory)
+    return added.tracker.id
+
+
+def _pairs(links: list[mapping.Linked]) -> list[tuple[str, str, str]]:
+    return [(lk.campaign_id, lk.tracker_campaign_id, lk.source) for lk in links]
+
+
+def test_landing_suffix_follows_the_spec_convention() -> None:
+    full = "campaign_id=__CAMPAIGN_ID__&adgroup_id=__AID__&ad_id=__CID__"
+    assert landing_suffix("keitaro", {}) == full
+    assert landing_suffix("binom2", {"campaign": "t1", "adgroup": "t2", "ad": "t3"}) == full
+    assert landing_suffix("binom1", {"ad": "t3", "campaign": "t1"}) == (
+        "campaign_id=__CAMPAIGN_ID__&ad_id=__CID__")
+
+
+def test_patterns_are_globs_or_substrings_ignoring_case() -> None:
+    assert matches("US*", "us - broad")
+    assert not matches("US*", "Broad US")
+    assert matches("broad", "Broad US")
+    assert matches("TT-??", "tt-01")
+
+
+async def test_auto_links_campaigns_whose_ids_reach_the_tracker(uow: UnitOfWorkFactory) -> None:
+    await seed_user(uow)
+    world = await seed_account(uow, structure={"c1": {"g1": ["a1"]}, "c2": {"g2": ["a2"]},
+                                               "c3": {"g3": ["a3"]}})
+    fake = FakeTracker(campaigns=[
+        campaign("10", "By campaign id"),
+        campaign("20", "By ad id only", {"ad": "creative_id"}),
+        campaign("30", "Records nothing", {}),
+        campaign("40", "Also gets c1, fewer clicks"),
+    ])
+    fake.rows = {
+        ("10", "ad_campaign_id"): [row("10", YESTERDAY, "c1", 50, 1, "10"),
+                                   row("10", YESTERDAY, "999", 5, 0, "0")],  # not ours
+        ("40", "ad_campaign_id"): [row("40", YESTERDAY, "c1", 3, 0, "0")],
+        ("20", "creative_id"): [row("20", TODAY, "a2", 7, 0, "0")],
+    }
+    tid = await _tracker(uow, fake)
+    report = await mapping.auto_map(uow, FixedClock(NOW), tid, fake.factory, user_id=USER)
+    assert report.new == 2
+    assert sorted(report.linked) == [(world.account_id, "c1", "10"), (world.account_id, "c2", "20")]
+    links = await mapping.mapping(uow, USER, tid)
+    assert _pairs(links) == [("c1", "10", "auto"), ("c2", "20", "auto")]
+    assert dict(links[1].id_fields) == {"ad": "creative_id"}
+    # One pull per id field, over the last 14 days in the tracker's zone.
+    assert sorted((p[1], p[2], p[3]) for p in fake.pulls) == [
+        ("ad_campaign_id", TODAY - timedelta(days=13), TODAY),
+        ("creative_id", TODAY - timedelta(days=13), TODAY)]
+    again = await mapping.auto_map(uow, FixedClock(NOW), tid, fake.factory)
+    assert again.new == 0
+
+
+async def test_manual_beats_pattern_beats_auto_and_unlink_sticks(uow: UnitOfWorkFactory) -> None:
+    await seed_user(uow)
+    world = await seed_account(uow, structure={"c1": {"g1": ["a1"]}, "c2": {"g2": ["a2"]}},
+                               names={"c1": "US broad", "c2": "DE broad"})
+    fake = FakeTracker(campaigns=[campaign("10", "Auto"), campaign("20", "Manual pick"),
+                                  campaign("30", "US offers")])
+    fake.rows = {("10", "ad_campaign_id"): [row("10", YESTERDAY, "c1", 9, 0, "0"),
+                                            row("10", YESTERDAY, "c2", 9, 0, "0")]}
+    tid = await _tracker(uow, fake)
+    clock = FixedClock(NOW)
+    await mapping.auto_map(uow, clock, tid, fake.factory)
+    assert _pairs(await mapping.mapping(uow, USER, tid)) == [("c1", "10", "auto"),
+                                                             ("c2", "10", "auto")]
+    _, matched = await mapping.link_pattern(uow, clock, USER, tid, "us*", "30", fake.factory)
+    assert [c.campaign_id for c in matched] == ["c1"]
+    await mapping.link_campaign(uow, clock, USER, tid, world.account_id, "c2", "20",
+                                fake.factory)
+    await mapping.auto_map(uow, clock, tid, fake.factory)  # changes none of the user's choices
+    assert _pairs(await mapping.mapping(uow, USER, tid)) == [("c2", "20", "manual"),
+                                                             ("c1", "30", "pattern")]
+    links = {lk.campaign_id or lk.pattern: lk for lk in await mapping.list_links(uow, USER, tid)}
+    await mapping.unlink(uow, clock, USER, tid, links["us*"].id)  # the pattern goes: auto again
+    assert _pairs(await mapping.mapping(uow, USER, tid)) == [("c1", "10", "auto"),
+                                                             ("c2", "20", "manual")]
+    await mapping.unlink(uow, clock, USER, tid, links["c1"].id)
+    await mapping.unlink(uow, clock, USER, tid, links["c2"].id)
+    await mapping.auto_map(uow, clock, tid, fake.factory)
+    assert await mapping.mapping(uow, USER, tid) == []  # unlinked stays unlinked
+    await mapping.link_campaign(uow, clock, USER, tid, world.account_id, "c1", "20",
+                                fake.factory)
+    assert _pairs(await mapping.mapping(uow, USER, tid)) == [("c1", "20", "manual")]
+
+
+async def test_manual_links_check_both_sides(uow: UnitOfWorkFactory) -> None:
+    await seed_user(uow)
+    await seed_user(uow, OTHER)
+    mine = await seed_account(uow)
+    theirs = await seed_account(uow, OTHER, advertiser="adv2", structure={"x1": {"xg": ["xa"]}})
+    fake = FakeTracker(campaigns=[campaign("10", "TT US main"), campaign("11", "TT DE"),
+                                  campaign("12", "Push us")])
+    tid = await _tracker(uow, fake)
+    clock = FixedClock(NOW)
+    found = await mapping.tracker_campaigns(uow, USER, tid, fake.factory, "us")
+    assert [c.id for c in found] == ["12", "10"]  # by name, any case
+    with pytest.raises(LinkError) as err:
+        await mapping.link_campaign(uow, clock, USER, tid, theirs.account_id, "x1", "10",
+                                    fake.factory)
+    assert err.value.reason == "no_campaign"
+    with pytest.raises(LinkError) as err:
+        await mapping.link_campaign(uow, clock, USER, tid, mine.account_id, "c1", "404",
+                                    fake.factory)
+    assert err.value.reason == "no_tracker_campaign"
+    assert [c.campaign_id for c in await mapping.tiktok_campaigns(uow, USER, "c2")] == ["c2"]
+    assert [c.campaign_id for c in await mapping.tiktok_campaigns(uow, USER)] == ["c1", "c2"]
