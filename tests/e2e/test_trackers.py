@@ -13,6 +13,7 @@ import pytest
 from bot.callbacks import TrackerCb
 from core.periods import local_today
 from core.tiktok import ReportLevel
+from sandbox.demo import demo_trackers_env
 from sandbox.telegram.driver import ChatUser, SandboxClient
 from sandbox.tiktok.server import RunningEmulator
 from sandbox.trackers.server import RunningTracker, start_tracker
@@ -32,6 +33,12 @@ async def trackers(tiktok: RunningEmulator) -> AsyncIterator[dict[str, RunningTr
     yield running
     for t in running.values():
         await t.stop()
+
+
+@pytest.fixture
+def service_env(trackers: dict[str, RunningTracker]) -> dict[str, str]:
+    """The service offers the emulators as demo trackers, as the offline demo does."""
+    return {"DEMO_TRACKERS": demo_trackers_env(list(trackers.values()))}
 
 
 async def open_integrations(user: ChatUser) -> None:
@@ -180,7 +187,7 @@ async def test_each_bad_input_says_why_and_stores_nothing(
     assert key not in failed.text
     await user.press("✖ Cancel")
     listed = await user.expect("No tracker is connected")
-    assert "Keitaro" not in listed.text
+    assert not [b for b in listed.button_labels() if b.startswith("⚙️")]
 
 
 async def test_forged_stale_and_other_users_tracker_refused(
@@ -189,7 +196,7 @@ async def test_forged_stale_and_other_users_tracker_refused(
     owner = await sandbox.user(1401, language_code="en")
     other = await sandbox.user(1402, language_code="ru")
     await sign_up(owner)
-    await sign_up(other, language="Русский")
+    await sign_up(other, language="Русский", zone="Берлин")
     await connect(owner, trackers["binom2"])
     await owner.press("⚙️ Open tracker")
     card = await owner.expect("Mapped TikTok campaigns")
@@ -214,3 +221,28 @@ async def test_forged_stale_and_other_users_tracker_refused(
     await open_integrations(owner)
     await owner.expect("No tracker is connected")
     assert date.today()  # the test ran to the end
+
+
+async def test_demo_tracker_is_one_tap_and_still_tested(
+    service: ServiceProcess, sandbox: SandboxClient, trackers: dict[str, RunningTracker]
+) -> None:
+    user = await sandbox.user(1501, language_code="en")
+    await sign_up(user)
+    await open_integrations(user)
+    await user.press("➕ Add tracker")
+    await user.expect("demo trackers below")
+    trackers["binom1"].knobs["down"] = True
+    await user.press("🧪 Demo: Demo Binom 1")
+    review = await user.expect("check and test")
+    assert trackers["binom1"].api_key not in review.text and "(hidden)" in review.text
+    await user.press("🔌 Test connection")
+    failed = await user.expect("Connection test failed", timeout=60)
+    assert "unavailable right now" in failed.text
+    trackers["binom1"].knobs["down"] = False
+    await user.press("🔁 Test again")
+    await user.expect("answered. Campaigns found", timeout=60)
+    await user.press("💾 Save")
+    await user.expect("Demo Binom 1 (Binom 1.x) is connected", timeout=60)
+    await open_integrations(user)
+    listed = await user.expect("Integrations")
+    assert "Demo Binom 1" in listed.text and "active" in listed.text
