@@ -391,11 +391,12 @@ async def auto_map(
     client_factory: ClientFactory,
     *,
     user_id: int | None = None,
-    days: int = AUTO_WINDOW_DAYS,
+    days: int | None = None,
 ) -> AutoMapReport:
     """Link TikTok campaigns whose ids appear in the tracker's clicks over the last `days` days
-    (source auto; manual, pattern and ignored links are left alone). With `user_id`, the tracker
-    must be theirs. TrackerError if the tracker cannot be reached."""
+    (None: AUTO_WINDOW_DAYS when the last full mapping is older than FULL_EVERY, else
+    RECENT_DAYS); source auto; manual, pattern and ignored links are left alone. With
+    `user_id`, the tracker must be theirs. TrackerError if the tracker cannot be reached."""
     async with uow() as u:
         tracker = (
             await owned(u, user_id, tracker_id)

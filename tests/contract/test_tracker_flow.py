@@ -179,6 +179,11 @@ async def test_connect_map_push_pull_and_push_again(emu: Emu, synced: Db, kind: 
             by_level.setdefault(r.level, {})[(r.object_id, r.day)] = r
         assert set(by_level) == {"campaign", "adgroup", "ad"}
         assert sum(r.revenue for r in by_level["campaign"].values()) > 0
+        # The "No ids" campaign's clicks (TikTok's, but with no id to match) and the tracker-only
+        # campaign's are unmapped: shown as such, on no TikTok campaign.
+        async with db.uow() as u:
+            lost = {r.tracker_campaign_id for r in await u.trackers.unmapped_rows(tid)}
+        assert no_ids[0] in lost and not lost & set(mapped)
         async with db.uow() as u:
             parent = {o.object_id: o.campaign_id for o in await u.session.scalars(
                 select(AdObject).where(AdObject.ad_account_id == account.id,
