@@ -30,7 +30,12 @@ from storage.models import Tracker, TrackerLink
 from storage.repos.trackers import TikTokCampaignRow
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
-AUTO_WINDOW_DAYS = 14
+# A full automatic mapping reads this many days (a campaign that stopped weeks ago still has
+# spend and revenue in the stats); in between, FULL_EVERY apart, the last RECENT_DAYS catch new
+# campaigns cheaply.
+AUTO_WINDOW_DAYS = 60
+RECENT_DAYS = 2
+FULL_EVERY = timedelta(hours=24)
 LEVELS: tuple[Level, ...] = ("campaign", "adgroup", "ad")
 # The URL parameter of each level in the landing-URL suffix (spec §4 convention).
 URL_PARAMS: Mapping[Level, str] = {
@@ -386,11 +391,12 @@ async def auto_map(
     client_factory: ClientFactory,
     *,
     user_id: int | None = None,
-    days: int = AUTO_WINDOW_DAYS,
+    days: int | None = None,
 ) -> AutoMapReport:
     """Link TikTok campaigns whose ids appear in the tracker's clicks over the last `days` days
-    (source auto; manual, pattern and ignored links are left alone). With `user_id`, the tracker
-    must be theirs. TrackerError if the tracker cannot be reached."""
+    (None: AUTO_WINDOW_DAYS when the last full mapping is older than FULL_EVERY, else
+    RECENT_DAYS); source auto; manual, pattern and ignored links are left alone. With
+    `user_id`, the tracker must be theirs. TrackerError if the tracker cannot be reached."""
     async with uow() as u:
         tracker = (
             await owned(u, user_id, tracker_id)
@@ -400,6 +406,10 @@ async def auto_map(
         if tracker is None or tracker.status == "disconnected":
             raise TrackerNotFound(tracker_id)
         kind, url, zone, owner = tracker.kind, tracker.base_url, tracker.time_zone, tracker.user_id
+        started = clock.now()
+        if days is None:
+            stale = tracker.mapped_at is None or tracker.mapped_at <= started - FULL_EVERY
+            days = AUTO_WINDOW_DAYS if stale else RECENT_DAYS
         key = await _key(u, tracker)
         campaigns = await u.trackers.tiktok_campaigns(owner)
         objects = await u.trackers.objects_under(
@@ -469,6 +479,8 @@ async def auto_map(
             link.tracker_campaign_id, link.tracker_campaign_name = tc.id, tc.name[:256]
             link.id_fields = dict(tc.id_fields)
             linked.append((pair[0], pair[1], tc.id))
+        if days >= AUTO_WINDOW_DAYS:
+            tracker.mapped_at = started
         if new:
             u.audit.record(None, "tracker.auto_linked", "tracker", tracker_id, {"new": new})
         await u.commit()

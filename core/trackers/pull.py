@@ -6,8 +6,10 @@ tracker campaign's total, usable when exactly one TikTok campaign is linked to i
 stored at their level and summed up to ad group and campaign through ad_objects, all in one
 transaction that replaces what this tracker held for the pulled days: a re-pull never doubles.
 An id that is no synced object of a campaign linked to this tracker goes to TrackerUnmapped
-(shown as such, never guessed). Money is converted to the ad account's currency with the
-user's rate; without one the pull is refused and the status names the pair.
+(shown as such, never guessed), and so do the daily totals of tracker campaigns linked to no
+TikTok campaign (read in the tracker's own zone): unmapped revenue is never hidden. Money is
+converted to the ad account's currency with the user's rate; without one the pull is refused
+and the status names the pair.
 
 The trailing attribution window (default 7 days: late conversions land on the click's day) is
 re-read every run; the first pull, and the first after an outage, reach back further (up to
@@ -162,15 +164,16 @@ async def pull_revenue(
                 {lk.ad_account_id for lk in links}, {lk.campaign_id for lk in links}
             ),
         )
-        kind, url, currency, last_ok = (
+        kind, url, currency, last_ok, own_zone = (
             tracker.kind,
             tracker.base_url,
             tracker.currency,
             tracker.last_ok_at,
+            tracker.time_zone,
         )
     spans = {
         zone: pull_days(started, zone, last_ok, window_days)
-        for zone in {lk.time_zone for lk in links}
+        for zone in {lk.time_zone for lk in links} | {own_zone}
     }
     # (zone, level, field) -> tracker campaign ids; (zone, tracker campaign) -> its links.
     groups: dict[tuple[str, str | None, str | None], set[str]] = defaultdict(set)
@@ -179,22 +182,41 @@ async def pull_revenue(
         level, field = _grouping(lk)
         groups[(lk.time_zone, level, field)].add(lk.tracker_campaign_id)
         linked_to[(lk.time_zone, lk.tracker_campaign_id)].append(lk)
-    total = len(groups) + 1
+    total = len(groups) + 3
+    done = 0
+
+    async def step() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            await progress(done, total)
+
     pulled: list[tuple[str, str | None, list[RevenueRow]]] = []
     error: str | None = None
-    if groups and key is None:
+    if key is None:
         error = "bad_key: no key stored"
-    elif groups:
-        client = client_factory(kind, url, str(key))
+    else:
+        client = client_factory(kind, url, key)
         try:
-            for n, ((zone, level, field), ids) in enumerate(
-                sorted(groups.items(), key=lambda kv: tuple(str(x) for x in kv[0]))
+            # Campaigns linked to no TikTok campaign: their totals are unmapped revenue (shown
+            # as such), in the tracker's own zone.
+            listed = await client.list_campaigns()
+            linked_ids = {lk.tracker_campaign_id for lk in links}
+            loose = sorted(c.id for c in listed if c.id not in linked_ids)
+            await step()
+            for (zone, level, field), ids in sorted(
+                groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])
             ):
                 start, end = spans[zone]
                 rows = await client.pull(sorted(ids), field, start, end, zone)
                 pulled.append((zone, level, rows))
-                if progress is not None:
-                    await progress(n + 1, total)
+                await step()
+            if loose:
+                start, end = spans[own_zone]
+                pulled.append(
+                    (own_zone, None, await client.pull(loose, None, start, end, own_zone))
+                )
+            await step()
         except TrackerError as exc:
             error = str(exc)[:300]
         finally:
@@ -219,8 +241,7 @@ async def pull_revenue(
             lost = await u.trackers.replace_unmapped(tracker_id, first, last, unmapped)
         await u.commit()
     await record_success(uow, clock, tracker_id, "pull", started)
-    if progress is not None:
-        await progress(total, total)
+    await step()
     log.info("tracker.pulled", extra={"tracker_id": tracker_id, "rows": written, "unmapped": lost})
     return PullReport(tracker_id, True, written, lost, None)
 

@@ -24,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from core.clock import Clock
@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 # outage, at most MAX_DAYS (also what a tracker's first push covers).
 RECENT_DAYS = 3
 MAX_DAYS = 30
+# A converted cost is sent with 4 decimals: sub-cent, and what trackers keep of a cost.
+COST_STEP = Decimal("0.0001")
 
 Progress = Callable[[int, int], Awaitable[None]]
 
@@ -100,6 +102,17 @@ def default_days(now: datetime, time_zone: str, pushed_ok_at: datetime | None) -
         first = min(first, local_today(pushed_ok_at, time_zone) - timedelta(days=1))
     first = max(first, today - timedelta(days=MAX_DAYS - 1))
     return [first + timedelta(days=n) for n in range((today - first).days + 1)]
+
+
+def cost_in(
+    spend: Decimal, base: str, quote: str, rates: dict[tuple[str, str], Decimal]
+) -> Decimal:
+    """The cost to send for `spend` in the tracker's currency: the spend itself when the
+    currencies match, else converted with the user's rate and rounded half-up to 4 decimals
+    (NoRate when there is none)."""
+    if base == quote:
+        return spend
+    return convert(spend, base, quote, rates).quantize(COST_STEP, rounding=ROUND_HALF_UP)
 
 
 def binom1_offset_problem(time_zone: str, day: date) -> str | None:
@@ -179,7 +192,7 @@ def _plan(
                     problem = binom1_offset_problem(link.time_zone, day)
                 if problem is None:
                     try:
-                        cost = convert(spent, link.currency, tracker.currency, rates)
+                        cost = cost_in(spent, link.currency, tracker.currency, rates)
                     except NoRate as exc:
                         problem = f"{exc}: not sent"
                 if problem is not None:

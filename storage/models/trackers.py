@@ -53,6 +53,7 @@ class Tracker(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     push_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last push all sent
+    mapped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last full auto-mapping
 
 
 class TrackerLink(Base):

@@ -82,12 +82,14 @@ async def test_auto_links_campaigns_whose_ids_reach_the_tracker(uow: UnitOfWorkF
     links = await mapping.mapping(uow, USER, tid)
     assert _pairs(links) == [("c1", "10", "auto"), ("c2", "20", "auto")]
     assert dict(links[1].id_fields) == {"ad": "creative_id"}
-    # One pull per id field, over the last 14 days in the tracker's zone.
+    # One pull per id field, over the last 60 days in the tracker's zone (a full mapping).
     assert sorted((p[1], p[2], p[3]) for p in fake.pulls) == [
-        ("ad_campaign_id", TODAY - timedelta(days=13), TODAY),
-        ("creative_id", TODAY - timedelta(days=13), TODAY)]
-    again = await mapping.auto_map(uow, FixedClock(NOW), tid, fake.factory)
+        ("ad_campaign_id", TODAY - timedelta(days=59), TODAY),
+        ("creative_id", TODAY - timedelta(days=59), TODAY)]
+    again = await mapping.auto_map(uow, FixedClock(NOW + timedelta(hours=1)), tid, fake.factory)
     assert again.new == 0
+    # Between daily full mappings only the last 2 days are read (new campaigns show there).
+    assert fake.pulls[-1][2] == TODAY - timedelta(days=1), fake.pulls
 
 
 async def test_manual_beats_pattern_beats_auto_and_unlink_sticks(uow: UnitOfWorkFactory) -> None:

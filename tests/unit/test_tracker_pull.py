@@ -141,3 +141,18 @@ async def test_an_outage_keeps_the_last_pull_and_says_failing(uow: UnitOfWorkFac
     shown = await connect.get_tracker(uow, USER, tid)
     assert (shown.status, shown.failing_since, shown.last_ok_at) == ("failing", later, NOW)
     assert await _daily(uow, tid) == before
+
+
+async def test_campaigns_linked_to_nothing_are_unmapped_revenue(uow: UnitOfWorkFactory) -> None:
+    tid, _, fake = await _setup(uow)
+    fake.campaigns.append(campaign("99", "Push traffic", {}))
+    fake.rows[("99", None)] = [row("99", D2, None, 40, 4, "80")]
+    report = await pull_revenue(uow, FixedClock(NOW), tid, fake.factory)
+    assert report.ok and report.unmapped == 1
+    # Read in the tracker's own zone (UTC here), not an ad account's.
+    assert fake.pulls[-1] == (("99",), None, TODAY - timedelta(days=29), TODAY, "UTC")
+    async with uow() as u:
+        lost = [(r.tracker_campaign_id, r.day, r.id_value, r.clicks, r.revenue)
+                for r in await u.trackers.unmapped_rows(tid)]
+    assert lost == [("99", D2, "", 40, Decimal(80))]
+    assert await _daily(uow, tid) == {}  # none of it is put on a TikTok campaign

@@ -56,6 +56,7 @@ def upgrade() -> None:
         sa.Column("lease_until", storage.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("push_ok_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("mapped_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["credential_id"],
             ["credentials.id"],
