@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 from sandbox.telegram.chat import run_chat
 from sandbox.telegram.server import start_server
 from sandbox.tiktok.server import start_emulator
+from sandbox.trackers.server import RunningTracker, start_tracker
 from storage.vault import generate_key_entry
 
 DEMO_TOKEN = "7000000001:TTPulseDemoToken-offline-sandbox"
@@ -32,6 +34,18 @@ def demo_key(data_dir: Path) -> str:
         path.write_text(generate_key_entry("demo1") + "\n")
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+DEMO_TRACKER_NAMES = {"keitaro": "Demo Keitaro", "binom1": "Demo Binom 1", "binom2": "Demo Binom 2"}
+
+
+def demo_trackers_env(trackers: list[RunningTracker]) -> str:
+    """DEMO_TRACKERS: a JSON list of {kind, name, url, api_key, time_zone, currency}."""
+    return json.dumps([
+        {"kind": t.kind, "name": DEMO_TRACKER_NAMES[t.kind], "url": t.url, "api_key": t.api_key,
+         "time_zone": t.world.time_zone, "currency": t.world.currency}
+        for t in trackers
+    ])
 
 
 async def _wait_ready(url: str, proc: asyncio.subprocess.Process, log: Path) -> None:
@@ -53,6 +67,7 @@ async def main(user_id: int, web_port: int, data: Path, key: str) -> None:
     """Start the sandbox, the service, and the chat; stop everything when the chat ends."""
     telegram = await start_server(token=DEMO_TOKEN)
     tiktok = await start_emulator(fixture="demo", token_file=str(data / "tiktok-tokens.json"))
+    trackers = [await start_tracker(k, tiktok=tiktok) for k in ("keitaro", "binom1", "binom2")]
     env = {
         **os.environ,
         "BOT_TOKEN": DEMO_TOKEN,
@@ -66,6 +81,8 @@ async def main(user_id: int, web_port: int, data: Path, key: str) -> None:
         "ENCRYPTION_KEYS": key,
         # In the demo you are also the operator, so /support can be tried from both sides.
         "ADMIN_IDS": os.environ.get("ADMIN_IDS") or str(user_id),
+        # One-tap choices in Integrations → Add tracker (sandbox/trackers).
+        "DEMO_TRACKERS": demo_trackers_env(trackers),
     }
     env.pop("WEBHOOK_SECRET", None)
     log = data / "demo-service.log"
@@ -84,6 +101,8 @@ async def main(user_id: int, web_port: int, data: Path, key: str) -> None:
                 await asyncio.wait_for(proc.wait(), 10)
             if proc.returncode is None:
                 proc.kill()
+        for tracker in trackers:
+            await tracker.stop()
         await tiktok.stop()
         await telegram.stop()
 

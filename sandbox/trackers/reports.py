@@ -1,0 +1,220 @@
+"""Grouping engine shared by the three trackers: facts per group over a time range and zone."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sandbox.trackers.model import Attrs, Cell, Facts, TCampaign, TrackerWorld
+
+TIME_DIMS = ("day", "hour", "day_hour", "datetime", "week", "weekday", "month", "year")
+FLAG_DIMS = ("is_lead", "is_sale", "is_rejected", "is_bot", "is_unique_campaign",
+             "is_unique_stream", "is_unique_global")
+
+
+def zone(name: str) -> tzinfo:
+    """An IANA zone or a numeric UTC offset in hours ("3", "-7", "5.5")."""
+    try:
+        hours = float(name)
+    except ValueError:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r}") from None
+    if not -14 <= hours <= 14:
+        raise ValueError(f"bad UTC offset {name!r}")
+    return timezone(timedelta(hours=hours)) if hours else UTC
+
+
+def time_value(dim: str, ts: int, tz: tzinfo) -> Any:
+    """A time dimension of a click time in a zone (formats as the trackers show them)."""
+    t = datetime.fromtimestamp(ts, tz)
+    if dim == "day":
+        return t.strftime("%Y-%m-%d")
+    if dim == "hour":
+        return t.hour
+    if dim == "day_hour":
+        return t.strftime("%Y-%m-%d %H:00")
+    if dim == "datetime":
+        return t.strftime("%Y-%m-%d %H:%M:%S")
+    if dim == "week":
+        y, w, _ = t.isocalendar()
+        return f"{y}-{w:02d}"
+    if dim == "weekday":
+        return t.isoweekday()
+    if dim == "month":
+        return t.strftime("%Y-%m")
+    return t.year
+
+
+def flag_value(dim: str, cell: Cell, i: int, now: float) -> int:
+    """A click flag (1/0): its conversion's status, uniqueness, bot."""
+    if dim == "is_bot":
+        return 0
+    if dim.startswith("is_unique"):
+        return int(i % 10 != 9)
+    want = {"is_lead": "lead", "is_sale": "sale", "is_rejected": "rejected"}[dim]
+    return int(any(c.idx == i and c.status(now) == want for c in cell.convs))
+
+
+Filter = Callable[[dict[str, Any]], bool]
+
+
+def aggregate(
+    world: TrackerWorld,
+    camps: Iterable[TCampaign],
+    a: int,
+    b: int,
+    tz: tzinfo,
+    dims: list[str],
+    static_value: Callable[[TCampaign, Attrs, str], Any],
+    filters: list[tuple[str, Filter]] | None = None,
+) -> dict[tuple[Any, ...], Facts]:
+    """Facts per distinct tuple of ``dims`` for clicks in [a, b), dims read in ``tz``."""
+    world.run_due()
+    now = world.clock()
+    filters = filters or []
+    fdims = [d for d, _ in filters]
+    need = list(dict.fromkeys(dims + fdims))
+    tdims = [d for d in need if d in TIME_DIMS]
+    flags = [d for d in need if d in FLAG_DIMS]
+    sdims = [d for d in need if d not in TIME_DIMS and d not in FLAG_DIMS]
+    out: dict[tuple[Any, ...], Facts] = {}
+
+    def emit(vals: dict[str, Any], cell: Cell, r0: int, r1: int) -> None:
+        for _, fn in filters:
+            if not fn(vals):
+                return
+        key = tuple(vals[d] for d in dims)
+        got = out.get(key)
+        f = world.facts(cell, r0, r1, now)
+        if got is None:
+            out[key] = f
+        else:
+            got.add(f)
+
+    for camp in camps:
+        for cell in world.cells(camp, a, b):
+            i0, i1 = cell.span(a, b)
+            if i1 <= i0:
+                continue
+            attrs = world.attrs(camp, cell.src)
+            base = {d: static_value(camp, attrs, d) for d in sdims}
+            if not tdims and not flags:
+                emit(base, cell, i0, i1)
+                continue
+
+            def click_vals(i: int, cell: Cell = cell) -> tuple[Any, ...]:
+                ts = cell.ts(i)
+                return tuple(time_value(d, ts, tz) for d in tdims) + tuple(
+                    flag_value(d, cell, i, now) for d in flags
+                )
+
+            first = click_vals(i0)
+            if not flags and first == click_vals(i1 - 1):
+                emit({**base, **dict(zip(tdims, first, strict=True))}, cell, i0, i1)
+                continue
+            run_start, run_key = i0, first
+            for i in range(i0 + 1, i1 + 1):
+                key = click_vals(i) if i < i1 else None
+                if key != run_key:
+                    emit({**base, **dict(zip(tdims + flags, run_key, strict=True))},
+                         cell, run_start, i)
+                    run_start, run_key = i, key  # type: ignore[assignment]
+    return out
+
+
+def ratio(num: Fraction | int, den: Fraction | int, scale: int = 1) -> Fraction:
+    """num / den × scale, 0 when den is 0."""
+    return Fraction(num) * scale / den if den else Fraction(0)
+
+
+def money(value: Fraction, places: int = 4) -> float:
+    """A Fraction as a rounded float (JSON number)."""
+    return round(float(value), places)
+
+
+def dec(value: Fraction, places: int = 2) -> Decimal:
+    """A Fraction as a Decimal with ``places``."""
+    q = Decimal(1).scaleb(-places)
+    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(q)
+
+
+def compare(op: str, value: Any, expr: Any) -> bool:
+    """Keitaro's filter operators (spec §1.3) on one value."""
+    if op == "IS_SET":
+        return value not in (None, "")
+    if op == "IS_NOT_SET":
+        return value in (None, "")
+    if op == "IS_TRUE":
+        return bool(value) and value not in ("0", "false")
+    if op == "IS_FALSE":
+        return not value or value in ("0", "false")
+    if op == "HAS_LABEL":
+        return False  # the emulator's campaigns carry no labels
+    if op == "NOT_HAS_LABEL":
+        return True
+    if op in ("IN_LIST", "NOT_IN_LIST"):
+        items = expr if isinstance(expr, list) else str(expr).split(",")
+        inside = str(value) in {str(x).strip() for x in items}
+        return inside if op == "IN_LIST" else not inside
+    if op == "BETWEEN":
+        lo, hi = (expr if isinstance(expr, list) else str(expr).split(","))[:2]
+        return _cmp(value, lo) >= 0 and _cmp(value, hi) <= 0
+    sval = "" if value is None else str(value)
+    sexp = "" if expr is None else str(expr)
+    if op == "EQUALS":
+        return _cmp(value, expr) == 0
+    if op == "NOT_EQUAL":
+        return _cmp(value, expr) != 0
+    if op == "GREATER_THAN":
+        return _cmp(value, expr) > 0
+    if op == "LESS_THAN":
+        return _cmp(value, expr) < 0
+    if op == "EQUALS_OR_GREATER_THAN":
+        return _cmp(value, expr) >= 0
+    if op == "EQUALS_OR_LESS_THAN":
+        return _cmp(value, expr) <= 0
+    if op == "MATCH_REGEXP":
+        return re.search(sexp, sval) is not None
+    if op == "NOT_MATCH_REGEXP":
+        return re.search(sexp, sval) is None
+    if op == "BEGINS_WITH":
+        return sval.startswith(sexp)
+    if op == "ENDS_WITH":
+        return sval.endswith(sexp)
+    if op == "CONTAINS":
+        return sexp in sval
+    if op == "NOT_CONTAIN":
+        return sexp not in sval
+    raise ValueError(op)
+
+
+OPERATORS = (
+    "EQUALS", "NOT_EQUAL", "GREATER_THAN", "LESS_THAN", "EQUALS_OR_GREATER_THAN",
+    "EQUALS_OR_LESS_THAN", "MATCH_REGEXP", "NOT_MATCH_REGEXP", "BEGINS_WITH", "ENDS_WITH",
+    "CONTAINS", "NOT_CONTAIN", "IN_LIST", "NOT_IN_LIST", "BETWEEN", "IS_SET", "IS_NOT_SET",
+    "IS_TRUE", "IS_FALSE", "HAS_LABEL", "NOT_HAS_LABEL",
+)
+
+
+def _cmp(a: Any, b: Any) -> int:
+    """Compare numerically when both are numbers, else as text."""
+    try:
+        x, y = Fraction(str(a)), Fraction(str(b))
+    except (ValueError, ZeroDivisionError):
+        x, y = str(a if a is not None else ""), str(b if b is not None else "")  # type: ignore[assignment]
+    return (x > y) - (x < y)
+
+
+def day_range(d0: date, d1: date, tz: tzinfo) -> tuple[int, int]:
+    """UTC seconds of [d0 00:00, d1+1 00:00) in a zone."""
+    s = datetime(d0.year, d0.month, d0.day, tzinfo=tz).timestamp()
+    e1 = d1 + timedelta(days=1)
+    e = datetime(e1.year, e1.month, e1.day, tzinfo=tz).timestamp()
+    return int(s), int(e)
