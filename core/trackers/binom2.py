@@ -200,8 +200,8 @@ class Binom2Client(TrackerHttp):
         self, config: Mapping[str, Any], sources: dict[str, dict[Level, str]]
     ) -> dict[Level, str]:
         """Levels from the campaign's traffic-source tokens (fetched once per source)."""
-        if config.get("tokens"):
-            return tokens_id_fields(config["tokens"])
+        if isinstance(config.get("tokens"), list | Mapping):
+            return tokens_id_fields(config["tokens"])  # an empty list: the source passes none
         source = config.get("trafficSource")
         ts_id = config.get("trafficSourceId") or config.get("traffic_source_id")
         if isinstance(source, Mapping):
