@@ -341,7 +341,7 @@ class TrackerHttp:
         if status == 402:  # spec §1: Admin API only in PRO/Business editions
             raise TrackerError("edition", said or "HTTP 402")
         if status == 404:
-            if root or not is_json:
+            if root:  # the listing proves the API: nothing there, so not this kind's API
                 raise TrackerError("wrong_kind", f"HTTP 404 at the API address: {said}".strip())
             raise TrackerError("not_found", said or "HTTP 404")
         if status >= 400:

@@ -111,13 +111,20 @@ def read_zone(kind: str, tz: str, day: date) -> str:
 
 
 async def truth(
-    tracker: RunningTracker, campaign_id: str, field: str | None, start: date, end: date, tz: str
+    tracker: RunningTracker,
+    campaign_id: str,
+    field: str | None,
+    start: date,
+    end: date,
+    tz: str,
+    *,
+    offset: str | None = None,
 ) -> dict[tuple[date, str | None], RevenueRow]:
     """The emulator's own report engine over its clicks: what the tracker knows (ground truth)."""
     w = tracker.world
 
     def run() -> dict[tuple[Any, ...], Any]:
-        zone_ = zone(read_zone(tracker.kind, tz, start))
+        zone_ = zone(offset or read_zone(tracker.kind, tz, start))
         a, b = day_range(start, end, zone_)
         dims = ["day", *([field] if field else [])]
         return aggregate(
@@ -627,3 +634,66 @@ async def test_rate_limit_honours_retry_after(
         assert tracker.calls["POST /admin_api/v1/clicks/update_costs"] == 2
     assert tracker.calls["rate_limited"] >= 1
     assert waits and min(waits) >= 1
+
+
+async def test_binom1_pull_across_a_dst_change_reads_each_offset(
+    start: Start, session: aiohttp.ClientSession
+) -> None:
+    """Days before and after a DST change are read with their own UTC offset (one call each)."""
+    tracker = await start("binom1")
+    camp_id = cid("binom1", 1)
+    rows = await client(tracker, session).pull(
+        [camp_id], "t3", date(2026, 10, 24), date(2026, 10, 26), "Europe/Berlin"
+    )
+    summer = await truth(
+        tracker, camp_id, "t3", date(2026, 10, 24), date(2026, 10, 25), "Europe/Berlin", offset="2"
+    )
+    winter = await truth(
+        tracker, camp_id, "t3", date(2026, 10, 26), date(2026, 10, 26), "Europe/Berlin", offset="1"
+    )
+    assert rows and by_key(rows) == {**summer, **winter}
+    assert tracker.calls["page=Stats"] == 2
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_reading_goes_through_every_page(
+    start: Start, session: aiohttp.ClientSession, kind: TrackerKind, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With tiny pages, listing and pulling still return everything, page after page."""
+    for name in (
+        "keitaro.CAMPAIGNS_PAGE",
+        "keitaro.REPORT_PAGE",
+        "binom2.CAMPAIGNS_PAGE",
+        "binom2.REPORT_PAGE",
+    ):
+        monkeypatch.setattr(f"core.trackers.{name}", 4)
+    tracker = await start(kind)
+    api = client(tracker, session)
+    assert len(await api.list_campaigns()) == 6
+    field = "creative_id" if kind == "keitaro" else "t3"
+    tz = ZONES[kind]
+    days = push_days(tracker, tz, 2)
+    rows = await api.pull([cid(kind, 1)], field, days[0], days[-1], tz)
+    assert by_key(rows) == await truth(tracker, cid(kind, 1), field, days[0], days[-1], tz)
+    pages = {
+        "keitaro": "POST /admin_api/v1/report/build",
+        "binom2": "GET /public/api/v1/report/campaign",
+    }
+    if kind in pages:
+        assert tracker.calls[pages[kind]] > len(rows) // 4  # really paged
+
+
+async def test_binom2_text_errors_fail_only_their_items(
+    start: Start, session: aiohttp.ClientSession
+) -> None:
+    """A plain-text 404 for one campaign fails that item; the push goes on (spec §3.4)."""
+    tracker = await start("binom2", binom2_error_shape="text")
+    tz = ZONES["binom2"]
+    day = push_days(tracker, tz, 1)[0]
+    items = [
+        CostItem("999", day, tz, Decimal(5), "USD"),
+        CostItem(cid("binom2", 3), day, tz, Decimal(7), "USD"),
+    ]
+    outcomes = await client(tracker, session).push_costs(items)
+    assert [o.ok for o in outcomes] == [False, True]
+    assert outcomes[0].answer == "not_found: Campaign not found"
