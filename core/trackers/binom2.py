@@ -284,6 +284,7 @@ class Binom2Client(TrackerHttp):
 
 
 def _link_text(payload: Any) -> str | None:
+    """The link of a campaign/{id}/link answer (text or {"link"|"url"})."""
     if isinstance(payload, str):
         return payload or None
     if isinstance(payload, Mapping):
@@ -293,6 +294,7 @@ def _link_text(payload: Any) -> str | None:
 
 
 def _answer(payload: Any) -> str:
+    """What an accepted cost update said, for the push log."""
     if payload is None or payload == "" or payload == {}:
         return "accepted"
     if isinstance(payload, Mapping) and payload.get("message"):

@@ -234,10 +234,9 @@ class TrackerHttp:
         url: str | None = None,
         root: bool = False,
     ) -> Any:
-        """One API call, retried within the policy; the decoded JSON, or TrackerError.
-
-        `root` marks the call that proves the API is there (listing): a 404 on it means the
-        URL is not this kind's API (wrong_kind), elsewhere a 404 is a missing entity."""
+        """One API call, retried within the policy; the decoded JSON, or TrackerError."""
+        # `root` marks the call that proves the API is there (listing): a 404 on it means the
+        # URL is not this kind's API (wrong_kind); elsewhere a 404 is a missing entity.
         started = time.monotonic()
         attempt = 0
         while True:
@@ -378,6 +377,7 @@ class TrackerHttp:
 
 
 def _query(params: Mapping[str, Any] | list[tuple[str, str]] | None) -> list[tuple[str, str]]:
+    """Query pairs as text (Decimal as plain digits, bools as true/false, None left out)."""
     if params is None:
         return []
     items = params if isinstance(params, list) else list(params.items())
@@ -395,11 +395,13 @@ def _query(params: Mapping[str, Any] | list[tuple[str, str]] | None) -> list[tup
 
 
 def _looks_html(text: str) -> bool:
+    """Whether a body is an HTML page (a login form, a proxy's error page)."""
     head = text.lstrip()[:200].lower()
     return head.startswith("<!doctype html") or "<html" in head or head.startswith("<")
 
 
 def _html_title(text: str) -> str:
+    """A page's title, or its text without tags, to quote in an error."""
     match = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
     if match:
         return match.group(1).strip()

@@ -463,8 +463,7 @@ async def test_keitaro_pull_is_one_call_for_several_campaigns(
 async def test_keitaro_report_field_names_either_version(
     start: Start, session: aiohttp.ClientSession, names: str
 ) -> None:
-    """A tracker that takes only dimensions/measures (or only grouping/metrics) is read right,
-    and the client remembers which pair worked."""
+    """Either report field-name pair alone is read right; the client remembers which worked."""
     tracker = await start("keitaro", keitaro_report_fields=names)
     api = client(tracker, session)
     assert isinstance(api, KeitaroClient)
