@@ -247,7 +247,7 @@ async def test_a_click_at_2330_lands_on_its_day_in_each_zone(
                          "date_s": "2026-11-27", "date_e": "2026-11-28", "timezone": off,
                          "api_key": tr.api_key}
                     st, rows, _ = await call(http, "GET", tr.url, params=q)
-                    assert [(r["name"], r["clicks"]) for r in rows] == [(day, "1")]
+                    assert st == 200 and [(r["name"], r["clicks"]) for r in rows] == [(day, "1")]
             else:
                 for tz, day in (("America/New_York", "2026-11-27"), ("UTC", "2026-11-28")):
                     q = {"ids[]": "306", "groupings[]": ["campaign", "day"],
@@ -289,7 +289,7 @@ async def test_binom1_lists_stats_and_cost_push(
                 "date_s": DAY, "date_e": DAY, "cost": "12.5", "token_number": "3",
                 "token_value": ad}
         st, b, _ = await call(http, "GET", tr.url, params=push)
-        assert b["check_status"] == "true"
+        assert st == 200 and b["check_status"] == "true"
         key = (date(2026, 11, 28), "t3", ad)
         assert tr.costs(201) == {key: Decimal("12.5")}
         old = {**base, "page": "save_update_costs", "camp_id": "201", "date": "12",
@@ -297,12 +297,12 @@ async def test_binom1_lists_stats_and_cost_push(
                "token_val": ad}
         await call(http, "GET", tr.url, params=old)
         assert tr.costs(201) == {key: Decimal(20)}
-        st, rows, _ = await call(http, "GET", tr.url, params=q)
+        _, rows, _ = await call(http, "GET", tr.url, params=q)
         assert next(r for r in rows if r["name"] == ad)["cost"] == "20.00"
         await call(http, "GET", tr.url, params={**push, "token_value": "nobody"})
         assert tr.costs(201) == {key: Decimal(20)}
         tr.knobs["binom1_version"] = "1.8"
-        st, camps, _ = await call(http, "GET", tr.url, params={**base, "page": "Campaigns"})
+        _, camps, _ = await call(http, "GET", tr.url, params={**base, "page": "Campaigns"})
         assert {"rev", "spend", "ts", "link"} <= set(camps[0])
         _, arm, _ = await call(http, "GET", tr.base_url + "/arm.php",
                                 params={"api_key": tr.api_key, "action": "campaign@get_all"})
