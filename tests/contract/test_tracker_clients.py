@@ -679,7 +679,7 @@ async def test_reading_goes_through_every_page(
         "binom2": "GET /public/api/v1/report/campaign",
     }
     if kind in pages:
-        assert tracker.calls[pages[kind]] > len(rows) // 4  # really paged
+        assert tracker.calls[pages[kind]] >= -(-len(rows) // 4) > 1  # really paged
 
 
 async def test_binom2_text_errors_fail_only_their_items(
