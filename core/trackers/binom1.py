@@ -209,7 +209,9 @@ class Binom1Client(TrackerHttp):
         """Binom answers errors as `{"error": ...}` with any status (§2.4)."""
         if isinstance(payload, Mapping) and payload.get("error"):
             said = self.redact(trim(str(error_text(payload))))
-            raise TrackerError("bad_key" if _KEY_WORDS.search(said) else "refused", said)
+            if _KEY_WORDS.search(said):
+                raise TrackerError("bad_key", said)
+            raise TrackerError("not_found" if "not found" in said.lower() else "refused", said)
 
     def _params(self, params: list[tuple[str, str]]) -> list[tuple[str, str]]:
         return [*params, ("api_key", self._api_key)]

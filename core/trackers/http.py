@@ -328,6 +328,12 @@ class TrackerHttp:
         except ValueError:
             payload, is_json = None, False
         said = self.redact(trim(error_text(payload) or (text if is_json else _html_title(text))))
+        if is_json and status >= 400 and status != 429:
+            try:
+                self.check_payload(payload)  # Binom's key error comes with any status (§2.4)
+            except TrackerError as exc:
+                if exc.reason == "bad_key":
+                    raise
         if status == 429 or status >= 500:
             raise TrackerError(
                 "unavailable",

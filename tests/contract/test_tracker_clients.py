@@ -696,3 +696,22 @@ async def test_binom2_text_errors_fail_only_their_items(
     outcomes = await client(tracker, session).push_costs(items)
     assert [o.ok for o in outcomes] == [False, True]
     assert outcomes[0].answer == "not_found: Campaign not found"
+
+
+@pytest.mark.parametrize("status", [401, 403, 500])
+async def test_binom1_key_error_under_any_http_status(
+    start: Start, session: aiohttp.ClientSession, status: int
+) -> None:
+    """Binom 1's key error is bad_key whatever HTTP status carries it (spec §2.4)."""
+    tracker = await start("binom1", binom1_error_status=status)
+    api = make_client(
+        "binom1",
+        tracker.url,
+        "wrong-key",
+        session=session,
+        retry=FAST,
+        sleep=lambda _: asyncio.sleep(0),
+    )
+    with pytest.raises(TrackerError) as err:
+        await api.list_campaigns()
+    assert err.value.reason == "bad_key"

@@ -622,7 +622,7 @@ async def test_binom1_push_sends_both_spellings_and_needs_check_status(
     items[2] = CostItem("11", date(2026, 7, 1), "UTC", Decimal("5"), "USD", "t3", "7")
     outcomes = await make_client("binom1", url, KEY, session=session).push_costs(items)
     assert [o.ok for o in outcomes] == [True, False, False]
-    assert outcomes[2].answer == "refused: Campaign not found"
+    assert outcomes[2].answer == "not_found: Campaign not found"
     query = dict(script.calls[0][2])
     assert query == {
         "page": "save_update_costs",
