@@ -84,6 +84,7 @@ def day_offset(day: date, time_zone: str) -> tuple[int | None, str]:
 
 
 def _fmt(offset: timedelta) -> str:
+    """An offset as UTC+05:30."""
     minutes = int(offset.total_seconds()) // 60
     sign = "+" if minutes >= 0 else "-"
     return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
@@ -208,7 +209,9 @@ class Binom1Client(TrackerHttp):
         """Binom answers errors as `{"error": ...}` with any status (§2.4)."""
         if isinstance(payload, Mapping) and payload.get("error"):
             said = self.redact(trim(str(error_text(payload))))
-            raise TrackerError("bad_key" if _KEY_WORDS.search(said) else "refused", said)
+            if _KEY_WORDS.search(said):
+                raise TrackerError("bad_key", said)
+            raise TrackerError("not_found" if "not found" in said.lower() else "refused", said)
 
     def _params(self, params: list[tuple[str, str]]) -> list[tuple[str, str]]:
         return [*params, ("api_key", self._api_key)]
@@ -347,10 +350,9 @@ class Binom1Client(TrackerHttp):
 
 
 def offset_runs(start: date, end: date, time_zone: str) -> list[tuple[date, date, int]]:
-    """Split start..end into runs of days sharing one whole-hour offset (Binom 1 takes one).
-
-    A day whose offset changes (DST) is read with the offset it starts with; a zone that is
-    not whole-hour cannot be read at all and is refused with the reason."""
+    """Split start..end into runs of days sharing one whole-hour UTC offset (Binom 1 takes one)."""
+    # A day whose offset changes (DST) is read with the offset it starts with; a zone that is
+    # not whole-hour cannot be read at all and is refused with the reason.
     try:
         zone = ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -200,8 +200,8 @@ class Binom2Client(TrackerHttp):
         self, config: Mapping[str, Any], sources: dict[str, dict[Level, str]]
     ) -> dict[Level, str]:
         """Levels from the campaign's traffic-source tokens (fetched once per source)."""
-        if config.get("tokens"):
-            return tokens_id_fields(config["tokens"])
+        if isinstance(config.get("tokens"), list | Mapping):
+            return tokens_id_fields(config["tokens"])  # an empty list: the source passes none
         source = config.get("trafficSource")
         ts_id = config.get("trafficSourceId") or config.get("traffic_source_id")
         if isinstance(source, Mapping):
@@ -284,6 +284,7 @@ class Binom2Client(TrackerHttp):
 
 
 def _link_text(payload: Any) -> str | None:
+    """The link of a campaign/{id}/link answer (text or {"link"|"url"})."""
     if isinstance(payload, str):
         return payload or None
     if isinstance(payload, Mapping):
@@ -293,6 +294,7 @@ def _link_text(payload: Any) -> str | None:
 
 
 def _answer(payload: Any) -> str:
+    """What an accepted cost update said, for the push log."""
     if payload is None or payload == "" or payload == {}:
         return "accepted"
     if isinstance(payload, Mapping) and payload.get("message"):

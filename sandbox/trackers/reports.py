@@ -103,7 +103,7 @@ def aggregate(
             i0, i1 = cell.span(a, b)
             if i1 <= i0:
                 continue
-            attrs = world.attrs(camp, cell.src)
+            attrs = cell.attrs
             base = {d: static_value(camp, attrs, d) for d in sdims}
             if not tdims and not flags:
                 emit(base, cell, i0, i1)
@@ -115,17 +115,23 @@ def aggregate(
                     flag_value(d, cell, i, now) for d in flags
                 )
 
-            first = click_vals(i0)
-            if not flags and first == click_vals(i1 - 1):
-                emit({**base, **dict(zip(tdims, first, strict=True))}, cell, i0, i1)
-                continue
-            run_start, run_key = i0, first
-            for i in range(i0 + 1, i1 + 1):
-                key = click_vals(i) if i < i1 else None
-                if key != run_key:
-                    emit({**base, **dict(zip(tdims + flags, run_key, strict=True))},
-                         cell, run_start, i)
-                    run_start, run_key = i, key  # type: ignore[assignment]
+            pieces = cell.hours(i0, i1) if not flags else [(i0, i1)]
+            run_start, run_key = i0, click_vals(i0)
+            for h0, h1 in pieces:
+                first = click_vals(h0)
+                if not flags and first == click_vals(h1 - 1):
+                    if first != run_key:
+                        emit({**base, **dict(zip(tdims, run_key, strict=True))},
+                             cell, run_start, h0)
+                        run_start, run_key = h0, first
+                    continue
+                for i in range(h0, h1):
+                    key = click_vals(i)
+                    if key != run_key:
+                        emit({**base, **dict(zip(tdims + flags, run_key, strict=True))},
+                             cell, run_start, i)
+                        run_start, run_key = i, key
+            emit({**base, **dict(zip(tdims + flags, run_key, strict=True))}, cell, run_start, i1)
     return out
 
 

@@ -622,7 +622,7 @@ async def test_binom1_push_sends_both_spellings_and_needs_check_status(
     items[2] = CostItem("11", date(2026, 7, 1), "UTC", Decimal("5"), "USD", "t3", "7")
     outcomes = await make_client("binom1", url, KEY, session=session).push_costs(items)
     assert [o.ok for o in outcomes] == [True, False, False]
-    assert outcomes[2].answer == "refused: Campaign not found"
+    assert outcomes[2].answer == "not_found: Campaign not found"
     query = dict(script.calls[0][2])
     assert query == {
         "page": "save_update_costs",
@@ -877,3 +877,21 @@ async def test_binom1_key_echoed_in_an_error_page_is_redacted(
     )
     for text in (str(err.value), ours):
         assert "SECRET" not in text
+
+
+async def test_close_releases_only_an_own_session(
+    fake: tuple[Fake, str], session: aiohttp.ClientSession
+) -> None:
+    """A client closes the session it made itself, and leaves a given one open."""
+    script, url = fake
+    script.on("GET /public/api/v1/campaign/list/filtered", [])
+    own = make_client("binom2", url, KEY)
+    assert await own.list_campaigns() == []
+    assert isinstance(own, Binom2Client)
+    made = own.session
+    await own.close()
+    assert made.closed
+    shared = make_client("binom2", url, KEY, session=session)
+    assert await shared.list_campaigns() == []
+    await shared.close()
+    assert not session.closed
