@@ -19,6 +19,7 @@ from sandbox.tiktok.server import RunningEmulator
 from sandbox.trackers.server import RunningTracker, start_tracker
 from tests.e2e.harness import ServiceProcess, free_port, press_data_answer, sign_up
 from tests.e2e.test_stats import connected_and_synced, tiktok_spend
+from tests.e2e.test_templates import reply, tap
 
 KIND_LABEL = {"keitaro": "Keitaro", "binom1": "Binom 1.x", "binom2": "Binom 2"}
 # The demo world feeds the demo login's first, second and third ad account (USD, EUR, JPY)
@@ -246,3 +247,34 @@ async def test_demo_tracker_is_one_tap_and_still_tested(
     await open_integrations(user)
     listed = await user.expect("Integrations")
     assert "Demo Binom 1" in listed.text and "active" in listed.text
+
+
+async def test_template_builder_offers_the_tracker_url_suffix(
+    service: ServiceProcess, sandbox: SandboxClient, trackers: dict[str, RunningTracker]
+) -> None:
+    user = await sandbox.user(1601, language_code="en")
+    await sign_up(user)
+    await connect(user, trackers["keitaro"])
+    await tap(user, "« Integrations", "Integrations")
+    await user.send("/menu")
+    await user.expect("Choose a section")
+    await tap(user, "🚀 Launch", "Launch campaigns in bulk")
+    await tap(user, "📋 Templates", "You have no templates yet")
+    await tap(user, "➕ New template", "Send a name for the template")
+    await reply(user, "Glowly US", "What is the campaign's objective?")
+    await tap(user, "Traffic", "How is the campaign's budget set?")
+    await tap(user, "Daily", "Send the campaign's budget")
+    await reply(user, "100", "Which geo?")
+    await tap(user, "US", "Send the budget of ad group US")
+    await reply(user, "50", "Send the ad texts")
+    await reply(user, "Glow in 7 days", "Send the landing page URL")
+    await reply(user, "https://shop.example/p", "Send the display name")
+    await reply(user, "Glowly", "Which call to action")
+    await tap(user, "Shop now", "New template «Glowly US»")
+    await tap(user, "📣 Ad", "Landing URL")
+    await tap(user, "🔗 Landing URL", "Send the landing page URL")
+    offer = await tap(user, "🔗 Tracker URL suffix", "campaign_id=__CAMPAIGN_ID__")
+    suffix = "campaign_id=__CAMPAIGN_ID__&adgroup_id=__AID__&ad_id=__CID__"
+    assert suffix in offer.text
+    now = await tap(user, "➕ Append to my URL", "Now:")
+    assert f"https://shop.example/p?{suffix}" in now.text
