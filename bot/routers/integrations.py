@@ -13,7 +13,7 @@ import contextlib
 from datetime import date
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
@@ -39,9 +39,11 @@ from core.clock import Clock
 from core.periods import local_today
 from core.settings import Settings
 from core.timezones import is_valid, parse_time_zone
-from core.trackers import connect, fx, mapping, pull, push
+from core.trackers import connect, fx, jobs, mapping, push
 from core.trackers.base import KINDS, TrackerError
 from core.trackers.factory import make_client
+from core.trackers.pull import PullReport
+from core.trackers.push import PushReport
 from storage.models import User
 from storage.uow import UnitOfWorkFactory
 
@@ -171,14 +173,15 @@ async def tracker_action(
     uow: UnitOfWorkFactory,
     clock: Clock,
     settings: Settings,
-    bot: Bot,
+    worker: str,
 ) -> None:
     """Every Integrations button; tracker ids are checked against the presser in core."""
     if db_user is None:
         await query.answer(sign_up_first(), show_alert=True)
         return
     try:
-        handled = await _dispatch(query, callback_data, db_user, state, uow, clock, settings, bot)
+        handled = await _dispatch(query, callback_data, db_user, state, uow, clock, settings,
+                                  worker)
     except connect.TrackerNotFound:
         await query.answer(common_view.not_found(), show_alert=True)
         return
@@ -190,7 +193,7 @@ async def tracker_action(
 
 async def _dispatch(
     query: CallbackQuery, cb: TrackerCb, user: User, state: FSMContext, uow: UnitOfWorkFactory,
-    clock: Clock, settings: Settings, bot: Bot,
+    clock: Clock, settings: Settings, worker: str,
 ) -> bool | None:
     """Route one press; True: answer plainly, False: stale, None: already answered."""
     a = cb.a
@@ -221,7 +224,7 @@ async def _dispatch(
     if a in ("map", "auto", "lk", "lkt", "lkp", "lkc", "pat", "ul"):
         return await _mapping_press(query, cb, user, state, uow, clock)
     if a in ("push", "pull"):
-        return await _sync_now(query, cb, user, uow, clock)
+        return await _sync_now(query, cb, user, uow, clock, worker)
     if a == "log":
         return await _push_log(query, cb, user, uow, clock)
     if a in ("fx", "fxs", "fxd"):
@@ -308,7 +311,8 @@ async def _test_or_save(
             await final(query, wizard_view.test_ok(kind, campaigns))
             return None
         added = await connect.add_tracker(
-            uow, clock, user.id, kind, str(draft.get("name") or ""), str(draft["url"]), key,
+            uow, clock, user.id, kind, str(draft.get("name") or common_view.kind_name(kind)),
+            str(draft["url"]), key,
             str(draft["tz"]), str(draft["cur"]), make_client,
         )
     except TrackerError as exc:
@@ -666,7 +670,8 @@ async def typed_pattern(
 
 
 async def _sync_now(
-    query: CallbackQuery, cb: TrackerCb, user: User, uow: UnitOfWorkFactory, clock: Clock
+    query: CallbackQuery, cb: TrackerCb, user: User, uow: UnitOfWorkFactory, clock: Clock,
+    worker: str,
 ) -> bool | None:
     """Push now or Pull now, with progress in the pressed message (at most one edit a second)."""
     t = await connect.get_tracker(uow, user.id, cb.id)
@@ -678,15 +683,22 @@ async def _sync_now(
         with contextlib.suppress(TelegramBadRequest):
             await query.message.edit_text(card_view.working(what, t, 0, 1))
     pace = every_second(query, lambda d, n: card_view.working(what, t, d, n))
+    report: PushReport | PullReport | None
     if what == "push":
-        report = await push.push_costs(uow, clock, t.id, None, make_client, user_id=user.id,
-                                       progress=pace)
-        note = card_view.pushed(report.sent, report.accepted, report.rejected, report.refused)
+        report = await jobs.push_now(uow, clock, user.id, t.id, make_client, worker,
+                                     progress=pace)
+        if report is not None:
+            note = card_view.pushed(report.sent, report.accepted, report.rejected,
+                                    report.refused)
     else:
-        pulled = await pull.pull_revenue(uow, clock, t.id, make_client, user_id=user.id,
-                                         progress=pace)
-        report = pulled
-        note = card_view.pulled(pulled.rows, pulled.unmapped)
+        report = await jobs.pull_now(uow, clock, user.id, t.id, make_client, worker,
+                                     progress=pace)
+        if report is not None:
+            note = card_view.pulled(report.rows, report.unmapped)
+    if report is None:  # another worker is pushing or pulling it right now
+        text, markup = await card_screen(uow, clock, user, t.id)
+        await final(query, (card_view.busy(t) + "\n\n" + text, markup))
+        return None
     if report.error:
         reason, _sep, detail = report.error.partition(": ")
         await final(query, card_view.failed(what, t, reason, detail))
