@@ -1,4 +1,4 @@
-"""Affiliate tracker emulators: Keitaro Admin API v1, Binom 1.x, Binom 2 (spec: trackers-binom-keitaro).
+"""Affiliate tracker emulators: Keitaro Admin API v1, Binom 1.x and Binom 2 (spec: trackers).
 
 Start one with ``python -m sandbox.trackers --kind keitaro|binom1|binom2`` (prints
 ``tracker_url=`` and ``api_key=``, and the TikTok emulator's credentials when it starts its own)

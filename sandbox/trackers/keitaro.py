@@ -448,7 +448,7 @@ class KeitaroApi:
         rows = []
         for c in w.campaigns.values():
             for cell in w.cells(c, a - 3 * 86400, b):
-                attrs = w.attrs(c, cell.src)
+                attrs = cell.attrs
                 for cv in cell.convs:
                     st = cv.status(now)
                     if st is None or not a <= cv.postback_ts < b:

@@ -16,7 +16,9 @@ overwrite. A segment with no clicks holds nothing. Pushes are applied after ``co
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
 import struct
 import time
 from collections import defaultdict
@@ -26,6 +28,7 @@ from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal
 from fractions import Fraction
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
@@ -115,34 +118,83 @@ class Conv:
 
 @dataclass(slots=True)
 class Cell:
-    """n clicks of one campaign and source (TikTok ad, synthetic) spread over [start, +dur)."""
+    """n clicks of one campaign and source spread evenly over each hour of [start, start+dur).
+
+    A TikTok-fed cell is one ad's local day: ``bounds`` are its hour boundaries and ``cum`` the
+    clicks before each boundary, so click times are exactly those of one cell per hour.
+    """
 
     camp: int
     src: str
     start: int
     dur: int
     n: int
-    convs: list[Conv]
+    attrs: Attrs = field(default_factory=dict)
+    bounds: list[int] | None = None
+    cum: list[int] | None = None
+    conv_fn: Callable[[], list[Conv]] | None = None
+    _convs: list[Conv] | None = None
+
+    @property
+    def convs(self) -> list[Conv]:
+        """The cell's conversions (built on first use)."""
+        if self._convs is None:
+            self._convs = self.conv_fn() if self.conv_fn else []
+        return self._convs
 
     @property
     def cid(self) -> tuple[int, str, int]:
-        """The cell's identity (stable while the clicks grow during an hour)."""
+        """The cell's identity (stable while the clicks grow during a day)."""
         return (self.camp, self.src, self.start)
 
     def ts(self, i: int) -> int:
         """Click i's time, whole seconds."""
-        return self.start + ((2 * i + 1) * self.dur) // (2 * self.n) if self.dur else self.start
+        if self.bounds is None or self.cum is None:
+            return self.start + ((2 * i + 1) * self.dur) // (2 * self.n) if self.dur else self.start
+        h = bisect.bisect_right(self.cum, i) - 1
+        m = self.cum[h + 1] - self.cum[h]
+        j = i - self.cum[h]
+        return self.bounds[h] + ((2 * j + 1) * (self.bounds[h + 1] - self.bounds[h])) // (2 * m)
 
     def first_at_or_after(self, a: int) -> int:
         """The index of the first click at or after ``a``."""
-        if self.dur == 0:
-            return 0 if self.start >= a else self.n
-        m = -(-2 * self.n * (a - self.start) // self.dur)
-        return min(max(m // 2, 0), self.n)
+        if self.bounds is None or self.cum is None:
+            return _first(self.start, self.dur, self.n, a)
+        if a <= self.bounds[0]:
+            return 0
+        if a >= self.bounds[-1]:
+            return self.n
+        h = bisect.bisect_right(self.bounds, a) - 1
+        m = self.cum[h + 1] - self.cum[h]
+        return self.cum[h] + _first(self.bounds[h], self.bounds[h + 1] - self.bounds[h], m, a)
 
     def span(self, a: int, b: int) -> tuple[int, int]:
         """Index range of the clicks inside [a, b)."""
         return self.first_at_or_after(a), self.first_at_or_after(b)
+
+    def hours(self, i0: int, i1: int) -> list[tuple[int, int, int]]:
+        """[i0, i1) cut at hour boundaries: (lo, hi, hour index)."""
+        cum = self.cum
+        if cum is None:
+            return [(i0, i1, 0)]
+        out = []
+        h = max(bisect.bisect_right(cum, i0) - 1, 0)
+        while h < len(cum) - 1 and cum[h] < i1:
+            lo, hi = max(i0, cum[h]), min(i1, cum[h + 1])
+            if lo < hi:
+                out.append((lo, hi, h))
+            h += 1
+        return out
+
+
+def _first(start: int, dur: int, n: int, a: int) -> int:
+    """Among n clicks spread evenly over [start, start+dur), the first at or after ``a``."""
+    if n <= 0:
+        return 0
+    if dur <= 0:
+        return 0 if start >= a else n
+    m = -(-2 * n * (a - start) // dur)
+    return min(max(m // 2, 0), n)
 
 
 @dataclass(slots=True)
@@ -199,11 +251,9 @@ class Facts:
         return self.leads + self.sales + self.rejected
 
 
-def count_mod(i0: int, i1: int, m: int, keep: Callable[[int], bool]) -> int:
-    """How many i in [i0, i1) have keep(i % m)."""
-    full = (i1 - i0) // m
-    per = sum(1 for r in range(m) if keep(r))
-    return full * per + sum(1 for i in range(i0 + full * m, i1) if keep(i % m))
+def count_res(i0: int, i1: int, m: int, r: int) -> int:
+    """How many i in [i0, i1) have i % m == r."""
+    return (i1 - 1 - r) // m - (i0 - 1 - r) // m
 
 
 class TikTokSource:
@@ -221,7 +271,7 @@ class TikTokSource:
         return float(self.emu.clock.timestamp())
 
     def hours(self, campaign_id: str, day: date, now: float) -> tuple[list[int], dict[str, Any]]:
-        """Hour boundaries (UTC seconds) and per ad [(clicks, conversions)] for a local day."""
+        """Hour boundaries (UTC seconds) and per ad cumulative (clicks, conversions) by hour."""
         camp = self.world.campaigns[campaign_id]
         adv = self.world.advertisers[camp.advertiser_id]
         sh = self.engine.shape(adv, day)
@@ -231,7 +281,11 @@ class TikTokSource:
             return hit[1], hit[2]
         bounds = [int(b) for b in sh.boundaries()]
         _, per_ad = self.engine.campaign_hours(camp, day, now)
-        out = {a: [(f[2], f[3]) for f in rows] for a, rows in per_ad.items()}
+        out = {}
+        for a, rows in per_ad.items():
+            clicks = list(itertools.accumulate((f[2] for f in rows), initial=0))
+            if clicks[-1]:
+                out[a] = (clicks, list(itertools.accumulate((f[3] for f in rows), initial=0)))
         if sh.end <= now:
             if len(self._cache) > 200_000:
                 self._cache.clear()
@@ -283,6 +337,7 @@ class TrackerWorld:
         self._feed: dict[int, dict[str, tuple[str, Attrs]]] = {}
         self._camp_version = 0
         self._injected_attrs: dict[str, Attrs] = {}
+        self._shares: dict[tuple[int, str], int] = {}
 
     # ------------------------------------------------------------------ campaigns and links
 
@@ -377,7 +432,11 @@ class TrackerWorld:
         pct = self.knobs.get("arrival_pct")
         if pct is not None:
             return round(float(pct) * 10)
-        return 920 + int(70 * unit(u32s(f"{self.seed}:arrive:{camp}:{src}")[0]))
+        got = self._shares.get((camp, src))
+        if got is None:
+            got = 920 + int(70 * unit(u32s(f"{self.seed}:arrive:{camp}:{src}")[0]))
+            self._shares[(camp, src)] = got
+        return got
 
     def _convs(self, camp: TCampaign, src: str, start: int, dur: int, n: int,
                k: int) -> list[Conv]:
@@ -401,6 +460,23 @@ class TrackerWorld:
             out.append(Conv(idx, f"{camp.id}-{src}-{start}-{j}", payout, postback, final, decided))
         return out
 
+    def _day_convs(self, camp: TCampaign, cell: Cell, raw_v: list[int]) -> list[Conv]:
+        """A day cell's conversions, hour by hour, placed on that hour's clicks."""
+        out: list[Conv] = []
+        pm = self.conv_pm(camp.id)
+        convs = [(x * pm + 500) // 1000 for x in raw_v]
+        assert cell.bounds is not None and cell.cum is not None
+        for h in range(len(convs) - 1):
+            m = cell.cum[h + 1] - cell.cum[h]
+            k = min(m, convs[h + 1] - convs[h])
+            if k <= 0:
+                continue
+            s = cell.bounds[h]
+            for c in self._convs(camp, cell.src, s, max(cell.bounds[h + 1] - s, 1), m, k):
+                c.idx += cell.cum[h]
+                out.append(c)
+        return out
+
     def cells(self, camp: TCampaign, a: int, b: int) -> Iterator[Cell]:
         """Every cell of a campaign with clicks that may fall in [a, b)."""
         now = self.clock()
@@ -422,22 +498,25 @@ class TrackerWorld:
                 d = d0
                 while d <= d1:
                     bounds, per_ad = self.tiktok.hours(tc, d, now)
+                    if bounds[-1] <= a or bounds[0] >= b:
+                        d += timedelta(days=1)
+                        continue
+                    hb = [min(x, int(now)) for x in bounds]
                     for ad_id in ads:
-                        rows = per_ad.get(ad_id)
-                        if not rows:
+                        got = per_ad.get(ad_id)
+                        if not got:
                             continue
-                        share = self.share_pm(camp.id, ad_id)
-                        for h, (clicks, conv) in enumerate(rows):
-                            s, e = bounds[h], bounds[h + 1]
-                            if not clicks or e <= a or s >= b:
-                                continue
-                            n = clicks * share * keep_num // 10_000_000
-                            if n <= 0:
-                                continue
-                            k = min(n, (conv * self.conv_pm(camp.id) + 500) // 1000)
-                            dur = min(e, int(now)) - s if e > now else e - s
-                            yield Cell(camp.id, ad_id, s, max(dur, 1), n,
-                                       self._convs(camp, ad_id, s, max(dur, 1), n, k) if k else [])
+                        raw_c, raw_v = got
+                        # Cumulative floors over the day: hours add up to the day's share.
+                        share = self.share_pm(camp.id, ad_id) * keep_num
+                        n = raw_c[-1] * share // 10_000_000
+                        if n <= 0:
+                            continue
+                        cum = [x * share // 10_000_000 for x in raw_c]
+                        cell = Cell(camp.id, ad_id, bounds[0], hb[-1] - hb[0], n,
+                                    feed[ad_id][1], hb, cum)
+                        cell.conv_fn = partial(self._day_convs, camp, cell, raw_v)
+                        yield cell
                     d += timedelta(days=1)
         if camp.synthetic_clicks:
             h0 = max(a, int(camp.created)) // HOUR * HOUR
@@ -448,8 +527,8 @@ class TrackerWorld:
                     continue
                 k = n * int(60 * unit(r[1])) // 1000
                 dur = min(HOUR, int(now) - s)
-                yield Cell(camp.id, "syn:0", s, max(dur, 1), n,
-                           self._convs(camp, "syn:0", s, max(dur, 1), n, k) if k else [])
+                yield Cell(camp.id, "syn:0", s, max(dur, 1), n, camp.synthetic_attrs,
+                           _convs=self._convs(camp, "syn:0", s, max(dur, 1), n, k) if k else [])
         for cell in self.injected.get(camp.id, []):
             if a <= cell.start < b:
                 yield cell
@@ -468,7 +547,7 @@ class TrackerWorld:
         convs = []
         if payout is not None:
             convs = [Conv(0, f"{camp.id}-{src}", Fraction(payout), ts + 60, status, ts + 60)]
-        self.injected[camp.id].append(Cell(camp.id, src, ts, 0, 1, convs))
+        self.injected[camp.id].append(Cell(camp.id, src, ts, 0, 1, dict(attrs), _convs=convs))
 
     # ------------------------------------------------------------------ facts
 
@@ -489,8 +568,8 @@ class TrackerWorld:
     def facts(self, cell: Cell, i0: int, i1: int, now: float) -> Facts:
         """Facts of clicks [i0, i1) of a cell at ``now``."""
         f = Facts(clicks=i1 - i0)
-        f.unique = count_mod(i0, i1, 10, lambda r: r != 9)
-        f.lp_clicks = count_mod(i0, i1, 5, lambda r: r < 3)
+        f.unique = f.clicks - count_res(i0, i1, 10, 9)  # every tenth click is a repeat
+        f.lp_clicks = sum(count_res(i0, i1, 5, r) for r in range(3))  # 60 % click through
         for c in cell.convs:
             if i0 <= c.idx < i1:
                 st = c.status(now)
@@ -514,7 +593,7 @@ class TrackerWorld:
         out = []
         for camp in camps:
             for cell in self.cells(camp, a, b):
-                if not pred(self.attrs(camp, cell.src)):
+                if not pred(cell.attrs):
                     continue
                 i0, i1 = cell.span(a, b)
                 if i1 > i0:
@@ -548,11 +627,11 @@ class TrackerWorld:
             self.run_due()
         return task
 
-    def run_due(self) -> None:
-        """Apply every queued cost update whose time has come."""
+    def run_due(self, everything: bool = False) -> None:
+        """Apply every queued cost update whose time has come (or all of them)."""
         mono = time.monotonic()
         for t in self.tasks:
-            if t.status == "in_progress" and t.due <= mono:
+            if t.status == "in_progress" and (everything or t.due <= mono):
                 try:
                     t.clicks = t.run()
                     t.status = "finished"

@@ -242,6 +242,10 @@ class RunningTracker:
         self.world.run_due()
         return self.world.costs(int(campaign_id))
 
+    def finish_tasks(self) -> None:
+        """Apply every queued cost update now, whatever ``cost_delay_s`` says."""
+        self.world.run_due(everything=True)
+
     def link(self, campaign_id: int | str) -> str:
         """A campaign's link with its parameters' TikTok macros."""
         return self.world.link(self.world.campaigns[int(campaign_id)])
