@@ -20,7 +20,7 @@ from core.trackers.base import (
     TrackerKind,
 )
 from core.trackers.http import (
-    TRACKER_WIDE,
+    PushRun,
     TrackerHttp,
     error_text,
     parse_day,
@@ -84,6 +84,7 @@ def day_offset(day: date, time_zone: str) -> tuple[int | None, str]:
 
 
 def _fmt(offset: timedelta) -> str:
+    """An offset as UTC+05:30."""
     minutes = int(offset.total_seconds()) // 60
     sign = "+" if minutes >= 0 else "-"
     return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
@@ -208,7 +209,9 @@ class Binom1Client(TrackerHttp):
         """Binom answers errors as `{"error": ...}` with any status (§2.4)."""
         if isinstance(payload, Mapping) and payload.get("error"):
             said = self.redact(trim(str(error_text(payload))))
-            raise TrackerError("bad_key" if _KEY_WORDS.search(said) else "refused", said)
+            if _KEY_WORDS.search(said):
+                raise TrackerError("bad_key", said)
+            raise TrackerError("not_found" if "not found" in said.lower() else "refused", said)
 
     def _params(self, params: list[tuple[str, str]]) -> list[tuple[str, str]]:
         return [*params, ("api_key", self._api_key)]
@@ -276,17 +279,18 @@ class Binom1Client(TrackerHttp):
 
     async def push_costs(self, items: Sequence[CostItem]) -> list[PushOutcome]:
         """One GET page=save_update_costs per item (the API takes one segment per call)."""
+        # Outcomes per item, in order; a tracker-wide failure (http.PushRun) stops the calls and
+        # is raised only when no call got through, so the use-case marks the tracker failing.
         outcomes: list[PushOutcome] = []
-        stopped: TrackerError | None = None
+        run = PushRun()
         for item in items:
             offset, why = day_offset(item.day, item.time_zone)
             if offset is None:
                 outcomes.append(PushOutcome(item, False, trim(why)))
                 continue
-            if stopped is not None:
-                outcomes.append(
-                    PushOutcome(item, False, trim(f"not sent: {stopped.reason}: {stopped.detail}"))
-                )
+            skipped = run.skipped()
+            if skipped is not None:
+                outcomes.append(PushOutcome(item, False, skipped))
                 continue
             try:
                 params = cost_params(item, offset)
@@ -294,20 +298,14 @@ class Binom1Client(TrackerHttp):
                     "GET", op="save_update_costs", params=self._params(params)
                 )
             except TrackerError as exc:
-                outcomes.append(
-                    PushOutcome(
-                        item,
-                        False,
-                        trim(f"{exc.reason}: {exc.detail}" if exc.detail else exc.reason),
-                    )
-                )
-                if exc.reason in TRACKER_WIDE:
-                    stopped = exc
+                outcomes.append(PushOutcome(item, False, run.failed(exc)))
                 continue
+            run.answered()
             # Success only with check_status "true" (§2.2, §2.4).
             ok = isinstance(payload, Mapping) and str(payload.get("check_status")).lower() == "true"
             answer = self.redact(trim(str(payload if not ok else "check_status: true")))
             outcomes.append(PushOutcome(item, ok, answer))
+        run.finish()
         return outcomes
 
     async def pull(
@@ -347,10 +345,9 @@ class Binom1Client(TrackerHttp):
 
 
 def offset_runs(start: date, end: date, time_zone: str) -> list[tuple[date, date, int]]:
-    """Split start..end into runs of days sharing one whole-hour offset (Binom 1 takes one).
-
-    A day whose offset changes (DST) is read with the offset it starts with; a zone that is
-    not whole-hour cannot be read at all and is refused with the reason."""
+    """Split start..end into runs of days sharing one whole-hour UTC offset (Binom 1 takes one)."""
+    # A day whose offset changes (DST) is read with the offset it starts with; a zone that is
+    # not whole-hour cannot be read at all and is refused with the reason.
     try:
         zone = ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -24,12 +24,11 @@ _STRIP_SUFFIXES: dict[TrackerKind, tuple[str, ...]] = {
 
 
 def normalize_url(kind: TrackerKind, url: str) -> str:
-    """The canonical address to store for `kind`: https://host[/path] or the Binom 1 PHP file.
-
-    Keitaro and Binom 2: the tracker's address without the API path (the client appends
-    /admin_api/v1 or /public/api/v1). Binom 1: the panel's PHP entry file (renamed files are
-    kept; a path not ending in .php gets /index.php). Query and fragment are dropped (a pasted
-    Binom 1 panel URL carries the key). Raises TrackerError("bad_url") for non-http(s) input."""
+    """The canonical address to store for `kind`; TrackerError("bad_url") for non-http(s)."""
+    # Keitaro and Binom 2: the tracker's address without the API path (the client appends
+    # /admin_api/v1 or /public/api/v1). Binom 1: the panel's PHP entry file (renamed files are
+    # kept; a path not ending in .php gets /index.php). Query and fragment are dropped (a
+    # pasted Binom 1 panel URL carries the key).
     if kind not in KINDS:
         raise TrackerError("wrong_kind", f"unknown tracker kind {kind!r}")
     text = (url or "").strip()

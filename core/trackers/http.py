@@ -170,6 +170,37 @@ def error_text(payload: Any) -> str | None:
 Sleep = Callable[[float], Awaitable[None]]
 
 
+class PushRun:
+    """One push's calls: after a tracker-wide failure no more calls; raised if none got through."""
+
+    def __init__(self) -> None:
+        self.stopped: TrackerError | None = None
+        self.reached = False  # some call got the tracker's own answer (even a refusal)
+
+    def skipped(self) -> str | None:
+        """The answer for an item not sent because the tracker already failed, else None."""
+        if self.stopped is None:
+            return None
+        return trim(f"not sent: {self.stopped.reason}: {self.stopped.detail}")
+
+    def failed(self, exc: TrackerError) -> str:
+        """Record a failed call; the answer for its items."""
+        if exc.reason in TRACKER_WIDE:
+            self.stopped = exc
+        else:
+            self.reached = True
+        return trim(f"{exc.reason}: {exc.detail}" if exc.detail else exc.reason)
+
+    def answered(self) -> None:
+        """Record a call the tracker answered."""
+        self.reached = True
+
+    def finish(self) -> None:
+        """Raise the tracker-wide failure when nothing reached the tracker (status: failing)."""
+        if self.stopped is not None and not self.reached:
+            raise self.stopped
+
+
 class TrackerHttp:
     """The HTTP side shared by the three clients: one logical call with retries and logging."""
 
@@ -234,10 +265,9 @@ class TrackerHttp:
         url: str | None = None,
         root: bool = False,
     ) -> Any:
-        """One API call, retried within the policy; the decoded JSON, or TrackerError.
-
-        `root` marks the call that proves the API is there (listing): a 404 on it means the
-        URL is not this kind's API (wrong_kind), elsewhere a 404 is a missing entity."""
+        """One API call, retried within the policy; the decoded JSON, or TrackerError."""
+        # `root` marks the call that proves the API is there (listing): a 404 on it means the
+        # URL is not this kind's API (wrong_kind); elsewhere a 404 is a missing entity.
         started = time.monotonic()
         attempt = 0
         while True:
@@ -329,6 +359,12 @@ class TrackerHttp:
         except ValueError:
             payload, is_json = None, False
         said = self.redact(trim(error_text(payload) or (text if is_json else _html_title(text))))
+        if is_json and status >= 400 and status != 429:
+            try:
+                self.check_payload(payload)  # Binom's key error comes with any status (§2.4)
+            except TrackerError as exc:
+                if exc.reason == "bad_key":
+                    raise
         if status == 429 or status >= 500:
             raise TrackerError(
                 "unavailable",
@@ -341,7 +377,7 @@ class TrackerHttp:
         if status == 402:  # spec §1: Admin API only in PRO/Business editions
             raise TrackerError("edition", said or "HTTP 402")
         if status == 404:
-            if root or not is_json:
+            if root:  # the listing proves the API: nothing there, so not this kind's API
                 raise TrackerError("wrong_kind", f"HTTP 404 at the API address: {said}".strip())
             raise TrackerError("not_found", said or "HTTP 404")
         if status >= 400:
@@ -378,6 +414,7 @@ class TrackerHttp:
 
 
 def _query(params: Mapping[str, Any] | list[tuple[str, str]] | None) -> list[tuple[str, str]]:
+    """Query pairs as text (Decimal as plain digits, bools as true/false, None left out)."""
     if params is None:
         return []
     items = params if isinstance(params, list) else list(params.items())
@@ -395,11 +432,13 @@ def _query(params: Mapping[str, Any] | list[tuple[str, str]] | None) -> list[tup
 
 
 def _looks_html(text: str) -> bool:
+    """Whether a body is an HTML page (a login form, a proxy's error page)."""
     head = text.lstrip()[:200].lower()
     return head.startswith("<!doctype html") or "<html" in head or head.startswith("<")
 
 
 def _html_title(text: str) -> str:
+    """A page's title, or its text without tags, to quote in an error."""
     match = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
     if match:
         return match.group(1).strip()
