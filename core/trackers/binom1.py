@@ -20,7 +20,7 @@ from core.trackers.base import (
     TrackerKind,
 )
 from core.trackers.http import (
-    TRACKER_WIDE,
+    PushRun,
     TrackerHttp,
     error_text,
     parse_day,
@@ -279,17 +279,18 @@ class Binom1Client(TrackerHttp):
 
     async def push_costs(self, items: Sequence[CostItem]) -> list[PushOutcome]:
         """One GET page=save_update_costs per item (the API takes one segment per call)."""
+        # Outcomes per item, in order; a tracker-wide failure (http.PushRun) stops the calls and
+        # is raised only when no call got through, so the use-case marks the tracker failing.
         outcomes: list[PushOutcome] = []
-        stopped: TrackerError | None = None
+        run = PushRun()
         for item in items:
             offset, why = day_offset(item.day, item.time_zone)
             if offset is None:
                 outcomes.append(PushOutcome(item, False, trim(why)))
                 continue
-            if stopped is not None:
-                outcomes.append(
-                    PushOutcome(item, False, trim(f"not sent: {stopped.reason}: {stopped.detail}"))
-                )
+            skipped = run.skipped()
+            if skipped is not None:
+                outcomes.append(PushOutcome(item, False, skipped))
                 continue
             try:
                 params = cost_params(item, offset)
@@ -297,20 +298,14 @@ class Binom1Client(TrackerHttp):
                     "GET", op="save_update_costs", params=self._params(params)
                 )
             except TrackerError as exc:
-                outcomes.append(
-                    PushOutcome(
-                        item,
-                        False,
-                        trim(f"{exc.reason}: {exc.detail}" if exc.detail else exc.reason),
-                    )
-                )
-                if exc.reason in TRACKER_WIDE:
-                    stopped = exc
+                outcomes.append(PushOutcome(item, False, run.failed(exc)))
                 continue
+            run.answered()
             # Success only with check_status "true" (§2.2, §2.4).
             ok = isinstance(payload, Mapping) and str(payload.get("check_status")).lower() == "true"
             answer = self.redact(trim(str(payload if not ok else "check_status: true")))
             outcomes.append(PushOutcome(item, ok, answer))
+        run.finish()
         return outcomes
 
     async def pull(

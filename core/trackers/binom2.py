@@ -17,7 +17,7 @@ from core.trackers.base import (
 )
 from core.trackers.binom1 import is_deleted, token_number, tokens_id_fields
 from core.trackers.http import (
-    TRACKER_WIDE,
+    PushRun,
     TrackerHttp,
     error_text,
     parse_day,
@@ -221,13 +221,14 @@ class Binom2Client(TrackerHttp):
 
     async def push_costs(self, items: Sequence[CostItem]) -> list[PushOutcome]:
         """One PUT /clicks/campaign/{id} per item (the API takes one segment per call)."""
+        # Outcomes per item, in order; a tracker-wide failure (http.PushRun) stops the calls and
+        # is raised only when no call got through, so the use-case marks the tracker failing.
         outcomes: list[PushOutcome] = []
-        stopped: TrackerError | None = None
+        run = PushRun()
         for item in items:
-            if stopped is not None:
-                outcomes.append(
-                    PushOutcome(item, False, trim(f"not sent: {stopped.reason}: {stopped.detail}"))
-                )
+            skipped = run.skipped()
+            if skipped is not None:
+                outcomes.append(PushOutcome(item, False, skipped))
                 continue
             try:
                 payload = await self.request(
@@ -237,21 +238,15 @@ class Binom2Client(TrackerHttp):
                     body=cost_body(item),
                 )
             except TrackerError as exc:
-                outcomes.append(
-                    PushOutcome(
-                        item,
-                        False,
-                        trim(f"{exc.reason}: {exc.detail}" if exc.detail else exc.reason),
-                    )
-                )
-                if exc.reason in TRACKER_WIDE:
-                    stopped = exc
+                outcomes.append(PushOutcome(item, False, run.failed(exc)))
                 continue
+            run.answered()
             problem = error_text(payload) if isinstance(payload, Mapping) else None
             if problem and not (isinstance(payload, Mapping) and payload.get("success")):
                 outcomes.append(PushOutcome(item, False, self.redact(trim(problem))))
             else:
                 outcomes.append(PushOutcome(item, True, trim(_answer(payload))))
+        run.finish()
         return outcomes
 
     async def pull(

@@ -170,6 +170,37 @@ def error_text(payload: Any) -> str | None:
 Sleep = Callable[[float], Awaitable[None]]
 
 
+class PushRun:
+    """One push's calls: after a tracker-wide failure no more calls; raised if none got through."""
+
+    def __init__(self) -> None:
+        self.stopped: TrackerError | None = None
+        self.reached = False  # some call got the tracker's own answer (even a refusal)
+
+    def skipped(self) -> str | None:
+        """The answer for an item not sent because the tracker already failed, else None."""
+        if self.stopped is None:
+            return None
+        return trim(f"not sent: {self.stopped.reason}: {self.stopped.detail}")
+
+    def failed(self, exc: TrackerError) -> str:
+        """Record a failed call; the answer for its items."""
+        if exc.reason in TRACKER_WIDE:
+            self.stopped = exc
+        else:
+            self.reached = True
+        return trim(f"{exc.reason}: {exc.detail}" if exc.detail else exc.reason)
+
+    def answered(self) -> None:
+        """Record a call the tracker answered."""
+        self.reached = True
+
+    def finish(self) -> None:
+        """Raise the tracker-wide failure when nothing reached the tracker (status: failing)."""
+        if self.stopped is not None and not self.reached:
+            raise self.stopped
+
+
 class TrackerHttp:
     """The HTTP side shared by the three clients: one logical call with retries and logging."""
 

@@ -18,7 +18,7 @@ from core.trackers.base import (
     TrackerKind,
 )
 from core.trackers.http import (
-    TRACKER_WIDE,
+    PushRun,
     TrackerHttp,
     error_text,
     parse_day,
@@ -181,18 +181,20 @@ class KeitaroClient(TrackerHttp):
 
     async def push_costs(self, items: Sequence[CostItem]) -> list[PushOutcome]:
         """Bulk POST /clicks/update_costs, one call per campaign (and zone/currency) chunk."""
+        # Outcomes per item, in order; a tracker-wide failure (http.PushRun) stops the calls and
+        # is raised only when no call got through, so the use-case marks the tracker failing.
         outcomes: dict[int, PushOutcome] = {}
         groups: dict[tuple[str, str, str], list[int]] = {}
         for index, item in enumerate(items):
             groups.setdefault((item.campaign_id, item.time_zone, item.currency), []).append(index)
-        stopped: TrackerError | None = None
+        run = PushRun()
         for (campaign_id, zone, currency), indexes in groups.items():
             # campaign_ids applies to every costs[] entry (§1.2b), so campaigns never share a call.
             for at in range(0, len(indexes), MAX_COSTS_PER_REQUEST):
                 chunk = indexes[at : at + MAX_COSTS_PER_REQUEST]
-                if stopped is not None:
-                    answer = trim(f"not sent: {stopped.reason}: {stopped.detail}")
-                    outcomes.update({i: PushOutcome(items[i], False, answer) for i in chunk})
+                skipped = run.skipped()
+                if skipped is not None:
+                    outcomes.update({i: PushOutcome(items[i], False, skipped) for i in chunk})
                     continue
                 body = {
                     "campaign_ids": [_id_value(campaign_id)],
@@ -206,13 +208,13 @@ class KeitaroClient(TrackerHttp):
                         "POST", "/clicks/update_costs", op="update_costs", body=body
                     )
                 except TrackerError as exc:
-                    answer = trim(f"{exc.reason}: {exc.detail}" if exc.detail else exc.reason)
+                    answer = run.failed(exc)
                     outcomes.update({i: PushOutcome(items[i], False, answer) for i in chunk})
-                    if exc.reason in TRACKER_WIDE:
-                        stopped = exc
                     continue
+                run.answered()
                 ok, answer = _bulk_answer(payload)
                 outcomes.update({i: PushOutcome(items[i], ok, answer) for i in chunk})
+        run.finish()
         return [outcomes[i] for i in range(len(items))]
 
     async def pull(

@@ -63,6 +63,37 @@ def flag_value(dim: str, cell: Cell, i: int, now: float) -> int:
 
 
 Filter = Callable[[dict[str, Any]], bool]
+Key = Callable[[int], tuple[Any, ...]]
+# Dimensions that repeat over time (the others only grow, so equal ends mean one value).
+MISSING = object()
+
+
+def per_click(key: Key, i0: int, i1: int, runs: list[tuple[int, int, tuple[Any, ...]]]) -> None:
+    """Runs of equal keys, click by click."""
+    start, cur = i0, key(i0)
+    for i in range(i0 + 1, i1):
+        k = key(i)
+        if k != cur:
+            runs.append((start, i, cur))
+            start, cur = i, k
+    runs.append((start, i1, cur))
+
+
+def split(key: Key, pieces: list[tuple[int, int]],
+          runs: list[tuple[int, int, tuple[Any, ...]]]) -> None:
+    """Runs of equal monotone keys over hour pieces, bisecting where the ends differ."""
+    if not pieces:
+        return
+    lo, hi = pieces[0][0], pieces[-1][1]
+    first = key(lo)
+    if first == key(hi - 1):
+        runs.append((lo, hi, first))
+    elif len(pieces) == 1:
+        per_click(key, lo, hi, runs)
+    else:
+        mid = len(pieces) // 2
+        split(key, pieces[:mid], runs)
+        split(key, pieces[mid:], runs)
 
 
 def aggregate(
@@ -85,6 +116,7 @@ def aggregate(
     flags = [d for d in need if d in FLAG_DIMS]
     sdims = [d for d in need if d not in TIME_DIMS and d not in FLAG_DIMS]
     out: dict[tuple[Any, ...], Facts] = {}
+    hour_keys: dict[tuple[int, int], Any] = {}
 
     def emit(vals: dict[str, Any], cell: Cell, r0: int, r1: int) -> None:
         for _, fn in filters:
@@ -115,23 +147,31 @@ def aggregate(
                     flag_value(d, cell, i, now) for d in flags
                 )
 
-            pieces = cell.hours(i0, i1) if not flags else [(i0, i1)]
-            run_start, run_key = i0, click_vals(i0)
-            for h0, h1 in pieces:
-                first = click_vals(h0)
-                if not flags and first == click_vals(h1 - 1):
-                    if first != run_key:
-                        emit({**base, **dict(zip(tdims, run_key, strict=True))},
-                             cell, run_start, h0)
-                        run_start, run_key = h0, first
-                    continue
-                for i in range(h0, h1):
-                    key = click_vals(i)
-                    if key != run_key:
-                        emit({**base, **dict(zip(tdims + flags, run_key, strict=True))},
-                             cell, run_start, i)
-                        run_start, run_key = i, key
-            emit({**base, **dict(zip(tdims + flags, run_key, strict=True))}, cell, run_start, i1)
+            runs: list[tuple[int, int, tuple[Any, ...]]] = []
+            if flags:
+                per_click(click_vals, i0, i1, runs)
+            elif cell.bounds is None:
+                split(click_vals, [(i0, i1)], runs)
+            else:
+                for lo, hi, h in cell.hours(i0, i1):
+                    span = (cell.bounds[h], cell.bounds[h + 1])
+                    hk = hour_keys.get(span, MISSING)
+                    if hk is MISSING:
+                        k1 = tuple(time_value(d, span[0], tz) for d in tdims)
+                        k2 = tuple(time_value(d, span[1] - 1, tz) for d in tdims)
+                        hk = hour_keys[span] = k1 if k1 == k2 else None
+                    if hk is None:
+                        per_click(click_vals, lo, hi, runs)
+                    else:
+                        runs.append((lo, hi, hk))  # type: ignore[arg-type]
+            merged: list[list[Any]] = []
+            for r0, r1, key in runs:
+                if merged and merged[-1][2] == key and merged[-1][1] == r0:
+                    merged[-1][1] = r1
+                else:
+                    merged.append([r0, r1, key])
+            for r0, r1, key in merged:
+                emit({**base, **dict(zip(tdims + flags, key, strict=True))}, cell, r0, r1)
     return out
 
 

@@ -590,7 +590,7 @@ async def test_outage_is_retried_then_succeeds(
 async def test_outage_past_the_attempts_is_retryable(
     start: Start, session: aiohttp.ClientSession, kind: TrackerKind
 ) -> None:
-    """Down through every attempt: unavailable, retryable; the push log says so per item."""
+    """Down through every attempt: unavailable, retryable, for listing and a push alike."""
     tracker = await start(kind, down=True)
     api = client(tracker, session)
     with pytest.raises(TrackerError) as err:
@@ -603,11 +603,38 @@ async def test_outage_past_the_attempts_is_retryable(
         CostItem(cid(kind, 3), day, tz, Decimal(1), "USD"),
         CostItem(cid(kind, 4), day, tz, Decimal(2), "USD"),
     ]
-    outcomes = await api.push_costs(items)
-    assert [o.ok for o in outcomes] == [False, False]
-    assert outcomes[0].answer.startswith("unavailable: HTTP 503")
-    assert outcomes[1].answer.startswith("not sent: unavailable")  # no hammering a down tracker
-    assert tracker.calls["down"] == 2 * FAST.max_attempts
+    with pytest.raises(TrackerError) as err:
+        await api.push_costs(items)  # nothing reached the tracker: the status says failing
+    assert (err.value.reason, err.value.retryable) == ("unavailable", True)
+    assert tracker.calls["down"] == 2 * FAST.max_attempts  # the second item was not tried
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_outage_mid_push_fails_the_rest_without_calling(
+    start: Start, kind: TrackerKind
+) -> None:
+    """The tracker goes down after the first call: that item landed, the rest say not sent."""
+    tracker = await start(kind)
+    trace = aiohttp.TraceConfig()
+
+    async def went_down(*_: Any) -> None:
+        tracker.knobs["down"] = True
+
+    trace.on_request_end.append(went_down)
+    tz = ZONES[kind]
+    day = push_days(tracker, tz, 1)[0]
+    items = [
+        CostItem(cid(kind, 3), day, tz, Decimal(1), "USD"),
+        CostItem(cid(kind, 4), day, tz, Decimal(2), "USD"),
+        CostItem(cid(kind, 1), day, tz, Decimal(3), "USD"),
+    ]
+    async with aiohttp.ClientSession(trace_configs=[trace]) as traced:
+        outcomes = await client(tracker, traced).push_costs(items)
+    assert [o.ok for o in outcomes] == [True, False, False]
+    assert outcomes[1].answer.startswith("unavailable: HTTP 503")
+    assert outcomes[2].answer.startswith("not sent: unavailable")
+    assert tracker.calls["down"] == FAST.max_attempts
+    assert tracker.costs(cid(kind, 3)) == {(day, None, None): Decimal(1)}
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -10,7 +10,6 @@ import random
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -56,9 +55,9 @@ async def engines() -> AsyncIterator[list[Any]]:
 
 
 @pytest.fixture
-async def synced(emu: Emu, client: TikTokClient, engines: list[Any], tmp_path: Path) -> Db:
-    """A service database with the demo login connected and fully synced (SQLite)."""
-    db = await connected_db(f"sqlite+aiosqlite:///{tmp_path}/db.sqlite", client, engines)
+async def synced(emu: Emu, client: TikTokClient, engines: list[Any], db_url: str) -> Db:
+    """A service database (SQLite and PostgreSQL) with the demo login connected and synced."""
+    db = await connected_db(db_url, client, engines)
     await sync_all(db, client)
     return db
 
@@ -212,15 +211,16 @@ async def test_connect_map_push_pull_and_push_again(emu: Emu, synced: Db, kind: 
         await tracker.stop()
 
 
+@pytest.mark.parametrize("kind", ["keitaro", "binom1", "binom2"])
 async def test_any_sequence_of_pushed_days_leaves_exactly_tiktoks_spend(
-        emu: Emu, synced: Db) -> None:
+        emu: Emu, synced: Db, kind: str) -> None:
     """A seeded random walk over days, order and repeats, with TikTok revising spend between
     pushes (a late sync): after every step the tracker holds TikTok's current spend for every
     day pushed since its last change, and nothing for days never pushed."""
     db = synced
-    tracker = await _start("keitaro", emu)
+    tracker = await _start(kind, emu)
     try:
-        account = await _account(db, "keitaro")
+        account = await _account(db, kind)
         tid = await _connect(db, tracker, account)
         await jobs.pull_now(db.uow, db.clock, USER, tid, factory, "w1")  # maps and pulls
         async with db.uow() as u:  # forget the connect-time schedule: pushes are ours here

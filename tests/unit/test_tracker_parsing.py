@@ -895,3 +895,36 @@ async def test_close_releases_only_an_own_session(
     assert await shared.list_campaigns() == []
     await shared.close()
     assert not session.closed
+
+
+async def test_push_raises_when_nothing_reached_the_tracker(
+    fake: tuple[Fake, str], session: aiohttp.ClientSession
+) -> None:
+    """A bad key on the first call is raised (the tracker's status), not logged per item."""
+    script, url = fake
+    script.on("PUT /public/api/v1/clicks/campaign/264", status(403, {"message": "Access denied"}))
+    client = make_client("binom2", url, KEY, session=session)
+    with pytest.raises(TrackerError) as err:
+        await client.push_costs([item(campaign="264", field_="t3"), item(campaign="264")])
+    assert err.value.reason == "bad_key" and len(script.calls) == 1
+
+
+async def test_push_after_a_refusal_still_raises_nothing(
+    fake: tuple[Fake, str], session: aiohttp.ClientSession
+) -> None:
+    """Once the tracker answered anything, later tracker-wide failures become outcomes."""
+    script, url = fake
+    script.on("PUT /public/api/v1/clicks/campaign/999", status(404, {"message": "Not found"}))
+    script.on("PUT /public/api/v1/clicks/campaign/264", status(401, {"message": "Expired key"}))
+    client = make_client("binom2", url, KEY, session=session)
+    items = [
+        item(campaign="999", field_="t3"),
+        item(campaign="264", field_="t3"),
+        item(campaign="264", field_="t3", value="2"),
+    ]
+    outcomes = await client.push_costs(items)
+    assert [o.answer for o in outcomes] == [
+        "not_found: Not found",
+        "bad_key: HTTP 401: Expired key",
+        "not sent: bad_key: HTTP 401: Expired key",
+    ]
