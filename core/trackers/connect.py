@@ -139,6 +139,9 @@ async def test_tracker(
         await client.close()
 
 
+test_tracker.__test__ = False  # type: ignore[attr-defined]  # a use-case, not a pytest test
+
+
 async def add_tracker(
     uow: UnitOfWorkFactory,
     clock: Clock,
