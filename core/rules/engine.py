@@ -4,8 +4,10 @@ A tick claims due rules with a lease (design.md, Scheduling), evaluates the whol
 one aggregate query per ad account and level for every window the batch needs (windows are
 the account's local days, core.rules.windows), and then, per rule:
 
-1. skips accounts whose data is older than the rule's tolerance (the freshness guard) and
-   tells the user once per stale spell;
+1. skips accounts whose data is older than the rule's tolerance (the freshness guard; for a
+   rule reading tracker metrics, the trackers' last good pull too: core.rules.tracker) and
+   tells the user once per stale spell; objects the tracker has no data for are skipped with
+   that reason, never judged on revenue they do not have;
 2. skips matching objects whose budget or bid the action cannot change (core.eligibility: CBO,
    unlimited budgets, no custom bid, ads) and counts them per reason; with `budget of
    campaign` acts on the parent, once for all its matching children;
@@ -467,6 +469,9 @@ async def _evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict
         # Only accounts holding objects this rule would look at make a skipped run worth
         # telling (as last synced: a rule narrowed to a few ads skips nothing elsewhere).
         ev.stale = [sa for sa in ev.stale if _candidates(world, spec, settings, sa)]
+        if ev.tracker_stale:
+            told = {sa.account.id for sa in ev.stale}
+            ev.tracker_stale = {a: t for a, t in ev.tracker_stale.items() if a in told}
         test = compiled(spec.when)
         bids, facts_of = reads_bid(spec), world.facts
         tracked = tracker_windows(spec)

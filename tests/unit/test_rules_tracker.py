@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.views import rule_builder as builder_view
 from bot.views.common import skipped_line
+from bot.views.rule_alerts import render
 from bot.views.rule_checks import preview as preview_view
 from core.clock import FixedClock
 from core.rules import builder, engine
@@ -395,6 +396,11 @@ async def test_stale_tracker_data_skips_the_run_and_tells_once(uow: UnitOfWorkFa
     stale = [m for m in await _rows(uow, OutboxMessage) if m.kind == "rule_stale"]
     assert len(stale) == 1
     assert stale[0].params["tracker"] == {str(acc.id): (NOW - timedelta(hours=3)).isoformat()}
+    # The alert names the tracker's last good pull (New York time), not TikTok's sync.
+    with I18n(path="locales", default_locale="en", domain="messages").context():
+        async with uow() as u:
+            screen = await render(u, "rule_stale", USER, stale[0].params, NOW)
+    assert screen is not None and "• Shop: tracker data as of 29.11 12:00" in screen[0]
     # A longer tolerance of the rule's own counts for the tracker too.
     ev = await preview(
         uow, FixedClock(NOW), USER, Draft(LOW_ROI, RuleSettings(freshness_minutes=240))
