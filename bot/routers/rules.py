@@ -568,6 +568,8 @@ def _build_screen(build: dict[str, Any], a: str, v: str) -> Screen | None:
         build["conds"] = [*build["conds"], pick.to_json()]
         build.pop("pending", None)
         return builder_view.build_more(_sofar(build))
+    if a == "grp" and v in ("", "tracker") and "op" not in pending:
+        return builder_view.build_metric(_sofar(build), level.value, v)
     if a == "more" and v in builder.JOINERS and build["conds"] and not pending:
         build["next"] = v
         return builder_view.build_metric(_sofar(build), level.value)
@@ -682,7 +684,8 @@ async def typed_build_value(
     pending["v"] = value
     await state.update_data({BUILD: build})
     await state.set_state(None)
-    await show(message, builder_view.build_window(_sofar(build)))
+    windows = builder.windows(pending["m"], value)
+    await show(message, builder_view.build_window(_sofar(build), windows))
 
 
 async def _finish_build(

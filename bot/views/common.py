@@ -127,6 +127,7 @@ def blocked_reason(code: str) -> str:
         "no_custom_bid": _("its bid strategy has no custom bid (lowest cost)"),
         "campaign_bid": _("campaigns have no bid: bids are set on ad groups"),
         "parent_unknown": _("its campaign or ad group is not synced yet"),
+        "no_tracker_data": _("the tracker has no data for it"),
     }.get(code, code)
 
 
@@ -134,9 +135,23 @@ def skipped_line(counts: dict[str, int] | None) -> str | None:
     """`⏭ Skipped 3: 2 — the budget is set on the campaign…; 1 — …` (None when none were)."""
     if not counts:
         return None
-    parts = "; ".join(
-        f"{n} — {blocked_reason(code)}" for code, n in sorted(counts.items(), key=lambda i: -i[1])
-    )
-    return _("⏭ Skipped {n} (cannot take this change): {reasons}").format(
-        n=sum(counts.values()), reasons=parts
-    )
+    # Not judged for lack of tracker data (core.rules.tracker.NO_DATA): a line of its own.
+    blocked = {code: n for code, n in counts.items() if code != "no_tracker_data"}
+    lines = []
+    if blocked:
+        parts = "; ".join(
+            f"{n} — {blocked_reason(code)}"
+            for code, n in sorted(blocked.items(), key=lambda i: -i[1])
+        )
+        lines.append(
+            _("⏭ Skipped {n} (cannot take this change): {reasons}").format(
+                n=sum(blocked.values()), reasons=parts
+            )
+        )
+    if counts.get("no_tracker_data"):
+        lines.append(
+            _(
+                "⏭ Skipped {n}: the tracker has no data for them (never counted as zero revenue)"
+            ).format(n=counts["no_tracker_data"])
+        )
+    return "\n".join(lines)

@@ -200,7 +200,21 @@ async def render(
                 "({n} min). Nothing was changed; it runs again once the sync catches up."
             ).format(rule=html.quote(rule.name), n=from_json(rule.settings).freshness_minutes)
         ]
+        tracker = params.get("tracker") or {}
         for account in found:
+            if str(account.id) in tracker:
+                # A rule reading tracker metrics: the tracker's last good pull is what is old.
+                pulled = tracker[str(account.id)]
+                lines.append(
+                    _("• {account}: tracker data as of {when} (account time)").format(
+                        account=html.quote(account.name), when=when_local(pulled, account.time_zone)
+                    )
+                    if pulled
+                    else _("• {account}: the tracker has not pulled any data yet").format(
+                        account=html.quote(account.name)
+                    )
+                )
+                continue
             as_of = account.fresh_as_of.isoformat() if account.fresh_as_of else None
             lines.append(
                 _("• {account}: data as of {when} (account time)").format(

@@ -4,6 +4,7 @@ more conditions or the action (the options themselves live in core.rules.builder
 from __future__ import annotations
 
 from aiogram import html
+from aiogram.types import InlineKeyboardButton
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -11,7 +12,7 @@ from bot.callbacks import BuildCb, RulesCb
 from bot.views import Screen
 from bot.views.rules import action_name, level_name, metric_name, span_name, status_name
 from core.rules import builder
-from core.rules.model import STATUSES, Level
+from core.rules.model import STATUSES, TRACKER_METRICS, Level, Window
 
 # How the comparisons read on a button (the rule's text keeps its ASCII form).
 OP_LABELS = {"!=": "≠"}
@@ -34,13 +35,28 @@ def build_level() -> Screen:
     return _("<b>🧱 New rule</b>\n\nWhat should the rule look at?"), kb.as_markup()
 
 
-def build_metric(sofar: str, level: str) -> Screen:
-    """Builder: pick a metric (or the status) for the next condition."""
+def build_metric(sofar: str, level: str, group: str = "") -> Screen:
+    """Builder: pick a metric (or the status) for the next condition; the tracker's metrics
+    are a group of their own behind one button (`group="tracker"` shows them)."""
     kb = InlineKeyboardBuilder()
+    tracker = group == "tracker"
     for m in builder.metrics(Level(level)):
+        if (m in TRACKER_METRICS) != tracker:
+            continue
         label = _("status") if m == "status" else metric_name(m)
         kb.button(text=label, callback_data=BuildCb(a="met", v=m))
     kb.adjust(3)
+    if tracker:
+        back = BuildCb(a="grp", v="").pack()
+        kb.row(InlineKeyboardButton(text=_("« TikTok metrics"), callback_data=back))
+        text = _(
+            "<b>🧱 Condition</b>\n{sofar}\n\nWhich tracker metric? They come from your "
+            "affiliate tracker (approved revenue, in the ad account's currency); ads the "
+            "tracker has no data for are skipped, never counted as zero revenue."
+        ).format(sofar=sofar)
+        return text, kb.as_markup()
+    group = BuildCb(a="grp", v="tracker").pack()
+    kb.row(InlineKeyboardButton(text=_("🎯 Tracker: revenue, profit, ROI…"), callback_data=group))
     return _("<b>🧱 Condition</b>\n{sofar}\n\nWhich metric?").format(sofar=sofar), kb.as_markup()
 
 
@@ -83,10 +99,10 @@ def ask_cond_value(metric: str, op: str) -> str:
     ).format(metric=metric_name(metric), op=html.quote(op_label(op)))
 
 
-def build_window(sofar: str) -> Screen:
-    """Builder: pick the condition's window."""
+def build_window(sofar: str, windows: tuple[Window, ...] = builder.WINDOWS) -> Screen:
+    """Builder: pick the condition's window (of `windows`: builder.windows for the metric)."""
     kb = InlineKeyboardBuilder()
-    for window in builder.WINDOWS:
+    for window in windows:
         kb.button(
             text=span_name(window.span, window.include_today),
             callback_data=BuildCb(a="win", v=builder.window_key(window)),

@@ -40,6 +40,18 @@ def preview(ev: Evaluation, currency_of: dict[int, str], user_tz: str) -> str:
             ).format(n=ev.no_bid)
         )
     for sa in ev.stale:
+        if sa.account.id in ev.tracker_stale:
+            pulled = ev.tracker_stale[sa.account.id]
+            lines.append(
+                _("⚠️ {name}: tracker data too old (last pulled {when}), would be skipped").format(
+                    name=html.quote(sa.account.name), when=local_time(pulled, user_tz)
+                )
+                if pulled is not None
+                else _("⚠️ {name}: the tracker has not pulled yet, would be skipped").format(
+                    name=html.quote(sa.account.name)
+                )
+            )
+            continue
         lines.append(
             _("⚠️ {name}: data too old, would be skipped").format(name=html.quote(sa.account.name))
         )
@@ -86,6 +98,12 @@ def backtest(
         )
     if bt.empty_days:
         lines.append(_("{n} days had no data at all.").format(n=len(bt.empty_days)))
+    if bt.tracker_days is not None:
+        lines.append(
+            _("Tracker data for {k} of {n} days (tracker days are spread by hourly spend).").format(
+                k=bt.tracker_days, n=days
+            )
+        )
     if bt.bids_assumed and bt.bids_known_from is None:
         lines.append(_("No bid history is recorded yet: every run read today's bids."))
     elif bt.bids_assumed:

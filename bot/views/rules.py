@@ -31,9 +31,10 @@ from storage.models import AdAccount, Rule, RuleAction, RuleRun
 RULES_PER_PAGE = 8
 RUNS_PER_PAGE = 8
 MONEY = {"spend", "cpc", "cpm", "cpa", "purchase_value", "budget", "bid", "target"}
+MONEY |= {"revenue", "profit", "epc", "tracker_cpa"}  # tracker metrics (issue 12)
 # Values as they are now, not summed over a window: an explanation names no window for them.
 NOW = {"bid", "target"}
-PERCENT = {"ctr", "cvr", "budget_spent_pct"}
+PERCENT = {"ctr", "cvr", "budget_spent_pct", "roi"}
 FRESHNESS = (30, 60, 90, 180, 360)
 APPROVAL = (30, 60, 120, 360)
 FREQUENCIES = {"1/24": (1, 24), "1/48": (1, 48), "1/168": (1, 168), "1/0": (1, None)}
@@ -63,7 +64,21 @@ def metric_name(metric: str) -> str:
         "age_days": _("days since creation"),
         "bid": _("bid"),
         "target": _("target (bid)"),
+        **tracker_metric_names(),
     }[metric]
+
+
+def tracker_metric_names() -> dict[str, str]:
+    """The tracker metrics' names (issue 12: true ROI from the affiliate tracker)."""
+    return {
+        "revenue": _("revenue (tracker)"),
+        "profit": _("profit (tracker)"),
+        "roi": _("ROI (tracker)"),
+        "epc": _("EPC (tracker)"),
+        "tracker_cpa": _("CPA (tracker)"),
+        "tracker_clicks": _("clicks (tracker)"),
+        "tracker_conversions": _("conversions (tracker)"),
+    }
 
 
 def span_name(span: str, include_today: bool = False) -> str:
@@ -470,6 +485,7 @@ def presets() -> Screen:
         "scale_roas": _("ROAS ≥ 2 yesterday → raise the budget 20% (up to 500)"),
         "stale_ads": _("Ads older than 14 days with CTR under 0.5% → pause"),
         "budget_burn": _("Daily budget spent ≥ 80% → alert"),
+        "low_roi": _("ROI below −30%, last 3 days (tracker; spend ≥ 20) → pause"),
     }
     kb = InlineKeyboardBuilder()
     for p in PRESETS:
@@ -557,6 +573,9 @@ def _expected(error: RuleSyntaxError) -> str:
         "the ceiling": _("the ceiling"),
         "a floor no higher than the ceiling": _("a floor no higher than the ceiling"),
         "fewer nested parentheses": _("fewer nested parentheses"),
+        "a daily window for tracker metrics (not the last hour)": _(
+            "a daily window for tracker metrics (not the last hour)"
+        ),
         f"at most {MAX_LENGTH} characters": _("at most {n} characters").format(n=MAX_LENGTH),
     }
     what = phrases.get(error.expected, error.expected)

@@ -16,6 +16,12 @@ without the saved hours); budget changes compound from the object's own budget a
 enable, bid and notify are counted only. Days with daily rows but no hourly rows are evaluated
 once at the end of the day from the daily rows (`coarse_days`).
 
+A rule that reads tracker metrics (core.rules.tracker) reads the tracker's daily rows of each
+day. The tracker reports whole days, so a part of a day — today up to a run, one hour, the
+hours a pause took away — counts that day's tracker numbers in proportion to the TikTok spend
+of the part (revenue follows spend through the day). An object is "no data" until the day of
+its first tracker row, skipped for that reason as in a live run, never read as zero revenue.
+
 A rule that reads the bid (`bid`, `target`) reads each ad group's bid as it was at the run,
 from the history syncs record (storage ObjectValue: a change is dated when a sync first saw
 it). Before an ad group's first recorded value, or without any, it reads the earliest known
@@ -57,6 +63,7 @@ from core.rules.model import ActionKind, Level, RuleSpec, Window, status_word
 from core.rules.schedule import next_due
 from core.rules.settings import RuleSettings
 from core.rules.text import parse_rule
+from core.rules.tracker import NO_DATA, TrackerSums, tracker_windows
 from core.rules.windows import window_range
 from storage.repos.rules import ObjectRow, ScopeAccount
 from storage.uow import UnitOfWork
@@ -70,6 +77,9 @@ _CENTS = Decimal("0.00")
 Row = tuple[int, int, int, int, int]
 _ZERO: Row = (0, 0, 0, 0, 0)
 _TICK = timedelta(microseconds=1)
+# A tracker's (clicks, approved conversions, approved revenue in integer micros) of a day.
+TRow = tuple[int, int, int]
+_TZERO: TRow = (0, 0, 0)
 
 
 def _add(a: Row, b: Row) -> Row:
@@ -144,6 +154,7 @@ class AccountReplay:
     hourly_days: int
     coarse_days: tuple[date, ...]
     empty_days: tuple[date, ...]
+    tracker_days: int = 0  # replayed days with tracker rows (rules reading tracker metrics)
 
 
 @dataclass
@@ -169,6 +180,9 @@ class Backtest:
     # no bid history yet — every run read the current bid).
     bids_assumed: int = 0
     bids_known_from: datetime | None = None
+    # For a rule reading tracker metrics: replayed days with tracker rows (in the account with
+    # the most); None for other rules.
+    tracker_days: int | None = None
 
     @property
     def saved_spend(self) -> dict[str, Decimal]:
@@ -285,6 +299,85 @@ class _Data:
         if prefix is None or hour >= 24:
             return _ZERO
         return _sub(prefix[24], prefix[hour])
+
+
+class _Tracker:
+    """One account level's tracker rows as per-object, per-day prefix sums, read beside the
+    TikTok rows (`_Data`) so parts of days follow the spend (see the module's docstring)."""
+
+    def __init__(
+        self,
+        rows: Sequence[tuple[str, date, int, int, int]],
+        first: dict[str, date],
+        wanted: set[str],
+    ) -> None:
+        per: dict[str, dict[date, TRow]] = defaultdict(dict)
+        self.days_with_rows: set[date] = set()
+        for oid, day, clicks, conversions, revenue in rows:
+            self.days_with_rows.add(day)
+            if oid in wanted:
+                per[oid][day] = (clicks, conversions, revenue)
+        self.per = per
+        self.first = {o: d for o, d in first.items() if o in wanted}
+        self.days = {oid: sorted(days) for oid, days in per.items()}
+        self.prefix: dict[str, list[TRow]] = {}
+        for oid, days in self.days.items():
+            acc, prefix = _TZERO, [_TZERO]
+            for day in days:
+                row = per[oid][day]
+                acc = (acc[0] + row[0], acc[1] + row[1], acc[2] + row[2])
+                prefix.append(acc)
+            self.prefix[oid] = prefix
+
+    def _part(self, oid: str, day: date, data: _Data, spend: int) -> TRow:
+        """The share of the tracker's `day` that `spend` of that day's TikTok spend brought."""
+        row = self.per.get(oid, {}).get(day)
+        if row is None:
+            return _TZERO
+        hours = data.hour_prefix.get(oid, {}).get(day)
+        full = hours[24][0] if hours is not None else data.day_total.get(oid, {}).get(day, _ZERO)[0]
+        if full <= 0 or spend <= 0:
+            return _TZERO
+        if spend >= full:
+            return row
+        return (row[0] * spend // full, row[1] * spend // full, row[2] * spend // full)
+
+    def read(
+        self, oid: str, r: _Reader, data: _Data, removed: list[tuple[date, Row]] | None
+    ) -> TRow | None:
+        """One object's tracker numbers for one window at one run; None before its first row."""
+        first = self.first.get(oid)
+        if r.one_hour is not None:
+            day = r.one_hour[0]
+            if first is None or first > day:
+                return None
+            return self._part(oid, day, data, data.read(oid, r, None)[0])
+        end = r.today[0] if r.today is not None else r.day_to
+        if first is None or end is None or first > end:
+            return None
+        out = _TZERO
+        days, prefix = self.days.get(oid), self.prefix.get(oid)
+        if days and prefix and r.day_to is not None:
+            lo = 0 if r.day_from is None else bisect_left(days, r.day_from)
+            hi = bisect_right(days, r.day_to)
+            if hi > lo:
+                a, b = prefix[hi], prefix[lo]
+                out = (a[0] - b[0], a[1] - b[1], a[2] - b[2])
+        for day, row in removed or ():
+            if (
+                r.day_to is not None
+                and (r.day_from is None or day >= r.day_from)
+                and (day <= r.day_to)
+            ):
+                gone = self._part(oid, day, data, row[0])
+                out = (out[0] - gone[0], out[1] - gone[1], out[2] - gone[2])
+        if r.today is not None:
+            day, hour = r.today
+            hours = data.hour_prefix.get(oid, {}).get(day)
+            spent = hours[hour][0] if hours is not None else 0
+            part = self._part(oid, day, data, spent)
+            out = (out[0] + part[0], out[1] + part[1], out[2] + part[2])
+        return out
 
 
 class _Bids:
@@ -420,6 +513,8 @@ class _Replay:
         self.reads_bid = reads_bid(spec) and spec.level is not Level.CAMPAIGN
         self.bids_assumed = 0
         self.bids_known_from: datetime | None = None
+        tracked = tracker_windows(spec)
+        self.tracked = tuple(i for i, w in enumerate(self.windows) if w in tracked)
 
     def allowed(self, key: tuple[int, str], at: datetime) -> bool:
         """Whether the frequency limit lets the rule act on this object again at `at`."""
@@ -439,8 +534,10 @@ class _Replay:
         budget: Decimal | None,
         bid: Decimal | None,
         shown: bool = False,
+        tracker: tuple[TRow | None, ...] | None = None,
     ) -> Facts:
-        """What the rule knows about one object at one run (`shown`: money as stored)."""
+        """What the rule knows about one object at one run (`shown`: money as stored;
+        `tracker`: the tracker's numbers per window, None where it has no data)."""
         make = _totals if shown else _fast_totals
         return Facts(
             obj.object_id,
@@ -450,6 +547,13 @@ class _Replay:
             {w: make(row) for w, row in zip(self.windows, rows, strict=True)},
             status_word(obj.operation_status, obj.secondary_status),  # as synced now
             bid=bid,
+            tracker=None
+            if tracker is None
+            else {
+                w: _tracker_sums(t, shown)
+                for w, t in zip(self.windows, tracker, strict=True)
+                if t is not None
+            },
         )
 
     def check(
@@ -459,15 +563,24 @@ class _Replay:
         budget: Decimal | None,
         bid: Decimal | None,
         at: datetime,
+        tracker: tuple[TRow | None, ...] | None = None,
     ) -> bool:
         """`holds`, remembered for identical sums when the rule does not read age."""
         if self.memo is None:
-            return holds(self.spec.when, self.facts(obj, rows, budget, bid), at)
-        key = (rows, budget, bid)
+            return holds(self.spec.when, self.facts(obj, rows, budget, bid, False, tracker), at)
+        key = (rows, budget, bid, tracker)
         found = self.memo.get(key)
         if found is None:
-            found = self.memo[key] = holds(self.spec.when, self.facts(obj, rows, budget, bid), at)
+            found = self.memo[key] = holds(
+                self.spec.when, self.facts(obj, rows, budget, bid, False, tracker), at
+            )
         return found
+
+    def lacks(self, tracker: tuple[TRow | None, ...] | None) -> bool:
+        """Whether the tracker has no data for a window in which the rule reads it."""
+        if not self.tracked:
+            return False
+        return tracker is None or any(tracker[i] is None for i in self.tracked)
 
     async def account(
         self,
@@ -499,6 +612,14 @@ class _Replay:
         )
         daily = await u.rules.micros_rows(acc.id, level, daily_from, period[-1], hourly=False)
         data = _Data(hourly, daily, period, set(ids))
+        tracker = None
+        if self.tracked:
+            first = await u.rules.tracker_first_days([acc.id], level)
+            tracker = _Tracker(
+                await u.rules.tracker_rows(acc.id, level, daily_from, period[-1]),
+                {oid: day for (_, oid), day in first.items()},
+                set(ids),
+            )
         bids = None
         if self.reads_bid:
             bids = _Bids(
@@ -516,6 +637,7 @@ class _Replay:
             _runs(ticks, zone, period, hourly_days, data.daily_days),
             period[-1],
             bids,
+            tracker,
         )
         if bids is not None:
             self.bids_assumed += bids.assumed
@@ -532,6 +654,7 @@ class _Replay:
             len(hourly_days),
             coarse,
             empty,
+            sum(1 for d in period if tracker is not None and d in tracker.days_with_rows),
         )
 
     def _replay(
@@ -543,6 +666,7 @@ class _Replay:
         runs: list[_Run],
         last_day: date,
         bids: _Bids | None,
+        tracker: _Tracker | None = None,
     ) -> None:
         acc = sa.account
         tz, cur = acc.time_zone, acc.currency
@@ -569,7 +693,16 @@ class _Replay:
             readers = [
                 _reader(w, at, tz, run.day, run.hour, run.coarse, data) for w in self.windows
             ]
-            live: list[tuple[ObjectRow, tuple[Row, ...], Decimal | None, Decimal | None]] = []
+            live: list[
+                tuple[
+                    ObjectRow,
+                    tuple[Row, ...],
+                    Decimal | None,
+                    Decimal | None,
+                    tuple[TRow | None, ...] | None,
+                ]
+            ] = []
+            lacking: list[ObjectRow] = []
             for obj, oid, created, group in plain:
                 if oid in paused_until:
                     until = paused_until[oid]
@@ -581,22 +714,42 @@ class _Replay:
                 rows = tuple(data.read(oid, r, removed.get(oid)) for r in readers)
                 budget = own[oid] if own[oid] is not None else budgets.get(oid)
                 bid = bids.at(group, run.at) if bids is not None else None
-                live.append((obj, rows, budget, bid))
+                sums = (
+                    tuple(
+                        tracker.read(oid, r, data, removed.get(oid)) if i in self.tracked else None
+                        for i, r in enumerate(readers)
+                    )
+                    if tracker is not None
+                    else None
+                )
+                if self.settings.aggregate == "sum" and self.lacks(sums):
+                    lacking.append(obj)  # a summed scope leaves out what has no tracker data
+                    continue
+                live.append((obj, rows, budget, bid, sums))
             if self.settings.aggregate == "sum":
                 total = summed(
-                    (self.facts(o, rows, b, bid, True) for o, rows, b, bid in live), acc.name
+                    (self.facts(o, rows, b, bid, True, t) for o, rows, b, bid, t in live),
+                    acc.name,
                 )
                 hits = (
-                    [(o, total) for o, _, _, _ in live]
+                    [(o, total) for o, _, _, _, _ in live]
                     if live and holds(self.spec.when, total, at)
                     else []
                 )
             else:
                 hits = [
-                    (o, self.facts(o, rows, b, bid, True))
-                    for o, rows, b, bid in live
-                    if self.check(o, rows, b, bid, at)
+                    (o, self.facts(o, rows, b, bid, True, t))
+                    for o, rows, b, bid, t in live
+                    if self.check(o, rows, b, bid, at, t)
                 ]
+                if self.tracked:
+                    # Not judged for lack of tracker data (matched on other conditions: judged).
+                    hit_ids = {o.object_id for o, _ in hits}
+                    lacking = [
+                        o for o, _, _, _, t in live if o.object_id not in hit_ids and self.lacks(t)
+                    ]
+            for obj in lacking:
+                self.skipped[NO_DATA].add((acc.id, obj.object_id))
             acted: set[str] = set()
             for matched, facts in hits:
                 obj = self.aims.get(matched.object_id, matched)
@@ -651,6 +804,10 @@ class _Replay:
                     )
                     firing = _with(firing, budget_before=before, budget_after=after)
                 self.firings.append(firing)
+
+
+def _tracker_sums(row: TRow, shown: bool) -> TrackerSums:
+    return TrackerSums(row[0], row[1], _money(row[2]) if shown else Decimal(row[2]).scaleb(-6))
 
 
 def _with(firing: Firing, **values: Any) -> Firing:
@@ -739,4 +896,5 @@ async def backtest(
         skipped={reason: len(found) for reason, found in state.skipped.items()},
         bids_assumed=state.bids_assumed,
         bids_known_from=state.bids_known_from,
+        tracker_days=max((r.tracker_days for r in replays), default=0) if state.tracked else None,
     )

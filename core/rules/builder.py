@@ -10,6 +10,7 @@ can express, up to repeating a condition.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,6 +22,7 @@ from core.rules.model import (
     SPANS,
     STATUS,
     STATUSES,
+    TRACKER_METRICS,
     Action,
     ActionKind,
     Condition,
@@ -31,6 +33,7 @@ from core.rules.model import (
     RuleSpec,
     Window,
     parents,
+    reads_tracker,
 )
 from core.rules.text import RuleSyntaxError, parse_change, parse_operands
 
@@ -46,9 +49,20 @@ TYPED_ACTIONS = (ActionKind.BUDGET, ActionKind.BID)
 
 def metrics(level: Level) -> tuple[str, ...]:
     """The metrics a condition may pick at `level` (`target` is typed as another name of bid;
-    campaigns have no bid)."""
+    campaigns have no bid); the tracker's come last, as their own group (TRACKER_METRICS)."""
     bids = () if level is Level.CAMPAIGN else BID_METRICS[:1]
-    return (*(m for m in METRICS if m not in BID_METRICS), *bids, STATUS)
+    tiktok = (m for m in METRICS if m not in BID_METRICS and m not in TRACKER_METRICS)
+    return (*tiktok, *bids, STATUS, *TRACKER_METRICS)
+
+
+def windows(metric: str, value: str = "") -> tuple[Window, ...]:
+    """The windows a condition on `metric` compared with the typed `value` may pick: the
+    tracker reports days, so a condition naming a tracker metric has no "last hour"."""
+    if metric == STATUS:
+        return (Window(),)
+    named = {metric, *re.findall(r"[a-z_]+", value.lower())}
+    daily = bool(named & set(TRACKER_METRICS))
+    return tuple(w for w in WINDOWS if not (daily and w.span == "last_hour"))
 
 
 def actions(level: Level) -> tuple[ActionKind, ...]:
@@ -119,7 +133,12 @@ def condition(level: Level, pick: Pick) -> Condition:
     if pick.metric not in metrics(level) or op not in OPS or window is None:
         raise ValueError(pick)
     low, high = parse_operands(pick.value, level, op is Op.BETWEEN)
-    return Condition(pick.metric, op, low, window, high)
+    made = Condition(pick.metric, op, low, window, high)
+    if window.span == "last_hour" and reads_tracker(made):
+        raise RuleSyntaxError(
+            1, "a daily window for tracker metrics (not the last hour)", pick.metric
+        )
+    return made
 
 
 def conditions(level: Level, picks: Sequence[Pick]) -> Condition | Group:

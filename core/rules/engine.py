@@ -4,8 +4,10 @@ A tick claims due rules with a lease (design.md, Scheduling), evaluates the whol
 one aggregate query per ad account and level for every window the batch needs (windows are
 the account's local days, core.rules.windows), and then, per rule:
 
-1. skips accounts whose data is older than the rule's tolerance (the freshness guard) and
-   tells the user once per stale spell;
+1. skips accounts whose data is older than the rule's tolerance (the freshness guard; for a
+   rule reading tracker metrics, the trackers' last good pull too: core.rules.tracker) and
+   tells the user once per stale spell; objects the tracker has no data for are skipped with
+   that reason, never judged on revenue they do not have;
 2. skips matching objects whose budget or bid the action cannot change (core.eligibility: CBO,
    unlimited budgets, no custom bid, ads) and counts them per reason; with `budget of
    campaign` acts on the parent, once for all its matching children;
@@ -53,6 +55,13 @@ from core.rules.model import Action, ActionKind, RuleSpec, Window, status_word
 from core.rules.schedule import next_due
 from core.rules.settings import RuleSettings, from_json
 from core.rules.text import parse_rule
+from core.rules.tracker import (
+    NO_DATA,
+    TrackerSums,
+    lacks_data,
+    tracker_fresh,
+    tracker_windows,
+)
 from core.rules.windows import window_range
 from storage.models import Rule, RuleAction, RuleRun
 from storage.repos.rules import DayRange, ObjectRow, ScopeAccount
@@ -155,6 +164,9 @@ class Evaluation:
     data_as_of: datetime | None = None
     matched: set[tuple[int, str]] = field(default_factory=set)
     skipped: list[Skip] = field(default_factory=list)
+    # Accounts in `stale` because their tracker data is too old for a rule reading tracker
+    # metrics: account id → the trackers' last good pull (None: never).
+    tracker_stale: dict[int, datetime | None] = field(default_factory=dict)
 
     def skipped_counts(self) -> dict[str, int]:
         """How many matched objects were skipped, per reason."""
@@ -183,6 +195,8 @@ class _World:
         self.budgets: dict[tuple[int, str, str], Decimal | None] = {}
         self.bids: dict[tuple[int, str, str], Decimal | None] = {}
         self.sums: dict[tuple[int, str], dict[str, dict[Window, Totals]]] = {}
+        # (account, level, object) → the tracker's sums per window it has data for.
+        self.tracker: dict[tuple[int, str, str], dict[Window, TrackerSums]] = {}
         self._facts: dict[tuple[int, str, str], Facts] = {}
         self._acting: dict[tuple[int, str, str], tuple[Target, State]] = {}
 
@@ -243,6 +257,7 @@ class _World:
                 self.sums.get((obj.ad_account_id, obj.level), {}).get(obj.object_id, {}),
                 status_word(obj.operation_status, obj.secondary_status),
                 bid=self.bids.get(key),
+                tracker=self.tracker.get(key),
             )
         return found
 
@@ -317,6 +332,42 @@ async def _load_sums(
             }
 
 
+async def _load_tracker(
+    u: UnitOfWork,
+    world: _World,
+    accounts: dict[int, ScopeAccount],
+    needs: dict[tuple[int, str], set[Window]],
+    now: datetime,
+) -> None:
+    """The tracker's sums per object and window for rules reading tracker metrics: a window
+    is known for an object once the tracker has reported it on or before the window's last
+    day (core.rules.tracker); before that it stays out (no data, never zero)."""
+    groups: dict[tuple[str, str], tuple[list[int], set[Window]]] = {}
+    for (account_id, level), windows in needs.items():
+        ids, union = groups.setdefault((level, accounts[account_id].account.time_zone), ([], set()))
+        ids.append(account_id)
+        union |= windows
+    for (level, tz), (ids, windows) in groups.items():
+        keyed = {str(i): w for i, w in enumerate(sorted(windows, key=repr))}
+        ranges = {k: window_range(w, now, tz) for k, w in keyed.items()}
+        days = {k: DayRange(r.start, r.end) for k, r in ranges.items()}
+        first = await u.rules.tracker_first_days(ids, level)
+        sums = await u.rules.tracker_sums(ids, level, days)
+        for (account_id, oid), since in first.items():
+            found = sums.get((account_id, oid), {})
+            world.tracker[(account_id, level, oid)] = {
+                keyed[k]: _tracker_sums(found.get(k))
+                for k, rng in ranges.items()
+                if since <= rng.end
+            }
+
+
+def _tracker_sums(raw: tuple[int, int, int] | None) -> TrackerSums:
+    if raw is None:
+        return TrackerSums()
+    return TrackerSums(raw[0], raw[1], Decimal(raw[2]).scaleb(-6))
+
+
 def _candidates(
     world: _World, spec: RuleSpec, settings: RuleSettings, sa: ScopeAccount
 ) -> list[ObjectRow]:
@@ -372,11 +423,18 @@ async def _evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict
     needs: dict[tuple[int, str], set[Window]] = defaultdict(set)
     accounts: dict[int, ScopeAccount] = {}
     loaded: dict[int, ScopeAccount] = {}
+    # Tracker metrics (issue 12): only rules reading them load the trackers' state and sums.
+    tracked_needs: dict[tuple[int, str], set[Window]] = defaultdict(set)
+    trackers: dict[int, datetime | None] = {}
+    if any(tracker_windows(spec) for spec, _ in parsed.values()):
+        owners = {sa.account.id: sa.user_id for found in scopes.values() for sa in found}
+        trackers = await u.rules.tracker_freshness(owners)
     for rule in rules:
         spec, settings = parsed[rule.id]
         chosen = settings.scope.accounts
         ev = out[rule.id] = Evaluation()
         plan[rule.id] = []
+        tracked = tracker_windows(spec)
         for sa in scopes[rule.user_id]:
             if chosen is not None and sa.account.id not in chosen:
                 continue
@@ -384,28 +442,48 @@ async def _evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict
             if not _fresh(sa, settings, now):
                 ev.stale.append(sa)
                 continue
+            tracker_as_of = trackers.get(sa.account.id)
+            if tracked and sa.account.id in trackers:
+                # Accounts without a tracker go on: their objects have no tracker data.
+                if not tracker_fresh(tracker_as_of, settings.freshness_minutes, now):
+                    ev.stale.append(sa)
+                    ev.tracker_stale[sa.account.id] = tracker_as_of
+                    continue
+                tracked_needs[(sa.account.id, spec.level.value)] |= tracked
             plan[rule.id].append(sa)
             ev.accounts += 1
             accounts[sa.account.id] = sa
             needs[(sa.account.id, spec.level.value)] |= windows_of(spec)
             as_of = sa.account.fresh_as_of
+            if tracked and tracker_as_of is not None:
+                as_of = min(as_of, tracker_as_of)
             ev.data_as_of = as_of if ev.data_as_of is None else min(ev.data_as_of, as_of)
     world = _World()
     world.add_objects(await u.rules.objects(list(loaded)))
     await _load_sums(u, world, accounts, needs, now)
+    if tracked_needs:
+        await _load_tracker(u, world, accounts, tracked_needs, now)
     for rule in rules:
         spec, settings = parsed[rule.id]
         ev = out[rule.id]
         # Only accounts holding objects this rule would look at make a skipped run worth
         # telling (as last synced: a rule narrowed to a few ads skips nothing elsewhere).
         ev.stale = [sa for sa in ev.stale if _candidates(world, spec, settings, sa)]
+        if ev.tracker_stale:
+            told = {sa.account.id for sa in ev.stale}
+            ev.tracker_stale = {a: t for a, t in ev.tracker_stale.items() if a in told}
         test = compiled(spec.when)
         bids, facts_of = reads_bid(spec), world.facts
+        tracked = tracker_windows(spec)
         for sa in plan[rule.id]:
             objects = _candidates(world, spec, settings, sa)
             ev.checked += len(objects)
             if bids:
                 ev.no_bid += sum(1 for o in objects if facts_of(o).bid is None)
+            if tracked:
+                objects = _without_tracker_data(
+                    objects, facts_of, tracked, settings, test, now, sa, ev
+                )
             if settings.aggregate == "sum":
                 # Summed within one ad account: amounts in different currencies never add.
                 total = summed([facts_of(o) for o in objects], sa.account.name)
@@ -415,6 +493,31 @@ async def _evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict
             matched = [(o, f) for o in objects if test(f := facts_of(o), now)]
             ev.hits += _aimed(world, sa, spec, matched, now, ev)
     return out
+
+
+def _without_tracker_data(
+    objects: list[ObjectRow],
+    facts_of: Callable[[ObjectRow], Facts],
+    tracked: frozenset[Window],
+    settings: RuleSettings,
+    test: Callable[[Facts, datetime], bool],
+    now: datetime,
+    sa: ScopeAccount,
+    ev: Evaluation,
+) -> list[ObjectRow]:
+    """For a rule reading tracker metrics: the objects it may judge. Those the tracker has no
+    data for are skipped with the reason (never read as zero revenue) — unless the rule holds
+    for them anyway on its other conditions (an `or`); a summed scope leaves them all out."""
+    keep: list[ObjectRow] = []
+    for obj in objects:
+        facts = facts_of(obj)
+        if not lacks_data(facts.tracker, tracked) or (
+            settings.aggregate != "sum" and test(facts, now)
+        ):
+            keep.append(obj)
+        else:
+            ev.skipped.append(Skip(sa.account.id, obj.object_id, obj.name, NO_DATA))
+    return keep
 
 
 def _params(spec: RuleSpec) -> dict[str, str | None]:
@@ -564,13 +667,27 @@ async def _finish(
     if ev.stale:
         # Told once per stale spell: the key holds each account's last good data time, which
         # stays the same until a sync succeeds again.
-        spell = ",".join(f"{sa.account.id}@{sa.account.fresh_as_of}" for sa in ev.stale)
+        # For tracker data too old, the trackers' last good pull (TikTok's keeps moving).
+        spell = ",".join(
+            f"{sa.account.id}@t{ev.tracker_stale[sa.account.id]}"
+            if sa.account.id in ev.tracker_stale
+            else f"{sa.account.id}@{sa.account.fresh_as_of}"
+            for sa in ev.stale
+        )
+        params: dict[str, object] = {
+            "rule_id": rule.id,
+            "accounts": [sa.account.id for sa in ev.stale],
+        }
+        if ev.tracker_stale:
+            params["tracker"] = {
+                str(a): when.isoformat() if when else None for a, when in ev.tracker_stale.items()
+            }
         await enqueue_alert(
             u,
             rule.user_id,
             "rule_stale",
             f"rule-stale:{rule.id}:{hashlib.sha256(spell.encode()).hexdigest()[:32]}",
-            {"rule_id": rule.id, "accounts": [sa.account.id for sa in ev.stale]},
+            params,
             now,
             urgent=False,
         )

@@ -15,7 +15,18 @@ from decimal import Decimal
 from functools import lru_cache
 
 from core.metrics import Totals
-from core.rules.model import BID_METRICS, STATUS, Condition, Group, Op, Operand, RuleSpec, Window
+from core.rules.model import (
+    BID_METRICS,
+    STATUS,
+    TRACKER_METRICS,
+    Condition,
+    Group,
+    Op,
+    Operand,
+    RuleSpec,
+    Window,
+)
+from core.rules.tracker import TrackerSums, tracker_metric
 
 _HUNDRED = Decimal(100)
 _DAY_SECONDS = Decimal(86400)
@@ -44,6 +55,9 @@ class Facts:
     # The ad group's own bid (an ad's: its ad group's) as synced, or at the replayed hour in a
     # backtest; None where there is none (automatic bidding, campaigns).
     bid: Decimal | None = None
+    # The tracker's sums per window the rule reads them in (core.rules.tracker); a window
+    # missing (or None: all of them) means the tracker has no data for the object there.
+    tracker: dict[Window, TrackerSums] | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +108,9 @@ def metric(name: str, facts: Facts, window: Window, now: datetime) -> Decimal | 
         if facts.created_time is None:
             return None
         return Decimal(int((now - facts.created_time).total_seconds())) / _DAY_SECONDS
+    if name in TRACKER_METRICS:
+        sums = facts.tracker.get(window) if facts.tracker is not None else None
+        return tracker_metric(name, sums, totals.spend)
     value = totals.metric(_RATIOS.get(name, name))
     return None if value is None else Decimal(value)
 
@@ -104,7 +121,7 @@ Test = Callable[[Facts, datetime], bool]
 
 def _getter(name: str, window: Window) -> Getter:
     """A metric as a function of the facts (ints and Decimals compare exactly as they are)."""
-    if name in ("budget", "budget_spent_pct", "age_days", *BID_METRICS):
+    if name in ("budget", "budget_spent_pct", "age_days", *BID_METRICS, *TRACKER_METRICS):
         return lambda facts, now: metric(name, facts, window, now)
     read = operator.attrgetter(_RATIOS.get(name, name))
     return lambda facts, now: read(facts.windows.get(window, _NOTHING))
@@ -184,12 +201,17 @@ def readings(spec: RuleSpec, facts: Facts, now: datetime) -> list[Reading]:
 
 def summed(scope: Iterable[Facts], label: str) -> Facts:
     """All objects of a scope as one: sums per window and of budgets; the youngest age; the
-    bid they share (bids do not add up: none when they differ)."""
+    bid they share (bids do not add up: none when they differ); the tracker's sums of the
+    windows every object has tracker data for."""
     items = list(scope)
     windows: dict[Window, Totals] = {}
     for item in items:
         for window, totals in item.windows.items():
             windows[window] = windows.get(window, Totals()) + totals
+    tracker: dict[Window, TrackerSums] | None = None
+    if items and all(i.tracker is not None for i in items):
+        shared = set.intersection(*(set(i.tracker or {}) for i in items))
+        tracker = {w: sum(((i.tracker or {})[w] for i in items), TrackerSums()) for w in shared}
     budgets = [i.budget for i in items if i.budget is not None]
     created = [i.created_time for i in items if i.created_time is not None]
     bids = {i.bid for i in items}
@@ -200,4 +222,5 @@ def summed(scope: Iterable[Facts], label: str) -> Facts:
         max(created) if created else None,
         windows,
         bid=bids.pop() if len(bids) == 1 else None,
+        tracker=tracker,
     )

@@ -32,6 +32,27 @@ METRICS = (
     "age_days",
     "bid",
     "target",
+    # Tracker metrics (issue 12): the affiliate tracker's approved numbers beside TikTok spend.
+    "revenue",
+    "profit",
+    "roi",
+    "epc",
+    "tracker_cpa",
+    "tracker_clicks",
+    "tracker_conversions",
+)
+# Read from the tracker's daily rows (storage TrackerDaily, money in the ad account's currency):
+# revenue is approved revenue; profit = revenue − TikTok spend; roi = profit / spend × 100;
+# epc = revenue / tracker clicks; tracker_cpa = spend / tracker conversions. Trackers report
+# days, not hours, so these take no "last hour" window (core.rules.tracker).
+TRACKER_METRICS = (
+    "revenue",
+    "profit",
+    "roi",
+    "epc",
+    "tracker_cpa",
+    "tracker_clicks",
+    "tracker_conversions",
 )
 # The ad group's own bid as synced (the custom bid, cost cap or target CPA: core.tiktok.models
 # AdGroup.custom_bid); an ad reads its ad group's. `target` is another name for it, kept as
@@ -135,6 +156,20 @@ class RuleSpec:
     level: Level
     when: Condition | Group
     action: Action
+
+
+def named(cond: Condition) -> tuple[str, ...]:
+    """The metrics a condition names: its own and those of its operands (`1.5 x cpa`)."""
+    return tuple(
+        m
+        for m in (cond.metric, cond.operand.metric, cond.upper.metric if cond.upper else None)
+        if m is not None
+    )
+
+
+def reads_tracker(cond: Condition) -> bool:
+    """Whether a condition names a tracker metric on either side."""
+    return any(m in TRACKER_METRICS for m in named(cond))
 
 
 def parents(level: str, kind: str) -> tuple[str, ...]:

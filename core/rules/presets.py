@@ -34,6 +34,10 @@ PRESETS = (
     Preset("stale_ads", "ad: age_days >= 14 in lifetime and ctr < 0.5 in 3d -> pause"),
     # Overspend warning: most of the daily budget gone early.
     Preset("budget_burn", "campaign: budget_spent_pct >= 80 in today -> notify"),
+    # True ROI from the affiliate tracker (issue 12): ads losing over 30% of their spend over
+    # three days, once they have spent enough to judge. Ads the tracker has no data for are
+    # skipped, never paused for revenue it cannot see.
+    Preset("low_roi", "ad: roi < -30 and spend >= 20 in 3d -> pause"),
 )
 
 

@@ -6,9 +6,14 @@
     adgroup: cpa > 1.5 x cpa in 7d incl today or ctr < 0.8 -> notify
     adgroup: cpa > 1.5 x target in 3d -> pause
 
+    ad: roi < -30 and spend >= 20 in 3d -> pause          (tracker metrics: core.rules.tracker)
+    adgroup: profit > 50 in yesterday -> budget +20%
+
 `bid` (or `target`) is the ad group's own bid as synced; an ad reads its ad group's; a campaign
 has none, so a campaign rule that reads it is refused where the word is. `≠`, `≥` and `≤` may
-be typed for `!=`, `>=` and `<=`.
+be typed for `!=`, `>=` and `<=`, `−` for `-`. A threshold may be negative. Tracker metrics
+(revenue, profit, roi, epc, tracker_cpa, tracker_clicks, tracker_conversions) are daily: a
+condition naming one in the last hour is refused there.
 
 A condition without its own window takes the window of the next condition in its group that
 has one (so "a and b in 3d" reads "both over 3 days"), else today. `and` binds tighter than
@@ -40,16 +45,17 @@ from core.rules.model import (
     RuleSpec,
     Window,
     parents,
+    reads_tracker,
 )
 
 MAX_LENGTH = 500
 _TOKEN = re.compile(
-    r"\s*(?:(?P<num>\d+(?:\.\d+)?)(?P<unit>d\b)?|(?P<op>->|>=|<=|!=|=|>|<|[()%:+\-×*≠≥≤])"
+    r"\s*(?:(?P<num>\d+(?:\.\d+)?)(?P<unit>d\b)?|(?P<op>->|>=|<=|!=|=|>|<|[()%:+\-−×*≠≥≤])"
     r"|(?P<word>[A-Za-z_]+))"
 )
 _OPS = {">": Op.GT, ">=": Op.GE, "<": Op.LT, "<=": Op.LE, "=": Op.EQ, "!=": Op.NE}
 # What phones type for the same comparisons (the printed form stays ASCII).
-_SIGNS = {"≠": "!=", "≥": ">=", "≤": "<="}
+_SIGNS = {"≠": "!=", "≥": ">=", "≤": "<=", "−": "-"}
 
 
 class RuleSyntaxError(ValueError):
@@ -99,6 +105,7 @@ class _Parser:
         self.toks = _tokens(text)
         self.i = 0
         self.level = level  # known once the rule's level is read: what it can say depends on it
+        self.leaf_cols: list[int] = []  # where each condition starts, left to right
 
     @property
     def tok(self) -> _Tok:
@@ -148,6 +155,7 @@ class _Parser:
         self.level = Level(word.text)
         self.expect(":", "':' after the level")
         when = _fill_windows(self.expr())
+        self.daily_only(when)
         self.expect("->", "'->' and an action")
         action = self.action(word.text)
         if self.tok.kind != "end":
@@ -182,12 +190,25 @@ class _Parser:
         return self.toks[self.i - 1].text
 
     def operand(self) -> Operand:
+        # A threshold may be below zero (`roi < -30`, `profit < -5`).
+        negative = self.take("-") is not None
         value = self.number("a number")
+        value = -value if negative else value
         if self.take("x", "×", "*"):
             return Operand(value, self.metric())
         return Operand(value)
 
+    def daily_only(self, when: Condition | Group) -> None:
+        """Tracker metrics are reported per day: refuse them in a "last hour" window (given
+        or taken from the next condition), at the condition that reads them."""
+        for cond, col in zip(_leaves(when), self.leaf_cols, strict=True):
+            if cond.window.span == "last_hour" and reads_tracker(cond):
+                raise RuleSyntaxError(
+                    col, "a daily window for tracker metrics (not the last hour)", cond.metric
+                )
+
     def condition(self) -> Condition:
+        self.leaf_cols.append(self.tok.col)
         if self.tok.kind == "word" and self.tok.text == STATUS:
             return self.status()
         metric = self.metric()
@@ -287,6 +308,12 @@ class _Parser:
 
 
 _TODAY = Window()
+
+
+def _leaves(node: Condition | Group) -> list[Condition]:
+    if isinstance(node, Condition):
+        return [node]
+    return [leaf for item in node.items for leaf in _leaves(item)]
 
 
 def _fill_windows(node: Condition | Group, inherited: Window = _TODAY) -> Condition | Group:

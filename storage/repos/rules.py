@@ -31,6 +31,9 @@ from storage.models import (
     RuleAction,
     RuleRun,
     TikTokConnection,
+    Tracker,
+    TrackerDaily,
+    TrackerLink,
 )
 
 _SUMMED = ("spend", "impressions", "clicks", "conversions", "purchase_value")
@@ -545,6 +548,134 @@ class RulesRepo:
         for oid, valid_from, value in rows:
             out.setdefault(oid, []).append((valid_from, value))
         return out
+
+    # Tracker numbers (issue 12) ------------------------------------------------------------
+    # Read only for rules that use tracker metrics (core.rules.tracker), apart from TikTok's sums.
+
+    async def tracker_freshness(self, owners: dict[int, int]) -> dict[int, datetime | None]:
+        """Per ad account (id → its owner's user id) with a connected tracker linked to it (or
+        to all the owner's accounts, by a pattern link without one): the oldest last good
+        pull among those trackers (None: one has never pulled). Accounts without a tracker
+        are left out."""
+        if not owners:
+            return {}
+        t, link = Tracker, TrackerLink
+        rows = await self._s.execute(
+            select(link.ad_account_id, t.user_id, t.id, t.last_ok_at)
+            .join(t, t.id == link.tracker_id)
+            .where(
+                t.status != "disconnected",
+                or_(
+                    link.ad_account_id.in_(list(owners)),
+                    link.ad_account_id.is_(None) & t.user_id.in_(set(owners.values())),
+                ),
+            )
+        )
+        per: dict[int, dict[int, datetime | None]] = {}
+        for account_id, user_id, tracker_id, ok_at in rows:
+            accounts = (
+                [account_id]
+                if account_id is not None
+                else [a for a, owner in owners.items() if owner == user_id]
+            )
+            for a in accounts:
+                per.setdefault(a, {})[tracker_id] = ok_at
+        return {
+            a: None if None in found.values() else min(v for v in found.values() if v)
+            for a, found in per.items()
+        }
+
+    async def tracker_first_days(
+        self, account_ids: Sequence[int], level: str
+    ) -> dict[tuple[int, str], date]:
+        """Per (account, object) of one level, the first local day the tracker reported it."""
+        d = TrackerDaily
+        conn = await self._s.connection()
+        rows = await conn.execute(
+            select(d.ad_account_id, d.object_id, func.min(d.day))
+            .where(d.ad_account_id.in_(list(account_ids)), d.level == level)
+            .group_by(d.ad_account_id, d.object_id)
+        )
+        return {(a, o): _day(first) for a, o, first in rows.all()}
+
+    async def tracker_sums(
+        self, account_ids: Sequence[int], level: str, days: dict[str, DayRange]
+    ) -> dict[tuple[int, str], dict[str, tuple[int, int, int]]]:
+        """Per (account, object), the tracker's (clicks, approved conversions, approved revenue
+        in integer micros) of each named window: one aggregate query per segment of days cut
+        by the windows' edges, as `window_sums` reads TikTok's; objects without rows in a
+        window are left out of it."""
+        if not days:
+            return {}
+        cuts = sorted(
+            {r.start for r in days.values() if r.start is not None}
+            | {r.end + timedelta(days=1) for r in days.values()}
+        )
+        d = TrackerDaily
+        segment = case(*[(d.day < cut, n) for n, cut in enumerate(cuts)], else_=len(cuts))
+        query = (
+            select(
+                d.ad_account_id,
+                d.object_id,
+                segment,
+                func.sum(d.clicks),
+                func.sum(d.conversions),
+                func.sum(type_coerce(d.revenue, BigInteger)),
+            )
+            .where(d.ad_account_id.in_(list(account_ids)), d.level == level, d.day < cuts[-1])
+            .group_by(d.ad_account_id, d.object_id, segment)
+        )
+        if all(r.start is not None for r in days.values()):
+            query = query.where(d.day >= cuts[0])
+        segs: dict[tuple[int, str], dict[int, tuple[int, int, int]]] = {}
+        conn = await self._s.connection()
+        for account_id, object_id, seg, clicks, conv, revenue in (await conn.execute(query)).all():
+            segs.setdefault((account_id, object_id), {})[int(seg)] = (
+                int(clicks or 0),
+                int(conv or 0),
+                int(revenue or 0),
+            )
+        out: dict[tuple[int, str], dict[str, tuple[int, int, int]]] = {}
+        for obj, per in segs.items():
+            for key, rng in days.items():
+                lo = 0 if rng.start is None else cuts.index(rng.start) + 1
+                hi = cuts.index(rng.end + timedelta(days=1))
+                parts = [per[n] for n in range(lo, hi + 1) if n in per]
+                if parts:
+                    out.setdefault(obj, {})[key] = (
+                        sum(p[0] for p in parts),
+                        sum(p[1] for p in parts),
+                        sum(p[2] for p in parts),
+                    )
+        return out
+
+    async def tracker_rows(
+        self, account_id: int, level: str, start: date, end: date
+    ) -> list[tuple[str, date, int, int, int]]:
+        """One account level's tracker rows over local days `start`..`end` for a backtest:
+        (object, day, clicks, approved conversions, approved revenue in integer micros)."""
+        d = TrackerDaily
+        conn = await self._s.connection()
+        rows = await conn.execute(
+            select(
+                d.object_id,
+                d.day,
+                d.clicks,
+                d.conversions,
+                type_coerce(d.revenue, BigInteger),
+            ).where(
+                d.ad_account_id == account_id,
+                d.level == level,
+                d.day >= start,
+                d.day <= end,
+            )
+        )
+        return [(o, _day(day), int(c or 0), int(v or 0), int(r or 0)) for o, day, c, v, r in rows]
+
+
+def _day(value: Any) -> date:
+    """A DATE as read on the Core connection (SQLite may hand back its ISO text)."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def _raw(model: type[MetricDaily] | type[MetricHourly], metric: str) -> ColumnElement[Any]:

@@ -460,3 +460,36 @@ async def test_builder_between_not_equal_and_a_bid_rule_explained(
     await user.expect("Rules")
     view = await tap(user, "adgroup: impressions", "Last run:")
     assert "checked 2, matched 1" in view.text, view.text
+
+
+async def test_tracker_roi_rule_built_with_buttons_skips_ads_the_tracker_has_no_data_for(
+    service: ServiceProcess, sandbox: SandboxClient, tiktok: RunningEmulator,
+    api: TikTokClient,
+) -> None:
+    # No tracker is connected: no ad has tracker data, so a loss-cutting ROI rule judges none
+    # of them — never reads the missing revenue as zero and pauses everything.
+    user = await sandbox.user(831, language_code="en")
+    await connected_and_synced(user)
+    ads = await running(api, tiktok, "ad")
+    await user.send("/rules")
+    await user.expect("You have no rules yet")
+    await tap(user, "➕ Build a rule", "What should the rule look at?")
+    await tap(user, "Ad", "Which metric?")
+    await tap(user, "🎯 Tracker: revenue, profit, ROI…", "Which tracker metric?")
+    await tap(user, "ROI (tracker)", "ROI (tracker) is…")
+    await tap(user, "<", "Send the value")
+    await user.send("-30")
+    windows = await user.expect("Over which time window?")
+    assert "last hour" not in windows.button_labels()  # trackers report days
+    await tap(user, "last 3 days", "Conditions")
+    await tap(user, "➡️ Choose the action", "What should happen")
+    draft = await tap(user, "pause", "New rule")
+    assert "ad: roi < -30 in 3d -> pause" in draft.text
+    preview = await tap(user, "🔎 Preview", "Matches now")
+    found = re.search(r"Matches now: 0 of (\d+) checked", preview.text)
+    assert found and int(found[1]) >= len(ads), preview.text
+    assert f"Skipped {found[1]}: the tracker has no data for them" in preview.text
+    await tap(user, "« Back", "New rule")
+    backtest = await tap(user, "🧪 Backtest", "Backtest — last 7 days")
+    assert "Would have fired 0 times" in backtest.text
+    assert "Tracker data for 0 of 7 days" in backtest.text

@@ -36,9 +36,12 @@ from core.rules.text import RuleSyntaxError, format_conditions, format_rule, par
 numbers = st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False).map(
     lambda d: format(d.normalize(), "f")
 )
-# What a user may type as a threshold: a number, or a number times any metric of the text form.
+# A threshold may be below zero (`roi < -30`, tracker metrics).
+signed = numbers | numbers.map(lambda n: f"-{n}")
+# What a user may type as a threshold: a number, or a number times any metric of the text form
+# (the tracker's included).
 typed_operands = st.one_of(
-    numbers, st.tuples(numbers, st.sampled_from(METRICS)).map(lambda t: f"{t[0]} x {t[1]}")
+    signed, st.tuples(signed, st.sampled_from(METRICS)).map(lambda t: f"{t[0]} x {t[1]}")
 )
 
 
@@ -54,7 +57,9 @@ def picks(draw: st.DrawFn, level: Level) -> builder.Pick:
     value = draw(typed_operands)
     if op is Op.BETWEEN:
         value += " and " + draw(typed_operands)
-    window = builder.window_key(draw(st.sampled_from(builder.WINDOWS)))
+    # The window screen offers what fits the metric and the typed value (no "last hour" for
+    # the tracker's daily numbers).
+    window = builder.window_key(draw(st.sampled_from(builder.windows(metric, value))))
     return builder.Pick(metric, op.value, value, window, joiner)
 
 
