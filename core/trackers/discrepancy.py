@@ -8,7 +8,12 @@ pulled campaign-level clicks / conversions (TrackerDaily; conversions there are 
 pending: every conversion the postback delivered, whatever its approval). Only complete days
 are checked (yesterday and the CHECK_DAYS - 1 before it, in the ad account's zone), and only
 when TikTok's number is large enough to judge (MIN_CLICKS / MIN_CONVERSIONS): 3 clicks against
-1 is noise, not a broken redirect.
+1 is noise, not a broken redirect. A gap is flagged only when it is beyond the threshold AND
+beyond chance: more than NOISE_SIGMAS standard deviations of a Poisson count (√n) — 7 conversions
+against 5 is 29 % but well inside what two honest counters differ by, while a broken redirect
+loses far more. Conversions are judged only on days CONVERSION_SETTLE_DAYS or more behind
+today: postbacks arrive hours or days after the click and land on the click's day (spec §0,
+"Attribution date"), so yesterday's tracker count is still growing.
 
 Outbox alert: kind "tracker_discrepancy", dedup key
 "trk_disc:<tracker id>:<ad account id>:<campaign id>:<YYYY-MM-DD>", params (JSON):
@@ -44,6 +49,8 @@ KIND = "tracker_discrepancy"
 CHECK_DAYS = 3
 MIN_CLICKS = 20
 MIN_CONVERSIONS = 5
+NOISE_SIGMAS = 3
+CONVERSION_SETTLE_DAYS = 2
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,13 @@ def gap_pct(tiktok: int, tracker: int, minimum: int) -> float | None:
         Decimal("0.1"), rounding=ROUND_HALF_UP
     )
     return float(value)
+
+
+def beyond(gap: float | None, tiktok: int, tracker: int, threshold_pct: int) -> bool:
+    """Whether a judged gap is beyond the user's threshold and beyond counting noise."""
+    if gap is None or abs(gap) <= threshold_pct:
+        return False
+    return Decimal(abs(tracker - tiktok)) > NOISE_SIGMAS * Decimal(tiktok).sqrt()
 
 
 def dedup_key(tracker_id: int, ad_account_id: int, campaign_id: str, day: date) -> str:
@@ -119,10 +133,13 @@ async def check_discrepancies(
                 t_clicks = got.clicks if got else 0
                 t_conv = got.conversions if got else 0
                 clicks_gap = gap_pct(ours.clicks, t_clicks, MIN_CLICKS)
-                conv_gap = gap_pct(ours.conversions, t_conv, MIN_CONVERSIONS)
+                settled = local_today(now, lk.time_zone) - day >= timedelta(
+                    days=CONVERSION_SETTLE_DAYS
+                )
+                conv_gap = gap_pct(ours.conversions, t_conv, MIN_CONVERSIONS) if settled else None
                 threshold = tracker.discrepancy_pct
-                clicks_flag = clicks_gap is not None and abs(clicks_gap) > threshold
-                conv_flag = conv_gap is not None and abs(conv_gap) > threshold
+                clicks_flag = beyond(clicks_gap, ours.clicks, t_clicks, threshold)
+                conv_flag = beyond(conv_gap, ours.conversions, t_conv, threshold)
                 if not (clicks_flag or conv_flag):
                     continue
                 params: dict[str, Any] = {

@@ -108,7 +108,10 @@ def reason_text(reason: str, detail: str = "") -> str:
         reason=html.quote(reason[:40])))
     if detail:
         cut = detail[:DETAIL_CHARS] + ("…" if len(detail) > DETAIL_CHARS else "")
-        text += "\n" + _("The tracker said: {detail}").format(detail=f"<i>{html.quote(cut)}</i>")
+        # Without an answer (no connection, no reply in time) the words are ours, not its.
+        said = (_("Details: {detail}") if reason in ("bad_url", "timeout")
+                else _("The tracker said: {detail}"))
+        text += "\n" + said.format(detail=f"<i>{html.quote(cut)}</i>")
     return text
 
 
