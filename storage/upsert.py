@@ -80,9 +80,12 @@ async def upsert(
     # stores hundreds of thousands of rows).
     sql, params = plan
     for start in range(0, len(rows), BATCH):
-        batch = [
-            tuple(row[name] if convert is None else convert(row[name]) for name, convert in params)
-            for row in rows[start : start + BATCH]
-        ]
-        await conn.exec_driver_sql(sql, batch)
+        chunk = rows[start : start + BATCH]
+        # Column by column (one comprehension and one map per column, not a generator per
+        # row), then zipped into the rows' tuples.
+        columns = []
+        for name, convert in params:
+            column = [row[name] for row in chunk]
+            columns.append(column if convert is None else list(map(convert, column)))
+        await conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
     return len(rows)

@@ -198,6 +198,7 @@ class Binom1Client(TrackerHttp):
 
     kind: TrackerKind = "binom1"
     kind_label = "binom1"
+    pull_batch = 1  # one report call per campaign: the use-case sums each as it arrives
 
     def __init__(self, base_url: str, api_key: str, **kwargs: Any) -> None:
         super().__init__(base_url, api_key, **kwargs)

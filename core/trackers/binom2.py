@@ -140,6 +140,7 @@ class Binom2Client(TrackerHttp):
 
     kind: TrackerKind = "binom2"
     kind_label = "binom2"
+    pull_batch = 1  # one report call per campaign: the use-case sums each as it arrives
 
     def __init__(self, base_url: str, api_key: str, **kwargs: Any) -> None:
         super().__init__(base_url.rstrip("/") + API_PREFIX, api_key, **kwargs)

@@ -118,6 +118,8 @@ def to_decimal(value: Any) -> Decimal:
 
 def to_int(value: Any) -> int:
     """A tracker count as int (text or number)."""
+    if type(value) is int:
+        return value
     return int(to_decimal(value))
 
 
@@ -128,6 +130,11 @@ def parse_day(value: Any) -> date:
     """A report's day label ("2026-07-01", "01.07.2026", "2026-07-01 00:00:00") as a date."""
     text = str(value).strip()
     head = text[:10]
+    if len(head) == 10 and head[4] == "-" and head[7] == "-":
+        try:  # ISO, what Keitaro and Binom 2 send: no format parsing per row
+            return date.fromisoformat(head)
+        except ValueError:
+            pass
     for fmt in _DAY_FORMATS:
         try:
             return datetime.strptime(head, fmt).date()
@@ -205,6 +212,10 @@ class TrackerHttp:
     """The HTTP side shared by the three clients: one logical call with retries and logging."""
 
     kind_label = "tracker"
+    # How the pull use-case batches a report's campaigns: this many per `pull` call (None: all
+    # in one) with up to `pull_parallel` calls in flight.
+    pull_batch: int | None = None
+    pull_parallel = 1
 
     def __init__(
         self,

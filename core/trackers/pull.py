@@ -11,6 +11,10 @@ TikTok campaign (read in the tracker's own zone): unmapped revenue is never hidd
 converted to the ad account's currency with the user's rate; without one the pull is refused
 and the status names the pair.
 
+Each report is read in the batches of campaigns the client asks for (`pull_batch`, several in
+flight up to `pull_parallel`) and summed as each answer arrives, so the work on one answer
+overlaps the tracker building the next; what is stored is the same whichever order they come in.
+
 The trailing attribution window (default 7 days: late conversions land on the click's day) is
 re-read every run; the first pull, and the first after an outage, reach back further (up to
 MAX_DAYS) so nothing is lost.
@@ -18,6 +22,7 @@ MAX_DAYS) so nothing is lost.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -28,7 +33,7 @@ from typing import Any
 
 from core.clock import Clock
 from core.periods import local_today
-from core.trackers.base import RevenueRow, TrackerError
+from core.trackers.base import RevenueRow, TrackerClient, TrackerError
 from core.trackers.connect import (
     ClientFactory,
     TrackerNotFound,
@@ -47,6 +52,7 @@ WINDOW_DAYS = 7
 MAX_DAYS = 30
 Progress = Callable[[int, int], Awaitable[None]]
 _LEVEL_ORDER = ("ad", "adgroup", "campaign")
+_ZERO = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -80,24 +86,6 @@ def _grouping(link: Linked) -> tuple[str | None, str | None]:
         if field:
             return level, field
     return None, None
-
-
-@dataclass
-class _Sums:
-    clicks: int = 0
-    conversions: int = 0
-    pending: int = 0
-    rejected: int = 0
-    revenue: Decimal = Decimal(0)
-    pending_revenue: Decimal = Decimal(0)
-
-    def add(self, row: RevenueRow, revenue: Decimal, pending_revenue: Decimal) -> None:
-        self.clicks += row.clicks
-        self.conversions += row.conversions
-        self.pending += row.pending
-        self.rejected += row.rejected
-        self.revenue += revenue
-        self.pending_revenue += pending_revenue
 
 
 class _Objects:
@@ -191,7 +179,7 @@ async def pull_revenue(
         if progress is not None:
             await progress(done, total)
 
-    pulled: list[tuple[str, str | None, list[RevenueRow]]] = []
+    sums = _Summer(linked_to, objects, currency, rates)
     error: str | None = None
     if key is None:
         error = "bad_key: no key stored"
@@ -208,27 +196,22 @@ async def pull_revenue(
                 groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])
             ):
                 start, end = spans[zone]
-                rows = await client.pull(sorted(ids), field, start, end, zone)
-                pulled.append((zone, level, rows))
+                await _read(client, sorted(ids), field, start, end, zone, level, sums)
                 await step()
             if loose:
                 start, end = spans[own_zone]
-                pulled.append(
-                    (own_zone, None, await client.pull(loose, None, start, end, own_zone))
-                )
+                await _read(client, loose, None, start, end, own_zone, None, sums)
             await step()
         except TrackerError as exc:
             error = str(exc)[:300]
         finally:
             await client.close()
-    if error is None:
-        try:
-            daily, unmapped = _sum(tracker_id, pulled, linked_to, objects, currency, rates, started)
-        except NoRate as exc:
-            error = f"refused: {exc}"
+    if error is None and sums.no_rate is not None:
+        error = f"refused: {sums.no_rate}"
     if error is not None:
         await record_failure(uow, clock, tracker_id, "pull", error)
         return PullReport(tracker_id, False, 0, 0, error)
+    daily, unmapped = sums.rows(tracker_id, started)
     account_spans = [(account, *spans[zone]) for account, zone in sorted(objects.zone.items())]
     first = min((s for s, _ in spans.values()), default=None)
     last = max((e for _, e in spans.values()), default=None)
@@ -246,72 +229,178 @@ async def pull_revenue(
     return PullReport(tracker_id, True, written, lost, None)
 
 
-def _sum(
-    tracker_id: int,
-    pulled: list[tuple[str, str | None, list[RevenueRow]]],
-    linked_to: dict[tuple[str, str], list[Linked]],
-    objects: _Objects,
-    currency: str,
-    rates: dict[tuple[str, str], Decimal],
-    now: datetime,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """TrackerDaily rows (every level, ad account currency) and TrackerUnmapped rows (tracker
-    currency) from the pulled report rows."""
-    daily: dict[tuple[int, str, str, date], _Sums] = defaultdict(_Sums)
-    lost: dict[tuple[str, date, str], _Sums] = defaultdict(_Sums)
-    for zone, level, rows in pulled:
+async def _read(
+    client: TrackerClient,
+    ids: list[str],
+    field: str | None,
+    start: date,
+    end: date,
+    zone: str,
+    level: str | None,
+    sums: _Summer,
+) -> None:
+    """Pull `ids` in the client's batches, up to `pull_parallel` calls in flight, and add each
+    answer to the sums as it arrives; the first failure cancels the calls still running."""
+    size = getattr(client, "pull_batch", None) or len(ids)
+    parallel = max(1, getattr(client, "pull_parallel", 1))
+    batches = [ids[at : at + size] for at in range(0, len(ids), size)]
+    if parallel == 1 or len(batches) == 1:
+        for batch in batches:
+            sums.add(zone, level, await client.pull(batch, field, start, end, zone))
+        return
+    # The first batch alone: a client may learn something of the API on it (Keitaro's report
+    # field names), which the others then use.
+    sums.add(zone, level, await client.pull(batches[0], field, start, end, zone))
+    gate = asyncio.Semaphore(parallel)
+
+    async def one(batch: list[str]) -> list[RevenueRow]:
+        async with gate:
+            return await client.pull(batch, field, start, end, zone)
+
+    tasks = [asyncio.ensure_future(one(batch)) for batch in batches[1:]]
+    try:
+        for done in asyncio.as_completed(tasks):
+            sums.add(zone, level, await done)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class _Summer:
+    """TrackerDaily sums (every level, ad account currency) and TrackerUnmapped sums (tracker
+    currency) of the pulled report rows, added answer by answer; a pair without a rate stops the
+    adding and is kept in `no_rate` (the pull is then refused)."""
+
+    def __init__(
+        self,
+        linked_to: dict[tuple[str, str], list[Linked]],
+        objects: _Objects,
+        currency: str,
+        rates: dict[tuple[str, str], Decimal],
+    ) -> None:
+        self.linked_to = linked_to
+        self.objects = objects
+        self.currency = currency
+        self.rates = rates
+        self.daily: dict[tuple[int, str, str, date], list[Any]] = {}
+        self.lost: dict[tuple[str, date, str], list[Any]] = {}
+        self.no_rate: NoRate | None = None
+        # (zone, level, id) -> [(account, chain, target currency)]: looked up once per id.
+        self._targets: dict[tuple[str, str, str], list[tuple[int, list[tuple[str, str]], str]]] = {}
+
+    def _mapped(
+        self, zone: str, level: str, value: str
+    ) -> list[tuple[int, list[tuple[str, str]], str]]:
+        key = (zone, level, value)
+        got = self._targets.get(key)
+        if got is None:
+            objects = self.objects
+            got = self._targets[key] = [
+                (account, chain, objects.currency[account])
+                for account, chain in objects.targets.get((level, value), [])
+                if objects.zone.get(account) == zone
+            ]
+        return got
+
+    def add(self, zone: str, level: str | None, rows: list[RevenueRow]) -> None:
+        """Add one answer's rows."""
+        if self.no_rate is not None:
+            return
+        try:
+            self._add(zone, level, rows)
+        except NoRate as exc:
+            self.no_rate = exc
+
+    def _add(self, zone: str, level: str | None, rows: list[RevenueRow]) -> None:
+        daily, lost, currency, rates = self.daily, self.lost, self.currency, self.rates
         for row in rows:
-            targets: list[tuple[int, list[tuple[str, str]]]] = []
+            targets: list[tuple[int, list[tuple[str, str]], str]] = []
             if level is None or row.id_value is None:
-                mine = linked_to.get((zone, row.campaign_id), [])
+                mine = self.linked_to.get((zone, row.campaign_id), [])
                 if level is None and len(mine) == 1:
-                    targets = [(mine[0].ad_account_id, [("campaign", mine[0].campaign_id)])]
+                    account = mine[0].ad_account_id
+                    targets = [
+                        (
+                            account,
+                            [("campaign", mine[0].campaign_id)],
+                            self.objects.currency[account],
+                        )
+                    ]
             else:
-                targets = [
-                    (account, chain)
-                    for account, chain in objects.targets.get((level, row.id_value), [])
-                    if objects.zone.get(account) == zone
-                ]
+                targets = self._mapped(zone, level, row.id_value)
             if not targets:
-                lost[(row.campaign_id, row.day, row.id_value or "")].add(
-                    row, row.revenue, row.pending_revenue
+                _add_to(
+                    lost,
+                    (row.campaign_id, row.day, row.id_value or ""),
+                    row,
+                    row.revenue,
+                    row.pending_revenue,
                 )
                 continue
             # The same ad reached through two connections: counted in each account.
-            for account, chain in targets:
-                to = objects.currency[account]
+            for account, chain, to in targets:
                 revenue = convert(row.revenue, currency, to, rates)
                 pending = convert(row.pending_revenue, currency, to, rates)
                 for lvl, object_id in chain:
-                    daily[(account, lvl, object_id, row.day)].add(row, revenue, pending)
-    out = [
-        {
-            "ad_account_id": account,
-            "level": lvl,
-            "object_id": object_id,
-            "day": day,
-            "tracker_id": tracker_id,
-            "clicks": s.clicks,
-            "conversions": s.conversions,
-            "pending": s.pending,
-            "rejected": s.rejected,
-            "revenue": s.revenue,
-            "pending_revenue": s.pending_revenue,
-            "pulled_at": now,
-        }
-        for (account, lvl, object_id, day), s in sorted(daily.items())
-    ]
-    unmapped = [
-        {
-            "tracker_id": tracker_id,
-            "tracker_campaign_id": tc,
-            "day": day,
-            "id_value": value[:64],
-            "clicks": s.clicks,
-            "conversions": s.conversions,
-            "revenue": s.revenue,
-            "pulled_at": now,
-        }
-        for (tc, day, value), s in sorted(lost.items())
-    ]
-    return out, unmapped
+                    _add_to(daily, (account, lvl, object_id, row.day), row, revenue, pending)
+
+    def rows(
+        self, tracker_id: int, now: datetime
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """TrackerDaily rows and TrackerUnmapped rows, in key order."""
+        daily, lost = self.daily, self.lost
+        out = [
+            {
+                "ad_account_id": account,
+                "level": lvl,
+                "object_id": object_id,
+                "day": day,
+                "tracker_id": tracker_id,
+                "clicks": s[0],
+                "conversions": s[1],
+                "pending": s[2],
+                "rejected": s[3],
+                "revenue": s[4],
+                "pending_revenue": s[5],
+                "pulled_at": now,
+            }
+            for (account, lvl, object_id, day), s in ((k, daily[k]) for k in sorted(daily))
+        ]
+        unmapped = [
+            {
+                "tracker_id": tracker_id,
+                "tracker_campaign_id": tc,
+                "day": day,
+                "id_value": value[:64],
+                "clicks": s[0],
+                "conversions": s[1],
+                "revenue": s[4],
+                "pulled_at": now,
+            }
+            for (tc, day, value), s in ((k, lost[k]) for k in sorted(lost))
+        ]
+        return out, unmapped
+
+
+def _add_to(
+    sums: dict[Any, list[Any]], key: Any, row: RevenueRow, revenue: Decimal, pending: Decimal
+) -> None:
+    """Add a row's counts and the converted amounts to the sums under `key`."""
+    s = sums.get(key)
+    if s is None:
+        sums[key] = [
+            row.clicks,
+            row.conversions,
+            row.pending,
+            row.rejected,
+            _ZERO + revenue,
+            _ZERO + pending,
+        ]
+        return
+    s[0] += row.clicks
+    s[1] += row.conversions
+    s[2] += row.pending
+    s[3] += row.rejected
+    s[4] += revenue
+    s[5] += pending

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from fractions import Fraction
 from typing import Any
@@ -22,6 +23,7 @@ from sandbox.trackers.reports import (
     Filter,
     aggregate,
     compare,
+    compiled,
     day_range,
     money,
     ratio,
@@ -106,30 +108,43 @@ def static_value(c: TCampaign, attrs: Attrs, d: str) -> Any:
 
 def metric(f: Facts, m: str) -> Any:
     """One metric of a group's facts."""
-    revenue = f.lead_revenue + f.sale_revenue
-    values: dict[str, Any] = {
-        "clicks": f.clicks, "campaign_unique_clicks": f.unique, "stream_unique_clicks": f.unique,
-        "global_unique_clicks": f.unique, "bots": 0, "conversions": f.conversions,
-        "leads": f.leads, "sales": f.sales, "rejected": f.rejected, "rebills": 0,
-        "lp_clicks": f.lp_clicks,
-    }
-    if m in values:
-        return values[m]
-    fr = {
-        "approve": ratio(f.sales, f.conversions, 100), "cr": ratio(f.conversions, f.clicks, 100),
-        "crs": ratio(f.sales, f.clicks, 100), "crl": ratio(f.leads, f.clicks, 100),
-        "roi": ratio(revenue - f.cost, f.cost, 100),
-        "roi_confirmed": ratio(f.sale_revenue - f.cost, f.cost, 100),
-        "epc": ratio(revenue, f.clicks), "epc_confirmed": ratio(f.sale_revenue, f.clicks),
-        "cps": ratio(f.cost, f.sales), "cpa": ratio(f.cost, f.conversions),
-        "cpc": ratio(f.cost, f.clicks), "ecpc": ratio(f.cost, f.unique),
-        "ecpm": ratio(f.cost, f.clicks, 1000), "cost": f.cost, "revenue": revenue,
-        "profit": revenue - f.cost, "lead_revenue": f.lead_revenue,
-        "sale_revenue": f.sale_revenue, "rejected_revenue": f.rejected_revenue,
-        "profit_confirmed": f.sale_revenue - f.cost,
-        "profitability": ratio(revenue - f.cost, revenue, 100),
-    }[m]
+    count = _COUNTS.get(m)
+    if count is not None:
+        return count(f)
+    fr = _RATES[m](f)
     return money(fr, 4 if m in MONEY_METRICS or m.startswith(("epc", "cp", "ecp")) else 2)
+
+
+def _revenue(f: Facts) -> Fraction:
+    """Lead (pending) and sale revenue."""
+    return f.lead_revenue + f.sale_revenue
+
+
+_COUNTS: dict[str, Callable[[Facts], int]] = {
+    "clicks": lambda f: f.clicks, "campaign_unique_clicks": lambda f: f.unique,
+    "stream_unique_clicks": lambda f: f.unique, "global_unique_clicks": lambda f: f.unique,
+    "bots": lambda f: 0, "conversions": lambda f: f.conversions, "leads": lambda f: f.leads,
+    "sales": lambda f: f.sales, "rejected": lambda f: f.rejected, "rebills": lambda f: 0,
+    "lp_clicks": lambda f: f.lp_clicks,
+}
+_RATES: dict[str, Callable[[Facts], Fraction | int]] = {
+    "approve": lambda f: ratio(f.sales, f.conversions, 100),
+    "cr": lambda f: ratio(f.conversions, f.clicks, 100),
+    "crs": lambda f: ratio(f.sales, f.clicks, 100),
+    "crl": lambda f: ratio(f.leads, f.clicks, 100),
+    "roi": lambda f: ratio(_revenue(f) - f.cost, f.cost, 100),
+    "roi_confirmed": lambda f: ratio(f.sale_revenue - f.cost, f.cost, 100),
+    "epc": lambda f: ratio(_revenue(f), f.clicks),
+    "epc_confirmed": lambda f: ratio(f.sale_revenue, f.clicks),
+    "cps": lambda f: ratio(f.cost, f.sales), "cpa": lambda f: ratio(f.cost, f.conversions),
+    "cpc": lambda f: ratio(f.cost, f.clicks), "ecpc": lambda f: ratio(f.cost, f.unique),
+    "ecpm": lambda f: ratio(f.cost, f.clicks, 1000), "cost": lambda f: f.cost,
+    "revenue": _revenue, "profit": lambda f: _revenue(f) - f.cost,
+    "lead_revenue": lambda f: f.lead_revenue, "sale_revenue": lambda f: f.sale_revenue,
+    "rejected_revenue": lambda f: f.rejected_revenue,
+    "profit_confirmed": lambda f: f.sale_revenue - f.cost,
+    "profitability": lambda f: ratio(_revenue(f) - f.cost, _revenue(f), 100),
+}
 
 
 def parse_range(w: TrackerWorld, rng: Any) -> tuple[int, int, tzinfo]:
@@ -378,7 +393,8 @@ class KeitaroApi:
             if name in METRICS:
                 post.append((name, op, expr))
             elif name in names:
-                pre.append((name, lambda v, n=name, o=op, e=expr: compare(o, v[n], e)))
+                test = compiled(op, expr)
+                pre.append((name, lambda v, n=name, t=test: t(v[n])))
             else:
                 raise ValueError(f"Unknown filter field {name}")
         return pre, post
@@ -407,7 +423,11 @@ class KeitaroApi:
                 raise ValueError(f"Unknown metric: {m}. Valid: {', '.join(METRICS)}")
         a, b, tz = parse_range(w, body.get("range") or {"interval": "today"})
         pre, post = self._filters(w, body.get("filters"), names)
-        groups = aggregate(w, w.campaigns.values(), a, b, tz, grouping, static_value, pre)
+        # Filters on campaign-wide dimensions (they never read a click's fields) pick the
+        # campaigns first; they stay in `pre`, where they then always pass.
+        camps = [c for c in w.campaigns.values()
+                 if all(fn({d: static_value(c, {}, d)}) for d, fn in pre if d in ID_DIMS)]
+        groups = aggregate(w, camps, a, b, tz, grouping, static_value, pre)
         rows = []
         total = Facts()
         for key, f in groups.items():

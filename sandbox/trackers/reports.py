@@ -10,7 +10,7 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sandbox.trackers.model import Attrs, Cell, Facts, TCampaign, TrackerWorld
+from sandbox.trackers.model import HOUR, Attrs, Cell, Facts, Tally, TCampaign, TrackerWorld
 
 TIME_DIMS = ("day", "hour", "day_hour", "datetime", "week", "weekday", "month", "year")
 FLAG_DIMS = ("is_lead", "is_sale", "is_rejected", "is_bot", "is_unique_campaign",
@@ -115,37 +115,49 @@ def aggregate(
     tdims = [d for d in need if d in TIME_DIMS]
     flags = [d for d in need if d in FLAG_DIMS]
     sdims = [d for d in need if d not in TIME_DIMS and d not in FLAG_DIMS]
-    out: dict[tuple[Any, ...], Facts] = {}
+    # Filters on a cell's static values are decided once per cell, the rest per run of clicks.
+    cell_filters = [fn for d, fn in filters if d in sdims]
+    run_filters = [fn for d, fn in filters if d not in sdims]
+    vdims = tdims + flags
+    key_at = [(True, sdims.index(d)) if d in sdims else (False, vdims.index(d)) for d in dims]
+    out: dict[tuple[Any, ...], Tally] = {}
     hour_keys: dict[tuple[int, int], Any] = {}
+    time_key = _time_keys(tdims, tz)
+    tally = world.tally
 
-    def emit(vals: dict[str, Any], cell: Cell, r0: int, r1: int) -> None:
-        for _, fn in filters:
-            if not fn(vals):
-                return
-        key = tuple(vals[d] for d in dims)
+    def emit(svals: tuple[Any, ...], base: dict[str, Any], vals: tuple[Any, ...], cell: Cell,
+             r0: int, r1: int) -> None:
+        if run_filters:
+            named = {**base, **dict(zip(vdims, vals, strict=True))}
+            for fn in run_filters:
+                if not fn(named):
+                    return
+        key = tuple(svals[i] if static else vals[i] for static, i in key_at)
         got = out.get(key)
-        f = world.facts(cell, r0, r1, now)
         if got is None:
-            out[key] = f
-        else:
-            got.add(f)
+            got = out[key] = Tally()
+        tally(got, cell, r0, r1, now)
 
     for camp in camps:
         for cell in world.cells(camp, a, b):
+            attrs = cell.attrs
+            svals = tuple(static_value(camp, attrs, d) for d in sdims)
+            base = dict(zip(sdims, svals, strict=True))
+            if cell_filters and not all(fn(base) for fn in cell_filters):
+                continue
             i0, i1 = cell.span(a, b)
             if i1 <= i0:
                 continue
-            attrs = cell.attrs
-            base = {d: static_value(camp, attrs, d) for d in sdims}
             if not tdims and not flags:
-                emit(base, cell, i0, i1)
+                emit(svals, base, (), cell, i0, i1)
+                continue
+            if not flags and (cell.n == 1 or cell.dur == 0):
+                # Every click of the cell at one time (an injected click): one key.
+                emit(svals, base, time_key(cell.ts(i0)), cell, i0, i1)
                 continue
 
             def click_vals(i: int, cell: Cell = cell) -> tuple[Any, ...]:
-                ts = cell.ts(i)
-                return tuple(time_value(d, ts, tz) for d in tdims) + tuple(
-                    flag_value(d, cell, i, now) for d in flags
-                )
+                return time_key(cell.ts(i)) + tuple(flag_value(d, cell, i, now) for d in flags)
 
             runs: list[tuple[int, int, tuple[Any, ...]]] = []
             if flags:
@@ -157,8 +169,8 @@ def aggregate(
                     span = (cell.bounds[h], cell.bounds[h + 1])
                     hk = hour_keys.get(span, MISSING)
                     if hk is MISSING:
-                        k1 = tuple(time_value(d, span[0], tz) for d in tdims)
-                        k2 = tuple(time_value(d, span[1] - 1, tz) for d in tdims)
+                        k1 = time_key(span[0])
+                        k2 = time_key(span[1] - 1)
                         hk = hour_keys[span] = k1 if k1 == k2 else None
                     if hk is None:
                         per_click(click_vals, lo, hi, runs)
@@ -171,8 +183,36 @@ def aggregate(
                 else:
                     merged.append([r0, r1, key])
             for r0, r1, key in merged:
-                emit({**base, **dict(zip(tdims + flags, key, strict=True))}, cell, r0, r1)
-    return out
+                emit(svals, base, key, cell, r0, r1)
+    return {key: t.facts() for key, t in out.items()}
+
+
+def _time_keys(tdims: list[str], tz: tzinfo) -> Callable[[int], tuple[Any, ...]]:
+    """The time dimensions of a click time, remembered per UTC hour when the hour's first and
+    last second agree and the zone's offset does not change inside it (local time then runs
+    evenly through the hour, so every second of it agrees)."""
+    if not tdims:
+        return lambda ts: ()
+    per_hour: dict[int, tuple[Any, ...] | None] = {}
+
+    def at(ts: int) -> tuple[Any, ...]:
+        return tuple(time_value(d, ts, tz) for d in tdims)
+
+    def key(ts: int) -> tuple[Any, ...]:
+        hour = ts - ts % HOUR
+        got = per_hour.get(hour, MISSING)
+        if got is MISSING:
+            first, last = at(hour), at(hour + HOUR - 1)
+            same = first == last and _offset(hour, tz) == _offset(hour + HOUR - 1, tz)
+            got = per_hour[hour] = first if same else None
+        return at(ts) if got is None else got  # type: ignore[return-value]
+
+    return key
+
+
+def _offset(ts: int, tz: tzinfo) -> timedelta | None:
+    """The zone's UTC offset at a time."""
+    return datetime.fromtimestamp(ts, tz).utcoffset()
 
 
 def ratio(num: Fraction | int, den: Fraction | int, scale: int = 1) -> Fraction:
@@ -193,52 +233,58 @@ def dec(value: Fraction, places: int = 2) -> Decimal:
 
 def compare(op: str, value: Any, expr: Any) -> bool:
     """Keitaro's filter operators (spec §1.3) on one value."""
+    return compiled(op, expr)(value)
+
+
+def compiled(op: str, expr: Any) -> Callable[[Any], bool]:
+    """One of Keitaro's filter operators with its expression read once: a test of a value."""
     if op == "IS_SET":
-        return value not in (None, "")
+        return lambda value: value not in (None, "")
     if op == "IS_NOT_SET":
-        return value in (None, "")
+        return lambda value: value in (None, "")
     if op == "IS_TRUE":
-        return bool(value) and value not in ("0", "false")
+        return lambda value: bool(value) and value not in ("0", "false")
     if op == "IS_FALSE":
-        return not value or value in ("0", "false")
+        return lambda value: not value or value in ("0", "false")
     if op == "HAS_LABEL":
-        return False  # the emulator's campaigns carry no labels
+        return lambda value: False  # the emulator's campaigns carry no labels
     if op == "NOT_HAS_LABEL":
-        return True
+        return lambda value: True
     if op in ("IN_LIST", "NOT_IN_LIST"):
         items = expr if isinstance(expr, list) else str(expr).split(",")
-        inside = str(value) in {str(x).strip() for x in items}
-        return inside if op == "IN_LIST" else not inside
+        listed = frozenset(str(x).strip() for x in items)
+        if op == "IN_LIST":
+            return lambda value: str(value) in listed
+        return lambda value: str(value) not in listed
     if op == "BETWEEN":
         lo, hi = (expr if isinstance(expr, list) else str(expr).split(","))[:2]
-        return _cmp(value, lo) >= 0 and _cmp(value, hi) <= 0
-    sval = "" if value is None else str(value)
+        return lambda value: _cmp(value, lo) >= 0 and _cmp(value, hi) <= 0
+    if op in _ORDER:
+        test = _ORDER[op]
+        return lambda value: test(_cmp(value, expr))
     sexp = "" if expr is None else str(expr)
-    if op == "EQUALS":
-        return _cmp(value, expr) == 0
-    if op == "NOT_EQUAL":
-        return _cmp(value, expr) != 0
-    if op == "GREATER_THAN":
-        return _cmp(value, expr) > 0
-    if op == "LESS_THAN":
-        return _cmp(value, expr) < 0
-    if op == "EQUALS_OR_GREATER_THAN":
-        return _cmp(value, expr) >= 0
-    if op == "EQUALS_OR_LESS_THAN":
-        return _cmp(value, expr) <= 0
-    if op == "MATCH_REGEXP":
-        return re.search(sexp, sval) is not None
-    if op == "NOT_MATCH_REGEXP":
-        return re.search(sexp, sval) is None
-    if op == "BEGINS_WITH":
-        return sval.startswith(sexp)
-    if op == "ENDS_WITH":
-        return sval.endswith(sexp)
-    if op == "CONTAINS":
-        return sexp in sval
-    if op == "NOT_CONTAIN":
-        return sexp not in sval
+    if op in _TEXT:
+        text_test = _TEXT[op]
+        return lambda value: text_test("" if value is None else str(value), sexp)
     raise ValueError(op)
+
+
+_ORDER: dict[str, Callable[[int], bool]] = {
+    "EQUALS": lambda c: c == 0,
+    "NOT_EQUAL": lambda c: c != 0,
+    "GREATER_THAN": lambda c: c > 0,
+    "LESS_THAN": lambda c: c < 0,
+    "EQUALS_OR_GREATER_THAN": lambda c: c >= 0,
+    "EQUALS_OR_LESS_THAN": lambda c: c <= 0,
+}
+_TEXT: dict[str, Callable[[str, str], bool]] = {
+    "MATCH_REGEXP": lambda v, e: re.search(e, v) is not None,
+    "NOT_MATCH_REGEXP": lambda v, e: re.search(e, v) is None,
+    "BEGINS_WITH": lambda v, e: v.startswith(e),
+    "ENDS_WITH": lambda v, e: v.endswith(e),
+    "CONTAINS": lambda v, e: e in v,
+    "NOT_CONTAIN": lambda v, e: e not in v,
+}
 
 
 OPERATORS = (
