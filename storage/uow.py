@@ -13,6 +13,7 @@ from storage.repos.credentials import CredentialRepo
 from storage.repos.fsm import FsmRepo
 from storage.repos.launches import LaunchesRepo
 from storage.repos.outbox import OutboxRepo
+from storage.repos.privacy import PrivacyRepo
 from storage.repos.rules import RulesRepo
 from storage.repos.stats import StatsRepo
 from storage.repos.support import SupportRepo
@@ -47,6 +48,7 @@ class UnitOfWork:
         self.launches = LaunchesRepo(self.session)
         self.trackers = TrackerRepo(self.session)
         self.tracker_stats = TrackerStatsRepo(self.session)
+        self.privacy = PrivacyRepo(self.session)
         return self
 
     @property

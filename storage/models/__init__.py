@@ -15,6 +15,7 @@ from storage.models.audit import AuditEntry
 from storage.models.base import NAMING, Base, Micros, UTCDateTime, utcnow
 from storage.models.fsm import FsmRecord
 from storage.models.launch import Creative, CreativeUpload, Launch, LaunchItem, Template
+from storage.models.privacy import DataExport, Erasure, Payment
 from storage.models.rules import Rule, RuleAction, RuleRun
 from storage.models.secrets import Credential
 from storage.models.support import SupportMessage, SupportTicket
@@ -37,6 +38,8 @@ __all__ = [
     "Creative",
     "CreativeUpload",
     "Credential",
+    "DataExport",
+    "Erasure",
     "FsmRecord",
     "FxRate",
     "Launch",
@@ -47,6 +50,7 @@ __all__ = [
     "OAuthState",
     "ObjectValue",
     "OutboxMessage",
+    "Payment",
     "Rule",
     "RuleAction",
     "RuleRun",

@@ -45,3 +45,6 @@ class User(Base):
     # Set when Telegram says the user blocked the bot (a 403, or a my_chat_member "kicked"):
     # alerts wait instead of failing one by one, and go out when the user comes back.
     blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Restriction / objection (GDPR Art. 18, 21): while set, no sync, rule or alert runs for the
+    # user; nothing is deleted. Cleared when the user resumes.
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
