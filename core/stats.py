@@ -7,6 +7,7 @@ only cross-account total is per currency.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -293,37 +294,45 @@ ExportRow = tuple[str, str, date, Totals, TrackerTotals | None]
 def csv_table(rows: list[ExportRow], header: list[str]) -> bytes:
     """UTF-8 CSV (with BOM, so spreadsheet apps pick the encoding) of one row per object and day;
     the tracker columns are empty where the tracker has nothing for that object and day."""
+    return csv_bytes(header, (csv_cells(row) for row in rows))
+
+
+def csv_bytes(header: list[str], lines: Iterable[list[object]]) -> bytes:
+    """A CSV file as spreadsheet apps open it: UTF-8 with a BOM."""
     import csv
     import io
 
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(header)
-    for object_id, name, day, t, k in rows:
-        tracker = ["", "", "", "", "", "", ""] if k is None else [
-            k.clicks, k.conversions, k.revenue, k.profit, _fmt(k.roi), _fmt(k.epc),
-            _fmt(k.tracker_cpa),
-        ]
-        writer.writerow(
-            [
-                day.isoformat(),
-                object_id,
-                name,
-                t.spend,
-                t.impressions,
-                t.clicks,
-                t.conversions,
-                _fmt(t.ctr),
-                _fmt(t.cpc),
-                _fmt(t.cpm),
-                _fmt(t.cpa),
-                _fmt(t.conversion_rate),
-                t.purchase_value,
-                _fmt(t.roas),
-                *tracker,
-            ]
-        )
+    writer.writerows(lines)
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def csv_cells(row: ExportRow) -> list[object]:
+    """One object-day as the stats CSV writes it (csv_header's columns, in order)."""
+    object_id, name, day, t, k = row
+    tracker: list[object] = ["", "", "", "", "", "", ""] if k is None else [
+        k.clicks, k.conversions, k.revenue, k.profit, _fmt(k.roi), _fmt(k.epc),
+        _fmt(k.tracker_cpa),
+    ]
+    return [
+        day.isoformat(),
+        object_id,
+        name,
+        t.spend,
+        t.impressions,
+        t.clicks,
+        t.conversions,
+        _fmt(t.ctr),
+        _fmt(t.cpc),
+        _fmt(t.cpm),
+        _fmt(t.cpa),
+        _fmt(t.conversion_rate),
+        t.purchase_value,
+        _fmt(t.roas),
+        *tracker,
+    ]
 
 
 def _fmt(value: Decimal | None) -> str:
@@ -355,31 +364,42 @@ async def export_rows(
             )
             names = {line.object_id: line.name for line in lines}
         rows = await u.stats.daily_rows(acc.id, level, list(names), days.start, days.end)
-        against: dict[tuple[str, date], Decimal] = {}  # the spend profit is taken against
-        if level == "advertiser":
-            mapped = await u.tracker_stats.daily_mapped_spend(acc.id, days.start, days.end)
-            against = {(acc.advertiser_id, day): v for day, v in mapped.items()}
-            pulled = {
-                (acc.advertiser_id, day): sums
-                for day, sums in (
-                    await u.tracker_stats.daily_account(acc.id, days.start, days.end)
-                ).items()
-            }
-        else:
-            pulled = await u.tracker_stats.daily_rows(
-                acc.id, level, list(names), days.start, days.end
-            )
+        tracker = await tracker_lookup(u, acc, level, list(names), days.start, days.end)
     return head, [
         (
             r.object_id,
             names[r.object_id],
             r.day,
             Totals(r.spend, r.impressions, r.clicks, r.conversions, r.purchase_value),
-            _tracker(pulled.get((r.object_id, r.day)),
-                     against.get((r.object_id, r.day), r.spend)),
+            tracker(r.object_id, r.day, r.spend),
         )
         for r in rows
     ]
+
+
+TrackerLookup = Callable[[str, date, Decimal], TrackerTotals | None]
+
+
+async def tracker_lookup(
+    u: UnitOfWork, acc: AdAccount, level: str, object_ids: list[str], start: date, end: date
+) -> TrackerLookup:
+    """The tracker's numbers per object and day of one level (None where it has nothing), taken
+    against the object's spend — at account level against the spend of mapped campaigns."""
+    against: dict[tuple[str, date], Decimal] = {}  # the spend profit is taken against
+    if level == "advertiser":
+        mapped = await u.tracker_stats.daily_mapped_spend(acc.id, start, end)
+        against = {(acc.advertiser_id, day): v for day, v in mapped.items()}
+        pulled = {
+            (acc.advertiser_id, day): sums
+            for day, sums in (await u.tracker_stats.daily_account(acc.id, start, end)).items()
+        }
+    else:
+        pulled = await u.tracker_stats.daily_rows(acc.id, level, object_ids, start, end)
+
+    def lookup(object_id: str, day: date, spend: Decimal) -> TrackerTotals | None:
+        return _tracker(pulled.get((object_id, day)), against.get((object_id, day), spend))
+
+    return lookup
 
 
 UNMAPPED_DAYS = 7

@@ -284,3 +284,24 @@ class StatsRepo:
                 .order_by(MetricDaily.object_id, MetricDaily.day)
             )
         )
+
+    async def account_daily(self, account_id: int) -> list[MetricDaily]:
+        """Every daily row of an ad account, by level, object and day (for the data export)."""
+        return list(
+            await self._s.scalars(
+                select(MetricDaily)
+                .where(MetricDaily.ad_account_id == account_id)
+                .order_by(MetricDaily.level, MetricDaily.object_id, MetricDaily.day)
+            )
+        )
+
+    async def account_hourly(self, account_id: int) -> list[MetricHourly]:
+        """Every hourly row of an ad account, by level, object, day and hour (data export)."""
+        return list(
+            await self._s.scalars(
+                select(MetricHourly)
+                .where(MetricHourly.ad_account_id == account_id)
+                .order_by(MetricHourly.level, MetricHourly.object_id, MetricHourly.day,
+                          MetricHourly.hour)
+            )
+        )
