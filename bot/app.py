@@ -8,6 +8,7 @@ import logging
 import signal
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.commands import register_commands
 from bot.downloads import fetcher
 from bot.errors import on_error
+from bot.export_courier import ExportCourier
 from bot.fsm_storage import DatabaseStorage
 from bot.i18n import UserLocaleMiddleware, make_i18n
 from bot.launch_progress import ProgressEditor
@@ -33,7 +35,7 @@ from bot.notifier import Notifier
 from bot.oauth_callback import OAuthDeps
 from bot.pacing import PacingMiddleware
 from bot.routers import all_routers
-from bot.web import WEBHOOK_PATH, BotProbe, build_web_app
+from bot.web import WEBHOOK_PATH, BotProbe, ExportDeps, build_web_app
 from core.charts import ChartRenderer
 from core.clock import Clock, SystemClock
 from core.connections import purge_disconnected
@@ -42,6 +44,7 @@ from core.launch import runner as launch_runner
 from core.launch import service as launch_service
 from core.logs import setup_logging
 from core.oauth_state import StateSigner
+from core.privacy import export
 from core.rules import approvals
 from core.rules import engine as rules_engine
 from core.rules.tiktok_changer import TikTokChanger
@@ -171,6 +174,8 @@ def background_ticks(svc: Service) -> list[Tick]:
     """What every instance does in the background; leases keep instances from doubling work."""
     notifier = Notifier(svc.uow, svc.clock, svc.bot, svc.i18n)
     owner = svc.worker
+    courier = ExportCourier(svc.bot, svc.i18n)
+    exports_dir = Path(svc.settings.export_dir)
     ticks = [
         Tick("notify", svc.settings.notify_tick_seconds, notifier.tick),
         Tick("purge", 3600, lambda: purge_disconnected(svc.uow, svc.clock)),
@@ -180,6 +185,15 @@ def background_ticks(svc: Service) -> list[Tick]:
             lambda: tracker_jobs.run_due(svc.uow, svc.clock, make_client, owner),
         ),
         Tick("tracker_purge", 3600, lambda: tracker_jobs.purge(svc.uow, svc.clock)),
+        Tick(
+            "exports",
+            svc.settings.notify_tick_seconds,
+            lambda: export.run_due(
+                svc.uow, svc.clock, owner, courier, exports_dir,
+                svc.settings.export_upload_limit_bytes, svc.settings.public_url,
+            ),
+        ),
+        Tick("export_purge", 600, lambda: export.purge(svc.uow, svc.clock, exports_dir)),
     ]
     if svc.tiktok is not None:
         tiktok = svc.tiktok
@@ -260,8 +274,9 @@ async def run(settings: Settings) -> None:
             oauth = OAuthDeps(
                 svc.uow, svc.clock, svc.signer, svc.tiktok, svc.bot, svc.i18n, me.username
             )
+        exports = ExportDeps(svc.uow, svc.clock, Path(settings.export_dir))
         runner = web.AppRunner(
-            build_web_app(svc.engine, probe, svc.i18n, webhook, oauth), access_log=None
+            build_web_app(svc.engine, probe, svc.i18n, webhook, oauth, exports), access_log=None
         )
         await runner.setup()
         await web.TCPSite(runner, settings.web_host, settings.web_port).start()
@@ -302,6 +317,7 @@ async def run(settings: Settings) -> None:
             await rules_engine.release_leases(svc.uow, svc.worker)
             await launch_runner.release_leases(svc.uow, svc.worker)
             await tracker_jobs.release_leases(svc.uow, svc.worker)
+            await export.release_leases(svc.uow, svc.worker)
         if runner is not None:
             await runner.cleanup()
         with contextlib.suppress(Exception):

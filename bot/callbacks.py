@@ -158,3 +158,9 @@ class TrackerCb(CallbackData, prefix="ig"):
     id: int = 0
     v: str = ""
     n: int = 0
+
+
+class PrivacyDataCb(CallbackData, prefix="pd"):
+    """/mydata's buttons; they act on the presser's own data only, so they carry no id."""
+
+    a: str

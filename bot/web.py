@@ -1,4 +1,5 @@
-"""The web side: health and readiness probes, the legal pages, the Telegram webhook route."""
+"""The web side: health and readiness probes, the legal pages, the Telegram webhook route, and
+the download links of data exports too big for Telegram."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import html
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiogram import Bot, Dispatcher
 from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,7 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.i18n import guess_language
 from bot.oauth_callback import CALLBACK_PATH, OAuthDeps, make_handler
 from bot.views import info
+from core.clock import Clock
+from core.privacy import export
 from storage.db import ping
+from storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
@@ -44,6 +50,15 @@ class BotProbe:
         return True
 
 
+@dataclass(frozen=True)
+class ExportDeps:
+    """What the export download route needs."""
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+    directory: Path
+
+
 def _page(title: str, body_html: str, lang: str) -> web.Response:
     doc = (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
@@ -61,9 +76,11 @@ def build_web_app(
     i18n: I18n,
     webhook: tuple[Dispatcher, Bot, str] | None = None,
     oauth: OAuthDeps | None = None,
+    exports: ExportDeps | None = None,
 ) -> web.Application:
     """The aiohttp application; with `webhook`, Telegram's updates arrive at WEBHOOK_PATH;
-    with `oauth`, TikTok's consent redirect is served at CALLBACK_PATH."""
+    with `oauth`, TikTok's consent redirect is served at CALLBACK_PATH; with `exports`, export
+    download links at /export/{token}."""
     app = web.Application()
 
     async def healthz(_: web.Request) -> web.Response:
@@ -93,12 +110,38 @@ def build_web_app(
 
         return handler
 
+    async def download(request: web.Request) -> web.StreamResponse:
+        assert exports is not None
+        found = await export.download(
+            exports.uow, exports.clock, exports.directory, request.match_info["token"]
+        )
+        if isinstance(found, export.Download):
+            return web.FileResponse(found.path, headers={
+                "Content-Type": "application/zip",
+                "Content-Disposition": f'attachment; filename="{found.file_name}"',
+                "Cache-Control": "no-store",
+                "Referrer-Policy": "no-referrer",
+            })
+        lang = guess_language(request.headers.get("Accept-Language", "")[:2] or None)
+        with i18n.context(), i18n.use_locale(lang):
+            if found == "expired":
+                title = _("This download link has expired")
+                body = _("Export links work for 24 hours. Send /export to the bot for a new one.")
+            else:
+                title = _("No such download")
+                body = _("This link is not valid. Send /export to the bot for your data.")
+        page = _page(title, f"<b>{html.escape(title)}</b>\n\n{html.escape(body)}", lang)
+        page.set_status(410 if found == "expired" else 404)
+        return page
+
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/terms", legal(info.terms_text))
     app.router.add_get("/privacy", legal(info.privacy_text))
     if oauth is not None:
         app.router.add_get(CALLBACK_PATH, make_handler(oauth))
+    if exports is not None:
+        app.router.add_get("/export/{token}", download)
     if webhook is not None:
         dp, bot, secret = webhook
         SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(

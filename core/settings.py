@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     # testing and demos only: a file holding an offset in seconds, re-read when it changes,
     # so a running service can travel in time together with the TikTok emulator
     clock_offset_file: str | None = None
+    # Bots upload files up to 50 MB (telegram-bot-platform.md §1; 2000 MB on a local Bot API
+    # server): a bigger /export goes out as a download link instead. Tests lower it.
+    export_upload_limit_bytes: int = Field(default=50 * 1024 * 1024, ge=1,
+                                           le=2000 * 1024 * 1024)
+    # Where export ZIPs wait behind their download link (24 h). Instances that serve the web
+    # side must share it.
+    export_dir: str = "data/exports"
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
     # Offline demo only: trackers offered as one-tap choices in Add tracker, a JSON list of

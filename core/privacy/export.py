@@ -88,9 +88,10 @@ class RateLimited:
 
 
 async def request_export(
-    uow: UnitOfWorkFactory, clock: Clock, user_id: int
+    uow: UnitOfWorkFactory, clock: Clock, user_id: int, progress_message_id: int | None = None
 ) -> Queued | Busy | RateLimited:
-    """Queue an export of everything stored about the user: one at a time, PER_DAY a day."""
+    """Queue an export of everything stored about the user: one at a time, PER_DAY a day; the
+    worker shows its progress in `progress_message_id`."""
     now = clock.now()
     async with uow() as u:
         active = await u.exports.active(user_id)
@@ -99,17 +100,10 @@ async def request_export(
         recent = await u.exports.requested_since(user_id, now - WINDOW)
         if len(recent) >= PER_DAY:
             return RateLimited(recent[-PER_DAY] + WINDOW)
-        row = await u.exports.add(user_id, now)
+        row = await u.exports.add(user_id, now, progress_message_id)
         u.audit.record(user_id, "privacy.export_requested", "export", row.id)
         await u.commit()
         return Queued(row.id)
-
-
-async def attach_progress(uow: UnitOfWorkFactory, export_id: int, message_id: int) -> None:
-    """Remember the chat message the worker edits with the export's progress."""
-    async with uow() as u:
-        await u.exports.update(export_id, progress_message_id=message_id)
-        await u.commit()
 
 
 # --- the ZIP ------------------------------------------------------------------------------------

@@ -43,9 +43,10 @@ class ExportsRepo:
         )
         return list(rows)
 
-    async def add(self, user_id: int, now: datetime) -> DataExport:
-        """Stage a queued export."""
-        row = DataExport(user_id=user_id, state="queued", requested_at=now)
+    async def add(self, user_id: int, now: datetime, message_id: int | None) -> DataExport:
+        """Stage a queued export (its progress shown in `message_id`)."""
+        row = DataExport(user_id=user_id, state="queued", requested_at=now,
+                         progress_message_id=message_id)
         self._s.add(row)
         await self._s.flush()
         return row
