@@ -35,7 +35,7 @@ from typing import Any, Protocol
 from core.clock import Clock
 from core.metrics import Totals
 from core.rules.settings import from_json, to_json
-from core.stats import csv_bytes, csv_cells, tracker_lookup
+from core.stats import TrackerLookup, csv_bytes, csv_cells, tracker_lookup
 from core.templates.service import export_file_name
 from storage.inventory import TABLES, Category, Purpose, Table
 from storage.models import AdAccount
@@ -289,52 +289,59 @@ async def _account_stats(
     texts: ExportTexts,
 ) -> None:
     """One ad account's statistics: daily rows in the stats CSV's columns (tracker numbers
-    included), and hourly rows as stored; both in the account's own days and currency."""
+    included), and hourly rows as stored; both in the account's own days and currency. The
+    reads are awaited here; the lines are made in the writer's thread."""
     acc = AdAccount(**{k: account[k] for k in ("id", "advertiser_id", "name", "currency")})
     currency, stem = acc.currency, f"stats/{acc.advertiser_id}_{_slug(acc.name)}"
+
+    def name_of(level: str, object_id: str) -> str:
+        if level == "advertiser":
+            return acc.name
+        return names.get((acc.id, level, object_id), "")
+
     daily = await u.stats.account_daily(acc.id)
-    lines: list[list[object]] = []
     by_level: dict[str, list[Any]] = defaultdict(list)
     for r in daily:
         by_level[r.level].append(r)
+    lookups: dict[tuple[str, str], TrackerLookup] = {}
     for level, rows in by_level.items():
         start, end = min(r.day for r in rows), max(r.day for r in rows)
         ids = sorted({r.object_id for r in rows})
-        lookups = [
-            await tracker_lookup(u, acc, level, ids[i : i + _ID_CHUNK], start, end)
-            for i in range(0, len(ids), _ID_CHUNK)
-        ]
-        chunk_of = {oid: lookups[i // _ID_CHUNK] for i, oid in enumerate(ids)}
-        for r in rows:
-            name = acc.name if level == "advertiser" else names.get(
-                (acc.id, level, r.object_id), "")
+        for i in range(0, len(ids), _ID_CHUNK):
+            lookup = await tracker_lookup(u, acc, level, ids[i : i + _ID_CHUNK], start, end)
+            lookups.update({(level, oid): lookup for oid in ids[i : i + _ID_CHUNK]})
+
+    def daily_csv() -> bytes:
+        lines: list[list[object]] = []
+        for r in daily:
             totals = Totals(r.spend, r.impressions, r.clicks, r.conversions, r.purchase_value)
-            tracker = chunk_of[r.object_id](r.object_id, r.day, r.spend)
-            lines.append([level, currency, *csv_cells((r.object_id, name, r.day, totals, tracker)),
-                          r.synced_at.astimezone(UTC).isoformat()])
-    header = texts.daily_header()
+            tracker = lookups[(r.level, r.object_id)](r.object_id, r.day, r.spend)
+            cells = csv_cells((r.object_id, name_of(r.level, r.object_id), r.day, totals, tracker))
+            lines.append([r.level, currency, *cells, r.synced_at.astimezone(UTC).isoformat()])
+        return csv_bytes(texts.daily_header(), lines)
+
     await out.add(
         FileEntry(f"{stem}.csv", "stats_daily", Category.AD_DATA, ("metrics_daily",),
-                  (TABLES["metrics_daily"].purpose,), len(lines), acc.name),
-        lambda: csv_bytes(header, lines),
+                  (TABLES["metrics_daily"].purpose,), len(daily), acc.name),
+        daily_csv,
     )
     hourly = await u.stats.account_hourly(acc.id)
-    if hourly:
-        hours = [
+    if not hourly:
+        return
+
+    def hourly_csv() -> bytes:
+        return csv_bytes(texts.hourly_header(), (
             [r.level, currency, r.day.isoformat(), r.hour, r.object_id,
-             names.get((acc.id, r.level, r.object_id), acc.name if r.level == "advertiser"
-                       else ""),
-             r.spend, r.impressions, r.clicks, r.conversions, r.purchase_value,
-             r.synced_at.astimezone(UTC).isoformat()]
+             name_of(r.level, r.object_id), r.spend, r.impressions, r.clicks, r.conversions,
+             r.purchase_value, r.synced_at.astimezone(UTC).isoformat()]
             for r in hourly
-        ]
-        hourly_header = texts.hourly_header()
-        await out.add(
-            FileEntry(f"{stem}_hourly.csv", "stats_hourly", Category.AD_DATA,
-                      ("metrics_hourly",), (TABLES["metrics_hourly"].purpose,), len(hours),
-                      acc.name),
-            lambda: csv_bytes(hourly_header, hours),
-        )
+        ))
+
+    await out.add(
+        FileEntry(f"{stem}_hourly.csv", "stats_hourly", Category.AD_DATA, ("metrics_hourly",),
+                  (TABLES["metrics_hourly"].purpose,), len(hourly), acc.name),
+        hourly_csv,
+    )
 
 
 # --- the worker ---------------------------------------------------------------------------------
@@ -463,6 +470,7 @@ async def _deliver(
         await courier.progress(job, done, total)
 
     await courier.progress(job, 0, 1)
+    log.info("export.building", extra={"export_id": job.export_id, "resumed": job.resumed})
     files = await build_zip(uow, job.user_id, part, courier.texts(job), progress, clock.now())
     await _renew(uow, clock, owner, job.export_id)
     await asyncio.to_thread(part.replace, path)
@@ -494,6 +502,8 @@ async def _renew(uow: UnitOfWorkFactory, clock: Clock, owner: str, export_id: in
 
 async def _sent(uow: UnitOfWorkFactory, clock: Clock, job: Job, size: int, via: str,
                 files: int) -> None:
+    log.info("export.sent", extra={"export_id": job.export_id, "via": via, "size": size,
+                                   "files": files})
     async with uow() as u:
         await u.exports.update(job.export_id, state="sent", finished_at=clock.now(), size=size,
                                error=None, lease_owner=None, lease_until=None)
@@ -546,7 +556,9 @@ async def download(
         if row is None:
             return "unknown"
         path = file_path(directory, row.id)
-        if (row.state != "sent" or row.expires_at is None or row.expires_at <= clock.now()
+        # "building" too: the link is sent just before the row is marked sent.
+        if (row.state not in ("building", "sent") or row.expires_at is None
+                or row.expires_at <= clock.now()
                 or not await asyncio.to_thread(path.exists)):
             return "expired"
         u.audit.record(None, "privacy.export_downloaded", "export", row.id)

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, func, select
+from sqlalchemy import ColumnElement, Row, Select, Subquery, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AdObject, MetricDaily, MetricHourly
@@ -285,23 +286,19 @@ class StatsRepo:
             )
         )
 
-    async def account_daily(self, account_id: int) -> list[MetricDaily]:
-        """Every daily row of an ad account, by level, object and day (for the data export)."""
-        return list(
-            await self._s.scalars(
-                select(MetricDaily)
-                .where(MetricDaily.ad_account_id == account_id)
-                .order_by(MetricDaily.level, MetricDaily.object_id, MetricDaily.day)
-            )
-        )
+    async def account_daily(self, account_id: int) -> list[Row[Any]]:
+        """Every daily row of an ad account, by level, object and day (for the data export;
+        plain rows, as ORM objects cost several times more at this count)."""
+        t = MetricDaily.__table__
+        return list(await self._s.execute(
+            select(t).where(t.c.ad_account_id == account_id)
+            .order_by(t.c.level, t.c.object_id, t.c.day)
+        ))
 
-    async def account_hourly(self, account_id: int) -> list[MetricHourly]:
+    async def account_hourly(self, account_id: int) -> list[Row[Any]]:
         """Every hourly row of an ad account, by level, object, day and hour (data export)."""
-        return list(
-            await self._s.scalars(
-                select(MetricHourly)
-                .where(MetricHourly.ad_account_id == account_id)
-                .order_by(MetricHourly.level, MetricHourly.object_id, MetricHourly.day,
-                          MetricHourly.hour)
-            )
-        )
+        t = MetricHourly.__table__
+        return list(await self._s.execute(
+            select(t).where(t.c.ad_account_id == account_id)
+            .order_by(t.c.level, t.c.object_id, t.c.day, t.c.hour)
+        ))

@@ -131,6 +131,7 @@ class ServiceProcess:
             "LOG_LEVEL": "INFO",
             "SYNC_TICK_SECONDS": "1",
             "NOTIFY_TICK_SECONDS": "0.5",
+            "EXPORT_DIR": f"{workdir}/exports",
             **env,
         }
         self.proc: asyncio.subprocess.Process | ForkedProcess | None = None
