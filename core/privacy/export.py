@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 PER_DAY = 3  # exports a user may ask for in any 24 hours
 WINDOW = timedelta(hours=24)
 LEASE = timedelta(minutes=2)
+SEND_LEASE = timedelta(minutes=10)
 LINK_VALID = timedelta(hours=24)
 ATTEMPTS = 3  # builds tried before the export is given up (the user is told)
 KEEP_ROWS = timedelta(days=7)  # finished export rows serve the rate limit and the link only
@@ -425,7 +426,9 @@ async def run_due(
                         extra={"export_id": job.export_id, "error": type(exc).__name__,
                                "detail": str(exc)[:200]})
             async with uow() as u:
-                await u.exports.update(job.export_id, error=str(exc)[:300] or type(exc).__name__)
+                # Tried again once a build's lease has passed (not the longer one of a send).
+                await u.exports.update(job.export_id, error=str(exc)[:300] or type(exc).__name__,
+                                       lease_until=clock.now() + LEASE)
                 await u.commit()
             if row.attempts >= ATTEMPTS:
                 await _fail(uow, job, courier, str(exc)[:300])
@@ -472,7 +475,8 @@ async def _deliver(
     await courier.progress(job, 0, 1)
     log.info("export.building", extra={"export_id": job.export_id, "resumed": job.resumed})
     files = await build_zip(uow, job.user_id, part, courier.texts(job), progress, clock.now())
-    await _renew(uow, clock, owner, job.export_id)
+    # Uploading up to 50 MB can outlast a build's lease; nobody may take the export over then.
+    await _renew(uow, clock, owner, job.export_id, SEND_LEASE)
     await asyncio.to_thread(part.replace, path)
     size = (await asyncio.to_thread(path.stat)).st_size
     stamp = clock.now().astimezone(UTC).strftime("%Y-%m-%d")
@@ -492,9 +496,10 @@ async def _deliver(
     await _sent(uow, clock, job, size, via="link", files=len(files))
 
 
-async def _renew(uow: UnitOfWorkFactory, clock: Clock, owner: str, export_id: int) -> None:
+async def _renew(uow: UnitOfWorkFactory, clock: Clock, owner: str, export_id: int,
+                 lease: timedelta = LEASE) -> None:
     async with uow() as u:
-        ok = await u.exports.renew(export_id, owner, clock.now() + LEASE)
+        ok = await u.exports.renew(export_id, owner, clock.now() + lease)
         await u.commit()
     if not ok:
         raise LeaseLost(export_id)
@@ -521,16 +526,28 @@ async def release_leases(uow: UnitOfWorkFactory, owner: str) -> None:
 
 async def purge(uow: UnitOfWorkFactory, clock: Clock, directory: Path) -> int:
     """Delete the files of expired download links (their rows say "expired", so the link
-    answers 410), and forget export rows older than a week; how many files went."""
+    answers 410) and any file no export needs any more (its row gone with an erased account,
+    or a build cut short); forget export rows older than a week. How many files went."""
     now = clock.now()
     async with uow() as u:
-        expired = await u.exports.expired_links(now)
-        for row in expired:
-            await asyncio.to_thread(file_path(directory, row.id).unlink, missing_ok=True)
+        for row in await u.exports.expired_links(now):
             await u.exports.update(row.id, state="expired")
         await u.exports.forget_before(now - KEEP_ROWS)
+        needed = await u.exports.needing_files(now)
         await u.commit()
-    return len(expired)
+    return await asyncio.to_thread(_sweep, directory, needed)
+
+
+def _sweep(directory: Path, needed: set[int]) -> int:
+    if not directory.is_dir():
+        return 0
+    gone = 0
+    for path in directory.glob("export-*.*"):
+        number = path.name.removeprefix("export-").split(".", 1)[0]
+        if number.isdigit() and int(number) not in needed:
+            path.unlink(missing_ok=True)
+            gone += 1
+    return gone
 
 
 # --- the download link --------------------------------------------------------------------------

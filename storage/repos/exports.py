@@ -109,6 +109,17 @@ class ExportsRepo:
         )
         return list(rows)
 
+    async def needing_files(self, now: datetime) -> set[int]:
+        """Exports whose file must stay: being built, or behind a link still valid."""
+        rows = await self._s.scalars(
+            select(DataExport.id).where(or_(
+                DataExport.state.in_(ACTIVE),
+                (DataExport.state == "sent") & DataExport.token.is_not(None)
+                & (DataExport.expires_at > now),
+            ))
+        )
+        return set(rows)
+
     async def forget_before(self, before: datetime) -> int:
         """Delete finished export rows requested before `before` (they only served the rate
         limit and the link); how many went."""

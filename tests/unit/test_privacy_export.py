@@ -317,6 +317,10 @@ async def test_worker_sends_a_document_or_an_expiring_link(
     assert actions == ["privacy.export_requested", "privacy.export_sent",
                        "privacy.export_downloaded"]
 
+    stray = tmp_path / "export-999.zip"  # e.g. the row went with an erased account
+    await asyncio.to_thread(stray.write_bytes, b"x")
+    assert await export.purge(uow, clock, tmp_path) == 1  # the live link's file stays
+    assert found.path.exists() and not stray.exists()
     clock.set(NOW + timedelta(hours=24, seconds=1))
     assert await export.download(uow, clock, tmp_path, token) == "expired"
     assert await export.purge(uow, clock, tmp_path) == 1
