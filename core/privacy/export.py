@@ -475,46 +475,52 @@ async def _deliver(
     await courier.progress(job, 0, 1)
     log.info("export.building", extra={"export_id": job.export_id, "resumed": job.resumed})
     files = await build_zip(uow, job.user_id, part, courier.texts(job), progress, clock.now())
-    # Uploading up to 50 MB can outlast a build's lease; nobody may take the export over then.
-    await _renew(uow, clock, owner, job.export_id, SEND_LEASE)
     await asyncio.to_thread(part.replace, path)
     size = (await asyncio.to_thread(path.stat)).st_size
     stamp = clock.now().astimezone(UTC).strftime("%Y-%m-%d")
-    if size <= upload_limit:
-        await courier.document(job, path, f"ttpulse-export-{stamp}.zip", len(files))
-        await asyncio.to_thread(path.unlink, missing_ok=True)
-        await _sent(uow, clock, job, size, via="document", files=len(files))
-        return
-    token = secrets.token_urlsafe(32)
+    via = "document" if size <= upload_limit else "link"
+    token = secrets.token_urlsafe(32) if via == "link" else None
     expires = clock.now() + LINK_VALID
+    # Recorded sent before it goes out, so a user who has the file and asks again is never told
+    # it is "still being prepared"; the lease stays held (and longer: an upload of up to 50 MB
+    # can outlast a build's) until delivery ends. A failed delivery puts the export back to
+    # building; a worker dying mid-delivery leaves a sent row with a lapsed lease, which the
+    # next claim delivers again (claim()).
     async with uow() as u:
-        # The link must work before it is sent: token and expiry first, then the message.
-        await u.exports.update(job.export_id, token=token_hash(token), expires_at=expires,
-                               size=size)
+        ok = await u.exports.renew(job.export_id, owner, clock.now() + SEND_LEASE)
+        if not ok:
+            raise LeaseLost(job.export_id)
+        await u.exports.update(
+            job.export_id, state="sent", finished_at=clock.now(), size=size, error=None,
+            token=token_hash(token) if token else None, expires_at=expires if token else None,
+        )
         await u.commit()
-    await courier.link(job, f"{public_url}/export/{token}", expires, size)
-    await _sent(uow, clock, job, size, via="link", files=len(files))
-
-
-async def _renew(uow: UnitOfWorkFactory, clock: Clock, owner: str, export_id: int,
-                 lease: timedelta = LEASE) -> None:
+    try:
+        if token is None:
+            await courier.document(job, path, f"ttpulse-export-{stamp}.zip", len(files))
+            await asyncio.to_thread(path.unlink, missing_ok=True)
+        else:
+            await courier.link(job, f"{public_url}/export/{token}", expires, size)
+    except BaseException:
+        async with uow() as u:
+            await u.exports.update(job.export_id, state="building", token=None, expires_at=None)
+            await u.commit()
+        raise
+    log.info("export.sent", extra={"export_id": job.export_id, "via": via, "size": size,
+                                   "files": len(files)})
     async with uow() as u:
-        ok = await u.exports.renew(export_id, owner, clock.now() + lease)
+        await u.exports.update(job.export_id, lease_owner=None, lease_until=None)
+        u.audit.record(job.user_id, "privacy.export_sent", "export", job.export_id,
+                       {"via": via, "size": size, "files": len(files)})
+        await u.commit()
+
+
+async def _renew(uow: UnitOfWorkFactory, clock: Clock, owner: str, export_id: int) -> None:
+    async with uow() as u:
+        ok = await u.exports.renew(export_id, owner, clock.now() + LEASE)
         await u.commit()
     if not ok:
         raise LeaseLost(export_id)
-
-
-async def _sent(uow: UnitOfWorkFactory, clock: Clock, job: Job, size: int, via: str,
-                files: int) -> None:
-    log.info("export.sent", extra={"export_id": job.export_id, "via": via, "size": size,
-                                   "files": files})
-    async with uow() as u:
-        await u.exports.update(job.export_id, state="sent", finished_at=clock.now(), size=size,
-                               error=None, lease_owner=None, lease_until=None)
-        u.audit.record(job.user_id, "privacy.export_sent", "export", job.export_id,
-                       {"via": via, "size": size, "files": files})
-        await u.commit()
 
 
 async def release_leases(uow: UnitOfWorkFactory, owner: str) -> None:
@@ -573,8 +579,7 @@ async def download(
         if row is None:
             return "unknown"
         path = file_path(directory, row.id)
-        # "building" too: the link is sent just before the row is marked sent.
-        if (row.state not in ("building", "sent") or row.expires_at is None
+        if (row.state != "sent" or row.expires_at is None
                 or row.expires_at <= clock.now()
                 or not await asyncio.to_thread(path.exists)):
             return "expired"

@@ -56,11 +56,13 @@ class ExportsRepo:
         return await self._s.get(DataExport, export_id, populate_existing=True)
 
     async def claim(self, now: datetime, owner: str, lease_until: datetime) -> DataExport | None:
-        """Lease one export to build: queued, or building with a lapsed lease (its worker died)."""
+        """Lease one export to build: queued, or building with a lapsed lease (its worker died),
+        or sent with a lapsed lease still on it (its worker died while delivering it)."""
         free = or_(DataExport.lease_until.is_(None), DataExport.lease_until < now)
+        in_doubt = (DataExport.state == "sent") & DataExport.lease_owner.is_not(None)
         pick = (
             select(DataExport.id)
-            .where(DataExport.state.in_(ACTIVE), free)
+            .where(or_(DataExport.state.in_(ACTIVE), in_doubt), free)
             .order_by(DataExport.id)
             .limit(1)
             .with_for_update(skip_locked=True)

@@ -344,6 +344,15 @@ async def test_a_lapsed_lease_is_taken_over_and_a_hopeless_export_fails_once(
     assert await export.run_due(uow, clock, "w2", courier, tmp_path, 10**9, "http://x") == 1
     assert courier.sent[-1][0] == "document"
 
+    # A worker that died while delivering: the export is delivered again, not lost.
+    async with uow() as u:
+        await u.exports.update(queued.export_id, state="sent", lease_owner="dead",
+                               lease_until=clock.now())
+        await u.commit()
+    clock.set(clock.now() + timedelta(seconds=1))
+    assert await export.run_due(uow, clock, "w2", courier, tmp_path, 10**9, "http://x") == 1
+    assert [k for k, _ in courier.sent].count("document") == 2
+
     class Broken(Courier):
         async def document(self, job: Job, path: Path, file_name: str, files: int) -> None:
             raise RuntimeError("upload refused")
@@ -357,6 +366,23 @@ async def test_a_lapsed_lease_is_taken_over_and_a_hopeless_export_fails_once(
     assert [k for k, _ in broken.sent if k == "failed"] == ["failed"]
     # Failed exports do not hold the next request back.
     assert isinstance(await export.request_export(uow, clock, A), Queued)
+
+
+async def test_whoever_has_the_file_may_ask_again_at_once(
+    uow: UnitOfWorkFactory, tmp_path: Path
+) -> None:
+    await _seed(uow, A, "alpha")
+    clock = FixedClock(NOW)
+    answers: list[object] = []
+
+    class Asking(Courier):
+        async def document(self, job: Job, path: Path, file_name: str, files: int) -> None:
+            answers.append(await export.request_export(uow, clock, A))
+
+    assert isinstance(await export.request_export(uow, clock, A), Queued)
+    assert await export.run_due(uow, clock, "w", Asking(), tmp_path, 10**9, "x") == 3
+    # Not "still being prepared"; the third delivery's question meets the daily limit.
+    assert [type(a) for a in answers] == [Queued, Queued, RateLimited]
 
 
 async def test_inventory_counts_by_category(uow: UnitOfWorkFactory) -> None:
