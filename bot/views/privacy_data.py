@@ -162,7 +162,7 @@ def my_data(user: User, inventory: Inventory) -> Screen:
     zone = user.time_zone
     name = " ".join(p for p in (user.first_name, user.last_name) if p)
     profile = [
-        _("Name: {name}").format(name=html_lib.escape(name) or "—"),
+        _("Your name: {name}").format(name=html_lib.escape(name) or "—"),
         _("Username: {username}").format(
             username=f"@{html_lib.escape(user.username)}" if user.username else "—"),
         _("Email: {email}").format(email=html_lib.escape(user.email or "—")),
