@@ -55,6 +55,10 @@ async def test_mydata_export_document_one_at_a_time_then_a_link(
     service: ServiceProcess, sandbox: SandboxClient, tiktok: RunningEmulator
 ) -> None:
     await sandbox.user(ADMIN_ID, first_name="Op", language_code="en")  # tickets reach them
+    stranger = await sandbox.user(733, language_code="en")
+    for command in ("/mydata", "/export"):
+        await stranger.send(command)
+        await stranger.expect("Please send /start to sign up first.")
     other = await sandbox.user(732, first_name="Bob", language_code="en")
     await sign_up(other, email="bob-only@example.com")
     await other.send("/support")

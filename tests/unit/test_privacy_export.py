@@ -397,3 +397,30 @@ async def test_inventory_counts_by_category(uow: UnitOfWorkFactory) -> None:
     assert flat["credentials"].count == 1  # stored (sealed), though never exported
     assert {t.table for t in found.by_category[TABLES["rules"].columns["name"].category]} >= {
         "rules", "templates"}
+
+
+async def test_download_route_serves_a_valid_link_and_refuses_others(
+    uow: UnitOfWorkFactory, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.i18n import make_i18n
+    from bot.web import BotProbe, ExportDeps, build_web_app
+
+    await _seed(uow, A, "alpha")
+    clock = FixedClock(NOW)
+    assert isinstance(await export.request_export(uow, clock, A), Queued)
+    courier = Courier()
+    assert await export.run_due(uow, clock, "w", courier, tmp_path, 100, "http://svc") == 1
+    token = courier.sent[-1][1].rsplit("/", 1)[1]
+    app = build_web_app(engine, BotProbe(None), make_i18n(),  # type: ignore[arg-type]
+                        exports=ExportDeps(uow, clock, tmp_path))
+    async with TestClient(TestServer(app)) as client:
+        resp = await client.get(f"/export/{token}")
+        assert resp.status == 200 and resp.headers["Cache-Control"] == "no-store"
+        assert zipfile.ZipFile(io.BytesIO(await resp.read())).testzip() is None
+        resp = await client.get(f"/export/{token[::-1]}")
+        assert resp.status == 404 and "not valid" in await resp.text()
+        clock.set(NOW + export.LINK_VALID)
+        resp = await client.get(f"/export/{token}", headers={"Accept-Language": "ru"})
+        assert resp.status == 410 and "истёк" in await resp.text()
