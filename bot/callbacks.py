@@ -158,3 +158,18 @@ class TrackerCb(CallbackData, prefix="ig"):
     id: int = 0
     v: str = ""
     n: int = 0
+
+
+class PrivacyCb(CallbackData, prefix="pr"):
+    """Privacy screens: a policy or activity page, pause / resume and their confirmations (each
+    acts on the presser's own account only)."""
+
+    a: str
+    n: int = 0
+
+
+class NewsCb(CallbackData, prefix="nw"):
+    """"🔕 Unsubscribe" under a news message; `u` is the recipient, checked against the presser."""
+
+    a: str
+    u: int
