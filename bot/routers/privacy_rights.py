@@ -16,7 +16,6 @@ from bot.screens import show
 from bot.views import privacy as view
 from bot.views import settings as settings_view
 from bot.views.common import stale
-from bot.views.support import operators_only
 from core.clock import Clock
 from core.privacy import rights
 from core.settings import Settings
@@ -62,7 +61,7 @@ async def privacy_action(
     answer: str | None = None
     if action == "activity":
         page = await rights.activity(uow, db_user.id, n)
-        screen = view.activity(page, db_user.time_zone)
+        screen = view.activity(page, db_user.time_zone, clock.now())
     elif action == "pause":
         screen = view.pause_confirm() if db_user.paused_at is None else view.paused_done(db_user)
     elif action == "pause_ok":
@@ -123,7 +122,7 @@ async def broadcast_command(
 ) -> None:
     """An operator's news to every user who opted in (through the outbox, with Unsubscribe)."""
     if message.from_user is None or message.from_user.id not in settings.admin_id_set:
-        await message.answer(operators_only())
+        await message.answer(view.operators_only())
         return
     text = (command.args or "").strip()
     if not text:

@@ -19,6 +19,7 @@ from babel.dates import format_date, format_datetime
 
 from bot.callbacks import MenuCb, NewsCb, PrivacyCb, SettingsCb
 from bot.views import Screen
+from bot.views.common import zone_label
 from core.privacy.rights import ActivityPage, PendingPurge
 from storage.inventory import (
     ACCOUNT_DAYS,
@@ -418,9 +419,13 @@ def activity_label(entry: AuditEntry) -> str:
     return label
 
 
-def activity(page: ActivityPage, zone: str) -> Screen:
+def activity(page: ActivityPage, zone: str, now: datetime) -> Screen:
     """The user's security-relevant events, newest first, times in their zone."""
-    lines = [_("<b>🕒 Activity</b>"), _("Times in your time zone ({zone}).").format(zone=zone), ""]
+    lines = [
+        _("<b>🕒 Activity</b>"),
+        _("Times in your time zone: {zone}.").format(zone=zone_label(zone, now)),
+        "",
+    ]
     if not page.entries:
         lines.append(_("Nothing yet."))
     for entry in page.entries:
@@ -463,6 +468,11 @@ def unsubscribed(was_on: bool) -> str:
 def not_your_button() -> str:
     """Someone else's Unsubscribe."""
     return _("This button belongs to someone else's message.")
+
+
+def operators_only() -> str:
+    """/broadcast from someone who is not an operator."""
+    return _("Only TTPulse operators can send news.")
 
 
 def broadcast_usage() -> str:

@@ -137,7 +137,7 @@ def test_activity_labels_and_local_times() -> None:
 
     i18n = make_i18n()
     with i18n.context(), i18n.use_locale("en"):
-        text, markup = view.activity(ActivityPage(entries, 23, 0, 3), "Asia/Tokyo")
+        text, markup = view.activity(ActivityPage(entries, 23, 0, 3), "Asia/Tokyo", NOW)
     lines = plain(text).splitlines()
     assert lines[3] == "3 Dec 2026, 08:30 — Account paused"  # 23:30 UTC is 08:30 in Tokyo
     assert lines[4] == "2 Dec 2026, 08:30 — News consent withdrawn"
