@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.clock import Clock
+from core.quiet import quiet_until
 from core.users import HELD_FOR, set_marketing
 from storage.models import AuditEntry, User
 from storage.uow import UnitOfWorkFactory
@@ -105,10 +106,14 @@ async def broadcast(uow: UnitOfWorkFactory, clock: Clock, operator_id: int, text
     now, after, total = clock.now(), 0, 0
     while True:
         async with uow() as u:
-            ids = await u.users.marketing_audience(after, BROADCAST_PAGE)
-            for user_id in ids:
+            users = await u.users.marketing_audience(after, BROADCAST_PAGE)
+            ids = [user.id for user in users]
+            for user in users:
+                # News can always wait: it arrives when the user's quiet hours end.
+                hold = quiet_until(now, user.time_zone, user.quiet_from, user.quiet_to)
                 await u.outbox.enqueue(
-                    user_id, MARKETING_KIND, f"news:{key}:{user_id}", {"text": text}, now
+                    user.id, MARKETING_KIND, f"news:{key}:{user.id}", {"text": text}, now,
+                    not_before=hold,
                 )
             if not ids:
                 u.audit.record(

@@ -41,12 +41,12 @@ class UserRepo:
         )
         return list(rows)
 
-    async def marketing_audience(self, after_id: int, limit: int) -> list[int]:
-        """Ids of live users who opted in to news and neither paused their account nor blocked
-        the bot, above `after_id` in id order (a broadcast walks them a page at a time)."""
+    async def marketing_audience(self, after_id: int, limit: int) -> list[User]:
+        """Live users who opted in to news and neither paused their account nor blocked the
+        bot, above `after_id` in id order (a broadcast walks them a page at a time)."""
         return list(
             await self._s.scalars(
-                select(User.id)
+                select(User)
                 .where(
                     User.id > after_id,
                     User.marketing_opt_in.is_(True),

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
 from core.privacy import rights
-from core.users import SignUp, register_user, set_email, set_marketing
+from core.users import SignUp, register_user, set_email, set_marketing, set_quiet_hours
 from storage.db import session_factory
 from storage.models import (
     AdAccount,
@@ -128,8 +128,10 @@ async def test_a_paused_account_is_skipped_by_every_claim_until_it_resumes(
 
 
 async def test_news_goes_only_to_consenting_active_users(uow: UnitOfWorkFactory) -> None:
-    for uid, opt_in in ((601, True), (602, False), (603, True), (604, True), (605, True)):
+    for uid, opt_in in ((601, True), (602, False), (603, True), (604, True), (605, True),
+                        (606, True)):
         await _user(uow, uid, opt_in)
+    await set_quiet_hours(uow, FixedClock(NOW), 606, 8, 12)  # 09:00 UTC: quiet until 12:00
     await rights.pause(uow, FixedClock(NOW), 603)
     async with uow() as u:
         blocked = await u.users.get(604)
@@ -138,14 +140,18 @@ async def test_news_goes_only_to_consenting_active_users(uow: UnitOfWorkFactory)
         blocked.blocked_at, deleted.deleted_at = NOW, NOW
         await u.commit()
     sent = await rights.broadcast(uow, FixedClock(NOW), 1, "  Big news  ")
-    assert sent.recipients == 1
+    assert sent.recipients == 2
     async with uow() as u:
         rows = list(await u.session.scalars(
-            select(OutboxMessage).where(OutboxMessage.kind == rights.MARKETING_KIND)))
-        assert [(r.user_id, r.params) for r in rows] == [(601, {"text": "Big news"})]
+            select(OutboxMessage).where(OutboxMessage.kind == rights.MARKETING_KIND)
+            .order_by(OutboxMessage.user_id)))
+        assert [(r.user_id, r.params, r.next_attempt_at) for r in rows] == [
+            (601, {"text": "Big news"}, NOW),
+            (606, {"text": "Big news"}, NOW.replace(hour=12)),  # after their quiet hours
+        ]
         audit = await u.session.scalar(
             select(AuditEntry).where(AuditEntry.action == "marketing.broadcast"))
-        assert audit is not None and audit.details == {"recipients": 1, "chars": 8}
+        assert audit is not None and audit.details == {"recipients": 2, "chars": 8}
     with pytest.raises(ValueError):
         await rights.broadcast(uow, FixedClock(NOW), 1, "x" * (rights.BROADCAST_MAX + 1))
 
