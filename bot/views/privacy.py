@@ -151,10 +151,17 @@ def _category_block(category: Category) -> str | None:
     return "\n".join([
         f"<b>{CATEGORY_NAMES[category]}</b>",
         str(CATEGORY_WHAT[category]),
-        _("Why: {value}.").format(value="; ".join(str(PURPOSES[p]) for p in purposes)),
-        _("Legal basis: {value}.").format(value="; ".join(str(BASES[b]) for b in bases)),
-        _("How long: {value}.").format(value="; ".join(retention_text(r) for r in retentions)),
-    ])
+        _("Why: {value}.").format(value=_listed([str(PURPOSES[p]) for p in purposes])),
+        _("Legal basis: {value}.").format(value=_listed([str(BASES[b]) for b in bases])),
+        _("How long: {value}.").format(value=_listed([retention_text(r) for r in retentions])),
+    ]).replace(" \n", "\n")
+
+
+def _listed(items: list[str]) -> str:
+    """One item inline; several as dashed lines (the items hold semicolons of their own)."""
+    if len(items) == 1:
+        return items[0]
+    return "".join(f"\n  – {item}" for item in items)
 
 
 def _blocks(user: User | None, purges: list[PendingPurge], now: datetime) -> list[str]:
