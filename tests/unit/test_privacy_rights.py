@@ -12,7 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
 from core.privacy import rights
-from core.users import SignUp, register_user, set_email, set_marketing, set_quiet_hours
+from core.users import (
+    SignUp,
+    refresh_profile,
+    register_user,
+    set_email,
+    set_marketing,
+    set_quiet_hours,
+)
 from storage.db import session_factory
 from storage.models import (
     AdAccount,
@@ -188,3 +195,21 @@ async def test_activity_lists_one_users_security_events_newest_first(
     assert rest.page == 1
     assert [e.action for e in rest.entries] == ["user.marketing", "user.email",
                                                 "user.registered"]
+
+
+async def test_name_and_username_follow_telegram_and_the_change_is_audited(
+    uow: UnitOfWorkFactory,
+) -> None:
+    await _user(uow, 801)
+    clock = FixedClock(NOW)
+    same = await refresh_profile(uow, clock, 801, "Ann", None, None)
+    assert same is not None and same.first_name == "Ann"
+    user = await refresh_profile(uow, clock, 801, "Anna", "Lee", "anna_l")
+    assert user is not None and (user.first_name, user.last_name, user.username) == (
+        "Anna", "Lee", "anna_l")
+    async with uow() as u:
+        entries = [e for e in await u.audit.for_target("user", 801) if e.action == "user.profile"]
+    assert len(entries) == 1  # nothing changed the first time: no write, no entry
+    assert entries[0].details["before"] == {"first_name": "Ann", "last_name": None,
+                                            "username": None}
+    assert await refresh_profile(uow, clock, 999, "X", None, None) is None  # not signed up
