@@ -57,6 +57,7 @@ class AuditRepo:
         and how many there are. The user's own (actor), those about their user record, and the
         purges of connections and trackers they once connected (done by the system, no actor)."""
         a = AuditEntry
+
         def connected(kind: str, actions: tuple[str, ...]) -> ColumnElement[bool]:
             # A purge the system did (no actor) of something this user had connected.
             theirs = select(a.target_id).where(
@@ -70,9 +71,11 @@ class AuditRepo:
             )
 
         named = or_(a.action.in_(list(actions)), *(a.action.startswith(p) for p in prefixes))
+        about_user = a.target_type == "user"
         whose = or_(
-            a.actor_id == user_id,
-            and_(a.target_type == "user", a.target_id == str(user_id)),
+            # Their own actions, except an operator's on another user's record.
+            and_(a.actor_id == user_id, or_(~about_user, a.target_id == str(user_id))),
+            and_(about_user, a.target_id == str(user_id)),
             connected("connection", ("tiktok.connected", "tiktok.reconnected")),
             connected("tracker", ("tracker.connected",)),
         )

@@ -186,6 +186,7 @@ async def test_activity_lists_one_users_security_events_newest_first(
         u.audit.record(None, "tiktok.purged", "connection", 8)  # for 702, not 701
         u.audit.record(701, "rule.created", "rule", 1, {})  # not a security event
         u.audit.record(701, "privacy.export_requested", "user", 701, {})
+        u.audit.record(701, "privacy.erasure_requested", "user", 702, {})  # as an operator
         await u.commit()
     page = await rights.activity(uow, 701, 0, size=4)
     assert page.total == 7 and page.pages == 2
