@@ -8,7 +8,6 @@ import logging
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import I18n
 
 from bot.callbacks import NewsCb, PrivacyCb
 from bot.routers.menu import sign_up_first
@@ -118,7 +117,6 @@ async def broadcast_command(
     uow: UnitOfWorkFactory,
     clock: Clock,
     settings: Settings,
-    i18n: I18n,
 ) -> None:
     """An operator's news to every user who opted in (through the outbox, with Unsubscribe)."""
     if message.from_user is None or message.from_user.id not in settings.admin_id_set:
