@@ -321,7 +321,7 @@ def policy_page(
         kb.button(text=_("🕒 Activity"), callback_data=PrivacyCb(a="activity"))
         kb.button(text=_("⚙️ Settings"), callback_data=SettingsCb(action="show"))
     kb.adjust(*([len(row)] if row else []), 2)
-    return text, kb.as_markup()
+    return text, kb.as_markup() if list(kb.buttons) else None
 
 
 # Pause / resume --------------------------------------------------------------------------
