@@ -164,3 +164,16 @@ class PrivacyDataCb(CallbackData, prefix="pd"):
     """/mydata's buttons; they act on the presser's own data only, so they carry no id."""
 
     a: str
+class PrivacyCb(CallbackData, prefix="pr"):
+    """Privacy screens: a policy or activity page, pause / resume and their confirmations (each
+    acts on the presser's own account only)."""
+
+    a: str
+    n: int = 0
+
+
+class NewsCb(CallbackData, prefix="nw"):
+    """"🔕 Unsubscribe" under a news message; `u` is the recipient, checked against the presser."""
+
+    a: str
+    u: int

@@ -9,6 +9,9 @@ from aiogram.utils.i18n import gettext as _
 
 from core.users import LANGUAGES
 
+# Commands only operators (ADMIN_IDS) may use: answered, but kept out of users' menus.
+OPERATOR_COMMANDS = frozenset({"broadcast"})
+
 
 def command_list() -> list[BotCommand]:
     """The commands with descriptions in the current locale."""

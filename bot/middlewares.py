@@ -9,7 +9,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
 
-from core.users import get_user, mark_returned
+from core.users import get_user, mark_returned, profile_changes, refresh_profile
 from storage.uow import UnitOfWorkFactory
 
 
@@ -31,6 +31,15 @@ class UserMiddleware(BaseMiddleware):
             # saying so was lost (bot/routers/membership.py handles that update).
             await mark_returned(uow, data["clock"], user.id)
             user.blocked_at = None
+        if user is not None and tg_user is not None and profile_changes(
+            user, tg_user.first_name, tg_user.last_name, tg_user.username
+        ):
+            # Rectification: the name and username follow the Telegram profile (written only
+            # when they changed, so an ordinary update costs no write).
+            user = await refresh_profile(
+                uow, data["clock"], user.id, tg_user.first_name, tg_user.last_name,
+                tg_user.username,
+            ) or user
         data["db_user"] = user
         return await handler(event, data)
 

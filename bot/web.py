@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.i18n import guess_language
 from bot.oauth_callback import CALLBACK_PATH, OAuthDeps, make_handler
-from bot.views import info
+from bot.views import info, privacy
 from core.clock import Clock
 from core.privacy import export
 from storage.db import ping
@@ -137,7 +137,8 @@ def build_web_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/terms", legal(info.terms_text))
-    app.router.add_get("/privacy", legal(info.privacy_text))
+    # The general policy, generated from the inventory like /privacy (no personal dates here).
+    app.router.add_get("/privacy", legal(privacy.policy_text))
     if oauth is not None:
         app.router.add_get(CALLBACK_PATH, make_handler(oauth))
     if exports is not None:

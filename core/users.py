@@ -170,6 +170,38 @@ async def set_quiet_hours(
     return await _update(uow, clock, user_id, "user.quiet_hours", quiet_from=start, quiet_to=end)
 
 
+def profile_changes(
+    user: User, first_name: str, last_name: str | None, username: str | None
+) -> dict[str, str | None]:
+    """The Telegram profile fields that differ from what is stored (names cut as at sign-up)."""
+    fresh = {
+        "first_name": first_name[:128],
+        "last_name": (last_name or None) and last_name[:128],
+        "username": (username or None) and username[:64],
+    }
+    return {k: v for k, v in fresh.items() if getattr(user, k) != v}
+
+
+async def refresh_profile(
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    user_id: int,
+    first_name: str,
+    last_name: str | None,
+    username: str | None,
+) -> User | None:
+    """Keep the name and username Telegram shows (the user rectifies them in Telegram, so the
+    stored copy follows it instead of going stale); audited "user.profile" when they changed."""
+    async with uow() as u:
+        user = await u.users.get(user_id)
+    if user is None:
+        return None
+    changes = profile_changes(user, first_name, last_name, username)
+    if not changes:
+        return user
+    return await _update(uow, clock, user_id, "user.profile", **changes)
+
+
 async def mark_blocked(uow: UnitOfWorkFactory, clock: Clock, user_id: int) -> None:
     """The user blocked the bot: their alerts wait (the notifier skips them) from now on."""
     async with uow() as u:

@@ -30,6 +30,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine; for a SQLite file, its folder is created and WAL is switched on."""
     parsed = make_url(url)
+    # A failed statement's error names its SQL, never its values: those can be a user's name,
+    # email or message, and errors end up in the logs (README, Operations: what is logged).
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

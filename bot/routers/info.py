@@ -1,4 +1,4 @@
-"""/help and /privacy."""
+"""/help (/privacy is generated from the inventory: bot/routers/privacy_rights.py)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,3 @@ async def help_command(message: Message) -> None:
     """What TTPulse does and its commands."""
     await message.answer(view.help_text())
 
-
-@router.message(Command("privacy"))
-async def privacy_command(message: Message) -> None:
-    """What TTPulse stores and why."""
-    await message.answer(view.privacy_text())

@@ -30,7 +30,7 @@ async def open_menu(message: Message, db_user: User | None) -> None:
     if db_user is None:
         await message.answer(sign_up_first())
         return
-    await show(message, view.main_menu())
+    await show(message, view.main_menu(paused=db_user.paused_at is not None))
 
 
 @router.callback_query(MenuCb.filter())
@@ -43,7 +43,7 @@ async def open_section(
         await query.answer(sign_up_first(), show_alert=True)
         return
     if section == "home":
-        await show(query, view.main_menu())
+        await show(query, view.main_menu(paused=db_user.paused_at is not None))
     elif section == "settings":
         await show(query, settings_view.overview(db_user, clock.now()))
     elif section == "help":

@@ -21,6 +21,7 @@ from bot.routers.menu import sign_up_first
 from bot.screens import show
 from bot.states import RuleStates
 from bot.views import Screen
+from bot.views import privacy as privacy_view
 from bot.views import rule_builder as builder_view
 from bot.views import rule_checks as checks_view
 from bot.views import rules as view
@@ -284,6 +285,10 @@ async def _run_now(
         return
     if changer is None:
         await query.answer(view.decision_failed(""), show_alert=True)
+        return
+    if user.paused_at is not None:
+        # A paused account gets no alerts, so the approvals this run asks would only expire.
+        await query.answer(privacy_view.run_while_paused(), show_alert=True)
         return
     await query.answer()
     await show(query, (view.running(rule), None))

@@ -43,7 +43,7 @@ async def start(
                     db_user.id, "user.start_payload", "user", db_user.id, {"payload": payload}
                 )
                 await u.commit()
-        await show(message, menu_view.main_menu())
+        await show(message, menu_view.main_menu(paused=db_user.paused_at is not None))
         return
     await state.set_state(SignUpStates.language)
     await state.set_data({"payload": payload})

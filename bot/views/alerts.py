@@ -12,8 +12,10 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.callbacks import AccountsCb
 from bot.views import Screen, rule_alerts, rule_digest
 from bot.views import launch as launch_view
+from bot.views import privacy as privacy_view
 from bot.views.integrations import alerts as integrations_alerts
 from core.launch import service as launch_service
+from core.privacy.rights import MARKETING_KIND
 from core.rules import digests
 from storage.uow import UnitOfWork
 
@@ -45,6 +47,12 @@ async def render(
     if kind == "text":
         # A ready-made text (operators' notices, tests): the text is data, so it is escaped.
         return html.quote(str(params["text"])), None
+    if kind == MARKETING_KIND:
+        # Consent is checked again at delivery: a withdrawal after queueing is honoured.
+        user = await u.users.get(user_id)
+        if user is None or not user.marketing_opt_in:
+            return None
+        return privacy_view.news(str(params["text"]), user_id)
     if kind == "connection_broken":
         conn = await u.connections.connection(user_id, int(params["connection_id"]))
         if conn is None or conn.status != "broken":

@@ -1,4 +1,4 @@
-"""Help and privacy texts."""
+"""Help and terms texts (the privacy policy is bot/views/privacy.py)."""
 
 from __future__ import annotations
 
@@ -18,23 +18,6 @@ def help_text() -> str:
         "/privacy — what we store and why\n"
         "/cancel — stop the current step\n"
         "/help — this message"
-    )
-
-
-def privacy_text() -> str:
-    """What TTPulse stores and why."""
-    return _(
-        "<b>What TTPulse stores and why</b>\n\n"
-        "• Your Telegram id, name and username — to know who you are and talk to you.\n"
-        "• Language and time zone — to speak your language and run schedules at your hours.\n"
-        "• Email, if you gave one — only for receipts and important account notices.\n"
-        "• Your consents and when you gave them: age, Terms of Use, Privacy Policy, and news "
-        "(off unless you opted in).\n"
-        "• Support tickets — to answer you.\n"
-        "• An audit log of changes made through TTPulse — so every change can be traced.\n"
-        "• When you connect TikTok: access tokens, encrypted at rest and never shown back, and "
-        "your ad accounts' structure and statistics — to show and automate them.\n\n"
-        "We do not sell your data. You can change your settings any time in /settings."
     )
 
 

@@ -25,8 +25,8 @@ SECTIONS = {
 NOT_BUILT = ("billing",)
 
 
-def main_menu(greeting_name: str | None = None) -> Screen:
-    """The main menu; with a name, the welcome after sign-up."""
+def main_menu(greeting_name: str | None = None, paused: bool = False) -> Screen:
+    """The main menu; with a name, the welcome after sign-up; a banner while paused."""
     kb = InlineKeyboardBuilder()
     for key, label in SECTIONS.items():
         kb.button(text=str(label), callback_data=MenuCb(section=key))
@@ -34,6 +34,10 @@ def main_menu(greeting_name: str | None = None) -> Screen:
     head = ""
     if greeting_name is not None:
         head = _("✅ You're all set, {name}!").format(name=html.quote(greeting_name)) + "\n\n"
+    if paused:
+        head += _(
+            "⏸ <b>Your account is paused</b>: no syncs, rules or alerts. Resume in /settings."
+        ) + "\n\n"
     return head + _("<b>TTPulse</b> — main menu. Choose a section:"), kb.as_markup()
 
 

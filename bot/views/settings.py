@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from aiogram import html
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from babel.dates import format_datetime
 
-from bot.callbacks import MenuCb, SettingsCb
+from bot.callbacks import MenuCb, PrivacyCb, SettingsCb
 from bot.views import Screen
 from bot.views.common import LANGUAGE_NAMES, add_zone_buttons, yes_no, zone_label
 from storage.models import User
@@ -16,8 +19,11 @@ from storage.models import User
 
 def overview(user: User, now: datetime) -> Screen:
     """Current settings with a button per setting."""
+    head = [_("⏸ Your account is paused since {date}: no syncs, rules or alerts.").format(
+        date=paused_since(user)), ""] if user.paused_at is not None else []
     text = "\n".join(
         [
+            *head,
             _("<b>Settings</b>"),
             "",
             _("Language: {value}").format(value=LANGUAGE_NAMES.get(user.language, user.language)),
@@ -36,9 +42,23 @@ def overview(user: User, now: datetime) -> Screen:
         callback_data=SettingsCb(action="mkt", value="off" if user.marketing_opt_in else "on"),
     )
     kb.button(text=_("🔔 Alerts"), callback_data=SettingsCb(action="alerts"))
+    if user.paused_at is None:
+        kb.button(text=_("⏸ Pause my account"), callback_data=PrivacyCb(a="pause"))
+    else:
+        kb.button(text=_("▶ Resume"), callback_data=PrivacyCb(a="resume"))
+    kb.button(text=_("🕒 Activity"), callback_data=PrivacyCb(a="activity"))
+    kb.button(text=_("🔒 Privacy"), callback_data=PrivacyCb(a="page"))
     kb.button(text=_("« Main menu"), callback_data=MenuCb(section="home"))
-    kb.adjust(2, 2, 1, 1)
+    kb.adjust(2, 2, 2, 2, 1)
     return text, kb.as_markup()
+
+
+def paused_since(user: User) -> str:
+    """When the account was paused, in the user's zone and language."""
+    if user.paused_at is None:
+        return "—"
+    local = user.paused_at.astimezone(ZoneInfo(user.time_zone))
+    return format_datetime(local, "d MMM, HH:mm", locale=get_i18n().current_locale)
 
 
 def _back() -> InlineKeyboardBuilder:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditEntry
@@ -43,3 +44,45 @@ class AuditRepo:
             .order_by(AuditEntry.id)
         )
         return list(rows)
+
+    async def activity(
+        self,
+        user_id: int,
+        actions: Collection[str],
+        prefixes: Collection[str],
+        limit: int,
+        offset: int = 0,
+    ) -> tuple[list[AuditEntry], int]:
+        """The user's entries with these actions (or action prefixes), newest first, one page;
+        and how many there are. The user's own (actor), those about their user record, and the
+        purges of connections and trackers they once connected (done by the system, no actor)."""
+        a = AuditEntry
+
+        def connected(kind: str, actions: tuple[str, ...]) -> ColumnElement[bool]:
+            # A purge the system did (no actor) of something this user had connected.
+            theirs = select(a.target_id).where(
+                a.actor_id == user_id, a.target_type == kind, a.action.in_(actions)
+            )
+            return and_(
+                a.actor_id.is_(None),
+                a.target_type == kind,
+                a.action == f"{'tiktok' if kind == 'connection' else 'tracker'}.purged",
+                a.target_id.in_(theirs),
+            )
+
+        named = or_(a.action.in_(list(actions)), *(a.action.startswith(p) for p in prefixes))
+        about_user = a.target_type == "user"
+        whose = or_(
+            # Their own actions, except an operator's on another user's record.
+            and_(a.actor_id == user_id, or_(~about_user, a.target_id == str(user_id))),
+            and_(about_user, a.target_id == str(user_id)),
+            connected("connection", ("tiktok.connected", "tiktok.reconnected")),
+            connected("tracker", ("tracker.connected",)),
+        )
+        where = (named, whose)
+        total = int(await self._s.scalar(select(func.count()).select_from(a).where(*where)) or 0)
+        rows = await self._s.scalars(
+            select(a).where(*where).order_by(a.created_at.desc(), a.id.desc())
+            .limit(limit).offset(offset)
+        )
+        return list(rows), total

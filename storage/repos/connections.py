@@ -96,6 +96,15 @@ class ConnectionRepo:
                 await self._s.execute(delete(Credential).where(Credential.id.in_(creds)))
         return ids
 
+    async def awaiting_purge(self, user_id: int) -> list[TikTokConnection]:
+        """The user's connections whose data is scheduled for deletion, soonest first."""
+        rows = await self._s.scalars(
+            select(TikTokConnection)
+            .where(TikTokConnection.user_id == user_id, TikTokConnection.purge_after.is_not(None))
+            .order_by(TikTokConnection.purge_after, TikTokConnection.id)
+        )
+        return list(rows)
+
     # Ad accounts ----------------------------------------------------------------------------
 
     async def accounts_of(self, connection_id: int) -> list[AdAccount]:

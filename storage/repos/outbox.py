@@ -10,6 +10,12 @@ from sqlalchemy import func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxMessage, User
+from storage.repos.users import paused_ids
+
+# Kinds still delivered to a paused account: answers to what the user themself started (a
+# launch they approved, an operator's notice). Everything else (alerts, digests, news) is held
+# until they resume, and what is older than core.users.HELD_FOR then is given up.
+WHILE_PAUSED = ("text", "launch_done")
 
 
 class OutboxRepo:
@@ -74,6 +80,10 @@ class OutboxRepo:
         # A user who blocked the bot gets nothing until they come back (give_up_held).
         due.append(
             OutboxMessage.user_id.not_in(select(User.id).where(User.blocked_at.is_not(None)))
+        )
+        # A paused account (restriction) gets only answers to its own requests meanwhile.
+        due.append(
+            or_(OutboxMessage.kind.in_(WHILE_PAUSED), OutboxMessage.user_id.not_in(paused_ids()))
         )
         if one_per_user:
             # GROUP BY can't take FOR UPDATE; the UPDATE below re-checks `free`, so a row another
@@ -258,9 +268,15 @@ class OutboxRepo:
         )
         return int(done.rowcount or 0)  # type: ignore[attr-defined]
 
-    async def give_up_held(self, user_id: int, older_than: datetime, now: datetime) -> int:
+    async def give_up_held(
+        self,
+        user_id: int,
+        older_than: datetime,
+        now: datetime,
+        reason: str = "held while the user had blocked the bot",
+    ) -> int:
         """Give up the user's undelivered alerts queued before `older_than` (held while the user
-        had blocked the bot, too old to matter now); how many."""
+        had blocked the bot or paused their account, too old to matter now); how many."""
         done = await self._s.execute(
             update(OutboxMessage)
             .where(
@@ -269,6 +285,6 @@ class OutboxRepo:
                 OutboxMessage.failed_at.is_(None),
                 OutboxMessage.created_at < older_than,
             )
-            .values(failed_at=now, last_error="held while the user had blocked the bot")
+            .values(failed_at=now, last_error=reason)
         )
         return int(done.rowcount or 0)  # type: ignore[attr-defined]

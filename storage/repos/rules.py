@@ -35,6 +35,7 @@ from storage.models import (
     TrackerDaily,
     TrackerLink,
 )
+from storage.repos.users import paused_ids
 
 _SUMMED = ("spend", "impressions", "clicks", "conversions", "purchase_value")
 _MONEY = ("spend", "purchase_value")
@@ -135,7 +136,13 @@ class RulesRepo:
         free = or_(Rule.lease_until.is_(None), Rule.lease_until < now)
         pick = (
             select(Rule.id)
-            .where(Rule.enabled.is_(True), Rule.due_at <= now, free)
+            # A paused account's rules wait (still due: they run on the first tick after resume).
+            .where(
+                Rule.enabled.is_(True),
+                Rule.due_at <= now,
+                free,
+                Rule.user_id.not_in(paused_ids()),
+            )
             .order_by(Rule.due_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -464,6 +471,8 @@ class RulesRepo:
             RuleAction.reenable_at <= now,
             RuleAction.reenabled_at.is_(None),
             free,
+            # Nothing automatic touches a paused account's ads: the switch-back waits for resume.
+            RuleAction.user_id.not_in(paused_ids()),
         )
         return await self._claim(due, RuleAction.reenable_at, free, lease_until, limit)
 

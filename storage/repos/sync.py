@@ -19,6 +19,7 @@ from storage.models import (
     SyncJob,
     TikTokConnection,
 )
+from storage.repos.users import paused_ids
 from storage.upsert import upsert
 
 
@@ -70,7 +71,8 @@ class SyncRepo:
             .with_for_update(skip_locked=True, of=SyncJob)
         )
         if not force:
-            pick = pick.where(SyncJob.due_at <= now)
+            # Scheduled syncs skip paused accounts; a sync the user asks for (force) still runs.
+            pick = pick.where(SyncJob.due_at <= now, TikTokConnection.user_id.not_in(paused_ids()))
         if account_id is not None:
             pick = pick.where(SyncJob.ad_account_id == account_id)
         if kinds is not None:

@@ -29,6 +29,7 @@ from storage.models import (
     TrackerPush,
     TrackerUnmapped,
 )
+from storage.repos.users import paused_ids
 from storage.upsert import upsert
 
 
@@ -137,7 +138,11 @@ class TrackerRepo:
             .with_for_update(skip_locked=True)
         )
         if not force:
-            pick = pick.where(or_(Tracker.due_at.is_(None), Tracker.due_at <= now))
+            # Scheduled runs skip paused accounts; a push or pull the user asks for still runs.
+            pick = pick.where(
+                or_(Tracker.due_at.is_(None), Tracker.due_at <= now),
+                Tracker.user_id.not_in(paused_ids()),
+            )
         if tracker_id is not None:
             pick = pick.where(Tracker.id == tracker_id)
         return list(

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import User
+
+
+def paused_ids() -> Select[tuple[int]]:
+    """The ids of users who paused their account (restriction): automatic work skips them."""
+    return select(User.id).where(User.paused_at.is_not(None))
 
 
 class UserRepo:
@@ -33,3 +40,29 @@ class UserRepo:
             select(User).where(User.id.in_(ids), User.deleted_at.is_(None))
         )
         return list(rows)
+
+    async def marketing_audience(self, after_id: int, limit: int) -> list[User]:
+        """Live users who opted in to news and neither paused their account nor blocked the
+        bot, above `after_id` in id order (a broadcast walks them a page at a time)."""
+        return list(
+            await self._s.scalars(
+                select(User)
+                .where(
+                    User.id > after_id,
+                    User.marketing_opt_in.is_(True),
+                    User.deleted_at.is_(None),
+                    User.paused_at.is_(None),
+                    User.blocked_at.is_(None),
+                )
+                .order_by(User.id)
+                .limit(limit)
+            )
+        )
+
+    async def set_paused(self, user_id: int, paused_at: datetime | None) -> bool:
+        """Pause (a time) or resume (None) a live user; False if it was so already."""
+        user = await self.get(user_id)
+        if user is None or (user.paused_at is None) == (paused_at is None):
+            return False
+        user.paused_at = paused_at
+        return True

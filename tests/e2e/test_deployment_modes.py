@@ -82,7 +82,7 @@ async def test_flood_limits_are_waited_out_and_nothing_is_lost(
         await user.send(command)
     await user.expect("There is nothing to cancel", timeout=30)
     texts = [m.text for m in await user.bot_messages()]
-    assert len(texts) == 3 and "Commands" in texts[0] and "What TTPulse stores" in texts[1]
+    assert len(texts) == 3 and "Commands" in texts[0] and "TTPulse Privacy Policy" in texts[1]
     floods = [r for r in await sandbox.refusals() if r["error_code"] == 429]
     assert floods and all(r["retry_after"] and r["retry_after"] > 0 for r in floods)
     assert any(e.get("event") == "telegram.flood_wait" for e in service.log_events())

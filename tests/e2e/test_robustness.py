@@ -138,7 +138,7 @@ async def test_unregistered_user_gets_pointed_to_start(
     await user.send("/support")
     await user.expect("Сначала зарегистрируйтесь")
     await user.send("/privacy")
-    await user.expect("Что TTPulse хранит и зачем")
+    await user.expect("Политика конфиденциальности TTPulse")
 
 
 async def test_health_readiness_and_legal_pages(service: ServiceProcess) -> None:
@@ -154,7 +154,8 @@ async def test_health_readiness_and_legal_pages(service: ServiceProcess) -> None
             }
         async with http.get(f"{service.url}/privacy?lang=ru") as resp:
             page = await resp.text()
-            assert resp.status == 200 and "Что TTPulse хранит и зачем" in page
+            assert resp.status == 200 and "Политика конфиденциальности TTPulse" in page
+            assert "Несовершеннолетние" in page  # the whole policy, not only its first page
         async with http.get(f"{service.url}/terms") as resp:
             assert "TTPulse Terms of Use" in await resp.text()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +60,22 @@ def test_text_format_is_one_line_with_extras() -> None:
     )
     line = TextFormatter().format(record)
     assert "\n" not in line and line.endswith("tiktok.call path=/campaign/get/ code=0")
+
+
+async def test_a_failed_statement_names_no_values(tmp_path: Path) -> None:
+    """A database error logged with its traceback must not carry a user's data (an email here)."""
+    from sqlalchemy import text
+
+    from storage.db import create_engine
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/x.db")
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (a TEXT UNIQUE)"))
+        await conn.execute(text("INSERT INTO t VALUES (:a)"), {"a": "ann@example.com"})
+        try:
+            await conn.execute(text("INSERT INTO t VALUES (:a)"), {"a": "ann@example.com"})
+        except Exception as exc:  # the unique constraint
+            assert "ann@example.com" not in str(exc) and "UNIQUE" in str(exc)
+        else:
+            raise AssertionError("the duplicate was accepted")
+    await engine.dispose()
