@@ -10,6 +10,7 @@ from storage.repos.audit import AuditRepo
 from storage.repos.connections import ConnectionRepo
 from storage.repos.creatives import CreativesRepo
 from storage.repos.credentials import CredentialRepo
+from storage.repos.erasures import ErasureRepo
 from storage.repos.fsm import FsmRepo
 from storage.repos.launches import LaunchesRepo
 from storage.repos.outbox import OutboxRepo
@@ -49,6 +50,7 @@ class UnitOfWork:
         self.trackers = TrackerRepo(self.session)
         self.tracker_stats = TrackerStatsRepo(self.session)
         self.privacy = PrivacyRepo(self.session)
+        self.erasures = ErasureRepo(self.session)
         return self
 
     @property
