@@ -42,6 +42,7 @@ from core.launch import runner as launch_runner
 from core.launch import service as launch_service
 from core.logs import setup_logging
 from core.oauth_state import StateSigner
+from core.privacy import erase
 from core.rules import approvals
 from core.rules import engine as rules_engine
 from core.rules.tiktok_changer import TikTokChanger
@@ -180,6 +181,13 @@ def background_ticks(svc: Service) -> list[Tick]:
             lambda: tracker_jobs.run_due(svc.uow, svc.clock, make_client, owner),
         ),
         Tick("tracker_purge", 3600, lambda: tracker_jobs.purge(svc.uow, svc.clock)),
+        Tick(
+            "erasures",
+            svc.settings.erasure_tick_seconds,
+            lambda: erase.run_due(
+                svc.uow, svc.clock, svc.tiktok, owner, pause=svc.settings.erase_pause_seconds
+            ),
+        ),
     ]
     if svc.tiktok is not None:
         tiktok = svc.tiktok
@@ -302,6 +310,7 @@ async def run(settings: Settings) -> None:
             await rules_engine.release_leases(svc.uow, svc.worker)
             await launch_runner.release_leases(svc.uow, svc.worker)
             await tracker_jobs.release_leases(svc.uow, svc.worker)
+            await erase.release_leases(svc.uow, svc.worker)
         if runner is not None:
             await runner.cleanup()
         with contextlib.suppress(Exception):

@@ -158,3 +158,12 @@ class TrackerCb(CallbackData, prefix="ig"):
     id: int = 0
     v: str = ""
     n: int = 0
+
+
+class EraseCb(CallbackData, prefix="er"):
+    """An operator's erasure confirmation: the account, the reason, erase (1) or cancel (0);
+    the presser is checked against ADMIN_IDS on every press."""
+
+    u: int
+    r: str
+    ok: int = 0

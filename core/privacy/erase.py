@@ -53,7 +53,12 @@ class ErasureInfo:
     stage: str
     purge_after: datetime
     anonymise_after: datetime
-    counts: dict[str, int]  # rows touched by this call, per table
+    counts: dict[str, int]  # rows touched by this call, per table (and stopped things)
+
+    @property
+    def rows(self) -> int:
+        """Rows deleted or pseudonymised by this call."""
+        return sum(n for name, n in self.counts.items() if name in TABLES)
 
 
 @dataclass(frozen=True)
@@ -347,3 +352,22 @@ async def _anonymise(uow: UnitOfWorkFactory, clock: Clock, e: _Snapshot, pause: 
         await _finish_stage(u, clock, e, "done", counts)
         await u.commit()
     return counts
+
+
+@dataclass(frozen=True)
+class Target:
+    """An account an operator is about to erase, as shown for their confirmation."""
+
+    user_id: int
+    first_name: str
+    username: str | None
+    deleting: bool  # the user already asked; the operator's request makes it immediate
+
+
+async def erasure_target(uow: UnitOfWorkFactory, user_id: int) -> Target | None:
+    """The account with this Telegram id, live or being deleted (None: none, or erased)."""
+    async with uow() as u:
+        user = await u.users.get_any(user_id)
+        if user is None:
+            return None
+        return Target(user.id, user.first_name, user.username, user.deleted_at is not None)
