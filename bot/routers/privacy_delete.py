@@ -54,7 +54,8 @@ async def confirmation(
     if db_user is None:
         await message.answer(sign_up_first())
         return
-    if (message.text or "").strip().casefold() != view.confirm_word().casefold():
+    # Exactly the word, capitals too: a casual "delete" must not erase an account for good.
+    if (message.text or "").strip() != view.confirm_word():
         await message.answer(view.not_deleted())
         return
     if clock.now().timestamp() - asked > CONFIRM_WITHIN:
