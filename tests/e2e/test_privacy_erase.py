@@ -193,3 +193,7 @@ async def test_operator_erases_a_reported_account_at_once(
     await operator.expect(f"There is no account with Telegram id {UID}")
     await other.send("/menu")
     await other.expect("main menu")  # the other user is untouched
+    # Signing up again starts from nothing: no ticket, no history of the old account.
+    await sign_up(user)
+    assert query(service, "SELECT count(*) FROM support_tickets") == [(0,)]
+    assert query(service, "SELECT count(*) FROM audit_log WHERE actor_id = ?", UID) == [(1,)]
