@@ -9,6 +9,9 @@ from aiogram.utils.i18n import gettext as _
 
 from core.users import LANGUAGES
 
+# Answered only in an operator's chat (ADMIN_IDS): kept out of every user's menu.
+OPERATOR_COMMANDS = frozenset({"erase"})
+
 
 def command_list() -> list[BotCommand]:
     """The commands with descriptions in the current locale."""
