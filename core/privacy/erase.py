@@ -69,6 +69,7 @@ class _Snapshot:
     stage: str
     purge_after: datetime
     anonymise_after: datetime
+    owner: str  # the lease holder running it
 
 
 def _owner() -> str:
@@ -125,7 +126,8 @@ async def request_erasure(
             if immediate:  # an operator's request overtakes the user's 30 days
                 erasure.purge_after = min(erasure.purge_after, now)
                 erasure.anonymise_after = min(erasure.anonymise_after, now)
-            if erasure.lease_until is None or erasure.lease_until < now:
+            # An operator's request runs now even if a worker holds it (each step idempotent).
+            if immediate or erasure.lease_until is None or erasure.lease_until < now:
                 erasure.lease_owner, erasure.lease_until = owner, now + LEASE
                 erasure.attempts += 1
         if user is not None and user.deleted_at is None:
@@ -216,7 +218,7 @@ async def _run_claimed(
     """Run the due stages of an erasure this worker leased, then give the lease back (after a
     failure: kept until a back-off has passed, the error recorded)."""
     try:
-        counts = await _advance(uow, clock, tiktok_client, erasure_id, force, pause)
+        counts = await _advance(uow, clock, tiktok_client, erasure_id, owner, force, pause)
     except Exception as exc:
         async with uow() as u:
             e = await u.erasures.get(erasure_id)
@@ -236,12 +238,13 @@ async def _run_claimed(
     return counts
 
 
-async def _snapshot(uow: UnitOfWorkFactory, erasure_id: int) -> _Snapshot | None:
+async def _snapshot(uow: UnitOfWorkFactory, erasure_id: int, owner: str) -> _Snapshot | None:
     async with uow() as u:
         e = await u.erasures.get(erasure_id)
         if e is None or e.user_id is None or e.stage == "done":
             return None
-        return _Snapshot(e.id, e.user_id, e.pseudonym, e.stage, e.purge_after, e.anonymise_after)
+        return _Snapshot(e.id, e.user_id, e.pseudonym, e.stage, e.purge_after, e.anonymise_after,
+                         owner)
 
 
 async def _advance(
@@ -249,12 +252,13 @@ async def _advance(
     clock: Clock,
     tiktok_client: TikTokClient | None,
     erasure_id: int,
+    owner: str,
     force: bool,
     pause: float,
 ) -> dict[str, int]:
     """Run every stage that is due, in order; rows touched per table."""
     total: dict[str, int] = {}
-    while (e := await _snapshot(uow, erasure_id)) is not None:
+    while (e := await _snapshot(uow, erasure_id, owner)) is not None:
         now = clock.now()
         if e.stage == "requested":
             counts = await _stop(uow, clock, tiktok_client, e)
@@ -312,16 +316,18 @@ async def _stop(uow: UnitOfWorkFactory, clock: Clock, tiktok_client: TikTokClien
     return counts
 
 
-async def _erase_tables(uow: UnitOfWorkFactory, e: _Snapshot, retentions: tuple[Retention, ...],
-                        skip: tuple[str, ...], pause: float) -> dict[str, int]:
+async def _erase_tables(uow: UnitOfWorkFactory, clock: Clock, e: _Snapshot,
+                        retentions: tuple[Retention, ...], skip: tuple[str, ...], pause: float
+                        ) -> dict[str, int]:
     """Erase table by table, children first, each in its own transaction (a huge account does
-    not hold one long write; a crash keeps what was done)."""
+    not hold one long write; a crash keeps what was done), renewing the lease as it goes."""
     counts: dict[str, int] = {}
     for name in ERASE_ORDER:
         if TABLES[name].retention not in retentions or name in skip:
             continue
         async with uow() as u:
             touched = await u.privacy.erase(e.user_id, e.pseudonym, retentions, tables=[name])
+            await u.erasures.extend(e.erasure_id, e.owner, clock.now() + LEASE)
             await u.commit()
         counts.update(touched)
         if touched:
@@ -335,7 +341,7 @@ async def _erase_tables(uow: UnitOfWorkFactory, e: _Snapshot, retentions: tuple[
 async def _purge(uow: UnitOfWorkFactory, clock: Clock, e: _Snapshot, pause: float
                  ) -> dict[str, int]:
     """By day 7: synced ad data, tracker data and connections gone."""
-    counts = await _erase_tables(uow, e, PURGED, (), pause)
+    counts = await _erase_tables(uow, clock, e, PURGED, (), pause)
     async with uow() as u:
         await _finish_stage(u, clock, e, "purged", counts)
         await u.commit()
@@ -346,7 +352,7 @@ async def _anonymise(uow: UnitOfWorkFactory, clock: Clock, e: _Snapshot, pause: 
                      ) -> dict[str, int]:
     """By day 30: everything else deleted, billing and audit kept under the pseudonym; the
     erasure row's own Telegram id goes last, with the stage, in one transaction."""
-    counts = await _erase_tables(uow, e, tuple(Retention), ("erasures",), pause)
+    counts = await _erase_tables(uow, clock, e, tuple(Retention), ("erasures",), pause)
     async with uow() as u:
         counts.update(await u.privacy.erase(e.user_id, e.pseudonym, tables=["erasures"]))
         await _finish_stage(u, clock, e, "done", counts)

@@ -87,6 +87,15 @@ class ErasureRepo:
             .execution_options(synchronize_session=False)
         )
 
+    async def extend(self, erasure_id: int, owner: str, lease_until: datetime) -> None:
+        """Keep holding the lease through a long erasure (if this worker still holds it)."""
+        await self._s.execute(
+            update(Erasure)
+            .where(Erasure.id == erasure_id, Erasure.lease_owner == owner)
+            .values(lease_until=lease_until)
+            .execution_options(synchronize_session=False)
+        )
+
     async def release_all(self, owner: str) -> None:
         """Give back every erasure lease this worker holds (a clean shutdown)."""
         await self._s.execute(
