@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from sandbox.telegram.driver import SandboxClient
 from sandbox.tiktok.server import RunningEmulator
 from storage.db import create_engine, session_factory
@@ -17,6 +19,7 @@ from storage.inventory import TABLES
 from storage.models import Payment, Rule, User
 from tests.e2e.harness import ADMIN_ID, ServiceProcess, press_data_answer, sign_up
 from tests.e2e.test_stats import connected_and_synced
+from tests.services import REDIS_URL, redis_client
 
 UID = 5_550_611  # distinctive: no other number in the database contains it
 NAME, USERNAME, EMAIL = "Zephyrina", "zephyr_ads", "zephyrina@example.com"
@@ -197,3 +200,42 @@ async def test_operator_erases_a_reported_account_at_once(
     await sign_up(user)
     assert query(service, "SELECT count(*) FROM support_tickets") == [(0,)]
     assert query(service, "SELECT count(*) FROM audit_log WHERE actor_id = ?", UID) == [(1,)]
+
+
+class TestRedisState:
+    """With REDIS_URL the conversation state lives in Redis, out of the erasure's reach: the bot
+    clears it, for a user deleting their own account and for one an operator erases mid-flow."""
+
+    @pytest.fixture
+    async def service_env(self) -> dict[str, str]:
+        client = await redis_client()
+        await client.flushdb()  # the test database (/15 by default), never the default one
+        await client.aclose()
+        return {"REDIS_URL": REDIS_URL}
+
+    async def test_conversation_state_is_cleared(
+        self, service: ServiceProcess, sandbox: SandboxClient
+    ) -> None:
+        operator = await sandbox.user(ADMIN_ID, language_code="en")
+        own, reported = await sandbox.user(5_550_621), await sandbox.user(5_550_622)
+        await sign_up(own)
+        await sign_up(reported)
+        await reported.send("/support")  # mid-flow: waiting for the question
+        await reported.expect("Describe your question")
+        client = await redis_client()
+        try:
+            assert await client.keys("fsm:*:5550622:5550622:*")
+            await own.send("/delete_account")
+            await own.expect("Within 30 days")
+            assert await client.keys("fsm:*:5550621:5550621:*")
+            await own.send("DELETE")
+            await own.expect("Your account is deleted")
+            await operator.send("/erase 5550622 minor")
+            await operator.expect("on a report of a minor?")
+            await operator.press("🗑 Erase now")
+            await operator.expect("Account 5550622 erased")
+            assert await client.keys("fsm:*:555062?:555062?:*") == []
+        finally:
+            await client.aclose()
+        await reported.send("I wanted to ask something")  # no longer taken as a ticket
+        await reported.expect("Send /start to sign up")
