@@ -13,6 +13,7 @@ from bot.filters import NOT_TEXT, TYPED
 from bot.routers.menu import sign_up_first
 from bot.states import DeleteStates
 from bot.views import privacy_delete as view
+from bot.views.common import stale
 from core.clock import Clock
 from core.privacy.erase import erasure_target, request_erasure
 from core.settings import Settings
@@ -116,8 +117,8 @@ async def erase_pressed(
         if message is not None:
             await message.edit_text(view.erase_cancelled(callback_data.u))
         return
-    if callback_data.r not in view.REASONS:
-        await query.answer()
+    if callback_data.r not in view.REASONS:  # a forged payload
+        await query.answer(stale(), show_alert=True)
         return
     await query.answer()
     try:
