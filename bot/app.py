@@ -44,7 +44,7 @@ from core.launch import runner as launch_runner
 from core.launch import service as launch_service
 from core.logs import setup_logging
 from core.oauth_state import StateSigner
-from core.privacy import export
+from core.privacy import erase, export
 from core.rules import approvals
 from core.rules import engine as rules_engine
 from core.rules.tiktok_changer import TikTokChanger
@@ -194,6 +194,13 @@ def background_ticks(svc: Service) -> list[Tick]:
             ),
         ),
         Tick("export_purge", 600, lambda: export.purge(svc.uow, svc.clock, exports_dir)),
+        Tick(
+            "erasures",
+            svc.settings.erasure_tick_seconds,
+            lambda: erase.run_due(
+                svc.uow, svc.clock, svc.tiktok, owner, pause=svc.settings.erase_pause_seconds
+            ),
+        ),
     ]
     if svc.tiktok is not None:
         tiktok = svc.tiktok
@@ -318,6 +325,7 @@ async def run(settings: Settings) -> None:
             await launch_runner.release_leases(svc.uow, svc.worker)
             await tracker_jobs.release_leases(svc.uow, svc.worker)
             await export.release_leases(svc.uow, svc.worker)
+            await erase.release_leases(svc.uow, svc.worker)
         if runner is not None:
             await runner.cleanup()
         with contextlib.suppress(Exception):

@@ -164,6 +164,8 @@ class PrivacyDataCb(CallbackData, prefix="pd"):
     """/mydata's buttons; they act on the presser's own data only, so they carry no id."""
 
     a: str
+
+
 class PrivacyCb(CallbackData, prefix="pr"):
     """Privacy screens: a policy or activity page, pause / resume and their confirmations (each
     acts on the presser's own account only)."""
@@ -177,3 +179,12 @@ class NewsCb(CallbackData, prefix="nw"):
 
     a: str
     u: int
+
+
+class EraseCb(CallbackData, prefix="er"):
+    """An operator's erasure confirmation: the account, the reason, erase (1) or cancel (0);
+    the presser is checked against ADMIN_IDS on every press."""
+
+    u: int
+    r: str
+    ok: int = 0

@@ -102,3 +102,9 @@ class TrackerStates(StatesGroup):
     search = State()  # text to find a tracker campaign by
     pattern = State()  # a TikTok campaign name pattern
     rate = State()  # "EUR USD 1.08"
+
+
+class DeleteStates(StatesGroup):
+    """/delete_account: waiting for the typed confirmation word."""
+
+    confirm = State()

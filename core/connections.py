@@ -195,16 +195,19 @@ async def set_tracking(uow: UnitOfWorkFactory, clock: Clock, user_id: int, accou
         return account
 
 
-async def disconnect(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, user_id: int,
-                     connection_id: int) -> datetime:
-    """Revoke the token at TikTok, stop syncing, and schedule the data for deletion."""
+async def disconnect(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient | None,
+                     user_id: int, connection_id: int) -> datetime:
+    """Revoke the token at TikTok, stop syncing, and schedule the data for deletion (without a
+    TikTok app configured the token can only be deleted here)."""
     async with uow() as u:
         conn = await u.connections.connection(user_id, connection_id)
         if conn is None or conn.status == "disconnected":
             raise LookupError(connection_id)
         token = await u.credentials.reveal(conn.credential_id) if conn.credential_id else None
-    if token:
+    if token and client is not None:
         await _revoke_quietly(client, token)  # a token TikTok already dropped is fine too
+    elif token:
+        log.warning("tiktok.revoke_skipped", extra={"connection": connection_id})
     now = clock.now()
     async with uow() as u:
         conn = await u.connections.connection(user_id, connection_id)

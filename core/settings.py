@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # Only a Bot API server with other limits (the sandbox in tests) warrants changing it.
     telegram_chat_rate: float = Field(default=0.95, gt=0, le=1000)
     rules_tick_seconds: float = Field(default=30.0, gt=0)
+    erasure_tick_seconds: float = Field(default=60.0, gt=0)
+    # testing only: seconds an erasure waits between tables, so a crash test can land mid-way
+    erase_pause_seconds: float = Field(default=0.0, ge=0)
     # testing and demos only: a file holding an offset in seconds, re-read when it changes,
     # so a running service can travel in time together with the TikTok emulator
     clock_offset_file: str | None = None

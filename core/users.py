@@ -7,6 +7,8 @@ from datetime import timedelta
 
 from core.clock import Clock
 from core.emails import normalize_email
+from core.privacy import erase
+from core.tiktok import TikTokClient
 from core.timezones import is_valid
 from storage.models import User
 from storage.uow import UnitOfWorkFactory
@@ -41,19 +43,25 @@ async def get_user(uow: UnitOfWorkFactory, user_id: int) -> User | None:
         return await u.users.get(user_id)
 
 
-async def register_user(uow: UnitOfWorkFactory, clock: Clock, form: SignUp) -> User:
-    """Create the user after age, terms and privacy were accepted; idempotent."""
+async def register_user(uow: UnitOfWorkFactory, clock: Clock, form: SignUp,
+                        tiktok_client: TikTokClient | None = None) -> User:
+    """Create the user after age, terms and privacy were accepted; idempotent. Someone whose
+    account is being deleted starts from nothing: their erasure is finished first."""
     if form.language not in LANGUAGES or not is_valid(form.time_zone):
         raise InvalidValue("language or time zone")
     email = normalize_email(form.email) if form.email else None
-    now = clock.now()
     async with uow() as u:
         existing = await u.users.get_any(form.user_id)
         if existing is not None and existing.deleted_at is None:
             return existing
-        if existing is not None:  # a deleted account signs up again: start from a clean row
-            await u.session.delete(existing)
-            await u.session.flush()
+    # Deleted, erasure pending (or a deleted row from before erasures existed): finish it, all
+    # stages, so nothing of the old account reaches the new one.
+    if existing is not None and not await erase.finish_now(uow, clock, tiktok_client,
+                                                           form.user_id):
+        await erase.request_erasure(uow, clock, tiktok_client, form.user_id)
+        await erase.finish_now(uow, clock, tiktok_client, form.user_id)
+    now = clock.now()
+    async with uow() as u:
         user = User(
             id=form.user_id,
             first_name=form.first_name[:128],

@@ -10,6 +10,7 @@ from storage.repos.audit import AuditRepo
 from storage.repos.connections import ConnectionRepo
 from storage.repos.creatives import CreativesRepo
 from storage.repos.credentials import CredentialRepo
+from storage.repos.erasures import ErasureRepo
 from storage.repos.exports import ExportsRepo
 from storage.repos.fsm import FsmRepo
 from storage.repos.launches import LaunchesRepo
@@ -51,6 +52,7 @@ class UnitOfWork:
         self.tracker_stats = TrackerStatsRepo(self.session)
         self.privacy = PrivacyRepo(self.session)
         self.exports = ExportsRepo(self.session)
+        self.erasures = ErasureRepo(self.session)
         return self
 
     @property

@@ -17,6 +17,7 @@ from bot.views import signup as view
 from core.clock import Clock
 from core.emails import normalize_email
 from core.settings import Settings
+from core.tiktok import TikTokClient
 from core.timezones import is_valid, parse_time_zone, zone_and_offset
 from core.users import LANGUAGES, SignUp, register_user
 from storage.models import User
@@ -156,9 +157,14 @@ async def toggled_marketing(
 
 @router.callback_query(SignUpStates.marketing, SignupCb.filter(F.step == "done"))
 async def finished(
-    query: CallbackQuery, state: FSMContext, uow: UnitOfWorkFactory, clock: Clock
+    query: CallbackQuery,
+    state: FSMContext,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    tiktok: TikTokClient | None = None,
 ) -> None:
-    """Create the account with the consents collected, then show the main menu."""
+    """Create the account with the consents collected (finishing the erasure of a deleted
+    account first, so it starts from nothing), then show the main menu."""
     data = await state.get_data()
     tg = query.from_user
     await register_user(
@@ -175,6 +181,7 @@ async def finished(
             marketing_opt_in=bool(data.get("marketing")),
             start_payload=data.get("payload"),
         ),
+        tiktok,
     )
     await state.clear()
     await show(query, menu_view.main_menu(greeting_name=tg.first_name))

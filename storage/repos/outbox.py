@@ -77,9 +77,14 @@ class OutboxRepo:
         ]
         if skip_users:
             due.append(OutboxMessage.user_id.not_in(list(skip_users)))
-        # A user who blocked the bot gets nothing until they come back (give_up_held).
+        # A user who blocked the bot gets nothing until they come back (give_up_held); one who
+        # deleted their account nothing at all (an alert queued in the race with the deletion
+        # waits for the erasure's purge).
         due.append(
-            OutboxMessage.user_id.not_in(select(User.id).where(User.blocked_at.is_not(None)))
+            OutboxMessage.user_id.not_in(
+                select(User.id).where(or_(User.blocked_at.is_not(None),
+                                          User.deleted_at.is_not(None)))
+            )
         )
         # A paused account (restriction) gets only answers to its own requests meanwhile.
         due.append(
