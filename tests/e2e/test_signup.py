@@ -154,10 +154,15 @@ async def test_commands_are_registered_per_language(
         "settings",
         "support",
         "privacy",
+        "mydata",
+        "export",
+        "delete_account",
         "help",
         "cancel",
         "start",
     }
+    # Operators' commands are answered but never offered in a user's menu.
+    assert not {"broadcast", "erase"} & {c["command"] for c in by_lang[""]}
     ru = {c["command"]: c["description"] for c in by_lang["ru"]}
     en = {c["command"]: c["description"] for c in by_lang["en"]}
     assert ru["menu"] == "Главное меню" and en["menu"] == "Main menu"
