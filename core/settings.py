@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # Only a Bot API server with other limits (the sandbox in tests) warrants changing it.
     telegram_chat_rate: float = Field(default=0.95, gt=0, le=1000)
     rules_tick_seconds: float = Field(default=30.0, gt=0)
+    # Seconds one tracker API call may take before it counts as a timeout (each of a call's
+    # retries gets this long again; core.trackers.http.RetryPolicy bounds the retries).
+    tracker_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     # testing and demos only: a file holding an offset in seconds, re-read when it changes,
     # so a running service can travel in time together with the TikTok emulator
     clock_offset_file: str | None = None
