@@ -200,9 +200,11 @@ async def tracker_clicks(
     b = int(datetime.combine(day + timedelta(days=1), time(0), z).timestamp())
 
     def pred(attrs: Attrs) -> bool:
+        """A click of that TikTok campaign."""
         return field is None or attrs.get(field) == tiktok_campaign
 
     def count() -> int:
+        """Clicks in the day (in the emulator's own thread)."""
         return sum(i1 - i0 for _, i0, i1 in tracker.world.matching([camp], a, b, pred))
 
     return await asyncio.get_running_loop().run_in_executor(tracker.tracker.executor, count)
@@ -233,14 +235,14 @@ def held_costs(
 
 async def assert_costs_are_spend(
     api: TikTokClient, tiktok: RunningEmulator, tracker: RunningTracker, adv_id: str, zone: str,
-    currency: str, links: dict[str, int],
+    currency: str, links: dict[str, int], settled: date,
 ) -> dict[tuple[str, date], Decimal]:
-    """On every settled day the first push covered (30 days, up to 2 days ago in the ad account's
-    zone), the tracker holds exactly TikTok's spend of each mapped campaign in USD — nothing
+    """On every settled day (2 or more days old in the ad account's zone) of the 30 a first push
+    covers, the tracker holds exactly TikTok's spend of each mapped campaign in USD — nothing
     lost, nothing doubled (DST-change days refused for Binom 1, segments without clicks hold
-    nothing); returns what it holds."""
-    today = local_today(datetime.now(UTC), zone)
-    first, settled = today - timedelta(days=29), today - timedelta(days=2)
+    nothing) — and its campaigns no TikTok campaign is mapped to hold none; returns what it
+    holds."""
+    first = settled - timedelta(days=27)
     spend = await daily_spend(api, tiktok, adv_id, first, settled)
     held = held_costs(tracker, links, settled)
     compared = 0
@@ -261,6 +263,8 @@ async def assert_costs_are_spend(
             compared += want is not None
     assert not held, f"the tracker holds costs of days or campaigns never spent: {held}"
     assert compared >= 5, "too few campaign-days to compare"
+    for camp_id in set(tracker.world.campaigns) - set(links.values()):
+        assert not tracker.costs(camp_id), f"unmapped tracker campaign {camp_id} got a cost"
     return held_costs(tracker, links, settled)
 
 
@@ -336,6 +340,60 @@ async def log_of(user: ChatUser, log: MessageView, shown: date, day: date) -> Me
     return log
 
 
+async def open_card(user: ChatUser, kind: str) -> MessageView:
+    """The tracker's card, from Integrations."""
+    await open_integrations(user)
+    await user.press(f"⚙️ {KIND_LABEL[kind]}")
+    return await user.expect("Mapped TikTok campaigns")
+
+
+LATE_S = TIMEOUT_S + 0.5  # a tracker this slow answers every call after the client gave up
+
+
+async def slow_tracker(
+    user: ChatUser, service: ServiceProcess, api: TikTokClient, tiktok: RunningEmulator,
+    tracker: RunningTracker, adv_id: str, links: dict[str, int],
+    held: dict[tuple[str, date], Decimal], settled: date,
+) -> None:
+    """A slow Keitaro: within the timeout it just works; beyond it each call is retried, then
+    the push says it timed out and the tracker shows failing; fast again, the push catches up
+    and the tracker holds TikTok's spend exactly once (the timed-out attempts, which the
+    tracker still applied late, replaced, never added)."""
+    zone = tiktok.state.advertisers[adv_id].timezone
+    await open_card(user, "keitaro")
+    tracker.knobs["slow_s"] = TIMEOUT_S / 2
+    await sync_now(user, "📤 Push now", "📤 Costs pushed:")
+    assert held_costs(tracker, links, settled) == held
+
+    tracker.knobs["slow_s"] = LATE_S
+    logged = len(service.log_events())
+    failed = await sync_now(user, "📤 Push now", "❌ Push to")
+    assert "did not answer in time" in failed.text, failed.text
+    assert f"Details: no answer within {TIMEOUT_S} s" in failed.text, failed.text
+    await user.press("« Tracker")
+    card = await user.expect("Mapped TikTok campaigns")
+    assert "⚠️ failing since" in card.text and "push: no answer in time" in card.text, card.text
+    assert backed_off(service, logged, "timeout"), "the slow push was not retried with back-off"
+
+    tracker.knobs["slow_s"] = 0
+    await sync_now(user, "📤 Push now", "📤 Costs pushed:")
+    # The attempts that timed out may still reach the tracker, late: wait for them to land (the
+    # costs are then the same whether they did or not).
+    await asyncio.sleep(LATE_S)
+    assert held_costs(tracker, links, settled) == held
+    await assert_costs_are_spend(api, tiktok, tracker, adv_id, zone, "USD", links, settled)
+    listed = await open_integrations(user)
+    assert "✅ active" in listed.text, listed.text
+
+
+# What each kind answers a cost push that it took, as the push log quotes it.
+ANSWER = {
+    "keitaro": "Job successfully scheduled",
+    "binom1": "check_status: true",
+    "binom2": '"status": "scheduled"',
+}
+
+
 @pytest.mark.parametrize("kind", KINDS)
 async def test_each_kind_connect_outage_push_pull_profit_rule_and_discrepancy(
     kind: str,
@@ -351,6 +409,8 @@ async def test_each_kind_connect_outage_push_pull_profit_rule_and_discrepancy(
     adv_id = tiktok.state.users[tiktok.state.default_login].advertiser_ids[ACCOUNT_INDEX[kind]]
     adv = tiktok.state.advertisers[adv_id]
     zone, currency = adv.timezone, adv.currency  # the account's zone as TikTok gives it
+    # Compared: settled days (TikTok still revises yesterday and today after our last sync).
+    settled = local_today(datetime.now(UTC), zone) - timedelta(days=2)
     assert currency == {"keitaro": "USD", "binom1": "EUR", "binom2": "JPY"}[kind]
     if kind in RATES:
         await set_rate(user, RATES[kind])
@@ -397,10 +457,11 @@ async def test_each_kind_connect_outage_push_pull_profit_rule_and_discrepancy(
     assert re.search(r"📤 Costs pushed: \d+ accepted, 0 refused by the tracker", pushed.text), (
         pushed.text
     )
-    held = await assert_costs_are_spend(api, tiktok, tracker, adv_id, zone, currency, links)
+    held = await assert_costs_are_spend(
+        api, tiktok, tracker, adv_id, zone, currency, links, settled
+    )
 
     # The push log of a settled day: each campaign's spend, what was sent, the tracker's answer.
-    settled = local_today(datetime.now(UTC), zone) - timedelta(days=2)
     spend = await daily_spend(api, tiktok, adv_id, settled, settled)
     await user.press("📜 Push log")
     log = await user.expect("Push log")
@@ -459,14 +520,14 @@ async def test_each_kind_connect_outage_push_pull_profit_rule_and_discrepancy(
     assert losing and no_data, (roi, running)
     await user.send("/rules")
     await user.expect("Rules")
-    await tap_rules(user, "⌨️ Type a rule", "Send the rule as one line")
+    await tap(user, "⌨️ Type a rule", "Send the rule as one line")
     await user.send(f"campaign: roi < {threshold} in 7d -> pause")
     await user.expect("New rule")
-    await tap_rules(user, "🎯 Scope", "Which accounts and objects")
-    await tap_rules(user, "▫️ Object ids…", "Send the object ids")
+    await tap(user, "🎯 Scope", "Which accounts and objects")
+    await tap(user, "▫️ Object ids…", "Send the object ids")
     await user.send(" ".join(everyone))
     await user.expect("Objects: objects with ids")
-    screen = await tap_rules(user, "💾 Save", "▶ Run now")
+    screen = await tap(user, "💾 Save", "▶ Run now")
     await user.press("▶ Run now", message_id=screen.message_id)
     result = await user.wait_for(lambda m: m.message_id == screen.message_id
                                  and "ran now" in m.text, timeout=60)
@@ -490,7 +551,7 @@ async def test_each_kind_connect_outage_push_pull_profit_rule_and_discrepancy(
             assert status == everyone[tc][1], (tc, roi.get(tc), threshold, "changed at TikTok")
 
     if kind == "keitaro":  # its bulk cost API makes a push one call: slowness is cheap to show
-        await slow_tracker(user, service, api, tiktok, tracker, adv_id, links, held)
+        await slow_tracker(user, service, api, tiktok, tracker, adv_id, links, held, settled)
 
     # A broken redirect loses most clicks: one "broken redirect or postback?" alert.
     tracker.knobs["drop_clicks_pct"] = 60
@@ -501,70 +562,6 @@ async def test_each_kind_connect_outage_push_pull_profit_rule_and_discrepancy(
     found = re.search(r"Clicks: TikTok ([\d,]+) · tracker ([\d,]+) \((-[\d.]+)%\)", alert.text)
     assert found and float(found[3]) < -20, alert.text
     assert any(names[tc] in alert.text for tc in links), alert.text
-
-
-async def open_card(user: ChatUser, kind: str) -> MessageView:
-    """The tracker's card, from Integrations."""
-    await open_integrations(user)
-    await user.press(f"⚙️ {KIND_LABEL[kind]}")
-    return await user.expect("Mapped TikTok campaigns")
-
-
-LATE_S = TIMEOUT_S + 0.5  # a tracker this slow answers every call after the client gave up
-
-
-async def slow_tracker(
-    user: ChatUser, service: ServiceProcess, api: TikTokClient, tiktok: RunningEmulator,
-    tracker: RunningTracker, adv_id: str, links: dict[str, int],
-    held: dict[tuple[str, date], Decimal],
-) -> None:
-    """A slow Keitaro: within the timeout it just works; beyond it each call is retried, then
-    the push says it timed out and the tracker shows failing; fast again, the push catches up
-    and the tracker holds TikTok's spend exactly once (the timed-out attempts, which the
-    tracker still applied late, replaced, never added)."""
-    zone = tiktok.state.advertisers[adv_id].timezone
-    settled = local_today(datetime.now(UTC), zone) - timedelta(days=2)
-    await open_card(user, "keitaro")
-    tracker.knobs["slow_s"] = TIMEOUT_S / 2
-    await sync_now(user, "📤 Push now", "📤 Costs pushed:")
-    assert held_costs(tracker, links, settled) == held
-
-    tracker.knobs["slow_s"] = LATE_S
-    logged = len(service.log_events())
-    failed = await sync_now(user, "📤 Push now", "❌ Push to")
-    assert "did not answer in time" in failed.text, failed.text
-    assert f"Details: no answer within {TIMEOUT_S} s" in failed.text, failed.text
-    await user.press("« Tracker")
-    card = await user.expect("Mapped TikTok campaigns")
-    assert "⚠️ failing since" in card.text and "push: no answer in time" in card.text, card.text
-    assert backed_off(service, logged, "timeout"), "the slow push was not retried with back-off"
-
-    tracker.knobs["slow_s"] = 0
-    await sync_now(user, "📤 Push now", "📤 Costs pushed:")
-    # The attempts that timed out may still reach the tracker, late: wait for them to land (the
-    # costs are then the same whether they did or not).
-    await asyncio.sleep(LATE_S)
-    assert held_costs(tracker, links, settled) == held
-    await assert_costs_are_spend(api, tiktok, tracker, adv_id, zone, "USD", links)
-    listed = await open_integrations(user)
-    assert "✅ active" in listed.text, listed.text
-
-
-# What each kind answers a cost push that it took, as the push log quotes it.
-ANSWER = {
-    "keitaro": "Job successfully scheduled",
-    "binom1": "check_status: true",
-    "binom2": '"status": "scheduled"',
-}
-
-
-async def tap_rules(user: ChatUser, label: str, then: str) -> MessageView:
-    """Press a button and wait for the screen it leads to (`then` in its text or a button)."""
-    await user.press(label)
-    since = user.last_action_seq
-    return await user.wait_for(
-        lambda m: m.seq > since
-        and (then in m.text or any(then in b for b in m.button_labels())))
 
 
 OTHER_KIND = {"keitaro": "binom2", "binom1": "keitaro", "binom2": "keitaro"}
