@@ -53,7 +53,7 @@ from core.settings import Settings, SettingsError
 from core.sync import release_leases, run_due, worker_id
 from core.tiktok import TikTokClient, TikTokConfig
 from core.trackers import jobs as tracker_jobs
-from core.trackers.factory import make_client
+from core.trackers.factory import client_factory
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import Creative
@@ -176,13 +176,14 @@ def background_ticks(svc: Service) -> list[Tick]:
     owner = svc.worker
     courier = ExportCourier(svc.bot, svc.i18n)
     exports_dir = Path(svc.settings.export_dir)
+    trackers = client_factory(svc.settings.tracker_timeout_seconds)
     ticks = [
         Tick("notify", svc.settings.notify_tick_seconds, notifier.tick),
         Tick("purge", 3600, lambda: purge_disconnected(svc.uow, svc.clock)),
         Tick(
             "trackers",
             svc.settings.sync_tick_seconds,
-            lambda: tracker_jobs.run_due(svc.uow, svc.clock, make_client, owner),
+            lambda: tracker_jobs.run_due(svc.uow, svc.clock, trackers, owner),
         ),
         Tick("tracker_purge", 3600, lambda: tracker_jobs.purge(svc.uow, svc.clock)),
         Tick(

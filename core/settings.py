@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     erasure_tick_seconds: float = Field(default=60.0, gt=0)
     # testing only: seconds an erasure waits between tables, so a crash test can land mid-way
     erase_pause_seconds: float = Field(default=0.0, ge=0)
+    # Seconds one tracker API call may take before it counts as a timeout (each of a call's
+    # retries gets this long again; core.trackers.http.RetryPolicy bounds the retries).
+    tracker_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     # testing and demos only: a file holding an offset in seconds, re-read when it changes,
     # so a running service can travel in time together with the TikTok emulator
     clock_offset_file: str | None = None

@@ -41,7 +41,8 @@ from core.settings import Settings
 from core.timezones import is_valid, parse_time_zone
 from core.trackers import connect, fx, jobs, mapping, push
 from core.trackers.base import KINDS, TrackerError
-from core.trackers.factory import make_client
+from core.trackers.connect import ClientFactory
+from core.trackers.factory import client_factory
 from core.trackers.pull import PullReport
 from core.trackers.push import PushReport
 from storage.models import User
@@ -55,6 +56,11 @@ MAX_CANDIDATES = 200  # tracker campaigns kept for the picker (a search narrows 
 
 
 # Helpers ---------------------------------------------------------------------------------------
+
+
+def _clients(settings: Settings) -> ClientFactory:
+    """Tracker clients with the configured per-call timeout (TRACKER_TIMEOUT_SECONDS)."""
+    return client_factory(settings.tracker_timeout_seconds)
 
 
 def _aad(user_id: int) -> bytes:
@@ -209,7 +215,7 @@ async def _dispatch(
         await show(query, await card_screen(uow, clock, user, cb.id))
         return True
     if a in ("ed", "ef", "etz", "ecur"):
-        return await _edit_press(query, cb, user, state, uow, clock)
+        return await _edit_press(query, cb, user, state, uow, clock, _clients(settings))
     if a == "dc":
         t = await connect.get_tracker(uow, user.id, cb.id)
         if t.status == "disconnected":
@@ -222,9 +228,9 @@ async def _dispatch(
         await show(query, card_view.disconnected(t, purge_at, user.time_zone))
         return True
     if a in ("map", "auto", "lk", "lkt", "lkp", "lkc", "pat", "ul"):
-        return await _mapping_press(query, cb, user, state, uow, clock)
+        return await _mapping_press(query, cb, user, state, uow, clock, _clients(settings))
     if a in ("push", "pull"):
-        return await _sync_now(query, cb, user, uow, clock, worker)
+        return await _sync_now(query, cb, user, uow, clock, worker, _clients(settings))
     if a == "log":
         return await _push_log(query, cb, user, uow, clock)
     if a in ("fx", "fxs", "fxd"):
@@ -285,7 +291,7 @@ async def _wizard(
     elif a == "wkey":
         draft.pop("key", None)
     elif a in ("test", "save"):
-        return await _test_or_save(query, a, user, state, uow, clock, draft)
+        return await _test_or_save(query, a, user, state, uow, clock, draft, _clients(settings))
     await _put(state, draft)
     await _next_step(query, state, draft, clock)
     return True
@@ -293,7 +299,7 @@ async def _wizard(
 
 async def _test_or_save(
     query: CallbackQuery, a: str, user: User, state: FSMContext, uow: UnitOfWorkFactory,
-    clock: Clock, draft: dict[str, Any],
+    clock: Clock, draft: dict[str, Any], clients: ClientFactory,
 ) -> bool | None:
     """Test connection (lists campaigns), or Save (tests again, then stores)."""
     if not all(draft.get(k) for k in ("url", "key", "tz", "cur")):
@@ -307,13 +313,13 @@ async def _test_or_save(
             await query.message.edit_text(wizard_view.testing(kind))
     try:
         if a == "test":
-            campaigns = await connect.test_tracker(kind, str(draft["url"]), key, make_client)
+            campaigns = await connect.test_tracker(kind, str(draft["url"]), key, clients)
             await final(query, wizard_view.test_ok(kind, campaigns))
             return None
         added = await connect.add_tracker(
             uow, clock, user.id, kind, str(draft.get("name") or common_view.kind_name(kind)),
             str(draft["url"]), key,
-            str(draft["tz"]), str(draft["cur"]), make_client,
+            str(draft["tz"]), str(draft["cur"]), clients,
         )
     except TrackerError as exc:
         await final(query, wizard_view.test_failed(exc.reason, exc.detail))
@@ -409,7 +415,7 @@ async def typed_currency(message: Message, state: FSMContext, clock: Clock) -> N
 
 async def _edit_press(
     query: CallbackQuery, cb: TrackerCb, user: User, state: FSMContext, uow: UnitOfWorkFactory,
-    clock: Clock,
+    clock: Clock, clients: ClientFactory,
 ) -> bool | None:
     """The edit menu, a setting's prompt, or a zone / currency picked by button."""
     t = await connect.get_tracker(uow, user.id, cb.id)
@@ -428,7 +434,7 @@ async def _edit_press(
         return True
     field = "time_zone" if cb.a == "etz" else "currency"
     try:
-        saved = await connect.edit_tracker(uow, clock, user.id, t.id, make_client,
+        saved = await connect.edit_tracker(uow, clock, user.id, t.id, clients,
                                            **{field: cb.v})
     except connect.BadInput:
         return False
@@ -441,7 +447,7 @@ async def _edit_press(
 @router.message(StateFilter(TrackerStates.edit), TYPED)
 async def typed_setting(
     message: Message, state: FSMContext, db_user: User | None, uow: UnitOfWorkFactory,
-    clock: Clock,
+    clock: Clock, settings: Settings,
 ) -> None:
     """A typed tracker setting; a new URL or key is tested before it is saved."""
     ask = await state.get_value(EDIT)
@@ -484,8 +490,8 @@ async def typed_setting(
         await message.answer(stale())
         return
     try:
-        saved = await connect.edit_tracker(uow, clock, db_user.id, tracker_id, make_client,
-                                           **values)
+        saved = await connect.edit_tracker(uow, clock, db_user.id, tracker_id,
+                                           _clients(settings), **values)
     except connect.TrackerNotFound:
         await state.set_state(None)
         await message.answer(common_view.not_found())
@@ -507,7 +513,7 @@ async def typed_setting(
 
 async def _mapping_press(
     query: CallbackQuery, cb: TrackerCb, user: User, state: FSMContext, uow: UnitOfWorkFactory,
-    clock: Clock,
+    clock: Clock, clients: ClientFactory,
 ) -> bool | None:
     """The mapping screen and its actions."""
     a, tracker_id = cb.a, cb.id
@@ -518,7 +524,7 @@ async def _mapping_press(
     if a == "auto":
         await query.answer(map_view.auto_running())
         try:
-            report = await mapping.auto_map(uow, clock, tracker_id, make_client, user_id=user.id)
+            report = await mapping.auto_map(uow, clock, tracker_id, clients, user_id=user.id)
             note = map_view.auto_result(report.new)
         except TrackerError as exc:
             note = common_view.reason_text(exc.reason, exc.detail)
@@ -555,25 +561,27 @@ async def _mapping_press(
             return False
         c = campaigns[cb.n]
         pick.update(acc=c.ad_account_id, cid=c.campaign_id, target=c.name, query="")
-        return await _show_candidates(query, state, uow, user, t, pick, 0)
+        return await _show_candidates(query, state, uow, user, t, pick, 0, clients)
     if a == "lkp":
-        return await _show_candidates(query, state, uow, user, t, pick, cb.n, reload=False)
+        return await _show_candidates(query, state, uow, user, t, pick, cb.n, clients,
+                                      reload=False)
     if a == "lkc":
         ids = pick.get("ids") or []
         if not 0 <= cb.n < len(ids):
             return False
-        return await _link(query, state, uow, clock, user, tracker_id, pick, str(ids[cb.n]))
+        return await _link(query, state, uow, clock, user, tracker_id, pick, str(ids[cb.n]),
+                           clients)
     return False
 
 
 async def _show_candidates(
     event: CallbackQuery | Message, state: FSMContext, uow: UnitOfWorkFactory, user: User,
-    t: Any, pick: dict[str, Any], page: int, reload: bool = True,
+    t: Any, pick: dict[str, Any], page: int, clients: ClientFactory, reload: bool = True,
 ) -> bool | None:
     """The tracker campaigns to pick from (searched by `pick["query"]`), kept in the state so a
     number pressed means the campaign that was shown."""
     try:
-        found = await mapping.tracker_campaigns(uow, user.id, t.id, make_client,
+        found = await mapping.tracker_campaigns(uow, user.id, t.id, clients,
                                                 str(pick.get("query") or ""))
     except TrackerError as exc:
         text = common_view.reason_text(exc.reason, exc.detail)
@@ -595,19 +603,20 @@ async def _show_candidates(
 async def _link(
     event: CallbackQuery | Message, state: FSMContext, uow: UnitOfWorkFactory, clock: Clock,
     user: User, tracker_id: int, pick: dict[str, Any], tracker_campaign_id: str,
+    clients: ClientFactory,
 ) -> bool | None:
     """Save the manual or pattern link being made, then show the mapping."""
     try:
         if pick.get("pattern"):
             info, matched = await mapping.link_pattern(
                 uow, clock, user.id, tracker_id, str(pick["pattern"]), tracker_campaign_id,
-                make_client)
+                clients)
             note = map_view.pattern_linked(str(pick["pattern"]), info.tracker_campaign_name,
                                            [c.name for c in matched])
         elif pick.get("cid"):
             info = await mapping.link_campaign(
                 uow, clock, user.id, tracker_id, int(pick["acc"]), str(pick["cid"]),
-                tracker_campaign_id, make_client)
+                tracker_campaign_id, clients)
             note = map_view.linked(str(pick.get("target") or ""), info.tracker_campaign_name)
         else:
             return False
@@ -623,7 +632,8 @@ async def _link(
 
 @router.message(StateFilter(TrackerStates.search), TYPED)
 async def typed_search(
-    message: Message, state: FSMContext, db_user: User | None, uow: UnitOfWorkFactory
+    message: Message, state: FSMContext, db_user: User | None, uow: UnitOfWorkFactory,
+    settings: Settings,
 ) -> None:
     """Text typed while picking a tracker campaign: search by name or id."""
     pick = await state.get_value(PICK)
@@ -638,12 +648,13 @@ async def typed_search(
         await message.answer(common_view.not_found())
         return
     pick["query"] = (message.text or "").strip()[:60]
-    await _show_candidates(message, state, uow, db_user, t, pick, 0)
+    await _show_candidates(message, state, uow, db_user, t, pick, 0, _clients(settings))
 
 
 @router.message(StateFilter(TrackerStates.pattern), TYPED)
 async def typed_pattern(
-    message: Message, state: FSMContext, db_user: User | None, uow: UnitOfWorkFactory
+    message: Message, state: FSMContext, db_user: User | None, uow: UnitOfWorkFactory,
+    settings: Settings,
 ) -> None:
     """A TikTok campaign name pattern; then the tracker campaign it goes to."""
     pick = await state.get_value(PICK)
@@ -663,7 +674,7 @@ async def typed_pattern(
         return
     pick.update(pattern=text, query="")
     pick.pop("cid", None)
-    await _show_candidates(message, state, uow, db_user, t, pick, 0)
+    await _show_candidates(message, state, uow, db_user, t, pick, 0, _clients(settings))
 
 
 # Push now / Pull now / push log ----------------------------------------------------------------
@@ -671,7 +682,7 @@ async def typed_pattern(
 
 async def _sync_now(
     query: CallbackQuery, cb: TrackerCb, user: User, uow: UnitOfWorkFactory, clock: Clock,
-    worker: str,
+    worker: str, clients: ClientFactory,
 ) -> bool | None:
     """Push now or Pull now, with progress in the pressed message (at most one edit a second)."""
     t = await connect.get_tracker(uow, user.id, cb.id)
@@ -685,13 +696,13 @@ async def _sync_now(
     pace = every_second(query, lambda d, n: card_view.working(what, t, d, n))
     report: PushReport | PullReport | None
     if what == "push":
-        report = await jobs.push_now(uow, clock, user.id, t.id, make_client, worker,
+        report = await jobs.push_now(uow, clock, user.id, t.id, clients, worker,
                                      progress=pace)
         if report is not None:
             note = card_view.pushed(report.sent, report.accepted, report.rejected,
                                     report.refused)
     else:
-        report = await jobs.pull_now(uow, clock, user.id, t.id, make_client, worker,
+        report = await jobs.pull_now(uow, clock, user.id, t.id, clients, worker,
                                      progress=pace)
         if report is not None:
             note = card_view.pulled(report.rows, report.unmapped)

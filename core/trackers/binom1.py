@@ -22,6 +22,7 @@ from core.trackers.base import (
 from core.trackers.http import (
     PushRun,
     TrackerHttp,
+    answer_text,
     error_text,
     parse_day,
     plain,
@@ -304,7 +305,7 @@ class Binom1Client(TrackerHttp):
             run.answered()
             # Success only with check_status "true" (§2.2, §2.4).
             ok = isinstance(payload, Mapping) and str(payload.get("check_status")).lower() == "true"
-            answer = self.redact(trim(str(payload if not ok else "check_status: true")))
+            answer = self.redact(trim(answer_text(payload) if not ok else "check_status: true"))
             outcomes.append(PushOutcome(item, ok, answer))
         run.finish()
         return outcomes

@@ -19,6 +19,7 @@ from core.trackers.binom1 import is_deleted, token_number, tokens_id_fields
 from core.trackers.http import (
     PushRun,
     TrackerHttp,
+    answer_text,
     error_text,
     parse_day,
     to_decimal,
@@ -295,4 +296,4 @@ def _answer(payload: Any) -> str:
         return "accepted"
     if isinstance(payload, Mapping) and payload.get("message"):
         return str(payload["message"])
-    return str(payload)
+    return answer_text(payload)

@@ -29,7 +29,8 @@ KEY_KIND = "tracker_key"
 MAX_NAME = 128
 MAX_URL = 512
 
-# core.trackers.factory.make_client(kind, base_url, api_key, *, session=None, retry=...).
+# core.trackers.factory.client_factory(timeout): make_client(kind, base_url, api_key) with the
+# configured per-call timeout (TRACKER_TIMEOUT_SECONDS).
 ClientFactory = Callable[[str, str, str], TrackerClient]
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+from collections.abc import Callable
+from typing import cast
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
@@ -77,3 +79,16 @@ def make_client(
     return cls(
         url, api_key.strip(), session=session, retry=retry, timeout=timeout, rng=rng, sleep=sleep
     )
+
+
+def client_factory(
+    timeout: float = DEFAULT_TIMEOUT_S,
+) -> Callable[[str, str, str], TrackerClient]:
+    """`make_client` as the use-cases call it (kind, base_url, api_key), with this timeout per
+    call (the service passes TRACKER_TIMEOUT_SECONDS)."""
+
+    def build(kind: str, base_url: str, api_key: str) -> TrackerClient:
+        """A client with the configured timeout."""
+        return make_client(cast(TrackerKind, kind), base_url, api_key, timeout=timeout)
+
+    return build

@@ -89,6 +89,14 @@ def dumps(body: Any) -> bytes:
     return text.encode()
 
 
+def answer_text(payload: Any) -> str:
+    """A tracker's answer as its own words for the push log: JSON as JSON (never Python's
+    repr of the decoded value), anything else as text."""
+    if isinstance(payload, Mapping | list):
+        return dumps(payload).decode()
+    return str(payload)
+
+
 def plain(value: Decimal) -> str:
     """A Decimal as fixed-point digits, never in exponent form ("1E+2" → "100")."""
     return format(value, "f")

@@ -20,6 +20,7 @@ from core.trackers.base import (
 from core.trackers.http import (
     PushRun,
     TrackerHttp,
+    answer_text,
     error_text,
     parse_day,
     plain,
@@ -308,7 +309,7 @@ def _bulk_answer(payload: Any) -> tuple[bool, str]:
             problem is None and payload.get("success") in (None, 1, "true")
         ):
             return True, trim(str(payload.get("message") or "Job successfully scheduled"))
-        return False, trim(problem or str(payload))
+        return False, trim(problem or answer_text(payload))
     if isinstance(payload, str):
         return True, trim(payload)
     return False, trim(f"unexpected answer: {payload!r}")

@@ -72,3 +72,14 @@ def test_bad_values_get_clear_errors(monkeypatch: pytest.MonkeyPatch, name: str,
 def test_missing_keys_are_explained() -> None:
     with pytest.raises(SettingsError, match="ENCRYPTION_KEYS is not set"):
         _ = load_settings().keyring
+
+
+def test_tracker_timeout_defaults_to_20_seconds_and_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().tracker_timeout_seconds == 20
+    monkeypatch.setenv("TRACKER_TIMEOUT_SECONDS", "2.5")
+    assert load_settings().tracker_timeout_seconds == 2.5
+    monkeypatch.setenv("TRACKER_TIMEOUT_SECONDS", "0")
+    with pytest.raises(SettingsError, match="TRACKER_TIMEOUT_SECONDS"):
+        load_settings()

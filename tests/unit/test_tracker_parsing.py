@@ -23,8 +23,15 @@ from aiohttp.test_utils import TestServer
 from core.trackers.base import CostItem, RevenueRow, TrackerError
 from core.trackers.binom1 import Binom1Client, day_offset, group_code, offset_runs
 from core.trackers.binom2 import Binom2Client
-from core.trackers.factory import make_client, normalize_url
-from core.trackers.http import RetryPolicy, dumps, loads, retry_after_seconds, to_decimal
+from core.trackers.factory import client_factory, make_client, normalize_url
+from core.trackers.http import (
+    RetryPolicy,
+    TrackerHttp,
+    dumps,
+    loads,
+    retry_after_seconds,
+    to_decimal,
+)
 from core.trackers.keitaro import KeitaroClient, id_fields_from_parameters
 
 KEY = "k3y/SECRET+42"  # has characters that URL-encoding changes, to test redaction of both
@@ -535,6 +542,33 @@ async def test_timeout_reason(fake: tuple[Fake, str], session: aiohttp.ClientSes
     assert (err.value.reason, err.value.retryable) == ("timeout", True)
 
 
+@pytest.mark.parametrize("kind", ["keitaro", "binom1", "binom2"])
+async def test_client_factory_timeout_reaches_every_kind(kind: str) -> None:
+    """The service's factory (TRACKER_TIMEOUT_SECONDS) gives each kind's client that timeout:
+    a tracker slower than it is a timeout saying how long was waited; the default is 20 s."""
+
+    async def slow(_: web.Request) -> web.Response:
+        await asyncio.sleep(2)
+        return web.json_response([])
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", slow)
+    server = TestServer(app)
+    await server.start_server()
+    url = str(server.make_url("")).rstrip("/")
+    default, client = client_factory()(kind, url, KEY), client_factory(0.2)(kind, url, KEY)
+    assert isinstance(default, TrackerHttp) and isinstance(client, TrackerHttp)
+    assert default.timeout == 20
+    client.retry = RetryPolicy(max_attempts=1)
+    try:
+        with pytest.raises(TrackerError) as err:
+            await asyncio.wait_for(client.list_campaigns(), 1.5)
+    finally:
+        await client.close()
+        await server.close()
+    assert (err.value.reason, err.value.detail) == ("timeout", "no answer within 0.2 s")
+
+
 async def test_connection_refused_is_bad_url_and_hides_the_key(
     session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -793,6 +827,24 @@ async def test_binom2_lists_with_traffic_source_tokens(
     assert campaigns[1].id_fields == {"campaign": "t1", "adgroup": "t2", "ad": "t3"}
     assert len(script.keyed("GET /public/api/v1/traffic_source/7")) == 1
     assert script.calls[0][3]["api-key"] == KEY
+
+
+async def test_push_log_quotes_the_trackers_json_as_json(
+    fake: tuple[Fake, str], session: aiohttp.ClientSession
+) -> None:
+    """What a tracker answered a cost item is logged in its own JSON, never Python's repr of
+    the decoded value ({'taskId': 7} is not what Binom said)."""
+    script, url = fake
+    script.on("PUT /public/api/v1/clicks/campaign/264", {"taskId": 7, "status": "scheduled"})
+    script.on("GET /index.php?page=save_update_costs", {"status": "queued", "rate": 1.5})
+    script.on("POST /admin_api/v1/clicks/update_costs", {"success": False, "jobs": [1]})
+    binom = [item("264", field_="t3")]
+    binom2 = await make_client("binom2", url, KEY, session=session).push_costs(binom)
+    binom1 = await make_client("binom1", url, KEY, session=session).push_costs(binom)
+    keitaro = await make_client("keitaro", url, KEY, session=session).push_costs([item("5")])
+    assert (binom2[0].ok, binom2[0].answer) == (True, '{"taskId": 7, "status": "scheduled"}')
+    assert (binom1[0].ok, binom1[0].answer) == (False, '{"status": "queued", "rate": 1.5}')
+    assert (keitaro[0].ok, keitaro[0].answer) == (False, '{"success": false, "jobs": [1]}')
 
 
 async def test_binom2_push_body(fake: tuple[Fake, str], session: aiohttp.ClientSession) -> None:
