@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram import html
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from babel.dates import format_date
 
 from bot.callbacks import AccountsCb
 from bot.views import Screen, rule_alerts, rule_digest
@@ -51,8 +54,42 @@ async def render(
             return None  # reconnected or disconnected meanwhile: nothing to say
         kb = InlineKeyboardBuilder()
         kb.button(text=_("🔄 Reconnect"), callback_data=AccountsCb(action="reconnect", id=conn.id))
+        if conn.purge_after is not None:  # revoked at TikTok: the retention clock runs
+            return _(
+                "⚠️ TikTok says TTPulse's access to <b>{name}</b> was revoked, so its ad "
+                "accounts stopped syncing. Their synced data will be deleted on {date} unless "
+                "you reconnect before then."
+            ).format(
+                name=html.quote(conn.display_name),
+                date=await _local_day(u, user_id, conn.purge_after),
+            ), kb.as_markup()
         return _(
             "⚠️ TikTok stopped accepting TTPulse's access to <b>{name}</b>, so its ad "
             "accounts are not syncing. Reconnect to resume; nothing else changes."
         ).format(name=html.quote(conn.display_name)), kb.as_markup()
+    if kind == "account_lost":
+        account = await u.connections.account(user_id, int(params["account_id"]))
+        if account is None or account.purge_after is None:
+            return None  # reachable again, disconnected or already deleted
+        kb = InlineKeyboardBuilder()
+        kb.button(
+            text=_("🔄 Reconnect"),
+            callback_data=AccountsCb(action="reconnect", id=account.connection_id),
+        )
+        return _(
+            "⚠️ <b>{name}</b> (<code>{advertiser}</code>) is no longer reachable with your "
+            "TikTok login, so it stopped syncing. Its synced data will be deleted on {date} "
+            "unless access to it is given back in TikTok and you reconnect before then."
+        ).format(
+            name=html.quote(account.name),
+            advertiser=html.quote(account.advertiser_id),
+            date=await _local_day(u, user_id, account.purge_after),
+        ), kb.as_markup()
     return None
+
+
+async def _local_day(u: UnitOfWork, user_id: int, when: datetime) -> str:
+    """The day `when` falls on in the user's time zone, spelled out in their language."""
+    user = await u.users.get(user_id)
+    zone = ZoneInfo(user.time_zone) if user is not None and user.time_zone else UTC
+    return format_date(when.astimezone(zone).date(), "long", locale=get_i18n().current_locale)
