@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiogram import html
-from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from babel.dates import format_date
 
 from bot.callbacks import AccountsCb
 from bot.views import Screen, rule_alerts, rule_digest
 from bot.views import launch as launch_view
+from bot.views.common import local_day
 from bot.views.integrations import alerts as integrations_alerts
 from core.launch import service as launch_service
 from core.rules import digests
@@ -91,5 +89,4 @@ async def render(
 async def _local_day(u: UnitOfWork, user_id: int, when: datetime) -> str:
     """The day `when` falls on in the user's time zone, spelled out in their language."""
     user = await u.users.get(user_id)
-    zone = ZoneInfo(user.time_zone) if user is not None and user.time_zone else UTC
-    return format_date(when.astimezone(zone).date(), "long", locale=get_i18n().current_locale)
+    return local_day(when, user.time_zone if user is not None else "UTC")

@@ -87,6 +87,11 @@ async def test_revoked_or_lost_at_tiktok_kept_six_days_gone_after_eight(
     assert "🔄 Reconnect" in told.button_labels()
     said = await bob.wait_for(lambda m: "no longer reachable" in m.text, timeout=30)
     assert lost in said.text and any(day in said.text for day in deletion_days(MOVED))
+    await bob.send("/menu")
+    await bob.expect("main menu")
+    await bob.press("📊 Accounts")
+    screen = await bob.expect("no longer reachable with this login")
+    assert any(day in screen.text for day in deletion_days(MOVED))
     # Nothing syncs into what was revoked or lost any more: what is there now must stay.
     ann_rows, lost_rows = rows_of(of_ann, ANN), rows_of("advertiser_id = ?", lost)
     kept_rows = rows_of("advertiser_id = ?", kept[0])
@@ -113,5 +118,5 @@ async def test_revoked_or_lost_at_tiktok_kept_six_days_gone_after_eight(
     assert rows_of("advertiser_id = ?", kept[0])[:2] == kept_rows[:2]  # Bob's other account
     # Told once each, however many syncs and restarts met the refusal.
     ann_said = [m for m in await ann.bot_messages() if "was revoked" in m.text]
-    bob_said = [m for m in await bob.bot_messages() if "no longer reachable" in m.text]
+    bob_said = [m for m in await bob.bot_messages() if "reachable with your TikTok" in m.text]
     assert (len(ann_said), len(bob_said)) == (1, 1)
