@@ -170,7 +170,8 @@ async def _store(uow: UnitOfWorkFactory, clock: Clock, user_id: int, reconnect_i
                 u.connections.add_account(row)
             row.name, row.currency, row.time_zone = info.name, info.currency, info.time_zone
             row.status, row.bc_name, row.updated_at = info.status, info.bc_name, now
-            row.purge_after = None  # reachable again before its data was deleted: kept
+            if row.purge_after is not None:  # reachable again before its data went: kept,
+                row.purge_after, row.tracked = None, True  # and synced again as before
         await u.session.flush()
         for gone in known.values():  # the login no longer reaches it: stop syncing, and purge
             await note_lost(u, now, gone.id, user_id)

@@ -91,14 +91,15 @@ async def run_due(uow: UnitOfWorkFactory, clock: Clock, owner: str,
 async def purge_one(uow: UnitOfWorkFactory, clock: Clock, kind: Kind, row_id: int, owner: str,
                     batch: int = BATCH) -> Purged | None:
     """Delete everything under one claimed row in batches, then the row; None if the lease
-    was lost meanwhile (another worker finishes it and writes the audit entry)."""
+    was lost meanwhile (another worker finishes it and writes the audit entry) or the purge
+    was called off (a reconnect cleared purge_after)."""
     counts: dict[str, int] = {}
     while True:
         async with uow() as u:
             # Renewing the lease in each batch's transaction keeps a long purge ours, and
             # stops this worker as soon as another one took the row over.
             if not await u.privacy.holds(kind.table, row_id, owner, clock.now() + LEASE):
-                log.warning("privacy.purge_lease_lost", extra={"table": kind.table, "id": row_id})
+                log.warning("privacy.purge_stopped", extra={"table": kind.table, "id": row_id})
                 return None
             table, n = await u.privacy.erase_under_step(kind.table, row_id, batch)
             await u.commit()

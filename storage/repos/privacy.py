@@ -179,10 +179,13 @@ class PrivacyRepo:
         ))
 
     async def holds(self, table: str, row_id: int, owner: str, lease_until: datetime) -> bool:
-        """Extend this worker's lease on a row; False if the lease was lost (or the row gone)."""
+        """Extend this worker's lease on a row still to be purged; False if the lease was lost,
+        the row is gone, or its purge was called off."""
         t = _sql(table)
+        # A reconnect that clears purge_after mid-way stops the purge: the row is wanted again.
         result = await self._s.execute(
-            update(t).where(t.c.id == row_id, t.c.lease_owner == owner)
+            update(t).where(t.c.id == row_id, t.c.lease_owner == owner,
+                            t.c.purge_after.is_not(None))
             .values(lease_until=lease_until).execution_options(synchronize_session=False)
         )
         return bool(result.rowcount)
@@ -204,7 +207,8 @@ class PrivacyRepo:
         cred = t.c.credential_id if "credential_id" in t.c else None
         returned = [t.c.id] + ([cred] if cred is not None else [])
         row = (await self._s.execute(
-            delete(t).where(t.c.id == row_id, t.c.lease_owner == owner)
+            delete(t).where(t.c.id == row_id, t.c.lease_owner == owner,
+                            t.c.purge_after.is_not(None))
             .returning(*returned).execution_options(synchronize_session=False)
         )).first()
         if row is None:

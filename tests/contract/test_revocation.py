@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.clock import FixedClock
-from core.connections import begin_connect, finish_connect, purge_disconnected
+from core.connections import begin_connect, finish_connect, note_lost, purge_disconnected
 from core.oauth_state import StateSigner
 from core.sync import run_due, worker_id
 from core.tiktok import TikTokClient
@@ -113,10 +113,16 @@ async def test_revoked_token_starts_the_purge_clock_once_and_reconnecting_cancel
     assert await count(db, AuditEntry, AuditEntry.action == "tiktok.revoked") == 1
 
     db.clock.set(NOW + timedelta(days=6))
+    back = (await db.accounts())[0]
+    async with db.uow() as u:  # an account once lost that the login reaches again
+        assert await note_lost(u, db.clock.now(), back.id, USER)
+        await u.commit()
     await reconnect(db, client, conn.id)
     async with db.uow() as u:
         [conn] = await u.connections.connections(USER)
+        again = await u.session.get(AdAccount, back.id)
     assert conn.status == "active" and conn.purge_after is None and conn.credential_id
+    assert again is not None and again.purge_after is None and again.tracked
     db.clock.set(NOW + timedelta(days=8))
     assert await purge_disconnected(db.uow, db.clock) == 0
     assert await count(db, MetricDaily) > 0

@@ -227,3 +227,18 @@ async def test_disconnected_trackers_are_purged_leased_too(uow: UnitOfWorkFactor
     [done] = await purge.run_due(uow, FixedClock(NOW), "w1", (purge.TRACKERS,))
     assert done.counts == {"tracker_links": 1, "trackers": 1}
     assert [e.target_id for e in await _audits(uow, "tracker.purged")] == [str(ids["tracker"])]
+
+
+async def test_a_reconnect_during_a_purge_calls_it_off(uow: UnitOfWorkFactory) -> None:
+    ids = await _seed(uow, 1, NOW - timedelta(minutes=1))
+    async with uow() as u:
+        assert await u.privacy.claim_purges("tiktok_connections", "w1", NOW,
+                                            NOW + purge.LEASE, 5) == [ids["connection"]]
+        conn = await u.session.get(TikTokConnection, ids["connection"])
+        assert conn is not None
+        conn.purge_after = None  # what a reconnect of the same login does
+        await u.commit()
+    clock = FixedClock(NOW)
+    assert await purge.purge_one(uow, clock, purge.CONNECTIONS, ids["connection"], "w1") is None
+    assert await _count(uow, TikTokConnection) == 1 and await _count(uow, MetricDaily) == 2 * DAYS
+    assert await _audits(uow, "tiktok.purged") == []
