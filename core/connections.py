@@ -215,7 +215,8 @@ async def disconnect(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient,
         if conn is None:
             raise LookupError(connection_id)
         conn.status, conn.disconnected_at = "disconnected", now
-        conn.purge_after = now + RETENTION
+        # Already revoked at TikTok: the date the user was given stands.
+        conn.purge_after = min(conn.purge_after or now + RETENTION, now + RETENTION)
         if conn.credential_id is not None:  # a revoked token is of no use: drop it now
             credential_id, conn.credential_id = conn.credential_id, None
             await u.session.flush()
