@@ -38,13 +38,13 @@ from bot.routers import all_routers
 from bot.web import WEBHOOK_PATH, BotProbe, ExportDeps, build_web_app
 from core.charts import ChartRenderer
 from core.clock import Clock, SystemClock
-from core.connections import purge_disconnected
 from core.creatives import Fetch
 from core.launch import runner as launch_runner
 from core.launch import service as launch_service
 from core.logs import setup_logging
 from core.oauth_state import StateSigner
 from core.privacy import erase, export
+from core.privacy import purge as privacy_purge
 from core.rules import approvals
 from core.rules import engine as rules_engine
 from core.rules.tiktok_changer import TikTokChanger
@@ -179,13 +179,13 @@ def background_ticks(svc: Service) -> list[Tick]:
     trackers = client_factory(svc.settings.tracker_timeout_seconds)
     ticks = [
         Tick("notify", svc.settings.notify_tick_seconds, notifier.tick),
-        Tick("purge", 3600, lambda: purge_disconnected(svc.uow, svc.clock)),
+        # Disconnected or revoked connections, lost ad accounts, disconnected trackers.
+        Tick("purge", 3600, lambda: privacy_purge.run_due(svc.uow, svc.clock, owner)),
         Tick(
             "trackers",
             svc.settings.sync_tick_seconds,
             lambda: tracker_jobs.run_due(svc.uow, svc.clock, trackers, owner),
         ),
-        Tick("tracker_purge", 3600, lambda: tracker_jobs.purge(svc.uow, svc.clock)),
         Tick(
             "exports",
             svc.settings.notify_tick_seconds,

@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 
 from core.clock import Clock
 from core.oauth_state import StateForged, StateSigner
+from core.privacy import purge
 from core.tiktok import TikTokClient, TikTokError
 from core.tiktok.models import Advertiser
 from storage.models import AdAccount, TikTokConnection
-from storage.uow import UnitOfWorkFactory
+from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +158,7 @@ async def _store(uow: UnitOfWorkFactory, clock: Clock, user_id: int, reconnect_i
         else:
             await u.credentials.replace(conn.credential_id, token)
         conn.status, conn.broken_reason, conn.broken_at = "active", None, None
+        conn.purge_after = None  # a revoked login authorized again: its data stays
         conn.display_name = accounts[0].bc_name or accounts[0].name
         conn.updated_at = now
         known = {a.advertiser_id: a for a in await u.connections.accounts_of(conn.id)}
@@ -168,9 +170,11 @@ async def _store(uow: UnitOfWorkFactory, clock: Clock, user_id: int, reconnect_i
                 u.connections.add_account(row)
             row.name, row.currency, row.time_zone = info.name, info.currency, info.time_zone
             row.status, row.bc_name, row.updated_at = info.status, info.bc_name, now
-        for gone in known.values():  # the login no longer reaches it: keep history, stop syncing
-            gone.tracked, gone.status = False, "NO_ACCESS"
+            if row.purge_after is not None:  # reachable again before its data went: kept,
+                row.purge_after, row.tracked = None, True  # and synced again as before
         await u.session.flush()
+        for gone in known.values():  # the login no longer reaches it: stop syncing, and purge
+            await note_lost(u, now, gone.id, user_id)
         tracked = [a.id for a in await u.connections.accounts_of(conn.id) if a.tracked]
         await u.connections.schedule_sync(tracked, now)
         u.audit.record(user_id, "tiktok.reconnected" if updated else "tiktok.connected",
@@ -214,7 +218,8 @@ async def disconnect(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient 
         if conn is None:
             raise LookupError(connection_id)
         conn.status, conn.disconnected_at = "disconnected", now
-        conn.purge_after = now + RETENTION
+        # Already revoked at TikTok: the date the user was given stands.
+        conn.purge_after = min(conn.purge_after or now + RETENTION, now + RETENTION)
         if conn.credential_id is not None:  # a revoked token is of no use: drop it now
             credential_id, conn.credential_id = conn.credential_id, None
             await u.session.flush()
@@ -227,11 +232,46 @@ async def disconnect(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient 
         return conn.purge_after
 
 
-async def purge_disconnected(uow: UnitOfWorkFactory, clock: Clock) -> int:
-    """Delete connections (and all their synced data) whose retention window has passed."""
-    async with uow() as u:
-        ids = await u.connections.purge_due(clock.now())
-        for connection_id in ids:
-            u.audit.record(None, "tiktok.purged", "connection", connection_id)
-        await u.commit()
-        return len(ids)
+async def note_revoked(u: UnitOfWork, now: datetime, connection_id: int, user_id: int,
+                       error: str) -> bool:
+    """TikTok refused the connection's token for good: stop syncing, drop the useless token and
+    start the same retention clock as a disconnect (reconnecting before it ends keeps the data).
+    Queues the one alert; True only the first time (repeated refusals say nothing more)."""
+    first = await u.sync.mark_broken(connection_id, error, now)
+    conn = await u.connections.connection(user_id, connection_id)
+    if conn is None:
+        return False
+    if conn.purge_after is None:
+        conn.purge_after = now + RETENTION
+        u.audit.record(None, "tiktok.revoked", "connection", conn.id,
+                       {"purge_after": conn.purge_after.isoformat()})
+    if conn.credential_id is not None:
+        credential_id, conn.credential_id = conn.credential_id, None
+        await u.session.flush()
+        await u.credentials.delete(credential_id)
+    if first:
+        await u.outbox.enqueue(user_id, "connection_broken",
+                               f"broken:{connection_id}:{int(now.timestamp())}",
+                               {"connection_id": connection_id}, now)
+    return first
+
+
+async def note_lost(u: UnitOfWork, now: datetime, account_id: int, user_id: int) -> bool:
+    """The login no longer reaches this advertiser: stop syncing it and delete its data after
+    the retention period unless it comes back. Queues the one alert; True the first time."""
+    first = await u.connections.mark_lost(account_id, now + RETENTION)
+    if first:
+        u.audit.record(None, "tiktok.account_lost", "ad_account", account_id,
+                       {"purge_after": (now + RETENTION).isoformat()})
+        await u.outbox.enqueue(user_id, "account_lost", f"lost:{account_id}:{int(now.timestamp())}",
+                               {"account_id": account_id}, now)
+    return first
+
+
+async def purge_disconnected(uow: UnitOfWorkFactory, clock: Clock, owner: str | None = None
+                             ) -> int:
+    """Delete connections and lost ad accounts (with all their synced data) whose retention
+    window has passed — leased and in batches (core/privacy/purge.py); how many."""
+    done = await purge.run_due(uow, clock, owner or purge.new_owner(),
+                               (purge.CONNECTIONS, purge.AD_ACCOUNTS))
+    return len(done)

@@ -19,8 +19,10 @@ Each step is fetched completely before it is written in one transaction, so a Ti
 (rate limit, 5xx, timeout) leaves the stored data as it was; the job is retried with back-off
 and a later run completes it. A step's write runs while the next step is fetched (the sync is
 bound by TikTok's QPS: the CPU and the database writer work in the requests' shadow). A token
-TikTok stops accepting marks the connection broken and queues one alert; a lost advertiser
-permission stops syncing that account.
+TikTok stops accepting marks the connection broken and queues one alert; refused for good
+(revoked, confirmed by a second call) it also starts the 7-day purge clock of a disconnect. An
+advertiser the login no longer lists stops syncing and gets the same clock; a permission lost
+on one still listed only stops syncing it.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
+from core import connections
 from core.clock import Clock
 from core.periods import local_today
 from core.tiktok import (
@@ -99,7 +102,7 @@ def worker_id() -> str:
 
 @dataclass(frozen=True)
 class SyncOutcome:
-    """How one job ended: ok, or why not (token | no_access | retry)."""
+    """How one job ended: ok, or why not (revoked | token | lost | no_access | retry)."""
 
     account_id: int
     kind: str
@@ -391,9 +394,11 @@ async def run_job(
     try:
         rows = await runner(uow, clock, client, job, token, progress)
     except TokenInvalidError as exc:
-        return await _settle(uow, clock, job, owner, "token", exc.message)
+        reason = await _token_refusal(client, token, exc)
+        return await _settle(uow, clock, job, owner, reason, exc.message)
     except PermissionDeniedError as exc:
-        return await _settle(uow, clock, job, owner, "no_access", exc.message)
+        reason = await _access_refusal(client, token, job.advertiser_id)
+        return await _settle(uow, clock, job, owner, reason, exc.message)
     except TikTokError as exc:
         return await _settle(uow, clock, job, owner, "retry", str(exc))
     except OperationalError as exc:  # the database was busy or gone for a moment: try later
@@ -411,13 +416,45 @@ async def run_job(
     return SyncOutcome(job.account_id, job.kind, True, rows=rows)
 
 
+async def _token_refusal(client: TikTokClient, token: str, exc: TokenInvalidError) -> str:
+    """How a refused token counts: "revoked" only when TikTok refuses it for good and says so
+    again on a second, independent call (a one-off glitch must not start deleting anyone's
+    data); "token" for a refusal that is not a revocation (the connection needs a reconnect,
+    nothing is deleted); "retry" when the second call went through or could not tell."""
+    if not exc.revoked:
+        return "token"
+    try:
+        await client.get_authorized_advertisers(token)
+    except TokenInvalidError as again:
+        return "revoked" if again.revoked else "token"
+    except TikTokError:
+        return "retry"
+    return "retry"
+
+
+async def _access_refusal(client: TikTokClient, token: str, advertiser_id: str) -> str:
+    """How a refused advertiser counts: "lost" when the login's list of ad accounts no longer
+    holds it (its data goes after the retention period), "revoked" when the token itself is
+    refused for good, "no_access" when it is still listed (a missing permission: stop syncing,
+    keep the data), "retry" when TikTok could not tell."""
+    try:
+        listed = await client.get_authorized_advertisers(token)
+    except TokenInvalidError as exc:
+        return "revoked" if exc.revoked else "token"
+    except TikTokError:
+        return "retry"
+    return "no_access" if any(a.advertiser_id == advertiser_id for a in listed) else "lost"
+
+
 async def _settle(
     uow: UnitOfWorkFactory, clock: Clock, job: ClaimedJob, owner: str, reason: str, error: str
 ) -> SyncOutcome:
     now = clock.now()
     backoff = min(MAX_BACKOFF, timedelta(minutes=2 ** min(job.attempts, 5)))
     async with uow() as u:
-        if reason == "token":
+        if reason == "revoked":
+            await connections.note_revoked(u, now, job.connection_id, job.user_id, error)
+        elif reason == "token":
             if await u.sync.mark_broken(job.connection_id, error, now):
                 await u.outbox.enqueue(
                     job.user_id,
@@ -426,6 +463,8 @@ async def _settle(
                     {"connection_id": job.connection_id},
                     now,
                 )
+        elif reason == "lost":
+            await connections.note_lost(u, now, job.account_id, job.user_id)
         elif reason == "no_access":
             await u.sync.mark_no_access(job.account_id)
         await u.sync.release(

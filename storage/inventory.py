@@ -146,11 +146,13 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         **_cols(C.AD_DATA, True, "id user_id tiktok_user_id display_name status broken_reason "
                 "broken_at disconnected_at purge_after created_at updated_at"),
         **_cols(C.CREDENTIALS, False, "credential_id"),
+        **_cols(C.TECHNICAL, False, "lease_owner lease_until"),
     }),
     Table("ad_accounts", Owner("connection_id", "tiktok_connections"), Purpose.TIKTOK,
           Basis.CONTRACT, Retention.CONNECTION, {
         **_cols(C.AD_DATA, True, "id connection_id advertiser_id name currency time_zone "
-                "status bc_id bc_name tracked fresh_as_of created_at updated_at"),
+                "status bc_id bc_name tracked fresh_as_of purge_after created_at updated_at"),
+        **_cols(C.TECHNICAL, False, "lease_owner lease_until"),
     }),
     Table("sync_jobs", Owner("ad_account_id", "ad_accounts"), Purpose.OPERATION,
           Basis.CONTRACT, Retention.CONNECTION, {

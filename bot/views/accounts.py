@@ -11,7 +11,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import AccountsCb, IdentityCb, MenuCb
 from bot.views import Screen
-from bot.views.common import add_pager, freshness, page_of, zone_label
+from bot.views.common import add_pager, freshness, local_day, page_of, zone_label
 from core.connections import AccountInfo
 from storage.models import AdAccount, TikTokConnection
 
@@ -45,6 +45,9 @@ def overview(
         if conn.id != current:
             current = conn.id
             state = _("⚠️ needs reconnecting") if conn.status == "broken" else _("connected")
+            if conn.purge_after is not None:
+                state = _("⚠️ access revoked at TikTok; its data is deleted on {date} unless "
+                          "you reconnect").format(date=local_day(conn.purge_after, user_tz))
             lines.append(f"\n🔗 <b>{html.quote(conn.display_name)}</b> — {state}")
         mark = "✅" if acc.tracked else "⬜"
         lines.append(
@@ -52,6 +55,9 @@ def overview(
             f" · {zone_label(acc.time_zone, datetime.now(UTC))} · {html.quote(acc.status)}"
             f" · {freshness(acc.fresh_as_of, user_tz)}"
         )
+        if acc.purge_after is not None:
+            lines.append(_("   ⚠️ no longer reachable with this login; its data is deleted on "
+                           "{date}").format(date=local_day(acc.purge_after, user_tz)))
         kb.button(
             text=f"{mark} {acc.name[:40]}",
             callback_data=AccountsCb(action="track", id=acc.id, page=page),

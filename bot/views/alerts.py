@@ -13,6 +13,7 @@ from bot.callbacks import AccountsCb
 from bot.views import Screen, rule_alerts, rule_digest
 from bot.views import launch as launch_view
 from bot.views import privacy as privacy_view
+from bot.views.common import local_day
 from bot.views.integrations import alerts as integrations_alerts
 from core.launch import service as launch_service
 from core.privacy.rights import MARKETING_KIND
@@ -59,8 +60,41 @@ async def render(
             return None  # reconnected or disconnected meanwhile: nothing to say
         kb = InlineKeyboardBuilder()
         kb.button(text=_("🔄 Reconnect"), callback_data=AccountsCb(action="reconnect", id=conn.id))
+        if conn.purge_after is not None:  # revoked at TikTok: the retention clock runs
+            return _(
+                "⚠️ TikTok says TTPulse's access to <b>{name}</b> was revoked, so its ad "
+                "accounts stopped syncing. Their synced data will be deleted on {date} unless "
+                "you reconnect before then."
+            ).format(
+                name=html.quote(conn.display_name),
+                date=await _local_day(u, user_id, conn.purge_after),
+            ), kb.as_markup()
         return _(
             "⚠️ TikTok stopped accepting TTPulse's access to <b>{name}</b>, so its ad "
             "accounts are not syncing. Reconnect to resume; nothing else changes."
         ).format(name=html.quote(conn.display_name)), kb.as_markup()
+    if kind == "account_lost":
+        account = await u.connections.account(user_id, int(params["account_id"]))
+        if account is None or account.purge_after is None:
+            return None  # reachable again, disconnected or already deleted
+        kb = InlineKeyboardBuilder()
+        kb.button(
+            text=_("🔄 Reconnect"),
+            callback_data=AccountsCb(action="reconnect", id=account.connection_id),
+        )
+        return _(
+            "⚠️ <b>{name}</b> (<code>{advertiser}</code>) is no longer reachable with your "
+            "TikTok login, so it stopped syncing. Its synced data will be deleted on {date} "
+            "unless access to it is given back in TikTok and you reconnect before then."
+        ).format(
+            name=html.quote(account.name),
+            advertiser=html.quote(account.advertiser_id),
+            date=await _local_day(u, user_id, account.purge_after),
+        ), kb.as_markup()
     return None
+
+
+async def _local_day(u: UnitOfWork, user_id: int, when: datetime) -> str:
+    """The day `when` falls on in the user's time zone, spelled out in their language."""
+    user = await u.users.get(user_id)
+    return local_day(when, user.time_zone if user is not None else "UTC")

@@ -12,7 +12,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from babel.dates import get_timezone_location
+from babel.dates import format_date, get_timezone_location
 
 from core.timezones import COMMON, utc_offset_label
 
@@ -78,6 +78,15 @@ def _local(moment: datetime, user_tz: str) -> str:
 
 
 T = TypeVar("T")
+
+
+def local_day(moment: datetime, user_tz: str) -> str:
+    """The day `moment` falls on in the user's time zone, spelled out in their language."""
+    try:
+        zone = ZoneInfo(user_tz)
+    except (KeyError, ValueError):
+        zone = ZoneInfo("UTC")
+    return format_date(moment.astimezone(zone).date(), "long", locale=get_i18n().current_locale)
 
 
 def page_of(items: Sequence[T], page: int, size: int) -> tuple[list[T], int, int]:

@@ -38,6 +38,12 @@ class TikTokError(Exception):
 class TokenInvalidError(TikTokError):
     """The access token is missing, expired or revoked: the user must reconnect."""
 
+    @property
+    def revoked(self) -> bool:
+        """TikTok refused the token itself for good (expired or revoked, spec §8.1), as opposed
+        to a request that carried no token (40104: our fault, not the user's revocation)."""
+        return self.code in REVOKED_CODES
+
 
 class AuthCodeError(TokenInvalidError):
     """The OAuth auth code is expired or already used: restart the consent flow."""
@@ -71,6 +77,8 @@ class TransportError(ServerError):
 _RATE_LIMIT_CODES = frozenset({40100, 40132, 61000})
 _RETRYABLE_CODES = frozenset({40200, 40201, 40202, 40700, 50000, 50002, 60001})
 _TOKEN_CODES = frozenset({40102, 40103, 40104, 40105, 40107})
+# Advertiser tokens do not expire (spec §2.4): these mean the authorization was withdrawn.
+REVOKED_CODES = frozenset({40102, 40105})
 _PERMISSION_CODES = frozenset(
     {40001, 40003, 40013, 40113, 40114, 40124, 40125, 40130, 40300, 40301}
 )

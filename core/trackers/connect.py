@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.clock import Clock
+from core.privacy import purge
 from core.timezones import is_valid
 from core.trackers.base import KINDS, TrackerCampaign, TrackerClient, TrackerError
 from core.trackers.factory import normalize_url
@@ -312,15 +313,11 @@ async def disconnect_tracker(
         return tracker.purge_after
 
 
-async def purge_due(uow: UnitOfWorkFactory, clock: Clock) -> int:
+async def purge_due(uow: UnitOfWorkFactory, clock: Clock, owner: str | None = None) -> int:
     """Delete disconnected trackers past their purge time with all their pulled data and push
-    log; how many (audit "tracker.purged" each)."""
-    async with uow() as u:
-        ids = await u.trackers.purge_due(clock.now())
-        for tracker_id in ids:
-            u.audit.record(None, "tracker.purged", "tracker", tracker_id)
-        await u.commit()
-        return len(ids)
+    log (leased, in batches: core/privacy/purge.py); how many (audit "tracker.purged" each)."""
+    done = await purge.run_due(uow, clock, owner or purge.new_owner(), (purge.TRACKERS,))
+    return len(done)
 
 
 # Status (shared by push and pull) -------------------------------------------------------------

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 
 from core.clock import Clock
 from core.trackers.base import TrackerError
-from core.trackers.connect import ClientFactory, owned, purge_due, record_failure
+from core.trackers.connect import ClientFactory, owned, record_failure
 from core.trackers.discrepancy import check_discrepancies
 from core.trackers.mapping import auto_map
 from core.trackers.pull import PullReport, pull_revenue
@@ -109,11 +109,6 @@ async def release_leases(uow: UnitOfWorkFactory, owner: str) -> None:
     async with uow() as u:
         await u.trackers.release_all(owner)
         await u.commit()
-
-
-async def purge(uow: UnitOfWorkFactory, clock: Clock) -> int:
-    """Delete disconnected trackers past their retention (the hourly purge tick)."""
-    return await purge_due(uow, clock)
 
 
 async def _claim_one(

@@ -7,6 +7,7 @@ process with ``await sandbox.tiktok.server.start_emulator(...)``.
 * API: ``/open_api/v1.3/<path>/`` (routes in api_account, api_entities, reports).
 * Consent page: ``/portal/auth?app_id=…&state=…&redirect_uri=…[&user=<login>]`` (portal).
 * Control API (JSON): ``GET|POST /_emulator/config``, ``POST /_emulator/revoke``,
+  ``POST /_emulator/unshare`` (take an ad account away from a login),
   ``GET|POST /_emulator/clock``, ``GET /_emulator/stats``, ``POST /_emulator/reset_stats``,
   ``POST /_emulator/token`` (mint a token for a login), ``GET /_emulator/world`` (summary).
 

@@ -225,14 +225,43 @@ async def control_config(request: web.Request) -> web.Response:
 
 
 async def control_revoke(request: web.Request) -> web.Response:
-    """Revoke a token: afterwards it answers 40105 everywhere."""
+    """Revoke a token ({access_token}), or every live token of a login ({user}: the advertiser
+    withdrew the app's authorization in TikTok): afterwards they answer 40105 everywhere."""
     emu = request.app[EMU_KEY]
     body = await _json_body(request)
+    if "user" in body and "access_token" not in body:
+        login = str(body["user"])
+        if login not in emu.world.users:
+            raise web.HTTPNotFound(text="unknown user")
+        toks = [t for t in emu.world.tokens.values() if t.login == login and not t.revoked]
+        for tok in toks:
+            emu.world.revoke(tok)
+        return web.json_response({"revoked": len(toks)})
     tok = emu.world.tokens.get(str(body.get("access_token", "")))
     if tok is None:
         raise web.HTTPNotFound(text="unknown access_token")
     emu.world.revoke(tok)
     return web.json_response({"revoked": True, "advertiser_ids": tok.advertiser_ids})
+
+
+async def control_unshare(request: web.Request) -> web.Response:
+    """Take an ad account away from a login ({advertiser_id}, {user} default the demo login):
+    its tokens stop reaching it (40001) and oauth2/advertiser/get no longer lists it."""
+    emu = request.app[EMU_KEY]
+    body = await _json_body(request)
+    login = str(body.get("user", emu.world.default_login))
+    adv_id = str(body.get("advertiser_id", ""))
+    user = emu.world.users.get(login)
+    if user is None:
+        raise web.HTTPNotFound(text="unknown user")
+    if adv_id not in user.advertiser_ids:
+        raise web.HTTPNotFound(text="the login does not reach that advertiser")
+    user.advertiser_ids.remove(adv_id)
+    for tok in emu.world.tokens.values():
+        if tok.login == login and adv_id in tok.advertiser_ids:
+            tok.advertiser_ids.remove(adv_id)
+    emu.world.save_tokens()
+    return web.json_response({"user": login, "advertiser_ids": user.advertiser_ids})
 
 
 async def control_clock(request: web.Request) -> web.Response:
@@ -335,6 +364,7 @@ def build_app(config: EmulatorConfig) -> web.Application:
     app.on_cleanup.append(_stop_worker)
     app.router.add_route("*", "/_emulator/config", control_config)
     app.router.add_post("/_emulator/revoke", control_revoke)
+    app.router.add_post("/_emulator/unshare", control_unshare)
     app.router.add_route("*", "/_emulator/clock", control_clock)
     app.router.add_get("/_emulator/stats", control_stats)
     app.router.add_post("/_emulator/reset_stats", control_reset_stats)

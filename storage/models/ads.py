@@ -53,6 +53,9 @@ class TikTokConnection(Base):
     broken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disconnected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     purge_after: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # The purge job's lease (core/privacy/purge.py): one instance deletes a connection at a time.
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -76,6 +79,11 @@ class AdAccount(Base):
     bc_name: Mapped[str | None] = mapped_column(String(256))
     tracked: Mapped[bool] = mapped_column(Boolean, default=True)
     fresh_as_of: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the login no longer reaches the advertiser: its data is deleted then, unless a
+    # reconnect finds it again. The lease is the purge job's (core/privacy/purge.py).
+    purge_after: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

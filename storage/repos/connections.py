@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AdAccount, Credential, OAuthState, SyncJob, TikTokConnection
+from storage.models import AdAccount, OAuthState, SyncJob, TikTokConnection
 
 SYNC_KINDS = ("today", "window")
 
@@ -78,24 +78,6 @@ class ConnectionRepo:
             .limit(1)
         )
 
-    async def purge_due(self, now: datetime) -> list[int]:
-        """Really delete disconnected connections whose retention ended (accounts, metrics and
-        jobs go with them by ON DELETE CASCADE; the sealed token too). Returns their ids."""
-        rows = list(
-            await self._s.execute(
-                select(TikTokConnection.id, TikTokConnection.credential_id).where(
-                    TikTokConnection.purge_after.is_not(None), TikTokConnection.purge_after <= now
-                )
-            )
-        )
-        ids = [r.id for r in rows]
-        if ids:
-            await self._s.execute(delete(TikTokConnection).where(TikTokConnection.id.in_(ids)))
-            creds = [r.credential_id for r in rows if r.credential_id is not None]
-            if creds:
-                await self._s.execute(delete(Credential).where(Credential.id.in_(creds)))
-        return ids
-
     async def awaiting_purge(self, user_id: int) -> list[TikTokConnection]:
         """The user's connections whose data is scheduled for deletion, soonest first."""
         rows = await self._s.scalars(
@@ -139,6 +121,22 @@ class ConnectionRepo:
                 TikTokConnection.status != "disconnected",
             )
         )
+
+    async def mark_lost(self, account_id: int, purge_after: datetime) -> bool:
+        """Stop syncing an ad account the login no longer reaches and set its purge time; True
+        only the first time (the clock is not pushed back by later failures)."""
+        await self._s.execute(
+            update(AdAccount).where(AdAccount.id == account_id)
+            .values(tracked=False, status="NO_ACCESS")
+            .execution_options(synchronize_session="fetch")
+        )
+        result = await self._s.execute(
+            update(AdAccount)
+            .where(AdAccount.id == account_id, AdAccount.purge_after.is_(None))
+            .values(purge_after=purge_after)
+            .execution_options(synchronize_session="fetch")
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def add_account(self, account: AdAccount) -> None:
         """Stage a new ad account."""

@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import (
     AdAccount,
     AdObject,
-    Credential,
     FxRate,
     MetricDaily,
     OutboxMessage,
@@ -84,29 +83,6 @@ class TrackerRepo:
         if not include_disconnected:
             query = query.where(Tracker.status != "disconnected")
         return list(await self._s.scalars(query))
-
-    async def purge_due(self, now: datetime) -> list[int]:
-        """Delete disconnected trackers whose retention ended, with everything pulled or logged
-        for them (links, daily rows, unmapped rows, push log: ON DELETE CASCADE). Their ids."""
-        rows = list(
-            await self._s.execute(
-                select(Tracker.id, Tracker.credential_id).where(
-                    Tracker.status == "disconnected",
-                    Tracker.purge_after.is_not(None),
-                    Tracker.purge_after <= now,
-                )
-            )
-        )
-        ids = [r.id for r in rows]
-        if ids:
-            # Explicit child deletes too: they hold no secret, but no backend may keep them.
-            for model in (TrackerDaily, TrackerUnmapped, TrackerPush, TrackerLink):
-                await self._s.execute(delete(model).where(model.tracker_id.in_(ids)))
-            await self._s.execute(delete(Tracker).where(Tracker.id.in_(ids)))
-            creds = [r.credential_id for r in rows if r.credential_id is not None]
-            if creds:
-                await self._s.execute(delete(Credential).where(Credential.id.in_(creds)))
-        return ids
 
     async def drop_links(self, tracker_id: int) -> int:
         """Forget every link of a tracker; how many."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 
 import aiohttp
 
@@ -161,16 +162,22 @@ async def test_revoked_token_alerts_once_and_reconnect_resumes(
     for token in tiktok.state.tokens.values():
         if token.login == login and token.token != tiktok.access_token:
             token.revoked = True
-    alert = await user.wait_for(lambda m: "stopped accepting" in m.text, timeout=60)
+    alert = await user.wait_for(lambda m: "was revoked" in m.text, timeout=60)
     assert alert.button_labels() == ["🔄 Reconnect"]
+    assert "will be deleted on" in alert.text  # revoked for good: the retention clock runs
     await asyncio.sleep(4)  # several sync and notifier ticks later: still one alert
     texts = [m.text for m in await user.bot_messages()]
-    assert sum("stopped accepting" in t for t in texts) == 1
+    assert sum("was revoked" in t for t in texts) == 1
     await user.press("🔄 Reconnect", message_id=alert.message_id)
     screen = await user.expect("authorize TTPulse")
     [url] = [b.url for row in screen.buttons for b in row if b.url]
     await follow(url)
     await user.expect("✅ TikTok reconnected.")
+    db = service.env["DATABASE_URL"].removeprefix("sqlite+aiosqlite:///")
+    with sqlite3.connect(db) as conn:  # reconnected in time: nothing is deleted any more
+        assert conn.execute("SELECT status, purge_after FROM tiktok_connections").fetchall() == [
+            ("active", None)
+        ]
 
 
 async def test_expired_link_and_data_gone_after_retention(

@@ -1096,3 +1096,21 @@ async def test_create_checks_optional_enums_types_and_ad_content(api: Api) -> No
         assert key in msg
     made = ok(await api.post("ad/create/", {**body, "creatives": [creative]}))
     assert made["creatives"][0]["landing_page_url"] == creative["landing_page_url"]
+
+
+async def test_control_unshare_and_revoke_a_whole_login(api: Api) -> None:
+    """An ad account taken away from a login stops answering its tokens and leaves the list;
+    revoking by login refuses every token of it."""
+    creds = {"app_id": api.emu.app_id, "secret": api.emu.secret}
+    other = (await api.control("token", {}))["access_token"]
+    await api.control("unshare", {"advertiser_id": US})
+    listed = ok(await api.get("oauth2/advertiser/get/", **creds))["list"]
+    assert US not in {a["advertiser_id"] for a in listed} and listed
+    for token in (api.token, other):
+        err(await api.get("advertiser/info/", token=token, advertiser_ids=[US]), 40001)
+    assert US not in api.emu.state.users["demo"].advertiser_ids  # a new consent lacks it too
+    async with api.s.post(f"{api.emu.url}/_emulator/unshare", json={"advertiser_id": US}) as r:
+        assert r.status == 404  # not reachable any more
+    assert (await api.control("revoke", {"user": "demo"}))["revoked"] == 2
+    for token in (api.token, other):
+        err(await api.get("oauth2/advertiser/get/", token=token, **creds), 40105)

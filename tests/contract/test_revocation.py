@@ -1,0 +1,188 @@
+"""Revocation on TikTok's side against the emulator, on SQLite and PostgreSQL: a token TikTok
+refuses for good, or an advertiser the login no longer reaches, starts the same 7-day purge
+clock as a disconnect, the user is told once, reconnecting in time keeps the data, and the
+purge deletes it after the date."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from core.clock import FixedClock
+from core.connections import begin_connect, finish_connect, note_lost, purge_disconnected
+from core.oauth_state import StateSigner
+from core.sync import run_due, worker_id
+from core.tiktok import TikTokClient
+from core.users import SignUp, register_user
+from sandbox.tiktok.browser import click, redirect_query
+from storage.db import create_engine, session_factory
+from storage.migrate import upgrade
+from storage.models import (
+    AdAccount,
+    AuditEntry,
+    Credential,
+    MetricDaily,
+    OutboxMessage,
+    SyncJob,
+    TikTokConnection,
+)
+from storage.uow import UnitOfWorkFactory
+from storage.vault import Vault, generate_key_entry, parse_keyring
+from tests.contract.test_sync import NOW, REDIRECT, USER, Db, sync_all
+
+LATER = NOW + timedelta(hours=1)  # the next sync after the revocation
+
+
+@pytest.fixture
+def emulator_options() -> dict[str, Any]:
+    return {"fixture": "demo", "now": NOW}
+
+
+@pytest.fixture
+async def engines() -> Any:
+    made: list[Any] = []
+    yield made
+    for engine in made:
+        await engine.dispose()
+
+
+async def count(db: Db, model: Any, *where: Any) -> int:
+    async with db.uow() as u:
+        return int(await u.session.scalar(select(func.count()).select_from(model).where(*where)))
+
+
+async def alerts(db: Db) -> list[str]:
+    async with db.uow() as u:
+        return [a.kind for a in await u.session.scalars(select(OutboxMessage))]
+
+
+class SignedDb(Db):
+    """A connected database that keeps its state signer (for reconnecting)."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: FixedClock, signer: StateSigner) -> None:
+        super().__init__(uow, clock)
+        self.signer = signer
+
+
+async def connected_db(url: str, client: TikTokClient, engines: list[Any]) -> SignedDb:
+    keyring = parse_keyring(generate_key_entry("k"))
+    engine = create_engine(url)
+    engines.append(engine)
+    await upgrade(engine)
+    db = SignedDb(UnitOfWorkFactory(session_factory(engine), Vault(keyring)), FixedClock(NOW),
+                  StateSigner(keyring))
+    await register_user(db.uow, db.clock, SignUp(USER, "A", None, None, "en", "UTC", None, False))
+    url = await begin_connect(db.uow, db.clock, db.signer, client, REDIRECT, USER)
+    q = redirect_query((await click(url))[1])
+    await finish_connect(db.uow, db.clock, db.signer, client, q["state"], q["auth_code"])
+    return db
+
+
+async def reconnect(db: SignedDb, client: TikTokClient, connection_id: int) -> None:
+    """The user presses Reconnect and authorizes again in TikTok."""
+    signer = db.signer
+    url = await begin_connect(db.uow, db.clock, signer, client, REDIRECT, USER, connection_id)
+    q = redirect_query((await click(url))[1])
+    await finish_connect(db.uow, db.clock, signer, client, q["state"], q["auth_code"])
+
+
+async def test_revoked_token_starts_the_purge_clock_once_and_reconnecting_cancels_it(
+    db_url: str, client: TikTokClient, emu: Any, engines: list[Any]
+) -> None:
+    db = await connected_db(db_url, client, engines)
+    await sync_all(db, client)
+    await emu.ctl("POST", "revoke", {"user": emu.state.default_login})
+    db.clock.set(LATER)
+    outcomes = await run_due(db.uow, db.clock, client, worker_id(), limit=10)
+    assert outcomes[0].reason == "revoked"
+    async with db.uow() as u:
+        [conn] = await u.connections.connections(USER)
+    assert conn.status == "broken" and conn.purge_after == LATER + timedelta(days=7)
+    assert conn.credential_id is None and await count(db, Credential) == 0
+    # Hours later nothing syncs, nothing more is said, and the clock is not pushed back.
+    for hours in (1, 5, 30):
+        db.clock.set(LATER + timedelta(hours=hours))
+        assert await run_due(db.uow, db.clock, client, worker_id(), limit=10) == []
+    assert await alerts(db) == ["connection_broken"]
+    async with db.uow() as u:
+        [conn] = await u.connections.connections(USER)
+        assert conn.purge_after == LATER + timedelta(days=7)
+    assert await count(db, AuditEntry, AuditEntry.action == "tiktok.revoked") == 1
+
+    db.clock.set(NOW + timedelta(days=6))
+    back = (await db.accounts())[0]
+    async with db.uow() as u:  # an account once lost that the login reaches again
+        assert await note_lost(u, db.clock.now(), back.id, USER)
+        await u.commit()
+    await reconnect(db, client, conn.id)
+    async with db.uow() as u:
+        [conn] = await u.connections.connections(USER)
+        again = await u.session.get(AdAccount, back.id)
+    assert conn.status == "active" and conn.purge_after is None and conn.credential_id
+    assert again is not None and again.purge_after is None and again.tracked
+    db.clock.set(NOW + timedelta(days=8))
+    assert await purge_disconnected(db.uow, db.clock) == 0
+    assert await count(db, MetricDaily) > 0
+
+
+async def test_revoked_connection_data_is_deleted_after_seven_days(
+    db_url: str, client: TikTokClient, emu: Any, engines: list[Any]
+) -> None:
+    db = await connected_db(db_url, client, engines)
+    await sync_all(db, client)
+    metrics = await count(db, MetricDaily)
+    await emu.ctl("POST", "revoke", {"user": emu.state.default_login})
+    db.clock.set(LATER)
+    assert (await run_due(db.uow, db.clock, client, worker_id(), limit=10))[0].reason == "revoked"
+    db.clock.set(NOW + timedelta(days=6))
+    assert await purge_disconnected(db.uow, db.clock) == 0
+    assert await count(db, MetricDaily) == metrics
+    db.clock.set(LATER + timedelta(days=7, minutes=1))
+    assert await purge_disconnected(db.uow, db.clock) == 1
+    for model in (TikTokConnection, AdAccount, MetricDaily, SyncJob, Credential):
+        assert await count(db, model) == 0, model
+    async with db.uow() as u:
+        [entry] = await u.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "tiktok.purged"))
+    assert entry.details["counts"]["metrics_daily"] == metrics
+    assert entry.details["counts"]["tiktok_connections"] == 1
+
+
+async def test_an_advertiser_no_longer_listed_gets_its_own_purge_clock(
+    db_url: str, client: TikTokClient, emu: Any, engines: list[Any]
+) -> None:
+    db = await connected_db(db_url, client, engines)
+    await sync_all(db, client)
+    lost, *kept = await db.accounts()
+    await emu.ctl("POST", "unshare", {"advertiser_id": lost.advertiser_id})
+    db.clock.set(NOW + timedelta(hours=2))
+    outcomes = await run_due(db.uow, db.clock, client, worker_id(), limit=20)
+    assert {o.reason for o in outcomes if o.account_id == lost.id} == {"lost"}
+    assert all(o.ok for o in outcomes if o.account_id != lost.id)
+    async with db.uow() as u:
+        account = await u.session.get(AdAccount, lost.id)
+        assert account is not None
+        assert (account.tracked, account.status) == (False, "NO_ACCESS")
+        assert account.purge_after == NOW + timedelta(hours=2, days=7)
+        [conn] = await u.connections.connections(USER)
+    assert conn.status == "active"
+    # A reconnect that still does not find it says nothing new and keeps the date.
+    db.clock.set(NOW + timedelta(days=1))
+    await reconnect(db, client, conn.id)
+    assert await alerts(db) == ["account_lost"]
+    async with db.uow() as u:
+        account = await u.session.get(AdAccount, lost.id)
+        assert account is not None and account.purge_after == NOW + timedelta(hours=2, days=7)
+
+    kept_rows = await count(db, MetricDaily, MetricDaily.ad_account_id != lost.id)
+    db.clock.set(NOW + timedelta(days=6))
+    assert await purge_disconnected(db.uow, db.clock) == 0
+    db.clock.set(NOW + timedelta(days=8))
+    assert await purge_disconnected(db.uow, db.clock) == 1
+    assert await count(db, AdAccount, AdAccount.id == lost.id) == 0
+    assert await count(db, MetricDaily, MetricDaily.ad_account_id == lost.id) == 0
+    assert await count(db, MetricDaily) == kept_rows > 0
+    assert await count(db, AdAccount) == len(kept)
