@@ -15,13 +15,14 @@ from core.oauth_state import StateForged, StateSigner
 from core.privacy import purge
 from core.tiktok import TikTokClient, TikTokError
 from core.tiktok.models import Advertiser
+from storage.inventory import CONNECTION_DAYS
 from storage.models import AdAccount, TikTokConnection
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
 STATE_TTL = timedelta(minutes=15)
-RETENTION = timedelta(days=7)
+RETENTION = timedelta(days=CONNECTION_DAYS)  # the inventory's promise (storage/inventory.py)
 TOKEN_KIND = "tiktok_token"
 
 

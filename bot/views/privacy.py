@@ -233,21 +233,17 @@ def purge_line(p: PendingPurge, zone: str, now: datetime) -> str:
             "connection": _("• TikTok login «{name}»: its data is being deleted now."),
             "tracker": _("• Tracker «{name}»: its data is being deleted now."),
         }[p.kind].format(name=name)
-    days = round((p.purge_after - (p.disconnected_at or now)).total_seconds() / 86400)
+    days = round((p.purge_after - (p.since or now)).total_seconds() / 86400)
+    after = {
+        "disconnected": _("{days} days after you disconnected it"),
+        "revoked": _("{days} days after TikTok stopped accepting your login"),
+        "lost": _("{days} days after your TikTok login lost access to it"),
+    }[p.cause].format(days=days)
     return {
-        "ad_account": _(
-            "• Ad account «{name}»: its data is deleted on {date}, {days} days after you "
-            "disconnected it."
-        ),
-        "connection": _(
-            "• TikTok login «{name}»: its data is deleted on {date}, {days} days after you "
-            "disconnected it."
-        ),
-        "tracker": _(
-            "• Tracker «{name}»: its data is deleted on {date}, {days} days after you "
-            "disconnected it."
-        ),
-    }[p.kind].format(name=name, date=_date(p.purge_after, zone), days=days)
+        "ad_account": _("• Ad account «{name}»: its data is deleted on {date}, {after}."),
+        "connection": _("• TikTok login «{name}»: its data is deleted on {date}, {after}."),
+        "tracker": _("• Tracker «{name}»: its data is deleted on {date}, {after}."),
+    }[p.kind].format(name=name, date=_date(p.purge_after, zone), after=after)
 
 
 NAME_CHARS = 64  # a name longer than this is cut (every line stays far under a page)

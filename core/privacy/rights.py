@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from core.clock import Clock
 from core.quiet import quiet_until
 from core.users import HELD_FOR, set_marketing
+from storage.inventory import CONNECTION_DAYS
 from storage.models import AuditEntry, User
 from storage.uow import UnitOfWorkFactory
 
@@ -164,29 +165,43 @@ async def activity(
 
 @dataclass(frozen=True)
 class PendingPurge:
-    """Data of something the user disconnected, and when it goes."""
+    """Data of something disconnected, revoked or lost, and when it goes."""
 
     kind: str  # "ad_account" | "connection" (no ad accounts) | "tracker"
     name: str
-    disconnected_at: datetime | None
+    since: datetime | None  # when the clock started
     purge_after: datetime
+    cause: str = "disconnected"  # disconnected | revoked (TikTok refused the login) | lost
 
 
 async def pending_purges(uow: UnitOfWorkFactory, user_id: int) -> list[PendingPurge]:
-    """Every disconnected TikTok ad account (or connection without any) and tracker whose data
-    is scheduled for deletion, soonest first: the privacy page's "for you now"."""
+    """Every TikTok ad account (or connection without any) and tracker whose data is scheduled
+    for deletion — disconnected, refused by TikTok, or no longer reachable —, soonest first:
+    the privacy page's "for you now"."""
     found: list[PendingPurge] = []
     async with uow() as u:
-        for conn in await u.connections.awaiting_purge(user_id):
+        waiting = await u.connections.awaiting_purge(user_id)
+        for conn in waiting:
             assert conn.purge_after is not None
+            cause = "disconnected" if conn.status == "disconnected" else "revoked"
+            since = conn.disconnected_at or conn.broken_at
             accounts = await u.connections.accounts_of(conn.id)
             for account in accounts:
                 found.append(PendingPurge(
-                    "ad_account", account.name, conn.disconnected_at, conn.purge_after
+                    "ad_account", account.name, since, conn.purge_after, cause
                 ))
             if not accounts:
                 found.append(PendingPurge(
-                    "connection", conn.display_name, conn.disconnected_at, conn.purge_after
+                    "connection", conn.display_name, since, conn.purge_after, cause
+                ))
+        # Ad accounts the login no longer reaches, on connections that are otherwise alive.
+        for account in await u.connections.accounts(user_id):
+            if account.purge_after is not None and account.connection_id not in {
+                c.id for c in waiting
+            }:
+                since = account.purge_after - timedelta(days=CONNECTION_DAYS)
+                found.append(PendingPurge(
+                    "ad_account", account.name, since, account.purge_after, "lost"
                 ))
         for tracker in await u.trackers.of_user(user_id, include_disconnected=True):
             if tracker.purge_after is not None:

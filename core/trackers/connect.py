@@ -20,12 +20,13 @@ from core.timezones import is_valid
 from core.trackers.base import KINDS, TrackerCampaign, TrackerClient, TrackerError
 from core.trackers.factory import normalize_url
 from core.trackers.fx import BadRate, currency_code
+from storage.inventory import CONNECTION_DAYS
 from storage.models import Tracker
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
-RETENTION = timedelta(days=7)
+RETENTION = timedelta(days=CONNECTION_DAYS)  # the inventory's promise (storage/inventory.py)
 KEY_KIND = "tracker_key"
 MAX_NAME = 128
 MAX_URL = 512

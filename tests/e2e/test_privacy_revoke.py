@@ -92,6 +92,13 @@ async def test_revoked_or_lost_at_tiktok_kept_six_days_gone_after_eight(
     await bob.press("📊 Accounts")
     screen = await bob.expect("no longer reachable with this login")
     assert any(day in screen.text for day in deletion_days(MOVED))
+    # /privacy gives both their dates and why each clock started.
+    await ann.send("/privacy")
+    page = await ann.expect("For you now")
+    assert "after TikTok stopped accepting your login" in page.text, page.text
+    await bob.send("/privacy")
+    page = await bob.expect("For you now")
+    assert "after your TikTok login lost access to it" in page.text, page.text
     # Nothing syncs into what was revoked or lost any more: what is there now must stay.
     ann_rows, lost_rows = rows_of(of_ann, ANN), rows_of("advertiser_id = ?", lost)
     kept_rows = rows_of("advertiser_id = ?", kept[0])

@@ -115,6 +115,21 @@ def test_a_disconnected_account_shows_its_date_in_the_users_zone() -> None:
         assert "Политика конфиденциальности TTPulse" in view.policy_text()
 
 
+def test_a_revoked_login_and_a_lost_account_say_why_their_clock_started() -> None:
+    revoked = PendingPurge("ad_account", "Glowly US", NOW, NOW + timedelta(days=CONNECTION_DAYS),
+                           "revoked")
+    lost = PendingPurge("ad_account", "Glowly JP", NOW, NOW + timedelta(days=CONNECTION_DAYS),
+                        "lost")
+    i18n = make_i18n()
+    with i18n.context(), i18n.use_locale("en"):
+        text = view.policy_page(_user("UTC"), [revoked, lost], NOW, 0)[0]
+    assert "«Glowly US»: its data is deleted on 9 December, 7 days after TikTok stopped " \
+           "accepting your login." in text
+    assert "«Glowly JP»: its data is deleted on 9 December, 7 days after your TikTok login " \
+           "lost access to it." in text
+    assert "after you disconnected" not in text
+
+
 def test_nothing_pending_is_said_and_the_general_policy_has_no_personal_part() -> None:
     i18n = make_i18n()
     with i18n.context(), i18n.use_locale("en"):
