@@ -286,15 +286,15 @@ def _file_line(entry: FileEntry) -> str:
     title = entry.title
     if entry.kind == "category" and entry.category is not None:
         tables = ", ".join(table_label(t) for t in entry.tables)
-        what = _("{category}: {tables} ({rows} rows)").format(
+        what = _("{category}: {tables} (rows: {rows})").format(
             category=category_label(entry.category), tables=tables, rows=number(entry.rows))
     elif entry.kind == "stats_daily":
         what = _("Daily statistics of the ad account «{name}», one row per object and day of "
                  "the account's time zone, amounts in its currency, tracker columns where a "
-                 "tracker has numbers ({rows} rows)").format(name=title, rows=number(entry.rows))
+                 "tracker has numbers (rows: {rows})").format(name=title, rows=number(entry.rows))
     elif entry.kind == "stats_hourly":
         what = _("Hourly statistics of the ad account «{name}», in its time zone and currency "
-                 "({rows} rows)").format(name=title, rows=number(entry.rows))
+                 "(rows: {rows})").format(name=title, rows=number(entry.rows))
     elif entry.kind == "rule":
         what = _("The rule «{name}»: its one-line text and settings, in TTPulse's rule "
                  "format").format(name=title)
