@@ -398,6 +398,7 @@ def activity_label(entry: AuditEntry) -> str:
         "tiktok.connected": _("TikTok connected"),
         "tiktok.reconnected": _("TikTok reconnected"),
         "tiktok.disconnected": _("TikTok disconnected"),
+        "tiktok.revoked": _("TikTok stopped accepting your login"),
         "tiktok.purged": _("TikTok data deleted"),
         "tracker.connected": _("Tracker connected (key stored)"),
         "tracker.edited": _("Tracker changed"),
@@ -407,8 +408,8 @@ def activity_label(entry: AuditEntry) -> str:
         "privacy.resumed": _("Account resumed"),
         "privacy.export_requested": _("Data export requested"),
         "privacy.export_sent": _("Data export sent"),
-        "privacy.deletion_requested": _("Account deletion requested"),
-        "privacy.deletion_cancelled": _("Account deletion cancelled"),
+        "privacy.export_downloaded": _("Data export downloaded by its link"),
+        "privacy.erasure_requested": _("Account deletion requested"),
     }
     label = labels.get(entry.action)
     if label is None:

@@ -29,6 +29,7 @@ ACTIVITY_ACTIONS = (
     "tiktok.connected",
     "tiktok.reconnected",
     "tiktok.disconnected",
+    "tiktok.revoked",
     "tiktok.purged",
     "tracker.connected",
     "tracker.edited",

@@ -58,15 +58,17 @@ class AuditRepo:
         purges of connections and trackers they once connected (done by the system, no actor)."""
         a = AuditEntry
 
-        def connected(kind: str, actions: tuple[str, ...]) -> ColumnElement[bool]:
-            # A purge the system did (no actor) of something this user had connected.
+        def connected(kind: str, actions: tuple[str, ...], system: tuple[str, ...]
+                      ) -> ColumnElement[bool]:
+            # What the system did (no actor: a revocation seen at TikTok, a purge) to something
+            # this user had connected.
             theirs = select(a.target_id).where(
                 a.actor_id == user_id, a.target_type == kind, a.action.in_(actions)
             )
             return and_(
                 a.actor_id.is_(None),
                 a.target_type == kind,
-                a.action == f"{'tiktok' if kind == 'connection' else 'tracker'}.purged",
+                a.action.in_(system),
                 a.target_id.in_(theirs),
             )
 
@@ -76,8 +78,9 @@ class AuditRepo:
             # Their own actions, except an operator's on another user's record.
             and_(a.actor_id == user_id, or_(~about_user, a.target_id == str(user_id))),
             and_(about_user, a.target_id == str(user_id)),
-            connected("connection", ("tiktok.connected", "tiktok.reconnected")),
-            connected("tracker", ("tracker.connected",)),
+            connected("connection", ("tiktok.connected", "tiktok.reconnected"),
+                      ("tiktok.revoked", "tiktok.purged")),
+            connected("tracker", ("tracker.connected",), ("tracker.purged",)),
         )
         where = (named, whose)
         total = int(await self._s.scalar(select(func.count()).select_from(a).where(*where)) or 0)

@@ -182,6 +182,8 @@ async def test_activity_lists_one_users_security_events_newest_first(
         u.audit.record(701, "tiktok.connected", "connection", 9, {})
         u.audit.record(702, "tiktok.connected", "connection", 8, {})
         u.audit.record(701, "tracker.connected", "tracker", 8, {})
+        u.audit.record(None, "tiktok.revoked", "connection", 9)  # seen at TikTok, for 701
+        u.audit.record(None, "tiktok.revoked", "connection", 8)  # for 702, not 701
         u.audit.record(None, "tiktok.purged", "connection", 9)  # the system, for 701
         u.audit.record(None, "tiktok.purged", "connection", 8)  # for 702, not 701
         u.audit.record(701, "rule.created", "rule", 1, {})  # not a security event
@@ -189,13 +191,13 @@ async def test_activity_lists_one_users_security_events_newest_first(
         u.audit.record(701, "privacy.erasure_requested", "user", 702, {})  # as an operator
         await u.commit()
     page = await rights.activity(uow, 701, 0, size=4)
-    assert page.total == 7 and page.pages == 2
+    assert page.total == 8 and page.pages == 2
     assert [e.action for e in page.entries] == [
-        "privacy.export_requested", "tiktok.purged", "tracker.connected", "tiktok.connected"]
+        "privacy.export_requested", "tiktok.purged", "tiktok.revoked", "tracker.connected"]
     rest = await rights.activity(uow, 701, 5, size=4)  # past the end: the last page
     assert rest.page == 1
-    assert [e.action for e in rest.entries] == ["user.marketing", "user.email",
-                                                "user.registered"]
+    assert [e.action for e in rest.entries] == ["tiktok.connected", "user.marketing",
+                                                "user.email", "user.registered"]
 
 
 async def test_name_and_username_follow_telegram_and_the_change_is_audited(
