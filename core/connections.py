@@ -15,6 +15,7 @@ from core.oauth_state import StateForged, StateSigner
 from core.privacy import purge
 from core.tiktok import TikTokClient, TikTokError
 from core.tiktok.models import Advertiser
+from core.timezones import is_valid
 from storage.inventory import CONNECTION_DAYS
 from storage.models import AdAccount, TikTokConnection
 from storage.uow import UnitOfWork, UnitOfWorkFactory
@@ -90,10 +91,18 @@ async def _claim_state(uow: UnitOfWorkFactory, clock: Clock, signer: StateSigner
         return row.user_id, row.connection_id
 
 
+def report_zone(adv: Advertiser) -> str:
+    """The zone TikTok's report days are in: `display_timezone` (an IANA city); `timezone` may
+    be a fixed `Etc/GMT±N` offset that is an hour off in summer (spec §3.1, advertiser/info)."""
+    for zone in (adv.display_timezone, adv.timezone):
+        if zone and is_valid(zone):
+            return zone
+    return "UTC"
+
+
 def _info(adv: Advertiser, bc_names: dict[str, str]) -> AccountInfo:
-    return AccountInfo(adv.advertiser_id, adv.name, adv.currency or "USD",
-                       adv.timezone or "UTC", adv.status or "",
-                       bc_names.get(adv.owner_bc_id or ""))
+    return AccountInfo(adv.advertiser_id, adv.name, adv.currency or "USD", report_zone(adv),
+                       adv.status or "", bc_names.get(adv.owner_bc_id or ""))
 
 
 async def _fetch_accounts(client: TikTokClient, token: str,

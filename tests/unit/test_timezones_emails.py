@@ -81,3 +81,18 @@ def test_email(typed: str, result: str | None) -> None:
 def test_a_typed_zone_is_said_back_with_its_offset_now(typed: str, at: datetime, said: str) -> None:
     zone = parse_time_zone(typed)
     assert zone is not None and zone_and_offset(zone, at) == said
+
+
+def test_report_days_follow_display_timezone_not_the_fixed_offset() -> None:
+    # Spec §3.1: `timezone` may be "Etc/GMT+8" (UTC-8 all year) while reports follow
+    # `display_timezone`; in July Los Angeles is UTC-7, so days would be an hour off.
+    from core.connections import report_zone
+    from core.tiktok.models import Advertiser
+
+    def adv(tz: str | None, display: str | None) -> Advertiser:
+        return Advertiser("1", "A", None, "USD", tz, display)
+
+    assert report_zone(adv("Etc/GMT+8", "America/Los_Angeles")) == "America/Los_Angeles"
+    assert report_zone(adv("Etc/GMT+8", None)) == "Etc/GMT+8"
+    assert report_zone(adv("Etc/GMT+8", "Mars/Olympus")) == "Etc/GMT+8"
+    assert report_zone(adv(None, None)) == "UTC"
