@@ -319,6 +319,12 @@ async def run(settings: Settings) -> None:
                 svc.bot, allowed_updates=svc.dp.resolve_used_update_types(), close_bot_session=False
             )
     finally:
+        # Updates still being handled finish before the storage, session and database they use
+        # close: a SIGTERM mid-handler otherwise cuts its FSM lock release (a traceback, and a
+        # reply that may never be sent). aiogram keeps those tasks in a private set.
+        in_flight = [t for t in getattr(svc.dp, "_handle_update_tasks", ()) if not t.done()]
+        if in_flight:
+            await asyncio.wait(in_flight, timeout=10)
         if scheduler is not None:
             await stop_ticks(scheduler)
             await release_leases(svc.uow, svc.worker)
