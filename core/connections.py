@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 
 from core.clock import Clock
 from core.oauth_state import StateForged, StateSigner
-from core.privacy import purge
 from core.tiktok import TikTokClient, TikTokError
 from core.tiktok.models import Advertiser
 from core.timezones import is_valid
@@ -276,12 +275,3 @@ async def note_lost(u: UnitOfWork, now: datetime, account_id: int, user_id: int)
         await u.outbox.enqueue(user_id, "account_lost", f"lost:{account_id}:{int(now.timestamp())}",
                                {"account_id": account_id}, now)
     return first
-
-
-async def purge_disconnected(uow: UnitOfWorkFactory, clock: Clock, owner: str | None = None
-                             ) -> int:
-    """Delete connections and lost ad accounts (with all their synced data) whose retention
-    window has passed — leased and in batches (core/privacy/purge.py); how many."""
-    done = await purge.run_due(uow, clock, owner or purge.new_owner(),
-                               (purge.CONNECTIONS, purge.AD_ACCOUNTS))
-    return len(done)

@@ -13,7 +13,6 @@ is logged with its counts (ids only) and written to the audit log.
 from __future__ import annotations
 
 import logging
-import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -47,11 +46,6 @@ CONNECTIONS = Kind("tiktok_connections", "tiktok.purged", "connection")
 AD_ACCOUNTS = Kind("ad_accounts", "tiktok.account_purged", "ad_account")
 TRACKERS = Kind("trackers", "tracker.purged", "tracker")
 ALL = (CONNECTIONS, AD_ACCOUNTS, TRACKERS)
-
-
-def new_owner() -> str:
-    """A lease owner name for a purge run started outside the scheduler (tests, scripts)."""
-    return f"purge:{secrets.token_hex(4)}"
 
 
 @dataclass(frozen=True)

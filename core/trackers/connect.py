@@ -1,9 +1,9 @@
-"""Connecting affiliate trackers: test, add, edit, disconnect, purge, list.
+"""Connecting affiliate trackers: test, add, edit, disconnect, list.
 
 Nothing is stored until the tracker answered with its campaign list; the API key is sealed in
 the vault (like TikTok tokens), never returned, logged or audited. A disconnect deletes the key at
 once and keeps the pulled data for RETENTION so a mistaken disconnect can be undone by connecting
-again; `purge_due` then deletes it.
+again; the purge tick (core/privacy/purge.py) then deletes it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.clock import Clock
-from core.privacy import purge
 from core.timezones import is_valid
 from core.trackers.base import KINDS, TrackerCampaign, TrackerClient, TrackerError
 from core.trackers.factory import normalize_url
@@ -312,13 +311,6 @@ async def disconnect_tracker(
         )
         await u.commit()
         return tracker.purge_after
-
-
-async def purge_due(uow: UnitOfWorkFactory, clock: Clock, owner: str | None = None) -> int:
-    """Delete disconnected trackers past their purge time with all their pulled data and push
-    log (leased, in batches: core/privacy/purge.py); how many (audit "tracker.purged" each)."""
-    done = await purge.run_due(uow, clock, owner or purge.new_owner(), (purge.TRACKERS,))
-    return len(done)
 
 
 # Status (shared by push and pull) -------------------------------------------------------------

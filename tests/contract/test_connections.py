@@ -14,10 +14,10 @@ from core.connections import (
     begin_connect,
     disconnect,
     finish_connect,
-    purge_disconnected,
     set_tracking,
 )
 from core.oauth_state import StateSigner
+from core.privacy import purge
 from core.tiktok import TikTokClient, TokenInvalidError
 from core.users import SignUp, register_user
 from sandbox.tiktok.browser import click, redirect_query
@@ -168,9 +168,9 @@ async def test_tracking_and_disconnect_then_purge(world: World, client: TikTokCl
         assert await u.connections.accounts(USER) == []
 
     world.clock.set(world.clock.now() + timedelta(days=6, hours=23))
-    assert await purge_disconnected(world.uow, world.clock) == 0
+    assert len(await purge.run_due(world.uow, world.clock, "test")) == 0
     world.clock.set(world.clock.now() + timedelta(hours=2))
-    assert await purge_disconnected(world.uow, world.clock) == 1
+    assert len(await purge.run_due(world.uow, world.clock, "test")) == 1
     async with world.uow() as u:
         assert await u.connections.connection(USER, result.connection_id) is None
         assert await u.connections.accounts_of(result.connection_id) == []

@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from core.clock import FixedClock
-from core.connections import begin_connect, finish_connect, note_lost, purge_disconnected
+from core.connections import begin_connect, finish_connect, note_lost
 from core.oauth_state import StateSigner
+from core.privacy import purge
 from core.sync import run_due, worker_id
 from core.tiktok import TikTokClient
 from core.users import SignUp, register_user
@@ -124,7 +125,7 @@ async def test_revoked_token_starts_the_purge_clock_once_and_reconnecting_cancel
     assert conn.status == "active" and conn.purge_after is None and conn.credential_id
     assert again is not None and again.purge_after is None and again.tracked
     db.clock.set(NOW + timedelta(days=8))
-    assert await purge_disconnected(db.uow, db.clock) == 0
+    assert len(await purge.run_due(db.uow, db.clock, "test")) == 0
     assert await count(db, MetricDaily) > 0
 
 
@@ -138,10 +139,10 @@ async def test_revoked_connection_data_is_deleted_after_seven_days(
     db.clock.set(LATER)
     assert (await run_due(db.uow, db.clock, client, worker_id(), limit=10))[0].reason == "revoked"
     db.clock.set(NOW + timedelta(days=6))
-    assert await purge_disconnected(db.uow, db.clock) == 0
+    assert len(await purge.run_due(db.uow, db.clock, "test")) == 0
     assert await count(db, MetricDaily) == metrics
     db.clock.set(LATER + timedelta(days=7, minutes=1))
-    assert await purge_disconnected(db.uow, db.clock) == 1
+    assert len(await purge.run_due(db.uow, db.clock, "test")) == 1
     for model in (TikTokConnection, AdAccount, MetricDaily, SyncJob, Credential):
         assert await count(db, model) == 0, model
     async with db.uow() as u:
@@ -179,9 +180,9 @@ async def test_an_advertiser_no_longer_listed_gets_its_own_purge_clock(
 
     kept_rows = await count(db, MetricDaily, MetricDaily.ad_account_id != lost.id)
     db.clock.set(NOW + timedelta(days=6))
-    assert await purge_disconnected(db.uow, db.clock) == 0
+    assert len(await purge.run_due(db.uow, db.clock, "test")) == 0
     db.clock.set(NOW + timedelta(days=8))
-    assert await purge_disconnected(db.uow, db.clock) == 1
+    assert len(await purge.run_due(db.uow, db.clock, "test")) == 1
     assert await count(db, AdAccount, AdAccount.id == lost.id) == 0
     assert await count(db, MetricDaily, MetricDaily.ad_account_id == lost.id) == 0
     assert await count(db, MetricDaily) == kept_rows > 0

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
+from core.privacy import purge
 from core.trackers import connect, mapping, push
 from core.trackers.base import TrackerError
 from core.trackers.connect import TrackerNotFound
@@ -185,8 +186,8 @@ async def test_disconnect_deletes_the_key_now_and_the_data_after_seven_days(
     assert (await connect.get_tracker(uow, USER, tid)).purge_after == purge_after
     with pytest.raises(TrackerNotFound):  # no second disconnect, no edits
         await connect.disconnect_tracker(uow, FixedClock(NOW), USER, tid)
-    assert await connect.purge_due(uow, FixedClock(NOW + timedelta(days=6))) == 0
-    assert await connect.purge_due(uow, FixedClock(NOW + timedelta(days=7))) == 1
+    assert len(await purge.run_due(uow, FixedClock(NOW + timedelta(days=6)), "test")) == 0
+    assert len(await purge.run_due(uow, FixedClock(NOW + timedelta(days=7)), "test")) == 1
     async with uow() as u:
         assert await u.session.get(Tracker, tid) is None
         assert list(await u.session.scalars(select(TrackerDaily))) == []
