@@ -113,6 +113,11 @@ class Table:
     owner_note: str = ""  # how the user's rows are found when `owner` cannot say it
 
     @property
+    def exported(self) -> bool:
+        """`/export` includes at least one of its columns."""
+        return any(c.export for c in self.columns.values())
+
+    @property
     def keeps_rows(self) -> bool:
         """Erasure keeps the rows (pseudonymised) instead of deleting them."""
         return any(c.erase is not Erase.DELETE for c in self.columns.values())

@@ -80,6 +80,13 @@ def _local(moment: datetime, user_tz: str) -> str:
 T = TypeVar("T")
 
 
+def local_stamp(moment: datetime | None, user_tz: str) -> str:
+    """`01.12.2026 10:00` in the user's zone (— when unknown)."""
+    if moment is None:
+        return "—"
+    return moment.astimezone(ZoneInfo(user_tz)).strftime("%d.%m.%Y %H:%M")
+
+
 def local_day(moment: datetime, user_tz: str) -> str:
     """The day `moment` falls on in the user's time zone, spelled out in their language."""
     try:

@@ -17,6 +17,7 @@ from babel.numbers import format_decimal
 from bot.callbacks import PrivacyDataCb
 from bot.views import Screen
 from bot.views import stats as stats_view
+from bot.views.common import local_stamp as when
 from core.privacy.export import PER_DAY, FileEntry, Inventory, TableCount
 from storage.inventory import Category, Purpose
 from storage.models import User
@@ -31,13 +32,6 @@ def _loc() -> str:
 def number(n: int) -> str:
     """`1,234` in English, `1 234` in Russian."""
     return format_decimal(n, format="#,##0", locale=_loc())
-
-
-def when(moment: datetime | None, zone: str) -> str:
-    """`01.12.2026 10:00` in the user's zone (— when unknown)."""
-    if moment is None:
-        return "—"
-    return moment.astimezone(ZoneInfo(zone)).strftime("%d.%m.%Y %H:%M")
 
 
 def _day(value: date | datetime | None, zone: str) -> str:

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiogram import html
 from aiogram.utils.i18n import get_i18n
@@ -18,7 +16,7 @@ from babel.numbers import format_decimal
 
 from bot.callbacks import MenuCb, TemplatesCb, TplEditCb
 from bot.views import Screen
-from bot.views.common import add_pager
+from bot.views.common import add_pager, local_stamp
 from core.money import money
 from core.templates import draft as fields
 from core.templates.document import TemplateImportError
@@ -561,12 +559,6 @@ def templates_list(listing: Listing) -> Screen:
     return text, kb.as_markup()
 
 
-def _when(moment: datetime | None, user_tz: str) -> str:
-    if moment is None:
-        return "—"
-    return moment.astimezone(ZoneInfo(user_tz)).strftime("%d.%m.%Y %H:%M")
-
-
 def template_view(row: TemplateRow, user_tz: str, note: str = "") -> Screen:
     """One saved template: every field, and what can be done with it."""
     kb = InlineKeyboardBuilder()
@@ -581,7 +573,7 @@ def template_view(row: TemplateRow, user_tz: str, note: str = "") -> Screen:
             head,
             body,
             "",
-            _("Changed {when}").format(when=_when(row.updated_at, user_tz)),
+            _("Changed {when}").format(when=local_stamp(row.updated_at, user_tz)),
         ]
     )
     kb.button(text=_("✏️ Edit"), callback_data=TemplatesCb(a="edit", id=row.id))

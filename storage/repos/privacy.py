@@ -118,7 +118,7 @@ class PrivacyRepo:
     async def rows(self, name: str, user_id: int) -> list[dict[str, Any]]:
         """The user's rows of one table, exported columns only, in primary-key order (none for a
         table the inventory does not export)."""
-        if not any(c.export for c in TABLES[name].columns.values()):
+        if not TABLES[name].exported:
             return []
         result = await self._s.execute(owned_rows(TABLES[name], user_id))
         return [dict(r._mapping) for r in result]
