@@ -36,6 +36,7 @@ from bot.oauth_callback import OAuthDeps
 from bot.pacing import PacingMiddleware
 from bot.routers import all_routers
 from bot.web import WEBHOOK_PATH, BotProbe, ExportDeps, build_web_app
+from core.billing.plans import PlanBook
 from core.charts import ChartRenderer
 from core.clock import Clock, SystemClock
 from core.creatives import Fetch
@@ -164,6 +165,7 @@ async def start_service(settings: Settings, clock: Clock | None = None) -> Servi
         charts=charts,
         cadence=settings.sync_cadence,
         changer=TikTokChanger(uow, tiktok) if tiktok is not None else None,
+        plans=PlanBook(settings.plans_file),
     )
     return Service(
         settings, engine, uow, make_bot(settings), dp, i18n, clock, signer, tiktok, worker, charts

@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     # Where export ZIPs wait behind their download link (24 h). Instances that serve the web
     # side must share it.
     export_dir: str = "data/exports"
+    # The plan catalogue (names, Stars prices, limits) as JSON, re-read when it changes; unset:
+    # the built-in plans (core/billing/plans.py DEFAULT). Instances must share the file.
+    plans_file: str | None = None
+    # How often the billing tick looks for reminders, ends of paid time and grace to act on.
+    billing_tick_seconds: float = Field(default=60.0, gt=0)
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
     # Offline demo only: trackers offered as one-tap choices in Add tracker, a JSON list of
@@ -110,7 +115,7 @@ class Settings(BaseSettings):
             raise ValueError("BOT_TOKEN must look like 123456:ABC... (digits, a colon, the secret)")
         return value
 
-    @field_validator("redis_url", "tiktok_app_id")
+    @field_validator("redis_url", "tiktok_app_id", "plans_file")
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None

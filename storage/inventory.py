@@ -156,7 +156,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("ad_accounts", Owner("connection_id", "tiktok_connections"), Purpose.TIKTOK,
           Basis.CONTRACT, Retention.CONNECTION, {
         **_cols(C.AD_DATA, True, "id connection_id advertiser_id name currency time_zone "
-                "status bc_id bc_name tracked fresh_as_of purge_after created_at updated_at"),
+                "status bc_id bc_name tracked plan_paused_at fresh_as_of purge_after created_at "
+                "updated_at"),
         **_cols(C.TECHNICAL, False, "lease_owner lease_until"),
     }),
     Table("sync_jobs", Owner("ad_account_id", "ad_accounts"), Purpose.OPERATION,
@@ -191,8 +192,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (
                 "tg_message_id batch merged_into"),
     }),
     Table("rules", USER, Purpose.AUTOMATION, Basis.CONTRACT, Retention.ACCOUNT, {
-        **_cols(C.AUTOMATION, True, "id user_id name text level settings enabled last_run_at "
-                "created_at updated_at"),
+        **_cols(C.AUTOMATION, True, "id user_id name text level settings enabled plan_paused_at "
+                "last_run_at created_at updated_at"),
         **_cols(C.TECHNICAL, False, "due_at lease_owner lease_until stale_warned_as_of"),
     }),
     Table("rule_runs", Owner("rule_id", "rules"), Purpose.AUTOMATION, Basis.CONTRACT,
@@ -232,8 +233,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     }),
     Table("trackers", USER, Purpose.TRACKERS, Basis.CONTRACT, Retention.CONNECTION, {
         **_cols(C.TRACKER_DATA, True, "id user_id kind name base_url time_zone currency status "
-                "last_error failing_since last_ok_at discrepancy_pct disconnected_at "
-                "purge_after created_at updated_at push_ok_at mapped_at"),
+                "plan_paused_at last_error failing_since last_ok_at discrepancy_pct "
+                "disconnected_at purge_after created_at updated_at push_ok_at mapped_at"),
         **_cols(C.CREDENTIALS, False, "credential_id"),
         **_cols(C.TECHNICAL, False, "due_at lease_owner lease_until attempts"),
     }),
@@ -291,6 +292,17 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         "total_amount": Column(C.BILLING, True, Erase.KEEP),
         "payload": Column(C.BILLING, True, Erase.KEEP),
         "created_at": Column(C.BILLING, True, Erase.KEEP),
+        **_cols(C.BILLING, True, "kind plan days recurring first_recurring expires_at "
+                "refunded_at refunded_by granted_by", Erase.KEEP),
+        # An operator's free text may name the user: blanked on erasure.
+        "reason": Column(C.BILLING, True, Erase.ANONYMISE),
+    }),
+    # The ledger folded (core/billing/ledger.py): rebuilt from payments whenever needed.
+    Table("entitlements", USER, Purpose.BILLING, Basis.CONTRACT, Retention.ACCOUNT, {
+        **_cols(C.BILLING, True, "user_id state plan paid_until grace_until "
+                "subscription_charge_id renews canceled_at"),
+        **_cols(C.TECHNICAL, False, "reminded_end reminded_days applied_plan due_at lease_owner "
+                "lease_until updated_at"),
     }),
     # The erasure's own bookkeeping: the Telegram id is dropped when the erasure finishes,
     # the pseudonym and dates stay as proof that it was done.

@@ -7,6 +7,7 @@ from types import TracebackType
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.repos.audit import AuditRepo
+from storage.repos.billing import BillingRepo
 from storage.repos.connections import ConnectionRepo
 from storage.repos.creatives import CreativesRepo
 from storage.repos.credentials import CredentialRepo
@@ -53,6 +54,7 @@ class UnitOfWork:
         self.privacy = PrivacyRepo(self.session)
         self.exports = ExportsRepo(self.session)
         self.erasures = ErasureRepo(self.session)
+        self.billing = BillingRepo(self.session)
         return self
 
     @property

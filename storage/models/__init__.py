@@ -13,9 +13,10 @@ from storage.models.ads import (
 )
 from storage.models.audit import AuditEntry
 from storage.models.base import NAMING, Base, Micros, UTCDateTime, utcnow
+from storage.models.billing import Entitlement, Payment
 from storage.models.fsm import FsmRecord
 from storage.models.launch import Creative, CreativeUpload, Launch, LaunchItem, Template
-from storage.models.privacy import DataExport, Erasure, Payment
+from storage.models.privacy import DataExport, Erasure
 from storage.models.rules import Rule, RuleAction, RuleRun
 from storage.models.secrets import Credential
 from storage.models.support import SupportMessage, SupportTicket
@@ -39,6 +40,7 @@ __all__ = [
     "CreativeUpload",
     "Credential",
     "DataExport",
+    "Entitlement",
     "Erasure",
     "FsmRecord",
     "FxRate",

@@ -78,6 +78,8 @@ class AdAccount(Base):
     bc_id: Mapped[str | None] = mapped_column(String(32))
     bc_name: Mapped[str | None] = mapped_column(String(256))
     tracked: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set when a lower plan stopped tracking it (core/billing/enforce.py); cleared on upgrade.
+    plan_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     fresh_as_of: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when the login no longer reaches the advertiser: its data is deleted then, unless a
     # reconnect finds it again. The lease is the purge job's (core/privacy/purge.py).

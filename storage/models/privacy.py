@@ -1,4 +1,4 @@
-"""Privacy bookkeeping (account erasures, data exports) and the billing records erasure keeps."""
+"""Privacy bookkeeping: account erasures and data exports."""
 
 from __future__ import annotations
 
@@ -56,20 +56,3 @@ class DataExport(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class Payment(Base):
-    """A successful Telegram Stars payment (Bot API SuccessfulPayment). Kept for the legal
-    period after an account is erased, `user_id` then replaced by the erasure's pseudonym —
-    hence no foreign key to users."""
-
-    __tablename__ = "payments"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    telegram_charge_id: Mapped[str] = mapped_column(String(128), unique=True)
-    provider_charge_id: Mapped[str | None] = mapped_column(String(128))
-    currency: Mapped[str] = mapped_column(String(8), default="XTR")
-    total_amount: Mapped[int] = mapped_column(Integer)  # Stars are whole numbers
-    payload: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

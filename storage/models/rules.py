@@ -34,6 +34,8 @@ class Rule(Base):
     # JSON documents owned by core.rules.settings (scope, schedule, frequency, modes).
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set when a lower plan switched it off (core/billing/enforce.py); cleared on upgrade.
+    plan_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

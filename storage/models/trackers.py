@@ -38,6 +38,8 @@ class Tracker(Base):
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")  # the tracker's own zone
     currency: Mapped[str] = mapped_column(String(3), default="USD")  # the tracker's currency
     status: Mapped[str] = mapped_column(String(16), default="active")  # active|failing|disconnected
+    # Set when a lower plan paused it (core/billing/enforce.py); cleared on upgrade.
+    plan_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(300))
     failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
