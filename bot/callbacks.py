@@ -188,3 +188,24 @@ class EraseCb(CallbackData, prefix="er"):
     u: int
     r: str
     ok: int = 0
+
+
+class BillingCb(CallbackData, prefix="bl"):
+    """Billing screen actions: `plans` (what each plan allows — the "Upgrade" under every limit
+    message), `buy` a plan for `days` (recurring when `r`), `history`, `cancel`/`resume` the
+    subscription; the presser's own billing only."""
+
+    action: str
+    plan: str = ""
+    days: int = 0
+    r: int = 0
+    page: int = 0
+
+
+class AdminCb(CallbackData, prefix="ad"):
+    """An operator console action on user `u` (0: none); the presser is checked against
+    ADMIN_IDS on every press and a non-operator gets the stale-button reply."""
+
+    a: str
+    u: int = 0
+    v: str = ""
