@@ -15,6 +15,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisEventIsolation, RedisStorage
@@ -33,9 +34,11 @@ from bot.launch_progress import ProgressEditor
 from bot.middlewares import PrivateChatsOnly, UserMiddleware
 from bot.notifier import Notifier
 from bot.oauth_callback import OAuthDeps
+from bot.operator_calls import star_transactions
 from bot.pacing import PacingMiddleware
 from bot.routers import all_routers
 from bot.web import WEBHOOK_PATH, BotProbe, ExportDeps, build_web_app
+from core.billing import reconcile
 from core.billing.plans import PlanBook
 from core.charts import ChartRenderer
 from core.clock import Clock, SystemClock
@@ -44,7 +47,7 @@ from core.launch import runner as launch_runner
 from core.launch import service as launch_service
 from core.logs import setup_logging
 from core.oauth_state import StateSigner
-from core.privacy import erase, export
+from core.privacy import erase, export, rights
 from core.privacy import purge as privacy_purge
 from core.rules import approvals
 from core.rules import engine as rules_engine
@@ -172,6 +175,17 @@ async def start_service(settings: Settings, clock: Clock | None = None) -> Servi
     )
 
 
+async def _reconcile_daily(svc: Service, plans: PlanBook) -> None:
+    """The daily reconciliation; Telegram out of reach is a warning (tomorrow's run, or an
+    operator's "Reconcile now", tries again), not a crash of the tick."""
+    try:
+        await reconcile.run(svc.uow, plans.current(), svc.clock, star_transactions(svc.bot),
+                            [k.secret for k in svc.settings.keyring.keys], svc.worker,
+                            svc.settings.admin_id_set)
+    except TelegramAPIError as exc:
+        log.warning("billing.reconcile_failed", extra={"error": exc.message})
+
+
 def background_ticks(svc: Service) -> list[Tick]:
     """What every instance does in the background; leases keep instances from doubling work."""
     notifier = Notifier(svc.uow, svc.clock, svc.bot, svc.i18n)
@@ -179,6 +193,7 @@ def background_ticks(svc: Service) -> list[Tick]:
     courier = ExportCourier(svc.bot, svc.i18n)
     exports_dir = Path(svc.settings.export_dir)
     trackers = client_factory(svc.settings.tracker_timeout_seconds)
+    plans = PlanBook(svc.settings.plans_file)
     ticks = [
         Tick("notify", svc.settings.notify_tick_seconds, notifier.tick),
         # Disconnected or revoked connections, lost ad accounts, disconnected trackers.
@@ -197,6 +212,11 @@ def background_ticks(svc: Service) -> list[Tick]:
             ),
         ),
         Tick("export_purge", 600, lambda: export.purge(svc.uow, svc.clock, exports_dir)),
+        # Broadcasts: count blocked recipients, report the delivery once nothing is pending.
+        Tick("broadcasts", svc.settings.notify_tick_seconds,
+             lambda: rights.settle_broadcasts(svc.uow, svc.clock)),
+        # Our payments ledger against Telegram's Stars transactions, once a day (leased).
+        Tick("reconcile", 86400, lambda: _reconcile_daily(svc, plans)),
         Tick(
             "erasures",
             svc.settings.erasure_tick_seconds,

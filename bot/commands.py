@@ -10,7 +10,7 @@ from aiogram.utils.i18n import gettext as _
 from core.users import LANGUAGES
 
 # Commands only operators (ADMIN_IDS) may use: answered, but kept out of users' menus.
-OPERATOR_COMMANDS = frozenset({"broadcast", "erase"})
+OPERATOR_COMMANDS = frozenset({"admin", "broadcast", "erase"})
 
 
 def command_list() -> list[BotCommand]:

@@ -108,3 +108,11 @@ class DeleteStates(StatesGroup):
     """/delete_account: waiting for the typed confirmation word."""
 
     confirm = State()
+
+
+class AdminStates(StatesGroup):
+    """An operator's typed input in the console."""
+
+    find = State()  # a Telegram id, @username or email to look up
+    grant_reason = State()  # why a plan is granted
+    broadcast_text = State()  # the text of a new broadcast

@@ -163,7 +163,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("sync_jobs", Owner("ad_account_id", "ad_accounts"), Purpose.OPERATION,
           Basis.CONTRACT, Retention.CONNECTION, {
         **_cols(C.TECHNICAL, False, "id ad_account_id kind due_at lease_owner lease_until "
-                "attempts last_error last_ok_at"),
+                "attempts last_error last_error_at last_ok_at"),
     }),
     Table("ad_objects", Owner("ad_account_id", "ad_accounts"), Purpose.TIKTOK, Basis.CONTRACT,
           Retention.CONNECTION, {
@@ -317,6 +317,21 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("exports", USER, Purpose.ACCOUNT, Basis.CONTRACT, Retention.SHORT, {
         **_cols(C.TECHNICAL, False, "id user_id state requested_at finished_at expires_at "
                 "size token error progress_message_id lease_owner lease_until attempts"),
+    }),
+    # What an operator sent to many users (core/privacy/rights.py): kept as the record of what
+    # went out; the operator's id is pseudonymised if they delete their own account.
+    Table("broadcasts", Owner("operator_id"), Purpose.SECURITY, Basis.LEGITIMATE_INTEREST,
+          Retention.AUDIT, {
+        **_cols(C.AUDIT, True, "id key kind text created_at queued_at canceled_at recipients "
+                "reported_at", Erase.KEEP),
+        "operator_id": Column(C.AUDIT, True, Erase.PSEUDONYMISE),
+    }),
+    # Service-wide jobs' leases (core/billing/reconcile.py); a row names the operator who last
+    # started it by hand.
+    Table("operator_jobs", Owner("started_by"), Purpose.OPERATION, Basis.CONTRACT,
+          Retention.SHORT, {
+        **_cols(C.TECHNICAL, False, "name lease_owner lease_until started_by last_started_at "
+                "last_finished_at last_result"),
     }),
 )}
 

@@ -6,6 +6,7 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.repos.admin import AdminRepo
 from storage.repos.audit import AuditRepo
 from storage.repos.billing import BillingRepo
 from storage.repos.connections import ConnectionRepo
@@ -55,6 +56,7 @@ class UnitOfWork:
         self.exports = ExportsRepo(self.session)
         self.erasures = ErasureRepo(self.session)
         self.billing = BillingRepo(self.session)
+        self.admin = AdminRepo(self.session)
         return self
 
     @property

@@ -9,6 +9,7 @@ def all_routers() -> list[Router]:
     """Routers in the order they must see updates."""
     from bot.routers import (
         accounts,
+        admin,
         cancel,
         creatives,
         fallback,
@@ -52,5 +53,6 @@ def all_routers() -> list[Router]:
         privacy_rights.router,
         info.router,
         support.router,
+        admin.router,
         fallback.router,
     ]

@@ -1,15 +1,14 @@
 """/privacy generated from the inventory, pause/resume, consent withdrawal, the activity list,
-and the operator's /broadcast of news (only to users who opted in)."""
+and the operator's /broadcast of news (only to users who opted in; previewed first)."""
 
 from __future__ import annotations
-
-import logging
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import NewsCb, PrivacyCb
+from bot.routers.admin import preview_broadcast
 from bot.routers.menu import sign_up_first
 from bot.screens import show
 from bot.views import privacy as view
@@ -22,7 +21,6 @@ from storage.models import User
 from storage.uow import UnitOfWorkFactory
 
 router = Router(name="privacy_rights")
-log = logging.getLogger(__name__)
 
 
 async def _policy(
@@ -118,7 +116,9 @@ async def broadcast_command(
     clock: Clock,
     settings: Settings,
 ) -> None:
-    """An operator's news to every user who opted in (through the outbox, with Unsubscribe)."""
+    """An operator's news (`/broadcast text`): previewed first, then sent from the preview to
+    every user who opted in, through the outbox, with Unsubscribe (/admin → Broadcasts also
+    makes service notices)."""
     if message.from_user is None or message.from_user.id not in settings.admin_id_set:
         await message.answer(view.operators_only())
         return
@@ -126,10 +126,4 @@ async def broadcast_command(
     if not text:
         await message.answer(view.broadcast_usage())
         return
-    try:
-        sent = await rights.broadcast(uow, clock, message.from_user.id, text)
-    except ValueError:
-        await message.answer(view.broadcast_bad(len(text), rights.BROADCAST_MAX))
-        return
-    log.info("privacy.broadcast", extra={"broadcast": sent.key, "recipients": sent.recipients})
-    await message.answer(view.broadcast_queued(sent.recipients))
+    await preview_broadcast(message, uow, clock, message.from_user.id, "news", text)

@@ -11,11 +11,14 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import AccountsCb
 from bot.views import Screen, rule_alerts, rule_digest
+from bot.views import admin as admin_view
 from bot.views import launch as launch_view
 from bot.views import privacy as privacy_view
 from bot.views.common import local_day
 from bot.views.integrations import alerts as integrations_alerts
+from core.billing import reconcile
 from core.launch import service as launch_service
+from core.privacy import rights
 from core.privacy.rights import MARKETING_KIND
 from core.rules import digests
 from storage.uow import UnitOfWork
@@ -54,6 +57,13 @@ async def render(
         if user is None or not user.marketing_opt_in:
             return None
         return privacy_view.news(str(params["text"]), user_id)
+    if kind == rights.SERVICE_KIND:
+        return admin_view.service_notice(str(params["text"]))
+    if kind == rights.BROADCAST_REPORT_KIND:
+        status = await rights.broadcast_status_in(u, str(params["key"]))
+        return admin_view.broadcast_report(status) if status is not None else None
+    if kind == reconcile.REPORT_KIND:
+        return admin_view.reconcile_report(params)
     if kind == "connection_broken":
         conn = await u.connections.connection(user_id, int(params["connection_id"]))
         if conn is None or conn.status != "broken":

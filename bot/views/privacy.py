@@ -482,20 +482,7 @@ def operators_only() -> str:
 def broadcast_usage() -> str:
     """/broadcast without text."""
     return _(
-        "Send <code>/broadcast your text</code>: it goes to every user who agreed to receive "
-        "news (not paused, not blocked), each with an Unsubscribe button."
-    )
-
-
-def broadcast_bad(length: int, limit: int) -> str:
-    """Empty or too long news."""
-    return _("The text must have 1 to {limit} characters (it has {length}).").format(
-        limit=limit, length=length
-    )
-
-
-def broadcast_queued(recipients: int) -> str:
-    """The operator's confirmation."""
-    return _("📣 Queued for {count} recipients who agreed to receive news.").format(
-        count=recipients
+        "Send <code>/broadcast your text</code>: you see a preview first, then it goes to every "
+        "user who agreed to receive news (not paused), each with an Unsubscribe button. "
+        "Service notices to everyone: /admin → Broadcasts."
     )

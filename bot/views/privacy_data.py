@@ -112,6 +112,8 @@ TABLE_LABELS: dict[str, Callable[[], str]] = {
     "payments": lambda: _("payments"),
     "erasures": lambda: _("account deletion requests"),
     "exports": lambda: _("data exports"),
+    "broadcasts": lambda: _("broadcasts you sent as an operator"),
+    "operator_jobs": lambda: _("service jobs you started as an operator"),
 }
 
 

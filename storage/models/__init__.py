@@ -1,5 +1,6 @@
 """SQLAlchemy 2 models. Times are stored in UTC; money as exact integer micros, never float."""
 
+from storage.models.admin import Broadcast, OperatorJob
 from storage.models.ads import (
     AdAccount,
     AdObject,
@@ -36,6 +37,7 @@ __all__ = [
     "AdObject",
     "AuditEntry",
     "Base",
+    "Broadcast",
     "Creative",
     "CreativeUpload",
     "Credential",
@@ -51,6 +53,7 @@ __all__ = [
     "Micros",
     "OAuthState",
     "ObjectValue",
+    "OperatorJob",
     "OutboxMessage",
     "Payment",
     "Rule",

@@ -104,6 +104,7 @@ class SyncJob(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(300))
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when it last failed
     last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

@@ -135,6 +135,7 @@ class SyncRepo:
             "lease_until": None,
             "due_at": due_at,
             "last_error": error[:300] if error else None,
+            "last_error_at": now if error else None,
         }
         if ok:
             values.update(last_ok_at=now, attempts=0)
