@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
@@ -146,21 +146,37 @@ async def test_news_goes_only_to_consenting_active_users(uow: UnitOfWorkFactory)
         assert blocked is not None and deleted is not None
         blocked.blocked_at, deleted.deleted_at = NOW, NOW
         await u.commit()
-    sent = await rights.broadcast(uow, FixedClock(NOW), 1, "  Big news  ")
-    assert sent.recipients == 2
+    draft = await rights.draft_broadcast(uow, FixedClock(NOW), 1, "news", "  Big news  ")
+    # Previewed first: nothing is queued until the operator confirms.
+    assert (draft.kind, draft.text, draft.audience) == ("news", "Big news", 3)
+    async with uow() as u:
+        assert await u.session.scalar(select(func.count(OutboxMessage.id))) == 0
+    sent = await rights.send_broadcast(uow, FixedClock(NOW), 1, draft.key)
+    assert sent.recipients == 3
+    with pytest.raises(rights.NotADraft):  # a second press sends nothing more
+        await rights.send_broadcast(uow, FixedClock(NOW), 1, draft.key)
     async with uow() as u:
         rows = list(await u.session.scalars(
             select(OutboxMessage).where(OutboxMessage.kind == rights.MARKETING_KIND)
             .order_by(OutboxMessage.user_id)))
         assert [(r.user_id, r.params, r.next_attempt_at) for r in rows] == [
             (601, {"text": "Big news"}, NOW),
+            (604, {"text": "Big news"}, NOW),
             (606, {"text": "Big news"}, NOW.replace(hour=12)),  # after their quiet hours
         ]
+        # The user who blocked the bot is counted as blocked at once, never tried.
+        assert rows[1].failed_at == NOW and rows[1].sent_at is None
         audit = await u.session.scalar(
             select(AuditEntry).where(AuditEntry.action == "marketing.broadcast"))
-        assert audit is not None and audit.details == {"recipients": 2, "chars": 8}
+        assert audit is not None and audit.details == {"recipients": 3, "chars": 8}
+        assert audit.actor_id == 1
+    status = await rights.broadcast_status(uow, draft.key)
+    assert status is not None
+    assert (status.delivery.delivered, status.delivery.blocked, status.delivery.failed,
+            status.delivery.pending) == (0, 1, 0, 2)
     with pytest.raises(ValueError):
-        await rights.broadcast(uow, FixedClock(NOW), 1, "x" * (rights.BROADCAST_MAX + 1))
+        await rights.draft_broadcast(uow, FixedClock(NOW), 1, "news",
+                                     "x" * (rights.BROADCAST_MAX + 1))
 
     assert await rights.unsubscribe(uow, FixedClock(NOW), 601) is True
     assert await rights.unsubscribe(uow, FixedClock(NOW), 601) is False
