@@ -303,9 +303,16 @@ async def refund(uow: UnitOfWorkFactory, catalogue: Catalogue, clock: Clock, ope
                 await u.commit()
             raise
         already = True
-    change = await account.refunded(
-        uow, catalogue, clock, charge.telegram_charge_id, operator_id,
-        REFUND_REASON if not already else "already refunded at Telegram")
+    reason = REFUND_REASON if not already else "already refunded at Telegram"
+    change = await account.refunded(uow, catalogue, clock, charge.telegram_charge_id,
+                                    operator_id, reason)
+    async with uow() as u:
+        # Telegram's refunded_payment update may have marked it first (without an operator):
+        # the ledger still names who refunded it, and the audit log always does.
+        await u.admin.name_refunder(charge.telegram_charge_id, operator_id, reason)
+        u.audit.record(operator_id, "admin.refunded", "payment", charge.telegram_charge_id,
+                       {"user_id": user_id, "stars": charge.total_amount, "already": already})
+        await u.commit()
     canceled, cancel_error = False, None
     if charge.recurring:
         subscription = _subscription_start(ledger, charge)

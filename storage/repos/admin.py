@@ -267,6 +267,15 @@ class AdminRepo:
         """One ledger entry by our row id (what buttons carry: charge ids can be 128 bytes)."""
         return await self._s.get(Payment, payment_id, populate_existing=True)
 
+    async def name_refunder(self, charge_id: str, operator_id: int, reason: str) -> None:
+        """Name the operator on a refunded charge that was marked without one."""
+        await self._s.execute(
+            update(Payment)
+            .where(Payment.telegram_charge_id == charge_id, Payment.refunded_at.is_not(None),
+                   Payment.refunded_by.is_(None))
+            .values(refunded_by=operator_id, reason=reason)
+            .execution_options(synchronize_session=False))
+
     # Broadcasts ---------------------------------------------------------------------------
 
     async def audience(self, kind: str, after_id: int, limit: int) -> list[User]:

@@ -234,7 +234,34 @@ async def test_a_refund_asks_telegram_then_ends_the_period_and_cancels_the_renew
             select(AuditEntry.action).where(AuditEntry.actor_id == OPERATOR)
             .order_by(AuditEntry.id)))
     assert actions == ["admin.viewed", "admin.refund_refused", "billing.refunded",
-                       "admin.renewal_canceled", "billing.refunded", "admin.renewal_canceled"]
+                       "admin.refunded", "admin.renewal_canceled", "billing.refunded",
+                       "admin.refunded", "admin.renewal_canceled"]
+
+
+async def test_a_refund_marked_first_by_telegrams_update_still_names_the_operator(
+    uow: UnitOfWorkFactory,
+) -> None:
+    await _user(uow, 451)
+    clock = FixedClock(NOW)
+    await account.record_charge(uow, CATALOGUE, clock, 451, paid(451, "c451", 500, NOW))
+    card = await admin.user_card(uow, CATALOGUE, clock, OPERATOR, 451)
+
+    async def refund_and_update(user_id: int, charge_id: str) -> None:
+        # Telegram's refunded_payment update is handled before the refund call returns.
+        await account.refunded(uow, CATALOGUE, clock, charge_id)
+
+    async def never(user_id: int, charge_id: str) -> None:
+        raise AssertionError("a one-off payment has no renewal to cancel")
+
+    done = await admin.refund(uow, CATALOGUE, clock, OPERATOR, 451, card.payments[0].id,
+                              refund_and_update, never)
+    assert done.change is not None and not done.change.new and not done.subscription
+    async with uow() as u:
+        charge = await u.billing.charge("c451")
+        audit = await u.session.scalar(select(AuditEntry).where(
+            AuditEntry.action == "admin.refunded"))
+    assert charge is not None and charge.refunded_by == OPERATOR
+    assert audit is not None and audit.actor_id == OPERATOR and audit.target_id == "c451"
 
 
 async def test_broadcast_recipients_per_kind_and_the_report_when_all_settled(
