@@ -153,7 +153,8 @@ async def test_broadcast_reaches_only_opted_in_users_and_unsubscribe_withdraws(
     await admin.send("/broadcast")
     await admin.expect("/broadcast your text")
     await admin.send("/broadcast Spring release: <charts> & more")
-    await admin.expect("Queued for 1 recipients")
+    await admin.expect("Preview of the news")  # nothing goes before the operator says so
+    await tap(admin, "📤 Send to 1 users", "Queued for 1 users")
 
     news = await fan.wait_for(lambda m: "Spring release: <charts> & more" in m.text)
     assert news.button_labels() == ["🔕 Unsubscribe"]
