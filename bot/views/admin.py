@@ -528,17 +528,17 @@ def preview_controls(draft: Draft) -> Screen:
     """Under the preview: send it, turn it into the other kind, or cancel."""
     kb = InlineKeyboardBuilder()
     if draft.audience:
-        kb.button(text=_("📤 Send to {n} users").format(n=draft.audience),
+        kb.button(text=_("📤 Send to users: {n}").format(n=draft.audience),
                   callback_data=AdminCb(a="bsend", v=draft.key))
     other = _("🔁 Make it a service notice") if draft.kind == "news" else _("🔁 Make it news")
     kb.button(text=other, callback_data=AdminCb(a="bkind", v=draft.key))
     kb.button(text=_("✖ Cancel"), callback_data=AdminCb(a="bcancel", v=draft.key))
     kb.adjust(1)
     if draft.kind == "news":
-        who = _("{n} users agreed to receive news (and did not pause their account); each "
-                "message carries an Unsubscribe button.").format(n=draft.audience)
+        who = _("Recipients who agreed to receive news (and did not pause their account): "
+                "{n}; each message carries an Unsubscribe button.").format(n=draft.audience)
     else:
-        who = _("A service notice goes to all {n} users, labelled as such, without "
+        who = _("A service notice goes to every user ({n}), labelled as such, without "
                 "Unsubscribe. Use it only for what users must know about the "
                 "service.").format(n=draft.audience)
     return _("👆 Preview of the {kind}. {who} Users who blocked the bot are counted as blocked "
@@ -555,8 +555,9 @@ def broadcast_queued(key: str, recipients: int) -> Screen:
     """Sent to the outbox."""
     kb = InlineKeyboardBuilder()
     kb.button(text=_("📊 Broadcast status"), callback_data=AdminCb(a="bs", v=key))
-    return _("📣 Queued for {n} users, paced under Telegram's limits. You get the delivery count "
-             "when the last one settles.").format(n=recipients), kb.as_markup()
+    return _("📣 Queued, recipients: {n}. It goes out paced under Telegram's limits; you get "
+             "the delivery count when the last one settles.").format(n=recipients), \
+        kb.as_markup()
 
 
 def broadcast_gone() -> str:
@@ -582,7 +583,7 @@ def preview_button() -> str:
 def broadcast_status(s: BroadcastStatus, zone: str) -> Screen:
     """One broadcast's delivery so far."""
     lines = [
-        _("📣 <b>Broadcast status</b> — {kind}, queued {when} to {n} users").format(
+        _("📣 <b>Broadcast status</b> — {kind}, queued {when}, recipients: {n}").format(
             kind=_kind_name(s.kind), when=_stamp(s.queued_at, zone), n=s.recipients),
         _counts(s),
         _("Finished.") if s.settled else _("Still delivering."),

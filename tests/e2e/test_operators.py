@@ -131,7 +131,7 @@ async def test_news_goes_to_consenting_users_and_a_blocked_one_is_counted_not_re
     own = await other.last_bot_message()
     assert own is not None
     assert (await press_data_answer(other, key, own.message_id)).get("text") == STALE
-    await tap(admin, "📤 Send to 2 users", "Queued for 2 users")
+    await tap(admin, "📤 Send to users: 2", "Queued, recipients: 2")
 
     news = await fan.wait_for(lambda m: "Spring release" in m.text)
     assert news.button_labels() == ["🔕 Unsubscribe"]

@@ -154,7 +154,7 @@ async def test_broadcast_reaches_only_opted_in_users_and_unsubscribe_withdraws(
     await admin.expect("/broadcast your text")
     await admin.send("/broadcast Spring release: <charts> & more")
     await admin.expect("Preview of the news")  # nothing goes before the operator says so
-    await tap(admin, "📤 Send to 1 users", "Queued for 1 users")
+    await tap(admin, "📤 Send to users: 1", "Queued, recipients: 1")
 
     news = await fan.wait_for(lambda m: "Spring release: <charts> & more" in m.text)
     assert news.button_labels() == ["🔕 Unsubscribe"]
