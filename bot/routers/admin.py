@@ -238,7 +238,7 @@ async def _grant_step(query: CallbackQuery, cb: AdminCb, state: FSMContext,
         await show(query, view.grant_plans(target, catalogue))
         await query.answer()
         return
-    plan, _, days = cb.v.partition(":")
+    plan, _, days = cb.v.partition(".")
     chosen = catalogue.get(plan)
     if chosen is None or not chosen.paid or (cb.a == "gd" and (
             not days.isdigit() or int(days) not in view.GRANT_DAYS)):

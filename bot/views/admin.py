@@ -326,7 +326,7 @@ def grant_days(user: User, catalogue: Catalogue, plan: str) -> Screen:
     kb = InlineKeyboardBuilder()
     for days in GRANT_DAYS:
         kb.button(text=_("{n} days").format(n=days),
-                  callback_data=AdminCb(a="gd", u=user.id, v=f"{plan}:{days}"))
+                  callback_data=AdminCb(a="gd", u=user.id, v=f"{plan}.{days}"))
     back_to(user.id, kb)
     kb.adjust(4, 1)
     return _("🎁 {plan} for {who}: for how many days? Time already paid is kept: a higher plan "
