@@ -36,6 +36,7 @@ from bot.oauth_callback import OAuthDeps
 from bot.pacing import PacingMiddleware
 from bot.routers import all_routers
 from bot.web import WEBHOOK_PATH, BotProbe, ExportDeps, build_web_app
+from core.billing import tick as billing_tick
 from core.billing.plans import PlanBook
 from core.charts import ChartRenderer
 from core.clock import Clock, SystemClock
@@ -174,7 +175,8 @@ async def start_service(settings: Settings, clock: Clock | None = None) -> Servi
 
 def background_ticks(svc: Service) -> list[Tick]:
     """What every instance does in the background; leases keep instances from doubling work."""
-    notifier = Notifier(svc.uow, svc.clock, svc.bot, svc.i18n)
+    plans: PlanBook = svc.dp["plans"]
+    notifier = Notifier(svc.uow, svc.clock, svc.bot, svc.i18n, plans=plans)
     owner = svc.worker
     courier = ExportCourier(svc.bot, svc.i18n)
     exports_dir = Path(svc.settings.export_dir)
@@ -197,6 +199,12 @@ def background_ticks(svc: Service) -> list[Tick]:
             ),
         ),
         Tick("export_purge", 600, lambda: export.purge(svc.uow, svc.clock, exports_dir)),
+        # Reminders before a paid period ends, grace, and a changed plan's limits.
+        Tick(
+            "billing",
+            svc.settings.billing_tick_seconds,
+            lambda: billing_tick.run_due(svc.uow, plans.current(), svc.clock, owner),
+        ),
         Tick(
             "erasures",
             svc.settings.erasure_tick_seconds,
@@ -335,6 +343,7 @@ async def run(settings: Settings) -> None:
             await tracker_jobs.release_leases(svc.uow, svc.worker)
             await export.release_leases(svc.uow, svc.worker)
             await erase.release_leases(svc.uow, svc.worker)
+            await billing_tick.release_leases(svc.uow, svc.worker)
         if runner is not None:
             await runner.cleanup()
         with contextlib.suppress(Exception):

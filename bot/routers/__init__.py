@@ -9,6 +9,7 @@ def all_routers() -> list[Router]:
     """Routers in the order they must see updates."""
     from bot.routers import (
         accounts,
+        billing,
         cancel,
         creatives,
         fallback,
@@ -33,6 +34,8 @@ def all_routers() -> list[Router]:
 
     return [
         membership.router,
+        # Payments first: their service messages must never reach a flow's "not text" handler.
+        billing.router,
         cancel.router,
         signup.router,
         accounts.router,

@@ -110,6 +110,7 @@ TABLE_LABELS: dict[str, Callable[[], str]] = {
     "fsm_state": lambda: _("conversation states"),
     "audit_log": lambda: _("activity log entries"),
     "payments": lambda: _("payments"),
+    "entitlements": lambda: _("plan and renewal status"),
     "erasures": lambda: _("account deletion requests"),
     "exports": lambda: _("data exports"),
 }
