@@ -12,7 +12,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from babel.dates import format_date, get_timezone_location
+from babel.dates import format_date, format_datetime, get_timezone_location
 
 from core.timezones import COMMON, utc_offset_label
 
@@ -85,6 +85,15 @@ def local_stamp(moment: datetime | None, user_tz: str) -> str:
     if moment is None:
         return "—"
     return moment.astimezone(ZoneInfo(user_tz)).strftime("%d.%m.%Y %H:%M")
+
+
+def local_when(moment: datetime | None, user_tz: str) -> str:
+    """`3 Dec 2026, 14:05` in the reader's language and the user's zone (— when unknown)."""
+    if moment is None:
+        return "—"
+    return format_datetime(
+        moment.astimezone(ZoneInfo(user_tz)), "d MMM y, HH:mm", locale=get_i18n().current_locale
+    )
 
 
 def local_day(moment: datetime, user_tz: str) -> str:

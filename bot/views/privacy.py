@@ -15,11 +15,11 @@ from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date
 
 from bot.callbacks import MenuCb, NewsCb, PrivacyCb, SettingsCb
 from bot.views import Screen
-from bot.views.common import zone_label
+from bot.views.common import local_when, zone_label
 from core.privacy.rights import ActivityPage, PendingPurge
 from storage.inventory import (
     ACCOUNT_DAYS,
@@ -255,7 +255,7 @@ def for_you_now(user: User, purges: list[PendingPurge], now: datetime) -> str:
     lines = [_("<b>For you now</b>")]
     if user.paused_at is not None:
         lines.append(_("• Your account is paused since {date}: no syncs, rules or alerts.")
-                     .format(date=_date(user.paused_at, user.time_zone)))
+                     .format(date=local_when(user.paused_at, user.time_zone)))
     lines.append(_("• News: {state}.").format(
         state=_("you agreed to receive them") if user.marketing_opt_in else _("off")))
     if purges:
@@ -351,7 +351,7 @@ def paused_done(user: User) -> Screen:
     return _(
         "⏸ <b>Your account is paused</b> since {date}. No syncs, rules or alerts until you "
         "resume."
-    ).format(date=_when(user.paused_at, user.time_zone)), kb.as_markup()
+    ).format(date=local_when(user.paused_at, user.time_zone)), kb.as_markup()
 
 
 def resume_confirm(user: User) -> Screen:
@@ -364,7 +364,7 @@ def resume_confirm(user: User) -> Screen:
         "<b>Resume your account?</b>\n\n"
         "Paused since {date}. Syncs, rules and tracker runs start again on their next "
         "schedule, and alerts go out again (those that waited more than 3 days are dropped)."
-    ).format(date=_when(user.paused_at, user.time_zone)), kb.as_markup()
+    ).format(date=local_when(user.paused_at, user.time_zone)), kb.as_markup()
 
 
 def run_while_paused() -> str:
@@ -375,15 +375,6 @@ def run_while_paused() -> str:
 def resumed_done() -> str:
     """Confirmation after resuming (shown above the settings)."""
     return _("▶ Your account is active again.")
-
-
-def _when(moment: datetime | None, zone: str) -> str:
-    """`3 Dec 2026, 14:05` in the reader's language and zone."""
-    if moment is None:
-        return "—"
-    return format_datetime(
-        moment.astimezone(ZoneInfo(zone)), "d MMM y, HH:mm", locale=get_i18n().current_locale
-    )
 
 
 # Activity ---------------------------------------------------------------------------------
@@ -440,7 +431,7 @@ def activity(page: ActivityPage, zone: str, now: datetime) -> Screen:
     if not page.entries:
         lines.append(_("Nothing yet."))
     for entry in page.entries:
-        lines.append(f"{_when(entry.created_at, zone)} — {activity_label(entry)}")
+        lines.append(f"{local_when(entry.created_at, zone)} — {activity_label(entry)}")
     if page.pages > 1:
         lines += ["", _("Page {n} of {total}").format(n=page.page + 1, total=page.pages)]
     kb = InlineKeyboardBuilder()

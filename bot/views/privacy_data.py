@@ -17,6 +17,7 @@ from babel.numbers import format_decimal
 from bot.callbacks import PrivacyDataCb
 from bot.views import Screen
 from bot.views import stats as stats_view
+from bot.views.common import LANGUAGE_NAMES
 from bot.views.common import local_stamp as when
 from core.privacy.export import PER_DAY, FileEntry, Inventory, TableCount
 from storage.inventory import Category, Purpose
@@ -110,7 +111,7 @@ TABLE_LABELS: dict[str, Callable[[], str]] = {
     "fsm_state": lambda: _("conversation states"),
     "audit_log": lambda: _("activity log entries"),
     "payments": lambda: _("payments"),
-    "entitlements": lambda: _("plan and renewal status"),
+    "entitlements": lambda: _("plan status records"),
     "erasures": lambda: _("account deletion requests"),
     "exports": lambda: _("data exports"),
 }
@@ -162,7 +163,7 @@ def my_data(user: User, inventory: Inventory) -> Screen:
             username=f"@{html_lib.escape(user.username)}" if user.username else "—"),
         _("Email: {email}").format(email=html_lib.escape(user.email or "—")),
         _("Language: {language} · time zone: {zone}").format(
-            language=user.language, zone=html_lib.escape(zone)),
+            language=LANGUAGE_NAMES.get(user.language, user.language), zone=html_lib.escape(zone)),
         _("Signed up: {time}").format(time=when(user.created_at, zone)),
     ]
     parts = [

@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from aiogram import html
-from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from babel.dates import format_datetime
 
 from bot.callbacks import MenuCb, PrivacyCb, SettingsCb
 from bot.views import Screen
-from bot.views.common import LANGUAGE_NAMES, add_zone_buttons, yes_no, zone_label
+from bot.views.common import LANGUAGE_NAMES, add_zone_buttons, local_when, yes_no, zone_label
 from storage.models import User
 
 
 def overview(user: User, now: datetime) -> Screen:
     """Current settings with a button per setting."""
     head = [_("⏸ Your account is paused since {date}: no syncs, rules or alerts.").format(
-        date=paused_since(user)), ""] if user.paused_at is not None else []
+        date=local_when(user.paused_at, user.time_zone)), ""] if user.paused_at is not None else []
     text = "\n".join(
         [
             *head,
@@ -51,14 +48,6 @@ def overview(user: User, now: datetime) -> Screen:
     kb.button(text=_("« Main menu"), callback_data=MenuCb(section="home"))
     kb.adjust(2, 2, 2, 2, 1)
     return text, kb.as_markup()
-
-
-def paused_since(user: User) -> str:
-    """When the account was paused, in the user's zone and language."""
-    if user.paused_at is None:
-        return "—"
-    local = user.paused_at.astimezone(ZoneInfo(user.time_zone))
-    return format_datetime(local, "d MMM, HH:mm", locale=get_i18n().current_locale)
 
 
 def _back() -> InlineKeyboardBuilder:
