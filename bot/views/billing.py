@@ -6,19 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from aiogram import html
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from babel.dates import format_datetime
 from babel.numbers import format_decimal
 
 from bot.callbacks import BillingCb, MenuCb
 from bot.views import Screen
 from bot.views.common import add_pager, zone_label
+from bot.views.common import local_when as when
 from core.billing import checkout, subscription
 from core.billing.ledger import Standing
 from core.billing.limits import Usage
@@ -36,18 +35,6 @@ NAME_MAX = 60
 def stars(n: int) -> str:
     """`⭐1,500` with the reader's digit grouping."""
     return "⭐" + format_decimal(n, locale=get_i18n().current_locale)
-
-
-def when(moment: datetime | None, zone: str) -> str:
-    """`12 January 2027, 10:00` in the reader's zone and language."""
-    if moment is None:
-        return "—"
-    try:
-        tz = ZoneInfo(zone)
-    except (KeyError, ValueError):
-        tz = ZoneInfo("UTC")
-    return format_datetime(moment.astimezone(tz), "d MMMM y, HH:mm",
-                           locale=get_i18n().current_locale)
 
 
 def _fit(text: str, limit: int) -> str:

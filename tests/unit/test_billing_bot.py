@@ -212,7 +212,7 @@ async def test_renewal_follows_telegram_and_a_refused_cancel_changes_nothing(
     await chat.pay(ANN, "sub1", body, 500, recurring=True)
     calls = await chat.press(ANN, BillingCb(action="home").pack())
     [screen] = [c for c in calls if isinstance(c, EditMessageText)]
-    assert "renews on 31 December 2026, 10:00" in plain(screen.text)
+    assert "renews on 31 Dec 2026, 10:00" in plain(screen.text)
 
     calls = await chat.press(ANN, BillingCb(action="cancel").pack())
     [confirm] = [c for c in calls if isinstance(c, EditMessageText)]
@@ -229,7 +229,7 @@ async def test_renewal_follows_telegram_and_a_refused_cancel_changes_nothing(
     [edit] = [c for c in calls if isinstance(c, EditUserStarSubscription)]
     assert (edit.user_id, edit.telegram_payment_charge_id, edit.is_canceled) == (ANN, "sub1", True)
     [shown] = [c for c in calls if isinstance(c, EditMessageText)]
-    assert plain(shown.text).startswith("✅ Renewal cancelled. Pro stays until 31 December")
+    assert plain(shown.text).startswith("✅ Renewal cancelled. Pro stays until 31 Dec 2026")
     assert "▶ Resume renewal" in [b.text for row in shown.reply_markup.inline_keyboard  # type: ignore[union-attr]
                                   for b in row]
 

@@ -77,7 +77,7 @@ async def test_a_one_off_period_reminds_twice_then_grace_then_downgrade(
     await _run(uow, clock, end - timedelta(days=2))  # again: the 3-day one is not repeated
     said = await _said(uow, clock)
     assert [k for k, _ in said] == ["billing_receipt", "billing_reminder"]
-    assert "Your Pro plan ends on 31 December 2026, 10:00" in said[1][1]  # Berlin time
+    assert "Your Pro plan ends on 31 Dec 2026, 10:00" in said[1][1]  # Berlin time
 
     await _run(uow, clock, end - timedelta(hours=23))
     await _run(uow, clock, end - timedelta(hours=1))
@@ -89,8 +89,8 @@ async def test_a_one_off_period_reminds_twice_then_grace_then_downgrade(
     said = await _said(uow, clock)
     grace = [text for kind, text in said if kind == "billing_grace"]
     assert len(grace) == 1
-    assert "Your paid Pro time ended on 31 December 2026, 10:00" in grace[0]
-    assert "stay until 3 January 2027, 10:00 (grace period)" in grace[0]
+    assert "Your paid Pro time ended on 31 Dec 2026, 10:00" in grace[0]
+    assert "stay until 3 Jan 2027, 10:00 (grace period)" in grace[0]
     assert enforcer.calls == [(ANN, "pro")]  # grace keeps Pro's limits
 
     await _run(uow, clock, end + timedelta(days=3, minutes=1))
@@ -128,7 +128,7 @@ async def test_a_renewing_subscription_gets_no_reminder_and_stays_active(
     said = await _said(uow, clock)
     assert [k for k, _ in said] == ["billing_receipt", "billing_receipt"]
     assert "Subscription renewed: Pro" in said[1][1]
-    assert "Pro is active until 30 January 2027, 10:00." in said[1][1]
+    assert "Pro is active until 30 Jan 2027, 10:00." in said[1][1]
     assert enforcer.calls == [(ANN, "pro")]
 
 

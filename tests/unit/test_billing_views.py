@@ -73,8 +73,8 @@ def test_overview_says_plan_state_renewal_and_usage(en: None) -> None:
     ov = Overview(NOW, active, PRO, _sub(), _usage(rules_on=25), 4)
     text, labels = _checked(view.overview(ov, CATALOGUE, "Asia/Tokyo"))
     assert "Plan: Pro — active" in text
-    assert "Paid until: 21 December 2026, 18:00" in text  # Tokyo time
-    assert "Subscription: Pro, ⭐500 every 30 days — renews on 21 December 2026, 18:00." in text
+    assert "Paid until: 21 Dec 2026, 18:00" in text  # Tokyo time
+    assert "Subscription: Pro, ⭐500 every 30 days — renews on 21 Dec 2026, 18:00." in text
     assert "Ad accounts tracked: 1 of 10" in text
     assert "Rules switched on: 25 of 25 ⚠️" in text
     assert "Times in your time zone: Tokyo (UTC+09:00)." in text
@@ -82,7 +82,7 @@ def test_overview_says_plan_state_renewal_and_usage(en: None) -> None:
 
     off = Overview(NOW, active, PRO, _sub(renews=False), _usage(), 4)
     text, labels = _checked(view.overview(off, CATALOGUE, "UTC"))
-    assert "renewal is off; its period ends on 21 December 2026, 09:00" in text
+    assert "renewal is off; its period ends on 21 Dec 2026, 09:00" in text
     assert "▶ Resume renewal" in labels
 
     once = Overview(NOW, active, PRO, None, _usage(), 1)
@@ -95,13 +95,13 @@ def test_overview_says_plan_state_renewal_and_usage(en: None) -> None:
         Overview(NOW, grace, PRO, _sub(end=NOW - timedelta(days=1)), _usage(), 1),
         CATALOGUE, "UTC"))
     assert "Plan: Pro — grace period" in text
-    assert "Pro's limits stay until 3 December 2026, 09:00" in text
+    assert "Pro's limits stay until 3 Dec 2026, 09:00" in text
 
     free = CATALOGUE.free
     ended = Standing("free", None, NOW - timedelta(days=9), NOW - timedelta(days=6))
     text, labels = _checked(view.overview(
         Overview(NOW, ended, free, None, Usage(free, 0, 0, 0, 0), 1), CATALOGUE, "UTC"))
-    assert "Plan: Free" in text and "Your paid time ended on 22 November 2026" in text
+    assert "Plan: Free" in text and "Your paid time ended on 22 Nov 2026" in text
     assert "Ad accounts tracked: 0 of 2" in text
 
 
@@ -187,7 +187,7 @@ def test_receipts_name_plan_period_stars_end_and_charge(en: None) -> None:
     text, labels = _checked(view.receipt(_receipt(), after, CATALOGUE, "Europe/Berlin"))
     assert text.splitlines()[0] == "🧾 Payment received — thank you!"
     for line in ("Plan: Pro", "Period: 30 days, paid once", "Paid: ⭐550",
-                 "Pro is active until 31 December 2026, 10:00.",
+                 "Pro is active until 31 Dec 2026, 10:00.",
                  "Charge id (for support): stxSANDBOX<1>"):
         assert line in text
     assert labels == ["⭐ Billing"]
@@ -213,7 +213,7 @@ def test_history_pages_show_every_payment_with_its_charge_id(en: None) -> None:
     receipts[2] = _receipt(charge_id="grant:ab", kind="grant", stars=0)
     text, labels = _checked(view.history(History(receipts, 0, 3, 15), CATALOGUE, "UTC"))
     assert "Pro · 30 days · ⭐550" in text and "Pro · renewal · ⭐500" in text
-    assert "↩️ Refunded on 1 December 2026, 09:00" in text
+    assert "↩️ Refunded on 1 Dec 2026, 09:00" in text
     assert "Pro · 30 days · granted by TTPulse" in text and "grant:ab" not in text
     assert "Page 1 of 3" in text
     assert labels == ["›", "« Billing"]
@@ -239,7 +239,7 @@ def test_renewal_outcomes_and_terms(en: None) -> None:
     assert "Telegram refused the change: Bad Request: CHARGE_ID_INVALID &lt;x&gt;." in (
         view.renewal_problem(refused))
     text, labels = _checked(view.cancel_confirm(_sub(), CATALOGUE, "UTC"))
-    assert "You keep Pro until 21 December 2026, 09:00" in text
+    assert "You keep Pro until 21 Dec 2026, 09:00" in text
     assert labels == ["Yes, cancel renewal", "No, keep it"]
     terms = plain(view.paid_terms("https://ttpulse.example"))
     assert "https://ttpulse.example/privacy" in terms and "3 days of grace" in terms
