@@ -65,7 +65,10 @@ async def _wait_ready(url: str, proc: asyncio.subprocess.Process, log: Path) -> 
 
 async def main(user_id: int, web_port: int, data: Path, key: str) -> None:
     """Start the sandbox, the service, and the chat; stop everything when the chat ends."""
-    telegram = await start_server(token=DEMO_TOKEN)
+    # CLOCK_OFFSET_FILE moves the service's clock; the Telegram sandbox follows the same file,
+    # so subscription renewals come due when the demo travels in time.
+    telegram = await start_server(token=DEMO_TOKEN,
+                                  clock_offset_file=os.environ.get("CLOCK_OFFSET_FILE") or None)
     tiktok = await start_emulator(fixture="demo", token_file=str(data / "tiktok-tokens.json"))
     trackers = [await start_tracker(k, tiktok=tiktok) for k in ("keitaro", "binom1", "binom2")]
     env = {

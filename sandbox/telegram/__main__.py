@@ -19,6 +19,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--token", default=DEFAULT_TOKEN)
     parser.add_argument("--bot-username", default=DEFAULT_BOT_USERNAME)
     parser.add_argument("--no-flood", action="store_true", help="disable flood control")
+    parser.add_argument("--clock-offset-file", default=None,
+                        help="a file holding a clock offset in seconds (the service's "
+                             "CLOCK_OFFSET_FILE), re-read when it changes")
     return parser.parse_args(argv)
 
 
@@ -30,6 +33,7 @@ async def serve(args: argparse.Namespace) -> None:
         args.token,
         bot_username=args.bot_username,
         flood_enabled=not args.no_flood,
+        clock_offset_file=args.clock_offset_file,
     )
     print(f"telegram_api_url={server.url}", flush=True)
     stop = asyncio.Event()

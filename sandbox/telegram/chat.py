@@ -14,14 +14,16 @@ import re
 import sys
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit, urlunsplit
 
 import aiohttp
 
 from sandbox.telegram.driver import ChatUser, MessageView, SandboxClient, SandboxError
+from sandbox.telegram.engine import INVOICE_LINK_RE
 from sandbox.telegram.html_check import render_entities
 
 HELP = """\
@@ -29,7 +31,8 @@ TTPulse sandbox chat — you are user {user_id}. Type a message and press Enter.
   N            press button N of the newest message with buttons
   N.M          press button M of message #N
   /press TEXT  press the button labelled TEXT
-  /pay [N]     pay the newest invoice (or invoice #N)
+  /pay [N]     pay the newest invoice or invoice link (or invoice #N)
+  /subs        your subscriptions · /unsub N  cancel renewal of N · /resub N  turn it back on
   /open X      open a URL, or URL button N / N.M; then pick links and form buttons by number
   /close       leave the web page
   /photo PATH [caption] · /doc PATH [caption]   send a file
@@ -39,7 +42,8 @@ Anything else starting with / (like /start) goes to the bot as a command.
 Files the bot sends are saved to {downloads}."""
 
 _CLIENT_COMMANDS = ("/quit", "/exit", "/press", "/pay", "/open", "/close", "/photo", "/doc",
-                    "/history")
+                    "/history", "/subs", "/unsub", "/resub")
+_LINK_IN_TEXT = re.compile(r"(?:https?://)?(?:www\.)?(?:t|telegram)\.me/\$[A-Za-z0-9_-]+")
 _TG_HOSTS = ("t.me", "www.t.me", "telegram.me", "www.telegram.me")
 
 
@@ -192,6 +196,19 @@ class PageParser(HTMLParser):
         return "\n".join(line for line in lines if line)
 
 
+def invoice_links(msg: MessageView) -> list[str]:
+    """Invoice links (https://t.me/$...) a message carries: in its text, its text links or
+    its URL buttons."""
+    found = _LINK_IN_TEXT.findall(msg.text or "")
+    found += [e["url"] for e in msg.raw.get("entities") or [] if e.get("url")]
+    found += [b.url for row in msg.buttons for b in row if b.url]
+    return [url for url in dict.fromkeys(found) if INVOICE_LINK_RE.match(url)]
+
+
+def _stamp(unix: int) -> str:
+    return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def deep_link_payload(url: str) -> str | None:
     """For https://t.me/<bot>?start=PAYLOAD (or tg://resolve) the /start text, else None."""
     parts = urlsplit(url)
@@ -262,6 +279,9 @@ class TerminalChat:
             pay = msg.successful_payment
             body = (f"paid {pay['total_amount']} {pay['currency']} "
                     f"(charge {pay['telegram_payment_charge_id']})")
+            if pay.get("subscription_expiration_date"):
+                what = "subscription" if pay.get("is_first_recurring") else "renewal"
+                body += f", {what} until {_stamp(pay['subscription_expiration_date'])}"
         elif msg.kind == "refunded_payment":
             body = f"refund of {msg.raw.get('refunded_payment', {}).get('total_amount')} XTR"
         elif msg.kind in ("photo", "document", "video"):
@@ -276,6 +296,8 @@ class TerminalChat:
                 mark = " ↗" if button.url else (" (pay)" if button.pay else "")
                 cells.append(f"[{number}] {button.text}{mark}")
             lines.append("    " + "  ".join(cells))
+        if msg.from_bot and invoice_links(msg):
+            lines.append("    (an invoice link: type /pay to pay it)")
         return "\n".join(lines)
 
     async def refresh(self) -> bool:
@@ -444,14 +466,24 @@ class TerminalChat:
         await self.settle()
 
     async def pay(self, message_id: int | None) -> None:
-        """Pay an invoice."""
+        """Pay invoice #N, or the newest invoice or invoice link the bot sent."""
         await self.refresh()
         if message_id is None:
-            invoices = [m for m in self.messages if m.kind == "invoice" and not m.deleted]
-            if not invoices:
+            newest: int | str | None = None
+            for msg in self.messages:
+                if not msg.from_bot or msg.deleted:
+                    continue
+                if msg.kind == "invoice":
+                    newest = msg.message_id
+                elif links := invoice_links(msg):
+                    newest = links[0]
+            if newest is None:
                 self.out("(no invoice to pay)")
                 return
-            message_id = invoices[-1].message_id
+            if isinstance(newest, str):
+                await self.pay_link(newest)
+                return
+            message_id = newest
         self.out(f"(paying invoice #{message_id}...)")
         try:
             result = await self.user.pay(message_id)
@@ -460,6 +492,57 @@ class TerminalChat:
             return
         if not result.get("ok"):
             self.out(f"(payment declined: {result.get('error_message')})")
+        await self.settle()
+
+    async def pay_link(self, url: str) -> None:
+        """Pay an invoice link."""
+        self.out(f"(paying invoice link {url}...)")
+        try:
+            result = await self.user.pay_link(url)
+        except SandboxError as exc:
+            self.out(f"(payment failed: {exc})")
+            return
+        if not result.get("ok"):
+            self.out(f"(payment declined: {result.get('error_message')})")
+        await self.settle()
+
+    async def show_subscriptions(self) -> list[dict[str, Any]]:
+        """/subs: my subscriptions, numbered, with their state and next date."""
+        try:
+            subs = await self.user.subscriptions()
+        except SandboxError as exc:
+            self.out(f"(could not list subscriptions: {exc})")
+            return []
+        if not subs:
+            self.out("(no subscriptions)")
+        for number, sub in enumerate(subs, 1):
+            when = {"active": "renews", "canceled": "ends"}.get(sub["state"], "ended")
+            by = f" by the {sub['canceled_by']}" if sub["state"] == "canceled" else ""
+            failed = " (payment failed)" if sub["failed"] else ""
+            self.out(f"  [{number}] {sub['title']} — {sub['amount']} ⭐ / 30 days — "
+                     f"{sub['state']}{by}{failed}, {when} {_stamp(sub['expires_at'])}")
+        return subs
+
+    async def edit_subscription(self, arg: str, action: str) -> None:
+        """/unsub N or /resub N: cancel or re-enable renewal of subscription N of /subs."""
+        if not arg.isdigit():
+            self.out(f"(usage: /{'unsub' if action == 'cancel' else 'resub'} N, N from /subs)")
+            return
+        try:
+            subs = await self.user.subscriptions()
+        except SandboxError as exc:
+            self.out(f"(could not list subscriptions: {exc})")
+            return
+        if not 1 <= int(arg) <= len(subs):
+            self.out(f"(no subscription {arg}; /subs lists them)")
+            return
+        sub = subs[int(arg) - 1]
+        try:
+            await self.user.subscription(sub["first_charge_id"], action)
+        except SandboxError as exc:
+            self.out(f"(not changed: {exc.body.get('error', exc)})")
+            return
+        self.out(f"({sub['title']}: renewal {'canceled' if action == 'cancel' else 'on'})")
         await self.settle()
 
     async def client_command(self, text: str) -> None:
@@ -482,6 +565,10 @@ class TerminalChat:
             await self.open_arg(arg)
         elif command in ("/photo", "/doc"):
             await self.send_file("photo" if command == "/photo" else "document", arg)
+        elif command == "/subs":
+            await self.show_subscriptions()
+        elif command in ("/unsub", "/resub"):
+            await self.edit_subscription(arg, "cancel" if command == "/unsub" else "resume")
         elif command == "/history":
             async with self.lock:
                 for msg in self.messages:
@@ -532,6 +619,10 @@ class TerminalChat:
         """Fetch a page (following redirects by hand to catch t.me deep links) and show it."""
         session = self._web_session()
         for _ in range(10):
+            if INVOICE_LINK_RE.match(url):
+                self.page = []
+                await self.pay_link(url)
+                return
             start = deep_link_payload(url)
             if start is not None:
                 self.page = []

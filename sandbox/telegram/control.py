@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -295,6 +296,72 @@ async def post_pay(engine: Engine, body: dict[str, Any]) -> Any:
     return await engine.pay(user, _bot_message(engine, user, message_id))
 
 
+async def post_pay_link(engine: Engine, body: dict[str, Any]) -> Any:
+    """Pay an invoice link (https://t.me/$...): the same checkout as POST pay."""
+    user = _user(engine, body, create=False)
+    url = body.get("url")
+    if not isinstance(url, str) or not url:
+        raise ControlError(400, "url is required")
+    return await engine.pay_link(user, url)
+
+
+# --------------------------------------------------------------------------- subscriptions
+async def post_subscription(engine: Engine, body: dict[str, Any]) -> Any:
+    """The user cancels or resumes a subscription in Telegram's UI (action cancel / resume),
+    or its next renewal's payment will fail (fail_next); charge_id: any of its payments."""
+    user = _user(engine, body, create=False)
+    charge_id = body.get("charge_id")
+    if not isinstance(charge_id, str) or not charge_id:
+        raise ControlError(400, "charge_id is required")
+    return engine.user_edits_subscription(user, charge_id, str(body.get("action", "")))
+
+
+async def get_subscriptions(engine: Engine, query: dict[str, Any]) -> Any:
+    """The user's subscriptions (all users' without user_id), oldest first."""
+    user_id = _int(query, "user_id", required=False)
+    return {"ok": True, "subscriptions": [
+        sub.view() for sub in engine.state.subscriptions.values()
+        if user_id is None or sub.user_id == user_id
+    ]}
+
+
+def _seconds(body: dict[str, Any], name: str) -> float:
+    value = body.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ControlError(400, f"{name} must be a number of seconds")
+    return float(value)
+
+
+def _clock_view(engine: Engine) -> dict[str, Any]:
+    return {"ok": True, "now": engine.clock.now(), "offset": engine.clock.offset(),
+            "file_offset": engine.clock.file_offset()}
+
+
+async def post_clock(engine: Engine, body: dict[str, Any]) -> Any:
+    """Move the clock: {"advance": seconds} or {"offset": seconds} (the total offset from
+    real time); due renewals are processed at once and listed as events."""
+    if ("advance" in body) == ("offset" in body):
+        raise ControlError(400, "give exactly one of advance and offset")
+    if "advance" in body:
+        engine.clock.advance(_seconds(body, "advance"))
+    else:
+        engine.clock.set_offset(_seconds(body, "offset"))
+    events = engine.process_due()
+    return {**_clock_view(engine), "events": events}
+
+
+async def get_clock(engine: Engine, query: dict[str, Any]) -> Any:
+    """The sandbox clock: now (unix) and its offset from real time in seconds."""
+    return _clock_view(engine)
+
+
+async def post_redeliver(engine: Engine, body: dict[str, Any]) -> Any:
+    """Push an earlier update again, payload unchanged, under a new update_id."""
+    update_id = _int(body, "update_id")
+    assert update_id is not None
+    return {"ok": True, "update_id": engine.redeliver(update_id), "original": update_id}
+
+
 # --------------------------------------------------------------------------- reading
 async def get_messages(engine: Engine, query: dict[str, Any]) -> Any:
     """Every message of a chat in order, both directions, with edits and deletions."""
@@ -365,6 +432,10 @@ def add_control_routes(app: web.Application) -> None:
         "press_data": post_press_data,
         "send_file": post_send_file,
         "pay": post_pay,
+        "pay_link": post_pay_link,
+        "subscription": post_subscription,
+        "clock": post_clock,
+        "redeliver": post_redeliver,
         "block": post_block,
         "config": post_config,
         "reset": post_reset,
@@ -379,6 +450,8 @@ def add_control_routes(app: web.Application) -> None:
         "commands": get_commands,
         "updates": get_updates_view,
         "config": get_config,
+        "subscriptions": get_subscriptions,
+        "clock": get_clock,
     }
     for name, func in posts.items():
         app.router.add_post(f"/_sandbox/{name}", _json_route(func))

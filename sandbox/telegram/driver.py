@@ -191,8 +191,31 @@ class SandboxClient:
         return (await self.call("POST", "config", knobs))["config"]
 
     async def reset(self) -> None:
-        """Forget everything except config."""
+        """Forget everything except config (and the clock offset set through advance_clock /
+        set_clock)."""
         await self.call("POST", "reset", {})
+
+    async def clock(self) -> dict[str, Any]:
+        """The sandbox clock: {now (unix), offset (seconds from real time), file_offset}."""
+        return await self.call("GET", "clock")
+
+    async def advance_clock(self, seconds: float) -> dict[str, Any]:
+        """Move the sandbox clock forward (or back); due renewals happen at once. Returns
+        {now, offset, events}: one event per subscription period that ended."""
+        return await self.call("POST", "clock", {"advance": seconds})
+
+    async def set_clock(self, offset: float) -> dict[str, Any]:
+        """Set the sandbox clock's total offset from real time, in seconds (as advance_clock)."""
+        return await self.call("POST", "clock", {"offset": offset})
+
+    async def redeliver(self, update_id: int) -> int:
+        """Push an earlier update again, unchanged, under a new update_id; returns that id."""
+        return int((await self.call("POST", "redeliver", {"update_id": update_id}))["update_id"])
+
+    async def subscriptions(self, user_id: int | None = None) -> list[dict[str, Any]]:
+        """Subscriptions (one user's, or everyone's), oldest first."""
+        data = await self.call("GET", "subscriptions", params={"user_id": user_id})
+        return data["subscriptions"]
 
     async def download(self, download_path: str) -> bytes:
         """Fetch a file by the download_path of a message view."""
@@ -267,6 +290,24 @@ class ChatUser:
         return self._acted(await self.client.call("POST", "pay", {
             "user_id": self.user_id, "message_id": message_id,
         }))
+
+    async def pay_link(self, url: str) -> dict[str, Any]:
+        """Pay an invoice link (https://t.me/$...); returns as pay, plus
+        subscription_expiration_date for a subscription."""
+        return self._acted(await self.client.call("POST", "pay_link", {
+            "user_id": self.user_id, "url": url,
+        }))
+
+    async def subscription(self, charge_id: str, action: str) -> dict[str, Any]:
+        """Act on my subscription (any of its charge ids) as in Telegram's UI: "cancel" or
+        "resume"; or "fail_next" (its next renewal fails). Returns {subscription, update_id}."""
+        return self._acted(await self.client.call("POST", "subscription", {
+            "user_id": self.user_id, "charge_id": charge_id, "action": action,
+        }))
+
+    async def subscriptions(self) -> list[dict[str, Any]]:
+        """My subscriptions, oldest first (state active / canceled / expired, expires_at)."""
+        return await self.client.subscriptions(self.user_id)
 
     async def block(self, blocked: bool = True) -> dict[str, Any]:
         """Block (or unblock) the bot."""

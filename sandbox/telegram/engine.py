@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
+import logging
+import re
 import secrets
 import time
 from typing import Any
 
 from aiohttp import web
 
+from sandbox.telegram.clock import SandboxClock
 from sandbox.telegram.limits import EDIT_METHODS, SEND_METHODS, FloodControl
 from sandbox.telegram.state import (
     NOT_DEFAULT_UPDATES,
     CallbackRecord,
+    InvoiceTerms,
     PreCheckoutRecord,
     SandboxConfig,
     SandboxState,
     StoredMessage,
+    SubscriptionRecord,
     UserRecord,
 )
 
@@ -32,7 +38,15 @@ _KNOB_TYPES: dict[str, type] = {
     "strict_html_attributes": bool,
     "callback_answer_timeout": float,
     "pre_checkout_timeout": float,
+    "subscription_updates": bool,
+    "refund_cancels_subscription": bool,
+    "star_transactions_order": str,
+    "drop_payment_updates": int,
+    "subscription_edit_any_charge": bool,
 }
+STAR_TRANSACTION_ORDERS = ("newest_first", "oldest_first")
+# Invoice links look like https://t.me/$<slug> (createInvoiceLink, spec §4).
+INVOICE_LINK_RE = re.compile(r"^(?:https?://)?(?:www\.)?(?:t|telegram)\.me/\$([A-Za-z0-9_-]+)/?$")
 QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
 
 
@@ -86,7 +100,8 @@ class Engine:
 
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
-        self.state = SandboxState(config)
+        self.clock = SandboxClock(config.clock_offset_file)
+        self.state = SandboxState(config, self.clock.now)
         self.flood = FloodControl()
         self.closing = False
         self.apply_flood_config()
@@ -107,7 +122,13 @@ class Engine:
             if key not in SandboxConfig.RUNTIME_KNOBS:
                 raise ControlError(400, f"unknown config knob {key!r}",
                                    known=list(SandboxConfig.RUNTIME_KNOBS))
-            setattr(self.config, key, _KNOB_TYPES[key](value) if value is not None else None)
+            value = _KNOB_TYPES[key](value) if value is not None else None
+            if key == "star_transactions_order" and value not in STAR_TRANSACTION_ORDERS:
+                raise ControlError(400, "star_transactions_order must be one of "
+                                        f"{', '.join(STAR_TRANSACTION_ORDERS)}")
+            if key == "drop_payment_updates" and (value is None or value < 0):
+                raise ControlError(400, "drop_payment_updates must be a non-negative integer")
+            setattr(self.config, key, value)
         if {"per_chat_burst", "per_chat_rate", "global_rate", "global_burst"} & set(knobs):
             self.apply_flood_config()
         return self.knobs()
@@ -117,11 +138,12 @@ class Engine:
         return {key: getattr(self.config, key) for key in SandboxConfig.RUNTIME_KNOBS}
 
     def reset(self) -> None:
-        """Forget everything except config; wake pollers so they see the empty queue."""
+        """Forget everything except config (the clock's own offset too); wake pollers."""
         for record in self.state.pre_checkouts.values():
             if not record.future.done():
                 record.future.cancel()
         self.state.reset()
+        self.clock.reset()
         self.flood.reset()
         self.state.wake()
 
@@ -308,7 +330,7 @@ class Engine:
             {
                 "chat": user.as_chat(),
                 "from": user.as_user(),
-                "date": int(time.time()),
+                "date": self.clock.now(),
                 "old_chat_member": old,
                 "new_chat_member": new,
             },
@@ -335,24 +357,61 @@ class Engine:
                 "update_id": update_id}
 
     async def pay(self, user: UserRecord, msg: StoredMessage) -> dict[str, Any]:
-        """Pay an invoice: pre_checkout_query, wait for the answer, then successful_payment."""
+        """Pay an invoice message: pre_checkout_query, the bot's answer, successful_payment."""
         if msg.kind != "invoice" or msg.invoice is None or msg.deleted:
             raise ControlError(400, f"message {msg.message_id} is not an invoice")
+        terms = InvoiceTerms(
+            title=msg.invoice["title"],
+            description=msg.invoice["description"],
+            payload=msg.invoice_payload or "",
+            currency=msg.invoice["currency"],
+            amount=msg.invoice["total_amount"],
+        )
+        return await self.checkout(user, terms, msg.message_id)
+
+    async def pay_link(self, user: UserRecord, url: str) -> dict[str, Any]:
+        """Pay an invoice link (createInvoiceLink): the same checkout as an invoice message."""
+        match = INVOICE_LINK_RE.match(url.strip())
+        if match is None:
+            raise ControlError(400, f"{url!r} is not an invoice link (https://t.me/$...)")
+        terms = self.state.invoice_links.get(match.group(1))
+        if terms is None:
+            raise ControlError(404, f"invoice link {url} not found")
+        running = self._running_subscription(user.user_id, terms)
+        if running is not None:
+            # Unconfirmed: Telegram's app shows the running subscription instead of a new
+            # payment form; the sandbox refuses a second one from the same link.
+            raise ControlError(409, "already subscribed through this link",
+                               subscription=running.view())
+        return await self.checkout(user, terms, None)
+
+    def _running_subscription(self, user_id: int, terms: InvoiceTerms
+                              ) -> SubscriptionRecord | None:
+        if not terms.subscription_period or terms.slug is None:
+            return None
+        return next((sub for sub in self.state.subscriptions.values()
+                     if sub.user_id == user_id and sub.terms.slug == terms.slug
+                     and not sub.ended), None)
+
+    async def checkout(
+        self, user: UserRecord, terms: InvoiceTerms, message_id: int | None
+    ) -> dict[str, Any]:
+        """pre_checkout_query, wait for the bot's answer, then charge (spec §4 flow)."""
         query_id = str(secrets.randbits(63))
         future: asyncio.Future[tuple[bool, str | None]] = (
             asyncio.get_running_loop().create_future()
         )
         self.state.pre_checkouts[query_id] = PreCheckoutRecord(
-            query_id, user.user_id, msg.message_id, future
+            query_id, user.user_id, message_id, future
         )
         self.state.push_update(
             "pre_checkout_query",
             {
                 "id": query_id,
                 "from": user.as_user(),
-                "currency": msg.invoice["currency"],
-                "total_amount": msg.invoice["total_amount"],
-                "invoice_payload": msg.invoice_payload or "",
+                "currency": terms.currency,
+                "total_amount": terms.amount,
+                "invoice_payload": terms.payload,
             },
         )
         try:
@@ -371,22 +430,166 @@ class Engine:
         if not ok:
             return {"ok": False, "error_message": error_message,
                     "pre_checkout_query_id": query_id}
+        if self._running_subscription(user.user_id, terms) is not None:
+            # A second payment of the same link that was approved while the first completed.
+            return {"ok": False, "error_message": "already subscribed through this link",
+                    "pre_checkout_query_id": query_id}
+        now = self.clock.now()
+        expires = now + terms.subscription_period if terms.subscription_period else None
+        charge_id, paid, update_id = self.charge(user, terms, now, expires=expires, first=True)
+        self.user_acted(user.user_id)
+        result: dict[str, Any] = {"ok": True, "charge_id": charge_id,
+                                  "message_id": paid.message_id, "update_id": update_id,
+                                  "pre_checkout_query_id": query_id}
+        if update_id is None:
+            result["dropped"] = True
+        if expires is not None:
+            sub = SubscriptionRecord(user.user_id, terms, charge_id, expires, now, [charge_id])
+            self.state.subscriptions[charge_id] = sub
+            self.state.charge_subscription[charge_id] = charge_id
+            result["subscription_expiration_date"] = expires
+        return result
+
+    def charge(
+        self,
+        user: UserRecord,
+        terms: InvoiceTerms,
+        date: int,
+        *,
+        expires: int | None = None,
+        first: bool = True,
+    ) -> tuple[str, StoredMessage, int | None]:
+        """Take one payment: the charge, its incoming transaction and the successful_payment
+        service message, delivered unless drop_payment_updates swallows it (update id None)."""
         charge_id = f"stxSANDBOX{secrets.token_urlsafe(18)}"
-        payment = {
-            "currency": msg.invoice["currency"],
-            "total_amount": msg.invoice["total_amount"],
-            "invoice_payload": msg.invoice_payload or "",
+        payment: dict[str, Any] = {
+            "currency": terms.currency,
+            "total_amount": terms.amount,
+            "invoice_payload": terms.payload,
             "telegram_payment_charge_id": charge_id,
             "provider_payment_charge_id": "",
         }
-        self.state.charges[charge_id] = {"user_id": user.user_id, "refunded": False, **payment}
-        paid = self.state.new_message(
-            user.user_id, False, kind="successful_payment", successful_payment=payment
-        )
-        self.user_acted(user.user_id)
-        update_id = self.state.push_update("message", self.message_dict(paid))
-        return {"ok": True, "charge_id": charge_id, "message_id": paid.message_id,
-                "update_id": update_id, "pre_checkout_query_id": query_id}
+        if expires is not None:
+            # §4: every payment of a subscription is recurring; the first says so.
+            payment["subscription_expiration_date"] = expires
+            payment["is_recurring"] = True
+            payment["is_first_recurring"] = first
+        self.state.charges[charge_id] = {"user_id": user.user_id, "refunded": False,
+                                         "date": date, **payment}
+        source: dict[str, Any] = {"type": "user", "transaction_type": "invoice_payment",
+                                  "user": user.as_user(), "invoice_payload": terms.payload}
+        if terms.subscription_period:
+            source["subscription_period"] = terms.subscription_period
+        # §4: an incoming payment's StarTransaction.id is its telegram_payment_charge_id.
+        self.state.transactions.append({"id": charge_id, "amount": terms.amount, "date": date,
+                                        "source": source})
+        paid = self.state.new_message(user.user_id, False, date=date,
+                                      kind="successful_payment", successful_payment=payment)
+        if self.config.drop_payment_updates > 0:
+            self.config.drop_payment_updates -= 1
+            return charge_id, paid, None
+        return charge_id, paid, self.state.push_update("message", self.message_dict(paid))
+
+    # ----------------------------------------------------------------- subscriptions
+    def subscription_of(self, user_id: int, charge_id: str) -> SubscriptionRecord | None:
+        """The subscription one of whose payments has this charge id, if it is this user's."""
+        key = self.state.charge_subscription.get(charge_id)
+        sub = self.state.subscriptions.get(key) if key is not None else None
+        return sub if sub is not None and sub.user_id == user_id else None
+
+    def notify_subscription(self, sub: SubscriptionRecord, state: str) -> int | None:
+        """Update.subscription (BotSubscriptionUpdated, Bot API 10.2), if switched on."""
+        user = self.state.users.get(sub.user_id)
+        if not self.config.subscription_updates or user is None:
+            return None
+        return self.state.push_update("subscription", {
+            "user": user.as_user(), "invoice_payload": sub.terms.payload, "state": state,
+        })
+
+    def user_edits_subscription(
+        self, user: UserRecord, charge_id: str, action: str
+    ) -> dict[str, Any]:
+        """The user cancels or re-enables renewal in Telegram's UI, or (a test's lever) makes
+        the next renewal's payment fail."""
+        sub = self.subscription_of(user.user_id, charge_id)
+        if sub is None:
+            raise ControlError(404, f"no subscription of user {user.user_id} has charge "
+                                    f"{charge_id!r}")
+        if sub.ended:
+            raise ControlError(409, "the subscription has ended", subscription=sub.view())
+        update_id: int | None = None
+        if action == "cancel":
+            if sub.canceled:
+                raise ControlError(409, "the subscription is already canceled",
+                                   subscription=sub.view())
+            sub.canceled, sub.canceled_by = True, "user"
+            update_id = self.notify_subscription(sub, "canceled")
+        elif action == "resume":
+            if not sub.canceled:
+                raise ControlError(409, "the subscription is not canceled",
+                                   subscription=sub.view())
+            if sub.bot_canceled:
+                # starsSubscription.bot_canceled: only the bot can allow it again.
+                raise ControlError(409, "the bot canceled this subscription; the user can't "
+                                        "re-enable it", subscription=sub.view())
+            sub.canceled, sub.canceled_by = False, None
+            update_id = self.notify_subscription(sub, "active")
+        elif action == "fail_next":
+            sub.fail_next = True
+        else:
+            raise ControlError(400, "action must be cancel, resume or fail_next")
+        return {"ok": True, "subscription": sub.view(), "update_id": update_id}
+
+    def process_due(self) -> list[dict[str, Any]]:
+        """End every subscription period that is over by the clock, oldest first: renew it, or
+        end the subscription (canceled, or its renewal failed). Catches up several periods."""
+        now = self.clock.now()
+        events: list[dict[str, Any]] = []
+        while True:
+            due = [s for s in self.state.subscriptions.values()
+                   if not s.ended and s.expires_at <= now]
+            if not due:
+                return events
+            events.append(self._period_ends(min(due, key=lambda s: s.expires_at)))
+
+    def _period_ends(self, sub: SubscriptionRecord) -> dict[str, Any]:
+        at = sub.expires_at
+        event: dict[str, Any] = {"subscription": sub.first_charge_id, "at": at}
+        user = self.state.users.get(sub.user_id)
+        if sub.canceled or user is None:
+            sub.ended = True
+            return {**event, "event": "expired"}
+        if sub.fail_next:
+            sub.fail_next, sub.failed, sub.ended = False, True, True
+            return {**event, "event": "failed",
+                    "update_id": self.notify_subscription(sub, "failed")}
+        period = sub.terms.subscription_period or 0
+        # Renewals are charged without a pre_checkout_query, dated when the period ended.
+        charge_id, _msg, update_id = self.charge(user, sub.terms, at, expires=at + period,
+                                                 first=False)
+        sub.charge_ids.append(charge_id)
+        sub.expires_at = at + period
+        self.state.charge_subscription[charge_id] = sub.first_charge_id
+        return {**event, "event": "renewed", "charge_id": charge_id, "update_id": update_id,
+                "expires_at": sub.expires_at}
+
+    async def renewal_loop(self, interval: float = 0.5) -> None:
+        """Process due renewals every `interval` seconds until the server closes."""
+        while not self.closing:
+            try:
+                self.process_due()
+            except Exception:  # a bug here must not stop renewals for the server's lifetime
+                logging.getLogger(__name__).exception("processing due subscriptions failed")
+            await asyncio.sleep(interval)
+
+    def redeliver(self, update_id: int) -> int:
+        """Push an earlier update's payload again, unchanged, under a new update_id (a webhook
+        retry, or a second instance seeing it)."""
+        logged = self.state.update_log.get(update_id)
+        if logged is None:
+            raise ControlError(404, f"no update {update_id} in the log")
+        kind, payload = logged
+        return self.state.push_update(kind, copy.deepcopy(payload))
 
     # ----------------------------------------------------------------- logs
     def log_request(

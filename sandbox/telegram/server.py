@@ -25,6 +25,7 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
     app.router.add_get("/file/bot{token}/{path:.+}", handle_file_download)
     app.router.add_route("*", "/bot{token}/{method}", handle_bot_api)
     app.cleanup_ctx.append(_webhook_ctx)
+    app.cleanup_ctx.append(_renewals_ctx)
     app.on_shutdown.append(_release_long_polls)
     return app
 
@@ -46,6 +47,15 @@ async def _webhook_ctx(app: web.Application) -> Any:
     for record in engine.state.pre_checkouts.values():
         if not record.future.done():
             record.future.cancel()
+
+
+async def _renewals_ctx(app: web.Application) -> Any:
+    # Subscription periods end by the sandbox clock: renew (or end) them as they fall due.
+    task = asyncio.create_task(app[ENGINE_KEY].renewal_loop(), name="sandbox-telegram-renewals")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 @dataclass

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import secrets
-import time
-from collections import deque
+from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,24 @@ class SandboxConfig:
     callback_answer_timeout: float = 15.0
     pre_checkout_timeout: float = 10.0
     log_limit: int = 20000
+    # A file holding a clock offset in seconds (the service's CLOCK_OFFSET_FILE), see clock.py.
+    clock_offset_file: str | None = None
+    # Update.subscription (BotSubscriptionUpdated) came with Bot API 10.2 (spec §4); off, the
+    # sandbox behaves like a server from before it (aiogram < 3.30 can't parse it).
+    subscription_updates: bool = True
+    # The docs do not say that refundStarPayment stops a subscription's renewals; on, a refund
+    # of any of its charges cancels renewal as editUserStarSubscription(is_canceled) would.
+    refund_cancels_subscription: bool = False
+    # The docs do not promise an order for getStarTransactions: "newest_first" or
+    # "oldest_first", so a client can be tested against both.
+    star_transactions_order: str = "newest_first"
+    # The next N successful_payment updates are charged and listed by getStarTransactions but
+    # never delivered (a lost update, for reconciliation tests); counts down as it drops.
+    drop_payment_updates: int = 0
+    # editUserStarSubscription accepts the charge id of any payment of the subscription
+    # (unconfirmed: MTProto's payments.botCancelStarsSubscription documents the first one);
+    # off, only the first payment's charge id is accepted.
+    subscription_edit_any_charge: bool = True
 
     @property
     def bot_id(self) -> int:
@@ -55,6 +73,11 @@ class SandboxConfig:
         "strict_html_attributes",
         "callback_answer_timeout",
         "pre_checkout_timeout",
+        "subscription_updates",
+        "refund_cancels_subscription",
+        "star_transactions_order",
+        "drop_payment_updates",
+        "subscription_edit_any_charge",
     )
 
 
@@ -161,15 +184,82 @@ class PreCheckoutRecord:
 
     query_id: str
     user_id: int
-    message_id: int
+    message_id: int | None  # None: paid through an invoice link
     future: asyncio.Future[tuple[bool, str | None]]
+
+
+# Spec §4: the only subscription period Telegram accepts (30 days), and the price cap.
+SUBSCRIPTION_PERIOD = 2592000
+MAX_SUBSCRIPTION_STARS = 10000
+
+
+@dataclass
+class InvoiceTerms:
+    """What a user pays: an invoice message's or an invoice link's terms (spec §4)."""
+
+    title: str
+    description: str
+    payload: str
+    currency: str
+    amount: int
+    subscription_period: int | None = None
+    slug: str | None = None  # set for invoice links
+
+
+@dataclass
+class SubscriptionRecord:
+    """A Stars subscription bought through a subscription invoice link (spec §4)."""
+
+    user_id: int
+    terms: InvoiceTerms
+    first_charge_id: str
+    expires_at: int  # end of the current period (unix, sandbox clock)
+    started_at: int
+    charge_ids: list[str] = field(default_factory=list)
+    canceled: bool = False
+    canceled_by: str | None = None  # "user", "bot" or "refund"
+    # Telegram's starsSubscription.bot_canceled: the user can't re-enable it until the bot
+    # allows it again (editUserStarSubscription with is_canceled=false).
+    bot_canceled: bool = False
+    fail_next: bool = False
+    failed: bool = False
+    ended: bool = False
+
+    @property
+    def state(self) -> str:
+        """active, canceled (renewal off, period still running) or expired."""
+        if self.ended:
+            return "expired"
+        return "canceled" if self.canceled else "active"
+
+    def view(self) -> dict[str, Any]:
+        """The control API's view of the subscription."""
+        return {
+            "first_charge_id": self.first_charge_id,
+            "charge_ids": list(self.charge_ids),
+            "user_id": self.user_id,
+            "title": self.terms.title,
+            "invoice_payload": self.terms.payload,
+            "amount": self.terms.amount,
+            "period": self.terms.subscription_period,
+            "link": f"https://t.me/${self.terms.slug}" if self.terms.slug else None,
+            "started_at": self.started_at,
+            "expires_at": self.expires_at,
+            "state": self.state,
+            "canceled": self.canceled,
+            "canceled_by": self.canceled_by,
+            "bot_canceled": self.bot_canceled,
+            "fail_next": self.fail_next,
+            "failed": self.failed,
+        }
 
 
 class SandboxState:
     """Everything the server remembers; `reset` forgets all of it except config and ids."""
 
-    def __init__(self, config: SandboxConfig) -> None:
+    def __init__(self, config: SandboxConfig, now: Callable[[], int]) -> None:
         self.config = config
+        self.now = now  # the sandbox clock (clock.py): message dates follow it
         self._update_ids = itertools.count(1)
         self._seq = itertools.count(1)
         self.update_event = asyncio.Event()
@@ -189,6 +279,14 @@ class SandboxState:
         self.callback_answers: dict[int, list[dict[str, Any]]] = {}
         self.pre_checkouts: dict[str, PreCheckoutRecord] = {}
         self.charges: dict[str, dict[str, Any]] = {}
+        self.invoice_links: dict[str, InvoiceTerms] = {}
+        # Keyed by the first payment's charge id; charge_subscription maps every charge id.
+        self.subscriptions: dict[str, SubscriptionRecord] = {}
+        self.charge_subscription: dict[str, str] = {}
+        # getStarTransactions: StarTransaction objects, in the order they happened.
+        self.transactions: list[dict[str, Any]] = []
+        # Every update pushed (for /_sandbox/redeliver), the newest log_limit of them.
+        self.update_log: OrderedDict[int, tuple[str, dict[str, Any]]] = OrderedDict()
         self.commands: dict[tuple[str, str], dict[str, Any]] = {}
         self.bot_texts: dict[str, dict[str, str]] = {}
         self.chat_actions: dict[int, list[dict[str, Any]]] = {}
@@ -214,15 +312,17 @@ class SandboxState:
                 setattr(user, key, value)
         return user
 
-    def new_message(self, chat_id: int, from_bot: bool, **fields: Any) -> StoredMessage:
-        """Append a message to the chat with the next message id."""
+    def new_message(
+        self, chat_id: int, from_bot: bool, date: int | None = None, **fields: Any
+    ) -> StoredMessage:
+        """Append a message to the chat with the next message id (dated now by default)."""
         message_id = self.next_message_id.get(chat_id, 0) + 1
         self.next_message_id[chat_id] = message_id
         msg = StoredMessage(
             message_id=message_id,
             chat_id=chat_id,
             from_bot=from_bot,
-            date=int(time.time()),
+            date=self.now() if date is None else date,
             seq=self.next_seq(),
             **fields,
         )
@@ -240,6 +340,9 @@ class SandboxState:
         """Queue an update for getUpdates / the webhook and wake waiting pollers."""
         update_id = next(self._update_ids)
         self.updates.append({"update_id": update_id, kind: payload})
+        self.update_log[update_id] = (kind, payload)
+        while len(self.update_log) > self.config.log_limit:
+            self.update_log.popitem(last=False)
         self.wake()
         return update_id
 
