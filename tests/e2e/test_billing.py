@@ -217,6 +217,7 @@ async def test_a_subscription_renews_on_the_clock_then_cancelled_ends_in_grace_a
     assert sub["canceled"] and sub["canceled_by"] == "bot"
     # Allowed again from Billing; the user switches it on in Telegram (Update.subscription)...
     await user.press("▶ Resume renewal")
+    await user.expect("Resume renewal of Pro?")
     await user.press("Yes, resume")
     await user.expect("Renewal is allowed again")
     await user.subscription(first, "resume")
