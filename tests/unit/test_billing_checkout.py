@@ -273,3 +273,18 @@ async def test_prepare_prices_the_offer_from_the_catalogue_now(
     ready = await checkout.prepare(uow, CATALOGUE, clock, ANN, "agency", 30, True)
     assert ready.standing.plan == "pro"
 
+
+
+async def test_a_paused_account_still_gets_its_receipt(
+    uow: UnitOfWorkFactory, enforcer: FakeEnforcer  # noqa: F811
+) -> None:
+    async with uow() as u:
+        user = await u.users.get(ANN)
+        assert user is not None
+        user.paused_at = NOW  # restriction: alerts wait, answers to the user's own acts do not
+        await u.commit()
+    await pay(uow, FixedClock(NOW), ANN, "ch1")
+    async with uow() as u:
+        claimed = await u.outbox.claim(NOW, NOW + timedelta(minutes=2), 10)
+        await u.commit()
+    assert [m.kind for m in claimed] == ["billing_receipt"]
