@@ -216,7 +216,7 @@ def invoice_description(prepared: checkout.Prepared, catalogue: Catalogue) -> st
         accounts=_limit(limits.ad_accounts), rules=_limit(limits.rules_on),
         trackers=_limit(limits.trackers))
     after = ""
-    if standing.state != "free" and standing.plan is not None:
+    if standing.state == "active" and standing.plan is not None:
         mine = catalogue.get(standing.plan)
         mine_name = mine.name if mine is not None else standing.plan
         if standing.plan == plan.code:
@@ -255,9 +255,10 @@ def not_on_sale() -> str:
 
 
 def already_subscribed(sub: subscription.Subscription, catalogue: Catalogue, zone: str) -> str:
-    """A second subscription to the plan that renews already."""
+    """A second subscription to the plan that renews already (plain text: a callback alert)."""
+    plan = catalogue.get(sub.plan)
     return _("Your {plan} subscription already renews on {date}; a second one would charge "
-             "you twice.").format(plan=_name(catalogue.get(sub.plan), sub.plan),
+             "you twice.").format(plan=plan.name if plan is not None else sub.plan,
                                   date=when(sub.period_end, zone))
 
 
