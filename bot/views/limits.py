@@ -54,7 +54,7 @@ def explain(hit: LimitHit) -> str:
     if hit.limit == RULES_ON:
         return _(
             "⛔ <b>Rules switched on: limit reached</b>\n{plan} lets you keep {allows} switched "
-            "on; {used} are on now.\nSwitch one off, or upgrade to run more."
+            "on; switched on now: {used}.\nSwitch one off, or upgrade to run more."
         ).format(plan=plan, allows=allows, used=hit.used)
     if hit.limit == RULE_EVERY:
         return _(
@@ -74,8 +74,8 @@ def explain(hit: LimitHit) -> str:
             "was sent to TikTok."
         ).format(plan=plan, allows=allows, used=hit.used)
     return _(
-        "⛔ <b>Tracker limit reached</b>\n{plan} lets you connect {allows}; {used} are "
-        "connected now.\nDisconnect one, or upgrade to connect more."
+        "⛔ <b>Tracker limit reached</b>\n{plan} lets you connect {allows}; connected now: "
+        "{used}.\nDisconnect one, or upgrade to connect more."
     ).format(plan=plan, allows=allows, used=hit.used)
 
 
