@@ -36,7 +36,7 @@ from core.rules.model import STATUS, ActionKind, Level
 from core.rules.presets import preset
 from core.rules.run_now import Outcome as RunOutcome
 from core.rules.run_now import run_now
-from core.rules.schedule import fastest
+from core.rules.schedule import at_cadence, fastest
 from core.rules.settings import (
     Frequency,
     RuleSettings,
@@ -256,6 +256,7 @@ async def _rule_action(
             cb.v,
             lambda d: RulesCb(a="bt", id=rule.id, v=d),
             RulesCb(a="view", id=rule.id),
+            catalogue,
         )
         return True
     elif cb.a == "runs":
@@ -342,11 +343,16 @@ async def _backtest(
     days: str,
     again: Any,
     back: Any,
+    catalogue: Catalogue,
 ) -> None:
+    """What the rule would have done, run at no faster a cadence than the plan allows (as it
+    will run)."""
     n = int(days) if days in ("7", "14", "30") else 7
     await show(query, (view.backtesting(n), None))
+    floor = (await plan_of(uow, catalogue, clock, user.id)).limits.rule_every_minutes
+    settings = replace(draft.settings, schedule=at_cadence(draft.settings.schedule, floor))
     async with uow() as u:
-        result = await backtest(u, user.id, draft.text, draft.settings, clock.now(), n)
+        result = await backtest(u, user.id, draft.text, settings, clock.now(), n)
     await show(query, checks_view.backtest(result, n, user.time_zone, again, back))
 
 
@@ -507,7 +513,8 @@ async def draft_action(
         await _preview(query, uow, clock, db_user, draft, DraftCb(a="show"))
     elif a == "bt":
         await _backtest(
-            query, uow, clock, db_user, draft, v, lambda d: DraftCb(a="bt", v=d), DraftCb(a="show")
+            query, uow, clock, db_user, draft, v, lambda d: DraftCb(a="bt", v=d), DraftCb(a="show"),
+            plans.current(),
         )
     elif a in ("save", "save_on"):
         await _save(query, state, uow, clock, db_user, draft, a == "save_on", plans.current())

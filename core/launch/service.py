@@ -103,22 +103,22 @@ async def propose(
     found.sort(key=lambda t: order[t.account.id])
     corder = {c: n for n, c in enumerate(req.creative_ids)}
     creatives.sort(key=lambda c: corder[c.id])
-    checked = await preflight.run(client, template, found, creatives)
-    if checked.issues:
-        return checked.issues
-    facts = checked.facts
     accounts = [plan.PlanAccount(t.account.id, t.account.name, t.account.currency) for t in found]
     key = secrets.token_hex(12)
     today = local_today(clock.now(), user.time_zone)
     items = plan.build(
         template, accounts, [plan.PlanCreative(c.id, c.name) for c in creatives], key, today
     )
-    if len(items) > MAX_ITEMS:
-        return [Issue("too_many_items", params={"count": len(items), "max": MAX_ITEMS})]
-    if catalogue is not None:
+    if catalogue is not None:  # the plan's ads per launch, before asking TikTok anything
         ads = sum(i.level == "ad" for i in items)
         if (hit := check_ads(await plan_of(uow, catalogue, clock, user_id), ads)) is not None:
             raise LimitReached(hit)
+    checked = await preflight.run(client, template, found, creatives)
+    if checked.issues:
+        return checked.issues
+    facts = checked.facts
+    if len(items) > MAX_ITEMS:
+        return [Issue("too_many_items", params={"count": len(items), "max": MAX_ITEMS})]
     now = clock.now()
     launch = Launch(
         user_id=user_id,

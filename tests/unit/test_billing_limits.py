@@ -5,6 +5,7 @@ jobs then skip them) and brings back the oldest-paused first when a plan allows 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -486,3 +487,21 @@ async def test_a_plan_paused_item_switched_on_by_hand_is_checked_like_any_other(
     await connect.disconnect_tracker(uow, clock, USER, trackers[0])
     resumed = await connect.resume_tracker(uow, FREE, clock, USER, trackers[1])
     assert resumed.plan_paused_at is None
+
+
+async def test_two_instances_applying_one_plan_at_once_pause_each_item_once(
+        uow: UnitOfWorkFactory) -> None:
+    await _user(uow)
+    clock = FixedClock(NOW)
+    await _accounts(uow, await _connection(uow), 5)
+    await _rules(uow, 5)
+    both = await asyncio.gather(enforce.apply_plan(uow, FREE, clock, USER),
+                                enforce.apply_plan(uow, FREE, clock, USER))
+    # The entitlement lock lets one of them pause; the other finds everything within limits.
+    assert sorted(len(done.paused) for done in both) == [0, 5]
+    used = await limits.usage(uow, FREE, clock, USER)
+    assert (used.ad_accounts, used.rules_on) == (2, 3)
+    async with uow() as u:
+        applied = [a for a in await u.session.scalars(select(AuditEntry))
+                   if a.action == "plan.applied"]
+    assert len(applied) == 1
