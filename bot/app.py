@@ -225,7 +225,10 @@ def background_ticks(svc: Service) -> list[Tick]:
             Tick(
                 "rules",
                 svc.settings.rules_tick_seconds,
-                lambda: rules_engine.run_due(svc.uow, svc.clock, changer, owner),
+                # Each rule next due at its owner's plan's cadence (the plans re-read).
+                lambda: rules_engine.run_due(
+                    svc.uow, svc.clock, changer, owner, catalogue=svc.dp["plans"].current()
+                ),
             ),
             Tick(
                 "approvals",
@@ -290,7 +293,8 @@ async def run(settings: Settings) -> None:
         oauth = None
         if svc.tiktok is not None and me.username:
             oauth = OAuthDeps(
-                svc.uow, svc.clock, svc.signer, svc.tiktok, svc.bot, svc.i18n, me.username
+                svc.uow, svc.clock, svc.signer, svc.tiktok, svc.bot, svc.i18n, me.username,
+                plans=svc.dp["plans"],
             )
         exports = ExportDeps(svc.uow, svc.clock, Path(settings.export_dir))
         runner = web.AppRunner(

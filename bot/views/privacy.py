@@ -395,6 +395,7 @@ def activity_label(entry: AuditEntry) -> str:
         "tracker.edited": _("Tracker changed"),
         "tracker.disconnected": _("Tracker disconnected (key deleted)"),
         "tracker.purged": _("Tracker data deleted"),
+        "plan.applied": _("Plan limits applied (what is over them paused, never deleted)"),
         "privacy.paused": _("Account paused"),
         "privacy.resumed": _("Account resumed"),
         "privacy.export_requested": _("Data export requested"),
