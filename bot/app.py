@@ -39,6 +39,7 @@ from bot.pacing import PacingMiddleware
 from bot.routers import all_routers
 from bot.web import WEBHOOK_PATH, BotProbe, ExportDeps, build_web_app
 from core.billing import reconcile
+from core.billing import tick as billing_tick
 from core.billing.plans import PlanBook
 from core.charts import ChartRenderer
 from core.clock import Clock, SystemClock
@@ -188,12 +189,12 @@ async def _reconcile_daily(svc: Service, plans: PlanBook) -> None:
 
 def background_ticks(svc: Service) -> list[Tick]:
     """What every instance does in the background; leases keep instances from doubling work."""
-    notifier = Notifier(svc.uow, svc.clock, svc.bot, svc.i18n)
+    plans: PlanBook = svc.dp["plans"]
+    notifier = Notifier(svc.uow, svc.clock, svc.bot, svc.i18n, plans=plans)
     owner = svc.worker
     courier = ExportCourier(svc.bot, svc.i18n)
     exports_dir = Path(svc.settings.export_dir)
     trackers = client_factory(svc.settings.tracker_timeout_seconds)
-    plans = PlanBook(svc.settings.plans_file)
     ticks = [
         Tick("notify", svc.settings.notify_tick_seconds, notifier.tick),
         # Disconnected or revoked connections, lost ad accounts, disconnected trackers.
@@ -217,6 +218,12 @@ def background_ticks(svc: Service) -> list[Tick]:
              lambda: rights.settle_broadcasts(svc.uow, svc.clock)),
         # Our payments ledger against Telegram's Stars transactions, once a day (leased).
         Tick("reconcile", 86400, lambda: _reconcile_daily(svc, plans)),
+        # Reminders before a paid period ends, grace, and a changed plan's limits.
+        Tick(
+            "billing",
+            svc.settings.billing_tick_seconds,
+            lambda: billing_tick.run_due(svc.uow, plans.current(), svc.clock, owner),
+        ),
         Tick(
             "erasures",
             svc.settings.erasure_tick_seconds,
@@ -237,7 +244,10 @@ def background_ticks(svc: Service) -> list[Tick]:
             Tick(
                 "rules",
                 svc.settings.rules_tick_seconds,
-                lambda: rules_engine.run_due(svc.uow, svc.clock, changer, owner),
+                # Each rule next due at its owner's plan's cadence (the plans re-read).
+                lambda: rules_engine.run_due(
+                    svc.uow, svc.clock, changer, owner, catalogue=svc.dp["plans"].current()
+                ),
             ),
             Tick(
                 "approvals",
@@ -302,7 +312,8 @@ async def run(settings: Settings) -> None:
         oauth = None
         if svc.tiktok is not None and me.username:
             oauth = OAuthDeps(
-                svc.uow, svc.clock, svc.signer, svc.tiktok, svc.bot, svc.i18n, me.username
+                svc.uow, svc.clock, svc.signer, svc.tiktok, svc.bot, svc.i18n, me.username,
+                plans=svc.dp["plans"],
             )
         exports = ExportDeps(svc.uow, svc.clock, Path(settings.export_dir))
         runner = web.AppRunner(
@@ -355,6 +366,7 @@ async def run(settings: Settings) -> None:
             await tracker_jobs.release_leases(svc.uow, svc.worker)
             await export.release_leases(svc.uow, svc.worker)
             await erase.release_leases(svc.uow, svc.worker)
+            await billing_tick.release_leases(svc.uow, svc.worker)
         if runner is not None:
             await runner.cleanup()
         with contextlib.suppress(Exception):

@@ -62,6 +62,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 
 from bot.views import alerts as view
+from core.billing.plans import PlanBook
 from core.clock import Clock
 from core.users import mark_blocked
 from storage.models import OutboxMessage
@@ -91,9 +92,11 @@ class Notifier:
         i18n: I18n,
         *,
         window: int = WINDOW,
+        plans: PlanBook | None = None,
     ) -> None:
         self._uow, self._clock, self._bot, self._i18n = uow, clock, bot, i18n
         self._window = window
+        self._plans = plans  # plan names in billing messages (built-in plans without it)
 
     async def tick(self, limit: int | None = None) -> int:
         """Send everything due (concurrently across chats, in order within one); returns sent."""
@@ -155,6 +158,7 @@ class Notifier:
                     message.params,
                     self._clock.now(),
                     outbox_id=message.id,
+                    catalogue=self._plans.current() if self._plans is not None else None,
                 )
 
     async def _deliver(self, message: OutboxMessage) -> bool:

@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from aiohttp import web
 
 from bot.views import accounts as view
+from core.billing.plans import PlanBook
 from core.clock import Clock
 from core.connections import ConnectError, finish_connect
 from core.oauth_state import StateSigner
@@ -36,6 +37,7 @@ class OAuthDeps:
     bot: Bot
     i18n: I18n
     bot_username: str
+    plans: PlanBook | None = None  # whose limits decide how many new ad accounts are tracked
 
 
 def _page(title: str, text: str, link: str | None, lang: str, status: int) -> web.Response:
@@ -83,6 +85,7 @@ def make_handler(deps: OAuthDeps) -> web.RequestHandler:
                 q.get("state", ""),
                 auth_code_from_redirect(q),
                 q.get("error"),
+                deps.plans.current() if deps.plans is not None else None,
             )
         except ConnectError as exc:
             user = await get_user(deps.uow, exc.user_id) if exc.user_id else None
@@ -100,7 +103,8 @@ def make_handler(deps: OAuthDeps) -> web.RequestHandler:
             "oauth.connected", extra={"user_id": result.user_id, "accounts": len(result.accounts)}
         )
         with deps.i18n.context(), deps.i18n.use_locale(lang):
-            await _tell(deps, result.user_id, view.connected(result.accounts, result.updated))
+            await _tell(deps, result.user_id, view.connected(
+                result.accounts, result.updated, result.untracked, result.hit))
             return _page(
                 _("TikTok connected"),
                 _(

@@ -7,9 +7,11 @@ after TikTok answered every call; if a later call fails, the fresh token is revo
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from core.billing.limits import AD_ACCOUNTS, LimitHit, LimitReached, guard, room
+from core.billing.plans import Catalogue
 from core.clock import Clock
 from core.oauth_state import StateForged, StateSigner
 from core.tiktok import TikTokClient, TikTokError
@@ -50,12 +52,15 @@ class AccountInfo:
 
 @dataclass(frozen=True)
 class Connected:
-    """A finished connection."""
+    """A finished connection; `untracked`: the accounts it brought that the plan left untracked
+    (`hit` says which limit), paused by the plan until it allows them."""
 
     user_id: int
     connection_id: int
     updated: bool
     accounts: list[AccountInfo]
+    untracked: list[AccountInfo] = field(default_factory=list)
+    hit: LimitHit | None = None
 
 
 async def begin_connect(uow: UnitOfWorkFactory, clock: Clock, signer: StateSigner,
@@ -117,8 +122,10 @@ async def _fetch_accounts(client: TikTokClient, token: str,
 
 async def finish_connect(uow: UnitOfWorkFactory, clock: Clock, signer: StateSigner,
                          client: TikTokClient, state: str, auth_code: str | None,
-                         error: str | None = None) -> Connected:
-    """Complete a consent: exchange the code, list the accounts, store everything at once."""
+                         error: str | None = None,
+                         catalogue: Catalogue | None = None) -> Connected:
+    """Complete a consent: exchange the code, list the accounts, store everything at once. New
+    accounts are tracked while the plan allows (`catalogue`; None: all of them)."""
     user_id, reconnect_id = await _claim_state(uow, clock, signer, state)
     if error or not auth_code:
         raise ConnectError("denied", user_id, error or "")
@@ -137,7 +144,7 @@ async def finish_connect(uow: UnitOfWorkFactory, clock: Clock, signer: StateSign
     if not accounts:
         await _revoke_quietly(client, token)
         raise ConnectError("no_accounts", user_id)
-    return await _store(uow, clock, user_id, reconnect_id, token, accounts)
+    return await _store(uow, clock, user_id, reconnect_id, token, accounts, catalogue)
 
 
 async def _revoke_quietly(client: TikTokClient, token: str) -> None:
@@ -148,10 +155,26 @@ async def _revoke_quietly(client: TikTokClient, token: str) -> None:
 
 
 async def _store(uow: UnitOfWorkFactory, clock: Clock, user_id: int, reconnect_id: int | None,
-                 token: str, accounts: list[AccountInfo]) -> Connected:
+                 token: str, accounts: list[AccountInfo],
+                 catalogue: Catalogue | None) -> Connected:
     now = clock.now()
     ids = [a.advertiser_id for a in accounts]
     async with uow() as u:
+        # What the plan still allows, counted before this connection adds anything (and held:
+        # the entitlement stays locked until the commit).
+        measured = (await room(u, catalogue, now, user_id, AD_ACCOUNTS, lock=True)
+                    if catalogue is not None else None)
+        left = measured.left if measured is not None else None
+        added, untracked = 0, []
+
+        def fits(info: AccountInfo) -> bool:
+            nonlocal added
+            if left is None or added < left:
+                added += 1
+                return True
+            untracked.append(info)
+            return False
+
         conn = None
         if reconnect_id is not None:
             conn = await u.connections.connection(user_id, reconnect_id)
@@ -174,13 +197,19 @@ async def _store(uow: UnitOfWorkFactory, clock: Clock, user_id: int, reconnect_i
         for info in accounts:
             row = known.pop(info.advertiser_id, None)
             if row is None:
+                # A new account is tracked while the plan allows; the others wait, paused by
+                # the plan, and come back when it allows them (core/billing/enforce.py).
+                tracked = fits(info)
                 row = AdAccount(connection_id=conn.id, advertiser_id=info.advertiser_id,
-                                tracked=True, created_at=now)
+                                tracked=tracked, plan_paused_at=None if tracked else now,
+                                created_at=now)
                 u.connections.add_account(row)
+            elif row.purge_after is not None:  # reachable again before its data went: kept,
+                row.purge_after = None  # and synced again as before, if the plan allows
+                row.tracked = fits(info)
+                row.plan_paused_at = None if row.tracked else now
             row.name, row.currency, row.time_zone = info.name, info.currency, info.time_zone
             row.status, row.bc_name, row.updated_at = info.status, info.bc_name, now
-            if row.purge_after is not None:  # reachable again before its data went: kept,
-                row.purge_after, row.tracked = None, True  # and synced again as before
         await u.session.flush()
         for gone in known.values():  # the login no longer reaches it: stop syncing, and purge
             await note_lost(u, now, gone.id, user_id)
@@ -189,19 +218,30 @@ async def _store(uow: UnitOfWorkFactory, clock: Clock, user_id: int, reconnect_i
         u.audit.record(user_id, "tiktok.reconnected" if updated else "tiktok.connected",
                        "connection", conn.id, {"advertisers": ids})
         await u.commit()
-        return Connected(user_id, conn.id, updated, accounts)
+        hit = None
+        if measured is not None and measured.allowed is not None and untracked:
+            hit = LimitHit(AD_ACCOUNTS, measured.used + added, measured.allowed, measured.plan)
+        return Connected(user_id, conn.id, updated, accounts, untracked, hit)
 
 
 async def set_tracking(uow: UnitOfWorkFactory, clock: Clock, user_id: int, account_id: int,
-                       tracked: bool) -> AdAccount:
-    """Turn syncing and stats on or off for one of the user's ad accounts."""
+                       tracked: bool, catalogue: Catalogue | None = None) -> AdAccount:
+    """Turn syncing and stats on or off for one of the user's ad accounts. Tracking one more
+    than the plan allows raises LimitReached (an account the plan paused too). `catalogue`: the
+    plans (None: no plan limits, for tools and tests that sell none)."""
+    now = clock.now()
     async with uow() as u:
         account = await u.connections.account(user_id, account_id)
         if account is None or account.status == "NO_ACCESS":
             raise LookupError(account_id)
+        if tracked and not account.tracked and catalogue is not None:
+            hit = await guard(u, catalogue, now, user_id, AD_ACCOUNTS)
+            if hit is not None:
+                raise LimitReached(hit)
         account.tracked = tracked
+        account.plan_paused_at = None
         if tracked:
-            await u.connections.schedule_sync([account.id], clock.now())
+            await u.connections.schedule_sync([account.id], now)
         u.audit.record(user_id, "account.tracking", "ad_account", account.id,
                        {"tracked": tracked})
         await u.commit()

@@ -10,6 +10,7 @@ def all_routers() -> list[Router]:
     from bot.routers import (
         accounts,
         admin,
+        billing,
         cancel,
         creatives,
         fallback,
@@ -34,6 +35,8 @@ def all_routers() -> list[Router]:
 
     return [
         membership.router,
+        # Payments first: their service messages must never reach a flow's "not text" handler.
+        billing.router,
         cancel.router,
         signup.router,
         accounts.router,

@@ -9,6 +9,9 @@ from bot.callbacks import AccountsCb, MenuCb
 from bot.routers.menu import sign_up_first
 from bot.screens import show
 from bot.views import accounts as view
+from bot.views import limits as limits_view
+from core.billing.limits import LimitReached, plan_of
+from core.billing.plans import Plan, PlanBook
 from core.clock import Clock
 from core.connections import begin_connect, disconnect, set_tracking
 from core.oauth_state import StateSigner
@@ -20,21 +23,24 @@ from storage.uow import UnitOfWorkFactory
 router = Router(name="accounts")
 
 
-async def overview_screen(uow: UnitOfWorkFactory, user: User, page: int = 0) -> view.Screen:
-    """The user's connections and ad accounts."""
+async def overview_screen(uow: UnitOfWorkFactory, user: User, page: int = 0,
+                          plan: Plan | None = None) -> view.Screen:
+    """The user's connections and ad accounts (`plan`: whose limit paused what it paused)."""
     async with uow() as u:
         connections = await u.connections.connections(user.id)
         accounts = {c.id: await u.connections.accounts_of(c.id) for c in connections}
-    return view.overview(connections, accounts, user.time_zone, page)
+    return view.overview(connections, accounts, user.time_zone, page, plan)
 
 
 @router.callback_query(MenuCb.filter(F.section == "accounts"))
-async def open_accounts(query: CallbackQuery, db_user: User | None, uow: UnitOfWorkFactory) -> None:
+async def open_accounts(query: CallbackQuery, db_user: User | None, uow: UnitOfWorkFactory,
+                        clock: Clock, plans: PlanBook) -> None:
     """Accounts from the main menu."""
     if db_user is None:
         await query.answer(sign_up_first(), show_alert=True)
         return
-    await show(query, await overview_screen(uow, db_user))
+    plan = await plan_of(uow, plans.current(), clock, db_user.id)
+    await show(query, await overview_screen(uow, db_user, 0, plan))
     await query.answer()
 
 
@@ -48,14 +54,17 @@ async def accounts_action(
     settings: Settings,
     tiktok: TikTokClient | None,
     signer: StateSigner,
+    plans: PlanBook,
 ) -> None:
     """Every Accounts button; ids are checked against the presser before anything happens."""
     if db_user is None:
         await query.answer(sign_up_first(), show_alert=True)
         return
     action, target = callback_data.action, callback_data.id
+    catalogue = plans.current()
     if action in ("show", "page"):
-        await show(query, await overview_screen(uow, db_user, callback_data.page))
+        plan = await plan_of(uow, catalogue, clock, db_user.id)
+        await show(query, await overview_screen(uow, db_user, callback_data.page, plan))
     elif action in ("connect", "reconnect"):
         if tiktok is None:
             await query.answer(view.not_configured(), show_alert=True)
@@ -82,11 +91,17 @@ async def accounts_action(
             await query.answer(view.not_found(), show_alert=True)
             return
         try:
-            await set_tracking(uow, clock, db_user.id, target, not account.tracked)
+            await set_tracking(uow, clock, db_user.id, target, not account.tracked, catalogue)
+        except LimitReached as exc:
+            back = AccountsCb(action="show", page=callback_data.page)
+            await show(query, limits_view.reached(exc.hit, back))
+            await query.answer()
+            return
         except LookupError:
             await query.answer(view.not_found(), show_alert=True)
             return
-        await show(query, await overview_screen(uow, db_user, callback_data.page))
+        plan = await plan_of(uow, catalogue, clock, db_user.id)
+        await show(query, await overview_screen(uow, db_user, callback_data.page, plan))
     elif action in ("disconnect", "disconnect_yes"):
         async with uow() as u:
             conn = await u.connections.connection(db_user.id, target)

@@ -26,6 +26,7 @@ from bot.routers.menu import sign_up_first
 from bot.screens import plain, show
 from bot.states import TrackerStates
 from bot.views import Screen
+from bot.views import limits as limits_view
 from bot.views.common import stale
 from bot.views.integrations import common as common_view
 from bot.views.integrations import fx as fx_view
@@ -35,6 +36,8 @@ from bot.views.integrations import push_log as log_view
 from bot.views.integrations import tracker as card_view
 from bot.views.integrations import wizard as wizard_view
 from core import stats
+from core.billing.limits import TRACKERS, LimitReached, can_add, plan_of
+from core.billing.plans import Catalogue, PlanBook
 from core.clock import Clock
 from core.periods import local_today
 from core.settings import Settings
@@ -98,13 +101,15 @@ async def list_screen(uow: UnitOfWorkFactory, user: User) -> Screen:
     return list_view.overview(await _rows(uow, user.id), user.time_zone)
 
 
-async def card_screen(uow: UnitOfWorkFactory, clock: Clock, user: User, tracker_id: int) -> Screen:
+async def card_screen(uow: UnitOfWorkFactory, clock: Clock, user: User, tracker_id: int,
+                      catalogue: Catalogue) -> Screen:
     """One tracker's card; TrackerNotFound if it is not the user's."""
     t = await connect.get_tracker(uow, user.id, tracker_id)
     links = await mapping.mapping(uow, user.id, tracker_id) if t.status != "disconnected" else []
     pushed = await stats.last_pushes(uow, user.id)
     row = list_view.TrackerRow(t, pushed.get(t.id), t.last_ok_at)
-    return card_view.card(row, len(links), user.time_zone, clock.now())
+    plan = await plan_of(uow, catalogue, clock, user.id)
+    return card_view.card(row, len(links), user.time_zone, clock.now(), plan)
 
 
 async def map_screen(
@@ -180,6 +185,7 @@ async def tracker_action(
     clock: Clock,
     settings: Settings,
     worker: str,
+    plans: PlanBook,
 ) -> None:
     """Every Integrations button; tracker ids are checked against the presser in core."""
     if db_user is None:
@@ -187,7 +193,7 @@ async def tracker_action(
         return
     try:
         handled = await _dispatch(query, callback_data, db_user, state, uow, clock, settings,
-                                  worker)
+                                  worker, plans.current())
     except connect.TrackerNotFound:
         await query.answer(common_view.not_found(), show_alert=True)
         return
@@ -199,7 +205,7 @@ async def tracker_action(
 
 async def _dispatch(
     query: CallbackQuery, cb: TrackerCb, user: User, state: FSMContext, uow: UnitOfWorkFactory,
-    clock: Clock, settings: Settings, worker: str,
+    clock: Clock, settings: Settings, worker: str, catalogue: Catalogue,
 ) -> bool | None:
     """Route one press; True: answer plainly, False: stale, None: already answered."""
     a = cb.a
@@ -209,10 +215,18 @@ async def _dispatch(
         await show(query, await list_screen(uow, user))
         return True
     if a in ("add", "kind", "demo", "tz", "cur", "wurl", "wkey", "test", "save"):
-        return await _wizard(query, cb, user, state, uow, clock, settings)
+        return await _wizard(query, cb, user, state, uow, clock, settings, catalogue)
     if a == "tr":
         await state.set_state(None)
-        await show(query, await card_screen(uow, clock, user, cb.id))
+        await show(query, await card_screen(uow, clock, user, cb.id, catalogue))
+        return True
+    if a == "resume":  # a tracker a plan paused, taken back by hand: the limit is checked
+        try:
+            await connect.resume_tracker(uow, catalogue, clock, user.id, cb.id)
+        except LimitReached as exc:
+            await show(query, limits_view.reached(exc.hit, TrackerCb(a="tr", id=cb.id)))
+            return True
+        await show(query, await card_screen(uow, clock, user, cb.id, catalogue))
         return True
     if a in ("ed", "ef", "etz", "ecur"):
         return await _edit_press(query, cb, user, state, uow, clock, _clients(settings))
@@ -230,7 +244,7 @@ async def _dispatch(
     if a in ("map", "auto", "lk", "lkt", "lkp", "lkc", "pat", "ul"):
         return await _mapping_press(query, cb, user, state, uow, clock, _clients(settings))
     if a in ("push", "pull"):
-        return await _sync_now(query, cb, user, uow, clock, worker, _clients(settings))
+        return await _sync_now(query, cb, user, uow, clock, worker, _clients(settings), catalogue)
     if a == "log":
         return await _push_log(query, cb, user, uow, clock)
     if a in ("fx", "fxs", "fxd"):
@@ -243,11 +257,16 @@ async def _dispatch(
 
 async def _wizard(
     query: CallbackQuery, cb: TrackerCb, user: User, state: FSMContext, uow: UnitOfWorkFactory,
-    clock: Clock, settings: Settings,
+    clock: Clock, settings: Settings, catalogue: Catalogue,
 ) -> bool | None:
-    """The steps of Add tracker driven by buttons."""
+    """The steps of Add tracker driven by buttons (refused at once when the plan allows no
+    more trackers, and checked again when saving)."""
     a = cb.a
     if a == "add":
+        hit = await can_add(uow, catalogue, clock, user.id, TRACKERS)
+        if hit is not None:
+            await show(query, limits_view.reached(hit, TrackerCb(a="ls")))
+            return True
         await state.set_state(None)
         await _put(state, {})
         await show(query, wizard_view.choose_kind(settings.demo_trackers))
@@ -291,7 +310,8 @@ async def _wizard(
     elif a == "wkey":
         draft.pop("key", None)
     elif a in ("test", "save"):
-        return await _test_or_save(query, a, user, state, uow, clock, draft, _clients(settings))
+        return await _test_or_save(query, a, user, state, uow, clock, draft, _clients(settings),
+                                   catalogue)
     await _put(state, draft)
     await _next_step(query, state, draft, clock)
     return True
@@ -299,7 +319,7 @@ async def _wizard(
 
 async def _test_or_save(
     query: CallbackQuery, a: str, user: User, state: FSMContext, uow: UnitOfWorkFactory,
-    clock: Clock, draft: dict[str, Any], clients: ClientFactory,
+    clock: Clock, draft: dict[str, Any], clients: ClientFactory, catalogue: Catalogue,
 ) -> bool | None:
     """Test connection (lists campaigns), or Save (tests again, then stores)."""
     if not all(draft.get(k) for k in ("url", "key", "tz", "cur")):
@@ -319,10 +339,13 @@ async def _test_or_save(
         added = await connect.add_tracker(
             uow, clock, user.id, kind, str(draft.get("name") or common_view.kind_name(kind)),
             str(draft["url"]), key,
-            str(draft["tz"]), str(draft["cur"]), clients,
+            str(draft["tz"]), str(draft["cur"]), clients, catalogue,
         )
     except TrackerError as exc:
         await final(query, wizard_view.test_failed(exc.reason, exc.detail))
+        return None
+    except LimitReached as exc:  # another tracker was added meanwhile: nothing is stored
+        await final(query, limits_view.reached(exc.hit, TrackerCb(a="ls")))
         return None
     except connect.BadInput:
         draft.pop("tz", None)
@@ -682,12 +705,16 @@ async def typed_pattern(
 
 async def _sync_now(
     query: CallbackQuery, cb: TrackerCb, user: User, uow: UnitOfWorkFactory, clock: Clock,
-    worker: str, clients: ClientFactory,
+    worker: str, clients: ClientFactory, catalogue: Catalogue,
 ) -> bool | None:
-    """Push now or Pull now, with progress in the pressed message (at most one edit a second)."""
+    """Push now or Pull now, with progress in the pressed message (at most one edit a second);
+    a tracker a plan paused shows its card (Resume / ⭐ Upgrade) instead."""
     t = await connect.get_tracker(uow, user.id, cb.id)
     if t.status == "disconnected":
         raise connect.TrackerNotFound(cb.id)
+    if t.plan_paused_at is not None:
+        await show(query, await card_screen(uow, clock, user, t.id, catalogue))
+        return True
     what = cb.a
     await query.answer()
     if isinstance(query.message, Message):
@@ -707,14 +734,14 @@ async def _sync_now(
         if report is not None:
             note = card_view.pulled(report.rows, report.unmapped)
     if report is None:  # another worker is pushing or pulling it right now
-        text, markup = await card_screen(uow, clock, user, t.id)
+        text, markup = await card_screen(uow, clock, user, t.id, catalogue)
         await final(query, (card_view.busy(t) + "\n\n" + text, markup))
         return None
     if report.error:
         reason, _sep, detail = report.error.partition(": ")
         await final(query, card_view.failed(what, t, reason, detail))
         return None
-    text, markup = await card_screen(uow, clock, user, t.id)
+    text, markup = await card_screen(uow, clock, user, t.id, catalogue)
     await final(query, (note + "\n\n" + text, markup))
     return None
 

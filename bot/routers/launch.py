@@ -20,7 +20,10 @@ from bot.screens import show
 from bot.states import LaunchStates
 from bot.views import Screen, launch_hub
 from bot.views import launch as view
+from bot.views import limits as limits_view
 from bot.views.common import stale
+from core.billing.limits import LimitReached
+from core.billing.plans import Catalogue, PlanBook
 from core.clock import Clock
 from core.launch import service
 from core.tiktok import TikTokClient
@@ -60,6 +63,7 @@ async def launch_action(
     uow: UnitOfWorkFactory,
     clock: Clock,
     tiktok: TikTokClient | None,
+    plans: PlanBook,
 ) -> None:
     """Every launch button; ids are lookup keys, checked against the presser in core."""
     if db_user is None:
@@ -92,9 +96,9 @@ async def launch_action(
         if query.message is not None:
             await query.message.answer(view.ask_when())
     elif cb.a == "check":
-        said = await _check(query, draft, uow, clock, tiktok, db_user)
+        said = await _check(query, draft, uow, clock, tiktok, db_user, plans.current())
     elif cb.a in ("ok", "no"):
-        said = await _decide(query, cb, uow, clock, db_user)
+        said = await _decide(query, cb, uow, clock, db_user, plans.current())
     elif cb.a == "hist":
         rows, pages = await service.history(uow, db_user.id, cb.n)
         await show(query, view.history(rows, cb.n, pages, db_user.time_zone))
@@ -151,13 +155,18 @@ async def _check(
     clock: Clock,
     tiktok: TikTokClient | None,
     user: User,
+    catalogue: Catalogue,
 ) -> str | None:
-    """Pre-flight, then the plan for approval (or the problems)."""
+    """Pre-flight, then the plan for approval (or the problems, or the plan limit it hits)."""
     if tiktok is None or "t" not in draft or not draft["a"] or not draft["c"]:
         return stale()
     await show(query, (view.checking(), None))
     req = service.Request(draft["t"], draft["a"], draft["c"], draft["on"], _run_at(draft))
-    result = await service.propose(uow, clock, tiktok, user.id, req)
+    try:
+        result = await service.propose(uow, clock, tiktok, user.id, req, catalogue)
+    except LimitReached as exc:
+        await show(query, limits_view.reached(exc.hit, LaunchCb(a="opt")))
+        return None
     if result is None:
         return stale()
     choices = await service.choices(uow, user.id)
@@ -173,12 +182,27 @@ async def _check(
 
 
 async def _decide(
-    query: CallbackQuery, cb: LaunchCb, uow: UnitOfWorkFactory, clock: Clock, user: User
+    query: CallbackQuery,
+    cb: LaunchCb,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    user: User,
+    catalogue: Catalogue,
 ) -> str | None:
-    """Approve (once) or reject; the approved message then shows the progress."""
+    """Approve (once) or reject; the approved message then shows the progress. A plan limit
+    reached meanwhile is said in a message of its own: the proposal stays, to approve after an
+    upgrade."""
     message_id = query.message.message_id if query.message is not None else None
     if cb.a == "ok":
-        outcome, launch = await service.approve(uow, clock, user.id, cb.id, message_id)
+        try:
+            outcome, launch = await service.approve(
+                uow, clock, user.id, cb.id, message_id, catalogue
+            )
+        except LimitReached as exc:
+            if query.message is not None:
+                text, markup = limits_view.reached(exc.hit)
+                await query.message.answer(text, reply_markup=markup)
+            return None
     else:
         outcome, launch = await service.reject(uow, clock, user.id, cb.id)
     if launch is None:

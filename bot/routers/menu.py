@@ -13,8 +13,10 @@ from bot.views import info as info_view
 from bot.views import menu as view
 from bot.views import settings as settings_view
 from bot.views.common import stale
+from core.billing.plans import PlanBook
 from core.clock import Clock
 from storage.models import User
+from storage.uow import UnitOfWorkFactory
 
 router = Router(name="menu")
 
@@ -35,7 +37,12 @@ async def open_menu(message: Message, db_user: User | None) -> None:
 
 @router.callback_query(MenuCb.filter())
 async def open_section(
-    query: CallbackQuery, callback_data: MenuCb, db_user: User | None, clock: Clock
+    query: CallbackQuery,
+    callback_data: MenuCb,
+    db_user: User | None,
+    clock: Clock,
+    uow: UnitOfWorkFactory,
+    plans: PlanBook,
 ) -> None:
     """Switch the menu message to a section."""
     section = callback_data.section
@@ -46,6 +53,10 @@ async def open_section(
         await show(query, view.main_menu(paused=db_user.paused_at is not None))
     elif section == "settings":
         await show(query, settings_view.overview(db_user, clock.now()))
+    elif section == "billing":
+        from bot.routers.billing import billing_screen  # billing imports this module
+
+        await show(query, await billing_screen(uow, plans, clock, db_user))
     elif section == "help":
         await show(query, (info_view.help_text(), view.back_to_menu_kb().as_markup()))
     elif section in view.NOT_BUILT:

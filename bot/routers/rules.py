@@ -21,10 +21,13 @@ from bot.routers.menu import sign_up_first
 from bot.screens import show
 from bot.states import RuleStates
 from bot.views import Screen
+from bot.views import limits as limits_view
 from bot.views import privacy as privacy_view
 from bot.views import rule_builder as builder_view
 from bot.views import rule_checks as checks_view
 from bot.views import rules as view
+from core.billing.limits import LimitHit, LimitReached, check_cadence, plan_of
+from core.billing.plans import Catalogue, Plan, PlanBook
 from core.clock import Clock
 from core.rules import builder, service
 from core.rules.acting import Changer
@@ -33,6 +36,7 @@ from core.rules.model import STATUS, ActionKind, Level
 from core.rules.presets import preset
 from core.rules.run_now import Outcome as RunOutcome
 from core.rules.run_now import run_now
+from core.rules.schedule import at_cadence, fastest
 from core.rules.settings import (
     Frequency,
     RuleSettings,
@@ -66,9 +70,11 @@ async def list_screen(uow: UnitOfWorkFactory, user: User, page: int = 0) -> Scre
 
 
 async def rule_screen(
-    uow: UnitOfWorkFactory, user: User, rule_id: int, now: datetime | None = None
+    uow: UnitOfWorkFactory, user: User, rule_id: int, now: datetime | None = None,
+    plan: Plan | None = None,
 ) -> Screen | None:
-    """One rule with its last run and conflicts; None if not the user's."""
+    """One rule with its last run and conflicts (and what the `plan` does to it); None if not
+    the user's."""
     rule = await service.get(uow, user.id, rule_id)
     if rule is None:
         return None
@@ -77,7 +83,7 @@ async def rule_screen(
     draft = service.draft_of(rule)
     clash = await service.conflicts(uow, user.id, draft)
     return view.rule_view(
-        rule, draft.settings, await _accounts(uow, user), user.time_zone, last, clash, now
+        rule, draft.settings, await _accounts(uow, user), user.time_zone, last, clash, now, plan
     )
 
 
@@ -163,6 +169,7 @@ async def rules_action(
     clock: Clock,
     state: FSMContext,
     changer: Changer | None,
+    plans: PlanBook,
     worker: str = "chat",
 ) -> None:
     """Every button of the list, a rule and its log."""
@@ -170,8 +177,9 @@ async def rules_action(
         await query.answer(sign_up_first(), show_alert=True)
         return
     a, rid = callback_data.a, callback_data.id
+    catalogue = plans.current()
     if a == "now":
-        await _run_now(query, callback_data, db_user, uow, clock, changer, worker)
+        await _run_now(query, callback_data, db_user, uow, clock, changer, worker, catalogue)
         return
     if a == "list":
         await show(query, await list_screen(uow, db_user, callback_data.n))
@@ -194,7 +202,7 @@ async def rules_action(
             await query.answer(view.not_yours(), show_alert=True)
             return
         await show(query, view.run_detail(*detail, db_user.time_zone, clock.now(), callback_data.n))
-    elif not await _rule_action(query, callback_data, db_user, uow, clock, state):
+    elif not await _rule_action(query, callback_data, db_user, uow, clock, state, catalogue):
         await query.answer(view.not_yours(), show_alert=True)
         return
     await query.answer()
@@ -207,13 +215,18 @@ async def _rule_action(
     uow: UnitOfWorkFactory,
     clock: Clock,
     state: FSMContext,
+    catalogue: Catalogue,
 ) -> bool:
     """Actions on one rule; False when the rule is not the presser's."""
     rule = await service.get(uow, user.id, cb.id)
     if rule is None:
         return False
     if cb.a in ("on", "off"):
-        await service.set_enabled(uow, clock, user.id, rule.id, cb.a == "on")
+        try:
+            await service.set_enabled(uow, clock, user.id, rule.id, cb.a == "on", catalogue)
+        except LimitReached as exc:
+            await show(query, limits_view.reached(exc.hit, RulesCb(a="view", id=rule.id)))
+            return True
     elif cb.a == "dup":
         copy = await service.duplicate(uow, clock, user.id, rule.id)
         if copy is not None:
@@ -243,6 +256,7 @@ async def _rule_action(
             cb.v,
             lambda d: RulesCb(a="bt", id=rule.id, v=d),
             RulesCb(a="view", id=rule.id),
+            catalogue,
         )
         return True
     elif cb.a == "runs":
@@ -254,7 +268,8 @@ async def _rule_action(
         return True
     elif cb.a != "view":
         return False
-    screen = await rule_screen(uow, user, rule.id, clock.now())
+    plan = await plan_of(uow, catalogue, clock, user.id)
+    screen = await rule_screen(uow, user, rule.id, clock.now(), plan)
     if screen is None:
         return False
     await show(query, screen)
@@ -277,6 +292,7 @@ async def _run_now(
     clock: Clock,
     changer: Changer | None,
     worker: str,
+    catalogue: Catalogue,
 ) -> None:
     """Run the rule once, now, as its schedule would, showing progress and then the result."""
     rule = await service.get(uow, user.id, cb.id)
@@ -294,7 +310,7 @@ async def _run_now(
     await show(query, (view.running(rule), None))
     drawn = _drawn_at(cb.v)
     pace = every_second(query, lambda done, total: view.running(rule, done, total))
-    result = await run_now(uow, clock, changer, user.id, rule.id, worker, drawn, pace)
+    result = await run_now(uow, clock, changer, user.id, rule.id, worker, drawn, pace, catalogue)
     if result.outcome is RunOutcome.GONE:
         await final(query, (view.not_yours(), None))
     elif result.outcome is RunOutcome.BUSY:
@@ -327,11 +343,16 @@ async def _backtest(
     days: str,
     again: Any,
     back: Any,
+    catalogue: Catalogue,
 ) -> None:
+    """What the rule would have done, run at no faster a cadence than the plan allows (as it
+    will run)."""
     n = int(days) if days in ("7", "14", "30") else 7
     await show(query, (view.backtesting(n), None))
+    floor = (await plan_of(uow, catalogue, clock, user.id)).limits.rule_every_minutes
+    settings = replace(draft.settings, schedule=at_cadence(draft.settings.schedule, floor))
     async with uow() as u:
-        result = await backtest(u, user.id, draft.text, draft.settings, clock.now(), n)
+        result = await backtest(u, user.id, draft.text, settings, clock.now(), n)
     await show(query, checks_view.backtest(result, n, user.time_zone, again, back))
 
 
@@ -363,9 +384,11 @@ async def typed_rule(
     StateFilter(RuleStates.name, RuleStates.values, RuleStates.times, RuleStates.frequency), TYPED
 )
 async def typed_setting(
-    message: Message, state: FSMContext, db_user: User | None, uow: UnitOfWorkFactory
+    message: Message, state: FSMContext, db_user: User | None, uow: UnitOfWorkFactory,
+    clock: Clock, plans: PlanBook,
 ) -> None:
-    """A typed draft setting: name, filter values, times of day, or a frequency limit."""
+    """A typed draft setting: name, filter values, times of day (no closer together than the
+    plan runs rules), or a frequency limit."""
     draft = await _get_draft(state)
     if db_user is None or draft is None:
         await state.clear()
@@ -390,6 +413,11 @@ async def typed_setting(
             if not times or len(times) > 12:
                 raise ValueError
             s = replace(s, schedule=replace(s.schedule, every_minutes=None, times=tuple(times)))
+            hit = await _cadence_hit(uow, plans, clock, db_user, s.schedule)
+            if hit is not None:
+                text, markup = limits_view.reached(hit)
+                await message.answer(text, reply_markup=markup)
+                return
         else:
             m = _FREQ.match(text)
             if m is None:
@@ -416,6 +444,7 @@ async def draft_action(
     uow: UnitOfWorkFactory,
     clock: Clock,
     state: FSMContext,
+    plans: PlanBook,
 ) -> None:
     """Every button of the draft and its settings screens."""
     draft = await _get_draft(state)
@@ -451,6 +480,11 @@ async def draft_action(
         screen = view.scope_screen(s, accounts)
     elif a in ("sched", "every", "wd", "freq"):
         if a == "every" and v in ("15", "30", "60"):
+            hit = await _cadence_hit(uow, plans, clock, db_user, Schedule(int(v)))
+            if hit is not None:  # refused with the reason; the draft keeps its schedule
+                await show(query, limits_view.reached(hit, DraftCb(a="sched")))
+                await query.answer()
+                return
             s = replace(s, schedule=Schedule(int(v), (), s.schedule.weekdays))
         elif a == "wd" and v.isdigit() and int(v) < 7:
             days = _toggle(s.schedule.weekdays, int(v))
@@ -479,10 +513,11 @@ async def draft_action(
         await _preview(query, uow, clock, db_user, draft, DraftCb(a="show"))
     elif a == "bt":
         await _backtest(
-            query, uow, clock, db_user, draft, v, lambda d: DraftCb(a="bt", v=d), DraftCb(a="show")
+            query, uow, clock, db_user, draft, v, lambda d: DraftCb(a="bt", v=d), DraftCb(a="show"),
+            plans.current(),
         )
     elif a in ("save", "save_on"):
-        await _save(query, state, uow, clock, db_user, draft, a == "save_on")
+        await _save(query, state, uow, clock, db_user, draft, a == "save_on", plans.current())
         return
     elif a == "cancel":
         await state.clear()
@@ -504,22 +539,41 @@ async def _save(
     user: User,
     draft: service.Draft,
     enable: bool,
+    catalogue: Catalogue,
 ) -> None:
+    """Save the draft (and switch it on, if the plan allows one more rule on: otherwise it is
+    kept switched off and the limit is said)."""
     try:
-        rule = await service.save(uow, clock, user.id, draft)
+        rule = await service.save(uow, clock, user.id, draft, catalogue)
     except service.RuleInvalid as exc:
         await query.answer(view.invalid(exc.reason), show_alert=True)
         return
     except ValueError as exc:
         await query.answer(view.invalid(str(exc)), show_alert=True)
         return
-    if enable:
-        await service.set_enabled(uow, clock, user.id, rule.id, True)
     await state.clear()
+    if enable:
+        try:
+            await service.set_enabled(uow, clock, user.id, rule.id, True, catalogue)
+        except LimitReached as exc:
+            await query.answer(view.saved(False))
+            await show(query, limits_view.reached(exc.hit, RulesCb(a="view", id=rule.id)))
+            return
     await query.answer(view.saved(enable))
-    screen = await rule_screen(uow, user, rule.id, clock.now())
+    plan = await plan_of(uow, catalogue, clock, user.id)
+    screen = await rule_screen(uow, user, rule.id, clock.now(), plan)
     if screen is not None:
         await show(query, screen)
+
+
+async def _cadence_hit(
+    uow: UnitOfWorkFactory, plans: PlanBook, clock: Clock, user: User, schedule: Schedule
+) -> LimitHit | None:
+    """Whether the user's plan runs rules as often as `schedule` asks."""
+    quickest = fastest(schedule)
+    if quickest is None:
+        return None
+    return check_cadence(await plan_of(uow, plans.current(), clock, user.id), quickest)
 
 
 # The builder --------------------------------------------------------------------------------

@@ -11,7 +11,10 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import AccountsCb, IdentityCb, MenuCb
 from bot.views import Screen
+from bot.views import limits as limits_view
 from bot.views.common import add_pager, freshness, local_day, page_of, zone_label
+from core.billing.limits import AD_ACCOUNTS, LimitHit
+from core.billing.plans import Plan
 from core.connections import AccountInfo
 from storage.models import AdAccount, TikTokConnection
 
@@ -23,8 +26,10 @@ def overview(
     accounts: dict[int, list[AdAccount]],
     user_tz: str,
     page: int = 0,
+    plan: Plan | None = None,
 ) -> Screen:
-    """Every connection with its ad accounts; a button per account toggles tracking."""
+    """Every connection with its ad accounts; a button per account toggles tracking. An account
+    a plan paused says so (and which plan allows how many)."""
     kb = InlineKeyboardBuilder()
     if not connections:
         kb.button(text=_("➕ Connect TikTok"), callback_data=AccountsCb(action="connect"))
@@ -49,7 +54,8 @@ def overview(
                 state = _("⚠️ access revoked at TikTok; its data is deleted on {date} unless "
                           "you reconnect").format(date=local_day(conn.purge_after, user_tz))
             lines.append(f"\n🔗 <b>{html.quote(conn.display_name)}</b> — {state}")
-        mark = "✅" if acc.tracked else "⬜"
+        held = not acc.tracked and acc.plan_paused_at is not None
+        mark = "✅" if acc.tracked else "⏸" if held else "⬜"
         lines.append(
             f"{mark} {html.quote(acc.name)} · <code>{acc.advertiser_id}</code> · {acc.currency}"
             f" · {zone_label(acc.time_zone, datetime.now(UTC))} · {html.quote(acc.status)}"
@@ -58,6 +64,8 @@ def overview(
         if acc.purge_after is not None:
             lines.append(_("   ⚠️ no longer reachable with this login; its data is deleted on "
                            "{date}").format(date=local_day(acc.purge_after, user_tz)))
+        elif held and plan is not None:
+            lines.append("   " + limits_view.paused_mark(plan, AD_ACCOUNTS))
         kb.button(
             text=f"{mark} {acc.name[:40]}",
             callback_data=AccountsCb(action="track", id=acc.id, page=page),
@@ -122,8 +130,10 @@ def disconnected(name: str, purge_at: datetime, user_tz: str) -> str:
     ).format(name=html.quote(name), date=when)
 
 
-def connected(accounts: list[AccountInfo], updated: bool) -> Screen:
-    """The chat message after a successful consent."""
+def connected(accounts: list[AccountInfo], updated: bool,
+              untracked: list[AccountInfo] | None = None, hit: LimitHit | None = None) -> Screen:
+    """The chat message after a successful consent; the accounts the plan left untracked, why,
+    and ⭐ Upgrade."""
     head = _("✅ TikTok reconnected.") if updated else _("✅ TikTok connected.")
     lines = [head, _("Ad accounts found: {count}").format(count=len(accounts)), ""]
     for a in accounts[:30]:
@@ -138,6 +148,10 @@ def connected(accounts: list[AccountInfo], updated: bool) -> Screen:
     lines.append(_("Their numbers appear in Stats after the first sync, in a few minutes."))
     kb = InlineKeyboardBuilder()
     kb.button(text=_("📊 Accounts"), callback_data=MenuCb(section="accounts"))
+    if untracked and hit is not None:
+        lines += ["", limits_view.left_untracked([a.name for a in untracked], hit)]
+        limits_view.upgrade_button(kb)
+        kb.adjust(1)
     return "\n".join(lines), kb.as_markup()
 
 

@@ -12,11 +12,16 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.callbacks import AccountsCb
 from bot.views import Screen, rule_alerts, rule_digest
 from bot.views import admin as admin_view
+from bot.views import billing as billing_view
 from bot.views import launch as launch_view
 from bot.views import privacy as privacy_view
 from bot.views.common import local_day
 from bot.views.integrations import alerts as integrations_alerts
+from core.billing import overview as billing_overview
 from core.billing import reconcile
+from core.billing import tick as billing_tick
+from core.billing.account import RECEIPT_KIND
+from core.billing.plans import Catalogue, PlanBook
 from core.launch import service as launch_service
 from core.privacy import rights
 from core.privacy.rights import MARKETING_KIND
@@ -32,9 +37,13 @@ async def render(
     now: datetime | None = None,
     *,
     outbox_id: int | None = None,
+    catalogue: Catalogue | None = None,
 ) -> Screen | None:
     """The message for one alert (`outbox_id`: the alert's own id, to gather the alerts merged
-    into it), or None when its subject no longer exists."""
+    into it; `catalogue`: the plans in force, for plan names), or None when its subject no
+    longer exists."""
+    if kind in BILLING_KINDS:
+        return await _billing(u, kind, user_id, params, catalogue or PlanBook().current())
     if kind in digests.KINDS and outbox_id is not None:
         # Alone, or with the rest of its tick's alerts to this chat merged into it.
         return await rule_digest.render(u, user_id, outbox_id, now or datetime.now(UTC))
@@ -101,6 +110,36 @@ async def render(
             advertiser=html.quote(account.advertiser_id),
             date=await _local_day(u, user_id, account.purge_after),
         ), kb.as_markup()
+    return None
+
+
+BILLING_KINDS = (RECEIPT_KIND, *billing_tick.KINDS)
+
+
+async def _billing(
+    u: UnitOfWork, kind: str, user_id: int, params: dict[str, Any], catalogue: Catalogue
+) -> Screen | None:
+    """Billing messages: a receipt, and the tick's reminder, grace notice, downgrade and
+    upgrade. A reminder or grace notice that no longer holds (renewed, paid) is not sent."""
+    user = await u.users.get(user_id)
+    zone = user.time_zone if user is not None else "UTC"
+    if kind == RECEIPT_KIND:
+        found = await billing_overview.payment_in(u, user_id, str(params["charge_id"]))
+        return billing_view.receipt(*found, catalogue, zone) if found is not None else None
+    if kind == billing_tick.DOWNGRADED_KIND:
+        return billing_view.downgraded(params["before"], params["plan"], params["paused"],
+                                       catalogue)
+    if kind == billing_tick.UPGRADED_KIND:
+        return billing_view.upgraded(params["plan"], params["restored"], catalogue)
+    row = await u.billing.entitlement(user_id)
+    paid_until = datetime.fromisoformat(params["paid_until"])
+    if row is None or row.paid_until != paid_until:
+        return None  # more time was bought (or refunded) meanwhile
+    if kind == billing_tick.REMINDER_KIND and row.state == "active" and not row.renews:
+        return billing_view.reminder(params["plan"], paid_until, catalogue, zone)
+    if kind == billing_tick.GRACE_KIND and row.state == "grace":
+        grace_until = datetime.fromisoformat(params["grace_until"])
+        return billing_view.grace(params["plan"], paid_until, grace_until, catalogue, zone)
     return None
 
 

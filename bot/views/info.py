@@ -14,6 +14,7 @@ def help_text() -> str:
         "<b>Commands</b>\n"
         "/menu — the main menu\n"
         "/settings — language, time zone, email, news\n"
+        "/billing — your plan, payments and usage (/terms for paid plans)\n"
         "/support — write to our team\n"
         "/privacy — what we store and why\n"
         "/cancel — stop the current step\n"

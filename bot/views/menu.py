@@ -22,7 +22,7 @@ SECTIONS = {
     "help": __("❓ Help"),
 }
 # Sections whose features have not been built yet say so plainly instead of doing nothing.
-NOT_BUILT = ("billing",)
+NOT_BUILT: tuple[str, ...] = ()
 
 
 def main_menu(greeting_name: str | None = None, paused: bool = False) -> Screen:

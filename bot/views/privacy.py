@@ -395,12 +395,20 @@ def activity_label(entry: AuditEntry) -> str:
         "tracker.edited": _("Tracker changed"),
         "tracker.disconnected": _("Tracker disconnected (key deleted)"),
         "tracker.purged": _("Tracker data deleted"),
+        "plan.applied": _("Plan limits applied (what is over them paused, never deleted)"),
         "privacy.paused": _("Account paused"),
         "privacy.resumed": _("Account resumed"),
         "privacy.export_requested": _("Data export requested"),
         "privacy.export_sent": _("Data export sent"),
         "privacy.export_downloaded": _("Data export downloaded by its link"),
         "privacy.erasure_requested": _("Account deletion requested"),
+        "billing.paid": _("Payment received"),
+        "billing.refunded": _("Payment refunded"),
+        "billing.renewal_canceled": _("Subscription renewal cancelled"),
+        "billing.renewal_allowed": _("Subscription renewal allowed again"),
+        "billing.subscription_canceled": _("Subscription cancelled in Telegram"),
+        "billing.subscription_active": _("Subscription renewal switched on in Telegram"),
+        "billing.subscription_failed": _("Subscription renewal payment failed"),
     }
     label = labels.get(entry.action)
     if label is None:

@@ -15,6 +15,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import BuildCb, DraftCb, MenuCb, RulesCb
 from bot.views import Screen
+from bot.views import limits as limits_view
 from bot.views.common import (
     add_pager,
     change_error,
@@ -22,8 +23,11 @@ from bot.views.common import (
     quoted_around,
     skipped_line,
 )
+from core.billing.limits import RULES_ON
+from core.billing.plans import Plan
 from core.money import money, number, percent
 from core.rules.presets import PRESETS
+from core.rules.schedule import fastest
 from core.rules.settings import EVERY_MINUTES, RuleSettings
 from core.rules.text import MAX_LENGTH, RuleSyntaxError
 from storage.models import AdAccount, Rule, RuleAction, RuleRun
@@ -251,16 +255,23 @@ def rule_view(
     last: RuleRun | None,
     conflicts: list[Rule],
     now: datetime | None = None,
+    plan: Plan | None = None,
 ) -> Screen:
     """One rule: its text, settings, last run, conflicts, and what can be done with it.
-    `now`: when the screen is drawn, which its "Run now" names (core.rules.run_now.slot_for)."""
+    `now`: when the screen is drawn, which its "Run now" names (core.rules.run_now.slot_for);
+    `plan`: the owner's, for what it paused and the cadence it runs a faster rule at."""
     state = _("🟢 on") if rule.enabled else _("⏸ off")
+    if not rule.enabled and rule.plan_paused_at is not None and plan is not None:
+        state = limits_view.paused_mark(plan, RULES_ON)
     lines = [
         f"<b>{html.quote(_title(rule))}</b> — {state}",
         f"<code>{html.quote(rule.text)}</code>",
         "",
         *settings_lines(settings, accounts, user_tz),
     ]
+    quickest = fastest(settings.schedule)
+    if plan is not None and quickest is not None and quickest < plan.limits.rule_every_minutes:
+        lines.append(limits_view.cadence_note(plan))
     if last is not None:
         lines += ["", _("Last run: {summary}").format(summary=run_summary(last, user_tz))]
     if conflicts and rule.enabled:

@@ -10,6 +10,16 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from core.billing.limits import (
+    LAUNCHES,
+    LimitReached,
+    can_add,
+    check_ads,
+    guard,
+    plan_in,
+    plan_of,
+)
+from core.billing.plans import Catalogue
 from core.clock import Clock
 from core.launch import plan, preflight
 from core.launch.preflight import Issue
@@ -57,10 +67,20 @@ async def targets(u: UnitOfWork, user_id: int, account_ids: list[int]) -> list[p
 
 
 async def propose(
-    uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, user_id: int, req: Request
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    client: TikTokClient,
+    user_id: int,
+    req: Request,
+    catalogue: Catalogue | None = None,
 ) -> Proposed | list[Issue] | None:
     """Check everything, then record the launch and its whole plan for approval; the issues
-    when something would fail; None when a template, account or creative is not the user's."""
+    when something would fail; None when a template, account or creative is not the user's.
+    LimitReached when the plan allows no more launches this month, or fewer ads per launch
+    (`catalogue`; None: no plan limits, for tools and tests that sell none)."""
+    if catalogue is not None and (hit := await can_add(uow, catalogue, clock, user_id,
+                                                       LAUNCHES)) is not None:
+        raise LimitReached(hit)
     async with uow() as u:
         row = await u.templates.get(user_id, req.template_id)
         user = await u.users.get(user_id)
@@ -83,16 +103,20 @@ async def propose(
     found.sort(key=lambda t: order[t.account.id])
     corder = {c: n for n, c in enumerate(req.creative_ids)}
     creatives.sort(key=lambda c: corder[c.id])
-    checked = await preflight.run(client, template, found, creatives)
-    if checked.issues:
-        return checked.issues
-    facts = checked.facts
     accounts = [plan.PlanAccount(t.account.id, t.account.name, t.account.currency) for t in found]
     key = secrets.token_hex(12)
     today = local_today(clock.now(), user.time_zone)
     items = plan.build(
         template, accounts, [plan.PlanCreative(c.id, c.name) for c in creatives], key, today
     )
+    if catalogue is not None:  # the plan's ads per launch, before asking TikTok anything
+        ads = sum(i.level == "ad" for i in items)
+        if (hit := check_ads(await plan_of(uow, catalogue, clock, user_id), ads)) is not None:
+            raise LimitReached(hit)
+    checked = await preflight.run(client, template, found, creatives)
+    if checked.issues:
+        return checked.issues
+    facts = checked.facts
     if len(items) > MAX_ITEMS:
         return [Issue("too_many_items", params={"count": len(items), "max": MAX_ITEMS})]
     now = clock.now()
@@ -175,11 +199,24 @@ async def approve(
     user_id: int,
     launch_id: int,
     progress_message_id: int | None = None,
+    catalogue: Catalogue | None = None,
 ) -> tuple[Outcome, Launch | None]:
-    """Approve a proposed launch once: it runs now, or waits for its scheduled time."""
+    """Approve a proposed launch once: it runs now, or waits for its scheduled time. The plan's
+    limits are checked again here, before anything reaches TikTok: LimitReached when it allows
+    no more launches this month or fewer ads per launch; the launch then stays proposed
+    (`catalogue`; None: no plan limits)."""
     now = clock.now()
     async with uow() as u:
         launch = await u.launches.get(user_id, launch_id)
+        open_ = launch is not None and launch.state == "proposed" and (
+            launch.expires_at is None or launch.expires_at > now)
+        if catalogue is not None and open_:
+            hit = await guard(u, catalogue, now, user_id, LAUNCHES)
+            if hit is None:
+                ads = sum(i.level == "ad" for i in await u.launches.items(launch_id))
+                hit = check_ads(await plan_in(u, catalogue, now, user_id), ads)
+            if hit is not None:
+                raise LimitReached(hit)
         scheduled = launch is not None and launch.run_at is not None and launch.run_at > now
         launch = await u.launches.transition(
             launch_id,

@@ -35,6 +35,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
+from core.billing.limits import rule_floor
+from core.billing.plans import Catalogue
 from core.clock import Clock
 from core.eligibility import Blocked, Shape, blocked, shape_of
 from core.gc_pause import gc_paused
@@ -662,6 +664,7 @@ async def _finish(
     owner: str,
     now: datetime,
     tick: Tick | None = None,
+    catalogue: Catalogue | None = None,
 ) -> None:
     settings = from_json(rule.settings)
     if ev.stale:
@@ -735,7 +738,10 @@ async def _finish(
     run.proposed = sum(r.state == "proposed" for r in rows)
     run.note = None if fresh else "stale"
     user = await u.users.get(rule.user_id)
-    due = next_due(settings.schedule, now, user.time_zone if user else "UTC")
+    # The next slot at no faster a cadence than the owner's plan allows (a rule set to every
+    # 15 minutes runs hourly on a plan whose floor is 60).
+    floor = await rule_floor(u, catalogue, now, rule.user_id) if catalogue else None
+    due = next_due(settings.schedule, now, user.time_zone if user else "UTC", floor)
     await u.rules.release(rule.id, owner, due_at=due, ran_at=now)
 
 
@@ -750,10 +756,12 @@ async def run_rule(
     slot: datetime | None = None,
     tick: Tick | None = None,
     progress: Progress | None = None,
+    catalogue: Catalogue | None = None,
 ) -> RuleRun:
     """Record, apply and announce what one evaluated rule found; move it to its next slot.
     `slot`: the run's slot (default: the due time it serves); `tick`: the batch its alerts
-    join; `progress(done, total)` after each change it applies."""
+    join; `progress(done, total)` after each change it applies; `catalogue`: the plans, whose
+    cadence floor the next slot keeps to (None: the rule's own schedule)."""
     spec, settings = parse_cached(rule.text), from_json(rule.settings)
     slot = slot or rule.due_at
     assert slot is not None
@@ -787,7 +795,7 @@ async def run_rule(
         done.append(row)
     async with uow() as u:
         run = await u.session.merge(run)
-        await _finish(u, rule, run, ev, done, owner, clock.now(), tick)
+        await _finish(u, rule, run, ev, done, owner, clock.now(), tick, catalogue)
         await u.commit()
     log.info(
         "rules.ran",
@@ -802,9 +810,15 @@ async def run_rule(
 
 
 async def run_due(
-    uow: UnitOfWorkFactory, clock: Clock, changer: Changer, owner: str, limit: int = BATCH
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    changer: Changer,
+    owner: str,
+    limit: int = BATCH,
+    catalogue: Catalogue | None = None,
 ) -> int:
-    """Run the rules that are due now; returns how many ran."""
+    """Run the rules that are due now, each next due at its owner's plan's cadence (when the
+    `catalogue` is given); returns how many ran."""
     now = clock.now()
     async with uow() as u:
         rules = await u.rules.claim_due(owner, now, now + LEASE, limit)
@@ -817,7 +831,8 @@ async def run_due(
     try:
         for rule in rules:
             try:
-                await run_rule(uow, clock, changer, rule, evaluations[rule.id], owner, tick=tick)
+                await run_rule(uow, clock, changer, rule, evaluations[rule.id], owner, tick=tick,
+                               catalogue=catalogue)
                 ran += 1
             except Exception:
                 # Same slot next tick: the recorded rows make the repeat safe.

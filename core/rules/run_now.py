@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from core.billing.plans import Catalogue
 from core.clock import Clock
 from core.rules.acting import Changer
 from core.rules.engine import LEASE, Progress, Tick, evaluate, run_rule
@@ -55,8 +56,10 @@ async def run_now(
     owner: str,
     drawn_at: datetime | None = None,
     progress: Progress | None = None,
+    catalogue: Catalogue | None = None,
 ) -> RunNow:
-    """Run one of the user's rules once, now (on or off); its alerts go out as one digest."""
+    """Run one of the user's rules once, now (on or off); its alerts go out as one digest; its
+    next scheduled slot keeps to the plan's cadence (`catalogue`, as the scheduler's runs)."""
     now = clock.now()
     slot = slot_for(drawn_at, now)
     async with uow() as u:
@@ -75,7 +78,8 @@ async def run_now(
         async with uow() as u:
             ev = (await evaluate(u, [rule], now))[rule.id]
         run = await run_rule(
-            uow, clock, changer, rule, ev, owner, slot=slot, tick=tick, progress=progress
+            uow, clock, changer, rule, ev, owner, slot=slot, tick=tick, progress=progress,
+            catalogue=catalogue,
         )
     except Exception:
         # What the run recorded stays keyed by its slot: pressing the same screen again

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from core.billing.limits import RULES_ON, LimitReached, guard, rule_floor
+from core.billing.plans import Catalogue
 from core.clock import Clock
 from core.rules.engine import Evaluation, evaluate
 from core.rules.model import ActionKind, Level, RuleSpec
@@ -51,8 +53,10 @@ class Draft:
     rule_id: int | None = None
 
 
-async def save(uow: UnitOfWorkFactory, clock: Clock, user_id: int, draft: Draft) -> Rule:
-    """Create or update a rule from a draft; a new rule starts switched off."""
+async def save(uow: UnitOfWorkFactory, clock: Clock, user_id: int, draft: Draft,
+               catalogue: Catalogue | None = None) -> Rule:
+    """Create or update a rule from a draft; a new rule starts switched off. An edited rule that
+    is on is next due at its schedule kept to the plan's cadence (`catalogue`; None: as set)."""
     spec = check(draft.text)
     settings = validate(draft.settings)
     text = format_rule(spec)
@@ -80,8 +84,9 @@ async def save(uow: UnitOfWorkFactory, clock: Clock, user_id: int, draft: Draft)
             rule.settings = to_json(settings)
             if rule.enabled:
                 user = await u.users.get(user_id)
+                floor = await rule_floor(u, catalogue, clock.now(), user_id) if catalogue else None
                 rule.due_at = next_due(
-                    settings.schedule, clock.now(), user.time_zone if user else "UTC"
+                    settings.schedule, clock.now(), user.time_zone if user else "UTC", floor
                 )
         await u.commit()
     return rule
@@ -107,18 +112,34 @@ def draft_of(rule: Rule) -> Draft:
 
 
 async def set_enabled(
-    uow: UnitOfWorkFactory, clock: Clock, user_id: int, rule_id: int, enabled: bool
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    user_id: int,
+    rule_id: int,
+    enabled: bool,
+    catalogue: Catalogue | None = None,
 ) -> Rule | None:
-    """Switch a rule on (it runs from its next scheduled slot) or off."""
+    """Switch a rule on (it runs from its next scheduled slot, at no faster a cadence than the
+    plan allows) or off. Switching on one more rule than the plan allows raises LimitReached
+    (a rule a plan paused too: switching it on by hand is the same check). `catalogue`: the
+    plans (None: no plan limits, for tools and tests that sell none)."""
+    now = clock.now()
     async with uow() as u:
         rule = await u.rules.get(user_id, rule_id)
         if rule is None:
             return None
         if enabled and not rule.enabled:
+            floor = None
+            if catalogue is not None:
+                hit = await guard(u, catalogue, now, user_id, RULES_ON)
+                if hit is not None:
+                    raise LimitReached(hit)
+                floor = await rule_floor(u, catalogue, now, user_id)
             user = await u.users.get(user_id)
             rule.due_at = next_due(
-                from_json(rule.settings).schedule, clock.now(), user.time_zone if user else "UTC"
+                from_json(rule.settings).schedule, now, user.time_zone if user else "UTC", floor
             )
+            rule.plan_paused_at = None
         rule.enabled = enabled
         await u.commit()
     return rule
@@ -127,7 +148,7 @@ async def set_enabled(
 async def duplicate(
     uow: UnitOfWorkFactory, clock: Clock, user_id: int, rule_id: int
 ) -> Rule | None:
-    """A switched-off copy of a rule."""
+    """A switched-off copy of a rule (a plan limits rules switched on, not rules kept)."""
     rule = await get(uow, user_id, rule_id)
     if rule is None:
         return None

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from core.billing.limits import TRACKERS, LimitReached, can_add, guard
+from core.billing.plans import Catalogue
 from core.clock import Clock
 from core.timezones import is_valid
 from core.trackers.base import KINDS, TrackerCampaign, TrackerClient, TrackerError
@@ -64,6 +66,7 @@ class TrackerInfo:
     last_ok_at: datetime | None
     discrepancy_pct: int
     purge_after: datetime | None
+    plan_paused_at: datetime | None = None  # a lower plan paused it: no push, no pull
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ def info(t: Tracker) -> TrackerInfo:
         t.last_ok_at,
         t.discrepancy_pct,
         t.purge_after,
+        t.plan_paused_at,
     )
 
 
@@ -155,14 +159,24 @@ async def add_tracker(
     time_zone: str,
     currency: str,
     client_factory: ClientFactory,
+    catalogue: Catalogue | None = None,
 ) -> Added:
     """Test the connection, then store the tracker and its sealed key in one transaction (audit
-    "tracker.connected"); the tracker is due for its first push and pull at once."""
+    "tracker.connected"); the tracker is due for its first push and pull at once. One tracker
+    more than the plan allows raises LimitReached, before the test and again under the lock
+    when storing (`catalogue`; None: no plan limits, for tools and tests that sell none)."""
     kind, url = _kind(kind), _url(kind, url)
     zone, code = _zone(time_zone), _currency(currency)
+    if catalogue is not None and (hit := await can_add(uow, catalogue, clock, user_id,
+                                                       TRACKERS)) is not None:
+        raise LimitReached(hit)
     campaigns = await test_tracker(kind, url, api_key, client_factory)
     now = clock.now()
     async with uow() as u:
+        if catalogue is not None:
+            hit = await guard(u, catalogue, now, user_id, TRACKERS)
+            if hit is not None:
+                raise LimitReached(hit)
         tracker = Tracker(
             user_id=user_id,
             kind=kind,
@@ -190,6 +204,24 @@ async def add_tracker(
         await u.commit()
         log.info("tracker.connected", extra={"tracker_id": tracker.id, "kind": kind})
         return Added(info(tracker), campaigns)
+
+
+async def resume_tracker(uow: UnitOfWorkFactory, catalogue: Catalogue, clock: Clock,
+                         user_id: int, tracker_id: int) -> TrackerInfo:
+    """Take a tracker a plan paused back into use by hand, if the plan allows one more
+    (LimitReached otherwise): due for its push and pull at once."""
+    now = clock.now()
+    async with uow() as u:
+        tracker = await owned(u, user_id, tracker_id)
+        if tracker.plan_paused_at is not None:
+            hit = await guard(u, catalogue, now, user_id, TRACKERS)
+            if hit is not None:
+                raise LimitReached(hit)
+            tracker.plan_paused_at, tracker.due_at, tracker.attempts = None, now, 0
+            tracker.updated_at = now
+            u.audit.record(user_id, "tracker.resumed", "tracker", tracker.id, {})
+            await u.commit()
+        return info(tracker)
 
 
 async def owned(u: UnitOfWork, user_id: int, tracker_id: int, *, connected: bool = True) -> Tracker:

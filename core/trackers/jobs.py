@@ -7,7 +7,9 @@ pull (the attribution window), then the discrepancy check. It is due hourly, and
 TikTok back-window sync of the owner's accounts (core/sync.py). A failed run keeps the tracker's
 status "failing" (last_error, failing_since) and is retried with back-off; the next good run
 re-pushes (a push replaces) and re-pulls (a pull replaces its window) from before the outage, so
-nothing is lost or doubled.
+nothing is lost or doubled. A tracker a lower plan paused (`plan_paused_at`, see
+core/billing/enforce.py) is neither pushed nor pulled, on schedule or on demand: the claim leaves
+it until it is resumed.
 """
 
 from __future__ import annotations

@@ -109,3 +109,34 @@ class BillingRepo:
             .values(lease_owner=None, lease_until=None)
             .execution_options(synchronize_session=False)
         )
+
+    async def claim(self, user_id: int, now: datetime, owner: str,
+                    lease_until: datetime) -> bool:
+        """Lease one user's entitlement for billing work now (a payment's plan to apply at once),
+        unless another instance holds it: True when this call got it."""
+        free = or_(Entitlement.lease_until.is_(None), Entitlement.lease_until < now)
+        got = await self._s.scalar(
+            update(Entitlement)
+            .where(Entitlement.user_id == user_id, free)
+            .values(lease_owner=owner, lease_until=lease_until)
+            .returning(Entitlement.user_id)
+            .execution_options(synchronize_session=False)
+        )
+        return got is not None
+
+    async def set_renewal(self, user_id: int, renews: bool, canceled_at: datetime | None,
+                          now: datetime) -> Entitlement:
+        """Record whether the user's subscription renews and when they cancelled it, on their
+        entitlement row (locked, returned for the caller's next due time)."""
+        row = await self.lock_entitlement(user_id, now)
+        row.renews, row.canceled_at, row.updated_at = renews, canceled_at, now
+        return row
+
+    async def release_all(self, owner: str) -> None:
+        """Give back every billing lease `owner` holds (an instance shutting down)."""
+        await self._s.execute(
+            update(Entitlement)
+            .where(Entitlement.lease_owner == owner)
+            .values(lease_owner=None, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AdAccount, OAuthState, SyncJob, TikTokConnection
@@ -109,6 +109,24 @@ class ConnectionRepo:
         if tracked_only:
             query = query.where(AdAccount.tracked.is_(True))
         return list(await self._s.scalars(query))
+
+    async def count_tracked(self, user_id: int) -> int:
+        """The user's tracked ad accounts that still count against a plan: on a connection not
+        disconnected, and not lost (a lost account is untracked and waits for its purge)."""
+        return int(
+            await self._s.scalar(
+                select(func.count())
+                .select_from(AdAccount)
+                .join(TikTokConnection, AdAccount.connection_id == TikTokConnection.id)
+                .where(
+                    TikTokConnection.user_id == user_id,
+                    TikTokConnection.status != "disconnected",
+                    AdAccount.tracked.is_(True),
+                    AdAccount.purge_after.is_(None),
+                )
+            )
+            or 0
+        )
 
     async def account(self, user_id: int, account_id: int) -> AdAccount | None:
         """One of the user's ad accounts (None if someone else's or gone)."""

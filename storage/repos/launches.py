@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Creative, Launch, LaunchItem, Template
 
 RUNNABLE = ("approved", "scheduled", "running")
+NOT_STARTED = ("proposed", "rejected", "expired")
 
 
 class LaunchesRepo:
@@ -70,6 +71,20 @@ class LaunchesRepo:
     async def count(self, user_id: int) -> int:
         """How many launches the user has."""
         return int(await self._s.scalar(select(func.count()).where(Launch.user_id == user_id)) or 0)
+
+    async def count_started(self, user_id: int, since: datetime) -> int:
+        """How many of the user's launches were started (approved, whatever came of them) since
+        `since`; proposals nobody approved do not count."""
+        return int(
+            await self._s.scalar(
+                select(func.count()).where(
+                    Launch.user_id == user_id,
+                    Launch.decided_at >= since,
+                    Launch.state.not_in(NOT_STARTED),
+                )
+            )
+            or 0
+        )
 
     async def items(self, launch_id: int) -> list[LaunchItem]:
         """A launch's plan in creation order."""

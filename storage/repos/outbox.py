@@ -13,9 +13,10 @@ from storage.models import OutboxMessage, User
 from storage.repos.users import paused_ids
 
 # Kinds still delivered to a paused account: answers to what the user themself started (a
-# launch they approved, an operator's notice). Everything else (alerts, digests, news) is held
-# until they resume, and what is older than core.users.HELD_FOR then is given up.
-WHILE_PAUSED = ("text", "launch_done", "service_notice")
+# launch they approved, the receipt of their payment), and operators' notices and service
+# notices. Everything else (alerts, digests, news) is held until they resume, and what is older
+# than core.users.HELD_FOR then is given up.
+WHILE_PAUSED = ("text", "launch_done", "billing_receipt", "service_notice")
 
 
 class OutboxRepo:

@@ -121,6 +121,17 @@ class RulesRepo:
             or 0
         )
 
+    async def count_enabled(self, user_id: int) -> int:
+        """How many of the user's rules are switched on."""
+        return int(
+            await self._s.scalar(
+                select(func.count())
+                .select_from(Rule)
+                .where(Rule.user_id == user_id, Rule.enabled.is_(True))
+            )
+            or 0
+        )
+
     async def remove(self, user_id: int, rule_id: int) -> bool:
         """Delete one of the user's rules; its logged actions stay (rule_id set to NULL)."""
         result = await self._s.execute(

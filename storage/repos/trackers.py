@@ -84,6 +84,21 @@ class TrackerRepo:
             query = query.where(Tracker.status != "disconnected")
         return list(await self._s.scalars(query))
 
+    async def count_active(self, user_id: int) -> int:
+        """The user's connected trackers that a plan has not paused."""
+        return int(
+            await self._s.scalar(
+                select(func.count())
+                .select_from(Tracker)
+                .where(
+                    Tracker.user_id == user_id,
+                    Tracker.status != "disconnected",
+                    Tracker.plan_paused_at.is_(None),
+                )
+            )
+            or 0
+        )
+
     async def drop_links(self, tracker_id: int) -> int:
         """Forget every link of a tracker; how many."""
         done = await self._s.execute(
@@ -103,12 +118,15 @@ class TrackerRepo:
         tracker_id: int | None = None,
         force: bool = False,
     ) -> list[int]:
-        """Lease due, connected trackers (SKIP LOCKED on PostgreSQL; the repeated lease
-        condition keeps the claim atomic on SQLite); their ids, most overdue first."""
+        """Lease due, connected trackers not paused by a plan (SKIP LOCKED on PostgreSQL; the
+        repeated lease condition keeps the claim atomic on SQLite); their ids, most overdue
+        first."""
         free = or_(Tracker.lease_until.is_(None), Tracker.lease_until < now)
         pick = (
             select(Tracker.id)
-            .where(free, Tracker.status != "disconnected", Tracker.credential_id.is_not(None))
+            # A tracker a plan paused is neither pushed nor pulled, on schedule or on demand.
+            .where(free, Tracker.status != "disconnected", Tracker.credential_id.is_not(None),
+                   Tracker.plan_paused_at.is_(None))
             .order_by(Tracker.due_at, Tracker.id)
             .limit(limit)
             .with_for_update(skip_locked=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import aiohttp
 
+from core.billing.plans import DEFAULT as DEFAULT_PLANS
 from sandbox.telegram.driver import ChatUser, SandboxClient
 from storage.vault import generate_key_entry
 
@@ -200,6 +201,20 @@ class ServiceProcess:
         return out
 
 
+def generous_plans(workdir: Path) -> dict[str, str]:
+    """Service environment whose Free plan limits nothing and runs rules every 15 minutes: for the
+    tests of other features, which connect all of a login's ad accounts, run several rules at
+    15 minutes or launch into three accounts (the limits themselves: test_plan_limits.py)."""
+    catalogue = json.loads(json.dumps(DEFAULT_PLANS))
+    free = next(p for p in catalogue["plans"] if p["code"] == "free")
+    free["limits"] = {"ad_accounts": None, "rules_on": None, "rule_every_minutes": 15,
+                      "launches_per_month": None, "ads_per_launch": None, "trackers": None,
+                      "seats": 1}
+    path = workdir / "plans.json"
+    path.write_text(json.dumps(catalogue), "utf-8")
+    return {"PLANS_FILE": str(path)}
+
+
 LABELS = {
     "English": {
         "adult": "✅ I am 18 or older",
@@ -261,4 +276,5 @@ async def press_data_answer(user: ChatUser, data: str, message_id: int) -> dict[
     raise AssertionError(f"the bot never answered the callback {data!r}")
 
 
-__all__ = ["ADMIN_ID", "TOKEN", "SandboxClient", "ServiceProcess", "press_data_answer", "sign_up"]
+__all__ = ["ADMIN_ID", "TOKEN", "SandboxClient", "ServiceProcess", "generous_plans",
+           "press_data_answer", "sign_up"]

@@ -11,20 +11,28 @@ import json
 import zipfile
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import aiohttp
+import pytest
 
 from core.periods import local_today
 from core.templates.document import to_document
 from core.tiktok import ReportLevel
 from sandbox.telegram.driver import ChatUser, MessageView, SandboxClient
 from sandbox.tiktok.server import RunningEmulator
-from tests.e2e.harness import ADMIN_ID, ServiceProcess, sign_up
+from tests.e2e.harness import ADMIN_ID, ServiceProcess, generous_plans, sign_up
 from tests.e2e.test_rules import tap
 from tests.e2e.test_stats import connected_and_synced, tiktok_spend
 from tests.unit.test_templates import make_template
 
 RULE = "campaign: spend >= 20 in 3d and conversions = 0 in 3d -> pause"  # canonical
+
+
+@pytest.fixture
+def service_env(tmp_path: Path) -> dict[str, str]:
+    """Every ad account of the login tracked (and exported), beyond Free's limit."""
+    return generous_plans(tmp_path)
 
 
 async def _fill(user: ChatUser) -> None:

@@ -18,7 +18,13 @@ from bot.callbacks import NewsCb
 from core.tiktok import NoLimiter, TikTokClient
 from sandbox.telegram.driver import SandboxClient
 from sandbox.tiktok.server import RunningEmulator
-from tests.e2e.harness import ADMIN_ID, ServiceProcess, press_data_answer, sign_up
+from tests.e2e.harness import (
+    ADMIN_ID,
+    ServiceProcess,
+    generous_plans,
+    press_data_answer,
+    sign_up,
+)
 from tests.e2e.test_accounts import follow, open_consent
 from tests.e2e.test_rules import Travel, new_rule_by_text, pick, state_of, tap
 from tests.e2e.test_stats import connected_and_synced
@@ -30,9 +36,11 @@ def clock_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def service_env(clock_file: Path) -> dict[str, str]:
+def service_env(clock_file: Path, tmp_path: Path) -> dict[str, str]:
+    # A rule every 15 minutes: faster than Free allows (its limits: test_plan_limits.py).
     return {"CLOCK_OFFSET_FILE": str(clock_file), "RULES_TICK_SECONDS": "1",
-            "SYNC_TICK_SECONDS": "1", "NOTIFY_TICK_SECONDS": "0.5", "TIKTOK_QPS": "100"}
+            "SYNC_TICK_SECONDS": "1", "NOTIFY_TICK_SECONDS": "0.5", "TIKTOK_QPS": "100",
+            **generous_plans(tmp_path)}
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from core.tiktok import NoLimiter, TikTokClient
 from sandbox.telegram.driver import ChatUser, MessageView, SandboxClient
 from sandbox.tiktok.server import RunningEmulator
 from tests.contract.test_changes import make_objects, usd_account
-from tests.e2e.harness import ServiceProcess, press_data_answer, sign_up
+from tests.e2e.harness import ServiceProcess, generous_plans, press_data_answer, sign_up
 from tests.e2e.test_stats import connected_and_synced
 
 
@@ -45,10 +45,13 @@ def clock_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def service_env(clock_file: Path) -> dict[str, str]:
-    # The emulator has no QPS limit here: a faster first sync keeps these tests short.
+def service_env(clock_file: Path, tmp_path: Path) -> dict[str, str]:
+    # The emulator has no QPS limit here: a faster first sync keeps these tests short. Rules
+    # run every 15 minutes on every account, beyond what Free allows (its limits:
+    # test_plan_limits.py).
     return {"CLOCK_OFFSET_FILE": str(clock_file), "RULES_TICK_SECONDS": "1",
-            "SYNC_TICK_SECONDS": "1", "NOTIFY_TICK_SECONDS": "0.5", "TIKTOK_QPS": "100"}
+            "SYNC_TICK_SECONDS": "1", "NOTIFY_TICK_SECONDS": "0.5", "TIKTOK_QPS": "100",
+            **generous_plans(tmp_path)}
 
 
 @pytest.fixture

@@ -151,12 +151,16 @@ async def test_commands_are_registered_per_language(
         "templates",
         "creatives",
         "rules",
+        "billing",
+        "plans",
         "settings",
         "support",
+        "paysupport",
         "privacy",
         "mydata",
         "export",
         "delete_account",
+        "terms",
         "help",
         "cancel",
         "start",
@@ -177,8 +181,9 @@ async def test_sign_up_helper_and_menu_sections(
     menu = await user.last_bot_message()
     assert menu is not None
     await user.press("⭐ Billing")
-    stats = await user.expect("not built yet")
-    assert stats.message_id == menu.message_id and stats.button_labels() == ["« Main menu"]
+    billing = await user.expect("Plan: Free")
+    assert billing.message_id == menu.message_id
+    assert billing.button_labels() == ["📋 Plans", "🧾 History (0)", "« Main menu"]
     await user.press("« Main menu")
     await user.expect("main menu. Choose a section")
     await user.press("❓ Help")

@@ -7,8 +7,10 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import aiohttp
+import pytest
 from babel.dates import format_date
 
 from core.money import money
@@ -16,8 +18,14 @@ from core.periods import local_today
 from core.tiktok import NoLimiter, ReportLevel, TikTokClient
 from sandbox.telegram.driver import ChatUser, SandboxClient
 from sandbox.tiktok.server import RunningEmulator
-from tests.e2e.harness import ServiceProcess, sign_up
+from tests.e2e.harness import ServiceProcess, generous_plans, sign_up
 from tests.e2e.test_accounts import follow, open_consent
+
+
+@pytest.fixture
+def service_env(tmp_path: Path) -> dict[str, str]:
+    """Every ad account of the login tracked, beyond Free's limit (test_plan_limits.py)."""
+    return generous_plans(tmp_path)
 
 
 async def connected_and_synced(user: ChatUser) -> None:

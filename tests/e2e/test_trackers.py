@@ -14,6 +14,7 @@ import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -29,7 +30,13 @@ from sandbox.telegram.driver import ChatUser, MessageView, SandboxClient
 from sandbox.tiktok.server import RunningEmulator
 from sandbox.trackers.model import Attrs
 from sandbox.trackers.server import RunningTracker, start_tracker
-from tests.e2e.harness import ServiceProcess, free_port, press_data_answer, sign_up
+from tests.e2e.harness import (
+    ServiceProcess,
+    free_port,
+    generous_plans,
+    press_data_answer,
+    sign_up,
+)
 from tests.e2e.test_stats import connected_and_synced
 from tests.e2e.test_templates import reply, tap
 
@@ -55,13 +62,15 @@ async def trackers(tiktok: RunningEmulator) -> AsyncIterator[dict[str, RunningTr
 
 
 @pytest.fixture
-def service_env(trackers: dict[str, RunningTracker]) -> dict[str, str]:
+def service_env(trackers: dict[str, RunningTracker], tmp_path: Path) -> dict[str, str]:
     """The service offers the emulators as demo trackers, as the offline demo does, and gives
-    a tracker call TIMEOUT_S seconds; the emulator has no QPS limit here (a faster first sync)."""
+    a tracker call TIMEOUT_S seconds; the emulator has no QPS limit here (a faster first sync).
+    Every ad account is tracked and rules run every 15 minutes, beyond Free's limits."""
     return {
         "DEMO_TRACKERS": demo_trackers_env(list(trackers.values())),
         "TRACKER_TIMEOUT_SECONDS": str(TIMEOUT_S),
         "TIKTOK_QPS": "100",
+        **generous_plans(tmp_path),
     }
 
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.billing import account
+from core.billing import account, tick
 from core.billing.ledger import Charge, periods, standing
 from core.billing.payload import Offer, decode, encode
 from core.billing.plans import CatalogueError, PlanBook, parse
@@ -198,12 +198,12 @@ async def test_any_interleaving_leaves_the_end_date_the_ledger_says(
             clock.set(clock.now() + timedelta(hours=seed.randint(0, 48)))
             assert await account.refunded(uow, CATALOGUE, clock, f"{user_id}:{cid}") is not None
         else:
+            # An expiry: time passes and the billing tick does this user's work (fold, remind,
+            # grace, apply the plan's limits).
             clock.set(clock.now() + timedelta(days=seed.randint(0, 40)))
-            async with uow() as u:
-                row = await u.billing.lock_entitlement(user_id, clock.now())
-                await account.refold(u, CATALOGUE, row, clock.now())
-                await u.commit()
+            assert await tick.apply_now(uow, CATALOGUE, clock, user_id, "prop")
 
+    assert await tick.apply_now(uow, CATALOGUE, clock, user_id, "prop")
     async with uow() as u:
         row = await u.billing.entitlement(user_id)
         ledger = await u.billing.ledger(user_id)
@@ -219,6 +219,7 @@ async def test_any_interleaving_leaves_the_end_date_the_ledger_says(
     folded = standing([account.as_charge(p) for p in ledger], clock.now(), RANK)
     assert (row.state, row.paid_until, row.grace_until) == (
         folded.state, folded.paid_until, folded.grace_until)
+    assert row.applied_plan == row.plan  # the limits in force are the plan's
     if folded.state == "active":
         live = {by_id[cid].plan for cid in by_id if cid not in refunds}
         assert row.plan in live

@@ -16,6 +16,7 @@ from aiogram.methods.base import TelegramType
 
 from bot.app import build_dispatcher
 from bot.i18n import make_i18n
+from core.billing.plans import PlanBook
 from core.clock import FixedClock
 from core.settings import load_settings
 from storage.db import create_engine, session_factory
@@ -64,6 +65,8 @@ class Harness:
             uow=self.uow,
             settings=load_settings(),
             clock=FixedClock(datetime.now(UTC)),
+            plans=PlanBook(),
+            worker="test",
         )
 
 

@@ -10,7 +10,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
-KEYWORDS = {"_": None, "__": None, "gettext": None, "lazy_gettext": None}
+KEYWORDS = {"_": None, "__": None, "gettext": None, "lazy_gettext": None,
+            "ngettext": (1, 2), "lazy_ngettext": (1, 2)}
 
 
 def _source_messages() -> set[str]:
@@ -24,8 +25,24 @@ def _source_messages() -> set[str]:
 
 
 def _catalog(lang: str) -> dict[str, str]:
+    """msgid → msgstr; a plural entry is keyed by its singular, and reads as its forms joined
+    when every form is translated (else as empty: untranslated)."""
     with open(ROOT / "locales" / lang / "LC_MESSAGES" / "messages.po", "rb") as f:
-        return {m.id: m.string for m in read_po(f) if m.id and not m.fuzzy}
+        out: dict[str, str] = {}
+        for m in read_po(f):
+            if not m.id or m.fuzzy:
+                continue
+            if isinstance(m.id, tuple):
+                forms = list(m.string)
+                out[m.id[0]] = "\x00".join(forms) if all(forms) else ""
+            else:
+                out[m.id] = m.string
+        return out
+
+
+def _plurals(lang: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    with open(ROOT / "locales" / lang / "LC_MESSAGES" / "messages.po", "rb") as f:
+        return [(m.id, tuple(m.string)) for m in read_po(f) if isinstance(m.id, tuple)]
 
 
 def _shape(text: str) -> tuple[list[str], list[str]]:
@@ -40,7 +57,15 @@ def test_every_string_is_translated_to_russian() -> None:
 
 def test_translations_keep_placeholders_and_tags() -> None:
     for msgid, msgstr in _catalog("ru").items():
-        assert _shape(msgid) == _shape(msgstr), f"placeholders or tags differ in: {msgid!r}"
+        for form in msgstr.split("\x00"):
+            assert _shape(msgid) == _shape(form), f"placeholders or tags differ in: {msgid!r}"
+
+
+def test_plurals_have_every_russian_form() -> None:
+    # Russian counts in three forms (1 правило, 2 правила, 5 правил): ngettext needs all three.
+    for ids, forms in _plurals("ru"):
+        assert len(forms) == 3 and all(forms), f"plural forms missing for: {ids[0]!r}"
+        assert all(_shape(ids[1]) == _shape(f) for f in forms), ids
 
 
 def test_english_catalog_lists_the_same_messages() -> None:

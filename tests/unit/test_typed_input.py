@@ -47,6 +47,7 @@ from bot.states import (
     SupportStates,
     TemplateStates,
 )
+from core.billing.plans import PlanBook
 from core.clock import FixedClock
 from core.creatives import add_creative_from_url
 from core.rules.settings import RuleSettings, to_json
@@ -148,7 +149,7 @@ class Chat_:
                 update,
                 uow=self.uow,
                 clock=FixedClock(NOW),
-                **{"settings": load_settings(), **deps},
+                **{"settings": load_settings(), "plans": PlanBook(), **deps},
             )
         finally:
             logger.removeHandler(self.failures)

@@ -45,7 +45,8 @@ def overview(rows: Sequence[TrackerRow], user_tz: str) -> Screen:
         block = [
             "",
             tracker_title(t),
-            status_line(t, user_tz, ERROR_CHARS),
+            _("⏸ paused by plan") if getattr(t, "plan_paused_at", None) is not None
+            else status_line(t, user_tz, ERROR_CHARS),
             _("Costs pushed: {push} · revenue pulled: {pull}").format(
                 push=when(row.last_push, user_tz), pull=when(row.last_pull, user_tz)
             ),

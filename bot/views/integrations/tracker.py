@@ -11,6 +11,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import TrackerCb
 from bot.views import Screen
+from bot.views import limits as limits_view
 from bot.views.common import zone_label
 from bot.views.integrations.common import (
     TrackerLike,
@@ -23,17 +24,24 @@ from bot.views.integrations.common import (
 )
 from bot.views.integrations.overview import TrackerRow
 from bot.views.integrations.wizard import currency_buttons, zone_buttons
+from core.billing.limits import TRACKERS
+from core.billing.plans import Plan
 from core.timezones import COMMON
 
 EDIT_FIELDS = ("name", "url", "key", "tz", "cur", "pct")
 
 
-def card(row: TrackerRow, links: int, user_tz: str, now: datetime) -> Screen:
-    """Everything about one tracker, and what can be done with it."""
+def card(row: TrackerRow, links: int, user_tz: str, now: datetime,
+         plan: Plan | None = None) -> Screen:
+    """Everything about one tracker, and what can be done with it. One a plan paused says so
+    (`plan`: the owner's) and offers Resume (if the plan allows it) and ⭐ Upgrade instead of
+    Push now / Pull now."""
     t = row.tracker
+    held = t.status != "disconnected" and getattr(t, "plan_paused_at", None) is not None
     lines = [
         tracker_title(t),
-        status_line(t, user_tz),
+        limits_view.paused_mark(plan, TRACKERS) if held and plan is not None
+        else status_line(t, user_tz),
         "",
         _("URL: {url}").format(url=f"<code>{html.quote(t.url[:300])}</code>"),
         _("API key: {key}").format(
@@ -53,8 +61,12 @@ def card(row: TrackerRow, links: int, user_tz: str, now: datetime) -> Screen:
         back_to_list(kb)
         return "\n".join(lines), kb.as_markup()
     kb.button(text=_("🧭 Mapping"), callback_data=TrackerCb(a="map", id=t.id))
-    kb.button(text=_("📤 Push now"), callback_data=TrackerCb(a="push", id=t.id))
-    kb.button(text=_("📥 Pull now"), callback_data=TrackerCb(a="pull", id=t.id))
+    if held:
+        kb.button(text=_("▶️ Resume"), callback_data=TrackerCb(a="resume", id=t.id))
+        limits_view.upgrade_button(kb)
+    else:
+        kb.button(text=_("📤 Push now"), callback_data=TrackerCb(a="push", id=t.id))
+        kb.button(text=_("📥 Pull now"), callback_data=TrackerCb(a="pull", id=t.id))
     kb.button(text=_("📜 Push log"), callback_data=TrackerCb(a="log", id=t.id))
     kb.button(text=_("✏️ Edit"), callback_data=TrackerCb(a="ed", id=t.id))
     kb.button(text=_("🔌 Disconnect"), callback_data=TrackerCb(a="dc", id=t.id))
