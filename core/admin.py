@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from core.billing import account, limits
+from core.billing import account, limits, subscription
 from core.billing.ledger import Standing
 from core.billing.plans import Catalogue, Plan
 from core.clock import Clock
@@ -170,7 +170,7 @@ class UserCard:
     standing: Standing
     entitlement: Entitlement | None
     plan: Plan  # whose limits apply
-    usage: limits.Usage | None  # None for a deleted account (or while limits are not counted)
+    usage: limits.Usage | None  # None for a deleted account
     connections: list[Connection]
     trackers: list[Tracker]
     activity: list[AuditEntry]  # newest first
@@ -201,10 +201,7 @@ async def user_card(uow: UnitOfWorkFactory, catalogue: Catalogue, clock: Clock,
     standing, row = await account.current(uow, catalogue, clock, user_id)
     usage = None
     if user.deleted_at is None:
-        try:
-            usage = await limits.usage(uow, catalogue, clock, user_id)
-        except NotImplementedError:  # the limits are not counted in this build yet
-            usage = None
+        usage = await limits.usage(uow, catalogue, clock, user_id)
     plan = catalogue.effective(standing.plan)
     return UserCard(user, standing, row, plan, usage, connections, trackers, activity, payments,
                     len(tickets), sum(1 for t in tickets if t.status == "open"))
@@ -265,13 +262,11 @@ class Refund:
     cancel_error: str | None  # Telegram's refusal to cancel the renewal, shown as is
 
 
-def _subscription_start(ledger: list[Payment], charge: Payment) -> str:
-    """The charge id Telegram knows the subscription by: its first payment before `charge`."""
-    chain = [p for p in ledger if p.recurring and p.created_at <= charge.created_at]
-    for p in reversed(chain):
-        if p.first_recurring:
-            return p.telegram_charge_id
-    return charge.telegram_charge_id
+def _subscription_charges(ledger: list[Payment], charge: Payment) -> list[str]:
+    """The charge ids Telegram may know the charge's subscription by: its first payment (one
+    payload per subscription: core.billing.subscription), then the refunded charge itself."""
+    first = subscription.first_charge(ledger, charge.payload)
+    return list(dict.fromkeys(c for c in (first, charge.telegram_charge_id) if c))
 
 
 async def refund(uow: UnitOfWorkFactory, catalogue: Catalogue, clock: Clock, operator_id: int,
@@ -315,28 +310,32 @@ async def refund(uow: UnitOfWorkFactory, catalogue: Catalogue, clock: Clock, ope
         await u.commit()
     canceled, cancel_error = False, None
     if charge.recurring:
-        subscription = _subscription_start(ledger, charge)
-        try:
-            await cancel_renewal(user_id, subscription)
-            canceled = True
-        except TelegramRefusal as refused:
-            cancel_error = refused.message
-        await _renewal_canceled(uow, clock, operator_id, user_id, subscription, canceled,
-                                cancel_error)
+        for charge_id in _subscription_charges(ledger, charge):
+            try:
+                await cancel_renewal(user_id, charge_id)
+            except TelegramRefusal as refused:
+                cancel_error = refused.message
+                if "CHARGE_ID" in cancel_error.upper():
+                    continue  # Telegram knows it by the other id: try that one
+            else:
+                canceled, cancel_error = True, None
+            break
+        await _renewal_canceled(uow, clock, operator_id, user_id, charge.telegram_charge_id,
+                                canceled, cancel_error)
     return Refund(charge, change, already, charge.recurring, canceled, cancel_error)
 
 
 async def _renewal_canceled(uow: UnitOfWorkFactory, clock: Clock, operator_id: int,
-                            user_id: int, subscription: str, canceled: bool,
+                            user_id: int, charge_id: str, canceled: bool,
                             error: str | None) -> None:
     """Record the cancelled renewal on the entitlement (a refold keeps it off until a newer
     subscription charge), or Telegram's refusal in the audit log."""
     now = clock.now()
     async with uow() as u:
         if canceled and await u.users.get_any(user_id) is not None:
-            row = await u.billing.lock_entitlement(user_id, now)
-            row.canceled_at, row.renews, row.updated_at = now, False, now
+            row = await u.billing.set_renewal(user_id, False, now, now)
+            row.due_at = account.next_due(row, now)
         u.audit.record(operator_id, "admin.renewal_canceled" if canceled
-                       else "admin.renewal_cancel_refused", "payment", subscription,
+                       else "admin.renewal_cancel_refused", "payment", charge_id,
                        {"user_id": user_id, **({"error": error[:200]} if error else {})})
         await u.commit()

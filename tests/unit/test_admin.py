@@ -48,8 +48,10 @@ async def _user(uow: UnitOfWorkFactory, uid: int, *, days_ago: int = 30, usernam
 
 
 def paid(user_id: int, charge_id: str, stars: int, at: datetime, plan: str = "pro",
-         days: int = 30, recurring: bool = False, first: bool = False) -> account.Paid:
-    offer = Offer(user_id, plan, days, recurring, stars, at)
+         days: int = 30, recurring: bool = False, first: bool = False,
+         issued: datetime | None = None) -> account.Paid:
+    # A subscription's renewals repeat its first invoice's payload (issued once).
+    offer = Offer(user_id, plan, days, recurring, stars, issued or at)
     return account.Paid(charge_id, None, stars, encode(offer, KEY), at, offer,
                         is_recurring=recurring, is_first_recurring=first)
 
@@ -192,7 +194,7 @@ async def test_a_refund_asks_telegram_then_ends_the_period_and_cancels_the_renew
                                 paid(401, "sub1", 500, start, recurring=True, first=True))
     renewal = start + timedelta(days=30)
     await account.record_charge(uow, CATALOGUE, FixedClock(renewal), 401,
-                                paid(401, "sub2", 500, renewal, recurring=True))
+                                paid(401, "sub2", 500, renewal, recurring=True, issued=start))
     card = await admin.user_card(uow, CATALOGUE, clock, OPERATOR, 401)
     latest = card.payments[0]
     assert latest.telegram_charge_id == "sub2" and card.standing.state == "active"
