@@ -191,9 +191,10 @@ class EraseCb(CallbackData, prefix="er"):
 
 
 class BillingCb(CallbackData, prefix="bl"):
-    """Billing screen actions: `plans` (what each plan allows — the "Upgrade" under every limit
-    message), `buy` a plan for `days` (recurring when `r`), `history`, `cancel`/`resume` the
-    subscription; the presser's own billing only."""
+    """Billing screen actions: `home`, `plans` (what each plan allows — the "Upgrade" under every
+    limit message), `open`/`offers` (the same two as a new message, from a receipt or a billing
+    alert, which stay), `buy` a plan for `days` (recurring when `r`), `history`,
+    `cancel`/`resume` the subscription; the presser's own billing only."""
 
     action: str
     plan: str = ""

@@ -104,7 +104,13 @@ async def billing_action(query: CallbackQuery, callback_data: BillingCb, db_user
         await query.answer(sign_up_first(), show_alert=True)
         return
     action, catalogue, zone = callback_data.action, plans.current(), db_user.time_zone
-    if action == "home":
+    if action in ("open", "offers") and isinstance(query.message, Message):
+        # From a receipt or a billing alert: that message is a record, so the screen comes as a
+        # new message below it instead of replacing it.
+        screen = (await billing_screen(uow, plans, clock, db_user) if action == "open"
+                  else await _plans_screen(uow, plans, clock, db_user))
+        await query.message.answer(screen[0], reply_markup=screen[1])
+    elif action == "home":
         await show(query, await billing_screen(uow, plans, clock, db_user))
     elif action == "plans":
         await show(query, await _plans_screen(uow, plans, clock, db_user))

@@ -387,8 +387,8 @@ def renewal_problem(outcome: subscription.Renewal) -> str:
 
 def _renew_kb(label: str | None = None) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    kb.button(text=label or _("🔄 Renew"), callback_data=BillingCb(action="plans"))
-    kb.button(text=_("⭐ Billing"), callback_data=BillingCb(action="home"))
+    kb.button(text=label or _("🔄 Renew"), callback_data=BillingCb(action="offers"))
+    kb.button(text=_("⭐ Billing"), callback_data=BillingCb(action="open"))
     kb.adjust(2)
     return kb.as_markup()
 
@@ -397,7 +397,7 @@ def receipt(r: Receipt, standing: Standing, catalogue: Catalogue, zone: str) -> 
     """The receipt of a payment: plan, period, Stars, the new end date, the charge id."""
     charge = _("Charge id (for support): <code>{id}</code>").format(id=html.quote(r.charge_id))
     kb = InlineKeyboardBuilder()
-    kb.button(text=_("⭐ Billing"), callback_data=BillingCb(action="home"))
+    kb.button(text=_("⭐ Billing"), callback_data=BillingCb(action="open"))
     if not r.plan:
         text = "\n".join([
             _("🧾 <b>Payment received: {price}</b>").format(price=stars(r.stars)),

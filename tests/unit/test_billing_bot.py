@@ -255,3 +255,17 @@ async def test_paysupport_opens_a_ticket_and_the_menu_opens_billing(chat: Chat_)
     [screen] = [c for c in calls if isinstance(c, EditMessageText)]
     assert "Plan: Free" in plain(screen.text) and "Ad accounts tracked: 1 of 2" in plain(
         screen.text)
+
+
+async def test_billing_from_a_receipt_comes_below_it_and_the_receipt_stays(
+    chat: Chat_, enforcer: FakeEnforcer  # noqa: F811
+) -> None:
+    body = chat.signed(ANN, recurring=True)
+    await chat.pay(ANN, "sub2", body, 500, recurring=True)
+    calls = await chat.press(ANN, BillingCb(action="open").pack())
+    assert not [c for c in calls if isinstance(c, EditMessageText)]
+    [sent] = [c for c in calls if isinstance(c, SendMessage)]
+    assert "renews on 31 Dec 2026, 10:00" in plain(sent.text)
+    calls = await chat.press(ANN, BillingCb(action="offers").pack())
+    [sent] = [c for c in calls if isinstance(c, SendMessage)]
+    assert "Agency" in plain(sent.text)
