@@ -158,8 +158,11 @@ class ServiceProcess:
                 )
         else:
             self.proc = await _ForkServer.get().spawn(self.env, self.log_path)
+        # A fresh interpreter imports aiogram, SQLAlchemy and matplotlib first: on a loaded
+        # 2-core machine that alone has taken over 20 s, so allow a minute.
+        deadline = asyncio.get_running_loop().time() + 60
         async with aiohttp.ClientSession() as http:
-            for _ in range(200):
+            while asyncio.get_running_loop().time() < deadline:
                 if self.proc.returncode is not None:
                     raise AssertionError(f"service exited at start:\n{self.log()}")
                 with contextlib.suppress(aiohttp.ClientError):
