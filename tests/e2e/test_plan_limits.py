@@ -1,19 +1,15 @@
 """Plan limits through the chat: a Free user's login brings more ad accounts than Free tracks, and
 a fourth rule switched on is one more than Free runs — each refused with the limit, the use and
-the allowance and an ⭐ Upgrade button; an operator's grant lifts both on the next try."""
+the allowance and an ⭐ Upgrade button; paying for Pro from that button lifts both: the account
+the plan left untracked comes back by itself, the rule switches on at the next try."""
 
 from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
-from core.billing import account
-from core.billing.plans import PlanBook
-from core.clock import SystemClock
 from sandbox.telegram.driver import SandboxClient
-from storage.db import create_engine, session_factory
-from storage.uow import UnitOfWorkFactory
-from tests.e2e.harness import ADMIN_ID, ServiceProcess, sign_up
+from tests.e2e.harness import ServiceProcess, sign_up
 from tests.e2e.test_accounts import follow, open_consent
 from tests.e2e.test_rules import tap
 
@@ -36,18 +32,7 @@ def _four_rules(service: ServiceProcess) -> None:
                  later, later))
 
 
-async def _grant_pro(service: ServiceProcess) -> None:
-    """An operator grants Pro for 30 days (what the operators' console calls)."""
-    engine = create_engine(service.env["DATABASE_URL"])
-    try:
-        uow = UnitOfWorkFactory(session_factory(engine), None)
-        await account.grant(uow, PlanBook().current(), SystemClock(), ADMIN_ID, USER, "pro", 30,
-                            "e2e: limits lifted")
-    finally:
-        await engine.dispose()
-
-
-async def test_free_limits_are_said_with_an_upgrade_and_a_grant_lifts_them(
+async def test_free_limits_are_said_with_an_upgrade_and_paying_lifts_them(
     service: ServiceProcess, sandbox: SandboxClient
 ) -> None:
     user = await sandbox.user(USER, language_code="en")
@@ -76,13 +61,24 @@ async def test_free_limits_are_said_with_an_upgrade_and_a_grant_lifts_them(
     assert "Free lets you keep 3 rules switched on; switched on now: 3." in refused.text
     assert refused.button_labels() == ["⭐ Upgrade", "« Back"]
 
-    await _grant_pro(service)
-    await tap(user, "« Back", "Switch on")
+    # ⭐ Upgrade → Pro for 30 days, paid in Stars.
+    await user.press("⭐ Upgrade")
+    await user.expect("Buying your plan again adds its days")
+    await user.press("Pro · 30 days · ⭐550")
+    since = user.last_action_seq
+    invoice = await user.wait_for(lambda m: m.seq > since and m.kind == "invoice")
+    paid = await user.pay(invoice.message_id)
+    assert paid["ok"], paid
+    await user.wait_for(lambda m: "Payment received" in m.text)
+
+    await user.send("/rules")
+    await user.expect("Rules (4)")
+    await tap(user, "⏸ Rule 4", "Switch on")
     on = await tap(user, "▶️ Switch on", "🟢 on")
     assert "Rule 4" in on.text
     await user.send("/menu")
     await user.expect("main menu")
     await user.press("📊 Accounts")
-    await user.expect("tracked")
-    tracked = await tap(user, "⏸ Glowly US", "✅ Glowly US")
-    assert "paused by plan" not in tracked.text
+    accounts = await user.expect("tracked")
+    assert "✅ Glowly US" in accounts.button_labels()  # back with the upgrade, by itself
+    assert "paused by plan" not in accounts.text
