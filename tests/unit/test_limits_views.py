@@ -55,7 +55,7 @@ def test_russian_counts_take_their_plural_form(n: int, rules: str, accounts: str
         assert view.amount("ad_accounts", n) == accounts
         text = view.explain(LimitHit("rules_on", n, n, FREE))
         assert rules in text and "Достигнут лимит включённых правил" in text
-        assert view.upgrade_kb().inline_keyboard[0][0].text == "⭐ Улучшить тариф"
+        assert view.upgrade_kb().inline_keyboard[0][0].text == "⭐ Повысить тариф"
 
 
 def test_paused_by_plan_marks_and_the_cadence_note() -> None:
