@@ -408,7 +408,10 @@ def receipt(r: Receipt, standing: Standing, catalogue: Catalogue, zone: str) -> 
         ])
         return text, kb.as_markup()
     name = _name(catalogue.get(r.plan), r.plan)
-    if r.renewal:
+    if r.kind == "grant":
+        head = _("🎁 <b>TTPulse gave you {plan}</b>").format(plan=name)
+        period = _("{days} days, free of charge").format(days=r.days)
+    elif r.renewal:
         head = _("🔄 <b>Subscription renewed: {plan}</b>").format(plan=name)
         period = _("Monthly subscription, renewed")
     elif r.recurring:
@@ -421,7 +424,7 @@ def receipt(r: Receipt, standing: Standing, catalogue: Catalogue, zone: str) -> 
     lines = [head, "",
              _("Plan: {plan}").format(plan=name),
              _("Period: {period}").format(period=period),
-             _("Paid: {price}").format(price=stars(r.stars)),
+             *([] if r.kind == "grant" else [_("Paid: {price}").format(price=stars(r.stars))]),
              _("Date: {date}").format(date=when(r.paid_at, zone))]
     if standing.state == "active" and standing.paid_until is not None:
         current = _name(catalogue.get(standing.plan or ""), standing.plan or "")
@@ -429,7 +432,8 @@ def receipt(r: Receipt, standing: Standing, catalogue: Catalogue, zone: str) -> 
             plan=current, date=when(standing.paid_until, zone)))
     if r.refunded_at is not None:
         lines.append(_("↩️ Refunded on {date}").format(date=when(r.refunded_at, zone)))
-    lines += [charge, _("Questions about a payment: /paysupport")]
+    if r.kind != "grant":
+        lines += [charge, _("Questions about a payment: /paysupport")]
     return "\n".join(lines), kb.as_markup()
 
 

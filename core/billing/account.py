@@ -127,7 +127,8 @@ async def record_charge(uow: UnitOfWorkFactory, catalogue: Catalogue, clock: Clo
 async def grant(uow: UnitOfWorkFactory, catalogue: Catalogue, clock: Clock, operator_id: int,
                 user_id: int, plan: str, days: int, reason: str) -> Change:
     """An operator gives `days` of `plan` for free (a ledger entry of 0 Stars), audited with the
-    reason. ValueError for a plan that does not exist or is not paid, or days outside 1-366."""
+    reason; the user gets a receipt. ValueError for a plan that does not exist or is not paid,
+    or days outside 1-366."""
     target = catalogue.get(plan)
     if target is None or not target.paid or not 1 <= days <= 366:
         raise ValueError(plan)
@@ -145,6 +146,9 @@ async def grant(uow: UnitOfWorkFactory, catalogue: Catalogue, clock: Clock, oper
         u.audit.record(operator_id, "plan.granted", "user", str(user_id),
                        {"plan": plan, "days": days, "reason": reason[:200],
                         "charge_id": charge_id})
+        # The user hears of it as of a payment: the receipt view words a grant as a gift.
+        await u.outbox.enqueue(user_id, RECEIPT_KIND, f"receipt:{charge_id}",
+                               {"charge_id": charge_id}, now)
         await u.commit()
     return Change(True, before, after)
 

@@ -76,6 +76,8 @@ async def test_an_operator_finds_a_buyer_grants_time_and_refunds_the_subscriptio
     await tap(admin, "7 days", "Type the reason")
     await admin.send("Conference promo")
     await admin.expect("Granted Agency for 7 days. Now: Agency")
+    gift = await buyer.wait_for(lambda m: "TTPulse gave you Agency" in m.text)
+    assert "Period: 7 days, free of charge" in gift.text and "Agency is active until" in gift.text
     card = await tap(admin, "« Back", "Agency — active")
 
     pick = await tap(admin, "↩️ Refund a payment", "Refund which payment")

@@ -159,6 +159,10 @@ async def test_a_grant_is_audited_and_the_card_shows_plan_usage_and_payments(
     await account.record_charge(uow, CATALOGUE, clock, 301, paid(301, "c301", 500, NOW))
     change = await account.grant(uow, CATALOGUE, clock, OPERATOR, 301, "pro", 7, "outage")
     assert change.after.paid_until == NOW + timedelta(days=37)
+    async with uow() as u:  # the user is told, as of a payment: one receipt each
+        kinds = list(await u.session.scalars(
+            select(OutboxMessage.kind).where(OutboxMessage.user_id == 301)))
+    assert kinds == ["billing_receipt", "billing_receipt"]
 
     async def fake_usage(uow_: object, catalogue: object, clock_: object,
                          user_id: int) -> limits.Usage:

@@ -198,6 +198,13 @@ def test_receipts_name_plan_period_stars_end_and_charge(en: None) -> None:
     assert text.startswith("🔄 Subscription renewed: Pro")
     assert "Period: Monthly subscription, renewed" in text
 
+    gift = view.receipt(_receipt(kind="grant", charge_id="grant:ab", stars=0, days=7), after,
+                        CATALOGUE, "UTC")
+    text, _labels = _checked(gift)
+    assert text.startswith("🎁 TTPulse gave you Pro")
+    assert "Period: 7 days, free of charge" in text and "Pro is active until" in text
+    assert "Paid:" not in text and "grant:ab" not in text  # no Stars, no id to quote
+
     unmatched = view.receipt(_receipt(plan=""), Standing("free", None, None, None), CATALOGUE,
                              "UTC")
     text, _labels = _checked(unmatched)
