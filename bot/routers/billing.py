@@ -215,10 +215,16 @@ async def successful_payment(message: Message, uow: UnitOfWorkFactory, plans: Pl
                                    received, worker)
     if done.superseded is not None:
         # Two subscriptions would both renew: the one this payment replaced stops (its paid
-        # time is kept by the ledger). A refusal is logged for the operators to finish by hand.
+        # time is kept by the ledger). If Telegram refuses, only the user can stop it: they are
+        # told how, and the operators see the error.
         error = await _editor(bot, payer)(done.superseded, True)
-        log.info("billing.subscription_superseded",
-                 extra={"user_id": payer, "charge_id": done.superseded, "error": error})
+        if error is None:
+            log.info("billing.subscription_superseded",
+                     extra={"user_id": payer, "charge_id": done.superseded})
+        else:
+            log.error("billing.subscription_superseded_refused",
+                      extra={"user_id": payer, "charge_id": done.superseded, "error": error})
+            await message.answer(view.superseded_still_renews(error))
 
 
 @router.message(F.refunded_payment)

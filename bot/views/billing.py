@@ -370,6 +370,14 @@ def resumed() -> str:
              "Telegram confirms.")
 
 
+def superseded_still_renews(error: str) -> str:
+    """A new subscription replaced one that Telegram refused to stop: the user must stop it."""
+    return _("⚠️ Your earlier TTPulse subscription still renews: Telegram refused to stop it "
+             "({error}). Stop it in Telegram's Settings → My Stars: pick the earlier TTPulse "
+             "subscription and tap Cancel. If it charges you again, write to /paysupport and we "
+             "refund that charge.").format(error=html.quote(error))
+
+
 def renewal_problem(outcome: subscription.Renewal) -> str:
     """Why a cancel or resume was not done (nothing was changed here)."""
     if outcome.problem == subscription.REFUSED:

@@ -241,6 +241,25 @@ async def test_renewal_follows_telegram_and_a_refused_cancel_changes_nothing(
         assert row is not None and row.renews
 
 
+async def test_a_new_subscription_stops_the_one_it_replaces_or_says_how_to(
+    chat: Chat_, enforcer: FakeEnforcer  # noqa: F811
+) -> None:
+    await chat.pay(ANN, "pro1", chat.signed(ANN, recurring=True), 500, recurring=True)
+    calls = await chat.pay(ANN, "agency1", chat.signed(ANN, plan="agency", recurring=True),
+                           2000, recurring=True)
+    [edit] = [c for c in calls if isinstance(c, EditUserStarSubscription)]
+    assert (edit.telegram_payment_charge_id, edit.is_canceled) == ("pro1", True)
+    assert not [c for c in calls if isinstance(c, SendMessage)]  # stopped: nothing to say
+
+    # Telegram refuses to stop the replaced one: the user is told how to stop it themselves.
+    await chat.pay(IVAN, "pro2", chat.signed(IVAN, recurring=True), 500, recurring=True)
+    chat.session.refuse_edit = "Bad Request: SUBSCRIPTION_NOT_FOUND"
+    calls = await chat.pay(IVAN, "agency2", chat.signed(IVAN, plan="agency", recurring=True),
+                           2000, recurring=True)
+    [told] = [c for c in calls if isinstance(c, SendMessage)]
+    assert told.chat_id == IVAN and "«Мои звёзды»" in told.text and "/paysupport" in told.text
+
+
 async def test_paysupport_opens_a_ticket_and_the_menu_opens_billing(chat: Chat_) -> None:
     calls = await chat.feed(message=chat.message(ANN, text="/paysupport",
                                                  entities=[{"type": "bot_command", "offset": 0,
