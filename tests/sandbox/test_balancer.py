@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import sys
 from collections.abc import AsyncIterator
 
@@ -58,15 +57,14 @@ async def setup() -> AsyncIterator[tuple[RunningBalancer, list[Instance]]]:
 
 
 async def post(url: str, n: int) -> tuple[int, dict[str, object]]:
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{url}/hook?x=1", json={"n": n}) as resp:
-            return resp.status, await resp.json()
+    async with aiohttp.ClientSession() as http, http.post(f"{url}/hook?x=1", json={"n": n}) as resp:
+        return resp.status, await resp.json()
 
 
 async def test_round_robin_and_the_body_goes_through(
     setup: tuple[RunningBalancer, list[Instance]],
 ) -> None:
-    balancer, instances = setup
+    balancer, _ = setup
     answers = [await post(balancer.url, n) for n in range(6)]
     assert all(status == 200 for status, _ in answers)
     assert [a["echo"] for _, a in answers] == [{"n": n} for n in range(6)]
@@ -76,7 +74,7 @@ async def test_round_robin_and_the_body_goes_through(
 async def test_not_ready_backends_are_skipped(
     setup: tuple[RunningBalancer, list[Instance]],
 ) -> None:
-    balancer, (a, b, c) = setup
+    balancer, (_, b, _) = setup
     b.ready = False
     await asyncio.sleep(0.3)  # a health check or two
     answers = [await post(balancer.url, n) for n in range(6)]
@@ -109,9 +107,8 @@ async def test_command_line() -> None:
     backend = Instance("solo")
     url = await backend.start()
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sandbox.balancer", "--listen", str(port), "--backend", url],
-        cwd=ROOT,
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "sandbox.balancer", "--listen", str(port), "--backend", url, cwd=ROOT
     )
     try:
         for _ in range(200):
@@ -123,5 +120,5 @@ async def test_command_line() -> None:
         assert status == 200 and answer["by"] == "solo"
     finally:
         proc.terminate()
-        proc.wait(10)
+        await asyncio.wait_for(proc.wait(), 10)
         await backend.stop()

@@ -67,7 +67,9 @@ async def server() -> AsyncIterator[RunningServer]:
 
 @pytest.fixture
 async def bot(server: RunningServer) -> AsyncIterator[Bot]:
-    instance = Bot(server.token, session=AiohttpSession(api=TelegramAPIServer.from_base(server.url)))
+    instance = Bot(
+        server.token, session=AiohttpSession(api=TelegramAPIServer.from_base(server.url))
+    )
     yield instance
     await instance.session.close()
 
@@ -86,8 +88,8 @@ async def hook() -> AsyncIterator[Hook]:
         await endpoint.runner.cleanup()
 
 
-async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
+async def until(check: Callable[[], bool], within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
     while not check():
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.02)
