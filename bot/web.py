@@ -148,5 +148,5 @@ def build_web_app(
     if exports is not None:
         app.router.add_get("/export/{token}", download)
     if webhook is not None:
-        app.router.add_post(WEBHOOK_PATH, webhook)
+        app.router.add_post(WEBHOOK_PATH, webhook.handle)
     return app

@@ -217,7 +217,7 @@ class WebhookHandler:
     stats: WebhookStats = field(default_factory=WebhookStats)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
-    async def __call__(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.Response:
         """Take one update from Telegram (or the balancer in front of us)."""
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
         if not secrets.compare_digest(given.encode(), self.secret.encode()):
