@@ -186,6 +186,7 @@ async def test_duplicates_knob_delivers_an_update_twice(
     await until(lambda: len(hook.received) == 3)
     ids = [u["update_id"] for u in hook.received]
     assert ids[0] == ids[1] != ids[2]
+    assert [d["update_id"] for d in await client.webhook_deliveries()] == ids
     assert (await client.configure())["webhook_duplicates"] == 0
 
 
