@@ -1077,7 +1077,11 @@ async def handle_file_download(request: web.Request) -> web.StreamResponse:
 
 
 def webhook_queue(update: dict[str, Any]) -> int | None:
-    """The chat (or, without one, the user) whose updates are delivered in order; None: any."""
+    """The chat (or, without one, the user) whose updates are delivered in order; None: any.
+
+    tdlib/telegram-bot-api (WebhookActor.cpp) keeps one queue per chat and sends a queue's next
+    update only after the previous one was answered OK; a failed one stays first and is retried.
+    """
     payload = update.get(update_kind(update))
     if not isinstance(payload, dict):
         return None
@@ -1125,14 +1129,16 @@ def _deliverable(engine: Engine, now: float) -> tuple[list[dict[str, Any]], floa
 
 async def _deliver(
     engine: Engine, session: aiohttp.ClientSession, url: str, update: dict[str, Any]
-) -> bool:
-    """POST one update; True on a 2xx answer. Records the attempt and any error (§5.2)."""
+) -> tuple[bool, float | None]:
+    """POST one update: (2xx?, the answer's Retry-After seconds if any). Records the attempt
+    and any error (§5.2)."""
     state = engine.state
     headers = {}
     if state.webhook.get("secret_token"):
         headers["X-Telegram-Bot-Api-Secret-Token"] = state.webhook["secret_token"]
     status: int | None = None
     error: str | None = None
+    retry_after: float | None = None
     timeout = aiohttp.ClientTimeout(total=engine.config.webhook_timeout)
     try:
         async with session.post(url, json=update, headers=headers, timeout=timeout) as resp:
@@ -1141,6 +1147,10 @@ async def _deliver(
                 await _run_webhook_reply(engine, resp)
             else:
                 error = f"Wrong response from the webhook: {resp.status} {resp.reason}"
+                # telegram-bot-api honours the webhook's Retry-After (WebhookActor.cpp
+                # on_update_error, clamped to an hour) instead of its own back-off.
+                with contextlib.suppress(KeyError, ValueError):
+                    retry_after = min(3600.0, max(0.0, float(resp.headers["Retry-After"])))
     except TimeoutError:
         error = "Read timeout expired"
     except aiohttp.ClientError as exc:
@@ -1150,7 +1160,7 @@ async def _deliver(
     if error is not None:
         state.webhook["last_error_date"] = engine.clock.now()
         state.webhook["last_error_message"] = error
-    return error is None
+    return error is None, retry_after
 
 
 async def _deliver_one(
@@ -1159,7 +1169,7 @@ async def _deliver_one(
     state = engine.state
     update_id = update["update_id"]
     try:
-        ok = await _deliver(engine, session, url, update)
+        ok, retry_after = await _deliver(engine, session, url, update)
         if ok and engine.config.webhook_duplicates > 0:
             # Telegram re-sends an update whose answer it did not get in time, even if the bot
             # handled it: the same update_id arrives a second time.
@@ -1172,6 +1182,8 @@ async def _deliver_one(
             failures, _ = state.webhook_retry.get(update_id, (0, 0.0))
             delay = min(engine.config.webhook_retry_max,
                         engine.config.webhook_retry_base * 2 ** failures)
+            if retry_after is not None:
+                delay = retry_after
             state.webhook_retry[update_id] = (failures + 1, time.monotonic() + delay)
     finally:
         state.webhook_in_flight.discard(update_id)

@@ -57,11 +57,12 @@ class SandboxConfig:
     subscription_edit_any_charge: bool = True
     # Webhook delivery (spec §5.2; issue 15). One chat's updates go one at a time, the next only
     # after the previous was answered 2xx, as tdlib/telegram-bot-api's WebhookActor queues them
-    # by chat (not in the spec: unconfirmed there, hence a knob); other chats' in parallel up to
+    # by chat (the spec does not say so, hence a knob); other chats' in parallel up to
     # setWebhook's max_connections.
     webhook_chat_order: bool = True
     # Seconds before the first retry of a failed delivery (non-2xx, refused, timed out); it
-    # doubles per failure of the same update, up to webhook_retry_max.
+    # doubles per failure of the same update, up to webhook_retry_max (Telegram's own server:
+    # up to 60-120 s). A Retry-After header on the failed answer is honoured instead.
     webhook_retry_base: float = 0.5
     webhook_retry_max: float = 8.0
     # Seconds a delivery may take before it counts as failed (Telegram waits about a minute).

@@ -25,6 +25,8 @@ class Hook:
         self.delay = 0.0
         self.status: Callable[[dict[str, Any]], int] = lambda _: 200
         self.received: list[dict[str, Any]] = []
+        self.attempts: list[float] = []
+        self.failure_headers: dict[str, str] = {}
         self.active: dict[int, int] = {}  # chat -> deliveries in flight
         self.max_parallel = 0
         self.max_per_chat = 0
@@ -39,9 +41,11 @@ class Hook:
         try:
             await asyncio.sleep(self.delay)
             status = self.status(update)
+            self.attempts.append(time.monotonic())
             if status == 200:
                 self.received.append(update)
-            return web.json_response({}, status=status)
+                return web.json_response({})
+            return web.json_response({}, status=status, headers=self.failure_headers)
         finally:
             self.active[chat] -= 1
 
@@ -206,3 +210,24 @@ async def test_drop_pending_and_allowed_updates(
     await until(lambda: hook.texts(7500) == ["not allowed"])
     info = await bot.get_webhook_info()
     assert info.max_connections == 40 and info.url == url
+
+
+async def test_a_retry_after_header_is_honoured(
+    bot: Bot, client: SandboxClient, hook: Hook
+) -> None:
+    failed: list[int] = []
+
+    def status(update: dict[str, Any]) -> int:
+        if not failed:
+            failed.append(update["update_id"])
+            return 503
+        return 200
+
+    hook.status, hook.failure_headers = status, {"Retry-After": "1"}
+    await bot.set_webhook(await hook.start())
+    user = await client.user(7600)
+    await user.send("draining instance")
+    await until(lambda: hook.texts(7600) == ["draining instance"])
+    assert hook.attempts[1] - hook.attempts[0] >= 0.95  # not the 0.1 s back-off
+    info = await bot.get_webhook_info()
+    assert info.last_error_message == "Wrong response from the webhook: 503 Service Unavailable"
