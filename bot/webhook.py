@@ -33,6 +33,7 @@ import contextlib
 import logging
 import secrets
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -67,11 +68,13 @@ class UpdateClaims(Protocol):
 
 
 class MemoryClaims:
-    """Claims in this process: enough for one instance (SQLite allows no more)."""
+    """Claims in this process: enough for one instance (SQLite allows no more). At most
+    `keep` update ids are remembered (the oldest go first), so memory stays bounded however
+    busy the bot; Telegram re-sends within minutes, long before that many newer updates."""
 
-    def __init__(self, lease: float = 30.0, remember: float = 86400.0) -> None:
-        self.lease, self.remember = lease, remember
-        self._claims: dict[int, tuple[Claim, float]] = {}
+    def __init__(self, lease: float = 30.0, remember: float = 86400.0, keep: int = 100_000) -> None:
+        self.lease, self.remember, self.keep = lease, remember, keep
+        self._claims: OrderedDict[int, tuple[Claim, float]] = OrderedDict()
         self._next_prune = 0.0
 
     def _prune(self, now: float) -> None:
@@ -90,6 +93,8 @@ class MemoryClaims:
         if held is not None and held[1] > now:
             return held[0]
         self._claims[update_id] = ("busy", now + self.lease)
+        while len(self._claims) > self.keep:
+            self._claims.popitem(last=False)
         return "new"
 
     async def extend(self, update_id: int) -> None:

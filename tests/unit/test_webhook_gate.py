@@ -140,3 +140,12 @@ async def test_redis_down_still_handles() -> None:
         assert await claims.claim(1) == "done"  # remembered in-process meanwhile
     finally:
         await claims.close()
+
+
+async def test_memory_claims_stay_bounded() -> None:
+    claims = MemoryClaims(keep=3)
+    for update_id in range(10):
+        assert await claims.claim(update_id) == "new"
+        await claims.finish(update_id)
+    assert await claims.claim(9) == "done"
+    assert len(claims._claims) == 3
