@@ -314,21 +314,14 @@ async def _wait_for_signal() -> None:
 
 
 async def ensure_webhook(bot: Bot, url: str, secret: str, allowed: list[str], conns: int) -> None:
-    """Register the webhook unless Telegram already has exactly this one.
+    """Register the webhook: every instance at start sets the same values (idempotent).
 
-    N instances start with the same settings: each compares, and those that find a difference
-    set the same values, so the calls are idempotent and nobody fights. Pending updates are
-    never dropped here (an instance restarting must not lose what the others have not taken).
+    N instances starting together do not fight: setWebhook with the same URL, secret and
+    options changes nothing and keeps pending updates (they are never dropped here). Each sets
+    it rather than comparing with getWebhookInfo first, because getWebhookInfo does not show the
+    secret: after WEBHOOK_SECRET is rotated, a compare would find "no change" and Telegram would
+    keep sending the old secret (401 on every update).
     """
-    info = await bot.get_webhook_info()
-    same = (
-        info.url == url
-        and info.max_connections == conns
-        and sorted(info.allowed_updates or []) == sorted(allowed)
-    )
-    if same:
-        log.info("webhook.already_set", extra={"url": url})
-        return
     await bot.set_webhook(url, secret_token=secret, allowed_updates=allowed, max_connections=conns)
     log.info("webhook.set", extra={"url": url, "max_connections": conns})
 
