@@ -35,9 +35,10 @@ from bot.middlewares import PrivateChatsOnly, UserMiddleware
 from bot.notifier import Notifier
 from bot.oauth_callback import OAuthDeps
 from bot.operator_calls import star_transactions
-from bot.pacing import PacingMiddleware
+from bot.pacing import PacingMiddleware, SharedLimits
 from bot.routers import all_routers
 from bot.web import WEBHOOK_PATH, BotProbe, ExportDeps, build_web_app
+from bot.webhook import WebhookHandler, make_claims
 from core.billing import reconcile
 from core.billing import tick as billing_tick
 from core.billing.plans import PlanBook
@@ -100,9 +101,25 @@ def make_bot(settings: Settings) -> Bot:
             "`python -m sandbox.demo`."
         )
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    shared = None
+    if settings.redis_url:
+        # Instances share one token's limits through Redis (issue 15).
+        from redis.asyncio import Redis
+
+        token = settings.bot_token.get_secret_value()
+        shared = SharedLimits(
+            Redis.from_url(settings.redis_url),
+            int(token.split(":", 1)[0]),
+            per_chat_rate=settings.telegram_chat_rate,
+            per_chat_burst=3,
+            global_rate=settings.telegram_global_rate,
+            owns_client=True,
+        )
     session.middleware(
         PacingMiddleware(
-            per_chat_rate=settings.telegram_chat_rate, global_rate=settings.telegram_global_rate
+            per_chat_rate=settings.telegram_chat_rate,
+            global_rate=settings.telegram_global_rate,
+            shared=shared,
         )
     )
     return Bot(
@@ -280,7 +297,8 @@ def background_ticks(svc: Service) -> list[Tick]:
                 "sync",
                 svc.settings.sync_tick_seconds,
                 lambda: run_due(
-                    svc.uow, svc.clock, tiktok, owner, cadence=svc.settings.sync_cadence
+                    svc.uow, svc.clock, tiktok, owner, cadence=svc.settings.sync_cadence,
+                    lease=timedelta(seconds=svc.settings.sync_lease_seconds),
                 ),
             )
         )
@@ -295,20 +313,52 @@ async def _wait_for_signal() -> None:
     await stop.wait()
 
 
+async def ensure_webhook(bot: Bot, url: str, secret: str, allowed: list[str], conns: int) -> None:
+    """Register the webhook: every instance at start sets the same values (idempotent).
+
+    N instances starting together do not fight: setWebhook with the same URL, secret and
+    options changes nothing and keeps pending updates (they are never dropped here). Each sets
+    it rather than comparing with getWebhookInfo first, because getWebhookInfo does not show the
+    secret: after WEBHOOK_SECRET is rotated, a compare would find "no change" and Telegram would
+    keep sending the old secret (401 on every update).
+    """
+    await bot.set_webhook(url, secret_token=secret, allowed_updates=allowed, max_connections=conns)
+    log.info("webhook.set", extra={"url": url, "max_connections": conns})
+
+
+async def _drain(
+    settings: Settings, probe: BotProbe, hook: WebhookHandler | None,
+    scheduler: AsyncIOScheduler | None,
+) -> None:
+    """SIGTERM: not ready at once, refuse new updates, give the work in hand the grace period."""
+    grace = settings.shutdown_grace_seconds
+    probe.draining = True
+    log.info("service.draining", extra={"grace": grace})
+    work = [] if hook is None else [hook.drain(grace)]
+    if scheduler is not None:
+        work.append(stop_ticks(scheduler, grace))
+    await asyncio.gather(*work)
+
+
 async def run(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM: long polling, or a webhook when WEBHOOK_SECRET is set."""
     setup_logging(settings.log_level, settings.log_format, settings.secret_values())
     svc = await start_service(settings)
     runner: web.AppRunner | None = None
     scheduler: AsyncIOScheduler | None = None
+    hook: WebhookHandler | None = None
     try:
         me = await svc.bot.get_me()
         probe = BotProbe(svc.bot)
         await probe.connected()
         await register_commands(svc.bot, svc.i18n)
-        webhook = None
         if settings.use_webhook and settings.webhook_secret is not None:
-            webhook = (svc.dp, svc.bot, settings.webhook_secret.get_secret_value())
+            claims = make_claims(
+                settings.redis_url, svc.bot.id, svc.worker, settings.update_dedup_seconds
+            )
+            hook = WebhookHandler(svc.dp, svc.bot, settings.webhook_secret.get_secret_value(),
+                                  claims)
+            svc.dp["webhook_stats"] = hook.stats  # for the metrics endpoint
         oauth = None
         if svc.tiktok is not None and me.username:
             oauth = OAuthDeps(
@@ -317,7 +367,7 @@ async def run(settings: Settings) -> None:
             )
         exports = ExportDeps(svc.uow, svc.clock, Path(settings.export_dir))
         runner = web.AppRunner(
-            build_web_app(svc.engine, probe, svc.i18n, webhook, oauth, exports), access_log=None
+            build_web_app(svc.engine, probe, svc.i18n, hook, oauth, exports), access_log=None
         )
         await runner.setup()
         await web.TCPSite(runner, settings.web_host, settings.web_port).start()
@@ -325,29 +375,36 @@ async def run(settings: Settings) -> None:
             "service.started",
             extra={
                 "bot": me.username,
-                "mode": "webhook" if webhook else "polling",
+                "mode": "webhook" if hook else "polling",
                 "web": f"{settings.web_host}:{settings.web_port}",
             },
         )
         scheduler = build_scheduler(background_ticks(svc))
         scheduler.start()
-        if webhook is not None:
-            await svc.bot.set_webhook(
-                f"{settings.public_url}{WEBHOOK_PATH}",
-                secret_token=webhook[2],
-                allowed_updates=svc.dp.resolve_used_update_types(),
-            )
+        if hook is not None:
             await svc.dp.emit_startup(bot=svc.bot)
+            await ensure_webhook(
+                svc.bot, f"{settings.public_url}{WEBHOOK_PATH}", hook.secret,
+                svc.dp.resolve_used_update_types(), settings.webhook_max_connections,
+            )
             probe.serving = True
             await _wait_for_signal()
+            await _drain(settings, probe, hook, scheduler)
             await svc.dp.emit_shutdown(bot=svc.bot)
+            # The webhook stays set: the other instances behind it keep serving. Switching a
+            # bot to long polling (starting it without WEBHOOK_SECRET) is what deletes it.
         else:
+            # The one switch from webhook to polling: getUpdates answers 409 while one is set.
             await svc.bot.delete_webhook()
 
             async def polling_started(**_: object) -> None:
                 probe.serving = True
 
+            async def polling_stopping(**_: object) -> None:
+                probe.draining = True
+
             svc.dp.startup.register(polling_started)
+            svc.dp.shutdown.register(polling_stopping)
             await svc.dp.start_polling(
                 svc.bot, allowed_updates=svc.dp.resolve_used_update_types(), close_bot_session=False
             )
@@ -357,9 +414,10 @@ async def run(settings: Settings) -> None:
         # reply that may never be sent). aiogram keeps those tasks in a private set.
         in_flight = [t for t in getattr(svc.dp, "_handle_update_tasks", ()) if not t.done()]
         if in_flight:
-            await asyncio.wait(in_flight, timeout=10)
+            await asyncio.wait(in_flight, timeout=settings.shutdown_grace_seconds)
         if scheduler is not None:
-            await stop_ticks(scheduler)
+            if scheduler.running:  # not yet stopped by the drain
+                await stop_ticks(scheduler, settings.shutdown_grace_seconds)
             await release_leases(svc.uow, svc.worker)
             await rules_engine.release_leases(svc.uow, svc.worker)
             await launch_runner.release_leases(svc.uow, svc.worker)
@@ -369,9 +427,14 @@ async def run(settings: Settings) -> None:
             await billing_tick.release_leases(svc.uow, svc.worker)
         if runner is not None:
             await runner.cleanup()
+        if hook is not None:
+            await hook.claims.close()
         with contextlib.suppress(Exception):
             await svc.dp.storage.close()
         await svc.bot.session.close()
+        for middleware in list(svc.bot.session.middleware):
+            if isinstance(middleware, PacingMiddleware) and middleware.shared is not None:
+                await middleware.shared.aclose()
         if svc.tiktok is not None:
             await svc.tiktok.close()
         await svc.charts.close()

@@ -40,6 +40,8 @@ from aiogram.exceptions import (
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 
+from core.tiktok.ratelimit import GCRA_LUA
+
 log = logging.getLogger(__name__)
 
 # Methods that put or change a message in a chat count toward the per-chat limit.
@@ -102,6 +104,64 @@ class _Spacer:
             await asyncio.sleep(slot - now)
 
 
+class SharedLimits:
+    """Telegram's limits for one bot token, shared by every instance through Redis (issue 15).
+
+    The limits are per bot, not per process (§2.1), so N instances each pacing alone would send
+    N times too much. Each message call also takes a slot from two GCRA schedules kept in Redis
+    (the script of core/tiktok/ratelimit.py, on the Redis server's clock so all instances agree):
+    the bot's global spacing at `global_rate`, and the chat's at `per_chat_rate` with a burst
+    one smaller than the local bucket's. Unlike the local bucket these are charged when the call
+    leaves, so a call delayed on the way by up to ~1 s could arrive close behind a later one;
+    the spare token absorbs that (2 + r·(T + J) ≤ 3 + r·T for J ≤ 1/r). The local pacing still
+    applies too. If Redis fails, calls go on with the local pacing alone (logged, at most
+    once a minute): slower to notice than a flood, never a stop.
+    """
+
+    def __init__(
+        self,
+        redis: Any,
+        bot_id: int,
+        per_chat_rate: float,
+        per_chat_burst: int,
+        global_rate: float,
+        owns_client: bool = False,
+        key_prefix: str = "ttpulse:tg",
+    ) -> None:
+        self.redis, self._owns = redis, owns_client
+        self._script = redis.register_script(GCRA_LUA)
+        self._prefix = f"{key_prefix}:{bot_id}"
+        self._chat_interval = int(1_000_000 / per_chat_rate)
+        self._chat_tolerance = max(0, per_chat_burst - 2) * self._chat_interval
+        self._global_interval = int(1_000_000 / global_rate)
+        self._warned_at = -1e9
+
+    async def _slot(self, key: str, interval_us: int, tolerance_us: int) -> None:
+        try:
+            wait_us = await self._script(keys=[key], args=[interval_us, tolerance_us, 5_000])
+        except Exception as exc:  # any Redis failure: local pacing alone
+            if time.monotonic() - self._warned_at > 60:
+                self._warned_at = time.monotonic()
+                log.warning("telegram.pacing_redis_unavailable", extra={"error": repr(exc)})
+            return
+        if int(wait_us) > 0:
+            await asyncio.sleep(int(wait_us) / 1_000_000)
+
+    async def chat(self, chat_id: Any) -> None:
+        """Wait for the chat's shared slot."""
+        await self._slot(f"{self._prefix}:chat:{chat_id}", self._chat_interval,
+                         self._chat_tolerance)
+
+    async def bot(self) -> None:
+        """Wait for the bot's shared global slot."""
+        await self._slot(f"{self._prefix}:global", self._global_interval, 0)
+
+    async def aclose(self) -> None:
+        """Close the Redis connection if it is ours."""
+        if self._owns:
+            await self.redis.aclose()
+
+
 def _charged(exc: BaseException) -> bool:
     """Whether a failed call may still have counted at the server (unknown outcome)."""
     if isinstance(exc, (TelegramNetworkError, TelegramServerError)):
@@ -120,9 +180,11 @@ class PacingMiddleware(BaseRequestMiddleware):
         global_rate: float = 25.0,
         retries: int = 3,
         max_retry_wait: float = 30.0,
+        shared: SharedLimits | None = None,
     ) -> None:
         if per_chat_rate <= 0 or global_rate <= 0:
             raise ValueError("rates must be positive")
+        self.shared = shared
         self._chat: dict[Any, _ChatBucket] = {}
         self._global = _Spacer(global_rate)
         self.global_rate = global_rate
@@ -157,6 +219,9 @@ class PacingMiddleware(BaseRequestMiddleware):
         await bucket.acquire()
         charged = True
         try:
+            if self.shared is not None:
+                await self.shared.chat(chat_id)
+                await self.shared.bot()
             await self._global.take()
             return await make_request(bot, method)
         except BaseException as exc:

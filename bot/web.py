@@ -10,16 +10,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.i18n import guess_language
 from bot.oauth_callback import CALLBACK_PATH, OAuthDeps, make_handler
 from bot.views import info, privacy
+from bot.webhook import WebhookHandler
 from core.clock import Clock
 from core.privacy import export
 from storage.db import ping
@@ -37,6 +37,8 @@ class BotProbe:
     ttl: float = 30.0
     ok_at: float = field(default=0.0)
     serving: bool = False  # set once updates can flow (webhook registered or polling started)
+    # Set on SIGTERM: /readyz answers 503 at once so a balancer stops sending here (issue 15).
+    draining: bool = False
 
     async def connected(self) -> bool:
         """True if the Bot API answered recently."""
@@ -74,7 +76,7 @@ def build_web_app(
     engine: AsyncEngine,
     probe: BotProbe,
     i18n: I18n,
-    webhook: tuple[Dispatcher, Bot, str] | None = None,
+    webhook: WebhookHandler | None = None,
     oauth: OAuthDeps | None = None,
     exports: ExportDeps | None = None,
 ) -> web.Application:
@@ -87,6 +89,8 @@ def build_web_app(
         return web.json_response({"status": "ok"})
 
     async def readyz(_: web.Request) -> web.Response:
+        if probe.draining:
+            return web.json_response({"ready": False, "draining": True}, status=503)
         checks: dict[str, str] = {}
         try:
             await asyncio.wait_for(ping(engine), timeout=5)
@@ -144,8 +148,5 @@ def build_web_app(
     if exports is not None:
         app.router.add_get("/export/{token}", download)
     if webhook is not None:
-        dp, bot, secret = webhook
-        SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(
-            app, path=WEBHOOK_PATH
-        )
+        app.router.add_post(WEBHOOK_PATH, webhook.handle)
     return app

@@ -76,6 +76,22 @@ class Settings(BaseSettings):
     plans_file: str | None = None
     # How often the billing tick looks for reminders, ends of paid time and grace to act on.
     billing_tick_seconds: float = Field(default=60.0, gt=0)
+    # Running many instances (issue 15): on SIGTERM an instance answers 503 at /readyz and to
+    # new webhook updates at once, then gives the updates and leased work in hand this long to
+    # finish before cutting them (their claims and leases go back, so another instance or
+    # Telegram's retry takes them). Keep it under the orchestrator's kill timeout.
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=600)
+    # How long an instance remembers a handled update_id (in Redis when REDIS_URL is set,
+    # shared by instances), so a repeated delivery is answered without handling it again.
+    # Telegram keeps an undelivered update for 24 h (spec §5.1), hence the day.
+    update_dedup_seconds: float = Field(default=86400.0, gt=0)
+    # setWebhook's max_connections: parallel deliveries Telegram makes to PUBLIC_URL (1-100,
+    # Telegram's default 40; spec §5.3). Each instance handles an update before answering,
+    # so this bounds the updates in flight across all instances.
+    webhook_max_connections: int = Field(default=40, ge=1, le=100)
+    # How long an instance holds a claimed account sync before another may take it over (an
+    # instance killed mid-sync loses its claims after this). Tests shorten it.
+    sync_lease_seconds: float = Field(default=600.0, gt=0)
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
     # Offline demo only: trackers offered as one-tap choices in Add tracker, a JSON list of

@@ -490,11 +490,12 @@ async def run_due(
     owner: str,
     limit: int = 4,
     cadence: Cadence = Cadence(),
+    lease: timedelta = LEASE,
 ) -> list[SyncOutcome]:
-    """One scheduler tick: claim up to `limit` due jobs and run them."""
+    """One scheduler tick: claim up to `limit` due jobs (each held for `lease`) and run them."""
     now = clock.now()
     async with uow() as u:
-        jobs = await u.sync.claim(owner, now, now + LEASE, limit)
+        jobs = await u.sync.claim(owner, now, now + lease, limit)
         await u.commit()
     return [await run_job(uow, clock, client, job, owner, cadence=cadence) for job in jobs]
 

@@ -96,7 +96,8 @@ class TokenBucketLimiter:
 
 # KEYS[1] = TAT key; ARGV = interval_us, tolerance_us, extra ttl_ms. Uses the Redis server clock
 # so every process agrees on time. Returns microseconds to wait for the reserved slot.
-_GCRA_LUA = """
+# (bot/pacing.py shares Telegram's limits across instances with the same script.)
+GCRA_LUA = _GCRA_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])

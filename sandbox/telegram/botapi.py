@@ -392,9 +392,16 @@ async def delete_webhook(engine: Engine, params: Params) -> Any:
     """deleteWebhook: switch back to getUpdates, optionally dropping pending updates."""
     engine.state.webhook = {"url": ""}
     if params.flag("drop_pending_updates"):
-        engine.state.updates.clear()
+        _drop_pending(engine)
     engine.state.wake()
     return True
+
+
+def _drop_pending(engine: Engine) -> None:
+    """drop_pending_updates: forget every update not yet delivered (one in flight finishes)."""
+    state = engine.state
+    state.updates = [u for u in state.updates if u["update_id"] in state.webhook_in_flight]
+    state.webhook_retry.clear()
 
 
 @method("setWebhook")
@@ -413,7 +420,7 @@ async def set_webhook(engine: Engine, params: Params) -> Any:
     if isinstance(allowed, list):
         engine.state.allowed_updates = [str(kind) for kind in allowed]
     if params.flag("drop_pending_updates"):
-        engine.state.updates.clear()
+        _drop_pending(engine)
     engine.state.webhook = {
         "url": url,
         "secret_token": secret,
@@ -430,7 +437,7 @@ async def get_webhook_info(engine: Engine, params: Params) -> Any:
     info: dict[str, Any] = {
         "url": hook.get("url", ""),
         "has_custom_certificate": False,
-        "pending_update_count": len(engine.state.updates),
+        "pending_update_count": sum(1 for u in engine.state.updates if engine.update_allowed(u)),
     }
     if hook.get("url"):
         info["max_connections"] = hook.get("max_connections", 40)
@@ -1069,42 +1076,153 @@ async def handle_file_download(request: web.Request) -> web.StreamResponse:
                         content_type=stored.mime_type or "application/octet-stream")
 
 
+def webhook_queue(update: dict[str, Any]) -> int | None:
+    """The chat (or, without one, the user) whose updates are delivered in order; None: any.
+
+    tdlib/telegram-bot-api (WebhookActor.cpp) keeps one queue per chat and sends a queue's next
+    update only after the previous one was answered OK; a failed one stays first and is retried.
+    """
+    payload = update.get(update_kind(update))
+    if not isinstance(payload, dict):
+        return None
+    chat = payload.get("chat")
+    if chat is None and isinstance(payload.get("message"), dict):
+        chat = payload["message"].get("chat")  # a callback query's message
+    if isinstance(chat, dict) and "id" in chat:
+        return int(chat["id"])
+    sender = payload.get("from") or payload.get("user")
+    if isinstance(sender, dict) and "id" in sender:
+        return int(sender["id"])
+    return None
+
+
+def _deliverable(engine: Engine, now: float) -> tuple[list[dict[str, Any]], float | None]:
+    """Updates that may be POSTed now, in update_id order, and when the next retry falls due.
+
+    With webhook_chat_order only the oldest undelivered update of a chat is a candidate, and
+    only while none of that chat's updates is in flight (a failed one keeps its place).
+    """
+    state = engine.state
+    busy_chats: set[int | None] = set()
+    if engine.config.webhook_chat_order:
+        busy_chats = {webhook_queue(u) for u in state.updates
+                      if u["update_id"] in state.webhook_in_flight}
+    seen: set[int | None] = set()
+    ready: list[dict[str, Any]] = []
+    next_retry: float | None = None
+    for update in state.updates:
+        update_id = update["update_id"]
+        if not engine.update_allowed(update) or update_id in state.webhook_in_flight:
+            continue
+        queue = webhook_queue(update) if engine.config.webhook_chat_order else None
+        if queue is not None and (queue in busy_chats or queue in seen):
+            continue
+        if queue is not None:
+            seen.add(queue)
+        _, retry_at = state.webhook_retry.get(update_id, (0, 0.0))
+        if retry_at > now:
+            next_retry = retry_at if next_retry is None else min(next_retry, retry_at)
+            continue
+        ready.append(update)
+    return ready, next_retry
+
+
+async def _deliver(
+    engine: Engine, session: aiohttp.ClientSession, url: str, update: dict[str, Any]
+) -> tuple[bool, float | None]:
+    """POST one update: (2xx?, the answer's Retry-After seconds if any). Records the attempt
+    and any error (§5.2)."""
+    state = engine.state
+    headers = {}
+    if state.webhook.get("secret_token"):
+        headers["X-Telegram-Bot-Api-Secret-Token"] = state.webhook["secret_token"]
+    status: int | None = None
+    error: str | None = None
+    retry_after: float | None = None
+    timeout = aiohttp.ClientTimeout(total=engine.config.webhook_timeout)
+    try:
+        async with session.post(url, json=update, headers=headers, timeout=timeout) as resp:
+            status = resp.status
+            if 200 <= resp.status < 300:
+                await _run_webhook_reply(engine, resp)
+            else:
+                error = f"Wrong response from the webhook: {resp.status} {resp.reason}"
+                # telegram-bot-api honours the webhook's Retry-After (WebhookActor.cpp
+                # on_update_error, clamped to an hour) instead of its own back-off.
+                with contextlib.suppress(KeyError, ValueError):
+                    retry_after = min(3600.0, max(0.0, float(resp.headers["Retry-After"])))
+    except TimeoutError:
+        error = "Read timeout expired"
+    except aiohttp.ClientError as exc:
+        error = f"Connection failed: {exc}"
+    state.webhook_deliveries.append({"update_id": update["update_id"], "status": status,
+                                     "error": error, "at": time.monotonic()})
+    if error is not None:
+        state.webhook["last_error_date"] = engine.clock.now()
+        state.webhook["last_error_message"] = error
+    return error is None, retry_after
+
+
+async def _deliver_one(
+    engine: Engine, session: aiohttp.ClientSession, url: str, update: dict[str, Any]
+) -> None:
+    state = engine.state
+    update_id = update["update_id"]
+    try:
+        ok, retry_after = await _deliver(engine, session, url, update)
+        if ok and engine.config.webhook_duplicates > 0:
+            # Telegram re-sends an update whose answer it did not get in time, even if the bot
+            # handled it: the same update_id arrives a second time.
+            engine.config.webhook_duplicates -= 1
+            await _deliver(engine, session, url, update)
+        if ok:
+            state.updates = [u for u in state.updates if u["update_id"] != update_id]
+            state.webhook_retry.pop(update_id, None)
+        else:
+            failures, _ = state.webhook_retry.get(update_id, (0, 0.0))
+            delay = min(engine.config.webhook_retry_max,
+                        engine.config.webhook_retry_base * 2 ** failures)
+            if retry_after is not None:
+                delay = retry_after
+            state.webhook_retry[update_id] = (failures + 1, time.monotonic() + delay)
+    finally:
+        state.webhook_in_flight.discard(update_id)
+        state.wake()
+
+
 async def webhook_loop(app: web.Application) -> None:
-    """Deliver queued updates to the webhook URL, in order, with the secret header (§5.2)."""
+    """Deliver queued updates to the webhook URL with the secret header (§5.2): up to
+    max_connections at once, a chat's in order (webhook_chat_order), failures retried with
+    doubling back-off, the next N delivered twice (webhook_duplicates)."""
     engine: Engine = app[ENGINE_KEY]
     state = engine.state
-    timeout = aiohttp.ClientTimeout(total=30)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
-        while not engine.closing:
-            url = state.webhook.get("url")
-            pending = [u for u in state.updates if engine.update_allowed(u)] if url else []
-            if not pending:
+    tasks: set[asyncio.Task[None]] = set()
+    connector = aiohttp.TCPConnector(limit=100)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        try:
+            while not engine.closing:
+                url = state.webhook.get("url")
+                room = int(state.webhook.get("max_connections", 40)) - len(tasks)
+                ready, next_retry = _deliverable(engine, time.monotonic()) if url else ([], None)
+                for update in ready[:max(0, room)]:
+                    state.webhook_in_flight.add(update["update_id"])
+                    task = asyncio.create_task(_deliver_one(engine, session, url, update))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                # Sleep until something changes: a new update, an answer, or a retry falling due.
+                wait = 1.0 if url else None
+                if next_retry is not None:
+                    wait = max(0.01, min(wait or 1.0, next_retry - time.monotonic()))
                 event = state.update_event
-                with_timeout = 1.0 if url else None
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(with_timeout):
+                    async with asyncio.timeout(wait):
                         await event.wait()
-                continue
-            update = pending[0]
-            headers = {}
-            if state.webhook.get("secret_token"):
-                headers["X-Telegram-Bot-Api-Secret-Token"] = state.webhook["secret_token"]
-            try:
-                async with session.post(url, json=update, headers=headers) as resp:
-                    ok = 200 <= resp.status < 300
-                    if ok:
-                        await _run_webhook_reply(engine, resp)
-                    else:
-                        state.webhook["last_error_message"] = (
-                            f"Wrong response from the webhook: {resp.status} {resp.reason}")
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                ok = False
-                state.webhook["last_error_message"] = f"Connection failed: {exc}"
-            if ok:
-                state.updates = [u for u in state.updates if u is not update]
-            else:
-                state.webhook["last_error_date"] = engine.clock.now()
-                await asyncio.sleep(0.5)
+        finally:
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                await asyncio.wait(tasks, timeout=2)
+            state.webhook_in_flight.clear()
 
 
 async def _run_webhook_reply(engine: Engine, resp: aiohttp.ClientResponse) -> None:
@@ -1142,4 +1260,4 @@ async def _run_webhook_reply(engine: Engine, resp: aiohttp.ClientResponse) -> No
 
 
 __all__ = ["METHODS", "Params", "handle_bot_api", "handle_file_download", "update_kind",
-           "webhook_loop"]
+           "webhook_loop", "webhook_queue"]

@@ -401,9 +401,12 @@ async def get_commands(engine: Engine, query: dict[str, Any]) -> Any:
 
 
 async def get_updates_view(engine: Engine, query: dict[str, Any]) -> Any:
-    """Updates not yet confirmed by the bot, and the webhook state."""
+    """Updates not yet confirmed by the bot, the webhook state, and every webhook delivery
+    attempt ({update_id, status, error, at}; a repeat of an update_id is a re-delivery)."""
     return {"ok": True, "pending": engine.state.updates, "webhook": engine.state.webhook,
-            "allowed_updates": engine.state.allowed_updates}
+            "allowed_updates": engine.state.allowed_updates,
+            "in_flight": sorted(engine.state.webhook_in_flight),
+            "deliveries": list(engine.state.webhook_deliveries)}
 
 
 async def post_config(engine: Engine, body: dict[str, Any]) -> Any:

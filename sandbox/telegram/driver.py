@@ -178,6 +178,10 @@ class SandboxClient:
         """Every refusal the server returned to the bot."""
         return (await self.call("GET", "refusals"))["refusals"]
 
+    async def webhook_deliveries(self) -> list[dict[str, Any]]:
+        """Every webhook delivery attempt: {update_id, status, error, at}, oldest first."""
+        return (await self.call("GET", "updates"))["deliveries"]
+
     async def requests(self, method: str | None = None) -> list[dict[str, Any]]:
         """Bot API calls the bot made (optionally one method)."""
         return (await self.call("GET", "requests", params={"method": method}))["requests"]

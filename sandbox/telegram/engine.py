@@ -43,6 +43,11 @@ _KNOB_TYPES: dict[str, type] = {
     "star_transactions_order": str,
     "drop_payment_updates": int,
     "subscription_edit_any_charge": bool,
+    "webhook_chat_order": bool,
+    "webhook_retry_base": float,
+    "webhook_retry_max": float,
+    "webhook_timeout": float,
+    "webhook_duplicates": int,
 }
 STAR_TRANSACTION_ORDERS = ("newest_first", "oldest_first")
 # Invoice links look like https://t.me/$<slug> (createInvoiceLink, spec §4).

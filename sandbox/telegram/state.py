@@ -55,6 +55,21 @@ class SandboxConfig:
     # (unconfirmed: MTProto's payments.botCancelStarsSubscription documents the first one);
     # off, only the first payment's charge id is accepted.
     subscription_edit_any_charge: bool = True
+    # Webhook delivery (spec §5.2; issue 15). One chat's updates go one at a time, the next only
+    # after the previous was answered 2xx, as tdlib/telegram-bot-api's WebhookActor queues them
+    # by chat (the spec does not say so, hence a knob); other chats' in parallel up to
+    # setWebhook's max_connections.
+    webhook_chat_order: bool = True
+    # Seconds before the first retry of a failed delivery (non-2xx, refused, timed out); it
+    # doubles per failure of the same update, up to webhook_retry_max (Telegram's own server:
+    # up to 60-120 s). A Retry-After header on the failed answer is honoured instead.
+    webhook_retry_base: float = 0.5
+    webhook_retry_max: float = 8.0
+    # Seconds a delivery may take before it counts as failed (Telegram waits about a minute).
+    webhook_timeout: float = 30.0
+    # The next N updates delivered are delivered once more after their first 2xx answer, as
+    # Telegram does when an answer came too late for it; counts down as it repeats.
+    webhook_duplicates: int = 0
 
     @property
     def bot_id(self) -> int:
@@ -78,6 +93,11 @@ class SandboxConfig:
         "star_transactions_order",
         "drop_payment_updates",
         "subscription_edit_any_charge",
+        "webhook_chat_order",
+        "webhook_retry_base",
+        "webhook_retry_max",
+        "webhook_timeout",
+        "webhook_duplicates",
     )
 
 
@@ -291,6 +311,11 @@ class SandboxState:
         self.bot_texts: dict[str, dict[str, str]] = {}
         self.chat_actions: dict[int, list[dict[str, Any]]] = {}
         self.webhook: dict[str, Any] = {"url": ""}
+        # Webhook delivery bookkeeping: update_id -> (failed attempts, monotonic retry time),
+        # the ids being POSTed now, and every attempt made (for tests and /_sandbox/webhook).
+        self.webhook_retry: dict[int, tuple[int, float]] = {}
+        self.webhook_in_flight: set[int] = set()
+        self.webhook_deliveries: deque[dict[str, Any]] = deque(maxlen=self.config.log_limit)
         self.requests: deque[dict[str, Any]] = deque(maxlen=self.config.log_limit)
         self.refusals: deque[dict[str, Any]] = deque(maxlen=self.config.log_limit)
         self.seq = 0

@@ -46,6 +46,7 @@ class _ForkServer:
             text=True,
         )
         self._started: queue.Queue[int] = queue.Queue()
+        self._spawning = threading.Lock()
         self.exits: dict[int, int] = {}
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -64,14 +65,20 @@ class _ForkServer:
             elif kind == "exit":
                 self.exits[int(rest[0])] = int(rest[1])
 
+    def _spawn(self, request: str) -> int:
+        # One request at a time: "started <pid>" answers come back in order, and two services
+        # started together (asyncio.gather) must not take each other's pid.
+        with self._spawning:
+            assert self._proc.stdin is not None
+            self._proc.stdin.write(request)
+            self._proc.stdin.flush()
+            # The first request waits for the server's own imports (seconds), later ones a fork.
+            return self._started.get(True, 120)
+
     async def spawn(self, env: dict[str, str], log: Path) -> ForkedProcess:
         """Fork a service with this environment, logging to `log`."""
-        assert self._proc.stdin is not None
-        self._proc.stdin.write(json.dumps({"env": env, "cwd": str(ROOT), "log": str(log)}) + "\n")
-        self._proc.stdin.flush()
-        # The first request waits for the server's own imports (seconds), later ones for a fork.
-        pid = await asyncio.to_thread(self._started.get, True, 120)
-        return ForkedProcess(self, pid)
+        request = json.dumps({"env": env, "cwd": str(ROOT), "log": str(log)}) + "\n"
+        return ForkedProcess(self, await asyncio.to_thread(self._spawn, request))
 
 
 class ForkedProcess:
