@@ -7,6 +7,7 @@ import asyncio
 import html
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from bot.i18n import guess_language
 from bot.oauth_callback import CALLBACK_PATH, OAuthDeps, make_handler
 from bot.views import info, privacy
 from core.clock import Clock
+from core.logs import correlation_id, new_correlation_id
 from core.privacy import export
 from storage.db import ping
 from storage.uow import UnitOfWorkFactory
@@ -77,11 +79,20 @@ def build_web_app(
     webhook: tuple[Dispatcher, Bot, str] | None = None,
     oauth: OAuthDeps | None = None,
     exports: ExportDeps | None = None,
+    metrics: Callable[[web.Request], Awaitable[web.Response]] | None = None,
 ) -> web.Application:
     """The aiohttp application; with `webhook`, Telegram's updates arrive at WEBHOOK_PATH;
     with `oauth`, TikTok's consent redirect is served at CALLBACK_PATH; with `exports`, export
-    download links at /export/{token}."""
-    app = web.Application()
+    download links at /export/{token}; with `metrics`, Prometheus scrapes /metrics."""
+
+    # Each request its own correlation id (`w-…`): the OAuth callback's TikTok calls, an
+    # export download; an update arriving by webhook gets its `u<update_id>` in the dispatcher.
+    @web.middleware
+    async def correlate(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+        correlation_id.set(new_correlation_id("w"))
+        return await handler(request)
+
+    app = web.Application(middlewares=[correlate])
 
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
@@ -143,6 +154,8 @@ def build_web_app(
         app.router.add_get(CALLBACK_PATH, make_handler(oauth))
     if exports is not None:
         app.router.add_get("/export/{token}", download)
+    if metrics is not None:
+        app.router.add_get("/metrics", metrics)
     if webhook is not None:
         dp, bot, secret = webhook
         SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(
