@@ -76,7 +76,7 @@ LAG_BUCKETS = (
     43200.0,
     86400.0,
 )
-LEASE_KINDS = ("sync", "rules", "launches", "trackers")
+LEASE_KINDS = ("sync", "rules", "launches", "trackers", "outbox")
 LIMITERS = ("telegram", "tiktok")
 RULE_OUTCOMES = ("ok", "stale", "error")
 LAUNCH_ITEM_STATES = ("pending", "creating", "created", "failed")

@@ -268,6 +268,32 @@ async def test_a_claim_of_an_expired_lease_is_a_takeover(uow: UnitOfWorkFactory)
         async with uow() as u:  # both held now, and not expired: nothing to claim
             assert await u.sync.claim("other", NOW, NOW + timedelta(minutes=5), 10) == []
         assert seen == [("sync", 1)]
+        # An alert whose sender died mid-send (its lease lapsed, not sent) and a fresh one.
+        async with uow() as u:
+            u.session.add_all(
+                [
+                    OutboxMessage(
+                        user_id=USER,
+                        kind="x",
+                        dedup_key="a",
+                        params={},
+                        next_attempt_at=NOW,
+                        lease_until=NOW - timedelta(seconds=1),
+                    ),
+                    OutboxMessage(
+                        user_id=USER, kind="x", dedup_key="b", params={}, next_attempt_at=NOW
+                    ),
+                ]
+            )
+            await u.commit()
+        for one_per_user in (True, False):
+            async with uow() as u:
+                got = await u.outbox.claim(
+                    NOW, NOW + timedelta(minutes=1), 10, one_per_user=one_per_user
+                )
+                await u.commit()
+            assert len(got) == 1  # the oldest (taken over), then the other
+        assert seen == [("sync", 1), ("outbox", 1)]
     finally:
         leases.on_takeover(lambda kind, n: None)
 
