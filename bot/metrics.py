@@ -311,6 +311,8 @@ class UpdateMetrics(BaseMiddleware):
 
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
+        self._counted: dict[tuple[str, str], Any] = {}
+        self._timed: dict[str, Any] = {}
 
     async def __call__(
         self,
@@ -324,10 +326,7 @@ class UpdateMetrics(BaseMiddleware):
         # under the same id. Each update runs in its own task (polling and webhook alike), so
         # the id ends with it.
         correlation_id.set(f"u{event.update_id}")
-        try:
-            kind = event.event_type
-        except Exception:  # an update type newer than this aiogram
-            kind = "unknown"
+        kind = update_type(event)
         start, outcome = time.perf_counter(), "error"
         try:
             result = await handler(event, data)
@@ -337,8 +336,32 @@ class UpdateMetrics(BaseMiddleware):
             outcome = "cancelled"
             raise
         finally:
-            self.metrics.updates.labels(kind, outcome).inc()
-            self.metrics.update_seconds.labels(kind).observe(time.perf_counter() - start)
+            # Label children cached: a labels() lookup takes a lock and builds a tuple.
+            counted = self._counted.get((kind, outcome))
+            if counted is None:
+                counted = self._counted[kind, outcome] = self.metrics.updates.labels(kind, outcome)
+            timed = self._timed.get(kind)
+            if timed is None:
+                timed = self._timed[kind] = self.metrics.update_seconds.labels(kind)
+            counted.inc()
+            timed.observe(time.perf_counter() - start)
+
+
+# An update carries exactly one of these (Bot API "Update"); the common ones first.
+_COMMON = ("message", "callback_query", "pre_checkout_query")
+_UPDATE_FIELDS = (
+    *_COMMON,
+    *(name for name in Update.model_fields if name not in ("update_id", *_COMMON)),
+)
+
+
+def update_type(update: Update) -> str:
+    """The update's type, without aiogram's `event_type` (an lru_cache that hashes the whole
+    update on every call)."""
+    for name in _UPDATE_FIELDS:
+        if getattr(update, name, None) is not None:
+            return name
+    return "unknown"  # a type newer than this aiogram
 
 
 _asked_at: ContextVar[float | None] = ContextVar("bot_api_asked_at", default=None)
@@ -388,6 +411,8 @@ class BotApiMetrics(BaseRequestMiddleware):
 
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
+        self._counted: dict[tuple[str, str], Any] = {}
+        self._timed: dict[str, Any] = {}
 
     async def __call__(
         self,
@@ -409,8 +434,14 @@ class BotApiMetrics(BaseRequestMiddleware):
             raise
         finally:
             end = time.monotonic()
-            self.metrics.telegram.labels(name, code).inc()
-            self.metrics.telegram_seconds.labels(name).observe(end - start)
+            counted = self._counted.get((name, code))
+            if counted is None:
+                counted = self._counted[name, code] = self.metrics.telegram.labels(name, code)
+            timed = self._timed.get(name)
+            if timed is None:
+                timed = self._timed[name] = self.metrics.telegram_seconds.labels(name)
+            counted.inc()
+            timed.observe(end - start)
             if code != "200":
                 self.metrics.telegram_refusals.labels(name, code).inc()
             if asked is not None:
