@@ -174,6 +174,8 @@ class Transport:
                         "code": exc.code,
                     },
                 )
+                if isinstance(exc, RateLimitedError):  # TikTok said slow down: a rate-limit wait
+                    observe.current().waited("tiktok", delay)
                 await self._sleep(delay)
 
     async def _send(

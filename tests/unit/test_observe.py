@@ -380,3 +380,21 @@ async def test_without_a_token_a_public_peer_is_refused() -> None:
     resp = await handler(Peer())  # type: ignore[arg-type]
     assert resp.status == 403
     assert b"ttpulse_updates" in generate_latest(m.registry)
+
+
+async def test_without_a_token_loopback_scrapes(uow: UnitOfWorkFactory) -> None:
+    app = web.Application()
+    app.router.add_get("/metrics", metrics_handler(Metrics(), uow, FixedClock(NOW), None))
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(str(server.make_url("/metrics"))) as resp,
+        ):
+            assert resp.status == 200
+            text = await resp.text()
+    finally:
+        await server.close()
+    names = {f.name for f in text_string_to_metric_families(text)}
+    assert {"ttpulse_outbox_depth", "ttpulse_sync_lag_seconds", "ttpulse_launch_items"} <= names
