@@ -329,14 +329,14 @@ async def run(settings: Settings) -> None:
                 plans=svc.dp["plans"],
             )
         exports = ExportDeps(svc.uow, svc.clock, Path(settings.export_dir))
-        scrape = None
+        runner = web.AppRunner(
+            build_web_app(svc.engine, probe, svc.i18n, webhook, oauth, exports), access_log=None
+        )
         if svc.metrics is not None:
             token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
-            scrape = metrics_handler(svc.metrics, svc.uow, svc.clock, token)
-        runner = web.AppRunner(
-            build_web_app(svc.engine, probe, svc.i18n, webhook, oauth, exports, scrape),
-            access_log=None,
-        )
+            runner.app.router.add_get(
+                "/metrics", metrics_handler(svc.metrics, svc.uow, svc.clock, token)
+            )
         await runner.setup()
         await web.TCPSite(runner, settings.web_host, settings.web_port).start()
         log.info(

@@ -7,7 +7,6 @@ import asyncio
 import html
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,11 +78,10 @@ def build_web_app(
     webhook: tuple[Dispatcher, Bot, str] | None = None,
     oauth: OAuthDeps | None = None,
     exports: ExportDeps | None = None,
-    metrics: Callable[[web.Request], Awaitable[web.Response]] | None = None,
 ) -> web.Application:
     """The aiohttp application; with `webhook`, Telegram's updates arrive at WEBHOOK_PATH;
     with `oauth`, TikTok's consent redirect is served at CALLBACK_PATH; with `exports`, export
-    download links at /export/{token}; with `metrics`, Prometheus scrapes /metrics."""
+    download links at /export/{token}."""
 
     # Each request its own correlation id (`w-…`): the OAuth callback's TikTok calls, an
     # export download; an update arriving by webhook gets its `u<update_id>` in the dispatcher.
@@ -154,8 +152,6 @@ def build_web_app(
         app.router.add_get(CALLBACK_PATH, make_handler(oauth))
     if exports is not None:
         app.router.add_get("/export/{token}", download)
-    if metrics is not None:
-        app.router.add_get("/metrics", metrics)
     if webhook is not None:
         dp, bot, secret = webhook
         SimpleRequestHandler(dispatcher=dp, bot=bot, secret_token=secret).register(
