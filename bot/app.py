@@ -31,7 +31,7 @@ from bot.export_courier import ExportCourier
 from bot.fsm_storage import DatabaseStorage
 from bot.i18n import UserLocaleMiddleware, make_i18n
 from bot.launch_progress import ProgressEditor
-from bot.metrics import BotApiAsked, BotApiMetrics, Metrics, UpdateMetrics, metrics_handler
+from bot.metrics import Metrics, metrics_handler
 from bot.middlewares import PrivateChatsOnly, UserMiddleware
 from bot.notifier import Notifier
 from bot.oauth_callback import OAuthDeps
@@ -39,7 +39,6 @@ from bot.operator_calls import star_transactions
 from bot.pacing import PacingMiddleware
 from bot.routers import all_routers
 from bot.web import WEBHOOK_PATH, BotProbe, ExportDeps, build_web_app
-from core import observe
 from core.billing import reconcile
 from core.billing import tick as billing_tick
 from core.billing.plans import PlanBook
@@ -95,25 +94,19 @@ def make_tiktok(settings: Settings) -> TikTokClient | None:
     return TikTokClient.from_config(TikTokConfig.from_settings(settings, qps=settings.tiktok_qps))
 
 
-def make_bot(settings: Settings, metrics: Metrics | None = None) -> Bot:
-    """A Bot on the configured Bot API server, HTML by default, paced under flood limits (and
-    counted, with `metrics`: each attempt after pacing, and the time pacing held it)."""
+def make_bot(settings: Settings) -> Bot:
+    """A Bot on the configured Bot API server, HTML by default, paced under flood limits."""
     if settings.bot_token is None:
         raise SettingsError(
             "BOT_TOKEN is not set. Set it to run the real bot, or start the offline demo with "
             "`python -m sandbox.demo`."
         )
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
-    # Request middlewares run in the order registered: BotApiAsked → pacing → BotApiMetrics.
-    if metrics is not None:
-        session.middleware(BotApiAsked())
     session.middleware(
         PacingMiddleware(
             per_chat_rate=settings.telegram_chat_rate, global_rate=settings.telegram_global_rate
         )
     )
-    if metrics is not None:
-        session.middleware(BotApiMetrics(metrics))
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,
@@ -180,12 +173,11 @@ async def start_service(settings: Settings, clock: Clock | None = None) -> Servi
         changer=TikTokChanger(uow, tiktok) if tiktok is not None else None,
         plans=PlanBook(settings.plans_file),
     )
+    bot = make_bot(settings)
     metrics = Metrics(settings.sync_cadence.today.total_seconds())
-    observe.install(metrics)
-    dp.update.outer_middleware(UpdateMetrics(metrics))  # inside aiogram's errors middleware
+    metrics.install(dp, bot)  # core's events, the updates, the Bot API calls
     return Service(
-        settings, engine, uow, make_bot(settings, metrics), dp, i18n, clock, signer, tiktok,
-        worker, charts, metrics,
+        settings, engine, uow, bot, dp, i18n, clock, signer, tiktok, worker, charts, metrics
     )
 
 

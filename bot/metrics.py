@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from contextvars import ContextVar
 from typing import Any
 
-from aiogram import BaseMiddleware, Bot
+from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.exceptions import (
@@ -195,6 +195,22 @@ class Metrics(observe.Observer):
             self.rule_runs.labels(outcome)
         self.database = DatabaseGauges(cadence_s)
         r.register(self.database)
+
+    def install(self, dp: Dispatcher, bot: Bot) -> None:
+        """Count everything this instance does: core's events (core/observe.py, and storage's
+        lease takeovers), the dispatcher's updates, and the bot's Bot API calls."""
+        observe.install(self)
+        # An outer middleware on updates sits inside aiogram's errors middleware, so it sees a
+        # handler's exception (and the errors handler then logs it under the update's id).
+        dp.update.outer_middleware(UpdateMetrics(self))
+        # Request middlewares run in the order registered: BotApiAsked first (when a call was
+        # asked for), then the pacing already there, then BotApiMetrics (each attempt as sent).
+        chain = bot.session.middleware
+        present = list(chain)
+        for middleware in present:
+            chain.unregister(middleware)
+        for middleware in (BotApiAsked(), *present, BotApiMetrics(self)):
+            chain.register(middleware)
 
     # core/observe.py's Observer ------------------------------------------------------------
 

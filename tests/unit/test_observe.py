@@ -398,3 +398,23 @@ async def test_without_a_token_loopback_scrapes(uow: UnitOfWorkFactory) -> None:
         await server.close()
     names = {f.name for f in text_string_to_metric_families(text)}
     assert {"ttpulse_outbox_depth", "ttpulse_sync_lag_seconds", "ttpulse_launch_items"} <= names
+
+
+async def test_install_wraps_the_pacer_between_the_bot_api_middlewares() -> None:
+    from aiogram import Bot, Dispatcher
+
+    from bot.pacing import PacingMiddleware
+
+    bot = Bot("42:" + "A" * 35)
+    pacer = PacingMiddleware()
+    bot.session.middleware(pacer)
+    m = Metrics()
+    try:
+        m.install(Dispatcher(), bot)
+        chain = list(bot.session.middleware)
+        assert [type(x) for x in chain] == [BotApiAsked, PacingMiddleware, BotApiMetrics]
+        assert chain[1] is pacer
+        assert observe.current() is m
+    finally:
+        observe.install(observe.NullObserver())
+        await bot.session.close()
