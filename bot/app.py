@@ -31,6 +31,7 @@ from bot.export_courier import ExportCourier
 from bot.fsm_storage import DatabaseStorage
 from bot.i18n import UserLocaleMiddleware, make_i18n
 from bot.launch_progress import ProgressEditor
+from bot.metrics import Metrics, metrics_handler
 from bot.middlewares import PrivateChatsOnly, UserMiddleware
 from bot.notifier import Notifier
 from bot.oauth_callback import OAuthDeps
@@ -84,6 +85,7 @@ class Service:
     tiktok: TikTokClient | None
     worker: str
     charts: ChartRenderer
+    metrics: Metrics | None = None
 
 
 def make_tiktok(settings: Settings) -> TikTokClient | None:
@@ -188,8 +190,11 @@ async def start_service(settings: Settings, clock: Clock | None = None) -> Servi
         changer=TikTokChanger(uow, tiktok) if tiktok is not None else None,
         plans=PlanBook(settings.plans_file),
     )
+    bot = make_bot(settings)
+    metrics = Metrics(settings.sync_cadence.today.total_seconds())
+    metrics.install(dp, bot)  # core's events, the updates, the Bot API calls
     return Service(
-        settings, engine, uow, make_bot(settings), dp, i18n, clock, signer, tiktok, worker, charts
+        settings, engine, uow, bot, dp, i18n, clock, signer, tiktok, worker, charts, metrics
     )
 
 
@@ -369,6 +374,11 @@ async def run(settings: Settings) -> None:
         runner = web.AppRunner(
             build_web_app(svc.engine, probe, svc.i18n, hook, oauth, exports), access_log=None
         )
+        if svc.metrics is not None:
+            token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+            runner.app.router.add_get(
+                "/metrics", metrics_handler(svc.metrics, svc.uow, svc.clock, token)
+            )
         await runner.setup()
         await web.TCPSite(runner, settings.web_host, settings.web_port).start()
         log.info(

@@ -21,6 +21,7 @@ from bot.oauth_callback import CALLBACK_PATH, OAuthDeps, make_handler
 from bot.views import info, privacy
 from bot.webhook import WebhookHandler
 from core.clock import Clock
+from core.logs import correlation_id, new_correlation_id
 from core.privacy import export
 from storage.db import ping
 from storage.uow import UnitOfWorkFactory
@@ -83,7 +84,15 @@ def build_web_app(
     """The aiohttp application; with `webhook`, Telegram's updates arrive at WEBHOOK_PATH;
     with `oauth`, TikTok's consent redirect is served at CALLBACK_PATH; with `exports`, export
     download links at /export/{token}."""
-    app = web.Application()
+
+    # Each request its own correlation id (`w-…`): the OAuth callback's TikTok calls, an
+    # export download; an update arriving by webhook gets its `u<update_id>` in the dispatcher.
+    @web.middleware
+    async def correlate(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+        correlation_id.set(new_correlation_id("w"))
+        return await handler(request)
+
+    app = web.Application(middlewares=[correlate])
 
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})

@@ -7,13 +7,37 @@ import logging
 import re
 import sys
 from collections.abc import Iterable
+from contextvars import ContextVar
 from datetime import UTC, datetime
+from secrets import token_hex
 from typing import Any
 
 # Bot tokens are recognisable even when not configured here (e.g. inside an aiogram URL).
 _BOT_TOKEN = re.compile(r"(?<![0-9])\d{5,}:[A-Za-z0-9_-]{20,}")
 _STD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 MASK = "***"
+
+# The correlation id of the work in progress: an update (`u<update_id>`), a scheduler tick's run
+# (`t-<tick>-<random>`). Set at the start of that work; every log line written under it (the
+# use-case's, its TikTok and tracker calls') carries it as `cid`. A ContextVar follows awaits
+# and is copied into tasks started from there, so concurrent updates never mix their ids.
+correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+
+
+def new_correlation_id(prefix: str) -> str:
+    """A fresh id for a piece of work that has none of its own (a tick's run)."""
+    return f"{prefix}-{token_hex(4)}"
+
+
+class CorrelationFilter(logging.Filter):
+    """Adds the current correlation id to every record as `cid` (when there is one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Stamp the record; never drop it."""
+        cid = correlation_id.get()
+        if cid is not None and not hasattr(record, "cid"):
+            record.cid = cid
+        return True
 
 
 class RedactingFilter(logging.Filter):
@@ -80,6 +104,7 @@ def setup_logging(level: str = "INFO", fmt: str = "text", secrets: Iterable[str]
     """Configure the root logger; call once at start-up."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(CorrelationFilter())
     handler.addFilter(RedactingFilter(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]

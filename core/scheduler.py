@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from core.logs import correlation_id, new_correlation_id
+
 log = logging.getLogger(__name__)
 
 
@@ -60,6 +62,9 @@ def _guarded(tick: Tick) -> Callable[[], Awaitable[None]]:
         if task is not None:
             _running.add(task)
             task.add_done_callback(_running.discard)
+        # Each run of a job gets its own correlation id (APScheduler runs it in its own task,
+        # so the id does not leak into the next run or another tick).
+        correlation_id.set(new_correlation_id(f"t-{tick.name}"))
         try:
             await tick.run()
         except asyncio.CancelledError:  # shutting down mid-tick: its leases simply expire

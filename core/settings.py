@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     encryption_keys: SecretStr | None = None
     admin_ids: str = ""
     webhook_secret: SecretStr | None = None
+    # Bearer token for GET /metrics; without it only loopback and private addresses may scrape.
+    metrics_token: SecretStr | None = None
     clock_offset_seconds: float = 0.0  # testing and demos only: shifts the service's "now"
     tiktok_qps: float = Field(default=10.0, gt=0)
     sync_today_minutes: float = Field(default=15, gt=0)
@@ -136,7 +138,7 @@ class Settings(BaseSettings):
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
 
-    @field_validator("encryption_keys", "webhook_secret", "tiktok_app_secret")
+    @field_validator("encryption_keys", "webhook_secret", "tiktok_app_secret", "metrics_token")
     @classmethod
     def _blank_secret_is_none(cls, value: SecretStr | None) -> SecretStr | None:
         return value if value is not None and value.get_secret_value() else None
@@ -210,7 +212,8 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """Every secret string, so the log filter can mask them wherever they appear."""
         values = [s.get_secret_value() for s in (self.bot_token, self.tiktok_app_secret,
-                                                  self.webhook_secret) if s is not None]
+                                                  self.webhook_secret, self.metrics_token)
+                  if s is not None]
         values += [str(t["api_key"]) for t in self.demo_trackers if t.get("api_key")]
         if self.encryption_keys is not None:
             values += [k.encode_b64() for k in self.keyring.keys]

@@ -16,6 +16,7 @@ from storage.repos.erasures import ErasureRepo
 from storage.repos.exports import ExportsRepo
 from storage.repos.fsm import FsmRepo
 from storage.repos.launches import LaunchesRepo
+from storage.repos.ops import OpsRepo
 from storage.repos.outbox import OutboxRepo
 from storage.repos.privacy import PrivacyRepo
 from storage.repos.rules import RulesRepo
@@ -57,6 +58,7 @@ class UnitOfWork:
         self.erasures = ErasureRepo(self.session)
         self.billing = BillingRepo(self.session)
         self.admin = AdminRepo(self.session)
+        self.ops = OpsRepo(self.session)
         return self
 
     @property

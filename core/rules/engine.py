@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
+from core import observe
 from core.billing.limits import rule_floor
 from core.billing.plans import Catalogue
 from core.clock import Clock
@@ -797,6 +798,10 @@ async def run_rule(
         run = await u.session.merge(run)
         await _finish(u, rule, run, ev, done, owner, clock.now(), tick, catalogue)
         await u.commit()
+    seen = observe.current()
+    seen.rule_run(run.status)
+    for row in done:
+        seen.rule_action(row.state)
     log.info(
         "rules.ran",
         extra={
@@ -837,6 +842,7 @@ async def run_due(
             except Exception:
                 # Same slot next tick: the recorded rows make the repeat safe.
                 log.exception("rules.run_failed", extra={"rule_id": rule.id})
+                observe.current().rule_run("error")
                 async with uow() as u:
                     await u.rules.release(rule.id, owner, due_at=rule.due_at or now, ran_at=None)
                     await u.commit()

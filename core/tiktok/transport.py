@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 
+from core import observe
 from core.tiktok.errors import (
     InvalidRequestError,
     PermissionDeniedError,
@@ -145,7 +146,9 @@ class Transport:
         attempt = 0
         while True:
             attempt += 1
+            asked = time.monotonic()
             await self.limiter.acquire()
+            observe.current().waited("tiktok", time.monotonic() - asked)
             if started is None:
                 # The time budget covers retries, not the first wait for a rate-limit slot.
                 started = time.monotonic()
@@ -171,6 +174,8 @@ class Transport:
                         "code": exc.code,
                     },
                 )
+                if isinstance(exc, RateLimitedError):  # TikTok said slow down: a rate-limit wait
+                    observe.current().waited("tiktok", delay)
                 await self._sleep(delay)
 
     async def _send(
@@ -265,13 +270,21 @@ class Transport:
         failure: str | None,
     ) -> None:
         # Never the token, the secret, the query or the body: they can carry credentials.
+        seconds = time.monotonic() - start
+        if failure is not None:
+            outcome = failure
+        elif status is not None and status >= 500:
+            outcome = f"http_{status}"
+        else:
+            outcome = str(code)
+        observe.current().call("tiktok", path, outcome, seconds)
         logger.info(
             "tiktok.call",
             extra={
                 "path": path,
                 "request_id": request_id,
                 "code": code,
-                "latency_ms": round((time.monotonic() - start) * 1000, 1),
+                "latency_ms": round(seconds * 1000, 1),
                 "attempt": attempt,
                 "http_status": status,
                 "failure": failure,

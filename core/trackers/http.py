@@ -25,6 +25,7 @@ from urllib.parse import quote, quote_plus
 import aiohttp
 from yarl import URL
 
+from core import observe
 from core.trackers.base import TrackerError
 
 logger = logging.getLogger(__name__)
@@ -315,6 +316,9 @@ class TrackerHttp:
                         "reason": exc.reason,
                     },
                 )
+                if exc.retry_after is not None:
+                    # The tracker asked us to wait (429/503 Retry-After): a rate-limit wait.
+                    observe.current().waited(self.kind_label, delay)
                 await self._sleep(delay)
 
     async def _once(
@@ -419,6 +423,9 @@ class TrackerHttp:
         self, op: str, status: int | None, start: float, attempt: int, failure: str | None
     ) -> None:
         # Never the URL, query or body: Binom 1 carries the key in the query (spec §2).
+        seconds = time.monotonic() - start
+        code = failure if failure is not None and status is None else str(status)
+        observe.current().call(self.kind_label, op, code, seconds)
         logger.info(
             "tracker.call",
             extra={
@@ -426,7 +433,7 @@ class TrackerHttp:
                 "op": op,
                 "http_status": status,
                 "attempt": attempt,
-                "latency_ms": round((time.monotonic() - start) * 1000, 1),
+                "latency_ms": round(seconds * 1000, 1),
                 "failure": failure,
             },
         )

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import leases
 from storage.models import Creative, Launch, LaunchItem, Template
 
 RUNNABLE = ("approved", "scheduled", "running")
@@ -147,20 +148,17 @@ class LaunchesRepo:
         free = or_(Launch.lease_until.is_(None), Launch.lease_until < now)
         due = or_(Launch.run_at.is_(None), Launch.run_at <= now)
         pick = (
-            select(Launch.id)
+            select(Launch.id, Launch.lease_until)
             .where(Launch.state.in_(RUNNABLE), due, free)
             .order_by(Launch.id)
             .limit(1)
             .with_for_update(skip_locked=True)
         )
-        launch_id = await self._s.scalar(
-            update(Launch)
-            .where(Launch.id == pick.scalar_subquery(), free)
-            .values(lease_owner=owner, lease_until=lease_until)
-            .returning(Launch.id)
-        )
-        if launch_id is None:
+        values = {"lease_owner": owner, "lease_until": lease_until}
+        ids = await leases.claim_ids(self._s, Launch, pick, free, values, "launches")
+        if not ids:
             return None
+        launch_id = ids[0]
         return await self._s.get(Launch, launch_id, populate_existing=True)
 
     async def renew(self, launch_id: int, owner: str, lease_until: datetime) -> bool:

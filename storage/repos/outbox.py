@@ -6,9 +6,10 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal, or_, select, update
+from sqlalchemy import and_, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import leases
 from storage.models import OutboxMessage, User
 from storage.repos.users import paused_ids
 
@@ -106,25 +107,25 @@ class OutboxRepo:
             )
             if not picked:
                 return []
-            target = OutboxMessage.id.in_(picked)
+            pick = select(OutboxMessage.id, OutboxMessage.lease_until).where(
+                OutboxMessage.id.in_(picked)
+            )
         else:
             pick = (
-                select(OutboxMessage.id)
+                select(OutboxMessage.id, OutboxMessage.lease_until)
                 .where(*due)
                 .order_by(OutboxMessage.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             )
-            target = OutboxMessage.id.in_(pick.scalar_subquery())
-        ids = list(
-            await self._s.scalars(
-                update(OutboxMessage)
-                .where(
-                    target, free, OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None)
-                )
-                .values(lease_until=lease_until, attempts=OutboxMessage.attempts + 1)
-                .returning(OutboxMessage.id)
-            )
+        # A lapsed lease on an unsent alert is a notifier that died mid-send: a takeover.
+        ids = await leases.claim_ids(
+            self._s,
+            OutboxMessage,
+            pick,
+            and_(free, OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None)),
+            {"lease_until": lease_until, "attempts": OutboxMessage.attempts + 1},
+            "outbox",
         )
         if not ids:
             return []

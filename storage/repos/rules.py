@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import leases
 from storage.models import (
     AdAccount,
     AdObject,
@@ -146,7 +147,7 @@ class RulesRepo:
         condition keeps the claim atomic on SQLite too), so no rule runs twice at once."""
         free = or_(Rule.lease_until.is_(None), Rule.lease_until < now)
         pick = (
-            select(Rule.id)
+            select(Rule.id, Rule.lease_until)
             # A paused account's rules wait (still due: they run on the first tick after resume).
             .where(
                 Rule.enabled.is_(True),
@@ -158,14 +159,8 @@ class RulesRepo:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        ids = list(
-            await self._s.scalars(
-                update(Rule)
-                .where(Rule.id.in_(pick.scalar_subquery()), free)
-                .values(lease_owner=owner, lease_until=lease_until)
-                .returning(Rule.id)
-            )
-        )
+        values = {"lease_owner": owner, "lease_until": lease_until}
+        ids = await leases.claim_ids(self._s, Rule, pick, free, values, "rules")
         if not ids:
             return []
         return list(

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import leases
 from storage.models import (
     AdAccount,
     AdObject,
@@ -62,7 +63,7 @@ class SyncRepo:
         PostgreSQL; the repeated lease condition keeps the claim atomic on both backends)."""
         free = or_(SyncJob.lease_until.is_(None), SyncJob.lease_until < now)
         pick = (
-            select(SyncJob.id)
+            select(SyncJob.id, SyncJob.lease_until)
             .join(AdAccount, AdAccount.id == SyncJob.ad_account_id)
             .join(TikTokConnection, TikTokConnection.id == AdAccount.connection_id)
             .where(free, AdAccount.tracked.is_(True), TikTokConnection.status == "active")
@@ -77,14 +78,12 @@ class SyncRepo:
             pick = pick.where(SyncJob.ad_account_id == account_id)
         if kinds is not None:
             pick = pick.where(SyncJob.kind.in_(list(kinds)))
-        ids = list(
-            await self._s.scalars(
-                update(SyncJob)
-                .where(SyncJob.id.in_(pick.scalar_subquery()), free)
-                .values(lease_owner=owner, lease_until=lease_until, attempts=SyncJob.attempts + 1)
-                .returning(SyncJob.id)
-            )
-        )
+        values = {
+            "lease_owner": owner,
+            "lease_until": lease_until,
+            "attempts": SyncJob.attempts + 1,
+        }
+        ids = await leases.claim_ids(self._s, SyncJob, pick, free, values, "sync")
         if not ids:
             return []
         rows = await self._s.execute(

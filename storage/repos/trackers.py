@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import leases
 from storage.models import (
     AdAccount,
     AdObject,
@@ -123,7 +124,7 @@ class TrackerRepo:
         first."""
         free = or_(Tracker.lease_until.is_(None), Tracker.lease_until < now)
         pick = (
-            select(Tracker.id)
+            select(Tracker.id, Tracker.lease_until)
             # A tracker a plan paused is neither pushed nor pulled, on schedule or on demand.
             .where(free, Tracker.status != "disconnected", Tracker.credential_id.is_not(None),
                    Tracker.plan_paused_at.is_(None))
@@ -139,15 +140,9 @@ class TrackerRepo:
             )
         if tracker_id is not None:
             pick = pick.where(Tracker.id == tracker_id)
-        return list(
-            await self._s.scalars(
-                update(Tracker)
-                .where(Tracker.id.in_(pick.scalar_subquery()), free)
-                .values(lease_owner=owner, lease_until=lease_until, attempts=Tracker.attempts + 1)
-                .returning(Tracker.id)
-                .execution_options(synchronize_session=False)
-            )
-        )
+        values = {"lease_owner": owner, "lease_until": lease_until,
+                  "attempts": Tracker.attempts + 1}
+        return await leases.claim_ids(self._s, Tracker, pick, free, values, "trackers")
 
     async def release(self, tracker_id: int, owner: str, *, due_at: datetime, ok: bool) -> None:
         """Give a tracker's lease back with its next due time (if this worker still holds it)."""
