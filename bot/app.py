@@ -363,7 +363,8 @@ async def run(settings: Settings) -> None:
             )
             hook = WebhookHandler(svc.dp, svc.bot, settings.webhook_secret.get_secret_value(),
                                   claims)
-            svc.dp["webhook_stats"] = hook.stats  # for the metrics endpoint
+            if svc.metrics is not None:
+                svc.metrics.watch_webhook(hook.stats)
         oauth = None
         if svc.tiktok is not None and me.username:
             oauth = OAuthDeps(

@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from contextvars import ContextVar
+from dataclasses import asdict
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
@@ -45,9 +46,15 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
+from bot.webhook import WebhookStats
 from core import observe
 from core.clock import Clock
 from core.logs import correlation_id
@@ -212,6 +219,10 @@ class Metrics(observe.Observer):
         for middleware in (BotApiAsked(), *present, BotApiMetrics(self)):
             chain.register(middleware)
 
+    def watch_webhook(self, stats: WebhookStats) -> None:
+        """Export the webhook route's deliveries by outcome (bot/webhook.py counts them)."""
+        self.registry.register(WebhookDeliveries(stats))
+
     # core/observe.py's Observer ------------------------------------------------------------
 
     def call(self, service: str, endpoint: str, code: str, seconds: float) -> None:
@@ -240,6 +251,26 @@ class Metrics(observe.Observer):
     def lease_takeover(self, kind: str, count: int) -> None:
         """Count leases taken over from a worker that let them lapse."""
         self.takeovers.labels(kind).inc(count)
+
+
+class WebhookDeliveries(Collector):
+    """`ttpulse_webhook_deliveries_total` from the webhook route's own counters."""
+
+    def __init__(self, stats: WebhookStats) -> None:
+        self.stats = stats
+
+    def collect(self) -> Iterable[Metric]:
+        """One series per outcome: handled, duplicates, busy, refused_draining, released."""
+        family = CounterMetricFamily(
+            "ttpulse_webhook_deliveries",
+            "Webhook deliveries by outcome: handled, duplicates (a repeat of a handled update, "
+            "answered and dropped), busy (a repeat while another instance handles it: 503), "
+            "refused_draining (503 while stopping), released (cut short by the shutdown grace).",
+            labels=["outcome"],
+        )
+        for outcome, count in asdict(self.stats).items():
+            family.add_metric([outcome], count)
+        yield family
 
 
 class DatabaseGauges(Collector):

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 import pytest
 from aiogram import Bot
@@ -172,6 +173,16 @@ async def test_sign_up_through_the_balancer_once_each_in_order(
     ids = [d["update_id"] for d in repeats]
     assert len(ids) - len(set(ids)) == 4  # four updates did arrive twice
     assert len(cluster.events("webhook.duplicate")) == 4
+    # Operators see them too: the instances' /metrics add up to the same four.
+    counted = 0.0
+    async with aiohttp.ClientSession() as http:
+        for instance in cluster.instances:
+            async with http.get(f"{instance.url}/metrics") as resp:
+                assert resp.status == 200  # loopback, no METRICS_TOKEN: allowed
+                for line in (await resp.text()).splitlines():
+                    if line.startswith('ttpulse_webhook_deliveries_total{outcome="duplicates"}'):
+                        counted += float(line.rsplit(" ", 1)[1])
+    assert counted == 4
 
 
 async def test_sigterm_mid_traffic_loses_no_update(

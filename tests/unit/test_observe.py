@@ -29,6 +29,7 @@ from bot.metrics import (
     address_is_private,
     metrics_handler,
 )
+from bot.webhook import WebhookStats
 from core import observe
 from core.clock import FixedClock
 from core.logs import CorrelationFilter, JsonFormatter, correlation_id
@@ -418,3 +419,14 @@ async def test_install_wraps_the_pacer_between_the_bot_api_middlewares() -> None
     finally:
         observe.install(observe.NullObserver())
         await bot.session.close()
+
+
+def test_webhook_deliveries_are_exported_by_outcome() -> None:
+    metrics, stats = Metrics(), WebhookStats()
+    metrics.watch_webhook(stats)
+    stats.handled, stats.duplicates, stats.busy = 7, 2, 1
+    text = generate_latest(metrics.registry).decode()
+    assert 'ttpulse_webhook_deliveries_total{outcome="handled"} 7.0' in text
+    assert 'ttpulse_webhook_deliveries_total{outcome="duplicates"} 2.0' in text
+    stats.duplicates += 1  # read at scrape time, never a stale copy
+    assert 'outcome="duplicates"} 3.0' in generate_latest(metrics.registry).decode()
