@@ -209,7 +209,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 secret=info["secret"],
                 session=session,
                 auth_url=info["tiktok_auth_url"],
-                limiter=build_limiter(info["app_id"], args.qps * 0.9),
+                limiter=build_limiter(info["app_id"], args.qps),
                 retry=RetryPolicy(max_attempts=6, max_total_seconds=120),
             )
             await connect(uow, client, keyring)
