@@ -171,8 +171,16 @@ async def store_rates(url_template: str, rows: list[dict[str, Any]]) -> tuple[fl
         await _parents(uow, {r["ad_account_id"] for r in rows})
         started = time.perf_counter()
         if name == "upsert":
+            # As the sync writes them: one step's rows as columns, with the account, level and
+            # sync time shared by the step.
+            steps: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+            for r in rows:
+                steps.setdefault((r["ad_account_id"], r["level"], r["synced_at"]), []).append(r)
             async with uow() as u:
-                await u.sync.upsert_daily(rows)
+                for (account_id, level, synced_at), step in steps.items():
+                    shared = {"ad_account_id": account_id, "level": level, "synced_at": synced_at}
+                    columns = {c: [r[c] for r in step] for c in step[0] if c not in shared}
+                    await u.sync.upsert_metric_columns(False, columns, shared)
                 await u.commit()
         else:
             # The baseline: the driver's own executemany of ready tuples — no ORM, no type
