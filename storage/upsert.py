@@ -143,6 +143,8 @@ async def upsert_columns(
     n = len(next(iter(columns.values()))) if columns else 0
     if n == 0:
         return 0
+    if any(len(values) != n for values in columns.values()):
+        raise ValueError("columns of different lengths")
     table = model.__table__  # type: ignore[attr-defined]
     conn = await session.connection()
     names = (*columns, *constants)
