@@ -47,7 +47,7 @@ from core.periods import local_today
 from core.tiktok import (
     PermissionDeniedError,
     ReportLevel,
-    ReportRow,
+    ReportTable,
     TikTokClient,
     TikTokError,
     TimeGrain,
@@ -115,23 +115,35 @@ def _money(value: Decimal | None) -> Decimal:
     return (value or Decimal(0)).quantize(_MICRO)
 
 
-def _metric_row(account_id: int, row: ReportRow, now: datetime, hourly: bool) -> dict[str, Any]:
-    assert row.stat_time is not None
-    out: dict[str, Any] = {
-        "ad_account_id": account_id,
-        "level": LEVELS[row.level],
-        "object_id": row.object_id,
-        "day": row.stat_time.date(),
-        "spend": _money(row.spend),
-        "impressions": row.impressions or 0,
-        "clicks": row.clicks or 0,
-        "conversions": row.conversion or 0,
-        "purchase_value": _money(row.purchase_value),
-        "synced_at": now,
+def _metric_columns(table: ReportTable, hourly: bool) -> dict[str, list[Any]]:
+    """A report's rows as the metric table's columns (a row without a time is left out)."""
+    times = table.stat_times
+    keep = [i for i, t in enumerate(times) if t is not None] if None in times else None
+
+    def column(values: list[Any]) -> list[Any]:
+        return values if keep is None else [values[i] for i in keep]
+
+    metrics = table.metrics
+    stat = column(times)
+    # Few distinct times (days, hours) and amounts (zeros): each is converted once.
+    days = {t: t.date() for t in set(stat)}
+    out: dict[str, list[Any]] = {
+        "object_id": column(table.object_ids),
+        "day": list(map(days.__getitem__, stat)),
+        "spend": _money_column(column(metrics["spend"])),
+        "impressions": [v or 0 for v in column(metrics["impressions"])],
+        "clicks": [v or 0 for v in column(metrics["clicks"])],
+        "conversions": [v or 0 for v in column(metrics["conversion"])],
+        "purchase_value": _money_column(column(metrics["total_complete_payment_rate"])),
     }
     if hourly:
-        out["hour"] = row.stat_time.hour
+        out["hour"] = [t.hour for t in stat]
     return out
+
+
+def _money_column(values: list[Any]) -> list[Decimal]:
+    money = {v: _money(v) for v in set(values)}
+    return list(map(money.__getitem__, values))
 
 
 def _object_row(account_id: int, level: str, obj: Any, now: datetime) -> dict[str, Any]:
@@ -238,10 +250,10 @@ async def _pull_metrics(
 ) -> None:
     hourly = grain is TimeGrain.HOUR
     for level in levels:
-        rows = await client.get_report(
+        table = await client.get_report_table(
             token, job.advertiser_id, level, start, end, grain=grain, metrics=SYNC_METRICS
         )
-        await writer.submit(_metrics_write(job.account_id, rows, clock.now(), hourly))
+        await writer.submit(_metrics_write(job.account_id, table, clock.now(), hourly))
 
 
 def _objects_write(
@@ -259,14 +271,15 @@ def _objects_write(
 
 
 def _metrics_write(
-    account_id: int, rows: list[ReportRow], now: datetime, hourly: bool
+    account_id: int, table: ReportTable, now: datetime, hourly: bool
 ) -> Callable[[UnitOfWork], Awaitable[int]]:
-    """The write of one step's report rows (made into table rows there too: that work then
-    overlaps the next step's requests)."""
+    """The write of one step's report rows (made into table columns there too: that work
+    then overlaps the next step's requests)."""
 
     async def write(u: UnitOfWork) -> int:
-        data = [_metric_row(account_id, r, now, hourly) for r in rows if r.stat_time]
-        return await (u.sync.upsert_hourly(data) if hourly else u.sync.upsert_daily(data))
+        shared = {"ad_account_id": account_id, "level": LEVELS[table.level], "synced_at": now}
+        columns = _metric_columns(table, hourly)
+        return await u.sync.upsert_metric_columns(hourly, columns, shared)
 
     return write
 
@@ -336,20 +349,20 @@ async def _backfill_hours(
         days = missing[:HOURLY_BACKFILL_PER_RUN]  # newest first
         # spec §7.1: an hourly report spans one day at most, so one request per day; all of a
         # level's days are fetched before any is written, like every other step.
-        reports = [
-            await client.get_report(
-                token,
-                job.advertiser_id,
-                level,
-                day,
-                day,
-                grain=TimeGrain.HOUR,
-                metrics=SYNC_METRICS,
+        table = ReportTable(level, metrics={name: [] for name in SYNC_METRICS})
+        for day in days:
+            table.extend(
+                await client.get_report_table(
+                    token,
+                    job.advertiser_id,
+                    level,
+                    day,
+                    day,
+                    grain=TimeGrain.HOUR,
+                    metrics=SYNC_METRICS,
+                )
             )
-            for day in days
-        ]
-        rows = [r for day_rows in reports for r in day_rows]
-        await writer.submit(_metrics_write(job.account_id, rows, clock.now(), hourly=True))
+        await writer.submit(_metrics_write(job.account_id, table, clock.now(), hourly=True))
 
 
 async def _run_today(

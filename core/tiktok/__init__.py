@@ -34,7 +34,7 @@ from core.tiktok.ratelimit import (
     TokenBucketLimiter,
     build_limiter,
 )
-from core.tiktok.reports import DEFAULT_METRICS, ReportLevel, ReportRow, TimeGrain
+from core.tiktok.reports import DEFAULT_METRICS, ReportLevel, ReportRow, ReportTable, TimeGrain
 from core.tiktok.transport import RetryPolicy
 
 __all__ = [
@@ -56,6 +56,7 @@ __all__ = [
     "RedisRateLimiter",
     "ReportLevel",
     "ReportRow",
+    "ReportTable",
     "RetryPolicy",
     "RevokeResult",
     "ServerError",

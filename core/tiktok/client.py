@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import mimetypes
 import random
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any, TypeVar
 
@@ -35,6 +35,13 @@ from core.tiktok.reports import DEFAULT_METRICS, ReportLevel, ReportRow, TimeGra
 from core.tiktok.transport import RetryPolicy, Transport
 
 T = TypeVar("T")
+
+
+class _Done:
+    """The end of a report's pages in its queue (a page may parse to anything, even None)."""
+
+
+_DONE = _Done()
 
 # spec §1.6 batch and page limits
 ENTITY_PAGE_SIZE = 1000
@@ -570,6 +577,74 @@ class TikTokClient:
         include_deleted: bool = True,
     ) -> AsyncIterator[list[ReportRow]]:
         """Like get_report, but yields each page's rows as it arrives (for big pulls)."""
+
+        def parse(items: list[dict[str, Any]]) -> list[ReportRow]:
+            return ReportRow.page_from_api(items, level=level, advertiser_id=advertiser_id)
+
+        pages = self._report_pages(
+            token,
+            advertiser_id,
+            level,
+            start_date,
+            end_date,
+            grain,
+            metrics,
+            ids_field,
+            ids,
+            include_deleted,
+            parse,
+        )
+        async for rows in pages:
+            yield rows
+
+    async def get_report_table(
+        self,
+        token: str,
+        advertiser_id: str,
+        level: ReportLevel,
+        start_date: date,
+        end_date: date,
+        *,
+        grain: TimeGrain | None = TimeGrain.DAY,
+        metrics: Sequence[str] = DEFAULT_METRICS,
+        include_deleted: bool = True,
+    ) -> reports.ReportTable:
+        """Like get_report, as columns: the same rows and values, for bulk pulls (a sync)."""
+        parser = reports.ReportTableParser(level, advertiser_id, metrics)
+        table = reports.ReportTable(level, metrics={n: [] for n in parser.names})
+        pages = self._report_pages(
+            token,
+            advertiser_id,
+            level,
+            start_date,
+            end_date,
+            grain,
+            metrics,
+            None,
+            (),
+            include_deleted,
+            parser.page,
+        )
+        async for page in pages:
+            table.extend(page)
+        return table
+
+    async def _report_pages(
+        self,
+        token: str,
+        advertiser_id: str,
+        level: ReportLevel,
+        start_date: date,
+        end_date: date,
+        grain: TimeGrain | None,
+        metrics: Sequence[str],
+        ids_field: str | None,
+        ids: Sequence[str],
+        include_deleted: bool,
+        parse: Callable[[list[dict[str, Any]]], T],
+    ) -> AsyncIterator[T]:
+        """Every page of a report, parsed by `parse` as it arrives (windows and id batches
+        fetched concurrently, in the order they come)."""
         windows = reports.split_range(start_date, end_date, reports.max_span_days(grain))
         id_batches: list[list[str]] = chunks(ids, FILTER_IDS_BATCH) if ids else [[]]
         base = {
@@ -580,7 +655,7 @@ class TikTokClient:
             "dimensions": reports.dimensions_for(level, grain),
             "metrics": reports.unique_metrics(metrics),
         }
-        queue: asyncio.Queue[list[ReportRow] | BaseException | None] = asyncio.Queue()
+        queue: asyncio.Queue[T | BaseException | _Done] = asyncio.Queue()
 
         async def one(window: tuple[date, date], batch: list[str]) -> None:
             filtering = reports.report_filtering(
@@ -594,9 +669,7 @@ class TikTokClient:
             }
             pages = self._iter_pages("report/integrated/get/", token, params, REPORT_PAGE_SIZE)
             async for _, items in pages:
-                await queue.put(
-                    ReportRow.page_from_api(items, level=level, advertiser_id=advertiser_id)
-                )
+                await queue.put(parse(items))
 
         async def run_all() -> None:
             try:
@@ -604,13 +677,13 @@ class TikTokClient:
             except Exception as exc:  # handed to the consumer, re-raised there
                 await queue.put(exc)
             else:
-                await queue.put(None)
+                await queue.put(_DONE)
 
         runner = asyncio.create_task(run_all())
         try:
             while True:
                 item = await queue.get()
-                if item is None:
+                if isinstance(item, _Done):
                     break
                 if isinstance(item, BaseException):
                     raise item

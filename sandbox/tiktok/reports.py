@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from operator import add
 from typing import Any
 
 from sandbox.tiktok.api_account import page_args
@@ -410,7 +411,6 @@ def aggregate(q: ReportQuery) -> Grouped:
     f = q.filters
     rules = _status_rules(q)
     fam = q.families
-    width = fam.width
     derive = bool(fam.derived)
     for adv in q.advertisers:
         unit = int(adv.rate * 100)
@@ -470,10 +470,10 @@ def aggregate(q: ReportQuery) -> Grouped:
                     key = (adv.advertiser_id, obj_id if q.id_dim else None, label)
                     acc = groups.get(key)
                     if acc is None:
-                        acc = groups[key] = [0] * width
+                        groups[key] = list(facts)  # base and derived facts: fam.width
                         sample[key] = ad
-                    for i in range(width):
-                        acc[i] += facts[i]
+                    else:
+                        acc[:] = map(add, acc, facts)
     keys = [k for k in groups if ctx.emu.config.report_zero_rows or any(groups[k][:4])]
     keys.sort(key=lambda k: (k[2] or "", k[0], k[1] or ""))
     if q.order_field:

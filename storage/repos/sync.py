@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -21,7 +21,7 @@ from storage.models import (
     TikTokConnection,
 )
 from storage.repos.users import paused_ids
-from storage.upsert import upsert
+from storage.upsert import upsert, upsert_columns
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,9 @@ class ClaimedJob:
     user_id: int
     attempts: int
 
+
+_DAILY_KEYS = ("ad_account_id", "level", "object_id", "day")
+_HOURLY_KEYS = (*_DAILY_KEYS, "hour")
 
 # The values of synced objects whose history is kept (ObjectValue.field).
 VALUE_FIELDS = ("bid", "budget")
@@ -248,15 +251,19 @@ class SyncRepo:
 
     async def upsert_daily(self, rows: Sequence[dict[str, Any]]) -> int:
         """Insert or update daily metric rows."""
-        return await upsert(
-            self._s, MetricDaily, rows, ("ad_account_id", "level", "object_id", "day")
-        )
+        return await upsert(self._s, MetricDaily, rows, _DAILY_KEYS)
 
     async def upsert_hourly(self, rows: Sequence[dict[str, Any]]) -> int:
         """Insert or update hourly metric rows."""
-        return await upsert(
-            self._s, MetricHourly, rows, ("ad_account_id", "level", "object_id", "day", "hour")
-        )
+        return await upsert(self._s, MetricHourly, rows, _HOURLY_KEYS)
+
+    async def upsert_metric_columns(
+        self, hourly: bool, columns: Mapping[str, Sequence[Any]], constants: Mapping[str, Any]
+    ) -> int:
+        """Insert or update daily (or hourly) metric rows given as columns plus shared values
+        (the same rows as upsert_daily / upsert_hourly, stored the same)."""
+        model, keys = (MetricHourly, _HOURLY_KEYS) if hourly else (MetricDaily, _DAILY_KEYS)
+        return await upsert_columns(self._s, model, columns, keys, constants)
 
     async def last_ok(self, account_ids: Sequence[int]) -> dict[int, dict[str, datetime]]:
         """When each kind of sync job last succeeded, per account (kinds never done are absent)."""

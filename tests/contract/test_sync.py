@@ -319,7 +319,7 @@ async def test_hourly_backfill_starts_after_the_first_run_and_never_refetches(
 ) -> None:
     db = await connected_db(f"sqlite+aiosqlite:///{tmp_path}/h.db", client, engines)
     asked: list[tuple[str, str, date]] = []
-    get_report = client.get_report
+    get_report = client.get_report_table
 
     async def recording(
         token: str, advertiser_id: str, level: ReportLevel, *args: Any, **kwargs: Any
@@ -329,7 +329,7 @@ async def test_hourly_backfill_starts_after_the_first_run_and_never_refetches(
             asked.append((advertiser_id, core.sync.LEVELS[level], args[0]))
         return await get_report(token, advertiser_id, level, *args, **kwargs)
 
-    monkeypatch.setattr(client, "get_report", recording)
+    monkeypatch.setattr(client, "get_report_table", recording)
     levels = ("campaign", "adgroup", "ad")
     present: dict[tuple[int, str], set[date]] = {}
     for run, now in enumerate((NOW, NOW + timedelta(hours=1), NOW + timedelta(hours=2))):

@@ -16,7 +16,7 @@ from core.users import SignUp, register_user
 from storage.db import session_factory
 from storage.models import AdAccount, AdObject, MetricHourly, TikTokConnection
 from storage.uow import UnitOfWorkFactory
-from storage.upsert import _statement, upsert
+from storage.upsert import _statement, upsert, upsert_columns
 
 KEYS = ("ad_account_id", "level", "object_id", "day", "hour")
 SYNCED = datetime(2026, 11, 1, 12, 0, 1, 123456, tzinfo=UTC)
@@ -119,3 +119,47 @@ def test_gc_pause_nests_and_restores() -> None:
         assert not gc.isenabled()  # not ours to switch on
     finally:
         gc.enable()
+
+
+async def test_upsert_columns_stores_what_upsert_stores(engine: AsyncEngine) -> None:
+    uow = UnitOfWorkFactory(session_factory(engine), None)
+    await register_user(uow, SystemClock(), SignUp(1, "A", None, None, "en", "UTC", None, False))
+    async with uow() as u:
+        conn = TikTokConnection(user_id=1, display_name="x")
+        u.session.add(conn)
+        await u.session.flush()
+        for account_id in (1, 2):
+            u.session.add(
+                AdAccount(id=account_id, connection_id=conn.id, advertiser_id=str(account_id))
+            )
+        await u.commit()
+    shared = ("ad_account_id", "level", "synced_at")
+    async with uow() as u:
+        for step in ("0.000001", "1.234567"):  # inserted, then updated
+            rows = _rows(1, step)
+            # Repeated amounts and days go through the per-value memo; one column of ints in
+            # a money column does not (its values are not all Decimal).
+            for n, row in enumerate(rows):
+                row["purchase_value"] = n % 3 if step == "1.234567" else row["purchase_value"]
+            columns = {c: [r[c] for r in rows] for c in rows[0] if c not in shared}
+            constants = {c: rows[0][c] for c in shared}
+            assert await upsert_columns(u.session, MetricHourly, columns, KEYS, constants) == 30
+            theirs = [{**r, "ad_account_id": 2} for r in rows]
+            await upsert(u.session, MetricHourly, theirs, KEYS)
+        assert await upsert_columns(u.session, MetricHourly, {"object_id": []}, KEYS, {}) == 0
+        await u.commit()
+    async with engine.connect() as c:
+        raw = [
+            tuple(r)
+            for r in await c.execute(
+                text(
+                    "SELECT ad_account_id, level, object_id, day, hour, spend, impressions,"
+                    " clicks, conversions, purchase_value, synced_at FROM metrics_hourly"
+                    " ORDER BY object_id, day, hour, ad_account_id"
+                )
+            )
+        ]
+    assert len(raw) == 2 * 30
+    for mine, theirs in zip(raw[::2], raw[1::2], strict=True):
+        assert mine[0] == 1 and theirs[0] == 2
+        assert mine[1:] == theirs[1:]
