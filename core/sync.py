@@ -54,6 +54,7 @@ from core.tiktok import (
     TokenInvalidError,
 )
 from storage.repos.sync import ClaimedJob
+from storage.rule_sums import LEVELS as RULE_LEVELS
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -241,7 +242,10 @@ async def _pull_metrics(
         rows = await client.get_report(
             token, job.advertiser_id, level, start, end, grain=grain, metrics=SYNC_METRICS
         )
-        await writer.submit(_metrics_write(job.account_id, rows, clock.now(), hourly))
+        now = clock.now()
+        await writer.submit(
+            _metrics_write(job.account_id, rows, now, hourly, local_today(now, job.time_zone))
+        )
 
 
 def _objects_write(
@@ -259,14 +263,24 @@ def _objects_write(
 
 
 def _metrics_write(
-    account_id: int, rows: list[ReportRow], now: datetime, hourly: bool
+    account_id: int, rows: list[ReportRow], now: datetime, hourly: bool, today: date
 ) -> Callable[[UnitOfWork], Awaitable[int]]:
     """The write of one step's report rows (made into table rows there too: that work then
-    overlaps the next step's requests)."""
+    overlaps the next step's requests); daily rows rebuild the written objects' rule sums as of
+    the account's local `today`, in the same transaction (storage.rule_sums)."""
 
     async def write(u: UnitOfWork) -> int:
         data = [_metric_row(account_id, r, now, hourly) for r in rows if r.stat_time]
-        return await (u.sync.upsert_hourly(data) if hourly else u.sync.upsert_daily(data))
+        if hourly:
+            return await u.sync.upsert_hourly(data)
+        count = await u.sync.upsert_daily(data)
+        by_level: dict[str, list[str]] = {}
+        for row in data:
+            by_level.setdefault(row["level"], []).append(row["object_id"])
+        for level, ids in by_level.items():
+            if level in RULE_LEVELS:
+                await u.sync.refresh_rule_sums(account_id, today, level, ids)
+        return count
 
     return write
 
@@ -349,7 +363,7 @@ async def _backfill_hours(
             for day in days
         ]
         rows = [r for day_rows in reports for r in day_rows]
-        await writer.submit(_metrics_write(job.account_id, rows, clock.now(), hourly=True))
+        await writer.submit(_metrics_write(job.account_id, rows, clock.now(), True, today))
 
 
 async def _run_today(

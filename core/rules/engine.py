@@ -41,6 +41,7 @@ from core.clock import Clock
 from core.eligibility import Blocked, Shape, blocked, shape_of
 from core.gc_pause import gc_paused
 from core.metrics import Totals
+from core.periods import local_today
 from core.quiet import quiet_until
 from core.rules import execute
 from core.rules.acting import ActionError, Changer, State, Target, change_for, is_increase
@@ -327,7 +328,9 @@ async def _load_sums(
                 hours[key] = rng.hour
             else:
                 days[key] = DayRange(rng.start, rng.end)
-        raw = await u.rules.window_sums(ids, level, days, hours, make=Totals)
+        # Accounts whose rule sums are as of their local today read those (storage.rule_sums).
+        today = local_today(now, tz)
+        raw = await u.rules.window_sums(ids, level, days, hours, make=Totals.of, today=today)
         for (account_id, oid), per in raw.items():
             world.sums.setdefault((account_id, level), {})[oid] = {
                 keyed[k]: totals for k, totals in per.items()
