@@ -25,14 +25,21 @@ class Totals:
 
     @classmethod
     def of(
-        cls, spend: Decimal, impressions: int, clicks: int, conversions: int,
+        cls,
+        spend: Decimal,
+        impressions: int,
+        clicks: int,
+        conversions: int,
         purchase_value: Decimal,
     ) -> Totals:
         """The same as Totals(...), made without the frozen dataclass's per-field
         `object.__setattr__` (a rules batch makes tens of thousands)."""
         made = object.__new__(cls)
         made.__dict__.update(
-            spend=spend, impressions=impressions, clicks=clicks, conversions=conversions,
+            spend=spend,
+            impressions=impressions,
+            clicks=clicks,
+            conversions=conversions,
             purchase_value=purchase_value,
         )
         return made

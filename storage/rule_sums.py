@@ -35,6 +35,7 @@ SEGMENTS = len(RULE_SUM_STARTS)
 _MONEY = ("spend", "purchase_value")
 # Object ids per statement when a write names them (well under SQLite's 32766 parameters).
 CHUNK = 2000
+_LABEL = {"rows": "n_rows"}  # the row count's name inside the statement
 
 
 def columns() -> list[str]:
@@ -79,9 +80,7 @@ def refresh_statements(
             segment,
             func.count().label("n_rows"),
             *(
-                func.sum(cast(getattr(m, f), BigInteger) if f in _MONEY else getattr(m, f)).label(
-                    f
-                )
+                func.sum(cast(getattr(m, f), BigInteger) if f in _MONEY else getattr(m, f)).label(f)
                 for f in RULE_SUM_FIELDS[1:]
             ),
         )
@@ -97,7 +96,7 @@ def refresh_statements(
         literal(today, MetricDaily.day.type),
         *(
             # cast: PostgreSQL sums BIGINT as NUMERIC.
-            cast(func.sum(case((p.seg == s, p["n_" + f if f == "rows" else f]), else_=0)), BigInteger)
+            cast(func.sum(case((p.seg == s, p[_LABEL.get(f, f)]), else_=0)), BigInteger)
             for s in range(SEGMENTS)
             for f in RULE_SUM_FIELDS
         ),

@@ -387,8 +387,9 @@ class RulesRepo:
             if present and account_id in served:
                 # Five sums per window, in the order of `keys`; equal ones share one value.
                 it = iter(values)
+                fives = zip(it, it, it, it, it, strict=True)
                 out[(account_id, object_id)] = dict(
-                    zip(keys, map(made.__getitem__, zip(it, it, it, it, it, strict=True)))
+                    zip(keys, map(made.__getitem__, fives), strict=True)
                 )
         return served
 

@@ -260,7 +260,10 @@ class SyncRepo:
         )
 
     async def refresh_rule_sums(
-        self, account_id: int, today: date, level: str | None = None,
+        self,
+        account_id: int,
+        today: date,
+        level: str | None = None,
         object_ids: Sequence[str] | None = None,
     ) -> None:
         """Rebuild an account's rule sums (storage.rule_sums) as of its local day `today`: the
