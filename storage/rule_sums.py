@@ -63,14 +63,10 @@ def refresh_statements(
     if object_ids is not None:
         where.append(m.object_id.in_(list(object_ids)))
         gone.append(RuleSum.object_id.in_(list(object_ids)))
-    # Segment k: from RULE_SUM_STARTS[k] days before `today` up to the next segment (the first
-    # test that holds wins, newest first).
+    # Segment k: the days from RULE_SUM_STARTS[k] to RULE_SUM_STARTS[k + 1] - 1 days before
+    # `today` (newest first: the first test that holds wins; the last segment has no end).
     segment = case(
-        *[
-            (m.day >= today - timedelta(days=start), n)
-            for n, start in enumerate(RULE_SUM_STARTS)
-            if n < SEGMENTS - 1
-        ],
+        *[(m.day > today - timedelta(days=RULE_SUM_STARTS[n + 1]), n) for n in range(SEGMENTS - 1)],
         else_=SEGMENTS - 1,
     ).label("seg")
     per_segment = (
