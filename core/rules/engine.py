@@ -202,6 +202,20 @@ class _World:
         self.tracker: dict[tuple[int, str, str], dict[Window, TrackerSums]] = {}
         self._facts: dict[tuple[int, str, str], Facts] = {}
         self._acting: dict[tuple[int, str, str], tuple[Target, State]] = {}
+        self._candidates: dict[tuple[int, str, str], list[tuple[ObjectRow, Facts]]] = {}
+
+    def candidates(self, account_id: int, level: str, status: str) -> list[tuple[ObjectRow, Facts]]:
+        """The objects of one account level with this operation status, with their facts
+        (worked out once per batch: every rule of the level on the account reads them)."""
+        key = (account_id, level, status)
+        found = self._candidates.get(key)
+        if found is None:
+            found = self._candidates[key] = [
+                (o, self.facts(o))
+                for o in self.objects.get((account_id, level), [])
+                if o.operation_status == status
+            ]
+        return found
 
     def add_objects(self, objects: Sequence[ObjectRow]) -> None:
         """Index objects by account and level, and work out each one's effective budget (an
@@ -287,7 +301,19 @@ class _World:
                 obj.operation_status, _budget(obj) if obj.level != "ad" else None, obj.bid
             )
             acting = self._acting[key] = (target, synced)
-        return Hit(acting[0], obj.name, facts, acting[1], spec, now, triggers)
+        # Hit(...) without the frozen dataclass's per-field object.__setattr__ (a batch makes
+        # thousands): the same fields, so the same object.
+        hit = object.__new__(Hit)
+        hit.__dict__.update(
+            target=acting[0],
+            name=obj.name,
+            facts=facts,
+            synced=acting[1],
+            spec=spec,
+            at=now,
+            triggers=triggers,
+        )
+        return hit
 
 
 @lru_cache(maxsize=4096)
@@ -373,11 +399,15 @@ def _tracker_sums(raw: tuple[int, int, int] | None) -> TrackerSums:
     return TrackerSums(raw[0], raw[1], Decimal(raw[2]).scaleb(-6))
 
 
+def _wanted(spec: RuleSpec) -> str:
+    # Enabling looks at what is off; everything else at what is running.
+    return "DISABLE" if spec.action.kind is ActionKind.ENABLE else "ENABLE"
+
+
 def _candidates(
     world: _World, spec: RuleSpec, settings: RuleSettings, sa: ScopeAccount
 ) -> list[ObjectRow]:
-    # Enabling looks at what is off; everything else at what is running.
-    wanted = "DISABLE" if spec.action.kind is ActionKind.ENABLE else "ENABLE"
+    wanted = _wanted(spec)
     objects = world.objects.get((sa.account.id, spec.level.value), [])
     scope = settings.scope
     if scope.match == "all":
@@ -398,7 +428,11 @@ def _aimed(
     """The hits for what matched: objects whose budget or bid cannot change are skipped with
     the reason (never asked about), and a parent the rule names is one hit for all its
     matched children (so counted, limited and changed once)."""
-    ev.matched |= {(sa.account.id, o.object_id) for o, _ in matched}
+    account_id = sa.account.id
+    ev.matched.update([(account_id, o.object_id) for o, _ in matched])
+    if spec.action.kind not in (ActionKind.BUDGET, ActionKind.BID):
+        # Acts on each matched object itself (World.aim): nothing to skip or merge.
+        return [world.hit(sa, obj, facts, spec, now) for obj, facts in matched]
     aimed: dict[str, tuple[ObjectRow, Facts, list[str]]] = {}
     for obj, facts in matched:
         target = world.aim(obj, spec.action)
@@ -480,7 +514,18 @@ async def _evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict
         test = compiled(spec.when)
         bids, facts_of = reads_bid(spec), world.facts
         tracked = tracker_windows(spec)
+        # The common case (every object of the level, judged one by one) reads the batch's
+        # candidates with their facts as they are.
+        plain = settings.scope.match == "all" and not tracked and settings.aggregate != "sum"
+        wanted = _wanted(spec)
         for sa in plan[rule.id]:
+            if plain:
+                pairs = world.candidates(sa.account.id, spec.level.value, wanted)
+                ev.checked += len(pairs)
+                if bids:
+                    ev.no_bid += sum(1 for _, f in pairs if f.bid is None)
+                ev.hits += _aimed(world, sa, spec, [p for p in pairs if test(p[1], now)], now, ev)
+                continue
             objects = _candidates(world, spec, settings, sa)
             ev.checked += len(objects)
             if bids:
