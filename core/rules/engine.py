@@ -31,7 +31,7 @@ import secrets
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
@@ -197,7 +197,8 @@ class _World:
         self.by_id: dict[tuple[int, str, str], ObjectRow] = {}
         self.budgets: dict[tuple[int, str, str], Decimal | None] = {}
         self.bids: dict[tuple[int, str, str], Decimal | None] = {}
-        self.sums: dict[tuple[int, str], dict[str, dict[Window, Totals]]] = {}
+        # (account, level, object) → its sums per window.
+        self.sums: dict[tuple[int, str, str], dict[Window, Totals]] = {}
         # (account, level, object) → the tracker's sums per window it has data for.
         self.tracker: dict[tuple[int, str, str], dict[Window, TrackerSums]] = {}
         self._facts: dict[tuple[int, str, str], Facts] = {}
@@ -271,7 +272,7 @@ class _World:
                 obj.name,
                 self.budgets.get((obj.ad_account_id, obj.level, obj.object_id)),
                 obj.created_time,
-                self.sums.get((obj.ad_account_id, obj.level), {}).get(obj.object_id, {}),
+                self.sums.get(key, {}),
                 status_word(obj.operation_status, obj.secondary_status),
                 bid=self.bids.get(key),
                 tracker=self.tracker.get(key),
@@ -345,22 +346,20 @@ async def _load_sums(
         ids.append(account_id)
         union |= windows
     for (level, tz), (ids, windows) in groups.items():
-        keyed = {str(i): w for i, w in enumerate(sorted(windows, key=repr))}
-        days: dict[str, DayRange] = {}
-        hours = {}
-        for key, window in keyed.items():
+        days: dict[Window, DayRange] = {}
+        hours: dict[Window, tuple[date, int]] = {}
+        # In a fixed order (Facts.windows keeps it).
+        for window in sorted(windows, key=repr):
             rng = window_range(window, now, tz)
             if rng.hour is not None:
-                hours[key] = rng.hour
+                hours[window] = rng.hour
             else:
-                days[key] = DayRange(rng.start, rng.end)
+                days[window] = DayRange(rng.start, rng.end)
         # Accounts whose rule sums are as of their local today read those (storage.rule_sums).
         today = local_today(now, tz)
         raw = await u.rules.window_sums(ids, level, days, hours, make=Totals.of, today=today)
         for (account_id, oid), per in raw.items():
-            world.sums.setdefault((account_id, level), {})[oid] = {
-                keyed[k]: totals for k, totals in per.items()
-            }
+            world.sums[(account_id, level, oid)] = per
 
 
 async def _load_tracker(

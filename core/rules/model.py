@@ -106,7 +106,7 @@ class Condition:
     metric: str
     op: Op
     operand: Operand
-    window: Window = Window()
+    window: Window = Window()  # noqa: RUF009 (a named tuple: immutable, safe to share)
     upper: Operand | None = None
     word: str | None = None  # the status compared with, for `status = rejected`
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -45,6 +45,7 @@ from storage.rule_sums import segment_run
 _SUMMED = ("spend", "impressions", "clicks", "conversions", "purchase_value")
 _MONEY = ("spend", "purchase_value")
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 # Actions that count against a rule's per-object frequency limit. A rejected or unanswered
 # approval counts too: the owner has been asked, and asking again every run would nag. A failed
 # change does not: the next run may succeed.
@@ -256,19 +257,19 @@ class RulesRepo:
         self,
         account_ids: Sequence[int],
         level: str,
-        days: dict[str, DayRange],
-        hours: dict[str, tuple[date, int]],
+        days: dict[K, DayRange],
+        hours: dict[K, tuple[date, int]],
         make: Callable[..., T],
         today: date | None = None,
-    ) -> dict[tuple[int, str], dict[str, T]]:
-        """Per (account, object), the sums of each named window: one aggregate query over the
-        daily rows of all these accounts for all day windows, and one over hourly rows per
-        "last hour" window. Money is summed as integer micros. `make` builds each window's
+    ) -> dict[tuple[int, str], dict[K, T]]:
+        """Per (account, object), the sums of each window (keyed as given): one aggregate query
+        over the daily rows of all these accounts for all day windows, and one over hourly rows
+        per "last hour" window. Money is summed as integer micros. `make` builds each window's
         value from (spend, impressions, clicks, conversions, purchase value). With `today`
         (the accounts' local day), accounts whose rule sums are as of that day are read from
         them (storage.rule_sums) instead, with the same result; objects without daily rows
         in the windows' days are left out either way."""
-        out: dict[tuple[int, str], dict[str, T]] = {}
+        out: dict[tuple[int, str], dict[K, T]] = {}
         hourly_ids = list(account_ids)
         if days and today is not None:
             served = await self._rule_sums(account_ids, level, days, today, make, out)
@@ -345,10 +346,10 @@ class RulesRepo:
         self,
         account_ids: Sequence[int],
         level: str,
-        days: dict[str, DayRange],
+        days: dict[K, DayRange],
         today: date,
         make: Callable[..., T],
-        out: dict[tuple[int, str], dict[str, T]],
+        out: dict[tuple[int, str], dict[K, T]],
     ) -> set[int]:
         """`window_sums`' day windows from the rule sums of the accounts whose rows are all as
         of `today` (added to `out`); those accounts' ids. One indexed read: each window is the
