@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bench.alerts import measure_alerts
 from core.rules.engine import BATCH, evaluate
@@ -146,6 +147,8 @@ async def build(uow: UnitOfWorkFactory, users: int, first_user: int) -> list[Rul
                             )
             await u.sync.upsert_objects(objects)
             await u.sync.upsert_daily(daily)
+            # As the sync's daily writes do (core.sync): the rule sums as of the local today.
+            await u.sync.refresh_rule_sums(acc.id, NOW.astimezone(ZoneInfo(acc.time_zone)).date())
             await u.sync.upsert_hourly(hourly)
             for n in range(RULES_PER_USER):
                 text = TEXTS[n % len(TEXTS)]

@@ -23,6 +23,27 @@ class Totals:
     conversions: int = 0
     purchase_value: Decimal = Decimal(0)
 
+    @classmethod
+    def of(
+        cls,
+        spend: Decimal,
+        impressions: int,
+        clicks: int,
+        conversions: int,
+        purchase_value: Decimal,
+    ) -> Totals:
+        """The same as Totals(...), made without the frozen dataclass's per-field
+        `object.__setattr__` (a rules batch makes tens of thousands)."""
+        made = object.__new__(cls)
+        made.__dict__.update(
+            spend=spend,
+            impressions=impressions,
+            clicks=clicks,
+            conversions=conversions,
+            purchase_value=purchase_value,
+        )
+        return made
+
     def __add__(self, other: Totals) -> Totals:
         return Totals(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 

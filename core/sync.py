@@ -54,6 +54,7 @@ from core.tiktok import (
     TokenInvalidError,
 )
 from storage.repos.sync import ClaimedJob
+from storage.rule_sums import LEVELS as RULE_LEVELS
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -253,7 +254,10 @@ async def _pull_metrics(
         table = await client.get_report_table(
             token, job.advertiser_id, level, start, end, grain=grain, metrics=SYNC_METRICS
         )
-        await writer.submit(_metrics_write(job.account_id, table, clock.now(), hourly))
+        now = clock.now()
+        await writer.submit(
+            _metrics_write(job.account_id, table, now, hourly, local_today(now, job.time_zone))
+        )
 
 
 def _objects_write(
@@ -271,15 +275,20 @@ def _objects_write(
 
 
 def _metrics_write(
-    account_id: int, table: ReportTable, now: datetime, hourly: bool
+    account_id: int, table: ReportTable, now: datetime, hourly: bool, today: date
 ) -> Callable[[UnitOfWork], Awaitable[int]]:
     """The write of one step's report rows (made into table columns there too: that work
-    then overlaps the next step's requests)."""
+    then overlaps the next step's requests); daily rows rebuild the written objects' rule sums
+    as of the account's local `today`, in the same transaction (storage.rule_sums)."""
 
     async def write(u: UnitOfWork) -> int:
-        shared = {"ad_account_id": account_id, "level": LEVELS[table.level], "synced_at": now}
+        level = LEVELS[table.level]
+        shared = {"ad_account_id": account_id, "level": level, "synced_at": now}
         columns = _metric_columns(table, hourly)
-        return await u.sync.upsert_metric_columns(hourly, columns, shared)
+        count = await u.sync.upsert_metric_columns(hourly, columns, shared)
+        if not hourly and level in RULE_LEVELS and columns["object_id"]:
+            await u.sync.refresh_rule_sums(account_id, today, level, columns["object_id"])
+        return count
 
     return write
 
@@ -362,7 +371,7 @@ async def _backfill_hours(
                     metrics=SYNC_METRICS,
                 )
             )
-        await writer.submit(_metrics_write(job.account_id, table, clock.now(), hourly=True))
+        await writer.submit(_metrics_write(job.account_id, table, clock.now(), True, today))
 
 
 async def _run_today(

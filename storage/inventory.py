@@ -186,6 +186,14 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         **_cols(C.AD_DATA, True, "ad_account_id level object_id day hour spend impressions "
                 "clicks conversions purchase_value synced_at"),
     }),
+    # Derived from metrics_daily (its sums, for rules: storage/rule_sums.py); exported there.
+    Table("rule_sums", Owner("ad_account_id", "ad_accounts"), Purpose.AUTOMATION,
+          Basis.CONTRACT, Retention.CONNECTION, {
+        **_cols(C.AD_DATA, False, "ad_account_id level object_id as_of"),
+        **_cols(C.AD_DATA, False, " ".join(
+            f"s{s}_{f}" for s in range(11)
+            for f in ("rows", "spend", "impressions", "clicks", "conversions", "purchase_value"))),
+    }),
     Table("outbox", USER, Purpose.ALERTS, Basis.CONTRACT, Retention.SHORT, {
         **_cols(C.TECHNICAL, False, "id user_id kind dedup_key params created_at "
                 "next_attempt_at lease_until attempts sent_at failed_at last_error sending_at "

@@ -91,6 +91,7 @@ TABLE_LABELS: dict[str, Callable[[], str]] = {
     "ad_object_values": lambda: _("recorded budget and bid changes"),
     "metrics_daily": lambda: _("daily statistics rows"),
     "metrics_hourly": lambda: _("hourly statistics rows"),
+    "rule_sums": lambda: _("statistics summed for rules"),
     "outbox": lambda: _("alerts queued or sent"),
     "rules": lambda: _("rules"),
     "rule_runs": lambda: _("rule runs"),

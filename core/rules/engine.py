@@ -31,7 +31,7 @@ import secrets
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
@@ -42,6 +42,7 @@ from core.clock import Clock
 from core.eligibility import Blocked, Shape, blocked, shape_of
 from core.gc_pause import gc_paused
 from core.metrics import Totals
+from core.periods import local_today
 from core.quiet import quiet_until
 from core.rules import execute
 from core.rules.acting import ActionError, Changer, State, Target, change_for, is_increase
@@ -197,11 +198,26 @@ class _World:
         self.by_id: dict[tuple[int, str, str], ObjectRow] = {}
         self.budgets: dict[tuple[int, str, str], Decimal | None] = {}
         self.bids: dict[tuple[int, str, str], Decimal | None] = {}
-        self.sums: dict[tuple[int, str], dict[str, dict[Window, Totals]]] = {}
+        # (account, level, object) → its sums per window.
+        self.sums: dict[tuple[int, str, str], dict[Window, Totals]] = {}
         # (account, level, object) → the tracker's sums per window it has data for.
         self.tracker: dict[tuple[int, str, str], dict[Window, TrackerSums]] = {}
         self._facts: dict[tuple[int, str, str], Facts] = {}
         self._acting: dict[tuple[int, str, str], tuple[Target, State]] = {}
+        self._candidates: dict[tuple[int, str, str], list[tuple[ObjectRow, Facts]]] = {}
+
+    def candidates(self, account_id: int, level: str, status: str) -> list[tuple[ObjectRow, Facts]]:
+        """The objects of one account level with this operation status, with their facts
+        (worked out once per batch: every rule of the level on the account reads them)."""
+        key = (account_id, level, status)
+        found = self._candidates.get(key)
+        if found is None:
+            found = self._candidates[key] = [
+                (o, self.facts(o))
+                for o in self.objects.get((account_id, level), [])
+                if o.operation_status == status
+            ]
+        return found
 
     def add_objects(self, objects: Sequence[ObjectRow]) -> None:
         """Index objects by account and level, and work out each one's effective budget (an
@@ -257,7 +273,7 @@ class _World:
                 obj.name,
                 self.budgets.get((obj.ad_account_id, obj.level, obj.object_id)),
                 obj.created_time,
-                self.sums.get((obj.ad_account_id, obj.level), {}).get(obj.object_id, {}),
+                self.sums.get(key, {}),
                 status_word(obj.operation_status, obj.secondary_status),
                 bid=self.bids.get(key),
                 tracker=self.tracker.get(key),
@@ -287,7 +303,19 @@ class _World:
                 obj.operation_status, _budget(obj) if obj.level != "ad" else None, obj.bid
             )
             acting = self._acting[key] = (target, synced)
-        return Hit(acting[0], obj.name, facts, acting[1], spec, now, triggers)
+        # Hit(...) without the frozen dataclass's per-field object.__setattr__ (a batch makes
+        # thousands): the same fields, so the same object.
+        hit = object.__new__(Hit)
+        hit.__dict__.update(
+            target=acting[0],
+            name=obj.name,
+            facts=facts,
+            synced=acting[1],
+            spec=spec,
+            at=now,
+            triggers=triggers,
+        )
+        return hit
 
 
 @lru_cache(maxsize=4096)
@@ -319,20 +347,20 @@ async def _load_sums(
         ids.append(account_id)
         union |= windows
     for (level, tz), (ids, windows) in groups.items():
-        keyed = {str(i): w for i, w in enumerate(sorted(windows, key=repr))}
-        days: dict[str, DayRange] = {}
-        hours = {}
-        for key, window in keyed.items():
+        days: dict[Window, DayRange] = {}
+        hours: dict[Window, tuple[date, int]] = {}
+        # In a fixed order (Facts.windows keeps it).
+        for window in sorted(windows, key=repr):
             rng = window_range(window, now, tz)
             if rng.hour is not None:
-                hours[key] = rng.hour
+                hours[window] = rng.hour
             else:
-                days[key] = DayRange(rng.start, rng.end)
-        raw = await u.rules.window_sums(ids, level, days, hours, make=Totals)
+                days[window] = DayRange(rng.start, rng.end)
+        # Accounts whose rule sums are as of their local today read those (storage.rule_sums).
+        today = local_today(now, tz)
+        raw = await u.rules.window_sums(ids, level, days, hours, make=Totals.of, today=today)
         for (account_id, oid), per in raw.items():
-            world.sums.setdefault((account_id, level), {})[oid] = {
-                keyed[k]: totals for k, totals in per.items()
-            }
+            world.sums[(account_id, level, oid)] = per
 
 
 async def _load_tracker(
@@ -371,11 +399,15 @@ def _tracker_sums(raw: tuple[int, int, int] | None) -> TrackerSums:
     return TrackerSums(raw[0], raw[1], Decimal(raw[2]).scaleb(-6))
 
 
+def _wanted(spec: RuleSpec) -> str:
+    # Enabling looks at what is off; everything else at what is running.
+    return "DISABLE" if spec.action.kind is ActionKind.ENABLE else "ENABLE"
+
+
 def _candidates(
     world: _World, spec: RuleSpec, settings: RuleSettings, sa: ScopeAccount
 ) -> list[ObjectRow]:
-    # Enabling looks at what is off; everything else at what is running.
-    wanted = "DISABLE" if spec.action.kind is ActionKind.ENABLE else "ENABLE"
+    wanted = _wanted(spec)
     objects = world.objects.get((sa.account.id, spec.level.value), [])
     scope = settings.scope
     if scope.match == "all":
@@ -396,7 +428,11 @@ def _aimed(
     """The hits for what matched: objects whose budget or bid cannot change are skipped with
     the reason (never asked about), and a parent the rule names is one hit for all its
     matched children (so counted, limited and changed once)."""
-    ev.matched |= {(sa.account.id, o.object_id) for o, _ in matched}
+    account_id = sa.account.id
+    ev.matched.update([(account_id, o.object_id) for o, _ in matched])
+    if spec.action.kind not in (ActionKind.BUDGET, ActionKind.BID):
+        # Acts on each matched object itself (World.aim): nothing to skip or merge.
+        return [world.hit(sa, obj, facts, spec, now) for obj, facts in matched]
     aimed: dict[str, tuple[ObjectRow, Facts, list[str]]] = {}
     for obj, facts in matched:
         target = world.aim(obj, spec.action)
@@ -478,7 +514,18 @@ async def _evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict
         test = compiled(spec.when)
         bids, facts_of = reads_bid(spec), world.facts
         tracked = tracker_windows(spec)
+        # The common case (every object of the level, judged one by one) reads the batch's
+        # candidates with their facts as they are.
+        plain = settings.scope.match == "all" and not tracked and settings.aggregate != "sum"
+        wanted = _wanted(spec)
         for sa in plan[rule.id]:
+            if plain:
+                pairs = world.candidates(sa.account.id, spec.level.value, wanted)
+                ev.checked += len(pairs)
+                if bids:
+                    ev.no_bid += sum(1 for _, f in pairs if f.bid is None)
+                ev.hits += _aimed(world, sa, spec, [p for p in pairs if test(p[1], now)], now, ev)
+                continue
             objects = _candidates(world, spec, settings, sa)
             ev.checked += len(objects)
             if bids:

@@ -119,9 +119,12 @@ Getter = Callable[[Facts, datetime], "Decimal | int | None"]
 Test = Callable[[Facts, datetime], bool]
 
 
+_OWN = ("budget", "budget_spent_pct", "age_days", *BID_METRICS, *TRACKER_METRICS)
+
+
 def _getter(name: str, window: Window) -> Getter:
     """A metric as a function of the facts (ints and Decimals compare exactly as they are)."""
-    if name in ("budget", "budget_spent_pct", "age_days", *BID_METRICS, *TRACKER_METRICS):
+    if name in _OWN:
         return lambda facts, now: metric(name, facts, window, now)
     read = operator.attrgetter(_RATIOS.get(name, name))
     return lambda facts, now: read(facts.windows.get(window, _NOTHING))
@@ -144,6 +147,17 @@ def _condition(cond: Condition) -> Test:
     if cond.metric == STATUS:
         word, equal = cond.word, cond.op is Op.EQ
         return lambda facts, now: (facts.status == word) is equal
+    if cond.metric not in _OWN and cond.operand.metric is None and cond.op is not Op.BETWEEN:
+        # The common `metric op number in window` as one call (what `test` below does with
+        # a constant right side): a batch tests tens of thousands of objects.
+        read = operator.attrgetter(_RATIOS.get(cond.metric, cond.metric))
+        window, number, compare_to = cond.window, cond.operand.value, _COMPARE[cond.op]
+
+        def plain(facts: Facts, now: datetime) -> bool:
+            value = read(facts.windows.get(window, _NOTHING))
+            return value is not None and compare_to(value, number)
+
+        return plain
     left, right = _getter(cond.metric, cond.window), _side(cond.operand, cond.window)
     if cond.op is Op.BETWEEN:
         upper = _side(cond.upper, cond.window) if cond.upper else (lambda facts, now: None)
@@ -173,6 +187,12 @@ def compiled(node: Condition | Group) -> Test:
     if isinstance(node, Condition):
         return _condition(node)
     parts = tuple(compiled(item) for item in node.items)
+    if len(parts) == 2:
+        # Two parts (most rules): no generator per object; the same short-circuit.
+        first, second = parts
+        if node.joiner == "and":
+            return lambda facts, now: bool(first(facts, now) and second(facts, now))
+        return lambda facts, now: bool(first(facts, now) or second(facts, now))
     if node.joiner == "and":
         return lambda facts, now: all(part(facts, now) for part in parts)
     return lambda facts, now: any(part(facts, now) for part in parts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Level(StrEnum):
@@ -80,20 +81,14 @@ class Op(StrEnum):
     BETWEEN = "between"
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(NamedTuple):
     """The span a condition's metric is summed over."""
 
+    # A named tuple, not a dataclass: windows key the sums every condition reads (hundreds of
+    # thousands of dict lookups per batch), and a tuple hashes in C where a dataclass's
+    # __hash__ is a Python call on every lookup. Same fields, defaults, equality and repr.
     span: str = "today"
     include_today: bool = False  # only meaningful for multi-day spans
-
-    def __post_init__(self) -> None:
-        # Windows key the sums every condition reads, tens of thousands of lookups per run:
-        # hash once, not on every lookup (the generated hash rebuilds a tuple each time).
-        object.__setattr__(self, "_hash", hash((self.span, self.include_today)))
-
-    def __hash__(self) -> int:
-        return self._hash  # type: ignore[attr-defined,no-any-return]
 
 
 @dataclass(frozen=True)
@@ -111,7 +106,7 @@ class Condition:
     metric: str
     op: Op
     operand: Operand
-    window: Window = Window()
+    window: Window = Window()  # noqa: RUF009 (a named tuple: immutable, safe to share)
     upper: Operand | None = None
     word: str | None = None  # the status compared with, for `status = rejected`
 

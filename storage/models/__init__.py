@@ -9,6 +9,7 @@ from storage.models.ads import (
     OAuthState,
     ObjectValue,
     OutboxMessage,
+    RuleSum,
     SyncJob,
     TikTokConnection,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "Rule",
     "RuleAction",
     "RuleRun",
+    "RuleSum",
     "SupportMessage",
     "SupportTicket",
     "SyncJob",

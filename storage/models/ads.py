@@ -225,3 +225,39 @@ class OutboxMessage(Base):
     # them is ever claimed on its own again.
     batch: Mapped[str | None] = mapped_column(String(40))
     merged_into: Mapped[int | None] = mapped_column(Integer, index=True)
+
+
+# Pre-aggregated sums for rules (issue 11; storage/rule_sums.py): each object's days cut into
+# segments counted back from the account's local day `as_of` (today, yesterday, 2 days ago,
+# 3, 4-6, 7, 8-13, 14, 15-29, 30, 31 and older): every window a rule can name (today,
+# yesterday, 3/7/14/30 days with or without today, lifetime) is a run of these segments.
+# Starts in days before `as_of`; the migration (0015) keeps its own copy of this tuple.
+RULE_SUM_STARTS = (0, 1, 2, 3, 4, 7, 8, 14, 15, 30, 31)
+# Per segment: how many daily rows it holds, then the summed metrics (money as integer micros).
+RULE_SUM_FIELDS = ("rows", "spend", "impressions", "clicks", "conversions", "purchase_value")
+
+
+def rule_sum_column(segment: int, name: str) -> str:
+    """The column holding `name` (RULE_SUM_FIELDS) of one segment."""
+    return f"s{segment}_{name}"
+
+
+class RuleSum(Base):
+    """One object's daily metrics summed per segment of days before `as_of` (rules read these
+    instead of aggregating metrics_daily; written with metrics_daily in one transaction)."""
+
+    __tablename__ = "rule_sums"
+
+    ad_account_id: Mapped[int] = mapped_column(
+        ForeignKey("ad_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    level: Mapped[str] = mapped_column(String(10), primary_key=True)
+    object_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    # s0_rows, s0_spend, ... s10_purchase_value: generated (66 columns, all BIGINT NOT NULL).
+    for _seg in range(len(RULE_SUM_STARTS)):
+        for _name in RULE_SUM_FIELDS:
+            locals()[rule_sum_column(_seg, _name)] = mapped_column(
+                BigInteger, default=0, nullable=False
+            )
+    del _seg, _name

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import operator
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import reduce
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
@@ -31,16 +33,20 @@ from storage.models import (
     Rule,
     RuleAction,
     RuleRun,
+    RuleSum,
     TikTokConnection,
     Tracker,
     TrackerDaily,
     TrackerLink,
 )
+from storage.models.ads import rule_sum_column
 from storage.repos.users import paused_ids
+from storage.rule_sums import segment_run
 
 _SUMMED = ("spend", "impressions", "clicks", "conversions", "purchase_value")
 _MONEY = ("spend", "purchase_value")
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 # Actions that count against a rule's per-object frequency limit. A rejected or unanswered
 # approval counts too: the owner has been asked, and asking again every run would nag. A failed
 # change does not: the next run may succeed.
@@ -246,16 +252,24 @@ class RulesRepo:
         self,
         account_ids: Sequence[int],
         level: str,
-        days: dict[str, DayRange],
-        hours: dict[str, tuple[date, int]],
+        days: dict[K, DayRange],
+        hours: dict[K, tuple[date, int]],
         make: Callable[..., T],
-    ) -> dict[tuple[int, str], dict[str, T]]:
-        """Per (account, object), the sums of each named window: one aggregate query over the
-        daily rows of all these accounts for all day windows, and one over hourly rows per
-        "last hour" window. Money is summed as integer micros. `make` builds each window's
-        value from (spend, impressions, clicks, conversions, purchase value)."""
-        out: dict[tuple[int, str], dict[str, T]] = {}
-        if days:
+        today: date | None = None,
+    ) -> dict[tuple[int, str], dict[K, T]]:
+        """Per (account, object), the sums of each window (keyed as given): one aggregate query
+        over the daily rows of all these accounts for all day windows, and one over hourly rows
+        per "last hour" window. Money is summed as integer micros. `make` builds each window's
+        value from (spend, impressions, clicks, conversions, purchase value). With `today`
+        (the accounts' local day), accounts whose rule sums are as of that day are read from
+        them (storage.rule_sums) instead, with the same result; objects without daily rows
+        in the windows' days are left out either way."""
+        out: dict[tuple[int, str], dict[K, T]] = {}
+        hourly_ids = list(account_ids)
+        if days and today is not None:
+            served = await self._rule_sums(account_ids, level, days, today, make, out)
+            account_ids = [a for a in account_ids if a not in served]
+        if days and account_ids:
             # Every window's edges cut the days into segments (today, yesterday, 2-3 days ago,
             # ...). The query sums each object's rows per segment — one CASE per row instead of
             # one per row, window and metric — and a window is the sum of its segments.
@@ -312,7 +326,7 @@ class RulesRepo:
                     *(func.sum(_raw(MetricHourly, m)) for m in _SUMMED),
                 )
                 .where(
-                    MetricHourly.ad_account_id.in_(list(account_ids)),
+                    MetricHourly.ad_account_id.in_(hourly_ids),
                     MetricHourly.level == level,
                     MetricHourly.day == day,
                     MetricHourly.hour == hour,
@@ -322,6 +336,58 @@ class RulesRepo:
             for row in (await (await self._s.connection()).execute(query)).all():
                 out.setdefault((row[0], row[1]), {})[key] = make(*_values(row[2:]))
         return out
+
+    async def _rule_sums(
+        self,
+        account_ids: Sequence[int],
+        level: str,
+        days: dict[K, DayRange],
+        today: date,
+        make: Callable[..., T],
+        out: dict[tuple[int, str], dict[K, T]],
+    ) -> set[int]:
+        """`window_sums`' day windows from the rule sums of the accounts whose rows are all as
+        of `today` (added to `out`); those accounts' ids. One indexed read: each window is the
+        sum of its segments' columns, added up by the database."""
+        runs = {key: segment_run(today, rng.start, rng.end) for key, rng in days.items()}
+        starts = [r.start for r in days.values()]
+        # The days the aggregate query would read: an object is known if it has rows there.
+        scan = segment_run(
+            today,
+            None if None in starts else min(s for s in starts if s is not None),
+            max(r.end for r in days.values()),
+        )
+        if scan is None or any(run is None for run in runs.values()):
+            return set()  # not a window of the rule language: the aggregate query answers
+        c = RuleSum.__table__.c
+
+        def total(name: str, run: tuple[int, int] | None) -> ColumnElement[Any]:
+            assert run is not None
+            parts = [c[rule_sum_column(s, name)] for s in range(run[0], run[1] + 1)]
+            return reduce(operator.add, parts)
+
+        keys = list(runs)
+        query = select(
+            c.ad_account_id,
+            c.object_id,
+            c.as_of,
+            total("rows", scan),
+            *(total(f, runs[k]) for k in keys for f in _SUMMED),
+        ).where(c.ad_account_id.in_(list(account_ids)), c.level == level)
+        conn = await self._s.connection()
+        rows = (await conn.execute(query)).all()
+        other_day = {row[0] for row in rows if row[2] != today}
+        served = {row[0] for row in rows} - other_day
+        made = _Made(make)
+        for account_id, object_id, _, present, *values in rows:
+            if present and account_id in served:
+                # Five sums per window, in the order of `keys`; equal ones share one value.
+                it = iter(values)
+                fives = zip(it, it, it, it, it, strict=True)
+                out[(account_id, object_id)] = dict(
+                    zip(keys, map(made.__getitem__, fives), strict=True)
+                )
+        return served
 
     # Runs -----------------------------------------------------------------------------------
 
@@ -734,6 +800,25 @@ def _windows(
             )
         out[key] = found
     return out
+
+
+class _Made(dict[tuple[int, ...], Any]):
+    """Window values by their five sums, made once each (they are immutable)."""
+
+    def __init__(self, make: Callable[..., Any]) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, sums: tuple[int, ...]) -> Any:
+        # int(): PostgreSQL may hand back NUMERIC sums.
+        value = self[sums] = self._make(
+            Decimal(sums[0]).scaleb(-6),
+            int(sums[1]),
+            int(sums[2]),
+            int(sums[3]),
+            Decimal(sums[4]).scaleb(-6),
+        )
+        return value
 
 
 def _values(values: Sequence[Any]) -> tuple[Decimal, int, int, int, Decimal]:

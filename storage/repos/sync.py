@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import leases
@@ -17,10 +17,12 @@ from storage.models import (
     MetricDaily,
     MetricHourly,
     ObjectValue,
+    RuleSum,
     SyncJob,
     TikTokConnection,
 )
 from storage.repos.users import paused_ids
+from storage.rule_sums import refresh_statements, refreshes
 from storage.upsert import upsert, upsert_columns
 
 
@@ -44,6 +46,10 @@ _HOURLY_KEYS = (*_DAILY_KEYS, "hour")
 
 # The values of synced objects whose history is kept (ObjectValue.field).
 VALUE_FIELDS = ("bid", "budget")
+
+
+# The advisory lock class of rule sums' rebuilds (PostgreSQL), with the account id as key.
+_RULE_SUMS_LOCK = 11_0015
 
 
 class SyncRepo:
@@ -253,6 +259,36 @@ class SyncRepo:
         """Insert or update daily metric rows."""
         return await upsert(self._s, MetricDaily, rows, _DAILY_KEYS)
 
+    async def refresh_rule_sums(
+        self,
+        account_id: int,
+        today: date,
+        level: str | None = None,
+        object_ids: Sequence[str] | None = None,
+    ) -> None:
+        """Rebuild an account's rule sums (storage.rule_sums) as of its local day `today`: the
+        listed objects of one level just written to metrics_daily (in the same transaction), or
+        every object when the stored rows are for another day or `level` is None."""
+        conn = await self._s.connection()
+        if conn.dialect.name == "postgresql":
+            # Two transactions writing one account's rows would each rebuild from a snapshot
+            # without the other's uncommitted rows, and the later commit would lose the earlier
+            # one's. The lock orders them: the rebuild's statements start (READ COMMITTED: a
+            # new snapshot each) only once the other transaction has committed.
+            await conn.execute(select(func.pg_advisory_xact_lock(_RULE_SUMS_LOCK, account_id)))
+        if level is not None and object_ids is not None:
+            # Only the written objects when every stored row is for `today`; none stored (a
+            # new account, or rows written before the table) or another day: all of them.
+            days = await conn.scalars(
+                select(RuleSum.as_of).where(RuleSum.ad_account_id == account_id).distinct().limit(2)
+            )
+            if [_day(d) for d in days] == [today]:
+                for stmt in refreshes(account_id, today, level, object_ids):
+                    await conn.execute(stmt)
+                return
+        for stmt in refresh_statements(account_id, today):
+            await conn.execute(stmt)
+
     async def upsert_hourly(self, rows: Sequence[dict[str, Any]]) -> int:
         """Insert or update hourly metric rows."""
         return await upsert(self._s, MetricHourly, rows, _HOURLY_KEYS)
@@ -315,3 +351,8 @@ class SyncRepo:
             .where(AdAccount.id == account_id)
             .values(tracked=False, status="NO_ACCESS")
         )
+
+
+def _day(value: Any) -> date:
+    """A DATE as read on the Core connection (SQLite may hand back its ISO text)."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value))

@@ -16,8 +16,11 @@ import core.sync
 from core import changes
 from core.clock import FixedClock
 from core.connections import begin_connect, finish_connect
+from core.metrics import Totals
 from core.oauth_state import StateSigner
 from core.periods import local_today
+from core.rules.model import MULTI_DAY, SPANS, Window
+from core.rules.windows import window_range
 from core.sync import refresh_now, run_due, worker_id
 from core.tiktok import NoLimiter, ReportLevel, RetryPolicy, TikTokClient, TimeGrain
 from core.users import SignUp, register_user
@@ -31,7 +34,9 @@ from storage.models import (
     MetricHourly,
     ObjectValue,
     OutboxMessage,
+    RuleSum,
 )
+from storage.repos.rules import DayRange
 from storage.uow import UnitOfWorkFactory
 from storage.vault import Vault, generate_key_entry, parse_keyring
 from tests.contract.test_changes import make_objects, usd_account
@@ -190,10 +195,36 @@ async def test_stored_numbers_equal_tiktok_totals_at_every_level(
             lines, _ = await u.stats.objects(acc.id, "campaign", None, start, today, 10_000, 0)
             account = await u.stats.by_account([acc.id], start, today)
             assert sum((line.sums.spend for line in lines), Decimal(0)) == account[acc.id].spend
+            # The sync's writes kept the rules' sums (storage.rule_sums) as of the local today,
+            # and every window reads from them as from the rows themselves.
+            assert set(
+                await u.session.scalars(
+                    select(RuleSum.as_of).where(RuleSum.ad_account_id == acc.id).distinct()
+                )
+            ) == {today}
+            windows = {}
+            for n, w in enumerate(
+                Window(span, incl)
+                for span in SPANS
+                if span != "last_hour"
+                for incl in ((False, True) if span in MULTI_DAY else (False,))
+            ):
+                rng = window_range(w, NOW, acc.time_zone)
+                windows[str(n)] = DayRange(rng.start, rng.end)
+            for name in ("campaign", "adgroup", "ad"):
+                table = await u.rules.window_sums([acc.id], name, windows, {}, Totals, today)
+                rows_ = await u.rules.window_sums([acc.id], name, windows, {}, Totals, None)
+                assert table, (acc.advertiser_id, name)
+                assert _reprs(table) == _reprs(rows_), (acc.advertiser_id, name)
         ads = await u.session.scalar(
             select(func.count()).select_from(AdObject).where(AdObject.level == "ad")
         )
         assert ads and ads >= 100  # the demo fixture has hundreds of ads
+
+
+def _reprs(sums: dict[Any, dict[str, Totals]]) -> dict[Any, list[tuple[str, str]]]:
+    """Window sums as text (Decimal exponents included), in a fixed order."""
+    return {obj: sorted((k, repr(t)) for k, t in per.items()) for obj, per in sums.items()}
 
 
 def _older_hours(
