@@ -384,17 +384,29 @@ def build_demo(world: World, now: float) -> None:
         b.campaigns(adv, 5, (2, 3), (3, 5))
 
 
-def build_scale(world: World, now: float) -> None:
-    """50 accounts x 20 campaigns x 5 ad groups x 20 ads = 100,000 ads, one owner login."""
+def parse_shape(shape: str) -> tuple[int, int, int]:
+    """ "20x5x20" -> (campaigns, ad groups per campaign, ads per ad group)."""
+    parts = [int(p) for p in shape.lower().split("x")]
+    if len(parts) != 3 or min(parts) < 1:
+        raise ValueError(f"a scale shape is campaigns x ad groups x ads, like 20x5x20: {shape!r}")
+    return parts[0], parts[1], parts[2]
+
+
+def build_scale(
+    world: World, now: float, accounts: int = 50, shape: tuple[int, int, int] = (20, 5, 20)
+) -> None:
+    """50 accounts x 20 campaigns x 5 ad groups x 20 ads = 100,000 ads, one owner login (by
+    default; `accounts` and `shape` size it otherwise)."""
     b = Builder(world, now, rich=False)
     b.app()
     owner = b.user("scale", "Scale Owner")
     b.user("empty", "No Accounts Yet")
     world.default_login = "scale"
     bc = b.bc(owner, "Scale Agency BC", "AGENCY", "USD", "US", "America/New_York")
-    for i in range(50):
+    campaigns, adgroups, ads = shape
+    for i in range(accounts):
         adv = b.advertiser(owner, f"Scale{i + 1:02d} Shop", i, bc)
-        b.campaigns(adv, 20, (5, 5), (20, 20))
+        b.campaigns(adv, campaigns, (adgroups, adgroups), (ads, ads))
 
 
 FIXTURES: dict[str, Callable[[World, float], None]] = {"demo": build_demo, "scale": build_scale}
