@@ -20,13 +20,16 @@ async def test_updates_bench_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert "editMessageText" in out and "answerCallbackQuery" in out and "sendMessage" in out
 
 
+# Its instances are separate interpreters importing the whole service: ~30 s on a quiet machine,
+# minutes on a loaded one (an instance took 70 s to start at a load average of 12).
+@pytest.mark.timeout(600)
 async def test_scale_bench_runs(capsys: pytest.CaptureFixture[str]) -> None:
     async with fresh_postgres():  # skips (or fails in CI) without PostgreSQL
         pass
     await (await redis_client()).aclose()  # the same for Redis
     args = scale.parse_args(
         [
-            "--accounts", "3", "--instances", "1", "--minutes", "0.25", "--today-minutes", "0.1",
+            "--accounts", "3", "--instances", "1", "--minutes", "0.2", "--today-minutes", "0.1",
             "--tick-seconds", "1", "--sample-seconds", "2", "--shape", "1x1x1",
             "--postgres-dsn", PG_ADMIN_DSN, "--redis-url", REDIS_URL,
         ]
