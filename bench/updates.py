@@ -1,14 +1,15 @@
 """The service's update throughput against bare aiogram, and 3 sync instances against 1.
 
-    python -m bench.updates [--users 200] [--updates 3000] [--rounds 3]
+    python -m bench.updates [--users 200] [--updates 3000] [--rounds 3] [--fsm-redis-url URL]
                             [--accounts 120] [--seconds 40] [--latency-ms 200]
                             [--postgres-dsn DSN] [--skip-scale]
 
 Two measurements, each side by side in the same run:
 
 1. **Updates.** The real dispatcher with every router and middleware, built as bot/app.py builds
-   it (conversation state in the database, as without REDIS_URL), on a real SQLite database of
-   signed-up users with ad accounts and a week of stats, fed a mix of updates — /start of
+   it (conversation state in the database as without REDIS_URL, or in Redis with
+   `--fsm-redis-url`), on a real SQLite database of signed-up users with ad accounts and a
+   week of stats, fed a mix of updates — /start of
    signed-up users, main-menu presses, stats from the menu, the stats summary, an account's
    campaigns, typed text — against bare aiogram: a Dispatcher with one trivial handler answering
    each update. Both run on the same Bot API session stub (an aiogram BaseSession answering
@@ -48,14 +49,12 @@ from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.base import BaseSession
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import CallbackQuery, Chat, Message, User
 
-from bot.app import build_dispatcher
+from bot.app import build_dispatcher, make_fsm
 from bot.callbacks import MenuCb, StatsCb
-from bot.fsm_storage import DatabaseStorage
 from bot.i18n import make_i18n
 from core.billing.plans import PlanBook
 from core.charts import ChartRenderer
@@ -326,15 +325,17 @@ async def measure_updates(args: argparse.Namespace) -> dict[str, Any]:
         await upgrade(engine)
         uow = UnitOfWorkFactory(session_factory(engine), None)
         seeded = await seed(uow, args.users)
-        settings = load_settings()
+        settings = load_settings(redis_url=args.fsm_redis_url or None)
         clock = SystemClock()
         charts = ChartRenderer()
         # As bot/app.py's start_service builds it (no TikTok app configured here: the screens
-        # measured read the database only), conversation state in the database.
+        # measured read the database only): conversation state in the database, or in Redis
+        # with `--fsm-redis-url` (as instances sharing one bot run).
+        storage, isolation = make_fsm(settings, uow)
         service = build_dispatcher(
             make_i18n(),
-            DatabaseStorage(uow),
-            SimpleEventIsolation(),
+            storage,
+            isolation,
             uow=uow,
             settings=settings,
             clock=clock,
@@ -368,6 +369,7 @@ async def measure_updates(args: argparse.Namespace) -> dict[str, Any]:
                 if name not in best or rate.per_cpu_s > best[name].per_cpu_s:
                     best[name] = rate
         await charts.close()
+        await storage.close()
     finally:
         await engine.dispose()
     return {"service": best["service"], "bare": best["bare"], "calls": calls}
@@ -500,6 +502,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get(
             "TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
         ),
+    )
+    ap.add_argument(
+        "--fsm-redis-url", default="", help="keep the service's FSM in this Redis database"
     )
     ap.add_argument("--skip-scale", action="store_true", help="measure the updates only")
     return ap.parse_args(argv)
