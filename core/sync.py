@@ -521,7 +521,15 @@ async def drain_due(
             done += 1
         return done
 
-    return sum(await asyncio.gather(*(worker() for _ in range(max(1, concurrency)))))
+    # Every worker ends before the tick does (a failing one does not leave the others running
+    # into the next tick's workers); the first failure is raised for the tick's log.
+    results = await asyncio.gather(
+        *(worker() for _ in range(max(1, concurrency))), return_exceptions=True
+    )
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return sum(r for r in results if isinstance(r, int))
 
 
 async def release_leases(uow: UnitOfWorkFactory, owner: str) -> None:

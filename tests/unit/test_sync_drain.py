@@ -42,3 +42,23 @@ async def test_drain_with_nothing_due_returns_at_once(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(sync, "run_due", nothing)
     assert await drain_due(None, SystemClock(), None, "me") == 0  # type: ignore[arg-type]
+
+
+async def test_a_failing_worker_ends_the_tick_only_after_the_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls, finished = 0, 0
+
+    async def flaky(*args: Any, **kwargs: Any) -> list[SyncOutcome]:
+        nonlocal calls, finished
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("database gone")
+        await asyncio.sleep(0.01)
+        finished += 1
+        return [SyncOutcome(1, "today", True)] if calls < 6 else []
+
+    monkeypatch.setattr(sync, "run_due", flaky)
+    with pytest.raises(RuntimeError):
+        await drain_due(None, SystemClock(), None, "me", concurrency=3)  # type: ignore[arg-type]
+    assert finished == calls - 1  # nothing of the other workers still running
