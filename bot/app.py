@@ -56,8 +56,9 @@ from core.rules import approvals
 from core.rules import engine as rules_engine
 from core.rules.tiktok_changer import TikTokChanger
 from core.scheduler import Tick, build_scheduler, stop_ticks
+from core.scheduler import stopping as ticks_stopping
 from core.settings import Settings, SettingsError
-from core.sync import release_leases, run_due, worker_id
+from core.sync import drain_due, release_leases, worker_id
 from core.tiktok import TikTokClient, TikTokConfig
 from core.trackers import jobs as tracker_jobs
 from core.trackers.factory import client_factory
@@ -301,9 +302,11 @@ def background_ticks(svc: Service) -> list[Tick]:
             Tick(
                 "sync",
                 svc.settings.sync_tick_seconds,
-                lambda: run_due(
-                    svc.uow, svc.clock, tiktok, owner, cadence=svc.settings.sync_cadence,
+                lambda: drain_due(
+                    svc.uow, svc.clock, tiktok, owner, svc.settings.sync_concurrency,
+                    cadence=svc.settings.sync_cadence,
                     lease=timedelta(seconds=svc.settings.sync_lease_seconds),
+                    stopping=ticks_stopping,
                 ),
             )
         )

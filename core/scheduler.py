@@ -27,6 +27,8 @@ class Tick:
 
 def build_scheduler(ticks: list[Tick]) -> AsyncIOScheduler:
     """An asyncio scheduler running each tick at most once at a time, skipping missed runs."""
+    global _stopping
+    _stopping = False
     scheduler = AsyncIOScheduler(timezone="UTC")
     for tick in ticks:
         # First run right away (e.g. a purge overdue while the service was down), then every N s.
@@ -37,6 +39,12 @@ def build_scheduler(ticks: list[Tick]) -> AsyncIOScheduler:
 
 
 _running: set[asyncio.Task[None]] = set()
+_stopping = False
+
+
+def stopping() -> bool:
+    """True once `stop_ticks` began: a tick that loops over due work stops claiming more."""
+    return _stopping
 
 
 async def stop_ticks(scheduler: AsyncIOScheduler, grace: float = 8.0) -> None:
@@ -46,6 +54,8 @@ async def stop_ticks(scheduler: AsyncIOScheduler, grace: float = 8.0) -> None:
     # No new ticks; the running ones get `grace` seconds to finish their step (a tick cut in the
     # middle of a write can leave SQLite's write lock held until its rollback runs), then the
     # rest are cancelled and given a moment to unwind.
+    global _stopping
+    _stopping = True
     scheduler.pause()
     pending = [t for t in _running if not t.done()]
     if pending:

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     sync_today_minutes: float = Field(default=15, gt=0)
     sync_window_minutes: float = Field(default=60, gt=0)
     sync_tick_seconds: float = Field(default=20.0, gt=0)
+    # Sync jobs one instance runs at once (they wait on TikTok, whose QPS the shared limiter
+    # holds whatever this is).
+    sync_concurrency: int = Field(default=8, ge=1, le=64)
     notify_tick_seconds: float = Field(default=2.0, gt=0)
     # Messages per second this instance sends across all chats. Telegram allows "about 30"
     # (telegram-bot-platform.md §2.1) but its algorithm is not public and long messages hit the

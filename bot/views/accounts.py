@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 from aiogram import html
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import AccountsCb, IdentityCb, MenuCb
+from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views import limits as limits_view
 from bot.views.common import add_pager, freshness, local_day, page_of, zone_label

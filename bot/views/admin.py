@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 from aiogram import html
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_date
 
 from bot.callbacks import AdminCb, TicketCb
+from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views import privacy as privacy_view
 from bot.views.common import local_stamp

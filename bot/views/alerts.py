@@ -7,9 +7,9 @@ from typing import Any
 
 from aiogram import html
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import AccountsCb
+from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen, rule_alerts, rule_digest
 from bot.views import admin as admin_view
 from bot.views import billing as billing_view

@@ -11,10 +11,10 @@ from aiogram import html
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.numbers import format_decimal
 
 from bot.callbacks import BillingCb, MenuCb
+from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views.common import add_pager, zone_label
 from bot.views.common import local_when as when

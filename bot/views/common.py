@@ -11,9 +11,9 @@ from aiogram import html
 from aiogram.filters.callback_data import CallbackData
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_date, format_datetime, get_timezone_location
 
+from bot.keyboards import InlineKeyboardBuilder
 from core.timezones import COMMON, utc_offset_label
 
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}

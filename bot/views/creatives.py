@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 from aiogram import html
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.units import format_unit
 
 from bot.callbacks import CreativeCb, MenuCb
+from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views.common import add_pager
 from core.creatives import (

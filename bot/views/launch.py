@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 from aiogram import html
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import LaunchCb, StatsCb
+from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views.common import add_pager, stale
 from core.launch.plan import Summary

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import LaunchCb, MenuCb, TemplatesCb
+from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 
 HubRow = tuple[str, CallbackData]

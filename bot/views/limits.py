@@ -10,9 +10,9 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import BillingCb
+from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from core.billing.limits import (
     AD_ACCOUNTS,

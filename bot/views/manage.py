@@ -8,9 +8,9 @@ from decimal import Decimal
 from aiogram import html
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ManageCb, StatsCb
+from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views.common import add_pager, blocked_reason, change_error, freshness, stale
 from bot.views.stats import LEVEL_CODE, level_name, period_name, status_text

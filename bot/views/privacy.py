@@ -14,10 +14,10 @@ from aiogram import html
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_date
 
 from bot.callbacks import MenuCb, NewsCb, PrivacyCb, SettingsCb
+from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views.common import local_when, zone_label
 from core.privacy.rights import ActivityPage, PendingPurge

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.numbers import format_decimal
 
 from bot.callbacks import PrivacyDataCb
+from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views import stats as stats_view
 from bot.views.common import LANGUAGE_NAMES

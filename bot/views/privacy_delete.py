@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiogram import html
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import EraseCb
+from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 
 

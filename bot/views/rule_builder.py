@@ -6,9 +6,9 @@ from __future__ import annotations
 from aiogram import html
 from aiogram.types import InlineKeyboardButton
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import BuildCb, RulesCb
+from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views.rules import action_name, level_name, metric_name, span_name, status_name
 from core.rules import builder

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from aiogram import html
 from aiogram.filters.callback_data import CallbackData
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views.common import blocked_reason, skipped_line
 from bot.views.rules import (

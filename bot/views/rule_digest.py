@@ -17,9 +17,9 @@ from datetime import datetime
 from aiogram import html
 from aiogram.types import InlineKeyboardButton
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ActionCb, DigestCb, RulesCb
+from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views.common import skipped_line, zone_label
 from bot.views.rule_alerts import action_message, context, outcome, readings, when_local

@@ -11,9 +11,9 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import BuildCb, DraftCb, MenuCb, RulesCb
+from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views import limits as limits_view
 from bot.views.common import (

@@ -6,9 +6,9 @@ from datetime import datetime
 
 from aiogram import html
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import MenuCb, PrivacyCb, SettingsCb
+from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views.common import LANGUAGE_NAMES, add_zone_buttons, local_when, yes_no, zone_label
 from storage.models import User

@@ -8,10 +8,10 @@ from decimal import Decimal
 from aiogram import html
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_date
 
 from bot.callbacks import ManageCb, MenuCb, StatsCb
+from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views.common import add_pager, freshness, page_of, zone_label
 from core.charts import ChartLabels

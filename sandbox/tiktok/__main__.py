@@ -20,6 +20,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--fixture", choices=["demo", "scale"], default="demo")
+    ap.add_argument("--scale-accounts", type=int, default=50, help="ad accounts of `scale`")
+    ap.add_argument(
+        "--scale-shape",
+        default="20x5x20",
+        help="campaigns x ad groups x ads per account of `scale`",
+    )
     ap.add_argument("--qps", type=int, default=0, help="per-app QPS limit (0 = none)")
     ap.add_argument("--qps-window", choices=["sliding", "fixed"], default="sliding")
     ap.add_argument("--qpm", type=int, default=0, help="per-app per-path QPM limit (0 = none)")
@@ -46,6 +52,8 @@ async def run(ns: argparse.Namespace) -> None:
     """Start, print, serve until interrupted."""
     knobs: dict[str, Any] = {
         "qps": ns.qps,
+        "scale_accounts": ns.scale_accounts,
+        "scale_shape": ns.scale_shape,
         "qps_window": ns.qps_window,
         "qpm": ns.qpm,
         "latency_ms": ns.latency_ms,

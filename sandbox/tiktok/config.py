@@ -92,7 +92,16 @@ OPT_IN_FAULTS = ("lost_reply",)
 NO_FAULT = "ok"
 CREATE_KINDS = ("campaign", "adgroup", "ad")
 # Set at start only (the clock has its own control endpoint).
-FIXED = ("fixture", "seed", "now", "clock_ticking", "consent_path", "token_file")
+FIXED = (
+    "fixture",
+    "seed",
+    "now",
+    "clock_ticking",
+    "consent_path",
+    "token_file",
+    "scale_accounts",
+    "scale_shape",
+)
 
 
 @dataclass
@@ -101,6 +110,10 @@ class EmulatorConfig:
 
     fixture: str = "demo"
     seed: int = 42
+    # The `scale` fixture's size: ad accounts, and campaigns x ad groups x ads per account
+    # (bench.scale syncs 10,000 small accounts; the default is the 50 big ones of bench.sync).
+    scale_accounts: int = 50
+    scale_shape: str = "20x5x20"
     now: datetime | None = None
     clock_ticking: bool | None = None
     qps: int = 0

@@ -22,7 +22,7 @@ from sandbox.tiktok.clock import EmulatorClock
 from sandbox.tiktok.config import EmulatorConfig
 from sandbox.tiktok.delivery import DeliveryEngine
 from sandbox.tiktok.errors import NO_PERMISSION, ApiError
-from sandbox.tiktok.fixtures import FIXTURES
+from sandbox.tiktok.fixtures import FIXTURES, build_scale, parse_shape
 from sandbox.tiktok.model import Advertiser, Token, World
 from sandbox.tiktok.params import Params
 
@@ -143,7 +143,15 @@ class Emulator:
         self.config = config
         self.clock = EmulatorClock(config.now, config.clock_ticking)
         self.world = World(config.seed)
-        FIXTURES[config.fixture](self.world, self.clock.timestamp())
+        if config.fixture == "scale":
+            build_scale(
+                self.world,
+                self.clock.timestamp(),
+                config.scale_accounts,
+                parse_shape(config.scale_shape),
+            )
+        else:
+            FIXTURES[config.fixture](self.world, self.clock.timestamp())
         if config.token_file:
             self.world.load_tokens(Path(config.token_file))
         self.engine = DeliveryEngine(self.world)

@@ -88,6 +88,9 @@ class Builder:
         self.now = now
         self.rich = rich
         self.rnd = random.Random(world.seed)
+        # Each account's videos, images and custom identity, as media() made them: looking them
+        # up in the whole world per account made building 10,000 accounts quadratic (minutes).
+        self._media: dict[str, tuple[list[str], list[str], Identity]] = {}
 
     def app(self) -> App:
         """The one developer app."""
@@ -157,6 +160,8 @@ class Builder:
         """Videos, cover images and identities of an account."""
         seed = self.w.seed
         created = adv.create_time + DAY
+        vids: list[str] = []
+        imgs: list[str] = []
         for i in range(3 if self.rich else 1):
             vid = f"v10033g50000{_hex(seed, adv.advertiser_id + 'v' + str(i), 20)}"
             self.w.videos[vid] = Video(
@@ -173,6 +178,7 @@ class Builder:
                 material_id=str(7_315_000_000_000_000_000 + len(self.w.videos)),
             )
             self.w.material_names[(adv.advertiser_id, "video", f"clip_{i + 1}.mp4")] = vid
+            vids.append(vid)
             img = f"ad-site-i18n-sg/{_hex(seed, adv.advertiser_id + 'i' + str(i))}"
             self.w.images[img] = Image(
                 image_id=img,
@@ -187,6 +193,7 @@ class Builder:
                 material_id=str(7_316_000_000_000_000_000 + len(self.w.images)),
             )
             self.w.material_names[(adv.advertiser_id, "image", f"cover_{i + 1}.jpg")] = img
+            imgs.append(img)
         base = IDENTITY_BASE + len(self.w.identities) * 10
         custom = Identity(
             identity_id=str(base + 1),
@@ -195,6 +202,7 @@ class Builder:
             display_name=adv.name.split()[0],
         )
         self.w.identities[custom.identity_id] = custom
+        self._media[adv.advertiser_id] = (vids, imgs, custom)
         if self.rich:
             tt = Identity(
                 identity_id=str(base + 2),
@@ -232,13 +240,7 @@ class Builder:
         """Campaigns with ad groups and ads, created over the last 60 days."""
         rnd = self.rnd
         w = self.w
-        vids = [v.video_id for v in w.videos.values() if v.advertiser_id == adv.advertiser_id]
-        imgs = [i.image_id for i in w.images.values() if i.advertiser_id == adv.advertiser_id]
-        ident = next(
-            i
-            for i in w.identities.values()
-            if i.advertiser_id == adv.advertiser_id and i.identity_type == "CUSTOMIZED_USER"
-        )
+        vids, imgs, ident = self._media[adv.advertiser_id]
         for c in range(n_campaigns):
             created = self.now - DAY * (3 + 57 * rnd.random())
             vertical = VERTICALS[(c + len(w.campaigns)) % len(VERTICALS)]
@@ -384,17 +386,29 @@ def build_demo(world: World, now: float) -> None:
         b.campaigns(adv, 5, (2, 3), (3, 5))
 
 
-def build_scale(world: World, now: float) -> None:
-    """50 accounts x 20 campaigns x 5 ad groups x 20 ads = 100,000 ads, one owner login."""
+def parse_shape(shape: str) -> tuple[int, int, int]:
+    """ "20x5x20" -> (campaigns, ad groups per campaign, ads per ad group)."""
+    parts = [int(p) for p in shape.lower().split("x")]
+    if len(parts) != 3 or min(parts) < 1:
+        raise ValueError(f"a scale shape is campaigns x ad groups x ads, like 20x5x20: {shape!r}")
+    return parts[0], parts[1], parts[2]
+
+
+def build_scale(
+    world: World, now: float, accounts: int = 50, shape: tuple[int, int, int] = (20, 5, 20)
+) -> None:
+    """50 accounts x 20 campaigns x 5 ad groups x 20 ads = 100,000 ads, one owner login (by
+    default; `accounts` and `shape` size it otherwise)."""
     b = Builder(world, now, rich=False)
     b.app()
     owner = b.user("scale", "Scale Owner")
     b.user("empty", "No Accounts Yet")
     world.default_login = "scale"
     bc = b.bc(owner, "Scale Agency BC", "AGENCY", "USD", "US", "America/New_York")
-    for i in range(50):
+    campaigns, adgroups, ads = shape
+    for i in range(accounts):
         adv = b.advertiser(owner, f"Scale{i + 1:02d} Shop", i, bc)
-        b.campaigns(adv, 20, (5, 5), (20, 20))
+        b.campaigns(adv, campaigns, (adgroups, adgroups), (ads, ads))
 
 
 FIXTURES: dict[str, Callable[[World, float], None]] = {"demo": build_demo, "scale": build_scale}

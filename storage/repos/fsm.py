@@ -32,6 +32,9 @@ class FsmRepo:
         """Create or update a record; an empty record is deleted."""
         row = await self._s.get(FsmRecord, key)
         if row is None:
+            if not (state if set_state else None) and not (data if set_data else None):
+                # Clearing what is not stored (every /start clears the conversation): no write.
+                return
             row = FsmRecord(key=key, state=None, data={})
             self._s.add(row)
         if set_state:

@@ -9,10 +9,10 @@ from typing import Any
 
 from aiogram import html
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_date
 
 from bot.callbacks import TrackerCb
+from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views.integrations.common import kind_name, loc
 from core.money import number

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from aiogram import html
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import TrackerCb
+from bot.keyboards import InlineKeyboardBuilder
 
 KIND_NAMES = {"keitaro": "Keitaro", "binom1": "Binom 1.x", "binom2": "Binom 2"}
 # Common tracker currencies as buttons; any other ISO code can be typed.

@@ -8,9 +8,9 @@ from decimal import Decimal
 from typing import Protocol
 
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import TrackerCb
+from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views.integrations.common import back_to_list, when
 

@@ -9,9 +9,9 @@ from typing import Protocol
 
 from aiogram import html
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import TrackerCb
+from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views.common import add_pager, page_of
 from bot.views.integrations.common import TrackerLike, back_to_tracker, loc, tracker_title

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import MenuCb, TrackerCb
+from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views.integrations.common import TrackerLike, status_line, tracker_title, when
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from aiogram import html
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import TrackerCb
+from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views.common import zone_label
 from bot.views.integrations.common import (

@@ -1,0 +1,43 @@
+"""The scale benches run end to end on the smallest knobs, so they cannot rot unnoticed."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import scale, updates
+from tests.services import PG_ADMIN_DSN, REDIS_URL, fresh_postgres, redis_client
+
+
+async def test_updates_bench_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    args = updates.parse_args(["--users", "4", "--updates", "28", "--rounds", "1", "--skip-scale"])
+    assert await updates.main_async(args) == 0
+    out = capsys.readouterr().out
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("updates_ratio=")
+    ratio = float(last.split()[0].partition("=")[2])
+    assert 0 < ratio < 10
+    # The service answered every kind of update through the stub (menus edit, /start sends).
+    assert "editMessageText" in out and "answerCallbackQuery" in out and "sendMessage" in out
+
+
+# Its instances are separate interpreters importing the whole service: ~30 s on a quiet machine,
+# minutes on a loaded one (an instance took 70 s to start at a load average of 12).
+@pytest.mark.timeout(600)
+async def test_scale_bench_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    async with fresh_postgres():  # skips (or fails in CI) without PostgreSQL
+        pass
+    await (await redis_client()).aclose()  # the same for Redis
+    args = scale.parse_args(
+        [
+            "--accounts", "3", "--instances", "1", "--minutes", "0.2", "--today-minutes", "0.1",
+            "--tick-seconds", "1", "--sample-seconds", "2", "--shape", "1x1x1",
+            "--postgres-dsn", PG_ADMIN_DSN, "--redis-url", REDIS_URL,
+        ]
+    )  # fmt: skip
+    assert await scale.main_async(args) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    values = dict(part.split("=") for part in last.split())
+    assert set(values) == {"sync_lag_ratio", "calls_per_sync", "fewest_per_sync", "rss_mb_max"}
+    assert float(values["rss_mb_max"]) > 0
+    # Three small accounts, each synced at least once: calls were made and counted.
+    assert float(values["fewest_per_sync"]) > 0
