@@ -419,6 +419,13 @@ async def run(settings: Settings) -> None:
 
             svc.dp.startup.register(polling_started)
             svc.dp.shutdown.register(polling_stopping)
+            # aiogram closes the FSM storage on shutdown, right when polling stops — while
+            # updates still being handled hold their FSM locks (Redis: releasing one then meets
+            # a closed connection). The `finally` below closes it after they finish.
+            fsm_close = svc.dp.fsm.close
+            svc.dp.shutdown.handlers[:] = [
+                h for h in svc.dp.shutdown.handlers if h.callback != fsm_close
+            ]
             await svc.dp.start_polling(
                 svc.bot, allowed_updates=svc.dp.resolve_used_update_types(), close_bot_session=False
             )
