@@ -20,6 +20,7 @@ import aiohttp
 from sqlalchemy import func, select, update
 
 from bench.sync import connect
+from bench.tiktok_pull import emulator_credentials
 from core.sync import Cadence
 from core.tiktok import RetryPolicy, TikTokClient, build_limiter
 from storage.db import create_engine, session_factory
@@ -56,16 +57,8 @@ async def start_emulator(
         str(latency_ms),
         stdout=asyncio.subprocess.PIPE,
     )
-    info: dict[str, str] = {}
-    assert proc.stdout is not None
-    while "tiktok_auth_url" not in info:
-        line = await asyncio.wait_for(proc.stdout.readline(), timeout=600)
-        if not line:
-            raise RuntimeError("the emulator exited before printing its URL")
-        key, _, value = line.decode().strip().partition("=")
-        if value:
-            info[key] = value
-    return proc, info
+    # A big fixture takes a while to build before the emulator prints its credentials.
+    return proc, await emulator_credentials(proc, wait_s=600)
 
 
 @contextlib.asynccontextmanager

@@ -107,7 +107,7 @@ async def _requests(n: int, instrumented: bool) -> float:
             return me
 
         async def stream_content(self, *a: Any, **k: Any) -> Any:  # pragma: no cover
-            raise NotImplementedError
+            raise NotImplementedError  # abstract in BaseSession; the bench downloads no file
 
         async def close(self) -> None:
             return None

@@ -89,16 +89,21 @@ async def start_emulator(args: argparse.Namespace) -> tuple[asyncio.subprocess.P
         str(args.latency_ms),
         stdout=asyncio.subprocess.PIPE,
     )
+    return proc, await emulator_credentials(proc, wait_s=300)
+
+
+async def emulator_credentials(proc: asyncio.subprocess.Process, wait_s: float) -> dict[str, str]:
+    """The `key=value` lines the emulator prints at start, up to its consent page's URL."""
     info: dict[str, str] = {}
     assert proc.stdout is not None
     while "tiktok_auth_url" not in info:
-        line = await asyncio.wait_for(proc.stdout.readline(), timeout=300)
+        line = await asyncio.wait_for(proc.stdout.readline(), timeout=wait_s)
         if not line:
             raise RuntimeError("the emulator exited before printing its URL")
         key, _, value = line.decode().strip().partition("=")
         if value:
             info[key] = value
-    return proc, info
+    return info
 
 
 async def pull_advertiser(
