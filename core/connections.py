@@ -190,6 +190,7 @@ async def _store(uow: UnitOfWorkFactory, clock: Clock, user_id: int, reconnect_i
         else:
             await u.credentials.replace(conn.credential_id, token)
         conn.status, conn.broken_reason, conn.broken_at = "active", None, None
+        conn.disconnected_at = None  # an unfinished disconnect is called off by authorizing again
         conn.purge_after = None  # a revoked login authorized again: its data stays
         conn.display_name = accounts[0].bc_name or accounts[0].name
         conn.updated_at = now
@@ -257,28 +258,51 @@ async def disconnect(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient 
         if conn is None or conn.status == "disconnected":
             raise LookupError(connection_id)
         token = await u.credentials.reveal(conn.credential_id) if conn.credential_id else None
+        # The request is recorded before the token is revoked: a sync that meets the revoked
+        # token in between finishes this disconnect instead of telling the user TikTok dropped
+        # their login (finish_requested_disconnect).
+        conn.disconnected_at = clock.now()
+        await u.commit()
     if token and client is not None:
         await _revoke_quietly(client, token)  # a token TikTok already dropped is fine too
     elif token:
         log.warning("tiktok.revoke_skipped", extra={"connection": connection_id})
-    now = clock.now()
     async with uow() as u:
         conn = await u.connections.connection(user_id, connection_id)
         if conn is None:
             raise LookupError(connection_id)
-        conn.status, conn.disconnected_at = "disconnected", now
-        # Already revoked at TikTok: the date the user was given stands.
-        conn.purge_after = min(conn.purge_after or now + RETENTION, now + RETENTION)
-        if conn.credential_id is not None:  # a revoked token is of no use: drop it now
-            credential_id, conn.credential_id = conn.credential_id, None
-            await u.session.flush()
-            await u.credentials.delete(credential_id)
-        for account in await u.connections.accounts_of(conn.id):
-            account.tracked = False
-        u.audit.record(user_id, "tiktok.disconnected", "connection", conn.id,
-                       {"purge_after": conn.purge_after.isoformat()})
+        if conn.status != "disconnected":  # else a sync finished it meanwhile
+            await _finish_disconnect(u, conn, clock.now())
         await u.commit()
+        assert conn.purge_after is not None
         return conn.purge_after
+
+
+async def _finish_disconnect(u: UnitOfWork, conn: TikTokConnection, now: datetime) -> None:
+    """Mark a connection the user disconnected: token dropped, accounts untracked, purge set."""
+    conn.status = "disconnected"
+    conn.disconnected_at = conn.disconnected_at or now
+    # Already revoked at TikTok: the date the user was given stands.
+    conn.purge_after = min(conn.purge_after or now + RETENTION, now + RETENTION)
+    if conn.credential_id is not None:  # a revoked token is of no use: drop it now
+        credential_id, conn.credential_id = conn.credential_id, None
+        await u.session.flush()
+        await u.credentials.delete(credential_id)
+    for account in await u.connections.accounts_of(conn.id):
+        account.tracked = False
+    u.audit.record(conn.user_id, "tiktok.disconnected", "connection", conn.id,
+                   {"purge_after": conn.purge_after.isoformat()})
+
+
+async def finish_requested_disconnect(u: UnitOfWork, now: datetime, connection_id: int,
+                                      user_id: int) -> bool:
+    """TikTok refused the token of a connection its user is disconnecting (we revoked it):
+    finish that disconnect, with no "TikTok dropped your login" alert. True if it was one."""
+    conn = await u.connections.connection(user_id, connection_id)
+    if conn is None or conn.status == "disconnected" or conn.disconnected_at is None:
+        return False
+    await _finish_disconnect(u, conn, now)
+    return True
 
 
 async def note_revoked(u: UnitOfWork, now: datetime, connection_id: int, user_id: int,

@@ -474,7 +474,11 @@ async def _settle(
     now = clock.now()
     backoff = min(MAX_BACKOFF, timedelta(minutes=2 ** min(job.attempts, 5)))
     async with uow() as u:
-        if reason == "revoked":
+        if reason in ("revoked", "token") and await connections.finish_requested_disconnect(
+            u, now, job.connection_id, job.user_id
+        ):
+            pass  # the user's own disconnect revoked the token: nothing to tell them
+        elif reason == "revoked":
             await connections.note_revoked(u, now, job.connection_id, job.user_id, error)
         elif reason == "token":
             if await u.sync.mark_broken(job.connection_id, error, now):

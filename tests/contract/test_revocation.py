@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.clock import FixedClock
-from core.connections import begin_connect, finish_connect, note_lost
+from core.connections import begin_connect, disconnect, finish_connect, note_lost
 from core.oauth_state import StateSigner
 from core.privacy import purge
 from core.sync import run_due, worker_id
@@ -127,6 +127,38 @@ async def test_revoked_token_starts_the_purge_clock_once_and_reconnecting_cancel
     db.clock.set(NOW + timedelta(days=8))
     assert len(await purge.run_due(db.uow, db.clock, "test")) == 0
     assert await count(db, MetricDaily) > 0
+
+
+async def test_a_sync_meeting_the_token_the_user_just_revoked_finishes_the_disconnect_quietly(
+    db_url: str, client: TikTokClient, emu: Any, engines: list[Any]
+) -> None:
+    """Disconnect revokes the token at TikTok before it records the disconnect: a sync running in
+    between meets the refused token. The user asked for it: no "TikTok stopped accepting your
+    login" alert and no revocation in their activity, just the disconnect (seen once in CI)."""
+    db = await connected_db(db_url, client, engines)
+    await sync_all(db, client)
+    async with db.uow() as u:
+        [conn] = await u.connections.connections(USER)
+    db.clock.set(LATER)
+    revoke = client.revoke_token
+    in_between: list[Any] = []
+
+    async def revoke_then_sync(token: str) -> None:
+        await revoke(token)
+        in_between.extend(await run_due(db.uow, db.clock, client, worker_id(), limit=10))
+
+    client.revoke_token = revoke_then_sync  # type: ignore[method-assign]
+    purge_after = await disconnect(db.uow, db.clock, client, USER, conn.id)
+    assert in_between and {o.reason for o in in_between} <= {"revoked", "token"}
+    assert await alerts(db) == []
+    assert await count(db, AuditEntry, AuditEntry.action == "tiktok.revoked") == 0
+    assert await count(db, AuditEntry, AuditEntry.action == "tiktok.disconnected") == 1
+    async with db.uow() as u:
+        conn = await u.session.get(TikTokConnection, conn.id)
+    assert conn is not None and conn.status == "disconnected"
+    assert purge_after == LATER + timedelta(days=7)
+    assert conn.purge_after == purge_after and await count(db, Credential) == 0
+    assert await count(db, AdAccount, AdAccount.tracked.is_(True)) == 0
 
 
 async def test_revoked_connection_data_is_deleted_after_seven_days(
