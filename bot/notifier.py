@@ -52,6 +52,7 @@ from datetime import datetime, timedelta
 
 from aiogram import Bot
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
@@ -62,6 +63,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 
 from bot.views import alerts as view
+from core.billing.account import SUPERSEDE_KIND
 from core.billing.plans import PlanBook
 from core.clock import Clock
 from core.users import mark_blocked
@@ -144,7 +146,9 @@ class Notifier:
             log.exception("notify.delivery_crashed")
             return 0
 
-    async def _render(self, message: OutboxMessage) -> view.Screen | None:
+    async def _render(
+        self, message: OutboxMessage, params: dict[str, object]
+    ) -> view.Screen | None:
         """The alert's text and keyboard in the owner's language, or None if nothing to say."""
         async with self._uow() as u:
             user = await u.users.get(message.user_id)
@@ -155,7 +159,7 @@ class Notifier:
                     u,
                     message.kind,
                     message.user_id,
-                    message.params,
+                    params,
                     self._clock.now(),
                     outbox_id=message.id,
                     catalogue=self._plans.current() if self._plans is not None else None,
@@ -178,7 +182,10 @@ class Notifier:
             return False  # the lease ran out and another instance has the row now
         outcome: dict[str, object]
         try:
-            screen = await self._render(message)
+            params = dict(message.params)
+            if message.kind == SUPERSEDE_KIND:
+                params["refused"] = await self._stop_renewal(message)
+            screen = await self._render(message, params)
             if screen is None:
                 outcome = {"failed_at": now, "error": "nothing to send (user or object gone)"}
             else:
@@ -217,6 +224,24 @@ class Notifier:
                 extra={"outbox_id": message.id, "error": str(outcome.get("error"))},
             )
         return outcome.get("sent_at") is not None
+
+    async def _stop_renewal(self, message: OutboxMessage) -> str | None:
+        """editUserStarSubscription(is_canceled) for a subscription a new one replaced: None when
+        Telegram agreed, else its refusal (the message then tells the user how to stop it).
+        Timeouts and 429s raise, so the row is retried; cancelling again is harmless."""
+        try:
+            ok = await self._bot.edit_user_star_subscription(
+                message.user_id, str(message.params["charge_id"]), is_canceled=True,
+                request_timeout=SEND_TIMEOUT,
+            )
+        except (TelegramRetryAfter, TelegramServerError, TelegramNetworkError):
+            raise
+        except TelegramAPIError as exc:
+            log.error("billing.subscription_superseded_refused",
+                      extra={"user_id": message.user_id, "error": exc.message})
+            return exc.message
+        log.info("billing.subscription_superseded", extra={"user_id": message.user_id})
+        return None if ok else "False"
 
     async def _send(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> int:
         """sendMessage; a refusal (nothing delivered) is raised as `_Refused`."""

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from core.billing import account, limits, subscription
+from core.billing import account, limits
 from core.billing.ledger import Standing
 from core.billing.plans import Catalogue, Plan
 from core.clock import Clock
@@ -265,7 +265,7 @@ class Refund:
 def _subscription_charges(ledger: list[Payment], charge: Payment) -> list[str]:
     """The charge ids Telegram may know the charge's subscription by: its first payment (one
     payload per subscription: core.billing.subscription), then the refunded charge itself."""
-    first = subscription.first_charge(ledger, charge.payload)
+    first = account.first_charge(ledger, charge.payload)
     return list(dict.fromkeys(c for c in (first, charge.telegram_charge_id) if c))
 
 

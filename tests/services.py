@@ -10,7 +10,19 @@ from contextlib import asynccontextmanager
 import pytest
 
 PG_ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _redis_url() -> str:
+    """TEST_REDIS_URL's database, one further down per pytest-xdist worker (tests flush it)."""
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1", … under `-n`
+    if not worker.startswith("gw"):
+        return url
+    base, db = url.rsplit("/", 1)
+    return f"{base}/{(int(db) - int(worker[2:])) % 16}"
+
+
+REDIS_URL = _redis_url()
 
 
 def unavailable(what: str, exc: BaseException) -> None:

@@ -198,9 +198,9 @@ async def pre_checkout(query: PreCheckoutQuery, uow: UnitOfWorkFactory, plans: P
 
 @router.message(F.successful_payment)
 async def successful_payment(message: Message, uow: UnitOfWorkFactory, plans: PlanBook,
-                             clock: Clock, settings: Settings, worker: str, bot: Bot) -> None:
-    """Record the payment once by its charge id (the receipt goes through the outbox); a new
-    subscription that replaces another stops the old one's renewal."""
+                             clock: Clock, settings: Settings, worker: str) -> None:
+    """Record the payment once by its charge id; the receipt, and stopping the renewal of a
+    subscription the new one replaces, go through the outbox (core.billing.account)."""
     paid = message.successful_payment
     assert paid is not None
     payer = message.from_user.id if message.from_user is not None else message.chat.id
@@ -211,20 +211,8 @@ async def successful_payment(message: Message, uow: UnitOfWorkFactory, plans: Pl
         paid_at=message.date, expires_at=checkout.expiration(paid.subscription_expiration_date),
         is_recurring=bool(paid.is_recurring), is_first_recurring=bool(paid.is_first_recurring),
     )
-    done = await checkout.complete(uow, plans.current(), clock, _secrets(settings), payer,
-                                   received, worker)
-    if done.superseded is not None:
-        # Two subscriptions would both renew: the one this payment replaced stops (its paid
-        # time is kept by the ledger). If Telegram refuses, only the user can stop it: they are
-        # told how, and the operators see the error.
-        error = await _editor(bot, payer)(done.superseded, True)
-        if error is None:
-            log.info("billing.subscription_superseded",
-                     extra={"user_id": payer, "charge_id": done.superseded})
-        else:
-            log.error("billing.subscription_superseded_refused",
-                      extra={"user_id": payer, "charge_id": done.superseded, "error": error})
-            await message.answer(view.superseded_still_renews(error))
+    await checkout.complete(uow, plans.current(), clock, _secrets(settings), payer, received,
+                            worker)
 
 
 @router.message(F.refunded_payment)

@@ -20,7 +20,7 @@ from bot.views.integrations import alerts as integrations_alerts
 from core.billing import overview as billing_overview
 from core.billing import reconcile
 from core.billing import tick as billing_tick
-from core.billing.account import RECEIPT_KIND
+from core.billing.account import RECEIPT_KIND, SUPERSEDE_KIND
 from core.billing.plans import Catalogue, PlanBook
 from core.launch import service as launch_service
 from core.privacy import rights
@@ -113,7 +113,7 @@ async def render(
     return None
 
 
-BILLING_KINDS = (RECEIPT_KIND, *billing_tick.KINDS)
+BILLING_KINDS = (RECEIPT_KIND, SUPERSEDE_KIND, *billing_tick.KINDS)
 
 
 async def _billing(
@@ -126,6 +126,11 @@ async def _billing(
     if kind == RECEIPT_KIND:
         found = await billing_overview.payment_in(u, user_id, str(params["charge_id"]))
         return billing_view.receipt(*found, catalogue, zone) if found is not None else None
+    if kind == SUPERSEDE_KIND:  # the notifier asked Telegram to stop it just before
+        refused = params.get("refused")
+        text = (billing_view.superseded_still_renews(str(refused)) if refused
+                else billing_view.superseded_stopped())
+        return text, None
     if kind == billing_tick.DOWNGRADED_KIND:
         return billing_view.downgraded(params["before"], params["plan"], params["paused"],
                                        catalogue)

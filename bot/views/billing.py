@@ -370,6 +370,12 @@ def resumed() -> str:
              "Telegram confirms.")
 
 
+def superseded_stopped() -> str:
+    """A new subscription replaced an earlier one, whose renewal Telegram has now stopped."""
+    return _("Your new subscription replaces the earlier one: that one will not renew, so you "
+             "are not charged twice. The time it paid for stays yours.")
+
+
 def superseded_still_renews(error: str) -> str:
     """A new subscription replaced one that Telegram refused to stop: the user must stop it."""
     return _("⚠️ Your earlier TTPulse subscription still renews: Telegram refused to stop it "

@@ -5,6 +5,7 @@ the transaction that changed the ledger."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,6 +17,8 @@ from storage.models.billing import Entitlement, Payment
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 RECEIPT_KIND = "billing_receipt"  # outbox kind of a payment's receipt (bot/views/alerts.py)
+# Outbox kind: stop the renewal of a subscription a new one replaced (bot/notifier.py does it).
+SUPERSEDE_KIND = "billing_supersede"
 
 
 @dataclass(frozen=True)
@@ -113,15 +116,41 @@ async def record_charge(uow: UnitOfWorkFactory, catalogue: Catalogue, clock: Clo
         )
         if not new:
             return Change(False, before, before)
+        replaced = await _replaced(u, row, paid) if paid.is_first_recurring else None
         after = await refold(u, catalogue, row, now)
         await u.outbox.enqueue(user_id, RECEIPT_KIND, f"receipt:{paid.charge_id}",
                                {"charge_id": paid.charge_id}, now)
+        if replaced is not None:
+            # Two subscriptions would both renew: the replaced one must stop (its paid time is
+            # kept). Queued with the charge, so a crash after this commit cannot skip it.
+            await u.outbox.enqueue(user_id, SUPERSEDE_KIND, f"supersede:{paid.charge_id}",
+                                   {"charge_id": replaced, "by": paid.charge_id}, now)
         u.audit.record(user_id, "billing.paid", "payment", paid.charge_id,
                        {"plan": paid.offer.plan, "days": paid.offer.days, "stars": paid.stars,
                         "recurring": paid.is_recurring, "renewal": paid.is_recurring
                         and not paid.is_first_recurring})
         await u.commit()
     return Change(True, before, after)
+
+
+def first_charge(ledger: Sequence[Payment], payload: str) -> str | None:
+    """The charge id of a subscription's first payment: the oldest recurring charge with its
+    payload (the ledger comes oldest first)."""
+    for row in ledger:
+        if row.recurring and row.payload == payload:
+            return row.telegram_charge_id
+    return None
+
+
+async def _replaced(u: UnitOfWork, row: Entitlement, paid: Paid) -> str | None:
+    """The first charge of the renewing subscription a new, verified one replaces, if any (a
+    subscription is one invoice payload: its renewals repeat it)."""
+    if not paid.offer.plan or not row.renews or row.subscription_charge_id is None:
+        return None
+    earlier = await u.billing.charge(row.subscription_charge_id)
+    if earlier is None or earlier.payload == paid.payload:
+        return None
+    return first_charge(await u.billing.ledger(row.user_id), earlier.payload)
 
 
 async def grant(uow: UnitOfWorkFactory, catalogue: Catalogue, clock: Clock, operator_id: int,

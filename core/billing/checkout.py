@@ -23,7 +23,7 @@ from core.billing.account import Change, Paid
 from core.billing.ledger import Standing
 from core.billing.payload import Offer, decode
 from core.billing.plans import Catalogue, Plan
-from core.billing.subscription import Subscription, first_charge
+from core.billing.subscription import Subscription
 from core.clock import Clock
 from storage.uow import UnitOfWorkFactory
 
@@ -161,12 +161,10 @@ class Received:
 @dataclass(frozen=True)
 class Completed:
     """What recording a payment did: the ledger change (`change.new` False for a repeated
-    delivery), the verified offer (None: recorded without a plan), and the first charge of an
-    earlier subscription this new one replaces, which must stop renewing."""
+    delivery) and the verified offer (None: recorded without a plan)."""
 
     change: Change
     offer: Offer | None
-    superseded: str | None = None
 
 
 def expiration(unix: int | None) -> datetime | None:
@@ -189,9 +187,6 @@ async def complete(uow: UnitOfWorkFactory, catalogue: Catalogue, clock: Clock,
         found = None
     recorded = found or Offer(payer_id, "", 0, payment.is_recurring, payment.stars,
                               payment.paid_at)
-    async with uow() as u:
-        row = await u.billing.entitlement(payer_id)
-        before = row.subscription_charge_id if row is not None and row.renews else None
     paid = Paid(
         charge_id=payment.charge_id, provider_charge_id=payment.provider_charge_id,
         stars=payment.stars, payload=payment.payload, paid_at=payment.paid_at, offer=recorded,
@@ -202,11 +197,8 @@ async def complete(uow: UnitOfWorkFactory, catalogue: Catalogue, clock: Clock,
     if not change.new:
         log.info("billing.payment_repeated", extra={"charge_id": payment.charge_id})
         return Completed(change, found)
-    superseded = None
-    if found is not None and payment.is_first_recurring and before is not None:
-        superseded = await _replaced(uow, payer_id, before, payment.payload)
     await tick.apply_now(uow, catalogue, clock, payer_id, owner)
-    return Completed(change, found, superseded)
+    return Completed(change, found)
 
 
 async def refund_seen(uow: UnitOfWorkFactory, catalogue: Catalogue, clock: Clock, user_id: int,
@@ -219,16 +211,3 @@ async def refund_seen(uow: UnitOfWorkFactory, catalogue: Catalogue, clock: Clock
     elif change.new:
         await tick.apply_now(uow, catalogue, clock, user_id, owner)
     return change
-
-
-async def _replaced(uow: UnitOfWorkFactory, user_id: int, earlier_charge: str,
-                    payload: str) -> str | None:
-    """The first charge of the subscription `earlier_charge` belongs to, unless it is the one
-    just paid for (a subscription is one invoice payload: its renewals repeat it)."""
-    async with uow() as u:
-        earlier = await u.billing.charge(earlier_charge)
-        ledger = await u.billing.ledger(user_id)
-    if earlier is None or earlier.payload == payload:
-        return None
-    return first_charge(ledger, earlier.payload)
-

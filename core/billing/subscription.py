@@ -13,13 +13,12 @@ next renewal charge says so."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from core.billing.account import next_due
+from core.billing.account import first_charge, next_due
 from core.clock import Clock
-from storage.models.billing import Payment
 from storage.uow import UnitOfWorkFactory
 
 # Calls editUserStarSubscription(user, charge id, is_canceled): None when Telegram said yes,
@@ -60,15 +59,6 @@ class Renewal:
     problem: str | None
     subscription: Subscription | None
     error: str | None = None
-
-
-def first_charge(ledger: Sequence[Payment], payload: str) -> str | None:
-    """The charge id of a subscription's first payment: the oldest recurring charge with its
-    payload (the ledger comes oldest first)."""
-    for row in ledger:
-        if row.recurring and row.payload == payload:
-            return row.telegram_charge_id
-    return None
 
 
 async def current(uow: UnitOfWorkFactory, user_id: int) -> Subscription | None:

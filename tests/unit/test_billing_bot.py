@@ -32,6 +32,8 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from bot.callbacks import BillingCb
+from bot.i18n import make_i18n
+from bot.notifier import Notifier
 from bot.screens import plain
 from core.billing import limits
 from core.billing.limits import Usage
@@ -245,19 +247,35 @@ async def test_a_new_subscription_stops_the_one_it_replaces_or_says_how_to(
     chat: Chat_, enforcer: FakeEnforcer  # noqa: F811
 ) -> None:
     await chat.pay(ANN, "pro1", chat.signed(ANN, recurring=True), 500, recurring=True)
-    calls = await chat.pay(ANN, "agency1", chat.signed(ANN, plan="agency", recurring=True),
-                           2000, recurring=True)
-    [edit] = [c for c in calls if isinstance(c, EditUserStarSubscription)]
-    assert (edit.telegram_payment_charge_id, edit.is_canceled) == ("pro1", True)
-    assert not [c for c in calls if isinstance(c, SendMessage)]  # stopped: nothing to say
+    upgrade = chat.signed(ANN, plan="agency", recurring=True)
+    calls = await chat.pay(ANN, "agency1", upgrade, 2000, recurring=True)
+    # Queued with the charge, not done by the handler: a crash right after recording the payment
+    # (before any call to Telegram) cannot leave both subscriptions renewing.
+    assert not [c for c in calls if isinstance(c, EditUserStarSubscription)]
+    await chat.pay(ANN, "agency1", upgrade, 2000, recurring=True)  # delivered again: once
+    notifier = Notifier(chat.uow, chat.clock, chat.bot, make_i18n())
+    chat.session.calls.clear()
+    await notifier.tick()
+    [edit] = [c for c in chat.session.calls if isinstance(c, EditUserStarSubscription)]
+    assert (edit.user_id, edit.telegram_payment_charge_id, edit.is_canceled) == (ANN, "pro1", True)
+    told = [c.text for c in chat.session.calls if isinstance(c, SendMessage)]
+    assert len(told) == 3  # two receipts, then the earlier subscription is said to be stopped
+    assert "will not renew" in told[-1] and "charged twice" in told[-1]
 
     # Telegram refuses to stop the replaced one: the user is told how to stop it themselves.
     await chat.pay(IVAN, "pro2", chat.signed(IVAN, recurring=True), 500, recurring=True)
     chat.session.refuse_edit = "Bad Request: SUBSCRIPTION_NOT_FOUND"
-    calls = await chat.pay(IVAN, "agency2", chat.signed(IVAN, plan="agency", recurring=True),
-                           2000, recurring=True)
-    [told] = [c for c in calls if isinstance(c, SendMessage)]
-    assert told.chat_id == IVAN and "«Мои звёзды»" in told.text and "/paysupport" in told.text
+    await chat.pay(IVAN, "agency2", chat.signed(IVAN, plan="agency", recurring=True),
+                   2000, recurring=True)
+    chat.session.calls.clear()
+    await notifier.tick()
+    [told_ru] = [c.text for c in chat.session.calls
+                 if isinstance(c, SendMessage) and "«Мои звёзды»" in c.text]
+    assert "/paysupport" in told_ru and "SUBSCRIPTION_NOT_FOUND" in told_ru
+    async with chat.uow() as u:
+        kinds = list(await u.session.scalars(select(OutboxMessage.kind).where(
+            OutboxMessage.kind == "billing_supersede", OutboxMessage.sent_at.is_not(None))))
+    assert len(kinds) == 2
 
 
 async def test_paysupport_opens_a_ticket_and_the_menu_opens_billing(chat: Chat_) -> None:

@@ -69,6 +69,7 @@ def test_unknown_key_id_is_a_clear_error() -> None:
         ("k1:%%%notbase64", "32 bytes|base64"),
         (f"{OLD},{OLD}", "used twice"),
     ],
+    ids=["empty", "no colon", "bad id", "short key", "not base64", "id twice"],  # keys are random
 )
 def test_malformed_keys_are_refused(text: str, message: str) -> None:
     with pytest.raises(KeyringError, match=message):
