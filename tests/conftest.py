@@ -13,6 +13,15 @@ from storage.migrate import upgrade
 from tests.services import fresh_postgres
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`--dist loadgroup`), the end-to-end tests run one after another in
+    one worker: each starts the service, the sandbox and the emulators, and several at once on
+    two cores starve their timeouts. The other tests spread over the remaining workers."""
+    for item in items:
+        if item.path.parts[-2:-1] == ("e2e",):
+            item.add_marker(pytest.mark.xdist_group("e2e"))
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """An empty database URL, on SQLite and on PostgreSQL."""
