@@ -36,6 +36,10 @@ V = TypeVar("V")
 Changed = dict[str, set[Any] | None]
 Publish = Callable[[Changed], Awaitable[None]]
 
+# The tables copies are kept of, anywhere. Fixed here rather than learnt from the caches made:
+# an instance that never read a user must still tell the others it changed one.
+WATCHED = frozenset({"users", "fsm_state"})
+
 _PENDING = "ttpulse.changes.pending"  # this transaction's changes, in session.info
 _COMMITTED = "ttpulse.changes.committed"  # committed, not yet handed to the bus
 
@@ -106,14 +110,12 @@ class Changes:
         """The cache of `table`'s rows kept for `purpose` (made on first use: every unit of work
         factory over this database shares it), dropped on their changes."""
         found = self._named.get((table, purpose))
+        if table not in WATCHED:
+            raise ValueError(f"{table} is not in storage.changes.WATCHED")
         if found is None:
             found = self._named[(table, purpose)] = RowCache(self, **kwargs)
             self._caches.setdefault(table, []).append(found)
         return found
-
-    def watches(self, table: str) -> bool:
-        """Whether changes of this table matter to any cache."""
-        return table in self._caches
 
     def require_bus(self, publish: Publish) -> None:
         """Other instances share the database: changes go out through `publish`, and nothing is
@@ -194,7 +196,7 @@ def _flushed(session: Session, _ctx: UOWTransaction) -> None:
         return
     for obj in (*session.new, *session.dirty, *session.deleted):
         table = getattr(obj, "__tablename__", None)
-        if table is not None and changes.watches(table):
+        if table in WATCHED:
             identity = inspect(obj).identity
             if identity is None or len(identity) != 1:
                 _note(session, table, None, whole=True)
@@ -208,7 +210,7 @@ def _executed(state: ORMExecuteState) -> None:
         return
     changes = _changes_of(state.session)
     table = getattr(getattr(state.statement, "table", None), "name", None)
-    if changes is not None and table is not None and changes.watches(table):
+    if changes is not None and table in WATCHED:
         _note(state.session, table, None, whole=True)
 
 
