@@ -2,7 +2,7 @@
 
     python -m bench.updates [--users 200] [--updates 3000] [--rounds 3] [--fsm-redis-url URL]
                             [--accounts 120] [--seconds 40] [--latency-ms 200]
-                            [--postgres-dsn DSN] [--skip-scale]
+                            [--postgres-dsn DSN] [--skip-scale] [--by-kind]
 
 Two measurements, each side by side in the same run:
 
@@ -368,11 +368,26 @@ async def measure_updates(args: argparse.Namespace) -> dict[str, Any]:
                 calls[name] = stub.calls - before
                 if name not in best or rate.per_cpu_s > best[name].per_cpu_s:
                     best[name] = rate
+        by_kind = await per_kind(service, bot, mix, seeded, args) if args.by_kind else {}
         await charts.close()
         await storage.close()
     finally:
         await engine.dispose()
-    return {"service": best["service"], "bare": best["bare"], "calls": calls}
+    return {"service": best["service"], "bare": best["bare"], "calls": calls, "by_kind": by_kind}
+
+
+async def per_kind(
+    dp: Dispatcher, bot: Bot, mix: Mix, seeded: Seeded, args: argparse.Namespace
+) -> dict[str, float]:
+    """The service's CPU milliseconds per update of each kind (every user once, best of the
+    rounds): where the time goes, not part of the ratio."""
+    out: dict[str, float] = {}
+    for name, make in mix.kinds():
+        updates = [make(uid, acc) for uid, acc in seeded.users]
+        batches = [updates[i : i + args.width] for i in range(0, len(updates), args.width)]
+        rates = [await drive(dp, bot, batches, {}) for _ in range(args.rounds)]
+        out[name] = min(1000 * r.cpu_s / max(r.updates, 1) for r in rates)
+    return out
 
 
 def print_updates(result: dict[str, Any]) -> float:
@@ -391,6 +406,11 @@ def print_updates(result: dict[str, Any]) -> float:
     for name in ("service", "bare"):
         shown = ", ".join(f"{m} {n}" for m, n in sorted(result["calls"][name].items()))
         print(f"  Bot API calls ({name}): {shown}")
+    if result["by_kind"]:
+        bare_ms = 1000 / bare.per_cpu_s
+        print(f"  service CPU ms per update by kind (bare aiogram: {bare_ms:.2f} ms):")
+        for kind, ms in result["by_kind"].items():
+            print(f"    {kind:22}{ms:8.2f}")
     return ratio
 
 
@@ -507,6 +527,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--fsm-redis-url", default="", help="keep the service's FSM in this Redis database"
     )
     ap.add_argument("--skip-scale", action="store_true", help="measure the updates only")
+    ap.add_argument(
+        "--by-kind", action="store_true", help="also print the service's CPU per update kind"
+    )
     return ap.parse_args(argv)
 
 

@@ -28,6 +28,7 @@ from bot.commands import register_commands
 from bot.downloads import fetcher
 from bot.errors import on_error
 from bot.export_courier import ExportCourier
+from bot.filters import run_sync_filters_inline
 from bot.fsm_storage import DatabaseStorage
 from bot.i18n import UserLocaleMiddleware, make_i18n
 from bot.launch_progress import ProgressEditor
@@ -62,6 +63,7 @@ from core.sync import drain_due, release_leases, worker_id
 from core.tiktok import TikTokClient, TikTokConfig
 from core.trackers import jobs as tracker_jobs
 from core.trackers.factory import client_factory
+from storage.change_bus import ChangeBus
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import Creative
@@ -87,6 +89,7 @@ class Service:
     worker: str
     charts: ChartRenderer
     metrics: Metrics | None = None
+    bus: ChangeBus | None = None
 
 
 def make_tiktok(settings: Settings) -> TikTokClient | None:
@@ -160,6 +163,7 @@ def build_dispatcher(
     dp.callback_query.outer_middleware(private)
     dp.errors.register(on_error)
     dp.include_routers(*all_routers())
+    run_sync_filters_inline(dp)
     return dp
 
 
@@ -169,6 +173,8 @@ async def start_service(settings: Settings, clock: Clock | None = None) -> Servi
     engine = create_engine(settings.database_url)
     await upgrade(engine)
     uow = UnitOfWorkFactory(session_factory(engine), vault)
+    # Instances share REDIS_URL: each tells the others which cached rows its commits changed.
+    bus = ChangeBus(settings.redis_url, uow.changes) if settings.redis_url else None
     i18n = make_i18n()
     storage, isolation = make_fsm(settings, uow)
     clock = clock or SystemClock(
@@ -195,7 +201,7 @@ async def start_service(settings: Settings, clock: Clock | None = None) -> Servi
     metrics = Metrics(settings.sync_cadence.today.total_seconds())
     metrics.install(dp, bot)  # core's events, the updates, the Bot API calls
     return Service(
-        settings, engine, uow, bot, dp, i18n, clock, signer, tiktok, worker, charts, metrics
+        settings, engine, uow, bot, dp, i18n, clock, signer, tiktok, worker, charts, metrics, bus
     )
 
 
@@ -352,6 +358,8 @@ async def run(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM: long polling, or a webhook when WEBHOOK_SECRET is set."""
     setup_logging(settings.log_level, settings.log_format, settings.secret_values())
     svc = await start_service(settings)
+    # Nothing is cached until the bus listens (storage/change_bus.py): reads go to the database.
+    bus_task = asyncio.create_task(svc.bus.run()) if svc.bus is not None else None
     runner: web.AppRunner | None = None
     scheduler: AsyncIOScheduler | None = None
     hook: WebhookHandler | None = None
@@ -450,6 +458,11 @@ async def run(settings: Settings) -> None:
             await runner.cleanup()
         if hook is not None:
             await hook.claims.close()
+        if bus_task is not None and svc.bus is not None:
+            bus_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await bus_task
+            await svc.bus.close()
         with contextlib.suppress(Exception):
             await svc.dp.storage.close()
         await svc.bot.session.close()

@@ -38,9 +38,9 @@ class SignUp:
 
 
 async def get_user(uow: UnitOfWorkFactory, user_id: int) -> User | None:
-    """A registered, not deleted user."""
-    async with uow() as u:
-        return await u.users.get(user_id)
+    """A registered, not deleted user (every update asks: a copy kept while the row is
+    unchanged answers, storage/changes.py)."""
+    return await uow.live_user(user_id)
 
 
 async def register_user(uow: UnitOfWorkFactory, clock: Clock, form: SignUp,

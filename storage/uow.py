@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from types import TracebackType
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from storage.changes import Changes, detached, for_engine, publish_committed, row_snapshot
+from storage.models import User
 from storage.repos.admin import AdminRepo
 from storage.repos.audit import AuditRepo
 from storage.repos.billing import BillingRepo
@@ -69,8 +71,10 @@ class UnitOfWork:
         return CredentialRepo(self.session, self._vault)
 
     async def commit(self) -> None:
-        """Make the staged changes durable."""
+        """Make the staged changes durable (this instance's copies of changed rows are dropped
+        by then; the other instances are told before this returns)."""
         await self.session.commit()
+        await publish_committed(self.session.sync_session)
 
     async def __aexit__(
         self,
@@ -80,7 +84,11 @@ class UnitOfWork:
     ) -> None:
         # close() rolls back anything uncommitted and detaches loaded objects without expiring
         # them (rollback() would expire them), so use-cases can return what they loaded.
-        await self.session.close()
+        try:
+            await self.session.close()
+        finally:
+            # A commit made on the session itself rather than through commit() above.
+            await publish_committed(self.session.sync_session)
 
 
 class UnitOfWorkFactory:
@@ -92,3 +100,25 @@ class UnitOfWorkFactory:
 
     def __call__(self) -> UnitOfWork:
         return UnitOfWork(self.sessions, self.vault)
+
+    async def live_user(self, user_id: int) -> User | None:
+        """A registered, not deleted user, from this process's copy while the row is unchanged
+        (a new detached object each time: a caller may change its copy freely)."""
+        copies = self.changes.cache("users", "live_user")
+        hit, snapshot = copies.get(user_id)
+        if not hit:
+            token = copies.token()
+            async with self() as u:
+                user = await u.users.get(user_id)
+            snapshot = row_snapshot(user) if user is not None else None
+            copies.put(user_id, snapshot, token)
+            return user
+        return None if snapshot is None else detached(User, snapshot)
+
+    @property
+    def changes(self) -> Changes:
+        """The database's change hub: caches of its rows register there (storage/changes.py)."""
+        bind = self.sessions.kw.get("bind")
+        if not isinstance(bind, AsyncEngine):
+            raise RuntimeError("the session factory is not bound to an engine")
+        return for_engine(bind.sync_engine)

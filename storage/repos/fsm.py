@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import FsmRecord
@@ -42,4 +41,6 @@ class FsmRepo:
         if set_data:
             row.data = dict(data or {})
         if row.state is None and not row.data:
-            await self._s.execute(delete(FsmRecord).where(FsmRecord.key == key))
+            # Through the ORM, so the change names its row (storage/changes.py drops that copy
+            # only, where a DELETE statement drops every chat's).
+            await self._s.delete(row)

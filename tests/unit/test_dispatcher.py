@@ -129,3 +129,17 @@ async def test_own_press_goes_through(harness: Harness) -> None:
     await harness.feed(_callback(from_id=101, chat_id=101))
     # Not signed up: the menu handler itself answers, asking to /start.
     assert harness.session.calls[-1].text == "Сначала зарегистрируйтесь: отправьте /start."
+
+
+def test_no_filter_waits_for_a_worker_thread() -> None:
+    # aiogram runs a plain-function filter (F.text, a State) through asyncio.to_thread; ours are
+    # pure checks and run on the loop (bot/filters.py: run_sync_filters_inline).
+    threaded = [
+        f
+        for router in DP.chain_tail
+        for observer in router.observers.values()
+        for handler in (observer._handler, *observer.handlers)
+        for f in handler.filters or ()
+        if not f.awaitable
+    ]
+    assert threaded == []
