@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from typing import NamedTuple
 
 from core import observe
 from core.billing.limits import rule_floor
@@ -41,7 +42,6 @@ from core.billing.plans import Catalogue
 from core.clock import Clock
 from core.eligibility import Blocked, Shape, blocked, shape_of
 from core.gc_pause import gc_paused
-from core.metrics import Totals
 from core.periods import local_today
 from core.quiet import quiet_until
 from core.rules import execute
@@ -55,6 +55,7 @@ from core.rules.evaluate import (
     summed,
     windows_of,
 )
+from core.rules.exact import Candidate, Sums, Windows, filtered
 from core.rules.model import Action, ActionKind, RuleSpec, Window, status_word
 from core.rules.schedule import next_due
 from core.rules.settings import RuleSettings, from_json
@@ -125,9 +126,11 @@ class Tick:
 # --- end of tick digests ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     """An object a rule matched, the facts it matched on, and its values as last synced."""
+
+    # A named tuple, not a frozen dataclass: a batch makes one per match (thousands), and a
+    # tuple is made in one step and is one object for the collector, not two.
 
     target: Target
     name: str
@@ -198,22 +201,24 @@ class _World:
         self.by_id: dict[tuple[int, str, str], ObjectRow] = {}
         self.budgets: dict[tuple[int, str, str], Decimal | None] = {}
         self.bids: dict[tuple[int, str, str], Decimal | None] = {}
-        # (account, level, object) → its sums per window.
-        self.sums: dict[tuple[int, str, str], dict[Window, Totals]] = {}
+        # (account, level, object) → its sums per window (core.rules.exact: integers, money in
+        # micros; Facts make their Totals from them when read).
+        self.sums: dict[tuple[int, str, str], dict[Window, Sums]] = {}
         # (account, level, object) → the tracker's sums per window it has data for.
         self.tracker: dict[tuple[int, str, str], dict[Window, TrackerSums]] = {}
         self._facts: dict[tuple[int, str, str], Facts] = {}
         self._acting: dict[tuple[int, str, str], tuple[Target, State]] = {}
-        self._candidates: dict[tuple[int, str, str], list[tuple[ObjectRow, Facts]]] = {}
+        self._candidates: dict[tuple[int, str, str], list[Candidate]] = {}
 
-    def candidates(self, account_id: int, level: str, status: str) -> list[tuple[ObjectRow, Facts]]:
-        """The objects of one account level with this operation status, with their facts
-        (worked out once per batch: every rule of the level on the account reads them)."""
+    def candidates(self, account_id: int, level: str, status: str) -> list[Candidate]:
+        """The objects of one account level with this operation status, with their facts and
+        sums (worked out once per batch: every rule of the level on the account reads them)."""
         key = (account_id, level, status)
         found = self._candidates.get(key)
         if found is None:
+            sums, none = self.sums, {}
             found = self._candidates[key] = [
-                (o, self.facts(o))
+                (o, self.facts(o), sums.get((account_id, level, o.object_id), none))
                 for o in self.objects.get((account_id, level), [])
                 if o.operation_status == status
             ]
@@ -268,12 +273,13 @@ class _World:
         key = (obj.ad_account_id, obj.level, obj.object_id)
         found = self._facts.get(key)
         if found is None:
+            sums = self.sums.get(key)
             found = self._facts[key] = Facts(
                 obj.object_id,
                 obj.name,
                 self.budgets.get((obj.ad_account_id, obj.level, obj.object_id)),
                 obj.created_time,
-                self.sums.get(key, {}),
+                {} if sums is None else Windows(sums),
                 status_word(obj.operation_status, obj.secondary_status),
                 bid=self.bids.get(key),
                 tracker=self.tracker.get(key),
@@ -303,19 +309,10 @@ class _World:
                 obj.operation_status, _budget(obj) if obj.level != "ad" else None, obj.bid
             )
             acting = self._acting[key] = (target, synced)
-        # Hit(...) without the frozen dataclass's per-field object.__setattr__ (a batch makes
-        # thousands): the same fields, so the same object.
-        hit = object.__new__(Hit)
-        hit.__dict__.update(
-            target=acting[0],
-            name=obj.name,
-            facts=facts,
-            synced=acting[1],
-            spec=spec,
-            at=now,
-            triggers=triggers,
-        )
-        return hit
+        return _new_hit(Hit, (acting[0], obj.name, facts, acting[1], spec, now, triggers))
+
+
+_new_hit = tuple.__new__  # Hit(...) without the keyword handling (the fields in order)
 
 
 @lru_cache(maxsize=4096)
@@ -358,7 +355,7 @@ async def _load_sums(
                 days[window] = DayRange(rng.start, rng.end)
         # Accounts whose rule sums are as of their local today read those (storage.rule_sums).
         today = local_today(now, tz)
-        raw = await u.rules.window_sums(ids, level, days, hours, make=Totals.of, today=today)
+        raw = await u.rules.window_sums(ids, level, days, hours, make=None, today=today)
         for (account_id, oid), per in raw.items():
             world.sums[(account_id, level, oid)] = per
 
@@ -421,7 +418,7 @@ def _aimed(
     world: _World,
     sa: ScopeAccount,
     spec: RuleSpec,
-    matched: list[tuple[ObjectRow, Facts]],
+    matched: Sequence[tuple[ObjectRow, Facts] | Candidate],
     now: datetime,
     ev: Evaluation,
 ) -> list[Hit]:
@@ -429,12 +426,13 @@ def _aimed(
     the reason (never asked about), and a parent the rule names is one hit for all its
     matched children (so counted, limited and changed once)."""
     account_id = sa.account.id
-    ev.matched.update([(account_id, o.object_id) for o, _ in matched])
+    ev.matched.update([(account_id, m[0].object_id) for m in matched])
     if spec.action.kind not in (ActionKind.BUDGET, ActionKind.BID):
         # Acts on each matched object itself (World.aim): nothing to skip or merge.
-        return [world.hit(sa, obj, facts, spec, now) for obj, facts in matched]
+        return [world.hit(sa, m[0], m[1], spec, now) for m in matched]
     aimed: dict[str, tuple[ObjectRow, Facts, list[str]]] = {}
-    for obj, facts in matched:
+    for m in matched:
+        obj, facts = m[0], m[1]
         target = world.aim(obj, spec.action)
         if isinstance(target, Blocked):
             ev.skipped.append(Skip(sa.account.id, obj.object_id, obj.name, target.value))
@@ -512,6 +510,7 @@ async def _evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict
             told = {sa.account.id for sa in ev.stale}
             ev.tracker_stale = {a: t for a, t in ev.tracker_stale.items() if a in told}
         test = compiled(spec.when)
+        fast = filtered(spec.when)  # the same test, on the integer sums
         bids, facts_of = reads_bid(spec), world.facts
         tracked = tracker_windows(spec)
         # The common case (every object of the level, judged one by one) reads the batch's
@@ -524,7 +523,7 @@ async def _evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict
                 ev.checked += len(pairs)
                 if bids:
                     ev.no_bid += sum(1 for _, f in pairs if f.bid is None)
-                ev.hits += _aimed(world, sa, spec, [p for p in pairs if test(p[1], now)], now, ev)
+                ev.hits += _aimed(world, sa, spec, fast(pairs, now), now, ev)
                 continue
             objects = _candidates(world, spec, settings, sa)
             ev.checked += len(objects)
@@ -540,8 +539,9 @@ async def _evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict
                 if objects and test(total, now):
                     ev.hits += _aimed(world, sa, spec, [(o, total) for o in objects], now, ev)
                 continue
-            matched = [(o, f) for o in objects if test(f := facts_of(o), now)]
-            ev.hits += _aimed(world, sa, spec, matched, now, ev)
+            ev.hits += _aimed(
+                world, sa, spec, [(o, f) for o in objects if test(f := facts_of(o), now)], now, ev
+            )
     return out
 
 
