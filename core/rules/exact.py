@@ -54,6 +54,11 @@ _RATIOS = {
     "cvr": (3, 100, 2, 1),
     "roas": (4, 1, 0, 1),
 }
+# Every metric of the sums as such a quotient (a summed one over a constant: its unit).
+_SHAPES: dict[str, tuple[int, int, int | None, int]] = {
+    **{name: (i, 1, None, unit) for name, (i, unit) in _RAW.items()},
+    **_RATIOS,
+}
 _ATTR = {"cvr": "conversion_rate"}
 _COMPARE = {
     Op.GT: operator.gt,
@@ -115,11 +120,13 @@ def _at(compare: Callable[[int, int], bool], edge: int) -> Callable[[int], bool]
 
 def _predicate(cond: Condition) -> Callable[[Sums], bool] | None:
     """The condition as a test of one window's sums; None where it needs more than the sums
-    (another metric as operand, budgets, bids, ages, trackers, status, a ratio between)."""
-    if cond.operand.metric is not None or not cond.operand.value.is_finite():
-        return None
-    if decimal.getcontext().prec < 28:
-        return None  # operands below LIMIT (times 1000) stay exact at 28 digits
+    (budgets, bids, ages, trackers, status, a ratio between, another metric between)."""
+    if not cond.operand.value.is_finite() or decimal.getcontext().prec < 28:
+        return None  # (operands below LIMIT, times 1000, stay exact at 28 digits)
+    if cond.operand.metric is not None:
+        if cond.op is Op.BETWEEN or not {cond.metric, cond.operand.metric} <= _SHAPES.keys():
+            return None
+        return _scaled(cond.metric, cond.op, cond.operand.value, cond.operand.metric)
     if cond.op is Op.BETWEEN:
         upper = cond.upper
         if cond.metric not in _RAW or upper is None or upper.metric is not None:
@@ -170,6 +177,39 @@ def _ratio(name: str, op: Op, value: Decimal) -> Callable[[Sums], bool]:
                 return compare(diff, 0)
         exact = getattr(totals(s), attr)  # at or next to T: as the Decimal division says
         return compare(exact, value)
+
+    return test
+
+
+def _scaled(name: str, op: Op, factor: Decimal, other: str) -> Callable[[Sums], bool]:
+    """`name op factor × other` (both of the sums, in one window): L = A1/B1 against
+    R = f·A2/B2. The Decimal way rounds L, the base of R and the product, each by at most
+    0.5·10^(1−p) relative, so farther apart than 10^(2−p)·(|L| + |R|), L and R compare as
+    their rounded values do (and differ); nearer, the Decimal values decide."""
+    i1, m1, j1, d1 = _SHAPES[name]
+    i2, m2, j2, d2 = _SHAPES[other]
+    fn, fd = factor.as_integer_ratio()
+    compare, attr1, attr2 = _COMPARE[op], _ATTR.get(name, name), _ATTR.get(other, other)
+    tolerance = 10 ** (decimal.getcontext().prec - 2)
+
+    def test(s: Sums) -> bool:
+        b1 = d1 if j1 is None else s[j1]
+        b2 = d2 if j2 is None else s[j2]
+        if not b1 or not b2:
+            return False  # a ratio undefined on either side never matches
+        a1, a2 = s[i1], s[i2]
+        if 0 <= a1 < LIMIT and 0 <= a2 < LIMIT and 0 < b1 < LIMIT and 0 < b2 < LIMIT:
+            a1, a2 = a1 * m1, a2 * m2
+            if j1 is not None:
+                b1 *= d1
+            if j2 is not None:
+                b2 *= d2
+            left, right = a1 * fd * b2, fn * a2 * b1  # L − R has the sign of left − right
+            diff = left - right
+            if diff and abs(diff) * tolerance > left + abs(right):
+                return compare(diff, 0)
+        value, base = getattr(totals(s), attr1), getattr(totals(s), attr2)
+        return value is not None and base is not None and compare(value, factor * base)
 
     return test
 
