@@ -48,7 +48,6 @@ from zoneinfo import ZoneInfo
 from core.eligibility import Blocked
 from core.metrics import Totals
 from core.rules.acting import adjusted, next_midnight
-from core.rules.engine import _World
 from core.rules.evaluate import (
     Facts,
     Reading,
@@ -65,6 +64,7 @@ from core.rules.settings import RuleSettings
 from core.rules.text import parse_rule
 from core.rules.tracker import NO_DATA, TrackerSums, tracker_windows
 from core.rules.windows import window_range
+from core.rules.world import World
 from storage.repos.rules import ObjectRow, ScopeAccount
 from storage.uow import UnitOfWork
 
@@ -842,7 +842,7 @@ async def backtest(
     user_tz = user.time_zone if user is not None else "UTC"
     accounts = await u.rules.scope_accounts(user_id, settings.scope.accounts)
     all_objects = await u.rules.objects([sa.account.id for sa in accounts])
-    world = _World()
+    world = World()
     world.add_objects(all_objects)
     spans: list[tuple[datetime, datetime]] = []
     for sa in accounts:

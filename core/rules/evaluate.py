@@ -8,7 +8,7 @@ ratio is derived from summed raw counts, as in stats (core.metrics).
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -50,7 +50,8 @@ class Facts:
     name: str
     budget: Decimal | None
     created_time: datetime | None
-    windows: dict[Window, Totals] = field(default_factory=dict)
+    # Per window its sums (a dict, or core.rules.exact.Windows: made when read).
+    windows: Mapping[Window, Totals] = field(default_factory=dict)
     status: str | None = None  # core.rules.model.status_word, as last synced
     # The ad group's own bid (an ad's: its ad group's) as synced, or at the replayed hour in a
     # backtest; None where there is none (automatic bidding, campaigns).

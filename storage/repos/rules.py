@@ -254,17 +254,18 @@ class RulesRepo:
         level: str,
         days: dict[K, DayRange],
         hours: dict[K, tuple[date, int]],
-        make: Callable[..., T],
+        make: Callable[..., T] | None,
         today: date | None = None,
-    ) -> dict[tuple[int, str], dict[K, T]]:
+    ) -> dict[tuple[int, str], dict[K, Any]]:
         """Per (account, object), the sums of each window (keyed as given): one aggregate query
         over the daily rows of all these accounts for all day windows, and one over hourly rows
         per "last hour" window. Money is summed as integer micros. `make` builds each window's
-        value from (spend, impressions, clicks, conversions, purchase value). With `today`
+        value from (spend, impressions, clicks, conversions, purchase value); with `make` None
+        a value is those five sums as integers, money in micros. With `today`
         (the accounts' local day), accounts whose rule sums are as of that day are read from
         them (storage.rule_sums) instead, with the same result; objects without daily rows
         in the windows' days are left out either way."""
-        out: dict[tuple[int, str], dict[K, T]] = {}
+        out: dict[tuple[int, str], dict[K, Any]] = {}
         hourly_ids = list(account_ids)
         if days and today is not None:
             served = await self._rule_sums(account_ids, level, days, today, make, out)
@@ -315,9 +316,9 @@ class RulesRepo:
                 if segs is None:
                     segs = parts[(account_id, object_id)] = [None] * width
                 segs[seg] = sums
-            windows = list(spans.items())
+            windows, made = list(spans.items()), _Made(make)
             for obj, segs in parts.items():
-                out[obj] = _windows(segs, windows, make)
+                out[obj] = _windows(segs, windows, made)
         for key, (day, hour) in hours.items():
             query = (
                 select(
@@ -333,8 +334,9 @@ class RulesRepo:
                 )
                 .group_by(MetricHourly.ad_account_id, MetricHourly.object_id)
             )
+            made = _Made(make)
             for row in (await (await self._s.connection()).execute(query)).all():
-                out.setdefault((row[0], row[1]), {})[key] = make(*_values(row[2:]))
+                out.setdefault((row[0], row[1]), {})[key] = made[tuple(row[2:])]
         return out
 
     async def _rule_sums(
@@ -343,8 +345,8 @@ class RulesRepo:
         level: str,
         days: dict[K, DayRange],
         today: date,
-        make: Callable[..., T],
-        out: dict[tuple[int, str], dict[K, T]],
+        make: Callable[..., T] | None,
+        out: dict[tuple[int, str], dict[K, Any]],
     ) -> set[int]:
         """`window_sums`' day windows from the rule sums of the accounts whose rows are all as
         of `today` (added to `out`); those accounts' ids. One indexed read: each window is the
@@ -378,14 +380,15 @@ class RulesRepo:
         rows = (await conn.execute(query)).all()
         other_day = {row[0] for row in rows if row[2] != today}
         served = {row[0] for row in rows} - other_day
-        made = _Made(make)
+        # Five sums per window, in the order of `keys`; equal ones share one value. Without
+        # `make`, the sums are the values: integers as read (BIGINT additions on PostgreSQL too).
+        made = None if make is None else _Made(make).__getitem__
         for account_id, object_id, _, present, *values in rows:
             if present and account_id in served:
-                # Five sums per window, in the order of `keys`; equal ones share one value.
                 it = iter(values)
                 fives = zip(it, it, it, it, it, strict=True)
                 out[(account_id, object_id)] = dict(
-                    zip(keys, map(made.__getitem__, fives), strict=True)
+                    zip(keys, fives if made is None else map(made, fives), strict=True)
                 )
         return served
 
@@ -768,8 +771,8 @@ def _raw(model: type[MetricDaily] | type[MetricHourly], metric: str) -> ColumnEl
 def _windows(
     segs: Sequence[Sequence[int] | None],
     windows: Sequence[tuple[str, tuple[int, int]]],
-    make: Callable[..., T],
-) -> dict[str, T]:
+    made: _Made,
+) -> dict[str, Any]:
     """One object's windows from its per-segment sums: running totals over the segments, so
     each window (a run of segments `lo..hi`) is one difference per metric; windows that come
     out equal share one value (they are immutable)."""
@@ -783,50 +786,34 @@ def _windows(
             conversions += seg[3]
             value += seg[4]
         cums.append((spend, impressions, clicks, conversions, value))
-    made: dict[tuple[int, int, int, int, int], T] = {}
-    out: dict[str, T] = {}
+    out: dict[str, Any] = {}
     for key, (lo, hi) in windows:
         a, b = cums[hi + 1], cums[lo]
-        sums = (a[0] - b[0], a[1] - b[1], a[2] - b[2], a[3] - b[3], a[4] - b[4])
-        found = made.get(sums)
-        if found is None:
-            # int(): PostgreSQL sums BIGINT as NUMERIC.
-            found = made[sums] = make(
-                Decimal(sums[0]).scaleb(-6),
-                int(sums[1]),
-                int(sums[2]),
-                int(sums[3]),
-                Decimal(sums[4]).scaleb(-6),
-            )
-        out[key] = found
+        out[key] = made[(a[0] - b[0], a[1] - b[1], a[2] - b[2], a[3] - b[3], a[4] - b[4])]
     return out
 
 
-class _Made(dict[tuple[int, ...], Any]):
-    """Window values by their five sums, made once each (they are immutable)."""
+class _Made(dict[tuple[Any, ...], Any]):
+    """Window values by their five sums, made once each (they are immutable): `make` of the
+    sums as Decimal money and int counts, or (make None) the five sums as integers, money in
+    micros (core.rules.exact)."""
 
-    def __init__(self, make: Callable[..., Any]) -> None:
+    def __init__(self, make: Callable[..., Any] | None) -> None:
         super().__init__()
         self._make = make
 
-    def __missing__(self, sums: tuple[int, ...]) -> Any:
-        # int(): PostgreSQL may hand back NUMERIC sums.
-        value = self[sums] = self._make(
-            Decimal(sums[0]).scaleb(-6),
-            int(sums[1]),
-            int(sums[2]),
-            int(sums[3]),
-            Decimal(sums[4]).scaleb(-6),
+    def __missing__(self, sums: tuple[Any, ...]) -> Any:
+        # int(): PostgreSQL sums BIGINT as NUMERIC; `or 0`: an hour's SUM of only NULLs.
+        spend, impressions, clicks, conversions, value = (int(v or 0) for v in sums)
+        made = self[sums] = (
+            (spend, impressions, clicks, conversions, value)
+            if self._make is None
+            else self._make(
+                Decimal(spend).scaleb(-6),
+                impressions,
+                clicks,
+                conversions,
+                Decimal(value).scaleb(-6),
+            )
         )
-        return value
-
-
-def _values(values: Sequence[Any]) -> tuple[Decimal, int, int, int, Decimal]:
-    spend, impressions, clicks, conversions, value = (v or 0 for v in values)
-    return (
-        Decimal(spend).scaleb(-6),
-        int(impressions),
-        int(clicks),
-        int(conversions),
-        Decimal(value).scaleb(-6),
-    )
+        return made

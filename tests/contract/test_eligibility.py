@@ -19,7 +19,7 @@ import pytest
 
 from core.changes import read_state
 from core.eligibility import Blocked, blocked
-from core.rules.engine import _World
+from core.rules.world import World
 from core.tiktok import TikTokClient, TikTokError
 from tests.contract.conftest import Emu
 from tests.contract.test_changes import usd_account, utc_text
@@ -121,7 +121,7 @@ async def test_what_eligibility_allows_is_what_tiktok_accepts(
     [account] = [a for a in await db.accounts() if a.advertiser_id == adv]
     async with db.uow() as u:
         objects = await u.rules.objects([account.id])
-    world = _World()
+    world = World()
     world.add_objects(objects)
 
     mismatches: list[str] = []
