@@ -104,9 +104,13 @@ class Tick:
     held_until: datetime
 
     @staticmethod
-    def start(now: datetime) -> Tick:
-        """A new tick starting `now` (a random tail: instances may tick at the same moment)."""
-        return Tick(f"{now:%Y%m%d%H%M%S}-{secrets.token_hex(8)}", now + TICK_HOLD)
+    def start(now: datetime, lease: timedelta = LEASE) -> Tick:
+        """A new tick starting `now` (a random tail: instances may tick at the same moment).
+
+        Its alerts are held no longer than the rules' `lease`: a crashed tick's alerts then go
+        out by the time its rules are another worker's, not minutes after."""
+        hold = min(TICK_HOLD, lease)
+        return Tick(f"{now:%Y%m%d%H%M%S}-{secrets.token_hex(8)}", now + hold)
 
     def hold(self, quiet: datetime | None) -> datetime:
         """When an alert of this tick may go: at the tick's end (release), or later still when
@@ -868,18 +872,19 @@ async def run_due(
     owner: str,
     limit: int = BATCH,
     catalogue: Catalogue | None = None,
+    lease: timedelta = LEASE,
 ) -> int:
-    """Run the rules that are due now, each next due at its owner's plan's cadence (when the
-    `catalogue` is given); returns how many ran."""
+    """Run the rules that are due now (each held for `lease`), each next due at its owner's
+    plan's cadence (when the `catalogue` is given); returns how many ran."""
     now = clock.now()
     async with uow() as u:
-        rules = await u.rules.claim_due(owner, now, now + LEASE, limit)
+        rules = await u.rules.claim_due(owner, now, now + lease, limit)
         await u.commit()
     if not rules:
         return 0
     async with uow() as u:
         evaluations = await evaluate(u, rules, now)
-    ran, tick = 0, Tick.start(now)
+    ran, tick = 0, Tick.start(now, lease)
     try:
         for rule in rules:
             try:
