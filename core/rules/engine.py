@@ -887,6 +887,15 @@ async def run_due(
     ran, tick = 0, Tick.start(now, lease)
     try:
         for rule in rules:
+            # A tick that outlasts its lease (a stalled or overloaded worker) may have lost the
+            # rules it has not reached yet to another worker's claim: each is renewed just before
+            # its run and left alone when it is another's now, so no rule runs in two places.
+            async with uow() as u:
+                mine = await u.rules.renew(rule.id, owner, clock.now() + lease)
+                await u.commit()
+            if not mine:
+                log.warning("rules.lease_lost", extra={"rule_id": rule.id})
+                continue
             try:
                 await run_rule(uow, clock, changer, rule, evaluations[rule.id], owner, tick=tick,
                                catalogue=catalogue)

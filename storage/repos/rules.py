@@ -189,6 +189,15 @@ class RulesRepo:
             return None
         return await self._s.get(Rule, rule_id, populate_existing=True)
 
+    async def renew(self, rule_id: int, owner: str, lease_until: datetime) -> bool:
+        """Extend this worker's lease on a rule; False when another worker holds it now."""
+        result = await self._s.execute(
+            update(Rule)
+            .where(Rule.id == rule_id, Rule.lease_owner == owner)
+            .values(lease_until=lease_until)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
     async def release(
         self, rule_id: int, owner: str, *, due_at: datetime, ran_at: datetime | None
     ) -> None:
