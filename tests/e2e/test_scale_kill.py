@@ -344,6 +344,7 @@ async def _run(
     assert all(d >= -0.5 for d in late.values()), late
 
     summary = await launcher.wait_for(lambda m: "finished" in m.text, timeout=240)
+    print(f"kill: launch finished at {time.monotonic() - started:.0f} s")
     assert f"{ITEMS} of {ITEMS} created" in summary.text
     stop.set()
     sent = await asyncio.gather(*typing)
@@ -358,6 +359,7 @@ async def _run(
             break
         await asyncio.sleep(0.1)
     assert left == 0 and unsent == 0, (left, unsent)
+    print(f"kill: every rule ran and every alert was sent at {time.monotonic() - started:.0f} s")
     assert await db.fetchval("SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL") == 0
     wrong: dict[int, list[str]] = {}
     for k in range(USERS):
