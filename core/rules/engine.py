@@ -885,15 +885,18 @@ async def run_due(
     async with uow() as u:
         evaluations = await evaluate(u, rules, now)
     ran, tick = 0, Tick.start(now, lease)
+    # A long tick keeps the rules it has not reached yet: every third of the lease it renews
+    # them all. One that stalled longer (an overloaded or frozen worker) may have lost some to
+    # another worker's claim: those are left alone, so no rule runs in two places at once.
+    mine, renewed = {r.id for r in rules}, now
     try:
-        for rule in rules:
-            # A tick that outlasts its lease (a stalled or overloaded worker) may have lost the
-            # rules it has not reached yet to another worker's claim: each is renewed just before
-            # its run and left alone when it is another's now, so no rule runs in two places.
-            async with uow() as u:
-                mine = await u.rules.renew(rule.id, owner, clock.now() + lease)
-                await u.commit()
-            if not mine:
+        for n, rule in enumerate(rules):
+            if clock.now() - renewed >= lease / 3:
+                renewed = clock.now()
+                async with uow() as u:
+                    mine = await u.rules.renew([r.id for r in rules[n:]], owner, renewed + lease)
+                    await u.commit()
+            if rule.id not in mine:
                 log.warning("rules.lease_lost", extra={"rule_id": rule.id})
                 continue
             try:

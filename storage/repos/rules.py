@@ -189,14 +189,20 @@ class RulesRepo:
             return None
         return await self._s.get(Rule, rule_id, populate_existing=True)
 
-    async def renew(self, rule_id: int, owner: str, lease_until: datetime) -> bool:
-        """Extend this worker's lease on a rule; False when another worker holds it now."""
-        result = await self._s.execute(
-            update(Rule)
-            .where(Rule.id == rule_id, Rule.lease_owner == owner)
-            .values(lease_until=lease_until)
+    async def renew(self, rule_ids: Sequence[int], owner: str, lease_until: datetime) -> set[int]:
+        """Extend this worker's leases on these rules; the ids it still holds (not those another
+        worker took over)."""
+        if not rule_ids:
+            return set()
+        return set(
+            await self._s.scalars(
+                update(Rule)
+                .where(Rule.id.in_(list(rule_ids)), Rule.lease_owner == owner)
+                .values(lease_until=lease_until)
+                .returning(Rule.id)
+                .execution_options(synchronize_session=False)
+            )
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def release(
         self, rule_id: int, owner: str, *, due_at: datetime, ran_at: datetime | None
