@@ -219,7 +219,8 @@ async def _reconcile_daily(svc: Service, plans: PlanBook) -> None:
 def background_ticks(svc: Service) -> list[Tick]:
     """What every instance does in the background; leases keep instances from doubling work."""
     plans: PlanBook = svc.dp["plans"]
-    notifier = Notifier(svc.uow, svc.clock, svc.bot, svc.i18n, plans=plans)
+    leases = svc.settings.leases
+    notifier = Notifier(svc.uow, svc.clock, svc.bot, svc.i18n, plans=plans, lease=leases.outbox)
     owner = svc.worker
     courier = ExportCourier(svc.bot, svc.i18n)
     exports_dir = Path(svc.settings.export_dir)
@@ -227,11 +228,14 @@ def background_ticks(svc: Service) -> list[Tick]:
     ticks = [
         Tick("notify", svc.settings.notify_tick_seconds, notifier.tick),
         # Disconnected or revoked connections, lost ad accounts, disconnected trackers.
-        Tick("purge", 3600, lambda: privacy_purge.run_due(svc.uow, svc.clock, owner)),
+        Tick("purge", 3600,
+             lambda: privacy_purge.run_due(svc.uow, svc.clock, owner, lease=leases.purge)),
         Tick(
             "trackers",
             svc.settings.sync_tick_seconds,
-            lambda: tracker_jobs.run_due(svc.uow, svc.clock, trackers, owner),
+            lambda: tracker_jobs.run_due(
+                svc.uow, svc.clock, trackers, owner, lease=leases.trackers
+            ),
         ),
         Tick(
             "exports",
@@ -275,7 +279,8 @@ def background_ticks(svc: Service) -> list[Tick]:
                 svc.settings.rules_tick_seconds,
                 # Each rule next due at its owner's plan's cadence (the plans re-read).
                 lambda: rules_engine.run_due(
-                    svc.uow, svc.clock, changer, owner, catalogue=svc.dp["plans"].current()
+                    svc.uow, svc.clock, changer, owner, catalogue=svc.dp["plans"].current(),
+                    lease=leases.rules,
                 ),
             ),
             Tick(
@@ -296,7 +301,9 @@ def background_ticks(svc: Service) -> list[Tick]:
             Tick(
                 "launches",
                 svc.settings.rules_tick_seconds,
-                lambda: launch_runner.run_due(svc.uow, svc.clock, tiktok, owner, fetch, progress),
+                lambda: launch_runner.run_due(
+                    svc.uow, svc.clock, tiktok, owner, fetch, progress, lease=leases.launches
+                ),
             ),
             Tick(
                 "launch_approvals",
@@ -311,7 +318,7 @@ def background_ticks(svc: Service) -> list[Tick]:
                 lambda: drain_due(
                     svc.uow, svc.clock, tiktok, owner, svc.settings.sync_concurrency,
                     cadence=svc.settings.sync_cadence,
-                    lease=timedelta(seconds=svc.settings.sync_lease_seconds),
+                    lease=leases.sync,
                     stopping=ticks_stopping,
                 ),
             )

@@ -39,9 +39,9 @@ so the re-rendered text matches the first send unless the subject changed meanwh
 new text is sent: the user sees current information).
 
 Leases: a row waits at most a few seconds in this process before its send starts; the send
-renews the lease to `LEASE` (2 min), longer than its worst case (`SEND_TIMEOUT` per attempt plus
-the pacer's bounded 429 waits), so no other instance can take an in-flight row over. After a
-crash, the dead process's rows are retried once their leases expire.
+renews the lease to `OUTBOX_LEASE_SECONDS` (2 min), longer than its worst case (`SEND_TIMEOUT`
+per attempt plus the pacer's bounded waits), so no other instance can take an in-flight row
+over. After a crash, the dead process's rows are retried once their leases expire.
 """
 
 from __future__ import annotations
@@ -95,9 +95,14 @@ class Notifier:
         *,
         window: int = WINDOW,
         plans: PlanBook | None = None,
+        lease: timedelta = LEASE,
     ) -> None:
         self._uow, self._clock, self._bot, self._i18n = uow, clock, bot, i18n
         self._window = window
+        # A send must end inside its lease, or another instance could take the row over while
+        # it is still on its way (OUTBOX_LEASE_SECONDS shorter than 2 × SEND_TIMEOUT).
+        self._lease = lease
+        self._send_timeout = min(SEND_TIMEOUT, lease.total_seconds() / 2)
         self._plans = plans  # plan names in billing messages (built-in plans without it)
 
     async def tick(self, limit: int | None = None) -> int:
@@ -133,7 +138,9 @@ class Notifier:
         """Lease up to `room` due alerts, at most one per chat, none for chats already busy."""
         now = self._clock.now()
         async with self._uow() as u:
-            batch = await u.outbox.claim(now, now + LEASE, room, one_per_user=True, skip_users=busy)
+            batch = await u.outbox.claim(
+                now, now + self._lease, room, one_per_user=True, skip_users=busy
+            )
             await u.commit()
         return batch
 
@@ -172,7 +179,7 @@ class Notifier:
         now = self._clock.now()
         assert lease is not None
         async with self._uow() as u:
-            mine = await u.outbox.mark_sending(message.id, lease, now, now + LEASE)
+            mine = await u.outbox.mark_sending(message.id, lease, now, now + self._lease)
             if mine:
                 # One tick's rule alerts to this chat go out as this one digest: the set is
                 # fixed here, before the send, under our lease (core.rules.engine, Tick).
@@ -247,7 +254,7 @@ class Notifier:
         """sendMessage; a refusal (nothing delivered) is raised as `_Refused`."""
         try:
             sent = await self._bot.send_message(
-                chat_id, text, reply_markup=markup, request_timeout=SEND_TIMEOUT
+                chat_id, text, reply_markup=markup, request_timeout=self._send_timeout
             )
         except (TelegramRetryAfter, TelegramForbiddenError, TelegramBadRequest) as exc:
             raise _Refused() from exc
@@ -296,7 +303,7 @@ class Notifier:
                     chat_id=chat_id,
                     message_id=message_id,
                     reply_markup=markup,
-                    request_timeout=SEND_TIMEOUT,
+                    request_timeout=self._send_timeout,
                 )
             except TelegramBadRequest as exc:
                 reason = exc.message.lower()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
 from typing import Annotated, Any, Literal
@@ -15,6 +16,19 @@ from core.sync import Cadence
 from storage.vault import Keyring, KeyringError, parse_keyring
 
 _URL = re.compile(r"^https?://[^\s/]+(/[^\s]*)?$")
+
+
+@dataclass(frozen=True)
+class Leases:
+    """Lease lengths of the claimed background work: an instance killed with work in hand
+    loses it to another after this long (issue 15)."""
+
+    sync: timedelta
+    rules: timedelta
+    launches: timedelta
+    outbox: timedelta
+    trackers: timedelta
+    purge: timedelta
 
 
 class SettingsError(ValueError):
@@ -97,6 +111,14 @@ class Settings(BaseSettings):
     # How long an instance holds a claimed account sync before another may take it over (an
     # instance killed mid-sync loses its claims after this). Tests shorten it.
     sync_lease_seconds: float = Field(default=600.0, gt=0)
+    # The other leased work, likewise (README, Running several instances, says what a shorter
+    # lease trades): a rule run, a launch (renewed at every item), an alert in the notifier's
+    # hands (must outlast a send's worst wait for Telegram's pace), a tracker run, a purge.
+    rules_lease_seconds: float = Field(default=600.0, gt=0)
+    launch_lease_seconds: float = Field(default=120.0, gt=0)
+    outbox_lease_seconds: float = Field(default=120.0, gt=0)
+    tracker_lease_seconds: float = Field(default=600.0, gt=0)
+    purge_lease_seconds: float = Field(default=600.0, gt=0)
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
     # Offline demo only: trackers offered as one-tap choices in Add tracker, a JSON list of
@@ -201,6 +223,18 @@ class Settings(BaseSettings):
         """How often each ad account's intraday and back-window syncs run."""
         return Cadence(timedelta(minutes=self.sync_today_minutes),
                        timedelta(minutes=self.sync_window_minutes))
+
+    @property
+    def leases(self) -> Leases:
+        """How long this instance holds each kind of work it claims."""
+        return Leases(
+            sync=timedelta(seconds=self.sync_lease_seconds),
+            rules=timedelta(seconds=self.rules_lease_seconds),
+            launches=timedelta(seconds=self.launch_lease_seconds),
+            outbox=timedelta(seconds=self.outbox_lease_seconds),
+            trackers=timedelta(seconds=self.tracker_lease_seconds),
+            purge=timedelta(seconds=self.purge_lease_seconds),
+        )
 
     @property
     def use_webhook(self) -> bool:

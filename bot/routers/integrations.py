@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from aiogram import F, Router
@@ -244,7 +244,8 @@ async def _dispatch(
     if a in ("map", "auto", "lk", "lkt", "lkp", "lkc", "pat", "ul"):
         return await _mapping_press(query, cb, user, state, uow, clock, _clients(settings))
     if a in ("push", "pull"):
-        return await _sync_now(query, cb, user, uow, clock, worker, _clients(settings), catalogue)
+        return await _sync_now(query, cb, user, uow, clock, worker, _clients(settings), catalogue,
+                               settings.leases.trackers)
     if a == "log":
         return await _push_log(query, cb, user, uow, clock)
     if a in ("fx", "fxs", "fxd"):
@@ -705,7 +706,7 @@ async def typed_pattern(
 
 async def _sync_now(
     query: CallbackQuery, cb: TrackerCb, user: User, uow: UnitOfWorkFactory, clock: Clock,
-    worker: str, clients: ClientFactory, catalogue: Catalogue,
+    worker: str, clients: ClientFactory, catalogue: Catalogue, lease: timedelta,
 ) -> bool | None:
     """Push now or Pull now, with progress in the pressed message (at most one edit a second);
     a tracker a plan paused shows its card (Resume / ⭐ Upgrade) instead."""
@@ -724,13 +725,13 @@ async def _sync_now(
     report: PushReport | PullReport | None
     if what == "push":
         report = await jobs.push_now(uow, clock, user.id, t.id, clients, worker,
-                                     progress=pace)
+                                     progress=pace, lease=lease)
         if report is not None:
             note = card_view.pushed(report.sent, report.accepted, report.rejected,
                                     report.refused)
     else:
         report = await jobs.pull_now(uow, clock, user.id, t.id, clients, worker,
-                                     progress=pace)
+                                     progress=pace, lease=lease)
         if report is not None:
             note = card_view.pulled(report.rows, report.unmapped)
     if report is None:  # another worker is pushing or pulling it right now

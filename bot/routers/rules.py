@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiogram import F, Router, html
@@ -32,6 +32,7 @@ from core.clock import Clock
 from core.rules import builder, service
 from core.rules.acting import Changer
 from core.rules.backtest import backtest
+from core.rules.engine import LEASE as RULES_LEASE
 from core.rules.model import STATUS, ActionKind, Level
 from core.rules.presets import preset
 from core.rules.run_now import Outcome as RunOutcome
@@ -47,6 +48,7 @@ from core.rules.settings import (
     validate,
 )
 from core.rules.text import RuleSyntaxError, format_conditions, format_rule
+from core.settings import Settings
 from storage.models import User
 from storage.uow import UnitOfWorkFactory
 
@@ -171,6 +173,7 @@ async def rules_action(
     changer: Changer | None,
     plans: PlanBook,
     worker: str = "chat",
+    settings: Settings | None = None,
 ) -> None:
     """Every button of the list, a rule and its log."""
     if db_user is None:
@@ -179,7 +182,9 @@ async def rules_action(
     a, rid = callback_data.a, callback_data.id
     catalogue = plans.current()
     if a == "now":
-        await _run_now(query, callback_data, db_user, uow, clock, changer, worker, catalogue)
+        lease = settings.leases.rules if settings is not None else RULES_LEASE
+        await _run_now(query, callback_data, db_user, uow, clock, changer, worker, catalogue,
+                       lease)
         return
     if a == "list":
         await show(query, await list_screen(uow, db_user, callback_data.n))
@@ -293,6 +298,7 @@ async def _run_now(
     changer: Changer | None,
     worker: str,
     catalogue: Catalogue,
+    lease: timedelta,
 ) -> None:
     """Run the rule once, now, as its schedule would, showing progress and then the result."""
     rule = await service.get(uow, user.id, cb.id)
@@ -310,7 +316,8 @@ async def _run_now(
     await show(query, (view.running(rule), None))
     drawn = _drawn_at(cb.v)
     pace = every_second(query, lambda done, total: view.running(rule, done, total))
-    result = await run_now(uow, clock, changer, user.id, rule.id, worker, drawn, pace, catalogue)
+    result = await run_now(uow, clock, changer, user.id, rule.id, worker, drawn, pace, catalogue,
+                           lease)
     if result.outcome is RunOutcome.GONE:
         await final(query, (view.not_yours(), None))
     elif result.outcome is RunOutcome.BUSY:

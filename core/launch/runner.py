@@ -69,17 +69,19 @@ async def run_due(
     owner: str,
     fetch: Fetch,
     reporter: Reporter,
+    lease: timedelta = LEASE,
 ) -> int:
-    """Run every launch that is due (one at a time); how many were finished."""
+    """Run every launch that is due (one at a time, held for `lease` and renewed at every
+    item); how many were finished."""
     finished = 0
     while True:
         async with uow() as u:
-            launch = await u.launches.claim(clock.now(), owner, clock.now() + LEASE)
+            launch = await u.launches.claim(clock.now(), owner, clock.now() + lease)
             await u.commit()
         if launch is None:
             return finished
         try:
-            await _Run(uow, clock, client, owner, fetch, reporter, launch).execute()
+            await _Run(uow, clock, client, owner, fetch, reporter, launch, lease).execute()
             finished += 1
         except LeaseLost:
             log.warning("launch.lease_lost", extra={"launch_id": launch.id})
@@ -104,9 +106,10 @@ class _Run:
         fetch: Fetch,
         reporter: Reporter,
         launch: Launch,
+        lease: timedelta = LEASE,
     ) -> None:
         self.uow, self.clock, self.client, self.owner = uow, clock, client, owner
-        self.fetch, self.reporter, self.launch = fetch, reporter, launch
+        self.fetch, self.reporter, self.launch, self.lease = fetch, reporter, launch, lease
         self.template: Template = parse_document(launch.document)
         self.media: dict[str, dict[str, Any]] = dict(launch.params.get("media") or {})
         self.targets: dict[int, Target] = {}
@@ -147,7 +150,8 @@ class _Run:
         for k, v in values.items():
             setattr(item, k, v)
         async with self.uow() as u:
-            if not await u.launches.renew(self.launch.id, self.owner, self.clock.now() + LEASE):
+            until = self.clock.now() + self.lease
+            if not await u.launches.renew(self.launch.id, self.owner, until):
                 raise LeaseLost
             await u.launches.update_item(item.id, state=state, **values)
             await u.commit()

@@ -58,18 +58,20 @@ class Purged:
 
 
 async def run_due(uow: UnitOfWorkFactory, clock: Clock, owner: str,
-                  kinds: tuple[Kind, ...] = ALL, batch: int = BATCH) -> list[Purged]:
-    """One purge tick: claim the due rows of each kind and delete them with their data."""
+                  kinds: tuple[Kind, ...] = ALL, batch: int = BATCH,
+                  lease: timedelta = LEASE) -> list[Purged]:
+    """One purge tick: claim the due rows of each kind (each held for `lease`, renewed at every
+    batch) and delete them with their data."""
     done: list[Purged] = []
     for kind in kinds:
         now = clock.now()
         async with uow() as u:
             ids = await u.privacy.claim_purges(
-                kind.table, owner, now, now + LEASE, CLAIM, only=kind.only())
+                kind.table, owner, now, now + lease, CLAIM, only=kind.only())
             await u.commit()
         for row_id in ids:
             try:
-                purged = await purge_one(uow, clock, kind, row_id, owner, batch)
+                purged = await purge_one(uow, clock, kind, row_id, owner, batch, lease)
             except Exception:  # the rest still runs; this row is resumed by the next run
                 log.exception("privacy.purge_failed", extra={"table": kind.table, "id": row_id})
                 await _release(uow, kind, row_id, owner)
@@ -83,7 +85,7 @@ async def run_due(uow: UnitOfWorkFactory, clock: Clock, owner: str,
 
 
 async def purge_one(uow: UnitOfWorkFactory, clock: Clock, kind: Kind, row_id: int, owner: str,
-                    batch: int = BATCH) -> Purged | None:
+                    batch: int = BATCH, lease: timedelta = LEASE) -> Purged | None:
     """Delete everything under one claimed row in batches, then the row; None if the lease
     was lost meanwhile (another worker finishes it and writes the audit entry) or the purge
     was called off (a reconnect cleared purge_after)."""
@@ -92,7 +94,7 @@ async def purge_one(uow: UnitOfWorkFactory, clock: Clock, kind: Kind, row_id: in
         async with uow() as u:
             # Renewing the lease in each batch's transaction keeps a long purge ours, and
             # stops this worker as soon as another one took the row over.
-            if not await u.privacy.holds(kind.table, row_id, owner, clock.now() + LEASE):
+            if not await u.privacy.holds(kind.table, row_id, owner, clock.now() + lease):
                 log.warning("privacy.purge_stopped", extra={"table": kind.table, "id": row_id})
                 return None
             table, n = await u.privacy.erase_under_step(kind.table, row_id, batch)

@@ -353,20 +353,33 @@ async def run_due(
     owner: str,
     limit: int = BATCH,
     catalogue: Catalogue | None = None,
+    lease: timedelta = LEASE,
 ) -> int:
-    """Run the rules that are due now, each next due at its owner's plan's cadence (when the
-    `catalogue` is given); returns how many ran."""
+    """Run the rules that are due now (each held for `lease`), each next due at its owner's
+    plan's cadence (when the `catalogue` is given); returns how many ran."""
     now = clock.now()
     async with uow() as u:
-        rules = await u.rules.claim_due(owner, now, now + LEASE, limit)
+        rules = await u.rules.claim_due(owner, now, now + lease, limit)
         await u.commit()
     if not rules:
         return 0
     async with uow() as u:
         evaluations = await evaluate(u, rules, now)
-    ran, tick = 0, Tick.start(now)
+    ran, tick = 0, Tick.start(now, lease)
+    # A long tick keeps the rules it has not reached yet: every third of the lease it renews
+    # them all. One that stalled longer (an overloaded or frozen worker) may have lost some to
+    # another worker's claim: those are left alone, so no rule runs in two places at once.
+    mine, renewed = {r.id for r in rules}, now
     try:
-        for rule in rules:
+        for n, rule in enumerate(rules):
+            if clock.now() - renewed >= lease / 3:
+                renewed = clock.now()
+                async with uow() as u:
+                    mine = await u.rules.renew([r.id for r in rules[n:]], owner, renewed + lease)
+                    await u.commit()
+            if rule.id not in mine:
+                log.warning("rules.lease_lost", extra={"rule_id": rule.id})
+                continue
             try:
                 await run_rule(uow, clock, changer, rule, evaluations[rule.id], owner, tick=tick,
                                catalogue=catalogue)

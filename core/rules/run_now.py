@@ -57,6 +57,7 @@ async def run_now(
     drawn_at: datetime | None = None,
     progress: Progress | None = None,
     catalogue: Catalogue | None = None,
+    lease: timedelta = LEASE,
 ) -> RunNow:
     """Run one of the user's rules once, now (on or off); its alerts go out as one digest; its
     next scheduled slot keeps to the plan's cadence (`catalogue`, as the scheduler's runs)."""
@@ -68,12 +69,12 @@ async def run_now(
         done = await u.rules.run_at(rule_id, slot)
         if done is not None and done.status != "running":
             return RunNow(Outcome.RAN, done)
-        rule = await u.rules.claim_one(user_id, rule_id, owner, now, now + LEASE)
+        rule = await u.rules.claim_one(user_id, rule_id, owner, now, now + lease)
         await u.commit()
     if rule is None:
         return RunNow(Outcome.BUSY)
     due = rule.due_at
-    tick = Tick.start(now)
+    tick = Tick.start(now, lease)
     try:
         async with uow() as u:
             ev = (await evaluate(u, [rule], now))[rule.id]

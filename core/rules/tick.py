@@ -33,9 +33,13 @@ class Tick:
     held_until: datetime
 
     @staticmethod
-    def start(now: datetime) -> Tick:
-        """A new tick starting `now` (a random tail: instances may tick at the same moment)."""
-        return Tick(f"{now:%Y%m%d%H%M%S}-{secrets.token_hex(8)}", now + TICK_HOLD)
+    def start(now: datetime, lease: timedelta = TICK_HOLD) -> Tick:
+        """A new tick starting `now` (a random tail: instances may tick at the same moment).
+
+        Its alerts are held no longer than the rules' `lease`: a crashed tick's alerts then go
+        out by the time its rules are another worker's, not minutes after."""
+        hold = min(TICK_HOLD, lease)
+        return Tick(f"{now:%Y%m%d%H%M%S}-{secrets.token_hex(8)}", now + hold)
 
     def hold(self, quiet: datetime | None) -> datetime:
         """When an alert of this tick may go: at the tick's end (release), or later still when

@@ -96,12 +96,13 @@ async def run_tracker(
 
 
 async def run_due(
-    uow: UnitOfWorkFactory, clock: Clock, client_factory: ClientFactory, owner: str, limit: int = 4
+    uow: UnitOfWorkFactory, clock: Clock, client_factory: ClientFactory, owner: str, limit: int = 4,
+    lease: timedelta = LEASE,
 ) -> list[TrackerRun]:
-    """One scheduler tick: claim up to `limit` due trackers and run each."""
+    """One scheduler tick: claim up to `limit` due trackers (each held for `lease`), run each."""
     now = clock.now()
     async with uow() as u:
-        ids = await u.trackers.claim(owner, now, now + LEASE, limit)
+        ids = await u.trackers.claim(owner, now, now + lease, limit)
         await u.commit()
     return [await run_tracker(uow, clock, tid, client_factory, owner) for tid in ids]
 
@@ -114,7 +115,8 @@ async def release_leases(uow: UnitOfWorkFactory, owner: str) -> None:
 
 
 async def _claim_one(
-    uow: UnitOfWorkFactory, clock: Clock, user_id: int, tracker_id: int, owner: str
+    uow: UnitOfWorkFactory, clock: Clock, user_id: int, tracker_id: int, owner: str,
+    lease: timedelta = LEASE,
 ) -> tuple[bool, datetime | None]:
     """Lease the user's tracker now (TrackerNotFound if not theirs): (leased, its due time);
     not leased when another worker holds it."""
@@ -122,7 +124,7 @@ async def _claim_one(
     async with uow() as u:
         tracker = await owned(u, user_id, tracker_id)
         due = tracker.due_at
-        ids = await u.trackers.claim(owner, now, now + LEASE, 1, tracker_id=tracker_id, force=True)
+        ids = await u.trackers.claim(owner, now, now + lease, 1, tracker_id=tracker_id, force=True)
         await u.commit()
     return bool(ids), due
 
@@ -149,10 +151,11 @@ async def push_now(
     owner: str,
     days: Sequence[date] | None = None,
     progress: Progress | None = None,
+    lease: timedelta = LEASE,
 ) -> PushReport | None:
     """Push the user's tracker now (the given days, or the scheduled window), reporting progress
     as (done, total) steps; None if another worker is pushing or pulling it right now."""
-    leased, due = await _claim_one(uow, clock, user_id, tracker_id, owner)
+    leased, due = await _claim_one(uow, clock, user_id, tracker_id, owner, lease)
     if not leased:
         return None
     report: PushReport | None = None
@@ -173,10 +176,11 @@ async def pull_now(
     client_factory: ClientFactory,
     owner: str,
     progress: Progress | None = None,
+    lease: timedelta = LEASE,
 ) -> PullReport | None:
     """Map, pull and check the user's tracker now, reporting progress as (done, total) steps;
     None if another worker is on it right now."""
-    leased, due = await _claim_one(uow, clock, user_id, tracker_id, owner)
+    leased, due = await _claim_one(uow, clock, user_id, tracker_id, owner, lease)
     if not leased:
         return None
     report: PullReport | None = None

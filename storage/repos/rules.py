@@ -189,6 +189,21 @@ class RulesRepo:
             return None
         return await self._s.get(Rule, rule_id, populate_existing=True)
 
+    async def renew(self, rule_ids: Sequence[int], owner: str, lease_until: datetime) -> set[int]:
+        """Extend this worker's leases on these rules; the ids it still holds (not those another
+        worker took over)."""
+        if not rule_ids:
+            return set()
+        return set(
+            await self._s.scalars(
+                update(Rule)
+                .where(Rule.id.in_(list(rule_ids)), Rule.lease_owner == owner)
+                .values(lease_until=lease_until)
+                .returning(Rule.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
+
     async def release(
         self, rule_id: int, owner: str, *, due_at: datetime, ran_at: datetime | None
     ) -> None:

@@ -249,3 +249,11 @@ async def test_run_now_runs_once_per_screen_and_waits_for_a_scheduled_run(
     assert alert.batch is not None and alert.next_attempt_at == clock.now()
     async with uow() as u:
         assert (await u.session.scalar(select(Rule))).enabled is False
+
+
+def test_a_ticks_alerts_are_held_no_longer_than_its_rules_lease() -> None:
+    # A crashed tick's alerts go out once its rules are another worker's (RULES_LEASE_SECONDS),
+    # and never later than TICK_HOLD however long the lease.
+    assert engine.Tick.start(NOW).held_until == NOW + engine.TICK_HOLD
+    assert engine.Tick.start(NOW, timedelta(seconds=8)).held_until == NOW + timedelta(seconds=8)
+    assert engine.Tick.start(NOW, timedelta(hours=1)).held_until == NOW + engine.TICK_HOLD

@@ -165,6 +165,54 @@ async def test_a_repeated_run_of_the_same_slot_changes_nothing_twice(
     assert len(await _rows(uow, OutboxMessage)) == 1
 
 
+async def test_a_tick_that_outlasts_its_lease_leaves_the_rules_taken_over_alone(
+        uow: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    await _world(uow, {"a1": ("25", 0)})
+    first = await _rule(uow, STOP_LOSS)
+    second = await _rule(uow, "ad: spend >= 20 in today -> notify")
+    real, later = engine.run_rule, NOW + engine.LEASE + timedelta(minutes=1)
+    clock = FixedClock(NOW)
+
+    async def stalled(*args: object, **kw: object) -> RuleRun:
+        run = await real(*args, **kw)  # type: ignore[arg-type]
+        # This worker stalls past its lease; another worker's tick claims what is left.
+        clock.set(later)
+        async with uow() as u:
+            taken = await u.rules.claim_due("w2", later, later + engine.LEASE, 10)
+            await u.commit()
+        assert [r.id for r in taken] in ([], [second.id])
+        return run
+
+    monkeypatch.setattr(engine, "run_rule", stalled)
+    assert await engine.run_due(uow, clock, FakeChanger(), "w1") == 1
+    runs = await _rows(uow, RuleRun)
+    assert [r.rule_id for r in runs] == [first.id]  # the second is w2's now: not run by w1
+    rules = {r.id: r for r in await _rows(uow, Rule)}
+    assert rules[second.id].lease_owner == "w2"
+
+
+async def test_a_long_tick_keeps_its_rules_while_it_makes_progress(
+        uow: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    await _world(uow, {"a1": ("25", 0)})
+    ids = [(await _rule(uow, f"ad: spend >= {n} in today -> notify")).id for n in (5, 10, 20)]
+    real, clock = engine.run_rule, FixedClock(NOW)
+
+    async def slow(*args: object, **kw: object) -> RuleRun:
+        run = await real(*args, **kw)  # type: ignore[arg-type]
+        # 0.6 of a lease per rule: the third would have lapsed by the second's end unless the
+        # tick renewed what it still holds.
+        clock.set(clock.now() + engine.LEASE * 0.6)
+        async with uow() as u:
+            taken = await u.rules.claim_due("w2", clock.now(), clock.now() + engine.LEASE, 10)
+            await u.commit()
+        assert taken == []  # still w1's
+        return run
+
+    monkeypatch.setattr(engine, "run_rule", slow)
+    assert await engine.run_due(uow, clock, FakeChanger(), "w1") == 3
+    assert sorted(r.rule_id for r in await _rows(uow, RuleRun)) == ids
+
+
 async def test_a_crash_between_acting_and_announcing_still_announces_once(
         uow: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     await _world(uow, {"a1": ("25", 0), "a2": ("1", 0)})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from core.settings import SettingsError, load_settings
@@ -82,4 +84,30 @@ def test_tracker_timeout_defaults_to_20_seconds_and_is_read(
     assert load_settings().tracker_timeout_seconds == 2.5
     monkeypatch.setenv("TRACKER_TIMEOUT_SECONDS", "0")
     with pytest.raises(SettingsError, match="TRACKER_TIMEOUT_SECONDS"):
+        load_settings()
+
+
+LEASES = ("SYNC_LEASE_SECONDS", "RULES_LEASE_SECONDS", "LAUNCH_LEASE_SECONDS",
+          "OUTBOX_LEASE_SECONDS", "TRACKER_LEASE_SECONDS", "PURGE_LEASE_SECONDS")
+
+
+def test_lease_lengths_default_to_minutes_and_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    leases = load_settings().leases
+    ten = timedelta(minutes=10)
+    assert (leases.sync, leases.rules, leases.trackers, leases.purge) == (ten,) * 4
+    assert (leases.launches, leases.outbox) == (timedelta(minutes=2),) * 2
+    for n, name in enumerate(LEASES):
+        monkeypatch.setenv(name, str(5 + n))
+    leases = load_settings().leases
+    assert [leases.sync, leases.rules, leases.launches, leases.outbox, leases.trackers,
+            leases.purge] == [timedelta(seconds=5 + n) for n in range(6)]
+
+
+@pytest.mark.parametrize("name", LEASES)
+@pytest.mark.parametrize("value", ["0", "-5", "soon"])
+def test_a_lease_must_be_a_positive_number_of_seconds(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=name):
         load_settings()
