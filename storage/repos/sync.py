@@ -303,11 +303,11 @@ class SyncRepo:
                 select(RuleSum.as_of).where(RuleSum.ad_account_id == account_id).distinct().limit(2)
             )
             if [_day(d) for d in days] == [today]:
-                for stmt in refreshes(account_id, today, level, object_ids):
-                    await conn.execute(stmt)
+                for stmt, params in refreshes(account_id, today, level, object_ids):
+                    await conn.execute(stmt, params)
                 return
-        for stmt in refresh_statements(account_id, today):
-            await conn.execute(stmt)
+        for stmt, params in refresh_statements(account_id, today):
+            await conn.execute(stmt, params)
 
     async def upsert_hourly(self, rows: Sequence[dict[str, Any]]) -> int:
         """Insert or update hourly metric rows."""
