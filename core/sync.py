@@ -66,10 +66,18 @@ class Cadence:
 
     today: timedelta = timedelta(minutes=15)
     window: timedelta = timedelta(hours=1)
+    # How long a due job may wait for the next scheduler tick (SYNC_TICK_SECONDS): a job is
+    # made due that much early, so that it starts within its interval, not up to a tick after.
+    early: timedelta = timedelta(0)
 
     def every(self, kind: str) -> timedelta:
         """The interval of a job kind."""
         return self.today if kind == "today" else self.window
+
+    def next_due(self, kind: str, started: datetime) -> datetime:
+        """When a job that started a good run at `started` is due again."""
+        interval = self.every(kind)
+        return started + interval - min(self.early, interval / 2)
 
 
 BACKFILL_DAYS = 62
@@ -703,7 +711,7 @@ async def _done(
     """Give a job back after a good run (in the caller's transaction)."""
     # last_ok_at is when the run started: its data is at least that fresh.
     await u.sync.release(
-        job.job_id, owner, due_at=started + cadence.every(job.kind), ok=True, now=started
+        job.job_id, owner, due_at=cadence.next_due(job.kind, started), ok=True, now=started
     )
     await u.sync.update_freshness(job.account_id)
     if job.kind == "window":  # fresh back-window spend: push it to the user's trackers
