@@ -15,6 +15,14 @@ any number of instances can tick without doing the same work twice (design.md, S
 - `today` (every 15 minutes): today's daily and hourly rows at every level, in the account's
   time zone.
 
+Every report is asked at the ad level only, with each ad's ad group and campaign, and summed up
+to the ad group, campaign and account levels here (core.sync_rollup: every stored metric is a
+count or an amount) — one request where one per level was; an account with more ads than one
+report holds is still asked level by level. Intraday jobs go before window jobs, and take up to
+four other due intraday jobs of the same connection and time zone along into one request
+(`advertiser_ids`, spec §7.1): TikTok's QPS is per app (spec §8.2), and at one request per level
+10,000 accounts needed ~119 requests/s where a 50-QPS app may send 45 (bench/README.md).
+
 Each step is fetched completely before it is written in one transaction, so a TikTok fault
 (rate limit, 5xx, timeout) leaves the stored data as it was; the job is retried with back-off
 and a later run completes it. A step's write runs while the next step is fetched (the sync is
