@@ -42,16 +42,17 @@ from bench.fleet import (
     start_instances,
     stop_instances,
 )
-from core.sync import LEVELS, Cadence
+from core.sync import TODAY_BATCH, Cadence
 from storage.models import SyncJob
 from storage.uow import UnitOfWorkFactory
 
 # The fewest requests of each job kind for an account whose listings fit one page
-# (core/sync.py): today = day and hour reports at every level; window = 3 structure listings,
-# the back window by day and yesterday by hour at every level, then up to 3 older days by
-# hour at 3 levels (rule backtests) on the runs after the first.
-TODAY_CALLS = 2 * len(LEVELS)
-WINDOW_CALLS = 3 + 2 * len(LEVELS)
+# (core/sync.py): today = a day and an hour report at the ad level, shared by up to
+# TODAY_BATCH accounts of one login and time zone (the fixture's accounts are in 10 zones);
+# window = 3 structure listings, the back window by day and yesterday by hour at the ad level,
+# then up to 3 older days by hour (rule backtests) on the runs after the first.
+TODAY_CALLS = 2 / TODAY_BATCH
+WINDOW_CALLS = 3 + 2
 SYNC_PATHS = ("report/integrated/get/", "campaign/get/", "adgroup/get/", "ad/get/")
 
 
@@ -132,7 +133,7 @@ async def main_async(args: argparse.Namespace) -> int:
     )
     print(
         f"  the fewest calls for these cadences: {need:.1f}/s "
-        f"({TODAY_CALLS} per intraday sync, {WINDOW_CALLS}+ per window sync) against "
+        f"({TODAY_CALLS:g} per intraday sync, {WINDOW_CALLS}+ per window sync) against "
         f"{args.qps * 0.9:.1f}/s the limiter allows: at most "
         f"{int(args.accounts * args.qps * 0.9 / max(need, 1e-9)):,} accounts keep the cadence"
     )

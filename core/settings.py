@@ -220,9 +220,11 @@ class Settings(BaseSettings):
 
     @property
     def sync_cadence(self) -> Cadence:
-        """How often each ad account's intraday and back-window syncs run."""
+        """How often each ad account's intraday and back-window syncs run (made due a tick
+        early, so each starts within its interval)."""
         return Cadence(timedelta(minutes=self.sync_today_minutes),
-                       timedelta(minutes=self.sync_window_minutes))
+                       timedelta(minutes=self.sync_window_minutes),
+                       timedelta(seconds=self.sync_tick_seconds))
 
     @property
     def leases(self) -> Leases:

@@ -15,6 +15,14 @@ any number of instances can tick without doing the same work twice (design.md, S
 - `today` (every 15 minutes): today's daily and hourly rows at every level, in the account's
   time zone.
 
+Every report is asked at the ad level only, with each ad's ad group and campaign, and summed up
+to the ad group, campaign and account levels here (core.sync_rollup: every stored metric is a
+count or an amount) — one request where one per level was; an account with more ads than one
+report holds is still asked level by level. Intraday jobs go before window jobs, and take up to
+four other due intraday jobs of the same connection and time zone along into one request
+(`advertiser_ids`, spec §7.1): TikTok's QPS is per app (spec §8.2), and at one request per level
+10,000 accounts needed ~119 requests/s where a 50-QPS app may send 45 (bench/README.md).
+
 Each step is fetched completely before it is written in one transaction, so a TikTok fault
 (rate limit, 5xx, timeout) leaves the stored data as it was; the job is retried with back-off
 and a later run completes it. A step's write runs while the next step is fetched (the sync is
@@ -41,7 +49,7 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from core import connections
+from core import connections, sync_refusals, sync_rollup
 from core.clock import Clock
 from core.periods import local_today
 from core.tiktok import (
@@ -66,10 +74,18 @@ class Cadence:
 
     today: timedelta = timedelta(minutes=15)
     window: timedelta = timedelta(hours=1)
+    # How long a due job may wait for the next scheduler tick (SYNC_TICK_SECONDS): a job is
+    # made due that much early, so that it starts within its interval, not up to a tick after.
+    early: timedelta = timedelta(0)
 
     def every(self, kind: str) -> timedelta:
         """The interval of a job kind."""
         return self.today if kind == "today" else self.window
+
+    def next_due(self, kind: str, started: datetime) -> datetime:
+        """When a job that started a good run at `started` is due again."""
+        interval = self.every(kind)
+        return started + interval - min(self.early, interval / 2)
 
 
 BACKFILL_DAYS = 62
@@ -92,6 +108,15 @@ _MICRO = Decimal("0.000001")
 # Only the raw counts are stored: every ratio (CTR, CPC, CPA, ROAS...) is derived from sums, so
 # asking TikTok for them would only make the pages bigger (spec §7.1 metric names).
 SYNC_METRICS = ("spend", "impressions", "clicks", "conversion", "total_complete_payment_rate")
+# Every one of them is additive, so one report at the ad level, with each ad's ad group and
+# campaign, is summed up to the other levels (core.sync_rollup): 1 request where 4 were.
+REPORT_METRICS = (*SYNC_METRICS, *sync_rollup.PARENT_METRICS)
+# spec §7.1: a report holds up to 10,000 ads. An account with more (in its synced structure)
+# is asked per level as before, so its campaign and account totals stay whole.
+AD_REPORT_MAX_ADS = 10_000
+# spec §7.1: up to 5 ad accounts per BASIC report (`advertiser_ids`); intraday syncs of one
+# connection's accounts in one time zone (spec §7.2: each account's own dates) share them.
+TODAY_BATCH = 5
 
 Progress = Callable[[int, int], Awaitable[None]]
 
@@ -223,7 +248,9 @@ class _Writer:
 
 async def _pull_structure(
     clock: Clock, client: TikTokClient, job: ClaimedJob, token: str, writer: _Writer
-) -> None:
+) -> int:
+    """Pull campaigns, ad groups and ads; returns how many ads (deleted ones too)."""
+    ads = 0
     fetchers = (
         ("campaign", client.get_campaigns),
         ("adgroup", client.get_adgroups),
@@ -236,6 +263,8 @@ async def _pull_structure(
         now = clock.now()
         rows = [_object_row(job.account_id, level, o, now) for o in objects]
         await writer.submit(_objects_write(job.account_id, level, rows, now))
+        ads = len(objects)
+    return ads
 
 
 async def _pull_metrics(
@@ -258,6 +287,66 @@ async def _pull_metrics(
         await writer.submit(
             _metrics_write(job.account_id, table, now, hourly, local_today(now, job.time_zone))
         )
+
+
+async def _pull_levels(
+    clock: Clock,
+    client: TikTokClient,
+    job: ClaimedJob,
+    token: str,
+    start: date,
+    end: date,
+    grain: TimeGrain,
+    writer: _Writer,
+    levels: tuple[str, ...] = tuple(LEVELS.values()),
+) -> None:
+    """One ad-level report, written at `levels` (the ads' sums for the levels above)."""
+    table = await client.get_report_table(
+        token, job.advertiser_id, ReportLevel.AD, start, end, grain=grain, metrics=REPORT_METRICS
+    )
+    now = clock.now()
+    today = local_today(now, job.time_zone)
+    await writer.submit(_levels_write(job, table, now, grain is TimeGrain.HOUR, today, levels))
+
+
+def _levels_write(
+    job: ClaimedJob,
+    table: ReportTable,
+    now: datetime,
+    hourly: bool,
+    today: date,
+    levels: tuple[str, ...] = tuple(LEVELS.values()),
+) -> Callable[[UnitOfWork], Awaitable[int]]:
+    """The write of one ad-level report at `levels`, summed up (core.sync_rollup) there, so
+    that work overlaps the next step's requests too; daily rows rebuild rule sums like
+    _metrics_write."""
+
+    async def write(u: UnitOfWork) -> int:
+        return await _write_levels(u, job, table, now, hourly, today, levels)
+
+    return write
+
+
+async def _write_levels(
+    u: UnitOfWork,
+    job: ClaimedJob,
+    table: ReportTable,
+    now: datetime,
+    hourly: bool,
+    today: date,
+    levels: tuple[str, ...],
+) -> int:
+    ids = sync_rollup.parents(table)
+    ads = _metric_columns(table, hourly)
+    per_level = sync_rollup.roll_up(ads, ids, job.advertiser_id, hourly)
+    count = 0
+    for level in levels:
+        columns = per_level[level]
+        shared = {"ad_account_id": job.account_id, "level": level, "synced_at": now}
+        count += await u.sync.upsert_metric_columns(hourly, columns, shared)
+        if not hourly and level in RULE_LEVELS and columns["object_id"]:
+            await u.sync.refresh_rule_sums(job.account_id, today, level, columns["object_id"])
+    return count
 
 
 def _objects_write(
@@ -310,23 +399,29 @@ async def _run_window(
         backfilled = found is not None and found.last_ok_at is not None
     start = today - timedelta(days=RECENT_DAYS) if backfilled else first
     yesterday = today - timedelta(days=1)
-    backfill = len(HOURLY_BACKFILL_LEVELS) if backfilled else 0
-    writer = _Writer(uow, _Steps(3 + 2 * len(LEVELS) + backfill, progress))
+    steps = _Steps(3 + 2 + (1 if backfilled else 0), progress)
+    writer = _Writer(uow, steps)
     try:
-        await _pull_structure(clock, client, job, token, writer)
-        await _pull_metrics(
-            clock, client, job, token, start, yesterday, TimeGrain.DAY, list(LEVELS), writer
-        )
-        # Yesterday by hour, for "today so far vs yesterday at the same hour" at every level.
-        await _pull_metrics(
-            clock, client, job, token, yesterday, yesterday, TimeGrain.HOUR, list(LEVELS), writer
-        )
+        ads = await _pull_structure(clock, client, job, token, writer)
+        per_level = ads > AD_REPORT_MAX_ADS
+        if per_level:
+            steps.total += 2 * (len(LEVELS) - 1) + (len(HOURLY_BACKFILL_LEVELS) - 1) * backfilled
+        for first_day, grain in ((start, TimeGrain.DAY), (yesterday, TimeGrain.HOUR)):
+            # By day for the back window; yesterday by hour, for "today so far vs yesterday
+            # at the same hour" at every level.
+            if per_level:
+                levels = list(LEVELS)
+                await _pull_metrics(
+                    clock, client, job, token, first_day, yesterday, grain, levels, writer
+                )
+            else:
+                await _pull_levels(clock, client, job, token, first_day, yesterday, grain, writer)
         if backfilled:
             # Not on the first run: that one brings the user's stats in as fast as it can; the
             # older hours (for backtests) follow on the next hourly runs. What it asks for
             # depends on what is stored: the steps before it are written first.
             await writer.flush()
-            await _backfill_hours(uow, clock, client, job, token, today, writer)
+            await _backfill_hours(uow, clock, client, job, token, today, writer, per_level)
         await writer.flush()
     finally:
         await writer.close()
@@ -341,11 +436,17 @@ async def _backfill_hours(
     token: str,
     today: date,
     writer: _Writer,
+    per_level: bool = False,
 ) -> None:
-    """Pull a few missing older days by hour at each object level (for rule backtests)."""
+    """Pull a few missing older days by hour at each object level (for rule backtests): from
+    the ad level, summed up to the others (or level by level for accounts too big for one
+    report, see AD_REPORT_MAX_ADS)."""
     # Yesterday is pulled by hour on every run already; the older days of the last 30.
     candidates = [today - timedelta(days=n) for n in range(2, HOURLY_DAYS + 1)]
-    for level in HOURLY_BACKFILL_LEVELS:
+    names = tuple(LEVELS[level] for level in HOURLY_BACKFILL_LEVELS)
+    metrics = SYNC_METRICS if per_level else REPORT_METRICS
+    for level in HOURLY_BACKFILL_LEVELS if per_level else (ReportLevel.AD,):
+        # The ad level decides for all three when they are written together.
         name = LEVELS[level]
         async with uow() as u:
             have = await u.sync.hourly_days(job.account_id, name, candidates)
@@ -358,20 +459,18 @@ async def _backfill_hours(
         days = missing[:HOURLY_BACKFILL_PER_RUN]  # newest first
         # spec §7.1: an hourly report spans one day at most, so one request per day; all of a
         # level's days are fetched before any is written, like every other step.
-        table = ReportTable(level, metrics={name: [] for name in SYNC_METRICS})
+        table = ReportTable(level, metrics={m: [] for m in metrics})
         for day in days:
             table.extend(
                 await client.get_report_table(
-                    token,
-                    job.advertiser_id,
-                    level,
-                    day,
-                    day,
-                    grain=TimeGrain.HOUR,
-                    metrics=SYNC_METRICS,
+                    token, job.advertiser_id, level, day, day, grain=TimeGrain.HOUR, metrics=metrics
                 )
             )
-        await writer.submit(_metrics_write(job.account_id, table, clock.now(), True, today))
+        now = clock.now()
+        if per_level:
+            await writer.submit(_metrics_write(job.account_id, table, now, True, today))
+        else:
+            await writer.submit(_levels_write(job, table, now, True, today, names))
 
 
 async def _run_today(
@@ -383,12 +482,17 @@ async def _run_today(
     progress: Progress | None,
 ) -> int:
     today = local_today(clock.now(), job.time_zone)
-    writer = _Writer(uow, _Steps(2 * len(LEVELS), progress))
+    async with uow() as u:
+        ads = (await u.sync.ad_counts([job.account_id])).get(job.account_id, 0)
+    per_level = ads > AD_REPORT_MAX_ADS
+    writer = _Writer(uow, _Steps(2 * (len(LEVELS) if per_level else 1), progress))
     try:
         for grain in (TimeGrain.DAY, TimeGrain.HOUR):
-            await _pull_metrics(
-                clock, client, job, token, today, today, grain, list(LEVELS), writer
-            )
+            if per_level:
+                levels = list(LEVELS)
+                await _pull_metrics(clock, client, job, token, today, today, grain, levels, writer)
+            else:
+                await _pull_levels(clock, client, job, token, today, today, grain, writer)
         await writer.flush()
     finally:
         await writer.close()
@@ -416,56 +520,22 @@ async def run_job(
     try:
         rows = await runner(uow, clock, client, job, token, progress)
     except TokenInvalidError as exc:
-        reason = await _token_refusal(client, token, exc)
+        reason = await sync_refusals.token_refusal(client, token, exc)
         return await _settle(uow, clock, job, owner, reason, exc.message)
     except PermissionDeniedError as exc:
-        reason = await _access_refusal(client, token, job.advertiser_id)
+        reason = await sync_refusals.access_refusal(client, token, job.advertiser_id)
         return await _settle(uow, clock, job, owner, reason, exc.message)
     except TikTokError as exc:
         return await _settle(uow, clock, job, owner, "retry", str(exc))
     except OperationalError as exc:  # the database was busy or gone for a moment: try later
         return await _settle(uow, clock, job, owner, "retry", f"database: {exc.orig}")
+    except sync_rollup.RollUpError as exc:  # a report shape TikTok does not document
+        return await _settle(uow, clock, job, owner, "retry", str(exc))
     async with uow() as u:
-        # last_ok_at is when this run started: its data is at least that fresh.
-        await u.sync.release(
-            job.job_id, owner, due_at=now + cadence.every(job.kind), ok=True, now=now
-        )
-        await u.sync.update_freshness(job.account_id)
-        if job.kind == "window":  # fresh back-window spend: push it to the user's trackers
-            await u.trackers.due_now_for_user(job.user_id, now)
+        await _done(u, job, owner, now, cadence)
         await u.commit()
     log.info("sync.done", extra={"account_id": job.account_id, "kind": job.kind, "rows": rows})
     return SyncOutcome(job.account_id, job.kind, True, rows=rows)
-
-
-async def _token_refusal(client: TikTokClient, token: str, exc: TokenInvalidError) -> str:
-    """How a refused token counts: "revoked" only when TikTok refuses it for good and says so
-    again on a second, independent call (a one-off glitch must not start deleting anyone's
-    data); "token" for a refusal that is not a revocation (the connection needs a reconnect,
-    nothing is deleted); "retry" when the second call went through or could not tell."""
-    if not exc.revoked:
-        return "token"
-    try:
-        await client.get_authorized_advertisers(token)
-    except TokenInvalidError as again:
-        return "revoked" if again.revoked else "token"
-    except TikTokError:
-        return "retry"
-    return "retry"
-
-
-async def _access_refusal(client: TikTokClient, token: str, advertiser_id: str) -> str:
-    """How a refused advertiser counts: "lost" when the login's list of ad accounts no longer
-    holds it (its data goes after the retention period), "revoked" when the token itself is
-    refused for good, "no_access" when it is still listed (a missing permission: stop syncing,
-    keep the data), "retry" when TikTok could not tell."""
-    try:
-        listed = await client.get_authorized_advertisers(token)
-    except TokenInvalidError as exc:
-        return "revoked" if exc.revoked else "token"
-    except TikTokError:
-        return "retry"
-    return "no_access" if any(a.advertiser_id == advertiser_id for a in listed) else "lost"
 
 
 async def _settle(
@@ -518,12 +588,146 @@ async def run_due(
     cadence: Cadence = Cadence(),
     lease: timedelta = LEASE,
 ) -> list[SyncOutcome]:
-    """One scheduler tick: claim up to `limit` due jobs (each held for `lease`) and run them."""
+    """One scheduler tick: claim up to `limit` due jobs (each held for `lease`) and run them.
+
+    Intraday jobs first: they keep today's numbers (what rules act on) within their cadence,
+    while a late back-window run costs little (it re-reads days that rarely change). When
+    more is due than TikTok's QPS allows — every account at once after a big connect — the
+    window runs wait for the intraday ones, not the other way round. Each intraday job takes
+    up to TODAY_BATCH - 1 due others of its connection and time zone along (one report).
+    """
     now = clock.now()
     async with uow() as u:
-        jobs = await u.sync.claim(owner, now, now + lease, limit)
+        jobs = await u.sync.claim(owner, now, now + lease, limit, kinds=("today",))
+        if len(jobs) < limit:
+            rest = limit - len(jobs)
+            jobs += await u.sync.claim(owner, now, now + lease, rest, kinds=("window",))
         await u.commit()
-    return [await run_job(uow, clock, client, job, owner, cadence=cadence) for job in jobs]
+    outcomes: list[SyncOutcome] = []
+    for job in jobs:
+        if job.kind == "today":
+            outcomes += await _run_today_batch(uow, clock, client, job, owner, cadence, lease)
+        else:
+            outcomes.append(await run_job(uow, clock, client, job, owner, cadence=cadence))
+    return outcomes
+
+
+async def _run_today_batch(
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    client: TikTokClient,
+    job: ClaimedJob,
+    owner: str,
+    cadence: Cadence,
+    lease: timedelta,
+) -> list[SyncOutcome]:
+    """Run a claimed intraday job with up to TODAY_BATCH - 1 others due on its connection in
+    its time zone, their reports shared (spec §7.1 `advertiser_ids`); the accounts of one
+    report hold at most AD_REPORT_MAX_ADS ads between them (the rest run alone)."""
+    now = clock.now()
+    async with uow() as u:
+        more = await u.sync.claim(
+            owner, now, now + lease, TODAY_BATCH - 1, kinds=("today",), like=job
+        )
+        await u.commit()
+        counts = await u.sync.ad_counts([j.account_id for j in (job, *more)]) if more else {}
+    together: list[ClaimedJob] = []
+    alone: list[ClaimedJob] = []
+    ads = 0
+    for j in (job, *more):
+        n = counts.get(j.account_id, 0)
+        if together and ads + n > AD_REPORT_MAX_ADS:
+            alone.append(j)
+        else:
+            together.append(j)
+            ads += n
+    if len(together) > 1:
+        outcomes = await _today_together(uow, clock, client, together, owner, cadence)
+    else:
+        alone = together + alone
+        outcomes = []
+    for j in alone:
+        outcomes.append(await run_job(uow, clock, client, j, owner, cadence=cadence))
+    return outcomes
+
+
+async def _today_together(
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    client: TikTokClient,
+    jobs: list[ClaimedJob],
+    owner: str,
+    cadence: Cadence,
+) -> list[SyncOutcome]:
+    """Several accounts' intraday syncs from shared reports; a refusal or fault of a shared
+    request sends each job on alone (that run tells whose access or token it was)."""
+    now = clock.now()
+    lead = jobs[0]
+    async with uow() as u:
+        token = (
+            await u.credentials.reveal(lead.credential_id)
+            if lead.credential_id is not None
+            else None
+        )
+
+    async def alone() -> list[SyncOutcome]:
+        return [await run_job(uow, clock, client, j, owner, cadence=cadence) for j in jobs]
+
+    if token is None:
+        return await alone()
+    today = local_today(now, lead.time_zone)
+    metrics = (*REPORT_METRICS, "advertiser_id")  # whose row it is
+    ids = [j.advertiser_id for j in jobs]
+    tables: list[tuple[bool, dict[str, ReportTable], ReportTable]] = []
+    try:
+        for grain in (TimeGrain.DAY, TimeGrain.HOUR):
+            table = await client.get_report_table(
+                token,
+                lead.advertiser_id,
+                ReportLevel.AD,
+                today,
+                today,
+                grain=grain,
+                metrics=metrics,
+                advertiser_ids=ids,
+            )
+            split = sync_rollup.split_by_advertiser(table)
+            tables.append((grain is TimeGrain.HOUR, split, sync_rollup.empty_like(table)))
+    except (TikTokError, sync_rollup.RollUpError):
+        return await alone()
+    outcomes = []
+    for j in jobs:
+        try:
+            async with uow() as u:
+                rows = 0
+                for hourly, split, empty in tables:
+                    table = split.get(j.advertiser_id, empty)
+                    levels = tuple(LEVELS.values())
+                    rows += await _write_levels(u, j, table, clock.now(), hourly, today, levels)
+                await _done(u, j, owner, now, cadence)
+                await u.commit()
+        except OperationalError as exc:
+            outcomes.append(await _settle(uow, clock, j, owner, "retry", f"database: {exc.orig}"))
+            continue
+        except sync_rollup.RollUpError as exc:
+            outcomes.append(await _settle(uow, clock, j, owner, "retry", str(exc)))
+            continue
+        log.info("sync.done", extra={"account_id": j.account_id, "kind": j.kind, "rows": rows})
+        outcomes.append(SyncOutcome(j.account_id, j.kind, True, rows=rows))
+    return outcomes
+
+
+async def _done(
+    u: UnitOfWork, job: ClaimedJob, owner: str, started: datetime, cadence: Cadence
+) -> None:
+    """Give a job back after a good run (in the caller's transaction)."""
+    # last_ok_at is when the run started: its data is at least that fresh.
+    await u.sync.release(
+        job.job_id, owner, due_at=cadence.next_due(job.kind, started), ok=True, now=started
+    )
+    await u.sync.update_freshness(job.account_id)
+    if job.kind == "window":  # fresh back-window spend: push it to the user's trackers
+        await u.trackers.due_now_for_user(job.user_id, started)
 
 
 async def drain_due(

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BigInteger, Delete, Insert, case, cast, delete, func, literal, select
+from sqlalchemy import BigInteger, Delete, Insert, bindparam, case, cast, delete, func, select
 
 from storage.models.ads import (
     RULE_SUM_FIELDS,
@@ -43,30 +44,53 @@ def columns() -> list[str]:
     return [rule_sum_column(s, f) for s in range(SEGMENTS) for f in RULE_SUM_FIELDS]
 
 
+Statement = tuple[Delete | Insert, dict[str, Any]]
+
+
 def refresh_statements(
     account_id: int,
     today: date,
     level: str | None = None,
     object_ids: Sequence[str] | None = None,
-) -> list[Delete | Insert]:
+) -> list[Statement]:
     """Delete and rebuild (from metrics_daily, as of the local day `today`) the rows of one
     account: all of them, or those of one level's listed objects. Days after `today` are left
-    out, as the rules' own query leaves them out."""
-    m = MetricDaily
-    where: list[Any] = [m.ad_account_id == account_id, m.day <= today]
-    gone: list[Any] = [RuleSum.ad_account_id == account_id]
+    out, as the rules' own query leaves them out. Statements with their parameters: the
+    statements are built once per shape (a sync runs them for every write; building and
+    keying the pivot each time was a quarter of a sync's CPU)."""
+    params: dict[str, Any] = {"account_id": account_id, "today": today}
+    params.update(
+        {f"edge{n}": today - timedelta(days=RULE_SUM_STARTS[n + 1]) for n in range(SEGMENTS - 1)}
+    )
     if level is not None:
-        where.append(m.level == level)
-        gone.append(RuleSum.level == level)
+        params["level"] = level
+    if object_ids is not None:
+        params["object_ids"] = list(object_ids)
+    gone, insert = _statements(level is not None, object_ids is not None)
+    return [(gone, params), (insert, params)]
+
+
+@lru_cache(maxsize=8)
+def _statements(by_level: bool, by_ids: bool) -> tuple[Delete, Insert]:
+    """The delete and the rebuild of `refresh_statements`, with bound parameters."""
+    m = MetricDaily
+    day = MetricDaily.day.type
+    account = bindparam("account_id", type_=BigInteger)
+    today = bindparam("today", type_=day)
+    where: list[Any] = [m.ad_account_id == account, m.day <= today]
+    gone: list[Any] = [RuleSum.ad_account_id == account]
+    if by_level:
+        where.append(m.level == bindparam("level"))
+        gone.append(RuleSum.level == bindparam("level"))
     else:
         where.append(m.level.in_(LEVELS))
-    if object_ids is not None:
-        where.append(m.object_id.in_(list(object_ids)))
-        gone.append(RuleSum.object_id.in_(list(object_ids)))
+    if by_ids:
+        where.append(m.object_id.in_(bindparam("object_ids", expanding=True)))
+        gone.append(RuleSum.object_id.in_(bindparam("object_ids", expanding=True)))
     # Segment k: the days from RULE_SUM_STARTS[k] to RULE_SUM_STARTS[k + 1] - 1 days before
     # `today` (newest first: the first test that holds wins; the last segment has no end).
     segment = case(
-        *[(m.day > today - timedelta(days=RULE_SUM_STARTS[n + 1]), n) for n in range(SEGMENTS - 1)],
+        *[(m.day > bindparam(f"edge{n}", type_=day), n) for n in range(SEGMENTS - 1)],
         else_=SEGMENTS - 1,
     ).label("seg")
     per_segment = (
@@ -86,10 +110,10 @@ def refresh_statements(
     )
     p = per_segment.c
     pivot = select(
-        literal(account_id, BigInteger),
+        account,
         p.level,
         p.object_id,
-        literal(today, MetricDaily.day.type),
+        today,
         *(
             # cast: PostgreSQL sums BIGINT as NUMERIC.
             cast(func.sum(case((p.seg == s, p[_LABEL.get(f, f)]), else_=0)), BigInteger)
@@ -100,15 +124,15 @@ def refresh_statements(
     insert = RuleSum.__table__.insert().from_select(
         ["ad_account_id", "level", "object_id", "as_of", *columns()], pivot
     )
-    return [delete(RuleSum).where(*gone), insert]
+    return delete(RuleSum).where(*gone), insert
 
 
 def refreshes(
     account_id: int, today: date, level: str, object_ids: Sequence[str]
-) -> list[Delete | Insert]:
+) -> list[Statement]:
     """`refresh_statements` for one write of a level's objects, in chunks of ids."""
     ids = sorted(set(object_ids))
-    out: list[Delete | Insert] = []
+    out: list[Statement] = []
     for start in range(0, len(ids), CHUNK):
         out += refresh_statements(account_id, today, level, ids[start : start + CHUNK])
     return out

@@ -136,6 +136,10 @@ def report_filtering(
     return filters
 
 
+# Attribute metrics that are ids (spec §7.1: ids are strings, §10.3): kept as text, never
+# read as numbers (a 19-digit id is not an amount).
+ID_METRICS = frozenset({"advertiser_id", "campaign_id", "adgroup_id", "ad_id"})
+
 # Money and rate metrics that have a typed field on ReportRow: always Decimal or None.
 DECIMAL_METRICS = frozenset(
     {
@@ -155,6 +159,8 @@ DECIMAL_METRICS = frozenset(
 def _metric_value(name: str, value: Any) -> Decimal | int | str | None:
     # Fast paths first (a sync parses millions of these): counts come as digit strings and
     # money and rates as decimal strings (spec §7.1); anything else takes the lenient path.
+    if name in ID_METRICS:
+        return opt_str(value)  # "-" (not applicable at this level) is None
     if type(value) is str:
         if name in COUNT_METRICS:
             if value.isdigit():

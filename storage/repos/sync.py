@@ -67,9 +67,12 @@ class SyncRepo:
         account_id: int | None = None,
         kinds: Sequence[str] | None = None,
         force: bool = False,
+        like: ClaimedJob | None = None,
     ) -> list[ClaimedJob]:
         """Lease due jobs of tracked accounts on active connections (SKIP LOCKED on
-        PostgreSQL; the repeated lease condition keeps the claim atomic on both backends)."""
+        PostgreSQL; the repeated lease condition keeps the claim atomic on both backends).
+        `like`: only other accounts of that job's connection and time zone (one report can
+        cover them, spec §7.1-7.2)."""
         free = or_(SyncJob.lease_until.is_(None), SyncJob.lease_until < now)
         pick = (
             select(SyncJob.id, SyncJob.lease_until)
@@ -87,6 +90,12 @@ class SyncRepo:
             pick = pick.where(SyncJob.ad_account_id == account_id)
         if kinds is not None:
             pick = pick.where(SyncJob.kind.in_(list(kinds)))
+        if like is not None:
+            pick = pick.where(
+                TikTokConnection.id == like.connection_id,
+                AdAccount.time_zone == like.time_zone,
+                SyncJob.id != like.job_id,
+            )
         values = {
             "lease_owner": owner,
             "lease_until": lease_until,
@@ -202,6 +211,17 @@ class SyncRepo:
         )
         return set(found)
 
+    async def ad_counts(self, account_ids: Sequence[int]) -> dict[int, int]:
+        """How many ads (deleted ones too) each account's synced structure holds."""
+        if not account_ids:
+            return {}
+        rows = await self._s.execute(
+            select(AdObject.ad_account_id, func.count())
+            .where(AdObject.ad_account_id.in_(list(account_ids)), AdObject.level == "ad")
+            .group_by(AdObject.ad_account_id)
+        )
+        return {account_id: int(n) for account_id, n in rows.tuples()}
+
     async def upsert_objects(self, rows: Sequence[dict[str, Any]]) -> int:
         """Insert or update synced campaigns, ad groups and ads."""
         return await upsert(self._s, AdObject, rows, ("ad_account_id", "level", "object_id"))
@@ -283,11 +303,11 @@ class SyncRepo:
                 select(RuleSum.as_of).where(RuleSum.ad_account_id == account_id).distinct().limit(2)
             )
             if [_day(d) for d in days] == [today]:
-                for stmt in refreshes(account_id, today, level, object_ids):
-                    await conn.execute(stmt)
+                for stmt, params in refreshes(account_id, today, level, object_ids):
+                    await conn.execute(stmt, params)
                 return
-        for stmt in refresh_statements(account_id, today):
-            await conn.execute(stmt)
+        for stmt, params in refresh_statements(account_id, today):
+            await conn.execute(stmt, params)
 
     async def upsert_hourly(self, rows: Sequence[dict[str, Any]]) -> int:
         """Insert or update hourly metric rows."""

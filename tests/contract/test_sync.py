@@ -362,7 +362,7 @@ async def test_hourly_backfill_starts_after_the_first_run_and_never_refetches(
 
     monkeypatch.setattr(client, "get_report_table", recording)
     levels = ("campaign", "adgroup", "ad")
-    present: dict[tuple[int, str], set[date]] = {}
+    present: dict[int, set[date]] = {}
     for run, now in enumerate((NOW, NOW + timedelta(hours=1), NOW + timedelta(hours=2))):
         asked.clear()
         db.clock.set(now)
@@ -374,25 +374,30 @@ async def test_hourly_backfill_starts_after_the_first_run_and_never_refetches(
             asked_older = [
                 (lvl, d) for a, lvl, d in asked if a == acc.advertiser_id and d < yesterday
             ]
-            assert {lvl for lvl, _ in asked_older} <= set(levels)  # not the account level
+            # One report per day at the ad level, summed up to ad groups and campaigns.
+            assert {lvl for lvl, _ in asked_older} <= {"ad"}
             if run == 0:
                 # The first run only brings the stats in: no older hours yet.
                 assert asked_older == []
+                present[acc.id] = await db.hourly_days(acc.id, "ad")
                 for level in levels:
-                    present[(acc.id, level)] = await db.hourly_days(acc.id, level)
+                    assert await db.hourly_days(acc.id, level) == present[acc.id], level
                 continue
+            before = present[acc.id]
+            active = await db.active_days(acc.id, "ad")
+            want = [d for d in older if d in active and d not in before][:3]
+            assert len(want) == 3, acc.advertiser_id  # the demo delivers daily
+            got = [d for _, d in asked_older]
+            # The three newest missing days, each asked once; present days never again.
+            assert sorted(got) == sorted(want) and not set(got) & before
+            stored = await db.hourly_days(acc.id, "ad")
+            assert set(want) <= stored and yesterday in stored
+            # Every level holds the same days (the account level only yesterday's and today's).
             for level in levels:
-                before = present.get((acc.id, level), set())
-                active = await db.active_days(acc.id, level)
-                want = [d for d in older if d in active and d not in before][:3]
-                assert len(want) == 3, (acc.advertiser_id, level)  # the demo delivers daily
-                got = [d for lvl, d in asked_older if lvl == level]
-                # The three newest missing days, each asked once; present days never again.
-                assert sorted(got) == sorted(want) and not set(got) & before
-                stored = await db.hourly_days(acc.id, level)
-                assert set(want) <= stored and yesterday in stored
-                present[(acc.id, level)] = stored
-                assert len(stored & set(older)) >= 3 * run, run
+                assert await db.hourly_days(acc.id, level) == stored, (acc.advertiser_id, level)
+            assert await db.hourly_days(acc.id, "advertiser") == {yesterday, today}
+            present[acc.id] = stored
+            assert len(stored & set(older)) >= 3 * run, run
 
 
 async def test_bids_follow_the_bid_strategy_and_their_changes_are_recorded(
