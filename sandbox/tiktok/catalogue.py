@@ -257,6 +257,8 @@ def cents_pad3(cents: int, den: int, mult: int = 1) -> str:
 
 def money(cents: int) -> str:
     """An amount in hundredths with three decimals (spec §7.1: "20.000")."""
+    if cents >= 0:  # the common case without _fixed's string padding: same text
+        return f"{cents // 100}.{cents % 100:02d}0"
     return _fixed(cents * 10, 3)
 
 
