@@ -267,6 +267,18 @@ def money(cents: int) -> str:
 Facts = Sequence[int]
 
 
+def column_renderer(
+    metric: Metric, index: dict[str, int]
+) -> tuple[int, Callable[[int], str]] | None:
+    """For a metric read from one fact alone (counts, money): that fact's slot and the
+    function of its value that renderer() applies; None for the others."""
+    if metric.op == "count":
+        return index[metric.args[0]], str
+    if metric.op == "money":
+        return index[metric.args[0]], money
+    return None
+
+
 def renderer(metric: Metric, index: dict[str, int]) -> Callable[[Facts], str]:
     """A function from a row's facts to the metric's text (attribute metrics excluded)."""
     op = metric.op

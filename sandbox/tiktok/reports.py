@@ -22,7 +22,7 @@ from operator import add
 from typing import Any
 
 from sandbox.tiktok.api_account import page_args
-from sandbox.tiktok.catalogue import CATALOGUE, Families, Metric, renderer
+from sandbox.tiktok.catalogue import CATALOGUE, Families, Metric, column_renderer, renderer
 from sandbox.tiktok.core import Ctx, RawJSON, route
 from sandbox.tiktok.delivery import NF
 from sandbox.tiktok.errors import param_error
@@ -134,6 +134,12 @@ class ReportQuery:
             for m in self.catalogue:
                 if m.group == "skan":
                     self.render_fns[m.name] = lambda f: "-"
+        # The metrics whose text is a function of one fact (render_json maps it by column).
+        self.column_fns: dict[str, tuple[int, Callable[[int], str]]] = {}
+        for m in shown:
+            simple = column_renderer(m, index) if m.name in self.render_fns else None
+            if simple is not None and not (cfg.report_skan_dash and m.group == "skan"):
+                self.column_fns[m.name] = simple
         self.order_desc = p.enum("order_type", ["ASC", "DESC"], default="DESC") == "DESC"
         self.page, self.page_size = page_args(p, 1000, 10)
         self.total = p.bool("enable_total_metrics", False)
@@ -575,31 +581,37 @@ def render_json(q: ReportQuery, columns: Columns, flat: array, sample: list[str]
     dims = ", ".join(f"{name(d)}: %s" for d in q.dims)
     mets = ", ".join(f'{name(m)}: "%s"' if m in fns else f"{name(m)}: %s" for m in q.metrics)
     template = '{"dimensions": {' + dims + '}, "metrics": {' + mets + "}}"
-    dim_kinds = [
-        2 if d in TIME_DIMS else (0 if d == "country_code" else 1) for d in q.dims
-    ]
-    country = _quote(adv.country)
-    row_fns = [fns.get(m) for m in q.metrics]
-    quoted: dict[str | None, str] = {}
     first = (q.page - 1) * q.page_size
     _, id_col, label_col = columns
-    rows = []
-    for i in range(first, min(len(id_col), first + q.page_size)):
-        values: list[str] = []
-        for kind in dim_kinds:
-            if kind == 0:
-                values.append(country)
-                continue
-            raw = label_col[i] if kind == 2 else id_col[i]
-            text = quoted.get(raw)
-            if text is None:
-                text = quoted[raw] = _quote(raw or "")
-            values.append(text)
-        acc = flat[i * width : (i + 1) * width]
-        ad = w.ads[sample[i]] if sample else None
-        for m, fn in zip(q.metrics, row_fns, strict=True):
-            values.append(fn(acc) if fn is not None else _quote(_attribute(w, m, adv, ad)))
-        rows.append(template % tuple(values))
+    last = min(len(id_col), first + q.page_size)
+    # The page column by column, then one % per row: the simple metrics (a count or an
+    # amount of one fact) map their function over the fact's strided slice of `flat`.
+    cols: list[list[str]] = []
+    labels: dict[str | None, str] = {}
+    for d in q.dims:
+        if d == "country_code":
+            cols.append([_quote(adv.country)] * (last - first))
+        elif d in TIME_DIMS:
+            cols.append([
+                labels.get(t) or labels.setdefault(t, _quote(t or ""))
+                for t in label_col[first:last]
+            ])
+        else:
+            cols.append([_quote(x) if x else '""' for x in id_col[first:last]])
+    for m in q.metrics:
+        fn = fns.get(m)
+        simple = q.column_fns.get(m) if fn is not None else None
+        if simple is not None:
+            slot, text = simple
+            cols.append(list(map(text, flat[first * width + slot : last * width : width])))
+        elif fn is not None:
+            cols.append([fn(flat[i * width : (i + 1) * width]) for i in range(first, last)])
+        else:
+            cols.append([
+                _quote(_attribute(w, m, adv, w.ads[sample[i]] if sample else None))
+                for i in range(first, last)
+            ])
+    rows = [template % values for values in zip(*cols, strict=True)]
     info = json.dumps(_page_info(q, len(id_col)))
     text = f'{{"list": [{", ".join(rows)}], "page_info": {info}'
     if q.total:
