@@ -78,10 +78,10 @@ CACHE_AD_DAYS = 1_500_000
 # Finished campaign-days kept by hour: a report walks one account's campaigns level after level,
 # so a few are enough (each is ads x 24 tuples, far more than a day's facts).
 CACHE_HOUR_DAYS = 64
-# Campaign-days still running (today) kept with their plans: a sync asks for each of an
-# account's campaigns at 8 report levels and grains within seconds, several accounts at once
-# (each holds 25 hour boundaries x ads x facts as int64: ~160 KB for 100 ads).
-CACHE_RUNNING_DAYS = 320
+# Campaign-days kept with their plans (today, and finished days asked for by hour): a sync asks
+# for each of an account's campaigns at 4 levels and 2 grains within seconds, several accounts
+# at once (each holds 25 hour boundaries x ads x facts as int64: ~160 KB for 100 ads).
+CACHE_PLAN_DAYS = 320
 ZERO_DECIMAL = frozenset({"JPY", "KRW", "IDR", "VND", "CLP", "HUF", "TWD"})
 
 
@@ -414,22 +414,25 @@ class DeliveryEngine:
         each hour boundary, none later than now.
 
         The cumulative facts at an instant already passed never change while the campaign's
-        revision holds (every change to its delivery touches it), so for a day still running
-        they are kept per instant with the day's plan; instants not reached yet all read
-        "now", computed once.
+        revision holds (every change to its delivery touches it), so for a kept day (still
+        running, or asked for by hour) they are kept per instant with the day's plan;
+        instants not reached yet all read "now", computed once.
         """
         adv = self.world.advertisers[camp.advertiser_id]
         sh = self.shape(adv, day)
         running = sh.end > now
+        # Kept: days still running, and finished days asked for by hour (a sync asks for
+        # yesterday by hour at four levels; the hour cache below holds few campaign-days).
+        keep = running or boundaries_of == "hour"
         plan: DayPlan | None = None
         key = (camp.campaign_id, day.toordinal())
-        if running:
+        if keep:
             plan = self._plans.get(key)
             if plan is not None and plan.revision == camp.revision:
                 self._plans.move_to_end(key)
             else:
                 plan = self._plans[key] = self._day_plan(camp, day)
-                while len(self._plans) > CACHE_RUNNING_DAYS:
+                while len(self._plans) > CACHE_PLAN_DAYS:
                     self._plans.popitem(last=False)
         else:
             plan = self._day_plan(camp, day)
@@ -445,7 +448,7 @@ class DeliveryEngine:
             done = plan.passed.get(b)
             if done is None:
                 done = self._cumulative(plan, b)
-                if running:
+                if keep:
                     plan.passed[b] = done
             series.append(done)
         return sh, plan.ad_ids, series

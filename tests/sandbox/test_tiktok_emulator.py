@@ -1141,7 +1141,8 @@ TODAY_REPORTS: list[dict[str, Any]] = [
      "start_date": day, "end_date": day}
     for level, dim in (("AUCTION_CAMPAIGN", "campaign_id"), ("AUCTION_AD", "ad_id"))
     for grain in ("stat_time_day", "stat_time_hour")
-    for day in ("2026-11-29", "2026-11-30")  # today in the account's zone, and tomorrow
+    # yesterday, today and tomorrow in the account's zone (Los Angeles)
+    for day in ("2026-11-28", "2026-11-29", "2026-11-30")
     for metrics in (BASE, ["spend", "cpc", "ctr", "reach", "cost_per_conversion", "likes"])
 ]
 
@@ -1155,10 +1156,10 @@ async def _fresh(api: Api) -> list[str]:
 
 
 async def test_running_day_answers_as_a_fresh_engine(api: Api) -> None:
-    """Today's reports, served from the emulator's running-day plans (kept across requests,
-    levels and clock moves), read exactly as an engine computing from scratch: hours already
-    passed, the hour in progress, after pauses and budget changes, and after the clock went
-    back."""
+    """Reports of yesterday, today and tomorrow, served from the emulator's kept day plans
+    (across requests, levels and clock moves), read exactly as an engine computing from
+    scratch: hours already passed, the hour in progress, after pauses and resumes, and after
+    the clock went back."""
     ags = ok(await api.get("adgroup/get/", advertiser_id=US, page_size=100))["list"]
     ads = ok(await api.get("ad/get/", advertiser_id=US, page_size=100))["list"]
     steps: list[tuple[float, dict[str, Any] | None]] = [
