@@ -210,7 +210,7 @@ def facts_from_spend(spend: int, p: AdDay, goal: str) -> tuple[int, ...]:
 
 class DayPlan:
     """A campaign-day's ads with their day parameters and pacing pieces, and the cumulative
-    facts at instants already passed (for a day still running)."""
+    facts at instants already passed (for a kept day)."""
 
     __slots__ = ("ad_ids", "ads", "passed", "revision", "shape", "unit")
 
