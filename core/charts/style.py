@@ -164,10 +164,12 @@ def encode_png(rgba: np.ndarray) -> bytes:
     h, w, _ = rgba.shape
     rows = np.empty((h, w * 3 + 1), dtype=np.uint8)
     rows[:, 0] = 0  # filter type "None" for every row
-    rows[:, 1:] = rgba[:, :, :3].reshape(h, w * 3)
+    # Copied straight into a view of the rows: `rgba[..., :3].reshape(...)` would first make
+    # a temporary copy of the 3 MB image, and `tobytes()` a third (~4 ms of a chart's ~50).
+    rows[:, 1:].reshape(h, w, 3)[...] = rgba[:, :, :3]
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)  # 8-bit truecolour, no interlace
     return b"".join((PNG_SIGNATURE, _chunk(b"IHDR", ihdr),
-                     _chunk(b"IDAT", zlib.compress(rows.tobytes(), 3)), _chunk(b"IEND", b"")))
+                     _chunk(b"IDAT", zlib.compress(rows, 3)), _chunk(b"IEND", b"")))
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:

@@ -257,12 +257,26 @@ def cents_pad3(cents: int, den: int, mult: int = 1) -> str:
 
 def money(cents: int) -> str:
     """An amount in hundredths with three decimals (spec §7.1: "20.000")."""
+    if cents >= 0:  # the common case without _fixed's string padding: same text
+        return f"{cents // 100}.{cents % 100:02d}0"
     return _fixed(cents * 10, 3)
 
 
 # Money is exact integer fixed-point (hundredths of the currency) rounded half up, which is
 # what Decimal.quantize(ROUND_HALF_UP) gives, without Decimal's cost on 50,000-row reports.
 Facts = Sequence[int]
+
+
+def column_renderer(
+    metric: Metric, index: dict[str, int]
+) -> tuple[int, Callable[[int], str]] | None:
+    """For a metric read from one fact alone (counts, money): that fact's slot and the
+    function of its value that renderer() applies; None for the others."""
+    if metric.op == "count":
+        return index[metric.args[0]], str
+    if metric.op == "money":
+        return index[metric.args[0]], money
+    return None
 
 
 def renderer(metric: Metric, index: dict[str, int]) -> Callable[[Facts], str]:

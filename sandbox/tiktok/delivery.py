@@ -78,6 +78,10 @@ CACHE_AD_DAYS = 1_500_000
 # Finished campaign-days kept by hour: a report walks one account's campaigns level after level,
 # so a few are enough (each is ads x 24 tuples, far more than a day's facts).
 CACHE_HOUR_DAYS = 64
+# Campaign-days kept with their plans (today, and finished days asked for by hour): a sync asks
+# for each of an account's campaigns at 4 levels and 2 grains within seconds, several accounts
+# at once (each holds 25 hour boundaries x ads x facts as int64: ~160 KB for 100 ads).
+CACHE_PLAN_DAYS = 320
 ZERO_DECIMAL = frozenset({"JPY", "KRW", "IDR", "VND", "CLP", "HUF", "TWD"})
 
 
@@ -204,6 +208,27 @@ def facts_from_spend(spend: int, p: AdDay, goal: str) -> tuple[int, ...]:
     return (spend, imp, clicks, conv, pay, pay * p.aov, reach, result)
 
 
+class DayPlan:
+    """A campaign-day's ads with their day parameters and pacing pieces, and the cumulative
+    facts at instants already passed (for a kept day)."""
+
+    __slots__ = ("ad_ids", "ads", "passed", "revision", "shape", "unit")
+
+    def __init__(
+        self,
+        revision: int,
+        shape: DayShape,
+        ad_ids: list[str],
+        ads: list[tuple[list[tuple[float, float, float]], AdDay, str]],
+        unit: int,
+    ) -> None:
+        """Hold one campaign-day's plan."""
+        self.revision, self.shape, self.ad_ids, self.ads, self.unit = (
+            revision, shape, ad_ids, ads, unit
+        )
+        self.passed: dict[float, array] = {}
+
+
 class DeliveryEngine:
     """Computes facts per ad per local day or hour, with an LRU cache for finished days."""
 
@@ -217,6 +242,7 @@ class DeliveryEngine:
         self._hours: OrderedDict[tuple[str, int], tuple[int, dict[str, list[tuple[int, ...]]]]] = (
             OrderedDict()
         )
+        self._plans: OrderedDict[tuple[str, int], DayPlan] = OrderedDict()
         self.cache_hits = 0
         self.cache_misses = 0
 
@@ -329,10 +355,8 @@ class DeliveryEngine:
                 return []
         return got
 
-    def _campaign_series(
-        self, camp: Campaign, day: date, boundaries_of: str, now: float
-    ) -> tuple[DayShape, list[str], list[list[tuple[int, ...]]]]:
-        """Cumulative facts per ad of a campaign at the day end or at each hour boundary."""
+    def _day_plan(self, camp: Campaign, day: date) -> DayPlan:
+        """What a campaign-day's facts depend on besides the instant asked for."""
         w = self.world
         adv = w.advertisers[camp.advertiser_id]
         sh = self.shape(adv, day)
@@ -345,37 +369,89 @@ class DeliveryEngine:
                     params[ad_id] = self.ad_day(ad, adv, day)
                     ad_ids.append(ad_id)
         plan = self.plan(camp, sh, params)
-        bounds = sh.boundaries() if boundaries_of == "hour" else [sh.end]
-        bounds = [min(b, now) for b in bounds]
-        series: list[list[tuple[int, ...]]] = []
-        # Currencies without minor units (JPY, IDR, ...) spend whole units.
-        unit = 100 if adv.currency in ZERO_DECIMAL else 1
+        ads: list[tuple[list[tuple[float, float, float]], AdDay, str]] = []
         for ad_id in ad_ids:
             ad = w.ads[ad_id]
             ag = w.adgroups[ad.adgroup_id]
-            p = params[ad_id]
-            active = self._active(ad, ag, camp, adv, sh.start, min(sh.end, now))
+            # Over the whole day: pieces after an instant t add nothing to the facts at t (the
+            # sum stops at the first piece starting at or after t), so the facts at any
+            # t <= now are those of pieces cut at now, and the plan does not depend on now.
+            active = self._active(ad, ag, camp, adv, sh.start, sh.end)
             pieces = []
             for s, e, k in plan[ag.adgroup_id]:
                 if k <= 0:
                     continue
                 for a, b in intersect(active, [(s, e)]):
                     pieces.append((a, b, k))
-            row = []
-            g = sh.g
-            for t in bounds:
-                if not pieces:
-                    row.append(ZERO)
-                    continue
-                acc = 0.0
-                for a, b, k in pieces:
-                    if a >= t:
-                        break
-                    acc += k * (g(min(b, t)) - g(a))
-                spend = int(acc * p.demand) // unit * unit
-                row.append(facts_from_spend(spend, p, ag.optimization_goal))
-            series.append(row)
-        return sh, ad_ids, series
+            ads.append((pieces, params[ad_id], ag.optimization_goal))
+        # Currencies without minor units (JPY, IDR, ...) spend whole units.
+        unit = 100 if adv.currency in ZERO_DECIMAL else 1
+        return DayPlan(camp.revision, sh, ad_ids, ads, unit)
+
+    @staticmethod
+    def _cumulative(plan: DayPlan, t: float) -> array:
+        """Every ad's cumulative facts at instant ``t``, flat (ad i at [i*NF, (i+1)*NF))."""
+        g = plan.shape.g
+        unit = plan.unit
+        flat = array("q")
+        for pieces, p, goal in plan.ads:
+            if not pieces:
+                flat.extend(ZERO)
+                continue
+            acc = 0.0
+            for a, b, k in pieces:
+                if a >= t:
+                    break
+                acc += k * (g(min(b, t)) - g(a))
+            spend = int(acc * p.demand) // unit * unit
+            flat.extend(facts_from_spend(spend, p, goal))
+        return flat
+
+    def _campaign_series(
+        self, camp: Campaign, day: date, boundaries_of: str, now: float
+    ) -> tuple[DayShape, list[str], list[array]]:
+        """Cumulative facts of a campaign's ads (flat, as _cumulative) at the day's end or at
+        each hour boundary, none later than now.
+
+        The cumulative facts at an instant already passed never change while the campaign's
+        revision holds (every change to its delivery touches it), so for a kept day (still
+        running, or asked for by hour) they are kept per instant with the day's plan;
+        instants not reached yet all read "now", computed once.
+        """
+        adv = self.world.advertisers[camp.advertiser_id]
+        sh = self.shape(adv, day)
+        running = sh.end > now
+        # Kept: days still running, and finished days asked for by hour (a sync asks for
+        # yesterday by hour at four levels; the hour cache below holds few campaign-days).
+        keep = running or boundaries_of == "hour"
+        plan: DayPlan | None = None
+        key = (camp.campaign_id, day.toordinal())
+        if keep:
+            plan = self._plans.get(key)
+            if plan is not None and plan.revision == camp.revision:
+                self._plans.move_to_end(key)
+            else:
+                plan = self._plans[key] = self._day_plan(camp, day)
+                while len(self._plans) > CACHE_PLAN_DAYS:
+                    self._plans.popitem(last=False)
+        else:
+            plan = self._day_plan(camp, day)
+        bounds = sh.boundaries() if boundaries_of == "hour" else [sh.end]
+        series: list[array] = []
+        at_now: array | None = None
+        for b in bounds:
+            if b > now:
+                if at_now is None:
+                    at_now = self._cumulative(plan, now)
+                series.append(at_now)
+                continue
+            done = plan.passed.get(b)
+            if done is None:
+                done = self._cumulative(plan, b)
+                if keep:
+                    plan.passed[b] = done
+            series.append(done)
+        return sh, plan.ad_ids, series
 
     def campaign_day(self, camp: Campaign, day: date, now: float) -> dict[str, tuple[int, ...]]:
         """Facts per ad of a campaign for a local day, up to now (finished days are cached)."""
@@ -394,11 +470,9 @@ class DeliveryEngine:
                 return {a: tuple(flat[i * NF : (i + 1) * NF]) for i, a in enumerate(ids)}
         self.cache_misses += 1
         _, ad_ids, series = self._campaign_series(camp, day, "day", now)
-        out = {a: series[i][0] for i, a in enumerate(ad_ids)}
+        flat = series[0]
+        out = {a: tuple(flat[i * NF : (i + 1) * NF]) for i, a in enumerate(ad_ids)}
         if done:
-            flat = array("q")
-            for a in ad_ids:
-                flat.extend(out[a])
             old = self._days.pop(key, None)
             if old is not None:
                 self._cached_ad_days -= len(old[1])
@@ -426,10 +500,12 @@ class DeliveryEngine:
                 self._hours.move_to_end(key)
                 return sh.labels, hit[1]
         _, ad_ids, series = self._campaign_series(camp, day, "hour", now)
+        # Each hour's facts for every ad at once: the difference of two flat cumulatives.
+        hours = [array("q", map(sub, series[h + 1], series[h])) for h in range(sh.n)]
         out: dict[str, list[tuple[int, ...]]] = {}
         for i, ad_id in enumerate(ad_ids):
-            row = series[i]
-            out[ad_id] = [tuple(map(sub, row[h + 1], row[h])) for h in range(sh.n)]
+            lo, hi = i * NF, (i + 1) * NF
+            out[ad_id] = [tuple(diff[lo:hi]) for diff in hours]
         if done:
             self._hours[key] = (camp.revision, out)
             while len(self._hours) > CACHE_HOUR_DAYS:

@@ -112,7 +112,10 @@ async def _fault_response(emu: Emulator, kind: str, request_id: str) -> web.Resp
 
 def _run(handler: Handler, ctx: Ctx) -> RawJSON:
     """Run a handler and serialise its data, in the worker thread."""
-    return RawJSON(json.dumps(handler(ctx), ensure_ascii=False))
+    data = handler(ctx)
+    if isinstance(data, RawJSON):  # a report page, written as JSON text by its handler
+        return data
+    return RawJSON(json.dumps(data, ensure_ascii=False))
 
 
 async def api_dispatch(request: web.Request) -> web.StreamResponse:

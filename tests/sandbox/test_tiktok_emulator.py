@@ -17,6 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 import pytest
 
+from sandbox.tiktok.core import RawJSON
+from sandbox.tiktok.delivery import DeliveryEngine
 from sandbox.tiktok.server import RunningEmulator, start_emulator
 
 NOW = "2026-11-29T12:00:00Z"
@@ -1114,3 +1116,118 @@ async def test_control_unshare_and_revoke_a_whole_login(api: Api) -> None:
     assert (await api.control("revoke", {"user": "demo"}))["revoked"] == 2
     for token in (api.token, other):
         err(await api.get("oauth2/advertiser/get/", token=token, **creds), 40105)
+
+
+# ------------------------------------------------------------------ report caches
+
+
+async def _report_text(api: Api, **params: Any) -> str:
+    """A report page's body as sent, without its request id."""
+    base: dict[str, Any] = {"advertiser_id": US, "report_type": "BASIC", "page_size": 1000}
+    q = {
+        k: json.dumps(v) if isinstance(v, list | dict) else str(v)
+        for k, v in {**base, **params}.items()
+    }
+    async with api.s.get(
+        api.emu.api_url + "report/integrated/get/", params=q, headers=api._headers(None)
+    ) as r:
+        text = await r.text()
+    assert json.loads(text)["code"] == 0, text
+    return re.sub(r'"request_id": "[^"]*"', '"request_id": ""', text)
+
+
+TODAY_REPORTS: list[dict[str, Any]] = [
+    {"data_level": level, "dimensions": [dim, grain], "metrics": metrics,
+     "start_date": day, "end_date": day}
+    for level, dim in (("AUCTION_CAMPAIGN", "campaign_id"), ("AUCTION_AD", "ad_id"))
+    for grain in ("stat_time_day", "stat_time_hour")
+    # yesterday, today and tomorrow in the account's zone (Los Angeles)
+    for day in ("2026-11-28", "2026-11-29", "2026-11-30")
+    for metrics in (BASE, ["spend", "cpc", "ctr", "reach", "cost_per_conversion", "likes"])
+]
+
+
+async def _fresh(api: Api) -> list[str]:
+    """The today reports from an engine and report cache that remember nothing."""
+    emu = api.emu.emulator
+    emu.engine = DeliveryEngine(emu.world)
+    emu.caches.clear()
+    return [await _report_text(api, **r) for r in TODAY_REPORTS]
+
+
+async def test_running_day_answers_as_a_fresh_engine(api: Api) -> None:
+    """Reports of yesterday, today and tomorrow, served from the emulator's kept day plans
+    (across requests, levels and clock moves), read exactly as an engine computing from
+    scratch: hours already passed, the hour in progress, after pauses and resumes, and after
+    the clock went back."""
+    ags = ok(await api.get("adgroup/get/", advertiser_id=US, page_size=100))["list"]
+    ads = ok(await api.get("ad/get/", advertiser_id=US, page_size=100))["list"]
+    steps: list[tuple[float, dict[str, Any] | None]] = [
+        (0, None),
+        (1500, {"path": "adgroup/status/update/", "adgroup_ids": [ags[0]["adgroup_id"]],
+                "operation_status": "DISABLE"}),
+        (2400, {"path": "ad/status/update/", "ad_ids": [ads[-1]["ad_id"]],
+                "operation_status": "DISABLE"}),
+        (1800, {"path": "adgroup/status/update/", "adgroup_ids": [ags[0]["adgroup_id"]],
+                "operation_status": "ENABLE"}),
+        (-5400, None),
+        (7200, None),
+    ]
+    moved = 0
+    for seconds, change in steps:
+        if seconds:
+            await api.control("clock", {"advance_seconds": seconds})
+        if change is not None:
+            path = change.pop("path")
+            ok(await api.post(path, {"advertiser_id": US, **change}))
+        # Twice through the kept plans (the second read of each comes from what the first
+        # left behind), then from scratch; the report cache is emptied before each pass.
+        kept = []
+        for _ in range(2):
+            api.emu.emulator.caches.clear()
+            kept.append([await _report_text(api, **r) for r in TODAY_REPORTS])
+        assert kept[0] == kept[1] == await _fresh(api)
+        moved += 1
+    assert moved == len(steps)
+    at = TODAY_REPORTS.index(
+        {"data_level": "AUCTION_CAMPAIGN", "dimensions": ["campaign_id", "stat_time_hour"],
+         "metrics": BASE, "start_date": "2026-11-29", "end_date": "2026-11-29"}
+    )
+    hourly = json.loads(kept[0][at])["data"]["list"]  # today (Los Angeles) by hour
+    assert any(Decimal(r["metrics"]["spend"]) > 0 for r in hourly)
+
+
+async def test_report_pages_as_text_equal_the_encoded_rows(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Report pages written straight as JSON text are byte for byte what encoding the row
+    dicts gives: attributes (names with quotes and Cyrillic), totals, sorting, no id dimension,
+    country codes, paging past the end, several advertisers."""
+    from sandbox.tiktok import reports
+
+    camps = ok(await api.get("campaign/get/", advertiser_id=US, page_size=100))["list"]
+    await api.post("campaign/update/", {"advertiser_id": US, "campaign_id": camps[0]["campaign_id"],
+                                        "campaign_name": 'Летняя "распродажа" \\ 100%s'})
+    queries: list[dict[str, Any]] = [
+        {"data_level": "AUCTION_AD", "dimensions": ["ad_id", "stat_time_day"],
+         "metrics": ["campaign_name", "adgroup_name", "ad_name", "bid", "spend", "cpc"],
+         "start_date": "2026-11-20", "end_date": "2026-11-29", "enable_total_metrics": "true"},
+        {"data_level": "AUCTION_CAMPAIGN", "dimensions": ["campaign_id", "country_code"],
+         "metrics": BASE, "start_date": "2026-11-20", "end_date": "2026-11-29",
+         "order_field": "spend", "order_type": "ASC"},
+        {"data_level": "AUCTION_ADGROUP", "dimensions": ["stat_time_hour"], "metrics": BASE,
+         "start_date": "2026-11-28", "end_date": "2026-11-28", "page_size": 7, "page": 2},
+        {"data_level": "AUCTION_AD", "dimensions": ["ad_id"], "metrics": BASE,
+         "start_date": "2026-11-28", "end_date": "2026-11-28", "page": 9},
+        {"data_level": "AUCTION_ADVERTISER", "dimensions": ["advertiser_id", "stat_time_day"],
+         "metrics": [*BASE, "currency"], "start_date": "2026-11-25", "end_date": "2026-11-29",
+         "advertiser_ids": [US, str(int(US) + 104729)]},  # the demo's second account
+    ]
+    as_text = [await _report_text(api, **q) for q in queries]
+    api.emu.emulator.caches.clear()
+    monkeypatch.setattr(
+        reports, "render_json",
+        lambda q, *grouped: RawJSON(json.dumps(reports.render(q, *grouped), ensure_ascii=False)),
+    )
+    assert as_text == [await _report_text(api, **q) for q in queries]
+    assert "Летняя \\\"распродажа\\\" \\\\ 100%s" in as_text[0]
