@@ -931,18 +931,15 @@ async def test_clock_and_world_endpoints(api: Api) -> None:
     assert {a["currency"] for a in world["advertisers"]} == {"USD", "EUR", "JPY", "GBP", "BRL"}
 
 
-async def test_scale_fixture_builds_and_reports_fast() -> None:
-    """50 accounts and 100,000 ads build in seconds; a 30-day ad-level report is quick."""
-    loop = asyncio.get_running_loop()
-    started = loop.time()
+async def test_scale_fixture_builds_and_reports() -> None:
+    """50 accounts and 100,000 ads; a 30-day ad-level report pages past 10,000 rows and adds up
+    (its speed is bench.tiktok_pull's and bench.sync's to measure, not a test's)."""
     emu = await start_emulator(fixture="scale", now=NOW)
     try:
-        assert loop.time() - started < 10
         assert len(emu.state.advertisers) == 50 and len(emu.state.ads) == 100_000
         adv = next(iter(emu.state.advertisers))
         async with aiohttp.ClientSession() as session:
             api = Api(emu, session)
-            started = loop.time()
             data = ok(
                 await api.report(
                     advertiser_id=adv,
@@ -954,7 +951,6 @@ async def test_scale_fixture_builds_and_reports_fast() -> None:
                 )
             )
             assert data["page_info"]["total_number"] > 10_000
-            assert loop.time() - started < 10
             total = ok(
                 await api.report(
                     advertiser_id=adv,

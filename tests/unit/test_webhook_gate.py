@@ -96,9 +96,8 @@ async def test_drain_refuses_new_finishes_within_grace_and_hands_back_the_rest(
     gate.delay = 5.0
     slow = asyncio.create_task(gate.post(update(12)))
     await asyncio.sleep(0.1)
-    started = asyncio.get_running_loop().time()
     await gate.handler.drain(grace=0.3)
-    assert asyncio.get_running_loop().time() - started < 2.0  # bounded by the grace
+    assert not slow.done()  # drain gave up waiting at the grace; the 5 s handler is still going
     assert gate.handler.stats.released == 1 and 12 not in gate.seen
     slow.cancel()
     # Handed back: Telegram's retry (to this or another instance) is handled.
