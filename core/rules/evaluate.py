@@ -30,8 +30,9 @@ from core.rules.tracker import TrackerSums, tracker_metric
 
 _HUNDRED = Decimal(100)
 _DAY_SECONDS = Decimal(86400)
-_RATIOS = {"cvr": "conversion_rate"}
-_COMPARE = {
+# A metric as the rule language names it → the attribute of Totals that holds it.
+ATTRS = {"cvr": "conversion_rate"}
+COMPARE = {
     Op.GT: operator.gt,
     Op.GE: operator.ge,
     Op.LT: operator.lt,
@@ -112,7 +113,7 @@ def metric(name: str, facts: Facts, window: Window, now: datetime) -> Decimal | 
     if name in TRACKER_METRICS:
         sums = facts.tracker.get(window) if facts.tracker is not None else None
         return tracker_metric(name, sums, totals.spend)
-    value = totals.metric(_RATIOS.get(name, name))
+    value = totals.metric(ATTRS.get(name, name))
     return None if value is None else Decimal(value)
 
 
@@ -127,7 +128,7 @@ def _getter(name: str, window: Window) -> Getter:
     """A metric as a function of the facts (ints and Decimals compare exactly as they are)."""
     if name in _OWN:
         return lambda facts, now: metric(name, facts, window, now)
-    read = operator.attrgetter(_RATIOS.get(name, name))
+    read = operator.attrgetter(ATTRS.get(name, name))
     return lambda facts, now: read(facts.windows.get(window, _NOTHING))
 
 
@@ -151,8 +152,8 @@ def _condition(cond: Condition) -> Test:
     if cond.metric not in _OWN and cond.operand.metric is None and cond.op is not Op.BETWEEN:
         # The common `metric op number in window` as one call (what `test` below does with
         # a constant right side): a batch tests tens of thousands of objects.
-        read = operator.attrgetter(_RATIOS.get(cond.metric, cond.metric))
-        window, number, compare_to = cond.window, cond.operand.value, _COMPARE[cond.op]
+        read = operator.attrgetter(ATTRS.get(cond.metric, cond.metric))
+        window, number, compare_to = cond.window, cond.operand.value, COMPARE[cond.op]
 
         def plain(facts: Facts, now: datetime) -> bool:
             value = read(facts.windows.get(window, _NOTHING))
@@ -168,7 +169,7 @@ def _condition(cond: Condition) -> Test:
             return None not in (value, low, high) and low <= value <= high  # type: ignore[operator]
 
         return between
-    compare = _COMPARE[cond.op]
+    compare = COMPARE[cond.op]
 
     def test(facts: Facts, now: datetime) -> bool:
         # An undefined ratio never matches: "CPA > 20" needs a conversion.

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import decimal
 import math
-import operator
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -30,7 +29,7 @@ from functools import lru_cache
 from typing import Any
 
 from core.metrics import Totals
-from core.rules.evaluate import Facts, compiled
+from core.rules.evaluate import ATTRS, COMPARE, Facts, compiled
 from core.rules.model import Condition, Group, Op, Window
 
 Sums = tuple[int, int, int, int, int]
@@ -58,15 +57,6 @@ _RATIOS = {
 _SHAPES: dict[str, tuple[int, int, int | None, int]] = {
     **{name: (i, 1, None, unit) for name, (i, unit) in _RAW.items()},
     **_RATIOS,
-}
-_ATTR = {"cvr": "conversion_rate"}
-_COMPARE = {
-    Op.GT: operator.gt,
-    Op.GE: operator.ge,
-    Op.LT: operator.lt,
-    Op.LE: operator.le,
-    Op.EQ: operator.eq,
-    Op.NE: operator.ne,
 }
 Candidate = tuple[Any, Facts, Mapping[Window, Sums]]  # (object, facts, sums per window)
 Filter = Callable[[list[Candidate], datetime], list[Candidate]]
@@ -108,10 +98,10 @@ def _bound(op: Op, limit: Fraction) -> Callable[[int], bool]:
     if op in (Op.EQ, Op.NE):
         if limit.denominator != 1:
             return (lambda x: False) if op is Op.EQ else (lambda x: True)
-        return _at(_COMPARE[op], int(limit))
+        return _at(COMPARE[op], int(limit))
     if op in (Op.GT, Op.LE):
-        return _at(_COMPARE[op], math.floor(limit))  # x > 2.5 ⟺ x > 2; x <= 2.5 ⟺ x <= 2
-    return _at(_COMPARE[op], math.ceil(limit))  # x >= 2.5 ⟺ x >= 3; x < 2.5 ⟺ x < 3
+        return _at(COMPARE[op], math.floor(limit))  # x > 2.5 ⟺ x > 2; x <= 2.5 ⟺ x <= 2
+    return _at(COMPARE[op], math.ceil(limit))  # x >= 2.5 ⟺ x >= 3; x < 2.5 ⟺ x < 3
 
 
 def _at(compare: Callable[[int, int], bool], edge: int) -> Callable[[int], bool]:
@@ -146,7 +136,7 @@ def _predicate(cond: Condition) -> Callable[[Sums], bool] | None:
     if cond.metric in _RAW:
         index, unit = _RAW[cond.metric]
         test = _bound(cond.op, Fraction(cond.operand.value) * unit)
-        compare, value, attr = _COMPARE[cond.op], cond.operand.value, cond.metric
+        compare, value, attr = COMPARE[cond.op], cond.operand.value, cond.metric
 
         def raw(s: Sums) -> bool:
             x = s[index]
@@ -161,7 +151,7 @@ def _predicate(cond: Condition) -> Callable[[Sums], bool] | None:
 def _ratio(name: str, op: Op, value: Decimal) -> Callable[[Sums], bool]:
     i, mi, j, mj = _RATIOS[name]
     n, d = value.as_integer_ratio()
-    compare, attr = _COMPARE[op], _ATTR.get(name, name)
+    compare, attr = COMPARE[op], ATTRS.get(name, name)
     # The quotient rounded to p digits is within 0.5·10^(1−p) of it (relative): farther from T
     # than 10^(1−p)·|a/b|, the rounded one lies on the same side of T and is not T.
     tolerance = 10 ** (decimal.getcontext().prec - 1)
@@ -189,7 +179,7 @@ def _scaled(name: str, op: Op, factor: Decimal, other: str) -> Callable[[Sums], 
     i1, m1, j1, d1 = _SHAPES[name]
     i2, m2, j2, d2 = _SHAPES[other]
     fn, fd = factor.as_integer_ratio()
-    compare, attr1, attr2 = _COMPARE[op], _ATTR.get(name, name), _ATTR.get(other, other)
+    compare, attr1, attr2 = COMPARE[op], ATTRS.get(name, name), ATTRS.get(other, other)
     tolerance = 10 ** (decimal.getcontext().prec - 2)
 
     def test(s: Sums) -> bool:
