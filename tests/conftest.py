@@ -13,6 +13,7 @@ from storage.migrate import upgrade
 from tests.services import fresh_postgres
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist (`--dist loadgroup`), the end-to-end tests run one after another in
     one worker: each starts the service, the sandbox and the emulators, and several at once on
