@@ -71,8 +71,8 @@ async def run_due(
     reporter: Reporter,
     lease: timedelta = LEASE,
 ) -> int:
-    """Run every launch that is due (one at a time, held for `lease` and renewed at every
-    item); how many were finished."""
+    """Run every launch that is due (one at a time, held for `lease`: renewed at every item
+    and every third of the lease meanwhile); how many were finished."""
     finished = 0
     while True:
         async with uow() as u:
@@ -80,11 +80,33 @@ async def run_due(
             await u.commit()
         if launch is None:
             return finished
+        keeper = asyncio.create_task(_keep(uow, clock, launch.id, owner, lease))
         try:
             await _Run(uow, clock, client, owner, fetch, reporter, launch, lease).execute()
             finished += 1
         except LeaseLost:
             log.warning("launch.lease_lost", extra={"launch_id": launch.id})
+        finally:
+            keeper.cancel()
+
+
+async def _keep(uow: UnitOfWorkFactory, clock: Clock, launch_id: int, owner: str,
+                lease: timedelta) -> None:
+    """Renew a running launch's lease every third of it. One item's upload or create can take
+    longer than a short lease (LAUNCH_LEASE_SECONDS) on a busy instance: without this, another
+    instance would take the launch over while this one's create is still on its way, find
+    nothing yet, and create the object a second time (seen in tests/e2e/test_scale_kill.py)."""
+    while True:
+        await asyncio.sleep(lease.total_seconds() / 3)
+        try:
+            async with uow() as u:
+                held = await u.launches.renew(launch_id, owner, clock.now() + lease)
+                await u.commit()
+        except Exception:  # the next item's own renewal tells for sure
+            log.warning("launch.renew_failed", extra={"launch_id": launch_id}, exc_info=True)
+            continue
+        if not held:
+            return  # taken over: the run stops at its next item (LeaseLost)
 
 
 async def release_leases(uow: UnitOfWorkFactory, owner: str) -> None:
