@@ -89,6 +89,19 @@ def _fresh(sa: ScopeAccount, settings: RuleSettings, now: datetime) -> bool:
     )
 
 
+def _by_zone(
+    accounts: dict[int, ScopeAccount], needs: dict[tuple[int, str], set[Window]]
+) -> dict[tuple[str, str], tuple[list[int], set[Window]]]:
+    """The accounts needing each level, grouped by time zone with the union of their windows:
+    accounts in one time zone read the same local days, so one query serves all of them."""
+    groups: dict[tuple[str, str], tuple[list[int], set[Window]]] = {}
+    for (account_id, level), windows in needs.items():
+        ids, union = groups.setdefault((level, accounts[account_id].account.time_zone), ([], set()))
+        ids.append(account_id)
+        union |= windows
+    return groups
+
+
 async def _load_sums(
     u: UnitOfWork,
     world: World,
@@ -96,13 +109,7 @@ async def _load_sums(
     needs: dict[tuple[int, str], set[Window]],
     now: datetime,
 ) -> None:
-    # Accounts in one time zone read the same local days: one query serves all of them.
-    groups: dict[tuple[str, str], tuple[list[int], set[Window]]] = {}
-    for (account_id, level), windows in needs.items():
-        ids, union = groups.setdefault((level, accounts[account_id].account.time_zone), ([], set()))
-        ids.append(account_id)
-        union |= windows
-    for (level, tz), (ids, windows) in groups.items():
+    for (level, tz), (ids, windows) in _by_zone(accounts, needs).items():
         days: dict[Window, DayRange] = {}
         hours: dict[Window, tuple[date, int]] = {}
         # In a fixed order (Facts.windows keeps it).
@@ -129,12 +136,7 @@ async def _load_tracker(
     """The tracker's sums per object and window for rules reading tracker metrics: a window
     is known for an object once the tracker has reported it on or before the window's last
     day (core.rules.tracker); before that it stays out (no data, never zero)."""
-    groups: dict[tuple[str, str], tuple[list[int], set[Window]]] = {}
-    for (account_id, level), windows in needs.items():
-        ids, union = groups.setdefault((level, accounts[account_id].account.time_zone), ([], set()))
-        ids.append(account_id)
-        union |= windows
-    for (level, tz), (ids, windows) in groups.items():
+    for (level, tz), (ids, windows) in _by_zone(accounts, needs).items():
         keyed = {str(i): w for i, w in enumerate(sorted(windows, key=repr))}
         ranges = {k: window_range(w, now, tz) for k, w in keyed.items()}
         days = {k: DayRange(r.start, r.end) for k, r in ranges.items()}
