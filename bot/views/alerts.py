@@ -43,7 +43,8 @@ async def render(
     into it; `catalogue`: the plans in force, for plan names), or None when its subject no
     longer exists."""
     if kind in BILLING_KINDS:
-        return await _billing(u, kind, user_id, params, catalogue or PlanBook().current())
+        return await _billing(u, kind, user_id, params, catalogue or PlanBook().current(),
+                              now or datetime.now(UTC))
     if kind in digests.KINDS and outbox_id is not None:
         # Alone, or with the rest of its tick's alerts to this chat merged into it.
         return await rule_digest.render(u, user_id, outbox_id, now or datetime.now(UTC))
@@ -117,14 +118,16 @@ BILLING_KINDS = (RECEIPT_KIND, SUPERSEDE_KIND, *billing_tick.KINDS)
 
 
 async def _billing(
-    u: UnitOfWork, kind: str, user_id: int, params: dict[str, Any], catalogue: Catalogue
+    u: UnitOfWork, kind: str, user_id: int, params: dict[str, Any], catalogue: Catalogue,
+    now: datetime,
 ) -> Screen | None:
     """Billing messages: a receipt, and the tick's reminder, grace notice, downgrade and
     upgrade. A reminder or grace notice that no longer holds (renewed, paid) is not sent."""
     user = await u.users.get(user_id)
     zone = user.time_zone if user is not None else "UTC"
     if kind == RECEIPT_KIND:
-        found = await billing_overview.payment_in(u, user_id, str(params["charge_id"]))
+        found = await billing_overview.payment_in(u, user_id, str(params["charge_id"]), catalogue,
+                                                  now)
         return billing_view.receipt(*found, catalogue, zone) if found is not None else None
     if kind == SUPERSEDE_KIND:  # the notifier asked Telegram to stop it just before
         refused = params.get("refused")

@@ -108,6 +108,8 @@ def standing_lines(standing: Standing, plan: Plan, sub: subscription.Subscriptio
         return lines
     lines = [_("Plan: <b>{plan}</b> — active").format(plan=name),
              _("Paid until: {date}").format(date=when(standing.paid_until, zone))]
+    if len(standing.ahead) > 1:
+        lines.append(paid_periods(standing, catalogue, zone))
     if sub is not None and sub.running(now):
         sub_name = _name(catalogue.get(sub.plan), sub.plan)
         if sub.renews:
@@ -120,6 +122,17 @@ def standing_lines(standing: Standing, plan: Plan, sub: subscription.Subscriptio
     else:
         lines.append(_("It does not renew: buy more time in Plans before it ends."))
     return lines
+
+
+def paid_periods(standing: Standing, catalogue: Catalogue, zone: str) -> str:
+    """"Agency is active until 2 Jan. Then Pro until 1 Feb.": each plan's own end, since after
+    an upgrade the rest of the old plan follows the new one (core.billing.ledger.periods)."""
+    first, *then = standing.ahead
+    parts = [_("{plan} is active until {date}.").format(
+        plan=_name(catalogue.get(first.plan), first.plan), date=when(first.ends, zone))]
+    parts += [_("Then {plan} until {date}.").format(
+        plan=_name(catalogue.get(p.plan), p.plan), date=when(p.ends, zone)) for p in then]
+    return " ".join(parts)
 
 
 def overview(ov: Overview, catalogue: Catalogue, zone: str) -> Screen:
@@ -440,10 +453,8 @@ def receipt(r: Receipt, standing: Standing, catalogue: Catalogue, zone: str) -> 
              _("Period: {period}").format(period=period),
              *([] if r.kind == "grant" else [_("Paid: {price}").format(price=stars(r.stars))]),
              _("Date: {date}").format(date=when(r.paid_at, zone))]
-    if standing.state == "active" and standing.paid_until is not None:
-        current = _name(catalogue.get(standing.plan or ""), standing.plan or "")
-        lines.append(_("{plan} is active until {date}.").format(
-            plan=current, date=when(standing.paid_until, zone)))
+    if standing.state == "active" and standing.ahead:
+        lines.append(paid_periods(standing, catalogue, zone))
     if r.refunded_at is not None:
         lines.append(_("↩️ Refunded on {date}").format(date=when(r.refunded_at, zone)))
     if r.kind != "grant":

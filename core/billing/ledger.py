@@ -35,12 +35,15 @@ class Period:
 @dataclass(frozen=True)
 class Standing:
     """What the ledger says at `now`: state free | active | grace, the plan whose limits apply,
-    the end of the paid time (None when nothing was ever paid) and of the grace after it."""
+    the end of the paid time (None when nothing was ever paid) and of the grace after it, and
+    while active the paid periods from the current one on (an upgrade's higher plan first, the
+    rest of the old plan after it)."""
 
     state: str
     plan: str | None
     paid_until: datetime | None
     grace_until: datetime | None
+    ahead: tuple[Period, ...] = ()
 
 
 def periods(charges: Iterable[Charge], rank: Callable[[str], int]) -> list[Period]:
@@ -87,9 +90,10 @@ def standing(charges: Iterable[Charge], now: datetime, rank: Callable[[str], int
     last = laid[-1]
     refund_ended = any(c.refunded_at is not None and c.refunded_at >= last.ends for c in charges)
     grace_until = last.ends if refund_ended else last.ends + grace
-    current = next((p for p in laid if p.starts <= now < p.ends), None)
+    current = next((i for i, p in enumerate(laid) if p.starts <= now < p.ends), None)
     if current is not None:
-        return Standing("active", current.plan, last.ends, grace_until)
+        return Standing("active", laid[current].plan, last.ends, grace_until,
+                        tuple(laid[current:]))
     if last.ends <= now < grace_until:
         return Standing("grace", last.plan, last.ends, grace_until)
     return Standing("free", None, last.ends, grace_until)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.billing import account, limits, subscription
+from core.billing import ledger as ledger_fold
 from core.billing.ledger import Standing
 from core.billing.plans import Catalogue, Plan
 from core.billing.subscription import Subscription
@@ -94,12 +95,13 @@ async def history(uow: UnitOfWorkFactory, user_id: int, page: int,
     return History([receipt(r) for r in chunk], page, pages, len(rows))
 
 
-async def payment_in(u: UnitOfWork, user_id: int, charge_id: str
-                     ) -> tuple[Receipt, Standing] | None:
-    """One of the user's payments and their stored standing now (a receipt's facts, read in
-    the notifier's unit of work); None when the charge is not theirs."""
+async def payment_in(u: UnitOfWork, user_id: int, charge_id: str, catalogue: Catalogue,
+                     now: datetime) -> tuple[Receipt, Standing] | None:
+    """One of the user's payments and their standing at `now` folded from the ledger (a
+    receipt's facts, read in the notifier's unit of work: after an upgrade it names both plans'
+    ends); None when the charge is not theirs."""
     row = await u.billing.charge(charge_id)
-    ent = await u.billing.entitlement(user_id)
     if row is None or row.user_id != user_id:
         return None
-    return receipt(row), account.stored(ent)
+    charges = [account.as_charge(p) for p in await u.billing.ledger(user_id)]
+    return receipt(row), ledger_fold.standing(charges, now, catalogue.rank)

@@ -53,6 +53,14 @@ def test_same_plan_purchases_extend_and_an_upgrade_runs_first_then_the_rest_foll
         [ch("a", "pro", 0, 30), ch("b", "agency", 10, 30)], RANK)
 
 
+def test_after_an_upgrade_the_standing_names_each_plans_own_end() -> None:
+    upgraded = standing([ch("a", "pro", 0, 30), ch("b", "agency", 10, 30)], T0 + 11 * DAY, RANK)
+    assert (upgraded.plan, upgraded.paid_until) == ("agency", T0 + 60 * DAY)
+    assert [(p.plan, (p.ends - T0).days) for p in upgraded.ahead] == [("agency", 40), ("pro", 60)]
+    assert [p.plan for p in standing(
+        [ch("a", "pro", 0, 30), ch("b", "agency", 10, 30)], T0 + 41 * DAY, RANK).ahead] == ["pro"]
+
+
 def test_grace_follows_time_that_ran_out_but_not_time_a_refund_took() -> None:
     paid = [ch("a", "pro", 0, 30)]
     assert standing(paid, T0 + 29 * DAY, RANK).state == "active"

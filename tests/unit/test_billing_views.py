@@ -17,7 +17,7 @@ from bot.i18n import make_i18n
 from bot.screens import plain
 from bot.views import billing as view
 from core.billing import checkout, subscription
-from core.billing.ledger import Standing
+from core.billing.ledger import Period, Standing
 from core.billing.limits import Usage
 from core.billing.overview import History, Overview, Receipt
 from core.billing.payload import Offer
@@ -183,7 +183,8 @@ def _receipt(**kw: object) -> Receipt:
 
 
 def test_receipts_name_plan_period_stars_end_and_charge(en: None) -> None:
-    after = Standing("active", "pro", NOW + timedelta(days=30), None)
+    after = Standing("active", "pro", NOW + timedelta(days=30), None,
+                     (Period("pro", NOW, NOW + timedelta(days=30)),))
     text, labels = _checked(view.receipt(_receipt(), after, CATALOGUE, "Europe/Berlin"))
     assert text.splitlines()[0] == "🧾 Payment received — thank you!"
     for line in ("Plan: Pro", "Period: 30 days, paid once", "Paid: ⭐550",
@@ -204,6 +205,17 @@ def test_receipts_name_plan_period_stars_end_and_charge(en: None) -> None:
     assert text.startswith("🎁 TTPulse gave you Pro")
     assert "Period: 7 days, free of charge" in text and "Pro is active until" in text
     assert "Paid:" not in text and "grant:ab" not in text  # no Stars, no id to quote
+
+    # An upgrade: Agency now, the rest of Pro after it; each plan's own end is said.
+    upgraded = Standing("active", "agency", NOW + timedelta(days=50), None,
+                        (Period("agency", NOW, NOW + timedelta(days=30)),
+                         Period("pro", NOW + timedelta(days=30), NOW + timedelta(days=50))))
+    text, _labels = _checked(view.receipt(_receipt(plan="agency"), upgraded, CATALOGUE, "UTC"))
+    assert "Agency is active until 31 Dec 2026, 09:00. Then Pro until 20 Jan 2027, 09:00." in text
+    screen = "\n".join(view.standing_lines(upgraded, CATALOGUE.get("agency"), None, CATALOGUE,
+                                            "UTC", NOW))
+    assert "Paid until: 20 Jan 2027, 09:00" in screen
+    assert "Agency is active until 31 Dec 2026, 09:00. Then Pro until 20 Jan 2027" in screen
 
     unmatched = view.receipt(_receipt(plan=""), Standing("free", None, None, None), CATALOGUE,
                              "UTC")
