@@ -31,6 +31,7 @@ from bot.export_courier import ExportCourier
 from bot.filters import run_sync_filters_inline
 from bot.fsm_storage import DatabaseStorage
 from bot.i18n import UserLocaleMiddleware, make_i18n
+from bot.late_answers import LateAnswers
 from bot.launch_progress import ProgressEditor
 from bot.metrics import Metrics, metrics_handler
 from bot.middlewares import PrivateChatsOnly, UserMiddleware
@@ -121,6 +122,7 @@ def make_bot(settings: Settings) -> Bot:
             global_rate=settings.telegram_global_rate,
             owns_client=True,
         )
+    session.middleware(LateAnswers())
     session.middleware(
         PacingMiddleware(
             per_chat_rate=settings.telegram_chat_rate,

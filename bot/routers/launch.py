@@ -96,7 +96,8 @@ async def launch_action(
         if query.message is not None:
             await query.message.answer(view.ask_when())
     elif cb.a == "check":
-        said = await _check(query, draft, uow, clock, tiktok, db_user, plans.current())
+        await _check(query, draft, uow, clock, tiktok, db_user, plans.current())
+        return  # answered by _check before its pre-flight
     elif cb.a in ("ok", "no"):
         said = await _decide(query, cb, uow, clock, db_user, plans.current())
     elif cb.a == "hist":
@@ -156,29 +157,33 @@ async def _check(
     tiktok: TikTokClient | None,
     user: User,
     catalogue: Catalogue,
-) -> str | None:
+) -> None:
     """Pre-flight, then the plan for approval (or the problems, or the plan limit it hits)."""
     if tiktok is None or "t" not in draft or not draft["a"] or not draft["c"]:
-        return stale()
+        await query.answer(stale(), show_alert=True)
+        return
+    # Pre-flight asks TikTok about every account and can outlast the time Telegram waits for
+    # a button's answer (telegram-bot-platform.md §2.4): answer now, show progress instead.
+    await query.answer()
     await show(query, (view.checking(), None))
     req = service.Request(draft["t"], draft["a"], draft["c"], draft["on"], _run_at(draft))
     try:
         result = await service.propose(uow, clock, tiktok, user.id, req, catalogue)
     except LimitReached as exc:
         await show(query, limits_view.reached(exc.hit, LaunchCb(a="opt")))
-        return None
-    if result is None:
-        return stale()
+        return
+    if result is None:  # the template or an account went away meanwhile
+        await show(query, (stale(), launch_hub.hub()[1]))
+        return
     choices = await service.choices(uow, user.id)
     names = {a.id: a.name for a in choices.accounts}
     if isinstance(result, list):
         await show(query, view.issues(result, names))
-        return None
+        return
     await show(
         query,
         view.proposal(result.launch, result.summary, names, user.time_zone, result.warnings),
     )
-    return None
 
 
 async def _decide(

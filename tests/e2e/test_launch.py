@@ -13,6 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from bot.callbacks import LaunchCb
 from core.templates.document import to_document
 from core.templates.model import AdGroupSpec, AdSpec, CampaignSpec, Naming, Template
 from core.tiktok import TikTokClient
@@ -227,8 +228,19 @@ async def test_rejected_expired_and_scheduled_launches(
     await import_template(user, template("Main", Decimal(3500)))
     await add_images(user, 1)
 
+    # A pre-flight slower than Telegram waits for a button's answer (a slow TikTok): the press
+    # is answered at once and the plan still arrives (answering after it failed: query too old).
     await prepare(user, "Main", ACCOUNTS[:2], 1)
-    await tap(user, "🛫 Check and plan", "please approve")
+    await sandbox.configure(callback_answer_timeout=2.0)
+    tiktok.emulator.config.latency_ms = 2500  # pre-flight waits for TikTok at least this long
+    try:
+        await tap(user, "🛫 Check and plan", "please approve")
+    finally:
+        tiktok.emulator.config.latency_ms = 0
+        await sandbox.configure(callback_answer_timeout=15.0)
+    check = LaunchCb(a="check").pack()
+    answered = [a for a in await user.callback_answers() if a["data"] == check]
+    assert len(answered) == 1 and answered[0]["text"] is None
     await tap(user, "✖ Reject", "rejected: nothing was created")
 
     await prepare(user, "Main", ACCOUNTS[:2], 1)
