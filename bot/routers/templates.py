@@ -21,6 +21,7 @@ from bot.routers.menu import sign_up_first
 from bot.screens import plain, show
 from bot.states import TemplateStates
 from bot.views import Screen, launch_hub
+from bot.views import template_text as tpl_text
 from bot.views import templates as view
 from bot.views.common import stale
 from core.templates import draft as fields
@@ -394,7 +395,7 @@ async def _draft_step(
         code, location = fields.COMMON_GEOS[_index(cb.v)]
         typed = fields.place(t, g, code, (location,))
         if typed.problems:
-            problem = plain(view.problem_line(typed.problems[0], t))
+            problem = plain(tpl_text.problem_line(typed.problems[0], t))
             await query.answer(problem[:190], show_alert=True)
             return False
         await _after(query, state, replace(d, template=typed.template), "loc", g)
@@ -418,8 +419,9 @@ async def _draft_step(
         url = view.with_suffix(t.ad.landing_url, suffixes[0][1])
         typed = fields.type_in(t, "url", 0, url)
         if typed.problems:
-            await query.answer(plain(view.problem_line(typed.problems[0], t))[:190],
-                               show_alert=True)
+            await query.answer(
+                plain(tpl_text.problem_line(typed.problems[0], t))[:190], show_alert=True
+            )
             return False
         d = replace(d, template=typed.template)
         await _put(state, d)
@@ -494,7 +496,7 @@ async def typed_value(message: Message, state: FSMContext, db_user: User | None)
             # A new geo by typed ids: check them, then ask for its label.
             ids, problems = fields.check_locations(t, g, text)
             if problems:
-                await message.answer(view.typed_problems(problems, t))
+                await message.answer(tpl_text.typed_problems(problems, t))
                 return
             await _ask(message, state, d, "geo", g, {"ids": list(ids)})
             return
@@ -508,7 +510,7 @@ async def typed_value(message: Message, state: FSMContext, db_user: User | None)
         await message.answer(stale())
         return
     if typed.problems:
-        await message.answer(view.typed_problems(typed.problems, t))
+        await message.answer(tpl_text.typed_problems(typed.problems, t))
         return
     await state.update_data({ASK: None})
     await _after(message, state, replace(d, template=typed.template), field, g)

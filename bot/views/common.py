@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from aiogram import html
@@ -34,6 +34,16 @@ def add_zone_buttons(
     """The common time zones, two per row, each packing its zone into `make(..., value=zone)`."""
     for zone in COMMON:
         kb.button(text=zone_label(zone, now), callback_data=make(**fields, value=zone))
+
+
+def cut(text: str, limit: int) -> str:
+    """`text` shortened to `limit` characters, marked with … where cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def quoted(text: Any, limit: int = 200) -> str:
+    """User data, shortened and escaped for HTML."""
+    return html.quote(cut(str(text), limit))
 
 
 # How much of a user's own input a reply quotes back: enough to recognise it, never enough to

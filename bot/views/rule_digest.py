@@ -21,7 +21,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import ActionCb, DigestCb, RulesCb
 from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
-from bot.views.common import skipped_line, zone_label
+from bot.views.common import cut, skipped_line, zone_label
 from bot.views.rule_alerts import action_message, context, outcome, readings, when_local
 from bot.views.rules import STATE_MARK, triggered_by
 from core.rules import digests
@@ -50,10 +50,6 @@ def parse_handle(value: str) -> tuple[int, int] | None:
     return int(head), int(page)
 
 
-def _cut(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
 def _order(row: RuleAction) -> tuple[int, int, int]:
     return row.rule_id or 0, row.ad_account_id, row.id
 
@@ -71,7 +67,7 @@ def _size(row: RuleAction, currency: str) -> int:
     after entity parsing: tags and escapes do not count)."""
     said = readings(row, currency)
     extra = len(_triggers(row) or "")
-    return len(_cut(row.object_name, NAME)) + OUTCOME_MAX + sum(map(len, said)) + extra + 16
+    return len(cut(row.object_name, NAME)) + OUTCOME_MAX + sum(map(len, said)) + extra + 16
 
 
 def pages_of(
@@ -131,7 +127,7 @@ def _open(row: RuleAction, now: datetime) -> bool:
 
 def _buttons(kb: InlineKeyboardBuilder, row: RuleAction, where: str, now: datetime) -> None:
     """One row of buttons for an object: approve and reject, or undo, or none."""
-    name = _cut(row.object_name, 20)
+    name = cut(row.object_name, 20)
     if _open(row, now):
         kb.row(
             InlineKeyboardButton(
@@ -192,7 +188,7 @@ def layout(
         if new_rule and len(rules) > 1:
             lines += ["", f"🤖 <b>{html.quote(rule_names.get(row.rule_id or 0, ''))}</b>"]
         if new_rule and trig.get("rule"):
-            rule_text = html.quote(_cut(trig["rule"], RULE_TEXT))
+            rule_text = html.quote(cut(trig["rule"], RULE_TEXT))
             lines.append(_("Rule: {text}").format(text=f"<code>{rule_text}</code>"))
         if new_rule or last is None or last.ad_account_id != row.ad_account_id:
             lines.append(
@@ -202,7 +198,7 @@ def layout(
                 )
             )
         lines.append(
-            f"{STATE_MARK.get(row.state, '•')} {html.quote(_cut(row.object_name, NAME))} — "
+            f"{STATE_MARK.get(row.state, '•')} {html.quote(cut(row.object_name, NAME))} — "
             f"{outcome(row, currency_, zone, ERROR)}"
         )
         triggers = _triggers(row)

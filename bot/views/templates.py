@@ -1,517 +1,38 @@
-"""Templates screens: the list, one template, the builder's draft and its sections, choice
-and typing prompts, and what is wrong with a template (every validation and import code)."""
+"""Templates screens: the list, one template, import, the builder's draft and its sections,
+choice and typing prompts (the template as text is in bot.views.template_text)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
 
 from aiogram import html
-from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
-from babel.numbers import format_decimal
 
 from bot.callbacks import MenuCb, TemplatesCb, TplEditCb
 from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
-from bot.views.common import add_pager, local_stamp
-from core.money import money
+from bot.views.common import add_pager, cut, local_stamp, quoted
+from bot.views.template_text import (
+    TEXT_LIMIT,
+    ad_lines,
+    amount,
+    campaign_lines,
+    choice_name,
+    geo_of,
+    group_lines,
+    listed,
+    macros_hint,
+    naming_lines,
+    problems_text,
+    summary,
+)
 from core.templates import draft as fields
 from core.templates.document import TemplateImportError
-from core.templates.model import PIXEL_GOALS, AdGroupSpec, Template
-from core.templates.naming import LEVEL_MACROS, MACROS
+from core.templates.model import PIXEL_GOALS, Template
 from core.templates.service import IMPORT_MAX_BYTES, Listing, load
 from core.templates.validate import Problem
 from storage.models import Template as TemplateRow
-
-TEXT_LIMIT = 3800  # under Telegram's 4096 (counted after entities; our HTML is longer)
-PROBLEMS_SHOWN = 12
-_SEG = re.compile(r"^(?P<key>[^\[\]]*)(?:\[(?P<i>\d+)\])?$")
-
-
-def _loc() -> str:
-    return get_i18n().current_locale
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _q(text: Any, limit: int = 200) -> str:
-    """User data, shortened and escaped for HTML."""
-    return html.quote(_cut(str(text), limit))
-
-
-def amount(value: Decimal | None) -> str:
-    """An amount without a currency (templates are in each ad account's own currency)."""
-    if value is None:
-        return _("not set")
-    return format_decimal(value, format="#,##0.00", locale=_loc())
-
-
-# ---- names of API values --------------------------------------------------------------------
-
-
-def choice_name(value: str) -> str:
-    """A readable name for an API enum value (the value itself when there is none)."""
-    names = {
-        "WEB_CONVERSIONS": _("Website conversions"),
-        "TRAFFIC": _("Traffic"),
-        "REACH": _("Reach"),
-        "VIDEO_VIEWS": _("Video views"),
-        "BUDGET_MODE_INFINITE": _("No limit"),
-        "BUDGET_MODE_DAY": _("Daily"),
-        "BUDGET_MODE_TOTAL": _("Lifetime"),
-        "BUDGET_MODE_DYNAMIC_DAILY_BUDGET": _("Dynamic daily"),
-        "PLACEMENT_TYPE_AUTOMATIC": _("Automatic"),
-        "PLACEMENT_TYPE_NORMAL": _("Selected placements"),
-        "PLACEMENT_TIKTOK": "TikTok",
-        "PLACEMENT_PANGLE": "Pangle",
-        "PLACEMENT_GLOBAL_APP_BUNDLE": _("Global App Bundle"),
-        "GENDER_UNLIMITED": _("All genders"),
-        "GENDER_MALE": _("Men"),
-        "GENDER_FEMALE": _("Women"),
-        "AGE_13_17": "13–17",
-        "AGE_18_24": "18–24",
-        "AGE_25_34": "25–34",
-        "AGE_35_44": "35–44",
-        "AGE_45_54": "45–54",
-        "AGE_55_100": "55+",
-        "CONVERT": _("Conversions"),
-        "CLICK": _("Clicks"),
-        "TRAFFIC_LANDING_PAGE_VIEW": _("Landing page views"),
-        "VIDEO_VIEW": _("Video views"),
-        "OCPM": "oCPM",
-        "CPC": "CPC",
-        "CPM": "CPM",
-        "CPV": "CPV",
-        "BID_TYPE_NO_BID": _("Lowest cost"),
-        "BID_TYPE_CUSTOM": _("Custom bid"),
-        "SCHEDULE_FROM_NOW": _("From launch, no end"),
-        "SCHEDULE_START_END": _("From launch for a number of days"),
-        "PACING_MODE_SMOOTH": _("Standard pacing"),
-        "PACING_MODE_FAST": _("Accelerated pacing"),
-        "COMPLETE_PAYMENT": _("Complete payment"),
-        "ON_WEB_ORDER": _("Place an order"),
-        "INITIATE_ORDER": _("Initiate checkout"),
-        "ON_WEB_CART": _("Add to cart"),
-        "ON_WEB_REGISTER": _("Complete registration"),
-        "FORM": _("Submit form"),
-        **_cta_names(),
-    }
-    return names.get(value, value)
-
-
-def _cta_names() -> dict[str, str]:
-    return {
-        "LEARN_MORE": _("Learn more"),
-        "SHOP_NOW": _("Shop now"),
-        "SIGN_UP": _("Sign up"),
-        "DOWNLOAD_NOW": _("Download now"),
-        "CONTACT_US": _("Contact us"),
-        "APPLY_NOW": _("Apply now"),
-        "BOOK_NOW": _("Book now"),
-        "ORDER_NOW": _("Order now"),
-        "PLAY_GAME": _("Play game"),
-        "WATCH_NOW": _("Watch now"),
-        "READ_MORE": _("Read more"),
-        "VIEW_NOW": _("View now"),
-        "GET_QUOTE": _("Get quote"),
-        "SUBSCRIBE": _("Subscribe"),
-        "INSTALL_NOW": _("Install now"),
-        "CALL_NOW": _("Call now"),
-        "LISTEN_NOW": _("Listen now"),
-        "INTERESTED": _("Interested"),
-        "GET_TICKETS_NOW": _("Get tickets now"),
-        "GET_SHOWTIMES": _("Get showtimes"),
-        "PREORDER_NOW": _("Pre-order now"),
-        "VISIT_STORE": _("Visit store"),
-        "EXPERIENCE_NOW": _("Experience now"),
-        "SEND_MESSAGE": _("Send message"),
-        "VIEW_PROFILE": _("View profile"),
-        "WATCH_LIVE": _("Watch live"),
-    }
-
-
-def _level_name(level: str) -> str:
-    return {"campaign": _("campaign"), "adgroup": _("ad group"), "ad": _("ad")}.get(level, level)
-
-
-def _macros(level: str | None = None) -> str:
-    names = [m for m in MACROS if level is None or m in LEVEL_MACROS[level]]
-    out = ["{" + m + "}" for m in names]
-    if "n" in names:
-        out.append("{n:03}")
-    return ", ".join(out)
-
-
-# ---- what is wrong: every validate.CODES and document.IMPORT_CODES code ------------------------
-
-
-def _field_names() -> dict[str, str]:
-    return {
-        "objective_type": _("objective"),
-        "budget_mode": _("budget type"),
-        "budget": _("budget"),
-        "geo": _("geo label"),
-        "location_ids": _("locations"),
-        "languages": _("languages"),
-        "gender": _("gender"),
-        "age_groups": _("ages"),
-        "placement_type": _("placement"),
-        "placements": _("placements"),
-        "optimization_goal": _("optimization goal"),
-        "optimization_event": _("pixel event"),
-        "billing_event": _("billing event"),
-        "bid_type": _("bid strategy"),
-        "bid": _("bid"),
-        "schedule_type": _("schedule"),
-        "run_days": _("days to run"),
-        "pacing": _("pacing"),
-        "comments_disabled": _("comments"),
-        "texts": _("ad texts"),
-        "call_to_action": _("call to action"),
-        "landing_url": _("landing URL"),
-        "identity_name": _("identity name"),
-    }
-
-
-def _item_name(key: str, n: int) -> str:
-    names = {
-        "location_ids": _("location {n}"),
-        "languages": _("language {n}"),
-        "age_groups": _("age group {n}"),
-        "placements": _("placement {n}"),
-        "texts": _("ad text {n}"),
-    }
-    return names[key].format(n=n) if key in names else f"{html.quote(_cut(key, 40))} {n}"
-
-
-def field_label(path: str, template: Template | None = None) -> str:
-    """A dotted path as a reader says it: `Ad group 2 (DE) › budget`."""
-    if not path:
-        return _("The file")
-    top_names = {
-        "name": _("Template name"),
-        "format": _("Format"),
-        "version": _("Version"),
-        "campaign": _("Campaign"),
-        "adgroups": _("Ad groups"),
-        "ad": _("Ad"),
-        "naming": _("Names"),
-    }
-    naming_names = {
-        "campaign": _("campaign name pattern"),
-        "adgroup": _("ad group name pattern"),
-        "ad": _("ad name pattern"),
-    }
-    labels: list[str] = []
-    top = ""
-    for seg in path.split("."):
-        m = _SEG.match(seg)
-        key, index = (m["key"], m["i"]) if m else (seg, None)
-        if not labels:
-            top = key
-            if key == "adgroups" and index is not None:
-                label = _("Ad group {n}").format(n=int(index) + 1)
-                geo = _geo_of(template, int(index))
-                labels.append(f"{label} ({_q(geo, 40)})" if geo else label)
-                continue
-            labels.append(top_names.get(key) or html.quote(_cut(key, 40)))
-            continue
-        if index is not None:
-            labels.append(_item_name(key, int(index) + 1))
-            continue
-        names = naming_names if top == "naming" else _field_names()
-        labels.append(names.get(key) or html.quote(_cut(key, 40)))
-    return " › ".join(labels)
-
-
-def _geo_of(template: Template | None, index: int) -> str:
-    if template is None or not 0 <= index < len(template.adgroups):
-        return ""
-    return template.adgroups[index].geo.strip()
-
-
-def _allowed(values: Sequence[Any]) -> str:
-    names = [choice_name(str(v)) for v in values]
-    shown = ", ".join(html.quote(n) for n in names[:8])
-    return shown + (", …" if len(names) > 8 else "")
-
-
-def problem_what(p: Problem) -> str:
-    """What is wrong, as a sentence (without where)."""
-    q = p.params
-    value = _q(q.get("value", ""), 40)
-    field = p.path.rsplit(".", 1)[-1].split("[", 1)[0]
-    simple = {
-        "required": _("required — it cannot be empty."),
-        "emoji_not_allowed": _("TikTok does not accept emoji here."),
-        "not_positive": _("must be a number greater than zero."),
-        "bid_required": _("a custom bid needs an amount."),
-        "schedule_end_required": _(
-            "a lifetime budget needs an end: choose «From launch for a number of days»."
-        ),
-        "url_invalid": _("not a web address — it must start with https:// (or http://)."),
-        "unknown_key": _("unknown key — remove it."),
-    }
-    if p.code in simple:
-        return simple[p.code]
-    if p.code == "enum":
-        return _("«{value}» is not one of the allowed values: {allowed}.").format(
-            value=value, allowed=_allowed(q.get("allowed", []))
-        )
-    if p.code == "too_long":
-        return _("too long — at most {max} characters.").format(max=q.get("max"))
-    if p.code == "too_many":
-        return _("too many — at most {max}.").format(max=q.get("max"))
-    if p.code == "not_allowed":
-        return _not_allowed(q)
-    if p.code == "too_many_decimals":
-        if q.get("currency"):
-            return _("at most {max} digits after the decimal point in {currency}.").format(
-                max=q.get("max"), currency=_q(q["currency"], 8)
-            )
-        return _("at most {max} digits after the decimal point.").format(max=q.get("max"))
-    if p.code == "out_of_range":
-        return _("must be a whole number from {min} to {max}.").format(
-            min=q.get("min"), max=q.get("max")
-        )
-    if p.code == "invalid":
-        return _invalid(field, value)
-    if p.code == "duplicate":
-        return _("the same geo as ad group {n}.").format(n=int(q.get("index", 0)) + 1)
-    if p.code == "budget_below_minimum":
-        return _("below TikTok's minimum of {minimum}.").format(
-            minimum=money(Decimal(str(q["minimum"])), str(q["currency"]), _loc())
-        )
-    if p.code == "bid_not_below_budget":
-        return _("the bid must be lower than the budget ({budget}).").format(
-            budget=amount(Decimal(str(q["budget"])))
-        )
-    if p.code == "url_macro_missing":
-        return _("add a tracker macro ({macros}) so your tracker can match clicks to ads.").format(
-            macros=", ".join(q.get("macros", []))
-        )
-    if p.code == "macro_unknown":
-        return _("{macro} is not a macro. Available: {macros}.").format(
-            macro=_q("{" + str(q.get("macro", "")) + "}", 40), macros=_macros()
-        )
-    if p.code == "macro_not_available":
-        level = str(q.get("level", ""))
-        return _("{macro} has no single value in a {level} name; available: {macros}.").format(
-            macro=_q("{" + str(q.get("macro", "")) + "}", 40),
-            level=_level_name(level),
-            macros=_macros(level) if level in LEVEL_MACROS else _macros(),
-        )
-    return _import_what(p)
-
-
-def _not_allowed(q: dict[str, Any]) -> str:
-    if "allowed" in q and "objective" in q:
-        return _("the objective «{objective}» offers only: {allowed}.").format(
-            objective=choice_name(str(q["objective"])), allowed=_allowed(q["allowed"])
-        )
-    if "allowed" in q:
-        return _("only this fits here: {allowed}.").format(allowed=_allowed(q["allowed"]))
-    setting = next(iter(q.values()), "")
-    return _("must be left empty with «{setting}».").format(
-        setting=html.quote(choice_name(str(setting)))
-    )
-
-
-def _invalid(field: str, value: str) -> str:
-    if field == "location_ids":
-        return _("«{value}» is not a TikTok location id (digits only, like 6252001).").format(
-            value=value
-        )
-    if field == "languages":
-        return _("«{value}» is not a language code (like en or pt-BR).").format(value=value)
-    if field == "optimization_event":
-        return _(
-            "«{value}» is not a pixel event name (capital letters, digits and _, like "
-            "COMPLETE_PAYMENT)."
-        ).format(value=value)
-    if field == "run_days":
-        return _("«{value}» is not a whole number of days.").format(value=value)
-    return _("«{value}» is not valid here.").format(value=value)
-
-
-def _import_what(p: Problem) -> str:
-    q = p.params
-    if p.code == "wrong_type":
-        expected = {
-            "object": _("a JSON object"),
-            "string": _("text (a JSON string)"),
-            "boolean": _("true or false"),
-            "integer": _("a whole number"),
-            "list": _("a list"),
-            "amount": _('an amount written as a string, like "50.00"'),
-        }.get(str(q.get("expected")), _q(q.get("expected", ""), 20))
-        return _("must be {expected}.").format(expected=expected)
-    if p.code == "amount_invalid":
-        return _("«{value}» is not an amount — write it like 50 or 12.50.").format(
-            value=_q(q.get("value", ""), 40)
-        )
-    if p.code == "format_unknown":
-        return _("this is not a TTPulse template (the format must be «{expected}»).").format(
-            expected=_q(q.get("expected", ""), 40)
-        )
-    if p.code == "version_unsupported":
-        return _("this template version is not supported (supported: {supported}).").format(
-            supported=", ".join(str(v) for v in q.get("supported", []))
-        )
-    return html.quote(p.code)
-
-
-def problem_line(p: Problem, template: Template | None = None, with_path: bool = False) -> str:
-    """`• <b>Ad group 1 (US) › budget</b>: must be a number greater than zero.`"""
-    where = f"<b>{field_label(p.path, template)}</b>"
-    if with_path and p.path:
-        where += f" (<code>{_q(p.path, 80)}</code>)"
-    return f"• {where}: {problem_what(p)}"
-
-
-def problems_text(
-    problems: Sequence[Problem],
-    template: Template | None = None,
-    with_path: bool = False,
-    limit: int = 1600,
-) -> str:
-    """The problems one per line, as many as fit in `limit` characters, then how many more."""
-    lines: list[str] = []
-    used = 0
-    for p in problems[:PROBLEMS_SHOWN]:
-        line = problem_line(p, template, with_path)
-        if used + len(line) > limit:
-            break
-        lines.append(line)
-        used += len(line) + 1
-    rest = len(problems) - len(lines)
-    if rest:
-        lines.append(_("…and {n} more.").format(n=rest))
-    return "\n".join(lines)
-
-
-def typed_problems(problems: Sequence[Problem], template: Template) -> str:
-    """A typed value that does not fit: what is wrong, and what to do."""
-    return (
-        _("⚠️ That does not fit:")
-        + "\n"
-        + problems_text(problems, template)
-        + "\n\n"
-        + _("Send it again, or /cancel.")
-    )
-
-
-# ---- the template as text -------------------------------------------------------------------
-
-
-def _list(values: Sequence[str], empty: str, limit: int = 12) -> str:
-    if not values:
-        return empty
-    shown = ", ".join(_q(v, 40) for v in values[:limit])
-    return shown + (_(" and {n} more").format(n=len(values) - limit) if len(values) > limit else "")
-
-
-def _budget(mode: str, value: Decimal | None) -> str:
-    if mode == "BUDGET_MODE_INFINITE":
-        return choice_name(mode)
-    return f"{html.quote(choice_name(mode))}, {amount(value)}"
-
-
-def campaign_lines(t: Template) -> list[str]:
-    """The campaign, one line per field."""
-    c = t.campaign
-    return [
-        _("Objective: {value}").format(value=choice_name(c.objective_type)),
-        _("Budget: {value}").format(value=_budget(c.budget_mode, c.budget)),
-    ]
-
-
-def group_lines(g: AdGroupSpec) -> list[str]:
-    """One ad group, a few lines covering every field."""
-    ages = ", ".join(choice_name(a) for a in g.age_groups) if g.age_groups else _("all ages")
-    placement = choice_name(g.placement_type)
-    if g.placement_type == "PLACEMENT_TYPE_NORMAL":
-        placement += ": " + ", ".join(choice_name(p) for p in g.placements)
-    goal = choice_name(g.optimization_goal)
-    if g.optimization_goal in PIXEL_GOALS:
-        event = g.optimization_event or ""
-        goal += f" — {html.quote(choice_name(event))}" if event else " — " + _("not set")
-    bid = choice_name(g.bid_type)
-    if g.bid_type == "BID_TYPE_CUSTOM":
-        bid += f" {amount(g.bid)}"
-    schedule = choice_name(g.schedule_type)
-    if g.schedule_type == "SCHEDULE_START_END":
-        schedule = _("{n} days from launch").format(n=g.run_days or "—")
-    return [
-        _("Locations: {ids}").format(ids=_list(g.location_ids, _("not set"))),
-        _("Audience: {gender} · {ages} · languages: {languages}").format(
-            gender=choice_name(g.gender), ages=ages, languages=_list(g.languages, _("any"))
-        ),
-        _("Placement: {placement}").format(placement=placement),
-        _("Goal: {goal} · billing {billing} · bid: {bid}").format(
-            goal=goal, billing=choice_name(g.billing_event), bid=bid
-        ),
-        _("Budget: {budget} · {schedule} · {pacing} · comments {comments}").format(
-            budget=_budget(g.budget_mode, g.budget),
-            schedule=schedule,
-            pacing=choice_name(g.pacing),
-            comments=_("off") if g.comments_disabled else _("on"),
-        ),
-    ]
-
-
-def ad_lines(t: Template) -> list[str]:
-    """The ad, one line per field."""
-    a = t.ad
-    texts = " · ".join(f"«{_q(x, 100)}»" for x in a.texts) if a.texts else _("not set")
-    url = f"<code>{_q(a.landing_url, 300)}</code>" if a.landing_url else _("not set")
-    return [
-        _("Texts: {texts}").format(texts=texts),
-        _("Call to action: {cta}").format(cta=choice_name(a.call_to_action)),
-        _("Landing URL: {url}").format(url=url),
-        _("Identity: {name}").format(name=_q(a.identity_name, 100) or _("not set")),
-    ]
-
-
-def naming_lines(t: Template) -> list[str]:
-    """The name patterns."""
-    n = t.naming
-    return [
-        _("Campaign: {pattern}").format(pattern=f"<code>{_q(n.campaign, 120)}</code>"),
-        _("Ad group: {pattern}").format(pattern=f"<code>{_q(n.adgroup, 120)}</code>"),
-        _("Ad: {pattern}").format(pattern=f"<code>{_q(n.ad, 120)}</code>"),
-    ]
-
-
-def summary(t: Template, limit: int = TEXT_LIMIT) -> str:
-    """Every field of a template, ad groups cut short when they would not fit."""
-    head = [
-        _("<i>Amounts are in each ad account's own currency.</i>"),
-        "",
-        _("<b>🎯 Campaign</b>"),
-        *campaign_lines(t),
-        "",
-    ]
-    tail = ["", _("<b>📣 Ad</b>"), *ad_lines(t), "", _("<b>🏷 Names</b>"), *naming_lines(t)]
-    room = limit - len("\n".join(head + tail)) - 200
-    groups = [_("<b>🌍 Ad groups</b> ({n})").format(n=len(t.adgroups))]
-    if not t.adgroups:
-        groups.append(_("none yet — add a geo"))
-    for i, g in enumerate(t.adgroups):
-        block = [f"<b>{i + 1}. {_q(g.geo, 64)}</b>", *(f"   {line}" for line in group_lines(g))]
-        size = len("\n".join(block)) + 1
-        if size > room:
-            groups.append(_("…and {n} more ad groups.").format(n=len(t.adgroups) - i))
-            break
-        groups += block
-        room -= size
-    return "\n".join(head + groups + tail)
-
 
 # ---- the list and one template --------------------------------------------------------------
 
@@ -520,13 +41,13 @@ def _describe(row: TemplateRow) -> str:
     try:
         t = load(row)
     except TemplateImportError:
-        return f"• <b>{_q(row.name, 64)}</b>"
+        return f"• <b>{quoted(row.name, 64)}</b>"
     geos = ", ".join(g.geo for g in t.adgroups[:6]) + (", …" if len(t.adgroups) > 6 else "")
     return _("• <b>{name}</b> — {objective} · {n} geo(s): {geos}").format(
-        name=_q(row.name, 64),
+        name=quoted(row.name, 64),
         objective=choice_name(t.campaign.objective_type),
         n=len(t.adgroups),
-        geos=_q(geos, 100),
+        geos=quoted(geos, 100),
     )
 
 
@@ -547,7 +68,7 @@ def templates_list(listing: Listing) -> Screen:
         )
     rows = []
     for row in listing.items:
-        kb.button(text=_cut(row.name, 40), callback_data=TemplatesCb(a="view", id=row.id))
+        kb.button(text=cut(row.name, 40), callback_data=TemplatesCb(a="view", id=row.id))
         rows.append(1)
     added = add_pager(kb, listing.page, listing.pages, lambda p: TemplatesCb(a="list", n=p))
     if added:
@@ -562,7 +83,7 @@ def templates_list(listing: Listing) -> Screen:
 def template_view(row: TemplateRow, user_tz: str, note: str = "") -> Screen:
     """One saved template: every field, and what can be done with it."""
     kb = InlineKeyboardBuilder()
-    head = f"<b>📋 {_q(row.name, 64)}</b>"
+    head = f"<b>📋 {quoted(row.name, 64)}</b>"
     try:
         body = summary(load(row), TEXT_LIMIT - 400)
     except TemplateImportError as exc:
@@ -592,24 +113,24 @@ def confirm_delete(row: TemplateRow) -> Screen:
     kb.button(text=_("« Back"), callback_data=TemplatesCb(a="view", id=row.id))
     text = _(
         "Delete the template «{name}»? Launches already made from it keep their own copy."
-    ).format(name=_q(row.name, 64))
+    ).format(name=quoted(row.name, 64))
     return text, kb.as_markup()
 
 
 def deleted(name: str) -> str:
     """After a delete (a short notice)."""
-    return _("Deleted «{name}».").format(name=_cut(name, 64))
+    return _("Deleted «{name}».").format(name=cut(name, 64))
 
 
 def duplicated(name: str) -> str:
     """After a duplicate (a short notice)."""
-    return _("Copied as «{name}».").format(name=_cut(name, 64))
+    return _("Copied as «{name}».").format(name=cut(name, 64))
 
 
 def export_caption(name: str) -> str:
     """The caption of an exported template file."""
     return _("📤 Template «{name}». Keep it, share it, or import it again with 📥 Import.").format(
-        name=_q(name, 64)
+        name=quoted(name, 64)
     )
 
 
@@ -666,7 +187,7 @@ def import_invalid(problems: Sequence[Problem]) -> str:
 
 def imported(name: str) -> str:
     """A notice above the imported template."""
-    return _("📥 Imported as «{name}».").format(name=_q(name, 64))
+    return _("📥 Imported as «{name}».").format(name=quoted(name, 64))
 
 
 # ---- the draft ------------------------------------------------------------------------------
@@ -675,9 +196,9 @@ def imported(name: str) -> str:
 def _title(template: Template, editing: bool) -> str:
     name = template.name.strip()
     if editing:
-        return _("<b>✏️ Editing «{name}»</b>").format(name=_q(name, 64))
+        return _("<b>✏️ Editing «{name}»</b>").format(name=quoted(name, 64))
     if name:
-        return _("<b>✏️ New template «{name}»</b>").format(name=_q(name, 64))
+        return _("<b>✏️ New template «{name}»</b>").format(name=quoted(name, 64))
     return _("<b>✏️ New template</b>")
 
 
@@ -717,7 +238,7 @@ def name_taken(name: str) -> str:
     """The draft's name is another template's."""
     return _(
         "⚠️ You already have a template named «{name}». Change the name (📝 Name) and save again."
-    ).format(name=_q(name, 64))
+    ).format(name=quoted(name, 64))
 
 
 def saved() -> str:
@@ -794,7 +315,7 @@ def groups_screen(t: Template) -> Screen:
         else _("No geos yet. Add one: each geo becomes one ad group.")
     )
     for i, g in enumerate(t.adgroups):
-        kb.button(text=_cut(f"{i + 1}. {g.geo}", 40), callback_data=TplEditCb(a="grp", g=i))
+        kb.button(text=cut(f"{i + 1}. {g.geo}", 40), callback_data=TplEditCb(a="grp", g=i))
     if len(t.adgroups) < fields.ADGROUPS_MAX:
         kb.button(
             text=_("➕ Add a geo"), callback_data=TplEditCb(a="ask", f="loc", g=len(t.adgroups))
@@ -808,7 +329,7 @@ def group_screen(t: Template, g: int) -> Screen:
     """One ad group's fields."""
     group = t.adgroups[g]
     lines = [
-        _("<b>🌍 Ad group {n}: {geo}</b>").format(n=g + 1, geo=_q(group.geo, 64)),
+        _("<b>🌍 Ad group {n}: {geo}</b>").format(n=g + 1, geo=quoted(group.geo, 64)),
         *group_lines(group),
         "",
         _hint_currency(),
@@ -843,7 +364,9 @@ def confirm_remove(t: Template, g: int) -> Screen:
     kb = InlineKeyboardBuilder()
     kb.button(text=_("🗑 Yes, remove"), callback_data=TplEditCb(a="rmy", g=g))
     kb.button(text=_("« Back"), callback_data=TplEditCb(a="grp", g=g))
-    text = _("Remove the ad group «{geo}» from the template?").format(geo=_q(t.adgroups[g].geo, 64))
+    text = _("Remove the ad group «{geo}» from the template?").format(
+        geo=quoted(t.adgroups[g].geo, 64)
+    )
     return text, kb.as_markup()
 
 
@@ -892,7 +415,7 @@ def names_screen(t: Template) -> Screen:
 
 
 def _question(field: str, t: Template, g: int) -> str:
-    geo = _q(_geo_of(t, g), 64)
+    geo = quoted(geo_of(t, g), 64)
     questions = {
         "obj": _("What is the campaign's objective?"),
         "cbm": _("How is the campaign's budget set?"),
@@ -996,12 +519,14 @@ def geo_screen(t: Template, g: int, step: tuple[int, int] | None = None) -> Scre
         question = _(
             "Which geo for ad group {n} (now {geo}: {ids})? Pick a country, or type TikTok "
             "location ids."
-        ).format(n=g + 1, geo=_q(t.adgroups[g].geo, 64), ids=_list(t.adgroups[g].location_ids, "—"))
+        ).format(
+            n=g + 1, geo=quoted(t.adgroups[g].geo, 64), ids=listed(t.adgroups[g].location_ids, "—")
+        )
     return _step(step) + question, kb.as_markup()
 
 
 def _prompt(field: str, t: Template, g: int) -> str:
-    geo = _q(_geo_of(t, g), 64)
+    geo = quoted(geo_of(t, g), 64)
     prompts = {
         "name": _(
             "Send a name for the template (up to 64 characters). Only you see it; TikTok "
@@ -1051,7 +576,7 @@ def _prompt(field: str, t: Template, g: int) -> str:
         geo=geo,
         macro="<code>{geo}</code>",
         macros="<code>__CAMPAIGN_ID__</code>, <code>__AID__</code>, <code>__CID__</code>",
-        available=html.quote(_macros(level)) if level else "",
+        available=html.quote(macros_hint(level)) if level else "",
     )
 
 
@@ -1064,9 +589,11 @@ def _current(field: str, t: Template, g: int) -> str:
     if isinstance(value, Decimal):
         shown = amount(value)
     elif isinstance(value, tuple):
-        shown = "\n".join(_q(v, 100) for v in value[:20]) if field == "txt" else _list(value, "")
+        shown = (
+            "\n".join(quoted(v, 100) for v in value[:20]) if field == "txt" else listed(value, "")
+        )
     else:
-        shown = f"<code>{_q(value, 300)}</code>"
+        shown = f"<code>{quoted(value, 300)}</code>"
     return _("Now: {value}").format(value=shown)
 
 
@@ -1106,11 +633,15 @@ def tracker_suffixes(t: Template, suffixes: list[tuple[str, str]]) -> Screen:
         text = _(
             "No tracker is connected yet (Integrations). The usual suffix passes TikTok's "
             "campaign, ad group and ad ids: <code>{suffix}</code>"
-        ).format(suffix=html.quote(
-            "campaign_id=__CAMPAIGN_ID__&adgroup_id=__AID__&ad_id=__CID__"))
+        ).format(suffix=html.quote("campaign_id=__CAMPAIGN_ID__&adgroup_id=__AID__&ad_id=__CID__"))
     else:
-        lines = [_("Add this to your landing URL so your tracker receives TikTok's ids "
-                   "(set the tracker's parameters or tokens to read them):"), ""]
+        lines = [
+            _(
+                "Add this to your landing URL so your tracker receives TikTok's ids "
+                "(set the tracker's parameters or tokens to read them):"
+            ),
+            "",
+        ]
         for name, suffix in suffixes:
             lines.append(f"<b>{html.quote(name[:60])}</b>: <code>{html.quote(suffix)}</code>")
         text = "\n".join(lines)

@@ -12,6 +12,7 @@ import pytest
 from bot.i18n import make_i18n
 from bot.screens import plain
 from bot.views import Screen
+from bot.views import template_text as tpl_text
 from bot.views import templates as view
 from core.templates import draft
 from core.templates.document import IMPORT_CODES
@@ -50,7 +51,7 @@ def english() -> Iterator[None]:
 @pytest.mark.parametrize("code", CODES + IMPORT_CODES)
 def test_every_problem_code_has_its_own_sentence(code: str) -> None:
     line = plain(
-        view.problem_line(Problem("adgroups[1].location_ids[2]", code, PARAMS.get(code, {})))
+        tpl_text.problem_line(Problem("adgroups[1].location_ids[2]", code, PARAMS.get(code, {})))
     )
     assert line.startswith("• Ad group 2 (DE) › location 3: ") or line.startswith(
         "• Ad group 2 › location 3: "
@@ -61,15 +62,15 @@ def test_every_problem_code_has_its_own_sentence(code: str) -> None:
 
 def test_places_read_like_a_person_says_them() -> None:
     t = make_template()
-    assert view.field_label("adgroups[1].budget", t) == "Ad group 2 (DE) › budget"
-    assert view.field_label("ad.texts[0]") == "Ad › ad text 1"
-    assert view.field_label("naming.campaign") == "Names › campaign name pattern"
-    assert view.field_label("name") == "Template name"
-    assert view.field_label("") == "The file"
-    assert view.field_label("ad.<b>colour</b>") == "Ad › &lt;b&gt;colour&lt;/b&gt;"
-    line = plain(view.problem_line(Problem("ad.texts[0]", "too_long", {"max": 100}), t, True))
+    assert tpl_text.field_label("adgroups[1].budget", t) == "Ad group 2 (DE) › budget"
+    assert tpl_text.field_label("ad.texts[0]") == "Ad › ad text 1"
+    assert tpl_text.field_label("naming.campaign") == "Names › campaign name pattern"
+    assert tpl_text.field_label("name") == "Template name"
+    assert tpl_text.field_label("") == "The file"
+    assert tpl_text.field_label("ad.<b>colour</b>") == "Ad › &lt;b&gt;colour&lt;/b&gt;"
+    line = plain(tpl_text.problem_line(Problem("ad.texts[0]", "too_long", {"max": 100}), t, True))
     assert line == "• Ad › ad text 1 (ad.texts[0]): too long — at most 100 characters."
-    line = plain(view.problem_line(Problem("campaign.budget", "not_positive")))
+    line = plain(tpl_text.problem_line(Problem("campaign.budget", "not_positive")))
     assert line == "• Campaign › budget: must be a number greater than zero."
 
 
