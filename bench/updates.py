@@ -1,7 +1,7 @@
 """The service's update throughput against bare aiogram, and 3 sync instances against 1.
 
     python -m bench.updates [--users 200] [--updates 3000] [--rounds 3] [--fsm-redis-url URL]
-                            [--accounts 300] [--seconds 150] [--latency-ms 200] [--concurrency 2]
+                            [--accounts 900] [--seconds 150] [--latency-ms 200] [--concurrency 2]
                             [--postgres-dsn DSN] [--skip-updates] [--skip-scale] [--by-kind]
 
 Two measurements, each side by side in the same run:
@@ -541,7 +541,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--rounds", type=int, default=3, help="rounds per dispatcher (best counts)")
     ap.add_argument("--width", type=int, default=20, help="updates in flight (distinct chats)")
     ap.add_argument("--database-url", default="", help="the service's database (default SQLite)")
-    ap.add_argument("--accounts", type=int, default=300, help="ad accounts for the scale part")
+    ap.add_argument("--accounts", type=int, default=900, help="ad accounts for the scale part")
     ap.add_argument("--shape", default="2x2x3", help="campaigns x ad groups x ads per account")
     ap.add_argument("--seconds", type=float, default=150, help="each scale phase's longest wait")
     ap.add_argument("--latency-ms", type=int, default=200, help="the emulator's answer time")
