@@ -379,7 +379,11 @@ async def run(settings: Settings) -> None:
         await register_commands(svc.bot, svc.i18n)
         if settings.use_webhook and settings.webhook_secret is not None:
             claims = make_claims(
-                settings.redis_url, svc.bot.id, svc.worker, settings.update_dedup_seconds
+                settings.redis_url,
+                svc.bot.id,
+                svc.worker,
+                settings.update_dedup_seconds,
+                settings.webhook_claim_seconds,
             )
             hook = WebhookHandler(svc.dp, svc.bot, settings.webhook_secret.get_secret_value(),
                                   claims)

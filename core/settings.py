@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     # shared by instances), so a repeated delivery is answered without handling it again.
     # Telegram keeps an undelivered update for 24 h (spec §5.1), hence the day.
     update_dedup_seconds: float = Field(default=86400.0, gt=0)
+    # How long an instance's claim on an update it is handling lives without renewal (renewed
+    # every third of it while the handler runs): an instance killed mid-update holds Telegram's
+    # retries of it off (503) this long, then another instance handles it.
+    webhook_claim_seconds: float = Field(default=30.0, gt=0)
     # setWebhook's max_connections: parallel deliveries Telegram makes to PUBLIC_URL (1-100,
     # Telegram's default 40; spec §5.3). Each instance handles an update before answering,
     # so this bounds the updates in flight across all instances.
