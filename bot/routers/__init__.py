@@ -31,6 +31,7 @@ def all_routers() -> list[Router]:
         stats,
         support,
         templates,
+        tracker_mapping,
     )
 
     return [
@@ -49,6 +50,7 @@ def all_routers() -> list[Router]:
         creatives.router,
         identities.router,
         integrations.router,
+        tracker_mapping.router,
         menu.router,
         settings.router,
         privacy_data.router,
