@@ -70,6 +70,7 @@ from storage.migrate import upgrade
 from storage.models import Creative
 from storage.uow import UnitOfWorkFactory
 from storage.vault import Vault
+from web.deps import WebDeps
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +205,19 @@ async def start_service(settings: Settings, clock: Clock | None = None) -> Servi
     metrics.install(dp, bot)  # core's events, the updates, the Bot API calls
     return Service(
         settings, engine, uow, bot, dp, i18n, clock, signer, tiktok, worker, charts, metrics, bus
+    )
+
+
+def dashboard_deps(svc: Service) -> WebDeps:
+    """What the web dashboard (web/) needs from this instance."""
+    settings = svc.settings
+    assert settings.bot_token is not None  # make_bot refused to start without it
+    return WebDeps(
+        svc.uow, svc.clock, svc.i18n, settings.bot_token.get_secret_value(),
+        settings.public_url,
+        changer=TikTokChanger(svc.uow, svc.tiktok) if svc.tiktok is not None else None,
+        init_data_max_age=timedelta(seconds=settings.web_init_data_max_age_seconds),
+        session_lifetime=timedelta(days=settings.web_session_days),
     )
 
 
@@ -393,7 +407,9 @@ async def run(settings: Settings) -> None:
             )
         exports = ExportDeps(svc.uow, svc.clock, Path(settings.export_dir))
         runner = web.AppRunner(
-            build_web_app(svc.engine, probe, svc.i18n, hook, oauth, exports), access_log=None
+            build_web_app(svc.engine, probe, svc.i18n, hook, oauth, exports,
+                          dashboard_deps(svc)),
+            access_log=None,
         )
         if svc.metrics is not None:
             token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
