@@ -24,7 +24,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.commands import register_commands
+from bot.commands import register_commands, register_menu_button
 from bot.downloads import fetcher
 from bot.errors import on_error
 from bot.export_courier import ExportCourier
@@ -391,6 +391,7 @@ async def run(settings: Settings) -> None:
         probe = BotProbe(svc.bot)
         await probe.connected()
         await register_commands(svc.bot, svc.i18n)
+        await register_menu_button(svc.bot, svc.i18n, settings.dashboard_url)
         if settings.use_webhook and settings.webhook_secret is not None:
             claims = make_claims(
                 settings.redis_url, svc.bot.id, svc.worker, settings.update_dedup_seconds
