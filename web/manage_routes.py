@@ -33,8 +33,10 @@ async def propose(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     try:
         account_id = int(str(form["account"]))
-        level, object_id = str(form["level"]), str(form["object"])
-        kind = KINDS[str(form["action"])]
+        level = str(form["level"])
+        # The table's buttons send "<action>:<object id>" (one form for all rows).
+        action, _, object_id = str(form["op"]).partition(":")
+        kind = KINDS[action]
     except (KeyError, ValueError):
         raise not_found(request) from None
     proposal = await manage.propose(deps.uow, deps.clock, changer, request[USER].id,

@@ -15,7 +15,7 @@ from aiohttp import web
 from babel.dates import format_datetime
 
 from core import web_auth
-from core.money import money, number, percent
+from core.money import Formatter, percent
 from core.users import LANGUAGES
 from web.deps import HERE
 from web.labels import PERIODS, period_name
@@ -41,7 +41,7 @@ def setup_templates(app: web.Application, i18n: I18n) -> None:
     env.globals["periods"] = PERIODS
     env.globals["period_name"] = period_name
     env.filters["money"] = _money
-    env.filters["num"] = lambda v, digits=0: "—" if v is None else number(v, _loc(), digits)
+    env.filters["num"] = lambda v, digits=0: "—" if v is None else _fmt().number(v, digits)
     env.filters["pct"] = lambda v: "—" if v is None else percent(v, _loc())
     env.filters["raw"] = lambda v: "" if v is None else str(v)
 
@@ -52,8 +52,20 @@ def _loc() -> str:
     return get_i18n().current_locale
 
 
+_FORMATTERS: dict[str, Formatter] = {}
+
+
+def _fmt() -> Formatter:
+    """The reader's locale's formatter (a 500-row table formats thousands of values)."""
+    loc = _loc()
+    found = _FORMATTERS.get(loc)
+    if found is None:
+        found = _FORMATTERS[loc] = Formatter(loc)
+    return found
+
+
 def _money(value: Decimal | None, currency: str) -> str:
-    return "—" if value is None else money(value, currency, _loc())
+    return "—" if value is None else _fmt().money(value, currency)
 
 
 def language(request: web.Request) -> str:

@@ -122,12 +122,12 @@ async def test_dashboard_in_chromium(
     # Pause an ad from the table, confirm, verified on TikTok; then undo.
     account = await b.js("return new URLSearchParams(location.search).get('account')")
     await b.get(f"{service.url}/app/stats?account={account}&level=ad&period=30d")
-    await b.wait("return document.querySelector('#table button[value=pause]')")
+    await b.wait("return document.querySelector('#table button[value^=\\'pause:\\']')")
     adv = await b.js("return document.querySelector('h1').dataset.advertiser")
-    ad_id = await b.js("return document.querySelector('#table button[value=pause]')"
+    ad_id = await b.js("return document.querySelector('#table button[value^=\\'pause:\\']')"
                        ".closest('tr').dataset.id")
     assert (await state_of(api, tiktok, adv, "ad", ad_id)).status == "ENABLE"
-    await b.js("document.querySelector('#table button[value=pause]').click()")
+    await b.js("document.querySelector('#table button[value^=\\'pause:\\']').click()")
     await b.wait("return document.getElementById('confirm')")
     await b.screenshot("manage-confirm")
     await b.click("#confirm")

@@ -119,10 +119,9 @@ async def test_idor_matrix_every_route_with_an_id_refuses_another_users(dash: Da
         f"/app/manage/{theirs.action_id}/undo",
     ]
     proposals = [
-        {"account": theirs.account_id, "level": "ad", "object": theirs.ad, "action": "pause"},
-        {"account": dash.mine.account_id, "level": "ad", "object": theirs.ad, "action": "pause"},
-        {"account": theirs.account_id, "level": "campaign", "object": theirs.campaign,
-         "action": "enable"},
+        {"account": theirs.account_id, "level": "ad", "op": f"pause:{theirs.ad}"},
+        {"account": dash.mine.account_id, "level": "ad", "op": f"pause:{theirs.ad}"},
+        {"account": theirs.account_id, "level": "campaign", "op": f"enable:{theirs.campaign}"},
     ]
     refused = []
     for url in gets:
