@@ -162,3 +162,12 @@ async def test_pages_in_the_users_language(dash: Dash, lang: str, word: str) -> 
                                                           "Europe/Moscow", None, False))
     client = await dash.client(600)
     assert word in await (await client.get("/app/")).text()
+
+
+async def test_sign_out_everywhere_ends_every_session(dash: Dash) -> None:
+    phone, laptop = await dash.client(dash.mine.user_id), await dash.client(dash.mine.user_id)
+    resp = await phone.post("/app/signout/everywhere", data={"_csrf": await csrf_of(phone)},
+                            allow_redirects=False)
+    assert resp.status == 303
+    for client in (phone, laptop):
+        assert "Open the dashboard from the bot" in await (await client.get("/app/")).text()
