@@ -9,7 +9,7 @@ from aiohttp import web
 
 from core.periods import Period
 from core.rules import approvals
-from core.stats import Breakdown, breakdown, chart_data, csv_bytes, summary
+from core.stats import Breakdown, accounts, breakdown, chart_data, csv_bytes, summary
 from web.render import not_found, page
 from web.security import DEPS_KEY, USER
 
@@ -78,11 +78,11 @@ async def stats(request: web.Request) -> web.StreamResponse:
     _signed_in(request)
     deps = request.app[DEPS_KEY]
     user = request[USER]
+    tracked = await accounts(deps.uow, user.id)
     if "account" not in request.query:  # the first tracked account
-        accounts = (await summary(deps.uow, deps.clock, user.id, Period.TODAY)).accounts
-        if not accounts:
+        if not tracked:
             return page(request, "empty.html")
-        raise web.HTTPSeeOther(f"/app/stats?account={accounts[0].account_id}")
+        raise web.HTTPSeeOther(f"/app/stats?account={tracked[0].id}")
     found = await _table(request)
     if found is None:
         raise not_found(request)
@@ -95,6 +95,7 @@ async def stats(request: web.Request) -> web.StreamResponse:
             series["spend"].append(str(p.spend))
             series["conversions"].append(p.conversions)
     return page(request, "stats.html", data=data, period=period, child=CHILD.get(data.level),
+                accounts=tracked,
                 chart_json=json.dumps(series), query=dict(request.query),
                 can_manage=deps.changer is not None)
 

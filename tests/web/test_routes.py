@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -134,9 +136,40 @@ async def test_idor_matrix_every_route_with_an_id_refuses_another_users(dash: Da
                                  allow_redirects=False)
         refused.append((str(form), resp.status))
     assert [r for r in refused if r[1] != 404] == []
+    # Every route of the dashboard that takes an id (in its path, or `account` in its query) is
+    # in the matrix: a new one must be added here.
+    covered = {urlsplit(u).path for u in gets} | {
+        re.sub(r"/\d+/", "/{action_id}/", urlsplit(u).path) for u in posts} | {
+        "/app/manage/propose"}
+    routes = dashboard_routes(dash)
+    with_ids = {r for r in routes if "{" in r} | ID_QUERY_ROUTES
+    assert routes >= ID_QUERY_ROUTES and "/app/manage/{action_id}/undo" in with_ids
+    assert with_ids - covered == set()
     # The other user's approval is still waiting: nothing of theirs was decided.
     other = await dash.client(theirs.user_id)
     assert f'data-action="{theirs.action_id}"' in await (await other.get("/app/approvals")).text()
+
+
+# Routes whose ids come in the query string or the form (the rest have them in the path).
+ID_QUERY_ROUTES = {"/app/stats", "/app/stats.csv", "/app/manage/propose"}
+
+
+def dashboard_routes(dash: Dash) -> set[str]:
+    """Every route path of the dashboard (`{decision}` expanded to approve and reject), the
+    static files and the sign-in link (a token, not an id: test_sign_in_by_link…) left out."""
+    out = set()
+    for mounted in dash.server.app.router.resources():
+        sub = mounted.get_info().get("app")
+        for resource in sub.router.resources() if sub is not None else [mounted]:
+            path, info = resource.canonical, resource.get_info()
+            if "directory" in info or path.startswith("/app/signin/{"):
+                continue
+            choice = re.search(r"\(\?P<decision>([a-z|]+)\)", str(info.get("pattern", "")))
+            if choice:
+                out |= {path.replace("{decision}", d) for d in choice[1].split("|")}
+            else:
+                out.add(path)
+    return out
 
 
 async def test_csv_is_the_table_on_screen_exactly(dash: Dash) -> None:
