@@ -24,6 +24,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.approval_echo import ApprovalEcho
 from bot.commands import register_commands, register_menu_button
 from bot.downloads import fetcher
 from bot.errors import on_error
@@ -218,6 +219,7 @@ def dashboard_deps(svc: Service) -> WebDeps:
         changer=TikTokChanger(svc.uow, svc.tiktok) if svc.tiktok is not None else None,
         init_data_max_age=timedelta(seconds=settings.web_init_data_max_age_seconds),
         session_lifetime=timedelta(days=settings.web_session_days),
+        decided=ApprovalEcho(svc.bot, svc.i18n, svc.uow, svc.clock, svc.dp["plans"]),
     )
 
 

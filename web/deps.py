@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -30,6 +31,9 @@ class WebDeps:
     init_data_max_age: timedelta = timedelta(days=1)
     session_lifetime: timedelta = timedelta(days=30)
     vendor_dir: Path = VENDOR
+    # Told (user id, action id) after a rule approval is decided here, so the chat's message
+    # that asked shows the decision too (bot/approval_echo.py: only the bot knows Telegram).
+    decided: Callable[[int, int], Awaitable[None]] | None = None
 
     @property
     def secure(self) -> bool:

@@ -154,4 +154,8 @@ async def decide(request: web.Request) -> web.StreamResponse:
         result = await approvals.reject(deps.uow, deps.clock, user_id, action_id)
     if result.outcome is approvals.Outcome.GONE:
         raise not_found(request)
+    if deps.decided is not None and result.outcome in (
+        approvals.Outcome.APPLIED, approvals.Outcome.REJECTED, approvals.Outcome.FAILED,
+    ):
+        await deps.decided(user_id, action_id)
     raise web.HTTPSeeOther(f"/app/approvals?said={result.outcome.value}")
