@@ -43,6 +43,7 @@ from bot.pacing import PacingMiddleware, SharedLimits
 from bot.routers import all_routers
 from bot.web import WEBHOOK_PATH, BotProbe, ExportDeps, build_web_app
 from bot.webhook import WebhookHandler, make_claims
+from core import web_auth
 from core.billing import reconcile
 from core.billing import tick as billing_tick
 from core.billing.plans import PlanBook
@@ -264,6 +265,8 @@ def background_ticks(svc: Service) -> list[Tick]:
             ),
         ),
         Tick("export_purge", 600, lambda: export.purge(svc.uow, svc.clock, exports_dir)),
+        # Expired dashboard sessions and sign-in links (any instance; a delete is idempotent).
+        Tick("web_purge", 3600, lambda: web_auth.purge_expired(svc.uow, svc.clock)),
         # Broadcasts: count blocked recipients, report the delivery once nothing is pending.
         Tick("broadcasts", svc.settings.notify_tick_seconds,
              lambda: rights.settle_broadcasts(svc.uow, svc.clock)),

@@ -181,3 +181,10 @@ async def sign_out_everywhere(uow: UnitOfWorkFactory, user_id: int) -> int:
         n = await u.web.end_all(user_id)
         await u.commit()
     return n
+
+
+async def purge_expired(uow: UnitOfWorkFactory, clock: Clock) -> None:
+    """Forget expired sessions and sign-in links (the hourly tick)."""
+    async with uow() as u:
+        await u.web.purge(clock.now())
+        await u.commit()

@@ -102,3 +102,21 @@ def test_csrf_token_is_the_sessions_own() -> None:
     assert web_auth.csrf_ok("s1", web_auth.csrf_token("s1"))
     assert not web_auth.csrf_ok("s1", web_auth.csrf_token("s2"))
     assert not web_auth.csrf_ok("s1", None) and not web_auth.csrf_ok("s1", "")
+
+
+async def test_expired_sessions_and_links_are_purged(uow: UnitOfWorkFactory) -> None:
+    from sqlalchemy import func, select
+
+    from storage.models import WebSession, WebSigninLink
+
+    clock = FixedClock(NOW)
+    await signed_up(uow, 11)
+    await web_auth.sign_in_web_app(uow, clock, TOKEN, init_data(11), "ua", DAY, LIFE)
+    await web_auth.issue_link(uow, clock, 11)
+    await web_auth.purge_expired(uow, FixedClock(NOW + web_auth.LINK_TTL))
+    async with uow() as u:
+        assert await u.session.scalar(select(func.count()).select_from(WebSigninLink)) == 0
+        assert await u.session.scalar(select(func.count()).select_from(WebSession)) == 1
+    await web_auth.purge_expired(uow, FixedClock(NOW + LIFE))
+    async with uow() as u:
+        assert await u.session.scalar(select(func.count()).select_from(WebSession)) == 0

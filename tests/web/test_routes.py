@@ -204,3 +204,27 @@ async def test_sign_out_everywhere_ends_every_session(dash: Dash) -> None:
     assert resp.status == 303
     for client in (phone, laptop):
         assert "Open the dashboard from the bot" in await (await client.get("/app/")).text()
+
+
+async def test_https_cookie_is_secure_and_samesite_none(dash: Dash) -> None:
+    """Behind https the Mini App is a third-party frame in web.telegram.org: the cookie must be
+    SameSite=None (so the frame sends it) and therefore Secure."""
+    from aiohttp import CookieJar, web
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.i18n import make_i18n
+    from core import web_auth
+    from web.app import mount
+    from web.deps import WebDeps
+
+    app = web.Application()
+    mount(app, WebDeps(dash.uow, dash.clock, make_i18n(), TOKEN, "https://ttpulse.example"))
+    client = TestClient(TestServer(app), cookie_jar=CookieJar(unsafe=True))
+    await client.start_server()
+    try:
+        token = await web_auth.issue_link(dash.uow, dash.clock, dash.mine.user_id)
+        resp = await client.get(f"/app/signin/{token}", allow_redirects=False)
+        cookie = resp.cookies[COOKIE]
+        assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "None"
+    finally:
+        await client.close()
