@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from aiohttp import CookieJar, web
@@ -22,6 +23,7 @@ from web.app import mount
 from web.deps import WebDeps
 
 TOKEN = "7100000001:WebTestToken"
+SCREENSHOTS: list[Path] = []  # folders the browser tests wrote their screenshots to
 CSRF = re.compile(r'<meta name="csrf-token" content="([0-9a-f]*)">')
 
 
@@ -81,3 +83,10 @@ async def dash(engine: AsyncEngine) -> AsyncIterator[Dash]:
     for client in running.clients:
         await client.close()
     await server.close()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Name the screenshot folder at the end of the run, where a reviewer looks."""
+    for folder in SCREENSHOTS:
+        terminalreporter.write_line(f"dashboard screenshots (phone 390 px, desktop 1280 px): "
+                                    f"{folder}")

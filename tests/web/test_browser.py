@@ -27,6 +27,7 @@ from tests.e2e.harness import TOKEN, ServiceProcess, generous_plans
 from tests.e2e.test_rules import api, state_of  # noqa: F401 - fixture used by name
 from tests.e2e.test_stats import connected_and_synced
 from tests.web.browser import Browser, require_chromium
+from tests.web.conftest import SCREENSHOTS
 
 # One at a time with the other end-to-end tests (tests/conftest.py groups them by folder).
 pytestmark = pytest.mark.xdist_group("e2e")
@@ -41,8 +42,9 @@ def service_env(tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run's screenshot folder (named in the run's summary: tests/web/conftest.py)."""
     folder = tmp_path_factory.mktemp("dashboard-screenshots")
-    print(f"\ndashboard screenshots: {folder}")
+    SCREENSHOTS.append(folder)
     return folder
 
 
