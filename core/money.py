@@ -88,6 +88,18 @@ class Formatter:
         """As number(value, locale, digits)."""
         return self._digits(_half_up(Decimal(value), digits), digits, optional=True)
 
+    def percent(self, value: Decimal) -> str:
+        """As percent(value, locale)."""
+        shape = self._money.get("%")
+        if shape is None:
+            one = self._digits(Decimal(1), 2, optional=False)
+            prefix, _, suffix = percent(Decimal(1), self.locale).partition(one)
+            shape = self._money["%"] = (prefix, suffix, 2)
+        prefix, suffix, places = shape
+        rounded = _half_up(value, places)
+        sign = "-" if rounded < 0 else ""
+        return f"{sign}{prefix}{self._digits(abs(rounded), places, optional=False)}{suffix}"
+
     def money(self, amount: Decimal, currency: str) -> str:
         """As money(amount, currency, locale)."""
         shape = self._money.get(currency)

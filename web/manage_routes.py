@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from core import manage
+from core.rules.acting import Changer
 from core.rules.model import Action, ActionKind
 from web.render import not_found, page
 from web.security import DEPS_KEY, USER
@@ -14,7 +15,8 @@ routes = web.RouteTableDef()
 KINDS = {"pause": ActionKind.PAUSE, "enable": ActionKind.ENABLE}
 
 
-def _changer(request: web.Request):  # type: ignore[no-untyped-def]
+def _changer(request: web.Request) -> Changer:
+    """The TikTok changer, for a signed-in user (else to the sign-in page)."""
     if request[USER] is None:
         raise web.HTTPSeeOther("/app/")
     deps = request.app[DEPS_KEY]

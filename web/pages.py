@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from decimal import Decimal
 
 from aiohttp import web
 
-from core.periods import Period
+from core.periods import DateRange, Period, PeriodError, local_today, parse_custom
 from core.rules import approvals
 from core.stats import Breakdown, accounts, breakdown, chart_data, csv_bytes, summary
 from web.render import not_found, page
@@ -19,13 +20,39 @@ CHILD = {"campaign": "adgroup", "adgroup": "ad"}
 MAX_ROWS = 5000  # objects in one table (TikTok allows 999 ads per ad group; accounts vary)
 
 
-def period_of(request: web.Request) -> Period:
-    """The period asked for (a known one, not custom), 7 days by default."""
+@dataclass(frozen=True)
+class Chosen:
+    """The period asked for: a named one, or a custom range (`custom`), and why a typed
+    range was refused (a core.periods.PeriodError code; then the last 7 days are shown)."""
+
+    period: Period
+    custom: DateRange | None = None
+    refused: str | None = None
+
+    @property
+    def query(self) -> str:
+        """The period as query parameters, for links that keep it."""
+        if self.custom is None:
+            return f"period={self.period.value}"
+        return f"period=custom&from={self.custom.start}&to={self.custom.end}"
+
+
+def period_of(request: web.Request) -> Chosen:
+    """The period of the query (`period`, and `from`/`to` for a custom range, in the user's
+    days as the chat's custom range is), 7 days by default."""
     try:
         period = Period(request.query.get("period", Period.LAST_7.value))
     except ValueError:
-        return Period.LAST_7
-    return Period.LAST_7 if period is Period.CUSTOM else period
+        return Chosen(Period.LAST_7)
+    if period is not Period.CUSTOM:
+        return Chosen(period)
+    deps, user = request.app[DEPS_KEY], request[USER]
+    today = local_today(deps.clock.now(), user.time_zone if user is not None else "UTC")
+    typed = f"{request.query.get('from', '')} {request.query.get('to', '')}"
+    try:
+        return Chosen(Period.CUSTOM, parse_custom(typed, today))
+    except PeriodError as exc:
+        return Chosen(Period.LAST_7, refused=exc.code)
 
 
 def int_param(request: web.Request, name: str) -> int | None:
@@ -44,27 +71,27 @@ async def overview(request: web.Request) -> web.StreamResponse:
     if user is None:
         return page(request, "signin.html", refused=False)
     deps = request.app[DEPS_KEY]
-    period = period_of(request)
+    asked = period_of(request)
     today = await summary(deps.uow, deps.clock, user.id, Period.TODAY)
-    chosen = await summary(deps.uow, deps.clock, user.id, period)
+    chosen = await summary(deps.uow, deps.clock, user.id, asked.period, asked.custom)
     of_today = {a.account_id: a for a in today.accounts}
     rows = [(a, of_today.get(a.account_id)) for a in chosen.accounts]
-    return page(request, "overview.html", period=period, rows=rows, totals=chosen.spend_by_currency,
-                today_totals=today.spend_by_currency, now=deps.clock.now())
+    return page(request, "overview.html", period=asked.period, chosen=asked, rows=rows,
+                totals=chosen.spend_by_currency, today_totals=today.spend_by_currency)
 
 
-async def _table(request: web.Request) -> tuple[Breakdown, Period] | None:
+async def _table(request: web.Request) -> tuple[Breakdown, Chosen] | None:
     user = request[USER]
     deps = request.app[DEPS_KEY]
     account_id = int_param(request, "account")
     level = request.query.get("level", "campaign")
     parent = request.query.get("parent") or None
-    period = period_of(request)
+    asked = period_of(request)
     if account_id is None or level not in LEVELS or (parent is not None and level == "campaign"):
         return None
-    data = await breakdown(deps.uow, deps.clock, user.id, account_id, level, parent, period,
-                           None, 0, page_size=MAX_ROWS)
-    return (data, period) if data is not None else None
+    data = await breakdown(deps.uow, deps.clock, user.id, account_id, level, parent,
+                           asked.period, asked.custom, 0, page_size=MAX_ROWS)
+    return (data, asked) if data is not None else None
 
 
 def _signed_in(request: web.Request) -> None:
@@ -86,15 +113,17 @@ async def stats(request: web.Request) -> web.StreamResponse:
     found = await _table(request)
     if found is None:
         raise not_found(request)
-    data, period = found
-    chart = await chart_data(deps.uow, deps.clock, user.id, data.account.account_id, period, None)
+    data, asked = found
+    chart = await chart_data(deps.uow, deps.clock, user.id, data.account.account_id,
+                             asked.period, asked.custom)
     series: dict[str, list[object]] = {"days": [], "spend": [], "conversions": []}
     if chart is not None:
         for p in chart.daily.points:
             series["days"].append(p.day.isoformat())
             series["spend"].append(str(p.spend))
             series["conversions"].append(p.conversions)
-    return page(request, "stats.html", data=data, period=period, child=CHILD.get(data.level),
+    return page(request, "stats.html", data=data, period=asked.period, chosen=asked,
+                child=CHILD.get(data.level),
                 accounts=tracked,
                 chart_json=json.dumps(series), query=dict(request.query),
                 can_manage=deps.changer is not None)

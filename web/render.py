@@ -15,7 +15,7 @@ from aiohttp import web
 from babel.dates import format_datetime
 
 from core import web_auth
-from core.money import Formatter, percent
+from core.money import Formatter
 from core.users import LANGUAGES
 from web.deps import HERE
 from web.labels import PERIODS, period_name
@@ -42,7 +42,7 @@ def setup_templates(app: web.Application, i18n: I18n) -> None:
     env.globals["period_name"] = period_name
     env.filters["money"] = _money
     env.filters["num"] = lambda v, digits=0: "—" if v is None else _fmt().number(v, digits)
-    env.filters["pct"] = lambda v: "—" if v is None else percent(v, _loc())
+    env.filters["pct"] = lambda v: "—" if v is None else _fmt().percent(v)
     env.filters["raw"] = lambda v: "" if v is None else str(v)
 
 

@@ -84,7 +84,7 @@ def test_money_is_per_currency_and_localised() -> None:
     assert number(Decimal("2.5"), "en") == "3"
 
 
-def test_formatter_writes_exactly_what_money_and_number_write() -> None:
+def test_formatter_writes_exactly_what_money_number_and_percent_write() -> None:
     import random
 
     from core.money import Formatter
@@ -100,3 +100,5 @@ def test_formatter_writes_exactly_what_money_and_number_write() -> None:
             v = Decimal(rng.randint(0, 10**9)) / Decimal(10 ** rng.randint(0, 6))
             digits = rng.choice([0, 2])
             assert fast.number(v, digits) == number(v, loc, digits)
+            signed = Decimal(rng.randint(-10**7, 10**7)) / Decimal(10 ** rng.randint(0, 5))
+            assert fast.percent(signed) == percent(signed, loc)

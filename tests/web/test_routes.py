@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -228,3 +229,23 @@ async def test_https_cookie_is_secure_and_samesite_none(dash: Dash) -> None:
         assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "None"
     finally:
         await client.close()
+
+
+async def test_custom_range_in_the_table_the_csv_and_a_refused_range(dash: Dash) -> None:
+    client = await dash.client(dash.mine.user_id)
+    acc = dash.mine.account_id
+    # Seeded days are NOW-1 … NOW-30 (day index d = NOW-(d+1)); pick the 3 days d = 2, 3, 4.
+    start, end = (NOW - timedelta(days=5)).date(), (NOW - timedelta(days=3)).date()
+    query = f"account={acc}&level=ad&period=custom&from={start}&to={end}"
+    page = await (await client.get(f"/app/stats?{query}")).text()
+    assert f'value="{start}"' in page and "range-refused" not in page
+    rows = list(csv.DictReader(io.StringIO(
+        (await (await client.get(f"/app/stats.csv?{query}&q=ad%201")).read()).decode("utf-8-sig")
+    )))
+    assert [r["name"] for r in rows] == ["Ad 1"]
+    assert Decimal(rows[0]["spend"]) == sum((spend_of(1, d) for d in (2, 3, 4)), Decimal(0))
+    # A range ending in the future: said so, and the last 7 days shown instead.
+    future = (NOW + timedelta(days=2)).date()
+    page = await (await client.get(
+        f"/app/stats?account={acc}&period=custom&from={start}&to={future}")).text()
+    assert 'id="range-refused"' in page and "it ends in the future" in page
