@@ -7,8 +7,9 @@ groups per campaign) with `days` days of numbers at every level, starts the dash
 in-process (aiohttp's test server, the real middlewares: session lookup, CSRF, headers) and
 requests the account's ads for the last 30 days `n` times after 3 warm-ups: the time is the
 whole request over loopback (query, Jinja2 render, transfer); its CPU time is printed too.
-The page weight is the HTML plus every CSS and JS file it loads; `page_kb` is what goes over the wire (gzip, as the server sends
-it to a browser that accepts it), `page_kb_raw` uncompressed.
+The page weight is the HTML plus every CSS and JS file it loads; `page_kb` is what goes over
+the wire (gzip, as the server sends it to a browser that accepts it), `page_kb_raw`
+uncompressed.
 The last line is `stats_page_ms_p50=… page_kb=…`.
 """
 
