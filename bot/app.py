@@ -220,6 +220,8 @@ def dashboard_deps(svc: Service) -> WebDeps:
         changer=TikTokChanger(svc.uow, svc.tiktok) if svc.tiktok is not None else None,
         init_data_max_age=timedelta(seconds=settings.web_init_data_max_age_seconds),
         session_lifetime=timedelta(days=settings.web_session_days),
+        # Two back-window syncs missed (one may be late under load, not two).
+        stale_after=2 * settings.sync_cadence.window + settings.sync_cadence.early,
         decided=ApprovalEcho(svc.bot, svc.i18n, svc.uow, svc.clock, svc.dp["plans"]),
     )
 

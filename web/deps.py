@@ -31,6 +31,8 @@ class WebDeps:
     init_data_max_age: timedelta = timedelta(days=1)
     session_lifetime: timedelta = timedelta(days=30)
     vendor_dir: Path = VENDOR
+    # An account not fully synced for longer than this shows as behind on the overview.
+    stale_after: timedelta = timedelta(hours=3)
     # Told (user id, action id) after a rule approval is decided here, so the chat's message
     # that asked shows the decision too (bot/approval_echo.py: only the bot knows Telegram).
     decided: Callable[[int, int], Awaitable[None]] | None = None

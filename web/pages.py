@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from aiohttp import web
 
+from core.connections import sync_health
 from core.periods import DateRange, Period, PeriodError, local_today, parse_custom
 from core.rules import approvals
 from core.stats import Breakdown, accounts, breakdown, chart_data, csv_bytes, summary
@@ -76,7 +77,9 @@ async def overview(request: web.Request) -> web.StreamResponse:
     chosen = await summary(deps.uow, deps.clock, user.id, asked.period, asked.custom)
     of_today = {a.account_id: a for a in today.accounts}
     rows = [(a, of_today.get(a.account_id)) for a in chosen.accounts]
+    health = await sync_health(deps.uow, deps.clock, user.id, deps.stale_after)
     return page(request, "overview.html", period=asked.period, chosen=asked, rows=rows,
+                health=health,
                 totals=chosen.spend_by_currency, today_totals=today.spend_by_currency)
 
 

@@ -249,3 +249,30 @@ async def test_custom_range_in_the_table_the_csv_and_a_refused_range(dash: Dash)
     page = await (await client.get(
         f"/app/stats?account={acc}&period=custom&from={start}&to={future}")).text()
     assert 'id="range-refused"' in page and "it ends in the future" in page
+
+
+async def test_overview_says_how_each_accounts_sync_stands(dash: Dash) -> None:
+    from sqlalchemy import update
+
+    from storage.models import AdAccount, TikTokConnection
+
+    client = await dash.client(dash.mine.user_id)
+
+    async def health() -> str:
+        page = await (await client.get("/app/")).text()
+        found = re.search(r'data-health="(\w+)"', page)
+        assert found is not None
+        return found[1]
+
+    assert await health() == "ok"
+    async with dash.uow() as u:
+        await u.session.execute(update(AdAccount).where(AdAccount.id == dash.mine.account_id)
+                                .values(fresh_as_of=NOW - timedelta(hours=4)))
+        await u.commit()
+    assert await health() == "stale"
+    async with dash.uow() as u:
+        await u.session.execute(update(TikTokConnection)
+                                .where(TikTokConnection.user_id == dash.mine.user_id)
+                                .values(status="broken"))
+        await u.commit()
+    assert await health() == "broken"
