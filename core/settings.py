@@ -123,6 +123,13 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = Field(default=120.0, gt=0)
     tracker_lease_seconds: float = Field(default=600.0, gt=0)
     purge_lease_seconds: float = Field(default=600.0, gt=0)
+    # The web dashboard (web/, issue 16). MINI_APP_URL: where Telegram opens the Mini App (must
+    # be https for a web_app button, spec §Mini Apps); unset: PUBLIC_URL/app/.
+    mini_app_url: str | None = None
+    # How old a Mini App's initData may be (its auth_date) when it signs someone in.
+    web_init_data_max_age_seconds: float = Field(default=86400.0, gt=0)
+    # How long a dashboard session lasts without signing in again.
+    web_session_days: float = Field(default=30.0, gt=0, le=400)
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
     # Offline demo only: trackers offered as one-tap choices in Add tracker, a JSON list of
@@ -160,6 +167,15 @@ class Settings(BaseSettings):
             return None
         if not re.fullmatch(r"\d+:\S+", value.get_secret_value()):
             raise ValueError("BOT_TOKEN must look like 123456:ABC... (digits, a colon, the secret)")
+        return value
+
+    @field_validator("mini_app_url")
+    @classmethod
+    def _mini_app_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not _URL.match(value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
         return value
 
     @field_validator("redis_url", "tiktok_app_id", "plans_file")
@@ -251,6 +267,11 @@ class Settings(BaseSettings):
     def oauth_redirect_uri(self) -> str:
         """Where TikTok sends the advertiser back after consent."""
         return f"{self.public_url}/oauth/tiktok/callback"
+
+    @property
+    def dashboard_url(self) -> str:
+        """Where the web dashboard (and the Mini App) opens."""
+        return self.mini_app_url or f"{self.public_url}/app/"
 
     def secret_values(self) -> list[str]:
         """Every secret string, so the log filter can mask them wherever they appear."""
