@@ -1206,7 +1206,8 @@ async def test_report_pages_as_text_equal_the_encoded_rows(
                                         "campaign_name": 'Летняя "распродажа" \\ 100%s'})
     queries: list[dict[str, Any]] = [
         {"data_level": "AUCTION_AD", "dimensions": ["ad_id", "stat_time_day"],
-         "metrics": ["campaign_name", "adgroup_name", "ad_name", "bid", "spend", "cpc"],
+         "metrics": ["campaign_name", "adgroup_name", "ad_name", "bid", "spend", "cpc",
+                     "campaign_id", "adgroup_id", "ad_id_v2", "currency", "advertiser_name"],
          "start_date": "2026-11-20", "end_date": "2026-11-29", "enable_total_metrics": "true"},
         {"data_level": "AUCTION_CAMPAIGN", "dimensions": ["campaign_id", "country_code"],
          "metrics": BASE, "start_date": "2026-11-20", "end_date": "2026-11-29",
