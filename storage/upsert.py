@@ -156,9 +156,9 @@ async def upsert_columns(
         ]
         return await upsert(session, model, rows, keys)
     sql, params = plan
-    # Each column's converter, then a batch at a time: converting 100,000 rows at once held
-    # the event loop for ~0.3 s, and requests released meanwhile reached TikTok together
-    # (its QPS limit counts arrivals, spec §8.2). Memos are shared across batches.
+    # Each column's converter, then a batch at a time: converting a sync step's ~100,000
+    # rows at once held the event loop for ~0.3 s, and requests released meanwhile reached
+    # TikTok together (its QPS limit counts arrivals, spec §8.2). Memos span the batches.
     makers: list[Callable[[int, int], Iterable[Any]]] = []
     for name, convert in params:
         if name in constants:
