@@ -30,8 +30,7 @@ def _long_number(raw: bytes) -> bool:
     is not at the start of a string (or a string starts with 38 or more digits): more runs
     than quoted runs. Runs inside strings may make it True; that only costs a slower decode."""
     digits = raw.translate(_ZEROS)
-    runs = digits.count(_RUN)
-    return runs > 0 and runs > digits.count(b'"' + _RUN)
+    return digits.count(_RUN) > digits.count(b'"' + _RUN)
 
 
 def loads(raw: bytes) -> Any:
