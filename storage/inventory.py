@@ -135,7 +135,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("users", Owner("id"), Purpose.ACCOUNT, Basis.CONTRACT, Retention.ACCOUNT, {
         **_cols(C.IDENTITY, True, "id first_name last_name username start_payload"),
         **_cols(C.CONTACT, True, "email"),
-        **_cols(C.PREFERENCES, True, "language time_zone quiet_from quiet_to paused_at"),
+        **_cols(C.PREFERENCES, True, "language time_zone quiet_from quiet_to paused_at "
+                "features"),
         **_cols(C.CONSENT, True, "adult_confirmed_at terms_accepted_at terms_version "
                 "privacy_accepted_at marketing_opt_in marketing_consent_at "
                 "marketing_withdrawn_at"),
@@ -149,7 +150,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     }),
     Table("tiktok_connections", USER, Purpose.TIKTOK, Basis.CONTRACT, Retention.CONNECTION, {
         **_cols(C.AD_DATA, True, "id user_id tiktok_user_id display_name status broken_reason "
-                "broken_at disconnected_at purge_after created_at updated_at"),
+                "broken_at disconnected_at purge_after scope created_at updated_at"),
         **_cols(C.CREDENTIALS, False, "credential_id"),
         **_cols(C.TECHNICAL, False, "lease_owner lease_until"),
     }),

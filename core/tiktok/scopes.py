@@ -46,3 +46,21 @@ def groups_of(scope: Iterable[int | str], table: Mapping[str, int] | None = None
         except (TypeError, ValueError):
             continue
     return [g for g, i in (table or SCOPE_IDS).items() if i in ids]
+
+
+# API path prefix (relative to /open_api/v1.3/) -> the optional group it belongs to (spec §9).
+_OPTIONAL_PATHS = {
+    "comment/": "comments",
+    "blockedword/": "comments",
+    "pixel/": "pixels",
+    "event/": "pixels",
+    "offline/": "pixels",
+    "dmp/": "audiences",
+    "catalog/": "catalogs",
+}
+
+
+def optional_group_of(path: str | None) -> str | None:
+    """The optional group whose scope an API path needs (None: a required or unknown path)."""
+    rel = (path or "").split("/open_api/v1.3/")[-1].lstrip("/")
+    return next((g for p, g in _OPTIONAL_PATHS.items() if rel.startswith(p)), None)
