@@ -60,6 +60,10 @@ Uncertain facts of the spec (shared/spec/tiktok-marketing-api.md) and what the e
   the person withhold each optional scope (comments, pixels, audiences, catalogs); all are
   ticked by default.  A token saved before scopes were modelled carries ``[4]`` only; it is
   read with the required scopes (ads management, reporting) added, as its consent gave them.
+* Comments (sandbox/tiktok/comments.py says what is uncertain there): ``comment_slot_seconds``
+  (600) and ``comment_chance_percent`` (25) shape how often the demo's ads get a comment;
+  ``comment_page_size_max`` (100), ``comment_max_days`` (30) and ``comment_reply_max_len``
+  (150) are limits TikTok's file does not declare [U].
 * Consent page Cancel: not documented -> redirect with ``error=access_denied``,
   ``error_description`` and ``state`` (OAuth 2 convention).
 
@@ -157,6 +161,11 @@ class EmulatorConfig:
     ok_message: str = "OK"
     scope_ids: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_SCOPE_IDS))
     missing_scope_code: int = 40001
+    comment_slot_seconds: int = 600
+    comment_chance_percent: int = 25
+    comment_page_size_max: int = 100
+    comment_max_days: int = 30
+    comment_reply_max_len: int = 150
     auth_code_ttl_seconds: int = 3600
     consent_path: str = "/portal/auth"
     # Where issued access tokens are kept across restarts ("" = in memory only). The offline

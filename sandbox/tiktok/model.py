@@ -302,6 +302,11 @@ class World:
         self._counters: dict[str, int] = {}
         self.version = 0
         self.media_defaults: dict[str, tuple[str | None, str | None, str | None]] = {}
+        # Comments (sandbox/tiktok/comments.py): generated ones are computed from the clock;
+        # only what people did to them is kept — statuses, replies, and ids already looked up.
+        self.comment_status: dict[str, str] = {}
+        self.comment_replies: dict[str, dict[str, Any]] = {}
+        self.comment_ads: dict[str, Ad] = {}
 
     def next_id(self, kind: str, base: int) -> str:
         """A fresh numeric id string of the given kind."""
