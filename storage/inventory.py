@@ -161,6 +161,19 @@ TABLES: dict[str, Table] = {t.name: t for t in (
                 "updated_at"),
         **_cols(C.TECHNICAL, False, "lease_owner lease_until"),
     }),
+    # Comments under the user's ads (issue 17): kept 30 days from when they were pulled
+    # (core/comments.py COMMENT_DAYS), and with the connection at the latest.
+    Table("comment_watches", Owner("ad_account_id", "ad_accounts"), Purpose.TIKTOK,
+          Basis.CONTRACT, Retention.CONNECTION, {
+        **_cols(C.AD_DATA, True, "id ad_account_id campaign_id since created_at"),
+        **_cols(C.TECHNICAL, False, "due_at lease_owner lease_until last_ok_at last_error"),
+    }),
+    # `author` is a third party's TikTok name, shown beside the comment as TikTok shows it.
+    Table("ad_comments", Owner("ad_account_id", "ad_accounts"), Purpose.TIKTOK,
+          Basis.CONTRACT, Retention.CONNECTION, {
+        **_cols(C.AD_DATA, True, "id ad_account_id comment_id ad_id adgroup_id campaign_id "
+                "ad_name content author status created_time fetched_at"),
+    }),
     Table("sync_jobs", Owner("ad_account_id", "ad_accounts"), Purpose.OPERATION,
           Basis.CONTRACT, Retention.CONNECTION, {
         **_cols(C.TECHNICAL, False, "id ad_account_id kind due_at lease_owner lease_until "
