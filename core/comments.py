@@ -1,0 +1,194 @@
+"""Comments under the user's ads (issue 17): watch campaigns, pull new comments on a schedule,
+hide / unhide / reply from the chat.
+
+Pulling is leased work like sync (core/sync.py): each watched campaign is a `comment_watches`
+row claimed with a lease, so any number of instances may tick. Only users with the comments
+feature on are claimed (core/features.py): a user with it off makes no comment call at all.
+New comments (written after the watch began) are announced through the outbox, one message per
+comment with the ad's name. A token without the comments scope is told to the user once a day
+with a way to grant it (ScopeMissingError: never retried as a fault).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from core.clock import Clock
+from core.tiktok import ScopeMissingError, TikTokClient, TikTokError
+from core.tiktok import comments as api
+from storage.models import AdComment, CommentWatch
+from storage.repos.comments import ClaimedWatch
+from storage.uow import UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+FEATURE = "comments"
+PULL_EVERY = timedelta(minutes=10)
+RETRY_AFTER = timedelta(minutes=30)
+SCOPE_RETRY = timedelta(days=1)
+LEASE = timedelta(minutes=5)
+COMMENT_DAYS = 30  # retention of pulled comments (storage/inventory.py)
+NEW_KIND = "comment_new"
+SCOPE_KIND = "comment_scope"
+REPLY_MAX = 150  # TikTok's comment length (the emulator's comment_reply_max_len) [U]
+
+
+class NotConfirmed(Exception):
+    """TikTok accepted a change but did not show it when read back."""
+
+
+async def set_watch(uow: UnitOfWorkFactory, clock: Clock, user_id: int, account_id: int,
+                    campaign_id: str, on: bool) -> bool:
+    """Start or stop watching a campaign of one of the user's ad accounts; False when the
+    account is not the user's."""
+    now = clock.now()
+    async with uow() as u:
+        if await u.connections.account(user_id, account_id) is None:
+            return False
+        found = await u.comments.watch(account_id, campaign_id)
+        if on and found is None:
+            u.comments.add_watch(CommentWatch(ad_account_id=account_id, campaign_id=campaign_id,
+                                              due_at=now, since=now, created_at=now))
+        elif not on and found is not None:
+            await u.comments.remove_watch(found)
+        u.audit.record(user_id, "comments.watch" if on else "comments.unwatch", "ad_account",
+                       account_id, {"campaign_id": campaign_id})
+        await u.commit()
+    return True
+
+
+async def pull_due(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, owner: str,
+                   limit: int = 20) -> int:
+    """Pull the due watches' new comments; returns how many new comments were announced."""
+    now = clock.now()
+    async with uow() as u:
+        claimed = await u.comments.claim_due(now, owner, now + LEASE, FEATURE, limit)
+        await u.commit()
+    announced = 0
+    for watch in claimed:
+        announced += await _pull_one(uow, clock, client, owner, watch)
+    async with uow() as u:
+        await u.comments.purge_before(now - timedelta(days=COMMENT_DAYS))
+        await u.commit()
+    return announced
+
+
+async def _token(u: UnitOfWork, credential_id: int) -> str:
+    return await u.credentials.reveal(credential_id) or ""
+
+
+async def _pull_one(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, owner: str,
+                    watch: ClaimedWatch) -> int:
+    now = clock.now()
+    async with uow() as u:
+        token = await _token(u, watch.credential_id)
+        groups = await u.comments.adgroups(watch.account_id, watch.campaign_id)
+    # Whole UTC days (the list's window is by day [U]); from the day before the last pull, so
+    # a comment written just before midnight is not missed; duplicates are dropped by id.
+    start = (watch.last_ok_at or watch.since) - timedelta(days=1)
+    found: list[api.Comment] = []
+    try:
+        for group in groups:
+            found += await api.list_comments(client, token, watch.advertiser_id, group,
+                                             start.date(), now.date())
+    except ScopeMissingError as exc:
+        async with uow() as u:
+            await u.outbox.enqueue(watch.user_id, SCOPE_KIND,
+                                   f"comment_scope:{watch.connection_id}:{now:%Y%m%d}",
+                                   {"connection_id": watch.connection_id}, now)
+            await u.comments.release(watch.watch_id, owner, now + SCOPE_RETRY, error=exc.message)
+            await u.commit()
+        return 0
+    except TikTokError as exc:
+        log.warning("comments.pull_failed", extra={"watch_id": watch.watch_id,
+                                                   "error": exc.message})
+        async with uow() as u:
+            await u.comments.release(watch.watch_id, owner, now + RETRY_AFTER, error=exc.message)
+            await u.commit()
+        return 0
+    new = 0
+    async with uow() as u:
+        known = await u.comments.known(watch.account_id, [c.comment_id for c in found])
+        for c in found:
+            row = known.get(c.comment_id)
+            if row is not None:
+                row.status = c.status
+                continue
+            row = AdComment(ad_account_id=watch.account_id, comment_id=c.comment_id,
+                            ad_id=c.ad_id, adgroup_id=c.adgroup_id, campaign_id=c.campaign_id,
+                            ad_name=c.ad_name[:256], content=c.content[:1000],
+                            author=c.user_name[:128], status=c.status, created_time=c.created,
+                            fetched_at=now)
+            u.comments.add(row)
+            known[c.comment_id] = row
+            if c.created >= watch.since:
+                await u.session.flush()
+                await u.outbox.enqueue(watch.user_id, NEW_KIND, f"comment:{row.id}",
+                                       {"comment": row.id}, now)
+                new += 1
+        await u.comments.release(watch.watch_id, owner, now + PULL_EVERY, ok_at=now)
+        await u.commit()
+    return new
+
+
+async def set_hidden(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, user_id: int,
+                     comment_row_id: int, hidden: bool) -> AdComment | None:
+    """Hide or unhide one of the user's comments at TikTok and read it back before saying so
+    (None: not the user's). Raises ScopeMissingError, NotConfirmed or TikTokError."""
+    async with uow() as u:
+        found = await u.comments.comment(user_id, comment_row_id)
+        if found is None:
+            return None
+        row, account, conn = found
+        token = await _token(u, conn.credential_id or 0)
+    status = api.HIDDEN if hidden else api.PUBLIC
+    await api.set_status(client, token, account.advertiser_id, [row.comment_id], status)
+    day = row.created_time.date()
+    back = await api.list_comments(client, token, account.advertiser_id, row.adgroup_id, day,
+                                   day, status=status)
+    if row.comment_id not in {c.comment_id for c in back}:
+        raise NotConfirmed(row.comment_id)
+    async with uow() as u:
+        found = await u.comments.comment(user_id, comment_row_id)
+        if found is None:
+            return None
+        row = found[0]
+        row.status = status
+        u.audit.record(user_id, "comments.hide" if hidden else "comments.unhide", "comment",
+                       row.id, {"comment_id": row.comment_id, "ad_id": row.ad_id})
+        await u.commit()
+        return row
+
+
+async def reply_to(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, user_id: int,
+                   comment_row_id: int, text: str) -> AdComment | None:
+    """Reply to one of the user's comments as the ad's identity (None: not the user's)."""
+    async with uow() as u:
+        found = await u.comments.comment(user_id, comment_row_id)
+        if found is None:
+            return None
+        row, account, conn = found
+        token = await _token(u, conn.credential_id or 0)
+    await api.reply(client, token, account.advertiser_id, row.ad_id, row.comment_id,
+                    text.strip()[:REPLY_MAX])
+    async with uow() as u:
+        u.audit.record(user_id, "comments.reply", "comment", row.id,
+                       {"comment_id": row.comment_id, "ad_id": row.ad_id})
+        await u.commit()
+    return row
+
+
+async def comment_of(uow: UnitOfWorkFactory, user_id: int, comment_row_id: int
+                     ) -> AdComment | None:
+    """One of the user's stored comments."""
+    async with uow() as u:
+        found = await u.comments.comment(user_id, comment_row_id)
+    return found[0] if found is not None else None
+
+
+async def release_leases(uow: UnitOfWorkFactory, owner: str) -> None:
+    """Give back the watches this worker holds (clean shutdown)."""
+    async with uow() as u:
+        await u.comments.release_all(owner)
+        await u.commit()

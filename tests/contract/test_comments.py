@@ -1,0 +1,97 @@
+"""Comments against the emulator (issue 17): a user with the feature off makes no call to any
+optional endpoint; with it on, new comments under a watched campaign are pulled once and
+announced, and a hide is read back at TikTok before it is said to have happened."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from core import comments
+from core.features import set_feature
+from core.rules import engine as rules_engine
+from core.rules.tiktok_changer import TikTokChanger
+from core.sync import worker_id
+from core.tiktok import TikTokClient
+from storage.models import AdComment, OutboxMessage
+from tests.contract.test_sync import NOW, USER, Db, connected_db, sync_all
+
+OPTIONAL_PREFIXES = ("comment/", "blockedword/", "pixel/", "event/", "offline/", "dmp/",
+                     "catalog/")
+
+
+@pytest.fixture
+def emulator_options() -> dict[str, Any]:
+    return {"fixture": "demo", "now": NOW}
+
+
+@pytest.fixture
+async def db(tmp_path: Any, client: TikTokClient) -> AsyncIterator[Db]:
+    engines: list[Any] = []
+    yield await connected_db(f"sqlite+aiosqlite:///{tmp_path}/c.db", client, engines)
+    for engine in engines:
+        await engine.dispose()
+
+
+async def _watch_first_campaign(db: Db) -> tuple[int, str]:
+    async with db.uow() as u:
+        accounts = await u.connections.accounts(USER, tracked_only=True)
+        [camp, *_] = await u.comments.campaigns([a.id for a in accounts])
+    assert await comments.set_watch(db.uow, db.clock, USER, camp.ad_account_id, camp.object_id,
+                                    True)
+    return camp.ad_account_id, camp.object_id
+
+
+async def _optional_calls(emu: Any) -> dict[str, int]:
+    return {p: n for p, n in (await emu.requests()).items() if p.startswith(OPTIONAL_PREFIXES)}
+
+
+async def test_features_off_make_zero_optional_calls(
+    db: Db, client: TikTokClient, emu: Any
+) -> None:
+    """Sync, a rules tick and a comments tick for a user who watches a campaign but has every
+    optional feature off: not one request to a comment/pixel/audience/catalog endpoint."""
+    await sync_all(db, client)
+    await _watch_first_campaign(db)
+    db.clock.set(NOW + timedelta(hours=2))
+    await sync_all(db, client)
+    await rules_engine.run_due(db.uow, db.clock, TikTokChanger(db.uow, client), worker_id())
+    assert await comments.pull_due(db.uow, db.clock, client, worker_id()) == 0
+    assert await _optional_calls(emu) == {}
+
+
+async def test_new_comments_are_pulled_once_and_a_hide_is_read_back(
+    db: Db, client: TikTokClient, emu: Any
+) -> None:
+    """Feature on: comments written after the watch began are announced once each; a hide
+    shows as HIDDEN at the emulator; the feature off again stops the calls."""
+    await sync_all(db, client)
+    await set_feature(db.uow, db.clock, USER, "comments", True)
+    await _watch_first_campaign(db)
+    assert await comments.pull_due(db.uow, db.clock, client, worker_id()) == 0  # backlog: quiet
+    await emu.ctl("POST", "clock", {"advance_seconds": 3 * 3600})
+    db.clock.set(NOW + timedelta(hours=3))
+    announced = await comments.pull_due(db.uow, db.clock, client, worker_id())
+    assert announced > 0
+    db.clock.set(NOW + timedelta(hours=3, minutes=11))
+    assert await comments.pull_due(db.uow, db.clock, client, worker_id()) == 0  # no repeats
+    async with db.uow() as u:
+        alerts = list(await u.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == comments.NEW_KIND)))
+        assert len(alerts) == announced
+        row = await u.session.get(AdComment, alerts[0].params["comment"])
+        assert row is not None and row.ad_name and row.content
+    hidden = await comments.set_hidden(db.uow, db.clock, client, USER, row.id, True)
+    assert hidden is not None and hidden.status == "HIDDEN"
+    assert emu.state.comment_status[row.comment_id] == "HIDDEN"
+    assert await comments.set_hidden(db.uow, db.clock, client, USER + 1, row.id, True) is None
+
+    await set_feature(db.uow, db.clock, USER, "comments", False)
+    before = await _optional_calls(emu)
+    db.clock.set(NOW + timedelta(hours=5))
+    assert await comments.pull_due(db.uow, db.clock, client, worker_id()) == 0
+    assert await _optional_calls(emu) == before
