@@ -312,7 +312,10 @@ def background_ticks(svc: Service) -> list[Tick]:
             Tick(
                 "comments",
                 svc.settings.sync_tick_seconds,
-                lambda: comments.pull_due(svc.uow, svc.clock, tiktok, owner),
+                lambda: comments.pull_due(
+                    svc.uow, svc.clock, tiktok, owner,
+                    every=timedelta(minutes=svc.settings.comments_pull_minutes),
+                ),
             ),
             Tick(
                 "launch_approvals",

@@ -23,6 +23,12 @@ class SettingsStates(StatesGroup):
     email = State()
 
 
+class CommentStates(StatesGroup):
+    """Typing a reply to a comment."""
+
+    reply = State()
+
+
 class SupportStates(StatesGroup):
     """Support ticket flow: the user's question, an operator's answer."""
 

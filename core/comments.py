@@ -26,8 +26,9 @@ log = logging.getLogger(__name__)
 FEATURE = "comments"
 PULL_EVERY = timedelta(minutes=10)
 RETRY_AFTER = timedelta(minutes=30)
-SCOPE_RETRY = timedelta(days=1)
+SCOPE_RETRY = timedelta(hours=1)  # soon after a reconnect grants it; the alert is daily
 LEASE = timedelta(minutes=5)
+OVERLAP = timedelta(minutes=5)
 COMMENT_DAYS = 30  # retention of pulled comments (storage/inventory.py)
 NEW_KIND = "comment_new"
 SCOPE_KIND = "comment_scope"
@@ -59,15 +60,16 @@ async def set_watch(uow: UnitOfWorkFactory, clock: Clock, user_id: int, account_
 
 
 async def pull_due(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, owner: str,
-                   limit: int = 20) -> int:
-    """Pull the due watches' new comments; returns how many new comments were announced."""
+                   limit: int = 20, every: timedelta = PULL_EVERY) -> int:
+    """Pull the due watches' new comments (each again `every` later); returns how many new
+    comments were announced."""
     now = clock.now()
     async with uow() as u:
         claimed = await u.comments.claim_due(now, owner, now + LEASE, FEATURE, limit)
         await u.commit()
     announced = 0
     for watch in claimed:
-        announced += await _pull_one(uow, clock, client, owner, watch)
+        announced += await _pull_one(uow, clock, client, owner, watch, every)
     async with uow() as u:
         await u.comments.purge_before(now - timedelta(days=COMMENT_DAYS))
         await u.commit()
@@ -79,19 +81,18 @@ async def _token(u: UnitOfWork, credential_id: int) -> str:
 
 
 async def _pull_one(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, owner: str,
-                    watch: ClaimedWatch) -> int:
+                    watch: ClaimedWatch, every: timedelta) -> int:
     now = clock.now()
     async with uow() as u:
         token = await _token(u, watch.credential_id)
         groups = await u.comments.adgroups(watch.account_id, watch.campaign_id)
-    # Whole UTC days (the list's window is by day [U]); from the day before the last pull, so
-    # a comment written just before midnight is not missed; duplicates are dropped by id.
-    start = (watch.last_ok_at or watch.since) - timedelta(days=1)
+    # Newest first, back to a little before the last pull (a comment TikTok shows a moment
+    # late is still caught); what was seen already is dropped by id.
+    since = max(watch.since, (watch.last_ok_at or watch.since) - OVERLAP)
     found: list[api.Comment] = []
     try:
         for group in groups:
-            found += await api.list_comments(client, token, watch.advertiser_id, group,
-                                             start.date(), now.date())
+            found += await api.list_since(client, token, watch.advertiser_id, group, since, now)
     except ScopeMissingError as exc:
         async with uow() as u:
             await u.outbox.enqueue(watch.user_id, SCOPE_KIND,
@@ -122,12 +123,12 @@ async def _pull_one(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, 
                             fetched_at=now)
             u.comments.add(row)
             known[c.comment_id] = row
-            if c.created >= watch.since:
+            if c.created >= watch.since:  # (list_since: always, but a backlog stays quiet)
                 await u.session.flush()
                 await u.outbox.enqueue(watch.user_id, NEW_KIND, f"comment:{row.id}",
                                        {"comment": row.id}, now)
                 new += 1
-        await u.comments.release(watch.watch_id, owner, now + PULL_EVERY, ok_at=now)
+        await u.comments.release(watch.watch_id, owner, now + every, ok_at=now)
         await u.commit()
     return new
 
@@ -144,10 +145,9 @@ async def set_hidden(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient,
         token = await _token(u, conn.credential_id or 0)
     status = api.HIDDEN if hidden else api.PUBLIC
     await api.set_status(client, token, account.advertiser_id, [row.comment_id], status)
-    day = row.created_time.date()
-    back = await api.list_comments(client, token, account.advertiser_id, row.adgroup_id, day,
-                                   day, status=status)
-    if row.comment_id not in {c.comment_id for c in back}:
+    back = await api.find(client, token, account.advertiser_id, row.adgroup_id, row.comment_id,
+                          row.created_time, status)
+    if back is None:
         raise NotConfirmed(row.comment_id)
     async with uow() as u:
         found = await u.comments.comment(user_id, comment_row_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiogram import html
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import AccountsCb, SettingsCb
+from bot.callbacks import AccountsCb, CommentCb, SettingsCb
 from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from core.features import FEATURES, Grant
@@ -87,6 +87,8 @@ def features(on: frozenset[str], grants: list[Grant]) -> Screen:
         for grant in lacking:
             kb.button(text=_("🔄 Reconnect {name}").format(name=grant.name[:30]),
                       callback_data=AccountsCb(action="reconnect", id=grant.connection_id))
+        if feature == "comments" and feature in on:
+            kb.button(text=_("💬 Pick campaigns"), callback_data=CommentCb(a="pick"))
     kb.button(text=_("« Back"), callback_data=SettingsCb(action="show"))
     kb.adjust(1)
     return "\n".join(lines), kb.as_markup()

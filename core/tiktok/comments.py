@@ -7,13 +7,13 @@ Every call here needs the comments scope: a token without it raises ScopeMissing
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from core.tiktok.client import TikTokClient
-from core.tiktok.parsing import as_mapping, id_str, utc_datetime
+from core.tiktok.parsing import as_list, as_mapping, id_str, utc_datetime
 
 # comment_list.yml declares page_size without a maximum; 100 is the usual TikTok list cap and
 # the emulator's default (its comment_page_size_max) [U].
@@ -55,24 +55,59 @@ class Comment:
         )
 
 
-async def list_comments(client: TikTokClient, token: str, advertiser_id: str, adgroup_id: str,
-                        start: date, end: date, *, status: str | None = None,
-                        replies: bool = False) -> list[Comment]:
-    """Every comment under one ad group's ads written on the UTC days start..end (whole days;
-    comment_list.yml requires start_time, end_time, search_field=ADGROUP_ID, search_value)."""
+async def _pages(client: TikTokClient, token: str, advertiser_id: str, adgroup_id: str,
+                 start: date, end: date, status: str | None, replies: bool
+                 ) -> AsyncIterator[list[Comment]]:
+    """Pages of one ad group's comments, newest first, one request at a time (the caller stops
+    as soon as it has what it needs: an ad's comments can run to thousands)."""
     params: dict[str, Any] = {
         "advertiser_id": advertiser_id,
         "start_time": start.isoformat(),
         "end_time": end.isoformat(),
         "search_field": "ADGROUP_ID",
         "search_value": adgroup_id,
+        "sort_field": "CREATE_TIME",
+        "sort_type": "DESC",
         "comment_type": ["REPLY"] if replies else ["COMMENT"],
+        "page_size": PAGE_SIZE,
     }
     if status is not None:
         params["comment_status"] = [status]
-    items = await client._get_all_pages(
-        "comment/list/", token, params, PAGE_SIZE, list_key="comments")
-    return [Comment.from_api(i) for i in items]
+    number, total = 1, 1
+    while number <= total:
+        reply = await client.transport.call("GET", "comment/list/", token=token,
+                                            params={**params, "page": number})
+        data = as_mapping(reply.data)
+        total = int(as_mapping(data.get("page_info")).get("total_page") or 1)
+        yield [Comment.from_api(as_mapping(i)) for i in as_list(data.get("comments"))]
+        number += 1
+
+
+async def list_since(client: TikTokClient, token: str, advertiser_id: str, adgroup_id: str,
+                     since: datetime, until: datetime) -> list[Comment]:
+    """The comments under one ad group's ads written at or after `since`: newest first, paging
+    stops at the first comment older than that. The window's days are whole UTC days
+    (comment_list.yml gives start_time/end_time as strings only [U])."""
+    out: list[Comment] = []
+    async for page in _pages(client, token, advertiser_id, adgroup_id, since.date(),
+                             until.date(), None, False):
+        out += [c for c in page if c.created >= since]
+        if not page or page[-1].created < since:
+            break
+    return out
+
+
+async def find(client: TikTokClient, token: str, advertiser_id: str, adgroup_id: str,
+               comment_id: str, created: datetime, status: str) -> Comment | None:
+    """Read one comment back among those with `status` (None: TikTok does not show it so)."""
+    async for page in _pages(client, token, advertiser_id, adgroup_id, created.date(),
+                             created.date(), status, False):
+        for c in page:
+            if c.comment_id == comment_id:
+                return c
+        if not page or page[-1].created < created:
+            break
+    return None
 
 
 async def set_status(client: TikTokClient, token: str, advertiser_id: str,

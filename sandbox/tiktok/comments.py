@@ -187,24 +187,16 @@ def comment_list(ctx: Ctx) -> Any:
            "SMART": "likes"}[sort_field or "CREATE_TIME"]
     rows.sort(key=lambda r: (r[key], r["comment_id"]), reverse=sort_type == "DESC")
     shown, info = paginate(rows, page, size)
+    for row in shown:
+        ctx.world.comment_ads.setdefault(row["comment_id"], ctx.world.ads[row["ad_id"]])
     return {"comments": shown, "page_info": info}
 
 
-def _known(ctx: Ctx, advertiser_id: str, cid: str) -> Ad | None:
-    """The ad a comment id belongs to (generated or a reply), or None."""
+def _known(ctx: Ctx, cid: str) -> Ad | None:
+    """The ad a comment id belongs to: a reply, or a comment some list answered (a client only
+    learns ids from a list, so a lookup never has to regenerate months of comments)."""
     if cid in ctx.world.comment_replies:
         return ctx.world.ads.get(ctx.world.comment_replies[cid]["ad_id"])
-    return ctx.world.comment_ads.get(cid) or _scan(ctx, advertiser_id, cid)
-
-
-def _scan(ctx: Ctx, advertiser_id: str, cid: str) -> Ad | None:
-    """Find a generated comment by id among the account's ads (last comment_max_days)."""
-    start = ctx.now - timedelta(days=ctx.emu.config.comment_max_days).total_seconds()
-    for ad in ctx.world.ads.values():
-        if ad.advertiser_id != advertiser_id:
-            continue
-        for c in _generated(ctx, ad, start, ctx.now):
-            ctx.world.comment_ads[c["comment_id"]] = ad
     return ctx.world.comment_ads.get(cid)
 
 
@@ -216,7 +208,7 @@ def comment_status_update(ctx: Ctx) -> Any:
     ids = p.str_list("comment_ids", required=True, min_items=1, max_items=20) or []
     operation = p.enum("operation", ["HIDDEN", "PUBLIC"], required=True)
     for cid in ids:
-        ad = _known(ctx, adv.advertiser_id, cid)
+        ad = _known(ctx, cid)
         if ad is None or ad.advertiser_id != adv.advertiser_id:
             raise ApiError(NOT_EXIST, f"Comment {cid} does not exist.")
     for cid in ids:
@@ -231,7 +223,7 @@ def comment_post(ctx: Ctx) -> Any:
     adv = ctx.advertiser()
     original = p.req("comment_id")
     text = p.name("text", required=True, max_len=ctx.emu.config.comment_reply_max_len) or ""
-    ad = _known(ctx, adv.advertiser_id, original)
+    ad = _known(ctx, original)
     if ad is None or ad.advertiser_id != adv.advertiser_id:
         raise ApiError(NOT_EXIST, f"Comment {original} does not exist.")
     n = len(ctx.world.comment_replies) + 1
