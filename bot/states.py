@@ -24,9 +24,10 @@ class SettingsStates(StatesGroup):
 
 
 class CommentStates(StatesGroup):
-    """Typing a reply to a comment."""
+    """Typing a reply to a comment, or the hide words."""
 
     reply = State()
+    words = State()
 
 
 class SupportStates(StatesGroup):

@@ -35,6 +35,40 @@ SCOPE_KIND = "comment_scope"
 REPLY_MAX = 150  # TikTok's comment length (the emulator's comment_reply_max_len) [U]
 
 
+MAX_WORDS = 30
+WORD_MAX = 40
+
+
+def parse_words(text: str) -> list[str]:
+    """Typed hide words, split on commas or new lines, lower-cased, without repeats; an empty
+    text clears them. ValueError when there are too many or one is too long."""
+    words = list(dict.fromkeys(w.strip().casefold() for w in text.replace("\n", ",").split(",")))
+    words = [w for w in words if w]
+    if len(words) > MAX_WORDS or any(len(w) > WORD_MAX for w in words):
+        raise ValueError(text)
+    return words
+
+
+def matching(words: tuple[str, ...] | list[str], text: str) -> str | None:
+    """The first hide word the comment contains (case-insensitive, any language), or None."""
+    folded = text.casefold()
+    return next((w for w in words if w in folded), None)
+
+
+async def set_words(uow: UnitOfWorkFactory, clock: Clock, user_id: int, words: list[str]) -> None:
+    """Save the user's hide words (audited)."""
+    async with uow() as u:
+        user = await u.users.get(user_id)
+        if user is None:
+            raise LookupError(user_id)
+        before = user.comment_words
+        user.comment_words = ",".join(words)
+        user.updated_at = clock.now()
+        u.audit.record(user_id, "comments.words", "user", user_id,
+                       {"before": before, "after": user.comment_words})
+        await u.commit()
+
+
 class NotConfirmed(Exception):
     """TikTok accepted a change but did not show it when read back."""
 
@@ -108,6 +142,11 @@ async def _pull_one(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, 
             await u.comments.release(watch.watch_id, owner, now + RETRY_AFTER, error=exc.message)
             await u.commit()
         return 0
+    async with uow() as u:  # only new comments are hidden: an Unhide is never overridden
+        seen = set(await u.comments.known(watch.account_id, [c.comment_id for c in found]))
+    hide = {c.comment_id: w for c in found if c.comment_id not in seen
+            and c.status == api.PUBLIC and (w := matching(watch.words, c.content))}
+    hidden = await _auto_hide(client, token, watch.advertiser_id, list(hide))
     new = 0
     async with uow() as u:
         known = await u.comments.known(watch.account_id, [c.comment_id for c in found])
@@ -121,16 +160,40 @@ async def _pull_one(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, 
                             ad_name=c.ad_name[:256], content=c.content[:1000],
                             author=c.user_name[:128], status=c.status, created_time=c.created,
                             fetched_at=now)
+            if c.comment_id in hidden:
+                # The log of an automatic hide: the row says when and by which word, the audit
+                # log says it too, and the comment's message offers Unhide to undo it.
+                row.status, row.auto_hidden_at = api.HIDDEN, now
+                row.matched = hide[c.comment_id][:40]
             u.comments.add(row)
             known[c.comment_id] = row
             if c.created >= watch.since:  # (list_since: always, but a backlog stays quiet)
                 await u.session.flush()
                 await u.outbox.enqueue(watch.user_id, NEW_KIND, f"comment:{row.id}",
                                        {"comment": row.id}, now)
+                if row.auto_hidden_at is not None:
+                    u.audit.record(watch.user_id, "comments.auto_hide", "comment", row.id,
+                                   {"comment_id": row.comment_id, "word": row.matched})
                 new += 1
         await u.comments.release(watch.watch_id, owner, now + every, ok_at=now)
         await u.commit()
     return new
+
+
+async def _auto_hide(client: TikTokClient, token: str, advertiser_id: str,
+                     comment_ids: list[str]) -> set[str]:
+    """Hide comments matching the user's words, 20 a request; what TikTok refused stays
+    public (and is announced as such)."""
+    done: set[str] = set()
+    for i in range(0, len(comment_ids), 20):
+        batch = comment_ids[i:i + 20]
+        try:
+            await api.set_status(client, token, advertiser_id, batch, api.HIDDEN)
+        except TikTokError as exc:
+            log.warning("comments.auto_hide_failed", extra={"error": exc.message})
+            continue
+        done.update(batch)
+    return done
 
 
 async def set_hidden(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, user_id: int,
@@ -155,6 +218,8 @@ async def set_hidden(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient,
             return None
         row = found[0]
         row.status = status
+        if not hidden:
+            row.auto_hidden_at = None  # undone: a later pull must not hide it again
         u.audit.record(user_id, "comments.hide" if hidden else "comments.unhide", "comment",
                        row.id, {"comment_id": row.comment_id, "ad_id": row.ad_id})
         await u.commit()

@@ -137,6 +137,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         **_cols(C.CONTACT, True, "email"),
         **_cols(C.PREFERENCES, True, "language time_zone quiet_from quiet_to paused_at "
                 "features"),
+        **_cols(C.AUTOMATION, True, "comment_words"),
         **_cols(C.CONSENT, True, "adult_confirmed_at terms_accepted_at terms_version "
                 "privacy_accepted_at marketing_opt_in marketing_consent_at "
                 "marketing_withdrawn_at"),
@@ -172,7 +173,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("ad_comments", Owner("ad_account_id", "ad_accounts"), Purpose.TIKTOK,
           Basis.CONTRACT, Retention.CONNECTION, {
         **_cols(C.AD_DATA, True, "id ad_account_id comment_id ad_id adgroup_id campaign_id "
-                "ad_name content author status created_time fetched_at"),
+                "ad_name content author status created_time fetched_at auto_hidden_at matched"),
     }),
     Table("sync_jobs", Owner("ad_account_id", "ad_accounts"), Purpose.OPERATION,
           Basis.CONTRACT, Retention.CONNECTION, {

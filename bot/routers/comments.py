@@ -17,7 +17,7 @@ from bot.views import comments as view
 from bot.views import permissions as permissions_view
 from core import comments
 from core.clock import Clock
-from core.features import grants, is_on
+from core.features import enabled, grants, is_on
 from core.tiktok import ScopeMissingError, TikTokClient, TikTokError
 from storage.models import User
 from storage.uow import UnitOfWorkFactory
@@ -115,3 +115,30 @@ async def typed_reply(message: Message, state: FSMContext, db_user: User | None,
         await message.answer(view.failed())
         return
     await message.answer(view.replied(row) if row is not None else view.not_found())
+
+
+@router.message(CommentStates.words, TYPED)
+async def typed_words(message: Message, state: FSMContext, db_user: User | None,
+                      uow: UnitOfWorkFactory, clock: Clock) -> None:
+    """The hide words ("-" clears them); then back to the features screen."""
+    if db_user is None:
+        await message.answer(sign_up_first())
+        return
+    text = (message.text or "").strip()
+    try:
+        words = [] if text == "-" else comments.parse_words(text)
+    except ValueError:
+        await message.answer(view.bad_words())
+        return
+    await comments.set_words(uow, clock, db_user.id, words)
+    await state.clear()
+    user = await _fresh_user(uow, db_user.id)
+    await show(message, permissions_view.features(enabled(user), await grants(uow, user.id),
+                                                  user.comment_words))
+
+
+async def _fresh_user(uow: UnitOfWorkFactory, user_id: int) -> User:
+    async with uow() as u:
+        user = await u.users.get(user_id)
+    assert user is not None
+    return user

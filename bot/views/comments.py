@@ -24,7 +24,10 @@ def card(c: AdComment) -> Screen:
         _("💬 New comment on <b>{ad}</b>").format(ad=quoted(c.ad_name or c.ad_id, NAME_LIMIT)),
         f"<i>{quoted(c.author or '—', 64)}</i>: {quoted(c.content, TEXT_LIMIT)}",
     ]
-    if hidden:
+    if hidden and c.auto_hidden_at is not None:
+        lines.append(_("🙈 Hidden automatically: it contains “{word}”. Unhide to undo.").format(
+            word=quoted(c.matched or "", 40)))
+    elif hidden:
         lines.append(_("🙈 Hidden on TikTok."))
     kb = InlineKeyboardBuilder()
     if hidden:
@@ -96,3 +99,22 @@ def picker(campaigns: list[AdObject], accounts: dict[int, AdAccount],
     kb.button(text=_("« Back"), callback_data=SettingsCb(action="features"))
     kb.adjust(1)
     return text, kb.as_markup()
+
+
+def words_prompt(words: str) -> Screen:
+    """Ask for the words whose comments are hidden automatically."""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("« Back"), callback_data=SettingsCb(action="features"))
+    current = quoted(words.replace(",", ", "), 600) if words else "—"
+    return _(
+        "<b>Hide words</b>\n\nNow: {words}\n\nSend the words, separated by commas (any "
+        "language, e.g. <i>scam, fake, развод</i>). A new comment containing one is hidden on "
+        "TikTok at once, and its message here says so with Unhide to undo. Send <i>-</i> to "
+        "clear, or /cancel."
+    ).format(words=current), kb.as_markup()
+
+
+def bad_words() -> str:
+    """Too many or too long."""
+    return _("Up to 30 words of up to 40 characters each, separated by commas. Try again, "
+             "or /cancel.")

@@ -55,7 +55,7 @@ def _feature_title(feature: str) -> str:
     return titles.get(feature, feature)
 
 
-def features(on: frozenset[str], grants: list[Grant]) -> Screen:
+def features(on: frozenset[str], grants: list[Grant], words: str = "") -> Screen:
     """Settings → Optional features: a switch per feature, each with its permission state."""
     lines = [
         _("<b>Optional TikTok features</b>"),
@@ -88,7 +88,10 @@ def features(on: frozenset[str], grants: list[Grant]) -> Screen:
             kb.button(text=_("🔄 Reconnect {name}").format(name=grant.name[:30]),
                       callback_data=AccountsCb(action="reconnect", id=grant.connection_id))
         if feature == "comments" and feature in on:
+            lines.append(_("   Hidden automatically when they contain: {words}").format(
+                words=html.quote(words.replace(",", ", ")) if words else "—"))
             kb.button(text=_("💬 Pick campaigns"), callback_data=CommentCb(a="pick"))
+            kb.button(text=_("🚫 Hide words"), callback_data=SettingsCb(action="cwords"))
     kb.button(text=_("« Back"), callback_data=SettingsCb(action="show"))
     kb.adjust(1)
     return "\n".join(lines), kb.as_markup()

@@ -53,3 +53,6 @@ class AdComment(Base):
     status: Mapped[str] = mapped_column(String(8), default="PUBLIC")
     created_time: Mapped[datetime] = mapped_column(UTCDateTime)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when TTPulse hid it by the user's words (the log of automatic hides; Unhide undoes).
+    auto_hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    matched: Mapped[str | None] = mapped_column(String(40))  # the word that hid it

@@ -51,3 +51,5 @@ class User(Base):
     # Optional TikTok features the user switched on (core/features.py), comma-separated; off by
     # default, and a feature that is off makes no call to its endpoints (issue 17).
     features: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    # Words whose comments are hidden automatically (core/comments.py), comma-separated.
+    comment_words: Mapped[str] = mapped_column(String(500), default="", server_default="")

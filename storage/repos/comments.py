@@ -26,6 +26,7 @@ class ClaimedWatch:
     user_id: int
     connection_id: int
     credential_id: int
+    words: tuple[str, ...] = ()  # the user's hide words (core/comments.py)
 
 
 class CommentsRepo:
@@ -84,15 +85,17 @@ class CommentsRepo:
         if not ids:
             return []
         rows = await self._s.execute(
-            select(CommentWatch, AdAccount, TikTokConnection)
+            select(CommentWatch, AdAccount, TikTokConnection, User.comment_words)
             .join(AdAccount, AdAccount.id == CommentWatch.ad_account_id)
             .join(TikTokConnection, TikTokConnection.id == AdAccount.connection_id)
+            .join(User, User.id == TikTokConnection.user_id)
             .where(CommentWatch.id.in_(ids))
         )
         return [
             ClaimedWatch(w.id, a.id, a.advertiser_id, w.campaign_id, w.since, w.last_ok_at,
-                         c.user_id, c.id, c.credential_id or 0)
-            for w, a, c in rows.tuples()
+                         c.user_id, c.id, c.credential_id or 0,
+                         tuple(x for x in (words or "").split(",") if x))
+            for w, a, c, words in rows.tuples()
         ]
 
     async def release(self, watch_id: int, owner: str, due_at: datetime, *,

@@ -95,3 +95,37 @@ async def test_new_comments_are_pulled_once_and_a_hide_is_read_back(
     db.clock.set(NOW + timedelta(hours=5))
     assert await comments.pull_due(db.uow, db.clock, client, worker_id()) == 0
     assert await _optional_calls(emu) == before
+
+
+async def test_hide_words_hide_new_comments_logged_and_undoable(
+    db: Db, client: TikTokClient, emu: Any
+) -> None:
+    """A new comment with one of the user's words is hidden at TikTok, logged with the word,
+    and Unhide undoes it for good (a later pull does not hide it again)."""
+    assert comments.parse_words("Scam, fake,\nразвод, scam") == ["scam", "fake", "развод"]
+    with pytest.raises(ValueError):
+        comments.parse_words(",".join(f"w{i}" for i in range(31)))
+    await sync_all(db, client)
+    await set_feature(db.uow, db.clock, USER, "comments", True)
+    await comments.set_words(db.uow, db.clock, USER, ["scam", "fake", "развод"])
+    await _watch_first_campaign(db)
+    await comments.pull_due(db.uow, db.clock, client, worker_id())
+    await emu.ctl("POST", "clock", {"advance_seconds": 12 * 3600})
+    db.clock.set(NOW + timedelta(hours=12))
+    assert await comments.pull_due(db.uow, db.clock, client, worker_id()) > 0
+    async with db.uow() as u:
+        rows = list(await u.session.scalars(select(AdComment)))
+    auto = [r for r in rows if r.auto_hidden_at is not None]
+    assert auto and all(r.status == "HIDDEN" and r.matched in r.content.casefold() for r in auto)
+    assert all(comments.matching(["scam", "fake", "развод"], r.content) is None
+               for r in rows if r.auto_hidden_at is None)
+    assert all(emu.state.comment_status[r.comment_id] == "HIDDEN" for r in auto)
+    undone = await comments.set_hidden(db.uow, db.clock, client, USER, auto[0].id, False)
+    assert undone is not None and undone.status == "PUBLIC"
+    assert emu.state.comment_status[auto[0].comment_id] == "PUBLIC"
+    db.clock.set(NOW + timedelta(hours=12, minutes=11))
+    await comments.pull_due(db.uow, db.clock, client, worker_id())
+    assert emu.state.comment_status[auto[0].comment_id] == "PUBLIC"
+    async with db.uow() as u:
+        logged = await u.audit.for_target("comment", auto[0].id)
+    assert [e.action for e in logged] == ["comments.auto_hide", "comments.unhide"]

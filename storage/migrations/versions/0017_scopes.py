@@ -28,6 +28,9 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("features", sa.String(length=100), nullable=False, server_default="")
         )
+        batch.add_column(
+            sa.Column("comment_words", sa.String(length=500), nullable=False, server_default="")
+        )
     utc = storage.models.base.UTCDateTime(timezone=True)
     op.create_table(
         "comment_watches",
@@ -63,6 +66,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=8), nullable=False),
         sa.Column("created_time", utc, nullable=False),
         sa.Column("fetched_at", utc, nullable=False),
+        sa.Column("auto_hidden_at", utc, nullable=True),
+        sa.Column("matched", sa.String(length=40), nullable=True),
         sa.ForeignKeyConstraint(["ad_account_id"], ["ad_accounts.id"],
                                 name=op.f("fk_ad_comments_ad_account_id_ad_accounts"),
                                 ondelete="CASCADE"),
@@ -79,6 +84,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_comment_watches_due_at"), table_name="comment_watches")
     op.drop_table("comment_watches")
     with op.batch_alter_table("users") as batch:
+        batch.drop_column("comment_words")
         batch.drop_column("features")
     with op.batch_alter_table("tiktok_connections") as batch:
         batch.drop_column("scope")
