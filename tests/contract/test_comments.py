@@ -89,6 +89,9 @@ async def test_new_comments_are_pulled_once_and_a_hide_is_read_back(
     assert hidden is not None and hidden.status == "HIDDEN"
     assert emu.state.comment_status[row.comment_id] == "HIDDEN"
     assert await comments.set_hidden(db.uow, db.clock, client, USER + 1, row.id, True) is None
+    assert await comments.reply_to(db.uow, db.clock, client, USER, row.id, "Thanks! " * 40)
+    [sent] = emu.state.comment_replies.values()
+    assert sent["original"] == row.comment_id and len(sent["text"]) == comments.REPLY_MAX
 
     await set_feature(db.uow, db.clock, USER, "comments", False)
     before = await _optional_calls(emu)

@@ -1,5 +1,6 @@
 """Comments from the chat (issue 17): a user who turns comments on and picks a campaign gets
-its ads' new comments with the ad's name, and hides one — hidden at the emulator."""
+its ads' new comments with the ad's name, and hides one — hidden at the emulator; a comment
+with one of the user's hide words comes hidden already, and Unhide undoes it at TikTok."""
 
 from __future__ import annotations
 
@@ -53,14 +54,27 @@ async def test_new_comments_arrive_and_one_is_hidden_at_tiktok(
     await user.expect("Optional TikTok features")
     await user.press("Turn on comments")
     await user.expect("Comments on your ads: on")
+    await user.press("🚫 Hide words")
+    await user.expect("Hide words")
+    await user.send("scam, FAKE, развод")
+    await user.expect("contain: scam, fake, развод")
     await _pick_campaigns(user)
     screen = await user.expect("Pick the campaigns")
     first = next(b for b in screen.button_labels() if b.startswith("⬜"))
     await user.press(first)
     await user.wait_for(lambda m: "✅ " + first[2:] in m.button_labels())
 
-    card = await user.wait_for(lambda m: "New comment on" in m.text, timeout=30)
+    card = await user.wait_for(
+        lambda m: "New comment on" in m.text and "🙈 Hide" in m.button_labels(), timeout=30)
     assert "🙈 Hide" in card.button_labels() and "↩️ Reply" in card.button_labels()
     await user.press("🙈 Hide", card.message_id)
     await user.wait_for(lambda m: m.message_id == card.message_id and "Hidden on TikTok" in m.text)
     assert "HIDDEN" in tiktok.state.comment_status.values()
+
+    auto = await user.wait_for(lambda m: "Hidden automatically" in m.text, timeout=60)
+    hidden_ids = {c for c, v in tiktok.state.comment_status.items() if v == "HIDDEN"}
+    await user.press("👁 Unhide", auto.message_id)
+    await user.wait_for(lambda m: m.message_id == auto.message_id
+                        and "🙈 Hide" in m.button_labels())
+    now_hidden = {c for c, v in tiktok.state.comment_status.items() if v == "HIDDEN"}
+    assert len(hidden_ids - now_hidden) == 1  # the one undone is public again at TikTok
