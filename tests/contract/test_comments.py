@@ -132,3 +132,23 @@ async def test_hide_words_hide_new_comments_logged_and_undoable(
     async with db.uow() as u:
         logged = await u.audit.for_target("comment", auto[0].id)
     assert [e.action for e in logged] == ["comments.auto_hide", "comments.unhide"]
+
+
+async def test_a_withheld_comments_scope_is_told_once_not_retried(
+    db: Db, client: TikTokClient, emu: Any
+) -> None:
+    """The token lacks the comments scope: one request, one alert saying how to grant it, and
+    the watch waits an hour instead of retrying."""
+    await sync_all(db, client)
+    await set_feature(db.uow, db.clock, USER, "comments", True)
+    await _watch_first_campaign(db)
+    for tok in emu.state.tokens.values():
+        tok.scope = [s for s in tok.scope if s != 14]  # 14: comments (core/tiktok/scopes.py)
+    await comments.pull_due(db.uow, db.clock, client, worker_id())
+    assert (await _optional_calls(emu)) == {"comment/list/": 1}
+    db.clock.set(NOW + timedelta(minutes=30))
+    await comments.pull_due(db.uow, db.clock, client, worker_id())
+    assert (await _optional_calls(emu)) == {"comment/list/": 1}
+    async with db.uow() as u:
+        kinds = list(await u.session.scalars(select(OutboxMessage.kind)))
+    assert kinds.count(comments.SCOPE_KIND) == 1 and comments.NEW_KIND not in kinds
