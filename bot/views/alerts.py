@@ -25,7 +25,7 @@ from core.billing import reconcile
 from core.billing import tick as billing_tick
 from core.billing.account import RECEIPT_KIND, SUPERSEDE_KIND
 from core.billing.plans import Catalogue, PlanBook
-from core.features import grant_of
+from core.features import grant_of, is_on
 from core.launch import service as launch_service
 from core.privacy import rights
 from core.privacy.rights import MARKETING_KIND
@@ -98,6 +98,9 @@ async def render(
             "accounts are not syncing. Reconnect to resume; nothing else changes."
         ).format(name=html.quote(conn.display_name)), kb.as_markup()
     if kind == comments.NEW_KIND:
+        user = await u.users.get(user_id)
+        if user is None or not is_on(user, comments.FEATURE):
+            return None  # switched off since: not even what was already pulled is shown
         found = await u.comments.comment(user_id, int(params["comment"]))
         return comments_view.card(found[0]) if found is not None else None
     if kind == comments.SCOPE_KIND:

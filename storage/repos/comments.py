@@ -61,8 +61,9 @@ class CommentsRepo:
 
     async def claim_due(self, now: datetime, owner: str, lease_until: datetime, feature: str,
                         limit: int) -> list[ClaimedWatch]:
-        """Lease due watches whose user has the feature on, is not paused, and whose connection
-        is active (a user with the feature off is never claimed: no call is made for them)."""
+        """Lease due watches whose user has the feature on, is not paused, whose ad account is
+        tracked (an account the plan paused makes no calls either) and whose connection is
+        active (a user with the feature off is never claimed: no call is made for them)."""
         free = or_(CommentWatch.lease_until.is_(None), CommentWatch.lease_until < now)
         pick = (
             select(CommentWatch.id, CommentWatch.lease_until)
@@ -72,7 +73,8 @@ class CommentsRepo:
             .where(
                 CommentWatch.due_at <= now, free,
                 TikTokConnection.status == "active", TikTokConnection.credential_id.is_not(None),
-                AdAccount.purge_after.is_(None), User.paused_at.is_(None),
+                AdAccount.purge_after.is_(None), AdAccount.tracked.is_(True),
+                User.paused_at.is_(None),
                 User.deleted_at.is_(None),
                 or_(User.features == feature, User.features.like(f"%{feature}%")),
             )
