@@ -76,11 +76,14 @@ class NotConfirmed(Exception):
 async def set_watch(uow: UnitOfWorkFactory, clock: Clock, user_id: int, account_id: int,
                     campaign_id: str, on: bool) -> bool:
     """Start or stop watching a campaign of one of the user's ad accounts; False when the
-    account is not the user's."""
+    account is not the user's or the campaign not the account's."""
     now = clock.now()
     async with uow() as u:
         if await u.connections.account(user_id, account_id) is None:
             return False
+        synced = {c.object_id for c in await u.comments.campaigns([account_id])}
+        if on and campaign_id not in synced:
+            return False  # not one of the account's campaigns (a forged or stale button)
         found = await u.comments.watch(account_id, campaign_id)
         if on and found is None:
             u.comments.add_watch(CommentWatch(ad_account_id=account_id, campaign_id=campaign_id,

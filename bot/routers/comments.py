@@ -25,13 +25,13 @@ from storage.uow import UnitOfWorkFactory
 router = Router(name="comments")
 
 
-async def picker_screen(uow: UnitOfWorkFactory, user: User) -> view.Screen:
+async def picker_screen(uow: UnitOfWorkFactory, user: User, page: int = 0) -> view.Screen:
     """The campaign picker with what is watched now."""
     async with uow() as u:
         accounts = {a.id: a for a in await u.connections.accounts(user.id, tracked_only=True)}
         campaigns = await u.comments.campaigns(list(accounts))
         watched = {(w.ad_account_id, w.campaign_id) for w, _a in await u.comments.watches(user.id)}
-    return view.picker(campaigns, accounts, watched)
+    return view.picker(campaigns, accounts, watched, page)
 
 
 @router.callback_query(CommentCb.filter())
@@ -47,17 +47,18 @@ async def comment_action(query: CallbackQuery, callback_data: CommentCb, state: 
         await query.answer(view.feature_off(), show_alert=True)
         return
     if action == "pick":
-        await show(query, await picker_screen(uow, db_user))
+        await show(query, await picker_screen(uow, db_user, target))
         await query.answer()
         return
     if action == "watch":
+        campaign_id, _dot, page = callback_data.c.partition(".")
         async with uow() as u:
-            current = await u.comments.watch(target, callback_data.c)
-        if not await comments.set_watch(uow, clock, db_user.id, target, callback_data.c,
+            current = await u.comments.watch(target, campaign_id)
+        if not await comments.set_watch(uow, clock, db_user.id, target, campaign_id,
                                         current is None):
             await query.answer(view.not_found(), show_alert=True)
             return
-        await show(query, await picker_screen(uow, db_user))
+        await show(query, await picker_screen(uow, db_user, int(page) if page.isdigit() else 0))
         await query.answer()
         return
     if action == "reply":

@@ -7,7 +7,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import CommentCb, SettingsCb
 from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
-from bot.views.common import quoted
+from bot.views.common import add_pager, page_of, quoted
 from storage.models import AdAccount, AdComment, AdObject
 
 # Telegram allows 4096 characters a message; TikTok 150 a comment. A comment is quoted up to
@@ -79,25 +79,36 @@ def replied(c: AdComment) -> str:
     return _("↩️ Replied on <b>{ad}</b>.").format(ad=quoted(c.ad_name, NAME_LIMIT))
 
 
+PICK_PAGE = 20
+
+
 def picker(campaigns: list[AdObject], accounts: dict[int, AdAccount],
-           watched: set[tuple[int, str]]) -> Screen:
-    """Which campaigns' ads to watch for comments: a toggle each."""
+           watched: set[tuple[int, str]], page: int = 0) -> Screen:
+    """Which campaigns' ads to watch for comments: a toggle each, 20 a page."""
     kb = InlineKeyboardBuilder()
+    shown, page, pages = page_of(campaigns, page, PICK_PAGE)
     if not campaigns:
         text = _("No campaigns synced yet. Connect TikTok and wait for the first sync.")
     else:
         text = _("<b>Comments</b>\n\nPick the campaigns whose ads' new comments come here "
                  "(checked every 10 minutes). ✅ watched · ⬜ not watched.")
-    for camp in campaigns[:40]:  # Telegram's keyboard stays usable; the rest by name later
+    if pages > 1:
+        text += f" ({page + 1}/{pages})"
+    for camp in shown:
         on = (camp.ad_account_id, camp.object_id) in watched
         account = accounts.get(camp.ad_account_id)
         label = f"{'✅' if on else '⬜'} {camp.name[:40]}"
         if account is not None:
             label += f" · {account.name[:20]}"
+        # The page rides in `c` after the campaign id, so a toggle keeps the page in view.
         kb.button(text=label, callback_data=CommentCb(a="watch", id=camp.ad_account_id,
-                                                      c=camp.object_id))
+                                                      c=f"{camp.object_id}.{page}"))
+    rows = [1] * len(shown)
+    if nav := add_pager(kb, page, pages, lambda n: CommentCb(a="pick", id=n)):
+        rows.append(nav)
     kb.button(text=_("« Back"), callback_data=SettingsCb(action="features"))
-    kb.adjust(1)
+    rows.append(1)
+    kb.adjust(*rows)
     return text, kb.as_markup()
 
 

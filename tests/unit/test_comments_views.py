@@ -13,7 +13,7 @@ from bot.views import comments as view
 from bot.views import permissions as permissions_view
 from core.comments import matching, parse_words
 from core.features import Grant
-from storage.models import AdComment
+from storage.models import AdAccount, AdComment, AdObject
 
 LIMIT = 4096  # Telegram's message text limit (telegram-bot-platform.md)
 
@@ -68,3 +68,21 @@ def test_hide_words_match_any_case_and_language() -> None:
     assert matching(words, "This is a SCAM") == "scam"
     assert matching(words, "Это развод, не покупайте") == "развод"
     assert matching(words, "Love it") is None
+
+
+def test_the_campaign_picker_pages_and_keeps_callbacks_short(locale: str) -> None:
+    """45 campaigns: 20 a page with ‹ › and the page kept in each toggle; callback data
+    within Telegram's 64 bytes even for 19-digit ids."""
+    base = 1_800_000_000_000_000_000
+    camps = [AdObject(ad_account_id=123456, level="campaign", object_id=str(base + i),
+                      name=f"Campaign {i:02d} " + "x" * 60) for i in range(45)]
+    accounts = {123456: AdAccount(id=123456, name="Glowly US", advertiser_id="7")}
+    text, markup = view.picker(camps, accounts, {(123456, camps[21].object_id)}, page=1)
+    assert "(2/3)" in text and markup is not None
+    labels = [b.text for row in markup.inline_keyboard for b in row]
+    data = [b.callback_data or "" for row in markup.inline_keyboard for b in row]
+    assert sum(label.startswith(("✅", "⬜")) for label in labels) == 20
+    assert any(label.startswith("✅ Campaign 21") for label in labels)
+    assert "‹" in labels and "›" in labels
+    assert all(len(d.encode()) <= 64 for d in data)
+    assert f"cm:watch:123456:{camps[20].object_id}.1" in data
