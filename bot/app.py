@@ -24,7 +24,8 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.commands import register_commands
+from bot.approval_echo import ApprovalEcho
+from bot.commands import register_commands, register_menu_button
 from bot.downloads import fetcher
 from bot.errors import on_error
 from bot.export_courier import ExportCourier
@@ -42,7 +43,7 @@ from bot.pacing import PacingMiddleware, SharedLimits
 from bot.routers import all_routers
 from bot.web import WEBHOOK_PATH, BotProbe, ExportDeps, build_web_app
 from bot.webhook import WebhookHandler, make_claims
-from core import comments
+from core import comments, web_auth
 from core.billing import reconcile
 from core.billing import tick as billing_tick
 from core.billing.plans import PlanBook
@@ -71,6 +72,7 @@ from storage.migrate import upgrade
 from storage.models import Creative
 from storage.uow import UnitOfWorkFactory
 from storage.vault import Vault
+from web.deps import WebDeps
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +210,22 @@ async def start_service(settings: Settings, clock: Clock | None = None) -> Servi
     )
 
 
+def dashboard_deps(svc: Service) -> WebDeps:
+    """What the web dashboard (web/) needs from this instance."""
+    settings = svc.settings
+    assert settings.bot_token is not None  # make_bot refused to start without it
+    return WebDeps(
+        svc.uow, svc.clock, svc.i18n, settings.bot_token.get_secret_value(),
+        settings.public_url,
+        changer=TikTokChanger(svc.uow, svc.tiktok) if svc.tiktok is not None else None,
+        init_data_max_age=timedelta(seconds=settings.web_init_data_max_age_seconds),
+        session_lifetime=timedelta(days=settings.web_session_days),
+        # Two back-window syncs missed (one may be late under load, not two).
+        stale_after=2 * settings.sync_cadence.window + settings.sync_cadence.early,
+        decided=ApprovalEcho(svc.bot, svc.i18n, svc.uow, svc.clock, svc.dp["plans"]),
+    )
+
+
 async def _reconcile_daily(svc: Service, plans: PlanBook) -> None:
     """The daily reconciliation; Telegram out of reach is a warning (tomorrow's run, or an
     operator's "Reconcile now", tries again), not a crash of the tick."""
@@ -249,6 +267,8 @@ def background_ticks(svc: Service) -> list[Tick]:
             ),
         ),
         Tick("export_purge", 600, lambda: export.purge(svc.uow, svc.clock, exports_dir)),
+        # Expired dashboard sessions and sign-in links (any instance; a delete is idempotent).
+        Tick("web_purge", 3600, lambda: web_auth.purge_expired(svc.uow, svc.clock)),
         # Broadcasts: count blocked recipients, report the delivery once nothing is pending.
         Tick("broadcasts", svc.settings.notify_tick_seconds,
              lambda: rights.settle_broadcasts(svc.uow, svc.clock)),
@@ -387,9 +407,14 @@ async def run(settings: Settings) -> None:
         probe = BotProbe(svc.bot)
         await probe.connected()
         await register_commands(svc.bot, svc.i18n)
+        await register_menu_button(svc.bot, svc.i18n, settings.dashboard_url)
         if settings.use_webhook and settings.webhook_secret is not None:
             claims = make_claims(
-                settings.redis_url, svc.bot.id, svc.worker, settings.update_dedup_seconds
+                settings.redis_url,
+                svc.bot.id,
+                svc.worker,
+                settings.update_dedup_seconds,
+                settings.webhook_claim_seconds,
             )
             hook = WebhookHandler(svc.dp, svc.bot, settings.webhook_secret.get_secret_value(),
                                   claims)
@@ -403,7 +428,9 @@ async def run(settings: Settings) -> None:
             )
         exports = ExportDeps(svc.uow, svc.clock, Path(settings.export_dir))
         runner = web.AppRunner(
-            build_web_app(svc.engine, probe, svc.i18n, hook, oauth, exports), access_log=None
+            build_web_app(svc.engine, probe, svc.i18n, hook, oauth, exports,
+                          dashboard_deps(svc)),
+            access_log=None,
         )
         if svc.metrics is not None:
             token = settings.metrics_token.get_secret_value() if settings.metrics_token else None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiogram import Bot
-from aiogram.types import BotCommand
+from aiogram.types import BotCommand, MenuButtonWebApp, WebAppInfo
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
@@ -22,6 +22,7 @@ def command_list() -> list[BotCommand]:
         BotCommand(command="templates", description=_("Campaign templates")),
         BotCommand(command="creatives", description=_("Videos and images for ads")),
         BotCommand(command="rules", description=_("Automation rules")),
+        BotCommand(command="web", description=_("Open the web dashboard")),
         BotCommand(command="billing", description=_("Your plan, payments and usage")),
         BotCommand(command="plans", description=_("Plans and prices")),
         BotCommand(command="settings", description=_("Language, time zone, email, news")),
@@ -46,3 +47,13 @@ async def register_commands(bot: Bot, i18n: I18n) -> None:
         for lang in LANGUAGES:
             with i18n.use_locale(lang):
                 await bot.set_my_commands(command_list(), language_code=lang)
+
+
+async def register_menu_button(bot: Bot, i18n: I18n, app_url: str) -> None:
+    """The bot's menu button opens the dashboard as a Mini App — when its URL is https, the
+    only kind Telegram accepts for a Mini App (otherwise /web gives the address)."""
+    if not app_url.startswith("https://"):
+        return
+    with i18n.context(), i18n.use_locale("en"):
+        button = MenuButtonWebApp(text=_("Dashboard"), web_app=WebAppInfo(url=app_url))
+    await bot.set_chat_menu_button(menu_button=button)

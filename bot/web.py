@@ -25,6 +25,8 @@ from core.logs import correlation_id, new_correlation_id
 from core.privacy import export
 from storage.db import ping
 from storage.uow import UnitOfWorkFactory
+from web.app import mount
+from web.deps import WebDeps
 
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
@@ -80,10 +82,11 @@ def build_web_app(
     webhook: WebhookHandler | None = None,
     oauth: OAuthDeps | None = None,
     exports: ExportDeps | None = None,
+    dashboard: WebDeps | None = None,
 ) -> web.Application:
     """The aiohttp application; with `webhook`, Telegram's updates arrive at WEBHOOK_PATH;
     with `oauth`, TikTok's consent redirect is served at CALLBACK_PATH; with `exports`, export
-    download links at /export/{token}."""
+    download links at /export/{token}; with `dashboard`, the web dashboard at /app/."""
 
     # Each request its own correlation id (`w-…`): the OAuth callback's TikTok calls, an
     # export download; an update arriving by webhook gets its `u<update_id>` in the dispatcher.
@@ -158,4 +161,7 @@ def build_web_app(
         app.router.add_get("/export/{token}", download)
     if webhook is not None:
         app.router.add_post(WEBHOOK_PATH, webhook.handle)
+    if dashboard is not None:
+        # The dashboard (web/, issue 16) is its own room; the server it runs on is this one.
+        mount(app, dashboard)
     return app

@@ -341,3 +341,26 @@ async def note_lost(u: UnitOfWork, now: datetime, account_id: int, user_id: int)
         await u.outbox.enqueue(user_id, "account_lost", f"lost:{account_id}:{int(now.timestamp())}",
                                {"account_id": account_id}, now)
     return first
+
+
+async def sync_health(
+    uow: UnitOfWorkFactory, clock: Clock, user_id: int, stale_after: timedelta
+) -> dict[int, str]:
+    """Per tracked ad account of the user, how its sync stands: "broken" (TikTok refuses the
+    connection's token: reconnect in the bot), "loading" (the first full sync is not done),
+    "stale" (no complete sync for longer than `stale_after`), else "ok"."""
+    now = clock.now()
+    async with uow() as u:
+        broken = {c.id for c in await u.connections.connections(user_id) if c.status == "broken"}
+        accounts = await u.connections.accounts(user_id, tracked_only=True)
+    out = {}
+    for acc in accounts:
+        if acc.connection_id in broken:
+            out[acc.id] = "broken"
+        elif acc.fresh_as_of is None:
+            out[acc.id] = "loading"
+        elif now - acc.fresh_as_of > stale_after:
+            out[acc.id] = "stale"
+        else:
+            out[acc.id] = "ok"
+    return out

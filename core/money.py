@@ -6,7 +6,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from babel.numbers import format_currency, format_decimal, format_percent, get_currency_precision
+from babel.numbers import (
+    format_currency,
+    format_decimal,
+    format_percent,
+    get_currency_precision,
+    get_decimal_symbol,
+    get_group_symbol,
+)
 
 
 def _half_up(value: Decimal, digits: int) -> Decimal:
@@ -57,3 +64,52 @@ def parse_amount(text: str) -> Decimal | None:
     except InvalidOperation:
         return None
     return value
+
+
+class Formatter:
+    """money() and number() for one locale, for pages that format thousands of values (the
+    dashboard's tables): Babel parses its pattern and looks the locale up on every call; this
+    asks Babel once per currency and does the digits with Python's own formatting. Same text
+    as money() / number() (tests/unit/test_periods_metrics_money.py compares them)."""
+
+    def __init__(self, locale: str) -> None:
+        self.locale = locale
+        self._group = get_group_symbol(locale)
+        self._decimal = get_decimal_symbol(locale)
+        self._money: dict[str, tuple[str, str, int]] = {}
+
+    def _digits(self, value: Decimal, places: int, optional: bool) -> str:
+        text = f"{value:,.{places}f}"
+        if optional and "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return text.replace(",", "\0").replace(".", self._decimal).replace("\0", self._group)
+
+    def number(self, value: Decimal | int, digits: int = 0) -> str:
+        """As number(value, locale, digits)."""
+        return self._digits(_half_up(Decimal(value), digits), digits, optional=True)
+
+    def percent(self, value: Decimal) -> str:
+        """As percent(value, locale)."""
+        shape = self._money.get("%")
+        if shape is None:
+            one = self._digits(Decimal(1), 2, optional=False)
+            prefix, _, suffix = percent(Decimal(1), self.locale).partition(one)
+            shape = self._money["%"] = (prefix, suffix, 2)
+        prefix, suffix, places = shape
+        rounded = _half_up(value, places)
+        sign = "-" if rounded < 0 else ""
+        return f"{sign}{prefix}{self._digits(abs(rounded), places, optional=False)}{suffix}"
+
+    def money(self, amount: Decimal, currency: str) -> str:
+        """As money(amount, currency, locale)."""
+        shape = self._money.get(currency)
+        if shape is None:
+            places = get_currency_precision(currency)
+            one = self._digits(Decimal(1), places, optional=False)
+            sample = money(Decimal(1), currency, self.locale)
+            prefix, _, suffix = sample.partition(one)
+            shape = self._money[currency] = (prefix, suffix, places)
+        prefix, suffix, places = shape
+        value = _half_up(amount, places)
+        sign = "-" if value < 0 else ""
+        return f"{sign}{prefix}{self._digits(abs(value), places, optional=False)}{suffix}"

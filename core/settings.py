@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     # shared by instances), so a repeated delivery is answered without handling it again.
     # Telegram keeps an undelivered update for 24 h (spec §5.1), hence the day.
     update_dedup_seconds: float = Field(default=86400.0, gt=0)
+    # How long an instance's claim on an update it is handling lives without renewal (renewed
+    # every third of it while the handler runs): an instance killed mid-update holds Telegram's
+    # retries of it off (503) this long, then another instance handles it.
+    webhook_claim_seconds: float = Field(default=30.0, gt=0)
     # setWebhook's max_connections: parallel deliveries Telegram makes to PUBLIC_URL (1-100,
     # Telegram's default 40; spec §5.3). Each instance handles an update before answering,
     # so this bounds the updates in flight across all instances.
@@ -122,6 +126,13 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = Field(default=120.0, gt=0)
     tracker_lease_seconds: float = Field(default=600.0, gt=0)
     purge_lease_seconds: float = Field(default=600.0, gt=0)
+    # The web dashboard (web/, issue 16). MINI_APP_URL: where Telegram opens the Mini App (must
+    # be https for a web_app button, spec §Mini Apps); unset: PUBLIC_URL/app/.
+    mini_app_url: str | None = None
+    # How old a Mini App's initData may be (its auth_date) when it signs someone in.
+    web_init_data_max_age_seconds: float = Field(default=86400.0, gt=0)
+    # How long a dashboard session lasts without signing in again.
+    web_session_days: float = Field(default=30.0, gt=0, le=400)
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
     # Offline demo only: trackers offered as one-tap choices in Add tracker, a JSON list of
@@ -159,6 +170,15 @@ class Settings(BaseSettings):
             return None
         if not re.fullmatch(r"\d+:\S+", value.get_secret_value()):
             raise ValueError("BOT_TOKEN must look like 123456:ABC... (digits, a colon, the secret)")
+        return value
+
+    @field_validator("mini_app_url")
+    @classmethod
+    def _mini_app_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not _URL.match(value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
         return value
 
     @field_validator("redis_url", "tiktok_app_id", "plans_file")
@@ -250,6 +270,11 @@ class Settings(BaseSettings):
     def oauth_redirect_uri(self) -> str:
         """Where TikTok sends the advertiser back after consent."""
         return f"{self.public_url}/oauth/tiktok/callback"
+
+    @property
+    def dashboard_url(self) -> str:
+        """Where the web dashboard (and the Mini App) opens."""
+        return self.mini_app_url or f"{self.public_url}/app/"
 
     def secret_values(self) -> list[str]:
         """Every secret string, so the log filter can mask them wherever they appear."""

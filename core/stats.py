@@ -177,6 +177,12 @@ async def summary(
     return Summary(stats, spend)
 
 
+async def accounts(uow: UnitOfWorkFactory, user_id: int) -> list[AdAccount]:
+    """The user's tracked ad accounts (to pick one), without their numbers."""
+    async with uow() as u:
+        return await u.connections.accounts(user_id, tracked_only=True)
+
+
 async def breakdown(
     uow: UnitOfWorkFactory,
     clock: Clock,

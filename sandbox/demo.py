@@ -95,8 +95,12 @@ async def main(user_id: int, web_port: int, data: Path, key: str) -> None:
         )
     try:
         await _wait_ready(f"http://127.0.0.1:{web_port}", proc, log)
+        dashboard = env.get("MINI_APP_URL") or f"{env['PUBLIC_URL']}/app/"
         print(f"TTPulse offline demo — service log: {log}. Type /start to begin, /quit to leave.")
-        await run_chat(telegram.url, user_id, first_name="Demo", language_code="en")
+        print(f"Web dashboard: {dashboard} — after sign-up, /app prints it signed in as you "
+              "(the Mini App's launch link), or send /web for a one-time sign-in link.")
+        await run_chat(telegram.url, user_id, first_name="Demo", language_code="en",
+                       app_url=dashboard)
     finally:
         if proc.returncode is None:
             proc.terminate()

@@ -341,6 +341,13 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         **_cols(C.TECHNICAL, False, "id user_id state requested_at finished_at expires_at "
                 "size token error progress_message_id lease_owner lease_until attempts"),
     }),
+    # The web dashboard's sign-in (web/, core/web_auth.py): only token digests are stored.
+    Table("web_sessions", USER, Purpose.ACCOUNT, Basis.CONTRACT, Retention.SHORT, {
+        **_cols(C.TECHNICAL, False, "id user_id created_at last_seen_at expires_at user_agent"),
+    }),
+    Table("web_signin_links", USER, Purpose.ACCOUNT, Basis.CONTRACT, Retention.SHORT, {
+        **_cols(C.TECHNICAL, False, "id user_id created_at expires_at used_at"),
+    }),
     # What an operator sent to many users (core/privacy/rights.py): kept as the record of what
     # went out; the operator's id is pseudonymised if they delete their own account.
     Table("broadcasts", Owner("operator_id"), Purpose.SECURITY, Basis.LEGITIMATE_INTEREST,

@@ -30,6 +30,7 @@ from storage.repos.templates import TemplatesRepo
 from storage.repos.tracker_stats import TrackerStatsRepo
 from storage.repos.trackers import TrackerRepo
 from storage.repos.users import UserRepo
+from storage.repos.web import WebRepo
 from storage.vault import Vault
 
 
@@ -63,6 +64,7 @@ class UnitOfWork:
         self.billing = BillingRepo(self.session)
         self.admin = AdminRepo(self.session)
         self.ops = OpsRepo(self.session)
+        self.web = WebRepo(self.session)
         return self
 
     @property

@@ -14,6 +14,7 @@ def all_routers() -> list[Router]:
         cancel,
         comments,
         creatives,
+        dashboard,
         fallback,
         identities,
         info,
@@ -32,6 +33,7 @@ def all_routers() -> list[Router]:
         stats,
         support,
         templates,
+        tracker_mapping,
     )
 
     return [
@@ -51,12 +53,14 @@ def all_routers() -> list[Router]:
         identities.router,
         comments.router,
         integrations.router,
+        tracker_mapping.router,
         menu.router,
         settings.router,
         privacy_data.router,
         privacy_delete.router,
         privacy_rights.router,
         info.router,
+        dashboard.router,
         support.router,
         admin.router,
         fallback.router,

@@ -22,7 +22,9 @@ from aiogram.types import CallbackQuery, Message
 from bot.callbacks import MenuCb, TrackerCb
 from bot.filters import TYPED
 from bot.progress import every_second, final
+from bot.routers import tracker_mapping
 from bot.routers.menu import sign_up_first
+from bot.routers.tracker_mapping import clients
 from bot.screens import plain, show
 from bot.states import TrackerStates
 from bot.views import Screen
@@ -30,7 +32,6 @@ from bot.views import limits as limits_view
 from bot.views.common import stale
 from bot.views.integrations import common as common_view
 from bot.views.integrations import fx as fx_view
-from bot.views.integrations import mapping as map_view
 from bot.views.integrations import overview as list_view
 from bot.views.integrations import push_log as log_view
 from bot.views.integrations import tracker as card_view
@@ -45,7 +46,6 @@ from core.timezones import is_valid, parse_time_zone
 from core.trackers import connect, fx, jobs, mapping, push
 from core.trackers.base import KINDS, TrackerError
 from core.trackers.connect import ClientFactory
-from core.trackers.factory import client_factory
 from core.trackers.pull import PullReport
 from core.trackers.push import PushReport
 from storage.models import User
@@ -54,16 +54,9 @@ from storage.uow import UnitOfWorkFactory
 router = Router(name="integrations")
 DRAFT = "trk_draft"  # the Add tracker form: kind, url, sealed key, tz, cur, name
 EDIT = "trk_edit"  # {"id", "f"}: the tracker setting being typed
-PICK = "trk_pick"  # the manual link being made: tracker id, TikTok campaign, candidates, query
-MAX_CANDIDATES = 200  # tracker campaigns kept for the picker (a search narrows them)
 
 
 # Helpers ---------------------------------------------------------------------------------------
-
-
-def _clients(settings: Settings) -> ClientFactory:
-    """Tracker clients with the configured per-call timeout (TRACKER_TIMEOUT_SECONDS)."""
-    return client_factory(settings.tracker_timeout_seconds)
 
 
 def _aad(user_id: int) -> bytes:
@@ -110,24 +103,6 @@ async def card_screen(uow: UnitOfWorkFactory, clock: Clock, user: User, tracker_
     row = list_view.TrackerRow(t, pushed.get(t.id), t.last_ok_at)
     plan = await plan_of(uow, catalogue, clock, user.id)
     return card_view.card(row, len(links), user.time_zone, clock.now(), plan)
-
-
-async def map_screen(
-    uow: UnitOfWorkFactory, clock: Clock, user: User, tracker_id: int, page: int = 0,
-    note: str | None = None,
-) -> Screen:
-    """The mapping screen of one tracker; TrackerNotFound if it is not the user's."""
-    t = await connect.get_tracker(uow, user.id, tracker_id)
-    linked = await mapping.mapping(uow, user.id, tracker_id)
-    links = await mapping.list_links(uow, user.id, tracker_id)
-    patterns = [(lk.id, lk.pattern or "", lk.tracker_campaign_name) for lk in links
-                if lk.pattern]
-    direct = [lk for lk in linked if lk.source != "pattern"]
-    left = await stats.unmapped(uow, clock, user.id, tracker_id,
-                                {(lk.ad_account_id, lk.campaign_id) for lk in linked})
-    spend = left.spend if left else []
-    revenue = {t.currency: left.revenue} if left and left.revenue else {}
-    return map_view.overview(t, direct, patterns, spend, revenue, page, note)
 
 
 async def _draft(state: FSMContext) -> dict[str, Any] | None:
@@ -211,7 +186,7 @@ async def _dispatch(
     a = cb.a
     if a == "ls":
         await state.set_state(None)
-        await state.update_data({DRAFT: None, EDIT: None, PICK: None})
+        await state.update_data({DRAFT: None, EDIT: None, tracker_mapping.PICK: None})
         await show(query, await list_screen(uow, user))
         return True
     if a in ("add", "kind", "demo", "tz", "cur", "wurl", "wkey", "test", "save"):
@@ -229,7 +204,7 @@ async def _dispatch(
         await show(query, await card_screen(uow, clock, user, cb.id, catalogue))
         return True
     if a in ("ed", "ef", "etz", "ecur"):
-        return await _edit_press(query, cb, user, state, uow, clock, _clients(settings))
+        return await _edit_press(query, cb, user, state, uow, clock, clients(settings))
     if a == "dc":
         t = await connect.get_tracker(uow, user.id, cb.id)
         if t.status == "disconnected":
@@ -242,9 +217,11 @@ async def _dispatch(
         await show(query, card_view.disconnected(t, purge_at, user.time_zone))
         return True
     if a in ("map", "auto", "lk", "lkt", "lkp", "lkc", "pat", "ul"):
-        return await _mapping_press(query, cb, user, state, uow, clock, _clients(settings))
+        return await tracker_mapping.mapping_press(
+            query, cb, user, state, uow, clock, clients(settings)
+        )
     if a in ("push", "pull"):
-        return await _sync_now(query, cb, user, uow, clock, worker, _clients(settings), catalogue,
+        return await _sync_now(query, cb, user, uow, clock, worker, clients(settings), catalogue,
                                settings.leases.trackers)
     if a == "log":
         return await _push_log(query, cb, user, uow, clock)
@@ -311,7 +288,7 @@ async def _wizard(
     elif a == "wkey":
         draft.pop("key", None)
     elif a in ("test", "save"):
-        return await _test_or_save(query, a, user, state, uow, clock, draft, _clients(settings),
+        return await _test_or_save(query, a, user, state, uow, clock, draft, clients(settings),
                                    catalogue)
     await _put(state, draft)
     await _next_step(query, state, draft, clock)
@@ -515,7 +492,7 @@ async def typed_setting(
         return
     try:
         saved = await connect.edit_tracker(uow, clock, db_user.id, tracker_id,
-                                           _clients(settings), **values)
+                                           clients(settings), **values)
     except connect.TrackerNotFound:
         await state.set_state(None)
         await message.answer(common_view.not_found())
@@ -530,175 +507,6 @@ async def typed_setting(
     await state.update_data({EDIT: None})
     text, markup = card_view.edit_menu(saved)
     await message.answer(card_view.edited(saved) + "\n\n" + text, reply_markup=markup)
-
-
-# Mapping ---------------------------------------------------------------------------------------
-
-
-async def _mapping_press(
-    query: CallbackQuery, cb: TrackerCb, user: User, state: FSMContext, uow: UnitOfWorkFactory,
-    clock: Clock, clients: ClientFactory,
-) -> bool | None:
-    """The mapping screen and its actions."""
-    a, tracker_id = cb.a, cb.id
-    if a == "map":
-        await state.set_state(None)
-        await show(query, await map_screen(uow, clock, user, tracker_id, cb.n))
-        return True
-    if a == "auto":
-        await query.answer(map_view.auto_running())
-        try:
-            report = await mapping.auto_map(uow, clock, tracker_id, clients, user_id=user.id)
-            note = map_view.auto_result(report.new)
-        except TrackerError as exc:
-            note = common_view.reason_text(exc.reason, exc.detail)
-        await final(query, await map_screen(uow, clock, user, tracker_id, 0, note))
-        return None
-    if a == "ul":
-        try:
-            await mapping.unlink(uow, clock, user.id, tracker_id, int(cb.v or 0))
-            note = map_view.unlinked()
-        except mapping.LinkError as exc:
-            note = map_view.link_error(exc.reason)
-        await show(query, await map_screen(uow, clock, user, tracker_id, cb.n, note))
-        return True
-    t = await connect.get_tracker(uow, user.id, tracker_id)
-    if t.status == "disconnected":
-        raise connect.TrackerNotFound(tracker_id)
-    if a == "lk":
-        await state.set_state(None)
-        campaigns = await mapping.tiktok_campaigns(uow, user.id)
-        await state.update_data({PICK: {"id": tracker_id}})
-        await show(query, map_view.pick_tiktok(t, campaigns, cb.n))
-        return True
-    if a == "pat":
-        await state.set_state(TrackerStates.pattern)
-        await state.update_data({PICK: {"id": tracker_id}})
-        await show(query, map_view.ask_pattern(t))
-        return True
-    pick = await state.get_value(PICK)
-    if not isinstance(pick, dict) or pick.get("id") != tracker_id:
-        return False
-    if a == "lkt":
-        campaigns = await mapping.tiktok_campaigns(uow, user.id)
-        if not 0 <= cb.n < len(campaigns):
-            return False
-        c = campaigns[cb.n]
-        pick.update(acc=c.ad_account_id, cid=c.campaign_id, target=c.name, query="")
-        return await _show_candidates(query, state, uow, user, t, pick, 0, clients)
-    if a == "lkp":
-        return await _show_candidates(query, state, uow, user, t, pick, cb.n, clients,
-                                      reload=False)
-    if a == "lkc":
-        ids = pick.get("ids") or []
-        if not 0 <= cb.n < len(ids):
-            return False
-        return await _link(query, state, uow, clock, user, tracker_id, pick, str(ids[cb.n]),
-                           clients)
-    return False
-
-
-async def _show_candidates(
-    event: CallbackQuery | Message, state: FSMContext, uow: UnitOfWorkFactory, user: User,
-    t: Any, pick: dict[str, Any], page: int, clients: ClientFactory, reload: bool = True,
-) -> bool | None:
-    """The tracker campaigns to pick from (searched by `pick["query"]`), kept in the state so a
-    number pressed means the campaign that was shown."""
-    try:
-        found = await mapping.tracker_campaigns(uow, user.id, t.id, clients,
-                                                str(pick.get("query") or ""))
-    except TrackerError as exc:
-        text = common_view.reason_text(exc.reason, exc.detail)
-        if isinstance(event, CallbackQuery):
-            await event.answer(plain(text)[:200], show_alert=True)
-            return None
-        await event.answer(text)
-        return None
-    found = found[:MAX_CANDIDATES]
-    if reload or "ids" not in pick:
-        pick["ids"] = [c.id for c in found]
-    await state.set_state(TrackerStates.search)
-    await state.update_data({PICK: pick})
-    target = str(pick.get("target") or pick.get("pattern") or "")
-    await show(event, map_view.pick_tracker(t, target, found, page, str(pick.get("query") or "")))
-    return True
-
-
-async def _link(
-    event: CallbackQuery | Message, state: FSMContext, uow: UnitOfWorkFactory, clock: Clock,
-    user: User, tracker_id: int, pick: dict[str, Any], tracker_campaign_id: str,
-    clients: ClientFactory,
-) -> bool | None:
-    """Save the manual or pattern link being made, then show the mapping."""
-    try:
-        if pick.get("pattern"):
-            info, matched = await mapping.link_pattern(
-                uow, clock, user.id, tracker_id, str(pick["pattern"]), tracker_campaign_id,
-                clients)
-            note = map_view.pattern_linked(str(pick["pattern"]), info.tracker_campaign_name,
-                                           [c.name for c in matched])
-        elif pick.get("cid"):
-            info = await mapping.link_campaign(
-                uow, clock, user.id, tracker_id, int(pick["acc"]), str(pick["cid"]),
-                tracker_campaign_id, clients)
-            note = map_view.linked(str(pick.get("target") or ""), info.tracker_campaign_name)
-        else:
-            return False
-    except mapping.LinkError as exc:
-        note = map_view.link_error(exc.reason)
-    except TrackerError as exc:
-        note = common_view.reason_text(exc.reason, exc.detail)
-    await state.set_state(None)
-    await state.update_data({PICK: None})
-    await show(event, await map_screen(uow, clock, user, tracker_id, 0, note))
-    return True
-
-
-@router.message(StateFilter(TrackerStates.search), TYPED)
-async def typed_search(
-    message: Message, state: FSMContext, db_user: User | None, uow: UnitOfWorkFactory,
-    settings: Settings,
-) -> None:
-    """Text typed while picking a tracker campaign: search by name or id."""
-    pick = await state.get_value(PICK)
-    if db_user is None or not isinstance(pick, dict) or "id" not in pick:
-        await state.set_state(None)
-        await message.answer(stale())
-        return
-    try:
-        t = await connect.get_tracker(uow, db_user.id, int(pick["id"]))
-    except connect.TrackerNotFound:
-        await state.set_state(None)
-        await message.answer(common_view.not_found())
-        return
-    pick["query"] = (message.text or "").strip()[:60]
-    await _show_candidates(message, state, uow, db_user, t, pick, 0, _clients(settings))
-
-
-@router.message(StateFilter(TrackerStates.pattern), TYPED)
-async def typed_pattern(
-    message: Message, state: FSMContext, db_user: User | None, uow: UnitOfWorkFactory,
-    settings: Settings,
-) -> None:
-    """A TikTok campaign name pattern; then the tracker campaign it goes to."""
-    pick = await state.get_value(PICK)
-    text = " ".join((message.text or "").split())
-    if db_user is None or not isinstance(pick, dict) or "id" not in pick:
-        await state.set_state(None)
-        await message.answer(stale())
-        return
-    if not 1 <= len(text) <= 128:
-        await message.answer(map_view.link_error("pattern"))
-        return
-    try:
-        t = await connect.get_tracker(uow, db_user.id, int(pick["id"]))
-    except connect.TrackerNotFound:
-        await state.set_state(None)
-        await message.answer(common_view.not_found())
-        return
-    pick.update(pattern=text, query="")
-    pick.pop("cid", None)
-    await _show_candidates(message, state, uow, db_user, t, pick, 0, _clients(settings))
 
 
 # Push now / Pull now / push log ----------------------------------------------------------------

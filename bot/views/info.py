@@ -13,6 +13,7 @@ def help_text() -> str:
         "moves), bulk launches from templates, and tracker integrations.\n\n"
         "<b>Commands</b>\n"
         "/menu — the main menu\n"
+        "/web — the web dashboard (a sign-in link)\n"
         "/settings — language, time zone, email, news\n"
         "/billing — your plan, payments and usage (/terms for paid plans)\n"
         "/support — write to our team\n"

@@ -157,6 +157,12 @@ async def undo(
     return Result(Outcome.UNDONE, done)
 
 
+async def pending(uow: UnitOfWorkFactory, clock: Clock, user_id: int) -> list[RuleAction]:
+    """The user's rule actions waiting for a decision (the dashboard's approvals inbox)."""
+    async with uow() as u:
+        return await u.rules.pending_approvals(user_id, clock.now())
+
+
 async def expire_due(uow: UnitOfWorkFactory, clock: Clock) -> int:
     """Close approvals nobody decided on in time; how many."""
     async with uow() as u:

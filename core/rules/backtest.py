@@ -35,13 +35,11 @@ hour a run falls in is not counted as saved unless the run is at the top of that
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from itertools import accumulate
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -58,61 +56,35 @@ from core.rules.evaluate import (
     summed,
     windows_of,
 )
-from core.rules.model import ActionKind, Level, RuleSpec, Window, status_word
+from core.rules.model import ActionKind, Level, RuleSpec, status_word
+from core.rules.replay_data import (
+    TICK,
+    ZERO,
+    ZERO_MONEY,
+    BidHistory,
+    LevelData,
+    Row,
+    Run,
+    TrackerDays,
+    TRow,
+    add_rows,
+    fast_totals,
+    local_midnight,
+    money_of,
+    reader_at,
+    runs_in,
+    totals_of,
+)
 from core.rules.schedule import next_due
 from core.rules.settings import RuleSettings
 from core.rules.text import parse_rule
 from core.rules.tracker import NO_DATA, TrackerSums, tracker_windows
-from core.rules.windows import window_range
 from core.rules.world import World
 from storage.repos.rules import ObjectRow, ScopeAccount
 from storage.uow import UnitOfWork
 
 MIN_DAYS, MAX_DAYS = 7, 30
 FIRINGS_SHOWN = 200
-_ZERO_MONEY = Decimal(0)
-_CENTS = Decimal("0.00")
-# (spend, impressions, clicks, conversions, purchase_value), money in integer micros (exact;
-# turned into Decimal only where a rule reads it or a result shows it).
-Row = tuple[int, int, int, int, int]
-_ZERO: Row = (0, 0, 0, 0, 0)
-_TICK = timedelta(microseconds=1)
-# A tracker's (clicks, approved conversions, approved revenue in integer micros) of a day.
-TRow = tuple[int, int, int]
-_TZERO: TRow = (0, 0, 0)
-
-
-def _add(a: Row, b: Row) -> Row:
-    return (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3], a[4] + b[4])
-
-
-def _sub(a: Row, b: Row) -> Row:
-    return (a[0] - b[0], a[1] - b[1], a[2] - b[2], a[3] - b[3], a[4] - b[4])
-
-
-def _row(values: Sequence[Any]) -> Row:
-    spend, impressions, clicks, conversions, value = values
-    return (
-        int(spend or 0),
-        int(impressions or 0),
-        int(clicks or 0),
-        int(conversions or 0),
-        int(value or 0),
-    )
-
-
-def _money(micros: int) -> Decimal:
-    """Micros as the storage layer shows money (storage.models.base.Micros)."""
-    return Decimal(micros).scaleb(-6).normalize() + _CENTS
-
-
-def _totals(row: Row) -> Totals:
-    return Totals(_money(row[0]), row[1], row[2], row[3], _money(row[4]))
-
-
-def _fast_totals(row: Row) -> Totals:
-    # The same amounts at six places: equal values, only the printed form differs.
-    return Totals(Decimal(row[0]).scaleb(-6), row[1], row[2], row[3], Decimal(row[4]).scaleb(-6))
 
 
 @dataclass(frozen=True)
@@ -200,268 +172,6 @@ class Backtest:
         return {c: t.purchase_value for c, t in self.saved.items()}
 
 
-@dataclass(frozen=True)
-class _Reader:
-    """How to read one window at one run: complete days lo..hi (indexes into the account's
-    sorted days), plus today's hours before `hours` (day, hour) or one hour (`one_hour`)."""
-
-    lo: int
-    hi: int
-    day_from: date | None
-    day_to: date | None
-    today: tuple[date, int] | None = None
-    one_hour: tuple[date, int] | None = None
-
-
-@dataclass
-class _Run:
-    """One simulated run in one account: when, which local day and hour, coarse or not."""
-
-    at: datetime
-    day: date
-    hour: int
-    coarse: bool
-
-
-class _Data:
-    """One account-level's rows as prefix sums: per object, per complete day and per hour."""
-
-    def __init__(
-        self,
-        hourly: Sequence[tuple[Any, ...]],
-        daily: Sequence[tuple[Any, ...]],
-        period: Sequence[date],
-        wanted: set[str],
-    ) -> None:
-        hours: dict[str, dict[date, list[Row]]] = defaultdict(dict)
-        self.hourly_days: set[date] = set()
-        for oid, day, hour, *vals in hourly:
-            self.hourly_days.add(day)
-            if oid not in wanted or not 0 <= hour < 24:
-                continue
-            # One row per object, day and hour (the table's primary key).
-            hours[oid].setdefault(day, [_ZERO] * 24)[hour] = _row(vals)
-        whole: dict[str, dict[date, Row]] = defaultdict(dict)
-        self.daily_days: set[date] = set()
-        for oid, day, *vals in daily:
-            self.daily_days.add(day)
-            if oid in wanted:
-                whole[oid][day] = _row(vals)
-        # A complete day reads its daily row; without one, its hours sum to the same.
-        self.hour_prefix: dict[str, dict[date, list[Row]]] = {}
-        for oid, per_day in hours.items():
-            self.hour_prefix[oid] = {}
-            for day, slots in per_day.items():
-                prefix = [
-                    _ZERO,
-                    *zip(*(accumulate(col) for col in zip(*slots, strict=True)), strict=True),
-                ]
-                self.hour_prefix[oid][day] = prefix
-                whole[oid].setdefault(day, prefix[24])
-        self.days = sorted({*period, *self.hourly_days, *self.daily_days})
-        self.day_prefix: dict[str, list[Row]] = {}
-        self.day_total: dict[str, dict[date, Row]] = whole
-        for oid, per_day in whole.items():
-            acc, prefix = _ZERO, [_ZERO]
-            for day in self.days:
-                acc = _add(acc, per_day.get(day, _ZERO))
-                prefix.append(acc)
-            self.day_prefix[oid] = prefix
-
-    def span(self, lo_day: date | None, hi_day: date) -> tuple[int, int]:
-        """Prefix indexes of complete days lo_day..hi_day (lo_day None: from the first)."""
-        lo = 0 if lo_day is None else bisect_left(self.days, lo_day)
-        return lo, bisect_right(self.days, hi_day)
-
-    def read(self, oid: str, r: _Reader, removed: list[tuple[date, Row]] | None) -> Row:
-        """One object's sums for one window at one run."""
-        if r.one_hour is not None:
-            prefix = self.hour_prefix.get(oid, {}).get(r.one_hour[0])
-            if prefix is None:
-                return _ZERO
-            h = r.one_hour[1]
-            return _sub(prefix[h + 1], prefix[h])
-        days = self.day_prefix.get(oid)
-        out = _ZERO if days is None or r.hi <= r.lo else _sub(days[r.hi], days[r.lo])
-        if removed and r.day_to is not None:
-            for day, row in removed:
-                if (r.day_from is None or day >= r.day_from) and day <= r.day_to:
-                    out = _sub(out, row)
-        if r.today is not None:
-            prefix = self.hour_prefix.get(oid, {}).get(r.today[0])
-            if prefix is not None:
-                out = _add(out, prefix[r.today[1]])
-        return out
-
-    def rest_of_day(self, oid: str, day: date, hour: int) -> Row:
-        """What an object did on `day` from local `hour` on (hourly rows)."""
-        prefix = self.hour_prefix.get(oid, {}).get(day)
-        if prefix is None or hour >= 24:
-            return _ZERO
-        return _sub(prefix[24], prefix[hour])
-
-
-class _Tracker:
-    """One account level's tracker rows as per-object, per-day prefix sums, read beside the
-    TikTok rows (`_Data`) so parts of days follow the spend (see the module's docstring)."""
-
-    def __init__(
-        self,
-        rows: Sequence[tuple[str, date, int, int, int]],
-        first: dict[str, date],
-        wanted: set[str],
-    ) -> None:
-        per: dict[str, dict[date, TRow]] = defaultdict(dict)
-        self.days_with_rows: set[date] = set()
-        for oid, day, clicks, conversions, revenue in rows:
-            self.days_with_rows.add(day)
-            if oid in wanted:
-                per[oid][day] = (clicks, conversions, revenue)
-        self.per = per
-        self.first = {o: d for o, d in first.items() if o in wanted}
-        self.days = {oid: sorted(days) for oid, days in per.items()}
-        self.prefix: dict[str, list[TRow]] = {}
-        for oid, days in self.days.items():
-            acc, prefix = _TZERO, [_TZERO]
-            for day in days:
-                row = per[oid][day]
-                acc = (acc[0] + row[0], acc[1] + row[1], acc[2] + row[2])
-                prefix.append(acc)
-            self.prefix[oid] = prefix
-
-    def _part(self, oid: str, day: date, data: _Data, spend: int) -> TRow:
-        """The share of the tracker's `day` that `spend` of that day's TikTok spend brought."""
-        row = self.per.get(oid, {}).get(day)
-        if row is None:
-            return _TZERO
-        hours = data.hour_prefix.get(oid, {}).get(day)
-        full = hours[24][0] if hours is not None else data.day_total.get(oid, {}).get(day, _ZERO)[0]
-        if full <= 0 or spend <= 0:
-            return _TZERO
-        if spend >= full:
-            return row
-        return (row[0] * spend // full, row[1] * spend // full, row[2] * spend // full)
-
-    def read(
-        self, oid: str, r: _Reader, data: _Data, removed: list[tuple[date, Row]] | None
-    ) -> TRow | None:
-        """One object's tracker numbers for one window at one run; None before its first row."""
-        first = self.first.get(oid)
-        if r.one_hour is not None:
-            day = r.one_hour[0]
-            if first is None or first > day:
-                return None
-            return self._part(oid, day, data, data.read(oid, r, None)[0])
-        end = r.today[0] if r.today is not None else r.day_to
-        if first is None or end is None or first > end:
-            return None
-        out = _TZERO
-        days, prefix = self.days.get(oid), self.prefix.get(oid)
-        if days and prefix and r.day_to is not None:
-            lo = 0 if r.day_from is None else bisect_left(days, r.day_from)
-            hi = bisect_right(days, r.day_to)
-            if hi > lo:
-                a, b = prefix[hi], prefix[lo]
-                out = (a[0] - b[0], a[1] - b[1], a[2] - b[2])
-        for day, row in removed or ():
-            if (
-                r.day_to is not None
-                and (r.day_from is None or day >= r.day_from)
-                and (day <= r.day_to)
-            ):
-                gone = self._part(oid, day, data, row[0])
-                out = (out[0] - gone[0], out[1] - gone[1], out[2] - gone[2])
-        if r.today is not None:
-            day, hour = r.today
-            hours = data.hour_prefix.get(oid, {}).get(day)
-            spent = hours[hour][0] if hours is not None else 0
-            part = self._part(oid, day, data, spent)
-            out = (out[0] + part[0], out[1] + part[1], out[2] + part[2])
-        return out
-
-
-class _Bids:
-    """The ad groups' bids over time: their recorded changes, else the bid synced now."""
-
-    def __init__(
-        self,
-        history: dict[str, list[tuple[datetime, Decimal | None]]],
-        current: dict[str, Decimal | None],
-    ) -> None:
-        self._changes = history
-        self._times = {g: [t for t, _ in changes] for g, changes in history.items()}
-        self._current = current
-        self.assumed = 0  # reads from before a group's history (or without one)
-        self.known_from = min((c[0][0] for c in history.values() if c), default=None)
-
-    def at(self, group: str | None, when: datetime) -> Decimal | None:
-        """The group's bid at `when`."""
-        if group is None:
-            return None
-        changes = self._changes.get(group)
-        if not changes:
-            self.assumed += 1
-            return self._current.get(group)
-        i = bisect_right(self._times[group], when)
-        if i == 0:
-            self.assumed += 1
-            return changes[0][1]
-        return changes[i - 1][1]
-
-
-def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), zone).astimezone(UTC)
-
-
-def _reader(
-    window: Window, at: datetime, tz: str, day: date, hour: int, coarse: bool, data: _Data
-) -> _Reader:
-    """How to read `window` at a run; a coarse run reads its day as complete."""
-    rng = window_range(window, at, tz)
-    if rng.hour is not None:
-        return _Reader(0, 0, None, None, one_hour=rng.hour)
-    complete_to = min(rng.end, day if coarse else day - timedelta(days=1))
-    lo, hi = (
-        data.span(rng.start, complete_to)
-        if rng.start is None or rng.start <= complete_to
-        else (0, 0)
-    )
-    today = (day, hour) if not coarse and rng.end >= day else None
-    return _Reader(lo, hi, rng.start, complete_to, today=today)
-
-
-def _runs(
-    ticks: Sequence[datetime],
-    zone: ZoneInfo,
-    period: Sequence[date],
-    hourly_days: set[date],
-    daily_days: set[date],
-) -> list[_Run]:
-    """The runs in one account: scheduled ticks, one per local hour on days with hourly data,
-    one at the end of a day that has only daily rows, none on days without rows."""
-    first, last = period[0], period[-1]
-    out: list[_Run] = []
-    seen_hours: set[tuple[date, int]] = set()
-    coarse_seen: set[date] = set()
-    for at in ticks:
-        local = at.astimezone(zone)
-        day = local.date()
-        if not first <= day <= last:
-            continue
-        if day in hourly_days:
-            if (day, local.hour) in seen_hours:
-                continue
-            seen_hours.add((day, local.hour))
-            # A run off the top of the hour cannot stop that hour's spend: count from the next.
-            out.append(_Run(at, day, local.hour, False))
-        elif day in daily_days and day not in coarse_seen:
-            coarse_seen.add(day)
-            end = _local_midnight(day + timedelta(days=1), zone)
-            out.append(_Run(end, day, 24, True))
-    out.sort(key=lambda r: r.at)
-    return out
-
-
 def _lookback(spec: RuleSpec) -> int | None:
     """Days before the period a rule's windows reach back (None: lifetime)."""
     most = 1
@@ -487,7 +197,7 @@ def _schedule_ticks(
 ) -> list[datetime]:
     """The scheduled run instants in [start, end)."""
     out: list[datetime] = []
-    at = next_due(settings.schedule, start - _TICK, user_tz)
+    at = next_due(settings.schedule, start - TICK, user_tz)
     while at < end:
         out.append(at)
         at = next_due(settings.schedule, at, user_tz)
@@ -538,7 +248,7 @@ class _Replay:
     ) -> Facts:
         """What the rule knows about one object at one run (`shown`: money as stored;
         `tracker`: the tracker's numbers per window, None where it has no data)."""
-        make = _totals if shown else _fast_totals
+        make = totals_of if shown else fast_totals
         return Facts(
             obj.object_id,
             obj.name,
@@ -611,18 +321,18 @@ class _Replay:
             acc.id, level, period[0] - timedelta(days=1), period[-1], hourly=True
         )
         daily = await u.rules.micros_rows(acc.id, level, daily_from, period[-1], hourly=False)
-        data = _Data(hourly, daily, period, set(ids))
+        data = LevelData(hourly, daily, period, set(ids))
         tracker = None
         if self.tracked:
             first = await u.rules.tracker_first_days([acc.id], level)
-            tracker = _Tracker(
+            tracker = TrackerDays(
                 await u.rules.tracker_rows(acc.id, level, daily_from, period[-1]),
                 {oid: day for (_, oid), day in first.items()},
                 set(ids),
             )
         bids = None
         if self.reads_bid:
-            bids = _Bids(
+            bids = BidHistory(
                 await u.rules.value_history(acc.id, "adgroup", "bid"),
                 group_bids,
             )
@@ -634,7 +344,7 @@ class _Replay:
             objects,
             budgets,
             data,
-            _runs(ticks, zone, period, hourly_days, data.daily_days),
+            runs_in(ticks, zone, period, hourly_days, data.daily_days),
             period[-1],
             bids,
             tracker,
@@ -662,11 +372,11 @@ class _Replay:
         sa: ScopeAccount,
         objects: list[ObjectRow],
         budgets: dict[str, Decimal | None],
-        data: _Data,
-        runs: list[_Run],
+        data: LevelData,
+        runs: list[Run],
         last_day: date,
-        bids: _Bids | None,
-        tracker: _Tracker | None = None,
+        bids: BidHistory | None,
+        tracker: TrackerDays | None = None,
     ) -> None:
         acc = sa.account
         tz, cur = acc.time_zone, acc.currency
@@ -689,9 +399,9 @@ class _Replay:
         ]
         for run in runs:
             self.runs.add((run.at, run.coarse))
-            at = run.at - _TICK if run.coarse else run.at  # a coarse run reads its own day
+            at = run.at - TICK if run.coarse else run.at  # a coarse run reads its own day
             readers = [
-                _reader(w, at, tz, run.day, run.hour, run.coarse, data) for w in self.windows
+                reader_at(w, at, tz, run.day, run.hour, run.coarse, data) for w in self.windows
             ]
             live: list[
                 tuple[
@@ -781,17 +491,17 @@ class _Replay:
                         paused_until[obj.object_id] = (
                             run.at if run.coarse else next_midnight(run.at, tz)
                         )
-                        if gone != _ZERO:
+                        if gone != ZERO:
                             removed[obj.object_id].append((run.day, gone))
                     else:
                         paused_until[obj.object_id] = None
                         per_day = data.day_total.get(obj.object_id, {})
                         day = run.day + timedelta(days=1)
                         while day <= last_day:
-                            gone = _add(gone, per_day.get(day, _ZERO))
+                            gone = add_rows(gone, per_day.get(day, ZERO))
                             day += timedelta(days=1)
-                    self.saved[cur] = _add(self.saved.get(cur, _ZERO), gone)
-                    firing = _with(firing, saved_spend=_money(gone[0]))
+                    self.saved[cur] = add_rows(self.saved.get(cur, ZERO), gone)
+                    firing = _with(firing, saved_spend=money_of(gone[0]))
                 elif kind is ActionKind.ENABLE:
                     paused_until[obj.object_id] = None  # on now: no longer an enable candidate
                 elif kind is ActionKind.BUDGET and own[obj.object_id] is not None:
@@ -799,7 +509,7 @@ class _Replay:
                     assert before is not None
                     after = adjusted(before, self.spec.action)
                     own[obj.object_id] = after
-                    self.budget_change[cur] = self.budget_change.get(cur, _ZERO_MONEY) + (
+                    self.budget_change[cur] = self.budget_change.get(cur, ZERO_MONEY) + (
                         after - before
                     )
                     firing = _with(firing, budget_before=before, budget_after=after)
@@ -807,7 +517,7 @@ class _Replay:
 
 
 def _tracker_sums(row: TRow, shown: bool) -> TrackerSums:
-    return TrackerSums(row[0], row[1], _money(row[2]) if shown else Decimal(row[2]).scaleb(-6))
+    return TrackerSums(row[0], row[1], money_of(row[2]) if shown else Decimal(row[2]).scaleb(-6))
 
 
 def _with(firing: Firing, **values: Any) -> Firing:
@@ -849,7 +559,7 @@ async def backtest(
         zone = ZoneInfo(sa.account.time_zone)
         today = now.astimezone(zone).date()
         spans.append(
-            (_local_midnight(today - timedelta(days=days), zone), _local_midnight(today, zone))
+            (local_midnight(today - timedelta(days=days), zone), local_midnight(today, zone))
         )
     ticks = (
         _schedule_ticks(settings, user_tz, min(s for s, _ in spans), max(e for _, e in spans))
@@ -890,7 +600,7 @@ async def backtest(
         firing_count=len(state.firings),
         firings=newest[:FIRINGS_SHOWN],
         per_object=per_object,
-        saved={c: _totals(row) for c, row in state.saved.items()},
+        saved={c: totals_of(row) for c, row in state.saved.items()},
         budget_change=dict(state.budget_change),
         accounts=replays,
         skipped={reason: len(found) for reason, found in state.skipped.items()},

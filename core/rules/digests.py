@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from core.clock import Clock
 from core.rules import approvals
@@ -20,6 +21,7 @@ from storage.models import OutboxMessage, RuleAction
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 KINDS = ("rule_action", "rule_digest")  # the alerts a digest is made of
+SLACK = timedelta(minutes=1)  # clocks of instances differ a little
 
 
 async def actions_in(u: UnitOfWork, user_id: int, outbox_id: int) -> list[RuleAction] | None:
@@ -42,6 +44,28 @@ async def actions_of(u: UnitOfWork, members: list[OutboxMessage]) -> list[RuleAc
             rows = [row] if row is not None else []
         found.update((r.id, r) for r in rows if r.user_id == m.user_id)
     return [found[k] for k in sorted(found)]
+
+
+async def message_of(uow: UnitOfWorkFactory, user_id: int, action_id: int
+                     ) -> OutboxMessage | None:
+    """The chat message that asked about a rule action: its own alert, or the digest it went
+    out in (the alert it was merged into) — once sent (`tg_message_id` set); else None. For
+    redrawing it after a decision made elsewhere (the web dashboard)."""
+    async with uow() as u:
+        row = await u.rules.action(user_id, action_id)
+        if row is None:
+            return None
+        # An action's alert is queued by the run that proposed it, so not before the action.
+        alerts = await u.outbox.rule_alerts_since(user_id, KINDS, row.created_at - SLACK)
+        for m in alerts:
+            p = m.params or {}
+            if (m.kind == "rule_action" and p.get("action_id") == row.id) or (
+                m.kind == "rule_digest" and row.run_id is not None
+                and p.get("run_id") == row.run_id
+            ):
+                head = m if m.merged_into is None else await u.outbox.get(user_id, m.merged_into)
+                return head if head is not None and head.tg_message_id is not None else None
+    return None
 
 
 def was_asked(row: RuleAction) -> bool:

@@ -262,6 +262,8 @@ def validate_markup(raw: Any, *, invoice: bool = False) -> dict[str, Any] | None
                 url = str(button["url"])
                 if not re.match(r"^(https?|tg)://\S+$", url):
                     raise bad_request("BUTTON_URL_INVALID")
+            elif action == "web_app":
+                _web_app_url(button["web_app"], "inline keyboard button")
             elif action == "pay" and (not invoice or r != 0 or c != 0):
                 # §1: pay must be the first button of the first row, and only on invoices.
                 raise bad_request("BUTTON_TYPE_INVALID")
@@ -488,6 +490,39 @@ async def set_my_commands(engine: Engine, params: Params) -> Any:
                      for c in commands],
     }
     return True
+
+
+def _web_app_url(info: object, where: str) -> str:
+    """A WebAppInfo's URL: Mini Apps open only over HTTPS."""
+    url = str(info.get("url", "")) if isinstance(info, dict) else ""
+    if not url.startswith("https://"):
+        raise bad_request(f"{where} Web App URL '{url}' is invalid: Only HTTPS links are allowed")
+    return url
+
+
+@method("setChatMenuButton")
+async def set_chat_menu_button(engine: Engine, params: Params) -> Any:
+    """setChatMenuButton: a private chat's (or, without chat_id, every chat's default) menu
+    button — commands, default, or web_app (an HTTPS Mini App)."""
+    chat_id = params.integer("chat_id", 0) or 0
+    button = params.obj("menu_button") or {"type": "default"}
+    if not isinstance(button, dict) or button.get("type") not in ("commands", "web_app",
+                                                                   "default"):
+        raise bad_request("can't parse menu button JSON object")
+    if button["type"] == "web_app":
+        if not 1 <= len(str(button.get("text", ""))) <= 64:
+            raise bad_request("menu button text is invalid")
+        _web_app_url(button.get("web_app"), "menu button")
+    engine.state.menu_buttons[chat_id] = button
+    return True
+
+
+@method("getChatMenuButton")
+async def get_chat_menu_button(engine: Engine, params: Params) -> Any:
+    """getChatMenuButton: the chat's own, else the default, else commands."""
+    chat_id = params.integer("chat_id", 0) or 0
+    buttons = engine.state.menu_buttons
+    return buttons.get(chat_id) or buttons.get(0) or {"type": "commands"}
 
 
 @method("getMyCommands")

@@ -35,6 +35,7 @@ TTPulse sandbox chat — you are user {user_id}. Type a message and press Enter.
   /subs        your subscriptions · /unsub N  cancel renewal of N · /resub N  turn it back on
   /open X      open a URL, or URL button N / N.M; then pick links and form buttons by number
   /close       leave the web page
+  /app [URL]   the Mini App (the bot's menu button, or the dashboard) with your signed login
   /photo PATH [caption] · /doc PATH [caption]   send a file
   /history     show the whole chat again
   ?            this help          //text  send "/text" literally          /quit  exit
@@ -42,7 +43,7 @@ Anything else starting with / (like /start) goes to the bot as a command.
 Files the bot sends are saved to {downloads}."""
 
 _CLIENT_COMMANDS = ("/quit", "/exit", "/press", "/pay", "/open", "/close", "/photo", "/doc",
-                    "/history", "/subs", "/unsub", "/resub")
+                    "/history", "/subs", "/unsub", "/resub", "/app")
 _LINK_IN_TEXT = re.compile(r"(?:https?://)?(?:www\.)?(?:t|telegram)\.me/\$[A-Za-z0-9_-]+")
 _TG_HOSTS = ("t.me", "www.t.me", "telegram.me", "www.telegram.me")
 
@@ -235,8 +236,10 @@ class TerminalChat:
         downloads_dir: Path,
         color: bool,
         reply_wait: float,
+        app_url: str | None = None,
     ) -> None:
         self.client = client
+        self.app_url = app_url  # the dashboard, for /app when the bot set no menu button
         self.user = user
         self.stdin = stdin
         self.stdout = stdout
@@ -453,6 +456,9 @@ class TerminalChat:
         if button.url:
             await self.open_url(button.url)
             return
+        if button.web_app:
+            await self.mini_app(button.web_app)
+            return
         if button.pay:
             await self.pay(msg.message_id)
             return
@@ -558,7 +564,12 @@ class TerminalChat:
             if "url" in result:
                 await self.open_url(result["url"])
                 return
+            if "web_app_url" in result:
+                self._show_mini_app(result["web_app_url"])
+                return
             await self.settle()
+        elif command == "/app":
+            await self.mini_app(arg or None)
         elif command == "/pay":
             await self.pay(int(arg) if arg.isdigit() else None)
         elif command == "/open":
@@ -590,6 +601,22 @@ class TerminalChat:
         await self.settle()
 
     # ------------------------------------------------------------------ web
+    async def mini_app(self, url: str | None) -> None:
+        """Print the URL a Telegram client would open for a Mini App: `url`, else the bot's
+        menu button, else the dashboard the demo runs; the launch data is signed for this user.
+        (A terminal cannot run the page's JavaScript: open it in a browser.)"""
+        try:
+            signed = await self.user.web_app_url(url or None)
+        except SandboxError:
+            if not self.app_url:
+                self.out("(no Mini App: the bot set no web_app menu button)")
+                return
+            signed = await self.user.web_app_url(self.app_url)
+        self._show_mini_app(signed)
+
+    def _show_mini_app(self, url: str) -> None:
+        self.out(f"(Mini App for user {self.user.user_id} — open in a browser:)\n{url}")
+
     async def open_arg(self, arg: str) -> None:
         """/open URL, /open N or /open N.M (a URL button)."""
         if re.fullmatch(r"\d+(\.\d+)?", arg):
@@ -723,13 +750,15 @@ async def run_chat(
     color: bool | None = None,
     reply_wait: float = 3.0,
     poll_interval: float = 0.5,
+    app_url: str | None = None,
 ) -> None:
     """Run the terminal chat until /quit or end of input."""
     if color is None:
         color = bool(getattr(stdout, "isatty", lambda: False)())
     async with SandboxClient(server_url) as client:
         user = await client.user(user_id, first_name, language_code, last_name, username)
-        chat = TerminalChat(client, user, stdin, stdout, Path(downloads_dir), color, reply_wait)
+        chat = TerminalChat(client, user, stdin, stdout, Path(downloads_dir), color, reply_wait,
+                            app_url)
         chat.out(HELP.format(user_id=user_id, downloads=downloads_dir))
         await chat.refresh()
         poller = asyncio.create_task(chat.poll_forever(poll_interval))
@@ -757,12 +786,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--language-code", default="en")
     parser.add_argument("--downloads", default="data/chat_downloads")
     parser.add_argument("--no-color", action="store_true")
+    parser.add_argument("--app-url", default=None, help="the dashboard, for /app")
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_chat(
             args.server, args.user_id, args.first_name, args.language_code,
             last_name=args.last_name, username=args.username,
             downloads_dir=args.downloads, color=False if args.no_color else None,
+            app_url=args.app_url,
         ))
 
 

@@ -17,6 +17,7 @@ from sandbox.telegram.html_check import utf16_len
 from sandbox.telegram.limits import MAX_CAPTION
 from sandbox.telegram.media import Upload, image_size
 from sandbox.telegram.state import StoredMessage, UserRecord
+from sandbox.telegram.webapp import launch_url, sign_init_data
 
 Route = Callable[[Engine, dict[str, Any]], Awaitable[Any]]
 
@@ -198,10 +199,31 @@ async def post_press(engine: Engine, body: dict[str, Any]) -> Any:
         return {"ok": True, **result}
     if "url" in button:
         return {"ok": True, "url": button["url"], "message_id": msg.message_id}
+    if "web_app" in button:  # a Telegram client opens the Mini App with signed launch data
+        return {"ok": True, "web_app_url": _launch(engine, user, button["web_app"]["url"]),
+                "message_id": msg.message_id}
     if button.get("pay"):
         paid = await engine.pay(user, msg)
         return {**paid, "pay": True, "message_id": msg.message_id}
     return {"ok": True, "button": button, "message_id": msg.message_id}
+
+
+def _launch(engine: Engine, user: UserRecord, url: str) -> str:
+    return launch_url(url, sign_init_data(engine.config.token, user.as_user()))
+
+
+async def post_webapp(engine: Engine, body: dict[str, Any]) -> Any:
+    """The URL a Telegram client opens for the user's Mini App: `url`, else the chat's menu
+    button (setChatMenuButton web_app) — with initData signed by the bot's token."""
+    user = _user(engine, body, create=False)
+    url = body.get("url")
+    if not url:
+        menu = engine.state.menu_buttons
+        button = menu.get(user.user_id) or menu.get(0) or {}
+        url = (button.get("web_app") or {}).get("url") if button.get("type") == "web_app" else None
+    if not isinstance(url, str) or not url:
+        raise ControlError(404, "no Mini App: give url, or the bot sets a web_app menu button")
+    return {"ok": True, "url": _launch(engine, user, url)}
 
 
 async def post_press_data(engine: Engine, body: dict[str, Any]) -> Any:
@@ -433,6 +455,7 @@ def add_control_routes(app: web.Application) -> None:
         "send": post_send,
         "press": post_press,
         "press_data": post_press_data,
+        "webapp": post_webapp,
         "send_file": post_send_file,
         "pay": post_pay,
         "pay_link": post_pay_link,

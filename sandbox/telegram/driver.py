@@ -31,6 +31,7 @@ class Button:
     callback_data: str | None = None
     url: str | None = None
     pay: bool = False
+    web_app: str | None = None  # a Mini App button's URL
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -41,6 +42,7 @@ class Button:
             callback_data=data.get("callback_data"),
             url=data.get("url"),
             pay=bool(data.get("pay", False)),
+            web_app=(data.get("web_app") or {}).get("url"),
             raw=data,
         )
 
@@ -294,6 +296,12 @@ class ChatUser:
         return self._acted(await self.client.call("POST", "pay", {
             "user_id": self.user_id, "message_id": message_id,
         }))
+
+    async def web_app_url(self, url: str | None = None) -> str:
+        """The URL Telegram would open for my Mini App (`url`, else the bot's menu button),
+        launch data signed with the bot's token."""
+        got = await self.client.call("POST", "webapp", {"user_id": self.user_id, "url": url})
+        return str(got["url"])
 
     async def pay_link(self, url: str) -> dict[str, Any]:
         """Pay an invoice link (https://t.me/$...); returns as pay, plus

@@ -309,6 +309,8 @@ class SandboxState:
         self.update_log: OrderedDict[int, tuple[str, dict[str, Any]]] = OrderedDict()
         self.commands: dict[tuple[str, str], dict[str, Any]] = {}
         self.bot_texts: dict[str, dict[str, str]] = {}
+        # setChatMenuButton: per chat id, 0 for the default of every private chat.
+        self.menu_buttons: dict[int, dict[str, Any]] = {}
         self.chat_actions: dict[int, list[dict[str, Any]]] = {}
         self.webhook: dict[str, Any] = {"url": ""}
         # Webhook delivery bookkeeping: update_id -> (failed attempts, monotonic retry time),

@@ -32,6 +32,7 @@ from storage.models.trackers import (
     TrackerUnmapped,
 )
 from storage.models.users import User
+from storage.models.web import WebSession, WebSigninLink
 
 __all__ = [
     "NAMING",
@@ -76,5 +77,7 @@ __all__ = [
     "TrackerUnmapped",
     "UTCDateTime",
     "User",
+    "WebSession",
+    "WebSigninLink",
     "utcnow",
 ]

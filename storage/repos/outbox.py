@@ -261,6 +261,27 @@ class OutboxRepo:
             )
         )
 
+    async def rule_alerts_since(
+        self, user_id: int, kinds: Collection[str], since: datetime
+    ) -> list[OutboxMessage]:
+        """The user's alerts of these kinds queued since `since`, oldest first (at most 500)."""
+        return list(
+            await self._s.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.user_id == user_id, OutboxMessage.kind.in_(kinds),
+                       OutboxMessage.created_at >= since)
+                .order_by(OutboxMessage.id)
+                .limit(500)
+            )
+        )
+
+    async def get(self, user_id: int, outbox_id: int) -> OutboxMessage | None:
+        """One of the user's alerts."""
+        return await self._s.scalar(
+            select(OutboxMessage).where(OutboxMessage.id == outbox_id,
+                                        OutboxMessage.user_id == user_id)
+        )
+
     async def release_batch(self, batch: str, held_until: datetime, now: datetime) -> int:
         """Make a finished tick's alerts due now: those still held only for the tick to end
         (`next_attempt_at == held_until`; quiet hours hold theirs later); how many."""

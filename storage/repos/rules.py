@@ -486,6 +486,19 @@ class RulesRepo:
             )
         )
 
+    async def pending_approvals(self, user_id: int, now: datetime) -> list[RuleAction]:
+        """The user's rule actions waiting for Approve / Reject (not manual changes, which wait
+        for their own Confirm), newest first."""
+        return list(
+            await self._s.scalars(
+                select(RuleAction)
+                .where(RuleAction.user_id == user_id, RuleAction.state == "proposed",
+                       RuleAction.rule_id.is_not(None), RuleAction.expires_at > now)
+                .order_by(RuleAction.id.desc())
+                .limit(200)
+            )
+        )
+
     async def actions_of_run(self, run_id: int) -> list[RuleAction]:
         """A run's actions in the order they were taken."""
         return list(

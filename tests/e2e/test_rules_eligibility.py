@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from bot.views.rule_digest import _cut
+from bot.views.common import cut
 from core.tiktok import TikTokClient
 from sandbox.telegram.driver import ChatUser, MessageView, SandboxClient
 from sandbox.tiktok.server import RunningEmulator
@@ -138,7 +138,7 @@ async def test_budget_rules_ask_only_what_can_change_in_abo_and_cbo(
     assert "Skipped 2" in digest.text and "the budget is set on the campaign" in digest.text
     assert not [name for _, name in cbo if name in digest.text]  # never asked, never "failed"
     for g, name in abo:
-        await _approve_and_undo(user, api, tiktok, adv, "adgroup", g, digest, _cut(name, 20))
+        await _approve_and_undo(user, api, tiktok, adv, "adgroup", g, digest, cut(name, 20))
     texts = " ".join(m.text for m in await user.bot_messages())
     assert "Not changed" not in texts
     assert (await state_of(api, tiktok, adv, "campaign", campaign)).budget == cbo_budget

@@ -53,8 +53,7 @@ from tests.e2e.test_launch import (
     untagged,
 )
 from tests.e2e.test_rules import api, tap  # noqa: F401 - the api fixture is used by name
-from tests.e2e.test_scale_out import HELP, Cluster, replies
-from tests.services import fresh_postgres, redis_client
+from tests.e2e.test_scale_out import HELP, Cluster, replies, running_cluster
 
 # Leases of seconds (production: minutes), so the takeover happens inside the test. Each still
 # outlasts its work's worst stall on a loaded machine (README, Running several instances): one
@@ -83,33 +82,20 @@ PROBE_MISSES = ("message to edit not found", "message is not modified")
 async def cluster(
     telegram: RunningServer, tiktok: RunningEmulator, sandbox: SandboxClient, tmp_path: Path
 ) -> AsyncIterator[Cluster]:
-    client = await redis_client()
-    await client.flushdb()
-    await client.aclose()
-    async with fresh_postgres() as db_url:
-        group = Cluster(telegram, tiktok, tmp_path, db_url)
-        for instance in group.instances:
-            instance.env.update({k: str(v) for k, v in LEASES.items()})
-            instance.env.update(RULES_TICK_SECONDS=str(TICK), TIKTOK_QPS="100")
-        try:
-            await group.start()
-            yield group
-        finally:
-            await group.stop()
-        for n, instance in enumerate(group.instances):
-            if n not in group.killed:
-                assert "Traceback" not in instance.log(), f"instance {n}:\n{instance.log()}"
-            errors = [e for e in instance.log_events() if e.get("level") in ("error", "critical")]
-            assert errors == [], f"instance {n} logged errors:\n{errors}"
-        # An alert the killed instance may have sent is looked for with an edit to the same
-        # text (bot/notifier.py): Telegram's "not found" / "not modified" is that probe's answer,
-        # not a refusal of something we meant to do. Anything else (a 429 above all) fails.
-        refusals = [
-            r for r in await sandbox.refusals()
-            if r["error_code"] != 403
-            and not (r["method"] == "editMessageText" and r["description"] in PROBE_MISSES)
-        ]
-        assert refusals == [], f"the sandbox refused some calls: {refusals}"
+    env = {k: str(v) for k, v in LEASES.items()}
+    env.update(RULES_TICK_SECONDS=str(TICK), TIKTOK_QPS="100")
+    # An alert the killed instance may have sent is looked for with an edit to the same
+    # text (bot/notifier.py): Telegram's "not found" / "not modified" is that probe's answer,
+    # not a refusal of something we meant to do. Anything else (a 429 above all) fails.
+    async with running_cluster(
+        telegram,
+        tiktok,
+        sandbox,
+        tmp_path,
+        env=env,
+        harmless=lambda r: r["method"] == "editMessageText" and r["description"] in PROBE_MISSES,
+    ) as group:
+        yield group
 
 
 async def seed_users(uow: UnitOfWorkFactory, sandbox: SandboxClient) -> None:

@@ -151,6 +151,7 @@ async def test_commands_are_registered_per_language(
         "templates",
         "creatives",
         "rules",
+        "web",
         "billing",
         "plans",
         "settings",

@@ -82,3 +82,23 @@ def test_money_is_per_currency_and_localised() -> None:
     assert percent(Decimal("12.345"), "en") == "12.35%"
     assert money(Decimal("0.125"), "USD", "en") == "$0.13"
     assert number(Decimal("2.5"), "en") == "3"
+
+
+def test_formatter_writes_exactly_what_money_number_and_percent_write() -> None:
+    import random
+
+    from core.money import Formatter
+
+    rng = random.Random(16)
+    for loc in ("en", "ru"):
+        fast = Formatter(loc)
+        for cur in ("USD", "EUR", "JPY", "RUB", "KWD"):
+            for _ in range(500):
+                v = Decimal(rng.randint(-10**9, 10**9)) / Decimal(10 ** rng.randint(0, 6))
+                assert fast.money(v, cur) == money(v, cur, loc)
+        for _ in range(500):
+            v = Decimal(rng.randint(0, 10**9)) / Decimal(10 ** rng.randint(0, 6))
+            digits = rng.choice([0, 2])
+            assert fast.number(v, digits) == number(v, loc, digits)
+            signed = Decimal(rng.randint(-10**7, 10**7)) / Decimal(10 ** rng.randint(0, 5))
+            assert fast.percent(signed) == percent(signed, loc)

@@ -1,10 +1,10 @@
 """scopes and comments: the TikTok scopes granted per connection, the optional features per
 user, the watched campaigns and the comments pulled under their ads (issue 17)
 
-Self-contained (two added columns, two new tables), so the lead can re-chain it after another 0016.
+Self-contained (added columns, two new tables); chained after 0016_web when main was merged.
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-04 04:00:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import storage.models
 
 revision: str = "0017"
-down_revision: str | None = "0015"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

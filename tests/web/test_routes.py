@@ -1,0 +1,278 @@
+"""The dashboard's HTTP surface: sign-in by link and by initData, sessions, CSRF, security
+headers, another user's ids refused on every route (IDOR matrix), CSV contents exact."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+import pytest
+
+from core.clock import FixedClock
+from core.users import SignUp, register_user
+from sandbox.telegram.webapp import sign_init_data
+from tests.web.conftest import TOKEN, Dash, csrf_of
+from tests.web.seed import NOW, spend_of
+from web.security import COOKIE
+
+
+async def test_sign_in_by_link_once_and_refusals(dash: Dash) -> None:
+    from core import web_auth
+
+    client = await dash.client()
+    resp = await client.get("/app/")
+    assert "Open the dashboard from the bot" in await resp.text()  # not signed in
+    token = await web_auth.issue_link(dash.uow, dash.clock, dash.mine.user_id)
+    resp = await client.get(f"/app/signin/{token}", allow_redirects=False)
+    assert resp.status == 303 and resp.headers["Location"] == "/app/"
+    cookie = resp.cookies[COOKIE]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["path"] == "/app/"
+    assert not cookie["secure"]  # plain http (the sandbox); https gets Secure + SameSite=None
+    page = await (await client.get("/app/")).text()
+    assert "Glowly 501" in page and "Glowly 502" not in page
+    # The same link again, from another browser: refused.
+    other = await dash.client()
+    resp = await other.get(f"/app/signin/{token}", allow_redirects=False)
+    assert resp.status == 403 and "not valid any more" in await resp.text()
+    # Sign out: the session is gone server-side too.
+    csrf = await csrf_of(client)
+    resp = await client.post("/app/signout", data={"_csrf": csrf}, allow_redirects=False)
+    assert resp.status == 303
+    assert "Open the dashboard from the bot" in await (await client.get("/app/")).text()
+
+
+async def test_sign_in_by_init_data(dash: Dash) -> None:
+    client = await dash.client()
+    stamp = int(NOW.timestamp())
+
+    async def post(init_data: str) -> int:
+        resp = await client.post("/app/signin/initdata", json={"init_data": init_data})
+        return resp.status
+
+    user = {"id": dash.mine.user_id, "first_name": "Ann"}
+    assert await post(sign_init_data("1:another-bot", user, stamp)) == 403
+    assert await post(sign_init_data(TOKEN, user, stamp - 2 * 86400)) == 403  # stale
+    forged = sign_init_data(TOKEN, user, stamp).replace("501", "502")
+    assert await post(forged) == 403
+    stranger = {"id": 777, "first_name": "Eve"}  # valid, but never signed up in the bot
+    assert await post(sign_init_data(TOKEN, stranger, stamp)) == 403
+    assert "Glowly" not in await (await client.get("/app/")).text()
+    assert await post(sign_init_data(TOKEN, user, stamp)) == 200
+    assert "Glowly 501" in await (await client.get("/app/")).text()
+    # A cross-site form cannot post it: JSON only.
+    resp = await client.post("/app/signin/initdata", data={"init_data": "x"})
+    assert resp.status == 415
+
+
+async def test_posts_without_the_sessions_csrf_token_are_refused(dash: Dash) -> None:
+    client = await dash.client(dash.mine.user_id)
+    url = f"/app/approvals/{dash.mine.action_id}/reject"
+    assert (await client.post(url, allow_redirects=False)).status == 403
+    assert (await client.post(url, data={"_csrf": "0" * 64}, allow_redirects=False)).status == 403
+    # Another session's token does not fit this one.
+    other = await dash.client(dash.mine.user_id)
+    wrong = await csrf_of(other)
+    assert (await client.post(url, data={"_csrf": wrong}, allow_redirects=False)).status == 403
+    resp = await client.post(url, data={"_csrf": await csrf_of(client)}, allow_redirects=False)
+    assert resp.status == 303 and "said=rejected" in resp.headers["Location"]
+    # Pressed again (here, or the chat's button): decided once.
+    resp = await client.post(url, headers={"X-CSRF-Token": await csrf_of(client)},
+                             allow_redirects=False)
+    assert "said=decided" in resp.headers["Location"]
+
+
+async def test_security_headers_on_every_page(dash: Dash) -> None:
+    client = await dash.client(dash.mine.user_id)
+    for path in ("/app/", "/app/stats", "/app/approvals", "/app/signin/nope",
+                 "/app/static/app.css"):
+        resp = await client.get(path)
+        csp = resp.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert "frame-ancestors 'self' https://web.telegram.org https://*.telegram.org" in csp
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert resp.headers["Referrer-Policy"] == "no-referrer"
+        if path.endswith(".css"):
+            continue
+        body = await resp.text()
+        assert "<script>" not in body and " on" + "click=" not in body  # no inline scripts
+
+
+async def test_idor_matrix_every_route_with_an_id_refuses_another_users(dash: Dash) -> None:
+    client = await dash.client(dash.mine.user_id)
+    csrf = await csrf_of(client)
+    theirs = dash.other
+    gets = [
+        f"/app/stats?account={theirs.account_id}",
+        f"/app/stats?account={theirs.account_id}&level=adgroup&parent={theirs.campaign}",
+        f"/app/stats?account={theirs.account_id}&level=ad&parent={theirs.adgroup}",
+        f"/app/stats.csv?account={theirs.account_id}",
+        f"/app/stats.csv?account={theirs.account_id}&level=ad",
+        # My account with their campaign as the parent.
+        f"/app/stats?account={dash.mine.account_id}&level=adgroup&parent={theirs.campaign}",
+    ]
+    posts = [
+        f"/app/approvals/{theirs.action_id}/approve",
+        f"/app/approvals/{theirs.action_id}/reject",
+        f"/app/manage/{theirs.action_id}/confirm",
+        f"/app/manage/{theirs.action_id}/cancel",
+        f"/app/manage/{theirs.action_id}/undo",
+    ]
+    proposals = [
+        {"account": theirs.account_id, "level": "ad", "op": f"pause:{theirs.ad}"},
+        {"account": dash.mine.account_id, "level": "ad", "op": f"pause:{theirs.ad}"},
+        {"account": theirs.account_id, "level": "campaign", "op": f"enable:{theirs.campaign}"},
+    ]
+    refused = []
+    for url in gets:
+        refused.append((url, (await client.get(url, allow_redirects=False)).status))
+    for url in posts:
+        resp = await client.post(url, data={"_csrf": csrf}, allow_redirects=False)
+        refused.append((url, resp.status))
+    for form in proposals:
+        resp = await client.post("/app/manage/propose", data={"_csrf": csrf, **form},
+                                 allow_redirects=False)
+        refused.append((str(form), resp.status))
+    assert [r for r in refused if r[1] != 404] == []
+    # Every route of the dashboard that takes an id (in its path, or `account` in its query) is
+    # in the matrix: a new one must be added here.
+    covered = {urlsplit(u).path for u in gets} | {
+        re.sub(r"/\d+/", "/{action_id}/", urlsplit(u).path) for u in posts} | {
+        "/app/manage/propose"}
+    routes = dashboard_routes(dash)
+    with_ids = {r for r in routes if "{" in r} | ID_QUERY_ROUTES
+    assert routes >= ID_QUERY_ROUTES and "/app/manage/{action_id}/undo" in with_ids
+    assert with_ids - covered == set()
+    # The other user's approval is still waiting: nothing of theirs was decided.
+    other = await dash.client(theirs.user_id)
+    assert f'data-action="{theirs.action_id}"' in await (await other.get("/app/approvals")).text()
+
+
+# Routes whose ids come in the query string or the form (the rest have them in the path).
+ID_QUERY_ROUTES = {"/app/stats", "/app/stats.csv", "/app/manage/propose"}
+
+
+def dashboard_routes(dash: Dash) -> set[str]:
+    """Every route path of the dashboard (`{decision}` expanded to approve and reject), the
+    static files and the sign-in link (a token, not an id: test_sign_in_by_link…) left out."""
+    out = set()
+    for mounted in dash.server.app.router.resources():
+        sub = mounted.get_info().get("app")
+        for resource in sub.router.resources() if sub is not None else [mounted]:
+            path, info = resource.canonical, resource.get_info()
+            if "directory" in info or path.startswith("/app/signin/{"):
+                continue
+            choice = re.search(r"\(\?P<decision>([a-z|]+)\)", str(info.get("pattern", "")))
+            if choice:
+                out |= {path.replace("{decision}", d) for d in choice[1].split("|")}
+            else:
+                out.add(path)
+    return out
+
+
+async def test_csv_is_the_table_on_screen_exactly(dash: Dash) -> None:
+    client = await dash.client(dash.mine.user_id)
+    acc = dash.mine.account_id
+    page = await (await client.get(f"/app/stats?account={acc}&level=ad&period=7d")).text()
+    assert "Ad 0" in page and "Ad 5" in page
+    resp = await client.get(f"/app/stats.csv?account={acc}&level=ad&period=7d&q=ad%205")
+    assert resp.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO((await resp.read()).decode("utf-8-sig"))))
+    assert [r["name"] for r in rows] == ["Ad 5"]  # the filter typed on the page
+    expected = sum((spend_of(5, d) for d in range(7)), Decimal(0))  # the last 7 full days
+    assert Decimal(rows[0]["spend"]) == expected and rows[0]["currency"] == "USD"
+    assert rows[0]["impressions"] == str(sum(1000 + d for d in range(7)))
+    every = await client.get(f"/app/stats.csv?account={acc}&level=ad&period=7d")
+    got = list(csv.DictReader(io.StringIO((await every.read()).decode("utf-8-sig"))))
+    assert len(got) == 6
+
+
+@pytest.mark.parametrize("lang, word", [("ru", "Обзор"), ("en", "Overview")])
+async def test_pages_in_the_users_language(dash: Dash, lang: str, word: str) -> None:
+    await register_user(dash.uow, FixedClock(NOW), SignUp(600, "Ivan", None, None, lang,
+                                                          "Europe/Moscow", None, False))
+    client = await dash.client(600)
+    assert word in await (await client.get("/app/")).text()
+
+
+async def test_sign_out_everywhere_ends_every_session(dash: Dash) -> None:
+    phone, laptop = await dash.client(dash.mine.user_id), await dash.client(dash.mine.user_id)
+    resp = await phone.post("/app/signout/everywhere", data={"_csrf": await csrf_of(phone)},
+                            allow_redirects=False)
+    assert resp.status == 303
+    for client in (phone, laptop):
+        assert "Open the dashboard from the bot" in await (await client.get("/app/")).text()
+
+
+async def test_https_cookie_is_secure_and_samesite_none(dash: Dash) -> None:
+    """Behind https the Mini App is a third-party frame in web.telegram.org: the cookie must be
+    SameSite=None (so the frame sends it) and therefore Secure."""
+    from aiohttp import CookieJar, web
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.i18n import make_i18n
+    from core import web_auth
+    from web.app import mount
+    from web.deps import WebDeps
+
+    app = web.Application()
+    mount(app, WebDeps(dash.uow, dash.clock, make_i18n(), TOKEN, "https://ttpulse.example"))
+    client = TestClient(TestServer(app), cookie_jar=CookieJar(unsafe=True))
+    await client.start_server()
+    try:
+        token = await web_auth.issue_link(dash.uow, dash.clock, dash.mine.user_id)
+        resp = await client.get(f"/app/signin/{token}", allow_redirects=False)
+        cookie = resp.cookies[COOKIE]
+        assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "None"
+    finally:
+        await client.close()
+
+
+async def test_custom_range_in_the_table_the_csv_and_a_refused_range(dash: Dash) -> None:
+    client = await dash.client(dash.mine.user_id)
+    acc = dash.mine.account_id
+    # Seeded days are NOW-1 … NOW-30 (day index d = NOW-(d+1)); pick the 3 days d = 2, 3, 4.
+    start, end = (NOW - timedelta(days=5)).date(), (NOW - timedelta(days=3)).date()
+    query = f"account={acc}&level=ad&period=custom&from={start}&to={end}"
+    page = await (await client.get(f"/app/stats?{query}")).text()
+    assert f'value="{start}"' in page and "range-refused" not in page
+    rows = list(csv.DictReader(io.StringIO(
+        (await (await client.get(f"/app/stats.csv?{query}&q=ad%201")).read()).decode("utf-8-sig")
+    )))
+    assert [r["name"] for r in rows] == ["Ad 1"]
+    assert Decimal(rows[0]["spend"]) == sum((spend_of(1, d) for d in (2, 3, 4)), Decimal(0))
+    # A range ending in the future: said so, and the last 7 days shown instead.
+    future = (NOW + timedelta(days=2)).date()
+    page = await (await client.get(
+        f"/app/stats?account={acc}&period=custom&from={start}&to={future}")).text()
+    assert 'id="range-refused"' in page and "it ends in the future" in page
+
+
+async def test_overview_says_how_each_accounts_sync_stands(dash: Dash) -> None:
+    from sqlalchemy import update
+
+    from storage.models import AdAccount, TikTokConnection
+
+    client = await dash.client(dash.mine.user_id)
+
+    async def health() -> str:
+        page = await (await client.get("/app/")).text()
+        found = re.search(r'data-health="(\w+)"', page)
+        assert found is not None
+        return found[1]
+
+    assert await health() == "ok"
+    async with dash.uow() as u:
+        await u.session.execute(update(AdAccount).where(AdAccount.id == dash.mine.account_id)
+                                .values(fresh_as_of=NOW - timedelta(hours=4)))
+        await u.commit()
+    assert await health() == "stale"
+    async with dash.uow() as u:
+        await u.session.execute(update(TikTokConnection)
+                                .where(TikTokConnection.user_id == dash.mine.user_id)
+                                .values(status="broken"))
+        await u.commit()
+    assert await health() == "broken"

@@ -1,0 +1,31 @@
+"""The dashboard application, mounted under /app/ on the service's aiohttp server."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from web import auth_routes, manage_routes, pages
+from web.deps import HERE, WebDeps
+from web.render import setup_templates
+from web.security import DEPS_KEY, headers, session
+
+PREFIX = "/app"
+
+
+def build_dashboard(deps: WebDeps) -> web.Application:
+    """Pages, sign-in, static files (ours and uPlot's from web/node_modules)."""
+    app = web.Application(middlewares=[headers, session])
+    app[DEPS_KEY] = deps
+    setup_templates(app, deps.i18n)
+    app.router.add_routes(auth_routes.routes)
+    app.router.add_routes(pages.routes)
+    app.router.add_routes(manage_routes.routes)
+    if deps.vendor_dir.is_dir():  # before /static/, which would otherwise take its paths
+        app.router.add_static("/static/vendor/", deps.vendor_dir, name="vendor")
+    app.router.add_static("/static/", HERE / "static", name="static")
+    return app
+
+
+def mount(parent: web.Application, deps: WebDeps) -> None:
+    """Serve the dashboard at /app/ of `parent`."""
+    parent.add_subapp(PREFIX, build_dashboard(deps))

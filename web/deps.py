@@ -1,0 +1,43 @@
+"""What the dashboard's handlers need, built once by the composition root."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from aiogram.utils.i18n import I18n
+
+from core.clock import Clock
+from core.rules.acting import Changer
+from storage.uow import UnitOfWorkFactory
+
+HERE = Path(__file__).resolve().parent
+# `scripts/dev setup` runs `npm ci` in web/: uPlot's dist files are served from there.
+VENDOR = HERE / "node_modules" / "uplot" / "dist"
+
+
+@dataclass(frozen=True)
+class WebDeps:
+    """The dashboard's collaborators and settings."""
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+    i18n: I18n
+    bot_token: str
+    public_url: str
+    changer: Changer | None = None
+    init_data_max_age: timedelta = timedelta(days=1)
+    session_lifetime: timedelta = timedelta(days=30)
+    vendor_dir: Path = VENDOR
+    # An account not fully synced for longer than this shows as behind on the overview.
+    stale_after: timedelta = timedelta(hours=3)
+    # Told (user id, action id) after a rule approval is decided here, so the chat's message
+    # that asked shows the decision too (bot/approval_echo.py: only the bot knows Telegram).
+    decided: Callable[[int, int], Awaitable[None]] | None = None
+
+    @property
+    def secure(self) -> bool:
+        """Served over https: cookies get Secure (and SameSite=None for Telegram's frame)."""
+        return self.public_url.startswith("https://")

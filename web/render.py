@@ -1,0 +1,114 @@
+"""Rendering a page in the reader's language and time zone (the bot's gettext catalogs)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp_jinja2
+import jinja2
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiohttp import web
+from babel.dates import format_datetime
+
+from core import web_auth
+from core.money import Formatter
+from core.users import LANGUAGES
+from web.deps import HERE
+from web.labels import PERIODS, period_name
+from web.security import DEPS_KEY, TOKEN, USER
+
+
+def setup_templates(app: web.Application, i18n: I18n) -> None:
+    """Jinja2 with autoescape and gettext from the bot's catalogs (the locale of the request)."""
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        undefined=jinja2.StrictUndefined,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: i18n.gettext(s),
+        ngettext=lambda s, p, n: i18n.gettext(s, p, n),
+        # newstyle: `_("…")` escapes its variables; the catalogs' own `{name}` placeholders
+        # are filled with .format(), which Markup escapes too.
+        newstyle=True,
+    )
+    env.globals["periods"] = PERIODS
+    env.globals["period_name"] = period_name
+    env.filters["money"] = _money
+    env.filters["num"] = lambda v, digits=0: "—" if v is None else _fmt().number(v, digits)
+    env.filters["pct"] = lambda v: "—" if v is None else _fmt().percent(v)
+    env.filters["raw"] = lambda v: "" if v is None else str(v)
+
+
+def _loc() -> str:
+    from aiogram.utils.i18n import get_i18n
+
+    return get_i18n().current_locale
+
+
+_FORMATTERS: dict[str, Formatter] = {}
+
+
+def _fmt() -> Formatter:
+    """The reader's locale's formatter (a 500-row table formats thousands of values)."""
+    loc = _loc()
+    found = _FORMATTERS.get(loc)
+    if found is None:
+        found = _FORMATTERS[loc] = Formatter(loc)
+    return found
+
+
+def _money(value: Decimal | None, currency: str) -> str:
+    return "—" if value is None else _fmt().money(value, currency)
+
+
+def language(request: web.Request) -> str:
+    """The signed-in user's language; else the browser's first supported one; else English."""
+    user = request.get(USER)
+    if user is not None:
+        return str(user.language)
+    for part in request.headers.get("Accept-Language", "").split(","):
+        code = part.split(";")[0].strip().split("-")[0].lower()
+        if code in LANGUAGES:
+            return code
+    return "en"
+
+
+def local(moment: datetime | None, zone: str, lang: str) -> str:
+    """`3 Dec 2026, 14:05` in the reader's language and time zone (— when unknown)."""
+    if moment is None:
+        return "—"
+    return format_datetime(moment.astimezone(ZoneInfo(zone)), "d MMM y, HH:mm", locale=lang)
+
+
+def page(request: web.Request, template: str, status: int = 200, **ctx: Any) -> web.Response:
+    """The template rendered in the reader's locale, with the CSRF token for its forms."""
+    deps = request.app[DEPS_KEY]
+    lang = language(request)
+    user = request.get(USER)
+    token = request.get(TOKEN, "")
+    zone = str(user.time_zone) if user is not None else "UTC"
+    with deps.i18n.context(), deps.i18n.use_locale(lang):
+        resp = aiohttp_jinja2.render_template(
+            template, request, {
+                "lang": lang, "user": user, "zone": zone,
+                "csrf": web_auth.csrf_token(token) if token and user else "",
+                "local": lambda m: local(m, zone, lang),
+                **ctx,
+            }, status=status,
+        )
+    return resp
+
+
+def not_found(request: web.Request) -> web.HTTPNotFound:
+    """The one answer to an id that is not the reader's (or does not exist): 404, never a hint
+    which of the two it was."""
+    deps = request.app[DEPS_KEY]
+    with deps.i18n.context(), deps.i18n.use_locale(language(request)):
+        return web.HTTPNotFound(text=_("Not found"))
