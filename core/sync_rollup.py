@@ -54,35 +54,52 @@ def roll_up(
     ads: dict[str, list[Any]], ids: dict[str, list[str]], advertiser_id: str, hourly: bool
 ) -> dict[str, dict[str, list[Any]]]:
     """The ad level's columns and, summed from them, the ad group, campaign and advertiser
-    levels' columns (same names: object_id, day, [hour], then the summed metrics)."""
-    out = {"ad": ads}
-    n = len(ads["object_id"])
-    by_level = {**ids, "advertiser": [advertiser_id] * n}
-    for level in ("adgroup", "campaign", "advertiser"):
-        out[level] = _sum_by(ads, by_level[level], hourly)
-    return out
+    levels' columns (same names: object_id, day, [hour], then the summed metrics).
+
+    Level by level: ads into ad groups, ad groups into campaigns, campaigns into the account
+    (each level adds the rows of the one below, ~20x fewer than the ads, instead of adding
+    every ad row again). Exact (Decimal and int sums) and in the order the keys first appear
+    among the ads, as adding the ads at every level gave."""
+    adgroups = _sum_by(ads, ids["adgroup"], hourly)
+    campaign_of = dict(zip(ids["adgroup"], ids["campaign"], strict=True))
+    if len(set(zip(ids["adgroup"], ids["campaign"], strict=True))) != len(campaign_of):
+        # An ad group lives in one campaign (its campaign_id, spec §4.5): nothing else can
+        # be placed.
+        raise RollUpError("an ad group of the report appears under two campaigns")
+    campaigns = _sum_by(adgroups, [campaign_of[g] for g in adgroups["object_id"]], hourly)
+    account = _sum_by(campaigns, [advertiser_id] * len(campaigns["object_id"]), hourly)
+    return {"ad": ads, "adgroup": adgroups, "campaign": campaigns, "advertiser": account}
 
 
-def _sum_by(ads: dict[str, list[Any]], owners: Sequence[str], hourly: bool) -> dict[str, list[Any]]:
-    """Add the ad rows up per (owner, day[, hour]), in the order the keys first appear."""
-    days: list[date] = ads["day"]
-    hours: Sequence[int | None] = ads["hour"] if hourly else [None] * len(days)
-    metrics = [ads[name] for name in SUMMED]
+def _sum_by(
+    rows: dict[str, list[Any]], owners: Sequence[str], hourly: bool
+) -> dict[str, list[Any]]:
+    """Add the rows up per (owner, day[, hour]), in the order the keys first appear."""
+    days: list[date] = rows["day"]
+    hours: Sequence[int | None] = rows["hour"] if hourly else [None] * len(days)
     sums: dict[tuple[str, date, int | None], list[Any]] = {}
-    for i, key in enumerate(zip(owners, days, hours, strict=True)):
+    # SUMMED's five columns, added in place without an inner loop (most of this function's
+    # time is this per-row step).
+    for key, spend, imp, clicks, conv, value in zip(
+        zip(owners, days, hours, strict=True), *(rows[name] for name in SUMMED), strict=True
+    ):
         acc = sums.get(key)
         if acc is None:
-            sums[key] = [m[i] for m in metrics]
+            sums[key] = [spend, imp, clicks, conv, value]
         else:
-            for k, m in enumerate(metrics):
-                acc[k] += m[i]
+            acc[0] += spend
+            acc[1] += imp
+            acc[2] += clicks
+            acc[3] += conv
+            acc[4] += value
     keys = list(sums)
     out: dict[str, list[Any]] = {
         "object_id": [k[0] for k in keys],
         "day": [k[1] for k in keys],
     }
+    totals = list(zip(*sums.values(), strict=True)) if sums else [()] * len(SUMMED)
     for k, name in enumerate(SUMMED):
-        out[name] = [sums[key][k] for key in keys]
+        out[name] = list(totals[k])
     if hourly:
         out["hour"] = [k[2] for k in keys]
     return out

@@ -119,6 +119,8 @@ TABLE_LABELS: dict[str, Callable[[], str]] = {
     "exports": lambda: _("data exports"),
     "broadcasts": lambda: _("broadcasts you sent as an operator"),
     "operator_jobs": lambda: _("service jobs you started as an operator"),
+    "web_sessions": lambda: _("dashboard sign-ins (sessions)"),
+    "web_signin_links": lambda: _("dashboard sign-in links"),
 }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 
 from core import observe
+from core.tiktok import json_decode
 from core.tiktok.errors import (
     InvalidRequestError,
     PermissionDeniedError,
@@ -222,7 +223,7 @@ class Transport:
 
     def _decode(self, path: str, status: int, raw: bytes, start: float, attempt: int) -> Reply:
         try:
-            payload = json.loads(raw)
+            payload = json_decode.loads(raw)
         except ValueError:
             payload = None
         if not isinstance(payload, dict) or "code" not in payload:

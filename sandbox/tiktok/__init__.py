@@ -9,7 +9,8 @@ process with ``await sandbox.tiktok.server.start_emulator(...)``.
 * Control API (JSON): ``GET|POST /_emulator/config``, ``POST /_emulator/revoke``,
   ``POST /_emulator/unshare`` (take an ad account away from a login),
   ``GET|POST /_emulator/clock``, ``GET /_emulator/stats``, ``POST /_emulator/reset_stats``,
-  ``POST /_emulator/token`` (mint a token for a login), ``GET /_emulator/world`` (summary).
+  ``POST /_emulator/token`` (mint a token for a login), ``GET /_emulator/world`` (summary),
+  ``POST /_emulator/warm`` (compute the delivery model ahead; answers unchanged).
 
 Module map: config (knobs and uncertain choices), clock, model (world), fixtures, delivery
 (facts), params (request decoding), core (emulator, routes), portal, server (aiohttp app).

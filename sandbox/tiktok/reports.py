@@ -396,6 +396,43 @@ def _attribute(world: World, name: str, adv: Advertiser, ad: Ad | None) -> str:
     return str(values.get(name, "-"))
 
 
+# The attributes a sync asks for on every ad row (ids and names of the row's object and its
+# parents), read straight from the world: _attribute builds its whole dict of ~30 values per
+# row, which was a third of the emulator's CPU for a sync. Same values as _attribute's.
+_DIRECT_ATTRIBUTES: dict[str, Callable[[World, Ad], str]] = {
+    "campaign_id": lambda w, ad: w.campaigns[ad.campaign_id].campaign_id,
+    "campaign_name": lambda w, ad: w.campaigns[ad.campaign_id].name,
+    "adgroup_id": lambda w, ad: w.adgroups[ad.adgroup_id].adgroup_id,
+    "adgroup_name": lambda w, ad: w.adgroups[ad.adgroup_id].name,
+    "ad_id": lambda w, ad: ad.ad_id,
+    "ad_id_v2": lambda w, ad: ad.ad_id,
+    "ad_name": lambda w, ad: ad.name,
+}
+
+
+def _attribute_column(
+    w: World, name: str, adv: Advertiser, ad_ids: list[str] | None, n: int
+) -> list[str]:
+    """An attribute metric for n rows, quoted as JSON text (rows' sample ads, or none)."""
+    if ad_ids is None or name in ("currency", "advertiser_id", "advertiser_name"):
+        return [_quote(_attribute(w, name, adv, None))] * n if ad_ids is None else [
+            _quote(_attribute(w, name, adv, w.ads[a])) for a in ad_ids
+        ]
+    get = _DIRECT_ATTRIBUTES.get(name)
+    if get is None:
+        return [_quote(_attribute(w, name, adv, w.ads[a])) for a in ad_ids]
+    ads = w.ads
+    quoted: dict[str, str] = {}  # ids repeat down a page (an ad group's many rows)
+    out = []
+    for a in ad_ids:
+        value = str(get(w, ads[a]))
+        text = quoted.get(value)
+        if text is None:
+            text = quoted[value] = _quote(value)
+        out.append(text)
+    return out
+
+
 Key = tuple[str, str | None, str | None]
 # Rows as columns (advertiser, object id, time label) to keep cached reports small.
 Columns = tuple[list[str], list[str | None], list[str | None]]
@@ -607,10 +644,8 @@ def render_json(q: ReportQuery, columns: Columns, flat: array, sample: list[str]
         elif fn is not None:
             cols.append([fn(flat[i * width : (i + 1) * width]) for i in range(first, last)])
         else:
-            cols.append([
-                _quote(_attribute(w, m, adv, w.ads[sample[i]] if sample else None))
-                for i in range(first, last)
-            ])
+            cols.append(_attribute_column(w, m, adv, sample[first:last] if sample else None,
+                                          last - first))
     rows = [template % values for values in zip(*cols, strict=True)]
     info = json.dumps(_page_info(q, len(id_col)))
     text = f'{{"list": [{", ".join(rows)}], "page_info": {info}'

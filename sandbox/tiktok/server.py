@@ -359,6 +359,30 @@ async def control_world(request: web.Request) -> web.Response:
     )
 
 
+async def control_warm(request: web.Request) -> web.Response:
+    """POST {advertiser_ids?, back_days? (62), hour_days? (5)}: compute the delivery model of
+    those accounts (default: all) ahead of the reports that will read it (DeliveryEngine.warm;
+    answers unchanged). Runs in the report worker thread, as the reports do."""
+    emu = request.app[EMU_KEY]
+    body = await _json_body(request)
+    ids = [str(a) for a in body.get("advertiser_ids", list(emu.world.advertisers))]
+    unknown = [a for a in ids if a not in emu.world.advertisers]
+    if unknown:
+        raise web.HTTPNotFound(text=f"unknown advertiser_ids: {unknown}")
+    try:
+        back_days, hour_days = int(body.get("back_days", 62)), int(body.get("hour_days", 5))
+    except (TypeError, ValueError):
+        raise web.HTTPBadRequest(text="back_days and hour_days are integers") from None
+    advertisers = [emu.world.advertisers[a] for a in ids]
+
+    def warm() -> dict[str, int]:
+        return emu.engine.warm(advertisers, emu.clock.timestamp(), back_days, hour_days)
+
+    started = time.perf_counter()
+    done = await asyncio.get_running_loop().run_in_executor(emu.worker, warm)
+    return web.json_response({**done, "seconds": round(time.perf_counter() - started, 3)})
+
+
 async def _stop_worker(app: web.Application) -> None:
     """Release the report worker thread."""
     app[EMU_KEY].worker.shutdown(wait=False, cancel_futures=True)
@@ -382,6 +406,7 @@ def build_app(config: EmulatorConfig) -> web.Application:
     app.router.add_post("/_emulator/reset_stats", control_reset_stats)
     app.router.add_post("/_emulator/token", control_token)
     app.router.add_get("/_emulator/world", control_world)
+    app.router.add_post("/_emulator/warm", control_warm)
     return app
 
 

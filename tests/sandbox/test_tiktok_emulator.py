@@ -1206,7 +1206,8 @@ async def test_report_pages_as_text_equal_the_encoded_rows(
                                         "campaign_name": 'Летняя "распродажа" \\ 100%s'})
     queries: list[dict[str, Any]] = [
         {"data_level": "AUCTION_AD", "dimensions": ["ad_id", "stat_time_day"],
-         "metrics": ["campaign_name", "adgroup_name", "ad_name", "bid", "spend", "cpc"],
+         "metrics": ["campaign_name", "adgroup_name", "ad_name", "bid", "spend", "cpc",
+                     "campaign_id", "adgroup_id", "ad_id_v2", "currency", "advertiser_name"],
          "start_date": "2026-11-20", "end_date": "2026-11-29", "enable_total_metrics": "true"},
         {"data_level": "AUCTION_CAMPAIGN", "dimensions": ["campaign_id", "country_code"],
          "metrics": BASE, "start_date": "2026-11-20", "end_date": "2026-11-29",
@@ -1227,3 +1228,53 @@ async def test_report_pages_as_text_equal_the_encoded_rows(
     )
     assert as_text == [await _report_text(api, **q) for q in queries]
     assert "Летняя \\\"распродажа\\\" \\\\ 100%s" in as_text[0]
+
+
+# What a sync asks for (core/sync.py): the back window by day, and today, yesterday and the
+# backfill's older days by hour, with the ad's parents as attributes.
+SYNC_REPORTS: list[dict[str, Any]] = [
+    {"data_level": level, "dimensions": [dim, grain], "start_date": start, "end_date": end,
+     "metrics": [*BASE, "campaign_id", "adgroup_id"] if level == "AUCTION_AD" else BASE}
+    for level, dim in (("AUCTION_CAMPAIGN", "campaign_id"), ("AUCTION_AD", "ad_id"))
+    for grain, start, end in (
+        # 62 days back, in spans of at most 30 days (spec §7.1)
+        ("stat_time_day", "2026-09-28", "2026-10-27"),
+        ("stat_time_day", "2026-10-28", "2026-11-26"),
+        ("stat_time_day", "2026-11-27", "2026-11-29"),
+        *(("stat_time_hour", day, day) for day in
+          ("2026-11-25", "2026-11-26", "2026-11-27", "2026-11-28", "2026-11-29")),
+    )
+]
+
+
+async def test_warm_leaves_answers_unchanged(api: Api) -> None:
+    """POST /_emulator/warm computes the delivery model ahead; every report a sync asks for
+    then reads byte for byte as from an engine that computed nothing ahead, also after the
+    clock moved and a paused ad group changed today's delivery."""
+    ags = ok(await api.get("adgroup/get/", advertiser_id=US, page_size=100))["list"]
+    async with api.s.post(f"{api.emu.url}/_emulator/warm", json={"advertiser_ids": ["1"]}) as r:
+        assert r.status == 404  # an unknown account is refused, nothing warmed
+    for change in (None, "advance", "pause"):
+        if change == "advance":
+            await api.control("clock", {"advance_seconds": 5400})
+        elif change == "pause":
+            ok(await api.post("adgroup/status/update/", {
+                "advertiser_id": US, "adgroup_ids": [ags[0]["adgroup_id"]],
+                "operation_status": "DISABLE"}))
+        fresh = await _fresh_reports(api)
+        emu = api.emu.emulator
+        emu.engine = DeliveryEngine(emu.world)
+        emu.caches.clear()
+        warmed = await api.control("warm", {})
+        assert warmed["campaigns"] > 0 and warmed["campaign_days"] > 0 and warmed["plans"] > 0
+        assert [await _report_text(api, **r) for r in SYNC_REPORTS] == fresh
+    rows = json.loads(fresh[0])["data"]["list"]
+    assert len(rows) > 50 and any(Decimal(r["metrics"]["spend"]) > 0 for r in rows)
+
+
+async def _fresh_reports(api: Api) -> list[str]:
+    """SYNC_REPORTS from an engine and report cache that remember nothing."""
+    emu = api.emu.emulator
+    emu.engine = DeliveryEngine(emu.world)
+    emu.caches.clear()
+    return [await _report_text(api, **r) for r in SYNC_REPORTS]

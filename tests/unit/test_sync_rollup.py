@@ -6,6 +6,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core import sync_rollup
 from core.sync import REPORT_METRICS, _metric_columns
@@ -99,3 +101,74 @@ def test_an_ad_row_without_its_parents_is_refused() -> None:
     table = _table([_item("ad1", "-", "c1", 9, "1.000", "1")])
     with pytest.raises(sync_rollup.RollUpError):
         sync_rollup.parents(table)
+
+
+def test_an_ad_group_under_two_campaigns_is_refused() -> None:
+    """Ad groups are added into campaigns: one named under two campaigns cannot be placed."""
+    table = _table([
+        _item("ad1", "g1", "c1", 9, "1.000", "1"),
+        _item("ad2", "g1", "c2", 9, "2.000", "1"),
+    ])
+    with pytest.raises(sync_rollup.RollUpError):
+        sync_rollup.roll_up(
+            _metric_columns(table, hourly=True), sync_rollup.parents(table), "A1", hourly=True
+        )
+
+
+def _sum_ads_per_level(
+    ads: dict[str, list[object]], ids: dict[str, list[str]], hourly: bool
+) -> dict[str, dict[tuple[object, ...], list[object]]]:
+    """The reference: every level adds the ad rows themselves, keys in first-seen order."""
+    out: dict[str, dict[tuple[object, ...], list[object]]] = {}
+    n = len(ads["object_id"])
+    for level, owners in (*ids.items(), ("advertiser", ["A1"] * n)):
+        sums: dict[tuple[object, ...], list[object]] = {}
+        for i in range(n):
+            key = (owners[i], ads["day"][i], ads["hour"][i] if hourly else None)
+            acc = sums.setdefault(key, [0] * len(sync_rollup.SUMMED))
+            for k, name in enumerate(sync_rollup.SUMMED):
+                acc[k] += ads[name][i]
+        out[level] = sums
+    return out
+
+
+ad_rows = st.lists(
+    st.tuples(
+        st.integers(0, 5),  # ad group (its campaign: group // 2)
+        st.integers(0, 30),  # ad within the group
+        st.integers(0, 2),  # day
+        st.integers(0, 23),  # hour
+        st.decimals(0, 10**6, places=3),
+        st.integers(0, 10**9),
+    ),
+    max_size=60,
+)
+
+
+@given(ad_rows, st.booleans())
+def test_level_by_level_equals_adding_the_ads_at_every_level(
+    rows: list[tuple[int, int, int, int, Decimal, int]], hourly: bool
+) -> None:
+    """Ad groups from ads, campaigns from ad groups, the account from campaigns: the same
+    rows, sums (to the Decimal's scale) and order as adding the ads at every level."""
+    items, seen = [], set()
+    for group, ad, day, hour, spend, clicks in rows:
+        if (group, ad, day, hour) in seen:
+            continue  # one row per ad and time, as TikTok reports
+        seen.add((group, ad, day, hour))
+        item = _item(f"ad{group}-{ad}", f"g{group}", f"c{group // 2}", hour, f"{spend:.3f}",
+                     str(clicks))
+        item["dimensions"]["stat_time_hour"] = f"2026-11-{20 + day} {hour:02d}:00:00"  # type: ignore[index]
+        items.append(item)
+    table = _table(items)
+    ads = _metric_columns(table, hourly)
+    ids = sync_rollup.parents(table)
+    got = sync_rollup.roll_up(ads, ids, "A1", hourly)
+    want = _sum_ads_per_level(ads, ids, hourly)
+    for level, sums in want.items():
+        c = got[level]
+        keys = list(zip(c["object_id"], c["day"], c["hour"] if hourly else [None] * len(c["day"]),
+                        strict=True))
+        assert keys == list(sums)
+        for k, name in enumerate(sync_rollup.SUMMED):
+            assert [str(v) for v in c[name]] == [str(s[k]) for s in sums.values()]
