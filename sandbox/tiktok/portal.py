@@ -121,9 +121,11 @@ class Portal:
         for group in OPTIONAL_GROUPS:
             on = group not in withheld
             title = esc(GROUP_TITLES[group])
+            # The state in words too: a text browser (the terminal chat) shows no tick.
+            state = "granted" if on else "withheld"
             boxes.append(
                 f'<li><label><input type="checkbox" name="scope" value="{group}"'
-                f'{" checked" if on else ""}> {title}</label></li>'
+                f'{" checked" if on else ""}> {title}</label> ({state})</li>'
             )
             flipped = [g for g in withheld if g != group] + ([] if not on else [group])
             again = {**params, "user": login}
