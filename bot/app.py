@@ -43,7 +43,7 @@ from bot.pacing import PacingMiddleware, SharedLimits
 from bot.routers import all_routers
 from bot.web import WEBHOOK_PATH, BotProbe, ExportDeps, build_web_app
 from bot.webhook import WebhookHandler, make_claims
-from core import web_auth
+from core import comments, web_auth
 from core.billing import reconcile
 from core.billing import tick as billing_tick
 from core.billing.plans import PlanBook
@@ -328,6 +328,15 @@ def background_ticks(svc: Service) -> list[Tick]:
                     svc.uow, svc.clock, tiktok, owner, fetch, progress, lease=leases.launches
                 ),
             ),
+            # New comments under watched campaigns, for users with the comments feature on.
+            Tick(
+                "comments",
+                svc.settings.sync_tick_seconds,
+                lambda: comments.pull_due(
+                    svc.uow, svc.clock, tiktok, owner,
+                    every=timedelta(minutes=svc.settings.comments_pull_minutes),
+                ),
+            ),
             Tick(
                 "launch_approvals",
                 svc.settings.rules_tick_seconds,
@@ -485,6 +494,7 @@ async def run(settings: Settings) -> None:
             if scheduler.running:  # not yet stopped by the drain
                 await stop_ticks(scheduler, settings.shutdown_grace_seconds)
             await release_leases(svc.uow, svc.worker)
+            await comments.release_leases(svc.uow, svc.worker)
             await rules_engine.release_leases(svc.uow, svc.worker)
             await launch_runner.release_leases(svc.uow, svc.worker)
             await tracker_jobs.release_leases(svc.uow, svc.worker)

@@ -31,6 +31,16 @@ class TicketCb(CallbackData, prefix="tk"):
     ticket_id: int
 
 
+class CommentCb(CallbackData, prefix="cm"):
+    """A comment action (`a`: hide, unhide, reply; `id` our comment row) or a campaign watch
+    toggle (`a`: pick, watch; `id` our ad account id, `c` TikTok's campaign id); every id is
+    checked against the presser."""
+
+    a: str
+    id: int = 0
+    c: str = ""
+
+
 class AccountsCb(CallbackData, prefix="ac"):
     """Accounts screen actions; `id` is our account or connection id, checked against the owner."""
 

@@ -23,6 +23,13 @@ class SettingsStates(StatesGroup):
     email = State()
 
 
+class CommentStates(StatesGroup):
+    """Typing a reply to a comment, or the hide words."""
+
+    reply = State()
+    words = State()
+
+
 class SupportStates(StatesGroup):
     """Support ticket flow: the user's question, an operator's answer."""
 

@@ -144,7 +144,8 @@ async def finish_connect(uow: UnitOfWorkFactory, clock: Clock, signer: StateSign
     if not accounts:
         await _revoke_quietly(client, token)
         raise ConnectError("no_accounts", user_id)
-    return await _store(uow, clock, user_id, reconnect_id, token, accounts, catalogue)
+    scope = ",".join(str(s) for s in grant.scope)
+    return await _store(uow, clock, user_id, reconnect_id, token, accounts, catalogue, scope)
 
 
 async def _revoke_quietly(client: TikTokClient, token: str) -> None:
@@ -156,7 +157,7 @@ async def _revoke_quietly(client: TikTokClient, token: str) -> None:
 
 async def _store(uow: UnitOfWorkFactory, clock: Clock, user_id: int, reconnect_id: int | None,
                  token: str, accounts: list[AccountInfo],
-                 catalogue: Catalogue | None) -> Connected:
+                 catalogue: Catalogue | None, scope: str | None = None) -> Connected:
     now = clock.now()
     ids = [a.advertiser_id for a in accounts]
     async with uow() as u:
@@ -193,6 +194,7 @@ async def _store(uow: UnitOfWorkFactory, clock: Clock, user_id: int, reconnect_i
         conn.disconnected_at = None  # an unfinished disconnect is called off by authorizing again
         conn.purge_after = None  # a revoked login authorized again: its data stays
         conn.display_name = accounts[0].bc_name or accounts[0].name
+        conn.scope = scope  # what this consent granted (spec §2.3), replacing the last one's
         conn.updated_at = now
         known = {a.advertiser_id: a for a in await u.connections.accounts_of(conn.id)}
         for info in accounts:

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     sync_today_minutes: float = Field(default=15, gt=0)
     sync_window_minutes: float = Field(default=60, gt=0)
     sync_tick_seconds: float = Field(default=20.0, gt=0)
+    # How often a watched campaign's new comments are pulled (issue 17; one list request per
+    # ad group each time, so this is the feature's QPS cost).
+    comments_pull_minutes: float = Field(default=10, gt=0)
     # Sync jobs one instance runs at once (they wait on TikTok, whose QPS the shared limiter
     # holds whatever this is).
     sync_concurrency: int = Field(default=8, ge=1, le=64)

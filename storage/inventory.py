@@ -135,7 +135,9 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("users", Owner("id"), Purpose.ACCOUNT, Basis.CONTRACT, Retention.ACCOUNT, {
         **_cols(C.IDENTITY, True, "id first_name last_name username start_payload"),
         **_cols(C.CONTACT, True, "email"),
-        **_cols(C.PREFERENCES, True, "language time_zone quiet_from quiet_to paused_at"),
+        **_cols(C.PREFERENCES, True, "language time_zone quiet_from quiet_to paused_at "
+                "features"),
+        **_cols(C.AUTOMATION, True, "comment_words"),
         **_cols(C.CONSENT, True, "adult_confirmed_at terms_accepted_at terms_version "
                 "privacy_accepted_at marketing_opt_in marketing_consent_at "
                 "marketing_withdrawn_at"),
@@ -149,7 +151,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     }),
     Table("tiktok_connections", USER, Purpose.TIKTOK, Basis.CONTRACT, Retention.CONNECTION, {
         **_cols(C.AD_DATA, True, "id user_id tiktok_user_id display_name status broken_reason "
-                "broken_at disconnected_at purge_after created_at updated_at"),
+                "broken_at disconnected_at purge_after scope created_at updated_at"),
         **_cols(C.CREDENTIALS, False, "credential_id"),
         **_cols(C.TECHNICAL, False, "lease_owner lease_until"),
     }),
@@ -159,6 +161,19 @@ TABLES: dict[str, Table] = {t.name: t for t in (
                 "status bc_id bc_name tracked plan_paused_at fresh_as_of purge_after created_at "
                 "updated_at"),
         **_cols(C.TECHNICAL, False, "lease_owner lease_until"),
+    }),
+    # Comments under the user's ads (issue 17): kept 30 days from when they were pulled
+    # (core/comments.py COMMENT_DAYS), and with the connection at the latest.
+    Table("comment_watches", Owner("ad_account_id", "ad_accounts"), Purpose.TIKTOK,
+          Basis.CONTRACT, Retention.CONNECTION, {
+        **_cols(C.AD_DATA, True, "id ad_account_id campaign_id since created_at"),
+        **_cols(C.TECHNICAL, False, "due_at lease_owner lease_until last_ok_at last_error"),
+    }),
+    # `author` is a third party's TikTok name, shown beside the comment as TikTok shows it.
+    Table("ad_comments", Owner("ad_account_id", "ad_accounts"), Purpose.TIKTOK,
+          Basis.CONTRACT, Retention.CONNECTION, {
+        **_cols(C.AD_DATA, True, "id ad_account_id comment_id ad_id adgroup_id campaign_id "
+                "ad_name content author status created_time fetched_at auto_hidden_at matched"),
     }),
     Table("sync_jobs", Owner("ad_account_id", "ad_accounts"), Purpose.OPERATION,
           Basis.CONTRACT, Retention.CONNECTION, {

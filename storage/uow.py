@@ -11,6 +11,7 @@ from storage.models import User
 from storage.repos.admin import AdminRepo
 from storage.repos.audit import AuditRepo
 from storage.repos.billing import BillingRepo
+from storage.repos.comments import CommentsRepo
 from storage.repos.connections import ConnectionRepo
 from storage.repos.creatives import CreativesRepo
 from storage.repos.credentials import CredentialRepo
@@ -48,6 +49,7 @@ class UnitOfWork:
         self.fsm = FsmRepo(self.session)
         self.connections = ConnectionRepo(self.session)
         self.sync = SyncRepo(self.session)
+        self.comments = CommentsRepo(self.session)
         self.outbox = OutboxRepo(self.session)
         self.stats = StatsRepo(self.session)
         self.rules = RulesRepo(self.session)

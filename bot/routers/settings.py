@@ -1,4 +1,4 @@
-"""/settings: language, time zone, email, marketing consent, alerts (placeholder)."""
+"""/settings: language, time zone, email, marketing consent, alerts, optional TikTok features."""
 
 from __future__ import annotations
 
@@ -13,10 +13,13 @@ from bot.callbacks import SettingsCb
 from bot.filters import TYPED
 from bot.routers.menu import sign_up_first
 from bot.screens import show
-from bot.states import SettingsStates
+from bot.states import CommentStates, SettingsStates
+from bot.views import comments as comments_view
+from bot.views import permissions as permissions_view
 from bot.views import settings as view
 from bot.views import signup as signup_view
 from core.clock import Clock
+from core.features import FEATURES, enabled, grants, set_feature
 from core.timezones import parse_time_zone, zone_and_offset
 from core.users import (
     InvalidValue,
@@ -70,6 +73,19 @@ async def settings_action(
             screen = view.email_prompt(db_user.email is not None)
         elif action == "alerts":
             screen = view.alerts(db_user)
+        elif action == "features":
+            screen = permissions_view.features(enabled(db_user), await grants(uow, uid),
+                                               db_user.comment_words)
+        elif action == "cwords":
+            await state.set_state(CommentStates.words)
+            screen = comments_view.words_prompt(db_user.comment_words)
+        elif action == "feature":
+            feature, _sep, turn = value.partition(".")
+            if feature not in FEATURES or turn not in ("on", "off"):
+                raise InvalidValue(value)
+            db_user = await set_feature(uow, clock, uid, feature, turn == "on")
+            screen = permissions_view.features(enabled(db_user), await grants(uow, uid),
+                                               db_user.comment_words)
         elif action == "quiet":
             start, end = view.QUIET.get(value, (-1, -1))
             db_user = await set_quiet_hours(uow, clock, uid, start, end)

@@ -12,10 +12,12 @@ from bot.callbacks import AccountsCb, IdentityCb, MenuCb
 from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views import limits as limits_view
+from bot.views import permissions as permissions_view
 from bot.views.common import add_pager, freshness, local_day, page_of, zone_label
 from core.billing.limits import AD_ACCOUNTS, LimitHit
 from core.billing.plans import Plan
 from core.connections import AccountInfo
+from core.features import grant_of
 from storage.models import AdAccount, TikTokConnection
 
 PAGE = 8
@@ -54,6 +56,7 @@ def overview(
                 state = _("⚠️ access revoked at TikTok; its data is deleted on {date} unless "
                           "you reconnect").format(date=local_day(conn.purge_after, user_tz))
             lines.append(f"\n🔗 <b>{html.quote(conn.display_name)}</b> — {state}")
+            lines.append(permissions_view.scope_line(grant_of(conn)))
         held = not acc.tracked and acc.plan_paused_at is not None
         mark = "✅" if acc.tracked else "⏸" if held else "⬜"
         lines.append(

@@ -13,15 +13,19 @@ from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen, rule_alerts, rule_digest
 from bot.views import admin as admin_view
 from bot.views import billing as billing_view
+from bot.views import comments as comments_view
 from bot.views import launch as launch_view
+from bot.views import permissions as permissions_view
 from bot.views import privacy as privacy_view
 from bot.views.common import local_day
 from bot.views.integrations import alerts as integrations_alerts
+from core import comments
 from core.billing import overview as billing_overview
 from core.billing import reconcile
 from core.billing import tick as billing_tick
 from core.billing.account import RECEIPT_KIND, SUPERSEDE_KIND
 from core.billing.plans import Catalogue, PlanBook
+from core.features import grant_of, is_on
 from core.launch import service as launch_service
 from core.privacy import rights
 from core.privacy.rights import MARKETING_KIND
@@ -93,6 +97,17 @@ async def render(
             "⚠️ TikTok stopped accepting TTPulse's access to <b>{name}</b>, so its ad "
             "accounts are not syncing. Reconnect to resume; nothing else changes."
         ).format(name=html.quote(conn.display_name)), kb.as_markup()
+    if kind == comments.NEW_KIND:
+        user = await u.users.get(user_id)
+        if user is None or not is_on(user, comments.FEATURE):
+            return None  # switched off since: not even what was already pulled is shown
+        found = await u.comments.comment(user_id, int(params["comment"]))
+        return comments_view.card(found[0]) if found is not None else None
+    if kind == comments.SCOPE_KIND:
+        conn = await u.connections.connection(user_id, int(params["connection_id"]))
+        if conn is None or conn.status == "disconnected":
+            return None
+        return permissions_view.scope_missing(comments.FEATURE, [grant_of(conn)])
     if kind == "account_lost":
         account = await u.connections.account(user_id, int(params["account_id"]))
         if account is None or account.purge_after is None:

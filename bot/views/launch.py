@@ -152,6 +152,11 @@ def issue_text(issue: Issue, accounts: dict[int, str]) -> str:
             "The template optimises for conversions but this account has no "
             "pixel. Add a pixel in TikTok, or optimise for clicks."
         ),
+        "pixel_scope_missing": _(
+            "The template optimises for conversions, but TikTok has not given TTPulse the "
+            "pixels permission for this account. Reconnect it in Accounts and keep “Pixels "
+            "and events” ticked on TikTok's page."
+        ),
         "tiktok_unreachable": _(
             "TikTok did not answer ({error}). Try the check again in a minute."
         ),

@@ -87,6 +87,8 @@ TABLE_LABELS: dict[str, Callable[[], str]] = {
     "tiktok_connections": lambda: _("TikTok connections"),
     "ad_accounts": lambda: _("ad accounts"),
     "sync_jobs": lambda: _("sync jobs"),
+    "comment_watches": lambda: _("campaigns watched for comments"),
+    "ad_comments": lambda: _("comments under your ads"),
     "ad_objects": lambda: _("campaigns, ad groups and ads"),
     "ad_object_values": lambda: _("recorded budget and bid changes"),
     "metrics_daily": lambda: _("daily statistics rows"),

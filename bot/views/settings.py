@@ -39,6 +39,7 @@ def overview(user: User, now: datetime) -> Screen:
         callback_data=SettingsCb(action="mkt", value="off" if user.marketing_opt_in else "on"),
     )
     kb.button(text=_("🔔 Alerts"), callback_data=SettingsCb(action="alerts"))
+    kb.button(text=_("🧩 Optional features"), callback_data=SettingsCb(action="features"))
     if user.paused_at is None:
         kb.button(text=_("⏸ Pause my account"), callback_data=PrivacyCb(a="pause"))
     else:
@@ -46,7 +47,7 @@ def overview(user: User, now: datetime) -> Screen:
     kb.button(text=_("🕒 Activity"), callback_data=PrivacyCb(a="activity"))
     kb.button(text=_("🔒 Privacy"), callback_data=PrivacyCb(a="page"))
     kb.button(text=_("« Main menu"), callback_data=MenuCb(section="home"))
-    kb.adjust(2, 2, 2, 2, 1)
+    kb.adjust(2, 2, 2, 2, 2)
     return text, kb.as_markup()
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from core.templates.model import Template
 from core.templates.validate import Problem as TemplateProblem
 from core.templates.validate import check_for_launch, launch_warnings, needs_pixel, validate
-from core.tiktok import TikTokClient, TikTokError, TokenInvalidError
+from core.tiktok import ScopeMissingError, TikTokClient, TikTokError, TokenInvalidError
 from storage.models import AdAccount, Creative
 
 # spec §5.1 / §5.2 ([L]): a video up to 500 MB, an image under 50 MB.
@@ -27,7 +27,8 @@ MAX_BYTES = {"video": 500 * 1024 * 1024, "image": 50 * 1024 * 1024}
 @dataclass(frozen=True)
 class Issue:
     """One problem with how to fix it: `code` is a template Problem code or one of this
-    module's (no_access, identity_missing, pixel_missing, tiktok_unreachable,
+    module's (no_access, identity_missing, pixel_missing, pixel_scope_missing,
+    tiktok_unreachable,
     creative_kind, creative_too_large, creative_unavailable); or a warning that does not stop
     the launch (`validate.WARNING_CODES`)."""
 
@@ -109,6 +110,9 @@ async def _account(
         )
     except TokenInvalidError:
         return [*issues, Issue("no_access", account.id, params={"account": account.name})], None
+    except ScopeMissingError:  # the consent withheld pixels (issue 17): say how to grant it
+        return [*issues, Issue("pixel_scope_missing", account.id,
+                               params={"account": account.name})], None
     except TikTokError as exc:
         detail = str(getattr(exc, "message", "") or exc)[:200]
         return [

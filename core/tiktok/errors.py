@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from core.tiktok.scopes import optional_group_of
+
 
 class TikTokError(Exception):
     """Base of every error the TikTok client raises."""
@@ -53,6 +55,16 @@ class PermissionDeniedError(TikTokError):
     """The token has no permission for that advertiser, object or scope."""
 
 
+class ScopeMissingError(PermissionDeniedError):
+    """An optional endpoint refused because the token lacks its scope (40001 or 40130 on a
+    comment/pixel/audience/catalog path, spec §8.1, §9): the user must grant it at TikTok by
+    reconnecting. Never retried; `group` names the missing feature group."""
+
+    def __init__(self, message: str, *, group: str, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.group = group
+
+
 class InvalidRequestError(TikTokError):
     """TikTok rejected the request (validation, unknown object...); TikTok's message says why."""
 
@@ -83,6 +95,9 @@ _PERMISSION_CODES = frozenset(
     {40001, 40003, 40013, 40113, 40114, 40124, 40125, 40130, 40300, 40301}
 )
 
+# A missing scope: TikTok's table has both (spec §8.1); which one it sends is not documented.
+_SCOPE_CODES = frozenset({40001, 40130})
+
 
 def error_for_code(
     code: int,
@@ -101,6 +116,8 @@ def error_for_code(
         return AuthCodeError(message, **kwargs)
     if code in _TOKEN_CODES:
         return TokenInvalidError(message, **kwargs)
+    if code in _SCOPE_CODES and (group := optional_group_of(path)) is not None:
+        return ScopeMissingError(message, group=group, **kwargs)
     if code in _PERMISSION_CODES:
         return PermissionDeniedError(message, **kwargs)
     return InvalidRequestError(message, **kwargs)

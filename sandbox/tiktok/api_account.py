@@ -102,7 +102,10 @@ def access_token(ctx: Ctx) -> Any:
         raise ApiError(AUTH_CODE_ERROR, "Auth code has expired.")
     code.used = True
     user = ctx.world.users[code.login]
-    tok = ctx.world.issue_token(app.app_id, user.login, user.advertiser_ids, ctx.now)
+    tok = ctx.world.issue_token(
+        app.app_id, user.login, user.advertiser_ids, ctx.now, scope=code.scope
+    )
+    # `scope` lists what the person granted on the consent page (spec §2.3: integers).
     data: dict[str, Any] = {"access_token": tok.token, "scope": tok.scope}
     if p.bool("return_advertiser_ids", True):
         data["advertiser_ids"] = list(tok.advertiser_ids)

@@ -10,9 +10,10 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import aiohttp
 
 
-async def click(consent_url: str, choice: str = "Authorize", *,
-                follow: bool = False) -> tuple[int, str, str]:
-    """Open the consent page and click `choice` ("Authorize" or "Cancel").
+async def click(consent_url: str, choice: str = "Authorize", *, follow: bool = False,
+                withhold: tuple[str, ...] = ()) -> tuple[int, str, str]:
+    """Open the consent page, click "Withhold <permission>" for each title in `withhold`
+    (e.g. "Comment management"), then click `choice` ("Authorize" or "Cancel").
 
     Without `follow`, returns (302, redirect location, ""); with it, the browser goes on to the
     redirect target and returns (status, final URL, page text).
@@ -20,6 +21,13 @@ async def click(consent_url: str, choice: str = "Authorize", *,
     async with aiohttp.ClientSession() as browser:
         async with browser.get(consent_url) as page:
             text = await page.text()
+        for title in withhold:
+            toggle = re.search(rf'<a href="([^"]+)">Withhold {re.escape(title)}</a>', text)
+            if toggle is None:
+                raise AssertionError(f"no Withhold {title} link on the consent page")
+            consent_url = urljoin(consent_url, html.unescape(toggle.group(1)))
+            async with browser.get(consent_url) as page:
+                text = await page.text()
         link = re.search(rf'<a href="([^"]+)">\s*{re.escape(choice)}\s*</a>', text)
         if link is None:
             raise AssertionError(f"no {choice} link on the consent page:\n{text[:500]}")

@@ -51,6 +51,19 @@ Uncertain facts of the spec (shared/spec/tiktok-marketing-api.md) and what the e
   soon TikTok bills spend is not documented -> ``balance_refresh_seconds`` (default 3600: the
   balance takes off the spend up to the last whole hour since the start; 0 = to the second).
 * §1.5 ``message`` "OK" vs "ok" [L] -> ``ok_message`` (default "OK").
+* §2.3 scope ids: TikTok publishes no mapping from a scope id to a permission [U] ->
+  ``scope_ids`` (feature group -> id; default sandbox/tiktok/scopes.py DEFAULT_SCOPE_IDS, 4 =
+  ads management as in TikTok's own example).  Which code refuses an endpoint whose scope the
+  token lacks is not documented either: §8.1 lists both 40001 "no permission (... scope)" and
+  40130 "scope not authorized" -> ``missing_scope_code`` (default 40001, the code §8.1 and §11
+  give for a token's missing access; 40130 plays the other reading).  The consent page lets
+  the person withhold each optional scope (comments, pixels, audiences, catalogs); all are
+  ticked by default.  A token saved before scopes were modelled carries ``[4]`` only; it is
+  read with the required scopes (ads management, reporting) added, as its consent gave them.
+* Comments (sandbox/tiktok/comments.py says what is uncertain there): ``comment_slot_seconds``
+  (600) and ``comment_chance_percent`` (25) shape how often the demo's ads get a comment;
+  ``comment_page_size_max`` (100), ``comment_max_days`` (30) and ``comment_reply_max_len``
+  (150) are limits TikTok's file does not declare [U].
 * Consent page Cancel: not documented -> redirect with ``error=access_denied``,
   ``error_description`` and ``state`` (OAuth 2 convention).
 
@@ -80,6 +93,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from sandbox.tiktok.scopes import DEFAULT_SCOPE_IDS
 
 FAULT_KINDS = ("50002", "http5xx", "timeout", "html504")
 # Faults only ever injected when asked for by name (not part of the default fault_kinds):
@@ -144,6 +159,13 @@ class EmulatorConfig:
     balance_refresh_seconds: float = 3600.0
     accept_v12_report_aliases: bool = True
     ok_message: str = "OK"
+    scope_ids: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_SCOPE_IDS))
+    missing_scope_code: int = 40001
+    comment_slot_seconds: int = 600
+    comment_chance_percent: int = 25
+    comment_page_size_max: int = 100
+    comment_max_days: int = 30
+    comment_reply_max_len: int = 150
     auth_code_ttl_seconds: int = 3600
     consent_path: str = "/portal/auth"
     # Where issued access tokens are kept across restarts ("" = in memory only). The offline
@@ -181,6 +203,12 @@ class EmulatorConfig:
                 bad = [k for k in value if k not in CREATE_KINDS]
                 if bad:
                     raise ValueError(f"idempotent_creates takes {list(CREATE_KINDS)}, not {bad}")
+            if key == "missing_scope_code" and value not in (40001, 40130):
+                raise ValueError("missing_scope_code must be 40001 or 40130")
+            if key == "scope_ids" and not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in value.values()
+            ):
+                raise ValueError("scope_ids maps a feature group to an integer id")
             checked[key] = value
         for key, value in checked.items():
             setattr(self, key, value)

@@ -25,6 +25,7 @@ from sandbox.tiktok.errors import NO_PERMISSION, ApiError
 from sandbox.tiktok.fixtures import FIXTURES, build_scale, parse_shape
 from sandbox.tiktok.model import Advertiser, Token, World
 from sandbox.tiktok.params import Params
+from sandbox.tiktok.scopes import OPTIONAL_GROUPS, REQUIRED_GROUPS, ids_for
 
 # Handlers are plain functions: they run one at a time in the emulator's worker thread, so
 # the world is only ever changed from that thread and the event loop never blocks on them.
@@ -153,7 +154,7 @@ class Emulator:
         else:
             FIXTURES[config.fixture](self.world, self.clock.timestamp())
         if config.token_file:
-            self.world.load_tokens(Path(config.token_file))
+            self.world.load_tokens(Path(config.token_file), self.scope_ids(REQUIRED_GROUPS))
         self.engine = DeliveryEngine(self.world)
         self.app = next(iter(self.world.apps.values()))
         owner = self.world.users[self.world.default_login]
@@ -164,6 +165,7 @@ class Emulator:
             self.clock.timestamp(),
             # Deterministic per seed, so a demo can be scripted against it.
             value=hashlib.sha1(f"ready:{config.seed}".encode()).hexdigest(),
+            scope=self.scope_ids(REQUIRED_GROUPS + OPTIONAL_GROUPS),
         )
         self.stats = Stats()
         self.limiter = RateLimiter()
@@ -174,6 +176,10 @@ class Emulator:
         self.started_at = self.clock.timestamp()
         # Every API handler runs here, off the event loop, one at a time.
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tiktok-emu")
+
+    def scope_ids(self, groups: tuple[str, ...] | list[str]) -> list[int]:
+        """The scope ids of some feature groups under this emulator's table."""
+        return ids_for(groups, self.config.scope_ids)
 
     def request_id(self) -> str:
         """A unique, timestamp-prefixed log id (spec §1.5)."""

@@ -124,6 +124,8 @@ class AuthCode:
     redirect_uri: str
     created: float
     used: bool = False
+    # The scope ids the person granted on the consent page (sandbox/tiktok/scopes.py).
+    scope: list[int] = field(default_factory=lambda: [4])
 
 
 @dataclass(slots=True)
@@ -300,6 +302,11 @@ class World:
         self._counters: dict[str, int] = {}
         self.version = 0
         self.media_defaults: dict[str, tuple[str | None, str | None, str | None]] = {}
+        # Comments (sandbox/tiktok/comments.py): generated ones are computed from the clock;
+        # only what people did to them is kept — statuses, replies, and ids already looked up.
+        self.comment_status: dict[str, str] = {}
+        self.comment_replies: dict[str, dict[str, Any]] = {}
+        self.comment_ads: dict[str, Ad] = {}
 
     def next_id(self, kind: str, base: int) -> str:
         """A fresh numeric id string of the given kind."""
@@ -308,15 +315,22 @@ class World:
         return str(base + n * 7919 + (self.seed % 1000))
 
     def issue_token(
-        self, app_id: str, login: str, advertiser_ids: list[str], now: float, value: str = ""
+        self,
+        app_id: str,
+        login: str,
+        advertiser_ids: list[str],
+        now: float,
+        value: str = "",
+        scope: list[int] | None = None,
     ) -> Token:
-        """Create an access token for a user's ad accounts (random unless ``value`` is given)."""
+        """Create an access token for a user's ad accounts (random unless ``value`` is given)
+        carrying the granted scope ids (default ``[4]``, ads management only)."""
         tok = Token(
             token=value or secrets.token_hex(20),
             app_id=app_id,
             login=login,
             advertiser_ids=list(advertiser_ids),
-            scope=[4],
+            scope=sorted(scope) if scope is not None else [4],
             created=now,
         )
         self.tokens[tok.token] = tok
@@ -335,12 +349,15 @@ class World:
             self.token_file.parent.mkdir(parents=True, exist_ok=True)
             self.token_file.write_text(json.dumps(rows))
 
-    def load_tokens(self, path: Path) -> None:
-        """Remember the tokens a previous run issued (for the same app), then keep saving."""
+    def load_tokens(self, path: Path, required: list[int] | None = None) -> None:
+        """Remember the tokens a previous run issued (for the same app), then keep saving.
+        A token saved before scopes were modelled gets the ``required`` ids its consent gave."""
         if path.exists():
             for row in json.loads(path.read_text()):
                 if row.get("app_id") in self.apps:
-                    self.tokens[row["token"]] = Token(**row)
+                    tok = Token(**row)
+                    tok.scope = sorted(set(tok.scope) | set(required or ()))
+                    self.tokens[row["token"]] = tok
         self.token_file = path
 
     def add_campaign(self, camp: Campaign) -> None:

@@ -2,10 +2,17 @@
 
 ``GET <consent_path>?app_id=…&state=…&redirect_uri=…[&user=<login>]`` shows the app, the
 logged-in emulated user (``user`` picks one; default the fixture's owner, e.g. ``demo``),
-links to switch user, and two links: Authorize and Cancel.  Authorize redirects (302) to
-``redirect_uri?auth_code=X&code=X&state=S``; Cancel redirects to
+links to switch user, the permissions asked for, and two links: Authorize and Cancel.
+Authorize redirects (302) to ``redirect_uri?auth_code=X&code=X&state=S``; Cancel redirects to
 ``redirect_uri?error=access_denied&error_description=…&state=S`` (not documented: OAuth 2
 convention).
+
+Permissions: ads management and reporting are always granted; each optional scope (comments,
+pixels, audiences, catalogs; sandbox/tiktok/scopes.py) is a ticked checkbox in a form whose
+submit button authorizes with the ticked ones, and — for clients that cannot untick a box, such
+as the terminal chat — a "Withhold …" / "Grant …" link that reloads the page with
+``withhold=<group>,…``; the Authorize link carries that choice. The token answer's ``scope``
+lists what was granted (spec §2.3).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from aiohttp import web
 
 from sandbox.tiktok.core import Emulator
 from sandbox.tiktok.model import AuthCode
+from sandbox.tiktok.scopes import GROUP_TITLES, OPTIONAL_GROUPS, REQUIRED_GROUPS
 
 
 def _with_query(url: str, extra: dict[str, str]) -> str:
@@ -62,6 +70,17 @@ class Portal:
         params = {"app_id": app_id, "state": q.get("state", ""), "redirect_uri": redirect_uri}
         return params, login
 
+    @staticmethod
+    def _withheld(request: web.Request) -> list[str]:
+        """The optional groups the person withheld: unticked boxes of the submitted form
+        (``scopes_form`` marks it), else the ``withhold`` list of the links."""
+        q = request.query
+        if q.get("scopes_form"):
+            ticked = set(q.getall("scope", []))
+            return [g for g in OPTIONAL_GROUPS if g not in ticked]
+        asked = {g for g in q.get("withhold", "").split(",") if g}
+        return [g for g in OPTIONAL_GROUPS if g in asked]
+
     async def consent(self, request: web.Request) -> web.Response:
         """The page: who is logging in, which accounts, Authorize / Cancel."""
         checked = self._check(request)
@@ -93,8 +112,36 @@ class Portal:
             f'<option value="{esc(u)}"{" selected" if u == login else ""}>{esc(u)}</option>'
             for u in world.users
         )
-        authorize = f"{base}/authorize?{urlencode({**params, 'user': login})}"
+        withheld = self._withheld(request)
+        choice = {"withhold": ",".join(withheld)} if withheld else {}
+        authorize = f"{base}/authorize?{urlencode({**params, 'user': login, **choice})}"
         cancel = f"{base}/cancel?{urlencode({**params, 'user': login})}"
+        required = ", ".join(GROUP_TITLES[g] for g in REQUIRED_GROUPS)
+        boxes, toggles = [], []
+        for group in OPTIONAL_GROUPS:
+            on = group not in withheld
+            title = esc(GROUP_TITLES[group])
+            # The state in words too: a text browser (the terminal chat) shows no tick.
+            state = "granted" if on else "withheld"
+            boxes.append(
+                f'<li><label><input type="checkbox" name="scope" value="{group}"'
+                f'{" checked" if on else ""}> {title}</label> ({state})</li>'
+            )
+            flipped = [g for g in withheld if g != group] + ([] if not on else [group])
+            again = {**params, "user": login}
+            if flipped:
+                again["withhold"] = ",".join(g for g in OPTIONAL_GROUPS if g in flipped)
+            verb = "Withhold" if on else "Grant"
+            toggles.append(f'<a href="{esc(base + "?" + urlencode(again))}">{verb} {title}</a>')
+        permissions = (
+            f"<p>Always granted: {esc(required)}.</p>"
+            f'<form method="get" action="{esc(base)}/authorize">{hidden}'
+            f'<input type="hidden" name="user" value="{esc(login)}">'
+            '<input type="hidden" name="scopes_form" value="1">'
+            f"<p>Optional permissions:</p><ul>{''.join(boxes)}</ul>"
+            '<button type="submit">Authorize with the ticked permissions</button></form>'
+            f"<p>{' | '.join(toggles)}</p>"
+        )
         body = (
             f"<h1>TikTok for Business</h1>"
             f"<p><b>{esc(app.name)}</b> (app {esc(app.app_id)}) "
@@ -105,6 +152,7 @@ class Portal:
             f'<form method="get" action="{esc(base)}">{hidden}'
             f'<select name="user">{options}</select> <button type="submit">Switch user</button>'
             "</form>"
+            f"{permissions}"
             f'<p><a href="{esc(authorize)}">Authorize</a> '
             f'<a href="{esc(cancel)}">Cancel</a></p>'
         )
@@ -117,12 +165,15 @@ class Portal:
             return checked
         params, login = checked
         code = secrets.token_hex(20)
+        withheld = self._withheld(request)
+        granted = list(REQUIRED_GROUPS) + [g for g in OPTIONAL_GROUPS if g not in withheld]
         self.emu.world.auth_codes[code] = AuthCode(
             code=code,
             app_id=params["app_id"],
             login=login,
             redirect_uri=params["redirect_uri"],
             created=self.emu.clock.timestamp(),
+            scope=self.emu.scope_ids(granted),
         )
         # auth_code and code carry the same value (spec §2.2); state echoed unchanged.
         target = _with_query(

@@ -14,6 +14,7 @@ from aiohttp import web
 
 import sandbox.tiktok.api_account
 import sandbox.tiktok.api_entities
+import sandbox.tiktok.comments
 import sandbox.tiktok.reports  # noqa: F401  (registers routes)
 from sandbox.tiktok.clock import EmulatorClock
 from sandbox.tiktok.config import (
@@ -40,6 +41,7 @@ from sandbox.tiktok.model import World
 from sandbox.tiktok.params import Params
 from sandbox.tiktok.portal import Portal
 from sandbox.tiktok.report_tasks import FILES_PATH, report_file
+from sandbox.tiktok.scopes import OPTIONAL_GROUPS, REQUIRED_GROUPS, check_scope
 
 API_PREFIX = "/open_api/v1.3/"
 log = logging.getLogger("sandbox.tiktok")
@@ -154,6 +156,8 @@ async def api_dispatch(request: web.Request) -> web.StreamResponse:
             token = emu.world.tokens.get(header)
             if token is None or token.revoked:
                 raise ApiError(TOKEN_INVALID, MSG_TOKEN_INVALID)
+            # A scope the person withheld at consent: refused before anything runs.
+            check_scope(rel, token.scope, cfg.scope_ids, cfg.missing_scope_code)
         params, form = await _read_params(emu, request, rt.method)
         app_id = token.app_id if token else str(params.raw("app_id") or "")
         over = emu.limiter.check(
@@ -311,8 +315,13 @@ async def control_token(request: web.Request) -> web.Response:
     if user is None:
         raise web.HTTPNotFound(text="unknown user")
     ids = [str(a) for a in body.get("advertiser_ids", user.advertiser_ids)]
-    tok = emu.world.issue_token(emu.app.app_id, login, ids, emu.clock.timestamp())
-    return web.json_response({"access_token": tok.token, "advertiser_ids": ids})
+    # Every optional scope unless {withhold: [group, ...]} says otherwise.
+    withheld = {str(g) for g in body.get("withhold", [])}
+    groups = list(REQUIRED_GROUPS) + [g for g in OPTIONAL_GROUPS if g not in withheld]
+    tok = emu.world.issue_token(
+        emu.app.app_id, login, ids, emu.clock.timestamp(), scope=emu.scope_ids(groups)
+    )
+    return web.json_response({"access_token": tok.token, "advertiser_ids": ids, "scope": tok.scope})
 
 
 async def control_world(request: web.Request) -> web.Response:

@@ -16,6 +16,7 @@ from storage.models.ads import (
 from storage.models.audit import AuditEntry
 from storage.models.base import NAMING, Base, Micros, UTCDateTime, utcnow
 from storage.models.billing import Entitlement, Payment
+from storage.models.comments import AdComment, CommentWatch
 from storage.models.fsm import FsmRecord
 from storage.models.launch import Creative, CreativeUpload, Launch, LaunchItem, Template
 from storage.models.privacy import DataExport, Erasure
@@ -36,10 +37,12 @@ from storage.models.web import WebSession, WebSigninLink
 __all__ = [
     "NAMING",
     "AdAccount",
+    "AdComment",
     "AdObject",
     "AuditEntry",
     "Base",
     "Broadcast",
+    "CommentWatch",
     "Creative",
     "CreativeUpload",
     "Credential",

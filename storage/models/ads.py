@@ -56,6 +56,9 @@ class TikTokConnection(Base):
     # The purge job's lease (core/privacy/purge.py): one instance deletes a connection at a time.
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The scope ids TikTok's token answer listed (spec §2.3), comma-separated, as TikTok sent
+    # them; read again at every reconnect. None: connected before scopes were read.
+    scope: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -48,3 +48,8 @@ class User(Base):
     # Restriction / objection (GDPR Art. 18, 21): while set, no sync, rule or alert runs for the
     # user; nothing is deleted. Cleared when the user resumes.
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Optional TikTok features the user switched on (core/features.py), comma-separated; off by
+    # default, and a feature that is off makes no call to its endpoints (issue 17).
+    features: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    # Words whose comments are hidden automatically (core/comments.py), comma-separated.
+    comment_words: Mapped[str] = mapped_column(String(500), default="", server_default="")

@@ -471,6 +471,35 @@ class BalanceList(_Obj):
 
 # §7.1 value formats seen in real records; every other metric's format comes from the
 # catalogue's type (sandbox/tiktok/report_catalogue.csv).
+class Comment(_Obj):
+    """tiktok-openapi/comment_list.yml response_rule `comments[]` (the fields TTPulse reads)."""
+
+    comment_id: NumericId
+    ad_id: NumericId
+    ad_name: StrictStr
+    adgroup_id: NumericId
+    campaign_id: NumericId
+    content: StrictStr
+    comment_status: Literal["PUBLIC", "HIDDEN"]
+    comment_type: Literal["COMMENT", "REPLY"]
+    create_time: UtcTime
+    user_name: StrictStr
+    original_comment_id: StrictStr
+    likes: StrictInt
+    replies: StrictInt
+
+
+class CommentList(_Obj):
+    """comment/list/: `data.comments` and `page_info`."""
+
+    comments: list[Comment]
+    page_info: PageInfo
+
+
+class Empty(_Obj):
+    """A write that answers `data: {}` (comment/status/update/)."""
+
+
 _COUNT = re.compile(r"^\d+$")
 _MONEY = re.compile(r"^\d+\.\d{3}$")
 _RATE = re.compile(r"^\d+\.\d{2}$")
@@ -517,6 +546,9 @@ SUCCESS_SCHEMAS: dict[str, type[_Obj] | None] = {
     "identity/get/": IdentityList,
     "identity/create/": IdentityId,
     "report/integrated/get/": ReportList,
+    "comment/list/": CommentList,
+    "comment/status/update/": Empty,
+    "comment/post/": Comment,
     "report/task/create/": TaskId,
     "report/task/check/": TaskStatus,
     "report/task/cancel/": TaskStatus,

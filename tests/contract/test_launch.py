@@ -436,3 +436,34 @@ async def test_a_video_ad_gets_one_cover_even_when_the_cover_upload_reply_is_los
     assert len(covers) == 1 and (await emu.stats())["faults"] == {"lost_reply": 1}
     [ad] = [a for a in emu.state.ads.values() if a.name.startswith("clip ")]
     assert ad.extra["image_ids"] == [covers[0].image_id]
+
+
+async def test_preflight_says_how_to_grant_a_withheld_pixel_permission(
+    emu: Emu,
+    client: TikTokClient,
+    tmp_path: Path,
+    engines: list[Any],  # noqa: F811
+) -> None:
+    """A conversion template on accounts whose consent withheld pixels: the pre-flight names
+    the missing permission (issue 17), not "TikTok did not answer", and creates nothing."""
+    db = await connected_db(f"sqlite+aiosqlite:///{tmp_path}/db.sqlite", client, engines)
+    await identities(emu, client, db)
+    for tok in emu.state.tokens.values():
+        tok.scope = [s for s in tok.scope if s != 15]  # 15: pixels (core/tiktok/scopes.py)
+    base = template(budget=Decimal(50))
+    convert = Template(
+        name="Conversions",
+        campaign=CampaignSpec("WEB_CONVERSIONS"),
+        adgroups=(AdGroupSpec(geo="US", location_ids=("6252001",), budget=Decimal(50),
+                              optimization_event="COMPLETE_PAYMENT"),),
+        ad=base.ad,
+        naming=base.naming,
+    )
+    tpl, accounts, creatives = await setup(db, convert, 1)
+    found = await service.propose(
+        db.uow, db.clock, client, USER, service.Request(tpl, accounts, creatives)
+    )
+    assert isinstance(found, list)
+    codes = {i.code for i in found}
+    assert "pixel_scope_missing" in codes and "tiktok_unreachable" not in codes
+    assert (await world_counts(client, emu, db))["campaign"] == []

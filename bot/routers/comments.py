@@ -1,0 +1,145 @@
+"""Comments under the user's ads (issue 17): hide / unhide / reply from a comment's buttons, and
+the campaigns to watch. Every id is checked against the presser; nothing reaches TikTok while
+the comments feature is off."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from bot.callbacks import CommentCb
+from bot.filters import TYPED
+from bot.routers.menu import sign_up_first
+from bot.screens import show
+from bot.states import CommentStates
+from bot.views import comments as view
+from bot.views import permissions as permissions_view
+from core import comments
+from core.clock import Clock
+from core.features import enabled, grants, is_on
+from core.tiktok import ScopeMissingError, TikTokClient, TikTokError
+from storage.models import User
+from storage.uow import UnitOfWorkFactory
+
+router = Router(name="comments")
+
+
+async def picker_screen(uow: UnitOfWorkFactory, user: User, page: int = 0) -> view.Screen:
+    """The campaign picker with what is watched now."""
+    async with uow() as u:
+        accounts = {a.id: a for a in await u.connections.accounts(user.id, tracked_only=True)}
+        campaigns = await u.comments.campaigns(list(accounts))
+        watched = {(w.ad_account_id, w.campaign_id) for w, _a in await u.comments.watches(user.id)}
+    return view.picker(campaigns, accounts, watched, page)
+
+
+@router.callback_query(CommentCb.filter())
+async def comment_action(query: CallbackQuery, callback_data: CommentCb, state: FSMContext,
+                         db_user: User | None, uow: UnitOfWorkFactory, clock: Clock,
+                         tiktok: TikTokClient | None) -> None:
+    """Hide, unhide, reply, pick campaigns, watch one."""
+    if db_user is None:
+        await query.answer(sign_up_first(), show_alert=True)
+        return
+    action, target = callback_data.a, callback_data.id
+    if not is_on(db_user, comments.FEATURE) or tiktok is None:
+        await query.answer(view.feature_off(), show_alert=True)
+        return
+    if action == "pick":
+        await show(query, await picker_screen(uow, db_user, target))
+        await query.answer()
+        return
+    if action == "watch":
+        campaign_id, _dot, page = callback_data.c.partition(".")
+        async with uow() as u:
+            current = await u.comments.watch(target, campaign_id)
+        if not await comments.set_watch(uow, clock, db_user.id, target, campaign_id,
+                                        current is None):
+            await query.answer(view.not_found(), show_alert=True)
+            return
+        await show(query, await picker_screen(uow, db_user, int(page) if page.isdigit() else 0))
+        await query.answer()
+        return
+    if action == "reply":
+        found = await comments.comment_of(uow, db_user.id, target)
+        if found is None:
+            await query.answer(view.not_found(), show_alert=True)
+            return
+        await state.set_state(CommentStates.reply)
+        await state.update_data(comment=found.id)
+        await query.answer()
+        if query.message is not None:
+            await query.message.answer(view.ask_reply(found))
+        return
+    if action not in ("hide", "unhide"):
+        await query.answer(view.not_found(), show_alert=True)
+        return
+    try:
+        row = await comments.set_hidden(uow, clock, tiktok, db_user.id, target, action == "hide")
+    except ScopeMissingError as exc:
+        await query.answer()
+        if query.message is not None:
+            text, markup = permissions_view.scope_missing(exc.group, await grants(uow, db_user.id))
+            await query.message.answer(text, reply_markup=markup)
+        return
+    except comments.NotConfirmed:
+        await query.answer(view.not_confirmed(), show_alert=True)
+        return
+    except TikTokError:
+        await query.answer(view.failed(), show_alert=True)
+        return
+    if row is None:
+        await query.answer(view.not_found(), show_alert=True)
+        return
+    await show(query, view.card(row))
+    await query.answer(view.hidden_done(row))
+
+
+@router.message(CommentStates.reply, TYPED)
+async def typed_reply(message: Message, state: FSMContext, db_user: User | None,
+                      uow: UnitOfWorkFactory, clock: Clock, tiktok: TikTokClient | None) -> None:
+    """The reply's text: sent as the ad's identity."""
+    data = await state.get_data()
+    await state.clear()
+    if db_user is None or tiktok is None or not is_on(db_user, comments.FEATURE):
+        await message.answer(view.feature_off())
+        return
+    try:
+        row = await comments.reply_to(uow, clock, tiktok, db_user.id, int(data.get("comment", 0)),
+                                      message.text or "")
+    except ScopeMissingError as exc:
+        text, markup = permissions_view.scope_missing(exc.group, await grants(uow, db_user.id))
+        await message.answer(text, reply_markup=markup)
+        return
+    except TikTokError:
+        await message.answer(view.failed())
+        return
+    await message.answer(view.replied(row) if row is not None else view.not_found())
+
+
+@router.message(CommentStates.words, TYPED)
+async def typed_words(message: Message, state: FSMContext, db_user: User | None,
+                      uow: UnitOfWorkFactory, clock: Clock) -> None:
+    """The hide words ("-" clears them); then back to the features screen."""
+    if db_user is None:
+        await message.answer(sign_up_first())
+        return
+    text = (message.text or "").strip()
+    try:
+        words = [] if text == "-" else comments.parse_words(text)
+    except ValueError:
+        await message.answer(view.bad_words())
+        return
+    await comments.set_words(uow, clock, db_user.id, words)
+    await state.clear()
+    user = await _fresh_user(uow, db_user.id)
+    await show(message, permissions_view.features(enabled(user), await grants(uow, user.id),
+                                                  user.comment_words))
+
+
+async def _fresh_user(uow: UnitOfWorkFactory, user_id: int) -> User:
+    async with uow() as u:
+        user = await u.users.get(user_id)
+    assert user is not None
+    return user

@@ -1,0 +1,234 @@
+"""Comments under the ads (spec §9 "Comment management"; tiktok-openapi/comment_list.yml).
+
+The demo's ads receive comments over time on the emulator clock, deterministically: time is cut
+into ``comment_slot_seconds`` slots and (seed, ad id, slot) decides whether a comment was
+written then and which text — so a comment list is the same whichever emulator answers it, and
+new comments keep arriving as the clock moves. Some texts carry the words of a demo comment rule
+("scam", "fake"). Hides and replies are kept in the world.
+
+Endpoints:
+* ``GET comment/list/``: required ``advertiser_id``, ``start_time``, ``end_time``,
+  ``search_field`` (only ``ADGROUP_ID``) and ``search_value`` (comment_list.yml); paging
+  ``page`` / ``page_size`` (defaults 1 / 10); ``sort_field`` CREATE_TIME|LIKES|REPLIES|SMART,
+  ``sort_type`` ASC|DESC; ``comment_type`` / ``comment_status`` JSON lists; ``data.comments``
+  with the fields of the file's response_rule, plus ``page_info``.
+* ``POST comment/status/update/``: ``advertiser_id``, ``comment_ids`` (list), ``operation``
+  HIDDEN|PUBLIC.
+* ``POST comment/post/``: a reply — ``advertiser_id``, ``ad_id``, ``comment_id`` (the comment
+  answered), ``text``; answers the new reply.
+
+Uncertain, and configurable (sandbox/tiktok/config.py):
+* The format of ``start_time`` / ``end_time`` is only "string" in the file [U]: "YYYY-MM-DD"
+  (whole UTC days, both inclusive) and "YYYY-MM-DD HH:MM:SS" (UTC) are both accepted.
+* The largest ``page_size`` is not declared [U] -> ``comment_page_size_max`` (default 100);
+  the longest window is not declared either -> ``comment_max_days`` (default 30).
+* The body fields of status/update and post are not in the files given [U]: the names above
+  follow the list endpoint's own (``comment_id``, ``comment_status`` values) and the SDK's
+  path names; ``text`` is limited to ``comment_reply_max_len`` (default 150) characters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sandbox.tiktok.api_account import page_args, paginate
+from sandbox.tiktok.core import Ctx, route
+from sandbox.tiktok.errors import ApiError, param_error
+from sandbox.tiktok.model import DELETE, Ad, fmt_time
+
+NOT_EXIST = 40007
+# Texts the demo's viewers write; the ones with "scam"/"fake" match the demo comment rule.
+TEXTS = (
+    "Where can I buy this?",
+    "Love it 😍",
+    "How much is shipping to Germany?",
+    "This is a scam, never arrived",
+    "Looks fake to me",
+    "Ordered two, great quality!",
+    "Does it come in blue?",
+    "Это развод, не покупайте",
+    "Супер, уже заказала",
+    "Is there a discount code?",
+    "fake reviews everywhere lol",
+    "My sister has one, she loves it",
+)
+NAMES = ("mia_k", "dan.rivera", "sveta_99", "lucas.b", "emma_shop", "olegtt", "nina.rose")
+
+
+def _roll(seed: int, *parts: object) -> int:
+    """A stable pseudo-random integer from the seed and some parts."""
+    raw = hashlib.sha256(":".join(str(p) for p in (seed, *parts)).encode()).digest()
+    return int.from_bytes(raw[:8], "big")
+
+
+def comment_id(ad_id: str, slot: int) -> str:
+    """The id of the comment an ad got in a slot (numeric, 64-bit-ish, stable)."""
+    return str(7_400_000_000_000_000_000 + (_roll(0, ad_id, slot) % 10**17))
+
+
+def _generated(ctx: Ctx, ad: Ad, start: float, end: float) -> list[dict[str, Any]]:
+    """The comments written under one ad between start and end (never after now)."""
+    cfg = ctx.emu.config
+    slot_len = cfg.comment_slot_seconds
+    end = min(end, ctx.now)
+    first = int(max(start, ad.create_time) // slot_len)
+    out = []
+    for slot in range(first, int(end // slot_len) + 1):
+        roll = _roll(ctx.world.seed, ad.ad_id, slot)
+        if roll % 100 >= cfg.comment_chance_percent:
+            continue
+        at = slot * slot_len + (roll >> 8) % slot_len
+        if not start <= at <= end or at < ad.create_time:
+            continue
+        cid = comment_id(ad.ad_id, slot)
+        out.append({"comment_id": cid, "at": at, "text": TEXTS[(roll >> 20) % len(TEXTS)],
+                    "user": NAMES[(roll >> 28) % len(NAMES)], "likes": (roll >> 36) % 40})
+    return out
+
+
+def _view(ctx: Ctx, ad: Ad, c: dict[str, Any], original: str = "0") -> dict[str, Any]:
+    """A comment as comment/list answers it (the response_rule's fields)."""
+    w = ctx.world
+    group = w.adgroups[ad.adgroup_id]
+    camp = w.campaigns[ad.campaign_id]
+    cid = c["comment_id"]
+    replies = [r for r in w.comment_replies.values() if r["original"] == cid]
+    return {
+        "ad_id": ad.ad_id,
+        "ad_name": ad.name,
+        "ad_text": str(ad.extra.get("ad_text", "")),
+        "adgroup_id": ad.adgroup_id,
+        "adgroup_name": group.name,
+        "app": "TikTok",
+        "campaign_id": ad.campaign_id,
+        "campaign_name": camp.name,
+        "can_delete": False,
+        "comment_id": cid,
+        "comment_status": w.comment_status.get(cid, "PUBLIC"),
+        "comment_type": "REPLY" if original != "0" else "COMMENT",
+        "content": c["text"],
+        "create_time": fmt_time(c["at"]),
+        "hit_blockedword": False,
+        "identity_id": str(ad.extra.get("identity_id", "")),
+        "identity_type": str(ad.extra.get("identity_type", "CUSTOMIZED_USER")),
+        "is_auth_comment_manage_scope": True,
+        "is_auth_ttba": False,
+        "is_pinned": False,
+        "likes": c.get("likes", 0),
+        "original_comment_id": original,
+        "replies": len(replies),
+        "tiktok_item_id": f"70{ad.ad_id[-17:]}",
+        "user_avatar_url": "",
+        "user_id": str(_roll(1, c["user"]) % 10**18),
+        "user_name": c["user"],
+        "video_cover_url": "",
+        "video_play_url": "",
+    }
+
+
+def _window(ctx: Ctx) -> tuple[float, float]:
+    """start_time / end_time as Unix seconds (a bare date covers its whole UTC day)."""
+    out = []
+    for name, whole_day in (("start_time", 0), ("end_time", 86399)):
+        value = ctx.params.req(name)
+        for fmt, extra in (("%Y-%m-%d %H:%M:%S", 0), ("%Y-%m-%d", whole_day)):
+            try:
+                out.append(datetime.strptime(value, fmt).replace(tzinfo=UTC).timestamp() + extra)
+                break
+            except ValueError:
+                continue
+        else:
+            raise param_error(f"{name} should be in the format YYYY-MM-DD.")
+    start, end = out
+    if end < start:
+        raise param_error("end_time should not be earlier than start_time.")
+    days = ctx.emu.config.comment_max_days
+    if end - start > timedelta(days=days).total_seconds():
+        raise param_error(f"the time range should not exceed {days} days.")
+    return start, end
+
+
+def _filter(ctx: Ctx, name: str, allowed: list[str]) -> set[str]:
+    """A JSON list filter such as comment_status ["HIDDEN"]; ALL (or absent) keeps all."""
+    values = ctx.params.str_list(name, allowed=["ALL", *allowed]) or ["ALL"]
+    return set(allowed) if "ALL" in values else set(values)
+
+
+@route("comment/list/")
+def comment_list(ctx: Ctx) -> Any:
+    """Comments under an ad group's ads in a time window, paged (comment_list.yml)."""
+    p = ctx.params
+    adv = ctx.advertiser()
+    start, end = _window(ctx)
+    p.enum("search_field", ["ADGROUP_ID"], required=True)
+    group = ctx.world.adgroups.get(p.req("search_value"))
+    if group is None or group.advertiser_id != adv.advertiser_id:
+        return {"comments": [], "page_info": paginate([], 1, 10)[1]}
+    sort_field = p.enum("sort_field", ["CREATE_TIME", "LIKES", "REPLIES", "SMART"],
+                        default="CREATE_TIME")
+    sort_type = p.enum("sort_type", ["ASC", "DESC"], default="DESC")
+    statuses = _filter(ctx, "comment_status", ["PUBLIC", "HIDDEN"])
+    types = _filter(ctx, "comment_type", ["COMMENT", "REPLY"])
+    page, size = page_args(p, ctx.emu.config.comment_page_size_max, 10)
+    rows: list[dict[str, Any]] = []
+    for ad_id in group.ad_ids:
+        ad = ctx.world.ads[ad_id]
+        if ad.status.at(ctx.now) == DELETE:
+            continue
+        if "COMMENT" in types:
+            rows += [_view(ctx, ad, c) for c in _generated(ctx, ad, start, end)]
+        if "REPLY" in types:
+            rows += [_view(ctx, ad, r, r["original"]) for r in ctx.world.comment_replies.values()
+                     if r["ad_id"] == ad_id and start <= r["at"] <= end]
+    rows = [r for r in rows if r["comment_status"] in statuses]
+    key = {"CREATE_TIME": "create_time", "LIKES": "likes", "REPLIES": "replies",
+           "SMART": "likes"}[sort_field or "CREATE_TIME"]
+    rows.sort(key=lambda r: (r[key], r["comment_id"]), reverse=sort_type == "DESC")
+    shown, info = paginate(rows, page, size)
+    for row in shown:
+        ctx.world.comment_ads.setdefault(row["comment_id"], ctx.world.ads[row["ad_id"]])
+    return {"comments": shown, "page_info": info}
+
+
+def _known(ctx: Ctx, cid: str) -> Ad | None:
+    """The ad a comment id belongs to: a reply, or a comment some list answered (a client only
+    learns ids from a list, so a lookup never has to regenerate months of comments)."""
+    if cid in ctx.world.comment_replies:
+        return ctx.world.ads.get(ctx.world.comment_replies[cid]["ad_id"])
+    return ctx.world.comment_ads.get(cid)
+
+
+@route("comment/status/update/", "POST")
+def comment_status_update(ctx: Ctx) -> Any:
+    """Hide or show comments (HIDDEN / PUBLIC)."""
+    p = ctx.params
+    adv = ctx.advertiser()
+    ids = p.str_list("comment_ids", required=True, min_items=1, max_items=20) or []
+    operation = p.enum("operation", ["HIDDEN", "PUBLIC"], required=True)
+    for cid in ids:
+        ad = _known(ctx, cid)
+        if ad is None or ad.advertiser_id != adv.advertiser_id:
+            raise ApiError(NOT_EXIST, f"Comment {cid} does not exist.")
+    for cid in ids:
+        ctx.world.comment_status[cid] = str(operation)
+    return {}
+
+
+@route("comment/post/", "POST")
+def comment_post(ctx: Ctx) -> Any:
+    """Reply to a comment as the ad's identity."""
+    p = ctx.params
+    adv = ctx.advertiser()
+    original = p.req("comment_id")
+    text = p.name("text", required=True, max_len=ctx.emu.config.comment_reply_max_len) or ""
+    ad = _known(ctx, original)
+    if ad is None or ad.advertiser_id != adv.advertiser_id:
+        raise ApiError(NOT_EXIST, f"Comment {original} does not exist.")
+    n = len(ctx.world.comment_replies) + 1
+    cid = str(7_500_000_000_000_000_000 + n)
+    reply = {"comment_id": cid, "at": ctx.now, "text": text, "user": "advertiser",
+             "likes": 0, "original": original, "ad_id": ad.ad_id}
+    ctx.world.comment_replies[cid] = reply
+    return _view(ctx, ad, reply, original)
