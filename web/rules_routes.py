@@ -74,7 +74,7 @@ async def rules_list(request: web.Request) -> web.StreamResponse:
     _signed_in(request)
     deps = request.app[DEPS_KEY]
     rules = await service.rules_of(deps.uow, request[USER].id)
-    return page(request, "rules.html", rules=rules, said=request.query.get("said"))
+    return page(request, "rules.html", rules=rules, said=request.query.get("said"), limit=None)
 
 
 @routes.post("/rules/{rule_id:\\d+}/{switch:on|off}")
@@ -126,6 +126,15 @@ async def _form(request: web.Request, rule_id: int | None, text: str, name: str,
     runs, total = log or ([], 0)
     return page(request, "rule.html", status=status, rule=rule, text=text, name=name,
                 error=error, runs=runs, total=total, said=request.query.get("said"))
+
+
+async def _unusable(request: web.Request, rule_id: int, text: str,
+                    exc: Exception) -> web.Response:
+    """The rule's form with why its text cannot run (to fix it there)."""
+    deps = request.app[DEPS_KEY]
+    with deps.i18n.context(), deps.i18n.use_locale(request[USER].language):
+        error = explain_error(text, exc)
+    return await _form(request, rule_id, text, "", error, status=422)
 
 
 @routes.get("/rules/new")
@@ -184,7 +193,10 @@ async def preview(request: web.Request) -> web.StreamResponse:
     rule = await service.get(deps.uow, user.id, _rule_id(request))
     if rule is None:
         raise not_found(request)
-    ev = await service.preview(deps.uow, deps.clock, user.id, service.draft_of(rule))
+    try:
+        ev = await service.preview(deps.uow, deps.clock, user.id, service.draft_of(rule))
+    except (RuleSyntaxError, service.RuleInvalid) as exc:  # a rule saved by an older parser
+        return await _unusable(request, rule.id, rule.text, exc)
     async with deps.uow() as u:
         tracked = await u.connections.accounts(user.id, tracked_only=True)
     currencies = {a.id: a.currency for a in tracked}
@@ -212,6 +224,10 @@ async def backtest_page(request: web.Request) -> web.StreamResponse:
         floor = (await plan_of(deps.uow, catalogue, deps.clock, user.id)).limits
         settings = replace(settings, schedule=at_cadence(settings.schedule,
                                                          floor.rule_every_minutes))
+    try:
+        service.check(draft.text)
+    except (RuleSyntaxError, service.RuleInvalid) as exc:  # a rule saved by an older parser
+        return await _unusable(request, rule.id, rule.text, exc)
     async with deps.uow() as u:
         result = await backtest(u, user.id, draft.text, settings, deps.clock.now(), days)
     with deps.i18n.context(), deps.i18n.use_locale(user.language):

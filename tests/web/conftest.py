@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.i18n import make_i18n
 from core import web_auth
+from core.billing.plans import PlanBook
 from core.clock import FixedClock
 from storage.db import session_factory
 from storage.uow import UnitOfWorkFactory
@@ -75,7 +76,7 @@ async def dash(engine: AsyncEngine) -> AsyncIterator[Dash]:
     mine, other = await seed(uow, 501), await seed(uow, 502)
     app = web.Application()
     mount(app, WebDeps(uow, clock, make_i18n(), TOKEN, "http://127.0.0.1",
-                       changer=NoTikTok()))  # type: ignore[arg-type]
+                       changer=NoTikTok(), plans=PlanBook()))  # type: ignore[arg-type]
     server = TestServer(app)
     await server.start_server()
     running = Dash(uow, clock, server, mine, other)
