@@ -37,11 +37,15 @@
   }
 
   if (filter && table) {
+    // The name column (the first, or the second when rows have a checkbox for bulk changes).
+    var nameCol = Array.prototype.findIndex.call(table.tHead.rows[0].cells, function (th) {
+      return th.hasAttribute("data-name");
+    });
     filter.addEventListener("input", function () {
       var q = filter.value.trim().toLowerCase();
       Array.prototype.forEach.call(table.tBodies[0].rows, function (r) {
         if (!r.hasAttribute("data-id")) return;
-        r.hidden = q !== "" && value(r, 0, "text").indexOf(q) === -1;
+        r.hidden = q !== "" && value(r, Math.max(0, nameCol), "text").indexOf(q) === -1;
       });
       if (csv) {
         var url = new URL(csv.href, window.location.href);
