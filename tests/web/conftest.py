@@ -70,13 +70,19 @@ async def csrf_of(client: TestClient) -> str:
 
 
 @pytest.fixture
-async def dash(engine: AsyncEngine) -> AsyncIterator[Dash]:
+def changer() -> object:
+    """The dashboard's TikTok changer (a test module overrides it with one that works)."""
+    return NoTikTok()
+
+
+@pytest.fixture
+async def dash(engine: AsyncEngine, changer: object) -> AsyncIterator[Dash]:
     uow = UnitOfWorkFactory(session_factory(engine), Vault(parse_keyring(generate_key_entry("k"))))
     clock = FixedClock(NOW)
     mine, other = await seed(uow, 501), await seed(uow, 502)
     app = web.Application()
     mount(app, WebDeps(uow, clock, make_i18n(), TOKEN, "http://127.0.0.1",
-                       changer=NoTikTok(), plans=PlanBook()))  # type: ignore[arg-type]
+                       changer=changer, plans=PlanBook()))  # type: ignore[arg-type]
     server = TestServer(app)
     await server.start_server()
     running = Dash(uow, clock, server, mine, other)
