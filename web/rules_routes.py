@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -238,8 +238,13 @@ async def backtest_page(request: web.Request) -> web.StreamResponse:
     # Firings per local day of the user (the newest FIRINGS_SHOWN the backtest lists).
     zone = ZoneInfo(user.time_zone)
     per_day = Counter(f.at.astimezone(zone).date().isoformat() for f in result.firings)
-    start = deps.clock.now().astimezone(zone).date()
-    axis = [(start - timedelta(days=n)).isoformat() for n in range(days, 0, -1)]
+    today = deps.clock.now().astimezone(zone).date()
+    # The replayed days are each account's own; in the user's zone they may spill a day over.
+    seen = sorted(per_day)
+    first = min([(today - timedelta(days=days)).isoformat(), *seen[:1]])
+    last = max([(today - timedelta(days=1)).isoformat(), *seen[-1:]])
+    span = (date.fromisoformat(last) - date.fromisoformat(first)).days
+    axis = [(date.fromisoformat(first) + timedelta(days=n)).isoformat() for n in range(span + 1)]
     chart = {"days": axis, "firings": [per_day.get(d, 0) for d in axis]}
     return page(request, "rule_check.html", rule=rule, text=text, days=days,
                 choices=BACKTEST_DAYS, chart_json=json.dumps(chart))

@@ -86,7 +86,9 @@ async def test_preview_backtest_and_run_log(dash: Dash) -> None:
     text = await bt.text()
     assert bt.status == 200 and 'id="chart-data"' in text
     data = json.loads(re.search(r'id="chart-data">(.*?)</script>', text)[1])  # type: ignore[index]
-    assert len(data["days"]) == 14 and len(data["firings"]) == 14
+    assert len(data["days"]) >= 14 and len(data["firings"]) == len(data["days"])
+    fired = re.search(r"Would have fired (\d+) times", text)
+    assert fired is not None and sum(data["firings"]) == int(fired[1])  # every firing charted
 
 
 async def test_rules_pages_in_russian(dash: Dash) -> None:
