@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from core.clock import FixedClock
 from storage.db import session_factory
 from storage.uow import UnitOfWorkFactory
 from storage.vault import Vault, generate_key_entry, parse_keyring
+from tests.web.browser import Browser, require_chromium
 from tests.web.seed import NOW, Seeded, seed
 from web.app import mount
 from web.deps import WebDeps
@@ -90,6 +92,23 @@ async def dash(engine: AsyncEngine, changer: object) -> AsyncIterator[Dash]:
     for client in running.clients:
         await client.close()
     await server.close()
+
+
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run's screenshot folder, one for every browser test (named in the run's summary)."""
+    folder = tmp_path_factory.mktemp("dashboard-screenshots")
+    SCREENSHOTS.append(folder)
+    return folder
+
+
+@pytest.fixture
+async def browser(tmp_path: Path, shots: Path) -> AsyncIterator[Browser]:
+    """A headless chromium writing its screenshots to `shots` (skipped without chromium)."""
+    require_chromium()
+    b = await asyncio.to_thread(Browser, tmp_path / "chromium-profile", shots)
+    yield b
+    await b.close()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

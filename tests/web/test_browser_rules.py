@@ -20,7 +20,7 @@ from tests.e2e.harness import ServiceProcess
 from tests.e2e.test_rules import api, state_of  # noqa: F401 - fixture used by name
 from tests.e2e.test_stats import connected_and_synced
 from tests.web.browser import Browser
-from tests.web.test_browser import browser, service_env, shots  # noqa: F401 - fixtures
+from tests.web.test_browser import service_env  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.xdist_group("e2e")
 
@@ -36,8 +36,8 @@ async def test_rules_and_budget_in_chromium(
     sandbox: SandboxClient,  # noqa: F811
     tiktok: RunningEmulator,  # noqa: F811
     api: TikTokClient,  # noqa: F811
-    browser: Browser,  # noqa: F811
-    shots: Path,  # noqa: F811
+    browser: Browser,
+    shots: Path,
 ) -> None:
     user = await sandbox.user(1611, language_code="en")
     await connected_and_synced(user)
