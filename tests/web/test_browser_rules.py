@@ -94,6 +94,7 @@ async def test_rules_and_budget_in_chromium(
     campaign = await b.js("return document.querySelector('#table a.budget')"
                           ".closest('tr').dataset.id")
     adv = await b.js("return document.querySelector('h1').dataset.advertiser")
+    account = await b.js("return new URLSearchParams(location.search).get('account')")
     before = (await state_of(api, tiktok, adv, "campaign", campaign)).budget
     assert before is not None
     new = before + Decimal("7.25")
@@ -110,7 +111,27 @@ async def test_rules_and_budget_in_chromium(
     await b.click("#undo")
     await b.wait("return document.querySelector('#outcome li[data-state=undone]')", within=40)
     assert (await state_of(api, tiktok, adv, "campaign", campaign)).budget == before
+
+    # Bulk: every ad row has a checkbox; two ticked, "Pause selected" proposes those two.
+    await b.get(f"{service.url}/app/stats?account={account}&level=ad&period=30d")
+    rows = await b.wait("return document.querySelectorAll('#table tr[data-id]').length")
+    boxes = await b.js("return document.querySelectorAll('#table input[name=ids]').length")
+    assert boxes == rows and not await b.js("return document.getElementById('bulk').hidden")
+    ticked = await b.js(  # two active ads (a paused one would be left out as already so)
+        "var bs = Array.from(document.querySelectorAll('#table tr[data-id]'))"
+        ".filter(r => r.querySelector('button[value^=\\'pause:\\']'))"
+        ".slice(0, 2).map(r => r.querySelector('input[name=ids]'));"
+        "bs.forEach(b => b.click()); return bs.map(b => b.value)")
+    assert len(ticked) == 2
+    await b.click("#pause-selected")
+    await b.wait("return document.getElementById('confirm')")
+    await b.screenshot("bulk-confirm")
+    assert await b.js("return document.querySelectorAll('ul.changes li').length") == 2
+    await b.click("#cancel")
+    await b.wait("return document.querySelector('#outcome li[data-state=rejected]')")
+    for ad in ticked:
+        assert (await state_of(api, tiktok, adv, "ad", ad)).status == "ENABLE"
     taken = await asyncio.to_thread(lambda: {p.name for p in shots.iterdir()})
     assert taken >= {f"{page}-{width}.png" for page in ("rule-error", "rules", "rule-backtest",
-                                                         "budget-confirm")
+                                                         "budget-confirm", "bulk-confirm")
                      for width in ("desktop", "phone")}
