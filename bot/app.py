@@ -218,6 +218,7 @@ def dashboard_deps(svc: Service) -> WebDeps:
         svc.uow, svc.clock, svc.i18n, settings.bot_token.get_secret_value(),
         settings.public_url,
         changer=TikTokChanger(svc.uow, svc.tiktok) if svc.tiktok is not None else None,
+        plans=svc.dp["plans"],
         init_data_max_age=timedelta(seconds=settings.web_init_data_max_age_seconds),
         session_lifetime=timedelta(days=settings.web_session_days),
         # Two back-window syncs missed (one may be late under load, not two).

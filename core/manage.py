@@ -17,7 +17,7 @@ import asyncio
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -35,6 +35,7 @@ from storage.uow import UnitOfWorkFactory
 
 CONFIRM_FOR = timedelta(minutes=10)  # a confirmation left longer is stale: read again
 MAX_SELECTION = 100  # objects in one bulk change
+MAX_LISTED = 5000  # objects of one level a screen lists (the dashboard's table)
 PAGE_SIZE = 8
 READS_AT_ONCE = 4  # live reads of a bulk proposal in flight together (the QPS limiter paces)
 LEVELS = ("campaign", "adgroup", "ad")
@@ -173,6 +174,33 @@ async def object_card(
         budget_blocked(shape),
         bid_blocked(shape),
     )
+
+
+async def changeable(
+    uow: UnitOfWorkFactory, user_id: int, account_id: int, level: str, parent_id: str | None
+) -> dict[str, tuple[bool, bool]]:
+    """Per object of a level (under a parent): whether its budget and whether its bid can be
+    changed (core.eligibility), so a screen offers only what can be done; empty unless the
+    account is the user's (and for ads, which have neither)."""
+    if level not in ("campaign", "adgroup"):
+        return {}
+    async with uow() as u:
+        account = await u.connections.account(user_id, account_id)
+        if account is None or not account.tracked:
+            return {}
+        # The sums are not needed here: an empty range (one day long ago) keeps them cheap.
+        never = date(2000, 1, 1)
+        rows, _ = await u.stats.manageable(account.id, level, parent_id, never, never,
+                                           MAX_LISTED, 0)
+        campaigns: dict[str, AdObject | None] = {}
+        if level == "adgroup":
+            for c in {obj.campaign_id for obj, _ in rows if obj.campaign_id}:
+                campaigns[c] = await u.stats.object(account.id, "campaign", c)
+    out = {}
+    for obj, _ in rows:
+        shape = shape_of(obj, campaigns.get(obj.campaign_id or ""))
+        out[obj.object_id] = (budget_blocked(shape) is None, bid_blocked(shape) is None)
+    return out
 
 
 # ---------------------------------------------------------------- proposing

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aiogram.utils.i18n import I18n
 
+from core.billing.plans import PlanBook
 from core.clock import Clock
 from core.rules.acting import Changer
 from storage.uow import UnitOfWorkFactory
@@ -28,6 +29,8 @@ class WebDeps:
     bot_token: str
     public_url: str
     changer: Changer | None = None
+    # The plans (rules switched on, rule cadence) as the chat enforces them; None: no limits.
+    plans: PlanBook | None = None
     init_data_max_age: timedelta = timedelta(days=1)
     session_lifetime: timedelta = timedelta(days=30)
     vendor_dir: Path = VENDOR

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from aiohttp import web
 
+from core import manage
 from core.connections import sync_health
 from core.periods import DateRange, Period, PeriodError, local_today, parse_custom
 from core.rules import approvals
@@ -125,7 +126,11 @@ async def stats(request: web.Request) -> web.StreamResponse:
             series["days"].append(p.day.isoformat())
             series["spend"].append(str(p.spend))
             series["conversions"].append(p.conversions)
+    # Budget / bid links only where they exist (core.eligibility), as the chat's card offers.
+    can = (await manage.changeable(deps.uow, user.id, data.account.account_id, data.level,
+                                   data.parent_id) if deps.changer is not None else {})
     return page(request, "stats.html", data=data, period=asked.period, chosen=asked,
+                changeable=can,
                 child=CHILD.get(data.level),
                 accounts=tracked,
                 chart_json=json.dumps(series), query=dict(request.query),

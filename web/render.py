@@ -14,6 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from aiohttp import web
 from babel.dates import format_datetime
 
+from bot.views.common import blocked_reason
 from core import web_auth
 from core.money import Formatter
 from core.users import LANGUAGES
@@ -40,6 +41,7 @@ def setup_templates(app: web.Application, i18n: I18n) -> None:
     )
     env.globals["periods"] = PERIODS
     env.globals["period_name"] = period_name
+    env.globals["blocked_reason"] = blocked_reason  # the chat's words for core.eligibility
     env.filters["money"] = _money
     env.filters["num"] = lambda v, digits=0: "—" if v is None else _fmt().number(v, digits)
     env.filters["pct"] = lambda v: "—" if v is None else _fmt().percent(v)
@@ -64,8 +66,9 @@ def _fmt() -> Formatter:
     return found
 
 
-def _money(value: Decimal | None, currency: str) -> str:
-    return "—" if value is None else _fmt().money(value, currency)
+def _money(value: Decimal | str | None, currency: str) -> str:
+    # Planned and read-back amounts are stored as strings (exact); shown as money all the same.
+    return "—" if value is None else _fmt().money(Decimal(value), currency)
 
 
 def language(request: web.Request) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -14,10 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.i18n import make_i18n
 from core import web_auth
+from core.billing.plans import PlanBook
 from core.clock import FixedClock
 from storage.db import session_factory
 from storage.uow import UnitOfWorkFactory
 from storage.vault import Vault, generate_key_entry, parse_keyring
+from tests.web.browser import Browser, require_chromium
 from tests.web.seed import NOW, Seeded, seed
 from web.app import mount
 from web.deps import WebDeps
@@ -69,13 +72,19 @@ async def csrf_of(client: TestClient) -> str:
 
 
 @pytest.fixture
-async def dash(engine: AsyncEngine) -> AsyncIterator[Dash]:
+def changer() -> object:
+    """The dashboard's TikTok changer (a test module overrides it with one that works)."""
+    return NoTikTok()
+
+
+@pytest.fixture
+async def dash(engine: AsyncEngine, changer: object) -> AsyncIterator[Dash]:
     uow = UnitOfWorkFactory(session_factory(engine), Vault(parse_keyring(generate_key_entry("k"))))
     clock = FixedClock(NOW)
     mine, other = await seed(uow, 501), await seed(uow, 502)
     app = web.Application()
     mount(app, WebDeps(uow, clock, make_i18n(), TOKEN, "http://127.0.0.1",
-                       changer=NoTikTok()))  # type: ignore[arg-type]
+                       changer=changer, plans=PlanBook()))  # type: ignore[arg-type]
     server = TestServer(app)
     await server.start_server()
     running = Dash(uow, clock, server, mine, other)
@@ -83,6 +92,23 @@ async def dash(engine: AsyncEngine) -> AsyncIterator[Dash]:
     for client in running.clients:
         await client.close()
     await server.close()
+
+
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run's screenshot folder, one for every browser test (named in the run's summary)."""
+    folder = tmp_path_factory.mktemp("dashboard-screenshots")
+    SCREENSHOTS.append(folder)
+    return folder
+
+
+@pytest.fixture
+async def browser(tmp_path: Path, shots: Path) -> AsyncIterator[Browser]:
+    """A headless chromium writing its screenshots to `shots` (skipped without chromium)."""
+    require_chromium()
+    b = await asyncio.to_thread(Browser, tmp_path / "chromium-profile", shots)
+    yield b
+    await b.close()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -33,6 +33,7 @@ class Seeded:
     adgroup: str
     ad: str
     action_id: int
+    rule_id: int = 0
 
 
 def spend_of(n: int, day: int) -> Decimal:
@@ -92,7 +93,7 @@ async def seed(uow: UnitOfWorkFactory, uid: int, ads: int = 6, days: int = 30,
                 ad_account_id=acc.id, level=level, object_id=oid,
                 day=(now - timedelta(days=d + 1)).date(), spend=spend, impressions=0, clicks=0,
                 conversions=0, purchase_value=Decimal(0)))
-        rule = Rule(user_id=uid, name="Stop losers", text="ad: spend > 10 → pause",
+        rule = Rule(user_id=uid, name="Stop losers", text="ad: spend > 10 -> pause",
                     level="ad", enabled=True)
         u.session.add(rule)
         await u.session.flush()
@@ -103,4 +104,5 @@ async def seed(uow: UnitOfWorkFactory, uid: int, ads: int = 6, days: int = 30,
                             expires_at=now + timedelta(hours=12))
         u.session.add(action)
         await u.commit()
-        return Seeded(uid, acc.id, first["campaign"], first["adgroup"], first["ad"], action.id)
+        return Seeded(uid, acc.id, first["campaign"], first["adgroup"], first["ad"], action.id,
+                      rule.id)

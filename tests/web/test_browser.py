@@ -11,7 +11,6 @@ import csv
 import io
 import re
 import time
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qs, parse_qsl, urlencode
@@ -26,8 +25,7 @@ from tests.e2e.conftest import sandbox, service, telegram, tiktok  # noqa: F401 
 from tests.e2e.harness import TOKEN, ServiceProcess, generous_plans
 from tests.e2e.test_rules import api, state_of  # noqa: F401 - fixture used by name
 from tests.e2e.test_stats import connected_and_synced
-from tests.web.browser import Browser, require_chromium
-from tests.web.conftest import SCREENSHOTS
+from tests.web.browser import Browser
 
 # One at a time with the other end-to-end tests (tests/conftest.py groups them by folder).
 pytestmark = pytest.mark.xdist_group("e2e")
@@ -38,22 +36,6 @@ LINK = re.compile(r"https?://\S+/app/signin/[A-Za-z0-9_-]+")
 def service_env(tmp_path: Path) -> dict[str, str]:
     """Every ad account of the login tracked (tests/e2e/test_stats.py)."""
     return generous_plans(tmp_path)
-
-
-@pytest.fixture(scope="session")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The run's screenshot folder (named in the run's summary: tests/web/conftest.py)."""
-    folder = tmp_path_factory.mktemp("dashboard-screenshots")
-    SCREENSHOTS.append(folder)
-    return folder
-
-
-@pytest.fixture
-async def browser(tmp_path: Path, shots: Path) -> AsyncIterator[Browser]:
-    require_chromium()
-    b = await asyncio.to_thread(Browser, tmp_path / "chromium-profile", shots)
-    yield b
-    await b.close()
 
 
 def forged(url: str, user_id: int) -> str:

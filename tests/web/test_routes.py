@@ -85,10 +85,43 @@ async def test_posts_without_the_sessions_csrf_token_are_refused(dash: Dash) -> 
     assert "said=decided" in resp.headers["Location"]
 
 
+async def test_every_post_route_refuses_a_missing_or_wrong_csrf_token(dash: Dash) -> None:
+    client = await dash.client(dash.mine.user_id)
+    other = await dash.client(dash.mine.user_id)
+    wrong = await csrf_of(other)  # a real token, of another session
+    mine = dash.mine
+    posts = set()
+    for mounted in dash.server.app.router.resources():
+        sub = mounted.get_info().get("app")
+        for resource in sub.router.resources() if sub is not None else []:
+            if any(r.method == "POST" for r in resource):
+                posts.add(resource.canonical)
+    assert {"/app/rules/save", "/app/rules/check", "/app/manage/propose",
+            "/app/rules/{rule_id}/{switch}"} <= posts
+    for path in sorted(posts - {"/app/signin/initdata"}):  # initData carries its own proof
+        url = (path.replace("{rule_id}", str(mine.rule_id)).replace("{switch}", "off")
+               .replace("{action_id}", str(mine.action_id)).replace("{decision}", "reject"))
+        form = {"account": str(mine.account_id), "level": "ad", "op": f"pause:{mine.ad}",
+                "text": "ad: spend > 1 -> pause"}
+        for token in (None, wrong):
+            data = form if token is None else {**form, "_csrf": token}
+            resp = await client.post(url, data=data, allow_redirects=False)
+            assert resp.status == 403, (url, token)
+        resp = await client.post(url, json={"text": "ad: spend > 1 -> pause"},
+                                 headers={"X-CSRF-Token": wrong}, allow_redirects=False)
+        assert resp.status == 403, url
+    # Nothing happened: the rule is still on, the approval still waits, no rule was added.
+    async with dash.uow() as u:
+        rules = await u.rules.of_user(mine.user_id)
+    assert [(r.id, r.enabled) for r in rules] == [(mine.rule_id, True)]
+    assert f'data-action="{mine.action_id}"' in await (await client.get("/app/approvals")).text()
+
+
 async def test_security_headers_on_every_page(dash: Dash) -> None:
     client = await dash.client(dash.mine.user_id)
     for path in ("/app/", "/app/stats", "/app/approvals", "/app/signin/nope",
-                 "/app/static/app.css"):
+                 "/app/rules", "/app/rules/new", f"/app/rules/{dash.mine.rule_id}",
+                 f"/app/rules/{dash.mine.rule_id}/backtest", "/app/static/app.css"):
         resp = await client.get(path)
         csp = resp.headers["Content-Security-Policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp
@@ -113,6 +146,14 @@ async def test_idor_matrix_every_route_with_an_id_refuses_another_users(dash: Da
         f"/app/stats.csv?account={theirs.account_id}&level=ad",
         # My account with their campaign as the parent.
         f"/app/stats?account={dash.mine.account_id}&level=adgroup&parent={theirs.campaign}",
+        f"/app/rules/{theirs.rule_id}",
+        f"/app/rules/{theirs.rule_id}/preview",
+        f"/app/rules/{theirs.rule_id}/backtest?days=7",
+        f"/app/manage/amount?account={theirs.account_id}&level=campaign"
+        f"&object={theirs.campaign}&kind=budget",
+        # My account with their ad group.
+        f"/app/manage/amount?account={dash.mine.account_id}&level=adgroup"
+        f"&object={theirs.adgroup}&kind=bid",
     ]
     posts = [
         f"/app/approvals/{theirs.action_id}/approve",
@@ -120,11 +161,20 @@ async def test_idor_matrix_every_route_with_an_id_refuses_another_users(dash: Da
         f"/app/manage/{theirs.action_id}/confirm",
         f"/app/manage/{theirs.action_id}/cancel",
         f"/app/manage/{theirs.action_id}/undo",
+        f"/app/rules/{theirs.rule_id}/on",
+        f"/app/rules/{theirs.rule_id}/off",
     ]
     proposals = [
         {"account": theirs.account_id, "level": "ad", "op": f"pause:{theirs.ad}"},
         {"account": dash.mine.account_id, "level": "ad", "op": f"pause:{theirs.ad}"},
         {"account": theirs.account_id, "level": "campaign", "op": f"enable:{theirs.campaign}"},
+        {"account": theirs.account_id, "level": "campaign", "op": f"budget:{theirs.campaign}",
+         "amount": "50"},
+        {"account": dash.mine.account_id, "level": "adgroup", "op": f"bid:{theirs.adgroup}",
+         "amount": "1.5"},
+        # A bulk selection with one of theirs among mine: all refused.
+        {"account": dash.mine.account_id, "level": "ad", "op": "pause:*",
+         "ids": [dash.mine.ad, theirs.ad]},
     ]
     refused = []
     for url in gets:
@@ -133,15 +183,21 @@ async def test_idor_matrix_every_route_with_an_id_refuses_another_users(dash: Da
         resp = await client.post(url, data={"_csrf": csrf}, allow_redirects=False)
         refused.append((url, resp.status))
     for form in proposals:
-        resp = await client.post("/app/manage/propose", data={"_csrf": csrf, **form},
-                                 allow_redirects=False)
+        fields = [("_csrf", csrf)] + [
+            (k, str(x)) for k, v in form.items() for x in (v if isinstance(v, list) else [v])]
+        resp = await client.post("/app/manage/propose", data=fields, allow_redirects=False)
         refused.append((str(form), resp.status))
+    # Saving an edit of their rule (its id in the form).
+    resp = await client.post("/app/rules/save", allow_redirects=False, data={
+        "_csrf": csrf, "rule_id": str(theirs.rule_id), "text": "ad: spend > 1 -> pause"})
+    refused.append(("/app/rules/save", resp.status))
     assert [r for r in refused if r[1] != 404] == []
     # Every route of the dashboard that takes an id (in its path, or `account` in its query) is
     # in the matrix: a new one must be added here.
-    covered = {urlsplit(u).path for u in gets} | {
-        re.sub(r"/\d+/", "/{action_id}/", urlsplit(u).path) for u in posts} | {
-        "/app/manage/propose"}
+    covered = {
+        re.sub(r"/\d+/", "/{action_id}/",
+               re.sub(r"^/app/rules/\d+", "/app/rules/{rule_id}", urlsplit(u).path))
+        for u in gets + posts} | {"/app/manage/propose", "/app/rules/save"}
     routes = dashboard_routes(dash)
     with_ids = {r for r in routes if "{" in r} | ID_QUERY_ROUTES
     assert routes >= ID_QUERY_ROUTES and "/app/manage/{action_id}/undo" in with_ids
@@ -152,11 +208,13 @@ async def test_idor_matrix_every_route_with_an_id_refuses_another_users(dash: Da
 
 
 # Routes whose ids come in the query string or the form (the rest have them in the path).
-ID_QUERY_ROUTES = {"/app/stats", "/app/stats.csv", "/app/manage/propose"}
+ID_QUERY_ROUTES = {"/app/stats", "/app/stats.csv", "/app/manage/propose",
+                   "/app/manage/amount", "/app/rules/save"}
 
 
 def dashboard_routes(dash: Dash) -> set[str]:
-    """Every route path of the dashboard (`{decision}` expanded to approve and reject), the
+    """Every route path of the dashboard (`{decision}` expanded to approve and reject,
+    `{switch}` to on and off), the
     static files and the sign-in link (a token, not an id: test_sign_in_by_link…) left out."""
     out = set()
     for mounted in dash.server.app.router.resources():
@@ -165,9 +223,10 @@ def dashboard_routes(dash: Dash) -> set[str]:
             path, info = resource.canonical, resource.get_info()
             if "directory" in info or path.startswith("/app/signin/{"):
                 continue
-            choice = re.search(r"\(\?P<decision>([a-z|]+)\)", str(info.get("pattern", "")))
+            choice = re.search(r"\(\?P<(decision|switch)>([a-z|]+)\)",
+                               str(info.get("pattern", "")))
             if choice:
-                out |= {path.replace("{decision}", d) for d in choice[1].split("|")}
+                out |= {path.replace("{" + choice[1] + "}", d) for d in choice[2].split("|")}
             else:
                 out.add(path)
     return out

@@ -36,12 +36,34 @@
     });
   }
 
+  // Bulk selection: a checkbox per row, sent with the form "manage" as `ids`.
+  var bulk = document.getElementById("bulk");
+  if (bulk && table) {
+    var label = bulk.getAttribute("data-select") || "Select";
+    Array.prototype.forEach.call(table.tBodies[0].rows, function (r) {
+      var cell = r.cells[r.cells.length - 1];  // the row's Pause / Enable
+      if (!r.hasAttribute("data-id") || !cell) return;
+      var box = document.createElement("input");
+      box.type = "checkbox";
+      box.name = "ids";
+      box.value = r.getAttribute("data-id");
+      box.setAttribute("form", "manage");
+      box.setAttribute("aria-label", label + ": " + (r.cells[0].getAttribute("data-v") || ""));
+      cell.insertBefore(box, cell.firstChild);
+    });
+    bulk.hidden = false;
+  }
+
   if (filter && table) {
+    // The name column (the first, or the second when rows have a checkbox for bulk changes).
+    var nameCol = Array.prototype.findIndex.call(table.tHead.rows[0].cells, function (th) {
+      return th.hasAttribute("data-name");
+    });
     filter.addEventListener("input", function () {
       var q = filter.value.trim().toLowerCase();
       Array.prototype.forEach.call(table.tBodies[0].rows, function (r) {
         if (!r.hasAttribute("data-id")) return;
-        r.hidden = q !== "" && value(r, 0, "text").indexOf(q) === -1;
+        r.hidden = q !== "" && value(r, Math.max(0, nameCol), "text").indexOf(q) === -1;
       });
       if (csv) {
         var url = new URL(csv.href, window.location.href);
