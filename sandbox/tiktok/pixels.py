@@ -5,9 +5,9 @@ The emulator keeps no pixel registry. An account's pixels are derived from its w
 * the pixels its ad groups track (``pixel_id`` of CONVERT ad groups), each with the events those
   ad groups optimise for; an event's count on a day is the conversions of those ad groups' ads
   that day (the delivery engine's ``conversion`` fact), so counts move with the emulator clock;
-* one more pixel on the first such account (lowest id): "Landing test pixel", with a
-  COMPLETE_PAYMENT event set up that never fired (count 0 every day) — the demo's case of a
-  launch whose event never fired.
+* one more pixel on the first such account (lowest id): "Landing test pixel", with an
+  ON_WEB_REGISTER (CompleteRegistration) event set up that never fired (count 0 every day) —
+  the demo's case of a launch optimising for an event that never fired.
 
 Endpoints:
 * ``GET pixel/list/``: required ``advertiser_id``; filters ``pixel_id``, ``code`` (exact),
@@ -43,7 +43,8 @@ SILENT_OFFSET = 500  # the test pixel's id: the account's first tracked pixel's 
 # TikTok's pixel event names per optimisation event (event_code as the pixel sends it).
 EVENT_CODES = {
     "COMPLETE_PAYMENT": ("CompletePayment", "Complete payment"),
-    "ADD_TO_CART": ("AddToCart", "Add to cart"),
+    "ON_WEB_ORDER": ("PlaceAnOrder", "Place an order"),
+    "ON_WEB_CART": ("AddToCart", "Add to cart"),
     "INITIATE_ORDER": ("InitiateCheckout", "Initiate checkout"),
     "ON_WEB_REGISTER": ("CompleteRegistration", "Complete registration"),
     "FORM": ("SubmitForm", "Submit form"),
@@ -84,7 +85,7 @@ def account_pixels(ctx: Ctx, adv: Advertiser) -> list[dict[str, Any]]:
             {
                 "pixel_id": str(int(first["pixel_id"]) + SILENT_OFFSET),
                 "created": first["created"] + 86_400,
-                "_groups": {"COMPLETE_PAYMENT": []},
+                "_groups": {"ON_WEB_REGISTER": []},
                 "_name": "Landing test pixel",
             }
         )

@@ -47,6 +47,7 @@ async def test_list_pages_filters_and_fields(api: Api) -> None:
     for key in ("pixel_id", "pixel_code", "pixel_name", "activity_status", "create_time", "events"):
         assert key in px
     assert px["events"][0]["custom_event_type"] == "COMPLETE_PAYMENT"
+    assert pixels[1]["events"][0]["custom_event_type"] == "ON_WEB_REGISTER"
     one = ok(await api.get("pixel/list/", advertiser_id=adv, page_size=1))
     assert one["page_info"]["total_number"] == 2 and len(one["pixels"]) == 1
     err(await api.get("pixel/list/", advertiser_id=adv, page_size=21), 40002)
