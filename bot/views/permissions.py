@@ -52,7 +52,7 @@ def scope_line(grant: Grant) -> str:
 
 def _feature_title(feature: str) -> str:
     titles = {"comments": _("💬 Comments on your ads"),
-              "pixels": _("🎯 Pixels and events: counts per ad account, launch checks")}
+              "pixels": _("🎯 Pixels and events (counts per ad account, launch checks)")}
     return titles.get(feature, feature)
 
 
