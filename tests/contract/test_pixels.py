@@ -11,7 +11,7 @@ import pytest
 
 from core import pixels
 from core.features import set_feature
-from core.tiktok import TikTokClient
+from core.tiktok import ScopeMissingError, TikTokClient
 from tests.contract.test_comments import _optional_calls
 from tests.contract.test_sync import NOW, USER, Db, connected_db, sync_all
 
@@ -58,3 +58,19 @@ async def test_pixels_off_asks_nothing_on_lists_pixels_with_counts(
     assert [(e.today, e.week) for e in test_pixel.events] == [(0, 0)]
     with pytest.raises(pixels.AccountNotFound):
         await pixels.account_pixels(db.uow, db.clock, client, USER, 10**9)
+
+
+async def test_a_withheld_pixels_scope_is_explained_not_retried(
+    db: Db, client: TikTokClient, emu: Any
+) -> None:
+    """The consent withheld pixels: the screen's one request is refused with TikTok's code and
+    raised as ScopeMissingError (group "pixels") for the bot to explain; no retry."""
+    await sync_all(db, client)
+    await set_feature(db.uow, db.clock, USER, "pixels", True)
+    for tok in emu.state.tokens.values():
+        tok.scope = [s for s in tok.scope if s != 15]  # 15: pixels (core/tiktok/scopes.py)
+    [account, *_] = await _accounts(db)
+    with pytest.raises(ScopeMissingError) as refused:
+        await pixels.account_pixels(db.uow, db.clock, client, USER, account.id)
+    assert refused.value.group == "pixels"
+    assert await _optional_calls(emu) == {"pixel/list/": 1}
