@@ -159,6 +159,15 @@ class IdentityCb(CallbackData, prefix="ix"):
     n: int = 0
 
 
+class PixelCb(CallbackData, prefix="px"):
+    """Pixels (issue 17): `a` pick or list, `id` our ad account id (checked against the
+    presser), `n` the picker's page."""
+
+    a: str
+    id: int = 0
+    n: int = 0
+
+
 class TrackerCb(CallbackData, prefix="ig"):
     """Integrations (trackers): action, our tracker or link id (checked against the presser),
     a value (a kind, a zone, a currency, an index into a list kept in the presser's state),

@@ -17,8 +17,8 @@ from storage.models import TikTokConnection, User
 from storage.uow import UnitOfWorkFactory
 
 # The optional features TTPulse offers today, each named after the scope group it needs
-# (core/tiktok/scopes.py). Pixels, audiences and catalogs have scopes but no feature yet.
-FEATURES: tuple[str, ...] = ("comments",)
+# (core/tiktok/scopes.py). Audiences and catalogs have scopes but no feature yet.
+FEATURES: tuple[str, ...] = ("comments", "pixels")
 
 
 def enabled(user: User) -> frozenset[str]:

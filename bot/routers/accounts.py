@@ -14,6 +14,7 @@ from core.billing.limits import LimitReached, plan_of
 from core.billing.plans import Plan, PlanBook
 from core.clock import Clock
 from core.connections import begin_connect, disconnect, set_tracking
+from core.features import is_on
 from core.oauth_state import StateSigner
 from core.settings import Settings
 from core.tiktok import TikTokClient
@@ -29,7 +30,8 @@ async def overview_screen(uow: UnitOfWorkFactory, user: User, page: int = 0,
     async with uow() as u:
         connections = await u.connections.connections(user.id)
         accounts = {c.id: await u.connections.accounts_of(c.id) for c in connections}
-    return view.overview(connections, accounts, user.time_zone, page, plan)
+    return view.overview(connections, accounts, user.time_zone, page, plan,
+                         pixels_on=is_on(user, "pixels"))
 
 
 @router.callback_query(MenuCb.filter(F.section == "accounts"))

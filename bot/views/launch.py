@@ -157,6 +157,16 @@ def issue_text(issue: Issue, accounts: dict[int, str]) -> str:
             "pixels permission for this account. Reconnect it in Accounts and keep “Pixels "
             "and events” ticked on TikTok's page."
         ),
+        "pixel_event_missing": _(
+            "The template optimises for the pixel event {event}, but no pixel of this account "
+            "has it set up. Add the event in TikTok Events Manager, or change the template's "
+            "event."
+        ),
+        "pixel_event_silent": _(
+            "The template optimises for the pixel event {event}, but it has not fired in the "
+            "last {days} days (pixel: {pixel}). TikTok could not learn from it; check the "
+            "pixel on your site, or change the template's event."
+        ),
         "tiktok_unreachable": _(
             "TikTok did not answer ({error}). Try the check again in a minute."
         ),
@@ -184,7 +194,7 @@ def issue_text(issue: Issue, accounts: dict[int, str]) -> str:
     }
     if "minimum" in p and "currency" in p:
         values["minimum"] = money(p["minimum"], p["currency"], _loc())
-    for key in ("identity", "error", "currency"):
+    for key in ("identity", "error", "currency", "event", "pixel"):
         values[key] = html.quote(str(p.get(key, "")))
     line = text.format_map(_Default(values))
     return f"• <b>{where}</b>: {line}" if where else f"• {line}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiogram import html
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import AccountsCb, CommentCb, SettingsCb
+from bot.callbacks import AccountsCb, CommentCb, PixelCb, SettingsCb
 from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from core.features import FEATURES, Grant
@@ -51,7 +51,8 @@ def scope_line(grant: Grant) -> str:
 
 
 def _feature_title(feature: str) -> str:
-    titles = {"comments": _("💬 Comments on your ads")}
+    titles = {"comments": _("💬 Comments on your ads"),
+              "pixels": _("🎯 Pixels and events (counts per ad account, launch checks)")}
     return titles.get(feature, feature)
 
 
@@ -92,6 +93,8 @@ def features(on: frozenset[str], grants: list[Grant], words: str = "") -> Screen
                 words=html.quote(words.replace(",", ", ")) if words else "—"))
             kb.button(text=_("💬 Pick campaigns"), callback_data=CommentCb(a="pick"))
             kb.button(text=_("🚫 Hide words"), callback_data=SettingsCb(action="cwords"))
+        if feature == "pixels" and feature in on:
+            kb.button(text=_("🎯 Pixels"), callback_data=PixelCb(a="pick"))
     kb.button(text=_("« Back"), callback_data=SettingsCb(action="show"))
     kb.adjust(1)
     return "\n".join(lines), kb.as_markup()

@@ -3,7 +3,9 @@
 The template is checked against each ad account (its currency's minimums and cents — a template
 has no currency of its own), and each account is read from TikTok for what the launch needs
 there: working access, the identity the ads are published under and, for conversion goals, a
-pixel. Creatives must be of a kind TikTok takes, within its size limits, and still
+pixel whose optimisation event is set up and fired in the last 7 days (event stats; a launch
+optimising for an event the pixel never reports would spend without learning). Creatives must
+be of a kind TikTok takes, within its size limits, and still
 downloadable. Where TikTok's minimum budget in an account's currency is not known, the plan
 carries a warning instead of a refusal (TikTok's own answer then tells).
 """
@@ -12,23 +14,28 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from core.templates.model import Template
+from core.templates.model import PIXEL_GOALS, Template
 from core.templates.validate import Problem as TemplateProblem
 from core.templates.validate import check_for_launch, launch_warnings, needs_pixel, validate
 from core.tiktok import ScopeMissingError, TikTokClient, TikTokError, TokenInvalidError
+from core.tiktok.pixels import Pixel, event_counts, list_pixels
 from storage.models import AdAccount, Creative
 
 # spec §5.1 / §5.2 ([L]): a video up to 500 MB, an image under 50 MB.
 MAX_BYTES = {"video": 500 * 1024 * 1024, "image": 50 * 1024 * 1024}
+# "Fired recently": at least once in the account's last 7 days, today included (issue 17).
+RECENT_DAYS = 7
 
 
 @dataclass(frozen=True)
 class Issue:
     """One problem with how to fix it: `code` is a template Problem code or one of this
     module's (no_access, identity_missing, pixel_missing, pixel_scope_missing,
-    tiktok_unreachable,
+    pixel_event_missing, pixel_event_silent, tiktok_unreachable,
     creative_kind, creative_too_large, creative_unavailable); or a warning that does not stop
     the launch (`validate.WARNING_CODES`)."""
 
@@ -89,7 +96,8 @@ def check_creatives(creatives: list[Creative]) -> list[Issue]:
 
 
 async def _account(
-    client: TikTokClient, template: Template, target: Target, tracker_connected: bool
+    client: TikTokClient, template: Template, target: Target, tracker_connected: bool,
+    now: datetime | None = None,
 ) -> tuple[list[Issue], AccountFacts | None]:
     """The checks of one account; its facts when nothing is wrong."""
     account = target.account
@@ -103,11 +111,15 @@ async def _account(
         identities = await client.get_identities(
             target.token, account.advertiser_id, identity_type="CUSTOMIZED_USER"
         )
-        pixels = (
-            await client.get_pixels(target.token, account.advertiser_id)
-            if needs_pixel(template)
-            else []
-        )
+        pixels: list[Pixel] = []
+        fired: dict[tuple[str, str], int] = {}
+        if needs_pixel(template):
+            pixels = await list_pixels(client, target.token, account.advertiser_id)
+            today = (now or datetime.now(UTC)).astimezone(
+                ZoneInfo(account.time_zone or "UTC")).date()
+            fired = await event_counts(client, target.token, account.advertiser_id,
+                                       [p.pixel_id for p in pixels],
+                                       today - timedelta(days=RECENT_DAYS - 1), today)
     except TokenInvalidError:
         return [*issues, Issue("no_access", account.id, params={"account": account.name})], None
     except ScopeMissingError:  # the consent withheld pixels (issue 17): say how to grant it
@@ -134,11 +146,50 @@ async def _account(
                 params={"account": account.name, "identity": template.ad.identity_name},
             )
         )
+    pixel_id = None
     if needs_pixel(template) and not pixels:
         issues.append(Issue("pixel_missing", account.id, params={"account": account.name}))
+    elif needs_pixel(template):
+        pixel_id, problem = choose_pixel(pixels, fired, pixel_events(template))
+        if problem is not None:
+            issues.append(Issue(problem[0], account.id,
+                                params={"account": account.name, **problem[1]}))
     if issues or identity is None:
         return issues, None
-    return [], AccountFacts(identity.identity_id, pixels[0] if pixels else None)
+    return [], AccountFacts(identity.identity_id, pixel_id)
+
+
+def pixel_events(template: Template) -> list[str]:
+    """The pixel events the template's ad groups optimise for, in order, without repeats."""
+    out: list[str] = []
+    for g in template.adgroups:
+        ev = g.optimization_event
+        if g.optimization_goal in PIXEL_GOALS and ev and ev not in out:
+            out.append(ev)
+    return out
+
+
+def choose_pixel(pixels: list[Pixel], fired: dict[tuple[str, str], int], events: list[str]
+                 ) -> tuple[str | None, tuple[str, dict[str, str]] | None]:
+    """The first pixel (TikTok's order, oldest first) that has every event set up and saw each
+    fire recently; else why none will do: an event no pixel has (pixel_event_missing), or one
+    set up but silent for RECENT_DAYS days on every pixel that has it (pixel_event_silent)."""
+    if not events:
+        return pixels[0].pixel_id, None
+    for p in pixels:
+        kinds = {e.kind for e in p.events}
+        if all(ev in kinds and fired.get((p.pixel_id, ev), 0) > 0 for ev in events):
+            return p.pixel_id, None
+    for ev in events:
+        having = [p for p in pixels if ev in {e.kind for e in p.events}]
+        if not having:
+            return None, ("pixel_event_missing", {"event": ev})
+        if all(fired.get((p.pixel_id, ev), 0) == 0 for p in having):
+            names = ", ".join(p.name or p.pixel_id for p in having)
+            return None, ("pixel_event_silent",
+                          {"event": ev, "pixel": names, "days": str(RECENT_DAYS)})
+    # Each event fires somewhere, but no single pixel has them all.
+    return None, ("pixel_event_missing", {"event": ", ".join(events)})
 
 
 async def run(
@@ -148,6 +199,7 @@ async def run(
     creatives: list[Creative],
     *,
     tracker_connected: bool = False,
+    now: datetime | None = None,
 ) -> Checked:
     """Every issue across the template, the accounts and the creatives, the warnings of each
     account, and the facts of each account (complete only when there are no issues)."""
@@ -155,7 +207,7 @@ async def run(
     issues = _from_template([p for p in validate(template) if p.code != "too_many_decimals"], None)
     issues += check_creatives(creatives)
     found = await asyncio.gather(
-        *(_account(client, template, t, tracker_connected) for t in targets)
+        *(_account(client, template, t, tracker_connected, now) for t in targets)
     )
     facts = {}
     warnings: list[Issue] = []

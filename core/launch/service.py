@@ -113,7 +113,7 @@ async def propose(
         ads = sum(i.level == "ad" for i in items)
         if (hit := check_ads(await plan_of(uow, catalogue, clock, user_id), ads)) is not None:
             raise LimitReached(hit)
-    checked = await preflight.run(client, template, found, creatives)
+    checked = await preflight.run(client, template, found, creatives, now=clock.now())
     if checked.issues:
         return checked.issues
     facts = checked.facts

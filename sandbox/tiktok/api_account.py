@@ -379,32 +379,6 @@ def identity_get(ctx: Ctx) -> Any:
     return {"identity_list": rows, "page_info": info}
 
 
-@route("pixel/list/")
-def pixel_list(ctx: Ctx) -> Any:
-    """The account's pixels, page_size ≤20 (spec §9 Pixel / Events: `data.pixels`). The
-    emulator keeps no pixel registry: an account's pixels are those its ad groups track."""
-    adv = ctx.advertiser()
-    page, size = page_args(ctx.params, 20, 20)
-    ids = sorted(
-        {
-            str(g.extra["pixel_id"])
-            for g in ctx.world.adgroups.values()
-            if g.advertiser_id == adv.advertiser_id and g.extra.get("pixel_id")
-        }
-    )
-    items = [
-        {
-            "pixel_id": i,
-            "pixel_name": f"{adv.name} pixel",
-            "pixel_code": f"C{i[-8:]}",
-            "activity_status": "ACTIVE",
-        }
-        for i in ids
-    ]
-    rows, info = paginate(items, page, size)
-    return {"pixels": rows, "page_info": info}
-
-
 @route("identity/create/", "POST")
 def identity_create(ctx: Ctx) -> Any:
     """Create a CUSTOMIZED_USER identity (spec §6.2)."""

@@ -496,6 +496,51 @@ class CommentList(_Obj):
     page_info: PageInfo
 
 
+class PixelEvent(_Obj):
+    """A pixel's event (the emulator's fields, pixel_list.yml declares none [U])."""
+
+    event_code: StrictStr
+    name: StrictStr
+    custom_event_type: StrictStr
+
+
+class Pixel(_Obj):
+    """pixel_list.yml response_rule `pixels[]` (the fields TTPulse reads)."""
+
+    pixel_id: NumericId
+    pixel_code: StrictStr
+    pixel_name: StrictStr
+    activity_status: StrictStr
+    events: list[PixelEvent]
+
+
+class PixelList(_Obj):
+    """pixel/list/: `data.pixels` and `page_info`."""
+
+    pixels: list[Pixel]
+    page_info: PageInfo
+
+
+class PixelEventCount(_Obj):
+    """One event's count over the asked date range."""
+
+    custom_event_type: StrictStr
+    count: StrictInt
+
+
+class PixelStats(_Obj):
+    """One pixel of pixel/event/stats/ `data.list`."""
+
+    pixel_id: NumericId
+    events: list[PixelEventCount]
+
+
+class PixelStatsList(_Obj):
+    """pixel_event_stats.yml response_rule: `list`."""
+
+    list: list[PixelStats]
+
+
 class Empty(_Obj):
     """A write that answers `data: {}` (comment/status/update/)."""
 
@@ -549,6 +594,8 @@ SUCCESS_SCHEMAS: dict[str, type[_Obj] | None] = {
     "comment/list/": CommentList,
     "comment/status/update/": Empty,
     "comment/post/": Comment,
+    "pixel/list/": PixelList,
+    "pixel/event/stats/": PixelStatsList,
     "report/task/create/": TaskId,
     "report/task/check/": TaskStatus,
     "report/task/cancel/": TaskStatus,

@@ -467,3 +467,58 @@ async def test_preflight_says_how_to_grant_a_withheld_pixel_permission(
     codes = {i.code for i in found}
     assert "pixel_scope_missing" in codes and "tiktok_unreachable" not in codes
     assert (await world_counts(client, emu, db))["campaign"] == []
+
+
+def _convert(event: str) -> Template:
+    base = template(budget=Decimal(50))
+    return Template(
+        name=f"Conversions {event}",
+        campaign=CampaignSpec("WEB_CONVERSIONS"),
+        adgroups=(AdGroupSpec(geo="US", location_ids=("6252001",), budget=Decimal(50),
+                              optimization_event=event),),
+        ad=base.ad,
+        naming=base.naming,
+    )
+
+
+async def test_preflight_stops_a_launch_whose_pixel_event_never_fired(
+    emu: Emu,
+    client: TikTokClient,
+    tmp_path: Path,
+    engines: list[Any],  # noqa: F811
+) -> None:
+    """On the demo account with a test pixel (issue 17): an event set up but never fired, or
+    not set up at all, stops the launch before anything is made, naming the event; the event
+    that fires passes and the launch uses the pixel it fires on."""
+    db = await connected_db(f"sqlite+aiosqlite:///{tmp_path}/db.sqlite", client, engines)
+    await identities(emu, client, db)
+    adv = min((g.advertiser_id for g in emu.state.adgroups.values() if g.extra.get("pixel_id")),
+              key=int)
+    tracked = {str(g.extra["pixel_id"]) for g in emu.state.adgroups.values()
+               if g.advertiser_id == adv and g.extra.get("pixel_id")}
+    found: dict[str, Any] = {}
+    for event in ("ON_WEB_REGISTER", "ON_WEB_CART", "COMPLETE_PAYMENT"):
+        tpl, _, creatives = await setup(db, _convert(event), 1)
+        async with db.uow() as u:
+            [account] = [a for a in await u.connections.accounts(USER) if a.advertiser_id == adv]
+        found[event] = await service.propose(
+            db.uow, db.clock, client, USER, service.Request(tpl, [account.id], creatives)
+        )
+    silent = found["ON_WEB_REGISTER"]
+    assert isinstance(silent, list)
+    [issue] = [i for i in silent if i.code.startswith("pixel")]
+    assert issue.code == "pixel_event_silent"
+    assert issue.params["event"] == "ON_WEB_REGISTER"
+    assert issue.params["pixel"] == "Landing test pixel"
+    missing = found["ON_WEB_CART"]
+    assert isinstance(missing, list)
+    assert [(i.code, i.params["event"]) for i in missing if i.code.startswith("pixel")] == [
+        ("pixel_event_missing", "ON_WEB_CART")]
+    assert (await world_counts(client, emu, db))["campaign"] == []
+    fires = found["COMPLETE_PAYMENT"]
+    assert isinstance(fires, service.Proposed), fires
+    before = set(emu.state.adgroups)
+    await service.approve(db.uow, db.clock, USER, fires.launch.id)
+    assert await runner.run_due(db.uow, db.clock, client, "w1", fetcher(db), Progress()) == 1
+    made = [g for i, g in emu.state.adgroups.items() if i not in before]
+    assert made and {str(g.extra["pixel_id"]) for g in made} <= tracked

@@ -1,0 +1,83 @@
+"""Pixels screens (issue 17): pick an ad account, then its pixels with their events and how
+often each fired today and over the last 7 days (the account's days)."""
+
+from __future__ import annotations
+
+from aiogram import html
+from aiogram.utils.i18n import gettext as _
+
+from bot.callbacks import AccountsCb, PixelCb, SettingsCb
+from bot.keyboards import InlineKeyboardBuilder
+from bot.views import Screen
+from bot.views.common import add_pager, page_of
+from core.pixels import AccountPixels, PixelsError
+from storage.models import AdAccount
+
+PAGE = 8
+
+
+def pick_account(accounts: list[AdAccount], page: int = 0) -> Screen:
+    """Which ad account's pixels to see."""
+    shown, page, pages = page_of(accounts, page, PAGE)
+    kb = InlineKeyboardBuilder()
+    for acc in shown:
+        kb.button(text=acc.name[:40] or acc.advertiser_id,
+                  callback_data=PixelCb(a="list", id=acc.id))
+    rows = [1] * len(shown)
+    if nav := add_pager(kb, page, pages, lambda n: PixelCb(a="pick", n=n)):
+        rows.append(nav)
+    kb.button(text=_("« Accounts"), callback_data=AccountsCb(action="show"))
+    rows.append(1)
+    kb.adjust(*rows)
+    return _("<b>🎯 Pixels</b>\n\nChoose an ad account:"), kb.as_markup()
+
+
+def pixel_list(found: AccountPixels, many_accounts: bool) -> Screen:
+    """An ad account's pixels, each event with its count today and over 7 days."""
+    lines = [_("<b>🎯 Pixels</b> · {account}").format(account=html.quote(found.account.name))]
+    if not found.pixels:
+        lines.append("")
+        lines.append(_("This ad account has no pixel yet. Create one in TikTok Events "
+                       "Manager to optimise for website conversions."))
+    for row in found.pixels:
+        px = row.pixel
+        lines.append("")
+        lines.append(f"<b>{html.quote(px.name or px.code)}</b> · <code>{px.pixel_id}</code>")
+        if not row.events:
+            lines.append(_("   No events set up."))
+        for ev in row.events:
+            mark = "✅" if ev.week else "⚠️"
+            lines.append(_("   {mark} {event}: today {today} · 7 days {week}").format(
+                mark=mark, event=html.quote(ev.event.name or ev.event.kind),
+                today=ev.today, week=ev.week))
+            if not ev.week:
+                lines.append(_("      has not fired in 7 days — check the pixel on your site"))
+    lines.append("")
+    lines.append(_("Counts are by the ad account's days ({zone}), today so far.").format(
+        zone=html.quote(found.account.time_zone or "UTC")))
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("🔄 Refresh"), callback_data=PixelCb(a="list", id=found.account.id))
+    if many_accounts:
+        kb.button(text=_("« Ad accounts"), callback_data=PixelCb(a="pick"))
+    kb.button(text=_("« Accounts"), callback_data=AccountsCb(action="show"))
+    kb.adjust(1)
+    return "\n".join(lines), kb.as_markup()
+
+
+def feature_off() -> Screen:
+    """Pixels pressed while the switch is off: where to turn it on."""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("🧩 Optional features"), callback_data=SettingsCb(action="features"))
+    kb.button(text=_("« Accounts"), callback_data=AccountsCb(action="show"))
+    kb.adjust(1)
+    return _("Pixels are off. Turn them on in Settings → Optional features; until then "
+             "TTPulse asks TikTok nothing about pixels."), kb.as_markup()
+
+
+def error(exc: PixelsError) -> str:
+    """Why the pixels could not be shown (an alert)."""
+    if exc.code == "reconnect":
+        return _("TikTok no longer accepts this connection. Reconnect it under Accounts.")
+    if exc.code == "account":
+        return _("That ad account is not among yours any more.")
+    return _("TikTok did not answer; try again in a minute.")

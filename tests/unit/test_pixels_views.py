@@ -1,0 +1,55 @@
+"""Pixels screens (issue 17): each event with its counts today / 7 days, a silent event flagged,
+names escaped, in English and Russian."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+
+from bot.i18n import make_i18n
+from bot.views import pixels as view
+from core.pixels import AccountPixels, EventCounts, PixelCounts
+from core.tiktok.pixels import Pixel, PixelEvent
+from storage.models import AdAccount
+
+
+@pytest.fixture(params=["en", "ru"])
+def locale(request: pytest.FixtureRequest) -> Iterator[str]:
+    i18n = make_i18n()
+    with i18n.context(), i18n.use_locale(request.param):
+        yield request.param
+
+
+def _found() -> AccountPixels:
+    buy = PixelEvent("COMPLETE_PAYMENT", "CompletePayment", "Complete payment")
+    return AccountPixels(
+        AdAccount(id=3, advertiser_id="731", name="Glowly <US>", time_zone="America/New_York"),
+        date(2026, 12, 1),
+        (
+            PixelCounts(Pixel("7317", "C7317", "Shop pixel", "ACTIVE", (buy,)),
+                        (EventCounts(buy, 12, 345),)),
+            PixelCounts(Pixel("7817", "C7817", "Landing test pixel", "ACTIVE", (buy,)),
+                        (EventCounts(buy, 0, 0),)),
+        ),
+    )
+
+
+def test_pixels_show_counts_and_flag_a_silent_event(locale: str) -> None:
+    """Both pixels, their counts, the silent one flagged; the account name escaped."""
+    text, markup = view.pixel_list(_found(), many_accounts=True)
+    assert "Glowly &lt;US&gt;" in text
+    assert "12" in text and "345" in text
+    assert "✅ Complete payment" in text and "⚠️ Complete payment" in text
+    assert ("has not fired in 7 days" in text) == (locale == "en")
+    assert ("не срабатывало 7 дней" in text) == (locale == "ru")
+    assert markup is not None
+    assert [r[0].callback_data for r in markup.inline_keyboard] == ["px:list:3:0", "px:pick:0:0",
+                                                                    "ac:show:0:0"]
+
+
+def test_switch_off_points_to_the_setting(locale: str) -> None:
+    text, markup = view.feature_off()
+    assert markup is not None and markup.inline_keyboard[0][0].callback_data == "se:features:"
+    assert ("Optional features" in text) == (locale == "en")
