@@ -38,6 +38,7 @@ from bot.metrics import Metrics, metrics_handler
 from bot.middlewares import PrivateChatsOnly, UserMiddleware
 from bot.notifier import Notifier
 from bot.oauth_callback import OAuthDeps
+from bot.once_sends import OnceSends
 from bot.operator_calls import star_transactions
 from bot.pacing import PacingMiddleware, SharedLimits
 from bot.routers import all_routers
@@ -111,21 +112,23 @@ def make_bot(settings: Settings) -> Bot:
             "`python -m sandbox.demo`."
         )
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    bot_id = int(settings.bot_token.get_secret_value().split(":", 1)[0])
+    session.middleware(LateAnswers())
     shared = None
     if settings.redis_url:
-        # Instances share one token's limits through Redis (issue 15).
         from redis.asyncio import Redis
 
-        token = settings.bot_token.get_secret_value()
+        # An update handled again after an instance died mid-handler sends nothing twice.
+        session.middleware(OnceSends(Redis.from_url(settings.redis_url), bot_id))
+        # Instances share one token's limits through Redis (issue 15).
         shared = SharedLimits(
             Redis.from_url(settings.redis_url),
-            int(token.split(":", 1)[0]),
+            bot_id,
             per_chat_rate=settings.telegram_chat_rate,
             per_chat_burst=3,
             global_rate=settings.telegram_global_rate,
             owns_client=True,
         )
-    session.middleware(LateAnswers())
     session.middleware(
         PacingMiddleware(
             per_chat_rate=settings.telegram_chat_rate,

@@ -20,7 +20,8 @@ Why each piece is here (telegram-bot-platform.md §5.2):
   instance a SQLite database allows). A repeat of a handled update is answered 200 and
   dropped; a repeat of one still being handled somewhere gets 503, so Telegram asks again
   later. A claim is a lease kept alive while the handler runs: an instance that dies
-  mid-update loses it within `lease` seconds, and Telegram's next retry is handled elsewhere.
+  mid-update loses it within `lease` seconds, and Telegram's next retry is handled elsewhere;
+  what the first handling had sent is not sent again (bot/once_sends.py).
 - **Draining.** After SIGTERM (`drain`) new updates get 503 (Telegram retries; the balancer
   moves on to another instance), the ones in hand get the grace period, and whatever is cut
   short gives its claim back.
@@ -40,6 +41,8 @@ from typing import Any, Literal, Protocol
 from aiogram import Bot, Dispatcher
 from aiogram.methods import TelegramMethod
 from aiohttp import web
+
+from bot.once_sends import handling
 
 log = logging.getLogger(__name__)
 
@@ -260,9 +263,10 @@ class WebhookHandler:
         keeper = asyncio.create_task(self._keep_claim(update_id))
         finished = False
         try:
-            result = await self.dp.feed_raw_update(self.bot, update)
-            if isinstance(result, TelegramMethod):
-                await self.dp.silent_call_request(self.bot, result)
+            with handling(update_id):  # a second handling of it sends nothing twice
+                result = await self.dp.feed_raw_update(self.bot, update)
+                if isinstance(result, TelegramMethod):
+                    await self.dp.silent_call_request(self.bot, result)
             finished = True
         except asyncio.CancelledError:
             raise

@@ -62,7 +62,7 @@ def explain_error(text: str, exc: Exception) -> dict[str, Any]:
         col = max(1, min(exc.column, len(text) + 1))
         return {"ok": False, "column": col,
                 "message": _("At column {col}: expected {expected}.").format(
-                    col=col, expected=rules_view._expected(exc)),
+                    col=col, expected=rules_view.expected_words(exc)),
                 "before": text[:col - 1], "after": text[col - 1:]}
     reason = exc.reason if isinstance(exc, service.RuleInvalid) else str(exc)
     return {"ok": False, "column": None, "message": rules_view.invalid(reason)}

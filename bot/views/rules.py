@@ -548,10 +548,10 @@ def syntax_error(text: str, error: RuleSyntaxError) -> str:
     return _(
         "That is not a rule yet: at column {col} I expected {expected}.\n\n<code>{shown}"
         "</code>\n\nFix it and send it again, or /cancel."
-    ).format(col=col, expected=html.quote(_expected(error)), shown=shown)
+    ).format(col=col, expected=html.quote(expected_words(error)), shown=shown)
 
 
-def _expected(error: RuleSyntaxError) -> str:
+def expected_words(error: RuleSyntaxError) -> str:
     """What would fit, in the reader's language; the rule words to type stay as they are."""
     phrases = {
         "a word, a number or an operator": _("a word, a number or an operator"),
@@ -853,7 +853,7 @@ def bad_value() -> str:
 def bad_value_why(error: RuleSyntaxError) -> str:
     """A typed builder value that does not fit, and what would."""
     return _("That does not fit here: I expected {expected}. Try again, or /cancel.").format(
-        expected=html.quote(_expected(error))
+        expected=html.quote(expected_words(error))
     )
 
 
