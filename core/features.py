@@ -4,7 +4,8 @@ needs.
 Switches are per user, not per ad account: a buyer decides "I want comments in the chat" once;
 which ads are watched is picked inside the feature (comments: per campaign), and the permission
 itself is per connection, shown beside the switch. A feature that is off makes no call to its
-endpoints (tests/contract/test_feature_calls.py counts them at the emulator).
+endpoints (tests/contract/test_comments.py::test_features_off_make_zero_optional_calls counts
+them at the emulator).
 """
 
 from __future__ import annotations

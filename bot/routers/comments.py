@@ -18,6 +18,7 @@ from bot.views import permissions as permissions_view
 from core import comments
 from core.clock import Clock
 from core.features import enabled, grants, is_on
+from core.settings import Settings
 from core.tiktok import ScopeMissingError, TikTokClient, TikTokError
 from storage.models import User
 from storage.uow import UnitOfWorkFactory
@@ -25,19 +26,21 @@ from storage.uow import UnitOfWorkFactory
 router = Router(name="comments")
 
 
-async def picker_screen(uow: UnitOfWorkFactory, user: User, page: int = 0) -> view.Screen:
+async def picker_screen(
+    uow: UnitOfWorkFactory, settings: Settings, user: User, page: int = 0
+) -> view.Screen:
     """The campaign picker with what is watched now."""
     async with uow() as u:
         accounts = {a.id: a for a in await u.connections.accounts(user.id, tracked_only=True)}
         campaigns = await u.comments.campaigns(list(accounts))
         watched = {(w.ad_account_id, w.campaign_id) for w, _a in await u.comments.watches(user.id)}
-    return view.picker(campaigns, accounts, watched, page)
+    return view.picker(campaigns, accounts, watched, settings.comments_pull_minutes, page)
 
 
 @router.callback_query(CommentCb.filter())
 async def comment_action(query: CallbackQuery, callback_data: CommentCb, state: FSMContext,
                          db_user: User | None, uow: UnitOfWorkFactory, clock: Clock,
-                         tiktok: TikTokClient | None) -> None:
+                         tiktok: TikTokClient | None, settings: Settings) -> None:
     """Hide, unhide, reply, pick campaigns, watch one."""
     if db_user is None:
         await query.answer(sign_up_first(), show_alert=True)
@@ -47,7 +50,7 @@ async def comment_action(query: CallbackQuery, callback_data: CommentCb, state: 
         await query.answer(view.feature_off(), show_alert=True)
         return
     if action == "pick":
-        await show(query, await picker_screen(uow, db_user, target))
+        await show(query, await picker_screen(uow, settings, db_user, target))
         await query.answer()
         return
     if action == "watch":
@@ -58,7 +61,8 @@ async def comment_action(query: CallbackQuery, callback_data: CommentCb, state: 
                                         current is None):
             await query.answer(view.not_found(), show_alert=True)
             return
-        await show(query, await picker_screen(uow, db_user, int(page) if page.isdigit() else 0))
+        shown = int(page) if page.isdigit() else 0
+        await show(query, await picker_screen(uow, settings, db_user, shown))
         await query.answer()
         return
     if action == "reply":

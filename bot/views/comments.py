@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
+from babel.numbers import format_decimal
 
 from bot.callbacks import CommentCb, SettingsCb
 from bot.keyboards import InlineKeyboardBuilder
@@ -83,15 +85,17 @@ PICK_PAGE = 20
 
 
 def picker(campaigns: list[AdObject], accounts: dict[int, AdAccount],
-           watched: set[tuple[int, str]], page: int = 0) -> Screen:
-    """Which campaigns' ads to watch for comments: a toggle each, 20 a page."""
+           watched: set[tuple[int, str]], every_minutes: float, page: int = 0) -> Screen:
+    """Which campaigns' ads to watch for comments (pulled every `every_minutes`, the
+    COMMENTS_PULL_MINUTES setting): a toggle each, 20 a page."""
     kb = InlineKeyboardBuilder()
     shown, page, pages = page_of(campaigns, page, PICK_PAGE)
     if not campaigns:
         text = _("No campaigns synced yet. Connect TikTok and wait for the first sync.")
     else:
         text = _("<b>Comments</b>\n\nPick the campaigns whose ads' new comments come here "
-                 "(checked every 10 minutes). ✅ watched · ⬜ not watched.")
+                 "(checked every {minutes} min). ✅ watched · ⬜ not watched.").format(
+            minutes=format_decimal(round(every_minutes, 1), locale=get_i18n().current_locale))
     if pages > 1:
         text += f" ({page + 1}/{pages})"
     for camp in shown:

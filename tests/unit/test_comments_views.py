@@ -77,8 +77,10 @@ def test_the_campaign_picker_pages_and_keeps_callbacks_short(locale: str) -> Non
     camps = [AdObject(ad_account_id=123456, level="campaign", object_id=str(base + i),
                       name=f"Campaign {i:02d} " + "x" * 60) for i in range(45)]
     accounts = {123456: AdAccount(id=123456, name="Glowly US", advertiser_id="7")}
-    text, markup = view.picker(camps, accounts, {(123456, camps[21].object_id)}, page=1)
+    text, markup = view.picker(camps, accounts, {(123456, camps[21].object_id)}, 2.5, page=1)
     assert "(2/3)" in text and markup is not None
+    # The pull's cadence as configured (COMMENTS_PULL_MINUTES), in the reader's number format.
+    assert ("every 2.5 min" if locale == "en" else "каждые 2,5 мин") in text
     labels = [b.text for row in markup.inline_keyboard for b in row]
     data = [b.callback_data or "" for row in markup.inline_keyboard for b in row]
     assert sum(label.startswith(("✅", "⬜")) for label in labels) == 20
