@@ -15,11 +15,12 @@ from aiohttp import web
 from babel.dates import format_datetime
 
 from bot.views.common import blocked_reason
+from bot.views.stats import period_name
 from core import web_auth
 from core.money import Formatter
+from core.periods import Period
 from core.users import LANGUAGES
 from web.deps import HERE
-from web.labels import PERIODS, period_name
 from web.security import DEPS_KEY, TOKEN, USER
 
 
@@ -39,7 +40,10 @@ def setup_templates(app: web.Application, i18n: I18n) -> None:
         # are filled with .format(), which Markup escapes too.
         newstyle=True,
     )
-    env.globals["periods"] = PERIODS
+    # The picker's fixed periods; their names are the chat's own (bot.views.stats).
+    env.globals["periods"] = (
+        Period.TODAY, Period.YESTERDAY, Period.LAST_7, Period.LAST_30, Period.THIS_MONTH
+    )
     env.globals["period_name"] = period_name
     env.globals["blocked_reason"] = blocked_reason  # the chat's words for core.eligibility
     env.filters["money"] = _money
