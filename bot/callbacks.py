@@ -159,6 +159,17 @@ class IdentityCb(CallbackData, prefix="ix"):
     n: int = 0
 
 
+class AudienceCb(CallbackData, prefix="au"):
+    """Audiences (issue 17): `a` pick, list, new (from a file) or lal (make a lookalike), `id`
+    our ad account id (checked against the presser), `aud` a TikTok audience id of that
+    account, `n` the picker's page."""
+
+    a: str
+    id: int = 0
+    aud: str = ""
+    n: int = 0
+
+
 class PixelCb(CallbackData, prefix="px"):
     """Pixels (issue 17): `a` pick or list, `id` our ad account id (checked against the
     presser), `n` the picker's page."""

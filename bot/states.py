@@ -30,6 +30,12 @@ class CommentStates(StatesGroup):
     words = State()
 
 
+class AudienceStates(StatesGroup):
+    """Waiting for a customer file (emails or phone numbers) for a new audience."""
+
+    file = State()
+
+
 class SupportStates(StatesGroup):
     """Support ticket flow: the user's question, an operator's answer."""
 

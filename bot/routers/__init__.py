@@ -10,6 +10,7 @@ def all_routers() -> list[Router]:
     from bot.routers import (
         accounts,
         admin,
+        audiences,
         billing,
         cancel,
         comments,
@@ -54,6 +55,7 @@ def all_routers() -> list[Router]:
         identities.router,
         comments.router,
         pixels.router,
+        audiences.router,
         integrations.router,
         tracker_mapping.router,
         menu.router,
