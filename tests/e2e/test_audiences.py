@@ -53,6 +53,11 @@ async def test_audience_from_sent_file_arrives_hashed_and_seeds_a_lookalike(
     assert not any("@" in r or "client" in r for r in upload["rows"])
     [audience] = tiktok.state.audiences.values()
     assert audience["name"].startswith("vip ")
+    # The raw file went nowhere on our side: not the database, the log or any other file.
+    for path in service.log_path.parent.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes().lower()
+            assert b"client0@shop.example" not in data, path
 
     await user.press("👥 Audiences", done.message_id)
     screen = await user.expect("computing on TikTok")
