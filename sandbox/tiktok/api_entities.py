@@ -1069,6 +1069,7 @@ def adgroup_update(ctx: Ctx) -> Any:
     p = ctx.params
     adv = ctx.advertiser()
     ag = _adgroup_of(ctx, adv, p.req("adgroup_id"))
+    _check_audiences(ctx, adv.advertiser_id)
     full = adgroup_dict(ctx, ag)
     for f in IMMUTABLE_AG:
         if not p.has(f):
