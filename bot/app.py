@@ -118,11 +118,13 @@ def make_bot(settings: Settings) -> Bot:
     if settings.redis_url:
         from redis.asyncio import Redis
 
+        redis = Redis.from_url(settings.redis_url)
         # An update handled again after an instance died mid-handler sends nothing twice.
-        session.middleware(OnceSends(Redis.from_url(settings.redis_url), bot_id))
-        # Instances share one token's limits through Redis (issue 15).
+        session.middleware(OnceSends(redis, bot_id))
+        # Instances share one token's limits through Redis (issue 15); the limits own the
+        # client both use and close it at shutdown.
         shared = SharedLimits(
-            Redis.from_url(settings.redis_url),
+            redis,
             bot_id,
             per_chat_rate=settings.telegram_chat_rate,
             per_chat_burst=3,
