@@ -42,16 +42,18 @@ async def render(
     *,
     outbox_id: int | None = None,
     catalogue: Catalogue | None = None,
+    focus: int | None = None,
 ) -> Screen | None:
     """The message for one alert (`outbox_id`: the alert's own id, to gather the alerts merged
-    into it; `catalogue`: the plans in force, for plan names), or None when its subject no
-    longer exists."""
+    into it; `catalogue`: the plans in force, for plan names; `focus`: a rule action whose digest
+    page to show), or None when its subject no longer exists."""
     if kind in BILLING_KINDS:
         return await _billing(u, kind, user_id, params, catalogue or PlanBook().current(),
                               now or datetime.now(UTC))
     if kind in digests.KINDS and outbox_id is not None:
         # Alone, or with the rest of its tick's alerts to this chat merged into it.
-        return await rule_digest.render(u, user_id, outbox_id, now or datetime.now(UTC))
+        return await rule_digest.render(u, user_id, outbox_id, now or datetime.now(UTC),
+                                       focus=focus)
     if kind.startswith("rule_"):
         return await rule_alerts.render(u, kind, user_id, params, now or datetime.now(UTC))
     if kind == "launch_done":
