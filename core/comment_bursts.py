@@ -32,8 +32,9 @@ EXAMPLES = 3
 BATCH = 20  # comment/status/update takes up to 20 ids (the emulator's max_items) [U]
 
 
-async def set_negative(uow: UnitOfWorkFactory, clock: Clock, user_id: int,
-                       words: list[str]) -> None:
+async def set_negative(
+    uow: UnitOfWorkFactory, clock: Clock, user_id: int, words: list[str]
+) -> None:
     """Save the user's negative words (audited)."""
     async with uow() as u:
         user = await u.users.get(user_id)
@@ -42,8 +43,13 @@ async def set_negative(uow: UnitOfWorkFactory, clock: Clock, user_id: int,
         before = user.negative_words
         user.negative_words = ",".join(words)
         user.updated_at = clock.now()
-        u.audit.record(user_id, "comments.negative_words", "user", user_id,
-                       {"before": before, "after": user.negative_words})
+        u.audit.record(
+            user_id,
+            "comments.negative_words",
+            "user",
+            user_id,
+            {"before": before, "after": user.negative_words},
+        )
         await u.commit()
 
 
@@ -55,69 +61,121 @@ async def set_threshold(uow: UnitOfWorkFactory, clock: Clock, user_id: int, n: i
         user = await u.users.get(user_id)
         if user is None:
             return False
-        u.audit.record(user_id, "comments.burst_threshold", "user", user_id,
-                       {"before": user.burst_threshold, "after": n})
+        u.audit.record(
+            user_id,
+            "comments.burst_threshold",
+            "user",
+            user_id,
+            {"before": user.burst_threshold, "after": n},
+        )
         user.burst_threshold = n
         user.updated_at = clock.now()
         await u.commit()
     return True
 
 
-async def check(u: UnitOfWork, user_id: int, account_id: int, ad_ids: set[str],
-                words: tuple[str, ...], threshold: int, now: datetime) -> int:
+async def check(
+    u: UnitOfWork,
+    user_id: int,
+    account_id: int,
+    ad_ids: set[str],
+    words: tuple[str, ...],
+    threshold: int,
+    now: datetime,
+) -> int:
     """After a pull stored new comments under `ad_ids`: alert on each ad whose negative comments
     of the last hour reach `threshold`; returns how many alerts were queued."""
     if not words or not ad_ids:
         return 0
     queued = 0
     for ad_id in sorted(ad_ids):
-        last = await u.session.scalar(select(func.max(CommentBurst.created_at)).where(
-            CommentBurst.ad_account_id == account_id, CommentBurst.ad_id == ad_id))
+        last = await u.session.scalar(
+            select(func.max(CommentBurst.created_at)).where(
+                CommentBurst.ad_account_id == account_id, CommentBurst.ad_id == ad_id
+            )
+        )
         if last is not None and last > now - WINDOW:
             continue  # alerted on this ad within the hour: one burst, one alert
-        recent = [c for c in await u.session.scalars(select(AdComment).where(
-            AdComment.ad_account_id == account_id, AdComment.ad_id == ad_id,
-            AdComment.created_time >= now - WINDOW, AdComment.burst_id.is_(None))
-            .order_by(AdComment.created_time.desc())) if _comments.matching(words, c.content)]
+        recent = [
+            c
+            for c in await u.session.scalars(
+                select(AdComment)
+                .where(
+                    AdComment.ad_account_id == account_id,
+                    AdComment.ad_id == ad_id,
+                    AdComment.created_time >= now - WINDOW,
+                    AdComment.burst_id.is_(None),
+                )
+                .order_by(AdComment.created_time.desc())
+            )
+            if _comments.matching(words, c.content)
+        ]
         if len(recent) < max(threshold, 1):
             continue
-        burst = CommentBurst(ad_account_id=account_id, ad_id=ad_id, ad_name=recent[0].ad_name,
-                             count=len(recent), created_at=now)
+        burst = CommentBurst(
+            ad_account_id=account_id,
+            ad_id=ad_id,
+            ad_name=recent[0].ad_name,
+            count=len(recent),
+            created_at=now,
+        )
         u.session.add(burst)
         await u.session.flush()
         for c in recent:
             c.burst_id = burst.id
-        await u.outbox.enqueue(user_id, BURST_KIND, f"comment_burst:{burst.id}",
-                               {"burst": burst.id}, now)
+        await u.outbox.enqueue(
+            user_id, BURST_KIND, f"comment_burst:{burst.id}", {"burst": burst.id}, now
+        )
         queued += 1
     return queued
 
 
-async def burst_of(u: UnitOfWork, user_id: int, burst_id: int
-                   ) -> tuple[CommentBurst, AdAccount, TikTokConnection] | None:
+async def burst_of(
+    u: UnitOfWork, user_id: int, burst_id: int
+) -> tuple[CommentBurst, AdAccount, TikTokConnection] | None:
     """One of the user's bursts with its ad account and connection."""
-    row = (await u.session.execute(
-        select(CommentBurst, AdAccount, TikTokConnection)
-        .join(AdAccount, AdAccount.id == CommentBurst.ad_account_id)
-        .join(TikTokConnection, TikTokConnection.id == AdAccount.connection_id)
-        .where(CommentBurst.id == burst_id, TikTokConnection.user_id == user_id,
-               TikTokConnection.status != "disconnected"))).tuples().first()
+    row = (
+        (
+            await u.session.execute(
+                select(CommentBurst, AdAccount, TikTokConnection)
+                .join(AdAccount, AdAccount.id == CommentBurst.ad_account_id)
+                .join(TikTokConnection, TikTokConnection.id == AdAccount.connection_id)
+                .where(
+                    CommentBurst.id == burst_id,
+                    TikTokConnection.user_id == user_id,
+                    TikTokConnection.status != "disconnected",
+                )
+            )
+        )
+        .tuples()
+        .first()
+    )
     return (row[0], row[1], row[2]) if row is not None else None
 
 
 async def comments_of(u: UnitOfWork, burst: CommentBurst) -> list[AdComment]:
     """The burst's comments, newest first."""
-    return list(await u.session.scalars(select(AdComment).where(
-        AdComment.ad_account_id == burst.ad_account_id, AdComment.burst_id == burst.id)
-        .order_by(AdComment.created_time.desc(), AdComment.id.desc())))
+    return list(
+        await u.session.scalars(
+            select(AdComment)
+            .where(AdComment.ad_account_id == burst.ad_account_id, AdComment.burst_id == burst.id)
+            .order_by(AdComment.created_time.desc(), AdComment.id.desc())
+        )
+    )
 
 
 class Busy(Exception):
     """Already done (a double tap), or the other action is under way."""
 
 
-async def hide_all(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, user_id: int,
-                   burst_id: int, hidden: bool) -> CommentBurst | None:
+async def hide_all(
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    client: TikTokClient,
+    user_id: int,
+    burst_id: int,
+    hidden: bool,
+) -> CommentBurst | None:
     """Hide every public comment of one of the user's bursts at TikTok (`hidden`), or undo
     that. None: not the user's. Raises Busy on a repeat, TikTokError when nothing changed."""
     now = clock.now()
@@ -127,12 +185,14 @@ async def hide_all(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, u
             return None
         # Claimed first, atomically: a double tap (or a second instance) does nothing twice.
         if hidden:
-            claim = update(CommentBurst).where(CommentBurst.id == burst_id,
-                                               CommentBurst.hidden_at.is_(None))
+            claim = update(CommentBurst).where(
+                CommentBurst.id == burst_id, CommentBurst.hidden_at.is_(None)
+            )
             claim = claim.values(hidden_at=now, undone_at=None)
         else:
-            claim = update(CommentBurst).where(CommentBurst.id == burst_id,
-                                               CommentBurst.hidden_at.is_not(None))
+            claim = update(CommentBurst).where(
+                CommentBurst.id == burst_id, CommentBurst.hidden_at.is_not(None)
+            )
             claim = claim.values(undone_at=now)
         if int((await u.session.execute(claim)).rowcount or 0) != 1:  # type: ignore[attr-defined]
             raise Busy(burst_id)
@@ -146,13 +206,19 @@ async def hide_all(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, u
     if hidden:
         targets = [c for c in rows if c.status == api.PUBLIC]
     else:  # only what this burst's Hide all hid (a comment unhidden since stays as it is)
-        targets = [c for c in rows if c.status == api.HIDDEN and c.auto_hidden_at is not None
-                   and when is not None and c.auto_hidden_at >= when]
+        targets = [
+            c
+            for c in rows
+            if c.status == api.HIDDEN
+            and c.auto_hidden_at is not None
+            and when is not None
+            and c.auto_hidden_at >= when
+        ]
     status = api.HIDDEN if hidden else api.PUBLIC
     done: set[str] = set()
     failed: TikTokError | None = None
     for i in range(0, len(targets), BATCH):
-        batch = [c.comment_id for c in targets[i:i + BATCH]]
+        batch = [c.comment_id for c in targets[i : i + BATCH]]
         try:
             await api.set_status(client, token, account.advertiser_id, batch, status)
         except TikTokError as exc:
@@ -171,9 +237,13 @@ async def hide_all(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, u
                 c.matched = (_comments.matching(words, c.content) or c.matched or "")[:40] or None
             else:
                 c.auto_hidden_at = None
-            u.audit.record(user_id, "comments.burst_hide" if hidden else "comments.burst_unhide",
-                           "comment", c.id, {"comment_id": c.comment_id, "ad_id": c.ad_id,
-                                             "burst": burst_id})
+            u.audit.record(
+                user_id,
+                "comments.burst_hide" if hidden else "comments.burst_unhide",
+                "comment",
+                c.id,
+                {"comment_id": c.comment_id, "ad_id": c.ad_id, "burst": burst_id},
+            )
         if targets and not done:  # TikTok took none: as if not pressed
             if hidden:
                 burst_row.hidden_at = None

@@ -1,4 +1,4 @@
-""""Tracking broken?" (issue 17): a pixel's event stopped arriving while the ads optimising for
+""" "Tracking broken?" (issue 17): a pixel's event stopped arriving while the ads optimising for
 it keep spending.
 
 Leased per ad account like sync (core/sync.py): a `pixel_watches` row per tracked account of a
@@ -50,8 +50,14 @@ LEASE = timedelta(minutes=5)
 SILENT_KIND = "pixel_silent"
 BACK_KIND = "pixel_back"
 MAX_CAMPAIGNS = 10
-ADGROUP_FIELDS = ("adgroup_id", "campaign_id", "advertiser_id", "adgroup_name", "pixel_id",
-                  "optimization_event")
+ADGROUP_FIELDS = (
+    "adgroup_id",
+    "campaign_id",
+    "advertiser_id",
+    "adgroup_name",
+    "pixel_id",
+    "optimization_event",
+)
 
 
 def local_midnight(day: date, zone: str) -> datetime:
@@ -94,8 +100,9 @@ def advance(signal: PixelSignal, reading: Reading, now: datetime, zone: str) -> 
     return grew
 
 
-def expected_events(baseline: int, base_spend: Decimal, spend: Decimal, silent: timedelta
-                    ) -> Decimal:
+def expected_events(
+    baseline: int, base_spend: Decimal, spend: Decimal, silent: timedelta
+) -> Decimal:
     """How many events the silent span should have brought: at the usual cost per event when
     the ad groups spent in the 7 days before, else at the usual events per hour."""
     if baseline <= 0:
@@ -106,30 +113,50 @@ def expected_events(baseline: int, base_spend: Decimal, spend: Decimal, silent: 
     return Decimal(baseline) / (BASELINE_DAYS * 24) * hours
 
 
-async def _read(client: TikTokClient, token: str, watch: ClaimedPixelWatch, today: date,
-                stored: dict[tuple[str, str], PixelSignal]
-                ) -> tuple[Reading, dict[tuple[str, str], tuple[str, str]]]:
+async def _read(
+    client: TikTokClient,
+    token: str,
+    watch: ClaimedPixelWatch,
+    today: date,
+    stored: dict[tuple[str, str], PixelSignal],
+) -> tuple[Reading, dict[tuple[str, str], tuple[str, str]]]:
     """The account's pixels and counts; names per (pixel, event)."""
     pixels = await list_pixels(client, token, watch.advertiser_id)
-    names = {(p.pixel_id, e.kind): (p.name or p.code or p.pixel_id, e.name or e.code or e.kind)
-             for p in pixels for e in p.events if e.kind}
+    names = {
+        (p.pixel_id, e.kind): (p.name or p.code or p.pixel_id, e.name or e.code or e.kind)
+        for p in pixels
+        for e in p.events
+        if e.kind
+    }
     ids = sorted({p for p, _e in names})
     counts = await event_counts(client, token, watch.advertiser_id, ids, today, today)
     yesterday = baseline = None
     if any(s.day == today - timedelta(days=1) for s in stored.values()):
         day = today - timedelta(days=1)
         yesterday = await event_counts(client, token, watch.advertiser_id, ids, day, day)
-    if ids and (any(k not in stored for k in names)
-                or any(s.baseline_day != today for s in stored.values())):
-        baseline = await event_counts(client, token, watch.advertiser_id, ids,
-                                      today - timedelta(days=BASELINE_DAYS),
-                                      today - timedelta(days=1))
+    if ids and (
+        any(k not in stored for k in names) or any(s.baseline_day != today for s in stored.values())
+    ):
+        baseline = await event_counts(
+            client,
+            token,
+            watch.advertiser_id,
+            ids,
+            today - timedelta(days=BASELINE_DAYS),
+            today - timedelta(days=1),
+        )
     return Reading(today, counts, yesterday, baseline), names
 
 
-async def watch_due(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, owner: str,
-                    limit: int = 20, every: timedelta = WATCH_EVERY,
-                    silent_after: timedelta = SILENT_AFTER) -> int:
+async def watch_due(
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    client: TikTokClient,
+    owner: str,
+    limit: int = 20,
+    every: timedelta = WATCH_EVERY,
+    silent_after: timedelta = SILENT_AFTER,
+) -> int:
     """Read the due accounts' pixels (each again `every` later); returns how many alerts
     (silent or back) were queued."""
     now = clock.now()
@@ -143,8 +170,15 @@ async def watch_due(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, 
     return queued
 
 
-async def _watch_one(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, owner: str,
-                     watch: ClaimedPixelWatch, every: timedelta, silent_after: timedelta) -> int:
+async def _watch_one(
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    client: TikTokClient,
+    owner: str,
+    watch: ClaimedPixelWatch,
+    every: timedelta,
+    silent_after: timedelta,
+) -> int:
     now = clock.now()
     zone = watch.time_zone
     today = now.astimezone(ZoneInfo(zone)).date()
@@ -158,22 +192,26 @@ async def _watch_one(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient,
             groups = await client.get_adgroups(token, watch.advertiser_id, fields=ADGROUP_FIELDS)
             async with uow() as u:
                 current = await u.pixel_watch.signals(watch.account_id)
-                queued += await _alert(u, watch, [s for s in current.values()
-                                                  if s.id in suspects and s.incident_at is None],
-                                       groups, today, now)
+                queued += await _alert(
+                    u,
+                    watch,
+                    [s for s in current.values() if s.id in suspects and s.incident_at is None],
+                    groups,
+                    today,
+                    now,
+                )
                 await u.commit()
     except ScopeMissingError as exc:  # the pixels scope withheld: the Pixels screen explains
         async with uow() as u:
-            await u.pixel_watch.release(watch.watch_id, owner, now + SCOPE_RETRY,
-                                        error=exc.message)
+            await u.pixel_watch.release(watch.watch_id, owner, now + SCOPE_RETRY, error=exc.message)
             await u.commit()
         return 0
     except TikTokError as exc:
-        log.warning("pixel_watch.failed", extra={"account_id": watch.account_id,
-                                                 "error": exc.message})
+        log.warning(
+            "pixel_watch.failed", extra={"account_id": watch.account_id, "error": exc.message}
+        )
         async with uow() as u:
-            await u.pixel_watch.release(watch.watch_id, owner, now + RETRY_AFTER,
-                                        error=exc.message)
+            await u.pixel_watch.release(watch.watch_id, owner, now + RETRY_AFTER, error=exc.message)
             await u.commit()
         return 0
     async with uow() as u:
@@ -182,9 +220,14 @@ async def _watch_one(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient,
     return queued
 
 
-async def _apply(uow: UnitOfWorkFactory, watch: ClaimedPixelWatch, reading: Reading,
-                 names: dict[tuple[str, str], tuple[str, str]], now: datetime,
-                 silent_after: timedelta) -> tuple[int, set[int]]:
+async def _apply(
+    uow: UnitOfWorkFactory,
+    watch: ClaimedPixelWatch,
+    reading: Reading,
+    names: dict[tuple[str, str], tuple[str, str]],
+    now: datetime,
+    silent_after: timedelta,
+) -> tuple[int, set[int]]:
     """Store the reading and queue "back to normal" for incidents whose event fired again;
     returns how many were queued and the signals silent long enough to look at their spend."""
     zone = watch.time_zone
@@ -198,24 +241,35 @@ async def _apply(uow: UnitOfWorkFactory, watch: ClaimedPixelWatch, reading: Read
             if signal is None:
                 count = reading.counts.get(key, 0)
                 signal = PixelSignal(
-                    ad_account_id=watch.account_id, pixel_id=key[0], event=key[1],
-                    day=reading.today, count=count, baseline=(reading.baseline or {}).get(key, 0),
+                    ad_account_id=watch.account_id,
+                    pixel_id=key[0],
+                    event=key[1],
+                    day=reading.today,
+                    count=count,
+                    baseline=(reading.baseline or {}).get(key, 0),
                     baseline_day=reading.today if reading.baseline is not None else None,
                     # Unknown before: fired "now" if it did today, else not since midnight.
                     fired_at=now if count > 0 else local_midnight(reading.today, zone),
-                    updated_at=now)
+                    updated_at=now,
+                )
                 u.pixel_watch.add(signal)
                 await u.session.flush()
             elif advance(signal, reading, now, zone) and signal.incident_at is not None:
-                await u.outbox.enqueue(watch.user_id, BACK_KIND,
-                                       f"pixel_back:{signal.id}:{signal.incident_at:%Y%m%d%H%M%S}",
-                                       {"account": watch.account_name, "pixel": pixel_name,
-                                        "event": event_name}, now)
+                await u.outbox.enqueue(
+                    watch.user_id,
+                    BACK_KIND,
+                    f"pixel_back:{signal.id}:{signal.incident_at:%Y%m%d%H%M%S}",
+                    {"account": watch.account_name, "pixel": pixel_name, "event": event_name},
+                    now,
+                )
                 signal.incident_at = None
                 queued += 1
             signal.pixel_name, signal.event_name = pixel_name[:256], event_name[:128]
-            if (signal.incident_at is None and signal.baseline > 0
-                    and now - signal.fired_at >= silent_after):
+            if (
+                signal.incident_at is None
+                and signal.baseline > 0
+                and now - signal.fired_at >= silent_after
+            ):
                 suspects.append(signal)
         await u.session.flush()
         ids = {s.id for s in suspects}
@@ -223,40 +277,70 @@ async def _apply(uow: UnitOfWorkFactory, watch: ClaimedPixelWatch, reading: Read
     return queued, ids
 
 
-async def _alert(u: UnitOfWork, watch: ClaimedPixelWatch, suspects: list[PixelSignal],
-                 groups: list[AdGroup], today: date, now: datetime) -> int:
+async def _alert(
+    u: UnitOfWork,
+    watch: ClaimedPixelWatch,
+    suspects: list[PixelSignal],
+    groups: list[AdGroup],
+    today: date,
+    now: datetime,
+) -> int:
     """Alert on the suspects whose ads spent enough since the silence began."""
     zone = ZoneInfo(watch.time_zone)
     queued = 0
     for signal in suspects:
-        ids = {g.adgroup_id: g.campaign_id for g in groups
-               if str(g.raw.get("pixel_id") or "") == signal.pixel_id
-               and str(g.raw.get("optimization_event") or "") == signal.event}
+        ids = {
+            g.adgroup_id: g.campaign_id
+            for g in groups
+            if str(g.raw.get("pixel_id") or "") == signal.pixel_id
+            and str(g.raw.get("optimization_event") or "") == signal.event
+        }
         start = signal.fired_at.astimezone(zone)
-        spent = {g: v for g, v in (await u.pixel_watch.spend_since(
-            watch.account_id, list(ids), start.date(), start.hour)).items() if v > 0}
+        spent = {
+            g: v
+            for g, v in (
+                await u.pixel_watch.spend_since(
+                    watch.account_id, list(ids), start.date(), start.hour
+                )
+            ).items()
+            if v > 0
+        }
         spend = sum(spent.values(), Decimal(0))
         if spend <= 0:
             continue  # nothing spends on it: a quiet pixel costs nothing
         base_spend = await u.pixel_watch.spend_days(
-            watch.account_id, list(ids), today - timedelta(days=BASELINE_DAYS),
-            today - timedelta(days=1))
-        if expected_events(signal.baseline, base_spend, spend,
-                           now - signal.fired_at) < MIN_EXPECTED:
+            watch.account_id,
+            list(ids),
+            today - timedelta(days=BASELINE_DAYS),
+            today - timedelta(days=1),
+        )
+        if (
+            expected_events(signal.baseline, base_spend, spend, now - signal.fired_at)
+            < MIN_EXPECTED
+        ):
             continue
         camps = await u.pixel_watch.campaign_names(
-            watch.account_id, sorted({ids[g] for g in spent}))
+            watch.account_id, sorted({ids[g] for g in spent})
+        )
         signal.incident_at = now
         await u.outbox.enqueue(
-            watch.user_id, SILENT_KIND,
+            watch.user_id,
+            SILENT_KIND,
             f"pixel_silent:{signal.id}:{signal.fired_at:%Y%m%d%H%M%S}",
-            {"account": watch.account_name, "pixel": signal.pixel_name,
-             "pixel_id": signal.pixel_id, "event": signal.event_name,
-             "since": signal.fired_at.isoformat(), "zone": watch.time_zone,
-             "spend": str(spend), "currency": watch.currency,
-             "campaigns": sorted(camps.values())[:MAX_CAMPAIGNS],
-             "more": max(0, len(camps) - MAX_CAMPAIGNS)},
-            now)
+            {
+                "account": watch.account_name,
+                "pixel": signal.pixel_name,
+                "pixel_id": signal.pixel_id,
+                "event": signal.event_name,
+                "since": signal.fired_at.isoformat(),
+                "zone": watch.time_zone,
+                "spend": str(spend),
+                "currency": watch.currency,
+                "campaigns": sorted(camps.values())[:MAX_CAMPAIGNS],
+                "more": max(0, len(camps) - MAX_CAMPAIGNS),
+            },
+            now,
+        )
         queued += 1
     return queued
 

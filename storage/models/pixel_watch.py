@@ -1,4 +1,4 @@
-""""Tracking broken?" (issue 17): per ad account, a leased job reads its pixels' event counts;
+""" "Tracking broken?" (issue 17): per ad account, a leased job reads its pixels' event counts;
 per pixel event, what it last saw — kept while the account is synced and deleted with the
 connection (storage/inventory.py). Also the bursts of negative comments alerted on."""
 
@@ -57,8 +57,9 @@ class CommentBurst(Base):
     __tablename__ = "comment_bursts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    ad_account_id: Mapped[int] = mapped_column(ForeignKey("ad_accounts.id", ondelete="CASCADE"),
-                                               index=True)
+    ad_account_id: Mapped[int] = mapped_column(
+        ForeignKey("ad_accounts.id", ondelete="CASCADE"), index=True
+    )
     ad_id: Mapped[str] = mapped_column(String(32))
     ad_name: Mapped[str] = mapped_column(String(256), default="")
     count: Mapped[int] = mapped_column(Integer, default=0)

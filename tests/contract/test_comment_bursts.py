@@ -43,8 +43,11 @@ async def _pull_after(db: Db, emu: Any, client: TikTokClient, delta: timedelta) 
 
 async def _bursts(db: Db) -> tuple[list[OutboxMessage], list[CommentBurst]]:
     async with db.uow() as u:
-        sent = list(await u.session.scalars(select(OutboxMessage).where(
-            OutboxMessage.kind == comment_bursts.BURST_KIND)))
+        sent = list(
+            await u.session.scalars(
+                select(OutboxMessage).where(OutboxMessage.kind == comment_bursts.BURST_KIND)
+            )
+        )
         rows = list(await u.session.scalars(select(CommentBurst).order_by(CommentBurst.id)))
     return sent, rows
 
@@ -78,8 +81,9 @@ async def test_a_burst_alerts_once_per_ad_and_hide_all_is_undoable(
     assert len(rows) == burst.count
     assert all(comments.matching(WORDS, r.content) for r in rows)
     public = [r for r in rows if r.status == "PUBLIC"]
-    assert await comment_bursts.hide_all(db.uow, db.clock, client, USER + 1, burst.id,
-                                         True) is None  # not theirs
+    assert (
+        await comment_bursts.hide_all(db.uow, db.clock, client, USER + 1, burst.id, True) is None
+    )  # not theirs
     done = await comment_bursts.hide_all(db.uow, db.clock, client, USER, burst.id, True)
     assert done is not None and done.hidden_at is not None
     assert all(emu.state.comment_status[r.comment_id] == "HIDDEN" for r in rows)

@@ -1,4 +1,4 @@
-""""Tracking broken?" against the emulator (issue 17): a pixel silenced at the emulator while its
+""" "Tracking broken?" against the emulator (issue 17): a pixel silenced at the emulator while its
 ads spend brings one alert (pixel, event, spend, campaigns), not one per read, and a "back to
 normal" message when its events resume; silent ads that do not spend bring nothing."""
 
@@ -46,9 +46,13 @@ async def _travel(db: Db, emu: Any, client: TikTokClient, delta: timedelta) -> N
 
 async def _queued(db: Db) -> list[OutboxMessage]:
     async with db.uow() as u:
-        return list(await u.session.scalars(select(OutboxMessage).where(
-            OutboxMessage.kind.in_([pixel_watch.SILENT_KIND, pixel_watch.BACK_KIND]))
-            .order_by(OutboxMessage.id)))
+        return list(
+            await u.session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.kind.in_([pixel_watch.SILENT_KIND, pixel_watch.BACK_KIND]))
+                .order_by(OutboxMessage.id)
+            )
+        )
 
 
 async def _watch(db: Db, client: TikTokClient) -> int:
@@ -74,12 +78,12 @@ async def test_a_silenced_pixel_alerts_once_and_says_when_it_is_back(
     p = alert.params
     assert p["pixel"] == "Glowly EU pixel" and p["event"] == "Complete payment"
     assert Decimal(p["spend"]) > 0 and p["currency"] and p["campaigns"]
-    assert p["since"].startswith((NOW).date().isoformat())
+    assert p["since"].startswith(NOW.date().isoformat())
 
     await emu.ctl("POST", "pixel_silence", {"pixel_id": EU_PIXEL, "silent": False})
     await _travel(db, emu, client, timedelta(hours=1))
     assert await _watch(db, client) == 1
-    silent, back = await _queued(db)
+    _silent, back = await _queued(db)
     assert back.kind == pixel_watch.BACK_KIND and back.params["pixel"] == "Glowly EU pixel"
     await _travel(db, emu, client, timedelta(minutes=40))
     assert await _watch(db, client) == 0
@@ -92,13 +96,18 @@ async def test_silent_pixel_without_spend_says_nothing(
     """The EU pixel's ad groups are paused: its events stop too, but nothing spends on it."""
     await sync_all(db, client)
     await set_feature(db.uow, db.clock, USER, "pixels", True)
-    groups = [g.adgroup_id for g in await client.get_adgroups(
-        emu.access_token, EU_ADVERTISER, fields=pixel_watch.ADGROUP_FIELDS)
-        if str(g.raw.get("pixel_id")) == EU_PIXEL]
+    groups = [
+        g.adgroup_id
+        for g in await client.get_adgroups(
+            emu.access_token, EU_ADVERTISER, fields=pixel_watch.ADGROUP_FIELDS
+        )
+        if str(g.raw.get("pixel_id")) == EU_PIXEL
+    ]
     assert groups
     for i in range(0, len(groups), 20):
-        await client.update_adgroup_status(emu.access_token, EU_ADVERTISER, groups[i:i + 20],
-                                           "DISABLE")
+        await client.update_adgroup_status(
+            emu.access_token, EU_ADVERTISER, groups[i : i + 20], "DISABLE"
+        )
     assert await _watch(db, client) == 0
     await emu.ctl("POST", "pixel_silence", {"pixel_id": EU_PIXEL})
     await _travel(db, emu, client, timedelta(hours=5))

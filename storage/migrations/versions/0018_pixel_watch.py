@@ -1,4 +1,4 @@
-""""tracking broken?" and bursts of negative comments (issue 17): the pixel watch per ad account
+""" "tracking broken?" and bursts of negative comments (issue 17): the pixel watch per ad account
 (leased), what it last saw per pixel event, the user's negative words and burst threshold, and
 the bursts alerted on (ad_comments.burst_id points at them)
 
@@ -23,9 +23,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def _account_fk(table: str) -> sa.ForeignKeyConstraint:
-    return sa.ForeignKeyConstraint(["ad_account_id"], ["ad_accounts.id"],
-                                   name=op.f(f"fk_{table}_ad_account_id_ad_accounts"),
-                                   ondelete="CASCADE")
+    return sa.ForeignKeyConstraint(
+        ["ad_account_id"],
+        ["ad_accounts.id"],
+        name=op.f(f"fk_{table}_ad_account_id_ad_accounts"),
+        ondelete="CASCADE",
+    )
 
 
 def upgrade() -> None:
@@ -72,8 +75,9 @@ def upgrade() -> None:
         sa.Column("updated_at", utc, nullable=False),
         _account_fk("pixel_signals"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pixel_signals")),
-        sa.UniqueConstraint("ad_account_id", "pixel_id", "event",
-                            name=op.f("uq_pixel_signals_ad_account_id")),
+        sa.UniqueConstraint(
+            "ad_account_id", "pixel_id", "event", name=op.f("uq_pixel_signals_ad_account_id")
+        ),
     )
     op.create_table(
         "comment_bursts",
@@ -88,8 +92,7 @@ def upgrade() -> None:
         _account_fk("comment_bursts"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_comment_bursts")),
     )
-    op.create_index(op.f("ix_comment_bursts_ad_account_id"), "comment_bursts",
-                    ["ad_account_id"])
+    op.create_index(op.f("ix_comment_bursts_ad_account_id"), "comment_bursts", ["ad_account_id"])
 
 
 def downgrade() -> None:
