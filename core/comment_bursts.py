@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from core import comments as _comments  # (core.comments imports this module too)
 from core.clock import Clock
@@ -128,6 +128,11 @@ async def check(
         )
         queued += 1
     return queued
+
+
+async def purge_before(u: UnitOfWork, cutoff: datetime) -> None:
+    """Forget bursts older than the comments they were about (kept COMMENT_DAYS)."""
+    await u.session.execute(delete(CommentBurst).where(CommentBurst.created_at < cutoff))
 
 
 async def burst_of(

@@ -110,6 +110,7 @@ async def pull_due(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, o
         announced += await _pull_one(uow, clock, client, owner, watch, every)
     async with uow() as u:
         await u.comments.purge_before(now - timedelta(days=COMMENT_DAYS))
+        await comment_bursts.purge_before(u, now - timedelta(days=COMMENT_DAYS))
         await u.commit()
     return announced
 

@@ -176,9 +176,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (
                 "ad_name content author status created_time fetched_at auto_hidden_at matched "
                 "burst_id"),
     }),
-    # Bursts of negative comments alerted on (issue 17): go with their comments' retention —
-    # deleted with the connection (a burst whose comments were purged after 30 days only keeps
-    # the ad's name and a count).
+    # Bursts of negative comments alerted on (issue 17): kept like their comments, 30 days
+    # (core/comment_bursts.py purge_before), and with the connection at the latest.
     Table("comment_bursts", Owner("ad_account_id", "ad_accounts"), Purpose.ALERTS,
           Basis.CONTRACT, Retention.CONNECTION, {
         **_cols(C.AD_DATA, True, "id ad_account_id ad_id ad_name count created_at hidden_at "

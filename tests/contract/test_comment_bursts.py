@@ -28,9 +28,10 @@ def emulator_options() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def db(tmp_path: Any, client: TikTokClient) -> AsyncIterator[Db]:
+async def db(db_url: str, client: TikTokClient) -> AsyncIterator[Db]:
+    """On SQLite and on PostgreSQL (the claims, the seed's insert and the sums differ)."""
     engines: list[Any] = []
-    yield await connected_db(f"sqlite+aiosqlite:///{tmp_path}/b.db", client, engines)
+    yield await connected_db(db_url, client, engines)
     for engine in engines:
         await engine.dispose()
 
