@@ -22,15 +22,23 @@ from tests.e2e.test_stats import connected_and_synced
 
 @pytest.fixture
 def service_env(clock_file: Path, tmp_path: Path) -> dict[str, str]:
-    return {"CLOCK_OFFSET_FILE": str(clock_file), "SYNC_TICK_SECONDS": "1",
-            "COMMENTS_PULL_MINUTES": "0.03", "NOTIFY_TICK_SECONDS": "0.5",
-            "TIKTOK_QPS": "100", **generous_plans(tmp_path)}
+    return {
+        "CLOCK_OFFSET_FILE": str(clock_file),
+        "SYNC_TICK_SECONDS": "1",
+        "COMMENTS_PULL_MINUTES": "0.03",
+        "NOTIFY_TICK_SECONDS": "0.5",
+        "TIKTOK_QPS": "100",
+        **generous_plans(tmp_path),
+    }
 
 
 async def _emulator(tiktok: RunningEmulator, name: str, body: dict[str, object] | None) -> object:
-    async with aiohttp.ClientSession() as http, http.request(
-        "POST" if body else "GET", f"{tiktok.url}/_emulator/{name}", json=body
-    ) as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.request(
+            "POST" if body else "GET", f"{tiktok.url}/_emulator/{name}", json=body
+        ) as resp,
+    ):
         assert resp.status == 200, await resp.text()
         return await resp.json()
 
@@ -40,7 +48,10 @@ def _hidden(tiktok: RunningEmulator) -> set[str]:
 
 
 async def test_a_burst_alerts_once_and_hide_all_is_undoable(
-    service: ServiceProcess, sandbox: SandboxClient, tiktok: RunningEmulator, travel: Travel,
+    service: ServiceProcess,
+    sandbox: SandboxClient,
+    tiktok: RunningEmulator,
+    travel: Travel,
 ) -> None:
     user = await sandbox.user(961, first_name="Bea", language_code="en")
     await connected_and_synced(user)
@@ -78,8 +89,9 @@ async def test_a_burst_alerts_once_and_hide_all_is_undoable(
     before = _hidden(tiktok)
     hide_data = alert.button(hide).callback_data
     await user.press(hide, alert.message_id)
-    hidden_view = await user.wait_for(lambda m: m.message_id == alert.message_id
-                                      and "Hidden on TikTok:" in m.text, timeout=20)
+    hidden_view = await user.wait_for(
+        lambda m: m.message_id == alert.message_id and "Hidden on TikTok:" in m.text, timeout=20
+    )
     assert len(_hidden(tiktok) - before) == count
     assert hide_data is not None
     again = await press_data_answer(user, hide_data, alert.message_id)
@@ -97,14 +109,19 @@ async def test_a_burst_alerts_once_and_hide_all_is_undoable(
     assert len(_hidden(tiktok) - before) == count
 
     await user.press("↩️ Undo", alert.message_id)
-    await user.wait_for(lambda m: m.message_id == alert.message_id
-                        and any(b.startswith("🙈 Hide all") for b in m.button_labels()),
-                        timeout=20)
+    await user.wait_for(
+        lambda m: (
+            m.message_id == alert.message_id
+            and any(b.startswith("🙈 Hide all") for b in m.button_labels())
+        ),
+        timeout=20,
+    )
     assert _hidden(tiktok) - before == set()
 
     travel(timedelta(minutes=11))  # more negative comments within the hour: no second alert
     await asyncio.sleep(5)
-    bursts = [m.text.splitlines()[0] for m in await user.bot_messages()
-              if "negative comments" in m.text]
+    bursts = [
+        m.text.splitlines()[0] for m in await user.bot_messages() if "negative comments" in m.text
+    ]
     names = [t.split(" on ", 1)[1] for t in bursts]
     assert len(names) == len(set(names))

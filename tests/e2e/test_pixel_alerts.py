@@ -28,26 +28,44 @@ EU_PIXEL = "7317000000000000002"  # the demo's "Glowly EU pixel"
 
 @pytest.fixture
 def service_env(clock_file: Path, tmp_path: Path) -> dict[str, str]:
-    return {"CLOCK_OFFSET_FILE": str(clock_file), "SYNC_TICK_SECONDS": "1",
-            "NOTIFY_TICK_SECONDS": "0.5", "TIKTOK_QPS": "100", **generous_plans(tmp_path)}
+    return {
+        "CLOCK_OFFSET_FILE": str(clock_file),
+        "SYNC_TICK_SECONDS": "1",
+        "NOTIFY_TICK_SECONDS": "0.5",
+        "TIKTOK_QPS": "100",
+        **generous_plans(tmp_path),
+    }
 
 
 def _register_template() -> dict[str, object]:
     """A conversions template optimising for ON_WEB_REGISTER: set up on the demo's "Landing
     test pixel" of Glowly US, and never fired."""
-    return to_document(Template(
-        name="Signups",
-        campaign=CampaignSpec("WEB_CONVERSIONS"),
-        adgroups=(AdGroupSpec(geo="US", location_ids=("6252001",), budget=Decimal(50),
-                              optimization_event="ON_WEB_REGISTER"),),
-        ad=AdSpec(texts=("Join today",), identity_name=IDENTITY,
-                  landing_url="https://shop.example/join?cid=__CAMPAIGN_ID__"),
-        naming=Naming(campaign="{account} · {date}", adgroup="{geo}", ad="{creative} #{n}"),
-    ))
+    return to_document(
+        Template(
+            name="Signups",
+            campaign=CampaignSpec("WEB_CONVERSIONS"),
+            adgroups=(
+                AdGroupSpec(
+                    geo="US",
+                    location_ids=("6252001",),
+                    budget=Decimal(50),
+                    optimization_event="ON_WEB_REGISTER",
+                ),
+            ),
+            ad=AdSpec(
+                texts=("Join today",),
+                identity_name=IDENTITY,
+                landing_url="https://shop.example/join?cid=__CAMPAIGN_ID__",
+            ),
+            naming=Naming(campaign="{account} · {date}", adgroup="{geo}", ad="{creative} #{n}"),
+        )
+    )
 
 
 async def test_preflight_stops_a_launch_whose_event_never_fired(
-    service: ServiceProcess, sandbox: SandboxClient, tiktok: RunningEmulator,
+    service: ServiceProcess,
+    sandbox: SandboxClient,
+    tiktok: RunningEmulator,
     api: TikTokClient,
 ) -> None:
     user = await sandbox.user(951, language_code="en")
@@ -65,9 +83,12 @@ async def test_preflight_stops_a_launch_whose_event_never_fired(
 
 
 async def _emulator(tiktok: RunningEmulator, name: str, body: dict[str, object]) -> object:
-    async with aiohttp.ClientSession() as http, http.request(
-        "GET" if not body else "POST", f"{tiktok.url}/_emulator/{name}", json=body or None
-    ) as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.request(
+            "GET" if not body else "POST", f"{tiktok.url}/_emulator/{name}", json=body or None
+        ) as resp,
+    ):
         assert resp.status == 200, await resp.text()
         return await resp.json()
 
@@ -87,12 +108,16 @@ async def _pixels_on(user: ChatUser) -> None:
 
 
 async def _alerts(user: ChatUser, head: str) -> list[str]:
-    return [m.text for m in await user.bot_messages()
-            if head in m.text and "Glowly EU pixel" in m.text]
+    return [
+        m.text for m in await user.bot_messages() if head in m.text and "Glowly EU pixel" in m.text
+    ]
 
 
 async def test_a_silent_pixel_alerts_once_then_back_to_normal(
-    service: ServiceProcess, sandbox: SandboxClient, tiktok: RunningEmulator, travel: Travel,
+    service: ServiceProcess,
+    sandbox: SandboxClient,
+    tiktok: RunningEmulator,
+    travel: Travel,
 ) -> None:
     user = await sandbox.user(952, language_code="en")
     await connected_and_synced(user)
@@ -107,8 +132,9 @@ async def test_a_silent_pixel_alerts_once_then_back_to_normal(
     alert = None
     for _ in range(6):  # each step: the syncs catch up on the spend, the watch reads again
         try:
-            alert = await user.wait_for(lambda m: "Tracking broken?" in m.text
-                                        and "Glowly EU pixel" in m.text, timeout=8)
+            alert = await user.wait_for(
+                lambda m: "Tracking broken?" in m.text and "Glowly EU pixel" in m.text, timeout=8
+            )
             break
         except AssertionError:
             travel(timedelta(minutes=31))
@@ -122,7 +148,8 @@ async def test_a_silent_pixel_alerts_once_then_back_to_normal(
 
     await _emulator(tiktok, "pixel_silence", {"pixel_id": EU_PIXEL, "silent": False})
     travel(timedelta(hours=1))
-    back = await user.wait_for(lambda m: "Back to normal" in m.text
-                               and "Glowly EU pixel" in m.text, timeout=20)
+    back = await user.wait_for(
+        lambda m: "Back to normal" in m.text and "Glowly EU pixel" in m.text, timeout=20
+    )
     assert "Complete payment" in back.text
     assert len(await _alerts(user, "Tracking broken?")) == 1
