@@ -31,6 +31,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from core.clock import Clock
+from core.scheduler import stopping
 from core.tiktok import AdGroup, ScopeMissingError, TikTokClient, TikTokError
 from core.tiktok.pixels import event_counts, list_pixels
 from storage.models import PixelSignal
@@ -162,11 +163,18 @@ async def watch_due(
     now = clock.now()
     async with uow() as u:
         await u.pixel_watch.seed(now, FEATURE)
-        claimed = await u.pixel_watch.claim_due(now, owner, now + LEASE, FEATURE, limit)
         await u.commit()
     queued = 0
-    for watch in claimed:
-        queued += await _watch_one(uow, clock, client, owner, watch, every, silent_after)
+    # Drains what is due, `limit` at a time, until none is left or the service is stopping.
+    while not stopping():
+        now = clock.now()
+        async with uow() as u:
+            claimed = await u.pixel_watch.claim_due(now, owner, now + LEASE, FEATURE, limit)
+            await u.commit()
+        if not claimed:
+            break
+        for watch in claimed:
+            queued += await _watch_one(uow, clock, client, owner, watch, every, silent_after)
     return queued
 
 
