@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,7 +38,7 @@ class ClaimedPixelWatch:
     credential_id: int
 
 
-def _eligible(feature: str) -> list[object]:
+def _eligible(feature: str) -> list[ColumnElement[bool]]:
     """The account is tracked, reachable, and its user active with the feature on."""
     return [
         TikTokConnection.status == "active",
@@ -66,7 +66,7 @@ class PixelWatchRepo:
                 .join(TikTokConnection, TikTokConnection.id == AdAccount.connection_id)
                 .join(User, User.id == TikTokConnection.user_id)
                 .outerjoin(PixelWatch, PixelWatch.ad_account_id == AdAccount.id)
-                .where(PixelWatch.id.is_(None), *_eligible(feature))  # type: ignore[arg-type]
+                .where(PixelWatch.id.is_(None), *_eligible(feature))
             )
         )
         if not missing:
@@ -90,7 +90,7 @@ class PixelWatchRepo:
             .join(AdAccount, AdAccount.id == PixelWatch.ad_account_id)
             .join(TikTokConnection, TikTokConnection.id == AdAccount.connection_id)
             .join(User, User.id == TikTokConnection.user_id)
-            .where(PixelWatch.due_at <= now, free, *_eligible(feature))  # type: ignore[arg-type]
+            .where(PixelWatch.due_at <= now, free, *_eligible(feature))
             .order_by(PixelWatch.due_at)
             .limit(limit)
             .with_for_update(skip_locked=True, of=PixelWatch)
