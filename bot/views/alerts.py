@@ -16,10 +16,11 @@ from bot.views import billing as billing_view
 from bot.views import comments as comments_view
 from bot.views import launch as launch_view
 from bot.views import permissions as permissions_view
+from bot.views import pixels as pixels_view
 from bot.views import privacy as privacy_view
 from bot.views.common import local_day
 from bot.views.integrations import alerts as integrations_alerts
-from core import comments
+from core import comment_bursts, comments, pixel_watch
 from core.billing import overview as billing_overview
 from core.billing import reconcile
 from core.billing import tick as billing_tick
@@ -105,6 +106,21 @@ async def render(
             return None  # switched off since: not even what was already pulled is shown
         found = await u.comments.comment(user_id, int(params["comment"]))
         return comments_view.card(found[0]) if found is not None else None
+    if kind == comment_bursts.BURST_KIND:
+        user = await u.users.get(user_id)
+        if user is None or not is_on(user, comments.FEATURE):
+            return None
+        burst = await comment_bursts.burst_of(u, user_id, int(params["burst"]))
+        if burst is None:
+            return None
+        return comments_view.burst_alert(burst[0], await comment_bursts.comments_of(u, burst[0]))
+    if kind in (pixel_watch.SILENT_KIND, pixel_watch.BACK_KIND):
+        user = await u.users.get(user_id)
+        if user is None or not is_on(user, pixel_watch.FEATURE):
+            return None  # switched off since
+        if kind == pixel_watch.SILENT_KIND:
+            return pixels_view.silent_alert(params)
+        return pixels_view.back_alert(params)
     if kind == comments.SCOPE_KIND:
         conn = await u.connections.connection(user_id, int(params["connection_id"]))
         if conn is None or conn.status == "disconnected":
