@@ -32,9 +32,10 @@ class TicketCb(CallbackData, prefix="tk"):
 
 
 class CommentCb(CallbackData, prefix="cm"):
-    """A comment action (`a`: hide, unhide, reply; `id` our comment row) or a campaign watch
-    toggle (`a`: pick, watch; `id` our ad account id, `c` TikTok's campaign id); every id is
-    checked against the presser."""
+    """A comment action (`a`: hide, unhide, reply; `id` our comment row), a campaign watch
+    toggle (`a`: pick, watch; `id` our ad account id, `c` TikTok's campaign id), a burst's Hide
+    all / Undo (`a`: bhide, bundo; `id` our burst row) or the burst threshold (`a`: thr, `id`
+    the number); every id is checked against the presser."""
 
     a: str
     id: int = 0

@@ -28,6 +28,7 @@ class CommentStates(StatesGroup):
 
     reply = State()
     words = State()
+    negative = State()  # the negative words (bursts)
 
 
 class AudienceStates(StatesGroup):

@@ -58,7 +58,8 @@ def _feature_title(feature: str) -> str:
     return titles.get(feature, feature)
 
 
-def features(on: frozenset[str], grants: list[Grant], words: str = "") -> Screen:
+def features(on: frozenset[str], grants: list[Grant], words: str = "", negative: str = "",
+             threshold: int = 5) -> Screen:
     """Settings → Optional features: a switch per feature, each with its permission state."""
     lines = [
         _("<b>Optional TikTok features</b>"),
@@ -95,6 +96,10 @@ def features(on: frozenset[str], grants: list[Grant], words: str = "") -> Screen
                 words=html.quote(words.replace(",", ", ")) if words else "—"))
             kb.button(text=_("💬 Pick campaigns"), callback_data=CommentCb(a="pick"))
             kb.button(text=_("🚫 Hide words"), callback_data=SettingsCb(action="cwords"))
+            lines.append(_("   Alert from {n} comments an hour under one ad containing: "
+                           "{words}").format(n=threshold, words=html.quote(
+                               negative.replace(",", ", ")) if negative else "—"))
+            kb.button(text=_("😡 Negative words"), callback_data=SettingsCb(action="nwords"))
         if feature == "pixels" and feature in on:
             kb.button(text=_("🎯 Pixels"), callback_data=PixelCb(a="pick"))
         if feature == "audiences" and feature in on:

@@ -311,6 +311,9 @@ class World:
         # test can see what arrived) by file_path, and audiences by id.
         self.audience_files: dict[str, dict[str, Any]] = {}
         self.audiences: dict[str, dict[str, Any]] = {}
+        # Pixels gone silent (a test/demo knob, POST /_emulator/pixel_silence): per pixel id,
+        # [start, end or None] spans of emulator time whose events never reached TikTok.
+        self.pixel_silences: dict[str, list[list[float | None]]] = {}
 
     def next_id(self, kind: str, base: int) -> str:
         """A fresh numeric id string of the given kind."""
