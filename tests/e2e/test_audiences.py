@@ -10,7 +10,7 @@ import hashlib
 from sandbox.telegram.driver import SandboxClient
 from sandbox.tiktok.browser import click
 from sandbox.tiktok.server import RunningEmulator
-from tests.e2e.harness import ServiceProcess, sign_up
+from tests.e2e.harness import ServiceProcess, press_data_answer, sign_up
 from tests.e2e.test_accounts import open_consent
 
 EMAILS = [f"Client{i}@Shop.example " for i in range(150)]
@@ -67,6 +67,23 @@ async def test_audience_from_sent_file_arrives_hashed_and_seeds_a_lookalike(
     screen = await user.wait_for(
         lambda m: m.message_id == screen.message_id and "ready · 105 people" in m.text)
     [make] = [b for b in screen.button_labels() if b.startswith("🪞 Make lookalike")]
+    lal_data = screen.button(make).callback_data
+    assert lal_data is not None
+
+    # Another user (audiences on) replaying those buttons is refused; nothing is made.
+    other = await sandbox.user(674, first_name="Eve", language_code="en")
+    await sign_up(other)
+    await other.send("/settings")
+    await other.expect("Settings")
+    await other.press("🧩 Optional features")
+    seen = await other.expect("Optional TikTok features")
+    await other.press("Turn on audiences")
+    await other.expect("Audiences (custom")
+    for data in (lal_data, lal_data.replace(":lal:", ":new:"), lal_data.replace(":lal:", ":list:")):
+        answer = await press_data_answer(other, data, seen.message_id)
+        assert "not among yours" in str(answer.get("text")), answer
+    assert not [a for a in tiktok.state.audiences.values() if a["lookalike_spec"]]
+
     await user.double_tap(make, seen=screen)  # a quick double tap makes one lookalike
     await user.wait_for(lambda m: m.message_id == screen.message_id
                         and "already has a lookalike" in m.text)
