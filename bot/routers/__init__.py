@@ -35,6 +35,7 @@ def all_routers() -> list[Router]:
         support,
         templates,
         tracker_mapping,
+        web_signin,
     )
 
     return [
@@ -63,6 +64,7 @@ def all_routers() -> list[Router]:
         privacy_rights.router,
         info.router,
         dashboard.router,
+        web_signin.router,
         support.router,
         admin.router,
         fallback.router,
