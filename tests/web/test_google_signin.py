@@ -195,7 +195,7 @@ async def test_bad_state_is_refused_and_a_state_works_once(uow: UnitOfWorkFactor
 async def test_a_replayed_code_or_a_wrong_pkce_verifier_is_refused(
         uow: UnitOfWorkFactory, provider: RunningProvider) -> None:
     client = client_for(provider)
-    url, bound = await g.begin(uow, FixedClock(NOW), client, None)
+    url, _bound = await g.begin(uow, FixedClock(NOW), client, None)
     query = await consent(url)
     with pytest.raises(g.Refused) as refused:
         await client.exchange(query["code"], "not-the-verifier")
