@@ -6,6 +6,7 @@ account nobody linked, one already linked to someone else."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
@@ -200,3 +201,35 @@ async def test_a_replayed_code_or_a_wrong_pkce_verifier_is_refused(
     with pytest.raises(g.Refused) as refused:
         await client.exchange(query["code"], "not-the-verifier")
     assert refused.value.code == "token"
+
+
+async def test_the_link_is_in_the_export_and_goes_with_the_account(
+        uow: UnitOfWorkFactory, tmp_path: Path) -> None:
+    """web_identities is in the data inventory: /export holds the linked sub and email, and
+    deleting the account deletes the link (tests/unit/test_privacy_* drive both by it)."""
+    import json
+    import zipfile
+
+    from core.privacy import erase, export
+    from tests.unit.test_privacy_erase import FakeTikTok
+    from tests.unit.test_privacy_export import Texts
+
+    clock = FixedClock(NOW)
+    await signed_up(uow, 42)
+    await g._link(uow, clock, 42, g.Verified("104331", "ann@example.com"))
+
+    async def progress(done: int, total: int) -> None:
+        return None
+
+    path = tmp_path / "42.zip"
+    await export.build_zip(uow, 42, path, Texts(), progress, NOW)
+    docs = {n: json.loads(zipfile.ZipFile(path).read(n))
+            for n in zipfile.ZipFile(path).namelist() if n.endswith(".json")}
+    [ident] = docs["identity.json"]["tables"]["web_identities"]
+    assert ident["subject"] == "104331" and ident["provider"] == "google"
+    [contact] = docs["contact.json"]["tables"]["web_identities"]
+    assert contact["email"] == "ann@example.com"
+    await erase.request_erasure(uow, clock, FakeTikTok(), 42, "minor", 900)  # type: ignore[arg-type]
+    assert await g.linked(uow, 42) is None
+    async with uow() as u:
+        assert await u.privacy.counts(42) == {}
