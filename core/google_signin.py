@@ -191,11 +191,12 @@ class OidcClient:
 
 async def offer_link(uow: UnitOfWorkFactory, clock: Clock, user_id: int) -> str | None:
     """A one-time link token that starts linking a Google account to this (signed-up) user;
-    None for anyone else."""
+    None for anyone else. Only the newest offer works (a double tap leaves one live link)."""
     if await get_user(uow, user_id) is None:
         return None
     token, now = secrets.token_urlsafe(32), clock.now()
     async with uow() as u:
+        await u.web.retire_offers(user_id, now)
         u.web.add_flow(WebOidcFlow(id=_digest(token), kind="offer", user_id=user_id,
                                    created_at=now, expires_at=now + OFFER_TTL))
         await u.commit()

@@ -88,6 +88,15 @@ class WebRepo:
             return None
         return await self._s.get(WebOidcFlow, digest)
 
+    async def retire_offers(self, user_id: int, now: datetime) -> None:
+        """Mark the user's unused link offers used (a newer one replaces them)."""
+        await self._s.execute(
+            update(WebOidcFlow)
+            .where(WebOidcFlow.user_id == user_id, WebOidcFlow.kind == "offer",
+                   WebOidcFlow.used_at.is_(None))
+            .values(used_at=now)
+        )
+
     async def identity(self, provider: str, subject: str) -> WebIdentity | None:
         """The link of a provider's account, by its subject."""
         return await self._s.scalar(select(WebIdentity).where(

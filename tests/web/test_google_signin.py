@@ -85,6 +85,10 @@ async def test_link_then_sign_in_then_unlink(uow: UnitOfWorkFactory,
     assert await g.offer_link(uow, clock, 777) is None  # never signed up: no offer
     offer = await g.offer_link(uow, clock, 42)
     assert offer is not None
+    older = await g.offer_link(uow, clock, 42)  # a double tap: only the newest link works
+    offer = await g.offer_link(uow, clock, 42)
+    assert older is not None and offer is not None
+    assert await g.take_offer(uow, clock, older) is None
     assert await g.take_offer(uow, clock, offer) == 42
     assert await g.take_offer(uow, clock, offer) is None  # once
     done = await round_trip(uow, client, 42)
