@@ -238,3 +238,20 @@ async def test_language_cookie_and_no_open_redirect(dash: Dash) -> None:
         resp = await client.get(f"/app/lang/en?next={evil}", allow_redirects=False)
         assert resp.headers["Location"] == "/app/", evil
     assert (await client.get("/app/lang/xx", allow_redirects=False)).status == 404
+
+
+def test_google_and_widget_settings() -> None:
+    from bot.app import google_client
+    from core.settings import SettingsError, load_settings
+
+    plain = load_settings(_env_file=None, google_client_id="", google_client_secret="")
+    assert not plain.google_signin and google_client(plain) is None
+    assert plain.telegram_oauth_url == "https://oauth.telegram.org"
+    assert plain.oidc_issuer_url == "https://accounts.google.com"
+    on = load_settings(_env_file=None, google_client_id="id.apps", google_client_secret="s3cret",
+                       public_url="https://ttpulse.example")
+    client = google_client(on)
+    assert on.google_signin and client is not None and "s3cret" in on.secret_values()
+    assert client.config.redirect_uri == "https://ttpulse.example/app/google/callback"
+    with pytest.raises(SettingsError, match="OIDC_ISSUER_URL"):
+        load_settings(_env_file=None, oidc_issuer_url="accounts.google.com")
