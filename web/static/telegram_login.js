@@ -4,13 +4,14 @@
 // checks Telegram's signature (core/web_auth.py login_widget_user), then reload signed in.
 (function () {
   "use strict";
-  var found = /[#&]tgAuthResult=([A-Za-z0-9\-_=]*)/.exec(window.location.hash);
+  // base64url or plain base64, possibly percent-encoded: accept either.
+  var found = /[#&]tgAuthResult=([^&]*)/.exec(window.location.hash);
   if (!found) return;
   history.replaceState(null, "", window.location.pathname + window.location.search);
   function show(id, on) { var el = document.getElementById(id); if (el) el.hidden = !on; }
   var auth = null;
   try {
-    var b64 = found[1].replace(/-/g, "+").replace(/_/g, "/");
+    var b64 = decodeURIComponent(found[1]).replace(/-/g, "+").replace(/_/g, "/");
     while (b64.length % 4) b64 += "=";
     var bytes = Uint8Array.from(atob(b64), function (c) { return c.charCodeAt(0); });
     auth = JSON.parse(new TextDecoder().decode(bytes));
