@@ -51,6 +51,7 @@ from core.billing.plans import PlanBook
 from core.charts import ChartRenderer
 from core.clock import Clock, SystemClock
 from core.creatives import Fetch
+from core.google_signin import OidcClient, OidcConfig
 from core.launch import runner as launch_runner
 from core.launch import service as launch_service
 from core.logs import setup_logging
@@ -229,7 +230,21 @@ def dashboard_deps(svc: Service) -> WebDeps:
         # Two back-window syncs missed (one may be late under load, not two).
         stale_after=2 * settings.sync_cadence.window + settings.sync_cadence.early,
         decided=ApprovalEcho(svc.bot, svc.i18n, svc.uow, svc.clock, svc.dp["plans"]),
+        telegram_oauth_url=settings.telegram_oauth_url,
+        login_max_age=timedelta(seconds=settings.web_login_max_age_seconds),
+        google=google_client(settings),
     )
+
+
+def google_client(settings: Settings) -> OidcClient | None:
+    """The OpenID Connect client of "Sign in with Google", when configured."""
+    if settings.google_client_id is None or settings.google_client_secret is None:
+        return None
+    return OidcClient(OidcConfig(
+        settings.oidc_issuer_url, settings.google_client_id,
+        settings.google_client_secret.get_secret_value(),
+        f"{settings.public_url}/app/google/callback",
+    ))
 
 
 async def _reconcile_daily(svc: Service, plans: PlanBook) -> None:

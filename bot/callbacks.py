@@ -205,6 +205,13 @@ class PrivacyCb(CallbackData, prefix="pr"):
     n: int = 0
 
 
+class WebSigninCb(CallbackData, prefix="ws"):
+    """Settings → Web sign-in: show, link Google, unlink Google (each acts on the presser's own
+    account only, so it carries no id)."""
+
+    a: str
+
+
 class NewsCb(CallbackData, prefix="nw"):
     """"🔕 Unsubscribe" under a news message; `u` is the recipient, checked against the presser."""
 

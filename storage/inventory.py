@@ -369,6 +369,17 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("web_signin_links", USER, Purpose.ACCOUNT, Basis.CONTRACT, Retention.SHORT, {
         **_cols(C.TECHNICAL, False, "id user_id created_at expires_at used_at"),
     }),
+    # A Google account linked from the bot's settings to sign in to the dashboard: its `sub`
+    # (Google's stable id of the account) and the email it had; unlinking deletes the row.
+    Table("web_identities", USER, Purpose.ACCOUNT, Basis.CONTRACT, Retention.ACCOUNT, {
+        **_cols(C.IDENTITY, True, "id user_id provider subject created_at last_used_at"),
+        **_cols(C.CONTACT, True, "email"),
+    }),
+    # OpenID Connect round trips in progress and the bot's "link Google" offers (minutes).
+    Table("web_oidc_flows", USER, Purpose.ACCOUNT, Basis.CONTRACT, Retention.SHORT, {
+        **_cols(C.TECHNICAL, False, "id kind user_id nonce verifier created_at expires_at "
+                "used_at"),
+    }),
     # What an operator sent to many users (core/privacy/rights.py): kept as the record of what
     # went out; the operator's id is pseudonymised if they delete their own account.
     Table("broadcasts", Owner("operator_id"), Purpose.SECURITY, Basis.LEGITIMATE_INTEREST,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web import auth_routes, manage_routes, pages, rules_routes
+from web import auth_routes, cookies, manage_routes, pages, rules_routes, signin_routes
 from web.deps import HERE, WebDeps
 from web.render import setup_templates
 from web.security import DEPS_KEY, headers, session
@@ -14,10 +14,13 @@ PREFIX = "/app"
 
 def build_dashboard(deps: WebDeps) -> web.Application:
     """Pages, sign-in, static files (ours and uPlot's from web/node_modules)."""
-    app = web.Application(middlewares=[headers, session])
+    app = web.Application(middlewares=[headers, session, cookies.analytics])
     app[DEPS_KEY] = deps
     setup_templates(app, deps.i18n)
+    signin_routes.setup(app, deps)
     app.router.add_routes(auth_routes.routes)
+    app.router.add_routes(signin_routes.routes)
+    app.router.add_routes(cookies.routes)
     app.router.add_routes(pages.routes)
     app.router.add_routes(manage_routes.routes)
     app.router.add_routes(rules_routes.routes)

@@ -11,6 +11,7 @@ from aiogram.utils.i18n import I18n
 
 from core.billing.plans import PlanBook
 from core.clock import Clock
+from core.google_signin import OidcClient
 from core.rules.acting import Changer
 from storage.uow import UnitOfWorkFactory
 
@@ -39,6 +40,11 @@ class WebDeps:
     # Told (user id, action id) after a rule approval is decided here, so the chat's message
     # that asked shows the decision too (bot/approval_echo.py: only the bot knows Telegram).
     decided: Callable[[int, int], Awaitable[None]] | None = None
+    # "Log in with Telegram" (web/signin_routes.py): oauth.telegram.org, or the sandbox's.
+    telegram_oauth_url: str = "https://oauth.telegram.org"
+    login_max_age: timedelta = timedelta(hours=1)
+    # "Sign in with Google": None when not configured (the button is not shown).
+    google: OidcClient | None = None
 
     @property
     def secure(self) -> bool:

@@ -36,6 +36,7 @@ def all_routers() -> list[Router]:
         support,
         templates,
         tracker_mapping,
+        web_signin,
     )
 
     return [
@@ -65,6 +66,7 @@ def all_routers() -> list[Router]:
         privacy_rights.router,
         info.router,
         dashboard.router,
+        web_signin.router,
         support.router,
         admin.router,
         fallback.router,

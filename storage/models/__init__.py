@@ -33,7 +33,7 @@ from storage.models.trackers import (
     TrackerUnmapped,
 )
 from storage.models.users import User
-from storage.models.web import WebSession, WebSigninLink
+from storage.models.web import WebIdentity, WebOidcFlow, WebSession, WebSigninLink
 
 __all__ = [
     "NAMING",
@@ -81,6 +81,8 @@ __all__ = [
     "TrackerUnmapped",
     "UTCDateTime",
     "User",
+    "WebIdentity",
+    "WebOidcFlow",
     "WebSession",
     "WebSigninLink",
     "utcnow",
