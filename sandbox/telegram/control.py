@@ -11,8 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.telegram.botapi import store_media
 from sandbox.telegram.engine import ENGINE_KEY, BotApiError, ControlError, Engine
+from sandbox.telegram.files import store_media
 from sandbox.telegram.html_check import utf16_len
 from sandbox.telegram.limits import MAX_CAPTION
 from sandbox.telegram.media import Upload, image_size

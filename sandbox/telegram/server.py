@@ -9,11 +9,12 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.telegram.botapi import handle_bot_api, handle_file_download, webhook_loop
+from sandbox.telegram.botapi import handle_bot_api, handle_file_download
 from sandbox.telegram.control import add_control_routes
 from sandbox.telegram.engine import ENGINE_KEY, Engine
 from sandbox.telegram.login import add_login_routes
 from sandbox.telegram.state import DEFAULT_TOKEN, SandboxConfig
+from sandbox.telegram.webhook_delivery import webhook_loop
 
 
 def build_app(config: SandboxConfig | None = None) -> web.Application:
