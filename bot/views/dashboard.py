@@ -23,6 +23,10 @@ def signin(link: str, app_url: str) -> Screen:
         "<b>Web dashboard</b>\n\n"
         "Your sign-in link (it works once, for 10 minutes — do not share it):\n{link}"
     ).format(link=html.escape(link))
+    text += "\n\n" + _(
+        "In a browser you can also log in with Telegram on the dashboard's page, or with "
+        "Google once you link it in Settings → Web sign-in."
+    )
     if not app_url.startswith("https://"):
         text += "\n\n" + _("Dashboard: {url}").format(url=html.escape(app_url))
         return text, None
