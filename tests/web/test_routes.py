@@ -100,7 +100,8 @@ async def test_every_post_route_refuses_a_missing_or_wrong_csrf_token(dash: Dash
             "/app/rules/{rule_id}/{switch}"} <= posts
     for path in sorted(posts - {"/app/signin/initdata"}):  # initData carries its own proof
         url = (path.replace("{rule_id}", str(mine.rule_id)).replace("{switch}", "off")
-               .replace("{action_id}", str(mine.action_id)).replace("{decision}", "reject"))
+               .replace("{action_id}", str(mine.action_id)).replace("{decision}", "reject")
+               .replace("{launch_id}", str(mine.launch_id)))
         form = {"account": str(mine.account_id), "level": "ad", "op": f"pause:{mine.ad}",
                 "text": "ad: spend > 1 -> pause"}
         for token in (None, wrong):
@@ -115,6 +116,11 @@ async def test_every_post_route_refuses_a_missing_or_wrong_csrf_token(dash: Dash
         rules = await u.rules.of_user(mine.user_id)
     assert [(r.id, r.enabled) for r in rules] == [(mine.rule_id, True)]
     assert f'data-action="{mine.action_id}"' in await (await client.get("/app/approvals")).text()
+    async with dash.uow() as u:
+        launch = await u.launches.get(mine.user_id, mine.launch_id)
+        user = await u.users.get(mine.user_id)
+    assert launch is not None and launch.state == "proposed"
+    assert user is not None and user.deleted_at is None and user.language == "en"
 
 
 async def test_security_headers_on_every_page(dash: Dash) -> None:
@@ -154,6 +160,9 @@ async def test_idor_matrix_every_route_with_an_id_refuses_another_users(dash: Da
         # My account with their ad group.
         f"/app/manage/amount?account={dash.mine.account_id}&level=adgroup"
         f"&object={theirs.adgroup}&kind=bid",
+        f"/app/launches/{theirs.launch_id}",
+        f"/app/launches/{theirs.launch_id}/progress.json",
+        f"/app/privacy/export/{theirs.export_id}",
     ]
     posts = [
         f"/app/approvals/{theirs.action_id}/approve",
@@ -163,6 +172,8 @@ async def test_idor_matrix_every_route_with_an_id_refuses_another_users(dash: Da
         f"/app/manage/{theirs.action_id}/undo",
         f"/app/rules/{theirs.rule_id}/on",
         f"/app/rules/{theirs.rule_id}/off",
+        f"/app/launches/{theirs.launch_id}/approve",
+        f"/app/launches/{theirs.launch_id}/reject",
     ]
     proposals = [
         {"account": theirs.account_id, "level": "ad", "op": f"pause:{theirs.ad}"},
@@ -191,13 +202,24 @@ async def test_idor_matrix_every_route_with_an_id_refuses_another_users(dash: Da
     resp = await client.post("/app/rules/save", allow_redirects=False, data={
         "_csrf": csrf, "rule_id": str(theirs.rule_id), "text": "ad: spend > 1 -> pause"})
     refused.append(("/app/rules/save", resp.status))
+    # A launch planned from their template, accounts or creatives (one of theirs among mine).
+    for template, account, creative in (
+            (theirs.template_id, dash.mine.account_id, dash.mine.creative_id),
+            (dash.mine.template_id, theirs.account_id, dash.mine.creative_id),
+            (dash.mine.template_id, dash.mine.account_id, theirs.creative_id)):
+        resp = await client.post("/app/launches/plan", allow_redirects=False, data={
+            "_csrf": csrf, "template": str(template), "accounts": str(account),
+            "creatives": str(creative), "enabled": "1"})
+        refused.append(("/app/launches/plan", resp.status))
     assert [r for r in refused if r[1] != 404] == []
     # Every route of the dashboard that takes an id (in its path, or `account` in its query) is
     # in the matrix: a new one must be added here.
     covered = {
         re.sub(r"/\d+/", "/{action_id}/",
-               re.sub(r"^/app/rules/\d+", "/app/rules/{rule_id}", urlsplit(u).path))
-        for u in gets + posts} | {"/app/manage/propose", "/app/rules/save"}
+               re.sub(r"^/app/(rules|launches|privacy/export)/\d+",
+                      lambda m: "/app/" + m[1] + "/{" + ID_NAMES[m[1]] + "}",
+                      urlsplit(u).path))
+        for u in gets + posts} | {"/app/manage/propose", "/app/rules/save", "/app/launches/plan"}
     routes = dashboard_routes(dash)
     with_ids = {r for r in routes if "{" in r} | ID_QUERY_ROUTES
     assert routes >= ID_QUERY_ROUTES and "/app/manage/{action_id}/undo" in with_ids
@@ -209,7 +231,8 @@ async def test_idor_matrix_every_route_with_an_id_refuses_another_users(dash: Da
 
 # Routes whose ids come in the query string or the form (the rest have them in the path).
 ID_QUERY_ROUTES = {"/app/stats", "/app/stats.csv", "/app/manage/propose",
-                   "/app/manage/amount", "/app/rules/save"}
+                   "/app/manage/amount", "/app/rules/save", "/app/launches/plan"}
+ID_NAMES = {"rules": "rule_id", "launches": "launch_id", "privacy/export": "export_id"}
 
 
 def dashboard_routes(dash: Dash) -> set[str]:
