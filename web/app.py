@@ -13,6 +13,7 @@ from web import (
     privacy_routes,
     rules_routes,
     settings_routes,
+    template_routes,
 )
 from web.deps import HERE, WebDeps
 from web.render import setup_templates
@@ -31,6 +32,7 @@ def build_dashboard(deps: WebDeps) -> web.Application:
     app.router.add_routes(manage_routes.routes)
     app.router.add_routes(rules_routes.routes)
     app.router.add_routes(launch_routes.routes)
+    app.router.add_routes(template_routes.routes)
     app.router.add_routes(settings_routes.routes)
     app.router.add_routes(privacy_routes.routes)
     app.router.add_routes(billing_routes.routes)

@@ -120,6 +120,9 @@ async def test_every_post_route_refuses_a_missing_or_wrong_csrf_token(dash: Dash
         launch = await u.launches.get(mine.user_id, mine.launch_id)
         user = await u.users.get(mine.user_id)
     assert launch is not None and launch.state == "proposed"
+    async with dash.uow() as u:
+        template = await u.templates.get(mine.user_id, mine.template_id)
+    assert template is not None and template.name == "Glow traffic"
     assert user is not None and user.deleted_at is None and user.language == "en"
 
 
@@ -163,6 +166,7 @@ async def test_idor_matrix_every_route_with_an_id_refuses_another_users(dash: Da
         f"/app/launches/{theirs.launch_id}",
         f"/app/launches/{theirs.launch_id}/progress.json",
         f"/app/privacy/export/{theirs.export_id}",
+        f"/app/templates/{theirs.template_id}",
     ]
     posts = [
         f"/app/approvals/{theirs.action_id}/approve",
@@ -211,15 +215,20 @@ async def test_idor_matrix_every_route_with_an_id_refuses_another_users(dash: Da
             "_csrf": csrf, "template": str(template), "accounts": str(account),
             "creatives": str(creative), "enabled": "1"})
         refused.append(("/app/launches/plan", resp.status))
+    # Saving an edit of their template (its id in the form).
+    resp = await client.post("/app/templates/save", allow_redirects=False, data={
+        "_csrf": csrf, "template_id": str(theirs.template_id), "f.name": "Mine now"})
+    refused.append(("/app/templates/save", resp.status))
     assert [r for r in refused if r[1] != 404] == []
     # Every route of the dashboard that takes an id (in its path, or `account` in its query) is
     # in the matrix: a new one must be added here.
     covered = {
         re.sub(r"/\d+/", "/{action_id}/",
-               re.sub(r"^/app/(rules|launches|privacy/export)/\d+",
+               re.sub(r"^/app/(rules|launches|privacy/export|templates)/\d+",
                       lambda m: "/app/" + m[1] + "/{" + ID_NAMES[m[1]] + "}",
                       urlsplit(u).path))
-        for u in gets + posts} | {"/app/manage/propose", "/app/rules/save", "/app/launches/plan"}
+        for u in gets + posts} | {"/app/manage/propose", "/app/rules/save", "/app/launches/plan",
+                                  "/app/templates/save"}
     routes = dashboard_routes(dash)
     with_ids = {r for r in routes if "{" in r} | ID_QUERY_ROUTES
     assert routes >= ID_QUERY_ROUTES and "/app/manage/{action_id}/undo" in with_ids
@@ -231,8 +240,10 @@ async def test_idor_matrix_every_route_with_an_id_refuses_another_users(dash: Da
 
 # Routes whose ids come in the query string or the form (the rest have them in the path).
 ID_QUERY_ROUTES = {"/app/stats", "/app/stats.csv", "/app/manage/propose",
-                   "/app/manage/amount", "/app/rules/save", "/app/launches/plan"}
-ID_NAMES = {"rules": "rule_id", "launches": "launch_id", "privacy/export": "export_id"}
+                   "/app/manage/amount", "/app/rules/save", "/app/launches/plan",
+                   "/app/templates/save"}
+ID_NAMES = {"rules": "rule_id", "launches": "launch_id", "privacy/export": "export_id",
+            "templates": "template_id"}
 
 
 def dashboard_routes(dash: Dash) -> set[str]:
