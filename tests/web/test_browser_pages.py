@@ -93,8 +93,17 @@ async def test_settings_privacy_billing_and_a_launch_in_chromium(
     assert invoice.invoice is not None and invoice.invoice["currency"] == "XTR"
     await b.screenshot("billing")
 
-    # Launches: plan, approve, the progress followed live to done.
+    # The template editor: an ad group's budget that is not a number is said beside it.
     await b.click("nav.top a[href='/app/launches']")
+    await b.click("#template-list a")
+    await b.wait("return document.getElementById('template-form')")
+    await b.js("document.getElementById('g0.gb').value = 'lots'")
+    await b.click("#template-save")
+    await b.wait("return document.querySelector('[data-error-for=\"g0.gb\"]')")
+    await b.screenshot("template-editor")
+
+    # Launches: plan, approve, the progress followed live to done.
+    await b.get(f"{service.url}/app/launches")
     await b.wait("return document.getElementById('launch-form')")
     await b.screenshot("launches")
     await b.js("for (const l of document.querySelectorAll('#f-accounts label.pick')) {"
@@ -121,5 +130,5 @@ async def test_settings_privacy_billing_and_a_launch_in_chromium(
     taken = await asyncio.to_thread(lambda: {p.name for p in shots.iterdir()})
     assert taken >= {f"{page}-{width}.png"
                      for page in ("settings", "privacy", "activity", "delete", "billing",
-                                  "launches", "launch-plan", "launch-done")
+                                  "launches", "launch-plan", "launch-done", "template-editor")
                      for width in ("desktop", "phone")}
