@@ -9,7 +9,6 @@ import hmac
 
 from aiohttp import web
 
-from bot.routers.privacy_delete import CONFIRM_WITHIN
 from bot.views import privacy as privacy_view
 from bot.views import privacy_data as data_view
 from bot.views import privacy_delete as delete_view
@@ -118,7 +117,7 @@ async def delete_post(request: web.Request) -> web.StreamResponse:
         word = delete_view.confirm_word()
         if str(form.get("word", "")).strip() != word:
             refused = delete_view.not_deleted()
-        elif not good or deps.clock.now().timestamp() - asked > CONFIRM_WITHIN:
+        elif not good or deps.clock.now().timestamp() - asked > delete_view.CONFIRM_WITHIN:
             refused = delete_view.expired()
         else:
             refused = None
