@@ -13,7 +13,7 @@ from bot.views import privacy as privacy_view
 from bot.views import privacy_data as data_view
 from bot.views import privacy_delete as delete_view
 from core import web_auth
-from core.privacy import export
+from core.privacy import export, rights
 from core.privacy.erase import request_erasure
 from core.privacy.rights import activity
 from web.chat import chat_html, in_language, page_number, signed_in
@@ -28,9 +28,13 @@ async def _privacy(request: web.Request, status: int = 200, said: str | None = N
                    notice: str | None = None) -> web.Response:
     deps, user = request.app[DEPS_KEY], request[USER]
     latest = await export.latest(deps.uow, deps.clock, user.id)
+    with in_language(request):
+        # Pausing explained (or the pause stated) in the chat's words.
+        pause = chat_html(privacy_view.pause_confirm()[0] if user.paused_at is None
+                          else privacy_view.resume_confirm(user)[0])
     return page(request, "privacy.html", status=status, latest=latest,
                 said=said or request.query.get("said"),
-                notice=chat_html(notice) if notice else None)
+                notice=chat_html(notice) if notice else None, pause=pause)
 
 
 @routes.get("/privacy")
@@ -130,6 +134,25 @@ async def delete_post(request: web.Request) -> web.StreamResponse:
     resp = page(request, "deleted.html", text=chat_html(done), user=None, csrf="")
     clear_session_cookie(resp, deps)
     return resp
+
+
+@routes.post("/privacy/pause")
+async def pause_post(request: web.Request) -> web.StreamResponse:
+    """Restrict processing (nothing runs on its own, nothing is deleted), through the chat's
+    core.privacy.rights (audited; pressing twice changes nothing)."""
+    signed_in(request)
+    deps = request.app[DEPS_KEY]
+    await rights.pause(deps.uow, deps.clock, request[USER].id)
+    raise web.HTTPSeeOther("/app/privacy?said=paused#pause")
+
+
+@routes.post("/privacy/resume")
+async def resume_post(request: web.Request) -> web.StreamResponse:
+    """Lift the pause (alerts held over 3 days are dropped, as in the chat)."""
+    signed_in(request)
+    deps = request.app[DEPS_KEY]
+    await rights.resume(deps.uow, deps.clock, request[USER].id)
+    raise web.HTTPSeeOther("/app/privacy?said=resumed#pause")
 
 
 @routes.get("/privacy/activity")

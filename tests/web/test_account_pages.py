@@ -164,6 +164,22 @@ async def test_delete_needs_the_exact_word_in_time_then_signs_out(dash: Dash) ->
     assert "Open the dashboard from the bot" in await (await client.get("/app/")).text()
 
 
+async def test_pause_and_resume_through_the_chats_use_case(dash: Dash) -> None:
+    me = dash.mine.user_id
+    client = await dash.client(me)
+    assert 'data-paused="no"' in await (await client.get("/app/privacy")).text()
+    status, to, _ = await _post(client, "/app/privacy/pause")
+    assert status == 303 and "said=paused" in to
+    page = await (await client.get("/app/privacy")).text()
+    assert 'data-paused="yes"' in page and "Resume your account?" in page
+    assert (await _user(dash, me)).paused_at is not None
+    await _post(client, "/app/privacy/resume")
+    assert (await _user(dash, me)).paused_at is None
+    async with dash.uow() as u:
+        actions = [e.action for e in await u.audit.for_target("user", me)]
+    assert actions.count("privacy.paused") == 1 and actions.count("privacy.resumed") == 1
+
+
 async def test_activity_is_the_users_own_paged_in_their_zone(dash: Dash) -> None:
     me = dash.mine.user_id
     async with dash.uow() as u:
