@@ -130,7 +130,10 @@ async def test_security_headers_on_every_page(dash: Dash) -> None:
     client = await dash.client(dash.mine.user_id)
     for path in ("/app/", "/app/stats", "/app/approvals", "/app/signin/nope",
                  "/app/rules", "/app/rules/new", f"/app/rules/{dash.mine.rule_id}",
-                 f"/app/rules/{dash.mine.rule_id}/backtest", "/app/static/app.css"):
+                 f"/app/rules/{dash.mine.rule_id}/backtest", "/app/settings", "/app/privacy",
+                 "/app/privacy/activity", "/app/privacy/delete", "/app/billing",
+                 "/app/launches", f"/app/launches/{dash.mine.launch_id}", "/app/templates/new",
+                 f"/app/templates/{dash.mine.template_id}", "/app/static/app.css"):
         resp = await client.get(path)
         csp = resp.headers["Content-Security-Policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp
