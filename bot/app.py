@@ -218,6 +218,7 @@ def dashboard_deps(svc: Service) -> WebDeps:
     """What the web dashboard (web/) needs from this instance."""
     settings = svc.settings
     assert settings.bot_token is not None  # make_bot refused to start without it
+    invoices = WebInvoice(svc.bot, settings, svc.uow, svc.dp["plans"], svc.clock, svc.i18n)
     return WebDeps(
         svc.uow, svc.clock, svc.i18n, settings.bot_token.get_secret_value(),
         settings.public_url,
@@ -231,7 +232,8 @@ def dashboard_deps(svc: Service) -> WebDeps:
         tiktok=svc.tiktok,
         export_dir=Path(settings.export_dir),
         erase_pause=settings.erase_pause_seconds,
-        invoice=WebInvoice(svc.bot, settings, svc.uow, svc.dp["plans"], svc.clock, svc.i18n),
+        invoice=invoices,
+        renewal=invoices.renewal,
     )
 
 

@@ -1,13 +1,15 @@
 """Buy buttons of the web dashboard's billing page: the invoice goes into the chat, the payment
-stays Telegram Stars' (bot/routers/billing.send_offer, the chat's own Buy)."""
+stays Telegram Stars' (bot/routers/billing.send_offer, the chat's own Buy); and cancelling or
+allowing a subscription's renewal, which only the bot can ask of Telegram."""
 
 from __future__ import annotations
 
 from aiogram import Bot
 from aiogram.utils.i18n import I18n
 
-from bot.routers.billing import send_offer
-from core.billing import checkout
+from bot.routers.billing import editor, send_offer
+from bot.views import billing as view
+from core.billing import checkout, subscription
 from core.billing.plans import PlanBook
 from core.clock import Clock
 from core.settings import Settings
@@ -35,3 +37,16 @@ class WebInvoice:
         except checkout.NotOnSale:
             return "not_on_sale"
         return "sent"
+
+    async def renewal(self, user: User, cancel: bool) -> str:
+        """Stop (or allow again) the subscription's renewal through Telegram, as the chat's
+        Cancel / Resume renewal do; what happened, in the chat's words (Telegram HTML)."""
+        change = subscription.cancel if cancel else subscription.resume
+        outcome = await change(self._uow, self._clock, user.id, editor(self._bot, user.id))
+        catalogue = self._plans.current()
+        with self._i18n.context(), self._i18n.use_locale(user.language):
+            if not (outcome.done and outcome.subscription is not None):
+                return view.renewal_problem(outcome)
+            if cancel:
+                return view.canceled(outcome.subscription, catalogue, user.time_zone)
+            return view.resumed()

@@ -28,6 +28,11 @@ def _catalogue(request: web.Request) -> Catalogue:
 async def billing_page(request: web.Request) -> web.StreamResponse:
     """Plan, usage, plans with Buy buttons, and one page of the payment history."""
     signed_in(request)
+    return await _billing(request)
+
+
+async def _billing(request: web.Request, status: int = 200,
+                   notice: str | None = None) -> web.Response:
     deps, user = request.app[DEPS_KEY], request[USER]
     catalogue = _catalogue(request)
     zone = user.time_zone
@@ -54,9 +59,27 @@ async def billing_page(request: web.Request) -> web.StreamResponse:
                            buys))
         receipts = [[chat_html(x) for x in billing_view.receipt_lines(r, catalogue, zone)]
                     for r in history.receipts]
-    return page(request, "billing.html", standing=standing, usage=usage, offers=offers,
-                current=current, receipts=receipts, history=history,
-                said=request.query.get("said"), can_buy=deps.invoice is not None)
+        renewal = None  # the chat's question before cancelling or resuming renewal
+        if sub is not None and sub.running(facts.now) and deps.renewal is not None:
+            ask = billing_view.cancel_confirm if sub.renews else billing_view.resume_confirm
+            renewal = (sub.renews, chat_html(ask(sub, catalogue, zone)[0]))
+    return page(request, "billing.html", status=status, standing=standing, usage=usage,
+                offers=offers, current=current, receipts=receipts, history=history,
+                said=request.query.get("said"), can_buy=deps.invoice is not None,
+                renewal=renewal, notice=chat_html(notice) if notice else None)
+
+
+@routes.post("/billing/renewal")
+async def renewal(request: web.Request) -> web.StreamResponse:
+    """Cancel the subscription's renewal (or allow it again) through Telegram, as the chat's
+    buttons do; the billing page with what happened."""
+    signed_in(request)
+    deps, user = request.app[DEPS_KEY], request[USER]
+    _catalogue(request)
+    if deps.renewal is None:
+        raise web.HTTPServiceUnavailable()
+    cancel = str((await request.post()).get("cancel", "")) == "1"
+    return await _billing(request, notice=await deps.renewal(user, cancel))
 
 
 @routes.post("/billing/buy")

@@ -50,6 +50,9 @@ class WebDeps:
     # Sends a plan's Stars invoice into the user's chat (bot/web_invoice.py): the page's Buy
     # buttons; "sent", "subscribed" or "not_on_sale". None: no bot (the page offers /plans).
     invoice: Callable[[User, str, int, bool], Awaitable[str]] | None = None
+    # Cancels (True) or allows again (False) the user's subscription renewal through Telegram
+    # (bot/web_invoice.py: editUserStarSubscription); what happened in the chat's words.
+    renewal: Callable[[User, bool], Awaitable[str]] | None = None
 
     @property
     def secure(self) -> bool:

@@ -80,7 +80,7 @@ async def plans_command(message: Message, db_user: User | None, uow: UnitOfWorkF
     await show(message, await _plans_screen(uow, plans, clock, db_user))
 
 
-def _editor(bot: Bot, user_id: int) -> subscription.Edit:
+def editor(bot: Bot, user_id: int) -> subscription.Edit:
     """editUserStarSubscription for this user: None when Telegram agreed, else its refusal."""
 
     async def edit(charge_id: str, is_canceled: bool) -> str | None:
@@ -130,7 +130,7 @@ async def billing_action(query: CallbackQuery, callback_data: BillingCb, db_user
             await show(query, view.resume_confirm(sub, catalogue, zone))
     elif action in ("cancel_ok", "resume_ok"):
         change = subscription.cancel if action == "cancel_ok" else subscription.resume
-        outcome = await change(uow, clock, db_user.id, _editor(bot, db_user.id))
+        outcome = await change(uow, clock, db_user.id, editor(bot, db_user.id))
         if outcome.done and outcome.subscription is not None:
             notice = (view.canceled(outcome.subscription, catalogue, zone)
                       if action == "cancel_ok" else view.resumed())

@@ -89,6 +89,10 @@ class Invoices:
         self.sent.append((user.id, plan, days, recurring))
         return "sent"
 
+    async def renewal(self, user: User, cancel: bool) -> str:
+        self.sent.append((user.id, "renewal", 0, cancel))
+        return "You have <b>no</b> subscription that renews."
+
 
 @pytest.fixture
 def invoices() -> Invoices:
@@ -104,7 +108,8 @@ async def dash(engine: AsyncEngine, changer: object, invoices: Invoices,
     app = web.Application()
     mount(app, WebDeps(uow, clock, make_i18n(), TOKEN, "http://127.0.0.1",  # type: ignore[arg-type]
                        changer=changer, plans=PlanBook(), tiktok=NoTikTok(),  # type: ignore[arg-type]
-                       export_dir=tmp_path / "exports", invoice=invoices.send))
+                       export_dir=tmp_path / "exports", invoice=invoices.send,
+                       renewal=invoices.renewal))
     server = TestServer(app)
     await server.start_server()
     running = Dash(uow, clock, server, mine, other)

@@ -209,6 +209,11 @@ async def test_billing_shows_plan_usage_and_sends_the_invoice_to_the_chat(
     assert invoices.sent == [(dash.mine.user_id, buy[1], int(buy[2]), buy[3] == "1")]
     page = await (await client.get(to)).text()
     assert 'data-said="sent"' in page and "Telegram Stars" in page
+    assert 'id="renewal"' not in page  # no subscription: nothing to cancel
+    # Renewal is Telegram's to change: asked through the bot, its answer shown.
+    status, _, page = await _post(client, "/app/billing/renewal", cancel="1")
+    assert status == 200 and "You have <b>no</b> subscription that renews." in page
+    assert invoices.sent[-1] == (dash.mine.user_id, "renewal", 0, True)
 
 
 async def test_launch_pages_approve_once_and_progress(dash: Dash) -> None:
