@@ -612,6 +612,7 @@ class WebExport:
     requested_at: datetime
     expires_at: datetime | None
     downloadable: bool  # asked for on the page, built, its file still kept
+    web: bool = False  # asked for on the page (else in the chat, where it was delivered)
 
 
 async def latest(uow: UnitOfWorkFactory, clock: Clock, user_id: int) -> WebExport | None:
@@ -623,7 +624,7 @@ async def latest(uow: UnitOfWorkFactory, clock: Clock, user_id: int) -> WebExpor
     web = row.progress_message_id == FROM_WEB
     live = row.expires_at is not None and row.expires_at > clock.now()
     return WebExport(row.id, row.state, row.requested_at, row.expires_at if web else None,
-                     web and row.state == "sent" and live and row.token is None)
+                     web and row.state == "sent" and live and row.token is None, web)
 
 
 async def web_download(uow: UnitOfWorkFactory, clock: Clock, directory: Path, user_id: int,

@@ -128,6 +128,12 @@ async def test_export_from_the_page_is_built_by_the_worker_and_downloaded(
     assert (await other.get(found[1])).status == 404
     dash.clock.set(dash.clock.now() + timedelta(hours=24, seconds=1))
     assert (await client.get(found[1])).status == 410
+    # One asked for in the chat goes there, as always; the page says so.
+    assert isinstance(await export.request_export(dash.uow, dash.clock, me, 7), export.Queued)
+    assert await export.run_due(dash.uow, dash.clock, "w", courier, folder, 10**9,
+                                "http://x") == 1
+    assert courier.sent == ["document"]
+    assert 'data-state="chat"' in await (await client.get("/app/privacy")).text()
 
 
 async def test_delete_needs_the_exact_word_in_time_then_signs_out(dash: Dash) -> None:
