@@ -83,7 +83,8 @@ class Courier:
         return Texts()
 
     async def progress(self, job: Job, done: int, total: int) -> None:
-        assert job.progress_message_id is None
+        # A page's export has no chat message to edit.
+        assert job.progress_message_id is None or not job.web
 
     async def document(self, job: Job, path: Path, file_name: str, files: int) -> None:
         self.sent.append("document")
