@@ -45,13 +45,14 @@ from bot.routers import all_routers
 from bot.web import WEBHOOK_PATH, BotProbe, ExportDeps, build_web_app
 from bot.web_invoice import WebInvoice
 from bot.webhook import WebhookHandler, make_claims
-from core import comments, web_auth
+from core import comments, pixel_watch, web_auth
 from core.billing import reconcile
 from core.billing import tick as billing_tick
 from core.billing.plans import PlanBook
 from core.charts import ChartRenderer
 from core.clock import Clock, SystemClock
 from core.creatives import Fetch
+from core.google_signin import OidcClient, OidcConfig
 from core.launch import runner as launch_runner
 from core.launch import service as launch_service
 from core.logs import setup_logging
@@ -119,11 +120,13 @@ def make_bot(settings: Settings) -> Bot:
     if settings.redis_url:
         from redis.asyncio import Redis
 
+        redis = Redis.from_url(settings.redis_url)
         # An update handled again after an instance died mid-handler sends nothing twice.
-        session.middleware(OnceSends(Redis.from_url(settings.redis_url), bot_id))
-        # Instances share one token's limits through Redis (issue 15).
+        session.middleware(OnceSends(redis, bot_id))
+        # Instances share one token's limits through Redis (issue 15); the limits own the
+        # client both use and close it at shutdown.
         shared = SharedLimits(
-            Redis.from_url(settings.redis_url),
+            redis,
             bot_id,
             per_chat_rate=settings.telegram_chat_rate,
             per_chat_burst=3,
@@ -234,7 +237,21 @@ def dashboard_deps(svc: Service) -> WebDeps:
         erase_pause=settings.erase_pause_seconds,
         invoice=invoices,
         renewal=invoices.renewal,
+        telegram_oauth_url=settings.telegram_oauth_url,
+        login_max_age=timedelta(seconds=settings.web_login_max_age_seconds),
+        google=google_client(settings),
     )
+
+
+def google_client(settings: Settings) -> OidcClient | None:
+    """The OpenID Connect client of "Sign in with Google", when configured."""
+    if settings.google_client_id is None or settings.google_client_secret is None:
+        return None
+    return OidcClient(OidcConfig(
+        settings.oidc_issuer_url, settings.google_client_id,
+        settings.google_client_secret.get_secret_value(),
+        f"{settings.public_url}/app/google/callback",
+    ))
 
 
 async def _reconcile_daily(svc: Service, plans: PlanBook) -> None:
@@ -346,6 +363,16 @@ def background_ticks(svc: Service) -> list[Tick]:
                 lambda: comments.pull_due(
                     svc.uow, svc.clock, tiktok, owner,
                     every=timedelta(minutes=svc.settings.comments_pull_minutes),
+                ),
+            ),
+            # "Tracking broken?": pixel event counts per ad account, for users with pixels on.
+            Tick(
+                "pixel_watch",
+                svc.settings.sync_tick_seconds,
+                lambda: pixel_watch.watch_due(
+                    svc.uow, svc.clock, tiktok, owner,
+                    every=timedelta(minutes=svc.settings.pixel_watch_minutes),
+                    silent_after=timedelta(hours=svc.settings.pixel_silent_hours),
                 ),
             ),
             Tick(
@@ -506,6 +533,7 @@ async def run(settings: Settings) -> None:
                 await stop_ticks(scheduler, settings.shutdown_grace_seconds)
             await release_leases(svc.uow, svc.worker)
             await comments.release_leases(svc.uow, svc.worker)
+            await pixel_watch.release_leases(svc.uow, svc.worker)
             await rules_engine.release_leases(svc.uow, svc.worker)
             await launch_runner.release_leases(svc.uow, svc.worker)
             await tracker_jobs.release_leases(svc.uow, svc.worker)

@@ -32,9 +32,10 @@ class TicketCb(CallbackData, prefix="tk"):
 
 
 class CommentCb(CallbackData, prefix="cm"):
-    """A comment action (`a`: hide, unhide, reply; `id` our comment row) or a campaign watch
-    toggle (`a`: pick, watch; `id` our ad account id, `c` TikTok's campaign id); every id is
-    checked against the presser."""
+    """A comment action (`a`: hide, unhide, reply; `id` our comment row), a campaign watch
+    toggle (`a`: pick, watch; `id` our ad account id, `c` TikTok's campaign id), a burst's Hide
+    all / Undo (`a`: bhide, bundo; `id` our burst row) or the burst threshold (`a`: thr, `id`
+    the number); every id is checked against the presser."""
 
     a: str
     id: int = 0
@@ -159,6 +160,17 @@ class IdentityCb(CallbackData, prefix="ix"):
     n: int = 0
 
 
+class AudienceCb(CallbackData, prefix="au"):
+    """Audiences (issue 17): `a` pick, list, new (from a file) or lal (make a lookalike), `id`
+    our ad account id (checked against the presser), `aud` a TikTok audience id of that
+    account, `n` the picker's page."""
+
+    a: str
+    id: int = 0
+    aud: str = ""
+    n: int = 0
+
+
 class PixelCb(CallbackData, prefix="px"):
     """Pixels (issue 17): `a` pick or list, `id` our ad account id (checked against the
     presser), `n` the picker's page."""
@@ -191,6 +203,13 @@ class PrivacyCb(CallbackData, prefix="pr"):
 
     a: str
     n: int = 0
+
+
+class WebSigninCb(CallbackData, prefix="ws"):
+    """Settings → Web sign-in: show, link Google, unlink Google (each acts on the presser's own
+    account only, so it carries no id)."""
+
+    a: str
 
 
 class NewsCb(CallbackData, prefix="nw"):

@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     # How often a watched campaign's new comments are pulled (issue 17; one list request per
     # ad group each time, so this is the feature's QPS cost).
     comments_pull_minutes: float = Field(default=10, gt=0)
+    # "Tracking broken?" (issue 17, core/pixel_watch.py): how often each ad account's pixel
+    # event counts are read (two or three stats requests, and adgroup/get only when an event
+    # looks silent), and how long an event must stay at zero while its ads spend to alert.
+    pixel_watch_minutes: float = Field(default=30, gt=0)
+    pixel_silent_hours: float = Field(default=3, gt=0)
     # Sync jobs one instance runs at once (they wait on TikTok, whose QPS the shared limiter
     # holds whatever this is).
     sync_concurrency: int = Field(default=8, ge=1, le=64)
@@ -133,13 +138,26 @@ class Settings(BaseSettings):
     web_init_data_max_age_seconds: float = Field(default=86400.0, gt=0)
     # How long a dashboard session lasts without signing in again.
     web_session_days: float = Field(default=30.0, gt=0, le=400)
+    # "Log in with Telegram" (the Login Widget) in a plain browser: where the browser is sent to
+    # confirm (oauth.telegram.org; the sandbox's Telegram server in the demo), and how old its
+    # signed data (auth_date) may be when it signs someone in. The bot's domain must be set
+    # with BotFather's /setdomain for Telegram to accept it.
+    telegram_oauth_url: str = "https://oauth.telegram.org"
+    web_login_max_age_seconds: float = Field(default=3600.0, gt=0)
+    # "Sign in with Google" (OpenID Connect): the OAuth client from Google Cloud's console
+    # (its redirect URI: PUBLIC_URL/app/google/callback); unset: no Google sign-in. The issuer
+    # is Google's unless a demo or test points it at the sandbox provider (sandbox/oidc).
+    google_client_id: str | None = None
+    google_client_secret: SecretStr | None = None
+    oidc_issuer_url: str = "https://accounts.google.com"
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
     # Offline demo only: trackers offered as one-tap choices in Add tracker, a JSON list of
     # {"kind", "name", "url", "api_key", "time_zone", "currency"} (sandbox/demo.py sets it).
     demo_trackers: Annotated[list[dict[str, Any]], NoDecode] = Field(default_factory=list)
 
-    @field_validator("telegram_api_url", "tiktok_api_url", "tiktok_auth_url", "public_url")
+    @field_validator("telegram_api_url", "tiktok_api_url", "tiktok_auth_url", "public_url",
+                     "telegram_oauth_url", "oidc_issuer_url")
     @classmethod
     def _url(cls, value: str) -> str:
         if not _URL.match(value):
@@ -181,12 +199,13 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value
 
-    @field_validator("redis_url", "tiktok_app_id", "plans_file")
+    @field_validator("redis_url", "tiktok_app_id", "plans_file", "google_client_id")
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
 
-    @field_validator("encryption_keys", "webhook_secret", "tiktok_app_secret", "metrics_token")
+    @field_validator("encryption_keys", "webhook_secret", "tiktok_app_secret", "metrics_token",
+                     "google_client_secret")
     @classmethod
     def _blank_secret_is_none(cls, value: SecretStr | None) -> SecretStr | None:
         return value if value is not None and value.get_secret_value() else None
@@ -272,6 +291,11 @@ class Settings(BaseSettings):
         return f"{self.public_url}/oauth/tiktok/callback"
 
     @property
+    def google_signin(self) -> bool:
+        """Whether "Sign in with Google" is configured."""
+        return self.google_client_id is not None and self.google_client_secret is not None
+
+    @property
     def dashboard_url(self) -> str:
         """Where the web dashboard (and the Mini App) opens."""
         return self.mini_app_url or f"{self.public_url}/app/"
@@ -279,7 +303,8 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """Every secret string, so the log filter can mask them wherever they appear."""
         values = [s.get_secret_value() for s in (self.bot_token, self.tiktok_app_secret,
-                                                  self.webhook_secret, self.metrics_token)
+                                                  self.webhook_secret, self.metrics_token,
+                                                  self.google_client_secret)
                   if s is not None]
         values += [str(t["api_key"]) for t in self.demo_trackers if t.get("api_key")]
         if self.encryption_keys is not None:

@@ -1,4 +1,5 @@
-"""Signing in to the web dashboard: Mini App initData, one-time links from the bot, sessions.
+"""Signing in to the web dashboard: Mini App initData, the Telegram Login Widget, one-time links
+from the bot, sessions (Google sign-in: core/google_signin.py).
 
 Only users who completed sign-up in the bot get in (a `users` row exists only after age, terms
 and privacy were accepted, core.users.register_user; a deleted user has none live). Sessions and
@@ -83,6 +84,73 @@ def init_data_user(
     return WebAppUser(user_id, auth, user.get("language_code"))
 
 
+# ---------------------------------------------------------------- Login Widget
+
+# The fields Telegram's Login Widget sends (core.telegram.org/widgets/login, "Receiving
+# authorization data"); anything else in a request is not signed by Telegram and is refused.
+WIDGET_FIELDS = frozenset(
+    {"id", "first_name", "last_name", "username", "photo_url", "auth_date", "hash"}
+)
+
+
+@dataclass(frozen=True)
+class WidgetUser:
+    """Who the Login Widget says signed in."""
+
+    user_id: int
+    auth_date: datetime
+    first_name: str = ""
+    username: str | None = None
+
+
+def login_widget_user(
+    bot_token: str, fields: dict[str, str], now: datetime, max_age: timedelta
+) -> WidgetUser | None:
+    """The user of the Login Widget's data when Telegram signed it and it is not older than
+    `max_age`; None when tampered with, stale, malformed or carrying unknown fields.
+
+    Telegram's check (core.telegram.org/widgets/login#checking-authorization): the
+    data-check-string is every received field but `hash`, sorted by key, as `key=value` lines
+    joined with "\\n"; secret_key = SHA256(bot_token) (unlike initData's HMAC with
+    "WebAppData"); hash = hex HMAC-SHA256(key=secret_key, msg=data-check-string). `auth_date`
+    must be checked by the site ("to prevent the use of outdated data"), hence `max_age`.
+    """
+    if not fields.keys() <= WIDGET_FIELDS or not all(isinstance(v, str) for v in fields.values()):
+        return None
+    data = dict(fields)
+    sent = data.pop("hash", "")
+    check = "\n".join(f"{k}={v}" for k, v in sorted(data.items()))
+    secret = hashlib.sha256(bot_token.encode()).digest()
+    expected = hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()
+    if not sent or not hmac.compare_digest(expected, sent):
+        return None
+    try:
+        auth = datetime.fromtimestamp(int(data["auth_date"]), UTC)
+        user_id = int(data["id"])
+    except (KeyError, ValueError, OverflowError, OSError):
+        return None
+    if auth > now + timedelta(minutes=5) or now - auth > max_age:
+        return None
+    return WidgetUser(user_id, auth, data.get("first_name", ""), data.get("username"))
+
+
+async def sign_in_login_widget(
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    bot_token: str,
+    fields: dict[str, str],
+    user_agent: str,
+    max_age: timedelta,
+    lifetime: timedelta,
+) -> Signed | None:
+    """A session from the Login Widget's data; None when it is not Telegram's, is stale, or
+    the user has not signed up in the bot."""
+    who = login_widget_user(bot_token, fields, clock.now(), max_age)
+    if who is None:
+        return None
+    return await start_session(uow, clock, who.user_id, user_agent, lifetime)
+
+
 # ---------------------------------------------------------------- links and sessions
 
 
@@ -107,9 +175,11 @@ async def issue_link(uow: UnitOfWorkFactory, clock: Clock, user_id: int) -> str 
     return token
 
 
-async def _start(
+async def start_session(
     uow: UnitOfWorkFactory, clock: Clock, user_id: int, user_agent: str, lifetime: timedelta
 ) -> Signed | None:
+    """A new session for a signed-up user (None for anyone else), however they proved who
+    they are."""
     user = await get_user(uow, user_id)
     if user is None:
         return None
@@ -132,7 +202,7 @@ async def redeem_link(
         await u.commit()
     if row is None:
         return None
-    return await _start(uow, clock, row.user_id, user_agent, lifetime)
+    return await start_session(uow, clock, row.user_id, user_agent, lifetime)
 
 
 async def sign_in_web_app(
@@ -149,7 +219,7 @@ async def sign_in_web_app(
     who = init_data_user(bot_token, init_data, clock.now(), max_age)
     if who is None:
         return None
-    return await _start(uow, clock, who.user_id, user_agent, lifetime)
+    return await start_session(uow, clock, who.user_id, user_agent, lifetime)
 
 
 async def session_user(uow: UnitOfWorkFactory, clock: Clock, token: str) -> User | None:

@@ -16,6 +16,7 @@ import os
 import sys
 from pathlib import Path
 
+from sandbox.oidc.provider import CLIENT_ID, CLIENT_SECRET, start_provider
 from sandbox.telegram.chat import run_chat
 from sandbox.telegram.server import start_server
 from sandbox.tiktok.server import start_emulator
@@ -69,8 +70,11 @@ async def main(user_id: int, web_port: int, data: Path, key: str) -> None:
     # so subscription renewals come due when the demo travels in time.
     telegram = await start_server(token=DEMO_TOKEN,
                                   clock_offset_file=os.environ.get("CLOCK_OFFSET_FILE") or None)
-    tiktok = await start_emulator(fixture="demo", token_file=str(data / "tiktok-tokens.json"))
+    # An audience made in the demo is computed in a minute, not TikTok's hours.
+    tiktok = await start_emulator(fixture="demo", token_file=str(data / "tiktok-tokens.json"),
+                                  audience_ready_seconds=60)
     trackers = [await start_tracker(k, tiktok=tiktok) for k in ("keitaro", "binom1", "binom2")]
+    oidc = await start_provider()  # "Sign in with Google" against a sandbox provider
     env = {
         **os.environ,
         "BOT_TOKEN": DEMO_TOKEN,
@@ -86,6 +90,12 @@ async def main(user_id: int, web_port: int, data: Path, key: str) -> None:
         "ADMIN_IDS": os.environ.get("ADMIN_IDS") or str(user_id),
         # One-tap choices in Integrations → Add tracker (sandbox/trackers).
         "DEMO_TRACKERS": demo_trackers_env(trackers),
+        # The dashboard's "Log in with Telegram" confirms at the sandbox Telegram server, and
+        # "Sign in with Google" at the sandbox OpenID Connect provider (sandbox/oidc).
+        "TELEGRAM_OAUTH_URL": telegram.url,
+        "OIDC_ISSUER_URL": oidc.url,
+        "GOOGLE_CLIENT_ID": CLIENT_ID,
+        "GOOGLE_CLIENT_SECRET": CLIENT_SECRET,
     }
     env.pop("WEBHOOK_SECRET", None)
     log = data / "demo-service.log"
@@ -110,6 +120,7 @@ async def main(user_id: int, web_port: int, data: Path, key: str) -> None:
                 proc.kill()
         for tracker in trackers:
             await tracker.stop()
+        await oidc.stop()
         await tiktok.stop()
         await telegram.stop()
 

@@ -7,12 +7,14 @@ from aiohttp import web
 from web import (
     auth_routes,
     billing_routes,
+    cookies,
     launch_routes,
     manage_routes,
     pages,
     privacy_routes,
     rules_routes,
     settings_routes,
+    signin_routes,
     template_routes,
 )
 from web.deps import HERE, WebDeps
@@ -24,10 +26,13 @@ PREFIX = "/app"
 
 def build_dashboard(deps: WebDeps) -> web.Application:
     """Pages, sign-in, static files (ours and uPlot's from web/node_modules)."""
-    app = web.Application(middlewares=[headers, session])
+    app = web.Application(middlewares=[headers, session, cookies.analytics])
     app[DEPS_KEY] = deps
     setup_templates(app, deps.i18n)
+    signin_routes.setup(app, deps)
     app.router.add_routes(auth_routes.routes)
+    app.router.add_routes(signin_routes.routes)
+    app.router.add_routes(cookies.routes)
     app.router.add_routes(pages.routes)
     app.router.add_routes(manage_routes.routes)
     app.router.add_routes(rules_routes.routes)

@@ -11,6 +11,7 @@ from aiogram.utils.i18n import I18n
 
 from core.billing.plans import PlanBook
 from core.clock import Clock
+from core.google_signin import OidcClient
 from core.rules.acting import Changer
 from core.tiktok import TikTokClient
 from storage.models import User
@@ -53,6 +54,11 @@ class WebDeps:
     # Cancels (True) or allows again (False) the user's subscription renewal through Telegram
     # (bot/web_invoice.py: editUserStarSubscription); what happened in the chat's words.
     renewal: Callable[[User, bool], Awaitable[str]] | None = None
+    # "Log in with Telegram" (web/signin_routes.py): oauth.telegram.org, or the sandbox's.
+    telegram_oauth_url: str = "https://oauth.telegram.org"
+    login_max_age: timedelta = timedelta(hours=1)
+    # "Sign in with Google": None when not configured (the button is not shown).
+    google: OidcClient | None = None
 
     @property
     def secure(self) -> bool:

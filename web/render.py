@@ -20,6 +20,7 @@ from core import web_auth
 from core.money import Formatter
 from core.periods import Period
 from core.users import LANGUAGES
+from web.cookies import choice_of, language_cookie
 from web.deps import HERE
 from web.security import DEPS_KEY, TOKEN, USER
 
@@ -76,7 +77,11 @@ def _money(value: Decimal | str | None, currency: str) -> str:
 
 
 def language(request: web.Request) -> str:
-    """The signed-in user's language; else the browser's first supported one; else English."""
+    """The language picked in the page (web/cookies.py); else the signed-in user's; else the
+    browser's first supported one; else English."""
+    picked = language_cookie(request)
+    if picked is not None:
+        return picked
     user = request.get(USER)
     if user is not None:
         return str(user.language)
@@ -107,6 +112,8 @@ def page(request: web.Request, template: str, status: int = 200, **ctx: Any) -> 
                 "lang": lang, "user": user, "zone": zone,
                 "csrf": web_auth.csrf_token(token) if token and user else "",
                 "local": lambda m: local(m, zone, lang),
+                # The cookie banner (web/cookies.py) and the footer's language links.
+                "cookie_choice": choice_of(request), "here": request.path_qs,
                 **ctx,
             }, status=status,
         )

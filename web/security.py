@@ -21,8 +21,10 @@ CSP = (
 DEPS_KEY = web.AppKey("deps", WebDeps)
 USER = web.RequestKey("user", User | None)  # type: ignore[arg-type]
 TOKEN = web.RequestKey("token", str)
-# Routes a request without a session may POST to (they authenticate by what they carry).
-NO_CSRF = ("/app/signin/initdata",)
+# Routes a request without a session may POST to (they authenticate by what they carry, or
+# only record the visitor's cookie choice); each takes JSON only, which a cross-site form
+# cannot send.
+NO_CSRF = ("/app/signin/initdata", "/app/signin/telegram", "/app/cookies")
 
 
 def set_session_cookie(resp: web.StreamResponse, deps: WebDeps, token: str, max_age: int) -> None:

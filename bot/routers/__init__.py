@@ -10,6 +10,7 @@ def all_routers() -> list[Router]:
     from bot.routers import (
         accounts,
         admin,
+        audiences,
         billing,
         cancel,
         comments,
@@ -35,6 +36,7 @@ def all_routers() -> list[Router]:
         support,
         templates,
         tracker_mapping,
+        web_signin,
     )
 
     return [
@@ -54,6 +56,7 @@ def all_routers() -> list[Router]:
         identities.router,
         comments.router,
         pixels.router,
+        audiences.router,
         integrations.router,
         tracker_mapping.router,
         menu.router,
@@ -63,6 +66,7 @@ def all_routers() -> list[Router]:
         privacy_rights.router,
         info.router,
         dashboard.router,
+        web_signin.router,
         support.router,
         admin.router,
         fallback.router,

@@ -395,6 +395,8 @@ def activity_label(entry: AuditEntry) -> str:
         "tracker.edited": _("Tracker changed"),
         "tracker.disconnected": _("Tracker disconnected (key deleted)"),
         "tracker.purged": _("Tracker data deleted"),
+        "web.google_linked": _("Google account linked for web sign-in"),
+        "web.google_unlinked": _("Google account unlinked from web sign-in"),
         "plan.applied": _("Plan limits applied (what is over them paused, never deleted)"),
         "privacy.paused": _("Account paused"),
         "privacy.resumed": _("Account resumed"),

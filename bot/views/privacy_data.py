@@ -121,6 +121,8 @@ TABLE_LABELS: dict[str, Callable[[], str]] = {
     "operator_jobs": lambda: _("service jobs you started as an operator"),
     "web_sessions": lambda: _("dashboard sign-ins (sessions)"),
     "web_signin_links": lambda: _("dashboard sign-in links"),
+    "web_identities": lambda: _("Google accounts linked for signing in"),
+    "web_oidc_flows": lambda: _("Google sign-in attempts"),
 }
 
 

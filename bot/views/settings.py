@@ -7,7 +7,7 @@ from datetime import datetime
 from aiogram import html
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import MenuCb, PrivacyCb, SettingsCb
+from bot.callbacks import MenuCb, PrivacyCb, SettingsCb, WebSigninCb
 from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views.common import LANGUAGE_NAMES, add_zone_buttons, local_when, yes_no, zone_label
@@ -40,6 +40,7 @@ def overview(user: User, now: datetime) -> Screen:
     )
     kb.button(text=_("🔔 Alerts"), callback_data=SettingsCb(action="alerts"))
     kb.button(text=_("🧩 Optional features"), callback_data=SettingsCb(action="features"))
+    kb.button(text=_("🔑 Web sign-in"), callback_data=WebSigninCb(a="show"))
     if user.paused_at is None:
         kb.button(text=_("⏸ Pause my account"), callback_data=PrivacyCb(a="pause"))
     else:
@@ -47,7 +48,7 @@ def overview(user: User, now: datetime) -> Screen:
     kb.button(text=_("🕒 Activity"), callback_data=PrivacyCb(a="activity"))
     kb.button(text=_("🔒 Privacy"), callback_data=PrivacyCb(a="page"))
     kb.button(text=_("« Main menu"), callback_data=MenuCb(section="home"))
-    kb.adjust(2, 2, 2, 2, 2)
+    kb.adjust(2, 2, 2, 2, 2, 1)
     return text, kb.as_markup()
 
 

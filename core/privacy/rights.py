@@ -40,6 +40,8 @@ ACTIVITY_ACTIONS = (
     "tracker.edited",
     "tracker.disconnected",
     "tracker.purged",
+    "web.google_linked",
+    "web.google_unlinked",
 )
 ACTIVITY_PREFIXES = ("privacy.", "billing.", "plan.")
 

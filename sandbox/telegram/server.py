@@ -12,16 +12,19 @@ from aiohttp import web
 from sandbox.telegram.botapi import handle_bot_api, handle_file_download, webhook_loop
 from sandbox.telegram.control import add_control_routes
 from sandbox.telegram.engine import ENGINE_KEY, Engine
+from sandbox.telegram.login import add_login_routes
 from sandbox.telegram.state import DEFAULT_TOKEN, SandboxConfig
 
 
 def build_app(config: SandboxConfig | None = None) -> web.Application:
-    """The aiohttp application: Bot API, file downloads and the /_sandbox/ control API."""
+    """The aiohttp application: Bot API, file downloads, the Login Widget's /auth pages and
+    the /_sandbox/ control API."""
     config = config or SandboxConfig()
     # Uploads up to the 50 MB Bot API limit (spec §1) plus multipart overhead.
     app = web.Application(client_max_size=60 * 1024 * 1024)
     app[ENGINE_KEY] = Engine(config)
     add_control_routes(app)
+    add_login_routes(app)  # oauth.telegram.org's Login Widget pages
     app.router.add_get("/file/bot{token}/{path:.+}", handle_file_download)
     app.router.add_route("*", "/bot{token}/{method}", handle_bot_api)
     app.cleanup_ctx.append(_webhook_ctx)

@@ -64,6 +64,10 @@ Uncertain facts of the spec (shared/spec/tiktok-marketing-api.md) and what the e
   (600) and ``comment_chance_percent`` (25) shape how often the demo's ads get a comment;
   ``comment_page_size_max`` (100), ``comment_max_days`` (30) and ``comment_reply_max_len``
   (150) are limits TikTok's file does not declare [U].
+* Audiences (sandbox/tiktok/audiences.py says what is uncertain there): a new audience is
+  computed for ``audience_ready_seconds`` (1800; TikTok says "up to 24-48 hours") and then
+  reaches ``audience_match_percent`` (70) of its distinct rows; ``audience_file_max_bytes``
+  (50 MB) and ``lookalike_min_source`` (100, the SDK's "no less than 100") are limits [U].
 * Consent page Cancel: not documented -> redirect with ``error=access_denied``,
   ``error_description`` and ``state`` (OAuth 2 convention).
 
@@ -166,6 +170,10 @@ class EmulatorConfig:
     comment_page_size_max: int = 100
     comment_max_days: int = 30
     comment_reply_max_len: int = 150
+    audience_ready_seconds: int = 1800
+    audience_match_percent: int = 70
+    audience_file_max_bytes: int = 50 * 1024 * 1024
+    lookalike_min_source: int = 100
     auth_code_ttl_seconds: int = 3600
     consent_path: str = "/portal/auth"
     # Where issued access tokens are kept across restarts ("" = in memory only). The offline

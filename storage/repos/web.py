@@ -1,4 +1,5 @@
-"""Web dashboard sessions and sign-in links, looked up by the SHA-256 of their token."""
+"""Web dashboard sessions, sign-in links and OpenID Connect flows (looked up by the SHA-256 of
+their token), and the Google accounts linked to users."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models.web import WebSession, WebSigninLink
+from storage.models.web import WebIdentity, WebOidcFlow, WebSession, WebSigninLink
 
 
 class WebRepo:
@@ -66,3 +67,52 @@ class WebRepo:
         """Drop expired sessions and links."""
         await self._s.execute(delete(WebSession).where(WebSession.expires_at <= now))
         await self._s.execute(delete(WebSigninLink).where(WebSigninLink.expires_at <= now))
+        await self._s.execute(delete(WebOidcFlow).where(WebOidcFlow.expires_at <= now))
+
+    # ---------------------------------------------------------------- OpenID Connect
+
+    def add_flow(self, row: WebOidcFlow) -> None:
+        """Stage a new flow (or link offer)."""
+        self._s.add(row)
+
+    async def use_flow(self, digest: str, kind: str, now: datetime) -> WebOidcFlow | None:
+        """Mark the flow used if it is of `kind`, unused and unexpired; None otherwise (one
+        UPDATE: two requests with the same state cannot both pass)."""
+        done = await self._s.execute(
+            update(WebOidcFlow)
+            .where(WebOidcFlow.id == digest, WebOidcFlow.kind == kind,
+                   WebOidcFlow.used_at.is_(None), WebOidcFlow.expires_at > now)
+            .values(used_at=now)
+        )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        return await self._s.get(WebOidcFlow, digest)
+
+    async def retire_offers(self, user_id: int, now: datetime) -> None:
+        """Mark the user's unused link offers used (a newer one replaces them)."""
+        await self._s.execute(
+            update(WebOidcFlow)
+            .where(WebOidcFlow.user_id == user_id, WebOidcFlow.kind == "offer",
+                   WebOidcFlow.used_at.is_(None))
+            .values(used_at=now)
+        )
+
+    async def identity(self, provider: str, subject: str) -> WebIdentity | None:
+        """The link of a provider's account, by its subject."""
+        return await self._s.scalar(select(WebIdentity).where(
+            WebIdentity.provider == provider, WebIdentity.subject == subject))
+
+    async def identity_of(self, user_id: int, provider: str) -> WebIdentity | None:
+        """The user's linked account at a provider."""
+        return await self._s.scalar(select(WebIdentity).where(
+            WebIdentity.user_id == user_id, WebIdentity.provider == provider))
+
+    def add_identity(self, row: WebIdentity) -> None:
+        """Stage a new link."""
+        self._s.add(row)
+
+    async def remove_identity(self, user_id: int, provider: str) -> int:
+        """Unlink the user's account at a provider; how many links went (0 or 1)."""
+        done = await self._s.execute(delete(WebIdentity).where(
+            WebIdentity.user_id == user_id, WebIdentity.provider == provider))
+        return int(done.rowcount or 0)  # type: ignore[attr-defined]

@@ -17,7 +17,7 @@ from core.users import SignUp, register_user
 from sandbox.telegram.webapp import sign_init_data
 from tests.web.conftest import TOKEN, Dash, csrf_of
 from tests.web.seed import NOW, spend_of
-from web.security import COOKIE
+from web.security import COOKIE, NO_CSRF
 
 
 async def test_sign_in_by_link_once_and_refusals(dash: Dash) -> None:
@@ -98,7 +98,15 @@ async def test_every_post_route_refuses_a_missing_or_wrong_csrf_token(dash: Dash
                 posts.add(resource.canonical)
     assert {"/app/rules/save", "/app/rules/check", "/app/manage/propose",
             "/app/rules/{rule_id}/{switch}"} <= posts
-    for path in sorted(posts - {"/app/signin/initdata"}):  # initData carries its own proof
+    # The JSON-only routes a visitor without a session may post to (initData and the Login
+    # Widget's data carry their own proof; the cookie choice is the visitor's own): a
+    # cross-site form cannot reach them — it can only send form encodings.
+    assert set(NO_CSRF) <= posts
+    for path in NO_CSRF:
+        for enc in ({"data": {"x": "1"}}, {"data": "x", "headers": {"Content-Type": "text/plain"}}):
+            resp = await client.post(path, allow_redirects=False, **enc)  # type: ignore[arg-type]
+            assert resp.status == 415, path
+    for path in sorted(posts - set(NO_CSRF)):
         url = (path.replace("{rule_id}", str(mine.rule_id)).replace("{switch}", "off")
                .replace("{action_id}", str(mine.action_id)).replace("{decision}", "reject")
                .replace("{launch_id}", str(mine.launch_id)))
@@ -241,6 +249,9 @@ async def test_idor_matrix_every_route_with_an_id_refuses_another_users(dash: Da
     assert f'data-action="{theirs.action_id}"' in await (await other.get("/app/approvals")).text()
 
 
+# Routes whose path holds a one-time token or a language code, not an id of anything stored
+# (tests/web/test_web_signin.py: another user's Google link offer is refused).
+TOKEN_ROUTES = {"/app/google/link/{token}", "/app/lang/{code}"}
 # Routes whose ids come in the query string or the form (the rest have them in the path).
 ID_QUERY_ROUTES = {"/app/stats", "/app/stats.csv", "/app/manage/propose",
                    "/app/manage/amount", "/app/rules/save", "/app/launches/plan",
@@ -251,14 +262,14 @@ ID_NAMES = {"rules": "rule_id", "launches": "launch_id", "privacy/export": "expo
 
 def dashboard_routes(dash: Dash) -> set[str]:
     """Every route path of the dashboard (`{decision}` expanded to approve and reject,
-    `{switch}` to on and off), the
-    static files and the sign-in link (a token, not an id: test_sign_in_by_link…) left out."""
+    `{switch}` to on and off), the static files, the sign-in link (a token, not an id:
+    test_sign_in_by_link…) and TOKEN_ROUTES left out."""
     out = set()
     for mounted in dash.server.app.router.resources():
         sub = mounted.get_info().get("app")
         for resource in sub.router.resources() if sub is not None else [mounted]:
             path, info = resource.canonical, resource.get_info()
-            if "directory" in info or path.startswith("/app/signin/{"):
+            if "directory" in info or path.startswith("/app/signin/{") or path in TOKEN_ROUTES:
                 continue
             choice = re.search(r"\(\?P<(decision|switch)>([a-z|]+)\)",
                                str(info.get("pattern", "")))
