@@ -43,6 +43,7 @@ from bot.operator_calls import star_transactions
 from bot.pacing import PacingMiddleware, SharedLimits
 from bot.routers import all_routers
 from bot.web import WEBHOOK_PATH, BotProbe, ExportDeps, build_web_app
+from bot.web_invoice import WebInvoice
 from bot.webhook import WebhookHandler, make_claims
 from core import comments, pixel_watch, web_auth
 from core.billing import reconcile
@@ -220,6 +221,7 @@ def dashboard_deps(svc: Service) -> WebDeps:
     """What the web dashboard (web/) needs from this instance."""
     settings = svc.settings
     assert settings.bot_token is not None  # make_bot refused to start without it
+    invoices = WebInvoice(svc.bot, settings, svc.uow, svc.dp["plans"], svc.clock, svc.i18n)
     return WebDeps(
         svc.uow, svc.clock, svc.i18n, settings.bot_token.get_secret_value(),
         settings.public_url,
@@ -230,6 +232,11 @@ def dashboard_deps(svc: Service) -> WebDeps:
         # Two back-window syncs missed (one may be late under load, not two).
         stale_after=2 * settings.sync_cadence.window + settings.sync_cadence.early,
         decided=ApprovalEcho(svc.bot, svc.i18n, svc.uow, svc.clock, svc.dp["plans"]),
+        tiktok=svc.tiktok,
+        export_dir=Path(settings.export_dir),
+        erase_pause=settings.erase_pause_seconds,
+        invoice=invoices,
+        renewal=invoices.renewal,
         telegram_oauth_url=settings.telegram_oauth_url,
         login_max_age=timedelta(seconds=settings.web_login_max_age_seconds),
         google=google_client(settings),

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web import auth_routes, cookies, manage_routes, pages, rules_routes, signin_routes
+from web import (
+    auth_routes,
+    billing_routes,
+    cookies,
+    launch_routes,
+    manage_routes,
+    pages,
+    privacy_routes,
+    rules_routes,
+    settings_routes,
+    signin_routes,
+    template_routes,
+)
 from web.deps import HERE, WebDeps
 from web.render import setup_templates
 from web.security import DEPS_KEY, headers, session
@@ -24,6 +36,11 @@ def build_dashboard(deps: WebDeps) -> web.Application:
     app.router.add_routes(pages.routes)
     app.router.add_routes(manage_routes.routes)
     app.router.add_routes(rules_routes.routes)
+    app.router.add_routes(launch_routes.routes)
+    app.router.add_routes(template_routes.routes)
+    app.router.add_routes(settings_routes.routes)
+    app.router.add_routes(privacy_routes.routes)
+    app.router.add_routes(billing_routes.routes)
     if deps.vendor_dir.is_dir():  # before /static/, which would otherwise take its paths
         app.router.add_static("/static/vendor/", deps.vendor_dir, name="vendor")
     app.router.add_static("/static/", HERE / "static", name="static")

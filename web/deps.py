@@ -13,6 +13,8 @@ from core.billing.plans import PlanBook
 from core.clock import Clock
 from core.google_signin import OidcClient
 from core.rules.acting import Changer
+from core.tiktok import TikTokClient
+from storage.models import User
 from storage.uow import UnitOfWorkFactory
 
 HERE = Path(__file__).resolve().parent
@@ -40,6 +42,18 @@ class WebDeps:
     # Told (user id, action id) after a rule approval is decided here, so the chat's message
     # that asked shows the decision too (bot/approval_echo.py: only the bot knows Telegram).
     decided: Callable[[int, int], Awaitable[None]] | None = None
+    # TikTok for a launch's pre-flight (web/launch_routes.py) and a deletion's revoke; None:
+    # no TikTok app configured (launches are refused, a deletion revokes nothing at TikTok).
+    tiktok: TikTokClient | None = None
+    # Where export ZIPs wait (EXPORT_DIR, shared with the worker that builds them).
+    export_dir: Path = Path("data/exports")
+    erase_pause: float = 0.0  # ERASE_PAUSE_SECONDS (tests only)
+    # Sends a plan's Stars invoice into the user's chat (bot/web_invoice.py): the page's Buy
+    # buttons; "sent", "subscribed" or "not_on_sale". None: no bot (the page offers /plans).
+    invoice: Callable[[User, str, int, bool], Awaitable[str]] | None = None
+    # Cancels (True) or allows again (False) the user's subscription renewal through Telegram
+    # (bot/web_invoice.py: editUserStarSubscription); what happened in the chat's words.
+    renewal: Callable[[User, bool], Awaitable[str]] | None = None
     # "Log in with Telegram" (web/signin_routes.py): oauth.telegram.org, or the sandbox's.
     telegram_oauth_url: str = "https://oauth.telegram.org"
     login_max_age: timedelta = timedelta(hours=1)

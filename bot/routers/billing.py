@@ -80,7 +80,7 @@ async def plans_command(message: Message, db_user: User | None, uow: UnitOfWorkF
     await show(message, await _plans_screen(uow, plans, clock, db_user))
 
 
-def _editor(bot: Bot, user_id: int) -> subscription.Edit:
+def editor(bot: Bot, user_id: int) -> subscription.Edit:
     """editUserStarSubscription for this user: None when Telegram agreed, else its refusal."""
 
     async def edit(charge_id: str, is_canceled: bool) -> str | None:
@@ -130,7 +130,7 @@ async def billing_action(query: CallbackQuery, callback_data: BillingCb, db_user
             await show(query, view.resume_confirm(sub, catalogue, zone))
     elif action in ("cancel_ok", "resume_ok"):
         change = subscription.cancel if action == "cancel_ok" else subscription.resume
-        outcome = await change(uow, clock, db_user.id, _editor(bot, db_user.id))
+        outcome = await change(uow, clock, db_user.id, editor(bot, db_user.id))
         if outcome.done and outcome.subscription is not None:
             notice = (view.canceled(outcome.subscription, catalogue, zone)
                       if action == "cancel_ok" else view.resumed())
@@ -146,12 +146,10 @@ async def billing_action(query: CallbackQuery, callback_data: BillingCb, db_user
 
 async def _buy(query: CallbackQuery, cb: BillingCb, user: User, uow: UnitOfWorkFactory,
                plans: PlanBook, clock: Clock, settings: Settings, bot: Bot) -> None:
-    """Send the invoice for one offer: a subscription's invoice link (createInvoiceLink with
-    the 30-day period) or a one-off period's invoice (sendInvoice), Stars only (§4)."""
+    """A Buy button: the offer's invoice into the chat (send_offer), or why not."""
     catalogue = plans.current()
     try:
-        ready = await checkout.prepare(uow, catalogue, clock, user.id, cb.plan, cb.days,
-                                       bool(cb.r))
+        await send_offer(bot, settings, uow, plans, clock, user, cb.plan, cb.days, bool(cb.r))
     except checkout.AlreadySubscribed as exc:
         await query.answer(view.already_subscribed(exc.subscription, catalogue,
                                                    user.time_zone)[:200], show_alert=True)
@@ -160,6 +158,17 @@ async def _buy(query: CallbackQuery, cb: BillingCb, user: User, uow: UnitOfWorkF
         await query.answer(view.not_on_sale(), show_alert=True)
         await show(query, await _plans_screen(uow, plans, clock, user))
         return
+    await query.answer()
+
+
+async def send_offer(bot: Bot, settings: Settings, uow: UnitOfWorkFactory, plans: PlanBook,
+                     clock: Clock, user: User, plan: str, days: int, recurring: bool) -> None:
+    """Send the invoice for one offer into the user's chat: a subscription's invoice link
+    (createInvoiceLink with the 30-day period) or a one-off period's invoice (sendInvoice),
+    Stars only (§4). Raises checkout.AlreadySubscribed / NotOnSale. The chat's Buy buttons
+    and the web dashboard's (bot/web_invoice.py) both come here."""
+    catalogue = plans.current()
+    ready = await checkout.prepare(uow, catalogue, clock, user.id, plan, days, recurring)
     offer = ready.offer
     payload = encode(offer, settings.keyring.current.secret)
     title = view.invoice_title(ready.plan, offer.days, offer.recurring)
@@ -178,7 +187,6 @@ async def _buy(query: CallbackQuery, cb: BillingCb, user: User, uow: UnitOfWorkF
     log.info("billing.invoice_sent", extra={"user_id": user.id, "plan": offer.plan,
                                             "days": offer.days, "recurring": offer.recurring,
                                             "stars": offer.stars})
-    await query.answer()
 
 
 @router.pre_checkout_query()

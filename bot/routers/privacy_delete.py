@@ -22,7 +22,7 @@ from storage.models import User
 from storage.uow import UnitOfWorkFactory
 
 router = Router(name="privacy_delete")
-CONFIRM_WITHIN = 600  # seconds: a confirmation typed much later is not taken as one
+CONFIRM_WITHIN = view.CONFIRM_WITHIN  # a confirmation typed much later is not taken as one
 
 
 @router.message(Command("delete_account"))

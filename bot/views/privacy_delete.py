@@ -9,6 +9,9 @@ from bot.callbacks import EraseCb
 from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 
+# Seconds within which the typed word counts (the chat's /delete_account and the web page's).
+CONFIRM_WITHIN = 600
+
 
 def confirm_word() -> str:
     """The word the user types to confirm, in their language."""

@@ -61,6 +61,11 @@ RULE_VERSION = 1
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
 _UNSAFE = re.compile(r"[^\w.-]+")
 _ID_CHUNK = 1000  # object ids per IN (...) list: far under either database's parameter cap
+# The progress message id of an export asked for on the web dashboard (web/privacy_routes.py):
+# Telegram's message ids start at 1, so 0 is never a chat message. Such an export is built the
+# same way, then kept on disk for LINK_VALID for the page to download (by its id, to its owner's
+# session only) instead of being sent into the chat.
+FROM_WEB = 0
 
 
 # --- /export: request ---------------------------------------------------------------------------
@@ -358,6 +363,7 @@ class Job:
     time_zone: str
     progress_message_id: int | None
     resumed: bool  # a build restarted after a crash or restart
+    web: bool = False  # asked for on the web dashboard: kept for its download, not sent
 
 
 class Courier(Protocol):
@@ -411,8 +417,10 @@ async def run_due(
             await u.commit()
         if row is None:
             return delivered
+        web = row.progress_message_id == FROM_WEB
         job = Job(row.id, row.user_id, user.language if user else "en",
-                  user.time_zone if user else "UTC", row.progress_message_id, row.attempts > 1)
+                  user.time_zone if user else "UTC",
+                  None if web else row.progress_message_id, row.attempts > 1, web)
         if user is None or row.attempts > ATTEMPTS:
             await _fail(uow, job, courier, "gave up" if user else "no user")
             continue
@@ -478,7 +486,7 @@ async def _deliver(
     await asyncio.to_thread(part.replace, path)
     size = (await asyncio.to_thread(path.stat)).st_size
     stamp = clock.now().astimezone(UTC).strftime("%Y-%m-%d")
-    via = "document" if size <= upload_limit else "link"
+    via = "web" if job.web else "document" if size <= upload_limit else "link"
     token = secrets.token_urlsafe(32) if via == "link" else None
     expires = clock.now() + LINK_VALID
     # Recorded sent before it goes out, so a user who has the file and asks again is never told
@@ -492,11 +500,14 @@ async def _deliver(
             raise LeaseLost(job.export_id)
         await u.exports.update(
             job.export_id, state="sent", finished_at=clock.now(), size=size, error=None,
-            token=token_hash(token) if token else None, expires_at=expires if token else None,
+            token=token_hash(token) if token else None,
+            expires_at=expires if token or job.web else None,
         )
         await u.commit()
     try:
-        if token is None:
+        if job.web:
+            pass  # the page downloads it (web_download)
+        elif token is None:
             await courier.document(job, path, f"ttpulse-export-{stamp}.zip", len(files))
             await asyncio.to_thread(path.unlink, missing_ok=True)
         else:
@@ -584,6 +595,52 @@ async def download(
                 or not await asyncio.to_thread(path.exists)):
             return "expired"
         u.audit.record(None, "privacy.export_downloaded", "export", row.id)
+        await u.commit()
+        stamp = (row.finished_at or clock.now()).astimezone(UTC).strftime("%Y-%m-%d")
+    return Download(path, f"ttpulse-export-{stamp}.zip")
+
+
+# --- the web dashboard's export -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebExport:
+    """The user's latest export as the privacy page shows it."""
+
+    export_id: int
+    state: str  # queued | building | sent | failed | expired
+    requested_at: datetime
+    expires_at: datetime | None
+    downloadable: bool  # asked for on the page, built, its file still kept
+    web: bool = False  # asked for on the page (else in the chat, where it was delivered)
+
+
+async def latest(uow: UnitOfWorkFactory, clock: Clock, user_id: int) -> WebExport | None:
+    """The user's newest export (asked for in the chat or on the page), or None."""
+    async with uow() as u:
+        row = await u.exports.latest(user_id)
+    if row is None:
+        return None
+    web = row.progress_message_id == FROM_WEB
+    live = row.expires_at is not None and row.expires_at > clock.now()
+    return WebExport(row.id, row.state, row.requested_at, row.expires_at if web else None,
+                     web and row.state == "sent" and live and row.token is None, web)
+
+
+async def web_download(uow: UnitOfWorkFactory, clock: Clock, directory: Path, user_id: int,
+                       export_id: int) -> Download | str:
+    """The file of an export the user asked for on the web page: "unknown" when it is not
+    theirs, not a page's export, or not built; "expired" after LINK_VALID."""
+    async with uow() as u:
+        row = await u.exports.get(export_id)
+        if (row is None or row.user_id != user_id or row.progress_message_id != FROM_WEB
+                or row.state not in ("sent", "expired")):
+            return "unknown"
+        path = file_path(directory, row.id)
+        if (row.state != "sent" or row.expires_at is None or row.expires_at <= clock.now()
+                or not await asyncio.to_thread(path.exists)):
+            return "expired"
+        u.audit.record(user_id, "privacy.export_downloaded", "export", row.id)
         await u.commit()
         stamp = (row.finished_at or clock.now()).astimezone(UTC).strftime("%Y-%m-%d")
     return Download(path, f"ttpulse-export-{stamp}.zip")

@@ -51,6 +51,13 @@ class ExportsRepo:
         await self._s.flush()
         return row
 
+    async def latest(self, user_id: int) -> DataExport | None:
+        """The user's newest export request, whatever its state."""
+        return await self._s.scalar(
+            select(DataExport).where(DataExport.user_id == user_id)
+            .order_by(DataExport.id.desc()).limit(1)
+        )
+
     async def get(self, export_id: int) -> DataExport | None:
         """One export by id, fresh from the database."""
         return await self._s.get(DataExport, export_id, populate_existing=True)
@@ -104,19 +111,22 @@ class ExportsRepo:
         return await self._s.scalar(select(DataExport).where(DataExport.token == token_hash))
 
     async def expired_links(self, now: datetime) -> list[DataExport]:
-        """Sent exports whose download link has expired but whose file may still be kept."""
+        """Sent exports whose download link (or the web page's download, core.privacy.export
+        FROM_WEB: an expiry without a token) has expired but whose file may still be kept."""
         rows = await self._s.scalars(
-            select(DataExport).where(DataExport.state == "sent", DataExport.token.is_not(None),
+            select(DataExport).where(DataExport.state == "sent",
+                                     DataExport.expires_at.is_not(None),
                                      DataExport.expires_at <= now)
         )
         return list(rows)
 
     async def needing_files(self, now: datetime) -> set[int]:
-        """Exports whose file must stay: being built, or behind a link still valid."""
+        """Exports whose file must stay: being built, or behind a link (or the web page's
+        download) still valid."""
         rows = await self._s.scalars(
             select(DataExport.id).where(or_(
                 DataExport.state.in_(ACTIVE),
-                (DataExport.state == "sent") & DataExport.token.is_not(None)
+                (DataExport.state == "sent") & DataExport.expires_at.is_not(None)
                 & (DataExport.expires_at > now),
             ))
         )

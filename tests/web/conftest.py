@@ -18,6 +18,7 @@ from core import web_auth
 from core.billing.plans import PlanBook
 from core.clock import FixedClock
 from storage.db import session_factory
+from storage.models import User
 from storage.uow import UnitOfWorkFactory
 from storage.vault import Vault, generate_key_entry, parse_keyring
 from tests.web.browser import Browser, require_chromium
@@ -31,7 +32,8 @@ CSRF = re.compile(r'<meta name="csrf-token" content="([0-9a-f]*)">')
 
 
 class NoTikTok:
-    """A changer that must never be reached (the refusals come before any TikTok call)."""
+    """A changer (and TikTok client) that must never be reached (the refusals come before any
+    TikTok call)."""
 
     async def read(self, *_: object) -> object:
         raise AssertionError("TikTok was called")
@@ -77,14 +79,37 @@ def changer() -> object:
     return NoTikTok()
 
 
+class Invoices:
+    """The bot's side of the billing page's Buy buttons: what was asked for, in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, str, int, bool]] = []
+
+    async def send(self, user: User, plan: str, days: int, recurring: bool) -> str:
+        self.sent.append((user.id, plan, days, recurring))
+        return "sent"
+
+    async def renewal(self, user: User, cancel: bool) -> str:
+        self.sent.append((user.id, "renewal", 0, cancel))
+        return "You have <b>no</b> subscription that renews."
+
+
 @pytest.fixture
-async def dash(engine: AsyncEngine, changer: object) -> AsyncIterator[Dash]:
+def invoices() -> Invoices:
+    return Invoices()
+
+
+@pytest.fixture
+async def dash(engine: AsyncEngine, changer: object, invoices: Invoices,
+               tmp_path: Path) -> AsyncIterator[Dash]:
     uow = UnitOfWorkFactory(session_factory(engine), Vault(parse_keyring(generate_key_entry("k"))))
     clock = FixedClock(NOW)
     mine, other = await seed(uow, 501), await seed(uow, 502)
     app = web.Application()
-    mount(app, WebDeps(uow, clock, make_i18n(), TOKEN, "http://127.0.0.1",
-                       changer=changer, plans=PlanBook()))  # type: ignore[arg-type]
+    mount(app, WebDeps(uow, clock, make_i18n(), TOKEN, "http://127.0.0.1",  # type: ignore[arg-type]
+                       changer=changer, plans=PlanBook(), tiktok=NoTikTok(),  # type: ignore[arg-type]
+                       export_dir=tmp_path / "exports", invoice=invoices.send,
+                       renewal=invoices.renewal))
     server = TestServer(app)
     await server.start_server()
     running = Dash(uow, clock, server, mine, other)

@@ -12,12 +12,16 @@ from core.users import SignUp, register_user
 from storage.models import (
     AdAccount,
     AdObject,
-    Credential,
+    Creative,
+    DataExport,
+    Launch,
+    LaunchItem,
     MetricDaily,
     Rule,
     RuleAction,
     TikTokConnection,
 )
+from storage.models import Template as TemplateRow
 from storage.uow import UnitOfWorkFactory
 
 NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
@@ -34,6 +38,10 @@ class Seeded:
     ad: str
     action_id: int
     rule_id: int = 0
+    template_id: int = 0
+    creative_id: int = 0
+    launch_id: int = 0  # a launch waiting for approval (one campaign item)
+    export_id: int = 0  # an export asked for on the web page, built (its file not written)
 
 
 def spend_of(n: int, day: int) -> Decimal:
@@ -49,9 +57,7 @@ async def seed(uow: UnitOfWorkFactory, uid: int, ads: int = 6, days: int = 30,
     await register_user(uow, FixedClock(now), SignUp(uid, "Ann", None, None, "en",
                                                      "Europe/Berlin", None, False))
     async with uow() as u:
-        cred = Credential(user_id=uid, kind="tiktok_token", sealed=b"x", key_id="k1")
-        u.session.add(cred)
-        await u.session.flush()
+        cred = await u.credentials.add(uid, "tiktok_token", f"token-{uid}")
         conn = TikTokConnection(user_id=uid, credential_id=cred.id, display_name="Glowly")
         u.session.add(conn)
         await u.session.flush()
@@ -103,6 +109,35 @@ async def seed(uow: UnitOfWorkFactory, uid: int, ads: int = 6, days: int = 30,
                             trigger={}, before={}, after={}, created_at=now,
                             expires_at=now + timedelta(hours=12))
         u.session.add(action)
+        template = TemplateRow(user_id=uid, name="Glow traffic", document=_template_doc())
+        creative = Creative(user_id=uid, kind="image", name="look0", md5="0" * 32)
+        u.session.add_all([template, creative])
+        await u.session.flush()
+        launch = Launch(user_id=uid, template_id=template.id, template_name=template.name,
+                        document=template.document, params={}, state="proposed",
+                        expires_at=now + timedelta(minutes=30), created_at=now)
+        u.session.add(launch)
+        await u.session.flush()
+        u.session.add(LaunchItem(launch_id=launch.id, seq=0, level="campaign",
+                                 ad_account_id=acc.id, name="Glowly · plan", request_id=f"r{uid}"))
+        done = DataExport(user_id=uid, state="sent", requested_at=now, finished_at=now,
+                          progress_message_id=0, expires_at=now + timedelta(hours=24))
+        u.session.add(done)
         await u.commit()
         return Seeded(uid, acc.id, first["campaign"], first["adgroup"], first["ad"], action.id,
-                      rule.id)
+                      rule.id, template.id, creative.id, launch.id, done.id)
+
+
+def _template_doc() -> dict[str, object]:
+    """A one-geo traffic template (tests/e2e/test_launch.py's shape)."""
+    from core.templates.document import to_document
+    from core.templates.model import AdGroupSpec, AdSpec, CampaignSpec, Naming, Template
+
+    return to_document(Template(
+        name="Glow traffic", campaign=CampaignSpec(objective_type="TRAFFIC"),
+        adgroups=(AdGroupSpec(geo="US", location_ids=("6252001",), optimization_goal="CLICK",
+                              billing_event="CPC", budget=Decimal(50)),),
+        ad=AdSpec(texts=("Glow all day",), identity_name="Glowly Brand",
+                  landing_url="https://shop.example/glow"),
+        naming=Naming(campaign="{account} · {date}", adgroup="{geo}", ad="{creative} #{n}"),
+    ))

@@ -108,7 +108,8 @@ async def test_every_post_route_refuses_a_missing_or_wrong_csrf_token(dash: Dash
             assert resp.status == 415, path
     for path in sorted(posts - set(NO_CSRF)):
         url = (path.replace("{rule_id}", str(mine.rule_id)).replace("{switch}", "off")
-               .replace("{action_id}", str(mine.action_id)).replace("{decision}", "reject"))
+               .replace("{action_id}", str(mine.action_id)).replace("{decision}", "reject")
+               .replace("{launch_id}", str(mine.launch_id)))
         form = {"account": str(mine.account_id), "level": "ad", "op": f"pause:{mine.ad}",
                 "text": "ad: spend > 1 -> pause"}
         for token in (None, wrong):
@@ -123,13 +124,24 @@ async def test_every_post_route_refuses_a_missing_or_wrong_csrf_token(dash: Dash
         rules = await u.rules.of_user(mine.user_id)
     assert [(r.id, r.enabled) for r in rules] == [(mine.rule_id, True)]
     assert f'data-action="{mine.action_id}"' in await (await client.get("/app/approvals")).text()
+    async with dash.uow() as u:
+        launch = await u.launches.get(mine.user_id, mine.launch_id)
+        user = await u.users.get(mine.user_id)
+    assert launch is not None and launch.state == "proposed"
+    async with dash.uow() as u:
+        template = await u.templates.get(mine.user_id, mine.template_id)
+    assert template is not None and template.name == "Glow traffic"
+    assert user is not None and user.deleted_at is None and user.language == "en"
 
 
 async def test_security_headers_on_every_page(dash: Dash) -> None:
     client = await dash.client(dash.mine.user_id)
     for path in ("/app/", "/app/stats", "/app/approvals", "/app/signin/nope",
                  "/app/rules", "/app/rules/new", f"/app/rules/{dash.mine.rule_id}",
-                 f"/app/rules/{dash.mine.rule_id}/backtest", "/app/static/app.css"):
+                 f"/app/rules/{dash.mine.rule_id}/backtest", "/app/settings", "/app/privacy",
+                 "/app/privacy/activity", "/app/privacy/delete", "/app/billing",
+                 "/app/launches", f"/app/launches/{dash.mine.launch_id}", "/app/templates/new",
+                 f"/app/templates/{dash.mine.template_id}", "/app/static/app.css"):
         resp = await client.get(path)
         csp = resp.headers["Content-Security-Policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp
@@ -162,6 +174,10 @@ async def test_idor_matrix_every_route_with_an_id_refuses_another_users(dash: Da
         # My account with their ad group.
         f"/app/manage/amount?account={dash.mine.account_id}&level=adgroup"
         f"&object={theirs.adgroup}&kind=bid",
+        f"/app/launches/{theirs.launch_id}",
+        f"/app/launches/{theirs.launch_id}/progress.json",
+        f"/app/privacy/export/{theirs.export_id}",
+        f"/app/templates/{theirs.template_id}",
     ]
     posts = [
         f"/app/approvals/{theirs.action_id}/approve",
@@ -171,6 +187,8 @@ async def test_idor_matrix_every_route_with_an_id_refuses_another_users(dash: Da
         f"/app/manage/{theirs.action_id}/undo",
         f"/app/rules/{theirs.rule_id}/on",
         f"/app/rules/{theirs.rule_id}/off",
+        f"/app/launches/{theirs.launch_id}/approve",
+        f"/app/launches/{theirs.launch_id}/reject",
     ]
     proposals = [
         {"account": theirs.account_id, "level": "ad", "op": f"pause:{theirs.ad}"},
@@ -199,13 +217,29 @@ async def test_idor_matrix_every_route_with_an_id_refuses_another_users(dash: Da
     resp = await client.post("/app/rules/save", allow_redirects=False, data={
         "_csrf": csrf, "rule_id": str(theirs.rule_id), "text": "ad: spend > 1 -> pause"})
     refused.append(("/app/rules/save", resp.status))
+    # A launch planned from their template, accounts or creatives (one of theirs among mine).
+    for template, account, creative in (
+            (theirs.template_id, dash.mine.account_id, dash.mine.creative_id),
+            (dash.mine.template_id, theirs.account_id, dash.mine.creative_id),
+            (dash.mine.template_id, dash.mine.account_id, theirs.creative_id)):
+        resp = await client.post("/app/launches/plan", allow_redirects=False, data={
+            "_csrf": csrf, "template": str(template), "accounts": str(account),
+            "creatives": str(creative), "enabled": "1"})
+        refused.append(("/app/launches/plan", resp.status))
+    # Saving an edit of their template (its id in the form).
+    resp = await client.post("/app/templates/save", allow_redirects=False, data={
+        "_csrf": csrf, "template_id": str(theirs.template_id), "f.name": "Mine now"})
+    refused.append(("/app/templates/save", resp.status))
     assert [r for r in refused if r[1] != 404] == []
     # Every route of the dashboard that takes an id (in its path, or `account` in its query) is
     # in the matrix: a new one must be added here.
     covered = {
         re.sub(r"/\d+/", "/{action_id}/",
-               re.sub(r"^/app/rules/\d+", "/app/rules/{rule_id}", urlsplit(u).path))
-        for u in gets + posts} | {"/app/manage/propose", "/app/rules/save"}
+               re.sub(r"^/app/(rules|launches|privacy/export|templates)/\d+",
+                      lambda m: "/app/" + m[1] + "/{" + ID_NAMES[m[1]] + "}",
+                      urlsplit(u).path))
+        for u in gets + posts} | {"/app/manage/propose", "/app/rules/save", "/app/launches/plan",
+                                  "/app/templates/save"}
     routes = dashboard_routes(dash)
     with_ids = {r for r in routes if "{" in r} | ID_QUERY_ROUTES
     assert routes >= ID_QUERY_ROUTES and "/app/manage/{action_id}/undo" in with_ids
@@ -220,7 +254,10 @@ async def test_idor_matrix_every_route_with_an_id_refuses_another_users(dash: Da
 TOKEN_ROUTES = {"/app/google/link/{token}", "/app/lang/{code}"}
 # Routes whose ids come in the query string or the form (the rest have them in the path).
 ID_QUERY_ROUTES = {"/app/stats", "/app/stats.csv", "/app/manage/propose",
-                   "/app/manage/amount", "/app/rules/save"}
+                   "/app/manage/amount", "/app/rules/save", "/app/launches/plan",
+                   "/app/templates/save"}
+ID_NAMES = {"rules": "rule_id", "launches": "launch_id", "privacy/export": "export_id",
+            "templates": "template_id"}
 
 
 def dashboard_routes(dash: Dash) -> set[str]:

@@ -1,0 +1,85 @@
+"""The template editor on the dashboard: the chat builder's checks, each error next to its
+field (the typed value kept), a template made and edited, another's refused."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from core.templates import service
+from tests.web.conftest import Dash, csrf_of
+
+
+def errors_of(page: str) -> dict[str, list[str]]:
+    """Error text per form field."""
+    out: dict[str, list[str]] = {}
+    for name, text in re.findall(r'data-error-for="([^"]+)">([^<]*(?:<[^/][^>]*>[^<]*</[^>]+>'
+                                 r'[^<]*)*)</p>', page):
+        out.setdefault(name, []).append(text)
+    return out
+
+
+async def test_new_template_errors_next_to_fields_then_saved_and_edited(dash: Dash) -> None:
+    me = dash.mine.user_id
+    client = await dash.client(me)
+    assert 'id="template-form"' in await (await client.get("/app/templates/new")).text()
+    csrf = await csrf_of(client)
+
+    # Nothing filled in: the whole-template check names each missing field beside it.
+    resp = await client.post("/app/templates/save", data={"_csrf": csrf, "f.name": ""})
+    page = await resp.text()
+    assert resp.status == 422
+    errors = errors_of(page)
+    assert {"f.name", "f.txt", "f.url", "f.idn"} <= errors.keys()
+    assert "required" in errors["f.name"][0]
+    assert "note-error" in page  # no ad group yet: said for the template as a whole
+
+    # A geo without location ids: refused at the new ad group's fields, the typed label kept.
+    resp = await client.post("/app/templates/save", data={
+        "_csrf": csrf, "f.name": "Spring", "f.txt": "Glow all day", "f.idn": "Glowly Brand",
+        "f.url": "https://shop.example/spring", "new.geo": "US", "new.loc": ""})
+    page = await resp.text()
+    assert resp.status == 422 and "new.loc" in errors_of(page)
+    assert 'name="new.geo" id="new.geo" maxlength="64" value="US"' in page
+
+    resp = await client.post("/app/templates/save", allow_redirects=False, data={
+        "_csrf": csrf, "f.name": "Spring", "f.obj": "TRAFFIC", "f.txt": "Glow all day\nShine",
+        "f.idn": "Glowly Brand", "f.url": "https://shop.example/spring", "new.geo": "US",
+        "new.loc": "6252001"})
+    assert resp.status == 303, await resp.text()
+    template_id = int(resp.headers["Location"].split("/")[-1].split("?")[0])
+    row = await service.get(dash.uow, me, template_id)
+    assert row is not None
+    saved = service.load(row)
+    assert saved.campaign.objective_type == "TRAFFIC" and saved.ad.texts == ("Glow all day",
+                                                                             "Shine")
+    assert [g.geo for g in saved.adgroups] == ["US"]
+    assert saved.adgroups[0].optimization_goal in ("CLICK", "TRAFFIC_LANDING_PAGE_VIEW")
+
+    # Edit: a budget that is not a number stays out, said beside it, the typed text kept.
+    page = await (await client.get(f"/app/templates/{template_id}")).text()
+    assert 'name="g0.gb"' in page and 'value="Spring"' in page
+    resp = await client.post("/app/templates/save", data={
+        "_csrf": csrf, "template_id": str(template_id), "g0.gb": "lots"})
+    page = await resp.text()
+    assert resp.status == 422 and "g0.gb" in errors_of(page) and 'value="lots"' in page
+    resp = await client.post("/app/templates/save", allow_redirects=False, data={
+        "_csrf": csrf, "template_id": str(template_id), "g0.gb": "75.50", "f.name": "Spring",
+        "new.geo": "DE", "new.loc": "2921044"})
+    assert resp.status == 303
+    edited = service.load(await service.get(dash.uow, me, template_id))  # type: ignore[arg-type]
+    assert edited.adgroups[0].budget == Decimal("75.50")
+    assert [g.geo for g in edited.adgroups] == ["US", "DE"]
+    # Its name taken by another of mine: said, nothing saved.
+    resp = await client.post("/app/templates/save", data={
+        "_csrf": csrf, "template_id": str(template_id), "f.name": "Glow traffic"})
+    assert resp.status == 409 and "already have a template named" in await resp.text()
+    # A Russian reader gets the chat's words.
+    from core.users import set_language
+
+    await set_language(dash.uow, dash.clock, me, "ru")
+    resp = await client.post("/app/templates/save", data={
+        "_csrf": csrf, "template_id": str(template_id), "g0.gb": "много"})
+    page = await resp.text()
+    assert resp.status == 422 and 'lang="ru"' in page
+    assert "g0.gb" in errors_of(page) and "бюджет" in page
