@@ -64,6 +64,10 @@ Uncertain facts of the spec (shared/spec/tiktok-marketing-api.md) and what the e
   (600) and ``comment_chance_percent`` (25) shape how often the demo's ads get a comment;
   ``comment_page_size_max`` (100), ``comment_max_days`` (30) and ``comment_reply_max_len``
   (150) are limits TikTok's file does not declare [U].
+* Catalogs (sandbox/tiktok/catalogs.py says what is uncertain there): the largest
+  ``page_size`` of catalog/get is not declared -> ``catalog_page_size_max`` (default 50);
+  catalog/product/get has no file in TikTok's SDK -> ``catalog_product_page_size_max`` (default
+  100, catalog_set_product_get.yml's maximum).
 * Consent page Cancel: not documented -> redirect with ``error=access_denied``,
   ``error_description`` and ``state`` (OAuth 2 convention).
 
@@ -166,6 +170,8 @@ class EmulatorConfig:
     comment_page_size_max: int = 100
     comment_max_days: int = 30
     comment_reply_max_len: int = 150
+    catalog_page_size_max: int = 50
+    catalog_product_page_size_max: int = 100
     auth_code_ttl_seconds: int = 3600
     consent_path: str = "/portal/auth"
     # Where issued access tokens are kept across restarts ("" = in memory only). The offline

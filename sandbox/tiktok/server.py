@@ -14,6 +14,7 @@ from aiohttp import web
 
 import sandbox.tiktok.api_account
 import sandbox.tiktok.api_entities
+import sandbox.tiktok.catalogs
 import sandbox.tiktok.comments
 import sandbox.tiktok.pixels
 import sandbox.tiktok.reports  # noqa: F401  (registers routes)
