@@ -18,8 +18,8 @@ from storage.models import TikTokConnection, User
 from storage.uow import UnitOfWorkFactory
 
 # The optional features TTPulse offers today, each named after the scope group it needs
-# (core/tiktok/scopes.py). Audiences and catalogs have scopes but no feature yet.
-FEATURES: tuple[str, ...] = ("comments", "pixels")
+# (core/tiktok/scopes.py).
+FEATURES: tuple[str, ...] = ("comments", "pixels", "catalogs")
 
 
 def enabled(user: User) -> frozenset[str]:

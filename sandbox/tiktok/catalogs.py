@@ -71,6 +71,7 @@ class Catalog:
     """A catalog of a Business Center with its products' review statuses and sets."""
 
     catalog_id: str
+    index: int
     name: str
     bc: BusinessCenter
     region_code: str
@@ -90,9 +91,12 @@ DEMO_CATALOGS = (
 )
 
 
-def _catalog_id(bc_id: str, n: int) -> str:
-    """A stable numeric catalog id."""
-    return str(7_300_000_000_000_000_000 + (int(bc_id) % 10**12) * 100 + n)
+def _id(base: int, bc_id: str, *parts: int) -> str:
+    """A stable 19-digit id from a kind's base, the Business Center and small indexes."""
+    n = int(bc_id) % 10**12
+    for part in parts:
+        n = n * 100 + part
+    return str(base + n)
 
 
 def catalogs_of(ctx: Ctx, bc: BusinessCenter) -> list[Catalog]:
@@ -106,11 +110,12 @@ def catalogs_of(ctx: Ctx, bc: BusinessCenter) -> list[Catalog]:
                   9, 0, 1, (("All products", 0, 10),)),)
     out = []
     for n, (name, region, currency, ok, wait, bad, sets) in enumerate(specs, start=1):
-        cid = _catalog_id(bc.bc_id, n)
-        cat = Catalog(cid, name, bc, region, currency, created + 3600 * n,
+        cid = _id(7_300_000_000_000_000_000, bc.bc_id, n)
+        cat = Catalog(cid, n, name, bc, region, currency, created + 3600 * n,
                       [APPROVED] * ok + [PROCESSING] * wait + [REJECTED] * bad)
         for k, (set_name, first, end) in enumerate(sets, start=1):
-            cat.sets.append(ProductSet(f"{cid}{k:02d}", set_name, list(range(first, end))))
+            sid = _id(7_310_000_000_000_000_000, bc.bc_id, n, k)
+            cat.sets.append(ProductSet(sid, set_name, list(range(first, end))))
         out.append(cat)
     return out
 
@@ -193,7 +198,7 @@ def _product(cat: Catalog, i: int) -> dict[str, Any]:
     """One product of a catalog as catalog/product/get answers it [U]."""
     status = cat.statuses[i]
     return {
-        "product_id": f"{cat.catalog_id}{i + 1:04d}",
+        "product_id": _id(7_320_000_000_000_000_000, cat.bc.bc_id, cat.index, i + 1),
         "sku_id": f"SKU-{i + 1:04d}",
         "title": f"{ITEMS[i % len(ITEMS)]} #{i + 1}",
         "description": f"{ITEMS[i % len(ITEMS)]} from {cat.name}.",
