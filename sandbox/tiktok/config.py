@@ -63,7 +63,10 @@ Uncertain facts of the spec (shared/spec/tiktok-marketing-api.md) and what the e
 * Comments (sandbox/tiktok/comments.py says what is uncertain there): ``comment_slot_seconds``
   (600) and ``comment_chance_percent`` (25) shape how often the demo's ads get a comment;
   ``comment_page_size_max`` (100), ``comment_max_days`` (30) and ``comment_reply_max_len``
-  (150) are limits TikTok's file does not declare [U].
+  (150) are limits TikTok's file does not declare [U]. How an ad's comment is pinned is not
+  in TikTok's SDK -> ``comment_pin`` ("status" default: PIN / UNPIN operations of
+  comment/status/update; "endpoint": POST comment/pin/; "none": no pinning) and whether
+  pinning a second comment of a video replaces the first -> ``comment_pin_replaces`` (True).
 * Catalogs (sandbox/tiktok/catalogs.py says what is uncertain there): the largest
   ``page_size`` of catalog/get is not declared -> ``catalog_page_size_max`` (default 50);
   catalog/product/get has no file in TikTok's SDK -> ``catalog_product_page_size_max`` (default
@@ -170,6 +173,8 @@ class EmulatorConfig:
     comment_page_size_max: int = 100
     comment_max_days: int = 30
     comment_reply_max_len: int = 150
+    comment_pin: str = "status"
+    comment_pin_replaces: bool = True
     catalog_page_size_max: int = 50
     catalog_product_page_size_max: int = 100
     auth_code_ttl_seconds: int = 3600
@@ -209,6 +214,8 @@ class EmulatorConfig:
                 bad = [k for k in value if k not in CREATE_KINDS]
                 if bad:
                     raise ValueError(f"idempotent_creates takes {list(CREATE_KINDS)}, not {bad}")
+            if key == "comment_pin" and value not in ("status", "endpoint", "none"):
+                raise ValueError('comment_pin must be "status", "endpoint" or "none"')
             if key == "missing_scope_code" and value not in (40001, 40130):
                 raise ValueError("missing_scope_code must be 40001 or 40130")
             if key == "scope_ids" and not all(

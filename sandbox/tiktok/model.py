@@ -307,6 +307,7 @@ class World:
         self.comment_status: dict[str, str] = {}
         self.comment_replies: dict[str, dict[str, Any]] = {}
         self.comment_ads: dict[str, Ad] = {}
+        self.comment_pinned: dict[str, str] = {}  # ad id -> its video's pinned comment id
 
     def next_id(self, kind: str, base: int) -> str:
         """A fresh numeric id string of the given kind."""
