@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # How often a watched campaign's new comments are pulled (issue 17; one list request per
     # ad group each time, so this is the feature's QPS cost).
     comments_pull_minutes: float = Field(default=10, gt=0)
+    # How a comment is pinned at TikTok (core/tiktok/comments.py PIN_VIA: "status", "endpoint"
+    # or "off"): TikTok's SDK documents no pin call for ads' comments, so it is a setting.
+    tiktok_comment_pin: Literal["status", "endpoint", "off"] = "status"
     # Sync jobs one instance runs at once (they wait on TikTok, whose QPS the shared limiter
     # holds whatever this is).
     sync_concurrency: int = Field(default=8, ge=1, le=64)

@@ -173,7 +173,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("ad_comments", Owner("ad_account_id", "ad_accounts"), Purpose.TIKTOK,
           Basis.CONTRACT, Retention.CONNECTION, {
         **_cols(C.AD_DATA, True, "id ad_account_id comment_id ad_id adgroup_id campaign_id "
-                "ad_name content author status created_time fetched_at auto_hidden_at matched"),
+                "ad_name content author status created_time fetched_at auto_hidden_at matched "
+                "pinned_at"),
     }),
     Table("sync_jobs", Owner("ad_account_id", "ad_accounts"), Purpose.OPERATION,
           Basis.CONTRACT, Retention.CONNECTION, {

@@ -56,3 +56,5 @@ class AdComment(Base):
     # Set when TTPulse hid it by the user's words (the log of automatic hides; Unhide undoes).
     auto_hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     matched: Mapped[str | None] = mapped_column(String(40))  # the word that hid it
+    # Since when it is pinned on its ad's video (read back at TikTok); None: not pinned.
+    pinned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

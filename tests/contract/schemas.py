@@ -609,7 +609,7 @@ class ProductList(_Obj):
 
 
 class Empty(_Obj):
-    """A write that answers `data: {}` (comment/status/update/)."""
+    """A write that answers `data: {}` (comment/status/update/, comment/pin/)."""
 
 
 _COUNT = re.compile(r"^\d+$")
@@ -660,6 +660,7 @@ SUCCESS_SCHEMAS: dict[str, type[_Obj] | None] = {
     "report/integrated/get/": ReportList,
     "comment/list/": CommentList,
     "comment/status/update/": Empty,
+    "comment/pin/": Empty,  # the emulator's comment_pin "endpoint" way [U]
     "comment/post/": Comment,
     "pixel/list/": PixelList,
     "pixel/event/stats/": PixelStatsList,
