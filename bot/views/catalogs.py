@@ -12,9 +12,13 @@ from bot.views import Screen
 from bot.views.common import add_pager, page_of, quoted
 from core.catalogs import CatalogsError, UserCatalogs
 
+# Sized so a page stays far inside Telegram's 4096 characters whatever the names: 4 catalogs
+# of (header ≤ 150 + counts ≤ 100 + 8 sets × ≤ 70 + 1 line) and ≤ 5 connection names of 40.
 PAGE = 4  # catalogs a message
-SETS_SHOWN = 10  # product sets listed under a catalog; the rest are counted
+SETS_SHOWN = 8  # product sets listed under a catalog; the rest are counted
 NAME_LIMIT = 60
+SET_NAME_LIMIT = 40
+LACKING_SHOWN = 5
 
 
 def products(n: int) -> str:
@@ -48,7 +52,7 @@ def catalog_list(found: UserCatalogs, page: int = 0) -> Screen:
             lines.append(_("   No product sets."))
         for s in item.sets[:SETS_SHOWN]:
             count = products(s.product_count) if s.product_count is not None else "—"
-            lines.append(f"   • {quoted(s.name or s.product_set_id, NAME_LIMIT)}: {count}")
+            lines.append(f"   • {quoted(s.name or s.product_set_id, SET_NAME_LIMIT)}: {count}")
         if len(item.sets) > SETS_SHOWN:
             rest = len(item.sets) - SETS_SHOWN
             lines.append(ngettext("   …and {n} more set", "   …and {n} more sets", rest).format(
@@ -57,7 +61,8 @@ def catalog_list(found: UserCatalogs, page: int = 0) -> Screen:
         lines.append("")
         lines.append(_("⚠️ TikTok did not give the catalogs permission for: {names}. Their "
                        "catalogs are not listed; reconnect them under Accounts with it ticked.")
-                     .format(names=", ".join(quoted(n, 40) for n in found.lacking)))
+                     .format(names=", ".join(quoted(n, 40) for n in found.lacking[:LACKING_SHOWN])
+                             + ("…" if len(found.lacking) > LACKING_SHOWN else "")))
     kb = InlineKeyboardBuilder()
     rows = []
     if nav := add_pager(kb, page, pages, lambda n: CatalogCb(a="list", n=n)):
