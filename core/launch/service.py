@@ -21,6 +21,7 @@ from core.billing.limits import (
 )
 from core.billing.plans import Catalogue
 from core.clock import Clock
+from core.features import is_on
 from core.launch import plan, preflight
 from core.launch.preflight import Issue
 from core.periods import local_today
@@ -113,7 +114,8 @@ async def propose(
         ads = sum(i.level == "ad" for i in items)
         if (hit := check_ads(await plan_of(uow, catalogue, clock, user_id), ads)) is not None:
             raise LimitReached(hit)
-    checked = await preflight.run(client, template, found, creatives, now=clock.now())
+    checked = await preflight.run(client, template, found, creatives, now=clock.now(),
+                                  catalogs_on=is_on(user, "catalogs"))
     if checked.issues:
         return checked.issues
     facts = checked.facts

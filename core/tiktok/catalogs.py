@@ -19,6 +19,7 @@ from core.tiktok.client import TikTokClient
 from core.tiktok.parsing import as_list, as_mapping, id_str
 
 PAGE_SIZE = 50  # catalog_get.yml declares no maximum; 50 as bc/get's [U]
+PRODUCT_PAGE_SIZE = 100  # catalog_set_product_get.yml's maximum; product/get has no file [U]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,3 +119,23 @@ async def product_sets(client: TikTokClient, token: str, bc_id: str,
             product_count=None if count is None else _count(count),
         ))
     return [s for s in out if s.product_set_id]
+
+
+async def approved_in_set(client: TikTokClient, token: str, bc_id: str, catalog_id: str,
+                          product_set_id: str, enough: int = 1) -> int:
+    """How many of a product set's products TikTok approved, counting page by page until
+    `enough` are found (catalog/product/get by ``product_set_id``; ``audit_status`` as the
+    overview's keys, APPROVED [U])."""
+    approved, number, total = 0, 1, 1
+    while number <= total and approved < enough:
+        reply = await client.transport.call(
+            "GET", "catalog/product/get/", token=token,
+            params={"bc_id": bc_id, "catalog_id": catalog_id, "product_set_id": product_set_id,
+                    "page": number, "page_size": PRODUCT_PAGE_SIZE},
+        )
+        data = as_mapping(reply.data)
+        total = int(as_mapping(data.get("page_info")).get("total_page") or 1)
+        approved += sum(1 for i in as_list(data.get("list"))
+                        if str(as_mapping(i).get("audit_status") or "").upper() == "APPROVED")
+        number += 1
+    return approved

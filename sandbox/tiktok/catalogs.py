@@ -39,6 +39,14 @@ Uncertain [U], as played here:
   spelt as the overview's keys: APPROVED | PROCESSING | REJECTED.
 * An unknown ``catalog_id`` on overview / set / product calls answers 40007 "Catalog … does not
   exist." (the code other unknown objects get).
+* Shopping ads (api_entities.py): adgroup/create of a PRODUCT_SALES / CATALOG_SALES campaign
+  with ``product_source`` CATALOG needs ``catalog_id`` (SDK AdgroupCreateBody: ``catalog_id``,
+  ``catalog_authorized_bc_id``, ``product_source``, ``shopping_ads_type``) of a catalog of a
+  Business Center the account is in (``catalog_for``), else 40007; its ads' creatives need a
+  ``product_set_id`` of that catalog (ad/get lists ``catalog_id``, ``product_set_id``, spec
+  §4.8), else 40007. The enums' values (shopping_ads_type VIDEO | LIVE |
+  PRODUCT_SHOPPING_ADS, product_source CATALOG | STORE | SHOWCASE) are not in the SDK's model
+  [U]. A set without approved products is accepted (TikTok would not deliver it).
 """
 
 from __future__ import annotations
@@ -49,7 +57,7 @@ from typing import Any
 from sandbox.tiktok.api_account import page_args, paginate
 from sandbox.tiktok.core import Ctx, route
 from sandbox.tiktok.errors import NO_PERMISSION, NOT_EXIST, ApiError
-from sandbox.tiktok.model import BusinessCenter, fmt_time
+from sandbox.tiktok.model import Advertiser, BusinessCenter, fmt_time
 
 APPROVED, PROCESSING, REJECTED = "APPROVED", "PROCESSING", "REJECTED"
 REJECT_REASON = "Image does not meet TikTok's product image requirements."
@@ -118,6 +126,15 @@ def catalogs_of(ctx: Ctx, bc: BusinessCenter) -> list[Catalog]:
             cat.sets.append(ProductSet(sid, set_name, list(range(first, end))))
         out.append(cat)
     return out
+
+
+def catalog_for(ctx: Ctx, adv: Advertiser, bc_id: str | None, catalog_id: str) -> Catalog | None:
+    """A catalog an ad account may advertise: one of a Business Center the account belongs to
+    (``catalog_authorized_bc_id``, else the account's own BC) [U]."""
+    bc = ctx.world.bcs.get(bc_id or adv.owner_bc_id)
+    if bc is None or adv.advertiser_id not in bc.advertiser_ids:
+        return None
+    return next((c for c in catalogs_of(ctx, bc) if c.catalog_id == catalog_id), None)
 
 
 def _bc(ctx: Ctx) -> BusinessCenter:
