@@ -12,8 +12,12 @@ import pytest
 from bot.i18n import make_i18n
 from bot.views import catalogs as view
 from bot.views import comments as comments_view
+from bot.views import launch as launch_view
+from bot.views import template_text
 from core.catalogs import CatalogSummary, UserCatalogs
+from core.launch.preflight import Issue
 from core.tiktok.catalogs import Catalog, ProductSet, Review
+from tests.contract.test_catalog_launch import shopping
 from tests.unit.test_comments_views import _comment
 
 LIMIT = 4096  # Telegram's message text limit (telegram-bot-platform.md)
@@ -74,3 +78,16 @@ def test_pin_buttons_on_visible_comments_only(locale: str) -> None:
     assert not {"cm:pin:7:", "cm:unpin:7:"} & {d for _t, d in _buttons(markup)}
     _text, markup = comments_view.card(_comment(), pin=False)
     assert "cm:pin:7:" not in [d for _t, d in _buttons(markup)]
+
+
+def test_a_shopping_template_and_its_preflight_read_in_words(locale: str) -> None:
+    """The template card names the catalog and set; each catalog pre-flight issue has its own
+    text with the ids, never the generic "not valid"."""
+    text = template_text.summary(shopping("1", "7300000000000000001", "7310000000000000101"))
+    assert "7310000000000000101" in text
+    assert ("Product sales (catalog)" in text) if locale == "en" else ("каталог" in text)
+    for code in ("catalogs_off", "catalog_scope_missing", "catalog_missing",
+                 "product_set_missing", "product_set_unapproved"):
+        line = launch_view.issue_text(
+            Issue(code, 3, params={"account": "A", "catalog": "71", "set": "72"}), {3: "A"})
+        assert "(" + code + ")" not in line and "{" not in line
