@@ -100,3 +100,24 @@ async def user_catalogs(uow: UnitOfWorkFactory, client: TikTokClient,
     if refusal is not None and not found and len(lacking) == len(tokens):
         raise refusal
     return UserCatalogs(tuple(found), tuple(lacking))
+
+
+@dataclass(frozen=True, slots=True)
+class SetChoice:
+    """A product set a template may advertise, with its catalog's names; `approved`: the
+    catalog has approved products (the set's own are checked at pre-flight)."""
+
+    bc_id: str
+    catalog_id: str
+    product_set_id: str
+    catalog_name: str
+    set_name: str
+    approved: bool
+
+
+def set_choices(found: UserCatalogs) -> list[SetChoice]:
+    """Every product set of the user's catalogs, catalog by catalog."""
+    return [SetChoice(c.catalog.bc_id, c.catalog.catalog_id, s.product_set_id,
+                      c.catalog.name or c.catalog.catalog_id, s.name or s.product_set_id,
+                      c.review.approved > 0)
+            for c in found.catalogs for s in c.sets]

@@ -6,11 +6,11 @@ from __future__ import annotations
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from bot.callbacks import AccountsCb, CatalogCb, SettingsCb
+from bot.callbacks import AccountsCb, CatalogCb, SettingsCb, TplEditCb
 from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views.common import add_pager, page_of, quoted
-from core.catalogs import CatalogsError, UserCatalogs
+from core.catalogs import CatalogsError, SetChoice, UserCatalogs
 
 # Sized so a page stays far inside Telegram's 4096 characters whatever the names: 4 catalogs
 # of (header ≤ 150 + counts ≤ 100 + 8 sets × ≤ 70 + 1 line) and ≤ 5 connection names of 40.
@@ -19,6 +19,7 @@ SETS_SHOWN = 8  # product sets listed under a catalog; the rest are counted
 NAME_LIMIT = 60
 SET_NAME_LIMIT = 40
 LACKING_SHOWN = 5
+TEMPLATE_SETS = 40  # product sets offered to a template (buttons)
 
 
 def products(n: int) -> str:
@@ -89,3 +90,27 @@ def error(exc: CatalogsError) -> str:
     if exc.code == "reconnect":
         return _("No TikTok connection works now. Connect or reconnect one under Accounts.")
     return _("TikTok did not answer; try again in a minute.")
+
+
+def template_sets(options: list[SetChoice], current: str | None) -> Screen:
+    """A template's catalog product set: one button per set of the user's catalogs (an index
+    into the list kept in the presser's own state), or none."""
+    lines = [_("<b>🛍 Catalog product set</b>"), "",
+             _("The template's ads advertise the products of the set picked here (shopping "
+               "ads: the objective becomes product sales). Only ad accounts of the catalog's "
+               "Business Center can launch it.")]
+    if not options:
+        lines += ["", _("No product set in your catalogs yet.")]
+    kb = InlineKeyboardBuilder()
+    for i, o in enumerate(options[:TEMPLATE_SETS]):
+        mark = "✅ " if o.product_set_id == current else ""
+        approved = "" if o.approved else " ⚠️"
+        kb.button(text=f"{mark}{o.catalog_name[:24]} › {o.set_name[:24]}{approved}",
+                  callback_data=TplEditCb(a="catp", v=str(i)))
+    if current is not None:
+        kb.button(text=_("✖️ No catalog"), callback_data=TplEditCb(a="catn"))
+    kb.button(text=_("« Back"), callback_data=TplEditCb(a="sec", f="camp"))
+    kb.adjust(1)
+    if any(not o.approved for o in options[:TEMPLATE_SETS]):
+        lines += ["", _("⚠️ its catalog has no approved product yet.")]
+    return "\n".join(lines), kb.as_markup()

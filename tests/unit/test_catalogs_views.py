@@ -91,3 +91,24 @@ def test_a_shopping_template_and_its_preflight_read_in_words(locale: str) -> Non
         line = launch_view.issue_text(
             Issue(code, 3, params={"account": "A", "catalog": "71", "set": "72"}), {3: "A"})
         assert "(" + code + ")" not in line and "{" not in line
+
+
+def test_the_builder_sets_and_drops_a_catalog() -> None:
+    """Picking a set makes the objective product sales with goals it offers; another
+    objective picked drops the catalog; "No catalog" goes back to website conversions."""
+    from dataclasses import replace
+
+    from core.templates import draft
+    from core.templates.model import CatalogTarget
+    from core.templates.validate import validate
+
+    base = shopping("1", "2", "3")
+    plain = replace(base, catalog=None, campaign=replace(base.campaign, objective_type="REACH"))
+    plain = draft.choose(plain, "obj", 0, "REACH")
+    picked = draft.with_catalog(plain, CatalogTarget("1", "2", "3"))
+    assert picked.campaign.objective_type == "PRODUCT_SALES" and validate(picked) == []
+    assert picked.adgroups[0].optimization_goal in ("CONVERT", "CLICK")
+    assert draft.choose(picked, "obj", 0, "TRAFFIC").catalog is None
+    dropped = draft.with_catalog(picked, None)
+    assert dropped.catalog is None and dropped.campaign.objective_type == "WEB_CONVERSIONS"
+    assert validate(dropped) == []
