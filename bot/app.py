@@ -44,7 +44,7 @@ from bot.pacing import PacingMiddleware, SharedLimits
 from bot.routers import all_routers
 from bot.web import WEBHOOK_PATH, BotProbe, ExportDeps, build_web_app
 from bot.webhook import WebhookHandler, make_claims
-from core import comments, web_auth
+from core import comments, pixel_watch, web_auth
 from core.billing import reconcile
 from core.billing import tick as billing_tick
 from core.billing.plans import PlanBook
@@ -118,11 +118,13 @@ def make_bot(settings: Settings) -> Bot:
     if settings.redis_url:
         from redis.asyncio import Redis
 
+        redis = Redis.from_url(settings.redis_url)
         # An update handled again after an instance died mid-handler sends nothing twice.
-        session.middleware(OnceSends(Redis.from_url(settings.redis_url), bot_id))
-        # Instances share one token's limits through Redis (issue 15).
+        session.middleware(OnceSends(redis, bot_id))
+        # Instances share one token's limits through Redis (issue 15); the limits own the
+        # client both use and close it at shutdown.
         shared = SharedLimits(
-            Redis.from_url(settings.redis_url),
+            redis,
             bot_id,
             per_chat_rate=settings.telegram_chat_rate,
             per_chat_burst=3,
@@ -341,6 +343,16 @@ def background_ticks(svc: Service) -> list[Tick]:
                     every=timedelta(minutes=svc.settings.comments_pull_minutes),
                 ),
             ),
+            # "Tracking broken?": pixel event counts per ad account, for users with pixels on.
+            Tick(
+                "pixel_watch",
+                svc.settings.sync_tick_seconds,
+                lambda: pixel_watch.watch_due(
+                    svc.uow, svc.clock, tiktok, owner,
+                    every=timedelta(minutes=svc.settings.pixel_watch_minutes),
+                    silent_after=timedelta(hours=svc.settings.pixel_silent_hours),
+                ),
+            ),
             Tick(
                 "launch_approvals",
                 svc.settings.rules_tick_seconds,
@@ -499,6 +511,7 @@ async def run(settings: Settings) -> None:
                 await stop_ticks(scheduler, settings.shutdown_grace_seconds)
             await release_leases(svc.uow, svc.worker)
             await comments.release_leases(svc.uow, svc.worker)
+            await pixel_watch.release_leases(svc.uow, svc.worker)
             await rules_engine.release_leases(svc.uow, svc.worker)
             await launch_runner.release_leases(svc.uow, svc.worker)
             await tracker_jobs.release_leases(svc.uow, svc.worker)

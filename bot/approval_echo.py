@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 
 
 class ApprovalEcho:
-    """`await echo(user_id, action_id)` after a decision: edit the alert (or digest) that asked."""
+    """`await echo(user_id, action_id)` after a decision: edit the alert (or the digest's page
+    holding the action) that asked."""
 
     def __init__(self, bot: Bot, i18n: I18n, uow: UnitOfWorkFactory, clock: Clock,
                  plans: PlanBook | None = None) -> None:
@@ -37,7 +38,7 @@ class ApprovalEcho:
             with self._i18n.context(), self._i18n.use_locale(user.language):
                 screen = await view.render(
                     u, message.kind, user_id, dict(message.params), self._clock.now(),
-                    outbox_id=message.id,
+                    outbox_id=message.id, focus=action_id,
                     catalogue=self._plans.current() if self._plans is not None else None,
                 )
         if screen is None:

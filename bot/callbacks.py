@@ -32,9 +32,10 @@ class TicketCb(CallbackData, prefix="tk"):
 
 
 class CommentCb(CallbackData, prefix="cm"):
-    """A comment action (`a`: hide, unhide, reply; `id` our comment row) or a campaign watch
-    toggle (`a`: pick, watch; `id` our ad account id, `c` TikTok's campaign id); every id is
-    checked against the presser."""
+    """A comment action (`a`: hide, unhide, reply; `id` our comment row), a campaign watch
+    toggle (`a`: pick, watch; `id` our ad account id, `c` TikTok's campaign id), a burst's Hide
+    all / Undo (`a`: bhide, bundo; `id` our burst row) or the burst threshold (`a`: thr, `id`
+    the number); every id is checked against the presser."""
 
     a: str
     id: int = 0
@@ -156,6 +157,17 @@ class IdentityCb(CallbackData, prefix="ix"):
 
     a: str
     id: int = 0
+    n: int = 0
+
+
+class AudienceCb(CallbackData, prefix="au"):
+    """Audiences (issue 17): `a` pick, list, new (from a file) or lal (make a lookalike), `id`
+    our ad account id (checked against the presser), `aud` a TikTok audience id of that
+    account, `n` the picker's page."""
+
+    a: str
+    id: int = 0
+    aud: str = ""
     n: int = 0
 
 

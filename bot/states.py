@@ -28,6 +28,13 @@ class CommentStates(StatesGroup):
 
     reply = State()
     words = State()
+    negative = State()  # the negative words (bursts)
+
+
+class AudienceStates(StatesGroup):
+    """Waiting for a customer file (emails or phone numbers) for a new audience."""
+
+    file = State()
 
 
 class SupportStates(StatesGroup):

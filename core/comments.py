@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from core import comment_bursts
 from core.clock import Clock
 from core.tiktok import ScopeMissingError, TikTokClient, TikTokError
 from core.tiktok import comments as api
@@ -109,6 +110,7 @@ async def pull_due(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, o
         announced += await _pull_one(uow, clock, client, owner, watch, every)
     async with uow() as u:
         await u.comments.purge_before(now - timedelta(days=COMMENT_DAYS))
+        await comment_bursts.purge_before(u, now - timedelta(days=COMMENT_DAYS))
         await u.commit()
     return announced
 
@@ -151,6 +153,7 @@ async def _pull_one(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, 
             and c.status == api.PUBLIC and (w := matching(watch.words, c.content))}
     hidden = await _auto_hide(client, token, watch.advertiser_id, list(hide))
     new = 0
+    touched: set[str] = set()  # ads with a new comment holding a negative word
     async with uow() as u:
         known = await u.comments.known(watch.account_id, [c.comment_id for c in found])
         for c in found:
@@ -180,6 +183,12 @@ async def _pull_one(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, 
                     u.audit.record(watch.user_id, "comments.auto_hide", "comment", row.id,
                                    {"comment_id": row.comment_id, "word": row.matched})
                 new += 1
+                if matching(watch.negative, c.content):
+                    touched.add(c.ad_id)
+        if touched:  # a burst of negative words under an ad: one alert (core/comment_bursts.py)
+            await u.session.flush()
+            await comment_bursts.check(u, watch.user_id, watch.account_id, touched,
+                                       watch.negative, watch.threshold, now)
         await u.comments.release(watch.watch_id, owner, now + every, ok_at=now)
         await u.commit()
     return new

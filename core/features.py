@@ -19,7 +19,7 @@ from storage.uow import UnitOfWorkFactory
 
 # The optional features TTPulse offers today, each named after the scope group it needs
 # (core/tiktok/scopes.py).
-FEATURES: tuple[str, ...] = ("comments", "pixels", "catalogs")
+FEATURES: tuple[str, ...] = ("comments", "pixels", "audiences", "catalogs")
 
 
 def enabled(user: User) -> frozenset[str]:

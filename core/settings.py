@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     # How a comment is pinned at TikTok (core/tiktok/comments.py PIN_VIA: "status", "endpoint"
     # or "off"): TikTok's SDK documents no pin call for ads' comments, so it is a setting.
     tiktok_comment_pin: Literal["status", "endpoint", "off"] = "status"
+    # "Tracking broken?" (issue 17, core/pixel_watch.py): how often each ad account's pixel
+    # event counts are read (two or three stats requests, and adgroup/get only when an event
+    # looks silent), and how long an event must stay at zero while its ads spend to alert.
+    pixel_watch_minutes: float = Field(default=30, gt=0)
+    pixel_silent_hours: float = Field(default=3, gt=0)
     # Sync jobs one instance runs at once (they wait on TikTok, whose QPS the shared limiter
     # holds whatever this is).
     sync_concurrency: int = Field(default=8, ge=1, le=64)

@@ -69,7 +69,9 @@ async def main(user_id: int, web_port: int, data: Path, key: str) -> None:
     # so subscription renewals come due when the demo travels in time.
     telegram = await start_server(token=DEMO_TOKEN,
                                   clock_offset_file=os.environ.get("CLOCK_OFFSET_FILE") or None)
-    tiktok = await start_emulator(fixture="demo", token_file=str(data / "tiktok-tokens.json"))
+    # An audience made in the demo is computed in a minute, not TikTok's hours.
+    tiktok = await start_emulator(fixture="demo", token_file=str(data / "tiktok-tokens.json"),
+                                  audience_ready_seconds=60)
     trackers = [await start_tracker(k, tiktok=tiktok) for k in ("keitaro", "binom1", "binom2")]
     env = {
         **os.environ,

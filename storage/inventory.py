@@ -137,7 +137,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         **_cols(C.CONTACT, True, "email"),
         **_cols(C.PREFERENCES, True, "language time_zone quiet_from quiet_to paused_at "
                 "features"),
-        **_cols(C.AUTOMATION, True, "comment_words"),
+        **_cols(C.AUTOMATION, True, "comment_words negative_words burst_threshold"),
         **_cols(C.CONSENT, True, "adult_confirmed_at terms_accepted_at terms_version "
                 "privacy_accepted_at marketing_opt_in marketing_consent_at "
                 "marketing_withdrawn_at"),
@@ -174,7 +174,27 @@ TABLES: dict[str, Table] = {t.name: t for t in (
           Basis.CONTRACT, Retention.CONNECTION, {
         **_cols(C.AD_DATA, True, "id ad_account_id comment_id ad_id adgroup_id campaign_id "
                 "ad_name content author status created_time fetched_at auto_hidden_at matched "
-                "pinned_at"),
+                "burst_id pinned_at"),
+    }),
+    # Bursts of negative comments alerted on (issue 17): kept like their comments, 30 days
+    # (core/comment_bursts.py purge_before), and with the connection at the latest.
+    Table("comment_bursts", Owner("ad_account_id", "ad_accounts"), Purpose.ALERTS,
+          Basis.CONTRACT, Retention.CONNECTION, {
+        **_cols(C.AD_DATA, True, "id ad_account_id ad_id ad_name count created_at hidden_at "
+                "undone_at"),
+    }),
+    # "Tracking broken?" (issue 17, core/pixel_watch.py): per ad account the watch's lease, per
+    # pixel event the last count read and the open incident; overwritten at every read, deleted
+    # with the connection (and the user's pixels switch off stops them changing).
+    Table("pixel_watches", Owner("ad_account_id", "ad_accounts"), Purpose.ALERTS,
+          Basis.CONTRACT, Retention.CONNECTION, {
+        **_cols(C.TECHNICAL, False, "id ad_account_id due_at lease_owner lease_until last_ok_at "
+                "last_error created_at"),
+    }),
+    Table("pixel_signals", Owner("ad_account_id", "ad_accounts"), Purpose.ALERTS,
+          Basis.CONTRACT, Retention.CONNECTION, {
+        **_cols(C.AD_DATA, True, "id ad_account_id pixel_id event pixel_name event_name day "
+                "count baseline_day baseline fired_at incident_at updated_at"),
     }),
     Table("sync_jobs", Owner("ad_account_id", "ad_accounts"), Purpose.OPERATION,
           Basis.CONTRACT, Retention.CONNECTION, {

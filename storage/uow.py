@@ -21,6 +21,7 @@ from storage.repos.fsm import FsmRepo
 from storage.repos.launches import LaunchesRepo
 from storage.repos.ops import OpsRepo
 from storage.repos.outbox import OutboxRepo
+from storage.repos.pixel_watch import PixelWatchRepo
 from storage.repos.privacy import PrivacyRepo
 from storage.repos.rules import RulesRepo
 from storage.repos.stats import StatsRepo
@@ -50,6 +51,7 @@ class UnitOfWork:
         self.connections = ConnectionRepo(self.session)
         self.sync = SyncRepo(self.session)
         self.comments = CommentsRepo(self.session)
+        self.pixel_watch = PixelWatchRepo(self.session)
         self.outbox = OutboxRepo(self.session)
         self.stats = StatsRepo(self.session)
         self.rules = RulesRepo(self.session)

@@ -10,6 +10,7 @@ def all_routers() -> list[Router]:
     from bot.routers import (
         accounts,
         admin,
+        audiences,
         billing,
         cancel,
         catalogs,
@@ -56,6 +57,7 @@ def all_routers() -> list[Router]:
         comments.router,
         pixels.router,
         catalogs.router,
+        audiences.router,
         integrations.router,
         tracker_mapping.router,
         menu.router,

@@ -31,7 +31,8 @@ async def overview_screen(uow: UnitOfWorkFactory, user: User, page: int = 0,
         connections = await u.connections.connections(user.id)
         accounts = {c.id: await u.connections.accounts_of(c.id) for c in connections}
     return view.overview(connections, accounts, user.time_zone, page, plan,
-                         pixels_on=is_on(user, "pixels"))
+                         pixels_on=is_on(user, "pixels"),
+                         audiences_on=is_on(user, "audiences"))
 
 
 @router.callback_query(MenuCb.filter(F.section == "accounts"))

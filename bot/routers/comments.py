@@ -15,7 +15,7 @@ from bot.screens import show
 from bot.states import CommentStates
 from bot.views import comments as view
 from bot.views import permissions as permissions_view
-from core import comments
+from core import comment_bursts, comments
 from core.clock import Clock
 from core.features import enabled, grants, is_on
 from core.settings import Settings
@@ -46,8 +46,21 @@ async def comment_action(query: CallbackQuery, callback_data: CommentCb, state: 
         await query.answer(sign_up_first(), show_alert=True)
         return
     action, target = callback_data.a, callback_data.id
+    if action == "thr":  # the burst threshold (a setting: no TikTok call)
+        await state.set_state(CommentStates.negative)
+        if not await comment_bursts.set_threshold(uow, clock, db_user.id, target):
+            await query.answer(view.not_found(), show_alert=True)
+            return
+        user = await _fresh_user(uow, db_user.id)
+        await show(query, view.negative_prompt(user.negative_words, user.burst_threshold,
+                                               comment_bursts.THRESHOLDS))
+        await query.answer()
+        return
     if not is_on(db_user, comments.FEATURE) or tiktok is None:
         await query.answer(view.feature_off(), show_alert=True)
+        return
+    if action in ("bhide", "bundo"):
+        await _burst_action(query, db_user, uow, clock, tiktok, target, action == "bhide")
         return
     if action == "pick":
         await show(query, await picker_screen(uow, settings, db_user, target))
@@ -130,8 +143,34 @@ async def _pin(query: CallbackQuery, user: User, uow: UnitOfWorkFactory, clock: 
     if row is None:
         await query.answer(view.not_found(), show_alert=True)
         return
-    await show(query, view.card(row))
+    await show(query, view.card(row, settings.tiktok_comment_pin != "off"))
     await query.answer(view.pinned_done(row))
+
+
+async def _burst_action(query: CallbackQuery, db_user: User, uow: UnitOfWorkFactory,
+                        clock: Clock, tiktok: TikTokClient, burst_id: int, hidden: bool) -> None:
+    """Hide all of a burst's comments at TikTok, or undo that; the alert shows the result."""
+    try:
+        burst = await comment_bursts.hide_all(uow, clock, tiktok, db_user.id, burst_id, hidden)
+    except comment_bursts.Busy:
+        await query.answer(view.burst_busy())
+        return
+    except ScopeMissingError as exc:
+        await query.answer()
+        if query.message is not None:
+            text, markup = permissions_view.scope_missing(exc.group, await grants(uow, db_user.id))
+            await query.message.answer(text, reply_markup=markup)
+        return
+    except TikTokError:
+        await query.answer(view.failed(), show_alert=True)
+        return
+    if burst is None:
+        await query.answer(view.not_found(), show_alert=True)
+        return
+    async with uow() as u:
+        rows = await comment_bursts.comments_of(u, burst)
+    await show(query, view.burst_alert(burst, rows))
+    await query.answer(view.hidden_done_all(hidden))
 
 
 @router.message(CommentStates.reply, TYPED)
@@ -173,7 +212,29 @@ async def typed_words(message: Message, state: FSMContext, db_user: User | None,
     await state.clear()
     user = await _fresh_user(uow, db_user.id)
     await show(message, permissions_view.features(enabled(user), await grants(uow, user.id),
-                                                  user.comment_words))
+                                                  user.comment_words, user.negative_words,
+                                                  user.burst_threshold))
+
+
+@router.message(CommentStates.negative, TYPED)
+async def typed_negative(message: Message, state: FSMContext, db_user: User | None,
+                         uow: UnitOfWorkFactory, clock: Clock) -> None:
+    """The negative words ("-" clears them); then back to the features screen."""
+    if db_user is None:
+        await message.answer(sign_up_first())
+        return
+    text = (message.text or "").strip()
+    try:
+        words = [] if text == "-" else comments.parse_words(text)
+    except ValueError:
+        await message.answer(view.bad_words())
+        return
+    await comment_bursts.set_negative(uow, clock, db_user.id, words)
+    await state.clear()
+    user = await _fresh_user(uow, db_user.id)
+    await show(message, permissions_view.features(enabled(user), await grants(uow, user.id),
+                                                  user.comment_words, user.negative_words,
+                                                  user.burst_threshold))
 
 
 async def _fresh_user(uow: UnitOfWorkFactory, user_id: int) -> User:

@@ -25,6 +25,7 @@ from bot.views import limits as limits_view
 from bot.views import privacy as privacy_view
 from bot.views import rule_builder as builder_view
 from bot.views import rule_checks as checks_view
+from bot.views import rule_draft as draft_view
 from bot.views import rules as view
 from core.billing.limits import LimitHit, LimitReached, check_cadence, plan_of
 from core.billing.plans import Catalogue, Plan, PlanBook
@@ -114,7 +115,7 @@ async def _put_draft(state: FSMContext, draft: service.Draft) -> None:
 async def draft_screen(uow: UnitOfWorkFactory, user: User, draft: service.Draft) -> Screen:
     """The draft review screen."""
     clash = await service.conflicts(uow, user.id, draft)
-    return view.draft(
+    return draft_view.draft(
         draft.text,
         draft.settings,
         draft.name,
@@ -466,7 +467,7 @@ async def draft_action(
         screen = (view.ask_text(draft.text), None)
     elif a == "name":
         await state.set_state(RuleStates.name)
-        screen = (view.ask_name(), None)
+        screen = (draft_view.ask_name(), None)
     elif a in ("scope", "acc", "acc_all", "match", "agg"):
         sc = s.scope
         if a == "acc_all":
@@ -478,13 +479,13 @@ async def draft_action(
         elif a == "match" and v in ("contains", "starts", "pattern", "ids"):
             await state.update_data(rule_match=v)
             await state.set_state(RuleStates.values)
-            await show(query, (view.ask_values(v), None))
+            await show(query, (draft_view.ask_values(v), None))
             await query.answer()
             return
         elif a == "agg" and v in ("each", "sum"):
             s = replace(s, aggregate=v)
         s = replace(s, scope=sc)
-        screen = view.scope_screen(s, accounts)
+        screen = draft_view.scope_screen(s, accounts)
     elif a in ("sched", "every", "wd", "freq"):
         if a == "every" and v in ("15", "30", "60"):
             hit = await _cadence_hit(uow, plans, clock, db_user, Schedule(int(v)))
@@ -496,26 +497,26 @@ async def draft_action(
         elif a == "wd" and v.isdigit() and int(v) < 7:
             days = _toggle(s.schedule.weekdays, int(v))
             s = replace(s, schedule=replace(s.schedule, weekdays=days or s.schedule.weekdays))
-        elif a == "freq" and v in view.FREQUENCIES:
-            times, hours = view.FREQUENCIES[v]
+        elif a == "freq" and v in draft_view.FREQUENCIES:
+            times, hours = draft_view.FREQUENCIES[v]
             s = replace(s, frequency=Frequency(times, hours))
-        screen = view.schedule_screen(s)
+        screen = draft_view.schedule_screen(s)
     elif a == "times":
         await state.set_state(RuleStates.times)
-        screen = (view.ask_times(), None)
+        screen = (draft_view.ask_times(), None)
     elif a == "freq_n":
         await state.set_state(RuleStates.frequency)
-        screen = (view.ask_frequency(), None)
+        screen = (draft_view.ask_frequency(), None)
     elif a in ("modes", "safe", "risky", "fresh", "appr"):
         if a == "safe" and v in ("auto", "approve", "alert"):
             s = replace(s, safe_mode=v)
         elif a == "risky" and v in ("auto", "approve", "alert"):
             s = replace(s, risky_mode=v)
-        elif a == "fresh" and v.isdigit() and int(v) in view.FRESHNESS:
+        elif a == "fresh" and v.isdigit() and int(v) in draft_view.FRESHNESS:
             s = replace(s, freshness_minutes=int(v))
-        elif a == "appr" and v.isdigit() and int(v) in view.APPROVAL:
+        elif a == "appr" and v.isdigit() and int(v) in draft_view.APPROVAL:
             s = replace(s, approval_minutes=int(v))
-        screen = view.modes_screen(s)
+        screen = draft_view.modes_screen(s)
     elif a == "prev":
         await _preview(query, uow, clock, db_user, draft, DraftCb(a="show"))
     elif a == "bt":

@@ -18,6 +18,7 @@ from bot.views import comments as comments_view
 from bot.views import permissions as permissions_view
 from bot.views import settings as view
 from bot.views import signup as signup_view
+from core import comment_bursts
 from core.clock import Clock
 from core.features import FEATURES, enabled, grants, set_feature
 from core.timezones import parse_time_zone, zone_and_offset
@@ -75,7 +76,13 @@ async def settings_action(
             screen = view.alerts(db_user)
         elif action == "features":
             screen = permissions_view.features(enabled(db_user), await grants(uow, uid),
-                                               db_user.comment_words)
+                                               db_user.comment_words, db_user.negative_words,
+                                               db_user.burst_threshold)
+        elif action == "nwords":
+            await state.set_state(CommentStates.negative)
+            screen = comments_view.negative_prompt(db_user.negative_words,
+                                                   db_user.burst_threshold,
+                                                   comment_bursts.THRESHOLDS)
         elif action == "cwords":
             await state.set_state(CommentStates.words)
             screen = comments_view.words_prompt(db_user.comment_words)
@@ -85,7 +92,8 @@ async def settings_action(
                 raise InvalidValue(value)
             db_user = await set_feature(uow, clock, uid, feature, turn == "on")
             screen = permissions_view.features(enabled(db_user), await grants(uow, uid),
-                                               db_user.comment_words)
+                                               db_user.comment_words, db_user.negative_words,
+                                               db_user.burst_threshold)
         elif action == "quiet":
             start, end = view.QUIET.get(value, (-1, -1))
             db_user = await set_quiet_hours(uow, clock, uid, start, end)

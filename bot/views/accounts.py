@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from aiogram import html
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import AccountsCb, IdentityCb, MenuCb, PixelCb
+from bot.callbacks import AccountsCb, AudienceCb, IdentityCb, MenuCb, PixelCb
 from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views import limits as limits_view
@@ -30,10 +30,11 @@ def overview(
     page: int = 0,
     plan: Plan | None = None,
     pixels_on: bool = False,
+    audiences_on: bool = False,
 ) -> Screen:
     """Every connection with its ad accounts; a button per account toggles tracking. An account
-    a plan paused says so (and which plan allows how many). With the pixels feature on, a
-    Pixels button."""
+    a plan paused says so (and which plan allows how many). With the pixels / audiences
+    features on, a Pixels / Audiences button."""
     kb = InlineKeyboardBuilder()
     if not connections:
         kb.button(text=_("➕ Connect TikTok"), callback_data=AccountsCb(action="connect"))
@@ -95,6 +96,9 @@ def overview(
         rows.append(1)
         if pixels_on:
             kb.button(text=_("🎯 Pixels"), callback_data=PixelCb(a="pick"))
+            rows.append(1)
+        if audiences_on:
+            kb.button(text=_("👥 Audiences"), callback_data=AudienceCb(a="pick"))
             rows.append(1)
     kb.button(text=_("➕ Connect TikTok"), callback_data=AccountsCb(action="connect"))
     kb.button(text=_("« Main menu"), callback_data=MenuCb(section="home"))

@@ -16,10 +16,11 @@ from bot.views import billing as billing_view
 from bot.views import comments as comments_view
 from bot.views import launch as launch_view
 from bot.views import permissions as permissions_view
+from bot.views import pixels as pixels_view
 from bot.views import privacy as privacy_view
 from bot.views.common import local_day
 from bot.views.integrations import alerts as integrations_alerts
-from core import comments
+from core import comment_bursts, comments, pixel_watch
 from core.billing import overview as billing_overview
 from core.billing import reconcile
 from core.billing import tick as billing_tick
@@ -42,16 +43,18 @@ async def render(
     *,
     outbox_id: int | None = None,
     catalogue: Catalogue | None = None,
+    focus: int | None = None,
 ) -> Screen | None:
     """The message for one alert (`outbox_id`: the alert's own id, to gather the alerts merged
-    into it; `catalogue`: the plans in force, for plan names), or None when its subject no
-    longer exists."""
+    into it; `catalogue`: the plans in force, for plan names; `focus`: a rule action whose digest
+    page to show), or None when its subject no longer exists."""
     if kind in BILLING_KINDS:
         return await _billing(u, kind, user_id, params, catalogue or PlanBook().current(),
                               now or datetime.now(UTC))
     if kind in digests.KINDS and outbox_id is not None:
         # Alone, or with the rest of its tick's alerts to this chat merged into it.
-        return await rule_digest.render(u, user_id, outbox_id, now or datetime.now(UTC))
+        return await rule_digest.render(u, user_id, outbox_id, now or datetime.now(UTC),
+                                       focus=focus)
     if kind.startswith("rule_"):
         return await rule_alerts.render(u, kind, user_id, params, now or datetime.now(UTC))
     if kind == "launch_done":
@@ -103,6 +106,21 @@ async def render(
             return None  # switched off since: not even what was already pulled is shown
         found = await u.comments.comment(user_id, int(params["comment"]))
         return comments_view.card(found[0]) if found is not None else None
+    if kind == comment_bursts.BURST_KIND:
+        user = await u.users.get(user_id)
+        if user is None or not is_on(user, comments.FEATURE):
+            return None
+        burst = await comment_bursts.burst_of(u, user_id, int(params["burst"]))
+        if burst is None:
+            return None
+        return comments_view.burst_alert(burst[0], await comment_bursts.comments_of(u, burst[0]))
+    if kind in (pixel_watch.SILENT_KIND, pixel_watch.BACK_KIND):
+        user = await u.users.get(user_id)
+        if user is None or not is_on(user, pixel_watch.FEATURE):
+            return None  # switched off since
+        if kind == pixel_watch.SILENT_KIND:
+            return pixels_view.silent_alert(params)
+        return pixels_view.back_alert(params)
     if kind == comments.SCOPE_KIND:
         conn = await u.connections.connection(user_id, int(params["connection_id"]))
         if conn is None or conn.status == "disconnected":

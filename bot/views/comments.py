@@ -10,7 +10,7 @@ from bot.callbacks import CommentCb, SettingsCb
 from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views.common import add_pager, page_of, quoted
-from storage.models import AdAccount, AdComment, AdObject
+from storage.models import AdAccount, AdComment, AdObject, CommentBurst
 
 # Telegram allows 4096 characters a message; TikTok 150 a comment. A comment is quoted up to
 # 600 (in case TikTok's limit is longer than known) and the ad's name up to 100, so a card
@@ -158,3 +158,57 @@ def bad_words() -> str:
     """Too many or too long."""
     return _("Up to 30 words of up to 40 characters each, separated by commas. Try again, "
              "or /cancel.")
+
+
+EXAMPLE_LIMIT = 200
+
+
+def burst_alert(burst: CommentBurst, rows: list[AdComment], examples: int = 3) -> Screen:
+    """A burst of negative comments under one ad: the ad, how many, a few examples, and Hide
+    all (or, once hidden, Undo)."""
+    lines = [_("😡 <b>{n} negative comments</b> within an hour on <b>{ad}</b>").format(
+        n=burst.count, ad=quoted(burst.ad_name or burst.ad_id, NAME_LIMIT))]
+    for c in rows[:examples]:
+        lines.append(f"• <i>{quoted(c.author or '—', 64)}</i>: {quoted(c.content, EXAMPLE_LIMIT)}")
+    if len(rows) > examples:
+        lines.append(_("…and {n} more").format(n=len(rows) - examples))
+    kb = InlineKeyboardBuilder()
+    if burst.hidden_at is not None:
+        hidden = sum(1 for c in rows if c.status == "HIDDEN")
+        lines.append("")
+        lines.append(_("🙈 Hidden on TikTok: {n}. Each is in the activity log; Undo shows them "
+                       "again.").format(n=hidden))
+        kb.button(text=_("↩️ Undo"), callback_data=CommentCb(a="bundo", id=burst.id))
+    else:
+        public = sum(1 for c in rows if c.status != "HIDDEN")
+        if public:
+            kb.button(text=_("🙈 Hide all {n}").format(n=public),
+                      callback_data=CommentCb(a="bhide", id=burst.id))
+    return "\n".join(lines), kb.as_markup()
+
+
+def hidden_done_all(hidden: bool) -> str:
+    """The answer after Hide all or its Undo."""
+    return _("Hidden on TikTok.") if hidden else _("Visible again on TikTok.")
+
+
+def burst_busy() -> str:
+    """A repeated tap on Hide all / Undo."""
+    return _("Already done.")
+
+
+def negative_prompt(words: str, threshold: int, choices: tuple[int, ...]) -> Screen:
+    """Ask for the negative words; the threshold as buttons."""
+    kb = InlineKeyboardBuilder()
+    for n in choices:
+        label = f"✅ {n}" if n == threshold else str(n)
+        kb.button(text=label, callback_data=CommentCb(a="thr", id=n))
+    kb.button(text=_("« Back"), callback_data=SettingsCb(action="features"))
+    kb.adjust(len(choices), 1)
+    current = quoted(words.replace(",", ", "), 600) if words else "—"
+    return _(
+        "<b>Negative words</b>\n\nNow: {words}\nAlert from <b>{n}</b> such comments within "
+        "an hour under one ad (pick below).\n\nSend the words, separated by commas (any "
+        "language, e.g. <i>scam, refund, развод</i>). When a burst comes you get one message "
+        "with examples and a button to hide them all. Send <i>-</i> to clear, or /cancel."
+    ).format(words=current, n=threshold), kb.as_markup()

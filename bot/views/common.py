@@ -190,3 +190,8 @@ def skipped_line(counts: dict[str, int] | None) -> str | None:
             ).format(n=counts["no_tracker_data"])
         )
     return "\n".join(lines)
+
+
+def tick_mark(on: bool) -> str:
+    """The mark before a chosen (✅) or unchosen option."""
+    return "✅ " if on else "▫️ "

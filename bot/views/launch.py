@@ -189,6 +189,19 @@ def issue_text(issue: Issue, accounts: dict[int, str]) -> str:
             "The template's product set {set} has no product TikTok approved yet, so its ads "
             "could not deliver. Wait for the review, or pick another set."
         ),
+        "audiences_off": _(
+            "The template includes or excludes audiences, but Audiences are off. Turn them "
+            "on in Settings → Optional features, or remove the audiences from the template."
+        ),
+        "audience_missing": _(
+            "This account has no audience {ids}. Audiences belong to one ad account: make "
+            "it here (Accounts → 👥 Audiences), or remove it from the template."
+        ),
+        "audience_scope_missing": _(
+            "The template uses audiences, but TikTok has not given TTPulse the audiences "
+            "permission for this account. Reconnect it in Accounts and keep “Audience "
+            "management” ticked on TikTok's page."
+        ),
         "tiktok_unreachable": _(
             "TikTok did not answer ({error}). Try the check again in a minute."
         ),
@@ -216,7 +229,7 @@ def issue_text(issue: Issue, accounts: dict[int, str]) -> str:
     }
     if "minimum" in p and "currency" in p:
         values["minimum"] = money(p["minimum"], p["currency"], _loc())
-    for key in ("identity", "error", "currency", "event", "pixel", "catalog", "set"):
+    for key in ("identity", "error", "currency", "event", "pixel", "ids", "catalog", "set"):
         values[key] = html.quote(str(p.get(key, "")))
     line = text.format_map(_Default(values))
     return f"• <b>{where}</b>: {line}" if where else f"• {line}"

@@ -12,7 +12,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import ManageCb, StatsCb
 from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
-from bot.views.common import add_pager, blocked_reason, change_error, freshness, stale
+from bot.views.common import add_pager, blocked_reason, change_error, freshness, stale, tick_mark
 from bot.views.stats import LEVEL_CODE, level_name, period_name, status_text
 from core.eligibility import Blocked
 from core.manage import (
@@ -81,7 +81,7 @@ def object_list(data: ObjectPage, period: Period, selected: set[str] | None) -> 
     for n, (obj, totals) in enumerate(data.items, start=data.page * 8 + 1):
         mark = ""
         if selected is not None:
-            mark = "✅ " if obj.object_id in selected else "▫️ "
+            mark = tick_mark(obj.object_id in selected)
         status = status_text(obj.operation_status)
         budget = _budget(obj, acc.currency)
         lines.append(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiogram import html
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import AccountsCb, CatalogCb, CommentCb, PixelCb, SettingsCb
+from bot.callbacks import AccountsCb, AudienceCb, CatalogCb, CommentCb, PixelCb, SettingsCb
 from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from core.features import FEATURES, Grant
@@ -53,11 +53,14 @@ def scope_line(grant: Grant) -> str:
 def _feature_title(feature: str) -> str:
     titles = {"comments": _("💬 Comments on your ads"),
               "pixels": _("🎯 Pixels and events (counts per ad account, launch checks)"),
+              "audiences": _("👥 Audiences (custom from your customer files, lookalikes, "
+                             "template targeting)"),
               "catalogs": _("🛍 Catalogs (product sets and their review status)")}
     return titles.get(feature, feature)
 
 
-def features(on: frozenset[str], grants: list[Grant], words: str = "") -> Screen:
+def features(on: frozenset[str], grants: list[Grant], words: str = "", negative: str = "",
+             threshold: int = 5) -> Screen:
     """Settings → Optional features: a switch per feature, each with its permission state."""
     lines = [
         _("<b>Optional TikTok features</b>"),
@@ -94,8 +97,14 @@ def features(on: frozenset[str], grants: list[Grant], words: str = "") -> Screen
                 words=html.quote(words.replace(",", ", ")) if words else "—"))
             kb.button(text=_("💬 Pick campaigns"), callback_data=CommentCb(a="pick"))
             kb.button(text=_("🚫 Hide words"), callback_data=SettingsCb(action="cwords"))
+            lines.append(_("   Alert from {n} comments an hour under one ad containing: "
+                           "{words}").format(n=threshold, words=html.quote(
+                               negative.replace(",", ", ")) if negative else "—"))
+            kb.button(text=_("😡 Negative words"), callback_data=SettingsCb(action="nwords"))
         if feature == "pixels" and feature in on:
             kb.button(text=_("🎯 Pixels"), callback_data=PixelCb(a="pick"))
+        if feature == "audiences" and feature in on:
+            kb.button(text=_("👥 Audiences"), callback_data=AudienceCb(a="pick"))
         if feature == "catalogs" and feature in on:
             kb.button(text=_("🛍 Catalogs"), callback_data=CatalogCb(a="list"))
     kb.button(text=_("« Back"), callback_data=SettingsCb(action="show"))

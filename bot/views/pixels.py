@@ -3,13 +3,19 @@ often each fired today and over the last 7 days (the account's days)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
 from aiogram import html
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import AccountsCb, PixelCb, SettingsCb
 from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
-from bot.views.common import add_pager, page_of
+from bot.views.common import add_pager, local_when, page_of, quoted
+from core.money import money
 from core.pixels import AccountPixels, PixelsError
 from storage.models import AdAccount
 
@@ -81,3 +87,31 @@ def error(exc: PixelsError) -> str:
     if exc.code == "account":
         return _("That ad account is not among yours any more.")
     return _("TikTok did not answer; try again in a minute.")
+
+
+def silent_alert(p: dict[str, Any]) -> Screen:
+    """"Tracking broken?": a pixel's event stopped while its ads spend (core/pixel_watch.py)."""
+    campaigns = [quoted(c, 60) for c in p.get("campaigns", [])]
+    more = int(p.get("more", 0))
+    if more:
+        campaigns.append(_("and {n} more").format(n=more))
+    spend = money(Decimal(str(p["spend"])), str(p["currency"]), get_i18n().current_locale)
+    text = _(
+        "🚨 <b>Tracking broken?</b> Pixel <b>{pixel}</b> ({account}) has not reported "
+        "<b>{event}</b> since {since} ({zone}), yet its ads spent {spend} since then.\n"
+        "Campaigns: {campaigns}\n\n"
+        "Check the pixel on the website (or in TikTok Events Manager): conversions you pay for "
+        "may not be counted, and TikTok cannot optimise without them. You will hear when the "
+        "events are back."
+    ).format(pixel=quoted(p["pixel"], 80), account=quoted(p["account"], 60),
+             event=quoted(p["event"], 60),
+             since=local_when(datetime.fromisoformat(str(p["since"])), str(p["zone"])),
+             zone=html.quote(str(p["zone"])), spend=spend, campaigns=", ".join(campaigns) or "—")
+    return text, None
+
+
+def back_alert(p: dict[str, Any]) -> Screen:
+    """The silent event fired again: the incident is over."""
+    return _("✅ <b>Back to normal:</b> pixel <b>{pixel}</b> ({account}) reports <b>{event}</b> "
+             "again.").format(pixel=quoted(p["pixel"], 80), account=quoted(p["account"], 60),
+                              event=quoted(p["event"], 60)), None

@@ -11,12 +11,11 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
-from bot.views.common import blocked_reason, skipped_line
+from bot.views.common import blocked_reason, skipped_line, tick_mark
 from bot.views.rules import (
     current_locale,
     local_time,
     reading_text,
-    tick_mark,
     triggered_by,
 )
 from core.money import money, number

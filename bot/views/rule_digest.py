@@ -159,11 +159,15 @@ def layout(
     page: int = 0,
     note: str | None = None,
     skipped: dict[str, int] | None = None,
+    focus: int | None = None,
 ) -> Screen:
     """One page of a digest of several objects (`skipped`: the runs' objects that could not
-    take the change, per reason — never asked about)."""
+    take the change, per reason — never asked about; `focus`: an action whose page to show
+    instead of `page`)."""
     skipped_said = skipped_line(skipped)
     pages = pages_of(rows, rule_names, accounts, len(skipped_said or ""))
+    if focus is not None:
+        page = next((i for i, p in enumerate(pages) if any(r.id == focus for r in p)), page)
     page = min(max(page, 0), len(pages) - 1)
     rules = {r.rule_id for r in rows}
     lines = [note, ""] if note else []
@@ -245,9 +249,11 @@ async def render(
     now: datetime,
     page: int = 0,
     note: str | None = None,
+    focus: int | None = None,
 ) -> Screen | None:
     """The message of rule alert `outbox_id` with those merged into it: one action's own alert
-    when it is alone, else the digest's page; None when its subject is gone."""
+    when it is alone, else the digest's page (the one holding action `focus` when given); None
+    when its subject is gone."""
     rows = await digests.actions_in(u, user_id, outbox_id)
     if not rows:
         return None
@@ -263,7 +269,7 @@ async def render(
     for run_id in {r.run_id for r in rows if r.run_id is not None}:
         run = await u.rules.run(user_id, run_id)
         skipped.update((run.skipped or {}) if run else {})
-    return layout(outbox_id, rows, rule_names, accounts, now, page, note, dict(skipped))
+    return layout(outbox_id, rows, rule_names, accounts, now, page, note, dict(skipped), focus)
 
 
 def deciding_all(approve: bool) -> str:

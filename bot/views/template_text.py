@@ -156,6 +156,8 @@ def _field_names() -> dict[str, str]:
         "run_days": _("days to run"),
         "pacing": _("pacing"),
         "comments_disabled": _("comments"),
+        "audience_ids": _("included audiences"),
+        "excluded_audience_ids": _("excluded audiences"),
         "texts": _("ad texts"),
         "call_to_action": _("call to action"),
         "landing_url": _("landing URL"),
@@ -172,6 +174,8 @@ def _item_name(key: str, n: int) -> str:
         "languages": _("language {n}"),
         "age_groups": _("age group {n}"),
         "placements": _("placement {n}"),
+        "audience_ids": _("included audience {n}"),
+        "excluded_audience_ids": _("excluded audience {n}"),
         "texts": _("ad text {n}"),
     }
     return names[key].format(n=n) if key in names else f"{html.quote(cut(key, 40))} {n}"
@@ -270,6 +274,8 @@ def problem_what(p: Problem) -> str:
         )
     if p.code == "invalid":
         return _invalid(field, value)
+    if p.code == "duplicate" and field == "excluded_audience_ids":
+        return _("«{value}» is also included — an audience cannot be both.").format(value=value)
     if p.code == "duplicate":
         return _("the same geo as ad group {n}.").format(n=int(q.get("index", 0)) + 1)
     if p.code == "budget_below_minimum":
@@ -325,6 +331,10 @@ def _invalid(field: str, value: str) -> str:
         ).format(value=value)
     if field == "run_days":
         return _("«{value}» is not a whole number of days.").format(value=value)
+    if field in ("audience_ids", "excluded_audience_ids"):
+        return _("«{value}» is not a TikTok audience id (digits only; see 👥 Audiences).").format(
+            value=value
+        )
     return _("«{value}» is not valid here.").format(value=value)
 
 
@@ -445,6 +455,9 @@ def group_lines(g: AdGroupSpec) -> list[str]:
         _("Audience: {gender} · {ages} · languages: {languages}").format(
             gender=choice_name(g.gender), ages=ages, languages=listed(g.languages, _("any"))
         ),
+        *([_("Audiences: include {ids} · exclude {excluded}").format(
+            ids=listed(g.audience_ids, "—"), excluded=listed(g.excluded_audience_ids, "—"))]
+          if g.audience_ids or g.excluded_audience_ids else []),
         _("Placement: {placement}").format(placement=placement),
         _("Goal: {goal} · billing {billing} · bid: {bid}").format(
             goal=goal, billing=choice_name(g.billing_event), bid=bid

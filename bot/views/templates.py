@@ -273,6 +273,8 @@ def _field_button(field: str, g: int = 0) -> tuple[str, TplEditCb]:
         "st": _("🗓 Schedule"),
         "days": _("⏳ Days"),
         "pace": _("🚦 Pacing"),
+        "aud": _("👥 Include audiences"),
+        "xaud": _("🚫 Exclude audiences"),
         "txt": _("✍️ Texts"),
         "cta": _("🔘 Call to action"),
         "url": _("🔗 Landing URL"),
@@ -347,7 +349,7 @@ def group_screen(t: Template, g: int) -> Screen:
     keys += ["gbm", "gb", "st"]
     if group.schedule_type == "SCHEDULE_START_END":
         keys.append("days")
-    keys.append("pace")
+    keys += ["pace", "aud", "xaud"]
     kb = InlineKeyboardBuilder()
     for key in keys:
         label, payload = _field_button(key, g)
@@ -559,6 +561,15 @@ def _prompt(field: str, t: Template, g: int) -> str:
             "any language."
         ),
         "ev": _("Send the pixel event ad group {geo} optimises for, like COMPLETE_PAYMENT."),
+        "aud": _(
+            "Send the ids of the audiences ad group {geo} is shown to, separated by commas — "
+            "or a dash (-) for none. Each ad account you launch to must have them: see "
+            "👥 Audiences under Accounts."
+        ),
+        "xaud": _(
+            "Send the ids of the audiences ad group {geo} is kept from (for example your "
+            "buyers), separated by commas — or a dash (-) for none."
+        ),
         "txt": _(
             "Send the ad texts, one per line: up to 10, each up to 100 characters, no emoji. "
             "Creatives take them in turns."

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from core.audiences import missing_audiences
 from core.templates.model import PIXEL_GOALS, Template
 from core.templates.validate import Problem as TemplateProblem
 from core.templates.validate import check_for_launch, launch_warnings, needs_pixel, validate
@@ -36,8 +37,9 @@ RECENT_DAYS = 7
 class Issue:
     """One problem with how to fix it: `code` is a template Problem code or one of this
     module's (no_access, identity_missing, pixel_missing, pixel_scope_missing,
-    pixel_event_missing, pixel_event_silent, catalogs_off, catalog_missing,
-    catalog_scope_missing, product_set_missing, product_set_unapproved, tiktok_unreachable,
+    pixel_event_missing, pixel_event_silent, audiences_off, audience_missing,
+    audience_scope_missing, catalogs_off, catalog_missing, catalog_scope_missing,
+    product_set_missing, product_set_unapproved, tiktok_unreachable,
     creative_kind, creative_too_large, creative_unavailable); or a warning that does not stop
     the launch (`validate.WARNING_CODES`)."""
 
@@ -97,9 +99,17 @@ def check_creatives(creatives: list[Creative]) -> list[Issue]:
     return issues
 
 
+def template_audiences(template: Template) -> list[str]:
+    """Every audience id the template's ad groups include or exclude, in order, no repeats."""
+    out: dict[str, None] = {}
+    for g in template.adgroups:
+        out.update(dict.fromkeys((*g.audience_ids, *g.excluded_audience_ids)))
+    return list(out)
+
+
 async def _account(
     client: TikTokClient, template: Template, target: Target, tracker_connected: bool,
-    now: datetime | None = None, catalogs_on: bool = True,
+    now: datetime | None = None, audiences_on: bool = False, catalogs_on: bool = False,
 ) -> tuple[list[Issue], AccountFacts | None]:
     """The checks of one account; its facts when nothing is wrong."""
     account = target.account
@@ -122,11 +132,21 @@ async def _account(
             fired = await event_counts(client, target.token, account.advertiser_id,
                                        [p.pixel_id for p in pixels],
                                        today - timedelta(days=RECENT_DAYS - 1), today)
+        # Audiences are the account's own (issue 17): each one the template names must be
+        # there. With the audiences switch off nothing is asked (no dmp/ call) — the launch
+        # stops and says where to turn it on.
+        wanted_audiences = template_audiences(template)
+        missing: list[str] = []
+        if wanted_audiences and not audiences_on:
+            issues.append(Issue("audiences_off", account.id, params={"account": account.name}))
+        elif wanted_audiences:
+            missing = await missing_audiences(client, target.token, account.advertiser_id,
+                                              wanted_audiences)
     except TokenInvalidError:
         return [*issues, Issue("no_access", account.id, params={"account": account.name})], None
-    except ScopeMissingError:  # the consent withheld pixels (issue 17): say how to grant it
-        return [*issues, Issue("pixel_scope_missing", account.id,
-                               params={"account": account.name})], None
+    except ScopeMissingError as exc:  # the consent withheld it (issue 17): say how to grant it
+        code = "audience_scope_missing" if exc.group == "audiences" else "pixel_scope_missing"
+        return [*issues, Issue(code, account.id, params={"account": account.name})], None
     except TikTokError as exc:
         detail = str(getattr(exc, "message", "") or exc)[:200]
         return [
@@ -148,6 +168,9 @@ async def _account(
                 params={"account": account.name, "identity": template.ad.identity_name},
             )
         )
+    if missing:
+        issues.append(Issue("audience_missing", account.id,
+                            params={"account": account.name, "ids": ", ".join(missing[:10])}))
     pixel_id = None
     if needs_pixel(template) and not pixels:
         issues.append(Issue("pixel_missing", account.id, params={"account": account.name}))
@@ -243,7 +266,8 @@ async def run(
     *,
     tracker_connected: bool = False,
     now: datetime | None = None,
-    catalogs_on: bool = True,
+    audiences_on: bool = False,
+    catalogs_on: bool = False,
 ) -> Checked:
     """Every issue across the template, the accounts and the creatives, the warnings of each
     account, and the facts of each account (complete only when there are no issues)."""
@@ -251,7 +275,8 @@ async def run(
     issues = _from_template([p for p in validate(template) if p.code != "too_many_decimals"], None)
     issues += check_creatives(creatives)
     found = await asyncio.gather(
-        *(_account(client, template, t, tracker_connected, now, catalogs_on) for t in targets)
+        *(_account(client, template, t, tracker_connected, now, audiences_on, catalogs_on)
+          for t in targets)
     )
     facts = {}
     warnings: list[Issue] = []

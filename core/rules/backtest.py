@@ -80,7 +80,7 @@ from core.rules.settings import RuleSettings
 from core.rules.text import parse_rule
 from core.rules.tracker import NO_DATA, TrackerSums, tracker_windows
 from core.rules.world import World
-from storage.repos.rules import ObjectRow, ScopeAccount
+from storage.repos.rule_reads import ObjectRow, ScopeAccount
 from storage.uow import UnitOfWork
 
 MIN_DAYS, MAX_DAYS = 7, 30

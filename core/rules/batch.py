@@ -29,7 +29,7 @@ from core.rules.tracker import (
 from core.rules.windows import window_range
 from core.rules.world import Hit, World
 from storage.models import Rule
-from storage.repos.rules import DayRange, ObjectRow, ScopeAccount
+from storage.repos.rule_reads import DayRange, ObjectRow, ScopeAccount
 from storage.uow import UnitOfWork
 
 BATCH = 1000  # rules claimed and evaluated together (their sums share queries)

@@ -15,7 +15,7 @@ from core.rules.evaluate import Facts, Reading, readings
 from core.rules.exact import Candidate, Sums, Windows
 from core.rules.model import Action, ActionKind, RuleSpec, Window, status_word
 from core.rules.tracker import TrackerSums
-from storage.repos.rules import ObjectRow, ScopeAccount
+from storage.repos.rule_reads import ObjectRow, ScopeAccount
 
 
 class Hit(NamedTuple):

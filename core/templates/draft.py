@@ -90,6 +90,8 @@ PATHS: dict[str, str] = {
     "days": "adgroups[{g}].run_days",
     "pace": "adgroups[{g}].pacing",
     "cmt": "adgroups[{g}].comments_disabled",
+    "aud": "adgroups[{g}].audience_ids",
+    "xaud": "adgroups[{g}].excluded_audience_ids",
     "txt": "ad.texts",
     "cta": "ad.call_to_action",
     "url": "ad.landing_url",
@@ -107,7 +109,7 @@ CHOICE_FIELDS = frozenset(
 MULTI_FIELDS = frozenset({"age", "pl"})
 TYPED_FIELDS = frozenset(
     {"name", "cb", "geo", "loc", "lang", "ev", "bid", "gb", "days", "txt", "url", "idn"}
-    | {"nc", "ng", "na"}
+    | {"nc", "ng", "na", "aud", "xaud"}
 )
 _AMOUNTS = frozenset({"cb", "gb", "bid"})
 _SPLIT = re.compile(r"[\s,;]+")
@@ -331,6 +333,8 @@ def _parse(field: str, text: str) -> Any:
         return int(text)
     if field == "loc":
         return parse_locations(text)
+    if field in ("aud", "xaud"):  # audience ids as typed; a dash clears them
+        return () if text in ("", "-") else parse_locations(text)
     if field == "lang":
         if text in ("", "-"):
             return ()

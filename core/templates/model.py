@@ -156,6 +156,11 @@ class AdGroupSpec:
     run_days: int | None = None  # with SCHEDULE_START_END: ends this many days after launch
     pacing: str = "PACING_MODE_SMOOTH"
     comments_disabled: bool = False
+    # Custom / lookalike audiences to show the ads to, or keep them from (spec §4.6
+    # audience_ids / excluded_audience_ids): TikTok ids of the launched ad account's own
+    # audiences, so pre-flight checks each account has them (issue 17).
+    audience_ids: tuple[str, ...] = ()
+    excluded_audience_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

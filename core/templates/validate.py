@@ -79,6 +79,7 @@ AD_TEXTS_MAX = 10  # text variants per template (rotated over the creatives)
 ADGROUPS_MAX = 50
 IDENTITY_NAME_MAX = 100  # spec §6.2: display_name ≤ 100
 LOCATIONS_MAX = 3000  # spec §4.6: location_ids ≤ 3000
+AUDIENCES_MAX = 100  # audiences included or excluded per ad group [U: TikTok's limit]
 RUN_DAYS_MAX = 3650  # SCHEDULE_FROM_NOW ends after 10 years (spec §4.0); nothing longer
 AMOUNT_DECIMALS = 2  # budgets and bids are in cents at most
 # TikTok's URL macros (tracker spec §4): any of the id macros lets a tracker match its
@@ -252,6 +253,22 @@ def _targeting(path: str, g: AdGroupSpec) -> Iterator[Problem]:
     yield from _enum(f"{path}.gender", g.gender, GENDERS)
     for j, age in enumerate(g.age_groups):
         yield from _enum(f"{path}.age_groups[{j}]", age, AGE_GROUPS)
+    yield from _audiences(path, g)
+
+
+def _audiences(path: str, g: AdGroupSpec) -> Iterator[Problem]:
+    # Audience ids are numbers sent as strings (spec §1.7); one id cannot be both included
+    # and excluded.
+    for key in ("audience_ids", "excluded_audience_ids"):
+        ids = getattr(g, key)
+        if len(ids) > AUDIENCES_MAX:
+            yield Problem(f"{path}.{key}", "too_many", {"max": AUDIENCES_MAX})
+        for j, aud in enumerate(ids):
+            if not aud.isascii() or not aud.isdigit() or len(aud) > 20:
+                yield Problem(f"{path}.{key}[{j}]", "invalid", {"value": aud})
+    for j, aud in enumerate(g.excluded_audience_ids):
+        if aud in g.audience_ids:
+            yield Problem(f"{path}.excluded_audience_ids[{j}]", "duplicate", {"value": aud})
 
 
 def _placement(path: str, g: AdGroupSpec) -> Iterator[Problem]:

@@ -10,7 +10,8 @@ process with ``await sandbox.tiktok.server.start_emulator(...)``.
   ``POST /_emulator/unshare`` (take an ad account away from a login),
   ``GET|POST /_emulator/clock``, ``GET /_emulator/stats``, ``POST /_emulator/reset_stats``,
   ``POST /_emulator/token`` (mint a token for a login), ``GET /_emulator/world`` (summary),
-  ``POST /_emulator/warm`` (compute the delivery model ahead; answers unchanged).
+  ``POST /_emulator/warm`` (compute the delivery model ahead; answers unchanged),
+  ``POST /_emulator/pixel_silence`` (a pixel's events stop, or start again).
 
 Module map: config (knobs and uncertain choices), clock, model (world), fixtures, delivery
 (facts), params (request decoding), core (emulator, routes), portal, server (aiohttp app).

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from sandbox.tiktok import catalogs
 from sandbox.tiktok.api_account import page_args, paginate
+from sandbox.tiktok.audiences import existing_ids
 from sandbox.tiktok.core import Ctx, route
 from sandbox.tiktok.errors import (
     AD_NUMBER_LIMIT,
@@ -991,6 +992,7 @@ def adgroup_create(ctx: Ctx) -> Any:
         dp = p.req("dayparting")
         if len(dp) != 336 or set(dp) - {"0", "1"}:
             raise param_error("dayparting should be 336 characters of 0 and 1.")
+    _check_audiences(ctx, adv.advertiser_id)
     now = ctx.now
     extra: dict[str, Any] = {
         "promotion_type": promo,
@@ -1099,6 +1101,7 @@ def adgroup_update(ctx: Ctx) -> Any:
     p = ctx.params
     adv = ctx.advertiser()
     ag = _adgroup_of(ctx, adv, p.req("adgroup_id"))
+    _check_audiences(ctx, adv.advertiser_id)
     full = adgroup_dict(ctx, ag)
     for f in IMMUTABLE_AG:
         if not p.has(f):
@@ -1472,3 +1475,16 @@ def ad_status(ctx: Ctx) -> Any:
         ad.modify_time = ctx.now
         w.touch(ad.campaign_id)
     return {"ad_ids": ids, "aco_ad_ids": [], "status": action}
+
+
+def _check_audiences(ctx: Ctx, adv_id: str) -> None:
+    """audience_ids / excluded_audience_ids must be audiences of the account (spec §4.6) [U:
+    the refusal's code and text]."""
+    known: set[str] | None = None
+    for f in ("audience_ids", "excluded_audience_ids"):
+        ids = ctx.params.str_list(f, max_items=100) or []
+        if ids and known is None:
+            known = existing_ids(ctx, adv_id)
+        missing = [i for i in ids if known is not None and i not in known]
+        if missing:
+            raise param_error(f"{f}: audience {missing[0]} does not exist in this account.")

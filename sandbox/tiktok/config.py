@@ -71,6 +71,10 @@ Uncertain facts of the spec (shared/spec/tiktok-marketing-api.md) and what the e
   ``page_size`` of catalog/get is not declared -> ``catalog_page_size_max`` (default 50);
   catalog/product/get has no file in TikTok's SDK -> ``catalog_product_page_size_max`` (default
   100, catalog_set_product_get.yml's maximum).
+* Audiences (sandbox/tiktok/audiences.py says what is uncertain there): a new audience is
+  computed for ``audience_ready_seconds`` (1800; TikTok says "up to 24-48 hours") and then
+  reaches ``audience_match_percent`` (70) of its distinct rows; ``audience_file_max_bytes``
+  (50 MB) and ``lookalike_min_source`` (100, the SDK's "no less than 100") are limits [U].
 * Consent page Cancel: not documented -> redirect with ``error=access_denied``,
   ``error_description`` and ``state`` (OAuth 2 convention).
 
@@ -177,6 +181,10 @@ class EmulatorConfig:
     comment_pin_replaces: bool = True
     catalog_page_size_max: int = 50
     catalog_product_page_size_max: int = 100
+    audience_ready_seconds: int = 1800
+    audience_match_percent: int = 70
+    audience_file_max_bytes: int = 50 * 1024 * 1024
+    lookalike_min_source: int = 100
     auth_code_ttl_seconds: int = 3600
     consent_path: str = "/portal/auth"
     # Where issued access tokens are kept across restarts ("" = in memory only). The offline

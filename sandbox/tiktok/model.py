@@ -308,6 +308,13 @@ class World:
         self.comment_replies: dict[str, dict[str, Any]] = {}
         self.comment_ads: dict[str, Ad] = {}
         self.comment_pinned: dict[str, str] = {}  # ad id -> its video's pinned comment id
+        # Audiences (sandbox/tiktok/audiences.py): uploaded files (their hashed rows, kept so a
+        # test can see what arrived) by file_path, and audiences by id.
+        self.audience_files: dict[str, dict[str, Any]] = {}
+        self.audiences: dict[str, dict[str, Any]] = {}
+        # Pixels gone silent (a test/demo knob, POST /_emulator/pixel_silence): per pixel id,
+        # [start, end or None] spans of emulator time whose events never reached TikTok.
+        self.pixel_silences: dict[str, list[list[float | None]]] = {}
 
     def next_id(self, kind: str, base: int) -> str:
         """A fresh numeric id string of the given kind."""

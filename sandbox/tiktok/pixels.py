@@ -26,6 +26,10 @@ the fields of a pixel (``pixel_id``, ``pixel_code``, ``pixel_name``, ``pixel_cat
 ``statistic_type``) and of a stats entry (``pixel_id``, ``events``: [{``custom_event_type``,
 ``event_code``, ``count``}]); the longest date range (``STATS_MAX_DAYS``) and the refusal of an
 unknown pixel (40007).
+
+Knob: ``POST /_emulator/pixel_silence`` {pixel_id, silent: true|false} makes a pixel go silent
+from the emulator's now (its counts stop growing, as when the site lost the pixel's code) and
+come back; the ads keep delivering and spending. Only the event stats see it.
 """
 
 from __future__ import annotations
@@ -148,8 +152,10 @@ def _day(raw: Any, name: str) -> date:
         raise param_error(f"date_range.{name} should be in YYYY-MM-DD format.") from None
 
 
-def event_count(ctx: Ctx, adv: Advertiser, groups: list[str], first: date, last: date) -> int:
-    """Conversions of the ads of some ad groups over local days first..last (up to now)."""
+def event_count(ctx: Ctx, adv: Advertiser, groups: list[str], first: date, last: date,
+                pixel_id: str = "") -> int:
+    """Conversions of the ads of some ad groups over local days first..last (up to now), less
+    those that fell in a span when the pixel was silenced (POST /_emulator/pixel_silence)."""
     w = ctx.world
     engine = ctx.emu.engine
     by_camp: dict[str, set[str]] = {}
@@ -157,14 +163,35 @@ def event_count(ctx: Ctx, adv: Advertiser, groups: list[str], first: date, last:
         g = w.adgroups[gid]
         by_camp.setdefault(g.campaign_id, set()).update(g.ad_ids)
     conv = 3  # delivery.FACT_FIELDS.index("conversion")
+
+    def upto(day: date, at: float) -> int:  # the day's events up to the instant `at`
+        out = 0
+        for camp_id, ads in by_camp.items():
+            facts = engine.campaign_day(w.campaigns[camp_id], day, min(at, ctx.now))
+            out += sum(f[conv] for a, f in facts.items() if a in ads)
+        return out
+
     total = 0
     day = first
     while day <= last:
-        for camp_id, ads in by_camp.items():
-            facts = engine.campaign_day(w.campaigns[camp_id], day, ctx.now)
-            total += sum(f[conv] for a, f in facts.items() if a in ads)
+        total += upto(day, ctx.now)
+        for start, end in w.pixel_silences.get(pixel_id, []):
+            assert start is not None
+            total -= upto(day, ctx.now if end is None else end) - upto(day, start)
         day += timedelta(days=1)
-    return total
+    return max(total, 0)
+
+
+def silence(world: Any, pixel_id: str, silent: bool, now: float) -> list[list[float | None]]:
+    """Start (or end) a span in which a pixel's events do not reach TikTok: its event stats
+    stop growing from `now` (or grow again from `now`). A test and demo knob."""
+    spans = world.pixel_silences.setdefault(pixel_id, [])
+    open_span = spans[-1] if spans and spans[-1][1] is None else None
+    if silent and open_span is None:
+        spans.append([now, None])
+    elif not silent and open_span is not None:
+        open_span[1] = now
+    return spans
 
 
 @route("pixel/event/stats/")
@@ -195,7 +222,7 @@ def pixel_event_stats(ctx: Ctx) -> Any:
                 {
                     "custom_event_type": kind,
                     "event_code": ev["event_code"],
-                    "count": event_count(ctx, adv, groups, first, last),
+                    "count": event_count(ctx, adv, groups, first, last, px["pixel_id"]),
                 }
             )
         out.append({"pixel_id": px["pixel_id"], "events": events})

@@ -14,10 +14,11 @@ from aiohttp import web
 
 import sandbox.tiktok.api_account
 import sandbox.tiktok.api_entities
+import sandbox.tiktok.audiences
 import sandbox.tiktok.catalogs
 import sandbox.tiktok.comments
 import sandbox.tiktok.pixels
-import sandbox.tiktok.reports  # noqa: F401  (registers routes)
+import sandbox.tiktok.reports
 from sandbox.tiktok.clock import EmulatorClock
 from sandbox.tiktok.config import (
     CREATE_KINDS,
@@ -361,6 +362,19 @@ async def control_world(request: web.Request) -> web.Response:
     )
 
 
+async def control_pixel_silence(request: web.Request) -> web.Response:
+    """POST {pixel_id, silent: bool (default true)}: the pixel's events stop reaching TikTok
+    from now on (its event stats stop growing), or start again (sandbox/tiktok/pixels.py)."""
+    emu = request.app[EMU_KEY]
+    body = await _json_body(request)
+    pixel_id = str(body.get("pixel_id", ""))
+    if not pixel_id:
+        raise web.HTTPBadRequest(text="give pixel_id")
+    spans = sandbox.tiktok.pixels.silence(emu.world, pixel_id, bool(body.get("silent", True)),
+                                          emu.clock.timestamp())
+    return web.json_response({"pixel_id": pixel_id, "silences": spans})
+
+
 async def control_warm(request: web.Request) -> web.Response:
     """POST {advertiser_ids?, back_days? (62), hour_days? (5)}: compute the delivery model of
     those accounts (default: all) ahead of the reports that will read it (DeliveryEngine.warm;
@@ -409,6 +423,7 @@ def build_app(config: EmulatorConfig) -> web.Application:
     app.router.add_post("/_emulator/token", control_token)
     app.router.add_get("/_emulator/world", control_world)
     app.router.add_post("/_emulator/warm", control_warm)
+    app.router.add_post("/_emulator/pixel_silence", control_pixel_silence)
     return app
 
 

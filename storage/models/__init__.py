@@ -19,6 +19,7 @@ from storage.models.billing import Entitlement, Payment
 from storage.models.comments import AdComment, CommentWatch
 from storage.models.fsm import FsmRecord
 from storage.models.launch import Creative, CreativeUpload, Launch, LaunchItem, Template
+from storage.models.pixel_watch import CommentBurst, PixelSignal, PixelWatch
 from storage.models.privacy import DataExport, Erasure
 from storage.models.rules import Rule, RuleAction, RuleRun
 from storage.models.secrets import Credential
@@ -42,6 +43,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Broadcast",
+    "CommentBurst",
     "CommentWatch",
     "Creative",
     "CreativeUpload",
@@ -61,6 +63,8 @@ __all__ = [
     "OperatorJob",
     "OutboxMessage",
     "Payment",
+    "PixelSignal",
+    "PixelWatch",
     "Rule",
     "RuleAction",
     "RuleRun",

@@ -53,3 +53,7 @@ class User(Base):
     features: Mapped[str] = mapped_column(String(100), default="", server_default="")
     # Words whose comments are hidden automatically (core/comments.py), comma-separated.
     comment_words: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    # Negative words (core/comment_bursts.py): this many comments with them under one ad within
+    # an hour make one alert.
+    negative_words: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    burst_threshold: Mapped[int] = mapped_column(SmallInteger, default=5, server_default="5")

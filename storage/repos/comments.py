@@ -27,6 +27,8 @@ class ClaimedWatch:
     connection_id: int
     credential_id: int
     words: tuple[str, ...] = ()  # the user's hide words (core/comments.py)
+    negative: tuple[str, ...] = ()  # the user's negative words (core/comment_bursts.py)
+    threshold: int = 5  # negative comments an hour under one ad that make a burst
 
 
 class CommentsRepo:
@@ -87,7 +89,8 @@ class CommentsRepo:
         if not ids:
             return []
         rows = await self._s.execute(
-            select(CommentWatch, AdAccount, TikTokConnection, User.comment_words)
+            select(CommentWatch, AdAccount, TikTokConnection, User.comment_words,
+                   User.negative_words, User.burst_threshold)
             .join(AdAccount, AdAccount.id == CommentWatch.ad_account_id)
             .join(TikTokConnection, TikTokConnection.id == AdAccount.connection_id)
             .join(User, User.id == TikTokConnection.user_id)
@@ -96,8 +99,9 @@ class CommentsRepo:
         return [
             ClaimedWatch(w.id, a.id, a.advertiser_id, w.campaign_id, w.since, w.last_ok_at,
                          c.user_id, c.id, c.credential_id or 0,
-                         tuple(x for x in (words or "").split(",") if x))
-            for w, a, c, words in rows.tuples()
+                         tuple(x for x in (words or "").split(",") if x),
+                         tuple(x for x in (negative or "").split(",") if x), threshold or 5)
+            for w, a, c, words, negative, threshold in rows.tuples()
         ]
 
     async def release(self, watch_id: int, owner: str, due_at: datetime, *,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -15,6 +18,7 @@ from tests.contract.raw_api import Api
 from tests.contract.schemas import check_response
 
 API_PREFIX = "/open_api/v1.3/"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -79,6 +83,52 @@ async def _start(**kwargs: Any) -> Any:
     except ImportError as exc:  # the emulator is developed in parallel
         pytest.skip(f"TikTok emulator not available yet: {exc}")
     return await start_emulator(host="127.0.0.1", port=0, **kwargs)
+
+
+@dataclass
+class ProcessEmulator:
+    """The emulator run as its own process (``python -m sandbox.tiktok``), as TikTok is remote."""
+
+    proc: asyncio.subprocess.Process
+    app_id: str
+    secret: str
+    access_token: str
+    url: str
+
+    @classmethod
+    async def start(cls) -> ProcessEmulator:
+        """Start it and read the credentials it prints."""
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "sandbox.tiktok", "--port", "0",
+            cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+        )
+        assert proc.stdout is not None
+        printed: dict[str, str] = {}
+        while "tiktok_auth_url" not in printed:
+            line = await asyncio.wait_for(proc.stdout.readline(), 60)
+            assert line, "the emulator exited before printing its credentials"
+            key, _, value = line.decode().strip().partition("=")
+            printed[key] = value
+        return cls(proc, printed["app_id"], printed["secret"], printed["access_token"],
+                   printed["tiktok_api_url"])
+
+    async def stop(self) -> None:
+        """Stop the process."""
+        self.proc.terminate()
+        await self.proc.wait()
+
+
+@pytest.fixture
+async def emu_process() -> AsyncIterator[Emu]:
+    """An emulator in a process of its own: its arrival stamps do not wait on the test's
+    event loop (a loaded test process would otherwise bunch requests the client spaced)."""
+    server = await ProcessEmulator.start()
+    control = aiohttp.ClientSession()
+    try:
+        yield Emu(server, control)
+    finally:
+        await control.close()
+        await server.stop()
 
 
 @pytest.fixture

@@ -608,6 +608,52 @@ class ProductList(_Obj):
     page_info: PageInfo
 
 
+class CustomAudience(_Obj):
+    """dmp_custom_audience_list.yml `list[]` (the yml declares only `list`; the fields TTPulse
+    reads, as TikTok's docs name them [U])."""
+
+    audience_id: NumericId
+    name: StrictStr
+    audience_type: StrictStr
+    cover_num: StrictInt
+    is_valid: StrictBool
+    is_expiring: StrictBool
+    calculate_type: StrictStr | None = None
+    create_time: StrictStr
+
+
+class CustomAudienceList(_Obj):
+    """dmp/custom_audience/list/: `data.list` and `page_info`."""
+
+    list: list[CustomAudience]
+    page_info: PageInfo
+
+
+class CustomAudienceDetails(_Obj):
+    """One dmp/custom_audience/get/ `list` entry."""
+
+    audience_details: CustomAudience
+    audience_history: list[dict[str, Any]]
+
+
+class CustomAudienceGet(_Obj):
+    """dmp/custom_audience/get/: `data.list`."""
+
+    list: list[CustomAudienceDetails]
+
+
+class AudienceFile(_Obj):
+    """dmp/custom_audience/file/upload/: `data.file_path`."""
+
+    file_path: StrictStr
+
+
+class NewAudience(_Obj):
+    """dmp/custom_audience/create/ and lookalike/create/: `data.custom_audience_id`."""
+
+    custom_audience_id: NumericId
+
+
 class Empty(_Obj):
     """A write that answers `data: {}` (comment/status/update/, comment/pin/)."""
 
@@ -668,6 +714,12 @@ SUCCESS_SCHEMAS: dict[str, type[_Obj] | None] = {
     "catalog/overview/": CatalogOverview,
     "catalog/set/get/": ProductSetList,
     "catalog/product/get/": ProductList,
+    "dmp/custom_audience/list/": CustomAudienceList,
+    "dmp/custom_audience/get/": CustomAudienceGet,
+    "dmp/custom_audience/file/upload/": AudienceFile,
+    "dmp/custom_audience/create/": NewAudience,
+    "dmp/custom_audience/lookalike/create/": NewAudience,
+    "dmp/custom_audience/delete/": Empty,
     "report/task/create/": TaskId,
     "report/task/check/": TaskStatus,
     "report/task/cancel/": TaskStatus,

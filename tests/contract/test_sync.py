@@ -36,7 +36,7 @@ from storage.models import (
     OutboxMessage,
     RuleSum,
 )
-from storage.repos.rules import DayRange
+from storage.repos.rule_reads import DayRange
 from storage.uow import UnitOfWorkFactory
 from storage.vault import Vault, generate_key_entry, parse_keyring
 from tests.contract.test_changes import make_objects, usd_account

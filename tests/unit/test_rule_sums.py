@@ -30,7 +30,7 @@ from storage.models import (
     User,
 )
 from storage.models.ads import RULE_SUM_STARTS
-from storage.repos.rules import DayRange
+from storage.repos.rule_reads import DayRange
 from storage.rule_sums import segment_run
 from storage.uow import UnitOfWorkFactory
 

@@ -106,6 +106,13 @@ async def test_five_rules_in_one_tick_make_one_message_grouped_by_rule(
     assert second is not None
     assert [n for n in range(5) if f"Rule {n}" in second[0]] == [3, 4]  # headers repeated
     assert "↩️ Ad a14" in _buttons(second) and "◀" in _buttons(second)
+    # A decision made elsewhere (the dashboard) redraws the page holding its action.
+    [a14] = [r.id for r in await _rows(uow, RuleAction) if r.object_name == "Ad a14"]
+    async with uow() as u:
+        with i18n.context(), i18n.use_locale("en"):
+            focused = await alert_views.render(u, "rule_action", USER, {}, NOW,
+                                               outbox_id=leader.id, focus=a14)
+    assert focused is not None and focused[0] == second[0]
     # The leader's outcome is theirs too.
     async with uow() as u:
         await u.outbox.settle(leader.id, sent_at=NOW, tg_message_id=5)

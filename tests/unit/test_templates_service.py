@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
 from core.templates import draft, service
-from core.templates.document import to_document
+from core.templates.document import from_document, to_document
 from core.templates.model import Template
 from core.templates.validate import TEMPLATE_NAME_MAX, Problem, validate
 from core.users import SignUp, register_user
@@ -335,3 +335,21 @@ def test_geos_ages_placements_and_schedule() -> None:
     assert [g.geo for g in t.adgroups] == ["DE"]
     with pytest.raises(draft.UnknownField):
         draft.type_in(t, "gb", 3, "50")  # a stale button's ad group
+
+
+def test_audience_fields_are_typed_checked_and_kept_in_the_document() -> None:
+    """Include / exclude audience ids: typed with commas, a dash clears, non-digits and an id
+    both included and excluded are refused; the JSON document keeps them (issue 17)."""
+    t = draft.add_geo(draft.blank(), "US", ("6252001",)).template
+    t = draft.type_in(t, "aud", 0, "190001, 190002").template
+    assert t.adgroups[0].audience_ids == ("190001", "190002")
+    bad = draft.type_in(t, "xaud", 0, "190002")
+    assert [p.code for p in bad.problems] == ["duplicate"]
+    assert [p.code for p in draft.type_in(t, "xaud", 0, "abc").problems] == ["invalid"]
+    t = draft.type_in(t, "xaud", 0, "190009").template
+    doc = to_document(t)
+    assert doc["adgroups"][0]["excluded_audience_ids"] == ["190009"]
+    assert draft.type_in(t, "aud", 0, "-").template.adgroups[0].audience_ids == ()
+    filled = replace(t, name="T", ad=replace(t.ad, texts=("x",), identity_name="Me",
+                                             landing_url="https://a.io/?c=__CID__"))
+    assert from_document(to_document(filled)).adgroups[0].audience_ids == ("190001", "190002")

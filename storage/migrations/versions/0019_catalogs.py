@@ -1,9 +1,9 @@
 """comment pins: when a pulled comment was seen pinned on its ad's video (issue 17)
 
-Self-contained (one added column); chained after 0017_scopes (the lead renumbers at merge).
+Self-contained (one added column); chained after 0018_pixel_watch (main merged in).
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-04 09:00:00
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 import storage.models
 
-revision: str = "0018"
-down_revision: str | None = "0017"
+revision: str = "0019"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
