@@ -57,7 +57,7 @@ from typing import Any
 from sandbox.tiktok.api_account import page_args, paginate
 from sandbox.tiktok.core import Ctx, route
 from sandbox.tiktok.errors import NO_PERMISSION, NOT_EXIST, ApiError
-from sandbox.tiktok.model import Advertiser, BusinessCenter, fmt_time
+from sandbox.tiktok.model import Advertiser, BusinessCenter, World, fmt_time
 
 APPROVED, PROCESSING, REJECTED = "APPROVED", "PROCESSING", "REJECTED"
 REJECT_REASON = "Image does not meet TikTok's product image requirements."
@@ -109,8 +109,13 @@ def _id(base: int, bc_id: str, *parts: int) -> str:
 
 def catalogs_of(ctx: Ctx, bc: BusinessCenter) -> list[Catalog]:
     """A Business Center's catalogs (derived, so every emulator answers the same)."""
-    created = min((a.create_time for a in ctx.world.advertisers.values()
-                   if a.owner_bc_id == bc.bc_id), default=ctx.now - 86_400 * 90)
+    return catalogs_in(ctx.world, bc, ctx.now)
+
+
+def catalogs_in(world: World, bc: BusinessCenter, now: float) -> list[Catalog]:
+    """A Business Center's catalogs in a world (tests read them so too)."""
+    created = min((a.create_time for a in world.advertisers.values()
+                   if a.owner_bc_id == bc.bc_id), default=now - 86_400 * 90)
     if bc.name == DEMO_BC:
         specs = DEMO_CATALOGS
     else:

@@ -47,8 +47,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox.tiktok.api_account import page_args, paginate
+from sandbox.tiktok.config import EmulatorConfig
 from sandbox.tiktok.core import Ctx, route
-from sandbox.tiktok.errors import ROUTE_NOT_FOUND, ApiError, param_error
+from sandbox.tiktok.errors import ApiError, param_error
 from sandbox.tiktok.model import DELETE, Ad, fmt_time
 
 NOT_EXIST = 40007
@@ -257,11 +258,14 @@ def _pin(ctx: Ctx, ad: Ad, cid: str, on: bool) -> None:
     w.comment_pinned[ad.ad_id] = cid
 
 
+def pin_route_on(config: EmulatorConfig) -> bool:
+    """Whether comment/pin/ exists (server.py answers it as an unknown route otherwise)."""
+    return config.comment_pin == "endpoint"
+
+
 @route("comment/pin/", "POST")
 def comment_pin(ctx: Ctx) -> Any:
     """Pin or unpin one comment (``comment_pin`` "endpoint" only; the Accounts API's shape)."""
-    if ctx.emu.config.comment_pin != "endpoint":
-        raise ApiError(ROUTE_NOT_FOUND, f"Route not found: {ctx.request.path}")
     p = ctx.params
     adv = ctx.advertiser()
     cid = p.req("comment_id")

@@ -18,6 +18,7 @@ from core.templates.document import from_document, to_document
 from core.templates.model import AdGroupSpec, CampaignSpec, CatalogTarget, Template
 from core.templates.validate import validate
 from core.tiktok import TikTokClient
+from sandbox.tiktok import catalogs as emu_catalogs
 from tests.contract.conftest import Emu
 from tests.contract.test_comments import _optional_calls
 from tests.contract.test_launch import Progress, fetcher, identities, setup, template
@@ -31,11 +32,8 @@ def emulator_options() -> dict[str, Any]:
 
 def _catalogs(emu: Emu) -> dict[str, Any]:
     """The demo BC's catalogs by name (the emulator's own model)."""
-    from sandbox.tiktok import catalogs as emu_catalogs
-
     bc = next(b for b in emu.state.bcs.values() if b.name == emu_catalogs.DEMO_BC)
-    ctx = type("Ctx", (), {"world": emu.state, "now": NOW.timestamp()})()
-    return {c.name: c for c in emu_catalogs.catalogs_of(ctx, bc)}  # type: ignore[arg-type]
+    return {c.name: c for c in emu_catalogs.catalogs_in(emu.state, bc, NOW.timestamp())}
 
 
 def shopping(bc_id: str, catalog_id: str, set_id: str) -> Template:

@@ -9,6 +9,7 @@ import json
 
 from core.templates.document import to_document
 from sandbox.telegram.driver import SandboxClient
+from sandbox.tiktok import catalogs
 from sandbox.tiktok.browser import click
 from sandbox.tiktok.server import RunningEmulator
 from tests.e2e.harness import ServiceProcess, sign_up
@@ -60,9 +61,7 @@ async def test_a_template_picks_a_catalog_product_set(
     assert "Catalog: " not in back.text
 
 
-def _demo_catalogs(tiktok: RunningEmulator) -> list:  # type: ignore[type-arg]
-    from sandbox.tiktok import catalogs
-
+def _demo_catalogs(tiktok: RunningEmulator) -> list[catalogs.Catalog]:
+    """The demo Business Center's catalogs as the emulator models them."""
     bc = next(b for b in tiktok.state.bcs.values() if b.name == catalogs.DEMO_BC)
-    ctx = type("Ctx", (), {"world": tiktok.state, "now": 0.0})()
-    return catalogs.catalogs_of(ctx, bc)  # type: ignore[arg-type]
+    return catalogs.catalogs_in(tiktok.state, bc, 0.0)
