@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from sandbox.tiktok.server import start_emulator
-from tests.sandbox.test_tiktok_emulator import NOW, Api, err, ok
+from tests.sandbox.test_tiktok_emulator import NOW, US, Api, err, ok
 
 
 @pytest.fixture
@@ -85,3 +85,48 @@ async def test_foreign_business_center_refused(api: Api) -> None:
                    if b.name == "Northwind Agency BC")
     err(await api.get("catalog/get/", bc_id=foreign), 40001)
     err(await api.get("catalog/overview/", bc_id=foreign, catalog_id="1"), 40001)
+
+
+async def test_shopping_ads_take_a_catalog_and_a_set_of_it(api: Api) -> None:
+    """adgroup/create of a PRODUCT_SALES campaign with product_source CATALOG needs a catalog
+    of the account's Business Center (else 40007); its ads need a set of that catalog."""
+    bc = (await _bcs(api))["Demo Media BC"]
+    cats = ok(await api.get("catalog/get/", bc_id=bc))["list"]
+    sets = ok(await api.get("catalog/set/get/", bc_id=bc, catalog_id=cats[0]["catalog_id"]))
+    other = ok(await api.get("catalog/set/get/", bc_id=bc, catalog_id=cats[1]["catalog_id"]))
+    camp = ok(await api.post("campaign/create/", {
+        "advertiser_id": US, "campaign_name": "Shop", "objective_type": "PRODUCT_SALES",
+        "budget_mode": "BUDGET_MODE_INFINITE", "campaign_product_source": "CATALOG",
+        "sales_destination": "WEBSITE"}))
+    body = {
+        "advertiser_id": US, "campaign_id": camp["campaign_id"], "adgroup_name": "Shop AG",
+        "budget_mode": "BUDGET_MODE_DAY", "budget": 50, "schedule_type": "SCHEDULE_FROM_NOW",
+        "schedule_start_time": "2026-11-29 12:00:00", "optimization_goal": "CLICK",
+        "billing_event": "CPC", "pacing": "PACING_MODE_SMOOTH",
+        "placement_type": "PLACEMENT_TYPE_AUTOMATIC", "location_ids": ["6252001"],
+        "promotion_type": "WEBSITE", "shopping_ads_type": "VIDEO", "product_source": "CATALOG",
+        "catalog_id": cats[0]["catalog_id"], "catalog_authorized_bc_id": bc,
+    }
+    err(await api.post("adgroup/create/", {**body, "catalog_id": "7300000000000000099"}), 40007)
+    err(await api.post("adgroup/create/", {k: v for k, v in body.items() if k != "catalog_id"}),
+        40002)
+    err(await api.post("adgroup/create/", {**body, "product_source": "SHELF"}), 40002)
+    group = ok(await api.post("adgroup/create/", body))
+    got = ok(await api.get("adgroup/get/", advertiser_id=US,
+                           filtering={"adgroup_ids": [group["adgroup_id"]]}))["list"][0]
+    assert got["catalog_id"] == cats[0]["catalog_id"] and got["product_source"] == "CATALOG"
+    image = next(i for i in api.emu.state.images.values() if i.advertiser_id == US)
+    ident = next(i for i in api.emu.state.identities.values() if i.advertiser_id == US
+                 and i.identity_type == "CUSTOMIZED_USER")
+    creative = {"ad_name": "Shop ad", "ad_format": "SINGLE_IMAGE", "ad_text": "Shop now",
+                "image_ids": [image.image_id], "identity_id": ident.identity_id,
+                "identity_type": "CUSTOMIZED_USER", "call_to_action": "SHOP_NOW",
+                "landing_page_url": "https://shop.example/",
+                "product_set_id": sets["list"][1]["product_set_id"]}
+    ad = {"advertiser_id": US, "adgroup_id": group["adgroup_id"]}
+    missing = {k: v for k, v in creative.items() if k != "product_set_id"}
+    err(await api.post("ad/create/", {**ad, "creatives": [missing]}), 40002)
+    foreign = {**creative, "product_set_id": other["list"][0]["product_set_id"]}
+    err(await api.post("ad/create/", {**ad, "creatives": [foreign]}), 40007)
+    made = ok(await api.post("ad/create/", {**ad, "creatives": [creative]}))
+    assert made["creatives"][0]["product_set_id"] == sets["list"][1]["product_set_id"]
