@@ -69,8 +69,9 @@ def catalog_list(found: UserCatalogs, page: int = 0) -> Screen:
     if nav := add_pager(kb, page, pages, lambda n: CatalogCb(a="list", n=n)):
         rows.append(nav)
     kb.button(text=_("🔄 Refresh"), callback_data=CatalogCb(a="list", n=page))
-    kb.button(text=_("« Back"), callback_data=SettingsCb(action="features"))
-    rows += [1, 1]
+    kb.button(text=_("« Optional features"), callback_data=SettingsCb(action="features"))
+    kb.button(text=_("« Accounts"), callback_data=AccountsCb(action="show"))
+    rows += [1, 2]
     kb.adjust(*rows)
     return "\n".join(lines), kb.as_markup()
 

@@ -33,3 +33,10 @@ async def test_catalogs_switch_on_lists_catalogs_with_counts(
     assert "• Bestsellers: 8 products" in screen.text
     assert "Glowly EU launch" in screen.text
     assert "No approved product yet" in screen.text
+
+    # Accounts offers the same screen while catalogs are on.
+    await user.press("« Accounts")
+    accounts = await user.expect("Permissions:")
+    assert "🛍 Catalogs" in accounts.button_labels()
+    await user.press("🛍 Catalogs")
+    await user.expect("Glowly Store US")
