@@ -180,6 +180,14 @@ class PixelCb(CallbackData, prefix="px"):
     n: int = 0
 
 
+class CatalogCb(CallbackData, prefix="ct"):
+    """Catalogs (issue 17): `a` list, `n` the page. Carries no id: the screen only ever shows
+    the presser's own connections' catalogs."""
+
+    a: str
+    n: int = 0
+
+
 class TrackerCb(CallbackData, prefix="ig"):
     """Integrations (trackers): action, our tracker or link id (checked against the presser),
     a value (a kind, a zone, a currency, an index into a list kept in the presser's state),

@@ -160,12 +160,14 @@ async def _pull_one(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, 
             row = known.get(c.comment_id)
             if row is not None:
                 row.status = c.status
+                if c.pinned != (row.pinned_at is not None):  # pinned or unpinned elsewhere
+                    row.pinned_at = now if c.pinned else None
                 continue
             row = AdComment(ad_account_id=watch.account_id, comment_id=c.comment_id,
                             ad_id=c.ad_id, adgroup_id=c.adgroup_id, campaign_id=c.campaign_id,
                             ad_name=c.ad_name[:256], content=c.content[:1000],
                             author=c.user_name[:128], status=c.status, created_time=c.created,
-                            fetched_at=now)
+                            fetched_at=now, pinned_at=now if c.pinned else None)
             if c.comment_id in hidden:
                 # The log of an automatic hide: the row says when and by which word, the audit
                 # log says it too, and the comment's message offers Unhide to undo it.
@@ -230,9 +232,53 @@ async def set_hidden(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient,
             return None
         row = found[0]
         row.status = status
-        if not hidden:
+        if hidden:
+            row.pinned_at = None  # a hidden comment is not pinned [U]; the next pull corrects
+        else:
             row.auto_hidden_at = None  # undone: a later pull must not hide it again
         u.audit.record(user_id, "comments.hide" if hidden else "comments.unhide", "comment",
+                       row.id, {"comment_id": row.comment_id, "ad_id": row.ad_id})
+        await u.commit()
+        return row
+
+
+class PinOff(Exception):
+    """Pinning is switched off for this TikTok (Settings.tiktok_comment_pin "off")."""
+
+
+async def set_pinned(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, user_id: int,
+                     comment_row_id: int, pinned: bool, via: str = "status"
+                     ) -> AdComment | None:
+    """Pin or unpin one of the user's comments at TikTok and read it back before saying so
+    (None: not the user's). A video shows one pinned comment, so pinning one marks the ad's
+    other stored comments unpinned. Raises PinOff, ScopeMissingError, NotConfirmed or
+    TikTokError (TikTok's refusal, e.g. of a hidden comment, is an InvalidRequestError)."""
+    if via == "off":
+        raise PinOff()
+    async with uow() as u:
+        found = await u.comments.comment(user_id, comment_row_id)
+        if found is None:
+            return None
+        row, account, conn = found
+        if (row.pinned_at is not None) == pinned:
+            return row  # a double tap: already so, nothing asked twice
+        token = await _token(u, conn.credential_id or 0)
+    await api.set_pinned(client, token, account.advertiser_id, row.comment_id, pinned, via)
+    back = await api.find(client, token, account.advertiser_id, row.adgroup_id, row.comment_id,
+                          row.created_time, api.PUBLIC)
+    if pinned and (back is None or not back.pinned):
+        raise NotConfirmed(row.comment_id)
+    if not pinned and back is not None and back.pinned:
+        raise NotConfirmed(row.comment_id)
+    async with uow() as u:
+        found = await u.comments.comment(user_id, comment_row_id)
+        if found is None:
+            return None
+        row = found[0]
+        row.pinned_at = clock.now() if pinned else None
+        if pinned:
+            await u.comments.unpin_others(row.ad_account_id, row.ad_id, row.id)
+        u.audit.record(user_id, "comments.pin" if pinned else "comments.unpin", "comment",
                        row.id, {"comment_id": row.comment_id, "ad_id": row.ad_id})
         await u.commit()
         return row

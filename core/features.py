@@ -18,8 +18,8 @@ from storage.models import TikTokConnection, User
 from storage.uow import UnitOfWorkFactory
 
 # The optional features TTPulse offers today, each named after the scope group it needs
-# (core/tiktok/scopes.py). Catalogs has a scope but no feature yet.
-FEATURES: tuple[str, ...] = ("comments", "pixels", "audiences")
+# (core/tiktok/scopes.py).
+FEATURES: tuple[str, ...] = ("comments", "pixels", "audiences", "catalogs")
 
 
 def enabled(user: User) -> frozenset[str]:

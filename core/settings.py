@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # How often a watched campaign's new comments are pulled (issue 17; one list request per
     # ad group each time, so this is the feature's QPS cost).
     comments_pull_minutes: float = Field(default=10, gt=0)
+    # How a comment is pinned at TikTok (core/tiktok/comments.py PIN_VIA: "status", "endpoint"
+    # or "off"): TikTok's SDK documents no pin call for ads' comments, so it is a setting.
+    tiktok_comment_pin: Literal["status", "endpoint", "off"] = "status"
     # "Tracking broken?" (issue 17, core/pixel_watch.py): how often each ad account's pixel
     # event counts are read (two or three stats requests, and adgroup/get only when an event
     # looks silent), and how long an event must stay at zero while its ads spend to alert.

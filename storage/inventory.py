@@ -174,7 +174,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
           Basis.CONTRACT, Retention.CONNECTION, {
         **_cols(C.AD_DATA, True, "id ad_account_id comment_id ad_id adgroup_id campaign_id "
                 "ad_name content author status created_time fetched_at auto_hidden_at matched "
-                "burst_id"),
+                "burst_id pinned_at"),
     }),
     # Bursts of negative comments alerted on (issue 17): kept like their comments, 30 days
     # (core/comment_bursts.py purge_before), and with the connection at the latest.

@@ -32,7 +32,8 @@ async def overview_screen(uow: UnitOfWorkFactory, user: User, page: int = 0,
         accounts = {c.id: await u.connections.accounts_of(c.id) for c in connections}
     return view.overview(connections, accounts, user.time_zone, page, plan,
                          pixels_on=is_on(user, "pixels"),
-                         audiences_on=is_on(user, "audiences"))
+                         audiences_on=is_on(user, "audiences"),
+                         catalogs_on=is_on(user, "catalogs"))
 
 
 @router.callback_query(MenuCb.filter(F.section == "accounts"))

@@ -19,7 +19,7 @@ from core import comment_bursts, comments
 from core.clock import Clock
 from core.features import enabled, grants, is_on
 from core.settings import Settings
-from core.tiktok import ScopeMissingError, TikTokClient, TikTokError
+from core.tiktok import InvalidRequestError, ScopeMissingError, TikTokClient, TikTokError
 from storage.models import User
 from storage.uow import UnitOfWorkFactory
 
@@ -41,7 +41,7 @@ async def picker_screen(
 async def comment_action(query: CallbackQuery, callback_data: CommentCb, state: FSMContext,
                          db_user: User | None, uow: UnitOfWorkFactory, clock: Clock,
                          tiktok: TikTokClient | None, settings: Settings) -> None:
-    """Hide, unhide, reply, pick campaigns, watch one."""
+    """Hide, unhide, pin, unpin, reply, pick campaigns, watch one."""
     if db_user is None:
         await query.answer(sign_up_first(), show_alert=True)
         return
@@ -89,6 +89,9 @@ async def comment_action(query: CallbackQuery, callback_data: CommentCb, state: 
         if query.message is not None:
             await query.message.answer(view.ask_reply(found))
         return
+    if action in ("pin", "unpin"):
+        await _pin(query, db_user, uow, clock, tiktok, settings, target, action == "pin")
+        return
     if action not in ("hide", "unhide"):
         await query.answer(view.not_found(), show_alert=True)
         return
@@ -109,8 +112,39 @@ async def comment_action(query: CallbackQuery, callback_data: CommentCb, state: 
     if row is None:
         await query.answer(view.not_found(), show_alert=True)
         return
-    await show(query, view.card(row))
+    await show(query, view.card(row, settings.tiktok_comment_pin != "off"))
     await query.answer(view.hidden_done(row))
+
+
+async def _pin(query: CallbackQuery, user: User, uow: UnitOfWorkFactory, clock: Clock,
+               tiktok: TikTokClient, settings: Settings, target: int, pinned: bool) -> None:
+    """Pin or unpin a comment; the card says pinned only once TikTok shows it so."""
+    try:
+        row = await comments.set_pinned(uow, clock, tiktok, user.id, target, pinned,
+                                        settings.tiktok_comment_pin)
+    except comments.PinOff:
+        await query.answer(view.pin_off(), show_alert=True)
+        return
+    except ScopeMissingError as exc:
+        await query.answer()
+        if query.message is not None:
+            text, markup = permissions_view.scope_missing(exc.group, await grants(uow, user.id))
+            await query.message.answer(text, reply_markup=markup)
+        return
+    except comments.NotConfirmed:
+        await query.answer(view.not_confirmed(), show_alert=True)
+        return
+    except InvalidRequestError:
+        await query.answer(view.pin_refused(), show_alert=True)
+        return
+    except TikTokError:
+        await query.answer(view.failed(), show_alert=True)
+        return
+    if row is None:
+        await query.answer(view.not_found(), show_alert=True)
+        return
+    await show(query, view.card(row, settings.tiktok_comment_pin != "off"))
+    await query.answer(view.pinned_done(row))
 
 
 async def _burst_action(query: CallbackQuery, db_user: User, uow: UnitOfWorkFactory,

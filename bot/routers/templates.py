@@ -17,6 +17,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
 from bot.callbacks import MenuCb, TemplatesCb, TplEditCb
 from bot.filters import TYPED
+from bot.routers import catalogs as catalog_steps
 from bot.routers.menu import sign_up_first
 from bot.screens import plain, show
 from bot.states import TemplateStates
@@ -28,6 +29,7 @@ from core.templates import draft as fields
 from core.templates import service
 from core.templates.document import TemplateImportError, parse_document, to_document
 from core.templates.model import PIXEL_GOALS, Template
+from core.tiktok import TikTokClient
 from core.trackers.connect import list_trackers
 from core.trackers.mapping import landing_suffix
 from storage.models import User
@@ -327,6 +329,7 @@ async def draft_action(
     db_user: User | None,
     uow: UnitOfWorkFactory,
     state: FSMContext,
+    tiktok: TikTokClient | None,
 ) -> None:
     """Every button of the draft, its sections, choices and prompts."""
     d = await _get(state)
@@ -336,7 +339,11 @@ async def draft_action(
     if (await state.get_state()) == TemplateStates.value.state:
         await state.set_state(None)  # a button instead of the value: the prompt is left
     try:
-        if not await _draft_step(query, callback_data, state, uow, db_user, d):
+        if callback_data.a in ("cat", "catp", "catn"):  # the catalog product set (issue 17)
+            if not await catalog_steps.template_step(query, callback_data, state, uow, db_user,
+                                                     tiktok, d, _put):
+                return
+        elif not await _draft_step(query, callback_data, state, uow, db_user, d):
             return
     except (Stale, fields.UnknownField, ValueError, IndexError):
         await query.answer(stale(), show_alert=True)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from aiogram import html
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import AccountsCb, AudienceCb, IdentityCb, MenuCb, PixelCb
+from bot.callbacks import AccountsCb, AudienceCb, CatalogCb, IdentityCb, MenuCb, PixelCb
 from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views import limits as limits_view
@@ -31,10 +31,11 @@ def overview(
     plan: Plan | None = None,
     pixels_on: bool = False,
     audiences_on: bool = False,
+    catalogs_on: bool = False,
 ) -> Screen:
     """Every connection with its ad accounts; a button per account toggles tracking. An account
     a plan paused says so (and which plan allows how many). With the pixels / audiences
-    features on, a Pixels / Audiences button."""
+    features on, a Pixels / Audiences button; with catalogs on, Catalogs."""
     kb = InlineKeyboardBuilder()
     if not connections:
         kb.button(text=_("➕ Connect TikTok"), callback_data=AccountsCb(action="connect"))
@@ -99,6 +100,9 @@ def overview(
             rows.append(1)
         if audiences_on:
             kb.button(text=_("👥 Audiences"), callback_data=AudienceCb(a="pick"))
+            rows.append(1)
+        if catalogs_on:
+            kb.button(text=_("🛍 Catalogs"), callback_data=CatalogCb(a="list"))
             rows.append(1)
     kb.button(text=_("➕ Connect TikTok"), callback_data=AccountsCb(action="connect"))
     kb.button(text=_("« Main menu"), callback_data=MenuCb(section="home"))

@@ -19,8 +19,9 @@ TEXT_LIMIT = 600
 NAME_LIMIT = 100
 
 
-def card(c: AdComment) -> Screen:
-    """One comment: the ad's name, who wrote it, the text, its state, and the actions."""
+def card(c: AdComment, pin: bool = True) -> Screen:
+    """One comment: the ad's name, who wrote it, the text, its state, and the actions (Pin /
+    Unpin on a visible comment unless `pin` is off: Settings.tiktok_comment_pin)."""
     hidden = c.status == "HIDDEN"
     lines = [
         _("💬 New comment on <b>{ad}</b>").format(ad=quoted(c.ad_name or c.ad_id, NAME_LIMIT)),
@@ -31,12 +32,19 @@ def card(c: AdComment) -> Screen:
             word=quoted(c.matched or "", 40)))
     elif hidden:
         lines.append(_("🙈 Hidden on TikTok."))
+    if c.pinned_at is not None and not hidden:
+        lines.append(_("📌 Pinned on TikTok: shown first under the ad."))
     kb = InlineKeyboardBuilder()
     if hidden:
         kb.button(text=_("👁 Unhide"), callback_data=CommentCb(a="unhide", id=c.id))
     else:
         kb.button(text=_("🙈 Hide"), callback_data=CommentCb(a="hide", id=c.id))
     kb.button(text=_("↩️ Reply"), callback_data=CommentCb(a="reply", id=c.id))
+    if pin and not hidden:
+        if c.pinned_at is not None:
+            kb.button(text=_("📍 Unpin"), callback_data=CommentCb(a="unpin", id=c.id))
+        else:
+            kb.button(text=_("📌 Pin"), callback_data=CommentCb(a="pin", id=c.id))
     kb.adjust(2)
     return "\n".join(lines), kb.as_markup()
 
@@ -46,6 +54,23 @@ def hidden_done(c: AdComment) -> str:
     if c.status == "HIDDEN":
         return _("Hidden on TikTok.")
     return _("Visible again on TikTok.")
+
+
+def pinned_done(c: AdComment) -> str:
+    """The answer after a pin or unpin TikTok confirmed."""
+    if c.pinned_at is not None:
+        return _("Pinned on TikTok. A comment pinned before on this ad is unpinned.")
+    return _("Unpinned on TikTok.")
+
+
+def pin_refused() -> str:
+    """TikTok refused the pin (a hidden comment, or no pinning for ads' comments)."""
+    return _("TikTok did not allow pinning this comment. Nothing was changed.")
+
+
+def pin_off() -> str:
+    """Pinning is not offered with this TikTok set-up."""
+    return _("Pinning comments is not available through TikTok's API here.")
 
 
 def not_confirmed() -> str:

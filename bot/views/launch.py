@@ -167,6 +167,28 @@ def issue_text(issue: Issue, accounts: dict[int, str]) -> str:
             "last {days} days (pixel: {pixel}). TikTok could not learn from it; check the "
             "pixel on your site, or change the template's event."
         ),
+        "catalogs_off": _(
+            "The template advertises a catalog's product set, but catalogs are off. Turn them "
+            "on in Settings → Optional features; until then TTPulse asks TikTok nothing about "
+            "catalogs."
+        ),
+        "catalog_scope_missing": _(
+            "The template advertises a catalog's product set, but TikTok has not given TTPulse "
+            "the catalogs permission for this account. Reconnect it in Accounts and keep "
+            "“Catalog management” ticked on TikTok's page."
+        ),
+        "catalog_missing": _(
+            "The template's catalog {catalog} is not in this account's Business Center. "
+            "Launch it on that Business Center's accounts, or change the template's catalog."
+        ),
+        "product_set_missing": _(
+            "The template's product set {set} is not in catalog {catalog} any more. Pick "
+            "another set (Settings → Optional features → 🛍 Catalogs lists them)."
+        ),
+        "product_set_unapproved": _(
+            "The template's product set {set} has no product TikTok approved yet, so its ads "
+            "could not deliver. Wait for the review, or pick another set."
+        ),
         "audiences_off": _(
             "The template includes or excludes audiences, but Audiences are off. Turn them "
             "on in Settings → Optional features, or remove the audiences from the template."
@@ -207,7 +229,7 @@ def issue_text(issue: Issue, accounts: dict[int, str]) -> str:
     }
     if "minimum" in p and "currency" in p:
         values["minimum"] = money(p["minimum"], p["currency"], _loc())
-    for key in ("identity", "error", "currency", "event", "pixel", "ids"):
+    for key in ("identity", "error", "currency", "event", "pixel", "ids", "catalog", "set"):
         values[key] = html.quote(str(p.get(key, "")))
     line = text.format_map(_Default(values))
     return f"• <b>{where}</b>: {line}" if where else f"• {line}"

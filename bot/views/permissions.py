@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiogram import html
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import AccountsCb, AudienceCb, CommentCb, PixelCb, SettingsCb
+from bot.callbacks import AccountsCb, AudienceCb, CatalogCb, CommentCb, PixelCb, SettingsCb
 from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from core.features import FEATURES, Grant
@@ -54,7 +54,8 @@ def _feature_title(feature: str) -> str:
     titles = {"comments": _("💬 Comments on your ads"),
               "pixels": _("🎯 Pixels and events (counts per ad account, launch checks)"),
               "audiences": _("👥 Audiences (custom from your customer files, lookalikes, "
-                             "template targeting)")}
+                             "template targeting)"),
+              "catalogs": _("🛍 Catalogs (product sets and their review status)")}
     return titles.get(feature, feature)
 
 
@@ -104,6 +105,8 @@ def features(on: frozenset[str], grants: list[Grant], words: str = "", negative:
             kb.button(text=_("🎯 Pixels"), callback_data=PixelCb(a="pick"))
         if feature == "audiences" and feature in on:
             kb.button(text=_("👥 Audiences"), callback_data=AudienceCb(a="pick"))
+        if feature == "catalogs" and feature in on:
+            kb.button(text=_("🛍 Catalogs"), callback_data=CatalogCb(a="list"))
     kb.button(text=_("« Back"), callback_data=SettingsCb(action="show"))
     kb.adjust(1)
     return "\n".join(lines), kb.as_markup()

@@ -123,6 +123,9 @@ TABLE_LABELS: dict[str, Callable[[], str]] = {
     "web_signin_links": lambda: _("dashboard sign-in links"),
     "web_identities": lambda: _("Google accounts linked for signing in"),
     "web_oidc_flows": lambda: _("Google sign-in attempts"),
+    "comment_bursts": lambda: _("bursts of negative comments"),
+    "pixel_watches": lambda: _("pixel event watches"),
+    "pixel_signals": lambda: _("pixel event counts read for the watch"),
 }
 
 

@@ -45,6 +45,7 @@ def choice_name(value: str) -> str:
         "TRAFFIC": _("Traffic"),
         "REACH": _("Reach"),
         "VIDEO_VIEWS": _("Video views"),
+        "PRODUCT_SALES": _("Product sales (catalog)"),
         "BUDGET_MODE_INFINITE": _("No limit"),
         "BUDGET_MODE_DAY": _("Daily"),
         "BUDGET_MODE_TOTAL": _("Lifetime"),
@@ -161,6 +162,9 @@ def _field_names() -> dict[str, str]:
         "call_to_action": _("call to action"),
         "landing_url": _("landing URL"),
         "identity_name": _("identity name"),
+        "catalog_id": _("catalog"),
+        "product_set_id": _("product set"),
+        "bc_id": _("Business Center"),
     }
 
 
@@ -189,6 +193,7 @@ def field_label(path: str, template: Template | None = None) -> str:
         "adgroups": _("Ad groups"),
         "ad": _("Ad"),
         "naming": _("Names"),
+        "catalog": _("Catalog"),
     }
     naming_names = {
         "campaign": _("campaign name pattern"),
@@ -419,10 +424,14 @@ def _budget(mode: str, value: Decimal | None) -> str:
 def campaign_lines(t: Template) -> list[str]:
     """The campaign, one line per field."""
     c = t.campaign
-    return [
+    lines = [
         _("Objective: {value}").format(value=choice_name(c.objective_type)),
         _("Budget: {value}").format(value=_budget(c.budget_mode, c.budget)),
     ]
+    if t.catalog is not None:
+        lines.append(_("Catalog: <code>{catalog}</code> · product set <code>{set}</code>").format(
+            catalog=quoted(t.catalog.catalog_id, 24), set=quoted(t.catalog.product_set_id, 24)))
+    return lines
 
 
 def group_lines(g: AdGroupSpec) -> list[str]:

@@ -291,12 +291,13 @@ def _back_to_overview(kb: InlineKeyboardBuilder) -> None:
 
 
 def campaign_screen(t: Template) -> Screen:
-    """The campaign's fields."""
+    """The campaign's fields, and the catalog product set for shopping ads (issue 17)."""
     kb = InlineKeyboardBuilder()
     keys = ["obj", "cbm"] + (["cb"] if t.campaign.budget_mode != "BUDGET_MODE_INFINITE" else [])
     for key in keys:
         label, payload = _field_button(key)
         kb.button(text=label, callback_data=payload)
+    kb.button(text=_("🛍 Catalog product set"), callback_data=TplEditCb(a="cat"))
     _back_to_overview(kb)
     kb.adjust(2, 1)
     text = "\n".join([_("<b>🎯 Campaign</b>"), *campaign_lines(t), "", _hint_currency()])

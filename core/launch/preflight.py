@@ -23,6 +23,7 @@ from core.templates.model import PIXEL_GOALS, Template
 from core.templates.validate import Problem as TemplateProblem
 from core.templates.validate import check_for_launch, launch_warnings, needs_pixel, validate
 from core.tiktok import ScopeMissingError, TikTokClient, TikTokError, TokenInvalidError
+from core.tiktok import catalogs as catalog_api
 from core.tiktok.pixels import Pixel, event_counts, list_pixels
 from storage.models import AdAccount, Creative
 
@@ -37,7 +38,8 @@ class Issue:
     """One problem with how to fix it: `code` is a template Problem code or one of this
     module's (no_access, identity_missing, pixel_missing, pixel_scope_missing,
     pixel_event_missing, pixel_event_silent, audiences_off, audience_missing,
-    audience_scope_missing, tiktok_unreachable,
+    audience_scope_missing, catalogs_off, catalog_missing, catalog_scope_missing,
+    product_set_missing, product_set_unapproved, tiktok_unreachable,
     creative_kind, creative_too_large, creative_unavailable); or a warning that does not stop
     the launch (`validate.WARNING_CODES`)."""
 
@@ -107,7 +109,7 @@ def template_audiences(template: Template) -> list[str]:
 
 async def _account(
     client: TikTokClient, template: Template, target: Target, tracker_connected: bool,
-    now: datetime | None = None, audiences_on: bool = False,
+    now: datetime | None = None, audiences_on: bool = False, catalogs_on: bool = False,
 ) -> tuple[list[Issue], AccountFacts | None]:
     """The checks of one account; its facts when nothing is wrong."""
     account = target.account
@@ -177,9 +179,50 @@ async def _account(
         if problem is not None:
             issues.append(Issue(problem[0], account.id,
                                 params={"account": account.name, **problem[1]}))
+    if template.catalog is not None:
+        issues += await _catalog(client, template, target, catalogs_on)
     if issues or identity is None:
         return issues, None
     return [], AccountFacts(identity.identity_id, pixel_id)
+
+
+async def _catalog(client: TikTokClient, template: Template, target: Target,
+                   catalogs_on: bool) -> list[Issue]:
+    """A shopping-ads template's product set, as one account would use it: the user's catalogs
+    switch on (else nothing is asked), the catalog in the account's Business Center, the set in
+    the catalog, and at least one approved product in the set (issue 17)."""
+    cat, account = template.catalog, target.account
+    assert cat is not None and target.token is not None
+    params = {"account": account.name, "catalog": cat.catalog_id, "set": cat.product_set_id}
+    if not catalogs_on:
+        return [Issue("catalogs_off", account.id, path="catalog", params=params)]
+    if account.bc_id and account.bc_id != cat.bc_id:
+        return [Issue("catalog_missing", account.id, path="catalog.catalog_id", params=params)]
+    try:
+        found = await catalog_api.list_catalogs(client, target.token, cat.bc_id, cat.catalog_id)
+        if not any(c.catalog_id == cat.catalog_id for c in found):
+            return [Issue("catalog_missing", account.id, path="catalog.catalog_id",
+                          params=params)]
+        sets = await catalog_api.product_sets(client, target.token, cat.bc_id, cat.catalog_id)
+        if not any(s.product_set_id == cat.product_set_id for s in sets):
+            return [Issue("product_set_missing", account.id, path="catalog.product_set_id",
+                          params=params)]
+        if not await catalog_api.approved_in_set(client, target.token, cat.bc_id,
+                                                 cat.catalog_id, cat.product_set_id):
+            return [Issue("product_set_unapproved", account.id, path="catalog.product_set_id",
+                          params=params)]
+    except ScopeMissingError:
+        return [Issue("catalog_scope_missing", account.id, params=params)]
+    except TokenInvalidError:
+        return [Issue("no_access", account.id, params={"account": account.name})]
+    except TikTokError as exc:
+        if getattr(exc, "code", None) == 40001:  # a Business Center the login is not in
+            return [Issue("catalog_missing", account.id, path="catalog.catalog_id",
+                          params=params)]
+        detail = str(getattr(exc, "message", "") or exc)[:200]
+        return [Issue("tiktok_unreachable", account.id,
+                      params={"account": account.name, "error": detail})]
+    return []
 
 
 def pixel_events(template: Template) -> list[str]:
@@ -224,6 +267,7 @@ async def run(
     tracker_connected: bool = False,
     now: datetime | None = None,
     audiences_on: bool = False,
+    catalogs_on: bool = False,
 ) -> Checked:
     """Every issue across the template, the accounts and the creatives, the warnings of each
     account, and the facts of each account (complete only when there are no issues)."""
@@ -231,7 +275,8 @@ async def run(
     issues = _from_template([p for p in validate(template) if p.code != "too_many_decimals"], None)
     issues += check_creatives(creatives)
     found = await asyncio.gather(
-        *(_account(client, template, t, tracker_connected, now, audiences_on) for t in targets)
+        *(_account(client, template, t, tracker_connected, now, audiences_on, catalogs_on)
+          for t in targets)
     )
     facts = {}
     warnings: list[Issue] = []

@@ -115,7 +115,8 @@ async def propose(
         if (hit := check_ads(await plan_of(uow, catalogue, clock, user_id), ads)) is not None:
             raise LimitReached(hit)
     checked = await preflight.run(client, template, found, creatives, now=clock.now(),
-                                  audiences_on=is_on(user, "audiences"))
+                                  audiences_on=is_on(user, "audiences"),
+                                  catalogs_on=is_on(user, "catalogs"))
     if checked.issues:
         return checked.issues
     facts = checked.facts

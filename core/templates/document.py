@@ -17,7 +17,14 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from core.templates.model import AdGroupSpec, AdSpec, CampaignSpec, Naming, Template
+from core.templates.model import (
+    AdGroupSpec,
+    AdSpec,
+    CampaignSpec,
+    CatalogTarget,
+    Naming,
+    Template,
+)
 from core.templates.validate import Problem, validate
 
 # Problem codes only the import gives (beside validate.CODES).
@@ -203,4 +210,5 @@ _READERS: dict[str, Reader] = {
     "tuple[AdGroupSpec, ...]": _list_of(_model(AdGroupSpec)),
     "AdSpec": _model(AdSpec),
     "Naming": _model(Naming),
+    "CatalogTarget | None": _optional(_model(CatalogTarget)),
 }

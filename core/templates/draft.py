@@ -21,6 +21,7 @@ from core.templates.model import (
     BILLING_BY_GOAL,
     CALLS_TO_ACTION,
     CAMPAIGN_BUDGET_MODES,
+    CATALOG_OBJECTIVES,
     GENDERS,
     GOALS_BY_OBJECTIVE,
     OBJECTIVE_TYPES,
@@ -32,6 +33,7 @@ from core.templates.model import (
     AdGroupSpec,
     AdSpec,
     CampaignSpec,
+    CatalogTarget,
     Naming,
     Template,
 )
@@ -360,8 +362,22 @@ def _language(code: str) -> str:
     return head.lower() + sep + tail
 
 
+def with_catalog(template: Template, target: CatalogTarget | None) -> Template:
+    """The template advertising a catalog's product set (shopping ads: PRODUCT_SALES), or, with
+    None, no longer (back to website conversions); goals kept to what the objective offers."""
+    if target is None:
+        if template.catalog is None:
+            return template
+        campaign = replace(template.campaign, objective_type=OBJECTIVE_TYPES[0])
+    else:
+        campaign = replace(template.campaign, objective_type=CATALOG_OBJECTIVES[0])
+    return _consistent(replace(template, campaign=campaign, catalog=target))
+
+
 def _consistent(t: Template) -> Template:
     """Fix what a choice made contradictory, the way a person would expect."""
+    if t.catalog is not None and t.campaign.objective_type not in CATALOG_OBJECTIVES:
+        t = replace(t, catalog=None)  # another objective picked: no more shopping ads
     campaign = t.campaign
     if campaign.budget_mode == "BUDGET_MODE_INFINITE" and campaign.budget is not None:
         campaign = replace(campaign, budget=None)

@@ -20,6 +20,10 @@ from decimal import Decimal
 # Objectives whose ads send people to a landing page. APP_PROMOTION (needs an app), the
 # RF_*/TOPVIEW reservation buys and shop/catalog objectives are out of a template's reach.
 OBJECTIVE_TYPES: tuple[str, ...] = ("WEB_CONVERSIONS", "TRAFFIC", "REACH", "VIDEO_VIEWS")
+# Shopping ads from a catalog (issue 17): PRODUCT_SALES with campaign_product_source CATALOG
+# (spec §4.2), only together with a `CatalogTarget` — a template reaches it through its JSON
+# document for now, not the builder, whose objectives are OBJECTIVE_TYPES.
+CATALOG_OBJECTIVES: tuple[str, ...] = ("PRODUCT_SALES",)
 CAMPAIGN_BUDGET_MODES: tuple[str, ...] = (
     "BUDGET_MODE_INFINITE",
     "BUDGET_MODE_DAY",
@@ -94,6 +98,7 @@ GOALS_BY_OBJECTIVE: dict[str, tuple[str, ...]] = {
     "TRAFFIC": ("CLICK", "TRAFFIC_LANDING_PAGE_VIEW"),
     "REACH": ("REACH",),
     "VIDEO_VIEWS": ("VIDEO_VIEW",),
+    "PRODUCT_SALES": ("CONVERT", "CLICK"),
 }
 BILLING_BY_GOAL: dict[str, tuple[str, ...]] = {
     "CONVERT": ("OCPM",),
@@ -173,6 +178,16 @@ class AdSpec:
 
 
 @dataclass(frozen=True)
+class CatalogTarget:
+    """The catalog product set a shopping-ads template advertises: ids of a Business Center's
+    catalog (catalogs are the Business Center's, spec §9), so only its ad accounts can use it."""
+
+    bc_id: str
+    catalog_id: str
+    product_set_id: str
+
+
+@dataclass(frozen=True)
 class Template:
     """A campaign template: what one bulk launch creates in each chosen ad account."""
 
@@ -181,3 +196,4 @@ class Template:
     adgroups: tuple[AdGroupSpec, ...]
     ad: AdSpec
     naming: Naming = field(default_factory=Naming)
+    catalog: CatalogTarget | None = None  # with a CATALOG_OBJECTIVES objective only

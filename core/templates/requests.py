@@ -73,6 +73,11 @@ def campaign_body(
     # spec §4.2: budget only with DAY / TOTAL / DYNAMIC_DAILY_BUDGET.
     if spec.budget_mode != "BUDGET_MODE_INFINITE" and spec.budget is not None:
         body["budget"] = _money(spec.budget, account.currency)
+    if template.catalog is not None:
+        # Shopping ads of a catalog's products on the advertiser's website (spec §4.2
+        # campaign_product_source CATALOG, sales_destination WEBSITE).
+        body["campaign_product_source"] = "CATALOG"
+        body["sales_destination"] = "WEBSITE"
     return _with_request_id(body, request_id)
 
 
@@ -111,6 +116,12 @@ def adgroup_body(
     }
     if objective not in NO_PROMOTION_OBJECTIVES:
         body["promotion_type"] = "WEBSITE"  # templates launch landing-page ads only
+    if template.catalog is not None:
+        # The SDK's AdgroupCreateBody: the catalog and the Business Center that lends it; the
+        # shopping_ads_type / product_source values are TikTok's docs' [U] (the emulator's).
+        body.update(shopping_ads_type="VIDEO", product_source="CATALOG",
+                    catalog_id=template.catalog.catalog_id,
+                    catalog_authorized_bc_id=template.catalog.bc_id)
     if g.placement_type == "PLACEMENT_TYPE_NORMAL":
         body["placements"] = list(g.placements)
     if g.languages:
@@ -171,6 +182,8 @@ def ad_creative(
         creative.update(ad_format="SINGLE_IMAGE", image_ids=list(media.image_ids))
     else:
         raise ValueError("a creative needs a video or images")
+    if template.catalog is not None:
+        creative["product_set_id"] = template.catalog.product_set_id  # ad/get lists it (§4.8)
     return creative
 
 

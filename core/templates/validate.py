@@ -31,6 +31,7 @@ from core.templates.model import (
     BILLING_EVENTS,
     CALLS_TO_ACTION,
     CAMPAIGN_BUDGET_MODES,
+    CATALOG_OBJECTIVES,
     GENDERS,
     GOALS_BY_OBJECTIVE,
     OBJECTIVE_TYPES,
@@ -102,6 +103,7 @@ def validate(template: Template) -> list[Problem]:
     problems = list(_template_name(template.name))
     problems += _naming(template)
     problems += _campaign(template.campaign)
+    problems += _catalog(template)
     problems += _adgroups(template)
     problems += _ad(template.ad)
     return problems
@@ -177,7 +179,8 @@ def _macros(path: str, pattern: str, level: str) -> Iterator[Problem]:
 
 
 def _campaign(campaign: CampaignSpec) -> Iterator[Problem]:
-    yield from _enum("campaign.objective_type", campaign.objective_type, OBJECTIVE_TYPES)
+    objectives = OBJECTIVE_TYPES + CATALOG_OBJECTIVES  # the latter with a catalog (_catalog)
+    yield from _enum("campaign.objective_type", campaign.objective_type, objectives)
     yield from _enum("campaign.budget_mode", campaign.budget_mode, CAMPAIGN_BUDGET_MODES)
     # spec §4.2: budget required when mode is DAY, TOTAL or DYNAMIC_DAILY_BUDGET.
     if campaign.budget_mode == "BUDGET_MODE_INFINITE":
@@ -188,6 +191,22 @@ def _campaign(campaign: CampaignSpec) -> Iterator[Problem]:
         yield Problem("campaign.budget", "required")
         return
     yield from _amount("campaign.budget", campaign.budget)
+
+
+def _catalog(template: Template) -> Iterator[Problem]:
+    """A catalog target goes with a catalog objective, and such an objective needs one; its ids
+    are TikTok's 64-bit numbers (spec §1.7)."""
+    cat, objective = template.catalog, template.campaign.objective_type
+    if cat is None:
+        if objective in CATALOG_OBJECTIVES:
+            yield Problem("catalog", "required")
+        return
+    if objective not in CATALOG_OBJECTIVES:
+        yield Problem("catalog", "not_allowed", {"objective": objective})
+    for name in ("bc_id", "catalog_id", "product_set_id"):
+        value = getattr(cat, name)
+        if not value.isascii() or not value.isdigit() or len(value) > 20:
+            yield Problem(f"catalog.{name}", "invalid", {"value": value[:40]})
 
 
 # ---- ad groups (spec §4.6) ------------------------------------------------------------------

@@ -20,6 +20,12 @@ from core.tiktok.parsing import as_list, as_mapping, id_str, utc_datetime
 PAGE_SIZE = 100
 # TikTok's status values (comment_list.yml CommentStatus).
 PUBLIC, HIDDEN = "PUBLIC", "HIDDEN"
+# How an ad's comment is pinned (Settings.tiktok_comment_pin). TikTok's SDK has no pin call for
+# ad comments: comment_status_update.yml's `operation` is the strict enum {HIDDEN, PUBLIC},
+# while comment_list.yml answers `is_pinned`; the Accounts API pins an organic comment with
+# POST /business/comment/pin/ (action PIN / UNPIN). "status" sends operation PIN / UNPIN to
+# comment/status/update, "endpoint" POSTs comment/pin/, "off" offers no pin [U].
+PIN_VIA = ("status", "endpoint", "off")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +42,7 @@ class Comment:
     status: str
     created: datetime
     original_comment_id: str | None
+    pinned: bool = False
 
     @classmethod
     def from_api(cls, item: Mapping[str, Any]) -> Comment:
@@ -52,6 +59,7 @@ class Comment:
             status=str(item.get("comment_status") or PUBLIC),
             created=utc_datetime(item.get("create_time")) or datetime(1970, 1, 1, tzinfo=UTC),
             original_comment_id=original if original not in ("", "0") else None,
+            pinned=item.get("is_pinned") is True,
         )
 
 
@@ -115,6 +123,20 @@ async def set_status(client: TikTokClient, token: str, advertiser_id: str,
     """Hide (HIDDEN) or show (PUBLIC) comments; setting a status twice is harmless, so a lost
     reply may be retried."""
     body = {"advertiser_id": advertiser_id, "comment_ids": list(comment_ids), "operation": status}
+    await client.transport.call("POST", "comment/status/update/", token=token, body=body)
+
+
+async def set_pinned(client: TikTokClient, token: str, advertiser_id: str, comment_id: str,
+                     pinned: bool, via: str = "status") -> None:
+    """Pin or unpin one comment on its ad's video (`via`: see PIN_VIA); repeating either is
+    harmless, so a lost reply may be retried."""
+    action = "PIN" if pinned else "UNPIN"
+    if via == "endpoint":
+        body: dict[str, Any] = {"advertiser_id": advertiser_id, "comment_id": comment_id,
+                                "action": action}
+        await client.transport.call("POST", "comment/pin/", token=token, body=body)
+        return
+    body = {"advertiser_id": advertiser_id, "comment_ids": [comment_id], "operation": action}
     await client.transport.call("POST", "comment/status/update/", token=token, body=body)
 
 

@@ -7,10 +7,17 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+from sandbox.tiktok import catalogs
 from sandbox.tiktok.api_account import page_args, paginate
 from sandbox.tiktok.audiences import existing_ids
 from sandbox.tiktok.core import Ctx, route
-from sandbox.tiktok.errors import AD_NUMBER_LIMIT, NOTHING_TO_UPDATE, ApiError, param_error
+from sandbox.tiktok.errors import (
+    AD_NUMBER_LIMIT,
+    NOT_EXIST,
+    NOTHING_TO_UPDATE,
+    ApiError,
+    param_error,
+)
 from sandbox.tiktok.model import (
     DELETE,
     DISABLE,
@@ -957,6 +964,7 @@ def adgroup_create(ctx: Ctx) -> Any:
         PROMOTION,
         required=camp.objective_type not in ("REACH", "VIDEO_VIEWS", "ENGAGEMENT"),
     )
+    shopping = _shopping(ctx, adv, camp, p)
     bid_type = p.enum("bid_type", BID_TYPES, default="BID_TYPE_NO_BID")
     if bid_type == "BID_TYPE_CUSTOM":
         field_name = "conversion_bid_price" if billing == "OCPM" else "bid_price"
@@ -994,6 +1002,7 @@ def adgroup_create(ctx: Ctx) -> Any:
         "zipcode_ids": zipcodes,
         "bid_type": bid_type,
         "pacing": p.raw("pacing"),
+        **shopping,
     }
     for f in (
         "bid_price",
@@ -1049,6 +1058,29 @@ def adgroup_create(ctx: Ctx) -> Any:
     if key:
         ctx.world.idempotency[key] = ag.adgroup_id
     return adgroup_dict(ctx, ag)
+
+
+SHOPPING_OBJECTIVES = ("PRODUCT_SALES", "CATALOG_SALES")
+
+
+def _shopping(ctx: Ctx, adv: Advertiser, camp: Campaign, p: Params) -> dict[str, Any]:
+    """The catalog fields of a shopping-ads ad group (sandbox/tiktok/catalogs.py says what is
+    uncertain): product_source CATALOG needs a catalog the account may use."""
+    source = p.enum("product_source", ["CATALOG", "STORE", "SHOWCASE"])
+    kind = p.enum("shopping_ads_type", ["VIDEO", "LIVE", "PRODUCT_SHOPPING_ADS"])
+    if source != "CATALOG":
+        return {k: v for k, v in (("product_source", source), ("shopping_ads_type", kind)) if v}
+    if camp.objective_type not in SHOPPING_OBJECTIVES:
+        raise param_error("product_source CATALOG needs a PRODUCT_SALES campaign.")
+    catalog_id = p.req("catalog_id")
+    bc_id = p.str("catalog_authorized_bc_id")
+    if catalogs.catalog_for(ctx, adv, bc_id, catalog_id) is None:
+        raise ApiError(NOT_EXIST, f"Catalog {catalog_id} does not exist.")
+    out = {"product_source": source, "shopping_ads_type": kind or "VIDEO",
+           "catalog_id": catalog_id}
+    if bc_id:
+        out["catalog_authorized_bc_id"] = bc_id
+    return out
 
 
 IMMUTABLE_AG = (
@@ -1283,6 +1315,14 @@ def _creative(
         if itype == "BC_AUTH_TT":
             out["identity_authorized_bc_id"] = p.req("identity_authorized_bc_id")
         out["identity_id"], out["identity_type"] = ident.identity_id, itype
+    if ag.extra.get("catalog_id") and (need or p.has("product_set_id")):
+        # A catalog ad group's ads show a product set of its catalog (sandbox/.../catalogs.py).
+        set_id = p.req("product_set_id")
+        cat = catalogs.catalog_for(ctx, adv, ag.extra.get("catalog_authorized_bc_id"),
+                                   str(ag.extra["catalog_id"]))
+        if cat is None or set_id not in {s.product_set_id for s in cat.sets}:
+            raise ApiError(NOT_EXIST, f"Product set {set_id} does not exist.")
+        out["catalog_id"], out["product_set_id"] = cat.catalog_id, set_id
     if p.has("call_to_action_id"):
         out["call_to_action_id"] = p.req("call_to_action_id")
     elif p.has("call_to_action"):

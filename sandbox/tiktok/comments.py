@@ -14,6 +14,19 @@ Endpoints:
   with the fields of the file's response_rule, plus ``page_info``.
 * ``POST comment/status/update/``: ``advertiser_id``, ``comment_ids`` (list), ``operation``
   HIDDEN|PUBLIC.
+* Pinning (issue 17): TikTok's SDK has no pin call for ad comments — comment_status_update.yml's
+  ``operation`` is the strict enum CommentOperation {HIDDEN, PUBLIC} — yet comment_list.yml
+  answers ``is_pinned`` per comment, and the Accounts API pins an organic video's comment with
+  ``POST /business/comment/pin/`` (action PIN / UNPIN). How an advertiser pins an ad's comment
+  is therefore a knob, ``comment_pin`` [U]: "status" (default) — comment/status/update also
+  takes ``operation`` PIN / UNPIN, for exactly one comment id; "endpoint" — ``POST
+  comment/pin/`` with ``advertiser_id``, ``comment_id``, ``action`` PIN|UNPIN (the Accounts
+  API's shape); "none" — no way to pin (PIN is refused as the SDK's enum would, comment/pin/
+  is an unknown route). A video shows one pinned comment (TikTok's app replaces the pinned
+  one when another is pinned) -> ``comment_pin_replaces`` (default True: pinning another
+  comment of the same ad unpins the first; False refuses it with 40002). Only a visible
+  top-level comment may be pinned [U]: a hidden one or a reply is refused with 40002, and
+  hiding a pinned comment unpins it.
 * ``POST comment/post/``: a reply — ``advertiser_id``, ``ad_id``, ``comment_id`` (the comment
   answered), ``text``; answers the new reply.
 
@@ -34,6 +47,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox.tiktok.api_account import page_args, paginate
+from sandbox.tiktok.config import EmulatorConfig
 from sandbox.tiktok.core import Ctx, route
 from sandbox.tiktok.errors import ApiError, param_error
 from sandbox.tiktok.model import DELETE, Ad, fmt_time
@@ -115,7 +129,7 @@ def _view(ctx: Ctx, ad: Ad, c: dict[str, Any], original: str = "0") -> dict[str,
         "identity_type": str(ad.extra.get("identity_type", "CUSTOMIZED_USER")),
         "is_auth_comment_manage_scope": True,
         "is_auth_ttba": False,
-        "is_pinned": False,
+        "is_pinned": w.comment_pinned.get(ad.ad_id) == cid,
         "likes": c.get("likes", 0),
         "original_comment_id": original,
         "replies": len(replies),
@@ -202,17 +216,64 @@ def _known(ctx: Ctx, cid: str) -> Ad | None:
 
 @route("comment/status/update/", "POST")
 def comment_status_update(ctx: Ctx) -> Any:
-    """Hide or show comments (HIDDEN / PUBLIC)."""
+    """Hide or show comments (HIDDEN / PUBLIC); with ``comment_pin`` "status" also PIN /
+    UNPIN one comment."""
     p = ctx.params
     adv = ctx.advertiser()
     ids = p.str_list("comment_ids", required=True, min_items=1, max_items=20) or []
-    operation = p.enum("operation", ["HIDDEN", "PUBLIC"], required=True)
+    pin_ops = ["PIN", "UNPIN"] if ctx.emu.config.comment_pin == "status" else []
+    operation = p.enum("operation", ["HIDDEN", "PUBLIC", *pin_ops], required=True)
+    ads = {}
     for cid in ids:
         ad = _known(ctx, cid)
         if ad is None or ad.advertiser_id != adv.advertiser_id:
             raise ApiError(NOT_EXIST, f"Comment {cid} does not exist.")
+        ads[cid] = ad
+    if operation in ("PIN", "UNPIN"):
+        if len(ids) != 1:
+            raise param_error("Only one comment can be pinned or unpinned at a time.")
+        _pin(ctx, ads[ids[0]], ids[0], operation == "PIN")
+        return {}
     for cid in ids:
         ctx.world.comment_status[cid] = str(operation)
+        if operation == "HIDDEN" and ctx.world.comment_pinned.get(ads[cid].ad_id) == cid:
+            del ctx.world.comment_pinned[ads[cid].ad_id]  # a hidden comment is not pinned
+    return {}
+
+
+def _pin(ctx: Ctx, ad: Ad, cid: str, on: bool) -> None:
+    """Pin or unpin a comment of an ad's video (one pinned comment a video)."""
+    w = ctx.world
+    pinned = w.comment_pinned.get(ad.ad_id)
+    if not on:
+        if pinned == cid:
+            del w.comment_pinned[ad.ad_id]
+        return
+    if cid in w.comment_replies:
+        raise param_error("A reply cannot be pinned.")
+    if w.comment_status.get(cid, "PUBLIC") != "PUBLIC":
+        raise param_error("A hidden comment cannot be pinned.")
+    if pinned not in (None, cid) and not ctx.emu.config.comment_pin_replaces:
+        raise param_error("A comment is already pinned on this video. Unpin it first.")
+    w.comment_pinned[ad.ad_id] = cid
+
+
+def pin_route_on(config: EmulatorConfig) -> bool:
+    """Whether comment/pin/ exists (server.py answers it as an unknown route otherwise)."""
+    return config.comment_pin == "endpoint"
+
+
+@route("comment/pin/", "POST")
+def comment_pin(ctx: Ctx) -> Any:
+    """Pin or unpin one comment (``comment_pin`` "endpoint" only; the Accounts API's shape)."""
+    p = ctx.params
+    adv = ctx.advertiser()
+    cid = p.req("comment_id")
+    action = p.enum("action", ["PIN", "UNPIN"], required=True)
+    ad = _known(ctx, cid)
+    if ad is None or ad.advertiser_id != adv.advertiser_id:
+        raise ApiError(NOT_EXIST, f"Comment {cid} does not exist.")
+    _pin(ctx, ad, cid, action == "PIN")
     return {}
 
 

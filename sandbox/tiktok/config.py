@@ -63,7 +63,14 @@ Uncertain facts of the spec (shared/spec/tiktok-marketing-api.md) and what the e
 * Comments (sandbox/tiktok/comments.py says what is uncertain there): ``comment_slot_seconds``
   (600) and ``comment_chance_percent`` (25) shape how often the demo's ads get a comment;
   ``comment_page_size_max`` (100), ``comment_max_days`` (30) and ``comment_reply_max_len``
-  (150) are limits TikTok's file does not declare [U].
+  (150) are limits TikTok's file does not declare [U]. How an ad's comment is pinned is not
+  in TikTok's SDK -> ``comment_pin`` ("status" default: PIN / UNPIN operations of
+  comment/status/update; "endpoint": POST comment/pin/; "none": no pinning) and whether
+  pinning a second comment of a video replaces the first -> ``comment_pin_replaces`` (True).
+* Catalogs (sandbox/tiktok/catalogs.py says what is uncertain there): the largest
+  ``page_size`` of catalog/get is not declared -> ``catalog_page_size_max`` (default 50);
+  catalog/product/get has no file in TikTok's SDK -> ``catalog_product_page_size_max`` (default
+  100, catalog_set_product_get.yml's maximum).
 * Audiences (sandbox/tiktok/audiences.py says what is uncertain there): a new audience is
   computed for ``audience_ready_seconds`` (1800; TikTok says "up to 24-48 hours") and then
   reaches ``audience_match_percent`` (70) of its distinct rows; ``audience_file_max_bytes``
@@ -170,6 +177,10 @@ class EmulatorConfig:
     comment_page_size_max: int = 100
     comment_max_days: int = 30
     comment_reply_max_len: int = 150
+    comment_pin: str = "status"
+    comment_pin_replaces: bool = True
+    catalog_page_size_max: int = 50
+    catalog_product_page_size_max: int = 100
     audience_ready_seconds: int = 1800
     audience_match_percent: int = 70
     audience_file_max_bytes: int = 50 * 1024 * 1024
@@ -211,6 +222,8 @@ class EmulatorConfig:
                 bad = [k for k in value if k not in CREATE_KINDS]
                 if bad:
                     raise ValueError(f"idempotent_creates takes {list(CREATE_KINDS)}, not {bad}")
+            if key == "comment_pin" and value not in ("status", "endpoint", "none"):
+                raise ValueError('comment_pin must be "status", "endpoint" or "none"')
             if key == "missing_scope_code" and value not in (40001, 40130):
                 raise ValueError("missing_scope_code must be 40001 or 40130")
             if key == "scope_ids" and not all(

@@ -307,6 +307,7 @@ class World:
         self.comment_status: dict[str, str] = {}
         self.comment_replies: dict[str, dict[str, Any]] = {}
         self.comment_ads: dict[str, Ad] = {}
+        self.comment_pinned: dict[str, str] = {}  # ad id -> its video's pinned comment id
         # Audiences (sandbox/tiktok/audiences.py): uploaded files (their hashed rows, kept so a
         # test can see what arrived) by file_path, and audiences by id.
         self.audience_files: dict[str, dict[str, Any]] = {}

@@ -15,6 +15,7 @@ from aiohttp import web
 import sandbox.tiktok.api_account
 import sandbox.tiktok.api_entities
 import sandbox.tiktok.audiences
+import sandbox.tiktok.catalogs
 import sandbox.tiktok.comments
 import sandbox.tiktok.pixels
 import sandbox.tiktok.reports
@@ -136,7 +137,8 @@ async def api_dispatch(request: web.Request) -> web.StreamResponse:
         await asyncio.sleep((cfg.latency_ms + jitter) / 1000)
     rel = path[len(API_PREFIX) :]
     rt = ROUTES.get(rel)
-    if rt is None or rt.method != request.method:
+    switched_off = rel == "comment/pin/" and not sandbox.tiktok.comments.pin_route_on(cfg)
+    if rt is None or rt.method != request.method or switched_off:
         return web.Response(
             status=cfg.unknown_route_http_status,
             text=json.dumps(

@@ -56,5 +56,7 @@ class AdComment(Base):
     # Set when TTPulse hid it by the user's words (the log of automatic hides; Unhide undoes).
     auto_hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     matched: Mapped[str | None] = mapped_column(String(40))  # the word that hid it
+    # Since when it is pinned on its ad's video (read back at TikTok); None: not pinned.
+    pinned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The burst of negative comments it was alerted in (comment_bursts.id; core/comment_bursts.py).
     burst_id: Mapped[int | None] = mapped_column(Integer, index=True)

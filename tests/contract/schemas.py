@@ -541,6 +541,73 @@ class PixelStatsList(_Obj):
     list: list[PixelStats]
 
 
+class CatalogBc(_Obj):
+    """catalog_get.yml response_rule `bc_info`."""
+
+    bc_id: NumericId
+    bc_name: StrictStr
+
+
+class CatalogConf(_Obj):
+    """catalog/create's CatalogcreateCatalogConf fields, as catalog/get echoes them [U]."""
+
+    region_code: StrictStr
+    currency: StrictStr
+
+
+class Catalog(_Obj):
+    """catalog_get.yml response_rule `list[]` (the fields TTPulse reads)."""
+
+    catalog_id: NumericId
+    catalog_name: StrictStr
+    catalog_conf: CatalogConf
+    bc_info: CatalogBc
+
+
+class CatalogList(_Obj):
+    """catalog/get/: `data.list` and `page_info`."""
+
+    list: list[Catalog]
+    page_info: PageInfo
+
+
+class CatalogOverview(_Obj):
+    """catalog_overview.yml response_rule: counts by review status."""
+
+    approved: StrictInt = Field(ge=0)
+    processing: StrictInt = Field(ge=0)
+    rejected: StrictInt = Field(ge=0)
+
+
+class ProductSetItem(_Obj):
+    """A product set of catalog/set/get/ `data.list` (declared only as `list` [U])."""
+
+    product_set_id: NumericId
+    product_set_name: StrictStr
+    product_count: StrictInt | None = Field(default=None, ge=0)
+
+
+class ProductSetList(_Obj):
+    """catalog_set_get.yml response_rule: `list`."""
+
+    list: list[ProductSetItem]
+
+
+class Product(_Obj):
+    """A product of catalog/product/get/ (no file in TikTok's SDK [U])."""
+
+    product_id: NumericId
+    title: StrictStr
+    audit_status: StrictStr = Field(pattern=r"^(APPROVED|PROCESSING|REJECTED)$")
+
+
+class ProductList(_Obj):
+    """catalog/product/get/: `data.list` and `page_info`."""
+
+    list: list[Product]
+    page_info: PageInfo
+
+
 class CustomAudience(_Obj):
     """dmp_custom_audience_list.yml `list[]` (the yml declares only `list`; the fields TTPulse
     reads, as TikTok's docs name them [U])."""
@@ -588,7 +655,7 @@ class NewAudience(_Obj):
 
 
 class Empty(_Obj):
-    """A write that answers `data: {}` (comment/status/update/)."""
+    """A write that answers `data: {}` (comment/status/update/, comment/pin/)."""
 
 
 _COUNT = re.compile(r"^\d+$")
@@ -639,9 +706,14 @@ SUCCESS_SCHEMAS: dict[str, type[_Obj] | None] = {
     "report/integrated/get/": ReportList,
     "comment/list/": CommentList,
     "comment/status/update/": Empty,
+    "comment/pin/": Empty,  # the emulator's comment_pin "endpoint" way [U]
     "comment/post/": Comment,
     "pixel/list/": PixelList,
     "pixel/event/stats/": PixelStatsList,
+    "catalog/get/": CatalogList,
+    "catalog/overview/": CatalogOverview,
+    "catalog/set/get/": ProductSetList,
+    "catalog/product/get/": ProductList,
     "dmp/custom_audience/list/": CustomAudienceList,
     "dmp/custom_audience/get/": CustomAudienceGet,
     "dmp/custom_audience/file/upload/": AudienceFile,

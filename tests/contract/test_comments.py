@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from core import audiences, comments, pixel_watch, pixels
+from core import audiences, catalogs, comments, pixel_watch, pixels
 from core.features import set_feature
 from core.rules import engine as rules_engine
 from core.rules.tiktok_changer import TikTokChanger
@@ -53,9 +53,9 @@ async def _optional_calls(emu: Any) -> dict[str, int]:
 async def test_features_off_make_zero_optional_calls(
     db: Db, client: TikTokClient, emu: Any
 ) -> None:
-    """Sync, a rules tick, a comments tick, a pixel-watch tick and the Pixels and Audiences
-    screens for a user who watches a campaign but has every optional feature off: not one
-    request to a comment/pixel/audience/catalog endpoint."""
+    """Sync, a rules tick, a comments tick, a pixel-watch tick and the Pixels, Audiences and
+    Catalogs screens for a user who watches a campaign but has every optional feature off: not
+    one request to a comment/pixel/audience/catalog endpoint."""
     await sync_all(db, client)
     await _watch_first_campaign(db)
     db.clock.set(NOW + timedelta(hours=2))
@@ -69,6 +69,8 @@ async def test_features_off_make_zero_optional_calls(
         await pixels.account_pixels(db.uow, db.clock, client, USER, account.id)
     with pytest.raises(audiences.FeatureOff):  # nor the Audiences screen with audiences off
         await audiences.account_audiences(db.uow, client, USER, account.id)
+    with pytest.raises(catalogs.FeatureOff):  # the Catalogs screen asks nothing with it off
+        await catalogs.user_catalogs(db.uow, client, USER)
     assert await _optional_calls(emu) == {}
 
 

@@ -12,10 +12,12 @@ import pytest
 
 from core.templates.model import (
     BILLING_BY_GOAL,
+    CATALOG_OBJECTIVES,
     GOALS_BY_OBJECTIVE,
     AdGroupSpec,
     AdSpec,
     CampaignSpec,
+    CatalogTarget,
     Template,
 )
 from core.templates.naming import NameValues, expand
@@ -29,6 +31,7 @@ from core.templates.requests import (
 )
 from core.templates.validate import check_for_launch, validate
 from core.tiktok import Advertiser, InvalidRequestError, TikTokClient
+from core.tiktok import catalogs as catalog_api
 from tests.contract.conftest import Emu
 from tests.contract.test_tiktok_entities import tiny_png, usd_advertiser
 
@@ -196,6 +199,14 @@ async def test_a_resumed_launch_does_not_duplicate(emu: Emu, client: TikTokClien
     assert [c.campaign_id for c in found] == [first]
 
 
+async def _catalog(client: TikTokClient, token: str) -> CatalogTarget:
+    """The demo Business Center's first catalog and product set (shopping ads, issue 17)."""
+    [bc] = [b for b in await client.get_business_centers(token) if b.name == "Demo Media BC"]
+    [cat, *_] = await catalog_api.list_catalogs(client, token, bc.bc_id)
+    [first, *_] = await catalog_api.product_sets(client, token, bc.bc_id, cat.catalog_id)
+    return CatalogTarget(bc.bc_id, cat.catalog_id, first.product_set_id)
+
+
 @pytest.mark.parametrize(
     ("objective", "goal", "custom_bid"),
     [
@@ -223,6 +234,7 @@ async def test_every_objective_and_goal_launches(
         base,
         campaign=CampaignSpec(objective, "BUDGET_MODE_INFINITE"),
         adgroups=(geo,),
+        catalog=await _catalog(client, token) if objective in CATALOG_OBJECTIVES else None,
     )
     assert validate(t) == []
     creatives = [("clip.mp4", await media(client, token, adv.advertiser_id, "clip.mp4"))]

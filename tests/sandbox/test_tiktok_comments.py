@@ -81,3 +81,64 @@ async def test_hide_show_and_reply(api: Api) -> None:
     assert reply["original_comment_id"] == c["comment_id"]
     replies = ok(await _list(api, group, comment_type=["REPLY"]))["comments"]
     assert [r["content"] for r in replies] == ["Thanks! DM us"]
+
+
+def _pinned(comments: list[dict]) -> list[str]:
+    return [c["comment_id"] for c in comments if c["is_pinned"]]
+
+
+async def test_pin_one_comment_a_video(api: Api) -> None:
+    """comment_pin "status": PIN / UNPIN through comment/status/update, read back as
+    is_pinned; a second pin on the same ad replaces the first (or is refused with
+    comment_pin_replaces off); hidden comments and replies cannot be pinned; hiding unpins."""
+    group = await _adgroup(api)
+    comments = ok(await _list(api, group, page_size=100))["comments"]
+    by_ad: dict[str, list[dict]] = {}
+    for c in comments:
+        by_ad.setdefault(c["ad_id"], []).append(c)
+    first, second = next(v for v in by_ad.values() if len(v) >= 2)[:2]
+    body = {"advertiser_id": US, "comment_ids": [first["comment_id"]], "operation": "PIN"}
+    ok(await api.post("comment/status/update/", body))
+    assert _pinned(ok(await _list(api, group, page_size=100))["comments"]) == [
+        first["comment_id"]]
+    err(await api.post("comment/status/update/",
+                       {**body, "comment_ids": [first["comment_id"], second["comment_id"]]}),
+        40002)
+    ok(await api.post("comment/status/update/", {**body, "comment_ids": [second["comment_id"]]}))
+    assert _pinned(ok(await _list(api, group, page_size=100))["comments"]) == [
+        second["comment_id"]]
+    await api.control("config", {"comment_pin_replaces": False})
+    err(await api.post("comment/status/update/", body), 40002)
+    ok(await api.post("comment/status/update/",
+                      {**body, "comment_ids": [second["comment_id"]], "operation": "HIDDEN"}))
+    assert _pinned(ok(await _list(api, group, page_size=100))["comments"]) == []
+    err(await api.post("comment/status/update/", {**body, "comment_ids": [second["comment_id"]]}),
+        40002)  # hidden
+    ok(await api.post("comment/status/update/", body))
+    ok(await api.post("comment/status/update/", {**body, "operation": "UNPIN"}))
+    assert _pinned(ok(await _list(api, group, page_size=100))["comments"]) == []
+    reply = ok(await api.post("comment/post/", {"advertiser_id": US, "ad_id": first["ad_id"],
+                                                "comment_id": first["comment_id"],
+                                                "text": "Thanks"}))
+    err(await api.post("comment/status/update/", {**body, "comment_ids": [reply["comment_id"]]}),
+        40002)
+
+
+async def test_pin_endpoint_or_none_by_knob(api: Api) -> None:
+    """comment_pin "endpoint": POST comment/pin/ (action PIN / UNPIN) and no PIN operation;
+    "none": neither, as TikTok's SDK enum (HIDDEN / PUBLIC) reads."""
+    group = await _adgroup(api)
+    c = ok(await _list(api, group))["comments"][0]
+    status = {"advertiser_id": US, "comment_ids": [c["comment_id"]], "operation": "PIN"}
+    pin = {"advertiser_id": US, "comment_id": c["comment_id"], "action": "PIN"}
+    err(await api.post("comment/pin/", pin), 40400)
+    await api.control("config", {"comment_pin": "endpoint"})
+    err(await api.post("comment/status/update/", status), 40002)
+    ok(await api.post("comment/pin/", pin))
+    assert _pinned(ok(await _list(api, group))["comments"]) == [c["comment_id"]]
+    ok(await api.post("comment/pin/", {**pin, "action": "UNPIN"}))
+    assert _pinned(ok(await _list(api, group))["comments"]) == []
+    err(await api.post("comment/pin/", {**pin, "comment_id": "1"}), 40007)
+    await api.control("config", {"comment_pin": "none"})
+    err(await api.post("comment/status/update/", status), 40002)
+    err(await api.post("comment/pin/", pin), 40400)
