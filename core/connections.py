@@ -281,8 +281,11 @@ async def disconnect(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient 
 
 
 async def _finish_disconnect(u: UnitOfWork, conn: TikTokConnection, now: datetime) -> None:
-    """Mark a connection the user disconnected: token dropped, accounts untracked, purge set."""
-    conn.status = "disconnected"
+    """Mark a connection the user disconnected: token dropped, accounts untracked, purge set.
+    The user's own request and the syncs that meet the revoked token may all get here at once:
+    only the one whose conditional update takes the row finishes it (and records it once)."""
+    if not await u.connections.claim_disconnect(conn.id):
+        return
     conn.disconnected_at = conn.disconnected_at or now
     # Already revoked at TikTok: the date the user was given stands.
     conn.purge_after = min(conn.purge_after or now + RETENTION, now + RETENTION)
@@ -301,7 +304,7 @@ async def finish_requested_disconnect(u: UnitOfWork, now: datetime, connection_i
     """TikTok refused the token of a connection its user is disconnecting (we revoked it):
     finish that disconnect, with no "TikTok dropped your login" alert. True if it was one."""
     conn = await u.connections.connection(user_id, connection_id)
-    if conn is None or conn.status == "disconnected" or conn.disconnected_at is None:
+    if conn is None or conn.disconnected_at is None:
         return False
     await _finish_disconnect(u, conn, now)
     return True

@@ -54,6 +54,16 @@ class ConnectionRepo:
         )
         return list(rows)
 
+    async def claim_disconnect(self, connection_id: int) -> bool:
+        """Mark the connection disconnected; True only for the one caller that changed it."""
+        result = await self._s.execute(
+            update(TikTokConnection)
+            .where(TikTokConnection.id == connection_id,
+                   TikTokConnection.status != "disconnected")
+            .values(status="disconnected")
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
     async def connection(self, user_id: int, connection_id: int) -> TikTokConnection | None:
         """One of the user's connections (None if it is someone else's or gone)."""
         return await self._s.scalar(

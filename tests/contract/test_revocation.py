@@ -5,6 +5,7 @@ purge deletes it after the date."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -219,3 +220,30 @@ async def test_an_advertiser_no_longer_listed_gets_its_own_purge_clock(
     assert await count(db, MetricDaily, MetricDaily.ad_account_id == lost.id) == 0
     assert await count(db, MetricDaily) == kept_rows > 0
     assert await count(db, AdAccount) == len(kept)
+
+
+async def test_syncs_meeting_the_revoked_token_at_once_record_one_disconnect(
+    db_url: str, client: TikTokClient, emu: Any, engines: list[Any]
+) -> None:
+    """Several instances' syncs meet the token the user just revoked at the same moment: each
+    finishes the disconnect if it is not finished, but only one does, so the user's activity
+    says "TikTok disconnected" once (CI saw it three times)."""
+    db = await connected_db(db_url, client, engines)
+    await sync_all(db, client)
+    async with db.uow() as u:
+        [conn] = await u.connections.connections(USER)
+    db.clock.set(LATER)
+    revoke = client.revoke_token
+    in_between: list[Any] = []
+
+    async def revoke_then_sync_on_three_workers(token: str) -> None:
+        await revoke(token)
+        runs = await asyncio.gather(*(
+            run_due(db.uow, db.clock, client, f"w{i}", limit=1) for i in range(3)))
+        in_between.extend(o for run in runs for o in run)
+
+    client.revoke_token = revoke_then_sync_on_three_workers  # type: ignore[method-assign]
+    await disconnect(db.uow, db.clock, client, USER, conn.id)
+    assert len(in_between) >= 2
+    assert await count(db, AuditEntry, AuditEntry.action == "tiktok.disconnected") == 1
+    assert await alerts(db) == []
