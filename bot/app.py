@@ -269,7 +269,8 @@ def background_ticks(svc: Service) -> list[Tick]:
     """What every instance does in the background; leases keep instances from doubling work."""
     plans: PlanBook = svc.dp["plans"]
     leases = svc.settings.leases
-    notifier = Notifier(svc.uow, svc.clock, svc.bot, svc.i18n, plans=plans, lease=leases.outbox)
+    notifier = Notifier(svc.uow, svc.clock, svc.bot, svc.i18n, plans=plans, lease=leases.outbox,
+                        pin=svc.settings.tiktok_comment_pin != "off")
     owner = svc.worker
     courier = ExportCourier(svc.bot, svc.i18n)
     exports_dir = Path(svc.settings.export_dir)

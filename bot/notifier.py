@@ -96,6 +96,7 @@ class Notifier:
         window: int = WINDOW,
         plans: PlanBook | None = None,
         lease: timedelta = LEASE,
+        pin: bool = True,
     ) -> None:
         self._uow, self._clock, self._bot, self._i18n = uow, clock, bot, i18n
         self._window = window
@@ -104,6 +105,7 @@ class Notifier:
         self._lease = lease
         self._send_timeout = min(SEND_TIMEOUT, lease.total_seconds() / 2)
         self._plans = plans  # plan names in billing messages (built-in plans without it)
+        self._pin = pin  # comment cards offer Pin (off: Settings.tiktok_comment_pin "off")
 
     async def tick(self, limit: int | None = None) -> int:
         """Send everything due (concurrently across chats, in order within one); returns sent."""
@@ -170,6 +172,7 @@ class Notifier:
                     self._clock.now(),
                     outbox_id=message.id,
                     catalogue=self._plans.current() if self._plans is not None else None,
+                    pin=self._pin,
                 )
 
     async def _deliver(self, message: OutboxMessage) -> bool:

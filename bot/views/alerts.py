@@ -44,10 +44,11 @@ async def render(
     outbox_id: int | None = None,
     catalogue: Catalogue | None = None,
     focus: int | None = None,
+    pin: bool = True,
 ) -> Screen | None:
     """The message for one alert (`outbox_id`: the alert's own id, to gather the alerts merged
     into it; `catalogue`: the plans in force, for plan names; `focus`: a rule action whose digest
-    page to show), or None when its subject no longer exists."""
+    page to show; `pin`: comment cards offer Pin), or None when its subject no longer exists."""
     if kind in BILLING_KINDS:
         return await _billing(u, kind, user_id, params, catalogue or PlanBook().current(),
                               now or datetime.now(UTC))
@@ -105,7 +106,7 @@ async def render(
         if user is None or not is_on(user, comments.FEATURE):
             return None  # switched off since: not even what was already pulled is shown
         found = await u.comments.comment(user_id, int(params["comment"]))
-        return comments_view.card(found[0]) if found is not None else None
+        return comments_view.card(found[0], pin) if found is not None else None
     if kind == comment_bursts.BURST_KIND:
         user = await u.users.get(user_id)
         if user is None or not is_on(user, comments.FEATURE):

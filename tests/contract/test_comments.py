@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.i18n import make_i18n
+from bot.views import alerts as alerts_view
 from core import audiences, catalogs, comments, pixel_watch, pixels
 from core.features import set_feature
 from core.rules import engine as rules_engine
@@ -20,6 +22,7 @@ from core.tiktok import TikTokClient
 from storage.models import AdComment, OutboxMessage
 from tests.contract.test_sync import NOW, USER, Db, connected_db, sync_all
 
+i18n = make_i18n()
 OPTIONAL_PREFIXES = ("comment/", "blockedword/", "pixel/", "event/", "offline/", "dmp/",
                      "catalog/")
 
@@ -44,6 +47,10 @@ async def _watch_first_campaign(db: Db) -> tuple[int, str]:
     assert await comments.set_watch(db.uow, db.clock, USER, camp.ad_account_id, camp.object_id,
                                     True)
     return camp.ad_account_id, camp.object_id
+
+
+def _labels(screen: Any) -> list[str]:
+    return [b.text for row in screen[1].inline_keyboard for b in row]
 
 
 async def _optional_calls(emu: Any) -> dict[str, int]:
@@ -95,6 +102,12 @@ async def test_new_comments_are_pulled_once_and_a_hide_is_read_back(
         assert len(alerts) == announced
         row = await u.session.get(AdComment, alerts[0].params["comment"])
         assert row is not None and row.ad_name and row.content
+        # The alert's card offers Pin unless TIKTOK_COMMENT_PIN is "off" (the notifier's pin).
+        with i18n.context(), i18n.use_locale("en"):
+            buttons = {pin: _labels(await alerts_view.render(
+                u, comments.NEW_KIND, USER, alerts[0].params, pin=pin)) for pin in (True, False)}
+        assert "📌 Pin" in buttons[True] and "🙈 Hide" in buttons[True]
+        assert "📌 Pin" not in buttons[False] and "🙈 Hide" in buttons[False]
     hidden = await comments.set_hidden(db.uow, db.clock, client, USER, row.id, True)
     assert hidden is not None and hidden.status == "HIDDEN"
     assert emu.state.comment_status[row.comment_id] == "HIDDEN"
