@@ -48,6 +48,7 @@ class AccountInfo:
     time_zone: str
     status: str
     bc_name: str | None
+    bc_id: str | None = None  # the owning Business Center (its catalogs are the account's)
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,8 @@ def report_zone(adv: Advertiser) -> str:
 
 def _info(adv: Advertiser, bc_names: dict[str, str]) -> AccountInfo:
     return AccountInfo(adv.advertiser_id, adv.name, adv.currency or "USD", report_zone(adv),
-                       adv.status or "", bc_names.get(adv.owner_bc_id or ""))
+                       adv.status or "", bc_names.get(adv.owner_bc_id or ""),
+                       adv.owner_bc_id or None)
 
 
 async def _fetch_accounts(client: TikTokClient, token: str,
@@ -213,6 +215,7 @@ async def _store(uow: UnitOfWorkFactory, clock: Clock, user_id: int, reconnect_i
                 row.plan_paused_at = None if row.tracked else now
             row.name, row.currency, row.time_zone = info.name, info.currency, info.time_zone
             row.status, row.bc_name, row.updated_at = info.status, info.bc_name, now
+            row.bc_id = info.bc_id
         await u.session.flush()
         for gone in known.values():  # the login no longer reaches it: stop syncing, and purge
             await note_lost(u, now, gone.id, user_id)

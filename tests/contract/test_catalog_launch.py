@@ -6,6 +6,7 @@ launches ad groups with the catalog and ads with the set at the emulator."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,17 @@ async def test_preflight_checks_the_set_and_a_launch_uses_it(
     no_catalog = await propose(shopping(bc, "7300000000000000099", us.sets[0].product_set_id))
     assert isinstance(no_catalog, list) and [i.code for i in no_catalog] == ["catalog_missing"]
     assert not [g for g in emu.state.adgroups.values() if g.extra.get("catalog_id")]
+    # The account's own Business Center is known from advertiser/info's owner_bc_id: another
+    # centre's catalog is refused before any catalog/ call.
+    async with db.uow() as u:
+        [account, *_] = await u.connections.accounts(USER, tracked_only=True)
+    assert account.bc_id == emu.state.advertisers[account.advertiser_id].owner_bc_id == bc
+    before = await _optional_calls(emu)
+    elsewhere = replace(shopping("7000000000000000999", us.catalog_id, us.sets[1].product_set_id),
+                        name="Another centre's catalog")
+    elsewhere = await propose(elsewhere)
+    assert isinstance(elsewhere, list) and [i.code for i in elsewhere] == ["catalog_missing"]
+    assert await _optional_calls(emu) == before
 
     proposed = await propose(best)
     assert isinstance(proposed, service.Proposed), proposed
