@@ -78,9 +78,8 @@ def apply(template: Template, form: Mapping[str, str],
             offered = draft.choices(t, key, g)
             wanted = {v for v in getall(name_of(key, g)) if v in offered}
             for value in wanted ^ set(draft.value_of(t, key, g)):
-                t = draft.toggle(t, key, g, value)
-        if (name_of("cmt", g) in form) != bool(draft.value_of(t, "cmt", g)):
-            t = draft.switch(t, "cmt", g)
+                t = draft.tick(t, key, g, value, value in wanted)
+        t = draft.switch(t, "cmt", g, name_of("cmt", g) in form)
 
     def type_in(key: str, g: int | None) -> None:
         nonlocal t

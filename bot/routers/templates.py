@@ -388,11 +388,14 @@ async def _draft_step(
         await _after(query, state, replace(d, template=fields.choose(t, f, g, value)), f, g)
     elif a in ("tog", "clr", "sw"):
         if a == "tog":
-            t = fields.toggle(t, f, g, fields.choices(t, f, g)[_index(cb.v)])
+            index, on = _wanted_tick(cb.v)
+            t = fields.tick(t, f, g, fields.choices(t, f, g)[index], on)
         elif a == "clr":
             t = fields.clear(t, f, g)
+        elif cb.v in ("0", "1"):
+            t = fields.switch(t, f, g, cb.v == "1")
         else:
-            t = fields.switch(t, f, g)
+            raise Stale(cb.v)
         await _put(state, replace(d, template=t))
         screen = view.group_screen(t, g) if a == "sw" else view.choice_screen(t, f, g)
         await show(query, screen)
@@ -450,6 +453,13 @@ async def _tracker_suffixes(uow: UnitOfWorkFactory, user: User) -> list[tuple[st
     """(tracker name, landing-URL suffix) for each of the user's connected trackers."""
     trackers = await list_trackers(uow, user.id)
     return [(t.name or t.url, landing_suffix(t.kind)) for t in trackers]
+
+
+def _wanted_tick(value: str) -> tuple[int, bool]:
+    """A tick button's option index and wanted state ("3+" tick, "3-" untick)."""
+    if len(value) < 2 or value[-1] not in "+-":
+        raise Stale(value)
+    return _index(value[:-1]), value[-1] == "+"
 
 
 def _index(value: str) -> int:

@@ -355,7 +355,9 @@ def group_screen(t: Template, g: int) -> Screen:
         label, payload = _field_button(key, g)
         kb.button(text=label, callback_data=payload)
     comments = _("💬 Comments: off") if group.comments_disabled else _("💬 Comments: on")
-    kb.button(text=comments, callback_data=TplEditCb(a="sw", f="cmt", g=g))
+    # The wanted state rides in the button, so a double tap does not flip it back.
+    wanted = "0" if group.comments_disabled else "1"
+    kb.button(text=comments, callback_data=TplEditCb(a="sw", f="cmt", g=g, v=wanted))
     kb.button(text=_("🗑 Remove this geo"), callback_data=TplEditCb(a="rm", g=g))
     kb.button(text=_("« Ad groups"), callback_data=TplEditCb(a="sec", f="groups"))
     kb.adjust(2)
@@ -472,10 +474,11 @@ def choice_screen(t: Template, field: str, g: int, step: tuple[int, int] | None 
     for i, value in enumerate(options):
         chosen = value in current if multi else value == current
         mark = ("☑️ " if chosen else "▫️ ") if multi else ("✅ " if chosen else "")
-        kb.button(
-            text=mark + choice_name(value),
-            callback_data=TplEditCb(a="tog" if multi else "pick", f=field, g=g, v=str(i)),
-        )
+        # A tick button carries the state it asks for ("3+" tick, "3-" untick): a double
+        # tap asks for the same state twice instead of flipping it back.
+        v = f"{i}{'-' if chosen else '+'}" if multi else str(i)
+        kb.button(text=mark + choice_name(value),
+                  callback_data=TplEditCb(a="tog" if multi else "pick", f=field, g=g, v=v))
     rows = [2] * (len(options) // 2) + ([1] if len(options) % 2 else [])
     text = _step(step) + _question(field, t, g)
     if field == "ev":

@@ -192,11 +192,13 @@ def choose(template: Template, field: str, g: int, value: str) -> Template:
     return _set(template, field, g, value)
 
 
-def toggle(template: Template, field: str, g: int, value: str) -> Template:
-    """The template with one value of a multi-select ticked or unticked (list order kept)."""
+def tick(template: Template, field: str, g: int, value: str, on: bool) -> Template:
+    """The template with one value of a multi-select ticked (`on`) or unticked, list order
+    kept. The wanted state, not a flip: a double tap on a button does not undo itself."""
     if field not in MULTI_FIELDS or value not in choices(template, field, g):
         raise UnknownField(f"{field}={value}")
-    current = set(value_of(template, field, g)) ^ {value}
+    current = set(value_of(template, field, g))
+    current = current | {value} if on else current - {value}
     return _set(template, field, g, tuple(v for v in choices(template, field, g) if v in current))
 
 
@@ -207,11 +209,11 @@ def clear(template: Template, field: str, g: int) -> Template:
     return _set(template, field, g, ())
 
 
-def switch(template: Template, field: str, g: int) -> Template:
-    """The template with a yes/no field flipped (comments)."""
+def switch(template: Template, field: str, g: int, on: bool) -> Template:
+    """The template with a yes/no field set (comments off: `on` True), not flipped."""
     if field != "cmt":
         raise UnknownField(field)
-    return _set(template, field, g, not value_of(template, field, g))
+    return _set(template, field, g, on)
 
 
 def type_in(template: Template, field: str, g: int, text: str) -> Typed:

@@ -315,13 +315,18 @@ def test_geos_ages_placements_and_schedule() -> None:
     }
     t = draft.add_geo(t, "DE", ("2921044",)).template
     assert t.adgroups[1].budget == t.adgroups[0].budget  # copied from the last geo
-    t = draft.toggle(t, "age", 1, "AGE_35_44")
-    t = draft.toggle(t, "age", 1, "AGE_18_24")
+    t = draft.tick(t, "age", 1, "AGE_35_44", True)
+    t = draft.tick(t, "age", 1, "AGE_18_24", True)
     assert t.adgroups[1].age_groups == ("AGE_18_24", "AGE_35_44")  # in list order
+    # A double tap sends the same wanted state twice: the second changes nothing.
+    assert draft.tick(t, "age", 1, "AGE_18_24", True) == t
+    once = draft.tick(t, "age", 1, "AGE_18_24", False)
+    assert once.adgroups[1].age_groups == ("AGE_35_44",)
+    assert draft.tick(once, "age", 1, "AGE_18_24", False) == once
     assert draft.clear(t, "age", 1).adgroups[1].age_groups == ()
     t = draft.choose(t, "pt", 1, "PLACEMENT_TYPE_NORMAL")
     assert t.adgroups[1].placements == ("PLACEMENT_TIKTOK",)
-    t = draft.toggle(t, "pl", 1, "PLACEMENT_PANGLE")
+    t = draft.tick(t, "pl", 1, "PLACEMENT_PANGLE", True)
     assert draft.choose(t, "pt", 1, "PLACEMENT_TYPE_AUTOMATIC").adgroups[1].placements == ()
     t = draft.choose(t, "gbm", 1, "BUDGET_MODE_TOTAL")
     g = t.adgroups[1]
@@ -329,7 +334,8 @@ def test_geos_ages_placements_and_schedule() -> None:
     assert codes(draft.type_in(t, "days", 1, "0").problems) == {
         ("adgroups[1].run_days", "out_of_range")
     }
-    assert draft.switch(t, "cmt", 1).adgroups[1].comments_disabled is True
+    off = draft.switch(t, "cmt", 1, True)
+    assert off.adgroups[1].comments_disabled is True and draft.switch(off, "cmt", 1, True) == off
     assert validate(t) == []
     t = draft.remove_group(t, 0)
     assert [g.geo for g in t.adgroups] == ["DE"]

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from bot.callbacks import TplEditCb
 from bot.i18n import make_i18n
 from bot.screens import plain
 from bot.views import Screen
@@ -117,3 +118,22 @@ def test_every_screen_of_a_big_template_fits() -> None:
         _check(view.choice_screen(t, field, 49, (3, 11)))
     for field in sorted(draft.TYPED_FIELDS):
         _check(view.ask(t, field, 49, (5, 11), keep=True))
+
+
+def test_tick_buttons_ask_for_a_state_so_a_double_tap_keeps_it() -> None:
+    """Each age button says what it wants (tick an unticked one, untick a ticked one), and the
+    comments switch says the state it sets: two presses of one button land the same."""
+    t = draft.tick(make_template(), "age", 0, "AGE_25_34", True)
+    _, markup = view.choice_screen(t, "age", 0)
+    assert markup is not None
+    wants = {b.text: TplEditCb.unpack(b.callback_data).v
+             for row in markup.inline_keyboard for b in row
+             if b.callback_data and TplEditCb.unpack(b.callback_data).a == "tog"}
+    index = draft.choices(t, "age", 0).index("AGE_25_34")
+    assert [v for text, v in wants.items() if text.startswith("☑️")] == [f"{index}-"]
+    assert all(v.endswith("+") for text, v in wants.items() if text.startswith("▫️"))
+    _, group = view.group_screen(t, 0)
+    assert group is not None
+    [switch] = [TplEditCb.unpack(b.callback_data) for row in group.inline_keyboard for b in row
+                if b.callback_data and b.callback_data.startswith("te:sw")]
+    assert switch.v == ("0" if t.adgroups[0].comments_disabled else "1")
