@@ -24,6 +24,7 @@ message follows and the incident closes.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -173,8 +174,18 @@ async def watch_due(
             await u.commit()
         if not claimed:
             break
-        for watch in claimed:
-            queued += await _watch_one(uow, clock, client, owner, watch, every, silent_after)
+        # The claimed accounts are read at once (the client's limiter keeps TikTok's QPS): one
+        # at a time, thousands of watched accounts would not fit in one cadence. Each ends
+        # before the next claim; a failing one leaves its lease to expire (retried later) and
+        # the first failure is raised for the tick's log once the others are done.
+        results = await asyncio.gather(
+            *(_watch_one(uow, clock, client, owner, w, every, silent_after) for w in claimed),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        queued += sum(r for r in results if isinstance(r, int))
     return queued
 
 
