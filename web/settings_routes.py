@@ -42,7 +42,7 @@ async def _settings(request: web.Request, status: int = 200, said: str | None = 
     on = enabled(user)
     with in_language(request):
         zones = [(z, zone_label(z, now)) for z in dict.fromkeys((user.time_zone, *COMMON))]
-        features_text = chat_html(permissions_view.features(on, found, user.comment_words)[0])
+        features_text = chat_html(permissions_view.features(user, found)[0])
         quiet = [(key, _("No quiet hours") if start is None else f"{start:02d}:00–{end:02d}:00")
                  for key, (start, end) in settings_view.QUIET.items()]
         overview = chat_html(settings_view.overview(user, now)[0])

@@ -4,6 +4,8 @@ the comments feature is off."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiogram import Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -17,11 +19,14 @@ from bot.views import comments as view
 from bot.views import permissions as permissions_view
 from core import comment_bursts, comments
 from core.clock import Clock
-from core.features import enabled, grants, is_on
+from core.features import grants, is_on
 from core.settings import Settings
 from core.tiktok import InvalidRequestError, ScopeMissingError, TikTokClient, TikTokError
 from storage.models import User
 from storage.uow import UnitOfWorkFactory
+
+# The use-case that stores a typed word list (hide words, negative words).
+SaveWords = Callable[[UnitOfWorkFactory, Clock, int, list[str]], Awaitable[None]]
 
 router = Router(name="comments")
 
@@ -199,27 +204,18 @@ async def typed_reply(message: Message, state: FSMContext, db_user: User | None,
 async def typed_words(message: Message, state: FSMContext, db_user: User | None,
                       uow: UnitOfWorkFactory, clock: Clock) -> None:
     """The hide words ("-" clears them); then back to the features screen."""
-    if db_user is None:
-        await message.answer(sign_up_first())
-        return
-    text = (message.text or "").strip()
-    try:
-        words = [] if text == "-" else comments.parse_words(text)
-    except ValueError:
-        await message.answer(view.bad_words())
-        return
-    await comments.set_words(uow, clock, db_user.id, words)
-    await state.clear()
-    user = await _fresh_user(uow, db_user.id)
-    await show(message, permissions_view.features(enabled(user), await grants(uow, user.id),
-                                                  user.comment_words, user.negative_words,
-                                                  user.burst_threshold))
+    await _typed_words(message, state, db_user, uow, clock, comments.set_words)
 
 
 @router.message(CommentStates.negative, TYPED)
 async def typed_negative(message: Message, state: FSMContext, db_user: User | None,
                          uow: UnitOfWorkFactory, clock: Clock) -> None:
     """The negative words ("-" clears them); then back to the features screen."""
+    await _typed_words(message, state, db_user, uow, clock, comment_bursts.set_negative)
+
+
+async def _typed_words(message: Message, state: FSMContext, db_user: User | None,
+                       uow: UnitOfWorkFactory, clock: Clock, save: SaveWords) -> None:
     if db_user is None:
         await message.answer(sign_up_first())
         return
@@ -229,12 +225,10 @@ async def typed_negative(message: Message, state: FSMContext, db_user: User | No
     except ValueError:
         await message.answer(view.bad_words())
         return
-    await comment_bursts.set_negative(uow, clock, db_user.id, words)
+    await save(uow, clock, db_user.id, words)
     await state.clear()
     user = await _fresh_user(uow, db_user.id)
-    await show(message, permissions_view.features(enabled(user), await grants(uow, user.id),
-                                                  user.comment_words, user.negative_words,
-                                                  user.burst_threshold))
+    await show(message, permissions_view.features(user, await grants(uow, user.id)))
 
 
 async def _fresh_user(uow: UnitOfWorkFactory, user_id: int) -> User:

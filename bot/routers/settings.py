@@ -20,7 +20,7 @@ from bot.views import settings as view
 from bot.views import signup as signup_view
 from core import comment_bursts
 from core.clock import Clock
-from core.features import FEATURES, enabled, grants, set_feature
+from core.features import FEATURES, grants, set_feature
 from core.timezones import parse_time_zone, zone_and_offset
 from core.users import (
     InvalidValue,
@@ -75,9 +75,7 @@ async def settings_action(
         elif action == "alerts":
             screen = view.alerts(db_user)
         elif action == "features":
-            screen = permissions_view.features(enabled(db_user), await grants(uow, uid),
-                                               db_user.comment_words, db_user.negative_words,
-                                               db_user.burst_threshold)
+            screen = permissions_view.features(db_user, await grants(uow, uid))
         elif action == "nwords":
             await state.set_state(CommentStates.negative)
             screen = comments_view.negative_prompt(db_user.negative_words,
@@ -91,9 +89,7 @@ async def settings_action(
             if feature not in FEATURES or turn not in ("on", "off"):
                 raise InvalidValue(value)
             db_user = await set_feature(uow, clock, uid, feature, turn == "on")
-            screen = permissions_view.features(enabled(db_user), await grants(uow, uid),
-                                               db_user.comment_words, db_user.negative_words,
-                                               db_user.burst_threshold)
+            screen = permissions_view.features(db_user, await grants(uow, uid))
         elif action == "quiet":
             start, end = view.QUIET.get(value, (-1, -1))
             db_user = await set_quiet_hours(uow, clock, uid, start, end)

@@ -9,8 +9,9 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import AccountsCb, AudienceCb, CatalogCb, CommentCb, PixelCb, SettingsCb
 from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
-from core.features import FEATURES, Grant
+from core.features import FEATURES, Grant, enabled
 from core.tiktok.scopes import OPTIONAL
+from storage.models import User
 
 # The permission as TikTok's consent page titles it (the emulator's titles, sandbox/tiktok/
 # scopes.py; TikTok shows its page in its own language, so these are not translated here).
@@ -59,9 +60,9 @@ def _feature_title(feature: str) -> str:
     return titles.get(feature, feature)
 
 
-def features(on: frozenset[str], grants: list[Grant], words: str = "", negative: str = "",
-             threshold: int = 5) -> Screen:
+def features(user: User, grants: list[Grant]) -> Screen:
     """Settings → Optional features: a switch per feature, each with its permission state."""
+    on, words, negative = enabled(user), user.comment_words, user.negative_words
     lines = [
         _("<b>Optional TikTok features</b>"),
         "",
@@ -98,7 +99,7 @@ def features(on: frozenset[str], grants: list[Grant], words: str = "", negative:
             kb.button(text=_("💬 Pick campaigns"), callback_data=CommentCb(a="pick"))
             kb.button(text=_("🚫 Hide words"), callback_data=SettingsCb(action="cwords"))
             lines.append(_("   Alert from {n} comments an hour under one ad containing: "
-                           "{words}").format(n=threshold, words=html.quote(
+                           "{words}").format(n=user.burst_threshold, words=html.quote(
                                negative.replace(",", ", ")) if negative else "—"))
             kb.button(text=_("😡 Negative words"), callback_data=SettingsCb(action="nwords"))
         if feature == "pixels" and feature in on:

@@ -13,7 +13,7 @@ from bot.views import comments as view
 from bot.views import permissions as permissions_view
 from core.comments import matching, parse_words
 from core.features import Grant
-from storage.models import AdAccount, AdComment, AdObject
+from storage.models import AdAccount, AdComment, AdObject, User
 
 LIMIT = 4096  # Telegram's message text limit (telegram-bot-platform.md)
 
@@ -54,7 +54,9 @@ def test_permissions_in_words_and_a_reconnect_for_what_is_missing(locale: str) -
     grant = Grant(4, "Demo BC", frozenset({"pixels"}))
     line = permissions_view.scope_line(grant)
     assert ("comments" in line) if locale == "en" else ("комментарии" in line)
-    text, markup = permissions_view.features(frozenset({"comments"}), [grant], "scam")
+    user = User(id=1, features="comments", comment_words="scam", negative_words="",
+                burst_threshold=5)
+    text, markup = permissions_view.features(user, [grant])
     assert "Comment management" in text and "scam" in text
     assert markup is not None
     data = [b.callback_data for row in markup.inline_keyboard for b in row]
