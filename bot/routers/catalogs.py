@@ -13,7 +13,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery
 
 from bot.callbacks import CatalogCb, TplEditCb
-from bot.routers.menu import sign_up_first
+from bot.routers.feature_gate import open_feature, scope_missing
 from bot.screens import show
 from bot.views import accounts as accounts_view
 from bot.views import catalogs as view
@@ -40,24 +40,17 @@ async def catalog_action(
     tiktok: TikTokClient | None,
 ) -> None:
     """Every Catalogs button: the list (a page of it), read live."""
-    if db_user is None:
-        await query.answer(sign_up_first(), show_alert=True)
+    opened = await open_feature(query, db_user, tiktok, catalogs.FEATURE, view.feature_off)
+    if opened is None:
         return
-    if not is_on(db_user, catalogs.FEATURE):
-        await show(query, view.feature_off())
-        await query.answer()
-        return
-    if tiktok is None:
-        await query.answer(accounts_view.not_configured(), show_alert=True)
-        return
+    user, client = opened
     try:
-        found = await catalogs.user_catalogs(uow, tiktok, db_user.id)
+        found = await catalogs.user_catalogs(uow, client, user.id)
     except catalogs.CatalogsError as exc:
         await query.answer(view.error(exc), show_alert=True)
         return
     except ScopeMissingError as exc:
-        await query.answer()
-        await show(query, permissions_view.scope_missing(exc.group, await grants(uow, db_user.id)))
+        await scope_missing(query, uow, user.id, exc)
         return
     except TikTokError:
         await query.answer(view.error(catalogs.CatalogsError()), show_alert=True)

@@ -8,14 +8,11 @@ from aiogram import Router
 from aiogram.types import CallbackQuery
 
 from bot.callbacks import PixelCb
-from bot.routers.menu import sign_up_first
+from bot.routers.feature_gate import open_feature, scope_missing
 from bot.screens import show
-from bot.views import accounts as accounts_view
-from bot.views import permissions as permissions_view
 from bot.views import pixels as view
 from core import pixels
 from core.clock import Clock
-from core.features import grants, is_on
 from core.tiktok import ScopeMissingError, TikTokClient, TikTokError
 from storage.models import User
 from storage.uow import UnitOfWorkFactory
@@ -33,18 +30,12 @@ async def pixel_action(
     tiktok: TikTokClient | None,
 ) -> None:
     """Every Pixels button: pick an ad account, or show one's pixels."""
-    if db_user is None:
-        await query.answer(sign_up_first(), show_alert=True)
+    opened = await open_feature(query, db_user, tiktok, pixels.FEATURE, view.feature_off)
+    if opened is None:
         return
-    if not is_on(db_user, pixels.FEATURE):
-        await show(query, view.feature_off())
-        await query.answer()
-        return
-    if tiktok is None:
-        await query.answer(accounts_view.not_configured(), show_alert=True)
-        return
+    user, client = opened
     async with uow() as u:
-        accounts = list(await u.connections.accounts(db_user.id, tracked_only=False))
+        accounts = list(await u.connections.accounts(user.id, tracked_only=False))
     a, account_id = callback_data.a, callback_data.id
     if a == "pick":
         if not accounts:
@@ -56,13 +47,12 @@ async def pixel_action(
             return
         account_id = accounts[0].id
     try:
-        found = await pixels.account_pixels(uow, clock, tiktok, db_user.id, account_id)
+        found = await pixels.account_pixels(uow, clock, client, user.id, account_id)
     except pixels.PixelsError as exc:
         await query.answer(view.error(exc), show_alert=True)
         return
     except ScopeMissingError as exc:
-        await query.answer()
-        await show(query, permissions_view.scope_missing(exc.group, await grants(uow, db_user.id)))
+        await scope_missing(query, uow, user.id, exc)
         return
     except TikTokError:
         await query.answer(view.error(pixels.PixelsError()), show_alert=True)
