@@ -13,30 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.feature_access import FeatureOff, NeedsReconnect
 from core.features import is_on
 from core.tiktok import ScopeMissingError, TikTokClient
 from core.tiktok.catalogs import Catalog, ProductSet, Review, list_catalogs, product_sets, review
 from storage.uow import UnitOfWorkFactory
 
 FEATURE = "catalogs"
-
-
-class CatalogsError(Exception):
-    """Catalogs could not be shown; `code` says why."""
-
-    code = "catalogs"
-
-
-class FeatureOff(CatalogsError):
-    """The user has not switched catalogs on: nothing is asked of TikTok."""
-
-    code = "off"
-
-
-class NoConnection(CatalogsError):
-    """No connection TikTok still accepts: connect or reconnect."""
-
-    code = "reconnect"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +59,10 @@ async def _tokens(uow: UnitOfWorkFactory, user_id: int) -> list[tuple[str, str]]
 async def user_catalogs(uow: UnitOfWorkFactory, client: TikTokClient,
                         user_id: int) -> UserCatalogs:
     """The catalogs of every Business Center the user's connections belong to, read live
-    (raises CatalogsError; ScopeMissingError when no connection has the catalogs scope)."""
+    (raises FeatureError; ScopeMissingError when no connection has the catalogs scope)."""
     tokens = await _tokens(uow, user_id)
     if not tokens:
-        raise NoConnection()
+        raise NeedsReconnect()
     seen: set[str] = set()
     found: list[CatalogSummary] = []
     lacking: list[str] = []

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.creatives import find_or_upload
+from core.feature_access import FeatureError, NeedsReconnect, account_access
 from core.templates.naming import EMOJI, width
 from core.tiktok import Identity, TikTokClient, TikTokError, TokenInvalidError
 from storage.models import AdAccount
@@ -22,41 +23,19 @@ AVATAR_SIDE = 1080  # a square avatar well inside TikTok's 3,686,400 pixels (spe
 TYPE_ORDER = ("CUSTOMIZED_USER", "TT_USER", "BC_AUTH_TT", "AUTH_CODE")
 
 
-class IdentityError(Exception):
-    """An identity could not be listed or created; `code` says why."""
-
-    code = "identity"
-
-    def __init__(self, detail: str = "") -> None:
-        super().__init__(detail or self.code)
-        self.detail = detail
-
-
-class AccountNotFound(IdentityError):
-    """Not one of the user's ad accounts (someone else's, or disconnected)."""
-
-    code = "account"
-
-
-class NeedsReconnect(IdentityError):
-    """TikTok no longer accepts the connection's token (or none is stored): reconnect."""
-
-    code = "reconnect"
-
-
-class BadDisplayName(IdentityError):
+class BadDisplayName(FeatureError):
     """A display name TikTok would refuse; `detail` is empty, too_long or emoji."""
 
     code = "display_name"
 
 
-class BadAvatar(IdentityError):
+class BadAvatar(FeatureError):
     """An avatar that is not a readable image (`detail` not_image) or too big (too_large)."""
 
     code = "avatar"
 
 
-class TikTokRefused(IdentityError):
+class TikTokRefused(FeatureError):
     """TikTok refused the request; `detail` is its message."""
 
     code = "tiktok"
@@ -105,22 +84,7 @@ def square_avatar(data: bytes) -> bytes:
     return out.getvalue()
 
 
-async def _access(uow: UnitOfWorkFactory, user_id: int, account_id: int) -> tuple[AdAccount, str]:
-    """The user's ad account and its connection's token (revealed from the vault)."""
-    async with uow() as u:
-        account = await u.connections.account(user_id, account_id)
-        if account is None:
-            raise AccountNotFound()
-        conn = await u.connections.connection(user_id, account.connection_id)
-        token = None
-        if conn is not None and conn.credential_id is not None:
-            token = await u.credentials.reveal(conn.credential_id)
-    if conn is None or conn.status == "broken" or token is None:
-        raise NeedsReconnect()
-    return account, token
-
-
-def _refused(exc: TikTokError) -> IdentityError:
+def _refused(exc: TikTokError) -> FeatureError:
     if isinstance(exc, TokenInvalidError):
         return NeedsReconnect(exc.message)
     return TikTokRefused(exc.message[:300])
@@ -130,7 +94,7 @@ async def identities(
     uow: UnitOfWorkFactory, client: TikTokClient, user_id: int, account_id: int
 ) -> AccountIdentities:
     """Every identity of one of the user's ad accounts, read live from TikTok (spec §6.1)."""
-    account, token = await _access(uow, user_id, account_id)
+    account, token = await account_access(uow, user_id, account_id)
     try:
         found = await client.get_identities(token, account.advertiser_id)
     except TikTokError as exc:
@@ -156,7 +120,7 @@ async def create_identity(
     uses its default avatar."""
     name = check_display_name(display_name)
     square = await asyncio.to_thread(square_avatar, avatar) if avatar else None
-    account, token = await _access(uow, user_id, account_id)
+    account, token = await account_access(uow, user_id, account_id)
     image_id: str | None = None
     try:
         if square is not None:

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from core.clock import Clock
-from core.features import is_on
+from core.feature_access import account_access
 from core.tiktok import TikTokClient
 from core.tiktok.pixels import Pixel, PixelEvent, event_counts, list_pixels
 from storage.models import AdAccount
@@ -21,30 +21,6 @@ from storage.uow import UnitOfWorkFactory
 
 FEATURE = "pixels"
 WEEK_DAYS = 7
-
-
-class PixelsError(Exception):
-    """Pixels could not be shown; `code` says why."""
-
-    code = "pixels"
-
-
-class FeatureOff(PixelsError):
-    """The user has not switched pixels on: nothing is asked of TikTok."""
-
-    code = "off"
-
-
-class AccountNotFound(PixelsError):
-    """Not one of the user's ad accounts."""
-
-    code = "account"
-
-
-class NeedsReconnect(PixelsError):
-    """The connection is broken or has no token: reconnect."""
-
-    code = "reconnect"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,30 +54,11 @@ def local_today(account: AdAccount, clock: Clock) -> date:
     return clock.now().astimezone(ZoneInfo(account.time_zone or "UTC")).date()
 
 
-async def access(uow: UnitOfWorkFactory, user_id: int, account_id: int
-                 ) -> tuple[AdAccount, str]:
-    """The user's ad account and its token; raises FeatureOff before anything else."""
-    async with uow() as u:
-        user = await u.users.get(user_id)
-        if user is None or not is_on(user, FEATURE):
-            raise FeatureOff()
-        account = await u.connections.account(user_id, account_id)
-        if account is None:
-            raise AccountNotFound()
-        conn = await u.connections.connection(user_id, account.connection_id)
-        token = None
-        if conn is not None and conn.credential_id is not None:
-            token = await u.credentials.reveal(conn.credential_id)
-    if conn is None or conn.status == "broken" or token is None:
-        raise NeedsReconnect()
-    return account, token
-
-
 async def account_pixels(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient,
                          user_id: int, account_id: int) -> AccountPixels:
     """One of the user's ad accounts: its pixels, their events and recent counts, read live
-    (raises PixelsError, or ScopeMissingError when the token lacks the pixels scope)."""
-    account, token = await access(uow, user_id, account_id)
+    (raises FeatureError, or ScopeMissingError when the token lacks the pixels scope)."""
+    account, token = await account_access(uow, user_id, account_id, FEATURE)
     pixels = await list_pixels(client, token, account.advertiser_id)
     today = local_today(account, clock)
     ids = [p.pixel_id for p in pixels]

@@ -20,6 +20,7 @@ from bot.views import catalogs as view
 from bot.views import permissions as permissions_view
 from bot.views import templates as templates_view
 from core import catalogs
+from core.feature_access import FeatureError
 from core.features import grants, is_on
 from core.templates import draft as fields
 from core.templates.model import CatalogTarget
@@ -46,14 +47,14 @@ async def catalog_action(
     user, client = opened
     try:
         found = await catalogs.user_catalogs(uow, client, user.id)
-    except catalogs.CatalogsError as exc:
+    except FeatureError as exc:
         await query.answer(view.error(exc), show_alert=True)
         return
     except ScopeMissingError as exc:
         await scope_missing(query, uow, user.id, exc)
         return
     except TikTokError:
-        await query.answer(view.error(catalogs.CatalogsError()), show_alert=True)
+        await query.answer(view.error(FeatureError()), show_alert=True)
         return
     await show(query, view.catalog_list(found, callback_data.n))
     await query.answer()
@@ -78,7 +79,7 @@ async def template_step(query: CallbackQuery, cb: TplEditCb, state: FSMContext,
         options = (await state.get_data()).get(SETS_KEY) or []
         index = int(cb.v) if cb.v.isdigit() else -1
         if not 0 <= index < len(options):
-            await query.answer(view.error(catalogs.CatalogsError()), show_alert=True)
+            await query.answer(view.error(FeatureError()), show_alert=True)
             return False
         bc_id, catalog_id, set_id = options[index]
         draft = replace(draft, template=fields.with_catalog(
@@ -91,14 +92,14 @@ async def template_step(query: CallbackQuery, cb: TplEditCb, state: FSMContext,
         return False
     try:
         found = await catalogs.user_catalogs(uow, tiktok, user.id)
-    except catalogs.CatalogsError as exc:
+    except FeatureError as exc:
         await query.answer(view.error(exc), show_alert=True)
         return False
     except ScopeMissingError as exc:
         await show(query, permissions_view.scope_missing(exc.group, await grants(uow, user.id)))
         return True
     except TikTokError:
-        await query.answer(view.error(catalogs.CatalogsError()), show_alert=True)
+        await query.answer(view.error(FeatureError()), show_alert=True)
         return False
     options = catalogs.set_choices(found)[:view.TEMPLATE_SETS]
     await state.update_data({SETS_KEY: [[o.bc_id, o.catalog_id, o.product_set_id]

@@ -21,8 +21,8 @@ from bot.views import Screen
 from bot.views import accounts as accounts_view
 from bot.views import identities as view
 from bot.views.common import stale
+from core.feature_access import FeatureError
 from core.identities import (
-    IdentityError,
     check_display_name,
     create_identity,
     identities,
@@ -39,7 +39,7 @@ ACCOUNT_KEY, NAME_KEY = "identity_account", "identity_name"
 async def list_screen(
     uow: UnitOfWorkFactory, client: TikTokClient, user: User, account_id: int
 ) -> Screen:
-    """An ad account's identities (raises IdentityError)."""
+    """An ad account's identities (raises FeatureError)."""
     found = await identities(uow, client, user.id, account_id)
     many = len(await identity_accounts(uow, user.id)) > 1
     return view.identity_list(found, many)
@@ -81,7 +81,7 @@ async def identity_action(
             await state.set_state(None)  # "Cancel" of a new identity
         try:
             await show(query, await list_screen(uow, tiktok, db_user, account.id))
-        except IdentityError as exc:
+        except FeatureError as exc:
             await query.answer(view.error(exc), show_alert=True)
             return
     elif a == "new":
@@ -112,7 +112,7 @@ async def receive_name(message: Message, db_user: User | None, state: FSMContext
         return
     try:
         name = check_display_name(message.text or "")
-    except IdentityError as exc:
+    except FeatureError as exc:
         await message.answer(view.error(exc))
         return
     account_id = int((await state.get_data()).get(ACCOUNT_KEY) or 0)
@@ -189,7 +189,7 @@ async def _create(
     progress = await message.answer(view.creating())
     try:
         made = await create_identity(uow, client, user.id, account_id, name, avatar)
-    except IdentityError as exc:
+    except FeatureError as exc:
         with contextlib.suppress(TelegramBadRequest):
             await progress.edit_text(view.error(exc))
         if exc.code in ("account", "reconnect", "display_name"):
@@ -199,5 +199,5 @@ async def _create(
     await edit(progress.edit_text(view.created(made)))
     try:
         await show(message, await list_screen(uow, client, user, account_id))
-    except IdentityError as exc:
+    except FeatureError as exc:
         await message.answer(view.error(exc))

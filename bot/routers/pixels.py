@@ -13,6 +13,7 @@ from bot.screens import show
 from bot.views import pixels as view
 from core import pixels
 from core.clock import Clock
+from core.feature_access import AccountNotFound, FeatureError
 from core.tiktok import ScopeMissingError, TikTokClient, TikTokError
 from storage.models import User
 from storage.uow import UnitOfWorkFactory
@@ -39,7 +40,7 @@ async def pixel_action(
     a, account_id = callback_data.a, callback_data.id
     if a == "pick":
         if not accounts:
-            await query.answer(view.error(pixels.AccountNotFound()), show_alert=True)
+            await query.answer(view.error(AccountNotFound()), show_alert=True)
             return
         if len(accounts) > 1:
             await show(query, view.pick_account(accounts, callback_data.n))
@@ -48,14 +49,14 @@ async def pixel_action(
         account_id = accounts[0].id
     try:
         found = await pixels.account_pixels(uow, clock, client, user.id, account_id)
-    except pixels.PixelsError as exc:
+    except FeatureError as exc:
         await query.answer(view.error(exc), show_alert=True)
         return
     except ScopeMissingError as exc:
         await scope_missing(query, uow, user.id, exc)
         return
     except TikTokError:
-        await query.answer(view.error(pixels.PixelsError()), show_alert=True)
+        await query.answer(view.error(FeatureError()), show_alert=True)
         return
     await show(query, view.pixel_list(found, len(accounts) > 1))
     await query.answer()

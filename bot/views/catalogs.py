@@ -10,7 +10,8 @@ from bot.callbacks import AccountsCb, CatalogCb, SettingsCb, TplEditCb
 from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views.common import add_pager, page_of, quoted
-from core.catalogs import CatalogsError, SetChoice, UserCatalogs
+from core.catalogs import SetChoice, UserCatalogs
+from core.feature_access import FeatureError
 
 # Sized so a page stays far inside Telegram's 4096 characters whatever the names: 4 catalogs
 # of (header ≤ 150 + counts ≤ 100 + 8 sets × ≤ 70 + 1 line) and ≤ 5 connection names of 40.
@@ -86,7 +87,7 @@ def feature_off() -> Screen:
              "TTPulse asks TikTok nothing about catalogs."), kb.as_markup()
 
 
-def error(exc: CatalogsError) -> str:
+def error(exc: FeatureError) -> str:
     """Why the catalogs could not be shown (an alert)."""
     if exc.code == "reconnect":
         return _("No TikTok connection works now. Connect or reconnect one under Accounts.")

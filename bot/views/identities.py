@@ -9,14 +9,12 @@ from bot.callbacks import AccountsCb, IdentityCb
 from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views.common import add_pager, page_of
+from core.feature_access import AccountNotFound, FeatureError, NeedsReconnect
 from core.identities import (
     DISPLAY_NAME_MAX,
     AccountIdentities,
-    AccountNotFound,
     BadAvatar,
     BadDisplayName,
-    IdentityError,
-    NeedsReconnect,
     TikTokRefused,
 )
 from core.tiktok import Identity
@@ -142,7 +140,7 @@ def download_failed() -> str:
     return _("Telegram did not hand the file over. Please send it again.")
 
 
-def error(exc: IdentityError) -> str:
+def error(exc: FeatureError) -> str:
     """Why the identities could not be read or one not created."""
     if isinstance(exc, AccountNotFound):
         return not_found()

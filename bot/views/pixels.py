@@ -15,8 +15,9 @@ from bot.callbacks import AccountsCb, PixelCb, SettingsCb
 from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views.common import add_pager, local_when, page_of, quoted
+from core.feature_access import FeatureError
 from core.money import money
-from core.pixels import AccountPixels, PixelsError
+from core.pixels import AccountPixels
 from storage.models import AdAccount
 
 PAGE = 8
@@ -80,7 +81,7 @@ def feature_off() -> Screen:
              "TTPulse asks TikTok nothing about pixels."), kb.as_markup()
 
 
-def error(exc: PixelsError) -> str:
+def error(exc: FeatureError) -> str:
     """Why the pixels could not be shown (an alert)."""
     if exc.code == "reconnect":
         return _("TikTok no longer accepts this connection. Reconnect it under Accounts.")

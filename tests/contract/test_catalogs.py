@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from core import catalogs
+from core.feature_access import FeatureOff
 from core.features import set_feature
 from core.tiktok import ScopeMissingError, TikTokClient
 from core.tiktok import catalogs as api
@@ -37,7 +38,7 @@ async def test_catalogs_off_asks_nothing_on_lists_counts(
     """Off: FeatureOff and zero catalog calls. On: the demo BC's two catalogs with TikTok's
     review counts and set counts, one request per catalog for each."""
     await sync_all(db, client)
-    with pytest.raises(catalogs.FeatureOff):
+    with pytest.raises(FeatureOff):
         await catalogs.user_catalogs(db.uow, client, USER)
     assert await _optional_calls(emu) == {}
 

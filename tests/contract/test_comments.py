@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bot.i18n import make_i18n
 from bot.views import alerts as alerts_view
 from core import audiences, catalogs, comments, pixel_watch, pixels
+from core.feature_access import FeatureOff
 from core.features import set_feature
 from core.rules import engine as rules_engine
 from core.rules.tiktok_changer import TikTokChanger
@@ -72,11 +73,11 @@ async def test_features_off_make_zero_optional_calls(
     assert await pixel_watch.watch_due(db.uow, db.clock, client, worker_id()) == 0
     async with db.uow() as u:
         [account, *_] = await u.connections.accounts(USER, tracked_only=True)
-    with pytest.raises(pixels.FeatureOff):  # the Pixels screen asks nothing with pixels off
+    with pytest.raises(FeatureOff):  # the Pixels screen asks nothing with pixels off
         await pixels.account_pixels(db.uow, db.clock, client, USER, account.id)
     with pytest.raises(audiences.FeatureOff):  # nor the Audiences screen with audiences off
         await audiences.account_audiences(db.uow, client, USER, account.id)
-    with pytest.raises(catalogs.FeatureOff):  # the Catalogs screen asks nothing with it off
+    with pytest.raises(FeatureOff):  # the Catalogs screen asks nothing with it off
         await catalogs.user_catalogs(db.uow, client, USER)
     assert await _optional_calls(emu) == {}
 

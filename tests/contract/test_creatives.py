@@ -21,8 +21,8 @@ from core.creatives import (
     ensure_uploaded,
     tiktok_file_name,
 )
+from core.feature_access import AccountNotFound
 from core.identities import (
-    AccountNotFound,
     BadDisplayName,
     create_identity,
     identities,

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from core import pixels
+from core.feature_access import AccountNotFound, FeatureOff
 from core.features import set_feature
 from core.tiktok import ScopeMissingError, TikTokClient
 from tests.contract.test_comments import _optional_calls
@@ -41,7 +42,7 @@ async def test_pixels_off_asks_nothing_on_lists_pixels_with_counts(
     pixel's purchases (today ≤ 7 days, 7 days > 0) and the test pixel at zero."""
     await sync_all(db, client)
     accounts = await _accounts(db)
-    with pytest.raises(pixels.FeatureOff):
+    with pytest.raises(FeatureOff):
         await pixels.account_pixels(db.uow, db.clock, client, USER, accounts[0].id)
     assert await _optional_calls(emu) == {}
 
@@ -56,7 +57,7 @@ async def test_pixels_off_asks_nothing_on_lists_pixels_with_counts(
     assert ev.event.kind == "COMPLETE_PAYMENT" and 0 <= ev.today <= ev.week and ev.week > 0
     assert test_pixel.pixel.name == "Landing test pixel"
     assert [(e.today, e.week) for e in test_pixel.events] == [(0, 0)]
-    with pytest.raises(pixels.AccountNotFound):
+    with pytest.raises(AccountNotFound):
         await pixels.account_pixels(db.uow, db.clock, client, USER, 10**9)
 
 
