@@ -22,7 +22,7 @@ from core.clock import Clock
 from core.features import grants, is_on
 from core.settings import Settings
 from core.tiktok import InvalidRequestError, ScopeMissingError, TikTokClient, TikTokError
-from storage.models import User
+from storage.models import AdComment, User
 from storage.uow import UnitOfWorkFactory
 
 # The use-case that stores a typed word list (hide words, negative words).
@@ -95,52 +95,37 @@ async def comment_action(query: CallbackQuery, callback_data: CommentCb, state: 
             await query.message.answer(view.ask_reply(found))
         return
     if action in ("pin", "unpin"):
-        await _pin(query, db_user, uow, clock, tiktok, settings, target, action == "pin")
-        return
-    if action not in ("hide", "unhide"):
+        change = comments.set_pinned(uow, clock, tiktok, db_user.id, target, action == "pin",
+                                     settings.tiktok_comment_pin)
+        await _change(query, uow, db_user.id, settings, change, view.pinned_done,
+                      view.pin_refused)
+    elif action in ("hide", "unhide"):
+        change = comments.set_hidden(uow, clock, tiktok, db_user.id, target, action == "hide")
+        await _change(query, uow, db_user.id, settings, change, view.hidden_done, view.failed)
+    else:
         await query.answer(view.not_found(), show_alert=True)
-        return
-    try:
-        row = await comments.set_hidden(uow, clock, tiktok, db_user.id, target, action == "hide")
-    except ScopeMissingError as exc:
-        await query.answer()
-        if query.message is not None:
-            text, markup = permissions_view.scope_missing(exc.group, await grants(uow, db_user.id))
-            await query.message.answer(text, reply_markup=markup)
-        return
-    except comments.NotConfirmed:
-        await query.answer(view.not_confirmed(), show_alert=True)
-        return
-    except TikTokError:
-        await query.answer(view.failed(), show_alert=True)
-        return
-    if row is None:
-        await query.answer(view.not_found(), show_alert=True)
-        return
-    await show(query, view.card(row, settings.tiktok_comment_pin != "off"))
-    await query.answer(view.hidden_done(row))
 
 
-async def _pin(query: CallbackQuery, user: User, uow: UnitOfWorkFactory, clock: Clock,
-               tiktok: TikTokClient, settings: Settings, target: int, pinned: bool) -> None:
-    """Pin or unpin a comment; the card says pinned only once TikTok shows it so."""
+async def _change(query: CallbackQuery, uow: UnitOfWorkFactory, user_id: int,
+                  settings: Settings, change: Awaitable[AdComment | None],
+                  done: Callable[[AdComment], str], refused: Callable[[], str]) -> None:
+    """Make a hide or pin at TikTok; the card shows it only once TikTok reads it back so."""
     try:
-        row = await comments.set_pinned(uow, clock, tiktok, user.id, target, pinned,
-                                        settings.tiktok_comment_pin)
+        row = await change
     except comments.PinOff:
         await query.answer(view.pin_off(), show_alert=True)
         return
     except ScopeMissingError as exc:
         await query.answer()
         if query.message is not None:
-            text, markup = permissions_view.scope_missing(exc.group, await grants(uow, user.id))
+            text, markup = permissions_view.scope_missing(exc.group, await grants(uow, user_id))
             await query.message.answer(text, reply_markup=markup)
         return
     except comments.NotConfirmed:
         await query.answer(view.not_confirmed(), show_alert=True)
         return
-    except InvalidRequestError:
-        await query.answer(view.pin_refused(), show_alert=True)
+    except InvalidRequestError:  # TikTok refused this one (a hidden comment cannot be pinned)
+        await query.answer(refused(), show_alert=True)
         return
     except TikTokError:
         await query.answer(view.failed(), show_alert=True)
@@ -149,7 +134,7 @@ async def _pin(query: CallbackQuery, user: User, uow: UnitOfWorkFactory, clock: 
         await query.answer(view.not_found(), show_alert=True)
         return
     await show(query, view.card(row, settings.tiktok_comment_pin != "off"))
-    await query.answer(view.pinned_done(row))
+    await query.answer(done(row))
 
 
 async def _burst_action(query: CallbackQuery, db_user: User, uow: UnitOfWorkFactory,
