@@ -14,7 +14,7 @@ from core.features import set_feature
 from core.launch import runner, service
 from core.tiktok import TikTokClient
 from tests.contract.conftest import Emu
-from tests.contract.test_comments import _optional_calls
+from tests.contract.feature_db import optional_calls
 from tests.contract.test_launch import (  # noqa: F401
     Progress,
     emulator_options,
@@ -63,7 +63,7 @@ async def test_template_audiences_checked_per_account_and_sent_on_adgroup_create
     found = await service.propose(db.uow, db.clock, client, USER,
                                   service.Request(tpl, [first], creatives))
     assert isinstance(found, list) and {i.code for i in found} == {"audiences_off"}
-    assert await _optional_calls(emu) == {}
+    assert await optional_calls(emu) == {}
 
     # On, the account that has them: launched, the ad group targets them at TikTok.
     await set_feature(db.uow, db.clock, USER, "audiences", True)

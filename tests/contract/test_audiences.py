@@ -17,7 +17,7 @@ from core import audiences
 from core.features import set_feature
 from core.tiktok import InvalidRequestError, ScopeMissingError, TikTokClient
 from core.tiktok import audiences as api
-from tests.contract.test_comments import _optional_calls
+from tests.contract.feature_db import optional_calls
 from tests.contract.test_sync import NOW, USER, Db, connected_db, sync_all
 
 EMAILS = [f"  Buyer{i}@Example.COM " for i in range(200)]
@@ -160,7 +160,7 @@ async def test_audiences_off_asks_nothing_on_makes_audience_and_lookalike(
         [account, *_] = await u.connections.accounts(USER, tracked_only=True)
     with pytest.raises(audiences.FeatureOff):
         await audiences.account_audiences(db.uow, client, USER, account.id)
-    assert await _optional_calls(emu) == {}
+    assert await optional_calls(emu) == {}
 
     await set_feature(db.uow, db.clock, USER, "audiences", True)
     hashed = audiences.hash_file("\n".join(EMAILS).encode())

@@ -21,7 +21,7 @@ from core.templates.validate import validate
 from core.tiktok import TikTokClient
 from sandbox.tiktok import catalogs as emu_catalogs
 from tests.contract.conftest import Emu
-from tests.contract.test_comments import _optional_calls
+from tests.contract.feature_db import optional_calls
 from tests.contract.test_launch import Progress, fetcher, identities, setup, template
 from tests.contract.test_sync import NOW, USER, connected_db, engines  # noqa: F401
 
@@ -85,7 +85,7 @@ async def test_preflight_checks_the_set_and_a_launch_uses_it(
     best = shopping(bc, us.catalog_id, us.sets[1].product_set_id)  # Bestsellers: approved
     off = await propose(best)
     assert isinstance(off, list) and [i.code for i in off] == ["catalogs_off"]
-    assert await _optional_calls(emu) == {}
+    assert await optional_calls(emu) == {}
 
     await set_feature(db.uow, db.clock, USER, "catalogs", True)
     unapproved = await propose(shopping(bc, eu.catalog_id, eu.sets[0].product_set_id))
@@ -101,12 +101,12 @@ async def test_preflight_checks_the_set_and_a_launch_uses_it(
     async with db.uow() as u:
         [account, *_] = await u.connections.accounts(USER, tracked_only=True)
     assert account.bc_id == emu.state.advertisers[account.advertiser_id].owner_bc_id == bc
-    before = await _optional_calls(emu)
+    before = await optional_calls(emu)
     elsewhere = replace(shopping("7000000000000000999", us.catalog_id, us.sets[1].product_set_id),
                         name="Another centre's catalog")
     elsewhere = await propose(elsewhere)
     assert isinstance(elsewhere, list) and [i.code for i in elsewhere] == ["catalog_missing"]
-    assert await _optional_calls(emu) == before
+    assert await optional_calls(emu) == before
 
     proposed = await propose(best)
     assert isinstance(proposed, service.Proposed), proposed

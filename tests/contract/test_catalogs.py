@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - pytest fixtures imported by name come back as parameters
 """Catalogs against the emulator (issue 17): with the "catalogs" switch off nothing is asked of
 TikTok; with it on, the catalogs of the Business Centers the user's connection reaches are
 listed with their products' review counts and their product sets' product counts; a withheld
@@ -5,7 +6,6 @@ catalogs permission is one refused request raised as ScopeMissingError, never re
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,21 +15,8 @@ from core.feature_access import FeatureOff
 from core.features import set_feature
 from core.tiktok import ScopeMissingError, TikTokClient
 from core.tiktok import catalogs as api
-from tests.contract.test_comments import _optional_calls
-from tests.contract.test_sync import NOW, USER, Db, connected_db, sync_all
-
-
-@pytest.fixture
-def emulator_options() -> dict[str, Any]:
-    return {"fixture": "demo", "now": NOW}
-
-
-@pytest.fixture
-async def db(tmp_path: Any, client: TikTokClient) -> AsyncIterator[Db]:
-    engines: list[Any] = []
-    yield await connected_db(f"sqlite+aiosqlite:///{tmp_path}/k.db", client, engines)
-    for engine in engines:
-        await engine.dispose()
+from tests.contract.feature_db import db, emulator_options, optional_calls  # noqa: F401
+from tests.contract.test_sync import USER, Db, sync_all
 
 
 async def test_catalogs_off_asks_nothing_on_lists_counts(
@@ -40,7 +27,7 @@ async def test_catalogs_off_asks_nothing_on_lists_counts(
     await sync_all(db, client)
     with pytest.raises(FeatureOff):
         await catalogs.user_catalogs(db.uow, client, USER)
-    assert await _optional_calls(emu) == {}
+    assert await optional_calls(emu) == {}
 
     await set_feature(db.uow, db.clock, USER, "catalogs", True)
     found = await catalogs.user_catalogs(db.uow, client, USER)
@@ -54,7 +41,7 @@ async def test_catalogs_off_asks_nothing_on_lists_counts(
     assert us.catalog.bc_name == "Demo Media BC" and us.catalog.currency == "USD"
     eu = by_name["Glowly EU launch"]
     assert eu.review.approved == 0 and eu.review.processing == 6
-    assert await _optional_calls(emu) == {"catalog/get/": 1, "catalog/overview/": 2,
+    assert await optional_calls(emu) == {"catalog/get/": 1, "catalog/overview/": 2,
                                           "catalog/set/get/": 2}
 
 
@@ -84,4 +71,4 @@ async def test_a_withheld_catalogs_scope_is_explained_not_retried(
     with pytest.raises(ScopeMissingError) as refused:
         await catalogs.user_catalogs(db.uow, client, USER)
     assert refused.value.group == "catalogs"
-    assert await _optional_calls(emu) == {"catalog/get/": 1}
+    assert await optional_calls(emu) == {"catalog/get/": 1}

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - pytest fixtures imported by name come back as parameters
 """Pinning comments against the emulator (issue 17): a pin is read back at TikTok before the
 comment is said to be pinned; a video shows one pinned comment, so pinning another unpins the
 first (at TikTok and in what TTPulse keeps); TikTok's refusal of a hidden comment changes
@@ -5,7 +6,6 @@ nothing; the way a pin is sent follows the TIKTOK_COMMENT_PIN setting."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -17,21 +17,9 @@ from core.features import set_feature
 from core.sync import worker_id
 from core.tiktok import InvalidRequestError, TikTokClient
 from storage.models import AdComment
-from tests.contract.test_comments import _optional_calls, _watch_first_campaign
-from tests.contract.test_sync import NOW, USER, Db, connected_db, sync_all
-
-
-@pytest.fixture
-def emulator_options() -> dict[str, Any]:
-    return {"fixture": "demo", "now": NOW}
-
-
-@pytest.fixture
-async def db(tmp_path: Any, client: TikTokClient) -> AsyncIterator[Db]:
-    engines: list[Any] = []
-    yield await connected_db(f"sqlite+aiosqlite:///{tmp_path}/p.db", client, engines)
-    for engine in engines:
-        await engine.dispose()
+from tests.contract.feature_db import db, emulator_options, optional_calls  # noqa: F401
+from tests.contract.test_comments import _watch_first_campaign
+from tests.contract.test_sync import NOW, USER, Db, sync_all
 
 
 async def _pulled(db: Db, client: TikTokClient, emu: Any) -> list[AdComment]:
@@ -65,9 +53,9 @@ async def test_pin_is_read_back_and_one_per_video(
     row = await comments.set_pinned(db.uow, db.clock, client, USER, first.id, True)
     assert row is not None and row.pinned_at is not None
     assert emu.state.comment_pinned[first.ad_id] == first.comment_id
-    calls = await _optional_calls(emu)
+    calls = await optional_calls(emu)
     assert await comments.set_pinned(db.uow, db.clock, client, USER, first.id, True)
-    assert await _optional_calls(emu) == calls  # double tap
+    assert await optional_calls(emu) == calls  # double tap
     assert await comments.set_pinned(db.uow, db.clock, client, USER + 1, second.id,
                                      True) is None
     await comments.set_pinned(db.uow, db.clock, client, USER, second.id, True)
@@ -98,8 +86,8 @@ async def test_pin_refused_for_a_hidden_comment_and_by_setting(
     await emu.ctl("POST", "config", {"comment_pin": "endpoint"})
     await comments.set_pinned(db.uow, db.clock, client, USER, second.id, True, "endpoint")
     assert emu.state.comment_pinned[second.ad_id] == second.comment_id
-    assert (await _optional_calls(emu))["comment/pin/"] == 1
-    before = await _optional_calls(emu)
+    assert (await optional_calls(emu))["comment/pin/"] == 1
+    before = await optional_calls(emu)
     with pytest.raises(comments.PinOff):
         await comments.set_pinned(db.uow, db.clock, client, USER, second.id, False, "off")
-    assert await _optional_calls(emu) == before
+    assert await optional_calls(emu) == before

@@ -1,10 +1,10 @@
+# ruff: noqa: F811 - pytest fixtures imported by name come back as parameters
 """Comments against the emulator (issue 17): a user with the feature off makes no call to any
 optional endpoint; with it on, new comments under a watched campaign are pulled once and
 announced, and a hide is read back at TikTok before it is said to have happened."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -21,24 +21,10 @@ from core.rules.tiktok_changer import TikTokChanger
 from core.sync import worker_id
 from core.tiktok import TikTokClient
 from storage.models import AdComment, OutboxMessage
-from tests.contract.test_sync import NOW, USER, Db, connected_db, sync_all
+from tests.contract.feature_db import db, emulator_options, optional_calls  # noqa: F401
+from tests.contract.test_sync import NOW, USER, Db, sync_all
 
 i18n = make_i18n()
-OPTIONAL_PREFIXES = ("comment/", "blockedword/", "pixel/", "event/", "offline/", "dmp/",
-                     "catalog/")
-
-
-@pytest.fixture
-def emulator_options() -> dict[str, Any]:
-    return {"fixture": "demo", "now": NOW}
-
-
-@pytest.fixture
-async def db(tmp_path: Any, client: TikTokClient) -> AsyncIterator[Db]:
-    engines: list[Any] = []
-    yield await connected_db(f"sqlite+aiosqlite:///{tmp_path}/c.db", client, engines)
-    for engine in engines:
-        await engine.dispose()
 
 
 async def _watch_first_campaign(db: Db) -> tuple[int, str]:
@@ -54,11 +40,7 @@ def _labels(screen: Any) -> list[str]:
     return [b.text for row in screen[1].inline_keyboard for b in row]
 
 
-async def _optional_calls(emu: Any) -> dict[str, int]:
-    return {p: n for p, n in (await emu.requests()).items() if p.startswith(OPTIONAL_PREFIXES)}
-
-
-async def test_features_off_make_zero_optional_calls(
+async def test_features_off_make_zerooptional_calls(
     db: Db, client: TikTokClient, emu: Any
 ) -> None:
     """Sync, a rules tick, a comments tick, a pixel-watch tick and the Pixels, Audiences and
@@ -79,7 +61,7 @@ async def test_features_off_make_zero_optional_calls(
         await audiences.account_audiences(db.uow, client, USER, account.id)
     with pytest.raises(FeatureOff):  # the Catalogs screen asks nothing with it off
         await catalogs.user_catalogs(db.uow, client, USER)
-    assert await _optional_calls(emu) == {}
+    assert await optional_calls(emu) == {}
 
 
 async def test_new_comments_are_pulled_once_and_a_hide_is_read_back(
@@ -118,10 +100,10 @@ async def test_new_comments_are_pulled_once_and_a_hide_is_read_back(
     assert sent["original"] == row.comment_id and len(sent["text"]) == comments.REPLY_MAX
 
     await set_feature(db.uow, db.clock, USER, "comments", False)
-    before = await _optional_calls(emu)
+    before = await optional_calls(emu)
     db.clock.set(NOW + timedelta(hours=5))
     assert await comments.pull_due(db.uow, db.clock, client, worker_id()) == 0
-    assert await _optional_calls(emu) == before
+    assert await optional_calls(emu) == before
 
 
 async def test_hide_words_hide_new_comments_logged_and_undoable(
@@ -169,10 +151,10 @@ async def test_a_withheld_comments_scope_is_told_once_not_retried(
     for tok in emu.state.tokens.values():
         tok.scope = [s for s in tok.scope if s != 14]  # 14: comments (core/tiktok/scopes.py)
     await comments.pull_due(db.uow, db.clock, client, worker_id())
-    assert (await _optional_calls(emu)) == {"comment/list/": 1}
+    assert (await optional_calls(emu)) == {"comment/list/": 1}
     db.clock.set(NOW + timedelta(minutes=30))
     await comments.pull_due(db.uow, db.clock, client, worker_id())
-    assert (await _optional_calls(emu)) == {"comment/list/": 1}
+    assert (await optional_calls(emu)) == {"comment/list/": 1}
     async with db.uow() as u:
         kinds = list(await u.session.scalars(select(OutboxMessage.kind)))
     assert kinds.count(comments.SCOPE_KIND) == 1 and comments.NEW_KIND not in kinds

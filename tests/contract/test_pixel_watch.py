@@ -17,7 +17,7 @@ from core.features import set_feature
 from core.sync import worker_id
 from core.tiktok import TikTokClient
 from storage.models import OutboxMessage
-from tests.contract.test_comments import _optional_calls
+from tests.contract.feature_db import optional_calls
 from tests.contract.test_sync import NOW, USER, Db, connected_db, sync_all
 
 EU_PIXEL = "7317000000000000002"  # the demo's "Glowly EU pixel" (Etc/GMT-1: 13:00 at NOW)
@@ -114,4 +114,4 @@ async def test_silent_pixel_without_spend_says_nothing(
     await _travel(db, emu, client, timedelta(hours=5))
     assert await _watch(db, client) == 0
     assert await _queued(db) == []
-    assert (await _optional_calls(emu)).get("pixel/event/stats/", 0) >= 2
+    assert (await optional_calls(emu)).get("pixel/event/stats/", 0) >= 2

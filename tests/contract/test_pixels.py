@@ -1,10 +1,10 @@
+# ruff: noqa: F811 - pytest fixtures imported by name come back as parameters
 """Pixels against the emulator (issue 17): with the "pixels" switch off nothing is asked of
 TikTok; with it on an ad account's pixels are listed with their events and counts today / over
 7 days, and the never-fired demo pixel shows zeros."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -13,21 +13,8 @@ from core import pixels
 from core.feature_access import AccountNotFound, FeatureOff
 from core.features import set_feature
 from core.tiktok import ScopeMissingError, TikTokClient
-from tests.contract.test_comments import _optional_calls
-from tests.contract.test_sync import NOW, USER, Db, connected_db, sync_all
-
-
-@pytest.fixture
-def emulator_options() -> dict[str, Any]:
-    return {"fixture": "demo", "now": NOW}
-
-
-@pytest.fixture
-async def db(tmp_path: Any, client: TikTokClient) -> AsyncIterator[Db]:
-    engines: list[Any] = []
-    yield await connected_db(f"sqlite+aiosqlite:///{tmp_path}/p.db", client, engines)
-    for engine in engines:
-        await engine.dispose()
+from tests.contract.feature_db import db, emulator_options, optional_calls  # noqa: F401
+from tests.contract.test_sync import USER, Db, sync_all
 
 
 async def _accounts(db: Db) -> list[Any]:
@@ -44,7 +31,7 @@ async def test_pixels_off_asks_nothing_on_lists_pixels_with_counts(
     accounts = await _accounts(db)
     with pytest.raises(FeatureOff):
         await pixels.account_pixels(db.uow, db.clock, client, USER, accounts[0].id)
-    assert await _optional_calls(emu) == {}
+    assert await optional_calls(emu) == {}
 
     await set_feature(db.uow, db.clock, USER, "pixels", True)
     found = [await pixels.account_pixels(db.uow, db.clock, client, USER, a.id)
@@ -74,4 +61,4 @@ async def test_a_withheld_pixels_scope_is_explained_not_retried(
     with pytest.raises(ScopeMissingError) as refused:
         await pixels.account_pixels(db.uow, db.clock, client, USER, account.id)
     assert refused.value.group == "pixels"
-    assert await _optional_calls(emu) == {"pixel/list/": 1}
+    assert await optional_calls(emu) == {"pixel/list/": 1}
