@@ -1,7 +1,7 @@
 """The service's update throughput against bare aiogram, and 3 sync instances against 1.
 
     python -m bench.updates [--users 200] [--updates 3000] [--rounds 3] [--fsm-redis-url URL]
-                            [--accounts 900] [--seconds 150] [--latency-ms 200] [--concurrency 2]
+                            [--accounts 900] [--seconds 150] [--latency-ms 200] [--concurrency 1]
                             [--postgres-dsn DSN] [--skip-updates] [--skip-scale] [--by-kind]
 
 Two measurements, each side by side in the same run:
@@ -21,8 +21,9 @@ Two measurements, each side by side in the same run:
 2. **Scale-out.** Account syncs per second against the TikTok emulator in its own process
    (200 ms per answer, a QPS limit far above what is asked), on one PostgreSQL database,
    by 1 and then by 3 separate OS processes each running the service's sync tick
-   (core/sync.py, leases with SKIP LOCKED; `--concurrency` syncs in flight in each, so that
-   one instance is bound by waiting, not by the CPU), after a first pass that is not counted:
+   (core/sync.py, leases with SKIP LOCKED; `--concurrency` syncs in flight in each, 1 so that
+   even three instances are bound by waiting, not by this machine's two cores, which the
+   instances, the emulator and PostgreSQL share), after a first pass that is not counted:
    every account's sync made due at once, the rate is the accounts synced over the time until
    the last one finished (at most `--seconds`).
    `scale_ratio` = 3 instances ÷ 1 (target ≥ 2.5; less means a shared lock or a single queue
@@ -562,7 +563,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     ap.add_argument("--skip-scale", action="store_true", help="measure the updates only")
     ap.add_argument(
-        "--concurrency", type=int, default=2, help="SYNC_CONCURRENCY of each scale instance"
+        "--concurrency", type=int, default=1, help="SYNC_CONCURRENCY of each scale instance"
     )
     ap.add_argument("--skip-updates", action="store_true", help="measure the scale-out only")
     ap.add_argument(

@@ -28,7 +28,7 @@ from tests.e2e.test_rules import (  # noqa: F401 - fixtures used by name
 )
 from tests.e2e.test_stats import connected_and_synced
 
-pytestmark = pytest.mark.xdist_group("e2e")
+pytestmark = pytest.mark.e2e  # one at a time in an end-to-end lane (tests/conftest.py)
 LINK = re.compile(r"https?://\S+/app/signin/[A-Za-z0-9_-]+")
 CSRF = re.compile(r'<meta name="csrf-token" content="([0-9a-f]+)">')
 

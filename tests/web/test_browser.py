@@ -28,7 +28,7 @@ from tests.e2e.test_stats import connected_and_synced
 from tests.web.browser import Browser
 
 # One at a time with the other end-to-end tests (tests/conftest.py groups them by folder).
-pytestmark = pytest.mark.xdist_group("e2e")
+pytestmark = pytest.mark.e2e  # one at a time in an end-to-end lane (tests/conftest.py)
 LINK = re.compile(r"https?://\S+/app/signin/[A-Za-z0-9_-]+")
 
 

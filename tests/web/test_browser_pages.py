@@ -30,7 +30,7 @@ from tests.e2e.test_rules import api  # noqa: F401 - fixture used by name
 from tests.e2e.test_stats import connected_and_synced
 from tests.web.browser import Browser
 
-pytestmark = pytest.mark.xdist_group("e2e")
+pytestmark = pytest.mark.e2e  # one at a time in an end-to-end lane (tests/conftest.py)
 
 
 @pytest.fixture

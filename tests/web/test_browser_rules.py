@@ -22,7 +22,7 @@ from tests.e2e.test_stats import connected_and_synced
 from tests.web.browser import Browser
 from tests.web.test_browser import service_env  # noqa: F401 - fixture
 
-pytestmark = pytest.mark.xdist_group("e2e")
+pytestmark = pytest.mark.e2e  # one at a time in an end-to-end lane (tests/conftest.py)
 
 
 async def type_into(b: Browser, css: str, text: str) -> None:

@@ -21,7 +21,7 @@ from tests.e2e.conftest import sandbox, service, telegram, tiktok  # noqa: F401 
 from tests.e2e.harness import ServiceProcess, sign_up
 from tests.web.browser import Browser
 
-pytestmark = pytest.mark.xdist_group("e2e")
+pytestmark = pytest.mark.e2e  # one at a time in an end-to-end lane (tests/conftest.py)
 GOOGLE_LINK = re.compile(r"https?://\S+/app/google/link/[A-Za-z0-9_-]+")
 
 

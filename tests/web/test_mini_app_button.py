@@ -11,7 +11,7 @@ from sandbox.telegram.driver import SandboxClient
 from tests.e2e.conftest import sandbox, service, telegram, tiktok  # noqa: F401 - fixtures
 from tests.e2e.harness import ServiceProcess, sign_up
 
-pytestmark = pytest.mark.xdist_group("e2e")
+pytestmark = pytest.mark.e2e  # one at a time in an end-to-end lane (tests/conftest.py)
 APP = "https://dash.example/app/"
 
 
