@@ -38,8 +38,8 @@ class Issue:
     """One problem with how to fix it: `code` is a template Problem code or one of this
     module's (no_access, identity_missing, pixel_missing, pixel_scope_missing,
     pixel_event_missing, pixel_event_silent, audiences_off, audience_missing,
-    audience_scope_missing, audience_not_picked, catalogs_off, catalog_missing, catalog_scope_missing,
-    product_set_missing, product_set_unapproved, tiktok_unreachable,
+    audience_scope_missing, audience_not_picked, catalogs_off, catalog_missing,
+    catalog_scope_missing, product_set_missing, product_set_unapproved, tiktok_unreachable,
     creative_kind, creative_too_large, creative_unavailable); or a warning that does not stop
     the launch (`validate.WARNING_CODES`, and audience_small: a picked audience under
     TARGETING_MIN_SIZE people)."""
