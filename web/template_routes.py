@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.views import audience_picker
 from bot.views import template_text as words
 from bot.views import templates as templates_view
 from core.templates import draft, service
@@ -63,6 +64,10 @@ def _render(request: web.Request, t: Template, template_id: int | None,
                 "bid", "gbm", "gb", "st", "days", "pace", "cmt")
         groups = [(g, chat_html(words.field_label(f"adgroups[{g}]", t)),
                    [_field(t, k, g, at, raw) for k in keys]) for g in range(len(t.adgroups))]
+        # Picks per ad account are made in the chat (it reads each account's audiences live);
+        # here they are shown and kept: the form never posts them, so a save leaves them be.
+        audience_notes = {g: chat_html(audience_picker.elsewhere_note(t.adgroups[g]))
+                          for g in range(len(t.adgroups))}
         new_errors = {k: [chat_html(words.problem_what(p)) for p in at.get(f"new.{k}", [])]
                       for k in ("geo", "loc")}
         notes = [chat_html(x) for x in general or []]
@@ -70,6 +75,7 @@ def _render(request: web.Request, t: Template, template_id: int | None,
         macros = {level: words.macros_hint(level) for level in ("campaign", "adgroup", "ad")}
     return page(request, "template.html", status=status, draft=t, template_id=template_id,
                 sections=sections, groups=groups, new_errors=new_errors, notes=notes,
+                audience_notes=audience_notes,
                 raw=raw, macros=macros, said=request.query.get("said"))
 
 

@@ -14,7 +14,7 @@ from bot.views.audiences import audience_status
 from bot.views.common import add_pager, page_of
 from core.audiences import TARGETING_MIN_SIZE, AccountAudiences
 from core.templates.draft import audience_mode
-from core.templates.model import Template
+from core.templates.model import AdGroupSpec, Template
 from storage.models import AdAccount
 
 PAGE = 8  # audiences (or ad accounts) per page
@@ -124,3 +124,15 @@ def audience_page(t: Template, g: int, found: AccountAudiences, page: int = 0,
     rows.append(1)
     kb.adjust(*rows)
     return "\n".join(lines)[:4000], kb.as_markup()
+
+
+def elsewhere_note(group: AdGroupSpec) -> str:
+    """What an ad group picked, for the web editor, which leaves picking to the chat."""
+    if not group.account_audiences:
+        return _("Audiences: none picked. Pick them in the chat: template → ad group → 👥 "
+                 "Audiences.")
+    return _("Audiences picked in {accounts} ad accounts: {included} included · {excluded} "
+             "excluded. Change them in the chat: template → ad group → 👥 Audiences.").format(
+        accounts=len(group.account_audiences),
+        included=sum(len(p.include) for p in group.account_audiences),
+        excluded=sum(len(p.exclude) for p in group.account_audiences))

@@ -83,3 +83,27 @@ async def test_new_template_errors_next_to_fields_then_saved_and_edited(dash: Da
     page = await resp.text()
     assert resp.status == 422 and 'lang="ru"' in page
     assert "g0.gb" in errors_of(page) and "бюджет" in page
+
+
+async def test_audience_picks_are_shown_and_kept_by_a_web_save(dash: Dash) -> None:
+    """Picks made in the chat (per ad account) are summarised on the ad group's card and a
+    save from the page, which never posts them, keeps them."""
+    from dataclasses import replace
+
+    from core.templates import draft
+    from tests.e2e.test_templates import built
+
+    me = dash.mine.user_id
+    t = draft.pick_audience(replace(built(), name="Picked"), 0, "7001", "123", "i")
+    t = draft.pick_audience(t, 0, "7001", "456", "x")
+    row = await service.save(dash.uow, me, t)
+    client = await dash.client(me)
+    page = await (await client.get(f"/app/templates/{row.id}")).text()
+    assert 'data-audiences="0"' in page and "1 included · 1 excluded" in page
+    csrf = await csrf_of(client)
+    resp = await client.post("/app/templates/save", allow_redirects=False, data={
+        "_csrf": csrf, "template_id": str(row.id), "g0.gb": "80"})
+    assert resp.status == 303, await resp.text()
+    kept = service.load(await service.get(dash.uow, me, row.id))  # type: ignore[arg-type]
+    assert kept.adgroups[0].budget == Decimal(80)
+    assert kept.adgroups[0].audiences_for("7001") == (("123",), ("456",))
