@@ -126,13 +126,12 @@ def audience_page(t: Template, g: int, found: AccountAudiences, page: int = 0,
     return "\n".join(lines)[:4000], kb.as_markup()
 
 
-def elsewhere_note(group: AdGroupSpec) -> str:
-    """What an ad group picked, for the web editor, which leaves picking to the chat."""
+def picks_note(group: AdGroupSpec) -> str:
+    """What an ad group picked, in one line (the web editor's card)."""
     if not group.account_audiences:
-        return _("Audiences: none picked. Pick them in the chat: template → ad group → 👥 "
-                 "Audiences.")
+        return _("Audiences: none picked.")
     return _("Audiences picked in {accounts} ad accounts: {included} included · {excluded} "
-             "excluded. Change them in the chat: template → ad group → 👥 Audiences.").format(
+             "excluded").format(
         accounts=len(group.account_audiences),
         included=sum(len(p.include) for p in group.account_audiences),
         excluded=sum(len(p.exclude) for p in group.account_audiences))

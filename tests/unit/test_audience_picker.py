@@ -170,3 +170,24 @@ def test_delete_screens(locale: str) -> None:
     text, _ = audiences_view.in_use([f"T{i}" for i in range(12)], account.id)
     assert "«T0»" in text and "«T11»" not in text and "2" in text
     assert audiences_view.deleted("<x>", 1, True)[0] != audiences_view.deleted("x", 1, False)[0]
+
+
+def test_web_selects_apply_only_the_users_accounts_and_listed_audiences() -> None:
+    from web import template_form as form
+
+    t = _template()
+    offered = {5: ("A", frozenset({"1", "2"}))}
+    posted = {
+        form.audience_name(0, 5, "1"): "i",
+        form.audience_name(0, 5, "2"): "x",
+        form.audience_name(0, 5, "3"): "i",  # not an audience of that account
+        form.audience_name(0, 6, "1"): "i",  # not one of the user's accounts
+        form.audience_name(4, 5, "1"): "i",  # no such ad group
+        "g0.aud.5.1.extra": "x", "g0.gb": "50",
+    }
+    got = form.apply_audiences(t, posted, offered)
+    assert got.adgroups[0].account_audiences == (AudiencePicks("A", ("1",), ("2",)),)
+    assert form.apply_audiences(got, {form.audience_name(0, 5, "1"): "o",
+                                      form.audience_name(0, 5, "2"): "q"}, offered
+                                ).adgroups[0].account_audiences == (
+        AudiencePicks("A", (), ("2",)),)
