@@ -107,8 +107,8 @@ def template_audiences(template: Template, advertiser_id: str | None = None) -> 
     out: dict[str, None] = {}
     for g in template.adgroups:
         if advertiser_id is not None:
-            out.update(dict.fromkeys((*g.audiences_for(advertiser_id)[0],
-                                      *g.audiences_for(advertiser_id)[1])))
+            included, excluded = g.audiences_for(advertiser_id)
+            out.update(dict.fromkeys((*included, *excluded)))
             continue
         out.update(dict.fromkeys((*g.audience_ids, *g.excluded_audience_ids)))
         for picks in g.account_audiences:
