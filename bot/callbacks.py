@@ -161,7 +161,8 @@ class IdentityCb(CallbackData, prefix="ix"):
 
 
 class AudienceCb(CallbackData, prefix="au"):
-    """Audiences (issue 17): `a` pick, list, new (from a file) or lal (make a lookalike), `id`
+    """Audiences (issue 17): `a` pick, list, new (from a file), lal (make a lookalike), del
+    (which to delete), delc (confirm) or dely (delete), `id`
     our ad account id (checked against the presser), `aud` a TikTok audience id of that
     account, `n` the picker's page."""
 

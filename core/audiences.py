@@ -16,11 +16,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from core.features import is_on
-from core.tiktok import TikTokClient
+from core.templates.document import TemplateImportError, parse_document
+from core.templates.service import MAX_TEMPLATES
+from core.tiktok import TikTokClient, TikTokError
 from core.tiktok.audiences import (
     Audience,
     create_audience,
     create_lookalike,
+    delete_audiences,
     list_audiences,
     upload_file,
 )
@@ -31,6 +34,9 @@ FEATURE = "audiences"
 MAX_FILE_BYTES = 10 * 1024 * 1024  # a customer file sent in the chat (Bot API getFile: 20 MB)
 MIN_ROWS = 1
 LOOKALIKE_MIN_SOURCE = 100  # TikTok: a lookalike's source has at least 100 people (SDK docs)
+# Fewer people than this in a targeted audience rarely lets an ad group deliver (TikTok's
+# help centre asks for at least 1,000 matched users) [U]: pre-flight warns, it does not stop.
+TARGETING_MIN_SIZE = 1000
 EMAIL = "EMAIL_SHA256"
 PHONE = "PHONE_SHA256"
 _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]{2,}$")
@@ -86,6 +92,23 @@ class AudienceNotFound(AudiencesError):
     """No such audience in the ad account (any more)."""
 
     code = "audience"
+
+
+class AudienceInUse(AudiencesError):
+    """A saved template of the user still includes or excludes the audience: `templates`
+    names them."""
+
+    code = "in_use"
+
+    def __init__(self, templates: list[str]) -> None:
+        super().__init__(", ".join(templates))
+        self.templates = templates
+
+
+class NotDeleted(AudiencesError):
+    """TikTok took the delete, but the audience is still listed when read back."""
+
+    code = "not_deleted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +251,15 @@ async def make_lookalike(uow: UnitOfWorkFactory, client: TikTokClient, user_id: 
     return await create_lookalike(client, token, account.advertiser_id, name, source_id), True
 
 
+async def audiences_by_id(client: TikTokClient, token: str, advertiser_id: str,
+                          ids: list[str]) -> dict[str, Audience]:
+    """Those of these audience ids the ad account has, with their size (launch pre-flight)."""
+    if not ids:
+        return {}
+    return {a.audience_id: a for a in await list_audiences(client, token, advertiser_id, ids)
+            if a.audience_id in ids}
+
+
 async def missing_audiences(client: TikTokClient, token: str, advertiser_id: str,
                             ids: list[str]) -> list[str]:
     """Which of these audience ids the ad account does not have (launch pre-flight)."""
@@ -235,3 +267,46 @@ async def missing_audiences(client: TikTokClient, token: str, advertiser_id: str
         return []
     have = {a.audience_id for a in await list_audiences(client, token, advertiser_id, ids)}
     return [i for i in ids if i not in have]
+
+
+async def templates_using(uow: UnitOfWorkFactory, user_id: int, advertiser_id: str,
+                          audience_id: str) -> list[str]:
+    """The names of the user's saved templates whose ad groups would target this audience in
+    this ad account (its own picks, or the flat ids of templates saved before the picker)."""
+    async with uow() as u:
+        rows = await u.templates.of_user(user_id, MAX_TEMPLATES)
+    names = []
+    for row in rows:
+        try:
+            template = parse_document(row.document)
+        except TemplateImportError:
+            continue
+        for g in template.adgroups:
+            included, excluded = g.audiences_for(advertiser_id)
+            if audience_id in included or audience_id in excluded:
+                names.append(row.name)
+                break
+    return names
+
+
+async def delete_audience(uow: UnitOfWorkFactory, client: TikTokClient, user_id: int,
+                          account_id: int, audience_id: str) -> bool:
+    """Delete one of an ad account's audiences unless a saved template uses it (raises
+    AudienceInUse); read back that it is gone (else NotDeleted). False when it was gone
+    already (a second tap)."""
+    account, token = await access(uow, user_id, account_id)
+    using = await templates_using(uow, user_id, account.advertiser_id, audience_id)
+    if using:
+        raise AudienceInUse(using)
+    if not await audiences_by_id(client, token, account.advertiser_id, [audience_id]):
+        return False
+    try:
+        await delete_audiences(client, token, account.advertiser_id, [audience_id])
+    except TikTokError:
+        # A lost reply or a race with another tap: what TikTok lists now decides.
+        if await audiences_by_id(client, token, account.advertiser_id, [audience_id]):
+            raise
+        return True
+    if await audiences_by_id(client, token, account.advertiser_id, [audience_id]):
+        raise NotDeleted()
+    return True

@@ -136,6 +136,34 @@ def place_problems(template: Template, problems: Sequence[Problem],
     return at, rest
 
 
+AUDIENCE_FIELD = "aud"  # g{g}.aud.{our ad account id}.{TikTok audience id} = i | x | o
+
+
+def audience_name(g: int, account_id: int, audience_id: str) -> str:
+    """The select of one audience of one ad account in ad group g."""
+    return f"g{g}.{AUDIENCE_FIELD}.{account_id}.{audience_id}"
+
+
+def apply_audiences(template: Template, form: Mapping[str, str],
+                    offered: Mapping[int, tuple[str, frozenset[str]]]) -> Template:
+    """The posted audience selects applied, each only if its ad account is one of the user's
+    and the audience one that account has at TikTok (`offered`: our account id → its
+    advertiser id and audience ids, read live); anything else posted is ignored."""
+    t = template
+    for name, mode in form.items():
+        parts = name.split(".")
+        if len(parts) != 4 or parts[1] != AUDIENCE_FIELD or not parts[0][1:].isdigit() \
+                or not parts[2].isdigit() or mode not in draft.AUDIENCE_MODES:
+            continue
+        g, account_id, audience_id = int(parts[0][1:]), int(parts[2]), parts[3]
+        if not 0 <= g < len(t.adgroups) or account_id not in offered:
+            continue
+        advertiser_id, listed = offered[account_id]
+        if audience_id in listed:
+            t = draft.pick_audience(t, g, advertiser_id, audience_id, mode)
+    return t
+
+
 def choices_of(template: Template, key: str, g: int = 0) -> tuple[str, ...]:
     """The values a choice or multi-select offers now."""
     return draft.choices(template, key, g)

@@ -7,13 +7,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiogram.utils.i18n import gettext as _
 from aiohttp import web
 
+from bot.views import audience_picker
 from bot.views import template_text as words
 from bot.views import templates as templates_view
+from bot.views.audiences import audience_status
+from core import audiences
+from core.features import is_on
 from core.templates import draft, service
 from core.templates.model import Template
 from core.templates.validate import Problem
+from core.tiktok import ScopeMissingError, TikTokError
 from web import template_form as form_of
 from web.chat import chat_html, in_language, signed_in
 from web.render import not_found, page
@@ -48,9 +54,43 @@ def _field(t: Template, key: str, g: int | None, errors: dict[str, list[Problem]
     return out
 
 
+async def _offered(request: web.Request) -> list[audiences.AccountAudiences] | None:
+    """Each tracked ad account's audiences, read live; None while the user's audiences switch
+    is off (then TikTok is asked nothing) or TikTok is not configured."""
+    deps, user = request.app[DEPS_KEY], request[USER]
+    if not is_on(user, audiences.FEATURE) or deps.tiktok is None:
+        return None
+    async with deps.uow() as u:
+        accounts = list(await u.connections.accounts(user.id, tracked_only=True))
+    out = []
+    for account in accounts:
+        try:
+            out.append(await audiences.account_audiences(deps.uow, deps.tiktok, user.id,
+                                                         account.id))
+        except (audiences.AudiencesError, ScopeMissingError, TikTokError):
+            continue  # this account's audiences cannot be read now: its picks stay as they are
+    return out
+
+
+def _audience_cards(t: Template, offered: list[audiences.AccountAudiences] | None
+                    ) -> dict[int, list[tuple[str, list[tuple[str, str, str]]]]]:
+    """Per ad group: (ad account, [(select name, audience label, its mode)]) to pick with."""
+    cards: dict[int, list[tuple[str, list[tuple[str, str, str]]]]] = {}
+    for g in range(len(t.adgroups)):
+        cards[g] = [
+            (found.account.name, [
+                (form_of.audience_name(g, found.account.id, a.audience_id),
+                 f"{a.name} · {audience_status(a)}",
+                 draft.audience_mode(t, g, found.account.advertiser_id, a.audience_id))
+                for a in found.audiences])
+            for found in offered or [] if found.audiences]
+    return cards
+
+
 def _render(request: web.Request, t: Template, template_id: int | None,
             problems: list[Problem] | None = None, raw: dict[str, str] | None = None,
-            status: int = 200, general: list[str] | None = None) -> web.Response:
+            status: int = 200, general: list[str] | None = None,
+            offered: list[audiences.AccountAudiences] | None = None) -> web.Response:
     with in_language(request):
         at, rest = form_of.place_problems(t, problems or [], len(t.adgroups))
         raw = raw or {}
@@ -63,6 +103,13 @@ def _render(request: web.Request, t: Template, template_id: int | None,
                 "bid", "gbm", "gb", "st", "days", "pace", "cmt")
         groups = [(g, chat_html(words.field_label(f"adgroups[{g}]", t)),
                    [_field(t, k, g, at, raw) for k in keys]) for g in range(len(t.adgroups))]
+        # Picks per ad account: a select per audience of each tracked account (read live);
+        # with the switch off only what was picked is said (a save leaves the picks be).
+        off = "\n" + audience_picker.feature_off(0)[0] if offered is None else ""
+        audience_notes = {g: chat_html(audience_picker.picks_note(t.adgroups[g]) + off)
+                          for g in range(len(t.adgroups))}
+        audience_cards = _audience_cards(t, offered)
+        modes = [("i", _("Include")), ("x", _("Exclude")), ("o", _("Off"))]
         new_errors = {k: [chat_html(words.problem_what(p)) for p in at.get(f"new.{k}", [])]
                       for k in ("geo", "loc")}
         notes = [chat_html(x) for x in general or []]
@@ -70,6 +117,7 @@ def _render(request: web.Request, t: Template, template_id: int | None,
         macros = {level: words.macros_hint(level) for level in ("campaign", "adgroup", "ad")}
     return page(request, "template.html", status=status, draft=t, template_id=template_id,
                 sections=sections, groups=groups, new_errors=new_errors, notes=notes,
+                audience_notes=audience_notes, audience_cards=audience_cards, modes=modes,
                 raw=raw, macros=macros, said=request.query.get("said"))
 
 
@@ -77,7 +125,7 @@ def _render(request: web.Request, t: Template, template_id: int | None,
 async def new_template(request: web.Request) -> web.StreamResponse:
     """An empty template (the chat builder's defaults)."""
     signed_in(request)
-    return _render(request, draft.blank(), None)
+    return _render(request, draft.blank(), None, offered=await _offered(request))
 
 
 @routes.get("/templates/{template_id:\\d+}")
@@ -88,7 +136,7 @@ async def edit_template(request: web.Request) -> web.StreamResponse:
     row = await service.get(deps.uow, request[USER].id, int(request.match_info["template_id"]))
     if row is None:
         raise not_found(request)
-    return _render(request, service.load(row), row.id)
+    return _render(request, service.load(row), row.id, offered=await _offered(request))
 
 
 @routes.post("/templates/save")
@@ -108,20 +156,29 @@ async def save(request: web.Request) -> web.StreamResponse:
             raise not_found(request)
         base = service.load(row)
     applied = form_of.apply(base, raw, lambda name: [str(v) for v in posted.getall(name, [])])
+    offered = await _offered(request)
+    # Audience ids posted are re-checked: the user's own account, an audience it has now.
+    applied.template = form_of.apply_audiences(applied.template, raw, {
+        f.account.id: (f.account.advertiser_id, frozenset(a.audience_id for a in f.audiences))
+        for f in offered or []})
     if applied.problems:
-        return _render(request, applied.template, template_id, applied.problems, raw, 422)
+        return _render(request, applied.template, template_id, applied.problems, raw, 422,
+                       offered=offered)
     try:
         saved = await service.save(deps.uow, user.id, applied.template, template_id)
     except service.TemplateInvalid as exc:
-        return _render(request, applied.template, template_id, exc.problems, raw, 422)
+        return _render(request, applied.template, template_id, exc.problems, raw, 422,
+                       offered=offered)
     except service.TemplateNameTaken as exc:
         with in_language(request):
             said = templates_view.name_taken(exc.name)
-        return _render(request, applied.template, template_id, None, raw, 409, [said])
+        return _render(request, applied.template, template_id, None, raw, 409, [said],
+                       offered)
     except service.TooManyTemplates as exc:
         with in_language(request):
             said = templates_view.too_many(exc.limit)
-        return _render(request, applied.template, template_id, None, raw, 409, [said])
+        return _render(request, applied.template, template_id, None, raw, 409, [said],
+                       offered)
     except service.TemplateNotFound:
         raise not_found(request) from None
     raise web.HTTPSeeOther(f"/app/templates/{saved.id}?said=saved")

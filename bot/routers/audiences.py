@@ -59,7 +59,8 @@ async def audience_action(
     uow: UnitOfWorkFactory,
     tiktok: TikTokClient | None,
 ) -> None:
-    """Every Audiences button: pick an ad account, list, new from a file, make a lookalike."""
+    """Every Audiences button: pick an ad account, list, new from a file, make a lookalike,
+    delete one."""
     if db_user is None:
         await query.answer(sign_up_first(), show_alert=True)
         return
@@ -96,7 +97,50 @@ async def audience_action(
     if a == "lal":
         await _lookalike(query, uow, tiktok, db_user, account_id, callback_data.aud)
         return
+    if a in ("del", "delc", "dely"):
+        await _delete(query, uow, tiktok, db_user, callback_data)
+        return
     await _list_screen(query, uow, tiktok, db_user, account_id, len(accounts) > 1)
+
+
+async def _delete(query: CallbackQuery, uow: UnitOfWorkFactory, tiktok: TikTokClient,
+                  user: User, cb: AudienceCb) -> None:
+    """Delete an audience: pick one, confirm (refused while a saved template uses it), delete
+    at TikTok and read back that it is gone. A second tap finds it gone already."""
+    account_id, aud = cb.id, cb.aud
+    try:
+        if cb.a == "dely":
+            found = await audiences.account_audiences(uow, tiktok, user.id, account_id)
+            name = next((a.name for a in found.audiences if a.audience_id == aud), aud)
+            now = await audiences.delete_audience(uow, tiktok, user.id, account_id, aud)
+            await show(query, view.deleted(name, account_id, now))
+            await query.answer()
+            return
+        found = await audiences.account_audiences(uow, tiktok, user.id, account_id)
+        if cb.a == "del":
+            await show(query, view.delete_pick(found, cb.n))
+            await query.answer()
+            return
+        audience = next((a for a in found.audiences if a.audience_id == aud), None)
+        if audience is None:
+            raise audiences.AudienceNotFound()
+        using = await audiences.templates_using(uow, user.id, found.account.advertiser_id, aud)
+        if using:
+            raise audiences.AudienceInUse(using)
+        await show(query, view.confirm_delete(found.account, audience))
+        await query.answer()
+    except audiences.AudienceInUse as exc:
+        await show(query, view.in_use(exc.templates, account_id))
+        await query.answer()
+    except audiences.AudiencesError as exc:
+        await query.answer(view.error(exc), show_alert=True)
+    except ScopeMissingError as exc:
+        await query.answer()
+        await show(query, permissions_view.scope_missing(exc.group, await grants(uow, user.id)))
+    except InvalidRequestError as exc:
+        await query.answer(view.refused(exc.message or str(exc)), show_alert=True)
+    except TikTokError:
+        await query.answer(view.error(audiences.AudiencesError()), show_alert=True)
 
 
 async def _lookalike(query: CallbackQuery, uow: UnitOfWorkFactory, tiktok: TikTokClient,

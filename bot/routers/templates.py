@@ -17,6 +17,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
 from bot.callbacks import MenuCb, TemplatesCb, TplEditCb
 from bot.filters import TYPED
+from bot.routers import audience_picker
 from bot.routers import catalogs as catalog_steps
 from bot.routers.menu import sign_up_first
 from bot.screens import plain, show
@@ -342,6 +343,10 @@ async def draft_action(
         if callback_data.a in ("cat", "catp", "catn"):  # the catalog product set (issue 17)
             if not await catalog_steps.template_step(query, callback_data, state, uow, db_user,
                                                      tiktok, d, _put):
+                return
+        elif callback_data.a in audience_picker.ACTIONS:  # audiences per ad account (issue 17)
+            if not await audience_picker.template_step(query, callback_data, state, uow,
+                                                       db_user, tiktok, d, _put):
                 return
         elif not await _draft_step(query, callback_data, state, uow, db_user, d):
             return

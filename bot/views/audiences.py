@@ -42,7 +42,8 @@ def _num(n: int) -> str:
     return format_decimal(n, locale=get_i18n().current_locale)
 
 
-def _status(a: Audience) -> str:
+def audience_status(a: Audience) -> str:
+    """An audience's size and status in a few words."""
     if not a.ready:
         return _("computing on TikTok…")
     if a.expiring:
@@ -65,7 +66,7 @@ def audience_list(found: AccountAudiences, many_accounts: bool) -> Screen:
         lines += ["", f"<b>{title}</b>"]
         for a in group[:SHOWN]:
             lines.append(f"• {html.quote(a.name)} · <code>{a.audience_id}</code>")
-            lines.append(f"   {_status(a)}")
+            lines.append(f"   {audience_status(a)}")
         if len(group) > SHOWN:
             lines.append(_("   … and {n} more").format(n=len(group) - SHOWN))
     kb = InlineKeyboardBuilder()
@@ -76,12 +77,66 @@ def audience_list(found: AccountAudiences, many_accounts: bool) -> Screen:
     for a in seeds[:LOOKALIKE_BUTTONS]:
         kb.button(text=_("🪞 Make lookalike: {name}").format(name=a.name[:30]),
                   callback_data=AudienceCb(a="lal", id=account.id, aud=a.audience_id))
+    if found.audiences:
+        kb.button(text=_("🗑 Delete an audience"), callback_data=AudienceCb(a="del", id=account.id))
     kb.button(text=_("🔄 Refresh"), callback_data=AudienceCb(a="list", id=account.id))
     if many_accounts:
         kb.button(text=_("« Ad accounts"), callback_data=AudienceCb(a="pick"))
     kb.button(text=_("« Accounts"), callback_data=AccountsCb(action="show"))
     kb.adjust(1)
     return "\n".join(lines), kb.as_markup()
+
+
+def delete_pick(found: AccountAudiences, page: int = 0) -> Screen:
+    """Which of the account's audiences to delete (a page of them)."""
+    account = found.account
+    shown, page, pages = page_of(list(found.audiences), page, PAGE)
+    kb = InlineKeyboardBuilder()
+    for a in shown:
+        kb.button(text=f"🗑 {a.name[:48]}",
+                  callback_data=AudienceCb(a="delc", id=account.id, aud=a.audience_id))
+    rows = [1] * len(shown)
+    if nav := add_pager(kb, page, pages, lambda n: AudienceCb(a="del", id=account.id, n=n)):
+        rows.append(nav)
+    kb.button(text=_("« Back"), callback_data=AudienceCb(a="list", id=account.id))
+    rows.append(1)
+    kb.adjust(*rows)
+    return _("<b>🗑 Delete an audience</b> · {account}\n\nWhich one?").format(
+        account=html.quote(account.name)), kb.as_markup()
+
+
+def confirm_delete(account: AdAccount, audience: Audience) -> Screen:
+    """Delete this audience at TikTok?"""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("🗑 Yes, delete it"),
+              callback_data=AudienceCb(a="dely", id=account.id, aud=audience.audience_id))
+    kb.button(text=_("« Back"), callback_data=AudienceCb(a="list", id=account.id))
+    kb.adjust(1)
+    return _("Delete the audience «{name}» ({size}) from the ad account {account} at TikTok? "
+             "It cannot be undone; ad groups already running keep their targeting as TikTok "
+             "decides.").format(name=html.quote(audience.name), size=audience_status(audience),
+                                account=html.quote(account.name)), kb.as_markup()
+
+
+def deleted(name: str, account_id: int, now: bool) -> Screen:
+    """The audience is gone (read back at TikTok), or was already."""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("👥 Audiences"), callback_data=AudienceCb(a="list", id=account_id))
+    text = (_("✅ Audience «{name}» deleted; TikTok no longer lists it.") if now
+            else _("That audience is already deleted.")).format(name=html.quote(name))
+    return text, kb.as_markup()
+
+
+def in_use(templates: list[str], account_id: int) -> Screen:
+    """The audience cannot be deleted: saved templates still target it."""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("« Back"), callback_data=AudienceCb(a="list", id=account_id))
+    names = ", ".join(f"«{html.quote(n)}»" for n in templates[:10])
+    if len(templates) > 10:
+        names += _(" and {n} more").format(n=len(templates) - 10)
+    return _("This audience is not deleted: your templates {names} still include or exclude "
+             "it. Take it out of them first (template → ad group → 👥 Audiences)."
+             ).format(names=names), kb.as_markup()
 
 
 def ask_file(account: AdAccount) -> Screen:
@@ -177,6 +232,8 @@ def error(exc: AudiencesError) -> str:
         return _("That audience is not in this ad account any more.")
     if exc.code == "not_ready":
         return _("TikTok is still computing this audience; try again later.")
+    if exc.code == "not_deleted":
+        return _("TikTok still lists the audience after deleting it; try again in a minute.")
     if exc.code == "too_small":
         return _("A lookalike needs a source of at least {n} people.").format(
             n=LOOKALIKE_MIN_SOURCE)

@@ -197,6 +197,15 @@ def issue_text(issue: Issue, accounts: dict[int, str]) -> str:
             "This account has no audience {ids}. Audiences belong to one ad account: make "
             "it here (Accounts → 👥 Audiences), or remove it from the template."
         ),
+        "audience_not_picked": _(
+            "The template picks audiences per ad account, but none for this account (ad "
+            "groups: {geo}). Pick them in the template (ad group → 👥 Audiences), or leave "
+            "this account out of the launch."
+        ),
+        "audience_small": _(
+            "These audiences reach fewer than {min} people: {names}. The ad group may hardly "
+            "deliver; the launch goes ahead if you confirm."
+        ),
         "audience_scope_missing": _(
             "The template uses audiences, but TikTok has not given TTPulse the audiences "
             "permission for this account. Reconnect it in Accounts and keep “Audience "
@@ -229,7 +238,8 @@ def issue_text(issue: Issue, accounts: dict[int, str]) -> str:
     }
     if "minimum" in p and "currency" in p:
         values["minimum"] = money(p["minimum"], p["currency"], _loc())
-    for key in ("identity", "error", "currency", "event", "pixel", "ids", "catalog", "set"):
+    for key in ("identity", "error", "currency", "event", "pixel", "ids", "catalog", "set",
+                "geo", "names"):
         values[key] = html.quote(str(p.get(key, "")))
     line = text.format_map(_Default(values))
     return f"• <b>{where}</b>: {line}" if where else f"• {line}"

@@ -458,6 +458,12 @@ def group_lines(g: AdGroupSpec) -> list[str]:
         *([_("Audiences: include {ids} · exclude {excluded}").format(
             ids=listed(g.audience_ids, "—"), excluded=listed(g.excluded_audience_ids, "—"))]
           if g.audience_ids or g.excluded_audience_ids else []),
+        *([_("Audiences picked in {accounts} ad accounts: {included} included · {excluded} "
+             "excluded").format(
+            accounts=len(g.account_audiences),
+            included=sum(len(p.include) for p in g.account_audiences),
+            excluded=sum(len(p.exclude) for p in g.account_audiences))]
+          if g.account_audiences else []),
         _("Placement: {placement}").format(placement=placement),
         _("Goal: {goal} · billing {billing} · bid: {bid}").format(
             goal=goal, billing=choice_name(g.billing_event), bid=bid

@@ -349,11 +349,14 @@ def group_screen(t: Template, g: int) -> Screen:
     keys += ["gbm", "gb", "st"]
     if group.schedule_type == "SCHEDULE_START_END":
         keys.append("days")
-    keys += ["pace", "aud", "xaud"]
+    keys += ["pace"]
+    if group.audience_ids or group.excluded_audience_ids:  # typed ids of an older template
+        keys += ["aud", "xaud"]
     kb = InlineKeyboardBuilder()
     for key in keys:
         label, payload = _field_button(key, g)
         kb.button(text=label, callback_data=payload)
+    kb.button(text=_("👥 Audiences"), callback_data=TplEditCb(a="aud", g=g))
     comments = _("💬 Comments: off") if group.comments_disabled else _("💬 Comments: on")
     # The wanted state rides in the button, so a double tap does not flip it back.
     wanted = "0" if group.comments_disabled else "1"

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from core.audiences import missing_audiences
+from core.audiences import TARGETING_MIN_SIZE, audiences_by_id
 from core.templates.model import PIXEL_GOALS, Template
 from core.templates.validate import Problem as TemplateProblem
 from core.templates.validate import check_for_launch, launch_warnings, needs_pixel, validate
@@ -38,10 +38,11 @@ class Issue:
     """One problem with how to fix it: `code` is a template Problem code or one of this
     module's (no_access, identity_missing, pixel_missing, pixel_scope_missing,
     pixel_event_missing, pixel_event_silent, audiences_off, audience_missing,
-    audience_scope_missing, catalogs_off, catalog_missing, catalog_scope_missing,
-    product_set_missing, product_set_unapproved, tiktok_unreachable,
+    audience_scope_missing, audience_not_picked, catalogs_off, catalog_missing,
+    catalog_scope_missing, product_set_missing, product_set_unapproved, tiktok_unreachable,
     creative_kind, creative_too_large, creative_unavailable); or a warning that does not stop
-    the launch (`validate.WARNING_CODES`)."""
+    the launch (`validate.WARNING_CODES`, and audience_small: a picked audience under
+    TARGETING_MIN_SIZE people)."""
 
     code: str
     account_id: int | None = None
@@ -99,19 +100,44 @@ def check_creatives(creatives: list[Creative]) -> list[Issue]:
     return issues
 
 
-def template_audiences(template: Template) -> list[str]:
-    """Every audience id the template's ad groups include or exclude, in order, no repeats."""
+def template_audiences(template: Template, advertiser_id: str | None = None) -> list[str]:
+    """Every audience id the template's ad groups include or exclude, in order, no repeats:
+    for one ad account (its own picks, else the flat lists), or, without one, every id named
+    anywhere (all accounts' picks too)."""
     out: dict[str, None] = {}
     for g in template.adgroups:
+        if advertiser_id is not None:
+            included, excluded = g.audiences_for(advertiser_id)
+            out.update(dict.fromkeys((*included, *excluded)))
+            continue
         out.update(dict.fromkeys((*g.audience_ids, *g.excluded_audience_ids)))
+        for picks in g.account_audiences:
+            out.update(dict.fromkeys((*picks.include, *picks.exclude)))
     return list(out)
+
+
+def asks_audiences(template: Template) -> bool:
+    """Whether any ad group targets audiences (flat ids or any account's picks)."""
+    return bool(template_audiences(template))
+
+
+def not_picked(template: Template, account: AdAccount) -> list[Issue]:
+    """An ad group that picked audiences for other ad accounts but none for this one: the
+    launch would drop its targeting there, so it stops and names the account."""
+    groups = [g for g in template.adgroups if g.audience_not_picked(account.advertiser_id)]
+    if not groups:
+        return []
+    return [Issue("audience_not_picked", account.id,
+                  params={"account": account.name, "geo": ", ".join(g.geo for g in groups)})]
 
 
 async def _account(
     client: TikTokClient, template: Template, target: Target, tracker_connected: bool,
     now: datetime | None = None, audiences_on: bool = False, catalogs_on: bool = False,
+    warnings: list[Issue] | None = None,
 ) -> tuple[list[Issue], AccountFacts | None]:
-    """The checks of one account; its facts when nothing is wrong."""
+    """The checks of one account; its facts when nothing is wrong (`warnings` hears what only
+    warns)."""
     account = target.account
     issues = _from_template(
         check_for_launch(template, currency=account.currency, tracker_connected=tracker_connected),
@@ -135,13 +161,22 @@ async def _account(
         # Audiences are the account's own (issue 17): each one the template names must be
         # there. With the audiences switch off nothing is asked (no dmp/ call) — the launch
         # stops and says where to turn it on.
-        wanted_audiences = template_audiences(template)
+        # Each account launches with its own picks; an ad group that picked for other accounts
+        # but not this one stops the launch (audience_not_picked). An audience smaller than
+        # TARGETING_MIN_SIZE is only a warning.
+        wanted_audiences = template_audiences(template, account.advertiser_id)
         missing: list[str] = []
-        if wanted_audiences and not audiences_on:
+        small: list[str] = []
+        if asks_audiences(template) and not audiences_on:
             issues.append(Issue("audiences_off", account.id, params={"account": account.name}))
         elif wanted_audiences:
-            missing = await missing_audiences(client, target.token, account.advertiser_id,
-                                              wanted_audiences)
+            have = await audiences_by_id(client, target.token, account.advertiser_id,
+                                         wanted_audiences)
+            missing = [i for i in wanted_audiences if i not in have]
+            small = [have[i].name or i for i in wanted_audiences
+                     if i in have and have[i].size < TARGETING_MIN_SIZE]
+        if audiences_on:
+            issues += not_picked(template, account)
     except TokenInvalidError:
         return [*issues, Issue("no_access", account.id, params={"account": account.name})], None
     except ScopeMissingError as exc:  # the consent withheld it (issue 17): say how to grant it
@@ -171,6 +206,10 @@ async def _account(
     if missing:
         issues.append(Issue("audience_missing", account.id,
                             params={"account": account.name, "ids": ", ".join(missing[:10])}))
+    if small and warnings is not None:
+        warnings.append(Issue("audience_small", account.id,
+                              params={"account": account.name, "names": ", ".join(small[:10]),
+                                      "min": str(TARGETING_MIN_SIZE)}))
     pixel_id = None
     if needs_pixel(template) and not pixels:
         issues.append(Issue("pixel_missing", account.id, params={"account": account.name}))
@@ -274,17 +313,19 @@ async def run(
     # Cents depend on the currency: check_for_launch judges them per account.
     issues = _from_template([p for p in validate(template) if p.code != "too_many_decimals"], None)
     issues += check_creatives(creatives)
+    heard: list[list[Issue]] = [[] for _ in targets]
     found = await asyncio.gather(
-        *(_account(client, template, t, tracker_connected, now, audiences_on, catalogs_on)
-          for t in targets)
+        *(_account(client, template, t, tracker_connected, now, audiences_on, catalogs_on, w)
+          for t, w in zip(targets, heard, strict=True))
     )
     facts = {}
     warnings: list[Issue] = []
-    for target, (account_issues, fact) in zip(targets, found, strict=True):
+    for target, (account_issues, fact), said in zip(targets, found, heard, strict=True):
         issues += account_issues
         warnings += _from_template(
             launch_warnings(template, currency=target.account.currency), target.account.id
         )
+        warnings += said
         if fact is not None:
             facts[target.account.id] = fact
     return Checked(issues, warnings, facts)

@@ -20,6 +20,7 @@ from typing import Any
 from core.templates.model import (
     AdGroupSpec,
     AdSpec,
+    AudiencePicks,
     CampaignSpec,
     CatalogTarget,
     Naming,
@@ -211,4 +212,5 @@ _READERS: dict[str, Reader] = {
     "AdSpec": _model(AdSpec),
     "Naming": _model(Naming),
     "CatalogTarget | None": _optional(_model(CatalogTarget)),
+    "tuple[AudiencePicks, ...]": _list_of(_model(AudiencePicks)),
 }

@@ -32,6 +32,7 @@ from core.templates.model import (
     SCHEDULE_TYPES,
     AdGroupSpec,
     AdSpec,
+    AudiencePicks,
     CampaignSpec,
     CatalogTarget,
     Naming,
@@ -362,6 +363,48 @@ def _amount(text: str) -> Decimal:
 def _language(code: str) -> str:
     head, sep, tail = code.partition("-")
     return head.lower() + sep + tail
+
+
+AUDIENCE_MODES = ("i", "x", "o")  # include, exclude, off (the audience picker's buttons)
+
+
+def audience_mode(template: Template, g: int, advertiser_id: str, audience_id: str) -> str:
+    """How the ad group uses one of an ad account's audiences: "i", "x" or "o"."""
+    picks = _group(template, g).picks_for(advertiser_id)
+    if picks is None:
+        return "o"
+    if audience_id in picks.include:
+        return "i"
+    return "x" if audience_id in picks.exclude else "o"
+
+
+def pick_audience(template: Template, g: int, advertiser_id: str, audience_id: str,
+                  mode: str) -> Template:
+    """The ad group including ("i"), excluding ("x") or no longer using ("o") one of an ad
+    account's audiences, in that account's own picks. Setting the mode it already has changes
+    nothing (a double tap); an account left with no picks is dropped."""
+    if mode not in AUDIENCE_MODES:
+        raise UnknownField(mode)
+    group = _group(template, g)
+    old = group.picks_for(advertiser_id) or AudiencePicks(advertiser_id)
+    include = tuple(a for a in old.include if a != audience_id)
+    exclude = tuple(a for a in old.exclude if a != audience_id)
+    if mode == "i":
+        include += (audience_id,)
+    elif mode == "x":
+        exclude += (audience_id,)
+    if mode == audience_mode(template, g, advertiser_id, audience_id):
+        return template
+    picks = AudiencePicks(advertiser_id, include, exclude)
+    listed = [p.advertiser_id for p in group.account_audiences]
+    kept = tuple(picks if p.advertiser_id == advertiser_id else p
+                 for p in group.account_audiences)
+    if advertiser_id not in listed:
+        kept += (picks,)
+    kept = tuple(p for p in kept if p.include or p.exclude)
+    groups = list(template.adgroups)
+    groups[g] = replace(group, account_audiences=kept)
+    return replace(template, adgroups=tuple(groups))
 
 
 def with_catalog(template: Template, target: CatalogTarget | None) -> Template:

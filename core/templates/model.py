@@ -135,6 +135,16 @@ class CampaignSpec:
 
 
 @dataclass(frozen=True)
+class AudiencePicks:
+    """One ad account's picked audiences for an ad group: TikTok ids of that account's own
+    custom / lookalike audiences to include and to exclude."""
+
+    advertiser_id: str
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class AdGroupSpec:
     """One ad group: a geo (location set) with its targeting, delivery, bid and budget (§4.6)."""
 
@@ -161,6 +171,29 @@ class AdGroupSpec:
     # audiences, so pre-flight checks each account has them (issue 17).
     audience_ids: tuple[str, ...] = ()
     excluded_audience_ids: tuple[str, ...] = ()
+    # The same, picked per ad account (issue 17's picker): an audience id belongs to one ad
+    # account, so each account the template launches into has its own include / exclude
+    # lists. An account with picks uses only its own; the flat lists above (templates saved
+    # before the picker) serve every account that has none.
+    account_audiences: tuple[AudiencePicks, ...] = ()
+
+    def picks_for(self, advertiser_id: str) -> AudiencePicks | None:
+        """This ad account's own picks, if any."""
+        return next((p for p in self.account_audiences if p.advertiser_id == advertiser_id),
+                    None)
+
+    def audiences_for(self, advertiser_id: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(included, excluded) audience ids for a launch into this ad account."""
+        picks = self.picks_for(advertiser_id)
+        if picks is not None:
+            return picks.include, picks.exclude
+        return self.audience_ids, self.excluded_audience_ids
+
+    def audience_not_picked(self, advertiser_id: str) -> bool:
+        """Whether audiences were picked for other ad accounts but none for this one (and no
+        flat ids serve it): launching there would silently drop the targeting."""
+        return (bool(self.account_audiences) and self.picks_for(advertiser_id) is None
+                and not self.audience_ids and not self.excluded_audience_ids)
 
 
 @dataclass(frozen=True)

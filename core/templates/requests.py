@@ -128,10 +128,11 @@ def adgroup_body(
         body["languages"] = list(g.languages)
     if g.age_groups:
         body["age_groups"] = list(g.age_groups)
-    if g.audience_ids:
-        body["audience_ids"] = list(g.audience_ids)
-    if g.excluded_audience_ids:
-        body["excluded_audience_ids"] = list(g.excluded_audience_ids)
+    included, excluded = g.audiences_for(account.advertiser_id)  # the account's own picks
+    if included:
+        body["audience_ids"] = list(included)
+    if excluded:
+        body["excluded_audience_ids"] = list(excluded)
     if g.schedule_type == "SCHEDULE_START_END":
         if g.run_days is None:
             raise ValueError("SCHEDULE_START_END needs run_days (validate the template first)")

@@ -269,6 +269,27 @@ def _audiences(path: str, g: AdGroupSpec) -> Iterator[Problem]:
     for j, aud in enumerate(g.excluded_audience_ids):
         if aud in g.audience_ids:
             yield Problem(f"{path}.excluded_audience_ids[{j}]", "duplicate", {"value": aud})
+    seen: set[str] = set()
+    for k, picks in enumerate(g.account_audiences):
+        at = f"{path}.account_audiences[{k}]"
+        if picks.advertiser_id in seen:
+            yield Problem(f"{at}.advertiser_id", "duplicate", {"value": picks.advertiser_id})
+        seen.add(picks.advertiser_id)
+        for key in ("include", "exclude"):
+            ids = getattr(picks, key)
+            if len(ids) > AUDIENCES_MAX:
+                yield Problem(f"{at}.{key}", "too_many", {"max": AUDIENCES_MAX})
+            for j, aud in enumerate(ids):
+                if not _numeric_id(aud):
+                    yield Problem(f"{at}.{key}[{j}]", "invalid", {"value": aud})
+        for j, aud in enumerate(picks.exclude):
+            if aud in picks.include:
+                yield Problem(f"{at}.exclude[{j}]", "duplicate", {"value": aud})
+
+
+def _numeric_id(value: str) -> bool:
+    """A TikTok id: digits sent as a string (spec §1.7), at most 20 of them."""
+    return value.isascii() and value.isdigit() and len(value) <= 20
 
 
 def _placement(path: str, g: AdGroupSpec) -> Iterator[Problem]:

@@ -9,9 +9,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from core import audiences
 from core.features import set_feature
 from core.launch import runner, service
+from core.templates import service as templates
+from core.templates.model import AudiencePicks
 from core.tiktok import TikTokClient
 from tests.contract.conftest import Emu
 from tests.contract.feature_db import optional_calls
@@ -75,3 +79,96 @@ async def test_template_audiences_checked_per_account_and_sent_on_adgroup_create
     [made] = [g for g in emu.state.adgroups.values() if g.extra.get("audience_ids")]
     assert made.extra["audience_ids"] == [include]
     assert made.extra["excluded_audience_ids"] == [exclude]
+
+
+async def _advertiser(db: Any, account_id: int) -> str:
+    async with db.uow() as u:
+        account = await u.connections.account(USER, account_id)
+    assert account is not None
+    return account.advertiser_id
+
+
+async def test_picks_per_account_launch_with_their_own_and_stop_where_none_were_picked(
+    emu: Emu,
+    client: TikTokClient,
+    tmp_path: Path,
+    engines: list[Any],  # noqa: F811
+) -> None:
+    """Picks for the first account only: launching into both stops with audience_not_picked
+    naming the second (no dmp/ call decides it, no audience_missing there); into the first
+    alone the ad group targets that account's picks, and an audience under
+    TARGETING_MIN_SIZE people is a warning, not a stop."""
+    db = await connected_db(f"sqlite+aiosqlite:///{tmp_path}/db.sqlite", client, engines)
+    await identities(emu, client, db)
+    base = template()
+    await set_feature(db.uow, db.clock, USER, "audiences", True)
+    _tpl, accounts, _creatives = await setup(db, base, 1)
+    first, second = accounts[0], accounts[1]
+    include = await _audience(db, client, first, "fans")
+    exclude = await _audience(db, client, first, "buyers")
+    adv = await _advertiser(db, first)
+    picks = AudiencePicks(adv, (include,), (exclude,))
+    group = replace(base.adgroups[0], account_audiences=(picks,))
+    tpl, _accounts, creatives = await setup(db, replace(base, name="Picked", adgroups=(group,)),
+                                            1)
+
+    found = await service.propose(db.uow, db.clock, client, USER,
+                                  service.Request(tpl, [first, second], creatives))
+    assert isinstance(found, list)
+    codes = {(i.code, i.account_id) for i in found}
+    assert ("audience_not_picked", second) in codes
+    assert not [c for c in codes if c[0] == "audience_missing"]
+    [issue] = [i for i in found if i.code == "audience_not_picked"]
+    assert issue.params["geo"] == group.geo and issue.params["account"]
+
+    proposed = await service.propose(db.uow, db.clock, client, USER,
+                                     service.Request(tpl, [first], creatives))
+    assert isinstance(proposed, service.Proposed)
+    [small] = [w for w in proposed.warnings if w.code == "audience_small"]
+    assert small.account_id == first and "fans" in small.params["names"]
+    assert small.params["min"] == str(audiences.TARGETING_MIN_SIZE)
+    await service.approve(db.uow, db.clock, USER, proposed.launch.id)
+    assert await runner.run_due(db.uow, db.clock, client, "w1", fetcher(db), Progress()) == 1
+    [made] = [g for g in emu.state.adgroups.values() if g.extra.get("audience_ids")]
+    assert made.extra["audience_ids"] == [include]
+    assert made.extra["excluded_audience_ids"] == [exclude]
+
+
+async def test_delete_refused_while_a_template_uses_it_then_gone_when_read_back(
+    emu: Emu,
+    client: TikTokClient,
+    tmp_path: Path,
+    engines: list[Any],  # noqa: F811
+) -> None:
+    """A saved template picking the audience refuses its delete (naming the template); once
+    the template lets go, TikTok's dmp/custom_audience/delete removes it (TikTok's envelope:
+    code 0, data {}), the read-back no longer lists it, and a second delete says it was gone
+    already; someone else asking for the account is refused."""
+    db = await connected_db(f"sqlite+aiosqlite:///{tmp_path}/db.sqlite", client, engines)
+    base = template()
+    await set_feature(db.uow, db.clock, USER, "audiences", True)
+    _tpl, accounts, _creatives = await setup(db, base, 0)
+    first = accounts[0]
+    aud = await _audience(db, client, first, "fans")
+    adv = await _advertiser(db, first)
+    group = replace(base.adgroups[0], account_audiences=(AudiencePicks(adv, (), (aud,)),))
+    row = await templates.save(db.uow, USER, replace(base, name="Excluder", adgroups=(group,)))
+
+    with pytest.raises(audiences.AudienceInUse) as exc:
+        await audiences.delete_audience(db.uow, client, USER, first, aud)
+    assert exc.value.templates == ["Excluder"]
+    assert aud in emu.state.audiences
+    with pytest.raises(audiences.AudiencesError):  # not this user's account: nothing asked
+        await audiences.delete_audience(db.uow, client, USER + 1, first, aud)
+
+    await templates.delete(db.uow, USER, row.id)
+    assert await audiences.delete_audience(db.uow, client, USER, first, aud) is True
+    assert aud not in emu.state.audiences
+    assert await audiences.audiences_by_id(client, emu.access_token, adv, [aud]) == {}
+    assert await audiences.delete_audience(db.uow, client, USER, first, aud) is False
+
+    other = await _audience(db, client, first, "other")
+    reply = await client.transport.call(
+        "POST", "dmp/custom_audience/delete/", token=emu.access_token,
+        body={"advertiser_id": adv, "custom_audience_ids": [other]})
+    assert reply.data == {} and reply.request_id

@@ -83,3 +83,83 @@ async def test_new_template_errors_next_to_fields_then_saved_and_edited(dash: Da
     page = await resp.text()
     assert resp.status == 422 and 'lang="ru"' in page
     assert "g0.gb" in errors_of(page) and "бюджет" in page
+
+
+async def test_audience_picks_are_shown_and_kept_by_a_web_save(dash: Dash) -> None:
+    """Picks made in the chat (per ad account) are summarised on the ad group's card and a
+    save from the page, which never posts them, keeps them."""
+    from dataclasses import replace
+
+    from core.templates import draft
+    from tests.e2e.test_templates import built
+
+    me = dash.mine.user_id
+    t = draft.pick_audience(replace(built(), name="Picked"), 0, "7001", "123", "i")
+    t = draft.pick_audience(t, 0, "7001", "456", "x")
+    row = await service.save(dash.uow, me, t)
+    client = await dash.client(me)
+    page = await (await client.get(f"/app/templates/{row.id}")).text()
+    assert 'data-audiences="0"' in page and "1 included · 1 excluded" in page
+    csrf = await csrf_of(client)
+    resp = await client.post("/app/templates/save", allow_redirects=False, data={
+        "_csrf": csrf, "template_id": str(row.id), "g0.gb": "80"})
+    assert resp.status == 303, await resp.text()
+    kept = service.load(await service.get(dash.uow, me, row.id))  # type: ignore[arg-type]
+    assert kept.adgroups[0].budget == Decimal(80)
+    assert kept.adgroups[0].audiences_for("7001") == (("123",), ("456",))
+
+
+class _Listing:
+    """A TikTok transport that lists one audience for any ad account (dmp/custom_audience)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def call(self, method: str, path: str, **_: object) -> object:
+        from types import SimpleNamespace
+
+        self.calls.append(path)
+        assert path == "dmp/custom_audience/list/"
+        return SimpleNamespace(data={"list": [{"audience_id": "111", "name": "Fans <vip>",
+                                               "cover_num": 5000, "is_valid": True}],
+                                     "page_info": {"total_page": 1}})
+
+
+async def test_audiences_switched_on_offer_a_select_per_audience_and_save_picks(
+        dash: Dash) -> None:
+    """With audiences on, each tracked ad account's audiences (read live) get a select per ad
+    group; Include saves a pick for that account; a forged audience id is ignored."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from core.features import set_feature
+    from tests.e2e.test_templates import built
+    from web.security import DEPS_KEY
+
+    me = dash.mine.user_id
+    row = await service.save(dash.uow, me, replace(built(), name="Selects"))
+    await set_feature(dash.uow, dash.clock, me, "audiences", True)
+    [dashboard] = [r.get_info()["app"] for r in dash.server.app.router.resources()
+                   if "app" in r.get_info()]
+    deps = dashboard[DEPS_KEY]
+    before = deps.tiktok
+    listing = _Listing()
+    object.__setattr__(deps, "tiktok", SimpleNamespace(transport=listing))
+    try:
+        client = await dash.client(me)
+        page = await (await client.get(f"/app/templates/{row.id}")).text()
+        async with dash.uow() as u:
+            [account] = await u.connections.accounts(me, tracked_only=True)
+        name = f"g0.aud.{account.id}.111"
+        assert f'name="{name}"' in page and "Fans &lt;vip&gt;" in page
+        csrf = await csrf_of(client)
+        resp = await client.post("/app/templates/save", allow_redirects=False, data={
+            "_csrf": csrf, "template_id": str(row.id), name: "i",
+            f"g0.aud.{account.id}.222": "x", f"g0.aud.{account.id + 99}.111": "x"})
+        assert resp.status == 303, await resp.text()
+    finally:
+        object.__setattr__(deps, "tiktok", before)
+    kept = service.load(await service.get(dash.uow, me, row.id))  # type: ignore[arg-type]
+    assert kept.adgroups[0].audiences_for(account.advertiser_id) == (("111",), ())
+    assert [p.advertiser_id for p in kept.adgroups[0].account_audiences] == [
+        account.advertiser_id]
