@@ -130,4 +130,3 @@ def _take(table: ReportTable, picked: list[int]) -> ReportTable:
 def empty_like(table: ReportTable) -> ReportTable:
     """No rows, the same metrics (an account the report had nothing for)."""
     return ReportTable(table.level, metrics={name: [] for name in table.metrics})
-
