@@ -1,7 +1,7 @@
 """Sync the emulator's `scale` world into the database, store metric rows, render charts.
 
     python -m bench.sync [--qps 50] [--latency-ms 50] [--accounts 0] [--workers 8]
-                         [--database-url URL] [--no-warm]
+                         [--database-url URL] [--no-warm] [--sync-only] [--profile]
 
 Prints, side by side with their baselines:
 - the sync (structure, back window, yesterday and today by hour, every level, and the first
@@ -10,14 +10,17 @@ Prints, side by side with their baselines:
   TikTok has its numbers before we ask; `--no-warm` skips this): API calls made against the
   fewest the pages allow (every page of every distinct listing once, so the backfill's one-day
   hourly reports count in both), and wall time against what the QPS allows for those fewest
-  calls;
+  calls; and our process's CPU per account synced (all its threads, and the event loop's
+  thread alone: the sync is bound by it once TikTok answers fast enough);
 - metric rows stored per second through the sync's bulk upsert against a plain batched
   `executemany` INSERT of the same rows, in the same run (target: ≥ 70 %);
 - chart render time per chart (target: p50 ≤ 60 ms) and the event loop's worst stall while ten
   charts render at once (target: < 20 ms), from bench.charts.
 
-The last line is `sync_calls_ratio=… sync_time_ratio=… store_ratio=… chart_ms_p50=…
-loop_stall_ms_max=…`.
+The last line is `sync_calls_ratio=… sync_time_ratio=… sync_cpu_s_per_account=…
+sync_loop_cpu_s_per_account=… store_ratio=… chart_ms_p50=… loop_stall_ms_max=…` (`--sync-only`
+skips the store and chart phases and their numbers; `--profile` prints a cProfile of our event
+loop's thread during the sync, the top 25 by cumulative time).
 """
 
 from __future__ import annotations
@@ -25,8 +28,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
+import io
 import json
 import logging
+import pstats
 import re
 import tempfile
 import time
@@ -249,48 +255,75 @@ async def main_async(args: argparse.Namespace) -> int:
             if args.warm:
                 await warm_emulator(session, client_base, await tracked_advertisers(uow))
             ledger.calls, ledger.pages = 0, {}
+            profile = cProfile.Profile() if args.profile else None
             started = time.perf_counter()
-            await sync_everything(uow, client, args.workers)
+            # Our process's CPU (every thread: the event loop and SQLite's writer) and the
+            # event loop's thread alone (this coroutine runs on it).
+            cpu_started, loop_started = time.process_time(), time.thread_time()
+            if profile is not None:
+                profile.enable()
+            try:
+                await sync_everything(uow, client, args.workers)
+            finally:
+                if profile is not None:
+                    profile.disable()
+            cpu_s = time.process_time() - cpu_started
+            loop_s = time.thread_time() - loop_started
             sync_s = time.perf_counter() - started
-        async with uow() as u:
-            rows = [
-                {c.name: getattr(r, c.name) for c in MetricDaily.__table__.columns}
-                for r in await u.session.scalars(select(MetricDaily).limit(args.store_rows))
-            ]
-        upsert_rate, plain_rate = await store_rates(f"sqlite+aiosqlite:///{tmp}/{{name}}.db", rows)
+        if not args.sync_only:
+            async with uow() as u:
+                rows = [
+                    {c.name: getattr(r, c.name) for c in MetricDaily.__table__.columns}
+                    for r in await u.session.scalars(select(MetricDaily).limit(args.store_rows))
+                ]
+            store = f"sqlite+aiosqlite:///{tmp}/{{name}}.db"
+            upsert_rate, plain_rate = await store_rates(store, rows)
     finally:
         await engine.dispose()
         with contextlib.suppress(ProcessLookupError):
             proc.terminate()
         await proc.wait()
-    charts = await measure_charts()
+    charts = None if args.sync_only else await measure_charts()
 
+    if profile is not None:
+        out = io.StringIO()
+        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(25)
+        print(out.getvalue())
     bound_s = ledger.fewest / args.qps
     calls_ratio = ledger.calls / max(ledger.fewest, 1)
     time_ratio = sync_s / max(bound_s, 1e-9)
-    store_ratio = upsert_rate / plain_rate
+    cpu_per, loop_per = cpu_s / max(tracked, 1), loop_s / max(tracked, 1)
     print(f"{'':34}{'measured':>14}{'baseline':>14}{'ratio':>8}")
     print(
         f"{'sync API calls (' + str(tracked) + ' accounts)':34}{ledger.calls:>14,}"
         f"{ledger.fewest:>14,}{calls_ratio:>8.3f}"
     )
     print(f"{'sync wall time, s (QPS bound)':34}{sync_s:>14.1f}{bound_s:>14.1f}{time_ratio:>8.3f}")
-    print(
-        f"{'metric rows stored / s':34}{upsert_rate:>14,.0f}{plain_rate:>14,.0f}{store_ratio:>8.3f}"
-    )
-    print(
-        f"{'chart render p50, ms (≤ 60)':34}{charts['chart_ms_p50']:>14.1f}{60:>14}"
-        f"{charts['chart_ms_p50'] / 60:>8.3f}"
-    )
-    print(
-        f"{'loop stall, 10 charts, ms (< 20)':34}{charts['loop_stall_ms_max']:>14.1f}"
-        f"{20:>14}{charts['loop_stall_ms_max'] / 20:>8.3f}"
-    )
-    print(
+    print(f"{'sync CPU per account, s':34}{cpu_per:>14.3f}")
+    print(f"{'… of the event loop, s':34}{loop_per:>14.3f}")
+    last = (
         f"sync_calls_ratio={calls_ratio:.3f} sync_time_ratio={time_ratio:.3f} "
-        f"store_ratio={store_ratio:.3f} chart_ms_p50={charts['chart_ms_p50']:.1f} "
-        f"loop_stall_ms_max={charts['loop_stall_ms_max']:.1f}"
+        f"sync_cpu_s_per_account={cpu_per:.3f} sync_loop_cpu_s_per_account={loop_per:.3f}"
     )
+    if charts is not None:
+        store_ratio = upsert_rate / plain_rate
+        print(
+            f"{'metric rows stored / s':34}{upsert_rate:>14,.0f}{plain_rate:>14,.0f}"
+            f"{store_ratio:>8.3f}"
+        )
+        print(
+            f"{'chart render p50, ms (≤ 60)':34}{charts['chart_ms_p50']:>14.1f}{60:>14}"
+            f"{charts['chart_ms_p50'] / 60:>8.3f}"
+        )
+        print(
+            f"{'loop stall, 10 charts, ms (< 20)':34}{charts['loop_stall_ms_max']:>14.1f}"
+            f"{20:>14}{charts['loop_stall_ms_max'] / 20:>8.3f}"
+        )
+        last += (
+            f" store_ratio={store_ratio:.3f} chart_ms_p50={charts['chart_ms_p50']:.1f}"
+            f" loop_stall_ms_max={charts['loop_stall_ms_max']:.1f}"
+        )
+    print(last)
     return 0
 
 
@@ -314,6 +347,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="skip the emulator's warm-up (its delivery model is then computed while timed)",
     )
     ap.add_argument("--database-url", default="", help="sync into this database instead")
+    ap.add_argument("--sync-only", action="store_true", help="skip the store and chart phases")
+    ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="print a cProfile of the event loop's thread during the sync (top 25, cumulative)",
+    )
     return ap.parse_args(argv)
 
 

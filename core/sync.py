@@ -51,6 +51,7 @@ from sqlalchemy.exc import OperationalError
 
 from core import connections, sync_refusals, sync_rollup
 from core.clock import Clock
+from core.gc_pause import gc_paused
 from core.periods import local_today
 from core.tiktok import (
     PermissionDeniedError,
@@ -336,14 +337,19 @@ async def _write_levels(
     today: date,
     levels: tuple[str, ...],
 ) -> int:
-    ids = sync_rollup.parents(table)
-    ads = _metric_columns(table, hourly)
+    # The collector is held off for each synchronous piece (never across an await, so it
+    # cannot stay off while other coroutines run): these pieces make and drop many short-lived
+    # containers (key tuples, sum lists, columns), which kept setting off its passes.
+    with gc_paused():
+        ids = sync_rollup.parents(table)
+        ads = _metric_columns(table, hourly)
     # A window step holds up to ~120,000 ad rows: its CPU work comes in pieces with the event
     # loop's turns between them (the upserts convert a batch at a time), so requests the
     # limiter releases meanwhile go out when released, not together after one long piece
     # (TikTok counts arrivals per second, spec §8.2).
     await asyncio.sleep(0)
-    per_level = sync_rollup.roll_up(ads, ids, job.advertiser_id, hourly)
+    with gc_paused():
+        per_level = sync_rollup.roll_up(ads, ids, job.advertiser_id, hourly)
     count = 0
     for level in levels:
         columns = per_level[level]
@@ -378,7 +384,8 @@ def _metrics_write(
     async def write(u: UnitOfWork) -> int:
         level = LEVELS[table.level]
         shared = {"ad_account_id": account_id, "level": level, "synced_at": now}
-        columns = _metric_columns(table, hourly)
+        with gc_paused():  # as in _write_levels
+            columns = _metric_columns(table, hourly)
         count = await u.sync.upsert_metric_columns(hourly, columns, shared)
         if not hourly and level in RULE_LEVELS and columns["object_id"]:
             await u.sync.refresh_rule_sums(account_id, today, level, columns["object_id"])

@@ -46,7 +46,9 @@ def parents(table: ReportTable) -> dict[str, list[str]]:
         column = values if keep is None else [values[i] for i in keep]
         if not all(column):
             raise RollUpError(f"an ad row of the report has no {level}_id")
-        out[level] = [str(v) for v in column]
+        # Ids are parsed as text already (core.tiktok.reports); str() only for anything else.
+        str_only = set(map(type, column)) == {str}
+        out[level] = list(column) if str_only else [str(v) for v in column]
     return out
 
 
@@ -128,4 +130,3 @@ def _take(table: ReportTable, picked: list[int]) -> ReportTable:
 def empty_like(table: ReportTable) -> ReportTable:
     """No rows, the same metrics (an account the report had nothing for)."""
     return ReportTable(table.level, metrics={name: [] for name in table.metrics})
-

@@ -8,7 +8,7 @@ import mimetypes
 import random
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import aiohttp
 
@@ -580,8 +580,9 @@ class TikTokClient:
     ) -> AsyncIterator[list[ReportRow]]:
         """Like get_report, but yields each page's rows as it arrives (for big pulls)."""
 
-        def parse(items: list[dict[str, Any]]) -> list[ReportRow]:
-            return ReportRow.page_from_api(items, level=level, advertiser_id=advertiser_id)
+        def parse(items: list[Any]) -> list[ReportRow]:
+            rows = [as_mapping(i) for i in items]
+            return ReportRow.page_from_api(rows, level=level, advertiser_id=advertiser_id)
 
         pages = self._report_pages(
             token,
@@ -652,11 +653,12 @@ class TikTokClient:
         ids_field: str | None,
         ids: Sequence[str],
         include_deleted: bool,
-        parse: Callable[[list[dict[str, Any]]], T],
+        parse: Callable[[list[Any]], T],
         advertiser_ids: Sequence[str] = (),
     ) -> AsyncIterator[T]:
-        """Every page of a report, parsed by `parse` as it arrives (windows and id batches
-        fetched concurrently, in the order they come)."""
+        """Every page of a report, parsed by `parse` as its reply is decoded (windows and id
+        batches fetched concurrently, in the order they come). `parse` gets the page's list
+        as decoded: its items may be anything (spec §1.5), not only objects."""
         windows = reports.split_range(start_date, end_date, reports.max_span_days(grain))
         id_batches: list[list[str]] = chunks(ids, FILTER_IDS_BATCH) if ids else [[]]
         accounts: dict[str, Any] = (
@@ -684,9 +686,11 @@ class TikTokClient:
                 "end_date": window[1].isoformat(),
                 "filtering": filtering or None,
             }
-            pages = self._iter_pages("report/integrated/get/", token, params, REPORT_PAGE_SIZE)
-            async for _, items in pages:
-                await queue.put(parse(items))
+            pages = self._iter_pages(
+                "report/integrated/get/", token, params, REPORT_PAGE_SIZE, parse=parse
+            )
+            async for _, page in pages:
+                await queue.put(page)
 
         async def run_all() -> None:
             try:
@@ -725,6 +729,28 @@ class TikTokClient:
             pages[number] = items
         return _flatten(pages[n] for n in sorted(pages))
 
+    @overload
+    def _iter_pages(
+        self,
+        path: str,
+        token: str,
+        params: Mapping[str, Any],
+        page_size: int,
+        list_key: str = "list",
+    ) -> AsyncIterator[tuple[int, list[dict[str, Any]]]]: ...
+
+    @overload
+    def _iter_pages(
+        self,
+        path: str,
+        token: str,
+        params: Mapping[str, Any],
+        page_size: int,
+        list_key: str = "list",
+        *,
+        parse: Callable[[list[Any]], T],
+    ) -> AsyncIterator[tuple[int, T]]: ...
+
     async def _iter_pages(
         self,
         path: str,
@@ -732,20 +758,31 @@ class TikTokClient:
         params: Mapping[str, Any],
         page_size: int,
         list_key: str = "list",
-    ) -> AsyncIterator[tuple[int, list[dict[str, Any]]]]:
+        *,
+        parse: Callable[[list[Any]], Any] | None = None,
+    ) -> AsyncIterator[tuple[int, Any]]:
         """Yield (page number, items): page 1 first, then the rest as they arrive.
 
         Page 1 tells `total_page`; the other pages are then fetched concurrently, so a
-        listing costs exactly the pages it has and no extra empty page (spec §1.6).
+        listing costs exactly the pages it has and no extra empty page (spec §1.6). With
+        `parse`, each page's list (as decoded: items may be anything) is parsed as the reply
+        is decoded (Transport.call), and what it returns is yielded instead of the items.
         """
 
-        async def page(number: int) -> tuple[int, list[dict[str, Any]], int]:
-            query = {**params, "page": number, "page_size": page_size}
-            reply = await self.transport.call("GET", path, token=token, params=query)
-            data = as_mapping(reply.data)
+        def decode(data: Any) -> tuple[Any, int]:
+            data = as_mapping(data)
             info = as_mapping(data.get("page_info"))
             total = int(info.get("total_page") or 1)
-            return number, [as_mapping(i) for i in as_list(data.get(list_key))], total
+            items = as_list(data.get(list_key))
+            if parse is None:
+                return [as_mapping(i) for i in items], total
+            return parse(items), total
+
+        async def page(number: int) -> tuple[int, Any, int]:
+            query = {**params, "page": number, "page_size": page_size}
+            reply = await self.transport.call("GET", path, token=token, params=query, parse=decode)
+            items, total = reply.data
+            return number, items, total
 
         _, first, total_pages = await page(1)
         yield 1, first
@@ -753,7 +790,7 @@ class TikTokClient:
             return
         gate = asyncio.Semaphore(self._page_concurrency)
 
-        async def gated(number: int) -> tuple[int, list[dict[str, Any]], int]:
+        async def gated(number: int) -> tuple[int, Any, int]:
             async with gate:
                 return await page(number)
 

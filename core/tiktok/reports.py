@@ -316,8 +316,9 @@ class ReportTableParser:
         self._times = _Memo(local_datetime)
         self._values = {n: _Memo(partial(_metric_value, n)) for n in self.names}
 
-    def page(self, items: Sequence[Mapping[str, Any]]) -> ReportTable:
-        """One page of `report/integrated/get` list items as a table."""
+    def page(self, items: Sequence[Any]) -> ReportTable:
+        """One page of `report/integrated/get` list items as a table (a non-object item
+        reads as an empty one, as ReportRow reads it through as_mapping)."""
         try:
             dims = [i["dimensions"] for i in items]
             mets = [i["metrics"] for i in items]
@@ -337,8 +338,10 @@ class ReportTableParser:
             {n: _column([m.get(n) for m in mets], self._values[n]) for n in self.names},
         )
 
-    def _slow(self, items: Iterable[Mapping[str, Any]]) -> ReportTable:
-        rows = ReportRow.page_from_api(items, level=self.level, advertiser_id=self.advertiser_id)
+    def _slow(self, items: Iterable[Any]) -> ReportTable:
+        rows = ReportRow.page_from_api(
+            [as_mapping(i) for i in items], level=self.level, advertiser_id=self.advertiser_id
+        )
         return ReportTable(
             self.level,
             [r.object_id for r in rows],

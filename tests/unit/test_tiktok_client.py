@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import json
 import logging
@@ -403,3 +404,61 @@ async def test_transport_errors_never_carry_credentials(caplog: pytest.LogCaptur
     assert SECRET not in text and TOKEN not in text
     failures = [r for r in caplog.records if getattr(r, "failure", None)]
     assert len(failures) == 2 and failures[0].path == "oauth2/advertiser/get/"  # type: ignore[attr-defined]
+
+
+async def test_report_table_parsed_at_decode_equals_report_rows(
+    fake: tuple[Fake, TikTokClient],
+) -> None:
+    """Pages parsed as they are decoded (odd items too) read as get_report reads them."""
+    state, client = fake
+    items: list[Any] = [
+        {
+            "dimensions": {"ad_id": f"a{n}", "stat_time_day": f"2024-01-0{1 + n % 3} 00:00:00"},
+            "metrics": {"spend": f"{n}.125", "impressions": str(n), "campaign_id": "c"},
+        }
+        for n in range(7)
+    ]
+    odd: list[Any] = [*items[:2], "not an object", None, {"dimensions": {"ad_id": "z"}}]
+
+    def by_page(path: str, q: dict[str, str]) -> dict[str, Any]:
+        return page(odd if q["page"] == "2" else items, int(q["page"]), 2)
+
+    state.default = by_page
+    metrics = ("spend", "impressions", "campaign_id")
+    day = date(2024, 1, 1)
+    gc_was = gc.isenabled()
+    table = await client.get_report_table(TOKEN, "9", ReportLevel.AD, day, day, metrics=metrics)
+    rows = await client.get_report(TOKEN, "9", ReportLevel.AD, day, day, metrics=metrics)
+    assert gc.isenabled() == gc_was  # the collector runs again after each page's decode
+    assert len(table) == len(rows) == len(items) + len(odd)
+    # Pages come in the order they arrive: compare as sets of rows.
+    from_table = sorted(
+        zip(
+            table.object_ids,
+            map(str, table.stat_times),
+            *(map(repr, table.metrics[m]) for m in metrics),
+            strict=True,
+        )
+    )
+    from_rows = sorted(
+        (r.object_id, str(r.stat_time), *(repr(r.metrics.get(m)) for m in metrics)) for r in rows
+    )
+    assert from_table == from_rows
+
+
+async def test_parse_is_given_only_successful_replies(fake: tuple[Fake, TikTokClient]) -> None:
+    """`parse` sees a good reply's data; an error reply raises as before, unparsed."""
+    state, client = fake
+    seen: list[Any] = []
+
+    def parse(data: Any) -> int:
+        seen.append(data)
+        return 7
+
+    state.push("report/integrated/get/", err(40100, "slow down"), ok({"list": [1]}))
+    reply = await client.transport.call("GET", "report/integrated/get/", token=TOKEN, parse=parse)
+    assert reply.data == 7 and seen == [{"list": [1]}]
+    state.push("report/integrated/get/", err(40002, "bad field"))
+    with pytest.raises(InvalidRequestError):
+        await client.transport.call("GET", "report/integrated/get/", token=TOKEN, parse=parse)
+    assert len(seen) == 1 and gc.isenabled()
