@@ -15,7 +15,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from core.features import is_on
+from core.feature_access import FeatureError, account_access
 from core.templates.document import TemplateImportError, parse_document
 from core.templates.service import MAX_TEMPLATES
 from core.tiktok import TikTokClient, TikTokError
@@ -44,31 +44,7 @@ _CELL = re.compile(r"[,;\t|]")
 _PHONE_CHARS = re.compile(r"^\+?[0-9 ()./-]{6,24}$")
 
 
-class AudiencesError(Exception):
-    """Audiences could not be shown or made; `code` says why."""
-
-    code = "audiences"
-
-
-class FeatureOff(AudiencesError):
-    """The user has not switched audiences on: nothing is asked of TikTok."""
-
-    code = "off"
-
-
-class AccountNotFound(AudiencesError):
-    """Not one of the user's ad accounts."""
-
-    code = "account"
-
-
-class NeedsReconnect(AudiencesError):
-    """The connection is broken or has no token: reconnect."""
-
-    code = "reconnect"
-
-
-class BadFile(AudiencesError):
+class BadFile(FeatureError):
     """A customer file we cannot use: `code` empty, too_big, no_rows or not_text."""
 
     def __init__(self, code: str) -> None:
@@ -76,25 +52,25 @@ class BadFile(AudiencesError):
         self.code = code
 
 
-class NotReady(AudiencesError):
+class NotReady(FeatureError):
     """A lookalike's source is still being computed by TikTok."""
 
     code = "not_ready"
 
 
-class TooSmall(AudiencesError):
+class TooSmall(FeatureError):
     """A lookalike's source reaches fewer than LOOKALIKE_MIN_SOURCE people."""
 
     code = "too_small"
 
 
-class AudienceNotFound(AudiencesError):
+class AudienceNotFound(FeatureError):
     """No such audience in the ad account (any more)."""
 
     code = "audience"
 
 
-class AudienceInUse(AudiencesError):
+class AudienceInUse(FeatureError):
     """A saved template of the user still includes or excludes the audience: `templates`
     names them."""
 
@@ -105,7 +81,7 @@ class AudienceInUse(AudiencesError):
         self.templates = templates
 
 
-class NotDeleted(AudiencesError):
+class NotDeleted(FeatureError):
     """TikTok took the delete, but the audience is still listed when read back."""
 
     code = "not_deleted"
@@ -184,30 +160,11 @@ def hash_file(data: bytes) -> HashedFile:
                       max(cells - len(hashed), 0))
 
 
-async def access(uow: UnitOfWorkFactory, user_id: int, account_id: int
-                 ) -> tuple[AdAccount, str]:
-    """The user's ad account and its token; raises FeatureOff before anything else."""
-    async with uow() as u:
-        user = await u.users.get(user_id)
-        if user is None or not is_on(user, FEATURE):
-            raise FeatureOff()
-        account = await u.connections.account(user_id, account_id)
-        if account is None:
-            raise AccountNotFound()
-        conn = await u.connections.connection(user_id, account.connection_id)
-        token = None
-        if conn is not None and conn.credential_id is not None:
-            token = await u.credentials.reveal(conn.credential_id)
-    if conn is None or conn.status == "broken" or token is None:
-        raise NeedsReconnect()
-    return account, token
-
-
 async def account_audiences(uow: UnitOfWorkFactory, client: TikTokClient, user_id: int,
                             account_id: int) -> AccountAudiences:
-    """One of the user's ad accounts with its audiences, read live (raises AudiencesError, or
+    """One of the user's ad accounts with its audiences, read live (raises FeatureError, or
     ScopeMissingError when the token lacks the audiences scope)."""
-    account, token = await access(uow, user_id, account_id)
+    account, token = await account_access(uow, user_id, account_id, FEATURE)
     found = await list_audiences(client, token, account.advertiser_id)
     return AccountAudiences(account, tuple(found))
 
@@ -220,7 +177,7 @@ async def create_from_file(uow: UnitOfWorkFactory, client: TikTokClient, user_id
                            progress: Progress | None = None) -> str:
     """Upload a hashed file (its MD5 as the signature) and make a custom audience of it;
     `progress` hears "upload" then "create". The new audience's id."""
-    account, token = await access(uow, user_id, account_id)
+    account, token = await account_access(uow, user_id, account_id, FEATURE)
     if progress is not None:
         await progress("upload")
     path = await upload_file(client, token, account.advertiser_id, hashed.content,
@@ -235,7 +192,7 @@ async def make_lookalike(uow: UnitOfWorkFactory, client: TikTokClient, user_id: 
                          account_id: int, source_id: str) -> tuple[str, bool]:
     """A lookalike of a computed custom audience: (its id, made now). Looks first, so a
     second tap finds the lookalike the first one made instead of making another."""
-    account, token = await access(uow, user_id, account_id)
+    account, token = await account_access(uow, user_id, account_id, FEATURE)
     audiences = await list_audiences(client, token, account.advertiser_id)
     source = next((a for a in audiences if a.audience_id == source_id), None)
     if source is None or source.kind != "custom":
@@ -294,7 +251,7 @@ async def delete_audience(uow: UnitOfWorkFactory, client: TikTokClient, user_id:
     """Delete one of an ad account's audiences unless a saved template uses it (raises
     AudienceInUse); read back that it is gone (else NotDeleted). False when it was gone
     already (a second tap)."""
-    account, token = await access(uow, user_id, account_id)
+    account, token = await account_access(uow, user_id, account_id, FEATURE)
     using = await templates_using(uow, user_id, account.advertiser_id, audience_id)
     if using:
         raise AudienceInUse(using)

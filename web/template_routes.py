@@ -15,6 +15,7 @@ from bot.views import template_text as words
 from bot.views import templates as templates_view
 from bot.views.audiences import audience_status
 from core import audiences
+from core.feature_access import FeatureError
 from core.features import is_on
 from core.templates import draft, service
 from core.templates.model import Template
@@ -67,7 +68,7 @@ async def _offered(request: web.Request) -> list[audiences.AccountAudiences] | N
         try:
             out.append(await audiences.account_audiences(deps.uow, deps.tiktok, user.id,
                                                          account.id))
-        except (audiences.AudiencesError, ScopeMissingError, TikTokError):
+        except (FeatureError, ScopeMissingError, TikTokError):
             continue  # this account's audiences cannot be read now: its picks stay as they are
     return out
 

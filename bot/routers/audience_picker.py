@@ -2,7 +2,7 @@
 choose one of the presser's tracked ad accounts (the ones a launch goes into), then toggle that
 account's audiences for an ad group. Only with the "audiences" switch on is TikTok asked
 anything; the ad account id in a button is re-checked against the presser
-(core.audiences.access), and an audience id must be one of that account's at TikTok (or one
+(core.feature_access), and an audience id must be one of that account's at TikTok (or one
 already picked, to drop it)."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from bot.views import audience_picker as view
 from bot.views import audiences as audiences_view
 from bot.views.common import stale
 from core import audiences
+from core.feature_access import AccountNotFound, FeatureError
 from core.features import is_on
 from core.templates import draft as fields
 from core.tiktok import ScopeMissingError, TikTokClient, TikTokError
@@ -77,7 +78,7 @@ async def template_step(query: CallbackQuery, cb: TplEditCb, state: FSMContext,
             raise ValueError(cb.v)
         toggle = (parts[1], parts[2])
     if account_id not in {a.id for a in accounts}:  # another user's id, or one gone since
-        await query.answer(audiences_view.error(audiences.AccountNotFound()), show_alert=True)
+        await query.answer(audiences_view.error(AccountNotFound()), show_alert=True)
         return False
     return await _page(query, state, uow, user, tiktok, draft, put, g, account_id, page,
                        toggle, len(accounts) > 1)
@@ -89,14 +90,14 @@ async def _page(query: CallbackQuery, state: FSMContext, uow: UnitOfWorkFactory,
     """Read the account's audiences live, apply a toggle if any, and show the page."""
     try:
         found = await audiences.account_audiences(uow, tiktok, user.id, account_id)
-    except audiences.AudiencesError as exc:
+    except FeatureError as exc:
         await query.answer(audiences_view.error(exc), show_alert=True)
         return False
     except ScopeMissingError as exc:
         await scope_missing(query, uow, user.id, exc)
         return False
     except TikTokError:
-        await query.answer(audiences_view.error(audiences.AudiencesError()), show_alert=True)
+        await query.answer(audiences_view.error(FeatureError()), show_alert=True)
         return False
     t = draft.template
     if toggle is not None:

@@ -1,6 +1,6 @@
 """Audiences per ad account (issue 17), reached from Accounts and Settings → Optional features.
 Only with the "audiences" switch on does anything reach TikTok; every ad account id in a button
-is re-checked against the presser (core.audiences.access), and an audience id must be one of
+is re-checked against the presser (core.feature_access), and an audience id must be one of
 that account's at TikTok. A customer file is read into memory, hashed there and dropped: it is
 never written to disk, the database, the FSM storage or a log."""
 
@@ -16,14 +16,15 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import AudienceCb
 from bot.filters import NOT_TEXT, TYPED
+from bot.routers.feature_gate import open_feature, scope_missing
 from bot.routers.menu import sign_up_first
 from bot.screens import show
 from bot.states import AudienceStates
-from bot.views import accounts as accounts_view
 from bot.views import audiences as view
 from bot.views import permissions as permissions_view
 from core import audiences
 from core.clock import Clock
+from core.feature_access import AccountNotFound, FeatureError
 from core.features import grants, is_on
 from core.tiktok import InvalidRequestError, ScopeMissingError, TikTokClient, TikTokError
 from storage.models import User
@@ -36,15 +37,14 @@ async def _list_screen(query: CallbackQuery, uow: UnitOfWorkFactory, tiktok: Tik
                        user: User, account_id: int, many: bool) -> None:
     try:
         found = await audiences.account_audiences(uow, tiktok, user.id, account_id)
-    except audiences.AudiencesError as exc:
+    except FeatureError as exc:
         await query.answer(view.error(exc), show_alert=True)
         return
     except ScopeMissingError as exc:
-        await query.answer()
-        await show(query, permissions_view.scope_missing(exc.group, await grants(uow, user.id)))
+        await scope_missing(query, uow, user.id, exc)
         return
     except TikTokError:
-        await query.answer(view.error(audiences.AudiencesError()), show_alert=True)
+        await query.answer(view.error(FeatureError()), show_alert=True)
         return
     await show(query, view.audience_list(found, many))
     await query.answer()
@@ -61,23 +61,17 @@ async def audience_action(
 ) -> None:
     """Every Audiences button: pick an ad account, list, new from a file, make a lookalike,
     delete one."""
-    if db_user is None:
-        await query.answer(sign_up_first(), show_alert=True)
+    opened = await open_feature(query, db_user, tiktok, audiences.FEATURE, view.feature_off)
+    if opened is None:
         return
-    if not is_on(db_user, audiences.FEATURE):
-        await show(query, view.feature_off())
-        await query.answer()
-        return
-    if tiktok is None:
-        await query.answer(accounts_view.not_configured(), show_alert=True)
-        return
+    user, client = opened
     async with uow() as u:
-        accounts = list(await u.connections.accounts(db_user.id, tracked_only=False))
+        accounts = list(await u.connections.accounts(user.id, tracked_only=False))
     mine = {a.id: a for a in accounts}
     a, account_id = callback_data.a, callback_data.id
     if a == "pick":
         if not accounts:
-            await query.answer(view.error(audiences.AccountNotFound()), show_alert=True)
+            await query.answer(view.error(AccountNotFound()), show_alert=True)
             return
         if len(accounts) > 1:
             await show(query, view.pick_account(accounts, callback_data.n))
@@ -86,7 +80,7 @@ async def audience_action(
         account_id = accounts[0].id
         a = "list"
     if account_id not in mine:  # another user's id, or an account gone since
-        await query.answer(view.error(audiences.AccountNotFound()), show_alert=True)
+        await query.answer(view.error(AccountNotFound()), show_alert=True)
         return
     if a == "new":
         await state.set_state(AudienceStates.file)
@@ -95,12 +89,12 @@ async def audience_action(
         await query.answer()
         return
     if a == "lal":
-        await _lookalike(query, uow, tiktok, db_user, account_id, callback_data.aud)
+        await _lookalike(query, uow, client, user, account_id, callback_data.aud)
         return
     if a in ("del", "delc", "dely"):
-        await _delete(query, uow, tiktok, db_user, callback_data)
+        await _delete(query, uow, client, user, callback_data)
         return
-    await _list_screen(query, uow, tiktok, db_user, account_id, len(accounts) > 1)
+    await _list_screen(query, uow, client, user, account_id, len(accounts) > 1)
 
 
 async def _delete(query: CallbackQuery, uow: UnitOfWorkFactory, tiktok: TikTokClient,
@@ -132,7 +126,7 @@ async def _delete(query: CallbackQuery, uow: UnitOfWorkFactory, tiktok: TikTokCl
     except audiences.AudienceInUse as exc:
         await show(query, view.in_use(exc.templates, account_id))
         await query.answer()
-    except audiences.AudiencesError as exc:
+    except FeatureError as exc:
         await query.answer(view.error(exc), show_alert=True)
     except ScopeMissingError as exc:
         await query.answer()
@@ -140,7 +134,7 @@ async def _delete(query: CallbackQuery, uow: UnitOfWorkFactory, tiktok: TikTokCl
     except InvalidRequestError as exc:
         await query.answer(view.refused(exc.message or str(exc)), show_alert=True)
     except TikTokError:
-        await query.answer(view.error(audiences.AudiencesError()), show_alert=True)
+        await query.answer(view.error(FeatureError()), show_alert=True)
 
 
 async def _lookalike(query: CallbackQuery, uow: UnitOfWorkFactory, tiktok: TikTokClient,
@@ -148,18 +142,17 @@ async def _lookalike(query: CallbackQuery, uow: UnitOfWorkFactory, tiktok: TikTo
     """Make a lookalike of a ready custom audience (a second tap finds the first one's)."""
     try:
         _id, made = await audiences.make_lookalike(uow, tiktok, user.id, account_id, source_id)
-    except audiences.AudiencesError as exc:
+    except FeatureError as exc:
         await query.answer(view.error(exc), show_alert=True)
         return
     except ScopeMissingError as exc:
-        await query.answer()
-        await show(query, permissions_view.scope_missing(exc.group, await grants(uow, user.id)))
+        await scope_missing(query, uow, user.id, exc)
         return
     except InvalidRequestError as exc:
         await query.answer(view.refused(exc.message or str(exc)), show_alert=True)
         return
     except TikTokError:
-        await query.answer(view.error(audiences.AudiencesError()), show_alert=True)
+        await query.answer(view.error(FeatureError()), show_alert=True)
         return
     await show(query, view.lookalike_made(made, account_id))
     await query.answer()
@@ -203,7 +196,7 @@ async def customer_file(message: Message, state: FSMContext, db_user: User | Non
     try:
         await audiences.create_from_file(uow, tiktok, db_user.id, account_id, name, hashed,
                                          progress)
-    except audiences.AudiencesError as exc:
+    except FeatureError as exc:
         await state.clear()
         await status.edit_text(view.error(exc))
         return
@@ -216,7 +209,7 @@ async def customer_file(message: Message, state: FSMContext, db_user: User | Non
         await status.edit_text(view.refused(exc.message or str(exc)))
         return
     except TikTokError:
-        await status.edit_text(view.error(audiences.AudiencesError()))
+        await status.edit_text(view.error(FeatureError()))
         return
     await state.clear()
     text, markup = view.created(name, hashed.rows, hashed.skipped, hashed.calculate_type,

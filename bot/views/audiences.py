@@ -13,7 +13,8 @@ from bot.callbacks import AccountsCb, AudienceCb, SettingsCb
 from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views.common import add_pager, page_of
-from core.audiences import LOOKALIKE_MIN_SOURCE, MAX_FILE_BYTES, AccountAudiences, AudiencesError
+from core.audiences import LOOKALIKE_MIN_SOURCE, MAX_FILE_BYTES, AccountAudiences
+from core.feature_access import FeatureError
 from core.tiktok.audiences import Audience
 from storage.models import AdAccount
 
@@ -222,7 +223,7 @@ def feature_off() -> Screen:
              "TTPulse asks TikTok nothing about audiences."), kb.as_markup()
 
 
-def error(exc: AudiencesError) -> str:
+def error(exc: FeatureError) -> str:
     """Why audiences could not be shown or made (an alert)."""
     if exc.code == "reconnect":
         return _("TikTok no longer accepts this connection. Reconnect it under Accounts.")

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from core import audiences
+from core.feature_access import FeatureError
 from core.features import set_feature
 from core.launch import runner, service
 from core.templates import service as templates
@@ -158,7 +159,7 @@ async def test_delete_refused_while_a_template_uses_it_then_gone_when_read_back(
         await audiences.delete_audience(db.uow, client, USER, first, aud)
     assert exc.value.templates == ["Excluder"]
     assert aud in emu.state.audiences
-    with pytest.raises(audiences.AudiencesError):  # not this user's account: nothing asked
+    with pytest.raises(FeatureError):  # not this user's account: nothing asked
         await audiences.delete_audience(db.uow, client, USER + 1, first, aud)
 
     await templates.delete(db.uow, USER, row.id)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from core import audiences
+from core.feature_access import FeatureOff
 from core.features import set_feature
 from core.tiktok import InvalidRequestError, ScopeMissingError, TikTokClient
 from core.tiktok import audiences as api
@@ -158,7 +159,7 @@ async def test_audiences_off_asks_nothing_on_makes_audience_and_lookalike(
     await sync_all(db, client)
     async with db.uow() as u:
         [account, *_] = await u.connections.accounts(USER, tracked_only=True)
-    with pytest.raises(audiences.FeatureOff):
+    with pytest.raises(FeatureOff):
         await audiences.account_audiences(db.uow, client, USER, account.id)
     assert await optional_calls(emu) == {}
 

@@ -57,7 +57,7 @@ async def test_features_off_make_zerooptional_calls(
         [account, *_] = await u.connections.accounts(USER, tracked_only=True)
     with pytest.raises(FeatureOff):  # the Pixels screen asks nothing with pixels off
         await pixels.account_pixels(db.uow, db.clock, client, USER, account.id)
-    with pytest.raises(audiences.FeatureOff):  # nor the Audiences screen with audiences off
+    with pytest.raises(FeatureOff):  # nor the Audiences screen with audiences off
         await audiences.account_audiences(db.uow, client, USER, account.id)
     with pytest.raises(FeatureOff):  # the Catalogs screen asks nothing with it off
         await catalogs.user_catalogs(db.uow, client, USER)
