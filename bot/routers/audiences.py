@@ -16,7 +16,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import AudienceCb
 from bot.filters import NOT_TEXT, TYPED
-from bot.routers.feature_gate import open_feature, scope_missing
+from bot.routers.feature_gate import open_feature, pick_account, scope_missing
 from bot.routers.menu import sign_up_first
 from bot.screens import show
 from bot.states import AudienceStates
@@ -70,14 +70,11 @@ async def audience_action(
     mine = {a.id: a for a in accounts}
     a, account_id = callback_data.a, callback_data.id
     if a == "pick":
-        if not accounts:
-            await query.answer(view.error(AccountNotFound()), show_alert=True)
+        picked = await pick_account(query, accounts, callback_data.n, view.pick_account,
+                                    view.error)
+        if picked is None:
             return
-        if len(accounts) > 1:
-            await show(query, view.pick_account(accounts, callback_data.n))
-            await query.answer()
-            return
-        account_id = accounts[0].id
+        account_id = picked
         a = "list"
     if account_id not in mine:  # another user's id, or an account gone since
         await query.answer(view.error(AccountNotFound()), show_alert=True)

@@ -13,9 +13,10 @@ from bot.screens import show
 from bot.views import Screen
 from bot.views import accounts as accounts_view
 from bot.views import permissions as permissions_view
+from core.feature_access import AccountNotFound, FeatureError
 from core.features import grants, is_on
 from core.tiktok import ScopeMissingError, TikTokClient
-from storage.models import User
+from storage.models import AdAccount, User
 from storage.uow import UnitOfWorkFactory
 
 
@@ -42,3 +43,17 @@ async def scope_missing(query: CallbackQuery, uow: UnitOfWorkFactory, user_id: i
     """TikTok refused for a permission not granted: which connections lack it, and Reconnect."""
     await query.answer()
     await show(query, permissions_view.scope_missing(exc.group, await grants(uow, user_id)))
+
+
+async def pick_account(query: CallbackQuery, accounts: list[AdAccount], page: int,
+                       picker: Callable[[list[AdAccount], int], Screen],
+                       error: Callable[[FeatureError], str]) -> int | None:
+    """"Pick" on a per-account feature: the one account at once, else the picker (None)."""
+    if not accounts:
+        await query.answer(error(AccountNotFound()), show_alert=True)
+        return None
+    if len(accounts) > 1:
+        await show(query, picker(accounts, page))
+        await query.answer()
+        return None
+    return accounts[0].id

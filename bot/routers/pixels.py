@@ -8,12 +8,12 @@ from aiogram import Router
 from aiogram.types import CallbackQuery
 
 from bot.callbacks import PixelCb
-from bot.routers.feature_gate import open_feature, scope_missing
+from bot.routers.feature_gate import open_feature, pick_account, scope_missing
 from bot.screens import show
 from bot.views import pixels as view
 from core import pixels
 from core.clock import Clock
-from core.feature_access import AccountNotFound, FeatureError
+from core.feature_access import FeatureError
 from core.tiktok import ScopeMissingError, TikTokClient, TikTokError
 from storage.models import User
 from storage.uow import UnitOfWorkFactory
@@ -39,14 +39,11 @@ async def pixel_action(
         accounts = list(await u.connections.accounts(user.id, tracked_only=False))
     a, account_id = callback_data.a, callback_data.id
     if a == "pick":
-        if not accounts:
-            await query.answer(view.error(AccountNotFound()), show_alert=True)
+        picked = await pick_account(query, accounts, callback_data.n, view.pick_account,
+                                    view.error)
+        if picked is None:
             return
-        if len(accounts) > 1:
-            await show(query, view.pick_account(accounts, callback_data.n))
-            await query.answer()
-            return
-        account_id = accounts[0].id
+        account_id = picked
     try:
         found = await pixels.account_pixels(uow, clock, client, user.id, account_id)
     except FeatureError as exc:
