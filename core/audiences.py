@@ -129,8 +129,9 @@ def hash_file(data: bytes) -> HashedFile:
     """A CSV/TXT file of emails or phone numbers, normalised and SHA-256 hashed in memory.
 
     Every cell of every line is read (commas, semicolons, tabs split cells); the kind the
-    file holds more of wins, rows of the other kind and anything else (headers, names) are
-    skipped and counted. Repeats are dropped after normalising."""
+    file holds more of wins. `skipped` counts the non-empty lines that gave no new identifier
+    of that kind (headers, other kinds, junk, repeats): lines, as the user counts them, not
+    cells (a column of names beside the emails skips nothing)."""
     if not data.strip():
         raise BadFile("empty")
     if len(data) > MAX_FILE_BYTES:
@@ -140,24 +141,29 @@ def hash_file(data: bytes) -> HashedFile:
     text = data.decode("utf-8-sig", errors="replace")
     emails: dict[str, None] = {}
     phones: dict[str, None] = {}
-    cells = 0
+    lines = email_lines = phone_lines = 0
     for line in text.splitlines():
+        if not line.strip():
+            continue
+        lines += 1
+        had_emails, had_phones = len(emails), len(phones)
         for cell in _CELL.split(line):
-            if not cell.strip():
-                continue
-            cells += 1
             if "@" in cell:
                 if (e := normalise_email(cell)) is not None:
                     emails[e] = None
-            elif (p := normalise_phone(cell)) is not None:
+            elif cell.strip() and (p := normalise_phone(cell)) is not None:
                 phones[p] = None
+        email_lines += len(emails) > had_emails
+        phone_lines += len(phones) > had_phones
     del text
-    kind, chosen = (EMAIL, emails) if len(emails) >= len(phones) else (PHONE, phones)
+    if len(emails) >= len(phones):
+        kind, chosen, used = EMAIL, emails, email_lines
+    else:
+        kind, chosen, used = PHONE, phones, phone_lines
     if len(chosen) < MIN_ROWS:
         raise BadFile("no_rows")
     hashed = [hashlib.sha256(v.encode()).hexdigest() for v in chosen]
-    return HashedFile(kind, ("\n".join(hashed) + "\n").encode(), len(hashed),
-                      max(cells - len(hashed), 0))
+    return HashedFile(kind, ("\n".join(hashed) + "\n").encode(), len(hashed), lines - used)
 
 
 async def account_audiences(uow: UnitOfWorkFactory, client: TikTokClient, user_id: int,

@@ -135,11 +135,12 @@ def test_hash_file_normalises_and_hashes_in_memory() -> None:
     dropped; the content is SHA-256 hex only."""
     h = audiences.hash_file(b"email,name\n Ann@Mail.COM ,Ann\nann@mail.com,Ann\nbob@x.org\n")
     assert h.calculate_type == "EMAIL_SHA256" and h.rows == 2
+    assert h.skipped == 2  # the header line and the repeated Ann: lines, not cells
     lines = h.content.decode().split()
     assert lines[0] == hashlib.sha256(b"ann@mail.com").hexdigest()
     assert b"@" not in h.content
     p = audiences.hash_file(b"+1 (213) 373-4253\n0044 20 7946 0958\nphone\n")
-    assert p.calculate_type == "PHONE_SHA256"
+    assert p.calculate_type == "PHONE_SHA256" and p.skipped == 1
     assert p.content.decode().split() == [hashlib.sha256(b"+12133734253").hexdigest(),
                                           hashlib.sha256(b"+442079460958").hexdigest()]
     for bad, code in ((b"  \n", "empty"), (b"name\nsurname\n", "no_rows"),
