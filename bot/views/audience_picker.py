@@ -12,6 +12,7 @@ from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views.audiences import audience_status
 from bot.views.common import add_pager, page_of
+from bot.views.template_text import audience_picks
 from core.audiences import TARGETING_MIN_SIZE, AccountAudiences
 from core.templates.draft import audience_mode
 from core.templates.model import AdGroupSpec, Template
@@ -130,8 +131,4 @@ def picks_note(group: AdGroupSpec) -> str:
     """What an ad group picked, in one line (the web editor's card)."""
     if not group.account_audiences:
         return _("Audiences: none picked.")
-    return _("Audiences picked in {accounts} ad accounts: {included} included · {excluded} "
-             "excluded").format(
-        accounts=len(group.account_audiences),
-        included=sum(len(p.include) for p in group.account_audiences),
-        excluded=sum(len(p.exclude) for p in group.account_audiences))
+    return audience_picks(group)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from aiogram import html
-from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from babel.numbers import format_decimal
 
@@ -434,6 +434,18 @@ def campaign_lines(t: Template) -> list[str]:
     return lines
 
 
+def audience_picks(g: AdGroupSpec) -> str:
+    """What an ad group picked in each ad account's own audiences, in one line."""
+    accounts = len(g.account_audiences)
+    return ngettext(
+        "Audiences picked for {accounts} ad account: {included} included · {excluded} excluded",
+        "Audiences picked for {accounts} ad accounts: {included} included · {excluded} excluded",
+        accounts,
+    ).format(accounts=accounts,
+             included=sum(len(p.include) for p in g.account_audiences),
+             excluded=sum(len(p.exclude) for p in g.account_audiences))
+
+
 def group_lines(g: AdGroupSpec) -> list[str]:
     """One ad group, a few lines covering every field."""
     ages = ", ".join(choice_name(a) for a in g.age_groups) if g.age_groups else _("all ages")
@@ -458,12 +470,7 @@ def group_lines(g: AdGroupSpec) -> list[str]:
         *([_("Audiences: include {ids} · exclude {excluded}").format(
             ids=listed(g.audience_ids, "—"), excluded=listed(g.excluded_audience_ids, "—"))]
           if g.audience_ids or g.excluded_audience_ids else []),
-        *([_("Audiences picked in {accounts} ad accounts: {included} included · {excluded} "
-             "excluded").format(
-            accounts=len(g.account_audiences),
-            included=sum(len(p.include) for p in g.account_audiences),
-            excluded=sum(len(p.exclude) for p in g.account_audiences))]
-          if g.account_audiences else []),
+        *([audience_picks(g)] if g.account_audiences else []),
         _("Placement: {placement}").format(placement=placement),
         _("Goal: {goal} · billing {billing} · bid: {bid}").format(
             goal=goal, billing=choice_name(g.billing_event), bid=bid
