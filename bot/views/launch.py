@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import html
-from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import LaunchCb, StatsCb
@@ -101,10 +101,13 @@ def options(enabled: bool, run_at: datetime | None, zone: str, counts: tuple[int
     kb.button(text=_("🛫 Check and plan"), callback_data=LaunchCb(a="check"))
     kb.button(text=_("« Back"), callback_data=LaunchCb(a="opt_back"))
     kb.adjust(1)
+    size = " × ".join((
+        ngettext("{n} ad account", "{n} ad accounts", counts[0]).format(n=counts[0]),
+        ngettext("{n} creative", "{n} creatives", counts[1]).format(n=counts[1]),
+    ))
     return _(
-        "🚀 <b>New launch</b> · step 4 of 4\n{accounts} ad accounts × {creatives} "
-        "creatives.\nTimes are in your time zone."
-    ).format(accounts=counts[0], creatives=counts[1]), kb.as_markup()
+        "🚀 <b>New launch</b> · step 4 of 4\n{size}.\nTimes are in your time zone."
+    ).format(size=size), kb.as_markup()
 
 
 def ask_when() -> str:
@@ -255,9 +258,9 @@ class _Default(dict):  # type: ignore[type-arg]
 def issues(found: list[Issue], accounts: dict[int, str]) -> Screen:
     """Pre-flight found problems: each with how to fix it; nothing was created."""
     lines = [
-        _("⛔ <b>Pre-flight found {count} problems.</b> Nothing was created.").format(
-            count=len(found)
-        ),
+        ngettext("⛔ <b>Pre-flight found {count} problem.</b> Nothing was created.",
+                 "⛔ <b>Pre-flight found {count} problems.</b> Nothing was created.",
+                 len(found)).format(count=len(found)),
         "",
     ]
     lines += [issue_text(i, accounts) for i in found[:SHOWN]]
