@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ from core.connections import sync_health
 from core.periods import DateRange, Period, PeriodError, local_today, parse_custom
 from core.rules import approvals
 from core.stats import Breakdown, accounts, breakdown, chart_data, csv_bytes, summary
+from core.tracker_metrics import TrackerTotals
 from web.render import not_found, page
 from web.security import DEPS_KEY, USER
 
@@ -131,6 +133,9 @@ async def stats(request: web.Request) -> web.StreamResponse:
                                    data.parent_id) if deps.changer is not None else {})
     return page(request, "stats.html", data=data, period=asked.period, chosen=asked,
                 changeable=can,
+                # The tracker's columns (approved conversions, revenue, profit, ROI), as the
+                # chat's cards show them, once any row has the tracker's numbers.
+                has_tracker=any(line.tracker is not None for line in data.lines),
                 child=CHILD.get(data.level),
                 accounts=tracked,
                 chart_json=json.dumps(series), query=dict(request.query),
@@ -146,7 +151,8 @@ async def stats_csv(request: web.Request) -> web.StreamResponse:
         raise not_found(request)
     data, _period = found
     header = ["object_id", "name", "status", "currency", "spend", "impressions", "clicks",
-              "conversions", "purchase_value", "cpa", "ctr", "cpc", "cpm", "roas"]
+              "conversions", "purchase_value", "cpa", "ctr", "cpc", "cpm", "roas",
+              "tracker_conversions", "tracker_revenue", "profit", "roi_percent"]
     cur = data.account.currency
 
     def cell(value: Decimal | None) -> str:
@@ -158,12 +164,20 @@ async def stats_csv(request: web.Request) -> web.StreamResponse:
     lines = [[line.object_id, line.name, line.status or "", cur, line.current.spend,
               line.current.impressions, line.current.clicks, line.current.conversions,
               line.current.purchase_value, cell(line.current.cpa), cell(line.current.ctr),
-              cell(line.current.cpc), cell(line.current.cpm), cell(line.current.roas)]
+              cell(line.current.cpc), cell(line.current.cpm), cell(line.current.roas),
+              *_tracker_cells(line.tracker, cell)]
              for line in shown]
     days = data.account.days
     name = f"ttpulse-{data.account.advertiser_id}-{data.level}-{days.start}-{days.end}.csv"
     return web.Response(body=csv_bytes(header, lines), content_type="text/csv", charset="utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _tracker_cells(k: TrackerTotals | None, cell: Callable[[Decimal | None], str]) -> list[object]:
+    """The tracker's columns of a CSV row, empty where it has nothing for the object."""
+    if k is None:
+        return ["", "", "", ""]
+    return [k.conversions, k.revenue, k.profit, cell(k.roi)]
 
 
 @routes.get("/approvals")

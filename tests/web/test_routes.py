@@ -15,6 +15,7 @@ import pytest
 from core.clock import FixedClock
 from core.users import SignUp, register_user
 from sandbox.telegram.webapp import sign_init_data
+from storage.models import Tracker, TrackerDaily
 from tests.web.conftest import TOKEN, Dash, csrf_of
 from tests.web.seed import NOW, spend_of
 from web.security import COOKIE, NO_CSRF
@@ -295,6 +296,36 @@ async def test_csv_is_the_table_on_screen_exactly(dash: Dash) -> None:
     every = await client.get(f"/app/stats.csv?account={acc}&level=ad&period=7d")
     got = list(csv.DictReader(io.StringIO((await every.read()).decode("utf-8-sig"))))
     assert len(got) == 6
+
+
+async def test_stats_show_the_trackers_revenue_profit_and_roi(dash: Dash) -> None:
+    """Once the tracker has numbers for an ad, the table gains its columns (approved
+    conversions, revenue, profit against TikTok's spend, ROI) on the page and in the CSV; an ad
+    the tracker knows nothing of shows dashes and empty cells, not zeros."""
+    client = await dash.client(dash.mine.user_id)
+    acc, ad = dash.mine.account_id, dash.mine.ad
+    query = f"account={acc}&level=ad&period=7d"
+    assert "Revenue" not in await (await client.get(f"/app/stats?{query}")).text()
+    async with dash.uow() as u:
+        tracker = Tracker(user_id=dash.mine.user_id, kind="keitaro", base_url="http://k.test")
+        u.session.add(tracker)
+        await u.session.flush()
+        u.session.add(TrackerDaily(ad_account_id=acc, level="ad", object_id=ad,
+                                   day=(NOW - timedelta(days=1)).date(), tracker_id=tracker.id,
+                                   clicks=90, conversions=3, revenue=Decimal("40.5")))
+        await u.commit()
+    page = await (await client.get(f"/app/stats?{query}")).text()
+    assert "Revenue" in page and "Profit" in page and "$40.50" in page
+    rows = {r["object_id"]: r for r in csv.DictReader(io.StringIO(
+        (await (await client.get(f"/app/stats.csv?{query}")).read()).decode("utf-8-sig")))}
+    spend = Decimal(rows[ad]["spend"])
+    assert (rows[ad]["tracker_conversions"], Decimal(rows[ad]["tracker_revenue"])) == (
+        "3", Decimal("40.5"))
+    assert Decimal(rows[ad]["profit"]) == Decimal("40.5") - spend
+    assert Decimal(rows[ad]["roi_percent"]) == ((Decimal("40.5") - spend) * 100 / spend
+                                                ).quantize(Decimal("0.0001"))
+    others = [r for oid, r in rows.items() if oid != ad]
+    assert others and all(r["tracker_revenue"] == r["profit"] == "" for r in others)
 
 
 @pytest.mark.parametrize("lang, word", [("ru", "Обзор"), ("en", "Overview")])
