@@ -85,7 +85,7 @@ async def test_a_picked_audience_is_targeted_at_launch_and_cannot_be_deleted_whi
     assert "no longer valid" in str(said.get("text")), said
 
     group = await tap(user, "« Ad group", "Ad group 1: Geo1")
-    assert "Audiences picked in 1 ad accounts: 1 included · 0 excluded" in group.text
+    assert "Audiences picked for 1 ad account: 1 included · 0 excluded" in group.text
     await tap(user, "« Ad groups", "Ad groups")
     await tap(user, "« Draft", "Editing «Fans»")
     await tap(user, "✅ Save", "Template saved")
