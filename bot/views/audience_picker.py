@@ -100,7 +100,7 @@ def audience_page(t: Template, g: int, found: AccountAudiences, page: int = 0,
     kb = InlineKeyboardBuilder()
     for a in shown:
         mode = audience_mode(t, g, adv, a.audience_id)
-        kind = _("lookalike") if a.kind == "lookalike" else _("custom")
+        kind = _("lookalike audience") if a.kind == "lookalike" else _("custom audience")
         small = " ⚠️" if a.ready and a.size < TARGETING_MIN_SIZE else ""
         lines.append(f"{MARKS[mode]} <b>{html.quote(a.name[:60])}</b> · {kind}{small}")
         lines.append(f"   {audience_status(a)}")
