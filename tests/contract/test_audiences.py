@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - pytest fixtures imported by name come back as parameters
 """Audiences against the emulator (issue 17): the DMP endpoints as TikTok documents them
 (upload with an MD5 signature and hashed rows, create, lookalike, list with paging, get,
 delete, scope refusal) and TTPulse's client and use-cases over them: off asks nothing; on, a
@@ -7,7 +8,6 @@ audience that is computed over time and can seed a lookalike."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -18,23 +18,10 @@ from core.feature_access import FeatureOff
 from core.features import set_feature
 from core.tiktok import InvalidRequestError, ScopeMissingError, TikTokClient
 from core.tiktok import audiences as api
-from tests.contract.feature_db import optional_calls
-from tests.contract.test_sync import NOW, USER, Db, connected_db, sync_all
+from tests.contract.feature_db import db, emulator_options, optional_calls  # noqa: F401
+from tests.contract.test_sync import NOW, USER, Db, sync_all
 
 EMAILS = [f"  Buyer{i}@Example.COM " for i in range(200)]
-
-
-@pytest.fixture
-def emulator_options() -> dict[str, Any]:
-    return {"fixture": "demo", "now": NOW}
-
-
-@pytest.fixture
-async def db(tmp_path: Any, client: TikTokClient) -> AsyncIterator[Db]:
-    engines: list[Any] = []
-    yield await connected_db(f"sqlite+aiosqlite:///{tmp_path}/a.db", client, engines)
-    for engine in engines:
-        await engine.dispose()
 
 
 def _hashes(n: int) -> bytes:
