@@ -23,7 +23,7 @@ from core.tiktok import ReportTable
 
 # The attribute metrics naming an ad's parents, asked for with the ad level's metrics.
 PARENT_METRICS = ("campaign_id", "adgroup_id")
-# What the stored columns hold (core.sync._metric_columns): added up per object and time.
+# What the stored columns hold (core.sync_writes.metric_columns): added up per object and time.
 SUMMED = ("spend", "impressions", "clicks", "conversions", "purchase_value")
 
 
@@ -32,7 +32,7 @@ class RollUpError(ValueError):
 
 
 def kept_rows(table: ReportTable) -> list[int] | None:
-    """Rows core.sync._metric_columns keeps (those with a time), None for all of them."""
+    """Rows core.sync_writes.metric_columns keeps (those with a time), None for all of them."""
     times = table.stat_times
     return [i for i, t in enumerate(times) if t is not None] if None in times else None
 

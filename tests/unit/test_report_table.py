@@ -7,7 +7,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.sync import SYNC_METRICS, _metric_columns
+from core.sync import SYNC_METRICS
+from core.sync_writes import metric_columns
 from core.tiktok import ReportLevel, ReportRow
 from core.tiktok.reports import DEFAULT_METRICS, ReportTableParser
 
@@ -122,7 +123,7 @@ def test_metric_columns_leave_out_rows_without_a_time() -> None:
         _item("3", "2026-12-02 23:00:00", "0.1234567", "-"),
     ]
     table = ReportTableParser(ReportLevel.AD, "7", SYNC_METRICS).page(page)
-    cols = _metric_columns(table, hourly=True)
+    cols = metric_columns(table, hourly=True)
     assert cols["object_id"] == ["1", "3"]
     assert cols["hour"] == [5, 23]
     assert [str(d) for d in cols["day"]] == ["2026-12-01", "2026-12-02"]

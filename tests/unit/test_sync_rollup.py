@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core import sync_rollup
-from core.sync import REPORT_METRICS, _metric_columns
+from core.sync import REPORT_METRICS
+from core.sync_writes import metric_columns
 from core.tiktok import ReportLevel, ReportTable
 from core.tiktok.reports import ReportTableParser
 
@@ -48,7 +49,7 @@ def test_ads_add_up_per_parent_and_hour_exactly() -> None:
             _item("ad4", "g3", "c2", 10, "3.000", "7"),
         ]
     )
-    ads = _metric_columns(table, hourly=True)
+    ads = metric_columns(table, hourly=True)
     levels = sync_rollup.roll_up(ads, sync_rollup.parents(table), "A1", hourly=True)
 
     def rows(level: str) -> dict[tuple[str, int], tuple[Decimal, int, int, Decimal]]:
@@ -111,7 +112,7 @@ def test_an_ad_group_under_two_campaigns_is_refused() -> None:
     ])
     with pytest.raises(sync_rollup.RollUpError):
         sync_rollup.roll_up(
-            _metric_columns(table, hourly=True), sync_rollup.parents(table), "A1", hourly=True
+            metric_columns(table, hourly=True), sync_rollup.parents(table), "A1", hourly=True
         )
 
 
@@ -161,7 +162,7 @@ def test_level_by_level_equals_adding_the_ads_at_every_level(
         item["dimensions"]["stat_time_hour"] = f"2026-11-{20 + day} {hour:02d}:00:00"  # type: ignore[index]
         items.append(item)
     table = _table(items)
-    ads = _metric_columns(table, hourly)
+    ads = metric_columns(table, hourly)
     ids = sync_rollup.parents(table)
     got = sync_rollup.roll_up(ads, ids, "A1", hourly)
     want = _sum_ads_per_level(ads, ids, hourly)
