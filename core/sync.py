@@ -196,14 +196,24 @@ async def _pull_structure(
         ("adgroup", client.get_adgroups),
         ("ad", client.get_ads),
     )
-    for level, fetch in fetchers:
-        # Deleted objects too: their past spend is in the reports, and a drill-down must show
-        # where it went (marked deleted) rather than lose it.
-        objects = await fetch(token, job.advertiser_id, include_deleted=True)
-        now = clock.now()
-        rows = [object_row(job.account_id, level, o, now) for o in objects]
-        await writer.submit(objects_write(job.account_id, level, rows, now))
-        ads = len(objects)
+    # The three listings are asked at once (none depends on another): one round trip instead
+    # of three before the reports. Each is written in this order, as soon as it is in.
+    # Deleted objects too: their past spend is in the reports, and a drill-down must show
+    # where it went (marked deleted) rather than lose it.
+    tasks = [
+        asyncio.create_task(fetch(token, job.advertiser_id, include_deleted=True))
+        for _, fetch in fetchers
+    ]
+    try:
+        for (level, _), task in zip(fetchers, tasks, strict=True):
+            objects = await task
+            now = clock.now()
+            rows = [object_row(job.account_id, level, o, now) for o in objects]
+            await writer.submit(objects_write(job.account_id, level, rows, now))
+            ads = len(objects)
+    finally:
+        for task in tasks:  # a listing failed: the others are not waited for
+            task.cancel()
     return ads
 
 
