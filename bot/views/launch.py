@@ -209,6 +209,11 @@ def issue_text(issue: Issue, accounts: dict[int, str]) -> str:
             "These audiences reach fewer than {min} people: {names}. The ad group may hardly "
             "deliver; the launch goes ahead if you confirm."
         ),
+        "audience_computing": _(
+            "TikTok is still computing these audiences: {names}. The ad group reaches them "
+            "once they are ready (TikTok says it can take up to 48 hours); the launch goes "
+            "ahead if you confirm."
+        ),
         "audience_scope_missing": _(
             "The template uses audiences, but TikTok has not given TTPulse the audiences "
             "permission for this account. Reconnect it in Accounts and keep “Audience "

@@ -41,8 +41,8 @@ class Issue:
     audience_scope_missing, audience_not_picked, catalogs_off, catalog_missing,
     catalog_scope_missing, product_set_missing, product_set_unapproved, tiktok_unreachable,
     creative_kind, creative_too_large, creative_unavailable); or a warning that does not stop
-    the launch (`validate.WARNING_CODES`, and audience_small: a picked audience under
-    TARGETING_MIN_SIZE people)."""
+    the launch (`validate.WARNING_CODES`; audience_small: a picked audience under
+    TARGETING_MIN_SIZE people; audience_computing: one TikTok is still computing)."""
 
     code: str
     account_id: int | None = None
@@ -167,14 +167,18 @@ async def _account(
         wanted_audiences = template_audiences(template, account.advertiser_id)
         missing: list[str] = []
         small: list[str] = []
+        computing: list[str] = []
         if asks_audiences(template) and not audiences_on:
             issues.append(Issue("audiences_off", account.id, params={"account": account.name}))
         elif wanted_audiences:
             have = await audiences_by_id(client, target.token, account.advertiser_id,
                                          wanted_audiences)
             missing = [i for i in wanted_audiences if i not in have]
+            # A computing audience has no size yet (cover_num 0): it is not "small".
+            computing = [have[i].name or i for i in wanted_audiences
+                         if i in have and not have[i].ready]
             small = [have[i].name or i for i in wanted_audiences
-                     if i in have and have[i].size < TARGETING_MIN_SIZE]
+                     if i in have and have[i].ready and have[i].size < TARGETING_MIN_SIZE]
         if audiences_on:
             issues += not_picked(template, account)
     except TokenInvalidError:
@@ -210,6 +214,10 @@ async def _account(
         warnings.append(Issue("audience_small", account.id,
                               params={"account": account.name, "names": ", ".join(small[:10]),
                                       "min": str(TARGETING_MIN_SIZE)}))
+    if computing and warnings is not None:
+        warnings.append(Issue("audience_computing", account.id,
+                              params={"account": account.name,
+                                      "names": ", ".join(computing[:10])}))
     pixel_id = None
     if needs_pixel(template) and not pixels:
         issues.append(Issue("pixel_missing", account.id, params={"account": account.name}))

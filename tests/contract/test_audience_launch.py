@@ -6,6 +6,7 @@ and with the audiences switch off pre-flight asks TikTok nothing about them."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from tests.contract.test_launch import (  # noqa: F401
     setup,
     template,
 )
-from tests.contract.test_sync import USER, connected_db, engines  # noqa: F401
+from tests.contract.test_sync import NOW, USER, connected_db, engines  # noqa: F401
 
 
 async def _audience(db: Any, client: TikTokClient, account_id: int, name: str) -> str:
@@ -97,8 +98,8 @@ async def test_picks_per_account_launch_with_their_own_and_stop_where_none_were_
 ) -> None:
     """Picks for the first account only: launching into both stops with audience_not_picked
     naming the second (no dmp/ call decides it, no audience_missing there); into the first
-    alone the ad group targets that account's picks, and an audience under
-    TARGETING_MIN_SIZE people is a warning, not a stop."""
+    alone the ad group targets that account's picks; an audience TikTok is still computing, and
+    once computed one under TARGETING_MIN_SIZE people, are warnings, not stops."""
     db = await connected_db(f"sqlite+aiosqlite:///{tmp_path}/db.sqlite", client, engines)
     await identities(emu, client, db)
     base = template()
@@ -122,9 +123,24 @@ async def test_picks_per_account_launch_with_their_own_and_stop_where_none_were_
     [issue] = [i for i in found if i.code == "audience_not_picked"]
     assert issue.params["geo"] == group.geo and issue.params["account"]
 
+    # Just made, TikTok is still computing both (cover_num 0): that is said, not "small".
+    computing = await service.propose(db.uow, db.clock, client, USER,
+                                      service.Request(tpl, [first], creatives))
+    assert isinstance(computing, service.Proposed)
+    codes = [w.code for w in computing.warnings]
+    assert "audience_computing" in codes and "audience_small" not in codes
+    [busy] = [w for w in computing.warnings if w.code == "audience_computing"]
+    assert busy.account_id == first
+    assert {"fans", "buyers"} <= set(busy.params["names"].split(", "))
+    await service.reject(db.uow, db.clock, USER, computing.launch.id)
+
+    later = NOW + timedelta(hours=1)  # past the emulator's audience_ready_seconds
+    await emu.ctl("POST", "clock", {"now": later.isoformat()})
+    db.clock.set(later)
     proposed = await service.propose(db.uow, db.clock, client, USER,
                                      service.Request(tpl, [first], creatives))
     assert isinstance(proposed, service.Proposed)
+    assert "audience_computing" not in {w.code for w in proposed.warnings}
     [small] = [w for w in proposed.warnings if w.code == "audience_small"]
     assert small.account_id == first and "fans" in small.params["names"]
     assert small.params["min"] == str(audiences.TARGETING_MIN_SIZE)

@@ -74,3 +74,15 @@ def test_every_warning_reads_as_a_sentence(code: str, lang: str) -> None:
         line = plain(issue_text(Issue(code, 7, params={"currency": "EUR"}), {7: "Shop EU"}))
     assert line.startswith("• Shop EU: ") and "EUR" in line and code not in line
     assert ("minimum" in line) == (lang == "en")
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+@pytest.mark.parametrize("code", ["audience_small", "audience_computing"])
+def test_audience_warnings_name_the_audiences(code: str, lang: str) -> None:
+    i18n = make_i18n()
+    params = {"names": "Fans, Buyers", "min": "1000", "account": "Shop EU"}
+    with i18n.context(), i18n.use_locale(lang):
+        line = plain(issue_text(Issue(code, 7, params=params), {7: "Shop EU"}))
+    assert line.startswith("• Shop EU: ") and "Fans, Buyers" in line and "{" not in line
+    assert ("computing" in line) == (code == "audience_computing" and lang == "en")
+    assert ("1000" in line) == (code == "audience_small")
