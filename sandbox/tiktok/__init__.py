@@ -4,7 +4,8 @@ Start it with ``python -m sandbox.tiktok --host H --port P --fixture demo|scale`
 ``app_id=``, ``secret=``, ``access_token=``, ``tiktok_api_url=``, ``tiktok_auth_url=``) or in
 process with ``await sandbox.tiktok.server.start_emulator(...)``.
 
-* API: ``/open_api/v1.3/<path>/`` (routes in api_account, api_entities, reports).
+* API: ``/open_api/v1.3/<path>/`` (routes in api_account, entity_reads, api_entities,
+  api_ads, reports and the optional features' modules).
 * Consent page: ``/portal/auth?app_id=…&state=…&redirect_uri=…[&user=<login>]`` (portal).
 * Control API (JSON): ``GET|POST /_emulator/config``, ``POST /_emulator/revoke``,
   ``POST /_emulator/unshare`` (take an ad account away from a login),

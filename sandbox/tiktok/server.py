@@ -13,10 +13,12 @@ from typing import Any
 from aiohttp import web
 
 import sandbox.tiktok.api_account
+import sandbox.tiktok.api_ads
 import sandbox.tiktok.api_entities
 import sandbox.tiktok.audiences
 import sandbox.tiktok.catalogs
 import sandbox.tiktok.comments
+import sandbox.tiktok.entity_reads
 import sandbox.tiktok.pixels
 import sandbox.tiktok.reports
 from sandbox.tiktok.clock import EmulatorClock

@@ -1,0 +1,136 @@
+"""The values TikTok's campaign, ad group and ad fields take (spec §4)."""
+
+from __future__ import annotations
+
+from sandbox.tiktok.model import (
+    DELETE,
+    DISABLE,
+    ENABLE,
+)
+
+OBJECTIVES = [
+    "APP_PROMOTION",
+    "WEB_CONVERSIONS",
+    "REACH",
+    "TRAFFIC",
+    "VIDEO_VIEWS",
+    "ENGAGEMENT",
+    "LEAD_GENERATION",
+    "PRODUCT_SALES",
+    "RF_REACH",
+    "CONVERSIONS",
+    "APP_INSTALL",
+    "CATALOG_SALES",
+    "SHOP_PURCHASES",
+]
+BUDGET_MODES = [
+    "BUDGET_MODE_INFINITE",
+    "BUDGET_MODE_DAY",
+    "BUDGET_MODE_TOTAL",
+    "BUDGET_MODE_DYNAMIC_DAILY_BUDGET",
+]
+PRIMARY = [
+    "STATUS_NOT_DELETE",
+    "STATUS_ALL",
+    "STATUS_DELETE",
+    "STATUS_DELIVERY_OK",
+    "STATUS_DISABLE",
+    "STATUS_NOT_DELIVERY",
+    "STATUS_TIME_DONE",
+    "STATUS_RF_CLOSED",
+    "STATUS_FROZEN",
+]
+BUYING_TYPES = ["AUCTION", "RESERVATION_RF", "RESERVATION_TOP_VIEW"]
+GOALS = [
+    "CLICK",
+    "CONVERT",
+    "INSTALL",
+    "IN_APP_EVENT",
+    "SHOW",
+    "VIDEO_VIEW",
+    "REACH",
+    "LEAD_GENERATION",
+    "VALUE",
+    "FOLLOWERS",
+    "PROFILE_VIEWS",
+    "PAGE_VISIT",
+    "PAGE_VISITS",
+    "ENGAGED_VIEW",
+    "TRAFFIC_LANDING_PAGE_VIEW",
+    "CONVERSATION",
+]
+BILLING = ["CPC", "CPM", "CPV", "OCPM", "OCPC", "GD"]
+PACING = ["PACING_MODE_SMOOTH", "PACING_MODE_FAST"]
+SCHEDULE = ["SCHEDULE_FROM_NOW", "SCHEDULE_START_END"]
+PLACEMENT_TYPES = ["PLACEMENT_TYPE_AUTOMATIC", "PLACEMENT_TYPE_NORMAL"]
+PLACEMENTS = [
+    "PLACEMENT_TIKTOK",
+    "PLACEMENT_PANGLE",
+    "PLACEMENT_GLOBAL_APP_BUNDLE",
+    "PLACEMENT_TOPBUZZ",
+    "PLACEMENT_HELO",
+]
+PROMOTION = [
+    "WEBSITE",
+    "APP_ANDROID",
+    "APP_IOS",
+    "LEAD_GENERATION",
+    "LEAD_GEN_CLICK_TO_TT_DIRECT_MESSAGE",
+    "LEAD_GEN_CLICK_TO_SOCIAL_MEDIA_APP_MESSAGE",
+    "LEAD_GEN_CLICK_TO_CALL",
+    "WEBSITE_OR_DISPLAY",
+    "EXTERNAL_OR_DISPLAY",
+    "TIKTOK_SHOP",
+    "VIDEO_SHOPPING",
+    "LIVE_SHOPPING",
+    "GAME",
+]
+BID_TYPES = ["BID_TYPE_NO_BID", "BID_TYPE_CUSTOM"]
+GENDERS = ["GENDER_UNLIMITED", "GENDER_MALE", "GENDER_FEMALE"]
+AGES = ["AGE_13_17", "AGE_18_24", "AGE_25_34", "AGE_35_44", "AGE_45_54", "AGE_55_100"]
+AD_FORMATS = ["SINGLE_VIDEO", "SINGLE_IMAGE", "CAROUSEL_ADS", "CATALOG_CAROUSEL", "LIVE_CONTENT"]
+CTAS = [
+    "LEARN_MORE",
+    "SHOP_NOW",
+    "SIGN_UP",
+    "DOWNLOAD_NOW",
+    "CONTACT_US",
+    "APPLY_NOW",
+    "BOOK_NOW",
+    "ORDER_NOW",
+    "PLAY_GAME",
+    "WATCH_NOW",
+    "READ_MORE",
+    "VIEW_NOW",
+    "GET_QUOTE",
+    "SUBSCRIBE",
+    "INSTALL_NOW",
+    "CALL_NOW",
+    "LISTEN_NOW",
+    "INTERESTED",
+    "GET_TICKETS_NOW",
+    "GET_SHOWTIMES",
+    "PREORDER_NOW",
+    "VISIT_STORE",
+    "EXPERIENCE_NOW",
+    "SEND_MESSAGE",
+    "VIEW_PROFILE",
+    "WATCH_LIVE",
+]
+IDENTITY_TYPES = ["CUSTOMIZED_USER", "AUTH_CODE", "TT_USER", "BC_AUTH_TT"]
+# Optional campaign enums (spec §4.2).
+SALES_DESTINATIONS = ["TIKTOK_SHOP", "WEBSITE", "APP", "WEB_AND_APP"]
+VIRTUAL_OBJECTIVES = ["SALES"]
+APP_PROMOTION_TYPES = ["APP_INSTALL", "APP_RETARGETING", "APP_PREREGISTRATION"]
+PRODUCT_SOURCES = ["CATALOG", "STORE"]
+ACTIONS = [ENABLE, DISABLE, DELETE]
+TEN_YEARS = 3650 * 86400
+# Fields a create may add to an object beyond the usual ones.
+EXTRA_FIELDS = (
+    "aigc_disclosure_type",
+    "click_attribution_window",
+    "view_attribution_window",
+    "included_custom_actions",
+    "excluded_custom_actions",
+    "deep_cpa_bid",
+)
