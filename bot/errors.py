@@ -8,11 +8,17 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import gettext as _
 
+from bot.once_sends import SendInDoubt
+
 log = logging.getLogger(__name__)
 
 
 async def on_error(event: ErrorEvent) -> bool:
     """Log with the traceback (it is a bug) and apologise to whoever sent the update."""
+    if isinstance(event.exception, SendInDoubt):
+        # A repeat of an update whose first handling was cut off mid-send: not a bug, and the
+        # user may already have the answer; an apology would be the doubled message.
+        return True
     log.exception(
         "handler.failed", exc_info=event.exception, extra={"update_id": event.update.update_id}
     )

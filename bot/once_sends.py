@@ -7,8 +7,13 @@ an approval) would then reach the chat twice. Here every message-sending call ma
 update is handled is numbered, and its result is kept in Redis for a while (shared by the
 instances); a second handling that makes the same call (the same method, chat and text at the
 same place in the sequence) gets the kept result instead of sending again. A handler that takes
-another path the second time (its first run changed the state) sends what it sends: nothing is
-skipped that was not sent, at worst a send is repeated.
+another path the second time (its first run changed the state) sends what it sends.
+
+A send is marked before it is made. A second handling that finds the mark without a result
+(the first was killed while the send was on its way, or is still making it) cannot know
+whether the chat got the message: it does not send it again and stops there (SendInDoubt).
+In that window a reply can be lost rather than doubled; the user asks again, where a doubled
+approval or alert is what this module exists to prevent.
 
 Only sends are numbered: edits and callback answers repeat harmlessly (Telegram answers "not
 modified" or "query is too old", which bot/screens.py and bot/late_answers.py take as done).
@@ -37,6 +42,16 @@ log = logging.getLogger(__name__)
 # messages a second, about 27,000 small JSON documents at most).
 KEEP_SECONDS = 900
 _NOT_SENDS = frozenset({"sendChatAction"})
+
+
+_PENDING = "pending"
+
+
+class SendInDoubt(Exception):
+    """An earlier handling of this update was cut off in the middle of this same send.
+
+    The message may have reached the chat, and Telegram has no way to ask, so it is not sent
+    again: this handling stops here, quietly (bot/errors.py)."""
 
 
 @dataclass
@@ -101,16 +116,29 @@ class OnceSends(BaseRequestMiddleware):
         current.sends += 1
         adapter = _adapter(method.__returning__)
         try:
-            kept = await self.redis.get(key)
+            # The send is marked before it is made: a handling killed between Telegram taking
+            # the message and the result being kept leaves the mark, not nothing.
+            fresh = await self.redis.set(key, _PENDING, nx=True, ex=KEEP_SECONDS)
+            kept = None if fresh else await self.redis.get(key)
         except Exception as exc:  # Redis down: send (a repeat is better than a loss)
             log.warning("once_sends.redis_unavailable", extra={"error": repr(exc)})
-            kept = None
-        if kept is not None:
+            fresh, kept = True, None
+        if not fresh and kept is not None:
+            if kept in (_PENDING, _PENDING.encode()):
+                log.warning("once_sends.in_doubt", extra={"update_id": current.update_id})
+                raise SendInDoubt(current.update_id)
             log.info("once_sends.repeat_skipped", extra={"update_id": current.update_id})
             # The same objects the Bot API's answer gives, bound to the bot (aiogram reads
             # "bot" from the validation context, as its session does with each answer).
             return adapter.validate_json(kept, context={"bot": bot})  # type: ignore[no-any-return]
-        result = await make_request(bot, method)
+        try:
+            result = await make_request(bot, method)
+        except Exception:
+            # Refused or failed here, and this handling goes on to its error: a later
+            # handling may make the send.
+            with contextlib.suppress(Exception):
+                await self.redis.delete(key)
+            raise
         try:
             await self.redis.set(key, adapter.dump_json(result, exclude_none=True), ex=KEEP_SECONDS)
         except Exception as exc:

@@ -294,9 +294,14 @@ def proposal(
         "",
     ]
     for account_id, (c, g, a) in summary.per_account.items():
+        objects = ", ".join((
+            ngettext("{n} campaign", "{n} campaigns", c).format(n=c),
+            ngettext("{n} ad group", "{n} ad groups", g).format(n=g),
+            ngettext("{n} ad", "{n} ads", a).format(n=a),
+        ))
         lines.append(
-            _("• {account}: {c} campaign, {g} ad groups, {a} ads").format(
-                account=html.quote(names.get(account_id, "")), c=c, g=g, a=a
+            _("• {account}: {objects}").format(
+                account=html.quote(names.get(account_id, "")), objects=objects
             )
         )
     budgets = " · ".join(money(v, cur, _loc()) for cur, v in summary.daily_budget.items())

@@ -170,7 +170,7 @@ async def test_preflight_then_launch_across_three_accounts_with_approval(
     await prepare(user, "Main", ACCOUNTS, 2)
     plan = await tap(user, "🛫 Check and plan", "please approve")
     for name in ACCOUNTS:
-        assert f"{name}: 1 campaign, 1 ad groups, 2 ads" in plan.text
+        assert f"{name}: 1 campaign, 1 ad group, 2 ads" in plan.text
     # Only USD minimums are known (spec §4.2): EUR and JPY get a warning, not a refusal.
     lines = plan.text.splitlines()
     assert "Not checked before the launch:" in plan.text

@@ -4,14 +4,18 @@ is sent. Against the sandbox Bot API server and a real Redis."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramBadRequest
 
-from bot.once_sends import OnceSends, handling
+from bot.once_sends import OnceSends, SendInDoubt, handling
 from sandbox.telegram.driver import ChatUser, SandboxClient
 from sandbox.telegram.server import start_server
 from tests.services import redis_client
@@ -66,3 +70,40 @@ async def test_other_updates_and_other_sends_are_sent(setup: tuple[Bot, ChatUser
         await bot.send_message(USER, "Nothing to pause")
     await bot.send_message(USER, "Paused 3 ads")  # outside any update (a tick): always sent
     assert await texts(user) == ["Paused 3 ads", "Paused 3 ads", "Nothing to pause", "Paused 3 ads"]
+
+
+class KilledAsTelegramAnswers(BaseRequestMiddleware):
+    """The instance dies once Telegram has taken the message, before its answer is kept."""
+
+    armed = True
+
+    async def __call__(self, make_request: Any, bot: Bot, method: Any) -> Any:
+        result = await make_request(bot, method)
+        if self.armed:
+            raise asyncio.CancelledError  # what a SIGKILL leaves behind: nothing after this
+        return result
+
+
+async def test_a_send_cut_off_in_flight_is_not_made_again(setup: tuple[Bot, ChatUser]) -> None:
+    bot, user = setup
+    killer = KilledAsTelegramAnswers()
+    bot.session.middleware(killer)
+    with handling(900), pytest.raises(asyncio.CancelledError):
+        await bot.send_message(USER, "Approve pausing 3 ads?")
+    killer.armed = False
+    with handling(900), pytest.raises(SendInDoubt):  # the retry, on another instance
+        await bot.send_message(USER, "Approve pausing 3 ads?")
+    with handling(901):  # the next update is answered as usual
+        await bot.send_message(USER, "Approve pausing 3 ads?")
+    assert await texts(user) == ["Approve pausing 3 ads?", "Approve pausing 3 ads?"]
+
+
+async def test_a_send_telegram_refused_may_be_made_by_a_later_handling(
+    setup: tuple[Bot, ChatUser],
+) -> None:
+    bot, user = setup
+    with handling(950), pytest.raises(TelegramBadRequest):
+        await bot.send_message(USER, "")  # refused: nothing reached the chat
+    with handling(950), pytest.raises(TelegramBadRequest):  # not "in doubt": sent and refused
+        await bot.send_message(USER, "")
+    assert await texts(user) == []

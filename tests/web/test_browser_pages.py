@@ -112,7 +112,7 @@ async def test_settings_privacy_billing_and_a_launch_in_chromium(
     await b.click("#plan")
     await b.wait("return document.getElementById('approve')", within=40)
     plan = await b.js("return document.getElementById('launch').innerText")
-    assert f"{ACCOUNTS[0]}: 1 campaign, 1 ad groups, 1 ads" in plan
+    assert f"{ACCOUNTS[0]}: 1 campaign, 1 ad group, 1 ad" in plan
     await b.screenshot("launch-plan")
     await b.click("#approve")
     await b.wait("return document.getElementById('progress') || "
