@@ -116,13 +116,15 @@ def make_bot(settings: Settings) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     bot_id = int(settings.bot_token.get_secret_value().split(":", 1)[0])
     session.middleware(LateAnswers())
-    shared = None
+    shared, once = None, None
     if settings.redis_url:
         from redis.asyncio import Redis
 
         redis = Redis.from_url(settings.redis_url)
-        # An update handled again after an instance died mid-handler sends nothing twice.
-        session.middleware(OnceSends(redis, bot_id))
+        # An update handled again after an instance died mid-handler sends nothing twice. It is
+        # the innermost middleware (registered after pacing, below): a send is marked only as it
+        # goes out, not while it waits for its pacing slot.
+        once = OnceSends(redis, bot_id)
         # Instances share one token's limits through Redis (issue 15); the limits own the
         # client both use and close it at shutdown.
         shared = SharedLimits(
@@ -140,6 +142,8 @@ def make_bot(settings: Settings) -> Bot:
             shared=shared,
         )
     )
+    if once is not None:
+        session.middleware(once)
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,

@@ -134,8 +134,9 @@ class OnceSends(BaseRequestMiddleware):
         try:
             result = await make_request(bot, method)
         except Exception:
-            # Refused or failed here, and this handling goes on to its error: a later
-            # handling may make the send.
+            # Refused (a 429 the pacing outside retries, or an error this handling goes on
+            # with): the attempt is not a send, and does not take a place in the sequence.
+            current.sends -= 1
             with contextlib.suppress(Exception):
                 await self.redis.delete(key)
             raise
