@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiogram import html
 from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
 from babel.numbers import format_decimal
 
@@ -175,14 +175,18 @@ def progress(step: str, rows: int) -> str:
 def created(name: str, rows: int, skipped: int, kind: str, account_id: int
             ) -> tuple[str, InlineKeyboardMarkup]:
     """The audience was made: TikTok computes its size over the next hours."""
-    what = _("emails") if kind == "EMAIL_SHA256" else _("phone numbers")
-    lines = [
-        _("✅ Audience “{name}” created from {n} hashed {what}.").format(
-            name=html.quote(name), n=_num(rows), what=what),
-    ]
+    if kind == "EMAIL_SHA256":
+        made = ngettext("✅ Audience “{name}” created from {n} hashed email.",
+                        "✅ Audience “{name}” created from {n} hashed emails.", rows)
+    else:
+        made = ngettext("✅ Audience “{name}” created from {n} hashed phone number.",
+                        "✅ Audience “{name}” created from {n} hashed phone numbers.", rows)
+    lines = [made.format(name=html.quote(name), n=_num(rows))]
     if skipped:
-        lines.append(_("{n} other lines were skipped (not an email or phone number, or "
-                       "repeated).").format(n=skipped))
+        lines.append(ngettext(
+            "{n} other line was skipped (not an email or phone number, or repeated).",
+            "{n} other lines were skipped (not an email or phone number, or repeated).",
+            skipped).format(n=_num(skipped)))
     lines.append(_("TikTok now matches them to its users; size and “Make lookalike” appear "
                    "once it is ready (usually within hours)."))
     kb = InlineKeyboardBuilder()

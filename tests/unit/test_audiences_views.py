@@ -59,3 +59,15 @@ def test_progress_and_bad_files(locale: str) -> None:
         assert view.bad_file(code)
     text, markup = view.created("vip", 150, 1, "EMAIL_SHA256", 3)
     assert "150" in text and markup is not None
+
+
+def test_the_created_message_counts_in_the_readers_plurals(locale: str) -> None:
+    one, _kb = view.created("fans", 1, 1, "EMAIL_SHA256", 7)
+    many, _kb = view.created("fans", 150, 3, "PHONE_SHA256", 7)
+    if locale == "en":
+        assert "from 1 hashed email." in one and "1 other line was skipped" in one
+        assert "from 150 hashed phone numbers." in many and "3 other lines were skipped" in many
+    else:
+        assert "1 захешированный email." in one and "Пропущена 1 другая строка" in one
+        assert "150 захешированных номеров телефона." in many
+        assert "Пропущены 3 другие строки" in many
