@@ -42,9 +42,7 @@ log = logging.getLogger(__name__)
 # messages a second, about 27,000 small JSON documents at most).
 KEEP_SECONDS = 900
 _NOT_SENDS = frozenset({"sendChatAction"})
-
-
-_PENDING = "pending"
+_PENDING = "pending"  # a send's mark until its result is kept
 
 
 class SendInDoubt(Exception):
