@@ -9,7 +9,8 @@ through the chat. The instance that holds the launch is killed once it also hold
 run mid-way. Then, counted where a user or TikTok would see it:
 - every launch item exists once at the TikTok emulator;
 - every approval and alert reaches its chat once (at the sandbox Telegram server);
-- every update sent around the kill is answered once; Telegram refused nothing (no 429);
+- every update sent around the kill is answered once, never twice (but for a reply the killed
+  instance was sending at the kill, which is not repeated); Telegram refused nothing (no 429);
 - the killed instance's leases are taken over by the others once they lapse, and soon after.
 """
 
@@ -357,10 +358,14 @@ async def _run(
             wrong[FIRST + k] = [m.text for m in got]
     assert wrong == {}, f"chats without exactly their one approval or alert: {wrong}"
 
-    # Every /help typed around the kill answered once.
+    # Every /help typed around the kill answered once, never twice. The one exception is the
+    # reply the killed instance was sending at the kill: marked, maybe not taken by Telegram,
+    # so the retry does not send it again (bot/once_sends.py: a send in doubt is not repeated;
+    # Telegram has no idempotency key). A chat's updates are handled one at a time, so that is
+    # at most one reply per chat.
     for user, n in zip(chatters, sent, strict=True):
         texts = [t for t in await replies(user, n + 1, within=60) if HELP in t]
-        assert len(texts) == n, (user.user_id, n, len(texts))
+        assert n - 1 <= len(texts) <= n, (user.user_id, n, len(texts))
 
     # Every launch item exists once at TikTok.
     objects = await made(api, tiktok, "")
