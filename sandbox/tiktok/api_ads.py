@@ -164,6 +164,19 @@ def _web_url(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(host)
 
 
+def _creatives(ctx: Ctx) -> list[Any]:
+    """The body's `creatives`: 1 to 20 of them (spec §4.9, §4.10)."""
+    creatives = ctx.params.json("creatives")
+    if not isinstance(creatives, list) or not creatives:
+        raise param_error("creatives is required.")
+    if len(creatives) > 20:
+        raise ApiError(
+            ctx.emu.config.too_many_ids_code,
+            "Invalid param: creatives can contain at most 20 items.",
+        )
+    return creatives
+
+
 @route("ad/create/", "POST")
 def ad_create(ctx: Ctx) -> Any:
     """Create up to 20 ads in an ad group (spec §4.9)."""
@@ -173,14 +186,7 @@ def ad_create(ctx: Ctx) -> Any:
     if prior is not None:
         return {"ad_ids": prior, "creatives": [ad_dict(ctx, ctx.world.ads[a]) for a in prior]}
     ag = adgroup_of(ctx, adv, p.req("adgroup_id"))
-    creatives = p.json("creatives")
-    if not isinstance(creatives, list) or not creatives:
-        raise param_error("creatives is required.")
-    if len(creatives) > 20:
-        raise ApiError(
-            ctx.emu.config.too_many_ids_code,
-            "Invalid param: creatives can contain at most 20 items.",
-        )
+    creatives = _creatives(ctx)
     limit = ctx.emu.config.max_ads_per_adgroup
     if limit and len(ag.ad_ids) + len(creatives) > limit:
         raise ApiError(AD_NUMBER_LIMIT, f"The ad group can contain at most {limit} ads.")
@@ -214,14 +220,7 @@ def ad_update(ctx: Ctx) -> Any:
     p = ctx.params
     adv = ctx.advertiser()
     ag = adgroup_of(ctx, adv, p.req("adgroup_id"))
-    creatives = p.json("creatives")
-    if not isinstance(creatives, list) or not creatives:
-        raise param_error("creatives is required.")
-    if len(creatives) > 20:
-        raise ApiError(
-            ctx.emu.config.too_many_ids_code,
-            "Invalid param: creatives can contain at most 20 items.",
-        )
+    creatives = _creatives(ctx)
     patch = p.bool("patch_update", False)
     w = ctx.world
     plans = []
