@@ -143,8 +143,13 @@ async def seed(uow: UnitOfWorkFactory, n_users: int) -> Seeded:
             conn = TikTokConnection(user_id=uid, display_name=f"Login {n}")
             u.session.add(conn)
             await u.session.flush()
+            # Synced (data as of now), as an account with a week of stats is: a first sync
+            # still loading would make the screens read its progress too.
             acc = AdAccount(
-                connection_id=conn.id, advertiser_id=str(7_000_000 + n), name=f"Shop {n}"
+                connection_id=conn.id,
+                advertiser_id=str(7_000_000 + n),
+                name=f"Shop {n}",
+                fresh_as_of=datetime.now(UTC),
             )
             u.session.add(acc)
             await u.session.flush()

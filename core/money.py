@@ -8,7 +8,6 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from babel.numbers import (
     format_currency,
-    format_decimal,
     format_percent,
     get_currency_precision,
     get_decimal_symbol,
@@ -31,19 +30,17 @@ def totals_by_currency(items: Iterable[tuple[str, Decimal]]) -> dict[str, Decima
 
 def money(amount: Decimal, currency: str, locale: str) -> str:
     """`$1,234.50` / `1 234,50 $` as the locale writes it (currency's own decimal places)."""
-    return format_currency(_half_up(amount, get_currency_precision(currency)), currency,
-                           locale=locale)
+    return formatter(locale).money(amount, currency)
 
 
 def number(value: Decimal | int, locale: str, digits: int = 0) -> str:
     """A grouped number with at most `digits` decimals."""
-    pattern = "#,##0" + ("." + "#" * digits if digits else "")
-    return format_decimal(_half_up(Decimal(value), digits), format=pattern, locale=locale)
+    return formatter(locale).number(value, digits)
 
 
 def percent(value: Decimal, locale: str) -> str:
     """A percentage given in percent units (12.345 → `12.35%`)."""
-    return format_percent(_half_up(value, 2) / 100, format="#,##0.00%", locale=locale)
+    return formatter(locale).percent(value)
 
 
 # The longest typed amount worth reading: 15 digits, a separator and two decimals, with room.
@@ -67,10 +64,13 @@ def parse_amount(text: str) -> Decimal | None:
 
 
 class Formatter:
-    """money() and number() for one locale, for pages that format thousands of values (the
-    dashboard's tables): Babel parses its pattern and looks the locale up on every call; this
-    asks Babel once per currency and does the digits with Python's own formatting. Same text
-    as money() / number() (tests/unit/test_periods_metrics_money.py compares them)."""
+    """Money, numbers and percentages as Babel writes them in one locale, rounded half-up.
+
+    Babel parses its pattern and looks the locale up on every call (a stats screen's dozen
+    amounts cost more than its queries; the dashboard's tables format thousands): this asks
+    Babel once per currency for the shape around the digits and writes the digits with Python's
+    own formatting. tests/unit/test_periods_metrics_money.py compares the two on random values.
+    """
 
     def __init__(self, locale: str) -> None:
         self.locale = locale
@@ -93,7 +93,8 @@ class Formatter:
         shape = self._money.get("%")
         if shape is None:
             one = self._digits(Decimal(1), 2, optional=False)
-            prefix, _, suffix = percent(Decimal(1), self.locale).partition(one)
+            sample = format_percent(Decimal("0.01"), format="#,##0.00%", locale=self.locale)
+            prefix, _, suffix = sample.partition(one)
             shape = self._money["%"] = (prefix, suffix, 2)
         prefix, suffix, places = shape
         rounded = _half_up(value, places)
@@ -106,10 +107,21 @@ class Formatter:
         if shape is None:
             places = get_currency_precision(currency)
             one = self._digits(Decimal(1), places, optional=False)
-            sample = money(Decimal(1), currency, self.locale)
+            sample = format_currency(Decimal(1), currency, locale=self.locale)
             prefix, _, suffix = sample.partition(one)
             shape = self._money[currency] = (prefix, suffix, places)
         prefix, suffix, places = shape
         value = _half_up(amount, places)
         sign = "-" if value < 0 else ""
         return f"{sign}{prefix}{self._digits(abs(value), places, optional=False)}{suffix}"
+
+
+_FORMATTERS: dict[str, Formatter] = {}
+
+
+def formatter(locale: str) -> Formatter:
+    """The locale's formatter, made once."""
+    found = _FORMATTERS.get(locale)
+    if found is None:
+        found = _FORMATTERS[locale] = Formatter(locale)
+    return found

@@ -17,6 +17,13 @@ from sqlalchemy.ext.asyncio import (
 from storage.changes import TrackedSession
 
 SQLITE_MMAP_BYTES = 4 << 30
+# Connections kept open to a SQLite file. SQLAlchemy's default (5, closing any beyond them when
+# they come back) made every burst of more than five concurrent sessions — polling runs each
+# update as a task, beside the sync workers and the ticks — open and close connections: each
+# one a new aiosqlite thread, a file open and the pragmas below (bench/README.md, "Updates,
+# second pass"). An idle SQLite connection costs a thread and a few pages of cache.
+SQLITE_POOL_SIZE = 20
+SQLITE_MAX_OVERFLOW = 20
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -47,6 +54,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
+            kwargs.setdefault("max_overflow", SQLITE_MAX_OVERFLOW)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

@@ -17,7 +17,7 @@ from babel.dates import format_datetime
 from bot.views.common import blocked_reason
 from bot.views.stats import period_name
 from core import web_auth
-from core.money import Formatter
+from core.money import Formatter, formatter
 from core.periods import Period
 from core.users import LANGUAGES
 from web.cookies import choice_of, language_cookie
@@ -59,16 +59,9 @@ def _loc() -> str:
     return get_i18n().current_locale
 
 
-_FORMATTERS: dict[str, Formatter] = {}
-
-
 def _fmt() -> Formatter:
     """The reader's locale's formatter (a 500-row table formats thousands of values)."""
-    loc = _loc()
-    found = _FORMATTERS.get(loc)
-    if found is None:
-        found = _FORMATTERS[loc] = Formatter(loc)
-    return found
+    return formatter(_loc())
 
 
 def _money(value: Decimal | str | None, currency: str) -> str:

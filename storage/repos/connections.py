@@ -5,12 +5,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AdAccount, OAuthState, SyncJob, TikTokConnection
 
 SYNC_KINDS = ("today", "window")
+
+# Read by every stats screen: built once, run with bound values (storage/repos/stats.py says why).
+_USER = bindparam("user")
+_LIVE_ACCOUNTS = (
+    select(AdAccount)
+    .join(TikTokConnection, AdAccount.connection_id == TikTokConnection.id)
+    .where(TikTokConnection.user_id == _USER, TikTokConnection.status != "disconnected")
+    .order_by(AdAccount.name, AdAccount.id)
+)
+_TRACKED_ACCOUNTS = _LIVE_ACCOUNTS.where(AdAccount.tracked.is_(True))
+_ACCOUNT = _LIVE_ACCOUNTS.where(AdAccount.id == bindparam("account"))
 
 
 class ConnectionRepo:
@@ -110,15 +121,8 @@ class ConnectionRepo:
 
     async def accounts(self, user_id: int, *, tracked_only: bool = False) -> list[AdAccount]:
         """The user's ad accounts on live connections."""
-        query = (
-            select(AdAccount)
-            .join(TikTokConnection, AdAccount.connection_id == TikTokConnection.id)
-            .where(TikTokConnection.user_id == user_id, TikTokConnection.status != "disconnected")
-            .order_by(AdAccount.name, AdAccount.id)
-        )
-        if tracked_only:
-            query = query.where(AdAccount.tracked.is_(True))
-        return list(await self._s.scalars(query))
+        query = _TRACKED_ACCOUNTS if tracked_only else _LIVE_ACCOUNTS
+        return list(await self._s.scalars(query, {"user": user_id}))
 
     async def count_tracked(self, user_id: int) -> int:
         """The user's tracked ad accounts that still count against a plan: on a connection not
@@ -140,15 +144,7 @@ class ConnectionRepo:
 
     async def account(self, user_id: int, account_id: int) -> AdAccount | None:
         """One of the user's ad accounts (None if someone else's or gone)."""
-        return await self._s.scalar(
-            select(AdAccount)
-            .join(TikTokConnection, AdAccount.connection_id == TikTokConnection.id)
-            .where(
-                AdAccount.id == account_id,
-                TikTokConnection.user_id == user_id,
-                TikTokConnection.status != "disconnected",
-            )
-        )
+        return await self._s.scalar(_ACCOUNT, {"user": user_id, "account": account_id})
 
     async def mark_lost(self, account_id: int, purge_after: datetime) -> bool:
         """Stop syncing an ad account the login no longer reaches and set its purge time; True

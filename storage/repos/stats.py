@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, Subquery, func, select
+from sqlalchemy import ColumnElement, Row, Select, Subquery, bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AdObject, MetricDaily, MetricHourly
@@ -25,36 +26,174 @@ class Sums:
     purchase_value: Decimal = Decimal(0)
 
 
+_COLUMNS = ("spend", "impressions", "clicks", "conversions", "purchase_value")
+
+
 def _sum_columns(model: type[MetricDaily] | type[MetricHourly]) -> list[ColumnElement[object]]:
-    return [
-        func.coalesce(func.sum(getattr(model, c)), 0).label(c)
-        for c in ("spend", "impressions", "clicks", "conversions", "purchase_value")
-    ]
+    return [func.coalesce(func.sum(getattr(model, c)), 0).label(c) for c in _COLUMNS]
 
 
-def _sums(row: object) -> Sums:
+def _sums(values: Sequence[Any]) -> Sums:
+    """The five summed columns, in `_sum_columns` order."""
+    spend, impressions, clicks, conversions, purchase_value = values
     return Sums(
-        Decimal(row.spend),
-        int(row.impressions),
-        int(row.clicks),  # type: ignore[attr-defined]
-        int(row.conversions),
-        Decimal(row.purchase_value),
-    )  # type: ignore[attr-defined]
+        Decimal(spend), int(impressions), int(clicks), int(conversions), Decimal(purchase_value)
+    )
 
 
-def _object_sums(account_id: int, level: str, start: date, end: date) -> Subquery:
-    """Per object of a level, its daily rows summed over a range."""
+# The screens' statements are built once, with bound parameters, and run with each call's
+# values: building a statement and generating its cache key cost as much CPU as running it
+# through SQLAlchemy and aiosqlite, and a stats screen runs five of them (bench/README.md,
+# "Updates, second pass").
+_IDS = bindparam("ids", expanding=True)
+_OBJECT_IDS = bindparam("object_ids", expanding=True)
+_ACCOUNT, _LEVEL = bindparam("account"), bindparam("level")
+_START, _END = bindparam("start"), bindparam("end")
+_DAY, _BEFORE = bindparam("day"), bindparam("before")  # one day's hours before an hour
+
+_BY_ACCOUNT = (
+    select(MetricDaily.ad_account_id, *_sum_columns(MetricDaily))
+    .where(
+        MetricDaily.ad_account_id.in_(_IDS),
+        MetricDaily.level == "advertiser",
+        MetricDaily.day >= _START,
+        MetricDaily.day <= _END,
+    )
+    .group_by(MetricDaily.ad_account_id)
+)
+# A range and the equal range right before it in one read: the rows from `start` on are the
+# range's, the earlier ones (from `before_start`) the previous range's.
+_BY_ACCOUNT_AND_BEFORE = (
+    select(
+        MetricDaily.ad_account_id,
+        *(
+            func.coalesce(func.sum(case((rows, getattr(MetricDaily, c)))), 0)
+            for rows in (MetricDaily.day >= _START, MetricDaily.day < _START)
+            for c in _COLUMNS
+        ),
+    )
+    .where(
+        MetricDaily.ad_account_id.in_(_IDS),
+        MetricDaily.level == "advertiser",
+        MetricDaily.day >= bindparam("before_start"),
+        MetricDaily.day <= _END,
+    )
+    .group_by(MetricDaily.ad_account_id)
+)
+_BY_ACCOUNT_HOURS = (
+    select(MetricHourly.ad_account_id, *_sum_columns(MetricHourly))
+    .where(
+        MetricHourly.ad_account_id.in_(_IDS),
+        MetricHourly.level == "advertiser",
+        MetricHourly.day == _DAY,
+        MetricHourly.hour < _BEFORE,
+    )
+    .group_by(MetricHourly.ad_account_id)
+)
+_OBJECTS_SUMS = (
+    select(MetricDaily.object_id, *_sum_columns(MetricDaily))
+    .where(
+        MetricDaily.ad_account_id == _ACCOUNT,
+        MetricDaily.level == _LEVEL,
+        MetricDaily.object_id.in_(_OBJECT_IDS),
+        MetricDaily.day >= _START,
+        MetricDaily.day <= _END,
+    )
+    .group_by(MetricDaily.object_id)
+)
+_OBJECTS_HOURS = (
+    select(MetricHourly.object_id, *_sum_columns(MetricHourly))
+    .where(
+        MetricHourly.ad_account_id == _ACCOUNT,
+        MetricHourly.level == _LEVEL,
+        MetricHourly.object_id.in_(_OBJECT_IDS),
+        MetricHourly.day == _DAY,
+        MetricHourly.hour < _BEFORE,
+    )
+    .group_by(MetricHourly.object_id)
+)
+_OBJECT = select(AdObject).where(
+    AdObject.ad_account_id == _ACCOUNT,
+    AdObject.level == _LEVEL,
+    AdObject.object_id == bindparam("object_id"),
+)
+
+
+def _object_sums(level: str) -> Subquery:
+    """Per object of a level, its daily rows summed over the bound range."""
     return (
         select(MetricDaily.object_id, *_sum_columns(MetricDaily))
         .where(
-            MetricDaily.ad_account_id == account_id,
+            MetricDaily.ad_account_id == _ACCOUNT,
             MetricDaily.level == level,
-            MetricDaily.day >= start,
-            MetricDaily.day <= end,
+            MetricDaily.day >= _START,
+            MetricDaily.day <= _END,
         )
         .group_by(MetricDaily.object_id)
         .subquery()
     )
+
+
+def _parent_filter(level: str, with_parent: bool) -> list[ColumnElement[bool]]:
+    """The objects under the bound `parent` (an ad group's campaign, an ad's ad group)."""
+    if not with_parent:
+        return []
+    column = AdObject.campaign_id if level == "adgroup" else AdObject.adgroup_id
+    return [column == bindparam("parent")]
+
+
+@cache
+def _objects_page(level: str, with_parent: bool) -> tuple[Select[Any], Select[Any]]:
+    """The count and the page of a level's objects that delivered in a range, by spend."""
+    sums = _object_sums(level)
+    base = (
+        select(
+            AdObject.object_id,
+            AdObject.name,
+            AdObject.operation_status,
+            sums.c.spend,
+            sums.c.impressions,
+            sums.c.clicks,
+            sums.c.conversions,
+            sums.c.purchase_value,
+        )
+        .join(sums, sums.c.object_id == AdObject.object_id)
+        .where(
+            AdObject.ad_account_id == _ACCOUNT,
+            AdObject.level == level,
+            *_parent_filter(level, with_parent),
+        )
+    )
+    count = select(func.count()).select_from(base.subquery())
+    page = (
+        base.order_by(sums.c.spend.desc(), AdObject.name, AdObject.object_id)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+    return count, page
+
+
+@cache
+def _manageable_page(level: str, with_parent: bool) -> tuple[Select[Any], Select[Any]]:
+    """The count and the page of a level's objects that are not deleted, with their sums over a
+    range (zero when they did not deliver), by spend then name."""
+    sums = _object_sums(level)
+    where = [
+        AdObject.ad_account_id == _ACCOUNT,
+        AdObject.level == level,
+        func.coalesce(AdObject.operation_status, "") != "DELETE",
+        *_parent_filter(level, with_parent),
+    ]
+    count = select(func.count()).select_from(AdObject).where(*where)
+    page = (
+        select(AdObject, *(func.coalesce(c, 0).label(c.name) for c in list(sums.c)[1:]))
+        .outerjoin(sums, sums.c.object_id == AdObject.object_id)
+        .where(*where)
+        .order_by(func.coalesce(sums.c.spend, 0).desc(), AdObject.name, AdObject.object_id)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+    return count, page
 
 
 @dataclass(frozen=True)
@@ -73,44 +212,35 @@ class StatsRepo:
     def __init__(self, session: AsyncSession) -> None:
         self._s = session
 
-    async def _grouped(self, query: Select[tuple[object, ...]]) -> dict[object, Sums]:
-        return {row[0]: _sums(row) for row in await self._s.execute(query)}
+    async def _grouped(self, query: Select[Any], **values: object) -> dict[object, Sums]:
+        return {row[0]: _sums(row[1:]) for row in await self._s.execute(query, values)}
 
     async def by_account(
         self, account_ids: Sequence[int], start: date, end: date
     ) -> dict[int, Sums]:
         """Account-level sums of daily rows per account."""
         return await self._grouped(  # type: ignore[return-value]
-            select(MetricDaily.ad_account_id, *_sum_columns(MetricDaily))
-            .where(
-                MetricDaily.ad_account_id.in_(list(account_ids)),
-                MetricDaily.level == "advertiser",
-                MetricDaily.day >= start,
-                MetricDaily.day <= end,
-            )
-            .group_by(MetricDaily.ad_account_id)
+            _BY_ACCOUNT, ids=list(account_ids), start=start, end=end
         )
+
+    async def by_account_and_before(
+        self, account_ids: Sequence[int], start: date, end: date, before_start: date
+    ) -> dict[int, tuple[Sums, Sums]]:
+        """Per account, account-level sums of daily rows over `start`..`end` and over the days
+        from `before_start` to the day before `start` (the previous equal period)."""
+        rows = await self._s.execute(
+            _BY_ACCOUNT_AND_BEFORE,
+            {"ids": list(account_ids), "start": start, "end": end, "before_start": before_start},
+        )
+        return {int(r[0]): (_sums(r[1:6]), _sums(r[6:11])) for r in rows}
 
     async def by_account_hours(
         self, account_ids: Sequence[int], day: date, before_hour: int
     ) -> dict[int, Sums]:
         """Account-level sums of one day's hours before `before_hour`, per account."""
         return await self._grouped(  # type: ignore[return-value]
-            select(MetricHourly.ad_account_id, *_sum_columns(MetricHourly))
-            .where(
-                MetricHourly.ad_account_id.in_(list(account_ids)),
-                MetricHourly.level == "advertiser",
-                MetricHourly.day == day,
-                MetricHourly.hour < before_hour,
-            )
-            .group_by(MetricHourly.ad_account_id)
+            _BY_ACCOUNT_HOURS, ids=list(account_ids), day=day, before=before_hour
         )
-
-    def _parent(self, level: str, parent_id: str | None) -> list[ColumnElement[bool]]:
-        if parent_id is None:
-            return []
-        column = AdObject.campaign_id if level == "adgroup" else AdObject.adgroup_id
-        return [column == parent_id]
 
     async def objects(
         self,
@@ -123,46 +253,11 @@ class StatsRepo:
         offset: int,
     ) -> tuple[list[ObjectLine], int]:
         """Objects of a level (under a parent) that delivered in the range, by spend, paged."""
-        sums = _object_sums(account_id, level, start, end)
-        base = (
-            select(
-                AdObject.object_id,
-                AdObject.name,
-                AdObject.operation_status,
-                sums.c.spend,
-                sums.c.impressions,
-                sums.c.clicks,
-                sums.c.conversions,
-                sums.c.purchase_value,
-            )
-            .join(sums, sums.c.object_id == AdObject.object_id)
-            .where(
-                AdObject.ad_account_id == account_id,
-                AdObject.level == level,
-                *self._parent(level, parent_id),
-            )
-        )
-        total = await self._s.scalar(select(func.count()).select_from(base.subquery()))
-        rows = await self._s.execute(
-            base.order_by(sums.c.spend.desc(), AdObject.name, AdObject.object_id)
-            .limit(limit)
-            .offset(offset)
-        )
-        lines = [
-            ObjectLine(
-                r.object_id,
-                r.name,
-                r.operation_status,
-                Sums(
-                    Decimal(r.spend),
-                    int(r.impressions),
-                    int(r.clicks),
-                    int(r.conversions),
-                    Decimal(r.purchase_value),
-                ),
-            )
-            for r in rows
-        ]
+        count, page = _objects_page(level, parent_id is not None)
+        values = {"account": account_id, "start": start, "end": end, "parent": parent_id}
+        total = await self._s.scalar(count, values)
+        rows = await self._s.execute(page, {**values, "limit": limit, "offset": offset})
+        lines = [ObjectLine(r[0], r[1], r[2], _sums(r[3:])) for r in rows]
         return lines, int(total or 0)
 
     async def objects_sums(
@@ -170,15 +265,8 @@ class StatsRepo:
     ) -> dict[str, Sums]:
         """Daily sums per object for given objects over a range."""
         return await self._grouped(  # type: ignore[return-value]
-            select(MetricDaily.object_id, *_sum_columns(MetricDaily))
-            .where(
-                MetricDaily.ad_account_id == account_id,
-                MetricDaily.level == level,
-                MetricDaily.object_id.in_(list(object_ids)),
-                MetricDaily.day >= start,
-                MetricDaily.day <= end,
-            )
-            .group_by(MetricDaily.object_id)
+            _OBJECTS_SUMS, account=account_id, level=level, object_ids=list(object_ids),
+            start=start, end=end,
         )
 
     async def objects_hours(
@@ -186,15 +274,8 @@ class StatsRepo:
     ) -> dict[str, Sums]:
         """Hourly sums per object for one day before an hour."""
         return await self._grouped(  # type: ignore[return-value]
-            select(MetricHourly.object_id, *_sum_columns(MetricHourly))
-            .where(
-                MetricHourly.ad_account_id == account_id,
-                MetricHourly.level == level,
-                MetricHourly.object_id.in_(list(object_ids)),
-                MetricHourly.day == day,
-                MetricHourly.hour < before_hour,
-            )
-            .group_by(MetricHourly.object_id)
+            _OBJECTS_HOURS, account=account_id, level=level, object_ids=list(object_ids),
+            day=day, before=before_hour,
         )
 
     async def manageable(
@@ -209,33 +290,16 @@ class StatsRepo:
     ) -> tuple[list[tuple[AdObject, Sums]], int]:
         """Every object of a level (under a parent) that is not deleted, with its sums over a
         range (zero when it did not deliver), by spend then name, paged."""
-        sums = _object_sums(account_id, level, start, end)
-        where = [
-            AdObject.ad_account_id == account_id,
-            AdObject.level == level,
-            func.coalesce(AdObject.operation_status, "") != "DELETE",
-            *self._parent(level, parent_id),
-        ]
-        total = await self._s.scalar(select(func.count()).select_from(AdObject).where(*where))
-        spend = func.coalesce(sums.c.spend, 0)
-        rows = await self._s.execute(
-            select(AdObject, *(func.coalesce(c, 0).label(c.name) for c in list(sums.c)[1:]))
-            .outerjoin(sums, sums.c.object_id == AdObject.object_id)
-            .where(*where)
-            .order_by(spend.desc(), AdObject.name, AdObject.object_id)
-            .limit(limit)
-            .offset(offset)
-        )
-        return [(r[0], _sums(r)) for r in rows], int(total or 0)
+        count, page = _manageable_page(level, parent_id is not None)
+        values = {"account": account_id, "start": start, "end": end, "parent": parent_id}
+        total = await self._s.scalar(count, values)
+        rows = await self._s.execute(page, {**values, "limit": limit, "offset": offset})
+        return [(r[0], _sums(r[1:])) for r in rows], int(total or 0)
 
     async def object(self, account_id: int, level: str, object_id: str) -> AdObject | None:
         """One synced object."""
         return await self._s.scalar(
-            select(AdObject).where(
-                AdObject.ad_account_id == account_id,
-                AdObject.level == level,
-                AdObject.object_id == object_id,
-            )
+            _OBJECT, {"account": account_id, "level": level, "object_id": object_id}
         )
 
     async def daily(

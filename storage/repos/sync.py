@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import leases
@@ -24,6 +24,11 @@ from storage.models import (
 from storage.repos.users import paused_ids
 from storage.rule_sums import refresh_statements, refreshes
 from storage.upsert import upsert, upsert_columns
+
+# Read by every stats screen: built once, run with bound values (storage/repos/stats.py says why).
+_LAST_OK = select(SyncJob.ad_account_id, SyncJob.kind, SyncJob.last_ok_at).where(
+    SyncJob.ad_account_id.in_(bindparam("ids", expanding=True)), SyncJob.last_ok_at.is_not(None)
+)
 
 
 @dataclass(frozen=True)
@@ -325,11 +330,7 @@ class SyncRepo:
         """When each kind of sync job last succeeded, per account (kinds never done are absent)."""
         if not account_ids:
             return {}
-        rows = await self._s.execute(
-            select(SyncJob.ad_account_id, SyncJob.kind, SyncJob.last_ok_at).where(
-                SyncJob.ad_account_id.in_(account_ids), SyncJob.last_ok_at.is_not(None)
-            )
-        )
+        rows = await self._s.execute(_LAST_OK, {"ids": list(account_ids)})
         out: dict[int, dict[str, datetime]] = {}
         for account_id, kind, at in rows.tuples():
             out.setdefault(account_id, {})[kind] = at

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -54,8 +55,52 @@ def _sums(values: Sequence[object]) -> TrackerSums:
     )
 
 
-def _range(start: date, end: date) -> list[ColumnElement[bool]]:
+def _range(start: object, end: object) -> list[ColumnElement[bool]]:
     return [TrackerDaily.day >= start, TrackerDaily.day <= end]
+
+
+# The stats screens' statements, built once with bound parameters (as in storage/repos/stats.py).
+_START, _END = bindparam("start"), bindparam("end")
+_IDS = bindparam("ids", expanding=True)
+_BY_ACCOUNT = (
+    select(TrackerDaily.ad_account_id, *_sum_columns())
+    .where(
+        TrackerDaily.ad_account_id.in_(_IDS),
+        TrackerDaily.level == "campaign",
+        *_range(_START, _END),
+    )
+    .group_by(TrackerDaily.ad_account_id)
+)
+_OBJECTS_SUMS = (
+    select(TrackerDaily.object_id, *_sum_columns())
+    .where(
+        TrackerDaily.ad_account_id == bindparam("account"),
+        TrackerDaily.level == bindparam("level"),
+        TrackerDaily.object_id.in_(bindparam("object_ids", expanding=True)),
+        *_range(_START, _END),
+    )
+    .group_by(TrackerDaily.object_id)
+)
+_MAPPED = (
+    select(TrackerDaily.object_id)
+    .where(
+        TrackerDaily.ad_account_id == MetricDaily.ad_account_id,
+        TrackerDaily.level == "campaign",
+        *_range(_START, _END),
+    )
+    .correlate(MetricDaily)
+)
+_MAPPED_SPEND = (
+    select(MetricDaily.ad_account_id, func.coalesce(func.sum(MetricDaily.spend), 0))
+    .where(
+        MetricDaily.ad_account_id.in_(_IDS),
+        MetricDaily.level == "campaign",
+        MetricDaily.day >= _START,
+        MetricDaily.day <= _END,
+        MetricDaily.object_id.in_(_MAPPED),
+    )
+    .group_by(MetricDaily.ad_account_id)
+)
 
 
 class TrackerStatsRepo:
@@ -65,21 +110,15 @@ class TrackerStatsRepo:
     def __init__(self, session: AsyncSession) -> None:
         self._s = session
 
-    async def _grouped(self, query: Select[tuple[object, ...]]) -> dict[object, TrackerSums]:
-        return {row[0]: _sums(tuple(row)[1:]) for row in await self._s.execute(query)}
+    async def _grouped(self, query: Select[Any], **values: object) -> dict[object, TrackerSums]:
+        return {row[0]: _sums(tuple(row)[1:]) for row in await self._s.execute(query, values)}
 
     async def by_account(
         self, account_ids: Sequence[int], start: date, end: date
     ) -> dict[int, TrackerSums]:
         """Per ad account, its tracker numbers over a range (accounts without any: absent)."""
         return await self._grouped(  # type: ignore[return-value]
-            select(TrackerDaily.ad_account_id, *_sum_columns())
-            .where(
-                TrackerDaily.ad_account_id.in_(list(account_ids)),
-                TrackerDaily.level == "campaign",
-                *_range(start, end),
-            )
-            .group_by(TrackerDaily.ad_account_id)
+            _BY_ACCOUNT, ids=list(account_ids), start=start, end=end
         )
 
     async def objects_sums(
@@ -87,14 +126,8 @@ class TrackerStatsRepo:
     ) -> dict[str, TrackerSums]:
         """Per object of a level, its tracker numbers over a range (objects without: absent)."""
         return await self._grouped(  # type: ignore[return-value]
-            select(TrackerDaily.object_id, *_sum_columns())
-            .where(
-                TrackerDaily.ad_account_id == account_id,
-                TrackerDaily.level == level,
-                TrackerDaily.object_id.in_(list(object_ids)),
-                *_range(start, end),
-            )
-            .group_by(TrackerDaily.object_id)
+            _OBJECTS_SUMS, account=account_id, level=level, object_ids=list(object_ids),
+            start=start, end=end,
         )
 
     async def mapped_spend(
@@ -102,25 +135,8 @@ class TrackerStatsRepo:
     ) -> dict[int, Decimal]:
         """Per ad account, TikTok's spend over a range of the campaigns that have tracker data
         in it: the spend the tracker's revenue stands against (the rest is unmapped spend)."""
-        mapped = (
-            select(TrackerDaily.object_id)
-            .where(
-                TrackerDaily.ad_account_id == MetricDaily.ad_account_id,
-                TrackerDaily.level == "campaign",
-                *_range(start, end),
-            )
-            .correlate(MetricDaily)
-        )
         rows = await self._s.execute(
-            select(MetricDaily.ad_account_id, func.coalesce(func.sum(MetricDaily.spend), 0))
-            .where(
-                MetricDaily.ad_account_id.in_(list(account_ids)),
-                MetricDaily.level == "campaign",
-                MetricDaily.day >= start,
-                MetricDaily.day <= end,
-                MetricDaily.object_id.in_(mapped),
-            )
-            .group_by(MetricDaily.ad_account_id)
+            _MAPPED_SPEND, {"ids": list(account_ids), "start": start, "end": end}
         )
         return {int(r[0]): Decimal(r[1]) for r in rows}
 

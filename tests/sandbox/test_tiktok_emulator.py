@@ -419,6 +419,12 @@ async def test_create_flow_uploads_md5_and_duplicate_names(api: Api) -> None:
         ),
         40002,
     )
+    # 1 to 20 creatives a call (spec §4.9): none, or 21, are refused whole (the ad group's
+    # ads are counted below: nothing was made).
+    for creatives in ([], [{**creative, "ad_name": f"Bulk {n}"} for n in range(21)]):
+        body = {"advertiser_id": US, "adgroup_id": ag["adgroup_id"], "creatives": creatives}
+        msg = err(await api.post("ad/create/", body), 40002)
+        assert "creatives" in msg
     made = ok(
         await api.post(
             "ad/create/",
