@@ -43,7 +43,7 @@ def _sums(values: Sequence[Any]) -> Sums:
 
 # The screens' statements are built once, with bound parameters, and run with each call's
 # values: building a statement and generating its cache key cost as much CPU as running it
-# through SQLAlchemy and aiosqlite, and a stats screen runs five of them (bench/README.md,
+# through SQLAlchemy and aiosqlite, and a stats screen runs several (bench/README.md,
 # "Updates, second pass").
 _IDS = bindparam("ids", expanding=True)
 _OBJECT_IDS = bindparam("object_ids", expanding=True)
