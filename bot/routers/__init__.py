@@ -30,6 +30,7 @@ def all_routers() -> list[Router]:
         privacy_delete,
         privacy_rights,
         rule_actions,
+        rule_builder,
         rules,
         settings,
         signup,
@@ -50,6 +51,7 @@ def all_routers() -> list[Router]:
         stats.router,
         manage.router,
         rules.router,
+        rule_builder.router,  # right after rules: its typed values are a rule flow's too
         rule_actions.router,
         templates.router,
         launch.router,
