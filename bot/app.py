@@ -31,6 +31,7 @@ from bot.errors import on_error
 from bot.export_courier import ExportCourier
 from bot.filters import run_sync_filters_inline
 from bot.fsm_storage import DatabaseStorage
+from bot.gates import gate_routers
 from bot.i18n import UserLocaleMiddleware, make_i18n
 from bot.late_answers import LateAnswers
 from bot.launch_progress import ProgressEditor
@@ -179,6 +180,7 @@ def build_dispatcher(
     dp.callback_query.outer_middleware(private)
     dp.errors.register(on_error)
     dp.include_routers(*all_routers())
+    gate_routers(dp)
     run_sync_filters_inline(dp)
     return dp
 

@@ -38,4 +38,5 @@ def _inline(check: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
     async def inline(*args: Any, **kwargs: Any) -> Any:
         return check(*args, **kwargs)
 
+    inline.__wrapped__ = check  # type: ignore[attr-defined]  # what bot/gates.py reads
     return inline

@@ -48,6 +48,8 @@ def _sums(values: Sequence[Any]) -> Sums:
 _IDS = bindparam("ids", expanding=True)
 _OBJECT_IDS = bindparam("object_ids", expanding=True)
 _ACCOUNT, _LEVEL = bindparam("account"), bindparam("level")
+# Every row of a page also carries how many rows the whole result has (one query, not two).
+_TOTAL = func.count().over().label("total")
 _START, _END = bindparam("start"), bindparam("end")
 _DAY, _BEFORE = bindparam("day"), bindparam("before")  # one day's hours before an hour
 
@@ -144,7 +146,8 @@ def _parent_filter(level: str, with_parent: bool) -> list[ColumnElement[bool]]:
 
 @cache
 def _objects_page(level: str, with_parent: bool) -> tuple[Select[Any], Select[Any]]:
-    """The count and the page of a level's objects that delivered in a range, by spend."""
+    """The count and the page of a level's objects that delivered in a range, by spend (each
+    row of the page ends with the count, see `_paged`)."""
     sums = _object_sums(level)
     base = (
         select(
@@ -166,7 +169,8 @@ def _objects_page(level: str, with_parent: bool) -> tuple[Select[Any], Select[An
     )
     count = select(func.count()).select_from(base.subquery())
     page = (
-        base.order_by(sums.c.spend.desc(), AdObject.name, AdObject.object_id)
+        base.add_columns(_TOTAL)
+        .order_by(sums.c.spend.desc(), AdObject.name, AdObject.object_id)
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))
     )
@@ -176,7 +180,7 @@ def _objects_page(level: str, with_parent: bool) -> tuple[Select[Any], Select[An
 @cache
 def _manageable_page(level: str, with_parent: bool) -> tuple[Select[Any], Select[Any]]:
     """The count and the page of a level's objects that are not deleted, with their sums over a
-    range (zero when they did not deliver), by spend then name."""
+    range (zero when they did not deliver), by spend then name (rows end with the count)."""
     sums = _object_sums(level)
     where = [
         AdObject.ad_account_id == _ACCOUNT,
@@ -186,7 +190,7 @@ def _manageable_page(level: str, with_parent: bool) -> tuple[Select[Any], Select
     ]
     count = select(func.count()).select_from(AdObject).where(*where)
     page = (
-        select(AdObject, *(func.coalesce(c, 0).label(c.name) for c in list(sums.c)[1:]))
+        select(AdObject, *(func.coalesce(c, 0).label(c.name) for c in list(sums.c)[1:]), _TOTAL)
         .outerjoin(sums, sums.c.object_id == AdObject.object_id)
         .where(*where)
         .order_by(func.coalesce(sums.c.spend, 0).desc(), AdObject.name, AdObject.object_id)
@@ -253,12 +257,11 @@ class StatsRepo:
         offset: int,
     ) -> tuple[list[ObjectLine], int]:
         """Objects of a level (under a parent) that delivered in the range, by spend, paged."""
-        count, page = _objects_page(level, parent_id is not None)
         values = {"account": account_id, "start": start, "end": end, "parent": parent_id}
-        total = await self._s.scalar(count, values)
-        rows = await self._s.execute(page, {**values, "limit": limit, "offset": offset})
-        lines = [ObjectLine(r[0], r[1], r[2], _sums(r[3:])) for r in rows]
-        return lines, int(total or 0)
+        rows, total = await self._paged(
+            _objects_page(level, parent_id is not None), values, limit, offset
+        )
+        return [ObjectLine(r[0], r[1], r[2], _sums(r[3:-1])) for r in rows], total
 
     async def objects_sums(
         self, account_id: int, level: str, object_ids: Sequence[str], start: date, end: date
@@ -290,11 +293,23 @@ class StatsRepo:
     ) -> tuple[list[tuple[AdObject, Sums]], int]:
         """Every object of a level (under a parent) that is not deleted, with its sums over a
         range (zero when it did not deliver), by spend then name, paged."""
-        count, page = _manageable_page(level, parent_id is not None)
         values = {"account": account_id, "start": start, "end": end, "parent": parent_id}
-        total = await self._s.scalar(count, values)
-        rows = await self._s.execute(page, {**values, "limit": limit, "offset": offset})
-        return [(r[0], _sums(r[1:])) for r in rows], int(total or 0)
+        rows, total = await self._paged(
+            _manageable_page(level, parent_id is not None), values, limit, offset
+        )
+        return [(r[0], _sums(r[1:-1])) for r in rows], total
+
+    async def _paged(
+        self, statements: tuple[Select[Any], Select[Any]], values: dict[str, Any], limit: int,
+        offset: int,
+    ) -> tuple[Sequence[Row[Any]], int]:
+        """A page and the count of every row, in one query while the page has rows (each ends
+        with the count, a window over the whole result); a page past the end counts apart."""
+        count, page = statements
+        rows = (await self._s.execute(page, {**values, "limit": limit, "offset": offset})).all()
+        if rows:
+            return rows, int(rows[0][-1])
+        return rows, int(await self._s.scalar(count, values) or 0) if offset else 0
 
     async def object(self, account_id: int, level: str, object_id: str) -> AdObject | None:
         """One synced object."""

@@ -28,6 +28,12 @@ async def test_updates_bench_runs() -> None:
     assert 0 < ratio < 10
     # The service answered every kind of update through the stub (menus edit, /start sends).
     assert "editMessageText" in out and "answerCallbackQuery" in out and "sendMessage" in out
+    # The replaying side made the calls the service made (the same mix, so the same counts).
+    calls = {line.partition("(")[2].partition(")")[0]: line.partition(": ")[2]
+             for line in out.splitlines() if line.strip().startswith("Bot API calls")}
+    assert calls["same calls"] == calls["service"], calls
+    floor = float(last.split()[1].removeprefix("floor_ratio="))
+    assert 0 < floor < 10
 
 
 # Its instances are separate interpreters importing the whole service: ~30 s on a quiet machine,
