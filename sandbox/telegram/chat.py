@@ -38,6 +38,7 @@ TTPulse sandbox chat — you are user {user_id}. Type a message and press Enter.
   /app [URL]   the Mini App (the bot's menu button, or the dashboard) with your signed login
   /photo PATH [caption] · /doc PATH [caption]   send a file
   /history     show the whole chat again
+  'TEXT        send TEXT as typed: '150 when the bot asks for an amount (150 presses a button)
   ?            this help          //text  send "/text" literally          /quit  exit
 Anything else starting with / (like /start) goes to the bot as a command.
 Files the bot sends are saved to {downloads}."""
@@ -411,7 +412,7 @@ class TerminalChat:
             self.out(HELP.format(user_id=self.user.user_id, downloads=self.downloads_dir))
         elif re.fullmatch(r"\d+(\.\d+)?", text):
             await self.press_number(text)
-        elif text.startswith("//"):
+        elif text.startswith(("//", "'")):
             await self.send(text[1:])
         elif text.split(" ", 1)[0] in _CLIENT_COMMANDS:
             await self.client_command(text)
@@ -441,7 +442,8 @@ class TerminalChat:
             return None
         count = len(target.button_labels())
         if not 1 <= num <= count:
-            self.out(f"(message #{target.message_id} has buttons 1-{count})")
+            self.out(f"(message #{target.message_id} has buttons 1-{count};"
+                     f" to send {spec} as text, type '{spec})")
             return None
         return target, num
 

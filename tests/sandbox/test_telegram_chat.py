@@ -149,6 +149,8 @@ async def test_scripted_chat_session(
         "1",            # press Ping on the echo
         "photo",
         "hi again",
+        "7",            # no button 7: the chat says how to send it as text
+        "'7",           # … and so it is sent
         "2",            # the Connect URL button opens the consent page
         "1",            # follow the Privacy policy link
         "/open 2",      # back to the consent page through the button
@@ -167,6 +169,7 @@ async def test_scripted_chat_session(
     assert "Echo: **hello**" in text
     assert "[1] Ping  [2] Connect ↗" in text
     assert "(notice from bot: pong)" in text
+    assert "has buttons 1-2; to send 7 as text, type '7)" in text and "Echo: **7**" in text
     assert "edited] Pong!" in text
     saved = list(downloads.iterdir())
     assert len(saved) == 1 and saved[0].read_bytes() == tiny_png()
@@ -182,7 +185,7 @@ async def test_scripted_chat_session(
     async with SandboxClient(server.url) as client:
         user = await client.user(USER, "Ann")
         sent = [m.text for m in await user.messages() if not m.from_bot]
-        assert sent == ["hello", "photo", "hi again", "/start ok_st8"]
+        assert sent == ["hello", "photo", "hi again", "7", "/start ok_st8"]
         assert await client.refusals() == []
 
 
