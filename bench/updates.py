@@ -33,7 +33,7 @@ Two measurements, each side by side in the same run:
    `scale_ratio` = 3 instances ÷ 1 (target ≥ 2.5; less means a shared lock or a single queue
    serialises the instances).
 
-The last line is `updates_ratio=… scale_ratio=…` (and the rates behind them).
+The last line is `updates_ratio=… floor_ratio=… scale_ratio=…` (and the rates behind them).
 """
 
 from __future__ import annotations
@@ -414,8 +414,7 @@ async def measure_updates(args: argparse.Namespace) -> dict[str, Any]:
         sides = (("service", service), ("bare", bare), ("same calls", replay))
         for _ in range(args.rounds):
             for name, dp in sides:
-                fresh = mix.batches(args.updates, args.width)
-                batches = recorded if name == "same calls" else fresh
+                batches = recorded if dp is replay else mix.batches(args.updates, args.width)
                 before = Counter(stub.calls)
                 rate = await drive(dp, bot, batches, {})
                 calls[name] = stub.calls - before

@@ -309,7 +309,7 @@ class StatsRepo:
         rows = (await self._s.execute(page, {**values, "limit": limit, "offset": offset})).all()
         if rows:
             return rows, int(rows[0][-1])
-        return rows, int(await self._s.scalar(count, values) or 0) if offset else 0
+        return rows, (int(await self._s.scalar(count, values) or 0) if offset else 0)
 
     async def object(self, account_id: int, level: str, object_id: str) -> AdObject | None:
         """One synced object."""
