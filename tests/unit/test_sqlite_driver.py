@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_dbapi
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.db import create_engine
+from storage.db import create_engine, session_factory
 from storage.sqlite_driver import OneHopConnection
 
 META = MetaData()
@@ -63,7 +63,7 @@ async def test_reads_writes_and_errors_come_back_as_from_the_stock_cursor(
         assert (await conn.execute(select(ITEMS.c.qty).where(ITEMS.c.name == "pen"))).scalar() == 4
 
 
-async def test_the_service_engine_runs_a_statement_in_one_hand_off(
+async def test_the_service_engine_hands_a_statement_over_once_and_a_session_end_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/t.db")
@@ -71,15 +71,41 @@ async def test_the_service_engine_runs_a_statement_in_one_hand_off(
         await conn.run_sync(META.create_all)
         raw = await conn.get_raw_connection()
         assert isinstance(raw.dbapi_connection, OneHopConnection)
-        hand_offs = 0
-        original = aiosqlite.Connection._execute
+    hand_offs = 0
+    original = aiosqlite.Connection._execute
 
-        async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-            nonlocal hand_offs
-            hand_offs += 1
-            return await original(self, fn, *args, **kwargs)
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal hand_offs
+        hand_offs += 1
+        return await original(self, fn, *args, **kwargs)
 
-        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
-        assert (await conn.execute(select(ITEMS.c.id))).all() == []
-        assert hand_offs == 1  # SQLAlchemy's own cursor: cursor, execute, fetchall, close
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    async with session_factory(engine)() as session:
+        assert (await session.execute(select(ITEMS.c.id))).all() == []
+    # The select, then the session's rollback. SQLAlchemy's own: cursor, execute, fetchall and
+    # close, the session's rollback, and the pool's rollback on return.
+    assert hand_offs == 2
+    await engine.dispose()
+
+
+async def test_a_transaction_left_open_is_rolled_back_on_return_to_the_pool(
+    tmp_path: Path,
+) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/t.db")
+    async with engine.begin() as conn:
+        await conn.run_sync(META.create_all)
+
+    def write_behind_its_back(sync_conn: Any) -> Any:
+        # Straight on the driver: the Connection does not know a transaction began.
+        driver = sync_conn.connection.dbapi_connection
+        driver.cursor().execute("INSERT INTO items (name, qty) VALUES ('left open', 1)")
+        assert driver.driver_connection.in_transaction
+        return driver.driver_connection
+
+    async with engine.connect() as conn:
+        left = await conn.run_sync(write_behind_its_back)
+    assert not left.in_transaction  # the pool's reset ended it
+    async with engine.begin() as conn:  # and the write lock is free
+        await conn.execute(insert(ITEMS).values(name="next", qty=2))
+        assert (await conn.execute(select(ITEMS.c.name))).scalars().all() == ["next"]
     await engine.dispose()
