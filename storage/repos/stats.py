@@ -92,28 +92,26 @@ _BY_ACCOUNT_HOURS = (
     )
     .group_by(MetricHourly.ad_account_id)
 )
-_OBJECTS_SUMS = (
-    select(MetricDaily.object_id, *_sum_columns(MetricDaily))
-    .where(
-        MetricDaily.ad_account_id == _ACCOUNT,
-        MetricDaily.level == _LEVEL,
-        MetricDaily.object_id.in_(_OBJECT_IDS),
-        MetricDaily.day >= _START,
-        MetricDaily.day <= _END,
+
+
+def _per_object(
+    table: type[MetricDaily] | type[MetricHourly], *rows: ColumnElement[bool]
+) -> Select[Any]:
+    """The bound objects' sums, one line per object, over the `rows` of their level."""
+    return (
+        select(table.object_id, *_sum_columns(table))
+        .where(
+            table.ad_account_id == _ACCOUNT,
+            table.level == _LEVEL,
+            table.object_id.in_(_OBJECT_IDS),
+            *rows,
+        )
+        .group_by(table.object_id)
     )
-    .group_by(MetricDaily.object_id)
-)
-_OBJECTS_HOURS = (
-    select(MetricHourly.object_id, *_sum_columns(MetricHourly))
-    .where(
-        MetricHourly.ad_account_id == _ACCOUNT,
-        MetricHourly.level == _LEVEL,
-        MetricHourly.object_id.in_(_OBJECT_IDS),
-        MetricHourly.day == _DAY,
-        MetricHourly.hour < _BEFORE,
-    )
-    .group_by(MetricHourly.object_id)
-)
+
+
+_OBJECTS_SUMS = _per_object(MetricDaily, MetricDaily.day >= _START, MetricDaily.day <= _END)
+_OBJECTS_HOURS = _per_object(MetricHourly, MetricHourly.day == _DAY, MetricHourly.hour < _BEFORE)
 _OBJECT = select(AdObject).where(
     AdObject.ad_account_id == _ACCOUNT,
     AdObject.level == _LEVEL,
