@@ -24,9 +24,10 @@ from aiogram.types import (
 )
 from aiohttp import web
 
-from sandbox.telegram.chat import PageParser, deep_link_payload, run_chat
+from sandbox.telegram.chat import deep_link_payload, run_chat
 from sandbox.telegram.driver import SandboxClient
 from sandbox.telegram.server import RunningServer, start_server
+from sandbox.telegram.web_page import PageParser
 
 USER = 6001
 
