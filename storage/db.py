@@ -35,7 +35,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=60000")
+    cur.execute(f"PRAGMA busy_timeout={sqlite_driver.BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA synchronous=NORMAL")
     # Read the file through a memory map (shared by every connection, kept by the OS page
     # cache) instead of each connection's 2 MB page cache: the metric tables grow by ~20 MB

@@ -1,8 +1,10 @@
 """SQLite's one-hop cursor (storage/sqlite_driver.py) gives what SQLAlchemy's stock aiosqlite
-cursor gives, in one hand-off to aiosqlite's thread per statement instead of four."""
+cursor gives: a quick read without a hand-off to aiosqlite's thread, any other statement in one
+instead of four; and a slow or locked read never holds the event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,11 +12,12 @@ from typing import Any
 
 import aiosqlite
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text, update
 from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_dbapi
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage import sqlite_driver
 from storage.db import create_engine, session_factory
 from storage.sqlite_driver import OneHopConnection
 
@@ -63,29 +66,92 @@ async def test_reads_writes_and_errors_come_back_as_from_the_stock_cursor(
         assert (await conn.execute(select(ITEMS.c.qty).where(ITEMS.c.name == "pen"))).scalar() == 4
 
 
-async def test_the_service_engine_hands_a_statement_over_once_and_a_session_end_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+async def counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Counted]:
+    """The service's engine, with its hand-offs to aiosqlite's thread counted."""
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/t.db")
     async with engine.begin() as conn:
         await conn.run_sync(META.create_all)
         raw = await conn.get_raw_connection()
         assert isinstance(raw.dbapi_connection, OneHopConnection)
-    hand_offs = 0
+    result = Counted(engine)
     original = aiosqlite.Connection._execute
 
-    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        nonlocal hand_offs
-        hand_offs += 1
+    async def count(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        result.hand_offs += 1
         return await original(self, fn, *args, **kwargs)
 
-    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
-    async with session_factory(engine)() as session:
-        assert (await session.execute(select(ITEMS.c.id))).all() == []
-    # The select, then the session's rollback. SQLAlchemy's own: cursor, execute, fetchall and
-    # close, the session's rollback, and the pool's rollback on return.
-    assert hand_offs == 2
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", count)
+    yield result
     await engine.dispose()
+
+
+class Counted:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.hand_offs = 0
+
+
+async def test_a_read_is_not_handed_over_and_a_write_once_with_its_commit(
+    counted: Counted,
+) -> None:
+    async with session_factory(counted.engine)() as session:
+        assert (await session.execute(select(ITEMS.c.id))).all() == []
+    # SQLAlchemy's own: cursor, execute, fetchall and close, the session's rollback, and the
+    # pool's rollback on return.
+    assert counted.hand_offs == 0
+    async with session_factory(counted.engine)() as session:
+        await session.execute(insert(ITEMS).values(name="pen", qty=3))
+        await session.commit()
+    assert counted.hand_offs == 2  # the insert, the commit; no rollback after it
+    async with counted.engine.connect() as conn:
+        assert (await conn.execute(select(ITEMS.c.name))).scalars().all() == ["pen"]
+    assert counted.hand_offs == 2
+
+
+# Five thousand rows made and counted: tens of thousands of SQLite instructions.
+LONG_READ = (
+    "SELECT count(*) FROM (WITH RECURSIVE n(x) AS "
+    "(SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 5000) SELECT x FROM n)"
+)
+
+
+async def test_a_read_over_the_budget_finishes_on_the_thread_and_goes_there_from_then_on(
+    counted: Counted, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_driver, "INLINE_BUDGET_S", 0.0)
+    monkeypatch.setattr(sqlite_driver, "_SLOW", set())
+    async with counted.engine.connect() as conn:
+        assert (await conn.execute(text(LONG_READ))).scalar() == 5000
+        assert counted.hand_offs == 1  # interrupted here, then run there
+        # Its next run goes straight there, whatever the budget.
+        monkeypatch.setattr(sqlite_driver, "INLINE_BUDGET_S", 10.0)
+        assert (await conn.execute(text(LONG_READ))).scalar() == 5000
+        assert counted.hand_offs == 2
+        # A short read still runs here.
+        assert (await conn.execute(select(ITEMS.c.id))).all() == []
+        assert counted.hand_offs == 2
+    assert {LONG_READ} == sqlite_driver._SLOW
+
+
+async def test_a_read_that_meets_a_lock_gives_the_loop_back_at_once(tmp_path: Path) -> None:
+    # A connection in exclusive locking mode keeps every other one out, readers in WAL mode too.
+    blocker = sqlite3.connect(tmp_path / "t.db")
+    blocker.execute("PRAGMA journal_mode=WAL")
+    blocker.execute("CREATE TABLE items (id INTEGER PRIMARY KEY)")
+    blocker.execute("PRAGMA locking_mode=EXCLUSIVE")
+    blocker.execute("BEGIN EXCLUSIVE")
+    reader = sqlite3.connect(tmp_path / "t.db")
+    reader.execute("PRAGMA busy_timeout=60000")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    # Not a minute's wait on the loop's thread: nothing done, for the thread to wait instead.
+    assert await sqlite_driver._inline(reader, "SELECT id FROM items", None) is None
+    assert loop.time() - started < 1
+    assert reader.execute("PRAGMA busy_timeout").fetchone() == (60000,)
+    blocker.close()
+    assert await sqlite_driver._inline(reader, "SELECT id FROM items", None) is not None
+    reader.close()
 
 
 async def test_a_transaction_left_open_is_rolled_back_on_return_to_the_pool(
