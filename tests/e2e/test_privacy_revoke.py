@@ -30,11 +30,13 @@ async def control(tiktok: RunningEmulator, name: str, body: dict[str, object]) -
 
 
 def deletion_days(offset: int) -> set[str]:
-    """How the deletion date reads to a Berlin user (either side of a midnight passing now)."""
-    now = datetime.now(UTC) + timedelta(seconds=offset, days=7)
+    """How the deletion date reads to a Berlin user, whether the loss was met on the clock as
+    it is or moved `offset` seconds on (a first sync still running meets TikTok's refusal
+    before the restart that moves the clock), either side of a midnight passing now."""
+    now = datetime.now(UTC) + timedelta(days=7)
     return {
         format_date(t.astimezone(ZoneInfo("Europe/Berlin")).date(), "long", locale="en")
-        for t in (now - timedelta(minutes=2), now + timedelta(minutes=2))
+        for t in (now - timedelta(minutes=2), now + timedelta(seconds=offset, minutes=2))
     }
 
 
