@@ -12,8 +12,8 @@ screens' reads in 5–40 µs (bench/README.md, "Updates, fourth pass"). So:
   without waiting for a lock (busy timeout 0 while it runs). A read over the budget is
   interrupted (a SELECT's interruption leaves its transaction as it was) and run again on the
   thread, as is every later run of the same SQL; so is a read that meets a lock (in WAL mode,
-  only while a crashed writer's journal is recovered), where the thread waits out the busy
-  timeout instead of the loop.
+  only while a crashed writer's journal is recovered or beside a connection in exclusive
+  locking mode), where the thread waits out the busy timeout instead of the loop.
 - Any other statement runs as one function on the thread, through aiosqlite's
   `Connection._execute` (what its own cursors use; SQLAlchemy's adapter itself reaches into
   aiosqlite's queue and connection the same way).
