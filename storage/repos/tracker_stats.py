@@ -111,7 +111,10 @@ class TrackerStatsRepo:
         self._s = session
 
     async def _grouped(self, query: Select[Any], **values: object) -> dict[object, TrackerSums]:
-        return {row[0]: _sums(tuple(row)[1:]) for row in await self._s.execute(query, values)}
+        # Plain columns of a table only Core statements write: on the session's connection,
+        # without the ORM's handling of the rows (StatsRepo._plain).
+        conn = await self._s.connection()
+        return {row[0]: _sums(tuple(row)[1:]) for row in await conn.execute(query, values)}
 
     async def by_account(
         self, account_ids: Sequence[int], start: date, end: date
