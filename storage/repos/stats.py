@@ -219,8 +219,9 @@ class StatsRepo:
 
     async def _plain(self, query: Select[Any], values: dict[str, Any]) -> Result[Any]:
         """Plain columns, read on the session's connection: no ORM handling of the rows, a
-        third of such a read's CPU (bench/README.md, "Updates, fourth pass"). Only metric
-        tables, which only Core statements write, so there is nothing to autoflush."""
+        third of such a read's CPU (bench/README.md, "Updates, fourth pass"). For the metric
+        tables, which only Core statements write, and the screens' reads of objects (read-only
+        units of work): nothing to autoflush."""
         return await (await self._s.connection()).execute(query, values)
 
     async def by_account(
@@ -263,7 +264,7 @@ class StatsRepo:
         """Objects of a level (under a parent) that delivered in the range, by spend, paged."""
         values = {"account": account_id, "start": start, "end": end, "parent": parent_id}
         rows, total = await self._paged(
-            _objects_page(level, parent_id is not None), values, limit, offset
+            _objects_page(level, parent_id is not None), values, limit, offset, plain=True
         )
         return [ObjectLine(r[0], r[1], r[2], _sums(r[3:-1])) for r in rows], total
 
@@ -305,15 +306,17 @@ class StatsRepo:
 
     async def _paged(
         self, statements: tuple[Select[Any], Select[Any]], values: dict[str, Any], limit: int,
-        offset: int,
+        offset: int, plain: bool = False,
     ) -> tuple[Sequence[Row[Any]], int]:
         """A page and the count of every row, in one query while the page has rows (each ends
-        with the count, a window over the whole result); a page past the end counts apart."""
+        with the count, a window over the whole result); a page past the end counts apart.
+        `plain`: a page of columns only, for a screen's read (`_plain`)."""
         count, page = statements
-        rows = (await self._s.execute(page, {**values, "limit": limit, "offset": offset})).all()
+        run = self._plain if plain else self._s.execute
+        rows = (await run(page, {**values, "limit": limit, "offset": offset})).all()
         if rows:
             return rows, int(rows[0][-1])
-        return rows, (int(await self._s.scalar(count, values) or 0) if offset else 0)
+        return rows, (int((await run(count, values)).scalar() or 0) if offset else 0)
 
     async def object(self, account_id: int, level: str, object_id: str) -> AdObject | None:
         """One synced object."""
