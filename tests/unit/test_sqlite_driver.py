@@ -109,6 +109,26 @@ async def test_a_read_is_not_handed_over_and_a_write_once_with_its_commit(
     assert counted.hand_offs == 2
 
 
+async def test_a_read_beside_an_open_write_runs_here_and_sees_what_was_committed(
+    counted: Counted,
+) -> None:
+    async with counted.engine.begin() as conn:
+        await conn.execute(insert(ITEMS).values(name="pen", qty=3))
+    async with counted.engine.connect() as writer, counted.engine.connect() as reader:
+        await writer.execute(update(ITEMS).values(qty=0))  # holds the write lock, uncommitted
+        before = counted.hand_offs
+        # WAL: the reader neither waits for the writer nor sees its uncommitted change.
+        assert (await reader.execute(select(ITEMS.c.qty))).scalars().all() == [3]
+        assert counted.hand_offs == before
+        await writer.commit()
+        assert (await reader.execute(select(ITEMS.c.qty))).scalars().all() == [0]
+        # Its own write, then its own read of it, in one transaction of one connection.
+        await reader.execute(update(ITEMS).values(qty=7))
+        assert (await reader.execute(select(ITEMS.c.qty))).scalars().all() == [7]
+        await reader.rollback()
+        assert (await reader.execute(select(ITEMS.c.qty))).scalars().all() == [0]
+
+
 # Five thousand rows made and counted: tens of thousands of SQLite instructions.
 LONG_READ = (
     "SELECT count(*) FROM (WITH RECURSIVE n(x) AS "
