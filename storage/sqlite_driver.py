@@ -8,7 +8,7 @@ the event loop's self-pipe: ~0.2 ms of CPU a statement, where SQLite answers one
 screens' reads in 5–40 µs (bench/README.md, "Updates, fourth pass"). So:
 
 - A read (a statement that starts with SELECT) runs right here, in the event loop's thread,
-  within a budget of SQLite's time (`INLINE_BUDGET_S`, kept by SQLite's progress handler) and
+  within a budget of CPU time (`INLINE_BUDGET_S`, kept by SQLite's progress handler) and
   without waiting for a lock (busy timeout 0 while it runs). A read over the budget is
   interrupted (a SELECT's interruption leaves its transaction as it was) and run again on the
   thread, as is every later run of the same SQL; so is a read that meets a lock (in WAL mode,
@@ -42,11 +42,13 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 
 Outcome = tuple[Any, list[Any], int | None, int]  # description, rows, lastrowid, rowcount
 
-# How long a read may keep the event loop's thread inside SQLite before it moves to aiosqlite's.
+# How much CPU a read may spend in SQLite on the event loop's thread before it moves to
+# aiosqlite's (the thread's CPU time, not the wall clock: a read paused by a busy machine is not
+# a slow read).
 INLINE_BUDGET_S = 0.002
-# SQLite calls the progress handler every this many virtual-machine instructions (a screen's
-# read runs a few thousand).
-_PROGRESS_STEPS = 1000
+# SQLite calls the progress handler every this many virtual-machine instructions (~0.1–0.2
+# ms): a screen's read, a few thousand, never calls it; a long one is checked often enough.
+_PROGRESS_STEPS = 10_000
 BUSY_TIMEOUT_MS = 60_000  # storage/db.py's busy_timeout, put back after a read run here
 # The SQL of reads that went over the budget: they run on the thread from then on. Bounded
 # (cleared when full): an expanding IN makes one SQL per list length.
@@ -72,9 +74,9 @@ def _run(conn: sqlite3.Connection, operation: str, parameters: Any) -> Outcome:
 async def _inline(conn: sqlite3.Connection, operation: str, parameters: Any) -> Outcome | None:
     """On the event loop's thread: the read's outcome, or None when it went over the budget or
     met a lock (nothing done: the caller runs it on the thread)."""
-    deadline = time.perf_counter() + INLINE_BUDGET_S
+    deadline = time.thread_time() + INLINE_BUDGET_S
     conn.execute("PRAGMA busy_timeout=0")
-    conn.set_progress_handler(lambda: time.perf_counter() > deadline, _PROGRESS_STEPS)
+    conn.set_progress_handler(lambda: time.thread_time() > deadline, _PROGRESS_STEPS)
     try:
         return _run(conn, operation, parameters)
     except sqlite3.OperationalError as error:
