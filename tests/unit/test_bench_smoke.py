@@ -16,7 +16,7 @@ async def test_updates_bench_runs() -> None:
     # are module-level (one dispatcher per process; other tests here built theirs already).
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.updates",
-        "--users", "4", "--updates", "28", "--rounds", "1", "--skip-scale",
+        "--users", "4", "--updates", "28", "--rounds", "1", "--skip-scale", "--by-kind",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     raw, _ = await proc.communicate()
@@ -34,6 +34,13 @@ async def test_updates_bench_runs() -> None:
     assert calls["same calls"] == calls["service"], calls
     floor = float(last.split()[1].removeprefix("floor_ratio="))
     assert 0 < floor < 10
+    # Per kind: the service, the same calls replayed, and the excess of the one over the other.
+    rows = [line.split() for line in out.splitlines() if line.startswith("    ")]
+    kinds = {" ".join(row[:-3]): row[-3:] for row in rows}
+    assert {"/start", "menu home", "stats campaigns", "typed text"} <= set(kinds), kinds
+    for service, same, excess in kinds.values():
+        assert float(service) > 0 and float(same) > 0
+        assert abs(float(service) - float(same) - float(excess)) < 0.011
 
 
 # Its instances are separate interpreters importing the whole service: ~30 s on a quiet machine,
