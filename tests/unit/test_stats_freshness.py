@@ -51,6 +51,13 @@ async def _accounts(uow: UnitOfWorkFactory) -> None:
         await u.commit()
 
 
+def _shown(moment: datetime) -> str:
+    """A time as the screen shows it to a UTC reader: with the day when it is not today (the
+    run may have passed midnight since NOW)."""
+    today = datetime.now(UTC).date()
+    return moment.strftime("%H:%M" if moment.date() == today else "%d.%m %H:%M")
+
+
 async def test_first_sync_says_what_is_in_and_what_is_loading(engine: AsyncEngine) -> None:
     uow = UnitOfWorkFactory(session_factory(engine), None)
     await _accounts(uow)
@@ -66,8 +73,7 @@ async def test_first_sync_says_what_is_in_and_what_is_loading(engine: AsyncEngin
         with i18n.context(), i18n.use_locale(lang):
             text, _ = view.summary(data, Period.TODAY, "UTC", 0)
         blocks = {b.split("\n")[0].split(" · ")[0]: b for b in text.split("\n\n")[1:]}
-        loaded = (NOW - timedelta(minutes=3)).strftime("%H:%M")
-        fresh = (NOW - timedelta(minutes=5)).strftime("%H:%M")
+        loaded, fresh = (_shown(NOW - timedelta(minutes=m)) for m in (3, 5))
         assert loading.format(t=loaded) in blocks["<b>Loading</b>"], lang
         assert waiting in blocks["<b>Waiting</b>"], lang
         assert synced.format(t=fresh) in blocks["<b>Synced</b>"], lang
