@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import PoolResetState
 
 from storage import sqlite_driver
 from storage.changes import TrackedSession
@@ -47,17 +46,6 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def _end_open_transaction(dbapi_conn: Any, _record: Any, state: PoolResetState) -> None:
-    """On return to the pool: roll back a transaction still open on the SQLite connection (the
-    pool's reset, done only when there is something to reset)."""
-    if state.asyncio_safe and not state.terminate_only and _in_transaction(dbapi_conn):
-        dbapi_conn.rollback()
-
-
-def _in_transaction(dbapi_conn: Any) -> bool:
-    return bool(getattr(dbapi_conn.driver_connection, "in_transaction", True))
-
-
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine; for a SQLite file, its folder is created and WAL is switched on."""
     parsed = make_url(url)
@@ -70,14 +58,11 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
             kwargs.setdefault("max_overflow", SQLITE_MAX_OVERFLOW)
         if parsed.get_driver_name() == "aiosqlite":
+            # Its rollback, the pool's reset on return included, is handed to the connection's
+            # thread only when a transaction is open (storage/sqlite_driver.py).
             kwargs.setdefault("module", sqlite_driver.dbapi())
-        # A connection comes back to the pool with its transaction ended by its session (a
-        # rollback on close); the pool's own rollback on return would be a second hand-off to
-        # the connection's thread for nothing. `_end_open_transaction` still ends one left open.
-        kwargs.setdefault("pool_reset_on_return", None)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "reset", _end_open_transaction)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)

@@ -18,7 +18,8 @@ screens' reads in 5–40 µs (bench/README.md, "Updates, fourth pass"). So:
   `Connection._execute` (what its own cursors use; SQLAlchemy's adapter itself reaches into
   aiosqlite's queue and connection the same way).
 - A commit or a rollback with no transaction open is not handed over at all: sqlite3 does
-  nothing for it either (a read-only session's end).
+  nothing for it either (a read-only session's end, and the pool's reset on return after a
+  session that ended its own transaction).
 
 A connection is used by one session at a time, each of its calls awaited before the next; a
 statement cancelled on the thread invalidates the connection (SQLAlchemy treats the
