@@ -208,6 +208,16 @@ class ObjectLine:
     sums: Sums
 
 
+async def plain_rows(
+    session: AsyncSession, query: Select[Any], values: dict[str, Any]
+) -> Result[Any]:
+    """Plain columns, read on the session's connection: no ORM handling of the rows, a third of
+    such a read's CPU (bench/README.md, "Updates, fourth pass"). For the metric tables, which
+    only Core statements write, and the screens' reads of objects (read-only units of work):
+    nothing to autoflush."""
+    return await (await session.connection()).execute(query, values)
+
+
 class StatsRepo:
     """Reads synced metrics, summed per account or per object."""
 
@@ -218,11 +228,7 @@ class StatsRepo:
         return {row[0]: _sums(row[1:]) for row in await self._plain(query, values)}
 
     async def _plain(self, query: Select[Any], values: dict[str, Any]) -> Result[Any]:
-        """Plain columns, read on the session's connection: no ORM handling of the rows, a
-        third of such a read's CPU (bench/README.md, "Updates, fourth pass"). For the metric
-        tables, which only Core statements write, and the screens' reads of objects (read-only
-        units of work): nothing to autoflush."""
-        return await (await self._s.connection()).execute(query, values)
+        return await plain_rows(self._s, query, values)
 
     async def by_account(
         self, account_ids: Sequence[int], start: date, end: date

@@ -22,6 +22,7 @@ from storage.models import (
     TrackerPush,
     TrackerUnmapped,
 )
+from storage.repos.stats import plain_rows
 
 _COLUMNS = ("clicks", "conversions", "pending", "rejected", "revenue", "pending_revenue")
 
@@ -111,10 +112,8 @@ class TrackerStatsRepo:
         self._s = session
 
     async def _grouped(self, query: Select[Any], **values: object) -> dict[object, TrackerSums]:
-        # Plain columns of a table only Core statements write: on the session's connection,
-        # without the ORM's handling of the rows (StatsRepo._plain).
-        conn = await self._s.connection()
-        return {row[0]: _sums(tuple(row)[1:]) for row in await conn.execute(query, values)}
+        rows = await plain_rows(self._s, query, values)
+        return {row[0]: _sums(tuple(row)[1:]) for row in rows}
 
     async def by_account(
         self, account_ids: Sequence[int], start: date, end: date
