@@ -329,6 +329,17 @@ def replay_dispatcher(sent: Sent) -> Dispatcher:
     return dp
 
 
+async def record(
+    dp: Dispatcher, bot: Bot, stub: StubSession, batches: list[list[dict[str, Any]]]
+) -> Dispatcher:
+    """Drive the service once over `batches`, not counted, and return the dispatcher replaying
+    the calls it made for each of those updates."""
+    stub.sent = {}
+    await drive(dp, bot, batches, {})
+    replay, stub.sent = replay_dispatcher(stub.sent), None
+    return replay
+
+
 @dataclass
 class Rate:
     """Updates over CPU and wall seconds."""
@@ -406,9 +417,8 @@ async def measure_updates(args: argparse.Namespace) -> dict[str, Any]:
         await drive(service, bot, mix.batches(min(args.updates, 200), args.width), {})
         await drive(bare, bot, mix.batches(min(args.updates, 200), args.width), {})
         # A round of the service recorded (not counted): what the replaying side sends.
-        recorded, stub.sent = mix.batches(args.updates, args.width), {}
-        await drive(service, bot, recorded, {})
-        replay, stub.sent = replay_dispatcher(stub.sent), None
+        recorded = mix.batches(args.updates, args.width)
+        replay = await record(service, bot, stub, recorded)
         await drive(replay, bot, recorded[:10], {})
         stub.calls.clear()
         best: dict[str, Rate] = {}
@@ -441,9 +451,7 @@ async def per_kind(
     for name, make in mix.kinds():
         updates = [make(uid, acc) for uid, acc in seeded.users]
         batches = [updates[i : i + args.width] for i in range(0, len(updates), args.width)]
-        stub.sent = {}
-        await drive(dp, bot, batches, {})  # recorded (and warm)
-        replay, stub.sent = replay_dispatcher(stub.sent), None
+        replay = await record(dp, bot, stub, batches)  # (the service warm, too)
         sides = []
         for side in (dp, replay):
             rates = [await drive(side, bot, batches, {}) for _ in range(args.rounds)]
