@@ -276,19 +276,23 @@ async def disconnect(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient 
         conn = await u.connections.connection(user_id, connection_id)
         if conn is None:
             raise LookupError(connection_id)
-        if conn.status != "disconnected":  # else a sync finished it meanwhile
-            await _finish_disconnect(u, conn, clock.now())
+        # A sync that met the revoked token may have finished it: before this read (the status
+        # says so), or between this read and the claim (the claim is lost: its purge date is
+        # read again, it is the one to tell).
+        if conn.status != "disconnected" and not await _finish_disconnect(u, conn, clock.now()):
+            await u.session.refresh(conn)
         await u.commit()
         assert conn.purge_after is not None
         return conn.purge_after
 
 
-async def _finish_disconnect(u: UnitOfWork, conn: TikTokConnection, now: datetime) -> None:
+async def _finish_disconnect(u: UnitOfWork, conn: TikTokConnection, now: datetime) -> bool:
     """Mark a connection the user disconnected: token dropped, accounts untracked, purge set.
     The user's own request and the syncs that meet the revoked token may all get here at once:
-    only the one whose conditional update takes the row finishes it (and records it once)."""
+    only the one whose conditional update takes the row finishes it (and records it once);
+    False for the others."""
     if not await u.connections.claim_disconnect(conn.id):
-        return
+        return False
     conn.disconnected_at = conn.disconnected_at or now
     # Already revoked at TikTok: the date the user was given stands.
     conn.purge_after = min(conn.purge_after or now + RETENTION, now + RETENTION)
@@ -300,6 +304,7 @@ async def _finish_disconnect(u: UnitOfWork, conn: TikTokConnection, now: datetim
         account.tracked = False
     u.audit.record(conn.user_id, "tiktok.disconnected", "connection", conn.id,
                    {"purge_after": conn.purge_after.isoformat()})
+    return True
 
 
 async def finish_requested_disconnect(u: UnitOfWork, now: datetime, connection_id: int,

@@ -13,7 +13,13 @@ import pytest
 from sqlalchemy import func, select
 
 from core.clock import FixedClock
-from core.connections import begin_connect, disconnect, finish_connect, note_lost
+from core.connections import (
+    begin_connect,
+    disconnect,
+    finish_connect,
+    finish_requested_disconnect,
+    note_lost,
+)
 from core.oauth_state import StateSigner
 from core.privacy import purge
 from core.sync import run_due, worker_id
@@ -31,6 +37,7 @@ from storage.models import (
     SyncJob,
     TikTokConnection,
 )
+from storage.repos.connections import ConnectionRepo
 from storage.uow import UnitOfWorkFactory
 from storage.vault import Vault, generate_key_entry, parse_keyring
 from tests.contract.test_sync import NOW, REDIRECT, USER, Db, sync_all
@@ -220,6 +227,40 @@ async def test_an_advertiser_no_longer_listed_gets_its_own_purge_clock(
     assert await count(db, MetricDaily, MetricDaily.ad_account_id == lost.id) == 0
     assert await count(db, MetricDaily) == kept_rows > 0
     assert await count(db, AdAccount) == len(kept)
+
+
+async def test_a_sync_finishing_the_disconnect_between_its_read_and_its_claim(
+    db_url: str, client: TikTokClient, emu: Any, engines: list[Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The user's disconnect reads the connection still live, then a sync that met the revoked
+    token finishes the disconnect before the user's claim: the user is still answered, with
+    the sync's purge date (an e2e run failed here on an assertion instead)."""
+    db = await connected_db(db_url, client, engines)
+    async with db.uow() as u:
+        [conn] = await u.connections.connections(USER)
+    db.clock.set(LATER)
+    claim = ConnectionRepo.claim_disconnect
+    claims: list[int] = []
+    syncs: list[bool] = []
+
+    async def sync_claims_first(repo: ConnectionRepo, connection_id: int) -> bool:
+        claims.append(connection_id)
+        if len(claims) == 1:  # the user's claim: a sync's whole unit of work gets there first
+            async with db.uow() as u:
+                syncs.append(await finish_requested_disconnect(
+                    u, NOW + timedelta(minutes=1), connection_id, USER))
+                await u.commit()
+        return await claim(repo, connection_id)
+
+    monkeypatch.setattr(ConnectionRepo, "claim_disconnect", sync_claims_first)
+    purge_after = await disconnect(db.uow, db.clock, client, USER, conn.id)
+    assert syncs == [True]
+    assert purge_after == NOW + timedelta(minutes=1, days=7)  # the sync's, not the user's
+    async with db.uow() as u:
+        stored = await u.session.get(TikTokConnection, conn.id)
+    assert stored is not None and stored.purge_after == purge_after
+    assert await count(db, AuditEntry, AuditEntry.action == "tiktok.disconnected") == 1
 
 
 async def test_syncs_meeting_the_revoked_token_at_once_record_one_disconnect(
