@@ -238,7 +238,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("rules", USER, Purpose.AUTOMATION, Basis.CONTRACT, Retention.ACCOUNT, {
         **_cols(C.AUTOMATION, True, "id user_id name text level settings enabled plan_paused_at "
                 "last_run_at created_at updated_at"),
-        **_cols(C.TECHNICAL, False, "due_at lease_owner lease_until stale_warned_as_of"),
+        **_cols(C.TECHNICAL, False, "due_at lease_owner lease_until stale_since"),
     }),
     Table("rule_runs", Owner("rule_id", "rules"), Purpose.AUTOMATION, Basis.CONTRACT,
           Retention.ACCOUNT, {

@@ -188,6 +188,17 @@ async def enqueue_alert(
     await u.outbox.enqueue(user_id, kind, key, params, now, not_before=hold, batch=batch)
 
 
+def _stale_spells(
+    before: dict[str, str] | None, ev: Evaluation, now: datetime
+) -> dict[str, str]:
+    """The stale spells after a run: each account too old now ("<id>:tracker" when it is the
+    tracker's data) → when its spell began (kept from `before` while it goes on)."""
+    before = before or {}
+    keys = [f"{sa.account.id}:tracker" if sa.account.id in ev.tracker_stale else str(sa.account.id)
+            for sa in ev.stale]
+    return {k: before.get(k, now.isoformat()) for k in keys}
+
+
 async def _finish(
     u: UnitOfWork,
     rule: Rule,
@@ -200,16 +211,11 @@ async def _finish(
     catalogue: Catalogue | None = None,
 ) -> None:
     settings = from_json(rule.settings)
-    if ev.stale:
-        # Told once per stale spell: the key holds each account's last good data time, which
-        # stays the same until a sync succeeds again.
-        # For tracker data too old, the trackers' last good pull (TikTok's keeps moving).
-        spell = ",".join(
-            f"{sa.account.id}@t{ev.tracker_stale[sa.account.id]}"
-            if sa.account.id in ev.tracker_stale
-            else f"{sa.account.id}@{sa.account.fresh_as_of}"
-            for sa in ev.stale
-        )
+    spells = _stale_spells(rule.stale_since, ev, now)
+    if spells.keys() - (rule.stale_since or {}).keys():
+        # Told once per stale spell: only when an account's data has just become too old for
+        # the rule. A spell goes on while its data stays too old, even if a late sync nudges
+        # the data's time forward, and ends at the first run that finds the data fresh.
         params: dict[str, object] = {
             "rule_id": rule.id,
             "accounts": [sa.account.id for sa in ev.stale],
@@ -218,6 +224,7 @@ async def _finish(
             params["tracker"] = {
                 str(a): when.isoformat() if when else None for a, when in ev.tracker_stale.items()
             }
+        spell = ",".join(f"{k}@{v}" for k, v in sorted(spells.items()))
         await enqueue_alert(
             u,
             rule.user_id,
@@ -275,7 +282,7 @@ async def _finish(
     # 15 minutes runs hourly on a plan whose floor is 60).
     floor = await rule_floor(u, catalogue, now, rule.user_id) if catalogue else None
     due = next_due(settings.schedule, now, user.time_zone if user else "UTC", floor)
-    await u.rules.release(rule.id, owner, due_at=due, ran_at=now)
+    await u.rules.release(rule.id, owner, due_at=due, ran_at=now, stale_since=spells or None)
 
 
 async def run_rule(

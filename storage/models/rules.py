@@ -40,8 +40,9 @@ class Rule(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # "told once": the freshness the user was last warned about, per rule.
-    stale_warned_as_of: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Told once per stale spell (core.rules.engine): each account whose data was too old at
+    # the last run ("<id>", or "<id>:tracker" for tracker data) → when that spell began.
+    stale_since: Mapped[dict[str, str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -145,12 +145,20 @@ class RulesRepo(RuleReads):
         )
 
     async def release(
-        self, rule_id: int, owner: str, *, due_at: datetime, ran_at: datetime | None
+        self,
+        rule_id: int,
+        owner: str,
+        *,
+        due_at: datetime,
+        ran_at: datetime | None,
+        stale_since: dict[str, str] | None = None,
     ) -> None:
-        """Give a rule back with its next due time (only if this worker still holds it)."""
+        """Give a rule back with its next due time (only if this worker still holds it); a
+        finished run (`ran_at`) also records its stale spells."""
         values: dict[str, Any] = {"lease_owner": None, "lease_until": None, "due_at": due_at}
         if ran_at is not None:
             values["last_run_at"] = ran_at
+            values["stale_since"] = stale_since
         await self._s.execute(
             update(Rule).where(Rule.id == rule_id, Rule.lease_owner == owner).values(**values)
         )

@@ -338,22 +338,41 @@ async def test_a_crash_mid_approval_or_undo_is_finished_and_told(uow: UnitOfWork
                                         changer) == 0
 
 
-async def test_stale_data_skips_the_run_and_tells_once(uow: UnitOfWorkFactory) -> None:
-    await _world(uow, {"a1": ("25", 0)}, fresh=NOW - timedelta(hours=3))
-    rule = await _rule(uow, STOP_LOSS, freshness_minutes=60)
+async def _run_on(uow: UnitOfWorkFactory, changer: FakeChanger, at: datetime,
+                  fresh: datetime) -> None:
+    """Run the (only) rule again at `at`, on data as of `fresh`."""
+    async with uow() as u:
+        for acc in await u.session.scalars(select(AdAccount)):
+            acc.fresh_as_of = fresh
+        for rule in await u.session.scalars(select(Rule)):
+            rule.due_at = at
+        await u.commit()
+    await engine.run_due(uow, FixedClock(at), changer, "w1")
+
+
+async def test_stale_data_skips_the_run_and_tells_once_per_spell(
+        uow: UnitOfWorkFactory) -> None:
+    await _world(uow, {"a1": ("25", 0), "a2": ("5", 0)}, fresh=NOW - timedelta(hours=3))
+    await _rule(uow, STOP_LOSS, freshness_minutes=60)
     changer = FakeChanger()
     await engine.run_due(uow, FixedClock(NOW), changer, "w1")
-    async with uow() as u:
-        r = await u.rules.get(USER, rule.id)
-        assert r is not None
-        r.due_at = NOW + timedelta(hours=1)
-        await u.commit()
-    await engine.run_due(uow, FixedClock(NOW + timedelta(hours=1)), changer, "w1")
+    # A sync that was under way when TikTok began failing lands late: the data's time moves
+    # by seconds, yet it is still too old. The spell goes on; nothing new to tell.
+    await _run_on(uow, changer, NOW + timedelta(hours=1), NOW - timedelta(hours=3) + timedelta(
+        seconds=20))
     assert changer.writes == [] and await _rows(uow, RuleAction) == []
-    runs = await _rows(uow, RuleRun)
-    assert [r.status for r in runs] == ["stale", "stale"]
+    assert [r.status for r in await _rows(uow, RuleRun)] == ["stale", "stale"]
     [alert] = await _rows(uow, OutboxMessage)
     assert alert.kind == "rule_stale"
+
+    # Fresh data ends the spell (the rule acts); data too old again is a new spell, told again
+    # (a2 is still a candidate).
+    await _run_on(uow, changer, NOW + timedelta(hours=2), NOW + timedelta(hours=2, minutes=-5))
+    assert [r.status for r in await _rows(uow, RuleRun)][-1] == "ok"
+    assert changer.writes == [("a1", Change("status", "DISABLE"))]
+    await _run_on(uow, changer, NOW + timedelta(hours=5), NOW + timedelta(hours=2, minutes=-5))
+    stale = [m for m in await _rows(uow, OutboxMessage) if m.kind == "rule_stale"]
+    assert len(stale) == 2
 
 
 async def test_frequency_limit_and_new_slot(uow: UnitOfWorkFactory) -> None:
