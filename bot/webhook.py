@@ -247,11 +247,21 @@ class WebhookHandler:
             self.stats.busy += 1
             log.info("webhook.busy", extra={"update_id": update_id})
             return _unavailable("busy")
+        if self.draining:
+            # The drain began while the claim was being taken: it waits only for the handlers
+            # it saw start, so this one is handed back, not begun.
+            await self.claims.release(update_id)
+            self.stats.refused_draining += 1
+            return _unavailable("draining")
         task = asyncio.create_task(self._handle(update_id, update))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         # asyncio.wait, not wait_for: a client that hangs up must not cancel the handler.
         await asyncio.wait({task}, timeout=self.answer_within)
+        if task.cancelled():
+            # Cut short by the drain, its claim given back: not answered 200, or Telegram
+            # would take it as delivered and never send it again.
+            return _unavailable("draining")
         return web.json_response({})
 
     async def _keep_claim(self, update_id: int) -> None:

@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import queue
+import random
 import signal
 import socket
 import subprocess
@@ -26,10 +27,20 @@ ADMIN_ID = 900
 
 
 def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port nobody uses right now, below the kernel's ephemeral range.
+
+    A port the kernel hands out for bind(0) comes from the range it also gives outgoing
+    connections their local ports from: between this check and the service's bind, a test's
+    connection took one (EADDRINUSE in CI). Below that range only listeners bind."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    while True:
+        port = random.randrange(10_000, low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 class _ForkServer:
