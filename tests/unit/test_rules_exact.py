@@ -18,7 +18,7 @@ from core.metrics import Totals
 from core.rules.evaluate import Facts, compiled
 from core.rules.exact import LIMIT, Sums, Windows, filtered, totals
 from core.rules.model import Condition, Group, Op, Operand, Window
-from core.rules.text import parse_rule
+from core.rules.text import MAX_LENGTH, parse_rule
 
 NOW = datetime(2026, 11, 29, 15, 30, tzinfo=UTC)
 W1, W2 = Window("today"), Window("7d")
@@ -71,6 +71,10 @@ def condition(draw: st.DrawFn, s: Sums) -> Condition:
             tie = Decimal(left) / Decimal(base)
             factors += [tie, tie.next_plus(), tie.next_minus()]
             factors += [round(tie, 3)] if tie.adjusted() < 20 else []
+        # Only factors a rule can say: its numbers are plain digits in at most MAX_LENGTH
+        # characters. (The neighbours of a zero tie, ±1E-1000026, are not: there the Decimal
+        # way's product underflows to zero, and the exact way rightly disagrees.)
+        factors = [f for f in factors if f == 0 or abs(f.adjusted()) < MAX_LENGTH]
         return Condition(name, op, Operand(draw(st.sampled_from(factors)), other), window)
     return Condition(name, op, Operand(draw(threshold(name, s))), window)
 
