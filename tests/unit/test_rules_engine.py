@@ -105,11 +105,12 @@ async def _rule(uow: UnitOfWorkFactory, text: str, **kw: object) -> Rule:
         return found
 
 
-async def _run_again(uow: UnitOfWorkFactory, changer: FakeChanger, at: datetime) -> None:
-    """Run the (only) rule again at `at`, on data synced just before."""
+async def _run_again(uow: UnitOfWorkFactory, changer: FakeChanger, at: datetime,
+                     fresh: datetime | None = None) -> None:
+    """Run the (only) rule again at `at`, on data as of `fresh` (default: synced just before)."""
     async with uow() as u:
         for acc in await u.session.scalars(select(AdAccount)):
-            acc.fresh_as_of = at - timedelta(minutes=5)
+            acc.fresh_as_of = fresh or at - timedelta(minutes=5)
         for rule in await u.session.scalars(select(Rule)):
             rule.due_at = at
         await u.commit()
@@ -338,18 +339,6 @@ async def test_a_crash_mid_approval_or_undo_is_finished_and_told(uow: UnitOfWork
                                         changer) == 0
 
 
-async def _run_on(uow: UnitOfWorkFactory, changer: FakeChanger, at: datetime,
-                  fresh: datetime) -> None:
-    """Run the (only) rule again at `at`, on data as of `fresh`."""
-    async with uow() as u:
-        for acc in await u.session.scalars(select(AdAccount)):
-            acc.fresh_as_of = fresh
-        for rule in await u.session.scalars(select(Rule)):
-            rule.due_at = at
-        await u.commit()
-    await engine.run_due(uow, FixedClock(at), changer, "w1")
-
-
 async def test_stale_data_skips_the_run_and_tells_once_per_spell(
         uow: UnitOfWorkFactory) -> None:
     await _world(uow, {"a1": ("25", 0), "a2": ("5", 0)}, fresh=NOW - timedelta(hours=3))
@@ -358,8 +347,8 @@ async def test_stale_data_skips_the_run_and_tells_once_per_spell(
     await engine.run_due(uow, FixedClock(NOW), changer, "w1")
     # A sync that was under way when TikTok began failing lands late: the data's time moves
     # by seconds, yet it is still too old. The spell goes on; nothing new to tell.
-    await _run_on(uow, changer, NOW + timedelta(hours=1), NOW - timedelta(hours=3) + timedelta(
-        seconds=20))
+    late = NOW - timedelta(hours=3) + timedelta(seconds=20)
+    await _run_again(uow, changer, NOW + timedelta(hours=1), late)
     assert changer.writes == [] and await _rows(uow, RuleAction) == []
     assert [r.status for r in await _rows(uow, RuleRun)] == ["stale", "stale"]
     [alert] = await _rows(uow, OutboxMessage)
@@ -367,10 +356,10 @@ async def test_stale_data_skips_the_run_and_tells_once_per_spell(
 
     # Fresh data ends the spell (the rule acts); data too old again is a new spell, told again
     # (a2 is still a candidate).
-    await _run_on(uow, changer, NOW + timedelta(hours=2), NOW + timedelta(hours=2, minutes=-5))
+    await _run_again(uow, changer, NOW + timedelta(hours=2))
     assert [r.status for r in await _rows(uow, RuleRun)][-1] == "ok"
     assert changer.writes == [("a1", Change("status", "DISABLE"))]
-    await _run_on(uow, changer, NOW + timedelta(hours=5), NOW + timedelta(hours=2, minutes=-5))
+    await _run_again(uow, changer, NOW + timedelta(hours=5), NOW + timedelta(hours=2))
     stale = [m for m in await _rows(uow, OutboxMessage) if m.kind == "rule_stale"]
     assert len(stale) == 2
 
