@@ -24,13 +24,13 @@ from storage.uow import UnitOfWorkFactory
 router = Router(name="accounts")
 
 
-async def overview_screen(uow: UnitOfWorkFactory, user: User, page: int = 0,
+async def overview_screen(uow: UnitOfWorkFactory, clock: Clock, user: User, page: int = 0,
                           plan: Plan | None = None) -> view.Screen:
     """The user's connections and ad accounts (`plan`: whose limit paused what it paused)."""
     async with uow() as u:
         connections = await u.connections.connections(user.id)
         accounts = {c.id: await u.connections.accounts_of(c.id) for c in connections}
-    return view.overview(connections, accounts, user.time_zone, page, plan,
+    return view.overview(connections, accounts, user.time_zone, clock.now(), page, plan,
                          pixels_on=is_on(user, "pixels"),
                          audiences_on=is_on(user, "audiences"),
                          catalogs_on=is_on(user, "catalogs"))
@@ -44,7 +44,7 @@ async def open_accounts(query: CallbackQuery, db_user: User | None, uow: UnitOfW
         await query.answer(sign_up_first(), show_alert=True)
         return
     plan = await plan_of(uow, plans.current(), clock, db_user.id)
-    await show(query, await overview_screen(uow, db_user, 0, plan))
+    await show(query, await overview_screen(uow, clock, db_user, 0, plan))
     await query.answer()
 
 
@@ -68,7 +68,7 @@ async def accounts_action(
     catalogue = plans.current()
     if action in ("show", "page"):
         plan = await plan_of(uow, catalogue, clock, db_user.id)
-        await show(query, await overview_screen(uow, db_user, callback_data.page, plan))
+        await show(query, await overview_screen(uow, clock, db_user, callback_data.page, plan))
     elif action in ("connect", "reconnect"):
         if tiktok is None:
             await query.answer(view.not_configured(), show_alert=True)
@@ -105,7 +105,7 @@ async def accounts_action(
             await query.answer(view.not_found(), show_alert=True)
             return
         plan = await plan_of(uow, catalogue, clock, db_user.id)
-        await show(query, await overview_screen(uow, db_user, callback_data.page, plan))
+        await show(query, await overview_screen(uow, clock, db_user, callback_data.page, plan))
     elif action in ("disconnect", "disconnect_yes"):
         async with uow() as u:
             conn = await u.connections.connection(db_user.id, target)

@@ -175,7 +175,7 @@ async def _card(ctx: _Ctx) -> str | None:
     )
     if found is None:
         return stale()
-    await show(ctx.query, view.card(found, ctx.period, ctx.user.time_zone))
+    await show(ctx.query, view.card(found, ctx.period, ctx.user.time_zone, ctx.clock.now()))
     return None
 
 

@@ -63,7 +63,7 @@ async def summary_screen(
 ) -> Screen:
     """The stats summary for a period."""
     data = await summary(uow, clock, user.id, period, custom)
-    return view.summary(data, period, user.time_zone, page)
+    return view.summary(data, period, user.time_zone, page, clock.now())
 
 
 @router.message(Command("stats"))
@@ -193,7 +193,7 @@ async def level_screen(
     """One drill-down level of an account for a period; None if the account is not the user's
     (or no longer tracked)."""
     data = await breakdown(uow, clock, user.id, account_id, level, parent, period, custom, page)
-    return None if data is None else view.breakdown(data, period, user.time_zone)
+    return None if data is None else view.breakdown(data, period, user.time_zone, clock.now())
 
 
 async def _parent_of(ctx: _Ctx, account_id: int, level: str,

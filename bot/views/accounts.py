@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiogram import html
@@ -27,6 +27,7 @@ def overview(
     connections: list[TikTokConnection],
     accounts: dict[int, list[AdAccount]],
     user_tz: str,
+    now: datetime,
     page: int = 0,
     plan: Plan | None = None,
     pixels_on: bool = False,
@@ -65,8 +66,8 @@ def overview(
         mark = "✅" if acc.tracked else "⏸" if held else "⬜"
         lines.append(
             f"{mark} {html.quote(acc.name)} · <code>{acc.advertiser_id}</code> · {acc.currency}"
-            f" · {zone_label(acc.time_zone, datetime.now(UTC))} · {html.quote(acc.status)}"
-            f" · {freshness(acc.fresh_as_of, user_tz)}"
+            f" · {zone_label(acc.time_zone, now)} · {html.quote(acc.status)}"
+            f" · {freshness(acc.fresh_as_of, user_tz, now)}"
         )
         if acc.purge_after is not None:
             lines.append(_("   ⚠️ no longer reachable with this login; its data is deleted on "
@@ -146,7 +147,7 @@ def disconnected(name: str, purge_at: datetime, user_tz: str) -> str:
     ).format(name=html.quote(name), date=when)
 
 
-def connected(accounts: list[AccountInfo], updated: bool,
+def connected(accounts: list[AccountInfo], updated: bool, now: datetime,
               untracked: list[AccountInfo] | None = None, hit: LimitHit | None = None) -> Screen:
     """The chat message after a successful consent; the accounts the plan left untracked, why,
     and ⭐ Upgrade."""
@@ -156,7 +157,7 @@ def connected(accounts: list[AccountInfo], updated: bool,
         bc = f" · {html.quote(a.bc_name)}" if a.bc_name else ""
         lines.append(
             f"• {html.quote(a.name)} (<code>{a.advertiser_id}</code>) · {a.currency}"
-            f" · {zone_label(a.time_zone, datetime.now(UTC))}{bc}"
+            f" · {zone_label(a.time_zone, now)}{bc}"
         )
     if len(accounts) > 30:
         lines.append(_("…and {count} more.").format(count=len(accounts) - 30))

@@ -68,22 +68,27 @@ def yes_no(value: bool) -> str:
 
 
 def freshness(
-    fresh_as_of: datetime | None, user_tz: str, today_as_of: datetime | None = None
+    fresh_as_of: datetime | None,
+    user_tz: str,
+    now: datetime,
+    today_as_of: datetime | None = None,
 ) -> str:
-    """`data as of 14:05` (with the date when it is not today in the user's zone); during the
-    first sync, what is in already: `today as of 18:01 · history loading`."""
+    """`data as of 14:05` (with the date when it is not `now`'s day in the user's zone); during
+    the first sync, what is in already: `today as of 18:01 · history loading`."""
     if fresh_as_of is None and today_as_of is not None:
-        return _("today as of {time} · history loading").format(time=_local(today_as_of, user_tz))
+        return _("today as of {time} · history loading").format(
+            time=_local(today_as_of, user_tz, now)
+        )
     if fresh_as_of is None:
         return _("not synced yet")
-    return _("data as of {time}").format(time=_local(fresh_as_of, user_tz))
+    return _("data as of {time}").format(time=_local(fresh_as_of, user_tz, now))
 
 
-def _local(moment: datetime, user_tz: str) -> str:
-    """`14:05`, or `01.03 14:05` when it is not today in the user's zone."""
+def _local(moment: datetime, user_tz: str, now: datetime) -> str:
+    """`14:05`, or `01.03 14:05` when it is not `now`'s day in the user's zone."""
     zone = ZoneInfo(user_tz)
     local = moment.astimezone(zone)
-    same_day = local.date() == datetime.now(zone).date()
+    same_day = local.date() == now.astimezone(zone).date()
     return local.strftime("%H:%M" if same_day else "%d.%m %H:%M")
 
 

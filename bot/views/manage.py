@@ -3,6 +3,7 @@ the outcome with Undo, and bulk progress."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from aiogram import html
@@ -163,7 +164,7 @@ def _bulk_buttons(
     return sizes
 
 
-def card(data: ObjectCard, period: Period, user_tz: str) -> Screen:
+def card(data: ObjectCard, period: Period, user_tz: str, now: datetime) -> Screen:
     """One object: status, budget, bid and numbers, with the changes it can take."""
     obj, acc, loc = data.obj, data.account, _loc()
     t = data.totals
@@ -196,7 +197,7 @@ def card(data: ObjectCard, period: Period, user_tz: str) -> Screen:
         + _("spend {spend} · conv {conv} · CPA {cpa}").format(
             spend=money(t.spend, acc.currency, loc), conv=number(t.conversions, loc), cpa=cpa
         ),
-        f"<i>{freshness(acc.fresh_as_of, user_tz)}</i>",
+        f"<i>{freshness(acc.fresh_as_of, user_tz, now)}</i>",
     ]
     kb = InlineKeyboardBuilder()
     code = LEVEL_CODE[obj.level]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 
@@ -175,7 +175,7 @@ def _period_buttons(
     )
 
 
-def summary(data: Summary, period: Period, user_tz: str, page: int) -> Screen:
+def summary(data: Summary, period: Period, user_tz: str, page: int, now: datetime) -> Screen:
     """All tracked accounts for the period, a few per page, with per-currency totals."""
     kb = InlineKeyboardBuilder()
     if not data.accounts:
@@ -193,11 +193,12 @@ def summary(data: Summary, period: Period, user_tz: str, page: int) -> Screen:
         _("Each ad account is read in its own time zone."),
     ]
     for acc in shown:
-        zone = zone_label(acc.time_zone, acc.fresh_as_of or datetime.now(UTC))
+        zone = zone_label(acc.time_zone, acc.fresh_as_of or now)
         lines += [
             "",
             f"<b>{html.quote(acc.name)}</b> · {acc.currency} · {zone}",
-            f"<i>{_days(acc.days)} · {freshness(acc.fresh_as_of, user_tz, acc.today_as_of)}</i>",
+            f"<i>{_days(acc.days)} · "
+            f"{freshness(acc.fresh_as_of, user_tz, now, acc.today_as_of)}</i>",
             *metrics_block(acc.current, acc.previous, acc.currency),
             *tracker_lines(acc.tracker, acc.currency, acc.unmapped_spend),
         ]
@@ -218,7 +219,7 @@ def summary(data: Summary, period: Period, user_tz: str, page: int) -> Screen:
     return "\n".join(lines), kb.as_markup()
 
 
-def breakdown(data: Breakdown, period: Period, user_tz: str) -> Screen:
+def breakdown(data: Breakdown, period: Period, user_tz: str, now: datetime) -> Screen:
     """One level's objects by spend, numbered, each with its change; drill, page, chart, CSV."""
     acc = data.account
     code = LEVEL_CODE[data.level]
@@ -229,7 +230,7 @@ def breakdown(data: Breakdown, period: Period, user_tz: str) -> Screen:
         f"📈 <b>{where}</b>",
         f"{level_name(data.level)} · {period_name(period)}"
         + (f" ({data.page + 1}/{data.pages})" if data.pages > 1 else ""),
-        f"<i>{_days(acc.days)} · {freshness(acc.fresh_as_of, user_tz, acc.today_as_of)}</i>",
+        f"<i>{_days(acc.days)} · {freshness(acc.fresh_as_of, user_tz, now, acc.today_as_of)}</i>",
         "",
     ]
     loc = _loc()

@@ -18,7 +18,8 @@ from storage.models import AdAccount, SyncJob, TikTokConnection
 from storage.uow import UnitOfWorkFactory
 
 USER = 8
-NOW = datetime.now(UTC).replace(microsecond=0)
+# Just past midnight: a time from before it is shown with its day.
+NOW = datetime(2026, 11, 30, 0, 4, tzinfo=UTC)
 
 
 async def _accounts(uow: UnitOfWorkFactory) -> None:
@@ -51,13 +52,6 @@ async def _accounts(uow: UnitOfWorkFactory) -> None:
         await u.commit()
 
 
-def _shown(moment: datetime) -> str:
-    """A time as the screen shows it to a UTC reader: with the day when it is not today (the
-    run may have passed midnight since NOW)."""
-    today = datetime.now(UTC).date()
-    return moment.strftime("%H:%M" if moment.date() == today else "%d.%m %H:%M")
-
-
 async def test_first_sync_says_what_is_in_and_what_is_loading(engine: AsyncEngine) -> None:
     uow = UnitOfWorkFactory(session_factory(engine), None)
     await _accounts(uow)
@@ -71,9 +65,9 @@ async def test_first_sync_says_what_is_in_and_what_is_loading(engine: AsyncEngin
         ("ru", "сегодня на {t} · история загружается", "ещё не синхронизирован", "данные на {t}"),
     ):
         with i18n.context(), i18n.use_locale(lang):
-            text, _ = view.summary(data, Period.TODAY, "UTC", 0)
+            text, _ = view.summary(data, Period.TODAY, "UTC", 0, NOW)
         blocks = {b.split("\n")[0].split(" · ")[0]: b for b in text.split("\n\n")[1:]}
-        loaded, fresh = (_shown(NOW - timedelta(minutes=m)) for m in (3, 5))
+        loaded, fresh = "00:01", "29.11 23:59"
         assert loading.format(t=loaded) in blocks["<b>Loading</b>"], lang
         assert waiting in blocks["<b>Waiting</b>"], lang
         assert synced.format(t=fresh) in blocks["<b>Synced</b>"], lang

@@ -96,7 +96,7 @@ async def test_summary_breakdown_chart_and_csv_carry_tracker_numbers(engine: Asy
                                 "Unmapped spend", "$20.00")),
                         ("ru", ("Трекер: доход", "прибыль", "ROI 30", "Несопоставленный"))):
         with i18n.context(), i18n.use_locale(lang):
-            text, _ = view.summary(data, Period.LAST_7, "UTC", 0)
+            text, _ = view.summary(data, Period.LAST_7, "UTC", 0, NOW)
         for word in words:
             assert word in text, (lang, word, text)
 
@@ -107,7 +107,7 @@ async def test_summary_breakdown_chart_and_csv_carry_tracker_numbers(engine: Asy
     assert by_id["A"].tracker is not None and by_id["A"].tracker.profit == Decimal("30")
     assert by_id["B"].tracker is None
     with i18n.context(), i18n.use_locale("en"):
-        text, _ = view.breakdown(lines, Period.LAST_7, "UTC")
+        text, _ = view.breakdown(lines, Period.LAST_7, "UTC", NOW)
     assert text.count("Tracker: revenue") == 1  # only the campaign with tracker data
 
     chart = await chart_data(uow, clock, USER, account_id, Period.LAST_7, None)

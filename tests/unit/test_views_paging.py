@@ -54,7 +54,8 @@ def test_summary_of_seven_accounts_has_two_pages() -> None:
     i18n = make_i18n()
     with i18n.context(), i18n.use_locale("en"):
         text, markup = view.summary(
-            Summary(accounts, {"USD": Decimal(21)}), Period.YESTERDAY, "UTC", 1
+            Summary(accounts, {"USD": Decimal(21)}), Period.YESTERDAY, "UTC", 1,
+            datetime(2026, 11, 29, 12, tzinfo=UTC),
         )
     assert "(2/2)" in text and "Account 5" in text and "Account 4" not in text
     buttons = [b for row in markup.inline_keyboard for b in row]
