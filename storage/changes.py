@@ -28,6 +28,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -153,7 +154,10 @@ def row_snapshot(obj: Any) -> dict[str, Any]:
 
 def detached(cls: type[V], snapshot: dict[str, Any]) -> V:
     """A detached object of `cls` with these column values, as a closed session leaves one."""
-    obj = cls(**snapshot)
+    # Straight into the instance's state, as a query's load fills it: the constructor sets
+    # each column through its attribute events (3× the time, on every update's user).
+    obj: V = inspect(cls).class_manager.new_instance()
+    instance_state(obj).dict.update(snapshot)
     make_transient_to_detached(obj)
     return obj
 

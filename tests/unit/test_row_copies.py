@@ -90,6 +90,25 @@ async def test_a_change_is_seen_by_the_next_update(engine: AsyncEngine) -> None:
     assert harness.session.calls[0].text == "Please send /start to sign up first."
 
 
+async def test_each_reader_gets_its_own_copy_that_saves_like_a_loaded_user(
+    engine: AsyncEngine,
+) -> None:
+    uow = UnitOfWorkFactory(session_factory(engine), None)
+    await _sign_up(uow)
+    first = await uow.live_user(UID)  # read from the database, and kept
+    mine, theirs = await uow.live_user(UID), await uow.live_user(UID)  # from the copy
+    assert first is not None and mine is not None and theirs is not None
+    mine.language = "ru"
+    assert theirs.language == "en" and (await uow.live_user(UID)).language == "en"  # type: ignore[union-attr]
+    # A copy is a detached user as a closed session leaves one: its change is saved, and only
+    # its change.
+    async with uow() as u:
+        await u.session.merge(mine)
+        await u.commit()
+    again = await uow.live_user(UID)
+    assert again is not None and (again.language, again.first_name) == ("ru", first.first_name)
+
+
 async def test_conversation_state_copy_follows_the_row(engine: AsyncEngine) -> None:
     uow = UnitOfWorkFactory(session_factory(engine), None)
     storage = DatabaseStorage(uow)
