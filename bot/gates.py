@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from inspect import isclass
 from typing import Any
 
@@ -21,7 +22,7 @@ from aiogram import Router
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.dispatcher.event.handler import HandlerObject
 from aiogram.filters import Command, StateFilter
-from aiogram.filters.callback_data import CallbackQueryFilter
+from aiogram.filters.callback_data import CallbackData, CallbackQueryFilter
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
@@ -46,7 +47,12 @@ class Gate:
             data = event.data or ""
             for button in self.buttons:
                 # The prefix first: unpacking another kind of data raises, at ~2 µs a try.
-                if data.startswith(button.callback_data.__prefix__) and await button(event):
+                if not data.startswith(button.callback_data.__prefix__):
+                    continue
+                # What CallbackQueryFilter checks, on data unpacked once for every gate the
+                # press passes (a menu press met eight routers' MenuCb filters, ~8 µs each).
+                found = _unpacked(button.callback_data, data)
+                if found is not None and (button.rule is None or button.rule.resolve(found)):
                     return True
             return False
         if isinstance(event, Message):
@@ -54,6 +60,16 @@ class Gate:
             text = event.text or event.caption
             return bool(text) and text.startswith(tuple(self.commands))
         return True
+
+
+@lru_cache(maxsize=1024)
+def _unpacked(kind: type[CallbackData], data: str) -> CallbackData | None:
+    """A press's data as `kind`, or None when it is not one. Shared by the gates, which only
+    read it; handlers get their own from their filters."""
+    try:
+        return kind.unpack(data)
+    except (TypeError, ValueError):
+        return None
 
 
 def gate_routers(root: Router) -> int:
