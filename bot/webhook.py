@@ -24,7 +24,7 @@ Why each piece is here (telegram-bot-platform.md §5.2):
   what the first handling had sent is not sent again (bot/once_sends.py).
 - **Draining.** After SIGTERM (`drain`) new updates get 503 (Telegram retries; the balancer
   moves on to another instance), the ones in hand get the grace period, and whatever is cut
-  short gives its claim back.
+  short gives its claim back and is answered 503 too, so it is sent again.
 """
 
 from __future__ import annotations
