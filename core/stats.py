@@ -236,13 +236,7 @@ async def breakdown(
             before = await u.stats.objects_hours(acc.id, level, ids, prev.end, days.until_hour)
         else:
             before = await u.stats.objects_sums(acc.id, level, ids, prev.start, prev.end)
-        # An account's tracker numbers are the sums of its campaigns' (a pull writes every
-        # level at once): none for the account in the period, none for any of its objects.
-        pulled = (
-            await u.tracker_stats.objects_sums(acc.id, level, ids, days.start, days.end)
-            if head.tracker is not None and ids
-            else {}
-        )
+        pulled = await u.tracker_stats.objects_sums(acc.id, level, ids, days.start, days.end)
     lines = [
         Line(r.object_id, r.name, r.status, _totals(r.sums), _totals(before.get(r.object_id)),
              _tracker(pulled.get(r.object_id), r.sums.spend))
