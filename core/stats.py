@@ -424,9 +424,6 @@ async def tracker_lookup(
     return lookup
 
 
-UNMAPPED_DAYS = 7
-
-
 @dataclass(frozen=True)
 class Unmapped:
     """What one tracker's mapping leaves out over the last days: TikTok campaigns with spend
@@ -442,18 +439,29 @@ async def unmapped(
     user_id: int,
     tracker_id: int,
     linked: set[tuple[int, str]],
-    days: int = UNMAPPED_DAYS,
 ) -> Unmapped | None:
-    """Unmapped spend and revenue of the user's tracker over the last `days` days; `linked` is
-    its effective links as (ad account, TikTok campaign) pairs (core.trackers.mapping). None if
-    the tracker is not the user's."""
-    end = clock.now().date()
-    start = end - timedelta(days=days - 1)
+    """Unmapped spend and revenue of the user's tracker over the last 7 days; `linked` is its
+    effective links as (ad account, TikTok campaign) pairs (core.trackers.mapping). None if the
+    tracker is not the user's."""
+    # The days are Stats' "Last 7 days" (core.periods): the complete days up to yesterday, in
+    # each account's own time zone for its spend and in the tracker's for its revenue, so a
+    # campaign's spend here is the one its Stats screen shows.
+    now = clock.now()
     async with uow() as u:
-        if not await u.tracker_stats.owned(user_id, tracker_id):
+        tracker_zone = await u.tracker_stats.time_zone(user_id, tracker_id)
+        if tracker_zone is None:
             return None
-        spending = await u.tracker_stats.campaign_spend(user_id, start, end)
-        revenue = await u.tracker_stats.unmapped_revenue(tracker_id, start, end)
+        by_days: dict[DateRange, list[int]] = {}
+        for account_id, zone in await u.tracker_stats.tracked_zones(user_id):
+            by_days.setdefault(resolve(Period.LAST_7, now, zone), []).append(account_id)
+        spending = [
+            row
+            for days, ids in by_days.items()
+            for row in await u.tracker_stats.campaign_spend(ids, days.start, days.end)
+        ]
+        days = resolve(Period.LAST_7, now, tracker_zone)
+        revenue = await u.tracker_stats.unmapped_revenue(tracker_id, days.start, days.end)
+    spending.sort(key=lambda row: row[4], reverse=True)
     spend = [(name, cur, v) for acc, cid, name, cur, v in spending if (acc, cid) not in linked]
     return Unmapped(spend, revenue)
 

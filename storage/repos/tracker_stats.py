@@ -195,22 +195,30 @@ class TrackerStatsRepo:
         )
         return {(r[0], r[1]): _sums(tuple(r)[2:]) for r in rows}
 
+    async def tracked_zones(self, user_id: int) -> list[tuple[int, str]]:
+        """The user's ad accounts that trackers take spend from: (id, the account's time zone)."""
+        rows = await self._s.execute(
+            select(AdAccount.id, AdAccount.time_zone)
+            .join(TikTokConnection, TikTokConnection.id == AdAccount.connection_id)
+            .where(TikTokConnection.user_id == user_id, AdAccount.tracked.is_(True))
+        )
+        return [(int(r[0]), str(r[1])) for r in rows]
+
     async def campaign_spend(
-        self, user_id: int, start: date, end: date
+        self, account_ids: Sequence[int], start: date, end: date
     ) -> list[tuple[int, str, str, str, Decimal]]:
-        """The user's tracked ad accounts' campaigns with spend over a range (each in its own
-        account's days): (ad account, campaign id, name, currency, spend), by spend."""
+        """Given ad accounts' campaigns with spend over a range of their days: (ad account,
+        campaign id, name, currency, spend), by spend."""
         spend = func.sum(MetricDaily.spend).label("spend")
         rows = await self._s.execute(
             select(AdObject.ad_account_id, AdObject.object_id, AdObject.name,
                    AdAccount.currency, spend)
             .join(AdAccount, AdAccount.id == AdObject.ad_account_id)
-            .join(TikTokConnection, TikTokConnection.id == AdAccount.connection_id)
             .join(MetricDaily, (MetricDaily.ad_account_id == AdObject.ad_account_id)
                   & (MetricDaily.level == "campaign")
                   & (MetricDaily.object_id == AdObject.object_id))
-            .where(TikTokConnection.user_id == user_id, AdAccount.tracked.is_(True),
-                   AdObject.level == "campaign", MetricDaily.day >= start, MetricDaily.day <= end)
+            .where(AdAccount.id.in_(list(account_ids)), AdObject.level == "campaign",
+                   MetricDaily.day >= start, MetricDaily.day <= end)
             .group_by(AdObject.ad_account_id, AdObject.object_id, AdObject.name,
                       AdAccount.currency)
             .having(func.sum(MetricDaily.spend) > 0)
@@ -230,12 +238,11 @@ class TrackerStatsRepo:
         )
         return Decimal(total or 0)
 
-    async def owned(self, user_id: int, tracker_id: int) -> bool:
-        """Whether the tracker is the user's."""
-        found = await self._s.scalar(
-            select(Tracker.id).where(Tracker.id == tracker_id, Tracker.user_id == user_id)
+    async def time_zone(self, user_id: int, tracker_id: int) -> str | None:
+        """The tracker's own time zone (its days), or None if it is not the user's."""
+        return await self._s.scalar(
+            select(Tracker.time_zone).where(Tracker.id == tracker_id, Tracker.user_id == user_id)
         )
-        return found is not None
 
     async def last_pushes(self, user_id: int) -> dict[int, datetime]:
         """Per tracker of the user, when the tracker last accepted a pushed cost."""

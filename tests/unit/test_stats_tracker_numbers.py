@@ -143,3 +143,60 @@ async def test_another_user_reads_nothing(engine: AsyncEngine) -> None:
                              None) is None
     assert await unmapped(uow, clock, OTHER, tracker_id, set()) is None
     assert (await summary(uow, clock, OTHER, Period.LAST_7)).accounts == []
+
+
+async def test_unmapped_spend_and_revenue_are_stats_last_7_days_in_their_own_zones(
+    engine: AsyncEngine,
+) -> None:
+    """At 02:00 UTC it is still yesterday evening in São Paulo and already morning in Tokyo:
+    each account's spend and the tracker's revenue are counted over its own last 7 complete
+    days, as the Stats screen's "Last 7 days" shows them."""
+    uow = UnitOfWorkFactory(session_factory(engine), None)
+    now = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+    clock = FixedClock(now)
+    await register_user(uow, clock, SignUp(USER, "Ann", None, None, "en", "UTC", None, False))
+    sp_today, tokyo_today = now.date() - timedelta(days=1), now.date()
+    async with uow() as u:
+        conn = TikTokConnection(user_id=USER, display_name="me", status="active")
+        u.session.add(conn)
+        await u.session.flush()
+        accounts = {}
+        for adv, zone in (("SP", "America/Sao_Paulo"), ("TK", "Asia/Tokyo")):
+            acc = AdAccount(connection_id=conn.id, advertiser_id=adv, name=adv, currency="USD",
+                            time_zone=zone, fresh_as_of=now)
+            u.session.add(acc)
+            await u.session.flush()
+            accounts[adv] = acc.id
+            u.session.add(AdObject(ad_account_id=acc.id, level="campaign", object_id=adv,
+                                   campaign_id=adv, name=f"Camp {adv}",
+                                   operation_status="ENABLE"))
+        # Per account: its today (not a complete day), its first and last counted days, and
+        # the day before the window.
+        for adv, today in (("SP", sp_today), ("TK", tokyo_today)):
+            for back, value in ((0, "1000"), (1, "1"), (7, "10"), (8, "100")):
+                u.session.add(MetricDaily(ad_account_id=accounts[adv], level="campaign",
+                                          object_id=adv, day=today - timedelta(days=back),
+                                          spend=Decimal(value), impressions=1, clicks=1,
+                                          conversions=0))
+        tracker = Tracker(user_id=USER, kind="keitaro", name="K", base_url="https://k.example",
+                          time_zone="Asia/Tokyo", currency="USD", status="active")
+        u.session.add(tracker)
+        await u.session.flush()
+        for back, value in ((0, "500"), (1, "2"), (7, "20"), (8, "200")):
+            u.session.add(TrackerUnmapped(tracker_id=tracker.id, tracker_campaign_id="9",
+                                          day=tokyo_today - timedelta(days=back),
+                                          id_value=f"x{back}", clicks=1, conversions=1,
+                                          revenue=Decimal(value)))
+        await u.commit()
+        tracker_id = tracker.id
+
+    left = await unmapped(uow, clock, USER, tracker_id, set())
+    assert left is not None
+    assert sorted((n, s) for n, _c, s in left.spend) == [
+        ("Camp SP", Decimal("11")), ("Camp TK", Decimal("11"))
+    ]
+    assert left.revenue == Decimal("22")
+    for account_id in accounts.values():  # what each account's campaigns screen shows
+        shown = await breakdown(uow, clock, USER, account_id, "campaign", None, Period.LAST_7,
+                                None, 0)
+        assert shown is not None and [x.current.spend for x in shown.lines] == [Decimal("11")]
