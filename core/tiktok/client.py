@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import mimetypes
 import random
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, overload
@@ -12,6 +10,7 @@ from typing import Any, TypeVar, overload
 import aiohttp
 
 from core.tiktok.config import TikTokConfig
+from core.tiktok.creative_calls import CreativeCalls
 from core.tiktok.models import (
     Ad,
     AdGroup,
@@ -20,11 +19,9 @@ from core.tiktok.models import (
     BusinessCenter,
     Campaign,
     Identity,
-    ImageInfo,
     RevokeResult,
     StatusUpdateResult,
     TokenGrant,
-    VideoInfo,
 )
 from core.tiktok.oauth import DEFAULT_AUTH_URL, consent_url
 from core.tiktok.parsing import as_list, as_mapping, chunks, id_str, str_tuple
@@ -41,13 +38,10 @@ BC_PAGE_SIZE = 50
 IDENTITY_PAGE_SIZE = 100
 ADVERTISER_INFO_BATCH = 100
 STATUS_IDS_BATCH = 20
-VIDEO_INFO_BATCH = 60
-IMAGE_INFO_BATCH = 100
-MATERIAL_SEARCH_PAGE_SIZE = 100  # spec §5.3 search: page_size 1-100
 STATUSES = ("ENABLE", "DISABLE", "DELETE")
 
 
-class TikTokClient(ReportCalls):
+class TikTokClient(ReportCalls, CreativeCalls):
     """Typed async client; every call except the OAuth exchange takes the user's token."""
 
     def __init__(
@@ -151,17 +145,15 @@ class TikTokClient(ReportCalls):
         self, token: str, advertiser_ids: Sequence[str], *, fields: Sequence[str] | None = None
     ) -> list[Advertiser]:
         """Ad account details, batched by 100 ids (spec §3.1)."""
-
-        async def one(batch: list[str]) -> list[Advertiser]:
-            params: dict[str, Any] = {"advertiser_ids": batch}
-            if fields:
-                params["fields"] = list(fields)
-            reply = await self.transport.call("GET", "advertiser/info/", token=token, params=params)
-            items = as_list(as_mapping(reply.data).get("list"))
-            return [Advertiser.from_api(as_mapping(i)) for i in items]
-
-        batches = chunks(dict.fromkeys(map(id_str, advertiser_ids)), ADVERTISER_INFO_BATCH)
-        return _flatten(await asyncio.gather(*(one(b) for b in batches)))
+        items = await self._batched_list(
+            "advertiser/info/",
+            "advertiser_ids",
+            token,
+            advertiser_ids,
+            ADVERTISER_INFO_BATCH,
+            {"fields": list(fields)} if fields else {},
+        )
+        return [Advertiser.from_api(i) for i in items]
 
     async def get_business_centers(
         self,
@@ -341,139 +333,6 @@ class TikTokClient(ReportCalls):
             "ad/status/update/", "ad_ids", "ad_id", token, advertiser_id, ad_ids, status
         )
 
-    # ---- Creatives (spec §5) ---------------------------------------------------------
-
-    async def upload_video_file(
-        self, token: str, advertiser_id: str, content: bytes, file_name: str
-    ) -> VideoInfo:
-        """Upload video bytes with their MD5 signature (spec §5.1)."""
-        signature = hashlib.md5(content).hexdigest()
-        fields = {
-            "advertiser_id": advertiser_id,
-            "upload_type": "UPLOAD_BY_FILE",
-            "video_signature": signature,
-            "file_name": file_name,
-        }
-        data = await self._upload(
-            "file/video/ad/upload/", token, fields, "video_file", content, file_name
-        )
-        return VideoInfo.from_api(_first_object(data))
-
-    async def upload_video_url(
-        self, token: str, advertiser_id: str, video_url: str, file_name: str | None = None
-    ) -> VideoInfo:
-        """Have TikTok fetch a video from a URL (spec §5.1)."""
-        fields = {
-            "advertiser_id": advertiser_id,
-            "upload_type": "UPLOAD_BY_URL",
-            "video_url": video_url,
-            "file_name": file_name,
-        }
-        data = await self._upload("file/video/ad/upload/", token, fields)
-        return VideoInfo.from_api(_first_object(data))
-
-    async def upload_image_file(
-        self, token: str, advertiser_id: str, content: bytes, file_name: str
-    ) -> ImageInfo:
-        """Upload image bytes with their MD5 signature (spec §5.2)."""
-        signature = hashlib.md5(content).hexdigest()
-        fields = {
-            "advertiser_id": advertiser_id,
-            "upload_type": "UPLOAD_BY_FILE",
-            "image_signature": signature,
-            "file_name": file_name,
-        }
-        data = await self._upload(
-            "file/image/ad/upload/", token, fields, "image_file", content, file_name
-        )
-        return ImageInfo.from_api(_first_object(data))
-
-    async def upload_image_url(
-        self, token: str, advertiser_id: str, image_url: str, file_name: str | None = None
-    ) -> ImageInfo:
-        """Have TikTok fetch an image from a URL (spec §5.2)."""
-        fields = {
-            "advertiser_id": advertiser_id,
-            "upload_type": "UPLOAD_BY_URL",
-            "image_url": image_url,
-            "file_name": file_name,
-        }
-        data = await self._upload("file/image/ad/upload/", token, fields)
-        return ImageInfo.from_api(_first_object(data))
-
-    async def get_video_info(
-        self, token: str, advertiser_id: str, video_ids: Sequence[str]
-    ) -> list[VideoInfo]:
-        """Video details, 60 ids per call; unusable ids are silently dropped (spec §5.3)."""
-        items = await self._batched_info(
-            "file/video/ad/info/",
-            "video_ids",
-            token,
-            advertiser_id,
-            video_ids,
-            VIDEO_INFO_BATCH,
-        )
-        return [VideoInfo.from_api(i) for i in items]
-
-    async def get_image_info(
-        self, token: str, advertiser_id: str, image_ids: Sequence[str]
-    ) -> list[ImageInfo]:
-        """Image details, 100 ids per call (spec §5.3)."""
-        items = await self._batched_info(
-            "file/image/ad/info/",
-            "image_ids",
-            token,
-            advertiser_id,
-            image_ids,
-            IMAGE_INFO_BATCH,
-        )
-        return [ImageInfo.from_api(i) for i in items]
-
-    async def search_videos(
-        self,
-        token: str,
-        advertiser_id: str,
-        *,
-        video_ids: Sequence[str] | None = None,
-        material_ids: Sequence[str] | None = None,
-        width: int | None = None,
-        height: int | None = None,
-        displayable: bool | None = None,
-    ) -> list[VideoInfo]:
-        """The ad account's asset-library videos matching the filters, every page (spec §5.3).
-
-        The search filters by ids, size and ratio only: a video is found by its file name or
-        MD5 signature by reading the list (spec §5.3 has no name or signature filter)."""
-        filtering = _material_filter(material_ids, width, height, displayable)
-        if video_ids:
-            filtering["video_ids"] = [id_str(i) for i in video_ids]
-        params = {"advertiser_id": advertiser_id, "filtering": filtering or None}
-        items = await self._get_all_pages(
-            "file/video/ad/search/", token, params, MATERIAL_SEARCH_PAGE_SIZE
-        )
-        return [VideoInfo.from_api(i) for i in items]
-
-    async def search_images(
-        self,
-        token: str,
-        advertiser_id: str,
-        *,
-        image_ids: Sequence[str] | None = None,
-        material_ids: Sequence[str] | None = None,
-        width: int | None = None,
-        height: int | None = None,
-        displayable: bool | None = None,
-    ) -> list[ImageInfo]:
-        """The ad account's asset-library images matching the filters, every page (spec §5.3)."""
-        filtering = _material_filter(material_ids, width, height, displayable)
-        if image_ids:
-            filtering["image_ids"] = [id_str(i) for i in image_ids]
-        params = {"advertiser_id": advertiser_id, "filtering": filtering or None}
-        items = await self._get_all_pages(
-            "file/image/ad/search/", token, params, MATERIAL_SEARCH_PAGE_SIZE
-        )
-        return [ImageInfo.from_api(i) for i in items]
-
     # ---- Identities (spec §6) --------------------------------------------------------
 
     async def get_identities(
@@ -514,8 +373,6 @@ class TikTokClient(ReportCalls):
         # spec §6.2 documents no request_id: a lost reply is not resent blindly.
         data = await self._create("identity/create/", token, advertiser_id, body, idempotent=False)
         return id_str(as_mapping(data).get("identity_id"))
-
-    # ---- Reports (spec §7.1) ---------------------------------------------------------
 
     # ---- helpers ---------------------------------------------------------------------
 
@@ -694,43 +551,23 @@ class TikTokClient(ReportCalls):
                 errors[id_str(err.get(id_key))] = str(err.get("error_message") or "")
         return StatusUpdateResult(tuple(done), reported, errors)
 
-    async def _upload(
-        self,
-        path: str,
-        token: str,
-        fields: Mapping[str, Any],
-        file_field: str | None = None,
-        content: bytes | None = None,
-        file_name: str | None = None,
-    ) -> Any:
-        # spec §1.3: uploads are multipart/form-data (the official SDK uses it for every type).
-        def build() -> aiohttp.FormData:
-            form = aiohttp.FormData(default_to_multipart=True)
-            for key, value in fields.items():
-                if value is not None:
-                    form.add_field(key, str(value))
-            if file_field and content is not None:
-                ctype = mimetypes.guess_type(file_name or "")[0] or "application/octet-stream"
-                form.add_field(file_field, content, filename=file_name, content_type=ctype)
-            return form
 
-        # spec §5.1: uploads have no idempotency key and each one makes a new file, so a lost
-        # reply is not resent here (core.creatives looks the file up by MD5 first).
-        reply = await self.transport.call("POST", path, token=token, form=build, idempotent=False)
-        return reply.data
-
-    async def _batched_info(
+    async def _batched_list(
         self,
         path: str,
         key: str,
         token: str,
-        advertiser_id: str,
         ids: Sequence[str],
         size: int,
-    ) -> list[dict[str, Any]]:
-        async def one(batch: list[str]) -> list[dict[str, Any]]:
-            params = {"advertiser_id": advertiser_id, key: batch}
-            reply = await self.transport.call("GET", path, token=token, params=params)
+        params: Mapping[str, Any],
+    ) -> list[Mapping[str, Any]]:
+        """The `list` of GET `path` for the distinct ids, `size` a call (spec §1.6), the calls
+        made together, in the ids' order."""
+
+        async def one(batch: list[str]) -> list[Mapping[str, Any]]:
+            reply = await self.transport.call(
+                "GET", path, token=token, params={**params, key: batch}
+            )
             return [as_mapping(i) for i in as_list(as_mapping(reply.data).get("list"))]
 
         batches = chunks(dict.fromkeys(map(id_str, ids)), size)
@@ -743,36 +580,6 @@ def _flatten(parts: Iterable[list[T]]) -> list[T]:
 
 def _batches(items: list[T], size: int) -> list[list[T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def _material_filter(
-    material_ids: Sequence[str] | None,
-    width: int | None,
-    height: int | None,
-    displayable: bool | None,
-) -> dict[str, Any]:
-    # spec §5.3 search filtering (besides the ids): material_ids (≤100), width, height,
-    # displayable.
-    out: dict[str, Any] = {}
-    if material_ids:
-        out["material_ids"] = [id_str(i) for i in material_ids]
-    if width is not None:
-        out["width"] = width
-    if height is not None:
-        out["height"] = height
-    if displayable is not None:
-        out["displayable"] = displayable
-    return out
-
-
-def _first_object(data: Any) -> Mapping[str, Any]:
-    # spec §5.1: video upload returns a one-element list; image upload an object.
-    if isinstance(data, list):
-        return as_mapping(data[0]) if data else {}
-    mapping = as_mapping(data)
-    if isinstance(mapping.get("list"), list) and mapping["list"]:
-        return as_mapping(mapping["list"][0])
-    return mapping
 
 
 def _ad_ids(data: Any) -> tuple[str, ...]:
