@@ -41,59 +41,33 @@ class CreativeCalls:
         self, token: str, advertiser_id: str, content: bytes, file_name: str
     ) -> VideoInfo:
         """Upload video bytes with their MD5 signature (spec §5.1)."""
-        signature = hashlib.md5(content).hexdigest()
-        fields = {
-            "advertiser_id": advertiser_id,
-            "upload_type": "UPLOAD_BY_FILE",
-            "video_signature": signature,
-            "file_name": file_name,
-        }
-        data = await self._upload(
-            "file/video/ad/upload/", token, fields, "video_file", content, file_name
+        return VideoInfo.from_api(
+            await self._upload_file("video", token, advertiser_id, content, file_name)
         )
-        return VideoInfo.from_api(_first_object(data))
 
     async def upload_video_url(
         self, token: str, advertiser_id: str, video_url: str, file_name: str | None = None
     ) -> VideoInfo:
         """Have TikTok fetch a video from a URL (spec §5.1)."""
-        fields = {
-            "advertiser_id": advertiser_id,
-            "upload_type": "UPLOAD_BY_URL",
-            "video_url": video_url,
-            "file_name": file_name,
-        }
-        data = await self._upload("file/video/ad/upload/", token, fields)
-        return VideoInfo.from_api(_first_object(data))
+        return VideoInfo.from_api(
+            await self._upload_url("video", token, advertiser_id, video_url, file_name)
+        )
 
     async def upload_image_file(
         self, token: str, advertiser_id: str, content: bytes, file_name: str
     ) -> ImageInfo:
         """Upload image bytes with their MD5 signature (spec §5.2)."""
-        signature = hashlib.md5(content).hexdigest()
-        fields = {
-            "advertiser_id": advertiser_id,
-            "upload_type": "UPLOAD_BY_FILE",
-            "image_signature": signature,
-            "file_name": file_name,
-        }
-        data = await self._upload(
-            "file/image/ad/upload/", token, fields, "image_file", content, file_name
+        return ImageInfo.from_api(
+            await self._upload_file("image", token, advertiser_id, content, file_name)
         )
-        return ImageInfo.from_api(_first_object(data))
 
     async def upload_image_url(
         self, token: str, advertiser_id: str, image_url: str, file_name: str | None = None
     ) -> ImageInfo:
         """Have TikTok fetch an image from a URL (spec §5.2)."""
-        fields = {
-            "advertiser_id": advertiser_id,
-            "upload_type": "UPLOAD_BY_URL",
-            "image_url": image_url,
-            "file_name": file_name,
-        }
-        data = await self._upload("file/image/ad/upload/", token, fields)
-        return ImageInfo.from_api(_first_object(data))
+        return ImageInfo.from_api(
+            await self._upload_url("image", token, advertiser_id, image_url, file_name)
+        )
 
     async def get_video_info(
         self, token: str, advertiser_id: str, video_ids: Sequence[str]
@@ -167,6 +141,33 @@ class CreativeCalls:
             "file/image/ad/search/", token, params, MATERIAL_SEARCH_PAGE_SIZE
         )
         return [ImageInfo.from_api(i) for i in items]
+
+    async def _upload_file(
+        self, kind: str, token: str, advertiser_id: str, content: bytes, file_name: str
+    ) -> Mapping[str, Any]:
+        # spec §5.1/§5.2: `{kind}_file` with its MD5 as `{kind}_signature`.
+        fields = {
+            "advertiser_id": advertiser_id,
+            "upload_type": "UPLOAD_BY_FILE",
+            f"{kind}_signature": hashlib.md5(content).hexdigest(),
+            "file_name": file_name,
+        }
+        data = await self._upload(
+            f"file/{kind}/ad/upload/", token, fields, f"{kind}_file", content, file_name
+        )
+        return _first_object(data)
+
+    async def _upload_url(
+        self, kind: str, token: str, advertiser_id: str, url: str, file_name: str | None
+    ) -> Mapping[str, Any]:
+        # spec §5.1/§5.2: TikTok fetches `{kind}_url` itself.
+        fields = {
+            "advertiser_id": advertiser_id,
+            "upload_type": "UPLOAD_BY_URL",
+            f"{kind}_url": url,
+            "file_name": file_name,
+        }
+        return _first_object(await self._upload(f"file/{kind}/ad/upload/", token, fields))
 
     async def _upload(
         self,
