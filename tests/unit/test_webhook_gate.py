@@ -31,12 +31,14 @@ def update(update_id: int, text: str = "hi", chat: int = 1) -> dict[str, Any]:
 
 class Gate:
     def __init__(self, claims: Any) -> None:
+        self.begun: list[int] = []
         self.seen: list[int] = []
         self.delay = 0.0
         router = Router()
 
         @router.message()
         async def on_message(message: Message) -> None:
+            self.begun.append(message.message_id)
             await asyncio.sleep(self.delay)
             self.seen.append(message.message_id)
 
@@ -51,6 +53,12 @@ class Gate:
         resp = await self.client.post("/hook", json=body, headers=headers)
         await resp.read()
         return resp.status
+
+    async def begun_with(self, update_id: int) -> None:
+        """Until the handler has begun on the update (a loaded machine may take a while)."""
+        async with asyncio.timeout(10):
+            while update_id not in self.begun:
+                await asyncio.sleep(0.01)
 
 
 @pytest.fixture
@@ -75,7 +83,7 @@ async def test_handled_once_and_answered_after_handling(gate: Gate) -> None:
 async def test_a_repeat_while_still_handled_is_refused_for_later(gate: Gate) -> None:
     gate.delay = 0.5
     first = asyncio.create_task(gate.post(update(5)))
-    await asyncio.sleep(0.1)
+    await gate.begun_with(5)
     assert await gate.post(update(5)) == 503  # Telegram asks again later
     assert await first == 200 and gate.seen == [5]
     assert await gate.post(update(5)) == 200 and gate.seen == [5]
@@ -86,7 +94,7 @@ async def test_drain_refuses_new_finishes_within_grace_and_hands_back_the_rest(
 ) -> None:
     gate.delay = 0.3
     quick = asyncio.create_task(gate.post(update(10)))
-    await asyncio.sleep(0.05)
+    await gate.begun_with(10)
     await gate.handler.drain(grace=2.0)
     assert await quick == 200 and gate.seen == [10]
     assert await gate.post(update(11)) == 503
@@ -95,7 +103,7 @@ async def test_drain_refuses_new_finishes_within_grace_and_hands_back_the_rest(
     gate.handler.draining = False
     gate.delay = 5.0
     slow = asyncio.create_task(gate.post(update(12)))
-    await asyncio.sleep(0.1)
+    await gate.begun_with(12)
     await gate.handler.drain(grace=0.3)
     # Cut short at the grace and answered 503, not 200: Telegram sends it again.
     assert await slow == 503
@@ -108,17 +116,23 @@ async def test_drain_refuses_new_finishes_within_grace_and_hands_back_the_rest(
 class SlowClaims(MemoryClaims):
     """Claims that take a while to answer, as Redis does under load."""
 
+    def __init__(self, lease: float) -> None:
+        super().__init__(lease=lease)
+        self.asked = asyncio.Event()
+
     async def claim(self, update_id: int) -> Any:
+        self.asked.set()
         await asyncio.sleep(0.2)
         return await super().claim(update_id)
 
 
 async def test_an_update_still_being_claimed_when_the_drain_begins_is_handed_back() -> None:
-    g = Gate(SlowClaims(lease=1.0))
+    claims = SlowClaims(lease=1.0)
+    g = Gate(claims)
     await g.client.start_server()
     try:
         late = asyncio.create_task(g.post(update(20)))
-        await asyncio.sleep(0.05)  # past the draining check, waiting for its claim
+        await claims.asked.wait()  # past the draining check, waiting for its claim
         await g.handler.drain(grace=2.0)
         # Not begun and cut short at once (in CI it was, and answered 200: lost): refused for
         # Telegram to send again, and its claim given back for that retry.
