@@ -17,6 +17,7 @@ from bot.screens import plain
 from bot.views import Screen
 from bot.views import templates as tpl_view
 from bot.views.integrations import alerts, common, fx, mapping, overview, push_log, tracker, wizard
+from core.money import money
 from core.trackers.base import TrackerCampaign
 from core.trackers.connect import TrackerInfo
 from core.trackers.fx import Rate
@@ -185,3 +186,18 @@ def test_alert_text_fits_the_answer_limit() -> None:
             assert len(plain(tracker.busy(info()))) < TEXT_MAX
             assert len(wizard.draft_gone()) <= ALERT_MAX
             assert len(common.not_found()) <= ALERT_MAX
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_unmapped_spend_totals_every_campaign_per_currency(lang: str) -> None:
+    """Eight campaigns are listed, and the total counts the ones behind "…and 2 more" too,
+    each currency on its own."""
+    spend = [(f"Camp {n}", "BRL" if n % 2 else "GBP", Decimal(100 + n)) for n in range(10)]
+    i18n = make_i18n()
+    with i18n.context(), i18n.use_locale(lang):
+        text, _kb = mapping.overview(info(), [], [], spend, {})
+        brl = money(Decimal(sum(100 + n for n in range(1, 10, 2))), "BRL", common.loc())
+        gbp = money(Decimal(sum(100 + n for n in range(0, 10, 2))), "GBP", common.loc())
+    total_line = next(line for line in text.splitlines() if line.startswith("Σ"))
+    assert brl in total_line and gbp in total_line, total_line
+    assert "Camp 9" not in text  # beyond the list: counted in the total only

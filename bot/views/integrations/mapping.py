@@ -15,7 +15,7 @@ from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
 from bot.views.common import add_pager, page_of
 from bot.views.integrations.common import TrackerLike, back_to_tracker, loc, tracker_title
-from core.money import money
+from core.money import money, totals_by_currency
 from core.trackers.base import TrackerCampaign
 
 PAGE = 8
@@ -110,6 +110,10 @@ def overview(
             lines.append(f"• {html.quote(name[:50])} · {money(spend, currency, loc())}")
         if len(unmapped_spend) > 8:
             lines.append(_("…and {count} more.").format(count=len(unmapped_spend) - 8))
+        totals = totals_by_currency((cur, spend) for _n, cur, spend in unmapped_spend)
+        lines.append(_("Σ Unmapped spend: {totals}").format(
+            totals=" · ".join(money(v, cur, loc()) for cur, v in totals.items())
+        ))
     if unmapped_revenue:
         totals = " · ".join(money(v, cur, loc()) for cur, v in unmapped_revenue.items())
         lines += ["", _("⚠️ Unmapped revenue (tracker clicks with no known TikTok id, last 7 "
