@@ -4,6 +4,7 @@ drain on SIGTERM (503 to new updates, the grace period, claims handed back when 
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -31,14 +32,14 @@ def update(update_id: int, text: str = "hi", chat: int = 1) -> dict[str, Any]:
 
 class Gate:
     def __init__(self, claims: Any) -> None:
-        self.begun: list[int] = []
+        self.begun: defaultdict[int, asyncio.Event] = defaultdict(asyncio.Event)
         self.seen: list[int] = []
         self.delay = 0.0
         router = Router()
 
         @router.message()
         async def on_message(message: Message) -> None:
-            self.begun.append(message.message_id)
+            self.begun[message.message_id].set()
             await asyncio.sleep(self.delay)
             self.seen.append(message.message_id)
 
@@ -56,9 +57,7 @@ class Gate:
 
     async def begun_with(self, update_id: int) -> None:
         """Until the handler has begun on the update (a loaded machine may take a while)."""
-        async with asyncio.timeout(10):
-            while update_id not in self.begun:
-                await asyncio.sleep(0.01)
+        await asyncio.wait_for(self.begun[update_id].wait(), 10)
 
 
 @pytest.fixture
