@@ -90,6 +90,11 @@ async def test_entity_pages_match_the_emulators_world(emu: Emu) -> None:
     assert len(seen) == info["total_number"]
     assert all(c["advertiser_id"] == adv and c["campaign_name"] for c in first["list"])
 
+    two = sorted(seen)[:2]  # the SDK sends its filter model as a JSON query value
+    picked = ok(await call(campaigns.campaign_get, adv, token,
+                           filtering=sdk.FilteringCampaignGet(campaign_ids=two)))
+    assert sorted(c["campaign_id"] for c in picked["list"]) == two
+
     groups = ok(await call(sdk.AdgroupApi(api).adgroup_get, adv, token, page_size=5))
     assert groups["list"] and {g["campaign_id"] for g in groups["list"]} <= seen
     ads = ok(await call(sdk.AdApi(api).ad_get, adv, token, page_size=5))
