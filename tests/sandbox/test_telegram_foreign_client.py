@@ -2,7 +2,8 @@
 pointed at the sandbox with its documented `base_url`. It parses every reply into its own strict
 types, so a field the sandbox leaves out or shapes differently from Telegram breaks it: a chat
 with a keyboard, a press answered and the message edited, a photo and a document, an error as
-its exception, updates by long polling and by webhook (telegram-bot-platform §1, §2, §5)."""
+its exception, updates by long polling and by webhook, a Stars invoice paid, refunded and
+declined (telegram-bot-platform §1, §2, §4, §5)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, Update
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken
 
 from sandbox.telegram.driver import SandboxClient
@@ -153,3 +154,53 @@ async def test_updates_pushed_to_a_webhook_with_its_secret(
     finally:
         await runner.cleanup()
 
+
+
+async def test_a_stars_invoice_paid_refunded_and_one_declined(
+    server: RunningServer, client: SandboxClient
+) -> None:
+    user = await client.user(USER)
+    async with ptb(server) as bot:
+        sent = await bot.send_invoice(
+            chat_id=USER, title="Pro", description="Pro plan, 30 days", payload="plan:pro",
+            currency="XTR", prices=[LabeledPrice("Pro", 250)],
+        )
+        assert sent.invoice is not None and sent.invoice.total_amount == 250
+        assert sent.invoice.currency == "XTR"
+
+        # The user pays; Telegram asks the bot first and waits for its answer (§4).
+        paying = asyncio.create_task(user.pay(sent.message_id))
+        [asked] = await bot.get_updates(timeout=5)
+        query = asked.pre_checkout_query
+        assert query is not None and query.from_user.id == USER
+        assert (query.total_amount, query.currency, query.invoice_payload) == (
+            250, "XTR", "plan:pro")
+        assert await bot.answer_pre_checkout_query(query.id, ok=True)
+        assert (await paying)["ok"]
+        [paid] = await bot.get_updates(offset=asked.update_id + 1, timeout=5)
+        assert paid.message is not None and paid.message.successful_payment is not None
+        payment = paid.message.successful_payment
+        assert (payment.total_amount, payment.currency, payment.invoice_payload) == (
+            250, "XTR", "plan:pro")
+        charge = payment.telegram_payment_charge_id
+        listed = await bot.get_star_transactions()
+        assert [t.amount for t in listed.transactions if t.id == charge] == [250]
+        assert await bot.refund_star_payment(USER, charge)
+        with pytest.raises(BadRequest, match=r"(?i)refunded"):
+            await bot.refund_star_payment(USER, charge)
+
+        again = await bot.send_invoice(
+            chat_id=USER, title="Pro", description="Pro plan, 30 days", payload="plan:pro:2",
+            currency="XTR", prices=[LabeledPrice("Pro", 250)],
+        )
+        paying = asyncio.create_task(user.pay(again.message_id))
+        refunded, asked = await bot.get_updates(offset=paid.update_id + 1, timeout=5)
+        assert refunded.message is not None and refunded.message.refunded_payment is not None
+        back = refunded.message.refunded_payment
+        assert (back.telegram_payment_charge_id, back.total_amount) == (charge, 250)
+        assert asked.pre_checkout_query is not None
+        await bot.answer_pre_checkout_query(asked.pre_checkout_query.id, ok=False,
+                                            error_message="This plan is sold out")
+        declined = await paying
+        assert not declined["ok"] and declined["error_message"] == "This plan is sold out"
+        assert await bot.get_updates(offset=asked.update_id + 1, timeout=1) == ()
