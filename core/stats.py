@@ -456,11 +456,11 @@ async def unmapped(
             by_days.setdefault(resolve(Period.LAST_7, now, zone), []).append(account_id)
         spending = [
             row
-            for days, ids in by_days.items()
-            for row in await u.tracker_stats.campaign_spend(ids, days.start, days.end)
+            for span, ids in by_days.items()
+            for row in await u.tracker_stats.campaign_spend(ids, span.start, span.end)
         ]
-        days = resolve(Period.LAST_7, now, tracker_zone)
-        revenue = await u.tracker_stats.unmapped_revenue(tracker_id, days.start, days.end)
+        span = resolve(Period.LAST_7, now, tracker_zone)
+        revenue = await u.tracker_stats.unmapped_revenue(tracker_id, span.start, span.end)
     spending.sort(key=lambda row: row[4], reverse=True)
     spend = [(name, cur, v) for acc, cid, name, cur, v in spending if (acc, cid) not in linked]
     return Unmapped(spend, revenue)
