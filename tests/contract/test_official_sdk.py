@@ -3,8 +3,8 @@
 the emulator instead of business-api.tiktok.com. What it asks the way it asks it (its own query
 encoding of lists, its own headers and bodies) must get TikTok's answers: the OAuth exchange,
 the account lists, the entity pages, a campaign, ad group and video ad launched and the
-campaign paused, a report read page by page
-with the same numbers our client reads, and TikTok's error codes in the envelope."""
+campaign paused, a report read page by page with the same numbers our client reads, and
+TikTok's error codes in the envelope."""
 
 from __future__ import annotations
 
