@@ -155,7 +155,6 @@ async def test_updates_pushed_to_a_webhook_with_its_secret(
         await runner.cleanup()
 
 
-
 async def test_a_stars_invoice_paid_refunded_and_one_declined(
     server: RunningServer, client: SandboxClient
 ) -> None:
@@ -188,16 +187,17 @@ async def test_a_stars_invoice_paid_refunded_and_one_declined(
         assert await bot.refund_star_payment(USER, charge)
         with pytest.raises(BadRequest, match=r"(?i)refunded"):
             await bot.refund_star_payment(USER, charge)
+        [refunded] = await bot.get_updates(offset=paid.update_id + 1, timeout=5)
+        assert refunded.message is not None and refunded.message.refunded_payment is not None
+        back = refunded.message.refunded_payment
+        assert (back.telegram_payment_charge_id, back.total_amount) == (charge, 250)
 
         again = await bot.send_invoice(
             chat_id=USER, title="Pro", description="Pro plan, 30 days", payload="plan:pro:2",
             currency="XTR", prices=[LabeledPrice("Pro", 250)],
         )
         paying = asyncio.create_task(user.pay(again.message_id))
-        refunded, asked = await bot.get_updates(offset=paid.update_id + 1, timeout=5)
-        assert refunded.message is not None and refunded.message.refunded_payment is not None
-        back = refunded.message.refunded_payment
-        assert (back.telegram_payment_charge_id, back.total_amount) == (charge, 250)
+        [asked] = await bot.get_updates(offset=refunded.update_id + 1, timeout=5)
         assert asked.pre_checkout_query is not None
         await bot.answer_pre_checkout_query(asked.pre_checkout_query.id, ok=False,
                                             error_message="This plan is sold out")
