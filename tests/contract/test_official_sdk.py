@@ -76,7 +76,7 @@ async def test_oauth_exchange_and_account_lists(emu: Emu, client: TikTokClient) 
         await call(sdk.CampaignCreationApi(api).campaign_get, granted[0], "not-a-token")
 
 
-async def test_entity_pages_match_the_emulators_world(emu: Emu) -> None:
+async def test_entity_pages_list_what_our_client_lists(emu: Emu, client: TikTokClient) -> None:
     api = official(emu)
     token = emu.access_token
     adv = emu.state.users[emu.state.default_login].advertiser_ids[0]
@@ -89,6 +89,7 @@ async def test_entity_pages_match_the_emulators_world(emu: Emu) -> None:
         more = ok(await call(campaigns.campaign_get, adv, token, page=page, page_size=2))
         seen |= {c["campaign_id"] for c in more["list"]}
     assert len(seen) == info["total_number"]
+    assert seen == {c.campaign_id for c in await client.get_campaigns(token, adv)}
     assert all(c["advertiser_id"] == adv and c["campaign_name"] for c in first["list"])
 
     two = sorted(seen)[:2]  # the SDK sends its filter model as a JSON query value
