@@ -15,11 +15,12 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from sandbox.oidc.provider import CLIENT_ID, CLIENT_SECRET, start_provider
 from sandbox.telegram.chat import run_chat
 from sandbox.telegram.server import start_server
-from sandbox.tiktok.server import start_emulator
+from sandbox.tiktok.server import RunningEmulator, start_emulator
 from sandbox.trackers.server import RunningTracker, start_tracker
 from storage.vault import generate_key_entry
 
@@ -49,6 +50,29 @@ def demo_trackers_env(trackers: list[RunningTracker]) -> str:
     ])
 
 
+async def start_demo_trackers(tiktok: RunningEmulator, data: Path) -> list[RunningTracker]:
+    """The three demo trackers, each at the address and with the key it had in the last demo
+    run (kept in data/demo-trackers.json, as the TikTok emulator keeps its tokens), so a
+    tracker connected in one run still answers in the next."""
+    path = data / "demo-trackers.json"
+    last: dict[str, dict[str, Any]] = json.loads(path.read_text()) if path.exists() else {}
+    trackers = []
+    for kind in DEMO_TRACKER_NAMES:
+        was = last.get(kind, {})
+        try:
+            tracker = await start_tracker(kind, tiktok=tiktok, port=was.get("port", 0),
+                                          api_key=was.get("api_key"))
+        except OSError:  # its port is taken now: a new one (a saved tracker needs its new URL)
+            tracker = await start_tracker(kind, tiktok=tiktok, api_key=was.get("api_key"))
+        trackers.append(tracker)
+    path.write_text(json.dumps({
+        t.kind: {"port": int(t.base_url.rsplit(":", 1)[1]), "api_key": t.api_key}
+        for t in trackers
+    }))
+    path.chmod(0o600)  # the keys, as data/demo.key
+    return trackers
+
+
 async def _wait_ready(url: str, proc: asyncio.subprocess.Process, log: Path) -> None:
     import aiohttp
 
@@ -73,7 +97,7 @@ async def main(user_id: int, web_port: int, data: Path, key: str) -> None:
     # An audience made in the demo is computed in a minute, not TikTok's hours.
     tiktok = await start_emulator(fixture="demo", token_file=str(data / "tiktok-tokens.json"),
                                   audience_ready_seconds=60)
-    trackers = [await start_tracker(k, tiktok=tiktok) for k in ("keitaro", "binom1", "binom2")]
+    trackers = await start_demo_trackers(tiktok, data)
     oidc = await start_provider()  # "Sign in with Google" against a sandbox provider
     env = {
         **os.environ,

@@ -317,8 +317,11 @@ async def start_tracker(
     app.on_cleanup.append(_shutdown)
     runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError:  # the port is taken: nothing left listening or running
+        await runner.cleanup()
+        raise
     bound = next(iter(runner.addresses))[1]
     base = f"http://{host}:{bound}"
     world.base_url = base

@@ -6,13 +6,14 @@ import json
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 
-from sandbox.demo import demo_trackers_env
+from sandbox.demo import demo_trackers_env, start_demo_trackers
 from sandbox.tiktok.server import RunningEmulator, start_emulator
 from sandbox.trackers.server import RunningTracker, start_tracker
 
@@ -406,3 +407,26 @@ def test_demo_trackers_env_lists_what_the_bot_offers() -> None:
     env = json.loads(demo_trackers_env([Fake("keitaro"), Fake("binom1")]))  # type: ignore[list-item]
     assert env[1] == {"kind": "binom1", "name": "Demo Binom 1", "url": "http://h/binom1",
                       "api_key": "k", "time_zone": "UTC", "currency": "USD"}
+
+
+async def test_demo_trackers_keep_their_address_and_key_across_runs(
+    tiktok: RunningEmulator, tmp_path: Path
+) -> None:
+    """A tracker connected in one demo run still answers in the next; if its port is taken
+    meanwhile it comes up elsewhere with the same key."""
+    first = await start_demo_trackers(tiktok, tmp_path)
+    for tr in first:
+        await tr.stop()
+    again = await start_demo_trackers(tiktok, tmp_path)
+    assert [(t.url, t.api_key) for t in again] == [(t.url, t.api_key) for t in first]
+    keitaro = again[0]
+    for tr in again[1:]:
+        await tr.stop()
+    try:  # the Keitaro port still in use: a new port, the same key
+        moved = await start_demo_trackers(tiktok, tmp_path)
+        assert moved[0].url != keitaro.url and moved[0].api_key == keitaro.api_key
+        assert [(t.url, t.api_key) for t in moved[1:]] == [(t.url, t.api_key) for t in first[1:]]
+        for tr in moved:
+            await tr.stop()
+    finally:
+        await keitaro.stop()
