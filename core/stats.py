@@ -452,8 +452,8 @@ async def unmapped(
         if tracker_zone is None:
             return None
         by_days: dict[DateRange, list[int]] = {}
-        for account_id, zone in await u.tracker_stats.tracked_zones(user_id):
-            by_days.setdefault(resolve(Period.LAST_7, now, zone), []).append(account_id)
+        for acc in await u.connections.accounts(user_id, tracked_only=True):  # as Stats reads
+            by_days.setdefault(account_days(Period.LAST_7, now, acc, None), []).append(acc.id)
         spending = [
             row
             for span, ids in by_days.items()

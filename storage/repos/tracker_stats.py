@@ -16,7 +16,6 @@ from storage.models import (
     AdAccount,
     AdObject,
     MetricDaily,
-    TikTokConnection,
     Tracker,
     TrackerDaily,
     TrackerPush,
@@ -194,15 +193,6 @@ class TrackerStatsRepo:
             .group_by(TrackerDaily.object_id, TrackerDaily.day)
         )
         return {(r[0], r[1]): _sums(tuple(r)[2:]) for r in rows}
-
-    async def tracked_zones(self, user_id: int) -> list[tuple[int, str]]:
-        """The user's ad accounts that trackers take spend from: (id, the account's time zone)."""
-        rows = await self._s.execute(
-            select(AdAccount.id, AdAccount.time_zone)
-            .join(TikTokConnection, TikTokConnection.id == AdAccount.connection_id)
-            .where(TikTokConnection.user_id == user_id, AdAccount.tracked.is_(True))
-        )
-        return [(int(r[0]), str(r[1])) for r in rows]
 
     async def campaign_spend(
         self, account_ids: Sequence[int], start: date, end: date
