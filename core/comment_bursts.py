@@ -230,13 +230,14 @@ async def hide_all(
             failed = exc
             continue
         done.update(batch)
+    changed = clock.now()  # after TikTok took it: a pull listed before then leaves it be
     async with uow() as u:
         burst_row = await u.session.get(CommentBurst, burst_id)
         assert burst_row is not None
         for c in await comments_of(u, burst_row):
             if c.comment_id not in done:
                 continue
-            c.status = status
+            c.status, c.changed_at = status, changed
             if hidden:  # logged like an automatic hide: its own card offers Unhide
                 c.auto_hidden_at = now
                 c.matched = (_comments.matching(words, c.content) or c.matched or "")[:40] or None

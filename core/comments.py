@@ -159,6 +159,10 @@ async def _pull_one(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, 
         for c in found:
             row = known.get(c.comment_id)
             if row is not None:
+                # Hidden or pinned from here since this listing began: what was listed may
+                # predate it, and that change was read back at TikTok.
+                if row.changed_at is not None and row.changed_at > now:
+                    continue
                 row.status = c.status
                 if c.pinned != (row.pinned_at is not None):  # pinned or unpinned elsewhere
                     row.pinned_at = now if c.pinned else None
@@ -231,7 +235,7 @@ async def set_hidden(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient,
         if found is None:
             return None
         row = found[0]
-        row.status = status
+        row.status, row.changed_at = status, clock.now()
         if hidden:
             row.pinned_at = None  # a hidden comment is not pinned [U]; the next pull corrects
         else:
@@ -275,9 +279,10 @@ async def set_pinned(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient,
         if found is None:
             return None
         row = found[0]
-        row.pinned_at = clock.now() if pinned else None
+        row.changed_at = clock.now()
+        row.pinned_at = row.changed_at if pinned else None
         if pinned:
-            await u.comments.unpin_others(row.ad_account_id, row.ad_id, row.id)
+            await u.comments.unpin_others(row.ad_account_id, row.ad_id, row.id, row.changed_at)
         u.audit.record(user_id, "comments.pin" if pinned else "comments.unpin", "comment",
                        row.id, {"comment_id": row.comment_id, "ad_id": row.ad_id})
         await u.commit()

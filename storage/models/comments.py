@@ -60,3 +60,6 @@ class AdComment(Base):
     pinned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The burst of negative comments it was alerted in (comment_bursts.id; core/comment_bursts.py).
     burst_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # When TTPulse last hid, showed, pinned or unpinned it at TikTok. A pull whose listing began
+    # before then may have read it as it was, so it leaves the status and pin alone.
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -156,13 +156,14 @@ class CommentsRepo:
         )).tuples().first()
         return (row[0], row[1], row[2]) if row is not None else None
 
-    async def unpin_others(self, account_id: int, ad_id: str, keep_id: int) -> None:
+    async def unpin_others(self, account_id: int, ad_id: str, keep_id: int,
+                           now: datetime) -> None:
         """Mark the ad's other stored comments not pinned (a video shows one pinned comment)."""
         await self._s.execute(
             update(AdComment)
             .where(AdComment.ad_account_id == account_id, AdComment.ad_id == ad_id,
                    AdComment.id != keep_id, AdComment.pinned_at.is_not(None))
-            .values(pinned_at=None))
+            .values(pinned_at=None, changed_at=now))
 
     async def purge_before(self, cutoff: datetime) -> int:
         """Delete comments pulled before `cutoff` (the 30-day retention)."""

@@ -110,3 +110,39 @@ async def test_below_the_threshold_no_alert(db: Db, client: TikTokClient, emu: A
     await _setup(db, client, emu, 20)
     await _pull_after(db, emu, client, timedelta(minutes=20))
     assert await _bursts(db) == ([], [])
+
+
+async def test_a_pull_that_listed_before_hide_all_leaves_its_comments_hidden(
+    db: Db, client: TikTokClient, emu: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pull lists the burst's ad group, Hide all runs, then the pull writes what it listed:
+    the comments stay hidden here as at TikTok, and Undo shows every one of them again."""
+    await _setup(db, client, emu, 3)
+    await _pull_after(db, emu, client, timedelta(minutes=30))
+    # The next pull lists the last few minutes again (comments.OVERLAP): a burst with a comment
+    # among them is the one a stale listing could touch.
+    cutoff = db.clock.now() - comments.OVERLAP
+    async with db.uow() as u:
+        bursts = [(b, await comment_bursts.comments_of(u, b)) for b in (await _bursts(db))[1]]
+    burst, rows = next((b, r) for b, r in bursts if r[0].created_time >= cutoff)
+    list_since = comments.api.list_since
+    hid: list[object] = []
+
+    async def listed_then_hidden(*args: Any) -> list[Any]:
+        found = await list_since(*args)
+        if args[3] == rows[0].adgroup_id and not hid:
+            assert any(c.comment_id == rows[0].comment_id for c in found)  # listed PUBLIC
+            db.clock.set(db.clock.now() + timedelta(seconds=1))  # the press comes a moment later
+            hid.append(await comment_bursts.hide_all(db.uow, db.clock, client, USER, burst.id,
+                                                     True))
+        return found
+
+    monkeypatch.setattr(comments.api, "list_since", listed_then_hidden)
+    await _pull_after(db, emu, client, comments.PULL_EVERY)
+    assert hid
+    async with db.uow() as u:
+        after = await comment_bursts.comments_of(u, burst)
+    assert [(c.comment_id, c.status) for c in after if c.comment_id in {r.comment_id for r in rows}
+            ] == [(r.comment_id, emu.state.comment_status[r.comment_id]) for r in rows]
+    await comment_bursts.hide_all(db.uow, db.clock, client, USER, burst.id, False)
+    assert {emu.state.comment_status[r.comment_id] for r in rows} == {"PUBLIC"}
