@@ -200,6 +200,9 @@ async def _pull_structure(
     # of three before the reports. Each is written in this order, as soon as it is in.
     # Deleted objects too: their past spend is in the reports, and a drill-down must show
     # where it went (marked deleted) rather than lose it.
+    # Stamped with when the listings began: an object changed from here after that keeps what
+    # the change read back (storage.repos.sync.upsert_objects).
+    listed = clock.now()
     tasks = [
         asyncio.create_task(fetch(token, job.advertiser_id, include_deleted=True))
         for _, fetch in fetchers
@@ -207,9 +210,8 @@ async def _pull_structure(
     try:
         for (level, _), task in zip(fetchers, tasks, strict=True):
             objects = await task
-            now = clock.now()
-            rows = [object_row(job.account_id, level, o, now) for o in objects]
-            await writer.submit(objects_write(job.account_id, level, rows, now))
+            rows = [object_row(job.account_id, level, o, listed) for o in objects]
+            await writer.submit(objects_write(job.account_id, level, rows, listed))
             ads = len(objects)
     finally:
         for task in tasks:  # a listing failed: the others are not waited for

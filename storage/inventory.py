@@ -175,6 +175,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         **_cols(C.AD_DATA, True, "id ad_account_id comment_id ad_id adgroup_id campaign_id "
                 "ad_name content author status created_time fetched_at auto_hidden_at matched "
                 "burst_id pinned_at"),
+        **_cols(C.TECHNICAL, False, "changed_at"),  # the change itself is in the audit log
     }),
     # Bursts of negative comments alerted on (issue 17): kept like their comments, 30 days
     # (core/comment_bursts.py purge_before), and with the connection at the latest.
@@ -206,6 +207,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         **_cols(C.AD_DATA, True, "id ad_account_id level object_id campaign_id adgroup_id name "
                 "operation_status secondary_status objective budget_mode budget "
                 "budget_optimize_on bid_type bid created_time synced_at"),
+        **_cols(C.TECHNICAL, False, "changed_at"),  # the change itself is in the audit log
     }),
     Table("ad_object_values", Owner("ad_account_id", "ad_accounts"), Purpose.AUTOMATION,
           Basis.CONTRACT, Retention.CONNECTION, {

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.expression import Insert
 
 from storage.models.base import Micros, UTCDateTime
@@ -23,26 +24,33 @@ BATCH = 1000
 # (dialect, table, columns, keys) -> the compiled SQL and one bind processor per parameter.
 _Plan = tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]
 _plans: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], _Plan | None] = {}
+# Given the proposed row (`excluded`): whether the existing row is updated. Fixed per table.
+Where = Callable[[Any], ColumnElement[bool]]
 
 
-def _statement(dialect: Dialect, table: Any, columns: Sequence[str], keys: Sequence[str]) -> Insert:
+def _statement(
+    dialect: Dialect, table: Any, columns: Sequence[str], keys: Sequence[str],
+    where: Where | None = None,
+) -> Insert:
     insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
     stmt = insert(table)
     return stmt.on_conflict_do_update(
         index_elements=list(keys),
         set_={c: stmt.excluded[c] for c in columns if c not in keys},
+        where=where(stmt.excluded) if where is not None else None,
     )
 
 
 def _plan(
-    dialect: Dialect, table: Any, columns: tuple[str, ...], keys: tuple[str, ...]
+    dialect: Dialect, table: Any, columns: tuple[str, ...], keys: tuple[str, ...],
+    where: Where | None = None,
 ) -> _Plan | None:
     """The statement compiled once, with its parameters' order and type conversions; None when
     it needs more than the rows hold (a column default SQLAlchemy would fill in)."""
     cache_key = (dialect.name, table.name, columns, keys)
     if cache_key in _plans:
         return _plans[cache_key]
-    compiled = _statement(dialect, table, columns, keys).compile(
+    compiled = _statement(dialect, table, columns, keys, where).compile(
         dialect=dialect, column_keys=list(columns)
     )
     order = list(compiled.positiontup or ())
@@ -68,16 +76,18 @@ async def upsert(
     model: type[DeclarativeBase],
     rows: Sequence[dict[str, Any]],
     keys: Sequence[str],
+    where: Where | None = None,
 ) -> int:
-    """Insert rows, or update every non-key column of the row with the same `keys`."""
+    """Insert rows, or update every non-key column of the row with the same `keys` (only
+    where `where` holds, if given: one condition per table, as plans are kept per table)."""
     if not rows:
         return 0
     table = model.__table__  # type: ignore[attr-defined]
     conn = await session.connection()
     columns = tuple(rows[0])
-    plan = _plan(conn.dialect, table, columns, tuple(keys))
+    plan = _plan(conn.dialect, table, columns, tuple(keys), where)
     if plan is None:
-        stmt = _statement(conn.dialect, table, columns, keys)
+        stmt = _statement(conn.dialect, table, columns, keys, where)
         for start in range(0, len(rows), BATCH):
             await session.execute(stmt, list(rows[start : start + BATCH]))
         return len(rows)

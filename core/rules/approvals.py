@@ -201,7 +201,7 @@ async def reenable_due(uow: UnitOfWorkFactory, clock: Clock, changer: Changer) -
         async with uow() as u:
             await u.rules.update_action(row.id, **values)
             if back is not None:  # the rule's own doing: no actor
-                await execute.note_change(u, row, "object.changed", None, *back)
+                await execute.note_change(u, row, "object.changed", None, *back, clock.now())
                 await enqueue_alert(
                     u,
                     row.user_id,

@@ -8,7 +8,7 @@ worker) computes the same target, and a change TikTok already holds is recorded,
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from core.clock import Clock
@@ -101,7 +101,7 @@ async def apply(
     }
     if action.kind is ActionKind.PAUSE_TODAY:
         values["reenable_at"] = next_midnight(now, target.time_zone)
-    return await _record(uow, row.id, changed=("object.changed", before, after), **values)
+    return await _record(uow, row.id, changed=("object.changed", before, after, now), **values)
 
 
 async def revert(
@@ -114,7 +114,7 @@ async def revert(
     except (TikTokError, ActionError) as exc:
         return await _record(uow, row.id, state="applied"), _message(exc)
     now = clock.now()
-    done = ("object.change_undone", State.from_json(row.after), after)
+    done = ("object.change_undone", State.from_json(row.after), after, now)
     return await _record(
         uow,
         row.id,
@@ -132,10 +132,16 @@ async def fail(uow: UnitOfWorkFactory, action_id: int, error: str) -> RuleAction
 
 
 async def note_change(
-    u: UnitOfWork, row: RuleAction, event: str, actor: int | None, before: State, after: State
+    u: UnitOfWork,
+    row: RuleAction,
+    event: str,
+    actor: int | None,
+    before: State,
+    after: State,
+    now: datetime,
 ) -> None:
-    """Audit a change TikTok now holds and write it into the synced object, so every screen
-    shows the new value at once instead of after the next sync."""
+    """Audit a change TikTok holds (read back at `now`) and write it into the synced object, so
+    every screen shows the new value at once instead of after the next sync."""
     u.audit.record(
         actor,
         event,
@@ -156,28 +162,29 @@ async def note_change(
         row.level,
         row.object_id,
         {k: v for k, v in synced.items() if v is not None},
+        now,
     )
 
 
 async def _record(
     uow: UnitOfWorkFactory,
     action_id: int,
-    changed: tuple[str, State, State] | None = None,
+    changed: tuple[str, State, State, datetime] | None = None,
     **values: object,
 ) -> RuleAction:
     """Write the action's new values; for a change TikTok now holds (`changed`: audit event,
-    before, after), also `note_change`."""
+    before, after, when read back), also `note_change`."""
     async with uow() as u:
         # Every outcome ends the in-flight hold (approvals.IN_FLIGHT) on the row.
         await u.rules.update_action(action_id, **{"lease_until": None, **values})
         if changed is not None:
             row = await u.session.get(RuleAction, action_id)
             assert row is not None
-            event, before, after = changed
+            event, before, after, at = changed
             # Undo is always the owner's press; a change is theirs when they approved it
             # (decided_by), the rule's (no actor) when it acted on its own.
             actor = row.user_id if event == "object.change_undone" else row.decided_by
-            await note_change(u, row, event, actor, before, after)
+            await note_change(u, row, event, actor, before, after, at)
         await u.commit()
         row = await u.session.get(RuleAction, action_id, populate_existing=True)
     assert row is not None

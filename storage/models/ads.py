@@ -138,7 +138,11 @@ class AdObject(Base):
     bid_type: Mapped[str | None] = mapped_column(String(32))
     bid: Mapped[Decimal | None] = mapped_column(Micros)  # the custom bid; None without one
     created_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the listing it was synced from began (core.sync._pull_structure).
     synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When TTPulse last changed it at TikTok (status, budget, bid; read back). A sync whose
+    # listing began before then may hold the old values, so it leaves the row as it is.
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ObjectValue(Base):

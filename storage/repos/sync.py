@@ -228,8 +228,14 @@ class SyncRepo:
         return {account_id: int(n) for account_id, n in rows.tuples()}
 
     async def upsert_objects(self, rows: Sequence[dict[str, Any]]) -> int:
-        """Insert or update synced campaigns, ad groups and ads."""
-        return await upsert(self._s, AdObject, rows, ("ad_account_id", "level", "object_id"))
+        """Insert or update synced campaigns, ad groups and ads; an object changed from here
+        after its listing began (changed_at later than the row's synced_at) keeps its row."""
+        return await upsert(
+            self._s, AdObject, rows, ("ad_account_id", "level", "object_id"),
+            where=lambda excluded: or_(
+                AdObject.changed_at.is_(None), AdObject.changed_at <= excluded.synced_at
+            ),
+        )
 
     async def record_values(
         self, account_id: int, level: str, rows: Sequence[dict[str, Any]], now: datetime
@@ -265,10 +271,10 @@ class SyncRepo:
         return len(new)
 
     async def set_object_values(
-        self, account_id: int, level: str, object_id: str, values: dict[str, Any]
+        self, account_id: int, level: str, object_id: str, values: dict[str, Any], now: datetime
     ) -> None:
-        """Write what a change just made to a synced object, so screens show it before the
-        next sync does (values: operation_status, budget, bid)."""
+        """Write what a change TikTok read back at `now` made to a synced object, so screens
+        show it before the next sync does (values: operation_status, budget, bid)."""
         if values:
             await self._s.execute(
                 update(AdObject)
@@ -277,7 +283,7 @@ class SyncRepo:
                     AdObject.level == level,
                     AdObject.object_id == object_id,
                 )
-                .values(**values)
+                .values(**values, changed_at=now)
             )
 
     async def upsert_daily(self, rows: Sequence[dict[str, Any]]) -> int:

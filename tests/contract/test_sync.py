@@ -13,13 +13,14 @@ import pytest
 from sqlalchemy import func, select
 
 import core.sync
-from core import changes
+from core import changes, manage
 from core.clock import FixedClock
 from core.connections import begin_connect, finish_connect
 from core.metrics import Totals
 from core.oauth_state import StateSigner
 from core.periods import local_today
-from core.rules.model import MULTI_DAY, SPANS, Window
+from core.rules.model import MULTI_DAY, SPANS, Action, ActionKind, Window
+from core.rules.tiktok_changer import TikTokChanger
 from core.rules.windows import window_range
 from core.sync import refresh_now, run_due, worker_id
 from core.tiktok import NoLimiter, ReportLevel, RetryPolicy, TikTokClient, TimeGrain
@@ -445,3 +446,57 @@ async def test_bids_follow_the_bid_strategy_and_their_changes_are_recorded(
     assert [(h.object_id, h.field, h.value) for h in history if h.valid_from == later] == [
         (made["ocpm"], "bid", Decimal("9.40"))
     ]
+
+
+async def test_a_pause_made_while_a_sync_lists_stays_on_the_synced_campaign(
+    db_url: str, client: TikTokClient, emu: Any, engines: list[Any], monkeypatch: Any
+) -> None:
+    """The sync lists the campaigns, the user pauses one (read back at TikTok), then the sync
+    writes what it listed: the campaign stays paused here, as at TikTok, until a sync that
+    listed after the pause finds it paused too."""
+    db = await connected_db(db_url, client, engines)
+    await sync_all(db, client)
+    acc = (await db.accounts())[0]
+    async with db.uow() as u:
+        camp = await u.session.scalar(
+            select(AdObject).where(
+                AdObject.ad_account_id == acc.id,
+                AdObject.level == "campaign",
+                AdObject.operation_status == "ENABLE",
+            )
+        )
+    assert camp is not None
+    changer = TikTokChanger(db.uow, client)
+    get_campaigns = client.get_campaigns
+    paused: list[manage.Decision] = []
+
+    async def listed_then_paused(token: str, advertiser_id: str, **kwargs: Any) -> Any:
+        found = await get_campaigns(token, advertiser_id, **kwargs)
+        # The sync's listing (the pause reads the campaign live through here too).
+        if advertiser_id == acc.advertiser_id and kwargs.get("include_deleted") and not paused:
+            assert any(c.campaign_id == camp.object_id and c.operation_status == "ENABLE"
+                       for c in found)
+            db.clock.set(db.clock.now() + timedelta(seconds=1))  # the press comes a moment later
+            proposal = await manage.propose(db.uow, db.clock, changer, USER, acc.id, "campaign",
+                                            [camp.object_id], Action(ActionKind.PAUSE))
+            assert proposal is not None and proposal.rows
+            paused.append(await manage.confirm(db.uow, db.clock, changer, USER,
+                                               proposal.rows[0].id))
+        return found
+
+    monkeypatch.setattr(client, "get_campaigns", listed_then_paused)
+    db.clock.set(NOW + timedelta(hours=1, minutes=5))
+    await sync_all(db, client)
+    assert paused
+
+    async def status() -> str | None:
+        async with db.uow() as u:
+            row = await u.session.get(AdObject, camp.id, populate_existing=True)
+            assert row is not None
+            return row.operation_status
+
+    assert await status() == "DISABLE"
+    monkeypatch.undo()
+    db.clock.set(db.clock.now() + timedelta(hours=1, minutes=5))
+    await sync_all(db, client)
+    assert await status() == "DISABLE"
