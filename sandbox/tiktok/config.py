@@ -46,6 +46,12 @@ Uncertain facts of the spec (shared/spec/tiktok-marketing-api.md) and what the e
   PROCESSING, the next ones SUCCESS (0 = done at the first check).  With
   ``enable_report_title_translation`` true TikTok titles the CSV columns in words it does not
   document [U]; the emulator always writes the raw metric names.
+* §7.1 AUDIENCE reports (sandbox/tiktok/audience.py): what the breakdowns' values are called is
+  not in the spec -> ``audience_values`` (dimension -> values; default: ``age`` the targeting's
+  age groups AGE_13_17 … AGE_55_100 [L], ``gender`` MALE / FEMALE / NONE [U], ``platform``
+  ANDROID / IOS / PC [U]). Whether they can be asked for by hour is not known [U]: refused
+  (stat_time_day only). The other audience dimensions the spec names from memory
+  (province_id, language, ac, placement, interest_category) are refused as not supported.
 * Balances: the ``balance`` of advertiser/info and bc/advertiser/balance/get is the fixture's
   balance at the emulator's start minus what delivery spent since (never below zero) [L].  How
   soon TikTok bills spend is not documented -> ``balance_refresh_seconds`` (default 3600: the
@@ -105,6 +111,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sandbox.tiktok.audience import AUDIENCE_VALUES
 from sandbox.tiktok.scopes import DEFAULT_SCOPE_IDS
 
 FAULT_KINDS = ("50002", "http5xx", "timeout", "html504")
@@ -167,6 +174,9 @@ class EmulatorConfig:
     report_skan_dash: bool = False
     report_engaged_view_hourly: bool = True
     report_task_pending_checks: int = 2
+    audience_values: dict[str, list[str]] = field(
+        default_factory=lambda: {k: list(v) for k, v in AUDIENCE_VALUES.items()}
+    )
     balance_refresh_seconds: float = 3600.0
     accept_v12_report_aliases: bool = True
     ok_message: str = "OK"
@@ -226,6 +236,14 @@ class EmulatorConfig:
                 raise ValueError('comment_pin must be "status", "endpoint" or "none"')
             if key == "missing_scope_code" and value not in (40001, 40130):
                 raise ValueError("missing_scope_code must be 40001 or 40130")
+            if key == "audience_values" and not all(
+                k in AUDIENCE_VALUES and isinstance(v, list) and v and
+                all(isinstance(x, str) for x in v)
+                for k, v in value.items()
+            ):
+                raise ValueError(
+                    f"audience_values maps {list(AUDIENCE_VALUES)} to lists of names"
+                )
             if key == "scope_ids" and not all(
                 isinstance(v, int) and not isinstance(v, bool) for v in value.values()
             ):

@@ -83,7 +83,7 @@ def _task(ctx: Ctx) -> ReportTask:
 
 @route("report/task/create/", "POST")
 def report_task_create(ctx: Ctx) -> Any:
-    """Create an async BASIC report task (spec §7.3); answers its task_id."""
+    """Create an async BASIC or AUDIENCE report task (spec §7.3); answers its task_id."""
     p = ctx.params
     fmt = p.enum("output_format", OUTPUT_FORMATS, default="CSV_STRING")
     if fmt == "XLSX_DOWNLOAD":

@@ -1,4 +1,5 @@
-"""GET /report/integrated/get/: BASIC reports computed from the delivery facts (spec §7.1).
+"""GET /report/integrated/get/: BASIC and AUDIENCE reports computed from the delivery facts
+(spec §7.1; the AUDIENCE breakdowns: audience.py).
 
 Which metrics exist, at which data levels, and how each is computed: catalogue.py and
 report_catalogue.csv.  Formats follow spec §7.1: counts are integer strings; money has three
@@ -22,6 +23,7 @@ from operator import add
 from typing import Any
 
 from sandbox.tiktok.api_account import page_args
+from sandbox.tiktok.audience import SPLIT_DIMS, UNSUPPORTED_DIMS, Breakdown, Bucket
 from sandbox.tiktok.catalogue import CATALOGUE, Families, Metric, column_renderer, renderer
 from sandbox.tiktok.core import Ctx, RawJSON, route
 from sandbox.tiktok.delivery import NF
@@ -77,10 +79,11 @@ class ReportQuery:
             ["BASIC", "AUDIENCE", "PLAYABLE_MATERIAL", "CATALOG", "BC", "TT_SHOP"],
             required=True,
         )
-        if rtype != "BASIC":
+        if rtype not in ("BASIC", "AUDIENCE"):
             raise param_error(
-                f"report_type {rtype} is not supported by this emulator (BASIC only)."
+                f"report_type {rtype} is not supported by this emulator (BASIC and AUDIENCE only)."
             )
+        audience = rtype == "AUDIENCE"
         p.enum("service_type", ["AUCTION", "RESERVATION"], default="AUCTION")
         p.enum("query_mode", ["REGULAR", "CHUNK"], default="REGULAR")
         level = p.enum(
@@ -97,7 +100,10 @@ class ReportQuery:
         self.advertisers = self._advertisers(ctx)
         dims = p.str_list("dimensions", required=True) or []
         id_dim = LEVELS[level]
-        allowed = {id_dim, *TIME_DIMS, "country_code"}
+        allowed = {id_dim, *TIME_DIMS, "country_code", *(SPLIT_DIMS if audience else ())}
+        unsupported = [d for d in dims if audience and d in UNSUPPORTED_DIMS]
+        if unsupported:
+            raise param_error(f"dimensions {unsupported} are not supported by this emulator.")
         bad = [d for d in dims if d not in allowed]
         if bad:
             raise param_error(f"dimensions {bad} are invalid for data_level {level}.")
@@ -113,6 +119,13 @@ class ReportQuery:
         self.id_dim = id_dim if id_dim in dims else None
         self.metrics = p.str_list("metrics") or ["spend", "impressions"]
         self.lifetime = p.bool("query_lifetime", False)
+        if audience and self.lifetime:
+            raise param_error("query_lifetime is only supported by BASIC reports.")
+        if audience and self.time_dim == "stat_time_hour":
+            # Not known to be offered by hour [U] (audience.py): refused, not guessed.
+            raise param_error("AUDIENCE reports support stat_time_day only.")
+        split = [d for d in dims if d in SPLIT_DIMS]
+        self.breakdown = Breakdown(ctx.world, split, cfg.audience_values) if split else None
         self.catalogue = [self._metric(m, sync) for m in self.metrics]
         self.days = self._days(ctx)
         self.filters = self._filters(ctx)
@@ -433,9 +446,10 @@ def _attribute_column(
     return out
 
 
-Key = tuple[str, str | None, str | None]
-# Rows as columns (advertiser, object id, time label) to keep cached reports small.
-Columns = tuple[list[str], list[str | None], list[str | None]]
+# (advertiser, object id, time label, audience bucket: () without a breakdown)
+Key = tuple[str, str | None, str | None, Bucket]
+# Rows as columns (advertiser, object id, time label, bucket) to keep cached reports small.
+Columns = tuple[list[str], list[str | None], list[str | None], list[Bucket]]
 Grouped = tuple[Columns, array, list[str]]
 
 
@@ -459,7 +473,7 @@ def _object_of(
 
 
 def aggregate(q: ReportQuery) -> Grouped:
-    """Sum the facts per (advertiser, object id, time label), sorted.
+    """Sum the facts per (advertiser, object id, time label, audience bucket), sorted.
 
     Runs in the emulator's worker thread (see server.api_dispatch), so a big report does
     not stall the event loop.
@@ -474,6 +488,7 @@ def aggregate(q: ReportQuery) -> Grouped:
     rules = _status_rules(q)
     fam = q.families
     derive = bool(fam.derived)
+    breakdown = q.breakdown
     # Per ad: the id of the object its rows count for, or None when the filters drop it.
     objects: dict[str, str | None] = {}
     for adv in q.advertisers:
@@ -519,15 +534,21 @@ def aggregate(q: ReportQuery) -> Grouped:
                             facts = (*facts, *delta)
                         if not any(facts):
                             continue
-                        key = (adv.advertiser_id, obj_id if q.id_dim else None, labels[h])
-                        acc = groups.get(key)
-                        if acc is None:
-                            groups[key] = list(facts)  # base and derived facts: fam.width
-                            sample[key] = w.ads[ad_id]
-                        else:
-                            acc[:] = map(add, acc, facts)
+                        parts: Any = (
+                            (((), facts),) if breakdown is None
+                            else breakdown.split(w.ads[ad_id], adv, facts)
+                        )
+                        for bucket, part in parts:
+                            key = (adv.advertiser_id, obj_id if q.id_dim else None, labels[h],
+                                   bucket)
+                            acc = groups.get(key)
+                            if acc is None:
+                                groups[key] = list(part)  # base and derived facts: fam.width
+                                sample[key] = w.ads[ad_id]
+                            else:
+                                acc[:] = map(add, acc, part)
     keys = [k for k in groups if ctx.emu.config.report_zero_rows or any(groups[k][:4])]
-    keys.sort(key=lambda k: (k[2] or "", k[0], k[1] or ""))
+    keys.sort(key=lambda k: (k[2] or "", k[0], k[1] or "", k[3]))
     if q.order_field:
         fn = q.render_fns[q.order_field]
         keys.sort(key=lambda k: _sort_value(fn(groups[k])), reverse=q.order_desc)
@@ -537,7 +558,8 @@ def aggregate(q: ReportQuery) -> Grouped:
         flat.extend(groups[k])
     wants_sample = q.id_dim is not None and any(m.is_attribute for m in q.catalogue)
     kept = [sample[k].ad_id for k in keys] if wants_sample else []
-    columns = ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys])
+    columns = ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys],
+               [k[3] for k in keys])
     return columns, flat, kept
 
 
@@ -549,18 +571,20 @@ def render(q: ReportQuery, columns: Columns, flat: array, sample: list[str]) -> 
     fns = q.render_fns
     first = (q.page - 1) * q.page_size
     rows = []
-    adv_col, id_col, label_col = columns
+    adv_col, id_col, label_col, bucket_col = columns
+    split = q.breakdown.dims if q.breakdown else []
     for i in range(first, min(len(adv_col), first + q.page_size)):
-        key = (adv_col[i], id_col[i], label_col[i])
-        adv = advs[key[0]]
+        adv = advs[adv_col[i]]
         dims: dict[str, str] = {}
         for d in q.dims:
             if d in TIME_DIMS:
-                dims[d] = key[2] or ""
+                dims[d] = label_col[i] or ""
             elif d == "country_code":
                 dims[d] = adv.country
+            elif d in split:
+                dims[d] = bucket_col[i][split.index(d)]
             else:
-                dims[d] = key[1] or ""
+                dims[d] = id_col[i] or ""
         acc = flat[i * width : (i + 1) * width]
         ad = w.ads[sample[i]] if sample else None
         metrics = {m: fns[m](acc) if m in fns else _attribute(w, m, adv, ad) for m in q.metrics}
@@ -619,7 +643,8 @@ def render_json(q: ReportQuery, columns: Columns, flat: array, sample: list[str]
     mets = ", ".join(f'{name(m)}: "%s"' if m in fns else f"{name(m)}: %s" for m in q.metrics)
     template = '{"dimensions": {' + dims + '}, "metrics": {' + mets + "}}"
     first = (q.page - 1) * q.page_size
-    _, id_col, label_col = columns
+    _, id_col, label_col, bucket_col = columns
+    split = q.breakdown.dims if q.breakdown else []
     last = min(len(id_col), first + q.page_size)
     # The page column by column, then one % per row: the simple metrics (a count or an
     # amount of one fact) map their function over the fact's strided slice of `flat`.
@@ -633,6 +658,9 @@ def render_json(q: ReportQuery, columns: Columns, flat: array, sample: list[str]
                 labels.get(t) or labels.setdefault(t, _quote(t or ""))
                 for t in label_col[first:last]
             ])
+        elif d in split:
+            at = split.index(d)
+            cols.append([_quote(b[at]) for b in bucket_col[first:last]])
         else:
             cols.append([_quote(x) if x else '""' for x in id_col[first:last]])
     for m in q.metrics:
@@ -709,7 +737,8 @@ class ReportCache:
 
 @route("report/integrated/get/")
 def report_integrated_get(ctx: Ctx) -> Any:
-    """Synchronous BASIC report (spec §7.1); runs in the worker thread like every handler."""
+    """Synchronous BASIC or AUDIENCE report (spec §7.1); runs in the worker thread like every
+    handler."""
     q = ReportQuery(ctx)
     emu = ctx.emu
     cache: ReportCache = emu.caches.setdefault("report", ReportCache())

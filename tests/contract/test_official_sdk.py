@@ -3,8 +3,8 @@
 the emulator instead of business-api.tiktok.com. What it asks the way it asks it (its own query
 encoding of lists, its own headers and bodies) must get TikTok's answers: the OAuth exchange,
 the account lists, the entity pages, a campaign, ad group and video ad launched and the
-campaign paused, a report read page by page with the same numbers our client reads, and
-TikTok's error codes in the envelope."""
+campaign paused, a report read page by page with the same numbers our client reads, an
+AUDIENCE report whose split adds up to them, and TikTok's error codes in the envelope."""
 
 from __future__ import annotations
 
@@ -199,6 +199,27 @@ async def test_report_pages_carry_the_numbers_our_client_reads(
         (r.object_id, r.stat_time.date().isoformat()): (r.spend, r.impressions)
         for r in ours if r.stat_time is not None
     }
+
+
+async def test_an_audience_report_splits_the_campaigns_spend_by_gender(
+    emu: Emu, client: TikTokClient
+) -> None:
+    api = official(emu)
+    token = emu.access_token
+    adv = emu.state.users[emu.state.default_login].advertiser_ids[0]
+    day = date(2026, 11, 29)
+    data = ok(await call(
+        sdk.ReportingApi(api).report_integrated_get, adv, "AUDIENCE",
+        ["campaign_id", "gender"], token, data_level="AUCTION_CAMPAIGN",
+        start_date=day.isoformat(), end_date=day.isoformat(), metrics=["spend"], page_size=1000,
+    ))
+    split: dict[str, Decimal] = {}
+    for r in data["list"]:
+        assert r["dimensions"]["gender"] in ("MALE", "FEMALE", "NONE")
+        cid = r["dimensions"]["campaign_id"]
+        split[cid] = split.get(cid, Decimal(0)) + Decimal(r["metrics"]["spend"])
+    ours = await client.get_report(token, adv, ReportLevel.CAMPAIGN, day, day)
+    assert split and split == {r.object_id: r.spend for r in ours if r.spend}
 
 
 async def test_an_image_uploaded_as_a_file_is_found_by_its_id(emu: Emu, tmp_path: Path) -> None:

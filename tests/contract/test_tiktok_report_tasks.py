@@ -88,6 +88,24 @@ async def test_task_runs_to_a_csv_equal_to_the_synchronous_report(emu: Emu, api:
     assert (await fetch(again["data"]["download_url"]))[0] == 200
 
 
+async def test_an_audience_task_holds_the_synchronous_audience_rows(emu: Emu, api: Api) -> None:
+    adv_id, _, day = accounts(emu)
+    body = task_body(adv_id, day, report_type="AUDIENCE", data_level="AUCTION_CAMPAIGN",
+                     dimensions=["campaign_id", "age", "gender", "stat_time_day"],
+                     metrics=["spend", "impressions", "clicks"])
+    ref = {"advertiser_id": adv_id,
+           "task_id": (await api.post("report/task/create/", body))["data"]["task_id"]}
+    while (await api.get("report/task/check/", **ref))["data"]["status"] != "SUCCESS":
+        pass
+    download = await api.get("report/task/download/", **ref)
+    table = list(csv.DictReader(io.StringIO((await fetch(download["data"]["download_url"]))[1])))
+    sync = await api.get("report/integrated/get/", page_size=1000, **{
+        k: v for k, v in body.items() if k != "enable_report_title_translation"})
+    assert sync["data"]["page_info"]["total_page"] == 1
+    assert table and [{**r["dimensions"], **r["metrics"]} for r in sync["data"]["list"]] == table
+    assert {r["gender"] for r in table} == {"MALE", "FEMALE", "NONE"}
+
+
 async def test_task_of_several_accounts_carries_currency_and_account(emu: Emu, api: Api) -> None:
     first, second, day = accounts(emu)
     body = task_body(first, day, advertiser_ids=[first, second], data_level="AUCTION_CAMPAIGN")
