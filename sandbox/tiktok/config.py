@@ -52,6 +52,10 @@ Uncertain facts of the spec (shared/spec/tiktok-marketing-api.md) and what the e
   ANDROID / IOS / PC [U]). Whether they can be asked for by hour is not known [U]: refused
   (stat_time_day only). The other audience dimensions the spec names from memory
   (province_id, language, ac, placement, interest_category) are refused as not supported.
+* §7.1 ``multi_adv_report_in_utc_time``: honoured with ``advertiser_ids`` (the days and hours
+  are UTC ones, each account's local hours counted into them); without ``advertiser_ids`` it is
+  refused, as is an account whose UTC offset is not whole hours (the delivery model keeps
+  whole local hours, which such a zone cannot recount into UTC ones).
 * Balances: the ``balance`` of advertiser/info and bc/advertiser/balance/get is the fixture's
   balance at the emulator's start minus what delivery spent since (never below zero) [L].  How
   soon TikTok bills spend is not documented -> ``balance_refresh_seconds`` (default 3600: the

@@ -17,7 +17,7 @@ import json
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from operator import add
 from typing import Any
@@ -26,7 +26,7 @@ from sandbox.tiktok.api_account import page_args
 from sandbox.tiktok.audience import SPLIT_DIMS, UNSUPPORTED_DIMS, Breakdown, Bucket
 from sandbox.tiktok.catalogue import CATALOGUE, Families, Metric, column_renderer, renderer
 from sandbox.tiktok.core import Ctx, RawJSON, route
-from sandbox.tiktok.delivery import NF
+from sandbox.tiktok.delivery import NF, DayShape
 from sandbox.tiktok.errors import param_error
 from sandbox.tiktok.model import DELETE, Ad, Advertiser, Campaign, World, json_number
 from sandbox.tiktok.params import check_str_list
@@ -127,6 +127,13 @@ class ReportQuery:
         split = [d for d in dims if d in SPLIT_DIMS]
         self.breakdown = Breakdown(ctx.world, split, cfg.audience_values) if split else None
         self.catalogue = [self._metric(m, sync) for m in self.metrics]
+        # Spec §7.2: with advertiser_ids, the dates and times may all be UTC instead of each
+        # account's own; the UTC days asked for (None: each account's local days).
+        self.utc_days: set[date] | None = None
+        if p.bool("multi_adv_report_in_utc_time", False):
+            if not p.has("advertiser_ids"):
+                raise param_error("multi_adv_report_in_utc_time needs advertiser_ids.")
+            self.utc_days = set()
         self.days = self._days(ctx)
         self.filters = self._filters(ctx)
         self.order_field = p.str("order_field")
@@ -156,8 +163,6 @@ class ReportQuery:
         self.order_desc = p.enum("order_type", ["ASC", "DESC"], default="DESC") == "DESC"
         self.page, self.page_size = page_args(p, 1000, 10)
         self.total = p.bool("enable_total_metrics", False)
-        if p.bool("multi_adv_report_in_utc_time", False):
-            raise param_error("multi_adv_report_in_utc_time is not supported by this emulator.")
 
     def _metric(self, name: str, sync: bool) -> Metric:
         """A requested metric, checked against the catalogue for this level and dimensions."""
@@ -202,6 +207,7 @@ class ReportQuery:
         if self.lifetime:
             if self.time_dim:
                 raise param_error("query_lifetime cannot be used with time dimensions.")
+            self.utc_days = None  # no dates: every day there is, whichever zone counts them
             for adv in self.advertisers:
                 first = min((c.create_time for c in _campaigns(ctx.world, adv)), default=ctx.now)
                 start = datetime.fromtimestamp(first, adv.tz).date()
@@ -219,8 +225,23 @@ class ReportQuery:
             raise param_error("With stat_time_day, the date range cannot exceed 30 days.")
         if span > 365:
             raise param_error("The date range cannot exceed 365 days.")
+        if self.utc_days is None:
+            for adv in self.advertisers:
+                out[adv.advertiser_id] = _range(start, end)
+            return out
+        # In UTC: each account's local days that overlap the UTC days, read by the hour.
+        self.utc_days.update(_range(start, end))
+        first = datetime.combine(start, time(0), UTC)
+        last = datetime.combine(end + timedelta(days=1), time(0), UTC) - timedelta(seconds=1)
         for adv in self.advertisers:
-            out[adv.advertiser_id] = _range(start, end)
+            if any((t.astimezone(adv.tz).utcoffset() or timedelta()) % timedelta(hours=1)
+                   for t in (first, last)):
+                raise param_error(
+                    "multi_adv_report_in_utc_time is not supported by this emulator for an "
+                    "account whose UTC offset is not a whole number of hours."
+                )
+            out[adv.advertiser_id] = _range(first.astimezone(adv.tz).date(),
+                                            last.astimezone(adv.tz).date())
         return out
 
     def _filters(self, ctx: Ctx) -> dict[str, Any]:
@@ -453,6 +474,21 @@ Columns = tuple[list[str], list[str | None], list[str | None], list[Bucket]]
 Grouped = tuple[Columns, array, list[str]]
 
 
+def _utc_labels(
+    shape: DayShape, time_dim: str | None, days: set[date]
+) -> tuple[list[str | None], list[bool]]:
+    """A local day's hours as UTC time labels, and whether each is in the UTC days asked for
+    (hours start on whole UTC hours: ReportQuery refuses other offsets)."""
+    labels: list[str | None] = []
+    keep = []
+    text = "%Y-%m-%d %H:00:00" if time_dim == "stat_time_hour" else "%Y-%m-%d 00:00:00"
+    for ts in shape.boundaries()[:-1]:
+        at = datetime.fromtimestamp(ts, UTC)
+        keep.append(at.date() in days)
+        labels.append(at.strftime(text) if time_dim else None)
+    return labels, keep
+
+
 def _object_of(
     q: ReportQuery, w: World, adv: Advertiser, ad: Ad, rules: list[tuple[int, set[str]]]
 ) -> str | None:
@@ -506,9 +542,13 @@ def aggregate(q: ReportQuery) -> Grouped:
                 continue
             for day in q.days[adv.advertiser_id]:
                 # Each ad's rows of the day in time order: one for the day, or its hours.
-                if q.time_dim == "stat_time_hour":
+                keep: list[bool] | None = None  # in UTC: which hours are in the UTC days
+                if q.time_dim == "stat_time_hour" or q.utc_days is not None:
                     labels, hours = engine.campaign_hours(camp, day, now)
                     per_ad: Any = hours.items()
+                    if q.utc_days is not None:
+                        labels, keep = _utc_labels(engine.shape(adv, day), q.time_dim,
+                                                   q.utc_days)
                 else:
                     labels = [f"{day.isoformat()} 00:00:00" if q.time_dim else None]
                     per_day = engine.campaign_day(camp, day, now)
@@ -532,7 +572,7 @@ def aggregate(q: ReportQuery) -> Grouped:
                             delta = [now_ext[i] - ext[i] for i in range(len(ext))]
                             ext = now_ext
                             facts = (*facts, *delta)
-                        if not any(facts):
+                        if not any(facts) or (keep is not None and not keep[h]):
                             continue
                         parts: Any = (
                             (((), facts),) if breakdown is None
