@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aiogram import html
@@ -39,7 +39,7 @@ async def render(
     kind: str,
     user_id: int,
     params: dict[str, Any],
-    now: datetime | None = None,
+    now: datetime,
     *,
     outbox_id: int | None = None,
     catalogue: Catalogue | None = None,
@@ -50,14 +50,12 @@ async def render(
     into it; `catalogue`: the plans in force, for plan names; `focus`: a rule action whose digest
     page to show; `pin`: comment cards offer Pin), or None when its subject no longer exists."""
     if kind in BILLING_KINDS:
-        return await _billing(u, kind, user_id, params, catalogue or PlanBook().current(),
-                              now or datetime.now(UTC))
+        return await _billing(u, kind, user_id, params, catalogue or PlanBook().current(), now)
     if kind in digests.KINDS and outbox_id is not None:
         # Alone, or with the rest of its tick's alerts to this chat merged into it.
-        return await rule_digest.render(u, user_id, outbox_id, now or datetime.now(UTC),
-                                       focus=focus)
+        return await rule_digest.render(u, user_id, outbox_id, now, focus=focus)
     if kind.startswith("rule_"):
-        return await rule_alerts.render(u, kind, user_id, params, now or datetime.now(UTC))
+        return await rule_alerts.render(u, kind, user_id, params, now)
     if kind == "launch_done":
         found = await launch_service.detail_in(u, user_id, int(params["launch_id"]))
         return launch_view.finished(found) if found is not None else None

@@ -88,7 +88,8 @@ async def test_new_comments_are_pulled_once_and_a_hide_is_read_back(
         # The alert's card offers Pin unless TIKTOK_COMMENT_PIN is "off" (the notifier's pin).
         with i18n.context(), i18n.use_locale("en"):
             buttons = {pin: _labels(await alerts_view.render(
-                u, comments.NEW_KIND, USER, alerts[0].params, pin=pin)) for pin in (True, False)}
+                u, comments.NEW_KIND, USER, alerts[0].params, db.clock.now(), pin=pin))
+                for pin in (True, False)}
         assert "📌 Pin" in buttons[True] and "🙈 Hide" in buttons[True]
         assert "📌 Pin" not in buttons[False] and "🙈 Hide" in buttons[False]
     hidden = await comments.set_hidden(db.uow, db.clock, client, USER, row.id, True)
