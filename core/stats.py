@@ -461,9 +461,23 @@ async def unmapped(
         ]
         span = resolve(Period.LAST_7, now, tracker_zone)
         revenue = await u.tracker_stats.unmapped_revenue(tracker_id, span.start, span.end)
-    spending.sort(key=lambda row: row[4], reverse=True)
     spend = [(name, cur, v) for acc, cid, name, cur, v in spending if (acc, cid) not in linked]
-    return Unmapped(spend, revenue)
+    return Unmapped(biggest_per_currency_first(spend), revenue)
+
+
+def biggest_per_currency_first(
+    rows: Iterable[tuple[str, str, Decimal]],
+) -> list[tuple[str, str, Decimal]]:
+    """(name, currency, amount) rows biggest first within each currency, the currencies taking
+    turns: amounts in different currencies are not comparable (¥90,000 is not more than $500),
+    so a short list shows the top of every currency rather than one currency's whole list."""
+    rank: dict[str, int] = {}
+    ordered = []
+    for row in sorted(rows, key=lambda r: r[2], reverse=True):
+        rank[row[1]] = rank.get(row[1], -1) + 1
+        ordered.append((rank[row[1]], row[1], row))
+    ordered.sort(key=lambda t: (t[0], t[1]))
+    return [row for _rank, _cur, row in ordered]
 
 
 async def last_pushes(uow: UnitOfWorkFactory, user_id: int) -> dict[int, datetime]:

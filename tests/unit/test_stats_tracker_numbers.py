@@ -15,7 +15,15 @@ from bot.i18n import make_i18n
 from bot.views import stats as view
 from core.clock import FixedClock
 from core.periods import Period
-from core.stats import breakdown, chart_data, csv_table, export_rows, summary, unmapped
+from core.stats import (
+    biggest_per_currency_first,
+    breakdown,
+    chart_data,
+    csv_table,
+    export_rows,
+    summary,
+    unmapped,
+)
 from core.users import SignUp, register_user
 from storage.db import session_factory
 from storage.models import (
@@ -200,3 +208,12 @@ async def test_unmapped_spend_and_revenue_are_stats_last_7_days_in_their_own_zon
         shown = await breakdown(uow, clock, USER, account_id, "campaign", None, Period.LAST_7,
                                 None, 0)
         assert shown is not None and [x.current.spend for x in shown.lines] == [Decimal("11")]
+
+
+def test_unmapped_campaigns_list_the_top_of_every_currency_first() -> None:
+    """Yen amounts are not bigger than dollar ones: each currency's biggest comes first."""
+    rows = [("jp2", "JPY", Decimal(90000)), ("us1", "USD", Decimal(500)),
+            ("jp1", "JPY", Decimal(100000)), ("jp3", "JPY", Decimal(80000)),
+            ("us2", "USD", Decimal(20))]
+    assert [n for n, _c, _v in biggest_per_currency_first(rows)] == [
+        "jp1", "us1", "jp2", "us2", "jp3"]
