@@ -7,7 +7,7 @@ a new table keeps."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiogram import html
@@ -164,8 +164,8 @@ def _listed(items: list[str]) -> str:
     return "".join(f"\n  – {item}" for item in items)
 
 
-def _blocks(user: User | None, purges: list[PendingPurge], now: datetime) -> list[str]:
-    """The policy's sections in order; with a user, "For you now" first."""
+def _blocks(for_you: str | None) -> list[str]:
+    """The policy's sections in order; a user's "For you now" block first."""
     blocks = [
         _(
             "<b>TTPulse Privacy Policy</b>\n\n"
@@ -176,8 +176,8 @@ def _blocks(user: User | None, purges: list[PendingPurge], now: datetime) -> lis
             "delivers the messages."
         )
     ]
-    if user is not None:
-        blocks.append(for_you_now(user, purges, now))
+    if for_you is not None:
+        blocks.append(for_you)
     blocks.extend(b for c in Category if (b := _category_block(c)) is not None)
     blocks.append(
         _(
@@ -270,7 +270,7 @@ def for_you_now(user: User, purges: list[PendingPurge], now: datetime) -> str:
 def policy_pages(user: User | None, purges: list[PendingPurge], now: datetime) -> list[str]:
     """The policy cut into pages of at most PAGE_CHARS, whole sections per page."""
     pages: list[str] = []
-    for block in _pieces(_blocks(user, purges, now)):
+    for block in _pieces(_blocks(for_you_now(user, purges, now) if user is not None else None)):
         if pages and len(pages[-1]) + 2 + len(block) <= PAGE_CHARS:
             pages[-1] += "\n\n" + block
         else:
@@ -295,7 +295,7 @@ def _pieces(blocks: list[str]) -> list[str]:
 
 def policy_text() -> str:
     """The general policy (no personal dates) as one text: the web page sign-up links to."""
-    return "\n\n".join(_blocks(None, [], datetime.now(UTC)))
+    return "\n\n".join(_blocks(None))
 
 
 def policy_page(
