@@ -232,6 +232,7 @@ async def control_config(request: web.Request) -> web.Response:
             unknown = emu.config.update(body)
         except ValueError as exc:
             raise web.HTTPBadRequest(text=str(exc)) from None
+        emu.caches.pop("report", None)  # reports computed under the old knobs
         if unknown:
             raise web.HTTPBadRequest(text=f"unknown or fixed keys: {unknown}")
     return web.json_response(emu.config.public())

@@ -141,11 +141,14 @@ async def test_what_is_not_offered_is_refused(
 async def test_the_values_names_are_a_knob(emu: Emu, api: Api) -> None:
     """What reports call the platforms is not documented [U]: config.audience_values."""
     adv_id, start, _ = _week(emu)
+    query = {"advertiser_id": adv_id, "data_level": "AUCTION_ADVERTISER",
+             "dimensions": ["advertiser_id", "platform"], "metrics": ["spend"],
+             "start_date": str(start), "end_date": str(start)}
+    before = await _rows(api, "AUDIENCE", **query)
+    assert {r["dimensions"]["platform"] for r in before} == set(AUDIENCE_VALUES["platform"])
     names = ["ANDROID", "IPHONE", "IPAD", "OTHERS"]
     await emu.ctl("POST", "config", {"audience_values": {"platform": names}})
-    rows = await _rows(api, "AUDIENCE", advertiser_id=adv_id, data_level="AUCTION_ADVERTISER",
-                       dimensions=["advertiser_id", "platform"], metrics=["spend"],
-                       start_date=str(start), end_date=str(start))
+    rows = await _rows(api, "AUDIENCE", **query)  # at once: not the report computed before
     assert {r["dimensions"]["platform"] for r in rows} == set(names)
     url = emu.server.url.rstrip("/") + "/_emulator/config"
     async with emu.control.post(url, json={"audience_values": {"os": ["X"]}}) as resp:
