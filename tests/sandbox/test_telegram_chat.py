@@ -26,7 +26,7 @@ from aiohttp import web
 
 from sandbox.telegram.chat import deep_link_payload, run_chat
 from sandbox.telegram.driver import SandboxClient
-from sandbox.telegram.server import RunningServer, start_server
+from sandbox.telegram.server import RunningServer
 from sandbox.telegram.web_page import PageParser
 
 USER = 6001
@@ -106,14 +106,6 @@ def echo_router(page_url: str) -> Router:
         await query.message.edit_text("Pong!")  # type: ignore[union-attr]
 
     return router
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[RunningServer]:
-    """Sandbox server without flood control."""
-    running = await start_server(flood_enabled=False)
-    yield running
-    await running.stop()
 
 
 @pytest.fixture

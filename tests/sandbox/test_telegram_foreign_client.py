@@ -16,18 +16,10 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPri
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken
 
 from sandbox.telegram.driver import SandboxClient
-from sandbox.telegram.server import RunningServer, start_server
+from sandbox.telegram.server import RunningServer
 from tests.media import image
 
 USER = 5101
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[RunningServer]:
-    """A sandbox server with flood control off."""
-    running = await start_server(flood_enabled=False)
-    yield running
-    await running.stop()
 
 
 @pytest.fixture

@@ -36,11 +36,9 @@ PERIOD = 2592000
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[RunningServer]:
-    """A sandbox server with flood control off."""
-    running = await start_server(flood_enabled=False, pre_checkout_timeout=3.0)
-    yield running
-    await running.stop()
+def server_options() -> dict[str, Any]:
+    """Flood control off; a pre-checkout query times out after 3 s."""
+    return {"flood_enabled": False, "pre_checkout_timeout": 3.0}
 
 
 def make_bot(server: RunningServer) -> Bot:

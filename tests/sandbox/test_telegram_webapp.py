@@ -8,6 +8,7 @@ import asyncio
 import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -20,17 +21,16 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, MenuButton
 from core.web_auth import init_data_user
 from sandbox.telegram.chat import run_chat
 from sandbox.telegram.driver import SandboxClient
-from sandbox.telegram.server import RunningServer, start_server
+from sandbox.telegram.server import RunningServer
 
 TOKEN = "7100000009:WebAppSandboxToken"
 USER = 6101
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[RunningServer]:
-    running = await start_server(token=TOKEN)
-    yield running
-    await running.stop()
+def server_options() -> dict[str, Any]:
+    """The bot's own token; flood control on, as by default."""
+    return {"token": TOKEN}
 
 
 @pytest.fixture

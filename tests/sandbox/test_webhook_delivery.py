@@ -15,7 +15,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 
 from sandbox.telegram.driver import SandboxClient
-from sandbox.telegram.server import RunningServer, start_server
+from sandbox.telegram.server import RunningServer
 
 
 class Hook:
@@ -63,10 +63,9 @@ class Hook:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[RunningServer]:
-    running = await start_server(flood_enabled=False, webhook_retry_base=0.1)
-    yield running
-    await running.stop()
+def server_options() -> dict[str, Any]:
+    """Flood control off; webhook retries 0.1 s apart."""
+    return {"flood_enabled": False, "webhook_retry_base": 0.1}
 
 
 @pytest.fixture
