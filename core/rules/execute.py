@@ -141,7 +141,9 @@ async def note_change(
     now: datetime,
 ) -> None:
     """Audit a change TikTok holds (read back at `now`) and write it into the synced object, so
-    every screen shows the new value at once instead of after the next sync."""
+    every screen shows the new value at once instead of after the next sync. A change of its
+    status cancels an earlier "pause for today" switch-back: midnight must not undo a later
+    decision (switched off for good by a person or another rule)."""
     u.audit.record(
         actor,
         event,
@@ -164,6 +166,8 @@ async def note_change(
         {k: v for k, v in synced.items() if v is not None},
         now,
     )
+    if after.status != before.status:
+        await u.rules.drop_switch_backs(row.ad_account_id, row.level, row.object_id, row.id)
 
 
 async def _record(

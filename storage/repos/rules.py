@@ -381,6 +381,24 @@ class RulesRepo(RuleReads):
             return []
         return list(await self._s.scalars(select(RuleAction).where(RuleAction.id.in_(ids))))
 
+    async def drop_switch_backs(
+        self, account_id: int, level: str, object_id: str, keep_id: int
+    ) -> None:
+        """Cancel the object's pending "pause for today" switch-backs but `keep_id`'s: a later
+        change of its status decides it now."""
+        await self._s.execute(
+            update(RuleAction)
+            .where(
+                RuleAction.ad_account_id == account_id,
+                RuleAction.level == level,
+                RuleAction.object_id == object_id,
+                RuleAction.id != keep_id,
+                RuleAction.reenable_at.is_not(None),
+                RuleAction.reenabled_at.is_(None),
+            )
+            .values(reenable_at=None)
+        )
+
     async def update_action(self, action_id: int, **values: Any) -> None:
         """Write fields of one action."""
         await self._s.execute(update(RuleAction).where(RuleAction.id == action_id).values(**values))

@@ -15,10 +15,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core import manage
 from core.clock import FixedClock
 from core.rules import approvals, engine
 from core.rules.acting import Change, State, Target
-from core.rules.model import status_word
+from core.rules.model import Action, ActionKind, status_word
 from core.rules.service import Draft, conflicts, preview, save, set_enabled
 from core.rules.settings import Frequency, RuleSettings, Scope
 from core.users import SignUp, register_user
@@ -403,6 +404,27 @@ async def test_pause_today_comes_back_at_the_accounts_midnight(uow: UnitOfWorkFa
     assert obj.operation_status == "ENABLE"
     events = [e.action for e in await _rows(uow, AuditEntry) if e.target_type == "ad"]
     assert events == ["object.changed", "object.changed"]
+
+
+async def test_a_later_pause_by_hand_is_not_undone_at_midnight(uow: UnitOfWorkFactory) -> None:
+    """Paused for today by a rule, switched on and then off for good by its owner: midnight
+    leaves it off, as the owner last decided."""
+    await _world(uow, {"a1": ("25", 0)})
+    await _rule(uow, "ad: spend >= 20 in today -> pause today")
+    changer = FakeChanger()
+    await engine.run_due(uow, FixedClock(NOW), changer, "w1")
+    [obj] = await _rows(uow, AdObject)
+    for kind in (ActionKind.ENABLE, ActionKind.PAUSE):
+        clock = FixedClock(NOW + timedelta(minutes=30))
+        proposal = await manage.propose(uow, clock, changer, USER, obj.ad_account_id, "ad",
+                                        ["a1"], Action(kind))
+        assert proposal is not None and proposal.rows
+        await manage.confirm(uow, clock, changer, USER, proposal.rows[0].id)
+    assert changer.state["a1"].status == "DISABLE"
+    midnight = datetime(2026, 11, 30, 5, 0, tzinfo=UTC)
+    assert await approvals.reenable_due(uow, FixedClock(midnight), changer) == 0
+    assert changer.state["a1"].status == "DISABLE"
+    assert "rule_reenabled" not in [m.kind for m in await _rows(uow, OutboxMessage)]
 
 
 async def test_many_firings_make_one_digest_held_through_quiet_hours(
