@@ -112,13 +112,8 @@ class CreativeCalls:
 
         The search filters by ids, size and ratio only: a video is found by its file name or
         MD5 signature by reading the list (spec §5.3 has no name or signature filter)."""
-        filtering = _material_filter(material_ids, width, height, displayable)
-        if video_ids:
-            filtering["video_ids"] = [id_str(i) for i in video_ids]
-        params = {"advertiser_id": advertiser_id, "filtering": filtering or None}
-        items = await self._get_all_pages(
-            "file/video/ad/search/", token, params, MATERIAL_SEARCH_PAGE_SIZE
-        )
+        items = await self._search("video", token, advertiser_id, video_ids, material_ids,
+                                   width, height, displayable)
         return [VideoInfo.from_api(i) for i in items]
 
     async def search_images(
@@ -133,14 +128,34 @@ class CreativeCalls:
         displayable: bool | None = None,
     ) -> list[ImageInfo]:
         """The ad account's asset-library images matching the filters, every page (spec §5.3)."""
-        filtering = _material_filter(material_ids, width, height, displayable)
-        if image_ids:
-            filtering["image_ids"] = [id_str(i) for i in image_ids]
-        params = {"advertiser_id": advertiser_id, "filtering": filtering or None}
-        items = await self._get_all_pages(
-            "file/image/ad/search/", token, params, MATERIAL_SEARCH_PAGE_SIZE
-        )
+        items = await self._search("image", token, advertiser_id, image_ids, material_ids,
+                                   width, height, displayable)
         return [ImageInfo.from_api(i) for i in items]
+
+    async def _search(
+        self,
+        kind: str,
+        token: str,
+        advertiser_id: str,
+        ids: Sequence[str] | None,
+        material_ids: Sequence[str] | None,
+        width: int | None,
+        height: int | None,
+        displayable: bool | None,
+    ) -> list[dict[str, Any]]:
+        # spec §5.3 search filtering: `{kind}_ids`, material_ids (≤100), width, height,
+        # displayable.
+        filtering: dict[str, Any] = {}
+        if ids:
+            filtering[f"{kind}_ids"] = [id_str(i) for i in ids]
+        if material_ids:
+            filtering["material_ids"] = [id_str(i) for i in material_ids]
+        sizes = {"width": width, "height": height, "displayable": displayable}
+        filtering.update({k: v for k, v in sizes.items() if v is not None})
+        params = {"advertiser_id": advertiser_id, "filtering": filtering or None}
+        return await self._get_all_pages(
+            f"file/{kind}/ad/search/", token, params, MATERIAL_SEARCH_PAGE_SIZE
+        )
 
     async def _upload_file(
         self, kind: str, token: str, advertiser_id: str, content: bytes, file_name: str
@@ -193,26 +208,6 @@ class CreativeCalls:
         # reply is not resent here (core.creatives looks the file up by MD5 first).
         reply = await self.transport.call("POST", path, token=token, form=build, idempotent=False)
         return reply.data
-
-
-def _material_filter(
-    material_ids: Sequence[str] | None,
-    width: int | None,
-    height: int | None,
-    displayable: bool | None,
-) -> dict[str, Any]:
-    # spec §5.3 search filtering (besides the ids): material_ids (≤100), width, height,
-    # displayable.
-    out: dict[str, Any] = {}
-    if material_ids:
-        out["material_ids"] = [id_str(i) for i in material_ids]
-    if width is not None:
-        out["width"] = width
-    if height is not None:
-        out["height"] = height
-    if displayable is not None:
-        out["displayable"] = displayable
-    return out
 
 
 def _first_object(data: Any) -> Mapping[str, Any]:

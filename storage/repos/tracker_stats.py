@@ -198,7 +198,7 @@ class TrackerStatsRepo:
         self, account_ids: Sequence[int], start: date, end: date
     ) -> list[tuple[int, str, str, str, Decimal]]:
         """Given ad accounts' campaigns with spend over a range of their days: (ad account,
-        campaign id, name, currency, spend), by spend."""
+        campaign id, name, currency, spend), in no order (core.stats orders them)."""
         spend = func.sum(MetricDaily.spend).label("spend")
         rows = await self._s.execute(
             select(AdObject.ad_account_id, AdObject.object_id, AdObject.name,
@@ -212,7 +212,6 @@ class TrackerStatsRepo:
             .group_by(AdObject.ad_account_id, AdObject.object_id, AdObject.name,
                       AdAccount.currency)
             .having(func.sum(MetricDaily.spend) > 0)
-            .order_by(spend.desc())
         )
         return [(int(r[0]), str(r[1]), str(r[2]), str(r[3]), Decimal(r[4])) for r in rows]
 
