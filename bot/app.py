@@ -43,6 +43,7 @@ from bot.once_sends import OnceSends
 from bot.operator_calls import star_transactions
 from bot.pacing import PacingMiddleware, SharedLimits
 from bot.routers import all_routers
+from bot.sent_ledger import SentLedger, forget_old
 from bot.web import WEBHOOK_PATH, BotProbe, ExportDeps, build_web_app
 from bot.web_invoice import WebInvoice
 from bot.webhook import WebhookHandler, make_claims
@@ -216,6 +217,8 @@ async def start_service(settings: Settings, clock: Clock | None = None) -> Servi
         plans=PlanBook(settings.plans_file),
     )
     bot = make_bot(settings)
+    # Innermost, after pacing and OnceSends: a message is recorded once Telegram made it.
+    bot.session.middleware(SentLedger(uow, clock))
     metrics = Metrics(settings.sync_cadence.today.total_seconds())
     metrics.install(dp, bot)  # core's events, the updates, the Bot API calls
     return Service(
@@ -304,6 +307,8 @@ def background_ticks(svc: Service) -> list[Tick]:
         Tick("export_purge", 600, lambda: export.purge(svc.uow, svc.clock, exports_dir)),
         # Expired dashboard sessions and sign-in links (any instance; a delete is idempotent).
         Tick("web_purge", 3600, lambda: web_auth.purge_expired(svc.uow, svc.clock)),
+        # The bot's own messages recorded for in-doubt alerts' probes (bot/sent_ledger.py).
+        Tick("sent_purge", 3600, lambda: forget_old(svc.uow, svc.clock)),
         # Broadcasts: count blocked recipients, report the delivery once nothing is pending.
         Tick("broadcasts", svc.settings.notify_tick_seconds,
              lambda: rights.settle_broadcasts(svc.uow, svc.clock)),

@@ -16,24 +16,29 @@ alert again once the lease expires. So:
    which also renews it for the send), and the send's answer is stored as `sent_at` plus
    `tg_message_id`. A refusal (429, 400, 403) clears `sending_at` again: nothing was delivered.
 2. A leased row that already has `sending_at` but no `sent_at` is *in doubt*: a previous attempt
-   may have delivered it. Before sending it again we look for it. In a private chat message ids
-   are sequential, so the copy, if any, has an id just above the last `tg_message_id` we know for
-   that chat from alerts marked sent before the in-doubt send began. We probe up to
-   `PROBE_WINDOW` ids from there with `editMessageText` carrying exactly the text and reply
-   markup we would send. Telegram's answers (§2.2, §2.4) decide:
+   may have delivered it. Before sending it again we look for it. Every message the bot makes in
+   a private chat is recorded with its id, when it was asked for and answered, and the alert it
+   delivered (bot/sent_ledger.py, the `sent_messages` table). If the previous attempt lived to
+   record its message, that is the copy. Otherwise, in a private chat message ids are
+   sequential, so the copy, if any, has an id above the last message known to be older than the
+   in-doubt send, and below the first one made after that attempt's lease ended. We walk those
+   ids, skipping every message the bot is known to have made (replies, other alerts: never
+   edited), and probe each other id, up to `PROBE_WINDOW` of them, with `editMessageText`
+   carrying exactly the text and reply markup we would send. Telegram's answers (§2.2, §2.4):
    - "message is not modified" — only for the bot's own message with identical content: that is
      our copy; mark the row sent with that id, send nothing.
    - "message to edit not found" — the id does not exist (yet): no copy; stop and send.
    - "message can't be edited" (a user's message), "there is no text in the message to edit"
-     (a photo): not ours; try the next id. Ids of our other alerts are skipped unprobed.
+     (a photo): not ours; try the next id.
    Probes are paced like any message call (bot/pacing.py); a refused edit costs the chat nothing.
-3. Within one chat alerts go out one after another, in order (so the "last known id" anchor is
-   right), and different chats are served concurrently, so the global rate is what binds.
+3. Within one chat alerts go out one after another, in order, and different chats are served
+   concurrently, so the global rate is what binds.
 
 Limits, chosen knowingly: a probe can't tell "not found yet" from a message the user deleted,
 so a user deleting a message inside the window during a crash can still cause a resend; and a
-bot message that is not an alert (a reply to a command) inside the window would be edited into
-the alert text by the probe (logged as `notify.probe_overwrote`). Both need a crash inside a
+bot message whose sender died before recording it (a reply on its way at the crash), or that
+another instance is recording at the very moment of the probe, is not known, so the probe would
+edit it into the alert text (logged as `notify.probe_overwrote`). Both need a crash inside a
 sub-second window plus user activity in the same chat at that moment. Render is deterministic,
 so the re-rendered text matches the first send unless the subject changed meanwhile (then the
 new text is sent: the user sees current information).
@@ -62,6 +67,7 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 
+from bot.sent_ledger import delivering
 from bot.views import alerts as view
 from core.billing.account import SUPERSEDE_KIND
 from core.billing.plans import PlanBook
@@ -73,7 +79,9 @@ from storage.uow import UnitOfWorkFactory
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 12
-PROBE_WINDOW = 20
+PROBE_WINDOW = 20  # ids probed (edited) at most; the bot's own known messages are skipped free
+# Instances' clocks may differ this much (bot/sent_ledger.py's times against `sending_at`).
+CLOCK_SKEW = timedelta(seconds=2)
 SEND_TIMEOUT = 20  # seconds per Bot API call (aiogram's default is 60): keeps a send inside LEASE
 WINDOW = 100  # alerts in hand at once (one per chat): enough chats for ~30/s at 1/s per chat
 CLAIM_PAUSE = 0.25  # seconds between claims that came back short
@@ -209,7 +217,8 @@ class Notifier:
                             extra={"outbox_id": message.id, "message_id": found},
                         )
                 if found is None:
-                    found = await self._send(message.user_id, text, markup)
+                    with delivering(message.id):
+                        found = await self._send(message.user_id, text, markup)
                 outcome = {"sent_at": self._clock.now(), "tg_message_id": found}
         except _Refused as refused:
             outcome = {**self._failure(message, refused.__cause__, now), "not_delivered": True}
@@ -290,16 +299,32 @@ class Notifier:
     ) -> int | None:
         """The id of an earlier delivered copy of this alert in its chat, or None if there is none.
 
-        Probes ids after the last id we know was in the chat before the in-doubt send began, with
-        an edit to exactly the same content (see the module docstring for the three answers).
+        Walks the chat's ids from the last message known to be older than the in-doubt send,
+        skipping every message the bot is known to have made (bot/sent_ledger.py), up to the first
+        one made after the send's lease ended; each unknown id is probed with an edit to exactly
+        the same content (see the module docstring for the answers).
         """
         chat_id = message.user_id
+        made_by = since + self._lease + CLOCK_SKEW  # no copy was made later than this
         async with self._uow() as u:
-            anchor = await u.outbox.last_message_id(chat_id, since) or 0
+            recorded = await u.sent.of_alert(chat_id, message.id)
+            if recorded is not None:
+                return recorded  # its sender recorded the message, then died before settling
+            anchor = max(
+                await u.outbox.last_message_id(chat_id, since) or 0,
+                await u.sent.last_before(chat_id, since) or 0,
+            )
             ours = await u.outbox.message_ids_above(chat_id, anchor)
-        for message_id in range(anchor + 1, anchor + 1 + PROBE_WINDOW):
+            ours |= await u.sent.ids_above(chat_id, anchor)
+            stop = await u.sent.first_after(chat_id, made_by)
+        message_id, probed = anchor, 0
+        while probed < PROBE_WINDOW:
+            message_id += 1
+            if stop is not None and message_id >= stop:
+                return None  # made after any copy could have been: there is none
             if message_id in ours:
-                continue  # another alert of ours: never edit it
+                continue  # the bot's own message (a reply, another alert): never edit it
+            probed += 1
             try:
                 await self._bot.edit_message_text(
                     text=text,

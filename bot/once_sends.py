@@ -71,7 +71,8 @@ def handling(update_id: int) -> Iterator[None]:
         _current.reset(token)
 
 
-def _is_send(method: TelegramMethod[Any]) -> bool:
+def is_send(method: TelegramMethod[Any]) -> bool:
+    """Whether the call makes a new message (a chat action does not)."""
     name = method.__api_method__
     return (name.startswith("send") and name not in _NOT_SENDS) or name.startswith(
         ("copyMessage", "forwardMessage")
@@ -108,7 +109,7 @@ class OnceSends(BaseRequestMiddleware):
     ) -> Response[TelegramType]:
         """Send, or hand back what the same send of an earlier handling got."""
         current = _current.get()
-        if current is None or not _is_send(method):
+        if current is None or not is_send(method):
             return await make_request(bot, method)
         key = f"{self.prefix}:{current.update_id}:{current.sends}:{_fingerprint(method)}"
         current.sends += 1

@@ -237,6 +237,10 @@ TABLES: dict[str, Table] = {t.name: t for t in (
                 "next_attempt_at lease_until attempts sent_at failed_at last_error sending_at "
                 "tg_message_id batch merged_into"),
     }),
+    # Which messages in the user's chat are the bot's: an in-doubt alert's probe edits none.
+    Table("sent_messages", USER, Purpose.ALERTS, Basis.CONTRACT, Retention.SHORT, {
+        **_cols(C.TECHNICAL, False, "user_id message_id asked_at answered_at outbox_id"),
+    }),
     Table("rules", USER, Purpose.AUTOMATION, Basis.CONTRACT, Retention.ACCOUNT, {
         **_cols(C.AUTOMATION, True, "id user_id name text level settings enabled plan_paused_at "
                 "last_run_at created_at updated_at"),

@@ -24,6 +24,7 @@ from storage.repos.outbox import OutboxRepo
 from storage.repos.pixel_watch import PixelWatchRepo
 from storage.repos.privacy import PrivacyRepo
 from storage.repos.rules import RulesRepo
+from storage.repos.sent_messages import SentMessagesRepo
 from storage.repos.stats import StatsRepo
 from storage.repos.support import SupportRepo
 from storage.repos.sync import SyncRepo
@@ -53,6 +54,7 @@ class UnitOfWork:
         self.comments = CommentsRepo(self.session)
         self.pixel_watch = PixelWatchRepo(self.session)
         self.outbox = OutboxRepo(self.session)
+        self.sent = SentMessagesRepo(self.session)
         self.stats = StatsRepo(self.session)
         self.rules = RulesRepo(self.session)
         self.creatives = CreativesRepo(self.session)

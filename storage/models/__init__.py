@@ -10,6 +10,7 @@ from storage.models.ads import (
     ObjectValue,
     OutboxMessage,
     RuleSum,
+    SentMessage,
     SyncJob,
     TikTokConnection,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "RuleAction",
     "RuleRun",
     "RuleSum",
+    "SentMessage",
     "SupportMessage",
     "SupportTicket",
     "SyncJob",

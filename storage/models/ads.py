@@ -234,6 +234,22 @@ class OutboxMessage(Base):
     merged_into: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
+class SentMessage(Base):
+    """A message the bot made in a user's private chat: what an in-doubt alert's probe must
+    never edit, and where it starts and stops looking (bot/sent_ledger.py, bot/notifier.py)."""
+
+    __tablename__ = "sent_messages"
+
+    # The private chat's id, which is the user's id (no foreign key: the bot answers people
+    # before they sign up).
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # Before the request left (Telegram made the message later) and after its answer (earlier).
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    outbox_id: Mapped[int | None] = mapped_column(Integer)  # the alert it delivered, if one
+
+
 # Pre-aggregated sums for rules (issue 11; storage/rule_sums.py): each object's days cut into
 # segments counted back from the account's local day `as_of` (today, yesterday, 2 days ago,
 # 3, 4-6, 7, 8-13, 14, 15-29, 30, 31 and older): every window a rule can name (today,

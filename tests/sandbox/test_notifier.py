@@ -19,12 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.i18n import make_i18n
 from bot.notifier import Notifier
 from bot.pacing import PacingMiddleware
+from bot.sent_ledger import SentLedger, delivering, forget_old
 from core.clock import SystemClock
 from core.users import SignUp, mark_returned, register_user
 from sandbox.telegram.server import RunningServer, start_server
 from sandbox.telegram.state import StoredMessage
 from storage.db import session_factory
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, SentMessage
 from storage.uow import UnitOfWorkFactory
 
 USER = 501
@@ -36,9 +37,10 @@ class World:
 
     uow: UnitOfWorkFactory
     server: RunningServer
-    bot: Bot
+    bot: Bot  # as the service's: paced, each message it makes recorded (bot/sent_ledger.py)
     notifier: Notifier
     clock: SystemClock
+    lost: Bot  # a process that died before it could record what it sent
 
     def chat(self, user_id: int = USER) -> list[StoredMessage]:
         """Every message of the user's chat in the sandbox."""
@@ -72,6 +74,29 @@ class World:
             assert row is not None
             return row
 
+    async def happened_before_the_crash(self) -> None:
+        """Date everything sent so far ten minutes back: the crash (3 minutes ago) came after."""
+        shift = timedelta(minutes=10)
+        async with self.uow() as u:
+            for sent in await u.session.scalars(select(SentMessage)):
+                sent.asked_at, sent.answered_at = sent.asked_at - shift, sent.answered_at - shift
+            for alert in await u.session.scalars(
+                select(OutboxMessage).where(OutboxMessage.sent_at.is_not(None))
+            ):
+                alert.sent_at = alert.sent_at - shift if alert.sent_at else None
+            await u.commit()
+
+    async def made_during_the_lost_send(self, message_id: int, user_id: int = USER) -> None:
+        """Date a recorded message inside the crashed send's lease (it began 3 minutes ago)."""
+        when = self.clock.now() - timedelta(minutes=3) + timedelta(seconds=1)
+        async with self.uow() as u:
+            await u.session.execute(
+                update(SentMessage)
+                .where(SentMessage.user_id == user_id, SentMessage.message_id == message_id)
+                .values(asked_at=when, answered_at=when)
+            )
+            await u.commit()
+
     async def crashed_mid_send(self, outbox_id: int, ago: timedelta = timedelta(minutes=3)) -> None:
         """Make the row look like a dead process leased it and started sending it `ago`."""
         started = self.clock.now() - ago
@@ -87,17 +112,20 @@ class World:
 @pytest.fixture
 async def world(engine: AsyncEngine) -> AsyncIterator[World]:
     server = await start_server()
+    uow = UnitOfWorkFactory(session_factory(engine), None)
+    clock = SystemClock()
     session = AiohttpSession(api=TelegramAPIServer.from_base(server.url))
     session.middleware(PacingMiddleware())
+    session.middleware(SentLedger(uow, clock))
     bot = Bot(
         server.token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
     )
-    uow = UnitOfWorkFactory(session_factory(engine), None)
-    clock = SystemClock()
-    w = World(uow, server, bot, Notifier(uow, clock, bot, make_i18n()), clock)
+    lost = Bot(server.token, session=AiohttpSession(api=TelegramAPIServer.from_base(server.url)))
+    w = World(uow, server, bot, Notifier(uow, clock, bot, make_i18n()), clock, lost)
     await w.add_user(USER)
     yield w
     await session.close()
+    await lost.session.close()
     await server.stop()
 
 
@@ -133,10 +161,11 @@ async def test_in_doubt_alert_already_delivered_is_found_not_resent(world: World
     await world.notifier.tick()
     user = world.server.engine.state.users[USER]
     world.server.engine.user_sends(user, "a user's message")  # id 2: "can't be edited"
+    await world.happened_before_the_crash()
     doubt = await world.enqueue("b", "second")
     await world.crashed_mid_send(doubt)
     # The dead process's sendMessage reached Telegram (id 3) before it could commit sent_at.
-    await world.bot.send_message(USER, "second")
+    await world.lost.send_message(USER, "second")
     assert await world.notifier.tick() == 1
     assert world.bot_texts() == ["first", "second"]
     row = await world.row(doubt)
@@ -151,6 +180,7 @@ async def test_in_doubt_alert_already_delivered_is_found_not_resent(world: World
 async def test_in_doubt_alert_never_delivered_is_sent_once(world: World) -> None:
     await world.enqueue("a", "first")
     await world.notifier.tick()
+    await world.happened_before_the_crash()
     doubt = await world.enqueue("b", "second")
     await world.crashed_mid_send(doubt)  # crashed before the request left
     assert await world.notifier.tick() == 1
@@ -162,7 +192,7 @@ async def test_in_doubt_alert_never_delivered_is_sent_once(world: World) -> None
 async def test_probe_without_any_known_id_starts_at_the_first_message(world: World) -> None:
     doubt = await world.enqueue("b", "only one")
     await world.crashed_mid_send(doubt)
-    await world.bot.send_message(USER, "only one")
+    await world.lost.send_message(USER, "only one")
     assert await world.notifier.tick() == 1
     assert world.bot_texts() == ["only one"]
     assert (await world.row(doubt)).tg_message_id == 1
@@ -171,8 +201,9 @@ async def test_probe_without_any_known_id_starts_at_the_first_message(world: Wor
 async def test_probe_never_edits_our_other_alerts(world: World) -> None:
     await world.enqueue("a", "first")
     await world.notifier.tick()
+    await world.happened_before_the_crash()
     doubt = await world.enqueue("b", "second")
-    await world.crashed_mid_send(doubt, ago=timedelta(minutes=5))
+    await world.crashed_mid_send(doubt)
     # A later alert of the same chat was delivered after the in-doubt send began (id 2).
     later = await world.enqueue("c", "third")
     async with world.uow() as u:
@@ -184,6 +215,7 @@ async def test_probe_never_edits_our_other_alerts(world: World) -> None:
         await u.commit()
     assert await world.notifier.tick() == 1
     assert (await world.row(later)).tg_message_id == 2
+    await world.made_during_the_lost_send(2)
     async with world.uow() as u:
         await u.session.execute(
             update(OutboxMessage)
@@ -195,6 +227,76 @@ async def test_probe_never_edits_our_other_alerts(world: World) -> None:
     assert world.bot_texts() == ["first", "third", "second"]
     assert all(m.edit_count == 0 for m in world.chat())  # message 2 was skipped, not probed
     assert [p[0] for p in probes(world)] == ["3"]
+
+
+async def test_probe_never_edits_the_bots_replies_and_finds_the_copy(world: World) -> None:
+    await world.enqueue("a", "first")
+    await world.notifier.tick()  # id 1: the last message known before the crash
+    await world.happened_before_the_crash()
+    doubt = await world.enqueue("b", "second")
+    await world.crashed_mid_send(doubt)
+    user = world.server.engine.state.users[USER]
+    world.server.engine.user_sends(user, "/help")  # id 2
+    await world.bot.send_message(USER, "help text")  # id 3: another instance's reply
+    await world.made_during_the_lost_send(3)
+    await world.lost.send_message(USER, "second")  # id 4: the dead process's copy
+    world.server.engine.user_sends(user, "/help")  # id 5, and its reply, id 6
+    await world.bot.send_message(USER, "help text")
+    assert await world.notifier.tick() == 1
+    assert world.bot_texts() == ["first", "help text", "second", "help text"]
+    assert all(m.edit_count == 0 for m in world.chat())
+    assert (await world.row(doubt)).tg_message_id == 4
+    assert [p[0] for p in probes(world)] == ["2", "4"]  # the reply, id 3, was skipped
+
+
+async def test_no_copy_stops_before_messages_made_after_the_lost_sends_lease(
+    world: World,
+) -> None:
+    await world.enqueue("a", "first")
+    await world.notifier.tick()
+    await world.happened_before_the_crash()
+    doubt = await world.enqueue("b", "second")
+    await world.crashed_mid_send(doubt)  # 3 minutes ago, with a lease of 2: it never left
+    user = world.server.engine.state.users[USER]
+    world.server.engine.user_sends(user, "/help")  # id 2
+    await world.bot.send_message(USER, "help text")  # id 3, recorded: made after the lease
+    # Id 4: another instance's reply, not recorded yet (its recording is under way).
+    await world.lost.send_message(USER, "help text")
+    assert await world.notifier.tick() == 1
+    assert world.bot_texts() == ["first", "help text", "help text", "second"]
+    assert all(m.edit_count == 0 for m in world.chat())  # id 4 was not turned into the alert
+    assert [p[0] for p in probes(world)] == ["2"]
+
+
+async def test_a_copy_its_sender_recorded_is_taken_without_probing(world: World) -> None:
+    doubt = await world.enqueue("b", "only one")
+    await world.crashed_mid_send(doubt)
+    # The dead process's send was recorded as this alert's, then it died before marking it sent.
+    with delivering(doubt):
+        await world.bot.send_message(USER, "only one")
+    assert await world.notifier.tick() == 1
+    assert world.bot_texts() == ["only one"]
+    assert (await world.row(doubt)).tg_message_id == 1
+    assert probes(world) == []
+
+
+async def test_old_records_are_forgotten_but_each_chats_newest(world: World) -> None:
+    await world.add_user(USER + 1)
+    for user_id in (USER, USER, USER + 1):
+        await world.bot.send_message(user_id, "hi")
+    async with world.uow() as u:  # a week and more ago
+        await u.session.execute(update(SentMessage).values(
+            asked_at=world.clock.now() - timedelta(days=8),
+            answered_at=world.clock.now() - timedelta(days=8)))
+        await u.commit()
+    await world.bot.send_message(USER + 1, "today")
+    assert await forget_old(world.uow, world.clock) == 2
+    async with world.uow() as u:
+        kept = (await u.session.execute(
+            select(SentMessage.user_id, SentMessage.message_id).order_by(SentMessage.user_id)
+        )).all()
+    # Each chat's newest stays, where a probe in a chat quiet for longer would start.
+    assert [tuple(r) for r in kept] == [(USER, 2), (USER + 1, 2)]
 
 
 async def test_alerts_for_a_user_who_blocked_the_bot_wait_for_their_return(world: World) -> None:
