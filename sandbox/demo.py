@@ -95,7 +95,9 @@ async def main(user_id: int, web_port: int, data: Path, key: str) -> None:
     telegram = await start_server(token=DEMO_TOKEN,
                                   clock_offset_file=os.environ.get("CLOCK_OFFSET_FILE") or None)
     # An audience made in the demo is computed in a minute, not TikTok's hours.
+    # Its world is kept in data/ too: what you paused or launched is still so next time.
     tiktok = await start_emulator(fixture="demo", token_file=str(data / "tiktok-tokens.json"),
+                                  world_file=str(data / "tiktok-world.pickle"),
                                   audience_ready_seconds=60)
     trackers = await start_demo_trackers(tiktok, data)
     oidc = await start_provider()  # "Sign in with Google" against a sandbox provider

@@ -136,6 +136,7 @@ FIXED = (
     "clock_ticking",
     "consent_path",
     "token_file",
+    "world_file",
     "scale_accounts",
     "scale_shape",
 )
@@ -204,6 +205,9 @@ class EmulatorConfig:
     # Where issued access tokens are kept across restarts ("" = in memory only). The offline
     # demo sets it: the real TikTok remembers a token after TTPulse or the emulator restarts.
     token_file: str = ""
+    # Where the whole world is kept across restarts ("" = built from the fixture at each start;
+    # sandbox/tiktok/snapshot.py). The offline demo sets it: what was paused stays paused.
+    world_file: str = ""
 
     def update(self, values: dict[str, Any]) -> list[str]:
         """Apply known keys from a control request atomically; return the unknown keys."""

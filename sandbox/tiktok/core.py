@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.tiktok import snapshot
 from sandbox.tiktok.clock import EmulatorClock
 from sandbox.tiktok.config import EmulatorConfig
 from sandbox.tiktok.delivery import DeliveryEngine
@@ -143,16 +144,24 @@ class Emulator:
             raise ValueError(f"unknown fixture {config.fixture!r}; choose from {sorted(FIXTURES)}")
         self.config = config
         self.clock = EmulatorClock(config.now, config.clock_ticking)
-        self.world = World(config.seed)
-        if config.fixture == "scale":
-            build_scale(
-                self.world,
-                self.clock.timestamp(),
-                config.scale_accounts,
-                parse_shape(config.scale_shape),
-            )
+        kept = (
+            snapshot.load(Path(config.world_file), config.fixture, config.seed)
+            if config.world_file
+            else None
+        )
+        if kept is not None:
+            self.world = kept.world
         else:
-            FIXTURES[config.fixture](self.world, self.clock.timestamp())
+            self.world = World(config.seed)
+            if config.fixture == "scale":
+                build_scale(
+                    self.world,
+                    self.clock.timestamp(),
+                    config.scale_accounts,
+                    parse_shape(config.scale_shape),
+                )
+            else:
+                FIXTURES[config.fixture](self.world, self.clock.timestamp())
         if config.token_file:
             self.world.load_tokens(Path(config.token_file), self.scope_ids(REQUIRED_GROUPS))
         self.engine = DeliveryEngine(self.world)
@@ -173,9 +182,15 @@ class Emulator:
         self._rid = itertools.count(1)
         self.caches: dict[str, Any] = {}
         # Balances are the fixture's at this instant minus what delivery spent since.
-        self.started_at = self.clock.timestamp()
+        self.started_at = kept.started_at if kept is not None else self.clock.timestamp()
         # Every API handler runs here, off the event loop, one at a time.
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tiktok-emu")
+
+    def save_world(self) -> None:
+        """Keep the world in `world_file` (run on the handlers' thread: never mid-change)."""
+        if self.config.world_file:
+            snap = snapshot.Snapshot(self.world, self.started_at)
+            snapshot.save(Path(self.config.world_file), self.config.fixture, self.config.seed, snap)
 
     def scope_ids(self, groups: tuple[str, ...] | list[str]) -> list[int]:
         """The scope ids of some feature groups under this emulator's table."""
