@@ -95,6 +95,7 @@ TABLE_LABELS: dict[str, Callable[[], str]] = {
     "metrics_hourly": lambda: _("hourly statistics rows"),
     "rule_sums": lambda: _("statistics summed for rules"),
     "outbox": lambda: _("alerts queued or sent"),
+    "sent_messages": lambda: _("ids of the bot's messages in your chat"),
     "rules": lambda: _("rules"),
     "rule_runs": lambda: _("rule runs"),
     "rule_actions": lambda: _("rule and manual actions"),
