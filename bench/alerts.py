@@ -16,7 +16,7 @@ second ÷ the sandbox's global rate (the pacer's own ceiling is 29.5/30 ≈ 0.98
 flood refusals from the sandbox (target 0). The default, `--scale 1`, measures at Telegram's
 real numbers (3,000 alerts take about 100 s). A higher scale shortens the run but measures the
 machine's CPU rather than the pacing: the notifier and the sandbox server share this process at
-~10 ms of CPU per alert together (4 transactions, the HTTP call both sides), so `--scale 4`
+~10 ms of CPU per alert together (5 transactions, the HTTP call both sides), so `--scale 4`
 (120/s) needs more than one core and falls short whenever anything else runs.
 
 The last line is `alerts_rate_share=… alerts_429=…`.
@@ -42,6 +42,7 @@ from sqlalchemy import func, select
 from bot.i18n import make_i18n
 from bot.notifier import Notifier
 from bot.pacing import PacingMiddleware
+from bot.sent_ledger import SentLedger
 from core.clock import SystemClock
 from core.users import SignUp, register_user
 from sandbox.telegram.server import start_server
@@ -85,6 +86,7 @@ async def measure_alerts(
         server = await start_server(global_rate=server_rate)
         session = AiohttpSession(api=TelegramAPIServer.from_base(server.url))
         session.middleware(PacingMiddleware(global_rate=paced_rate))
+        session.middleware(SentLedger(uow, SystemClock()))  # as the service records each send
         bot = Bot(
             server.token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
         )

@@ -92,8 +92,10 @@ async def main(user_id: int, web_port: int, data: Path, key: str) -> None:
     """Start the sandbox, the service, and the chat; stop everything when the chat ends."""
     # CLOCK_OFFSET_FILE moves the service's clock; the Telegram sandbox follows the same file,
     # so subscription renewals come due when the demo travels in time.
+    # Its chats, files and Stars payments are kept in data/ (so are TikTok's world and tokens).
     telegram = await start_server(token=DEMO_TOKEN,
-                                  clock_offset_file=os.environ.get("CLOCK_OFFSET_FILE") or None)
+                                  clock_offset_file=os.environ.get("CLOCK_OFFSET_FILE") or None,
+                                  state_file=str(data / "telegram-state.pickle"))
     # An audience made in the demo is computed in a minute, not TikTok's hours.
     # Its world is kept in data/ too: what you paused or launched is still so next time.
     tiktok = await start_emulator(fixture="demo", token_file=str(data / "tiktok-tokens.json"),

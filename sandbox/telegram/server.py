@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from sandbox import keep
+from sandbox.telegram import state as state_module
 from sandbox.telegram.botapi import handle_bot_api, handle_file_download
 from sandbox.telegram.control import add_control_routes
 from sandbox.telegram.engine import ENGINE_KEY, Engine
 from sandbox.telegram.login import add_login_routes
-from sandbox.telegram.state import DEFAULT_TOKEN, SandboxConfig
+from sandbox.telegram.state import DEFAULT_TOKEN, SandboxConfig, SandboxState
 from sandbox.telegram.webhook_delivery import webhook_loop
 
 
@@ -23,7 +26,17 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
     config = config or SandboxConfig()
     # Uploads up to the 50 MB Bot API limit (spec §1) plus multipart overhead.
     app = web.Application(client_max_size=60 * 1024 * 1024)
-    app[ENGINE_KEY] = Engine(config)
+    engine = app[ENGINE_KEY] = Engine(config)
+    if config.state_file:  # what the last run knew (sandbox/keep.py), kept as it goes on
+        path, key = Path(config.state_file), (keep.shape(state_module, *SandboxState.KEPT),)
+        kept = keep.load(path, key)
+        if kept is not None:
+            engine.state.take_up(kept)
+
+        async def save_now() -> None:
+            keep.save(path, key, engine.state.kept())
+
+        app.cleanup_ctx.append(keep.saving(save_now))
     add_control_routes(app)
     add_login_routes(app)  # oauth.telegram.org's Login Widget pages
     app.router.add_get("/file/bot{token}/{path:.+}", handle_file_download)

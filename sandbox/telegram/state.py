@@ -39,6 +39,9 @@ class SandboxConfig:
     log_limit: int = 20000
     # A file holding a clock offset in seconds (the service's CLOCK_OFFSET_FILE), see clock.py.
     clock_offset_file: str | None = None
+    # Where users, chats, files and Stars payments are kept across restarts (None: in memory
+    # only). The offline demo sets it, as Telegram remembers them when the service restarts.
+    state_file: str | None = None
     # Update.subscription (BotSubscriptionUpdated) came with Bot API 10.2 (spec §4); off, the
     # sandbox behaves like a server from before it (aiogram < 3.30 can't parse it).
     subscription_updates: bool = True
@@ -284,6 +287,7 @@ class SandboxState:
         self._seq = itertools.count(1)
         self.update_event = asyncio.Event()
         self.poll_generation = 0
+        self.last_update_id = 0
         self.reset()
 
     def reset(self) -> None:
@@ -321,6 +325,30 @@ class SandboxState:
         self.requests: deque[dict[str, Any]] = deque(maxlen=self.config.log_limit)
         self.refusals: deque[dict[str, Any]] = deque(maxlen=self.config.log_limit)
         self.seq = 0
+
+    # What `kept()` saves and `take_up()` restores: what Telegram itself would still know.
+    # Pending updates, callbacks, webhooks and the logs are left out.
+    KEPT = (
+        "users", "chats", "next_message_id", "files", "files_by_path", "charges",
+        "invoice_links", "subscriptions", "charge_subscription", "transactions", "commands",
+        "bot_texts", "menu_buttons",
+    )
+
+    def kept(self) -> dict[str, Any]:
+        """What outlives a restart, with the id counters to go on from."""
+        return {
+            **{name: getattr(self, name) for name in self.KEPT},
+            "update_id": self.last_update_id,
+            "seq": self.seq,
+        }
+
+    def take_up(self, saved: dict[str, Any]) -> None:
+        """Restore what `kept()` gave; update ids and message changes go on counting."""
+        for name in self.KEPT:
+            setattr(self, name, saved[name])
+        self.last_update_id, self.seq = saved["update_id"], saved["seq"]
+        self._update_ids = itertools.count(self.last_update_id + 1)
+        self._seq = itertools.count(self.seq + 1)
 
     def next_seq(self) -> int:
         """Global change counter: every new or changed message takes the next value."""
@@ -365,7 +393,7 @@ class SandboxState:
 
     def push_update(self, kind: str, payload: dict[str, Any]) -> int:
         """Queue an update for getUpdates / the webhook and wake waiting pollers."""
-        update_id = next(self._update_ids)
+        update_id = self.last_update_id = next(self._update_ids)
         self.updates.append({"update_id": update_id, kind: payload})
         self.update_log[update_id] = (kind, payload)
         while len(self.update_log) > self.config.log_limit:

@@ -206,7 +206,7 @@ class EmulatorConfig:
     # demo sets it: the real TikTok remembers a token after TTPulse or the emulator restarts.
     token_file: str = ""
     # Where the whole world is kept across restarts ("" = built from the fixture at each start;
-    # sandbox/tiktok/snapshot.py). The offline demo sets it: what was paused stays paused.
+    # sandbox/keep.py). The offline demo sets it: what was paused stays paused.
     world_file: str = ""
 
     def update(self, values: dict[str, Any]) -> list[str]:

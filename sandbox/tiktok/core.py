@@ -18,7 +18,8 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.tiktok import snapshot
+from sandbox import keep
+from sandbox.tiktok import model
 from sandbox.tiktok.clock import EmulatorClock
 from sandbox.tiktok.config import EmulatorConfig
 from sandbox.tiktok.delivery import DeliveryEngine
@@ -144,13 +145,10 @@ class Emulator:
             raise ValueError(f"unknown fixture {config.fixture!r}; choose from {sorted(FIXTURES)}")
         self.config = config
         self.clock = EmulatorClock(config.now, config.clock_ticking)
-        kept = (
-            snapshot.load(Path(config.world_file), config.fixture, config.seed)
-            if config.world_file
-            else None
-        )
+        # With `world_file`, the world of the last run is taken up (sandbox/keep.py).
+        kept = keep.load(Path(config.world_file), self._world_key()) if config.world_file else None
         if kept is not None:
-            self.world = kept.world
+            self.world = kept["world"]
         else:
             self.world = World(config.seed)
             if config.fixture == "scale":
@@ -182,15 +180,18 @@ class Emulator:
         self._rid = itertools.count(1)
         self.caches: dict[str, Any] = {}
         # Balances are the fixture's at this instant minus what delivery spent since.
-        self.started_at = kept.started_at if kept is not None else self.clock.timestamp()
+        self.started_at = kept["started_at"] if kept is not None else self.clock.timestamp()
         # Every API handler runs here, off the event loop, one at a time.
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tiktok-emu")
 
+    def _world_key(self) -> tuple[object, ...]:
+        """A saved world is taken up by the same fixture and seed, saved by the same model."""
+        return (self.config.fixture, self.config.seed, keep.shape(model, *vars(World(0))))
+
     def save_world(self) -> None:
         """Keep the world in `world_file` (run on the handlers' thread: never mid-change)."""
-        if self.config.world_file:
-            snap = snapshot.Snapshot(self.world, self.started_at)
-            snapshot.save(Path(self.config.world_file), self.config.fixture, self.config.seed, snap)
+        value = {"world": self.world, "started_at": self.started_at}
+        keep.save(Path(self.config.world_file), self._world_key(), value)
 
     def scope_ids(self, groups: tuple[str, ...] | list[str]) -> list[int]:
         """The scope ids of some feature groups under this emulator's table."""

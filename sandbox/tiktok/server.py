@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +21,7 @@ import sandbox.tiktok.comments
 import sandbox.tiktok.entity_reads
 import sandbox.tiktok.pixels
 import sandbox.tiktok.reports
-from sandbox.tiktok import snapshot
+from sandbox import keep
 from sandbox.tiktok.clock import EmulatorClock
 from sandbox.tiktok.config import (
     CREATE_KINDS,
@@ -406,27 +404,6 @@ async def control_warm(request: web.Request) -> web.Response:
     return web.json_response({**done, "seconds": round(time.perf_counter() - started, 3)})
 
 
-async def _keep_world(app: web.Application) -> AsyncIterator[None]:
-    """With `world_file`: save the world every few seconds and once more at stop."""
-    emu: Emulator = app[EMU_KEY]
-    if not emu.config.world_file:
-        yield
-        return
-    loop = asyncio.get_running_loop()
-
-    async def keep() -> None:
-        while True:
-            await asyncio.sleep(snapshot.SAVE_EVERY)
-            await loop.run_in_executor(emu.worker, emu.save_world)
-
-    task = asyncio.create_task(keep())
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    await loop.run_in_executor(emu.worker, emu.save_world)
-
-
 async def _stop_worker(app: web.Application) -> None:
     """Release the report worker thread."""
     app[EMU_KEY].worker.shutdown(wait=False, cancel_futures=True)
@@ -441,7 +418,10 @@ def build_app(config: EmulatorConfig) -> web.Application:
     app.router.add_route("*", "/open_api/{tail:.*}", unknown_api)
     Portal(emu).register(app)
     app.router.add_get(FILES_PATH + "{key}", report_file_download)
-    app.cleanup_ctx.append(_keep_world)  # its last save runs before the worker is released
+    if config.world_file:  # its last save runs before the worker is released
+        app.cleanup_ctx.append(keep.saving(
+            lambda: asyncio.get_running_loop().run_in_executor(emu.worker, emu.save_world)
+        ))
     app.on_cleanup.append(_stop_worker)
     app.router.add_route("*", "/_emulator/config", control_config)
     app.router.add_post("/_emulator/revoke", control_revoke)

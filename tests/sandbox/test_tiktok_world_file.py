@@ -1,5 +1,5 @@
 """With `world_file`, the emulator's world outlives its restart, as TikTok's does: what was
-paused stays paused, and a finished day's spend does not move (sandbox/tiktok/snapshot.py)."""
+paused stays paused, and a finished day's spend does not move (sandbox/keep.py)."""
 
 from __future__ import annotations
 
@@ -81,4 +81,4 @@ async def test_a_world_of_another_seed_or_an_unreadable_file_is_not_taken_up(
     kept.write_bytes(b"not a pickle")
     with caplog.at_level(logging.WARNING):
         assert await _started(FIRST, world_file=str(kept)) == built
-    assert "emulator.world_unreadable" in caplog.text
+    assert "sandbox.state_unreadable" in caplog.text
