@@ -42,6 +42,7 @@ TTPulse sandbox chat — you are user {user_id}. Type a message and press Enter.
 Anything else starting with / (like /start) goes to the bot as a command.
 Files the bot sends are saved to {downloads}."""
 
+RESUME_WITH = 6  # messages printed at start of a chat kept from an earlier run
 _CLIENT_COMMANDS = ("/quit", "/exit", "/press", "/pay", "/open", "/close", "/photo", "/doc",
                     "/history", "/subs", "/unsub", "/resub", "/app")
 _LINK_IN_TEXT = re.compile(r"(?:https?://)?(?:www\.)?(?:t|telegram)\.me/\$[A-Za-z0-9_-]+")
@@ -153,6 +154,16 @@ class TerminalChat:
         if msg.from_bot and invoice_links(msg):
             lines.append("    (an invoice link: type /pay to pay it)")
         return "\n".join(lines)
+
+    async def resume(self, keep: int = RESUME_WITH) -> None:
+        """A chat kept from an earlier run (the demo's data/): only its last `keep` messages are
+        printed at start; /history shows the rest."""
+        messages = await self.user.messages()
+        earlier = messages[:-keep] if len(messages) > keep else []
+        for msg in earlier:
+            self.printed[msg.message_id] = msg.seq
+        if earlier:
+            self.out(f"({len(earlier)} earlier messages: /history shows them)")
 
     async def refresh(self) -> bool:
         """Fetch the chat and print what is new or changed; True if anything was."""
@@ -612,6 +623,7 @@ async def run_chat(
         chat = TerminalChat(client, user, stdin, stdout, Path(downloads_dir), color, reply_wait,
                             app_url)
         chat.out(HELP.format(user_id=user_id, downloads=downloads_dir))
+        await chat.resume()
         await chat.refresh()
         poller = asyncio.create_task(chat.poll_forever(poll_interval))
         try:

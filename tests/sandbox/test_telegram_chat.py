@@ -217,6 +217,29 @@ async def test_chat_pays_an_invoice_and_handles_eof(server: RunningServer,
     assert "paid 5 XTR (charge stx" in text
 
 
+async def test_a_long_chat_kept_from_an_earlier_run_starts_with_its_last_messages(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    async with SandboxClient(server.url) as client:
+        await client.user(USER)
+    bot = Bot(server.token, session=AiohttpSession(api=TelegramAPIServer.from_base(server.url)))
+    try:
+        for n in range(10):
+            await bot.send_message(USER, f"earlier {n}")
+    finally:
+        await bot.session.close()
+    out = io.StringIO()
+    await asyncio.wait_for(
+        run_chat(server.url, USER, stdin=io.StringIO("/history\n"), stdout=out,
+                 downloads_dir=tmp_path, reply_wait=0.2, poll_interval=0.2),
+        15,
+    )
+    text = out.getvalue()
+    assert "(4 earlier messages: /history shows them)" in text
+    # The last six once at start and once in /history; the four before them only in /history.
+    assert [text.count(f"earlier {n}") for n in range(10)] == [1] * 4 + [2] * 6
+
+
 def test_page_parser_extracts_links_and_forms() -> None:
     parser = PageParser("http://h/consent")
     parser.feed(CONSENT_PAGE)
