@@ -62,21 +62,22 @@ def save(path: Path, key: Iterable[object], value: Any) -> None:
 
 
 def saving(
-    save_now: Callable[[], Awaitable[None]],
+    save_now: Callable[[bool], Awaitable[None]],
 ) -> Callable[[web.Application], AsyncIterator[None]]:
-    """An aiohttp cleanup context calling `save_now` every SAVE_EVERY seconds and at stop."""
+    """An aiohttp cleanup context calling `save_now(False)` every SAVE_EVERY seconds and
+    `save_now(True)` (the last save: whatever changed) at stop."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         async def every() -> None:
             while True:
                 await asyncio.sleep(SAVE_EVERY)
-                await save_now()
+                await save_now(False)
 
         task = asyncio.create_task(every())
         yield
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        await save_now()
+        await save_now(True)
 
     return context

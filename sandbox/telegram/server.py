@@ -33,8 +33,13 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
         if kept is not None:
             engine.state.take_up(kept)
 
-        async def save_now() -> None:
-            keep.save(path, key, engine.state.kept())
+        saved: list[object] = [None]
+
+        async def save_now(last: bool) -> None:
+            # Files can be large (a demo's videos): written again only when something changed.
+            if (changes := engine.state.changes()) != saved[0] or last:
+                keep.save(path, key, engine.state.kept())
+                saved[0] = changes
 
         app.cleanup_ctx.append(keep.saving(save_now))
     add_control_routes(app)

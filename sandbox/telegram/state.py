@@ -342,6 +342,18 @@ class SandboxState:
             "seq": self.seq,
         }
 
+    def changes(self) -> tuple[object, ...]:
+        """What moves when anything `kept()` saves changes (cheap to compare)."""
+        subscriptions = tuple(
+            (k, v.expires_at, v.canceled, v.bot_canceled, v.fail_next, v.ended)
+            for k, v in self.subscriptions.items()
+        )
+        return (
+            self.seq, self.last_update_id, len(self.files), len(self.charges),
+            len(self.transactions), len(self.invoice_links), len(self.users), subscriptions,
+            repr(self.commands), repr(self.bot_texts), repr(self.menu_buttons),
+        )
+
     def take_up(self, saved: dict[str, Any]) -> None:
         """Restore what `kept()` gave; update ids and message changes go on counting."""
         for name in self.KEPT:

@@ -420,7 +420,7 @@ def build_app(config: EmulatorConfig) -> web.Application:
     app.router.add_get(FILES_PATH + "{key}", report_file_download)
     if config.world_file:  # its last save runs before the worker is released
         app.cleanup_ctx.append(keep.saving(
-            lambda: asyncio.get_running_loop().run_in_executor(emu.worker, emu.save_world)
+            lambda _last: asyncio.get_running_loop().run_in_executor(emu.worker, emu.save_world)
         ))
     app.on_cleanup.append(_stop_worker)
     app.router.add_route("*", "/_emulator/config", control_config)
