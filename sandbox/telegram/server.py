@@ -27,21 +27,8 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
     # Uploads up to the 50 MB Bot API limit (spec §1) plus multipart overhead.
     app = web.Application(client_max_size=60 * 1024 * 1024)
     engine = app[ENGINE_KEY] = Engine(config)
-    if config.state_file:  # what the last run knew (sandbox/keep.py), kept as it goes on
-        path, key = Path(config.state_file), (keep.shape(state_module, *SandboxState.KEPT),)
-        kept = keep.load(path, key)
-        if kept is not None:
-            engine.state.take_up(kept)
-
-        saved: list[object] = [None]
-
-        async def save_now(last: bool) -> None:
-            # Files can be large (a demo's videos): written again only when something changed.
-            if (changes := engine.state.changes()) != saved[0] or last:
-                keep.save(path, key, engine.state.kept())
-                saved[0] = changes
-
-        app.cleanup_ctx.append(keep.saving(save_now))
+    if config.state_file:
+        _keep_state(app, engine, Path(config.state_file))
     add_control_routes(app)
     add_login_routes(app)  # oauth.telegram.org's Login Widget pages
     app.router.add_get("/file/bot{token}/{path:.+}", handle_file_download)
@@ -50,6 +37,23 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
     app.cleanup_ctx.append(_renewals_ctx)
     app.on_shutdown.append(_release_long_polls)
     return app
+
+
+def _keep_state(app: web.Application, engine: Engine, path: Path) -> None:
+    """Take up what the last run knew (sandbox/keep.py), and keep saving it as it goes on."""
+    key = (keep.shape(state_module, *SandboxState.KEPT),)
+    kept = keep.load(path, key)
+    if kept is not None:
+        engine.state.take_up(kept)
+    saved: list[object] = [None]
+
+    async def save_now(last: bool) -> None:
+        # Files can be large (a demo's videos): written again only when something changed.
+        if (changes := engine.state.changes()) != saved[0] or last:
+            keep.save(path, key, engine.state.kept())
+            saved[0] = changes
+
+    app.cleanup_ctx.append(keep.saving(save_now))
 
 
 async def _release_long_polls(app: web.Application) -> None:
