@@ -1,4 +1,4 @@
-"""Sandbox state kept in a file across restarts (the offline demo keeps its in data/).
+"""Sandbox state kept in a file across restarts (the offline demo keeps its own in data/).
 
 The real TikTok and Telegram remember what happened when TTPulse or they restart: what was
 paused or launched, the chats, the files, the Stars payments. An emulator that starts afresh

@@ -45,13 +45,14 @@ def _keep_state(app: web.Application, engine: Engine, path: Path) -> None:
     kept = keep.load(path, key)
     if kept is not None:
         engine.state.take_up(kept)
-    saved: list[object] = [None]
+    saved: object = None
 
     async def save_now(last: bool) -> None:
         # Files can be large (a demo's videos): written again only when something changed.
-        if (changes := engine.state.changes()) != saved[0] or last:
+        nonlocal saved
+        if (changes := engine.state.changes()) != saved or last:
             keep.save(path, key, engine.state.kept())
-            saved[0] = changes
+            saved = changes
 
     app.cleanup_ctx.append(keep.saving(save_now))
 
