@@ -29,9 +29,10 @@ from core.clock import Clock
 from storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
-# An in-doubt alert is retried within hours (bot/notifier.py backs off to 10 minutes at most),
-# so a week of each chat's messages is more than any probe looks at; each chat's newest stays.
-KEEP = timedelta(days=7)
+# An in-doubt alert is retried within about two hours (bot/notifier.py: at most 12 attempts,
+# backing off to 10 minutes), so two days of each chat's messages are more than any probe looks
+# at, and no more is kept (data minimisation); each chat's newest stays, where a probe starts.
+KEEP = timedelta(days=2)
 _alert: ContextVar[int | None] = ContextVar("ttpulse_alert", default=None)
 
 

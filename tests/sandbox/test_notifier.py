@@ -284,19 +284,27 @@ async def test_old_records_are_forgotten_but_each_chats_newest(world: World) -> 
     await world.add_user(USER + 1)
     for user_id in (USER, USER, USER + 1):
         await world.bot.send_message(user_id, "hi")
-    async with world.uow() as u:  # a week and more ago
+    async with world.uow() as u:  # more than two days ago
         await u.session.execute(update(SentMessage).values(
-            asked_at=world.clock.now() - timedelta(days=8),
-            answered_at=world.clock.now() - timedelta(days=8)))
+            asked_at=world.clock.now() - timedelta(days=2, hours=1),
+            answered_at=world.clock.now() - timedelta(days=2, hours=1)))
+        await u.commit()
+    await world.bot.send_message(USER + 1, "yesterday")
+    async with world.uow() as u:
+        await u.session.execute(update(SentMessage).where(SentMessage.message_id == 2).where(
+            SentMessage.user_id == USER + 1).values(
+            asked_at=world.clock.now() - timedelta(days=1),
+            answered_at=world.clock.now() - timedelta(days=1)))
         await u.commit()
     await world.bot.send_message(USER + 1, "today")
     assert await forget_old(world.uow, world.clock) == 2
     async with world.uow() as u:
         kept = (await u.session.execute(
-            select(SentMessage.user_id, SentMessage.message_id).order_by(SentMessage.user_id)
+            select(SentMessage.user_id, SentMessage.message_id)
+            .order_by(SentMessage.user_id, SentMessage.message_id)
         )).all()
     # Each chat's newest stays, where a probe in a chat quiet for longer would start.
-    assert [tuple(r) for r in kept] == [(USER, 2), (USER + 1, 2)]
+    assert [tuple(r) for r in kept] == [(USER, 2), (USER + 1, 2), (USER + 1, 3)]
 
 
 async def test_alerts_for_a_user_who_blocked_the_bot_wait_for_their_return(world: World) -> None:
