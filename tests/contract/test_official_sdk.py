@@ -37,6 +37,11 @@ def official(emu: Emu) -> sdk.ApiClient:
     return sdk.ApiClient(conf)
 
 
+def first_account(emu: Emu) -> str:
+    """The demo owner's first ad account (the one the ready token covers first)."""
+    return emu.state.users[emu.state.default_login].advertiser_ids[0]
+
+
 async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """The SDK is synchronous (urllib3): run it off the loop the emulator answers on."""
     return await asyncio.to_thread(fn, *args, **kwargs)
@@ -79,7 +84,7 @@ async def test_oauth_exchange_and_account_lists(emu: Emu, client: TikTokClient) 
 async def test_entity_pages_list_what_our_client_lists(emu: Emu, client: TikTokClient) -> None:
     api = official(emu)
     token = emu.access_token
-    adv = emu.state.users[emu.state.default_login].advertiser_ids[0]
+    adv = first_account(emu)
     campaigns = sdk.CampaignCreationApi(api)
     first = ok(await call(campaigns.campaign_get, adv, token, page=1, page_size=2))
     info = first["page_info"]
@@ -110,7 +115,7 @@ async def test_a_launch_made_with_the_sdk_reads_back(emu: Emu) -> None:
     then the campaign paused. Each reads back as it was made."""
     api = official(emu)
     token = emu.access_token
-    adv = emu.state.users[emu.state.default_login].advertiser_ids[0]
+    adv = first_account(emu)
     campaigns = sdk.CampaignCreationApi(api)
     body = sdk.CampaignCreateBody(
         advertiser_id=adv, campaign_name="SDK | Traffic", objective_type="TRAFFIC",
@@ -170,7 +175,7 @@ async def test_report_pages_carry_the_numbers_our_client_reads(
 ) -> None:
     api = official(emu)
     token = emu.access_token
-    adv = emu.state.users[emu.state.default_login].advertiser_ids[0]
+    adv = first_account(emu)
     end = date(2026, 11, 29)
     start = end - timedelta(days=6)
     rows: list[dict[str, Any]] = []
@@ -206,7 +211,7 @@ async def test_an_audience_report_splits_the_campaigns_spend_by_gender(
 ) -> None:
     api = official(emu)
     token = emu.access_token
-    adv = emu.state.users[emu.state.default_login].advertiser_ids[0]
+    adv = first_account(emu)
     day = date(2026, 11, 29)
     data = ok(await call(
         sdk.ReportingApi(api).report_integrated_get, adv, "AUDIENCE",
@@ -225,7 +230,7 @@ async def test_an_audience_report_splits_the_campaigns_spend_by_gender(
 async def test_an_image_uploaded_as_a_file_is_found_by_its_id(emu: Emu, tmp_path: Path) -> None:
     api = official(emu)
     token = emu.access_token
-    adv = emu.state.users[emu.state.default_login].advertiser_ids[0]
+    adv = first_account(emu)
     content = image(720, 1280)
     path = tmp_path / "cover.png"
     path.write_bytes(content)
