@@ -475,7 +475,9 @@ async def test_each_kind_connect_outage_push_pull_profit_rule_and_discrepancy(
     await user.press("📜 Push log")
     log = await user.expect("Push log")
     log = await log_of(user, log, local_today(datetime.now(UTC), "UTC"), settled)
-    assert re.search(r"Sent: [1-9]\d* · refused: \d+", log.text), log.text
+    assert re.search(r"Sent: [1-9]\d* · refused by the tracker: \d+ · not sent: 0", log.text), (
+        log.text
+    )
     sent_lines = [
         f"spend {money(spend[(tc, settled)], currency, 'en')} → sent "
         f"{money(in_usd(spend[(tc, settled)], currency), 'USD', 'en')}"

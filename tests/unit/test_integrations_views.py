@@ -201,3 +201,17 @@ def test_unmapped_spend_totals_every_campaign_per_currency(lang: str) -> None:
     total_line = next(line for line in text.splitlines() if line.startswith("Σ"))
     assert brl in total_line and gbp in total_line, total_line
     assert "Camp 9" not in text  # beyond the list: counted in the total only
+
+
+def test_push_log_tells_refused_by_the_tracker_from_not_sent() -> None:
+    """A cost that could not be made (no exchange rate) was never sent: the day's count says so
+    rather than blaming the tracker."""
+    def push(cost: Decimal | None, ok: bool) -> Push:
+        return Push("101", None, None, Decimal("84.29"), "EUR", cost, "USD", ok, "", False)
+
+    pushes = [push(Decimal("90"), True), push(Decimal("91"), False), push(None, False),
+              push(None, False)]
+    i18n = make_i18n()
+    with i18n.context(), i18n.use_locale("en"):
+        text, _kb = push_log.day_log(info(), date(2026, 12, 1), pushes, date(2026, 12, 3))
+    assert "Sent: 1 · refused by the tracker: 1 · not sent: 2" in text, text

@@ -66,12 +66,14 @@ def _entry(e: PushLike) -> list[str]:
 
 def day_log(t: TrackerLike, day: date, entries: Sequence[PushLike], today: date) -> Screen:
     """Every cost item of the day: TikTok's spend, what was sent, and what the tracker said."""
-    sent = [e for e in entries if e.ok]
-    refused = [e for e in entries if not e.ok]
+    sent = sum(e.ok for e in entries)
+    # Refused: sent, and the tracker said no; not sent: no cost could be made (push.Outcome).
+    refused = sum(not e.ok and e.cost is not None for e in entries)
     lines = [
         _("📜 <b>Push log</b> · {title}").format(title=tracker_title(t)),
         format_date(day, "medium", locale=loc()),
-        _("Sent: {ok} · refused: {refused}").format(ok=len(sent), refused=len(refused)),
+        _("Sent: {ok} · refused by the tracker: {refused} · not sent: {unsent}").format(
+            ok=sent, refused=refused, unsent=len(entries) - sent - refused),
         "",
     ]
     if not entries:
