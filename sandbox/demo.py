@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import sys
@@ -53,17 +54,19 @@ def demo_trackers_env(trackers: list[RunningTracker]) -> str:
 async def start_demo_trackers(tiktok: RunningEmulator, data: Path) -> list[RunningTracker]:
     """The three demo trackers, each at the address and with the key it had in the last demo
     run (kept in data/demo-trackers.json, as the TikTok emulator keeps its tokens), so a
-    tracker connected in one run still answers in the next."""
+    tracker connected in one run still answers in the next, holding the costs pushed to it
+    (data/tracker-KIND.pickle)."""
     path = data / "demo-trackers.json"
     last: dict[str, dict[str, Any]] = json.loads(path.read_text()) if path.exists() else {}
     trackers = []
     for kind in DEMO_TRACKER_NAMES:
         was = last.get(kind, {})
+        start = functools.partial(start_tracker, kind, tiktok=tiktok, api_key=was.get("api_key"),
+                                  state_file=str(data / f"tracker-{kind}.pickle"))
         try:
-            tracker = await start_tracker(kind, tiktok=tiktok, port=was.get("port", 0),
-                                          api_key=was.get("api_key"))
+            tracker = await start(port=was.get("port", 0))
         except OSError:  # its port is taken now: a new one (a saved tracker needs its new URL)
-            tracker = await start_tracker(kind, tiktok=tiktok, api_key=was.get("api_key"))
+            tracker = await start()
         trackers.append(tracker)
     path.write_text(json.dumps({
         t.kind: {"port": int(t.base_url.rsplit(":", 1)[1]), "api_key": t.api_key}

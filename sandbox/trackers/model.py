@@ -23,7 +23,7 @@ import struct
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal
@@ -37,6 +37,7 @@ from sandbox.tiktok.model import CURRENCY_RATE
 
 Attrs = dict[str, str]
 HOUR = 3600
+CUT_OFF = "not applied: the tracker restarted before it ran"
 ZERO = Fraction(0)
 
 
@@ -220,6 +221,11 @@ class Task:
     status: str = "in_progress"
     clicks: int = -1
     error: str = ""
+
+
+def _kept_task() -> int:
+    """A kept task's `run` (a closure does not pickle); never called: a kept task is over."""
+    raise RuntimeError(CUT_OFF)
 
 
 @dataclass
@@ -709,6 +715,30 @@ class TrackerWorld:
         if delay <= 0:
             self.run_due()
         return task
+
+    # ------------------------------------------------------------------ kept across restarts
+
+    def kept(self) -> dict[str, Any]:
+        """What pushes changed (sandbox/keep.py); the rest is rebuilt from the fixture and
+        TikTok's world. A cost update still queued is kept as failed: a restart cut it off."""
+        tasks = []
+        for t in self.tasks:
+            queued = t.status == "in_progress"
+            tasks.append(replace(t, run=_kept_task, status="failed" if queued else t.status,
+                                 error=CUT_OFF if queued else t.error))
+        return {"writes": self.writes, "written_cells": dict(self.written_cells),
+                "seq": self._seq, "tasks": tasks}
+
+    def take_up(self, kept: dict[str, Any]) -> None:
+        """Hold again what an earlier run's pushes left (the same fixture over the same world)."""
+        self.writes = kept["writes"]
+        self.written_cells = defaultdict(set, kept["written_cells"])
+        self._seq = kept["seq"]
+        self.tasks = kept["tasks"]
+
+    def changes(self) -> tuple[object, ...]:
+        """Moves whenever what kept() holds changes."""
+        return self._seq, tuple(t.status for t in self.tasks)
 
     def run_due(self, everything: bool = False) -> None:
         """Apply every queued cost update whose time has come (or all of them)."""

@@ -12,13 +12,16 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Protocol
 
 from aiohttp import web
 from multidict import CIMultiDictProxy, MultiDictProxy
 
+from sandbox import keep
 from sandbox.tiktok.server import RunningEmulator, start_emulator
 from sandbox.trackers import fixtures
+from sandbox.trackers import model as model_module
 from sandbox.trackers.model import Attrs, TikTokSource, TrackerWorld
 
 KINDS = ("keitaro", "binom1", "binom2")
@@ -273,6 +276,30 @@ class RunningTracker:
             await self.tiktok.stop()
 
 
+class _Kept:
+    """A tracker's pushed costs in a state file: taken up at start, saved as they change."""
+
+    def __init__(self, path: str, world: TrackerWorld, executor: Executor) -> None:
+        self.path, self.world, self.executor = Path(path), world, executor
+        self.key: tuple[object, ...] | None = None  # None until taken up: nothing to save yet
+        self.saved: object = None
+
+    def take_up(self, key: tuple[object, ...]) -> None:
+        """Hold what the last run under this key left (nothing when there is none)."""
+        kept = keep.load(self.path, key)
+        if kept is not None:
+            self.world.take_up(kept)
+        self.key, self.saved = key, self.world.changes()
+
+    async def save_now(self, last: bool) -> None:
+        """Save on the worker thread (never mid-push), when something changed or at stop."""
+        key = self.key
+        if key is not None and (self.world.changes() != self.saved or last):
+            self.saved = self.world.changes()
+            await asyncio.get_running_loop().run_in_executor(
+                self.executor, lambda: keep.save(self.path, key, self.world.kept()))
+
+
 async def _shutdown(app: web.Application) -> None:
     """Release an own worker thread."""
     tr = app[TRACKER_KEY]
@@ -289,9 +316,12 @@ async def start_tracker(
     host: str = "127.0.0.1",
     port: int = 0,
     seed: int = 7,
+    state_file: str | None = None,
     **knobs: Any,
 ) -> RunningTracker:
-    """Start a tracker emulator of a kind; the demo fixture starts its own TikTok if none given."""
+    """Start a tracker emulator of a kind; the demo fixture starts its own TikTok if none given.
+    With `state_file`, the costs pushed in an earlier run over the same worlds are held again
+    (sandbox/keep.py)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
     unknown = [k for k in knobs if k not in DEFAULT_KNOBS]
@@ -314,6 +344,9 @@ async def start_tracker(
     app[TRACKER_KEY] = tr
     app.router.add_route("*", "/_tracker/knobs", control_knobs)
     app.router.add_route("*", "/{tail:.*}", dispatch)
+    kept = _Kept(state_file, world, executor) if state_file else None
+    if kept is not None:  # its last save runs before an own worker is released
+        app.cleanup_ctx.append(keep.saving(kept.save_now))
     app.on_cleanup.append(_shutdown)
     runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
     await runner.setup()
@@ -328,5 +361,10 @@ async def start_tracker(
     feeds = await asyncio.get_running_loop().run_in_executor(
         executor, fixtures.build, world, fixture, world.knobs
     )
+    if kept is not None:
+        # Pushed costs sit on the clicks of TikTok's delivery: held again only over the same
+        # TikTok world (its build time names it) and the same links (this address).
+        built = tiktok.emulator.started_at if tiktok is not None else None
+        kept.take_up((kind, seed, fixture, base, built, keep.shape(model_module)))
     url = base + "/" + str(world.knobs["binom1_panel"]) if kind == "binom1" else base
     return RunningTracker(kind, url, base, key, world.knobs, world, tr, feeds, tiktok, runner, own)
