@@ -60,7 +60,8 @@ def limit_lines(limits: Limits) -> list[str]:
         _("Bulk launches a month: {n}, up to {ads} ads each").format(
             n=_limit(limits.launches_per_month), ads=_limit(limits.ads_per_launch)),
         _("Trackers: {n}").format(n=_limit(limits.trackers)),
-        _("Team seats: {n}").format(n=_limit(limits.seats)),
+        # Not "Team seats": there are no teams yet (issue 14: "team seats later"), and a plan
+        # must not be sold on a line it cannot deliver.
     ]
 
 

@@ -31,7 +31,8 @@ class Limits:
     launches_per_month: int | None  # bulk launches started per calendar month (user's zone)
     ads_per_launch: int | None
     trackers: int | None
-    seats: int = 1  # team seats: counted later, shown now
+    seats: int = 1  # team seats: read from the plans file, neither counted nor shown until
+    # there are teams (bot/views/billing.py)
 
 
 @dataclass(frozen=True)
