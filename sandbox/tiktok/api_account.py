@@ -7,6 +7,7 @@ import struct
 from datetime import UTC, datetime
 from typing import Any
 
+from sandbox.tiktok.account_profile import balance_overlay, info_overlay
 from sandbox.tiktok.balances import current_balance
 from sandbox.tiktok.core import Ctx, Emulator, route
 from sandbox.tiktok.errors import (
@@ -197,6 +198,7 @@ def advertiser_info(ctx: Ctx) -> Any:
             "promotion_center_city": None,
             "promotion_center_province": None,
         }
+        full.update(info_overlay(ctx.world, adv))  # what advertiser/update changed
         if not fields or "balance" in fields:
             full["balance"] = json_number(current_balance(ctx.emu, adv))
         if fields:
@@ -299,7 +301,7 @@ def _balance_row(emu: Emulator, adv: Advertiser) -> dict[str, Any]:
     """One advertiser_account_list entry."""
     balance = json_number(current_balance(emu, adv))
     opened = datetime.fromtimestamp(adv.create_time, UTC)
-    return {
+    row: dict[str, Any] = {
         "advertiser_id": adv.advertiser_id,
         "advertiser_name": adv.name,
         "advertiser_status": "SHOW_ACCOUNT_STATUS_APPROVED"
@@ -323,6 +325,8 @@ def _balance_row(emu: Emulator, adv: Advertiser) -> dict[str, Any]:
         "grant_balance": 0,
         "valid_grant_balance": 0,
     }
+    row.update(balance_overlay(emu.world, adv))  # contacts as advertiser/update left them
+    return row
 
 
 @route("bc/advertiser/balance/get/")

@@ -337,6 +337,7 @@ def adgroup_create(ctx: Ctx) -> Any:
         "bid_type": bid_type,
         "pacing": p.raw("pacing"),
         **shopping,
+        **_targeting(p),
     }
     for f in (
         "bid_price",
@@ -349,9 +350,6 @@ def adgroup_create(ctx: Ctx) -> Any:
         "dayparting",
         "identity_id",
         "identity_type",
-        "audience_ids",
-        "excluded_audience_ids",
-        "interest_category_ids",
         "operating_systems",
         "app_id",
         "comment_disabled",
@@ -392,6 +390,26 @@ def adgroup_create(ctx: Ctx) -> Any:
     if key:
         ctx.world.idempotency[key] = ag.adgroup_id
     return adgroup_dict(ctx, ag)
+
+
+# Targeting by ids (spec §4.6; the official SDK's adgroup bodies): TikTok answers ids as
+# strings (spec §10.3), whatever a client sent.
+TARGETING_IDS = ("audience_ids", "excluded_audience_ids", "interest_category_ids",
+                 "interest_keyword_ids", "carrier_ids", "device_model_ids")
+# Targeting given as lists of values or objects, kept as sent.
+TARGETING_LISTS = ("actions", "network_types", "device_price_ranges")
+
+
+def _targeting(p: Params) -> dict[str, Any]:
+    """The targeting an ad group create or update sent, to read back as TikTok answers it."""
+    out: dict[str, Any] = {f: p.str_list(f) for f in TARGETING_IDS if p.has(f)}
+    for f in TARGETING_LISTS:
+        if p.has(f):
+            value = p.json(f)
+            if not isinstance(value, list):
+                raise param_error(f"{f} should be a list.")
+            out[f] = value
+    return out
 
 
 SHOPPING_OBJECTIVES = ("PRODUCT_SALES", "CATALOG_SALES")
@@ -476,17 +494,19 @@ def adgroup_update(ctx: Ctx) -> Any:
             raise param_error("schedule_start_time cannot be changed after delivery started.")
         ag.schedule_start = start
         changed = True
+    targeting = _targeting(p)
+    if p.has("location_ids"):
+        targeting["location_ids"] = p.str_list("location_ids", min_items=1, max_items=3000)
+    if targeting:
+        ag.extra.update(targeting)
+        changed = True
     for f in (
         "bid_price",
         "conversion_bid_price",
-        "location_ids",
         "age_groups",
         "gender",
         "languages",
         "dayparting",
-        "audience_ids",
-        "excluded_audience_ids",
-        "interest_category_ids",
         "pacing",
         "frequency",
         "frequency_schedule",

@@ -85,6 +85,16 @@ Uncertain facts of the spec (shared/spec/tiktok-marketing-api.md) and what the e
   computed for ``audience_ready_seconds`` (1800; TikTok says "up to 24-48 hours") and then
   reaches ``audience_match_percent`` (70) of its distinct rows; ``audience_file_max_bytes``
   (50 MB) and ``lookalike_min_source`` (100, the SDK's "no less than 100") are limits [U].
+* Events API (sandbox/tiktok/events_api.py says what is uncertain there): batch limits
+  ``events_batch_max`` (50, pixel/batch) and ``events_v2_batch_max`` (1000, event/track) are
+  RudderStack's [L]; ``events_custom_names`` (True: any event name, False: standard web events
+  only), ``events_epoch_timestamps`` (True: an Events 1.0 timestamp of digits is Unix s/ms),
+  ``events_require_context`` (False: context / user / page.url optional, as the SDK's models)
+  and ``events_max_age_days`` (0: no limit on an event's age) are [U].
+* Targeting reference data of the ``tool/*`` endpoints (sandbox/tiktok/tools.py,
+  tool_reference.py say what is real): TikTok's full sets and most of their ids are not public
+  -> ``tool_reference`` (set name -> rows replacing the emulator's: regions, languages,
+  interest_categories, action_categories, carriers, device_models, interest_keywords).
 * Consent page Cancel: not documented -> redirect with ``error=access_denied``,
   ``error_description`` and ``state`` (OAuth 2 convention).
 
@@ -117,6 +127,7 @@ from typing import Any
 
 from sandbox.tiktok.audience import AUDIENCE_VALUES
 from sandbox.tiktok.scopes import DEFAULT_SCOPE_IDS
+from sandbox.tiktok.tool_reference import DEFAULTS as TOOL_SETS
 
 FAULT_KINDS = ("50002", "http5xx", "timeout", "html504")
 # Faults only ever injected when asked for by name (not part of the default fault_kinds):
@@ -200,6 +211,13 @@ class EmulatorConfig:
     audience_match_percent: int = 70
     audience_file_max_bytes: int = 50 * 1024 * 1024
     lookalike_min_source: int = 100
+    events_batch_max: int = 50
+    events_v2_batch_max: int = 1000
+    events_custom_names: bool = True
+    events_epoch_timestamps: bool = True
+    events_require_context: bool = False
+    events_max_age_days: int = 0
+    tool_reference: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     auth_code_ttl_seconds: int = 3600
     consent_path: str = "/portal/auth"
     # Where issued access tokens are kept across restarts ("" = in memory only). The offline
@@ -252,6 +270,11 @@ class EmulatorConfig:
                 raise ValueError(
                     f"audience_values maps {list(AUDIENCE_VALUES)} to lists of names"
                 )
+            if key == "tool_reference" and not all(
+                k in TOOL_SETS and isinstance(v, list) and all(isinstance(r, dict) for r in v)
+                for k, v in value.items()
+            ):
+                raise ValueError(f"tool_reference maps {list(TOOL_SETS)} to lists of objects")
             if key == "scope_ids" and not all(
                 isinstance(v, int) and not isinstance(v, bool) for v in value.values()
             ):

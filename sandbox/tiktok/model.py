@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import json
 import secrets
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -315,6 +316,19 @@ class World:
         # Pixels gone silent (a test/demo knob, POST /_emulator/pixel_silence): per pixel id,
         # [start, end or None] spans of emulator time whose events never reached TikTok.
         self.pixel_silences: dict[str, list[list[float | None]]] = {}
+        # What advertiser/update changed (sandbox/tiktok/account_profile.py): per advertiser
+        # id, the profile fields it edited, and the budget its Business Center set (a Budget).
+        self.account_profiles: dict[str, dict[str, Any]] = {}
+        self.account_budgets: dict[str, Any] = {}
+        # Web events received through the Events API (sandbox/tiktok/pixel_events.py): per
+        # pixel id, (event time, event name, event_id or "") as they arrived.
+        self.pixel_events: dict[str, list[tuple[float, str, str]]] = {}
+
+    def adgroups_of(self, advertiser_id: str) -> Iterator[AdGroup]:
+        """An account's ad groups, campaign by campaign."""
+        for camp_id in self.campaigns_by_adv.get(advertiser_id, []):
+            for gid in self.campaigns[camp_id].adgroup_ids:
+                yield self.adgroups[gid]
 
     def next_id(self, kind: str, base: int) -> str:
         """A fresh numeric id string of the given kind."""

@@ -37,6 +37,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from sandbox.tiktok import pixel_events
 from sandbox.tiktok.api_account import page_args, paginate
 from sandbox.tiktok.core import Ctx, route
 from sandbox.tiktok.errors import NOT_EXIST, ApiError, param_error
@@ -70,18 +71,16 @@ def account_pixels(ctx: Ctx, adv: Advertiser) -> list[dict[str, Any]]:
     """The account's pixels (internal form: adgroup ids per event kept under ``_groups``)."""
     w = ctx.world
     found: dict[str, dict[str, Any]] = {}
-    for camp_id in w.campaigns_by_adv.get(adv.advertiser_id, []):
-        for gid in w.campaigns[camp_id].adgroup_ids:
-            g = w.adgroups[gid]
-            pid = g.extra.get("pixel_id")
-            if not pid:
-                continue
-            px = found.setdefault(
-                str(pid), {"pixel_id": str(pid), "created": g.create_time, "_groups": {}}
-            )
-            px["created"] = min(px["created"], g.create_time)
-            kind = str(g.extra.get("optimization_event") or "COMPLETE_PAYMENT")
-            px["_groups"].setdefault(kind, []).append(gid)
+    for g in w.adgroups_of(adv.advertiser_id):
+        pid = g.extra.get("pixel_id")
+        if not pid:
+            continue
+        px = found.setdefault(
+            str(pid), {"pixel_id": str(pid), "created": g.create_time, "_groups": {}}
+        )
+        px["created"] = min(px["created"], g.create_time)
+        kind = str(g.extra.get("optimization_event") or "COMPLETE_PAYMENT")
+        px["_groups"].setdefault(kind, []).append(g.adgroup_id)
     pixels = sorted(found.values(), key=lambda p: (p["created"], p["pixel_id"]))
     if pixels and adv.advertiser_id == _silent_account(ctx):
         first = pixels[0]
@@ -105,11 +104,16 @@ def _silent_account(ctx: Ctx) -> str | None:
     return min(ids, key=int) if ids else None
 
 
-def _public(p: dict[str, Any]) -> dict[str, Any]:
+def pixel_code(p: dict[str, Any]) -> str:
+    """The code a site's pixel script and the Events API name the pixel by."""
+    return f"C{p['pixel_id'][-8:]}"
+
+
+def as_listed(p: dict[str, Any]) -> dict[str, Any]:
     """A pixel as pixel/list answers it."""
     return {
         "pixel_id": p["pixel_id"],
-        "pixel_code": f"C{p['pixel_id'][-8:]}",
+        "pixel_code": pixel_code(p),
         "pixel_name": p["pixel_name"],
         "pixel_category": "ONLINE_STORE",
         "activity_status": "ACTIVE",
@@ -129,7 +133,7 @@ def pixel_list(ctx: Ctx) -> Any:
     order = p.enum("order_by", ("LATEST_CREATE", "EARLIEST_CREATE"), default="EARLIEST_CREATE")
     catalog_only = bool(p.obj("filtering").get("available_for_catalog_only", False))
     page, size = page_args(p, 20, 20)
-    rows = [_public(x) for x in account_pixels(ctx, adv)]
+    rows = [as_listed(x) for x in account_pixels(ctx, adv)]
     rows = [
         r
         for r in rows
@@ -216,14 +220,18 @@ def pixel_event_stats(ctx: Ctx) -> Any:
         if px is None:
             raise ApiError(NOT_EXIST, f"Pixel {pid} does not exist.")
         events = []
+        # Events API events received for the pixel (sandbox/tiktok/pixel_events.py).
+        got = pixel_events.counts(ctx.world, adv, px["pixel_id"], first, last, ctx.now)
         for kind, groups in sorted(px["_groups"].items()):
             ev = _event(kind)
             events.append(
                 {
                     "custom_event_type": kind,
                     "event_code": ev["event_code"],
-                    "count": event_count(ctx, adv, groups, first, last, px["pixel_id"]),
+                    "count": event_count(ctx, adv, groups, first, last, px["pixel_id"])
+                    + got.pop(ev["event_code"], 0),
                 }
             )
+        events += pixel_events.extra_entries(got)
         out.append({"pixel_id": px["pixel_id"], "events": events})
     return {"list": out}

@@ -47,6 +47,7 @@ PATH_GROUPS: dict[str, str] = {
     "ad/": "ads_management",
     "file/": "ads_management",
     "identity/": "ads_management",
+    "tool/": "ads_management",  # targeting reference data; its permission is not public [U]
     "oauth2/advertiser/get/": "ads_management",
     "report/": "reporting",
     "comment/": "comments",
@@ -54,6 +55,7 @@ PATH_GROUPS: dict[str, str] = {
     "pixel/": "pixels",
     "event/": "pixels",
     "offline/": "pixels",
+    "app/": "pixels",  # the SDK files app/* with pixels under MeasurementApi [U]
     "dmp/": "audiences",
     "catalog/": "catalogs",
 }

@@ -15,12 +15,18 @@ from aiohttp import web
 import sandbox.tiktok.api_account
 import sandbox.tiktok.api_ads
 import sandbox.tiktok.api_entities
+import sandbox.tiktok.apps
 import sandbox.tiktok.audiences
+import sandbox.tiktok.bc_assets
 import sandbox.tiktok.catalogs
 import sandbox.tiktok.comments
 import sandbox.tiktok.entity_reads
+import sandbox.tiktok.events_api
+import sandbox.tiktok.identity_videos
+import sandbox.tiktok.payments
 import sandbox.tiktok.pixels
 import sandbox.tiktok.reports
+import sandbox.tiktok.tools
 from sandbox import keep
 from sandbox.tiktok.clock import EmulatorClock
 from sandbox.tiktok.config import (
