@@ -83,16 +83,27 @@ async def run_tracker(
                 alerts = await check_discrepancies(uow, clock, tracker_id)
     except LookupError:  # disconnected meanwhile: nothing to release into
         error = "disconnected"
-    attempts = await _attempts(uow, tracker_id)
+    except Exception:
+        # Any other failure still gives the tracker back (retried after a backoff), or it
+        # would stay "being synced right now" for the user until the lease expired.
+        await _release(uow, clock, tracker_id, owner, started, ok=False)
+        raise
     ok = error is None
-    due = started + EVERY if ok else clock.now() + backoff(attempts)
-    async with uow() as u:
-        await u.trackers.release(tracker_id, owner, due_at=due, ok=ok)
-        await u.commit()
+    await _release(uow, clock, tracker_id, owner, started, ok=ok)
     log.info(
         "tracker.run", extra={"tracker_id": tracker_id, "ok": ok, "alerts": alerts, "error": error}
     )
     return TrackerRun(tracker_id, ok, push, pull, alerts, error)
+
+
+async def _release(
+    uow: UnitOfWorkFactory, clock: Clock, tracker_id: int, owner: str, started: datetime, ok: bool
+) -> None:
+    """Give a run's lease back: due again a cadence after it started, or after a backoff."""
+    due = started + EVERY if ok else clock.now() + backoff(await _attempts(uow, tracker_id))
+    async with uow() as u:
+        await u.trackers.release(tracker_id, owner, due_at=due, ok=ok)
+        await u.commit()
 
 
 async def run_due(

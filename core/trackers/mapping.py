@@ -19,8 +19,11 @@ import fnmatch
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
+
+from sqlalchemy.exc import IntegrityError
 
 from core.clock import Clock
 from core.periods import local_today
@@ -444,6 +447,28 @@ async def auto_map(
                     clicks[pair][row.campaign_id] += max(row.clicks, 1)
     finally:
         await client.close()
+    save = partial(_save_auto_links, uow, clock, tracker_id, owner, clicks, found, days, started)
+    try:
+        return await save()
+    except IntegrityError:
+        # Another mapping of this tracker (the scheduled run, a press of "Run automatic
+        # mapping", a link made by hand) linked one of these campaigns since the links were
+        # read: read them again, and what it linked stands.
+        return await save()
+
+
+async def _save_auto_links(
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    tracker_id: int,
+    owner: int,
+    clicks: Mapping[tuple[int, str], Mapping[str, int]],
+    found: Mapping[str, TrackerCampaign],
+    days: int,
+    started: datetime,
+) -> AutoMapReport:
+    """Link each TikTok campaign to the tracker campaign most of its clicks reached (auto links
+    only; the user's choices stand)."""
     async with uow() as u:
         tracker = await u.trackers.by_id(tracker_id)
         if tracker is None or tracker.status == "disconnected":

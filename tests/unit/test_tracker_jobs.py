@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from unittest.mock import patch
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -156,3 +157,22 @@ async def test_push_now_and_pull_now_report_progress(uow: UnitOfWorkFactory) -> 
     assert (tracker.lease_owner, tracker.due_at) == (None, NOW + jobs.EVERY)  # schedule kept
     with pytest.raises(connect.TrackerNotFound):
         await jobs.pull_now(uow, FixedClock(NOW), OTHER, tid, fake.factory, "w9")
+
+
+async def test_a_run_that_fails_unexpectedly_gives_the_tracker_back(
+    uow: UnitOfWorkFactory,
+) -> None:
+    """A run cut short by an error nobody expected still releases its lease: Push now works at
+    once instead of saying "being synced right now" until the lease expires, and the scheduled
+    run comes again after a backoff."""
+    tid, fake = await _setup(uow)
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    with patch.object(jobs, "push_costs", broken), pytest.raises(RuntimeError):
+        await jobs.run_due(uow, FixedClock(NOW), fake.factory, "w1")
+    held = await _tracker(uow, tid)
+    assert held.lease_owner is None and held.due_at is not None and held.due_at > NOW
+    report = await jobs.push_now(uow, FixedClock(NOW), USER, tid, fake.factory, "w2")
+    assert report is not None and report.ok

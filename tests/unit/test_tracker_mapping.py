@@ -4,6 +4,7 @@ by name pattern, unlink; manual beats pattern beats auto; the landing-URL suffix
 from __future__ import annotations
 
 from datetime import timedelta
+from unittest.mock import patch
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -12,6 +13,8 @@ from core.clock import FixedClock
 from core.trackers import connect, mapping
 from core.trackers.mapping import LinkError, landing_suffix, matches
 from storage.db import session_factory
+from storage.models import TrackerLink
+from storage.repos.trackers import TrackerRepo
 from storage.uow import UnitOfWorkFactory
 from storage.vault import Vault, generate_key_entry, parse_keyring
 from tests.unit.tracker_fakes import (
@@ -90,6 +93,35 @@ async def test_auto_links_campaigns_whose_ids_reach_the_tracker(uow: UnitOfWorkF
     assert again.new == 0
     # Between daily full mappings only the last 2 days are read (new campaigns show there).
     assert fake.pulls[-1][2] == TODAY - timedelta(days=1), fake.pulls
+
+
+async def test_a_link_made_while_the_mapping_saves_stands(uow: UnitOfWorkFactory) -> None:
+    """A campaign linked by hand (or by another mapping run) after this run read the links but
+    before it saved: the run saves the rest instead of failing on the duplicate (which held the
+    tracker "being synced" until its lease expired), and the link made meanwhile stands."""
+    await seed_user(uow)
+    world = await seed_account(uow, structure={"c1": {"g1": ["a1"]}, "c2": {"g2": ["a2"]}})
+    fake = FakeTracker(campaigns=[campaign("10", "Auto"), campaign("20", "Manual pick")])
+    fake.rows = {("10", "ad_campaign_id"): [row("10", YESTERDAY, "c1", 9, 0, "0"),
+                                            row("10", YESTERDAY, "c2", 9, 0, "0")]}
+    tid = await _tracker(uow, fake)
+    clock = FixedClock(NOW)
+    reading, raced = TrackerRepo.links, False
+
+    async def links_then_a_hand_link(repo: TrackerRepo, tracker_id: int) -> list[TrackerLink]:
+        nonlocal raced
+        found = await reading(repo, tracker_id)
+        if not raced:
+            raced = True
+            await mapping.link_campaign(uow, clock, USER, tid, world.account_id, "c1", "20",
+                                        fake.factory)
+        return found
+
+    with patch.object(TrackerRepo, "links", links_then_a_hand_link):
+        report = await mapping.auto_map(uow, clock, tid, fake.factory)
+    assert report.linked == [(world.account_id, "c2", "10")]
+    assert sorted(_pairs(await mapping.mapping(uow, USER, tid))) == [("c1", "20", "manual"),
+                                                                     ("c2", "10", "auto")]
 
 
 async def test_manual_beats_pattern_beats_auto_and_unlink_sticks(uow: UnitOfWorkFactory) -> None:
