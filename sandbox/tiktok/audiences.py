@@ -39,11 +39,20 @@ size is ``audience_match_percent`` of its distinct rows (a lookalike: a size by
 ``lookalike_spec``) are TikTok's documented names as far as public clients read them
 (Pipedream's tiktok_ads_manager reads ``data.file_path``, ``data.list`` and ``is_creator``);
 the ``audience_type`` strings and every refusal text are the emulator's.
+
+Audience management (sandbox/tiktok/audience_admin.py) hooks in here: an update of an
+audience's files is replayed over its rows (``file_ops``) and restarts its computation
+(``compute_ts``); a rule audience (``rule_spec``) has the size fixed when it was made; an
+audience shared with another account of the Business Center is in that account's list and get
+with ``shared`` true, ``is_creator`` false and ``owner_id`` the owner (the Go SDK's
+model/dmp/customaudience/list.go documents the three); only the owner may delete it. History
+entries name their ``editor`` ("open_api" for API changes, get.go).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from typing import Any
 
@@ -77,6 +86,9 @@ TYPE_CUSTOMER_FILE = "Customer File Audience"
 TYPE_LOOKALIKE = "Lookalike Audience"
 RETENTION_DAYS = 365  # the default expiry: 365 days after the last use (CustomAudienceCreateBody)
 EXPIRING_DAYS = 7  # is_expiring within this many days of expired_time [U]
+# share/log ``status`` of a share in force and of one cancelled: the values are not public [U].
+SHARE_ACTIVE = "SHARED"
+SHARE_CANCELLED = "CANCELLED"
 _HEX = {64: re.compile(r"^[0-9a-fA-F]{64}$"), 32: re.compile(r"^[0-9a-fA-F]{32}$")}
 
 
@@ -88,27 +100,62 @@ def _rows_ok(calculate_type: str, rows: list[str]) -> bool:
 
 
 def _ready(ctx: Ctx, aud: dict[str, Any]) -> bool:
-    return ctx.now >= aud["create_ts"] + ctx.emu.config.audience_ready_seconds
+    """Computed: ``audience_ready_seconds`` after it was made or its data last changed (while
+    calculating an audience is not valid, list.go ``is_valid``)."""
+    since = aud.get("compute_ts", aud["create_ts"])
+    return ctx.now >= since + ctx.emu.config.audience_ready_seconds
+
+
+def audience_rows(ctx: Ctx, aud: dict[str, Any]) -> set[str]:
+    """The distinct hashed rows of a customer-file audience: its files, then each update's
+    APPEND (add), REMOVE (take away) or REPLACE (instead), in order."""
+    files = ctx.world.audience_files
+    rows: set[str] = set()
+    for path in aud["file_paths"]:
+        rows.update(files[path]["rows"])
+    for action, paths in aud.get("file_ops", []):
+        batch: set[str] = set()
+        for path in paths:
+            batch.update(files[path]["rows"])
+        rows = rows | batch if action == "APPEND" else rows - batch if action == "REMOVE" else batch
+    return rows
 
 
 def _size(ctx: Ctx, aud: dict[str, Any]) -> int:
     """How many people the audience reaches once computed."""
     if aud["lookalike_spec"]:
         return LOOKALIKE_SIZES[aud["lookalike_spec"]["audience_size"]]
-    distinct: set[str] = set()
-    for path in aud["file_paths"]:
-        distinct.update(ctx.world.audience_files[path]["rows"])
-    return len(distinct) * ctx.emu.config.audience_match_percent // 100
+    if aud.get("rule_spec") is not None:
+        return int(aud["rule_size"])
+    return len(audience_rows(ctx, aud)) * ctx.emu.config.audience_match_percent // 100
 
 
-def _public(ctx: Ctx, aud: dict[str, Any]) -> dict[str, Any]:
-    """An audience as dmp/custom_audience/list answers it."""
+def shared_with(ctx: Ctx, aud_id: str) -> list[str]:
+    """The accounts an audience is shared with now (share/cancel ends a share)."""
+    shares = ctx.world.audience_shares.get(aud_id, {})
+    return [adv for adv, s in shares.items() if s["status"] == SHARE_ACTIVE]
+
+
+def visible(ctx: Ctx, aud: dict[str, Any], adv_id: str) -> bool:
+    """The account owns the audience or it is shared with the account."""
+    return aud["advertiser_id"] == adv_id or adv_id in shared_with(ctx, aud["audience_id"])
+
+
+def _public(ctx: Ctx, aud: dict[str, Any], viewer: str | None = None) -> dict[str, Any]:
+    """An audience as dmp/custom_audience/list answers it to ``viewer`` (default: its owner)."""
     ready = _ready(ctx, aud)
-    expires = aud["create_ts"] + aud["retention_days"] * 86_400
+    # RuleCreateBody: with retention_in_days the expiry counts from creation; without it, from
+    # the last change or apply to an ad group (``touched_ts``).
+    start = aud["create_ts"] if aud.get("retention_fixed", True) else aud.get(
+        "touched_ts", aud["create_ts"])
+    expires = start + aud["retention_days"] * 86_400
+    owner = aud["advertiser_id"]
+    is_creator = viewer is None or viewer == owner
     item = {
         "audience_id": aud["audience_id"],
         "name": aud["name"],
-        "audience_type": TYPE_LOOKALIKE if aud["lookalike_spec"] else TYPE_CUSTOMER_FILE,
+        "audience_type": TYPE_LOOKALIKE if aud["lookalike_spec"] else aud.get(
+            "type_name", TYPE_CUSTOMER_FILE),
         "audience_sub_type": aud["audience_sub_type"],
         "calculate_type": aud["calculate_type"],
         "cover_num": _size(ctx, aud) if ready else 0,
@@ -116,17 +163,21 @@ def _public(ctx: Ctx, aud: dict[str, Any]) -> dict[str, Any]:
         "is_expiring": expires - ctx.now < EXPIRING_DAYS * 86_400,
         "expired_time": fmt_time(expires),
         "create_time": fmt_time(aud["create_ts"]),
-        "shared": False,
-        "is_creator": True,
+        "shared": bool(shared_with(ctx, aud["audience_id"])) or not is_creator,
+        "is_creator": is_creator,
+        "owner_id": owner,
     }
     if aud["lookalike_spec"]:
         item["lookalike_spec"] = dict(aud["lookalike_spec"])
+    if aud.get("rule_spec") is not None:
+        item["is_auto_refresh"] = aud["is_auto_refresh"]
+        item["rule"] = json.dumps(aud["rule_spec"], separators=(",", ":"))  # a string [U]
     return item
 
 
 def _owned(ctx: Ctx, adv_id: str) -> list[dict[str, Any]]:
-    """The account's audiences, oldest first."""
-    rows = [a for a in ctx.world.audiences.values() if a["advertiser_id"] == adv_id]
+    """The audiences the account sees (its own and those shared with it), oldest first."""
+    rows = [a for a in ctx.world.audiences.values() if visible(ctx, a, adv_id)]
     return sorted(rows, key=lambda a: (a["create_ts"], a["audience_id"]))
 
 
@@ -188,7 +239,11 @@ def _new_audience(ctx: Ctx, adv_id: str, name: str, **fields: Any) -> str:
         "lookalike_spec": None,
         "calculate_type": None,
         "retention_days": RETENTION_DAYS,
+        "retention_fixed": False,
         "audience_sub_type": "NORMAL",
+        "compute_ts": ctx.now,
+        "history": [{"action": "CREATE", "action_detail": "Created", "editor": "open_api",
+                     "msg": "", "opt_time": fmt_time(ctx.now)}],
         **fields,
     }
     return aud_id
@@ -213,7 +268,7 @@ def create(ctx: Ctx) -> Any:
                               f"not {ctype}.")
     aud_id = _new_audience(ctx, adv.advertiser_id, str(name), file_paths=list(paths),
                            calculate_type=ctype, retention_days=retention,
-                           audience_sub_type=sub)
+                           retention_fixed=p.has("retention_in_days"), audience_sub_type=sub)
     return {"custom_audience_id": aud_id}
 
 
@@ -259,7 +314,7 @@ def audience_list(ctx: Ctx) -> Any:
     adv = ctx.advertiser()
     ids = _ids(ctx, required=False)
     page, size = page_args(ctx.params, 100, 10)
-    rows = [_public(ctx, a) for a in _owned(ctx, adv.advertiser_id)
+    rows = [_public(ctx, a, adv.advertiser_id) for a in _owned(ctx, adv.advertiser_id)
             if not ids or a["audience_id"] in ids]
     out, info = paginate(rows, page, size)
     return {"list": out, "page_info": info}
@@ -273,11 +328,11 @@ def audience_get(ctx: Ctx) -> Any:
     out = []
     for aud_id in ids:
         aud = ctx.world.audiences.get(str(aud_id))
-        if aud is None or aud["advertiser_id"] != adv.advertiser_id:
+        if aud is None or not visible(ctx, aud, adv.advertiser_id):
             continue
-        history = [{"action": "CREATE", "action_detail": "Created",
-                    "opt_time": fmt_time(aud["create_ts"]), "operator": "API"}]
-        out.append({"audience_details": _public(ctx, aud), "audience_history": history})
+        history = [dict(h) for h in aud.get("history", [])]
+        out.append({"audience_details": _public(ctx, aud, adv.advertiser_id),
+                    "audience_history": history})
     return {"list": out}
 
 
@@ -292,6 +347,7 @@ def delete(ctx: Ctx) -> Any:
             raise ApiError(NOT_EXIST, f"Audience {aud_id} does not exist.")
     for aud_id in ids:
         ctx.world.audiences.pop(str(aud_id), None)
+        ctx.world.audience_shares.pop(str(aud_id), None)  # gone from the accounts shared with
     return {}
 
 

@@ -29,6 +29,12 @@ Endpoints:
   hiding a pinned comment unpins it.
 * ``POST comment/post/``: a reply — ``advertiser_id``, ``ad_id``, ``comment_id`` (the comment
   answered), ``text``; answers the new reply.
+* The rest of Comment management lives in comment_threads.py (comment/delete, comment/reference),
+  comment_tasks.py (export tasks) and blocked_words.py; here it shows as: a deleted comment is
+  left out of the list, of ``replies`` and of every lookup (40007); ``can_delete`` is true for
+  the advertiser's own replies only; a comment holding a blocked word is answered
+  ``hit_blockedword: true``, ``comment_status`` HIDDEN and not pinned, and status/update
+  refuses to hide, show or pin it (40002 [U: the code]).
 
 Uncertain, and configurable (sandbox/tiktok/config.py):
 * The format of ``start_time`` / ``end_time`` is only "string" in the file [U]: "YYYY-MM-DD"
@@ -46,6 +52,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sandbox.tiktok import blocked_words
 from sandbox.tiktok.api_account import page_args, paginate
 from sandbox.tiktok.config import EmulatorConfig
 from sandbox.tiktok.core import Ctx, route
@@ -53,6 +60,7 @@ from sandbox.tiktok.errors import ApiError, param_error
 from sandbox.tiktok.model import DELETE, Ad, fmt_time
 
 NOT_EXIST = 40007
+OWN_USER = "advertiser"  # who writes the replies of comment/post (the ad's identity)
 # Texts the demo's viewers write; the ones with "scam"/"fake" match the demo comment rule.
 TEXTS = (
     "Where can I buy this?",
@@ -108,7 +116,11 @@ def _view(ctx: Ctx, ad: Ad, c: dict[str, Any], original: str = "0") -> dict[str,
     group = w.adgroups[ad.adgroup_id]
     camp = w.campaigns[ad.campaign_id]
     cid = c["comment_id"]
-    replies = [r for r in w.comment_replies.values() if r["original"] == cid]
+    replies = [r for r in w.comment_replies.values()
+               if r["original"] == cid and r["comment_id"] not in w.comment_deleted]
+    # A blocked word hides the comment (blocked_words.py); only the advertiser's own comments
+    # (its replies) can be deleted (comment_threads.py).
+    hit = blocked_words.hit(ctx, ad.advertiser_id, c["text"], c["at"])
     return {
         "ad_id": ad.ad_id,
         "ad_name": ad.name,
@@ -118,18 +130,18 @@ def _view(ctx: Ctx, ad: Ad, c: dict[str, Any], original: str = "0") -> dict[str,
         "app": "TikTok",
         "campaign_id": ad.campaign_id,
         "campaign_name": camp.name,
-        "can_delete": False,
+        "can_delete": c["user"] == OWN_USER,
         "comment_id": cid,
-        "comment_status": w.comment_status.get(cid, "PUBLIC"),
+        "comment_status": "HIDDEN" if hit else w.comment_status.get(cid, "PUBLIC"),
         "comment_type": "REPLY" if original != "0" else "COMMENT",
         "content": c["text"],
         "create_time": fmt_time(c["at"]),
-        "hit_blockedword": False,
+        "hit_blockedword": hit,
         "identity_id": str(ad.extra.get("identity_id", "")),
         "identity_type": str(ad.extra.get("identity_type", "CUSTOMIZED_USER")),
         "is_auth_comment_manage_scope": True,
         "is_auth_ttba": False,
-        "is_pinned": w.comment_pinned.get(ad.ad_id) == cid,
+        "is_pinned": w.comment_pinned.get(ad.ad_id) == cid and not hit,
         "likes": c.get("likes", 0),
         "original_comment_id": original,
         "replies": len(replies),
@@ -187,28 +199,36 @@ def comment_list(ctx: Ctx) -> Any:
     types = _filter(ctx, "comment_type", ["COMMENT", "REPLY"])
     page, size = page_args(p, ctx.emu.config.comment_page_size_max, 10)
     rows: list[dict[str, Any]] = []
+    seen: dict[str, dict[str, Any]] = {}
     for ad_id in group.ad_ids:
         ad = ctx.world.ads[ad_id]
         if ad.status.at(ctx.now) == DELETE:
             continue
         if "COMMENT" in types:
-            rows += [_view(ctx, ad, c) for c in _generated(ctx, ad, start, end)]
+            made = _generated(ctx, ad, start, end)
+            seen.update((c["comment_id"], c) for c in made)
+            rows += [_view(ctx, ad, c) for c in made]
         if "REPLY" in types:
             rows += [_view(ctx, ad, r, r["original"]) for r in ctx.world.comment_replies.values()
                      if r["ad_id"] == ad_id and start <= r["at"] <= end]
-    rows = [r for r in rows if r["comment_status"] in statuses]
+    rows = [r for r in rows if r["comment_status"] in statuses
+            and r["comment_id"] not in ctx.world.comment_deleted]
     key = {"CREATE_TIME": "create_time", "LIKES": "likes", "REPLIES": "replies",
            "SMART": "likes"}[sort_field or "CREATE_TIME"]
     rows.sort(key=lambda r: (r[key], r["comment_id"]), reverse=sort_type == "DESC")
     shown, info = paginate(rows, page, size)
     for row in shown:
         ctx.world.comment_ads.setdefault(row["comment_id"], ctx.world.ads[row["ad_id"]])
+        if row["comment_id"] in seen:
+            ctx.world.comment_seen.setdefault(row["comment_id"], seen[row["comment_id"]])
     return {"comments": shown, "page_info": info}
 
 
 def _known(ctx: Ctx, cid: str) -> Ad | None:
     """The ad a comment id belongs to: a reply, or a comment some list answered (a client only
     learns ids from a list, so a lookup never has to regenerate months of comments)."""
+    if cid in ctx.world.comment_deleted:
+        return None  # a deleted comment is gone (comment_threads.py)
     if cid in ctx.world.comment_replies:
         return ctx.world.ads.get(ctx.world.comment_replies[cid]["ad_id"])
     return ctx.world.comment_ads.get(cid)
@@ -229,6 +249,10 @@ def comment_status_update(ctx: Ctx) -> Any:
         if ad is None or ad.advertiser_id != adv.advertiser_id:
             raise ApiError(NOT_EXIST, f"Comment {cid} does not exist.")
         ads[cid] = ad
+    if operation in ("HIDDEN", "PUBLIC"):
+        for cid in ids:  # TikTok's help: a comment holding a blocked word cannot be hidden
+            if _blocked(ctx, ads[cid], cid):  # or shown (blocked_words.py) [U: the code]
+                raise param_error(f"Comment {cid} contains a blocked word.")
     if operation in ("PIN", "UNPIN"):
         if len(ids) != 1:
             raise param_error("Only one comment can be pinned or unpinned at a time.")
@@ -241,6 +265,17 @@ def comment_status_update(ctx: Ctx) -> Any:
     return {}
 
 
+def raw_comment(ctx: Ctx, cid: str) -> dict[str, Any] | None:
+    """A comment as written (text, time, user, likes): a reply, or one a list answered."""
+    return ctx.world.comment_replies.get(cid) or ctx.world.comment_seen.get(cid)
+
+
+def _blocked(ctx: Ctx, ad: Ad, cid: str) -> bool:
+    """Whether a blocked word hides the comment (blocked_words.py)."""
+    raw = raw_comment(ctx, cid)
+    return raw is not None and blocked_words.hit(ctx, ad.advertiser_id, raw["text"], raw["at"])
+
+
 def _pin(ctx: Ctx, ad: Ad, cid: str, on: bool) -> None:
     """Pin or unpin a comment of an ad's video (one pinned comment a video)."""
     w = ctx.world
@@ -251,7 +286,7 @@ def _pin(ctx: Ctx, ad: Ad, cid: str, on: bool) -> None:
         return
     if cid in w.comment_replies:
         raise param_error("A reply cannot be pinned.")
-    if w.comment_status.get(cid, "PUBLIC") != "PUBLIC":
+    if w.comment_status.get(cid, "PUBLIC") != "PUBLIC" or _blocked(ctx, ad, cid):
         raise param_error("A hidden comment cannot be pinned.")
     if pinned not in (None, cid) and not ctx.emu.config.comment_pin_replaces:
         raise param_error("A comment is already pinned on this video. Unpin it first.")
@@ -289,7 +324,7 @@ def comment_post(ctx: Ctx) -> Any:
         raise ApiError(NOT_EXIST, f"Comment {original} does not exist.")
     n = len(ctx.world.comment_replies) + 1
     cid = str(7_500_000_000_000_000_000 + n)
-    reply = {"comment_id": cid, "at": ctx.now, "text": text, "user": "advertiser",
+    reply = {"comment_id": cid, "at": ctx.now, "text": text, "user": OWN_USER,
              "likes": 0, "original": original, "ad_id": ad.ad_id}
     ctx.world.comment_replies[cid] = reply
     return _view(ctx, ad, reply, original)

@@ -77,14 +77,29 @@ Uncertain facts of the spec (shared/spec/tiktok-marketing-api.md) and what the e
   in TikTok's SDK -> ``comment_pin`` ("status" default: PIN / UNPIN operations of
   comment/status/update; "endpoint": POST comment/pin/; "none": no pinning) and whether
   pinning a second comment of a video replaces the first -> ``comment_pin_replaces`` (True).
+  Comment management (comment_threads.py, comment_tasks.py, blocked_words.py): whether a
+  blocked word hides only comments written after it was added or every matching comment
+  -> ``blockedword_applies_to`` ("new" default, or "all") [U]; how many checks of a comment
+  export task answer RUNNING before SUCCEED -> ``comment_task_pending_checks`` (1) [U].
 * Catalogs (sandbox/tiktok/catalogs.py says what is uncertain there): the largest
   ``page_size`` of catalog/get is not declared -> ``catalog_page_size_max`` (default 50);
   catalog/product/get has no file in TikTok's SDK -> ``catalog_product_page_size_max`` (default
   100, catalog_set_product_get.yml's maximum).
+  Catalog management (catalog_admin.py, catalog_products.py say what is uncertain there): an
+  uploaded product stays PROCESSING (in review) for ``catalog_review_seconds`` (900) of
+  emulator time, then is APPROVED (REJECTED with a bad image link); how long TikTok reviews
+  is not documented [U]. At most ``catalog_upload_max_products`` (5000) products per
+  upload / update call [U]. Deleting a catalog (or a product set) an ad group (or ad) still
+  uses is refused unless ``catalog_delete_in_use`` (False) [U].
 * Audiences (sandbox/tiktok/audiences.py says what is uncertain there): a new audience is
   computed for ``audience_ready_seconds`` (1800; TikTok says "up to 24-48 hours") and then
   reaches ``audience_match_percent`` (70) of its distinct rows; ``audience_file_max_bytes``
   (50 MB) and ``lookalike_min_source`` (100, the SDK's "no less than 100") are limits [U].
+  Audience management (audience_admin.py, saved_audiences.py say what is uncertain there): a
+  file update (APPEND / REMOVE / REPLACE) that would leave fewer than
+  ``audience_update_min_size`` (1000, CustomAudienceUpdateBody) people is refused at once
+  rather than failing later [U]; an account holds at most ``saved_audience_max`` (400, the Go
+  SDK's saved_audience/create doc) saved audiences.
 * Events API (sandbox/tiktok/events_api.py says what is uncertain there): batch limits
   ``events_batch_max`` (50, pixel/batch) and ``events_v2_batch_max`` (1000, event/track) are
   RudderStack's [L]; ``events_custom_names`` (True: any event name, False: standard web events
@@ -205,12 +220,19 @@ class EmulatorConfig:
     comment_reply_max_len: int = 150
     comment_pin: str = "status"
     comment_pin_replaces: bool = True
+    blockedword_applies_to: str = "new"
+    comment_task_pending_checks: int = 1
     catalog_page_size_max: int = 50
     catalog_product_page_size_max: int = 100
+    catalog_review_seconds: int = 900
+    catalog_upload_max_products: int = 5000
+    catalog_delete_in_use: bool = False
     audience_ready_seconds: int = 1800
     audience_match_percent: int = 70
     audience_file_max_bytes: int = 50 * 1024 * 1024
     lookalike_min_source: int = 100
+    audience_update_min_size: int = 1000
+    saved_audience_max: int = 400
     events_batch_max: int = 50
     events_v2_batch_max: int = 1000
     events_custom_names: bool = True
@@ -260,6 +282,8 @@ class EmulatorConfig:
                     raise ValueError(f"idempotent_creates takes {list(CREATE_KINDS)}, not {bad}")
             if key == "comment_pin" and value not in ("status", "endpoint", "none"):
                 raise ValueError('comment_pin must be "status", "endpoint" or "none"')
+            if key == "blockedword_applies_to" and value not in ("new", "all"):
+                raise ValueError('blockedword_applies_to must be "new" or "all"')
             if key == "missing_scope_code" and value not in (40001, 40130):
                 raise ValueError("missing_scope_code must be 40001 or 40130")
             if key == "audience_values" and not all(

@@ -32,8 +32,9 @@ data at all]. Refusals, all HTTP 200:
 * 40001 "No permission to operate pixel code: <code>. You must be an admin or operator of this
   advertiser account." for a pixel of an ad account the token does not reach (RudderStack's
   mock of a real reply) [L]; an unknown pixel code -> 40002 as for an unknown event_source_id
-  (stape issue 33) [U]; an event source other than web -> 40002 on event_source_id (the
-  emulator has no apps or offline/CRM event sets) [U];
+  (stape issue 33) [U]; an event source other than web or offline -> 40002 on
+  event_source_id (the emulator has no apps or CRM event sets) [U]; "offline" names an
+  offline event set (offline_events.py) of the token's accounts, else 40002 likewise [U];
 * a batch over the limit -> 40002: ``events_batch_max`` (50, pixel/batch) and
   ``events_v2_batch_max`` (1000, event/track) — RudderStack's tiktok_ads config MAX_BATCH_SIZE
   and README "Batch Limits" [L].
@@ -62,7 +63,7 @@ from sandbox.tiktok import pixel_events
 from sandbox.tiktok.core import Ctx, route
 from sandbox.tiktok.errors import NO_PERMISSION, PARAM_ERROR, ApiError
 from sandbox.tiktok.model import Advertiser
-from sandbox.tiktok.pixels import account_pixels, pixel_code
+from sandbox.tiktok.pixels import account_pixels, pixel_code, pixel_owner_ids
 
 # PixelProperties.currency: "List of currencies currently supported" (TikTok's SDK docstring).
 CURRENCIES = frozenset((
@@ -225,7 +226,7 @@ def _pixel(ctx: Ctx, code: str, field: str) -> tuple[Advertiser, str]:
     assert ctx.token is not None
     reach = ctx.token.advertiser_ids
     w = ctx.world
-    owners = {g.advertiser_id for g in w.adgroups.values() if g.extra.get("pixel_id")}
+    owners = pixel_owner_ids(w)  # pixels tracked by ad groups or made by pixel/create/
     # The token's own accounts first, so the common case never scans the others.
     for adv_id in sorted(owners, key=lambda a: (a not in reach, a)):
         adv = w.advertisers.get(adv_id)
@@ -347,11 +348,29 @@ def event_track(ctx: Ctx) -> Any:
     if source not in EVENT_SOURCES:
         raise check.fail("event_source", f"must be one of: {', '.join(EVENT_SOURCES)}")
     source_id = check.string(body, "event_source_id", "", required=True)
-    if source != "web":  # no apps, offline or CRM event sets in the emulator's world [U]
+    if source not in ("web", "offline"):  # no apps or CRM event sets in the world [U]
         raise check.fail("event_source_id", "not a valid string")
     _common(check, body)
     limit = ctx.emu.config.events_v2_batch_max
     events = [_v2_event(ctx, check, item, path)
               for path, item in _items(check, body, "data", "data", limit)]
+    if source == "offline":
+        return _keep_offline(ctx, body, source_id, events)
     _adv, pixel_id = _pixel(ctx, source_id, "event_source_id")
     return _keep(ctx, body, pixel_id, events)
+
+
+def _keep_offline(ctx: Ctx, body: dict[str, Any], set_id: str,
+                  events: list[tuple[float, str, str]]) -> dict[str, Any]:
+    """Offline events for an event set of the token's accounts (offline_events.py keeps the
+    sets); an unknown set is refused as an unknown pixel code is [U]; test events not kept."""
+    assert ctx.token is not None
+    found = ctx.world.offline_event_sets.get(set_id)
+    if found is None or found["advertiser_id"] not in ctx.token.advertiser_ids:
+        raise ApiError(PARAM_ERROR, "Invalid value for event_source_id: not a valid string.")
+    test_code = body.get("test_event_code")
+    if test_code is not None and not isinstance(test_code, str):
+        raise ApiError(PARAM_ERROR, "Invalid value for test_event_code: not a valid string.")
+    if not test_code:
+        ctx.world.offline_events.setdefault(set_id, []).extend(events)
+    return {}

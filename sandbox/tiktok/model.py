@@ -309,10 +309,28 @@ class World:
         self.comment_replies: dict[str, dict[str, Any]] = {}
         self.comment_ads: dict[str, Ad] = {}
         self.comment_pinned: dict[str, str] = {}  # ad id -> its video's pinned comment id
+        # Comment management (comment_threads.py, blocked_words.py): comments listed once, by id
+        # (their generated text and time), deleted comment ids -> when, and per advertiser id
+        # the blocked words with when each was added and (or None) removed.
+        self.comment_seen: dict[str, dict[str, Any]] = {}
+        self.comment_deleted: dict[str, float] = {}
+        self.blocked_words: dict[str, list[dict[str, Any]]] = {}
+        # Catalog management (catalogs.py, catalog_admin.py, catalog_products.py): catalogs
+        # made by catalog/create and fixture catalogs once changed, by id (a plain record: name,
+        # conf, products by sku_id, sets, feeds, event sources, deleted flag), and the product
+        # tasks (catalog/product/upload|update|delete|file) by feed_log_id.
+        self.catalogs: dict[str, dict[str, Any]] = {}
+        self.catalog_logs: dict[str, dict[str, Any]] = {}
         # Audiences (sandbox/tiktok/audiences.py): uploaded files (their hashed rows, kept so a
         # test can see what arrived) by file_path, and audiences by id.
         self.audience_files: dict[str, dict[str, Any]] = {}
         self.audiences: dict[str, dict[str, Any]] = {}
+        # Audience management (audience_admin.py, saved_audiences.py): per audience id, the
+        # accounts it was shared with (advertiser id -> status and when shared / cancelled);
+        # the apply/log records, oldest first; saved audiences by id.
+        self.audience_shares: dict[str, dict[str, dict[str, Any]]] = {}
+        self.audience_applies: list[dict[str, Any]] = []
+        self.saved_audiences: dict[str, dict[str, Any]] = {}
         # Pixels gone silent (a test/demo knob, POST /_emulator/pixel_silence): per pixel id,
         # [start, end or None] spans of emulator time whose events never reached TikTok.
         self.pixel_silences: dict[str, list[list[float | None]]] = {}
@@ -323,6 +341,17 @@ class World:
         # Web events received through the Events API (sandbox/tiktok/pixel_events.py): per
         # pixel id, (event time, event name, event_id or "") as they arrived.
         self.pixel_events: dict[str, list[tuple[float, str, str]]] = {}
+        # Pixel management (pixel_admin.py): pixels made by pixel/create/ by pixel id (owner,
+        # code, name, category, partner, when); what pixel/update/ changed on any pixel by pixel
+        # id; pixel events by event id — those set up by pixel/event/create/ (a full record) and
+        # the edits / deletion of the events derived from ad groups (pixels.py).
+        self.pixels_made: dict[str, dict[str, Any]] = {}
+        self.pixel_edits: dict[str, dict[str, Any]] = {}
+        self.pixel_event_setups: dict[str, dict[str, Any]] = {}
+        # Offline event sets (offline_events.py) by event set id, and per set the offline
+        # events reported to it (offline/track/, offline/batch/): (time, event, event_id).
+        self.offline_event_sets: dict[str, dict[str, Any]] = {}
+        self.offline_events: dict[str, list[tuple[float, str, str]]] = {}
 
     def adgroups_of(self, advertiser_id: str) -> Iterator[AdGroup]:
         """An account's ad groups, campaign by campaign."""

@@ -16,16 +16,25 @@ import sandbox.tiktok.api_account
 import sandbox.tiktok.api_ads
 import sandbox.tiktok.api_entities
 import sandbox.tiktok.apps
+import sandbox.tiktok.audience_admin
 import sandbox.tiktok.audiences
 import sandbox.tiktok.bc_assets
+import sandbox.tiktok.blocked_words
+import sandbox.tiktok.catalog_admin
+import sandbox.tiktok.catalog_products
 import sandbox.tiktok.catalogs
+import sandbox.tiktok.comment_tasks
+import sandbox.tiktok.comment_threads
 import sandbox.tiktok.comments
 import sandbox.tiktok.entity_reads
 import sandbox.tiktok.events_api
 import sandbox.tiktok.identity_videos
+import sandbox.tiktok.offline_events
 import sandbox.tiktok.payments
+import sandbox.tiktok.pixel_admin
 import sandbox.tiktok.pixels
 import sandbox.tiktok.reports
+import sandbox.tiktok.saved_audiences
 import sandbox.tiktok.tools
 from sandbox import keep
 from sandbox.tiktok.clock import EmulatorClock

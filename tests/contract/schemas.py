@@ -496,6 +496,84 @@ class CommentList(_Obj):
     page_info: PageInfo
 
 
+class ReplyUser(_Obj):
+    """comment_reference.yml `reply_user_info`."""
+
+    user_avatar_url: StrictStr
+    user_name: StrictStr
+
+
+class ReferenceComment(_Obj):
+    """comment_reference.yml response_rule `comments[]` (SDK yml_files)."""
+
+    comment_id: NumericId
+    comment_status: Literal["PUBLIC", "HIDDEN"]
+    comment_type: Literal["COMMENT", "REPLY"]
+    content: StrictStr
+    create_time: UtcTime
+    can_delete: StrictBool
+    hit_blockedword: StrictBool
+    is_pinned: StrictBool
+    identity_id: StrictStr
+    identity_type: StrictStr
+    tiktok_item_id: NumericId
+    user_id: StrictStr
+    user_name: StrictStr
+    reply_user_info: ReplyUser
+
+
+class CommentReference(_Obj):
+    """comment/reference/: `data.comments` and `page_info`."""
+
+    comments: list[ReferenceComment]
+    page_info: PageInfo
+
+
+class CommentTaskId(_Obj):
+    """comment/task/create/, blockedword/task/create/: `data.task_id`."""
+
+    task_id: NumericId
+
+
+class CommentTaskStatus(_Obj):
+    """comment/ and blockedword/task/check/: `data.task_id`, `data.status` (values [U])."""
+
+    task_id: NumericId
+    status: Literal["RUNNING", "SUCCEED", "FAILED"]
+
+
+class CommentTaskFile(_Obj):
+    """comment/task/download/ [U]: `data.csv`."""
+
+    csv: StrictStr
+
+
+class BlockedWord(_Obj):
+    """blockedword_list.yml `list[]`."""
+
+    bw_content: StrictStr
+
+
+class BlockedWordList(_Obj):
+    """blockedword/list/: `data.list` and `page_info`."""
+
+    list: list[BlockedWord]
+    page_info: PageInfo
+
+
+class BlockedWordResult(_Obj):
+    """blockedword_check.yml `results[]`."""
+
+    word: StrictStr
+    blocked: StrictBool
+
+
+class BlockedWordCheck(_Obj):
+    """blockedword/check/: `data.results`."""
+
+    results: list[BlockedWordResult]
+
+
 class PixelEvent(_Obj):
     """A pixel's event (the emulator's fields, pixel_list.yml declares none [U])."""
 
@@ -708,6 +786,18 @@ SUCCESS_SCHEMAS: dict[str, type[_Obj] | None] = {
     "comment/status/update/": Empty,
     "comment/pin/": Empty,  # the emulator's comment_pin "endpoint" way [U]
     "comment/post/": Comment,
+    "comment/delete/": Empty,
+    "comment/reference/": CommentReference,
+    "comment/task/create/": CommentTaskId,
+    "comment/task/check/": CommentTaskStatus,
+    "comment/task/download/": CommentTaskFile,  # [U] a third-party client's shape
+    "blockedword/create/": Empty,
+    "blockedword/update/": Empty,
+    "blockedword/delete/": Empty,
+    "blockedword/list/": BlockedWordList,
+    "blockedword/check/": BlockedWordCheck,
+    "blockedword/task/create/": CommentTaskId,
+    "blockedword/task/check/": CommentTaskStatus,
     "pixel/list/": PixelList,
     "pixel/event/stats/": PixelStatsList,
     "catalog/get/": CatalogList,
