@@ -130,20 +130,20 @@ async def _read(
         for e in p.events
         if e.kind
     }
-    ids = sorted({p for p, _e in names})
-    counts = await event_counts(client, token, watch.advertiser_id, ids, today, today)
+    watched = [p for p in pixels if any(e.kind for e in p.events)]
+    counts = await event_counts(client, token, watch.advertiser_id, watched, today, today)
     yesterday = baseline = None
     if any(s.day == today - timedelta(days=1) for s in stored.values()):
         day = today - timedelta(days=1)
-        yesterday = await event_counts(client, token, watch.advertiser_id, ids, day, day)
-    if ids and (
+        yesterday = await event_counts(client, token, watch.advertiser_id, watched, day, day)
+    if watched and (
         any(k not in stored for k in names) or any(s.baseline_day != today for s in stored.values())
     ):
         baseline = await event_counts(
             client,
             token,
             watch.advertiser_id,
-            ids,
+            watched,
             today - timedelta(days=BASELINE_DAYS),
             today - timedelta(days=1),
         )

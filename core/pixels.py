@@ -61,10 +61,9 @@ async def account_pixels(uow: UnitOfWorkFactory, clock: Clock, client: TikTokCli
     account, token = await account_access(uow, user_id, account_id, FEATURE)
     pixels = await list_pixels(client, token, account.advertiser_id)
     today = local_today(account, clock)
-    ids = [p.pixel_id for p in pixels]
-    week = await event_counts(client, token, account.advertiser_id, ids,
+    week = await event_counts(client, token, account.advertiser_id, pixels,
                               today - timedelta(days=WEEK_DAYS - 1), today)
-    day = await event_counts(client, token, account.advertiser_id, ids, today, today)
+    day = await event_counts(client, token, account.advertiser_id, pixels, today, today)
     rows = tuple(
         PixelCounts(p, tuple(
             EventCounts(e, day.get((p.pixel_id, e.kind), 0), week.get((p.pixel_id, e.kind), 0))

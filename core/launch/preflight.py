@@ -155,8 +155,7 @@ async def _account(
             pixels = await list_pixels(client, target.token, account.advertiser_id)
             today = (now or datetime.now(UTC)).astimezone(
                 ZoneInfo(account.time_zone or "UTC")).date()
-            fired = await event_counts(client, target.token, account.advertiser_id,
-                                       [p.pixel_id for p in pixels],
+            fired = await event_counts(client, target.token, account.advertiser_id, pixels,
                                        today - timedelta(days=RECENT_DAYS - 1), today)
         # Audiences are the account's own (issue 17): each one the template names must be
         # there. With the audiences switch off nothing is asked (no dmp/ call) — the launch

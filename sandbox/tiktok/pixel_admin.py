@@ -267,7 +267,7 @@ def pixel_event_create(ctx: Ctx) -> Any:
         raise param_error("pixel_events should be a list of at least 1 item.")
     new = [_new_event(item, i) for i, item in enumerate(raw)]
     px = find_pixel(ctx, adv, pixel_id)
-    taken = {ev["custom_event_type"] for ev in px["_events"]}
+    taken = {ev["_kind"] for ev in px["_events"]}
     for i, ev in enumerate(new):
         if ev["kind"] in taken:
             raise param_error(

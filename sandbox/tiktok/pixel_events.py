@@ -8,10 +8,11 @@ What a received event adds to a pixel's stats:
   (CompletePayment -> COMPLETE_PAYMENT, ...), on the account's local day of the event's time,
   once the emulator clock has reached that time (facts after now do not exist);
 * a name no configured event of the pixel has (ViewContent on a purchase pixel, a custom name)
-  is reported as an extra stats entry for the ranges it arrived in, with ``custom_event_type``
-  the PixelEventType key of TikTok's own pixel_event_create.yml enum whose meaning matches the
-  standard name [L: the pairing of name and key is ours, the yml gives keys only], or "CUSTOM"
-  for a custom name [U]. pixel/list/ is unchanged: receiving an event sets nothing up.
+  is reported as a ``statistics`` entry of its own for the ranges it arrived in, under
+  ``pixel_event_type`` the PixelEventType key of TikTok's own pixel_event_create.yml enum whose
+  meaning matches the standard name [L: the pairing of name and key is ours, the yml gives keys
+  only], or under ``custom_event_type`` its name for a custom one [U]. pixel/list/ is
+  unchanged: receiving an event sets nothing up.
 * Test events (a ``test_event_code`` in the body) are accepted but never counted: TikTok shows
   them in Events Manager's Test Events tab only (Commanders Act's TikTok destination docs;
   RudderStack sends them apart from the batches) [L].
@@ -89,12 +90,3 @@ def counts(world: Any, adv: Advertiser, pixel_id: str, first: date, last: date,
         if first <= datetime.fromtimestamp(ts, adv.tz).date() <= last:
             out[name] = out.get(name, 0) + 1
     return out
-
-
-def extra_entries(left: dict[str, int]) -> list[dict[str, Any]]:
-    """Stats entries for received names no configured event of the pixel has."""
-    return [
-        {"custom_event_type": STANDARD_TYPES.get(name, "CUSTOM"), "event_code": name, "count": n}
-        for name, n in sorted(left.items())
-        if n
-    ]

@@ -38,11 +38,9 @@ Where the fields come from (the yml files declare the response only as ``pixels`
   and the event's ``event_id``, ``event_type`` (the PixelEventType key of
   pixel_event_create.yml), ``optimization_event`` (null for PAGE_VIEW), ``currency`` (USD by
   default), ``currency_value`` ("" when none was set), ``deprecated``, ``rules`` [L];
-* ``activity_status`` and the event's ``custom_event_type`` holding the optimisation event
-  (COMPLETE_PAYMENT) are the emulator's own, kept because TTPulse reads them [U]; the pixel
-  script's text is a stand-in [U];
-* a stats entry's ``events`` [{``custom_event_type``, ``event_code``, ``count``}] is the
-  emulator's own [U]; beside it ``statistics`` [{``pixel_event_type`` (standard events) or
+* the pixel script's text is a stand-in [U]; no field the sources do not name is answered
+  (TTPulse reads only the ones above, core/tiktok/pixels.py);
+* a stats entry is ``pixel_id`` and ``statistics`` [{``pixel_event_type`` (standard events) or
   ``custom_event_type`` (custom names), ``total_count`` = ``browser_event_total_count`` +
   ``server_event_total_count``, ``attributed_count``, ``preview_count``}] as the Go SDK
   (model/pixel/event_stats.go) and types/events-1-0.ts ``PixelEventStatsResponse`` give it [L]:
@@ -118,7 +116,7 @@ def _event(kind: str, pixel_id: str) -> dict[str, Any]:
         "event_id": derived_event_id(pixel_id, kind),
         "event_code": code,
         "name": name,
-        "custom_event_type": kind,
+        "_kind": kind,
         "event_type": KIND_TO_TYPE.get(kind, kind),
         "optimization_event": None if kind in NOT_OPTIMISABLE else kind,
         "statistic_type": "EVERY_TIME",
@@ -137,7 +135,7 @@ def _events(w: World, p: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for s in made:
         ev = {k: v for k, v in s.items() if k not in ("pixel_id", "kind", "created")}
-        ev["custom_event_type"] = s["kind"]
+        ev["_kind"] = s["kind"]
         ev["_groups"] = groups.get(s["kind"], [])
         out.append(ev)
     claimed = {s["kind"] for s in made}
@@ -151,7 +149,7 @@ def _events(w: World, p: dict[str, Any]) -> list[dict[str, Any]]:
         ev.update({k: v for k, v in edit.items() if k != "pixel_id"})
         ev["_groups"] = groups[kind]
         out.append(ev)
-    out.sort(key=lambda e: (e["custom_event_type"], e["event_id"]))
+    out.sort(key=lambda e: (e["_kind"], e["event_id"]))
     return out
 
 
@@ -239,7 +237,6 @@ def as_listed(p: dict[str, Any]) -> dict[str, Any]:
         "advanced_matching_fields": dict(
             p.get("advanced_matching_fields") or {"phone_number": False, "email": False}
         ),
-        "activity_status": "ACTIVE",
         "create_time": fmt_time(p["created"]),
         "events": [
             {k: v for k, v in ev.items() if not k.startswith("_")} for ev in p["_events"]
@@ -349,21 +346,13 @@ def pixel_event_stats(ctx: Ctx) -> Any:
         px = known.get(str(pid))
         if px is None:
             raise ApiError(NOT_EXIST, f"Pixel {pid} does not exist.")
-        events, statistics = [], []
+        statistics = []
         # Events API events received for the pixel (sandbox/tiktok/pixel_events.py).
         got = pixel_events.counts(ctx.world, adv, px["pixel_id"], first, last, ctx.now)
         for ev in px["_events"]:
             browser = event_count(ctx, adv, ev["_groups"], first, last, px["pixel_id"])
             server = got.pop(ev["event_code"], 0)
-            events.append(
-                {
-                    "custom_event_type": ev["custom_event_type"],
-                    "event_code": ev["event_code"],
-                    "count": browser + server,
-                }
-            )
             statistics.append(_statistic({"pixel_event_type": ev["event_type"]}, browser, server))
-        events += pixel_events.extra_entries(got)
         for name, n in sorted(got.items()):
             if not n:
                 continue
@@ -371,7 +360,7 @@ def pixel_event_stats(ctx: Ctx) -> Any:
             label = ({"pixel_event_type": KIND_TO_TYPE.get(kind, kind)} if kind
                      else {"custom_event_type": name})
             statistics.append(_statistic(label, 0, n))
-        out.append({"pixel_id": px["pixel_id"], "events": events, "statistics": statistics})
+        out.append({"pixel_id": px["pixel_id"], "statistics": statistics})
     return {"list": out}
 
 

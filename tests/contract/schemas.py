@@ -575,11 +575,12 @@ class BlockedWordCheck(_Obj):
 
 
 class PixelEvent(_Obj):
-    """A pixel's event (the emulator's fields, pixel_list.yml declares none [U])."""
+    """A pixel's event as the Go SDK (model/pixel) and types/events-1-0.ts give it [L]."""
 
     event_code: StrictStr
     name: StrictStr
-    custom_event_type: StrictStr
+    event_type: StrictStr
+    optimization_event: StrictStr | None
 
 
 class Pixel(_Obj):
@@ -588,7 +589,6 @@ class Pixel(_Obj):
     pixel_id: NumericId
     pixel_code: StrictStr
     pixel_name: StrictStr
-    activity_status: StrictStr
     events: list[PixelEvent]
 
 
@@ -600,17 +600,18 @@ class PixelList(_Obj):
 
 
 class PixelEventCount(_Obj):
-    """One event's count over the asked date range."""
+    """One event type's count over the asked date range (Go SDK EventStats) [L]."""
 
-    custom_event_type: StrictStr
-    count: StrictInt
+    pixel_event_type: StrictStr | None = None
+    custom_event_type: StrictStr | None = None
+    total_count: StrictInt
 
 
 class PixelStats(_Obj):
     """One pixel of pixel/event/stats/ `data.list`."""
 
     pixel_id: NumericId
-    events: list[PixelEventCount]
+    statistics: list[PixelEventCount]
 
 
 class PixelStatsList(_Obj):

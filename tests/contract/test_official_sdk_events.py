@@ -49,14 +49,24 @@ def _local_days(emu: Emu, adv: str) -> tuple[date, date]:
     return today, today - timedelta(days=1)
 
 
-async def _counts(api: Api, adv: str, pixel_id: str, day: date) -> dict[str, int]:
-    """pixel/event/stats/ for one pixel and local day: event_code -> count."""
+async def _statistics(api: Api, adv: str, pixel_id: str, day: date) -> dict[str, dict[str, Any]]:
+    """pixel/event/stats/ for one pixel and local day: its ``statistics`` items by their label
+    (the ``pixel_event_type`` of a standard event, the ``custom_event_type`` of a custom one),
+    each label once."""
     reply = await api.get("pixel/event/stats/", advertiser_id=adv, pixel_ids=[pixel_id],
                           date_range={"start_date": day.isoformat(), "end_date": day.isoformat()})
     assert reply["code"] == 0, reply
     [entry] = reply["data"]["list"]
     assert entry["pixel_id"] == pixel_id
-    return {e["event_code"]: e["count"] for e in entry["events"]}
+    items = entry["statistics"]
+    out = {s.get("pixel_event_type") or s["custom_event_type"]: s for s in items}
+    assert len(out) == len(items), items
+    return out
+
+
+async def _counts(api: Api, adv: str, pixel_id: str, day: date) -> dict[str, int]:
+    """pixel/event/stats/ for one pixel and local day: event type (or custom name) -> count."""
+    return {k: s["total_count"] for k, s in (await _statistics(api, adv, pixel_id, day)).items()}
 
 
 async def _post(emu: Emu, path: str, body: Any, token: str | None = None) -> dict[str, Any]:
@@ -89,14 +99,17 @@ def _track(code: str, event: str, event_id: str, when: datetime, **extra: Any) -
 
 
 async def test_sdk_events_show_in_the_day_they_happened_once_each(emu: Emu, api: Api) -> None:
-    """pixel/track and pixel/batch add to today's CompletePayment count of that pixel (once per
-    event_id), a ViewContent shows as its own entry, and yesterday keeps its baseline."""
+    """pixel/track and pixel/batch add to today's CompletePayment (SHOPPING) count of that pixel
+    (once per event_id), a ViewContent shows as its own entry, and yesterday keeps its
+    baseline."""
     client = official(emu)
     events = sdk.EventCallbackApi(client)
     [(adv, pixels), *_] = await _pixel_accounts(emu, api)
     px = pixels[0]
-    assert px["events"][0]["event_code"] == "CompletePayment"
+    assert (px["events"][0]["event_code"], px["events"][0]["event_type"]) == (
+        "CompletePayment", "SHOPPING")
     today, yesterday = _local_days(emu, adv)
+    before_stats = await _statistics(api, adv, px["pixel_id"], today)
     before_today = await _counts(api, adv, px["pixel_id"], today)
     before_yesterday = await _counts(api, adv, px["pixel_id"], yesterday)
     when = NOW - timedelta(minutes=30)
@@ -105,7 +118,7 @@ async def test_sdk_events_show_in_the_day_they_happened_once_each(emu: Emu, api:
                        body=_track(px["pixel_code"], "CompletePayment", "order-1", when))
     assert ok(reply) == {}
     after = await _counts(api, adv, px["pixel_id"], today)
-    assert after["CompletePayment"] == before_today["CompletePayment"] + 1
+    assert after["SHOPPING"] == before_today["SHOPPING"] + 1
 
     # The same event_id again is a duplicate (TikTok deduplicates by event_id).
     await call(events.pixel_track, emu.access_token,
@@ -120,14 +133,16 @@ async def test_sdk_events_show_in_the_day_they_happened_once_each(emu: Emu, api:
                                       properties=sdk.PixelProperties(description="socks")),
     ])
     assert ok(await call(events.pixel_batch, emu.access_token, body=batch)) == {}
-    reply = await api.get("pixel/event/stats/", advertiser_id=adv, pixel_ids=[px["pixel_id"]],
-                          date_range={"start_date": today.isoformat(),
-                                      "end_date": today.isoformat()})
-    got = {e["event_code"]: e for e in reply["data"]["list"][0]["events"]}
-    assert got["CompletePayment"]["count"] == before_today["CompletePayment"] + 2
-    assert got["CompletePayment"]["custom_event_type"] == "COMPLETE_PAYMENT"
-    assert got["ViewContent"] == {"custom_event_type": "ON_WEB_DETAIL",
-                                  "event_code": "ViewContent", "count": 1}
+    got = await _statistics(api, adv, px["pixel_id"], today)
+    assert set(got) == {*before_stats, "ON_WEB_DETAIL"}
+    paid, paid_before = got["SHOPPING"], before_stats["SHOPPING"]
+    assert paid["total_count"] == before_today["SHOPPING"] + 2
+    assert paid["server_event_total_count"] == paid_before["server_event_total_count"] + 2
+    assert paid["browser_event_total_count"] == paid_before["browser_event_total_count"]
+    assert got["ON_WEB_DETAIL"] == {"pixel_event_type": "ON_WEB_DETAIL", "total_count": 1,
+                                    "browser_event_total_count": 0,
+                                    "server_event_total_count": 1, "attributed_count": 0,
+                                    "preview_count": 0}
     assert await _counts(api, adv, px["pixel_id"], yesterday) == before_yesterday
     # Receiving events sets nothing up: pixel/list still shows the pixel's configured events.
     listed = (await api.get("pixel/list/", advertiser_id=adv, pixel_id=px["pixel_id"]))["data"]
@@ -139,7 +154,8 @@ async def test_events_2_counts_by_local_day_and_skips_test_events(emu: Emu, api:
     accepted and counted nowhere; a future event counts only once the clock reaches it."""
     [(adv, pixels), *_] = await _pixel_accounts(emu, api)
     px = pixels[-1]  # the never-fired test pixel: its baseline is 0 every day
-    code = px["events"][0]["event_code"]
+    code = px["events"][0]["event_code"]  # the name the site sends
+    kind = px["events"][0]["event_type"]  # the statistics item that counts it
     today, yesterday = _local_days(emu, adv)
     base = {d: await _counts(api, adv, px["pixel_id"], d) for d in (today, yesterday)}
     noon_yesterday = datetime.combine(yesterday, datetime.min.time().replace(hour=12),
@@ -160,15 +176,15 @@ async def test_events_2_counts_by_local_day_and_skips_test_events(emu: Emu, api:
     reply = await _post(emu, "event/track/", body)
     assert (reply["code"], reply["data"]) == (0, {}), reply
     for day in (today, yesterday):
-        assert (await _counts(api, adv, px["pixel_id"], day))[code] == base[day][code] + 1
+        assert (await _counts(api, adv, px["pixel_id"], day))[kind] == base[day][kind] + 1
 
     test_body = {**body, "test_event_code": "TEST123",
                  "data": [{**e, "event_id": f"t-{i}"} for i, e in enumerate(body["data"])]}
     assert (await _post(emu, "event/track/", test_body))["code"] == 0
-    assert (await _counts(api, adv, px["pixel_id"], today))[code] == base[today][code] + 1
+    assert (await _counts(api, adv, px["pixel_id"], today))[kind] == base[today][kind] + 1
 
     await emu.ctl("POST", "clock", {"advance_seconds": 2 * 3600})
-    assert (await _counts(api, adv, px["pixel_id"], today))[code] == base[today][code] + 2
+    assert (await _counts(api, adv, px["pixel_id"], today))[kind] == base[today][kind] + 2
 
 
 async def test_foreign_unknown_and_unscoped_pixels_are_refused(emu: Emu, api: Api) -> None:
@@ -206,8 +222,8 @@ async def test_foreign_unknown_and_unscoped_pixels_are_refused(emu: Emu, api: Ap
     base = await _counts(api, adv_a, pixels_a[0]["pixel_id"], today)
     reply = await _post(emu, "pixel/track/", {"pixel_code": code, "event": "CompletePayment"})
     assert reply["code"] == 0  # no timestamp: the time it arrived, i.e. today
-    assert (await _counts(api, adv_a, pixels_a[0]["pixel_id"], today))["CompletePayment"] == (
-        base["CompletePayment"] + 1)
+    assert (await _counts(api, adv_a, pixels_a[0]["pixel_id"], today))["SHOPPING"] == (
+        base["SHOPPING"] + 1)
 
 
 async def test_malformed_events_are_refused_and_count_nothing(emu: Emu, api: Api) -> None:
@@ -262,8 +278,8 @@ async def test_malformed_events_are_refused_and_count_nothing(emu: Emu, api: Api
     for body, field in bad_v2:
         reply = await _post(emu, "event/track/", body)
         assert reply["code"] == 40002 and field in reply["message"], (body["data"][:1], reply)
-    assert (await _counts(api, adv, px["pixel_id"], today))["CompletePayment"] == (
-        base["CompletePayment"] + 50)
+    assert (await _counts(api, adv, px["pixel_id"], today))["SHOPPING"] == (
+        base["SHOPPING"] + 50)
 
     await emu.ctl("POST", "config", {"events_custom_names": False,
                                      "events_require_context": True})
@@ -283,8 +299,8 @@ async def test_malformed_events_are_refused_and_count_nothing(emu: Emu, api: Api
     millis = await _post(emu, "pixel/track/", {"pixel_code": code, "event": "CompletePayment",
                                                "timestamp": str(at * 1000), "context": {}})
     assert millis["code"] == 0  # stape's template sends Unix milliseconds as a string
-    assert (await _counts(api, adv, px["pixel_id"], today))["CompletePayment"] == (
-        base["CompletePayment"] + 51)
+    assert (await _counts(api, adv, px["pixel_id"], today))["SHOPPING"] == (
+        base["SHOPPING"] + 51)
 
 
 async def _spark_ad(emu: Emu, api: Api, adv: str, ident: dict[str, Any], item: str) -> None:

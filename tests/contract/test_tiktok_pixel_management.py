@@ -18,6 +18,8 @@ import aiohttp
 import business_api_client as sdk
 import pytest
 
+from core.tiktok import TikTokClient
+from core.tiktok.pixels import event_counts, list_pixels
 from tests.contract.conftest import Emu
 from tests.contract.raw_api import Api
 from tests.contract.test_official_sdk import call, first_account, official, ok
@@ -91,6 +93,14 @@ async def _stats(api: Api, adv: str, pixel_id: str, day: date) -> dict[str, Any]
     return dict(entry)
 
 
+def _stat(total: int, *, browser: int = 0, **label: str) -> dict[str, Any]:
+    """One ``statistics`` item: ``label`` (pixel_event_type= or custom_event_type=) with
+    ``total`` events, ``browser`` of them from the browser (all attributed), none previews."""
+    return {**label, "total_count": total, "browser_event_total_count": browser,
+            "server_event_total_count": total - browser, "attributed_count": browser,
+            "preview_count": 0}
+
+
 def _other_account(emu: Emu, adv: str) -> str:
     """Another ad account of the demo's owner."""
     return next(a for a in emu.state.users[emu.state.default_login].advertiser_ids if a != adv)
@@ -136,8 +146,7 @@ async def test_a_made_pixel_lists_takes_events_and_serves_an_ad_group(emu: Emu, 
     assert ok(await call(events.pixel_track, emu.access_token, body=body)) == {}
     today = _today(emu, adv)
     entry = await _stats(api, adv, pid, today)
-    assert entry["events"] == [{"custom_event_type": "COMPLETE_PAYMENT",
-                                "event_code": "CompletePayment", "count": 1}]
+    assert entry["statistics"] == [_stat(1, pixel_event_type="SHOPPING")]
     assert _ok(await _post(emu, "pixel/event/create/", {
         "advertiser_id": adv, "pixel_id": pid,
         "pixel_events": [{"event_type": "SHOPPING", "event_name": "Purchase",
@@ -149,8 +158,6 @@ async def test_a_made_pixel_lists_takes_events_and_serves_an_ad_group(emu: Emu, 
         "Purchase", "25.5", "EVERY_TIME")
     assert shopping["event_id"].isdigit()
     entry = await _stats(api, adv, pid, today)
-    assert entry["events"] == [{"custom_event_type": "COMPLETE_PAYMENT",
-                                "event_code": "CompletePayment", "count": 1}]
     assert entry["statistics"] == [{
         "pixel_event_type": "SHOPPING", "total_count": 1, "browser_event_total_count": 0,
         "server_event_total_count": 1, "attributed_count": 0, "preview_count": 0}]
@@ -176,7 +183,8 @@ async def test_a_made_pixel_lists_takes_events_and_serves_an_ad_group(emu: Emu, 
                               optimization_event="ON_WEB_CART")))
     assert group["pixel_id"] == pid
     [after] = await _pixels(api, adv, pixel_id=pid)
-    assert [e["custom_event_type"] for e in after["events"]] == ["COMPLETE_PAYMENT", "ON_WEB_CART"]
+    assert [e["optimization_event"] for e in after["events"]] == ["COMPLETE_PAYMENT",
+                                                                   "ON_WEB_CART"]
     assert after["events"][0] == shopping and after["pixel_name"] == "Shop pixel"
     assert [p["pixel_id"] for p in await _pixels(api, adv)].count(pid) == 1
 
@@ -244,20 +252,21 @@ async def test_events_set_up_edited_and_deleted_show_in_list_and_stats(
     today = _today(emu, adv)
     yesterday = today - timedelta(days=1)  # a whole day of the ad groups' conversions
     base = await _stats(api, adv, pid, yesterday)
-    [paid] = base["events"]
-    assert paid["count"] > 0
-    assert base["statistics"] == [{
-        "pixel_event_type": "SHOPPING", "total_count": paid["count"],
-        "browser_event_total_count": paid["count"], "server_event_total_count": 0,
-        "attributed_count": paid["count"], "preview_count": 0}]
-    [paid_today] = (await _stats(api, adv, pid, today))["events"]
+    [paid] = base["statistics"]
+    assert paid["total_count"] > 0
+    assert paid == {
+        "pixel_event_type": "SHOPPING", "total_count": paid["total_count"],
+        "browser_event_total_count": paid["total_count"], "server_event_total_count": 0,
+        "attributed_count": paid["total_count"], "preview_count": 0}
+    [paid_today] = (await _stats(api, adv, pid, today))["statistics"]
+    assert paid_today["pixel_event_type"] == "SHOPPING"
     # At most 10 pixels a call (the Go SDK's comment on pixel_ids).
     day = {"start_date": today.isoformat(), "end_date": today.isoformat()}
     reply = await _get(emu, "pixel/event/stats/", advertiser_id=adv, pixel_ids=[pid] * 11,
                        date_range=day)
     _refused(reply, 40002, "pixel_ids", "10")
     assert _ok(await _get(emu, "pixel/event/stats/", advertiser_id=adv, pixel_ids=[pid] * 10,
-                          date_range=day))["list"][0]["events"] == [paid_today]
+                          date_range=day))["list"][0]["statistics"] == [paid_today]
 
     rule = {"trigger": "TRIGGERTYPE_PAGEVIEW", "operator": "OPERATORTYPE_CONTAINS",
             "value": "/thanks", "variable": "PAGE_URL"}
@@ -293,8 +302,8 @@ async def test_events_set_up_edited_and_deleted_show_in_list_and_stats(
         {"event": "CompleteRegistration", "event_time": int((NOW - timedelta(minutes=5))
                                                              .timestamp()), "event_id": "r-1"}]}
     assert _ok(await _post(emu, "event/track/", sent)) == {}
-    counts = {e["event_code"]: e["count"] for e in (await _stats(api, adv, pid, today))["events"]}
-    assert counts == {"CompletePayment": paid_today["count"], "CompleteRegistration": 1}
+    assert (await _stats(api, adv, pid, today))["statistics"] == [
+        paid_today, _stat(1, pixel_event_type="ON_WEB_REGISTER")]
 
     # Rename the purchase event and give it a value: listed so, counted as before.
     assert _ok(await _post(emu, "pixel/event/update/", {
@@ -304,9 +313,8 @@ async def test_events_set_up_edited_and_deleted_show_in_list_and_stats(
     assert (renamed["name"], renamed["currency"], renamed["currency_value"]) == (
         "Order paid", "INR", "499")
     assert renamed["event_id"] == purchase["event_id"]
-    assert (await _stats(api, adv, pid, yesterday))["events"] == [
-        paid, {"custom_event_type": "ON_WEB_REGISTER", "event_code": "CompleteRegistration",
-               "count": 0}]
+    assert (await _stats(api, adv, pid, yesterday))["statistics"] == [
+        paid, _stat(0, pixel_event_type="ON_WEB_REGISTER")]
     _refused(await _post(emu, "pixel/event/update/", {
         "advertiser_id": adv, "event_id": purchase["event_id"], "currency": "EUR"}), 40002,
         "currency")
@@ -319,11 +327,10 @@ async def test_events_set_up_edited_and_deleted_show_in_list_and_stats(
         assert _ok(await _post(emu, "pixel/event/delete/", {
             "advertiser_id": adv, "event_id": event["event_id"]})) == {}
     assert (await _pixels(api, adv, pixel_id=pid))[0]["events"] == []
-    assert (await _stats(api, adv, pid, yesterday))["events"] == []
+    assert (await _stats(api, adv, pid, yesterday))["statistics"] == []
     entry = await _stats(api, adv, pid, today)
-    # What still arrives through the Events API shows under its own name.
-    assert entry["events"] == [{"custom_event_type": "ON_WEB_REGISTER",
-                                "event_code": "CompleteRegistration", "count": 1}]
+    # What still arrives through the Events API shows as an item of its own.
+    assert entry["statistics"] == [_stat(1, pixel_event_type="ON_WEB_REGISTER")]
     for path in ("pixel/event/update/", "pixel/event/delete/"):
         _refused(await _post(emu, path, {"advertiser_id": adv, "event_id": register["event_id"],
                                          "event_name": "x"}), 40007, register["event_id"])
@@ -334,7 +341,7 @@ async def test_events_set_up_edited_and_deleted_show_in_list_and_stats(
     ) == {}
     [again] = (await _pixels(api, adv, pixel_id=pid))[0]["events"]
     assert again["event_id"] not in (purchase["event_id"], register["event_id"])
-    assert (await _stats(api, adv, pid, yesterday))["events"] == [paid]
+    assert (await _stats(api, adv, pid, yesterday))["statistics"] == [paid]
     # The other accounts' pixels are as they were.
     assert [await _pixels(api, a) for a in others] == elsewhere
     assert any(p["events"] for listed in elsewhere for p in listed)
@@ -469,3 +476,36 @@ async def test_made_pixels_events_and_sets_outlive_a_restart(tmp_path: Path) -> 
             assert [s["event_set_id"] for s in sets["event_set_list"]] == [set_id]
     finally:
         await again.stop()
+
+
+async def test_our_client_reads_the_counts_of_more_pixels_than_one_stats_call_takes(
+    emu: Emu, api: Api, client: TikTokClient
+) -> None:
+    """TTPulse's client reads counts from the documented ``statistics`` (by event type, joined
+    to the events pixel/list sets up) and asks at most 10 pixels per call: an account with a
+    dozen more pixels gets every one's purchases, each under the optimisation event an ad group
+    would name."""
+    adv = first_account(emu)
+    codes: dict[str, str] = {}
+    for n in range(12):
+        made = _ok(await _post(emu, "pixel/create/", {"advertiser_id": adv,
+                                                      "pixel_name": f"Shop {n}"}))
+        _ok(await _post(emu, "pixel/event/create/", {
+            "advertiser_id": adv, "pixel_id": made["pixel_id"],
+            "pixel_events": [{"event_type": "SHOPPING", "event_name": "Purchase"}]}))
+        codes[made["pixel_id"]] = made["pixel_code"]
+    events = sdk.EventCallbackApi(official(emu))
+    for n, code in enumerate(codes.values()):
+        for k in range(n % 3 + 1):  # 1, 2 or 3 purchases per pixel
+            body = sdk.PixelTrackBody(pixel_code=code, event="CompletePayment",
+                                      event_id=f"{code}-{k}",
+                                      timestamp=(NOW - timedelta(minutes=5)).isoformat())
+            ok(await call(events.pixel_track, emu.access_token, body=body))
+    pixels = await list_pixels(client, emu.access_token, adv)
+    made_pixels = [p for p in pixels if p.pixel_id in codes]
+    assert [e.kind for p in made_pixels for e in p.events] == ["COMPLETE_PAYMENT"] * 12
+    today = _today(emu, adv)
+    counts = await event_counts(client, emu.access_token, adv, pixels, today, today)
+    assert {pid: counts[(pid, "COMPLETE_PAYMENT")] for pid in codes} == {
+        pid: n % 3 + 1 for n, pid in enumerate(codes)}
+    assert len(pixels) > 10  # more than one call's worth, all of them answered

@@ -44,10 +44,11 @@ async def test_list_pages_filters_and_fields(api: Api) -> None:
     adv, pixels = await _pixel_account(api)
     assert len(pixels) == 2  # the tracked pixel and the never-fired test pixel
     px = pixels[0]
-    for key in ("pixel_id", "pixel_code", "pixel_name", "activity_status", "create_time", "events"):
+    for key in ("pixel_id", "pixel_code", "pixel_name", "create_time", "events"):
         assert key in px
-    assert px["events"][0]["custom_event_type"] == "COMPLETE_PAYMENT"
-    assert pixels[1]["events"][0]["custom_event_type"] == "ON_WEB_REGISTER"
+    assert "activity_status" not in px  # no source names it: not answered
+    assert px["events"][0]["optimization_event"] == "COMPLETE_PAYMENT"
+    assert pixels[1]["events"][0]["optimization_event"] == "ON_WEB_REGISTER"
     one = ok(await api.get("pixel/list/", advertiser_id=adv, page_size=1))
     assert one["page_info"]["total_number"] == 2 and len(one["pixels"]) == 1
     err(await api.get("pixel/list/", advertiser_id=adv, page_size=21), 40002)
@@ -66,16 +67,16 @@ async def test_stats_count_conversions_and_move_with_the_clock(api: Api) -> None
     adv, pixels = await _pixel_account(api)
     ids = [p["pixel_id"] for p in pixels]
     data = ok(await _stats(api, adv, ids, "2026-11-23", "2026-11-29"))
-    counts = {e["pixel_id"]: e["events"][0]["count"] for e in data["list"]}
+    counts = {e["pixel_id"]: e["statistics"][0]["total_count"] for e in data["list"]}
     assert counts[ids[0]] > 0
     assert counts[ids[1]] == 0
     today = ok(await _stats(api, adv, ids[:1], "2026-11-29", "2026-11-29"))
-    before = today["list"][0]["events"][0]["count"]
+    before = today["list"][0]["statistics"][0]["total_count"]
     await api.control("clock", {"advance_seconds": 6 * 3600})
     later = ok(await _stats(api, adv, ids[:1], "2026-11-29", "2026-11-29"))
-    assert later["list"][0]["events"][0]["count"] > before
+    assert later["list"][0]["statistics"][0]["total_count"] > before
     silent = ok(await _stats(api, adv, ids[1:], "2026-11-29", "2026-11-29"))
-    assert silent["list"][0]["events"][0]["count"] == 0
+    assert silent["list"][0]["statistics"][0]["total_count"] == 0
 
 
 async def test_stats_refuse_bad_params(api: Api) -> None:

@@ -28,9 +28,9 @@ def _found() -> AccountPixels:
         AdAccount(id=3, advertiser_id="731", name="Glowly <US>", time_zone="America/New_York"),
         date(2026, 12, 1),
         (
-            PixelCounts(Pixel("7317", "C7317", "Shop pixel", "ACTIVE", (buy,)),
+            PixelCounts(Pixel("7317", "C7317", "Shop pixel", (buy,)),
                         (EventCounts(buy, 12, 345),)),
-            PixelCounts(Pixel("7817", "C7817", "Landing test pixel", "ACTIVE", (buy,)),
+            PixelCounts(Pixel("7817", "C7817", "Landing test pixel", (buy,)),
                         (EventCounts(buy, 0, 0),)),
         ),
     )
