@@ -125,7 +125,7 @@ async def approved_in_set(client: TikTokClient, token: str, bc_id: str, catalog_
                           product_set_id: str, enough: int = 1) -> int:
     """How many of a product set's products TikTok approved, counting page by page until
     `enough` are found (catalog/product/get by ``product_set_id``; ``audit_status`` as the
-    overview's keys, APPROVED [U])."""
+    overview's keys, APPROVED, or the Go SDK's ``audit.audit_status``, approved [U])."""
     approved, number, total = 0, 1, 1
     while number <= total and approved < enough:
         reply = await client.transport.call(
@@ -135,7 +135,13 @@ async def approved_in_set(client: TikTokClient, token: str, bc_id: str, catalog_
         )
         data = as_mapping(reply.data)
         total = int(as_mapping(data.get("page_info")).get("total_page") or 1)
-        approved += sum(1 for i in as_list(data.get("list"))
-                        if str(as_mapping(i).get("audit_status") or "").upper() == "APPROVED")
+        approved += sum(1 for i in as_list(data.get("list")) if is_approved(as_mapping(i)))
         number += 1
     return approved
+
+
+def is_approved(product: Mapping[str, Any]) -> bool:
+    """Whether TikTok approved a product: catalog_product_delete.yml's top-level
+    ``audit_status`` or the Go SDK Product's ``audit.audit_status`` (either spelling case)."""
+    status = product.get("audit_status") or as_mapping(product.get("audit")).get("audit_status")
+    return str(status or "").upper() == "APPROVED"

@@ -15,6 +15,7 @@ from bot.views import comments as comments_view
 from bot.views import launch as launch_view
 from bot.views import template_text
 from core.catalogs import CatalogSummary, UserCatalogs
+from core.tiktok.catalogs import is_approved
 from core.launch.preflight import Issue
 from core.tiktok.catalogs import Catalog, ProductSet, Review
 from tests.contract.test_catalog_launch import shopping
@@ -112,3 +113,13 @@ def test_the_builder_sets_and_drops_a_catalog() -> None:
     dropped = draft.with_catalog(picked, None)
     assert dropped.catalog is None and dropped.campaign.objective_type == "WEB_CONVERSIONS"
     assert validate(dropped) == []
+
+
+def test_a_product_counts_as_approved_in_either_documented_shape() -> None:
+    """catalog_product_delete.yml's top-level audit_status or the Go SDK Product's nested
+    audit.audit_status (lower case): both mean a product TikTok approved."""
+    assert is_approved({"audit_status": "APPROVED"})
+    assert is_approved({"audit": {"audit_status": "approved"}})
+    assert not is_approved({"audit": {"audit_status": "processing"}})
+    assert not is_approved({"audit_status": "REJECTED", "audit": {"audit_status": "rejected"}})
+    assert not is_approved({})
