@@ -15,9 +15,8 @@ from bot.views import comments as comments_view
 from bot.views import launch as launch_view
 from bot.views import template_text
 from core.catalogs import CatalogSummary, UserCatalogs
-from core.tiktok.catalogs import is_approved
 from core.launch.preflight import Issue
-from core.tiktok.catalogs import Catalog, ProductSet, Review
+from core.tiktok.catalogs import Catalog, ProductSet, Review, is_approved
 from tests.contract.test_catalog_launch import shopping
 from tests.unit.test_comments_views import _comment
 
