@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 import aiohttp_jinja2
 import jinja2
 from aiogram.utils.i18n import I18n
-from aiogram.utils.i18n import gettext as _
 from aiohttp import web
 from babel.dates import format_datetime
 
@@ -115,7 +114,6 @@ def page(request: web.Request, template: str, status: int = 200, **ctx: Any) -> 
 
 def not_found(request: web.Request) -> web.HTTPNotFound:
     """The one answer to an id that is not the reader's (or does not exist): 404, never a hint
-    which of the two it was."""
-    deps = request.app[DEPS_KEY]
-    with deps.i18n.context(), deps.i18n.use_locale(language(request)):
-        return web.HTTPNotFound(text=_("Not found"))
+    which of the two it was; a page with the way back, not a bare line."""
+    shown = page(request, "not_found.html", status=404)
+    return web.HTTPNotFound(text=shown.text, content_type="text/html")

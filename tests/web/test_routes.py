@@ -328,6 +328,29 @@ async def test_stats_show_the_trackers_revenue_profit_and_roi(dash: Dash) -> Non
     assert others and all(r["tracker_revenue"] == r["profit"] == "" for r in others)
 
 
+@pytest.mark.parametrize("lang, words", [
+    ("en", ("Not found", "Back to the overview")), ("ru", ("Не найдено", "Назад к обзору"))])
+async def test_another_users_object_is_a_page_with_the_way_back(
+    dash: Dash, lang: str, words: tuple[str, ...]
+) -> None:
+    """Another user's ad account, and one that does not exist, get the same 404 page (no hint
+    which it was): in the reader's language, with the menu and a link to the overview."""
+    await register_user(dash.uow, FixedClock(NOW), SignUp(601, "Ann", None, None, lang, "UTC",
+                                                          None, False))
+    client = await dash.client(601)
+    theirs = await client.get(f"/app/stats?account={dash.other.account_id}&period=7d")
+    nobody = await client.get("/app/stats?account=999999&period=7d")
+    assert theirs.status == nobody.status == 404
+    assert theirs.headers["Content-Type"].startswith("text/html")
+    page = await theirs.text()
+
+    def unhinted(text: str) -> str:  # the language links come back to the asked address
+        return re.sub(r"next=[^\"]*", "", text)
+
+    assert unhinted(page) == unhinted(await nobody.text())
+    assert all(w in page for w in words) and 'href="/app/"' in page and 'id="signout"' in page
+
+
 @pytest.mark.parametrize("lang, word", [("ru", "Обзор"), ("en", "Overview")])
 async def test_pages_in_the_users_language(dash: Dash, lang: str, word: str) -> None:
     await register_user(dash.uow, FixedClock(NOW), SignUp(600, "Ivan", None, None, lang,
