@@ -18,7 +18,7 @@ from web import (
     template_routes,
 )
 from web.deps import HERE, WebDeps
-from web.render import setup_templates
+from web.render import missing_page, setup_templates
 from web.security import DEPS_KEY, headers, session
 
 PREFIX = "/app"
@@ -26,7 +26,7 @@ PREFIX = "/app"
 
 def build_dashboard(deps: WebDeps) -> web.Application:
     """Pages, sign-in, static files (ours and uPlot's from web/node_modules)."""
-    app = web.Application(middlewares=[headers, session, cookies.analytics])
+    app = web.Application(middlewares=[headers, session, cookies.analytics, missing_page])
     app[DEPS_KEY] = deps
     setup_templates(app, deps.i18n)
     signin_routes.setup(app, deps)

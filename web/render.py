@@ -117,3 +117,15 @@ def not_found(request: web.Request) -> web.HTTPNotFound:
     which of the two it was; a page with the way back, not a bare line."""
     shown = page(request, "not_found.html", status=404)
     return web.HTTPNotFound(text=shown.text, content_type="text/html")
+
+
+@web.middleware
+async def missing_page(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+    """An address of the dashboard with no page gets the not-found page too (the router's own
+    404 is a bare line)."""
+    try:
+        return await handler(request)
+    except web.HTTPNotFound as exc:
+        if exc.content_type == "text/html" or not request.path.startswith("/app/"):
+            raise
+        raise not_found(request) from None

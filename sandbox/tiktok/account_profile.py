@@ -8,9 +8,10 @@ translated from TikTok's docs [L]):
   the balance lists); ``contact_name`` / ``contact_email`` / ``contact_number`` come back masked
   in advertiser/info ``contacter`` / ``email`` / ``telephone_number`` and ``cellphone_number``
   and in the balance lists' ``contact_name`` / ``contact_email``; ``address`` and ``license_no``
-  come back as sent; ``license_image_id`` (an image of the account) comes back as
-  ``license_url``. ``promotion_link`` (≤255 characters), ``qualification_images``, ``tax_map``
-  and ``need_submit_certificate`` are kept but advertiser/info has no field for them.
+  come back as sent; ``license_image_id`` (an image of the account or a certificate of its
+  BC, bc/image/upload/) comes back as ``license_url``. ``promotion_link`` (≤255 characters),
+  ``qualification_images``, ``tax_map`` and ``need_submit_certificate`` are kept but
+  advertiser/info has no field for them.
   ``company`` is refused: advertiser/info answers ``company_name_editable`` false for every
   account, and the docs say such a company name is changed only by a TikTok representative.
   ``license_no`` is supported only for accounts registered in the Chinese mainland, Hong Kong,
@@ -233,6 +234,8 @@ def _settings(ctx: Ctx, adv: Advertiser) -> dict[str, Any]:
         )
     images = {i.image_id for i in ctx.world.images.values()
               if i.advertiser_id == adv.advertiser_id}
+    # and the certificates uploaded to the account's Business Center (bc/image/upload/)
+    images |= {i for i, c in ctx.world.bc_images.items() if c["bc_id"] == adv.owner_bc_id}
     license_image = _text(body, "license_image_id", 1, 512)
     if license_image is not None:
         if license_image not in images:

@@ -3,7 +3,8 @@
 The fixture's ``Advertiser.balance`` is the balance when the emulator started; what the
 account's ads spent between that instant and the clock's now (delivery.py, in hundredths) is
 taken off, never below zero, in hourly billing steps by default (config.py).
-advertiser/info and bc/advertiser/balance/get (api_account.py) answer it.
+advertiser/info and bc/advertiser/balance/get (api_account.py) answer it. Money bc/transfer/
+moved counts from the billing step it falls in (transfer_ledger.py).
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ def current_balance(emu: Emulator, adv: Advertiser) -> Decimal:
     since, now = emu.started_at, emu.clock.timestamp()
     step = emu.config.balance_refresh_seconds
     billed_to = now if step <= 0 else since + (now - since) // step * step
+    if any(m["advertiser_id"] == adv.advertiser_id for m in emu.world.bc_transfers):
+        # money bc/transfer/ moved (transfer_ledger.py imports this module: imported here)
+        from sandbox.tiktok.transfer_ledger import balance_now
+
+        return balance_now(emu, adv, max(billed_to, since))
     if billed_to <= since:
         return adv.balance
     cache: dict[tuple[str, float, int], int] = emu.caches.setdefault("balances", {})

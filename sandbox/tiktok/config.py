@@ -110,6 +110,11 @@ Uncertain facts of the spec (shared/spec/tiktok-marketing-api.md) and what the e
   tool_reference.py say what is real): TikTok's full sets and most of their ids are not public
   -> ``tool_reference`` (set name -> rows replacing the emulator's: regions, languages,
   interest_categories, action_categories, carriers, device_models, interest_keywords).
+* Business Center administration (bc_transfers.py, bc_accounts.py say what is uncertain
+  there): whether the token that called bc/advertiser/create/ reaches the new ad account at
+  once or only after the person authorises the app again is not documented ->
+  ``bc_created_account_in_token`` (default True: the calling token reaches it at once; False:
+  only a token of a new consent does; a new consent of the login always covers it) [U].
 * Consent page Cancel: not documented -> redirect with ``error=access_denied``,
   ``error_description`` and ``state`` (OAuth 2 convention).
 
@@ -210,6 +215,7 @@ class EmulatorConfig:
     )
     balance_refresh_seconds: float = 3600.0
     accept_v12_report_aliases: bool = True
+    bc_created_account_in_token: bool = True
     ok_message: str = "OK"
     scope_ids: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_SCOPE_IDS))
     missing_scope_code: int = 40001

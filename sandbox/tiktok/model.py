@@ -352,6 +352,22 @@ class World:
         # events reported to it (offline/track/, offline/batch/): (time, event, event_id).
         self.offline_event_sets: dict[str, dict[str, Any]] = {}
         self.offline_events: dict[str, list[tuple[float, str, str]]] = {}
+        # Business Center administration (bc_transfers.py, bc_accounts.py): the money moved by
+        # bc/transfer/ between a BC and its ad accounts, oldest first (a plain record: bc id,
+        # advertiser id, when, RECHARGE / REFUND, cash and grant amounts as Decimal, transaction
+        # ids); the certificate images bc/image/upload/ stored, by image id (bc id, file name,
+        # size, signature, format, width, height, when).
+        self.bc_transfers: list[dict[str, Any]] = []
+        self.bc_images: dict[str, dict[str, Any]] = {}
+        # Creative portfolios (portfolios.py) by creative_portfolio_id: advertiser id, type,
+        # the portfolio_content list as sent, when made, and when deleted (None while alive).
+        self.portfolios: dict[str, dict[str, Any]] = {}
+        # Automated Creative Optimization (aco.py): per ACO ad group id, what ad/aco/create and
+        # /update set (a plain record: the material lists with their material ids and ENABLE /
+        # DISABLE statuses, common_material, the id of the ad it generated), and the material ids
+        # given to ad texts and Spark posts, by (ad group id, text or item id).
+        self.aco_groups: dict[str, dict[str, Any]] = {}
+        self.aco_material_ids: dict[tuple[str, str], str] = {}
 
     def adgroups_of(self, advertiser_id: str) -> Iterator[AdGroup]:
         """An account's ad groups, campaign by campaign."""

@@ -52,6 +52,10 @@ same world answers the same):
   first funding, and, an hour before each transfer to one of its accounts, the amount of that
   transfer (its bc/transaction/get records, each with an invoice). Its balance (bc/balance/get)
   is therefore Σ payments − Σ transfers out = the opening amount.
+* What bc/transfer/ moved (bc_transfers.py, stored in ``World.bc_transfers``; transfer_ledger.py)
+  adds TRANS_TYPE_TRANSFER records (a REFUND's amount negative [U]) to the account and to the
+  BC's transfers out: the account's balance and cost records and the BC's balance follow, so
+  both sums above still hold. An account bc/advertiser/create made has no funding record.
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ from sandbox.tiktok.core import Ctx, Emulator, route
 from sandbox.tiktok.errors import NO_PERMISSION, ApiError, param_error
 from sandbox.tiktok.fixtures import round_budget
 from sandbox.tiktok.model import CURRENCY_RATE, Advertiser, BusinessCenter, fmt_time, json_number
+from sandbox.tiktok.transfer_ledger import bill, made_by_api, moves_of, signed
 
 HOUR = 3600
 DAY = 86_400
@@ -158,8 +163,10 @@ def funding(emu: Emulator, adv: Advertiser, bc: BusinessCenter | None) -> Record
 def account_records(emu: Emulator, adv: Advertiser, bc: BusinessCenter | None) -> list[Record]:
     """The account's funding and its daily cost records up to the billed instant."""
     start, end = emu.started_at, billed_to(emu)
-    out = [funding(emu, adv, bc)]
-    origin = out[0].at + HOUR
+    # an account bc/advertiser/create made has no funding: only what bc/transfer/ moved
+    out = [] if made_by_api(emu, adv) else [funding(emu, adv, bc)]
+    origin = out[0].at + HOUR if out else adv.create_time
+    moves = moves_of(emu.world, adv.advertiser_id, emu.clock.timestamp())
     allowance = adv.balance  # what the balance can still pay after the start (balances.py)
     day = datetime.fromtimestamp(origin, UTC).date()
     last = datetime.fromtimestamp(end, UTC).date()
@@ -167,13 +174,15 @@ def account_records(emu: Emulator, adv: Advertiser, bc: BusinessCenter | None) -
         lo = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
         hi = lo + DAY
         cost = spent_between(emu, adv, max(lo, origin), min(hi, start))
-        after = min(allowance, spent_between(emu, adv, max(lo, start), min(hi, end)))
-        allowance -= after
+        after, allowance = bill(emu, adv, max(lo, start), min(hi, end), allowance, moves)
         if cost + after > 0:
             out.append(
                 Record(adv.advertiser_id, lo, "TRANS_TYPE_COST", cost + after, adv.currency, None)
             )
         day += timedelta(days=1)
+    # bc/transfer/: a RECHARGE is a positive TRANSFER record, a REFUND a negative one [U]
+    out += [Record(adv.advertiser_id, m["at"], "TRANS_TYPE_TRANSFER", signed(m), adv.currency,
+                   "FUNDS_TYPE_CASH") for m in moves]
     return out
 
 
@@ -184,8 +193,13 @@ def bc_opening(bc: BusinessCenter) -> Decimal:
 
 def bc_records(ctx: Ctx, bc: BusinessCenter) -> tuple[list[Record], list[Record]]:
     """The BC's payment records and its transfers out to its accounts."""
-    funded = [funding(ctx.emu, a, bc) for a in _accounts(ctx, bc) if a.owner_bc_id == bc.bc_id]
+    funded = [funding(ctx.emu, a, bc) for a in _accounts(ctx, bc)
+              if a.owner_bc_id == bc.bc_id and not made_by_api(ctx.emu, a)]
     transfers = [r for r in funded if r.kind == "TRANS_TYPE_TRANSFER"]
+    # what bc/transfer/ moved out (RECHARGE) and back (REFUND, negative) [U]
+    moved = [Record(m["advertiser_id"], m["at"], "TRANS_TYPE_TRANSFER", signed(m), bc.currency,
+                    "FUNDS_TYPE_CASH")
+             for m in ctx.world.bc_transfers if m["bc_id"] == bc.bc_id and m["at"] <= ctx.now]
     first = min((funded_at(ctx.emu, a) for a in _accounts(ctx, bc)), default=ctx.emu.started_at)
     payments = [Record("", first - DAY, "BC_PAYMENT", bc_opening(bc), bc.currency,
                        "FUNDS_TYPE_CASH")]
@@ -193,7 +207,7 @@ def bc_records(ctx: Ctx, bc: BusinessCenter) -> tuple[list[Record], list[Record]
         Record("", t.at - HOUR, "BC_PAYMENT", t.amount, bc.currency, "FUNDS_TYPE_CASH")
         for t in transfers
     ]
-    return payments, transfers
+    return payments, transfers + moved
 
 
 def bc_balance(ctx: Ctx, bc: BusinessCenter) -> Decimal:

@@ -423,7 +423,7 @@ def _attribute(world: World, name: str, adv: Advertiser, ad: Ad | None) -> str:
         "ad_url": ae.get("landing_page_url") or "-",
         "image_mode": ae.get("ad_format") or "SINGLE_VIDEO",
         "tt_app_id": str(ge.get("app_id") or "0"),
-        "is_aco": "false",
+        "is_aco": "true" if ge.get("creative_material_mode") == "DYNAMIC" else "false",
         "is_smart_creative": "false",
     }
     # A campaign row has no single ad group: its ad-group attributes answer "-".

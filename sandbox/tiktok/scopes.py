@@ -43,6 +43,7 @@ PATH_GROUPS: dict[str, str] = {
     "advertiser/": "ads_management",
     "bc/": "ads_management",
     "campaign/": "ads_management",
+    "creative/": "ads_management",  # creative portfolios (portfolios.py) [U]
     "adgroup/": "ads_management",
     "ad/": "ads_management",
     "file/": "ads_management",

@@ -12,13 +12,16 @@ from typing import Any
 
 from aiohttp import web
 
+import sandbox.tiktok.aco
 import sandbox.tiktok.api_account
 import sandbox.tiktok.api_ads
 import sandbox.tiktok.api_entities
 import sandbox.tiktok.apps
 import sandbox.tiktok.audience_admin
 import sandbox.tiktok.audiences
+import sandbox.tiktok.bc_accounts
 import sandbox.tiktok.bc_assets
+import sandbox.tiktok.bc_transfers
 import sandbox.tiktok.blocked_words
 import sandbox.tiktok.catalog_admin
 import sandbox.tiktok.catalog_products
@@ -33,6 +36,7 @@ import sandbox.tiktok.offline_events
 import sandbox.tiktok.payments
 import sandbox.tiktok.pixel_admin
 import sandbox.tiktok.pixels
+import sandbox.tiktok.portfolios
 import sandbox.tiktok.reports
 import sandbox.tiktok.saved_audiences
 import sandbox.tiktok.tools

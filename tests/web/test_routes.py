@@ -349,6 +349,9 @@ async def test_another_users_object_is_a_page_with_the_way_back(
 
     assert unhinted(page) == unhinted(await nobody.text())
     assert all(w in page for w in words) and 'href="/app/"' in page and 'id="signout"' in page
+    # An address with no page at all: the same page.
+    typo = await client.get("/app/statz")
+    assert typo.status == 404 and words[1] in await typo.text()
 
 
 @pytest.mark.parametrize("lang, word", [("ru", "Обзор"), ("en", "Overview")])
