@@ -291,15 +291,25 @@ async def set_pinned(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient,
 
 async def reply_to(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, user_id: int,
                    comment_row_id: int, text: str) -> AdComment | None:
-    """Reply to one of the user's comments as the ad's identity (None: not the user's)."""
+    """Reply to one of the user's comments as the ad's identity (None: not the user's, or no
+    longer at TikTok)."""
     async with uow() as u:
         found = await u.comments.comment(user_id, comment_row_id)
         if found is None:
             return None
         row, account, conn = found
         token = await _token(u, conn.credential_id or 0)
-    await api.reply(client, token, account.advertiser_id, row.ad_id, row.comment_id,
-                    text.strip()[:REPLY_MAX])
+    # comment/post needs the comment's video and identity, which are not stored: read the
+    # comment back (as last seen, else with the other status); gone at TikTok -> None.
+    target = None
+    for status in dict.fromkeys((row.status, api.PUBLIC, api.HIDDEN)):
+        target = await api.find(client, token, account.advertiser_id, row.adgroup_id,
+                                row.comment_id, row.created_time, status)
+        if target is not None:
+            break
+    if target is None:
+        return None
+    await api.reply(client, token, account.advertiser_id, target, text.strip()[:REPLY_MAX])
     async with uow() as u:
         u.audit.record(user_id, "comments.reply", "comment", row.id,
                        {"comment_id": row.comment_id, "ad_id": row.ad_id})

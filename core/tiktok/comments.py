@@ -43,6 +43,10 @@ class Comment:
     created: datetime
     original_comment_id: str | None
     pinned: bool = False
+    # The ad's video and identity, which comment/post must repeat (comment_post.yml).
+    tiktok_item_id: str = ""
+    identity_type: str = ""
+    identity_id: str = ""
 
     @classmethod
     def from_api(cls, item: Mapping[str, Any]) -> Comment:
@@ -60,6 +64,9 @@ class Comment:
             created=utc_datetime(item.get("create_time")) or datetime(1970, 1, 1, tzinfo=UTC),
             original_comment_id=original if original not in ("", "0") else None,
             pinned=item.get("is_pinned") is True,
+            tiktok_item_id=id_str(item.get("tiktok_item_id")),
+            identity_type=str(item.get("identity_type") or ""),
+            identity_id=id_str(item.get("identity_id")),
         )
 
 
@@ -140,12 +147,15 @@ async def set_pinned(client: TikTokClient, token: str, advertiser_id: str, comme
     await client.transport.call("POST", "comment/status/update/", token=token, body=body)
 
 
-async def reply(client: TikTokClient, token: str, advertiser_id: str, ad_id: str,
-                comment_id: str, text: str) -> Comment:
-    """Reply to a comment as the ad's identity; not resent on a lost reply (TikTok does not
-    de-duplicate it: a second send would post the reply twice)."""
-    body = {"advertiser_id": advertiser_id, "ad_id": ad_id, "comment_id": comment_id,
-            "text": text}
-    got = await client.transport.call("POST", "comment/post/", token=token, body=body,
-                                      idempotent=False)
-    return Comment.from_api(as_mapping(got.data))
+async def reply(client: TikTokClient, token: str, advertiser_id: str, comment: Comment,
+                text: str) -> None:
+    """Reply to a comment (as comment/list answered it) as the ad's identity; not resent on a
+    lost reply (TikTok does not de-duplicate it: a second send would post the reply twice).
+    comment_post.yml requires the ad, its video (tiktok_item_id), the comment, comment_type
+    REPLY and the ad's identity."""
+    body = {"advertiser_id": advertiser_id, "ad_id": comment.ad_id,
+            "tiktok_item_id": comment.tiktok_item_id, "comment_id": comment.comment_id,
+            "comment_type": "REPLY", "text": text, "identity_type": comment.identity_type,
+            "identity_id": comment.identity_id}
+    await client.transport.call("POST", "comment/post/", token=token, body=body,
+                                idempotent=False)

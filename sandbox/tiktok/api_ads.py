@@ -1,4 +1,24 @@
-"""Ads: create / update / status update (spec §4.9)."""
+"""Ads: create / update / status update (spec §4.9, §4.10).
+
+ACO (Automated Creative Optimization) ads, made by ``sandbox/tiktok/aco.py`` in ad groups whose
+``creative_material_mode`` is ``DYNAMIC`` (``is_aco: true`` in ad/get), are treated as the
+official SDK documents them (``business_api_client``, AdStatusUpdateBody, AdApi docstrings):
+
+* ad/status/update takes ``ad_ids`` and/or ``aco_ad_ids`` ("Either ``ad_ids`` or
+  ``aco_ad_ids`` has to be set", 1–20 each); ``aco_ad_ids`` are ACO ad ids and "only support
+  ``ENABLE`` and ``DISABLE`` for ACO ads". The answer lists both (Go SDK bububa/tiktok-business
+  ``model/ad/status_update.go``: ``{ad_ids, aco_ad_ids, status}``). The ACO ad's id is the
+  ``ad_id`` ad/get lists with ``is_aco: true`` (a public client sends that id as
+  ``aco_ad_ids``); its new status reads back in ad/get (``operation_status``,
+  ``secondary_status``); ad/aco/get carries no status (Go SDK ``model/ad/aco/ad.go``).
+  Guesses [U]: an ACO ad sent in ``ad_ids`` is switched like any ad (ENABLE/DISABLE only); an
+  ordinary ad in ``aco_ad_ids`` is refused 40002; ``ad_ids`` answers ``[]`` when not sent.
+* ad/update: "To update ACO ads, use the /ad/aco/update/ endpoint" -> an ACO ad is refused
+  (40002 [U]: the code is not documented).
+* ad/create in a ``DYNAMIC`` ad group: its ads come from /ad/aco/create/ (SDK AdAcoBody: the ad
+  group "must be set as DYNAMIC"); ordinary creatives are refused with 40002 [U] (what TikTok
+  answers is not documented to us).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +26,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sandbox.tiktok import catalogs
-from sandbox.tiktok.api_entities import adgroup_of, earlier_create, status_ids
+from sandbox.tiktok.api_entities import adgroup_of, earlier_create
 from sandbox.tiktok.core import Ctx, route
-from sandbox.tiktok.entity_reads import ad_dict, ag_state
-from sandbox.tiktok.entity_values import AD_FORMATS, CTAS, IDENTITY_TYPES
+from sandbox.tiktok.entity_reads import ad_dict, ag_state, material_mode
+from sandbox.tiktok.entity_values import ACTIONS, AD_FORMATS, CTAS, IDENTITY_TYPES
 from sandbox.tiktok.errors import (
     AD_NUMBER_LIMIT,
     NOT_EXIST,
@@ -186,6 +206,9 @@ def ad_create(ctx: Ctx) -> Any:
     if prior is not None:
         return {"ad_ids": prior, "creatives": [ad_dict(ctx, ctx.world.ads[a]) for a in prior]}
     ag = adgroup_of(ctx, adv, p.req("adgroup_id"))
+    if material_mode(ag) == "DYNAMIC":  # [U] code: see the module docstring
+        raise param_error(f"adgroup {ag.adgroup_id} is an ACO ad group (creative_material_mode "
+                          "DYNAMIC): create its ads with /ad/aco/create/.")
     creatives = _creatives(ctx)
     limit = ctx.emu.config.max_ads_per_adgroup
     if limit and len(ag.ad_ids) + len(creatives) > limit:
@@ -231,6 +254,8 @@ def ad_update(ctx: Ctx) -> Any:
             raise param_error(f"creatives.ad_id {ad_id} does not exist in this ad group.")
         if ad.status.current() == DELETE:
             raise param_error(f"ad {ad_id} has been deleted and cannot be modified.")
+        if ad.extra.get("is_aco"):  # official SDK: ACO ads are updated by /ad/aco/update/
+            raise param_error(f"ad {ad_id} is an ACO ad: update it with /ad/aco/update/.")
         plans.append((ad, _creative(ctx, adv, ag, raw, i, patch=patch)))
     for ad, spec in plans:
         spec.pop("operation_status", None)
@@ -246,20 +271,34 @@ def ad_update(ctx: Ctx) -> Any:
 
 @route("ad/status/update/", "POST")
 def ad_status(ctx: Ctx) -> Any:
-    """Enable / pause / delete ads; a pause stops spend at this second (spec §4.10)."""
+    """Enable / pause / delete ads, or enable / pause ACO ads (``aco_ad_ids``); a pause stops
+    spend at this second (spec §4.10; ACO rules in the module docstring)."""
+    p = ctx.params
     adv = ctx.advertiser()
-    ids, action = status_ids(ctx, "ad_ids")
+    # An empty list counts as not set: a public Postman-style request list for v1.3 sends
+    # "ad_ids": [] together with aco_ad_ids ("POST — Ad Status Update") [U].
+    ids = p.str_list("ad_ids", max_items=20) or []
+    aco_ids = p.str_list("aco_ad_ids", max_items=20) or []
+    if not ids and not aco_ids:
+        raise param_error("Either ad_ids or aco_ad_ids has to be set.")
+    action = p.enum("operation_status", ACTIONS, required=True)
     w = ctx.world
     ads = []
-    for i in ids:
-        ad = w.ads.get(i)
-        if ad is None or ad.advertiser_id != adv.advertiser_id:
-            raise param_error(f"ad_id {i} does not exist.")
-        if ad.status.current() == DELETE or DELETE in ag_state(ctx, w.adgroups[ad.adgroup_id]):
-            raise param_error(f"ad {i} has been deleted and cannot be modified.")
-        ads.append(ad)
+    for name, group in (("ad_id", ids), ("aco_ad_id", aco_ids)):
+        for i in group:
+            ad = w.ads.get(i)
+            if ad is None or ad.advertiser_id != adv.advertiser_id:
+                raise param_error(f"{name} {i} does not exist.")
+            is_aco = bool(ad.extra.get("is_aco"))
+            if name == "aco_ad_id" and not is_aco:
+                raise param_error(f"aco_ad_id {i} is not an ACO ad.")  # [U]
+            if is_aco and action == DELETE:
+                raise param_error("Only ENABLE and DISABLE are supported for ACO ads.")
+            if ad.status.current() == DELETE or DELETE in ag_state(ctx, w.adgroups[ad.adgroup_id]):
+                raise param_error(f"ad {i} has been deleted and cannot be modified.")
+            ads.append(ad)
     for ad in ads:
         ad.status.set(ctx.now, action)
         ad.modify_time = ctx.now
         w.touch(ad.campaign_id)
-    return {"ad_ids": ids, "aco_ad_ids": [], "status": action}
+    return {"ad_ids": ids, "aco_ad_ids": aco_ids, "status": action}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sandbox.tiktok import catalogs
+from sandbox.tiktok import catalogs, pixels
 from sandbox.tiktok.audiences import existing_ids
 from sandbox.tiktok.core import Ctx, route
 from sandbox.tiktok.entity_reads import adgroup_dict, ag_state, camp_state, campaign_dict
@@ -316,6 +316,14 @@ def adgroup_create(ctx: Ctx) -> Any:
     ):
         p.req("pixel_id")
         p.req("optimization_event")
+    if p.has("pixel_id") and p.raw("pixel_id") not in ("", None):
+        # The pixel must be one the account may use: its own (pixel/list answers it) or one a
+        # Business Center shares with it (pixels.usable_by; config adgroup_pixel_bc_shared).
+        # TikTok's code for a foreign or unknown pixel is not documented: 40002 [U].
+        pixel_id = str(p.raw("pixel_id"))
+        if not pixels.usable_by(ctx, adv, pixel_id):
+            raise param_error(f"pixel_id {pixel_id} does not exist or this ad account has no "
+                              "permission to use it.")
     p.enum("gender", GENDERS)
     p.str_list("age_groups", allowed=AGES)
     p.str_list("languages")

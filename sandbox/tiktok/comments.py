@@ -27,8 +27,15 @@ Endpoints:
   comment of the same ad unpins the first; False refuses it with 40002). Only a visible
   top-level comment may be pinned [U]: a hidden one or a reply is refused with 40002, and
   hiding a pinned comment unpins it.
-* ``POST comment/post/``: a reply — ``advertiser_id``, ``ad_id``, ``comment_id`` (the comment
-  answered), ``text``; answers the new reply.
+* ``POST comment/post/``: a reply — comment_post.yml (tiktok/tiktok-business-api-sdk
+  yml_files/) requires ``advertiser_id``, ``ad_id``, ``tiktok_item_id``, ``comment_id`` (the
+  comment answered), ``comment_type`` (POST|REPLY; only REPLY is served, as the Go SDK
+  bububa/tiktok-business says), ``text``, ``identity_type``, ``identity_id``. The ad, the video
+  and the identity must be the comment's as comment/list answers them, the identity a
+  CUSTOMIZED_USER or TT_USER one, and the comment a first-level one (the yml's description);
+  a mismatch is 40002 [U: the code]. Answers the new reply as comment/list shows it [U: the
+  yml's response_rule reads ``data.comment`` {comment_id, create_time, reply_to_comment_id,
+  text, tiktok_item_id}; the Go SDK's PostResponse reads ``data`` as a Comment].
 * The rest of Comment management lives in comment_threads.py (comment/delete, comment/reference),
   comment_tasks.py (export tasks) and blocked_words.py; here it shows as: a deleted comment is
   left out of the list, of ``replies`` and of every lookup (40007); ``can_delete`` is true for
@@ -41,9 +48,10 @@ Uncertain, and configurable (sandbox/tiktok/config.py):
   (whole UTC days, both inclusive) and "YYYY-MM-DD HH:MM:SS" (UTC) are both accepted.
 * The largest ``page_size`` is not declared [U] -> ``comment_page_size_max`` (default 100);
   the longest window is not declared either -> ``comment_max_days`` (default 30).
-* The body fields of status/update and post are not in the files given [U]: the names above
-  follow the list endpoint's own (``comment_id``, ``comment_status`` values) and the SDK's
-  path names; ``text`` is limited to ``comment_reply_max_len`` (default 150) characters.
+* The body fields of status/update are not in the files given [U]: the names above follow
+  the list endpoint's own (``comment_id``, ``comment_status`` values) and the SDK's path
+  names. comment/post's are comment_post.yml's; its ``text`` has no declared limit: it is
+  held to ``comment_reply_max_len`` (default 150) characters [U].
 """
 
 from __future__ import annotations
@@ -110,6 +118,17 @@ def _generated(ctx: Ctx, ad: Ad, start: float, end: float) -> list[dict[str, Any
     return out
 
 
+def item_id_of(ad: Ad) -> str:
+    """The TikTok video id comment/list answers for an ad's comments."""
+    return f"70{ad.ad_id[-17:]}"
+
+
+def identity_of(ad: Ad) -> tuple[str, str]:
+    """The ad's identity (identity_type, identity_id), as comment/list answers it."""
+    return (str(ad.extra.get("identity_type", "CUSTOMIZED_USER")),
+            str(ad.extra.get("identity_id", "")))
+
+
 def _view(ctx: Ctx, ad: Ad, c: dict[str, Any], original: str = "0") -> dict[str, Any]:
     """A comment as comment/list answers it (the response_rule's fields)."""
     w = ctx.world
@@ -137,15 +156,15 @@ def _view(ctx: Ctx, ad: Ad, c: dict[str, Any], original: str = "0") -> dict[str,
         "content": c["text"],
         "create_time": fmt_time(c["at"]),
         "hit_blockedword": hit,
-        "identity_id": str(ad.extra.get("identity_id", "")),
-        "identity_type": str(ad.extra.get("identity_type", "CUSTOMIZED_USER")),
+        "identity_id": identity_of(ad)[1],
+        "identity_type": identity_of(ad)[0],
         "is_auth_comment_manage_scope": True,
         "is_auth_ttba": False,
         "is_pinned": w.comment_pinned.get(ad.ad_id) == cid and not hit,
         "likes": c.get("likes", 0),
         "original_comment_id": original,
         "replies": len(replies),
-        "tiktok_item_id": f"70{ad.ad_id[-17:]}",
+        "tiktok_item_id": item_id_of(ad),
         "user_avatar_url": "",
         "user_id": str(_roll(1, c["user"]) % 10**18),
         "user_name": c["user"],
@@ -312,16 +331,46 @@ def comment_pin(ctx: Ctx) -> Any:
     return {}
 
 
+# comment_post.yml: identity_type is the strict enum IdentityType, of which only AUTH_CODE,
+# CUSTOMIZED_USER and TT_USER are valid keys (BC_AUTH_TT, BC_SELF_TT, UNSET: is_valid false);
+# its description lets only ads of a CUSTOMIZED_USER or TT_USER identity be replied under.
+POST_IDENTITY_TYPES = ["AUTH_CODE", "CUSTOMIZED_USER", "TT_USER"]
+REPLY_IDENTITY_TYPES = ("CUSTOMIZED_USER", "TT_USER")
+
+
 @route("comment/post/", "POST")
 def comment_post(ctx: Ctx) -> Any:
-    """Reply to a comment as the ad's identity."""
+    """Reply to a first-level comment as the ad's identity (comment_post.yml)."""
     p = ctx.params
     adv = ctx.advertiser()
+    # comment_post.yml `required`: advertiser_id, ad_id, tiktok_item_id, comment_id,
+    # comment_type, text, identity_type, identity_id (40002 when one is missing).
+    ad_id = p.req("ad_id")
+    item_id = p.req("tiktok_item_id")
     original = p.req("comment_id")
+    # AdCommentType {POST, REPLY} (strict); the Go SDK (bububa/tiktok-business
+    # model/comment/post.go): "currently only REPLY is supported" -> POST 40002 [U: the code].
+    comment_type = p.enum("comment_type", ["POST", "REPLY"], required=True)
     text = p.name("text", required=True, max_len=ctx.emu.config.comment_reply_max_len) or ""
+    identity_type = p.enum("identity_type", POST_IDENTITY_TYPES, required=True)
+    identity_id = p.req("identity_id")
+    if comment_type != "REPLY":
+        raise param_error("comment_type only supports REPLY.")
     ad = _known(ctx, original)
     if ad is None or ad.advertiser_id != adv.advertiser_id:
         raise ApiError(NOT_EXIST, f"Comment {original} does not exist.")
+    # The comment must be the ad's and its video's, and the identity the ad's, as comment/list
+    # answers them (comment/delete checks the same; 40002 [U: the code]).
+    if ad_id != ad.ad_id:
+        raise param_error(f"Comment {original} is not a comment of ad {ad_id}.")
+    if item_id != item_id_of(ad):
+        raise param_error(f"Comment {original} is not a comment of video {item_id}.")
+    if (identity_type, identity_id) != identity_of(ad):
+        raise param_error("identity_type and identity_id should be the ad's identity.")
+    if identity_type not in REPLY_IDENTITY_TYPES:  # the yml's description [U: the code]
+        raise param_error("Only ads of a CUSTOMIZED_USER or TT_USER identity can be replied to.")
+    if original in ctx.world.comment_replies:  # "reply to first-level comments" [U: the code]
+        raise param_error("Only first-level comments can be replied to.")
     n = len(ctx.world.comment_replies) + 1
     cid = str(7_500_000_000_000_000_000 + n)
     reply = {"comment_id": cid, "at": ctx.now, "text": text, "user": OWN_USER,

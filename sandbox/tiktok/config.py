@@ -100,6 +100,10 @@ Uncertain facts of the spec (shared/spec/tiktok-marketing-api.md) and what the e
   ``audience_update_min_size`` (1000, CustomAudienceUpdateBody) people is refused at once
   rather than failing later [U]; an account holds at most ``saved_audience_max`` (400, the Go
   SDK's saved_audience/create doc) saved audiences.
+* adgroup/create's ``pixel_id`` must be a pixel the account may use (api_entities.py): its own,
+  or with ``adgroup_pixel_bc_shared`` (True) one of an ad account sharing a Business Center
+  with it (the BC's PIXEL asset, bc_assets.py); TikTok links a BC's pixel to chosen accounts
+  (bc/pixel/link/update/, not served), so False allows only the account's own [U].
 * Events API (sandbox/tiktok/events_api.py says what is uncertain there): batch limits
   ``events_batch_max`` (50, pixel/batch) and ``events_v2_batch_max`` (1000, event/track) are
   RudderStack's [L]; ``events_custom_names`` (True: any event name, False: standard web events
@@ -233,6 +237,7 @@ class EmulatorConfig:
     catalog_review_seconds: int = 900
     catalog_upload_max_products: int = 5000
     catalog_delete_in_use: bool = False
+    adgroup_pixel_bc_shared: bool = True
     audience_ready_seconds: int = 1800
     audience_match_percent: int = 70
     audience_file_max_bytes: int = 50 * 1024 * 1024

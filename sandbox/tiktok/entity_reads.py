@@ -390,6 +390,26 @@ def _creation_window(filt: dict[str, Any]) -> tuple[float, float]:
     return lo, hi
 
 
+# ``creative_material_mode`` values: CUSTOM, DYNAMIC (ACO) and SMART_CREATIVE (Go SDK
+# bububa/tiktok-business model/ad/get.go, filter of ad/get; spec §4.5 / §4.8 list the filter).
+MATERIAL_MODES = ("CUSTOM", "DYNAMIC", "SMART_CREATIVE")
+
+
+def material_mode(ag: AdGroup) -> str:
+    """An ad group's ``creative_material_mode`` (``CUSTOM`` when not set, spec §4.6)."""
+    return str(ag.extra.get("creative_material_mode") or "CUSTOM")
+
+
+def _mode_wanted(filt: dict[str, Any]) -> str | None:
+    """The ``filtering.creative_material_mode`` asked for, validated."""
+    want = filt.get("creative_material_mode")
+    if want is None:
+        return None
+    if want not in MATERIAL_MODES:
+        raise param_error("filtering.creative_material_mode is invalid.")
+    return str(want)
+
+
 def _objective_ok(filt: dict[str, Any], objective: str) -> bool:
     """objective_type filter; WEB_CONVERSIONS and CONVERSIONS match each other (spec §4.0)."""
     want = filt.get("objective_type")
@@ -501,6 +521,7 @@ def adgroup_get(ctx: Ctx) -> Any:
     billing = check_str_list(
         "filtering.billing_events", filt.get("billing_events"), allowed=BILLING
     )
+    mode = _mode_wanted(filt)
     w = ctx.world
     out = []
     for ag in _adgroups_of(ctx, adv, camp_ids):
@@ -509,6 +530,8 @@ def adgroup_get(ctx: Ctx) -> Any:
         if name and name not in ag.name.lower():
             continue
         if (goal and ag.optimization_goal != goal) or (billing and ag.billing_event not in billing):
+            continue
+        if mode and material_mode(ag) != mode:
             continue
         if not (lo <= ag.create_time <= hi):
             continue
@@ -544,6 +567,7 @@ def ad_get(ctx: Ctx) -> Any:
     ad_ids = _ids(filt, "ad_ids", ctx)
     ok = status_filter(filt, "AD_STATUS_")
     _buying_types(filt)
+    mode = _mode_wanted(filt)  # the ad group's creative_material_mode (ACO = DYNAMIC)
     lo, hi = _creation_window(filt)
     modified_after = (
         parse_utc("filtering.modified_after", filt["modified_after"])
@@ -566,6 +590,8 @@ def ad_get(ctx: Ctx) -> Any:
         if not (lo <= ad.create_time <= hi) or ad.modify_time < modified_after:
             continue
         if not _objective_ok(filt, w.campaigns[ad.campaign_id].objective_type):
+            continue
+        if mode and material_mode(w.adgroups[ad.adgroup_id]) != mode:
             continue
         if ok(ad_secondary(ctx, ad)):
             out.append(ad)

@@ -11,6 +11,10 @@ An account's pixels are derived from its world, plus what pixel management did
   the demo's case of a launch optimising for an event that never fired;
 * the pixels made by ``pixel/create/`` (``World.pixels_made``), listed after those, newest last;
   an ad group naming one as its ``pixel_id`` adds its conversions as for any pixel;
+* a pixel of another account that one of this account's ad groups tracks (adgroup/create
+  takes one a Business Center shares, ``usable_by``) is listed as its owner lists it (name,
+  creation time, pixel/create's record); its events and counts are this account's ad groups'
+  [U: TikTok counts a pixel across accounts];
 * ``pixel/update/`` edits (``World.pixel_edits``: name, matching settings) over any pixel;
 * events set up by ``pixel/event/create/`` (``World.pixel_event_setups``), one per optimisation
   event on a pixel: an ad group optimising for that event on that pixel counts into it; the
@@ -168,7 +172,17 @@ def account_pixels(ctx: Ctx, adv: Advertiser) -> list[dict[str, Any]]:
         px["created"] = min(px["created"], g.create_time)
         kind = str(g.extra.get("optimization_event") or "COMPLETE_PAYMENT")
         px["_groups"].setdefault(kind, []).append(g.adgroup_id)
-    made = {pid: m for pid, m in w.pixels_made.items() if m["advertiser_id"] == adv.advertiser_id}
+    # A pixel another account shares (adgroup/create's pixel_id, usable_by) is listed as its
+    # owner lists it: the same name and creation time (the first ad group tracking it
+    # anywhere), or the record pixel/create made.
+    first = _first_trackers(w, set(found))
+    for pid, px in found.items():
+        when, owner = first[pid]
+        px["created"] = when
+        if owner != adv.advertiser_id and owner in w.advertisers:
+            px["_name"] = f"{w.advertisers[owner].name} pixel"
+    made = {pid: m for pid, m in w.pixels_made.items()
+            if m["advertiser_id"] == adv.advertiser_id or pid in found}
     pixels = sorted(
         (p for pid, p in found.items() if pid not in made),
         key=lambda p: (p["created"], p["pixel_id"]),
@@ -196,6 +210,17 @@ def account_pixels(ctx: Ctx, adv: Advertiser) -> list[dict[str, Any]]:
     return pixels
 
 
+def _first_trackers(w: World, pixel_ids: set[str]) -> dict[str, tuple[float, str]]:
+    """For each pixel, when and by which account the first ad group tracking it was made."""
+    first: dict[str, tuple[float, str, str]] = {}
+    for g in w.adgroups.values():
+        pid = str(g.extra.get("pixel_id") or "")
+        if pid in pixel_ids:
+            seen = (g.create_time, g.adgroup_id, g.advertiser_id)
+            first[pid] = min(first.get(pid, seen), seen)
+    return {pid: (t, owner) for pid, (t, _, owner) in first.items()}
+
+
 def _silent_account(ctx: Ctx) -> str | None:
     """The account holding the never-fired test pixel: the lowest id that tracks a pixel."""
     w = ctx.world
@@ -207,6 +232,28 @@ def pixel_owner_ids(world: World) -> set[str]:
     """Ad accounts that may own a pixel: those whose ad groups track one or that made one."""
     owners = {g.advertiser_id for g in world.adgroups.values() if g.extra.get("pixel_id")}
     return owners | {m["advertiser_id"] for m in world.pixels_made.values()}
+
+
+def usable_by(ctx: Ctx, adv: Advertiser, pixel_id: str) -> bool:
+    """Whether an ad group of this account may track the pixel: one of its own (pixel/list
+    answers it), or with ``adgroup_pixel_bc_shared`` a pixel of an ad account in a Business
+    Center this account is in (the BC's PIXEL asset, bc_assets.py) [U: TikTok links BC pixels
+    to chosen accounts with bc/pixel/link/update/, which the emulator does not serve]."""
+    w = ctx.world
+    if any(px["pixel_id"] == pixel_id for px in account_pixels(ctx, adv)):
+        return True
+    if not ctx.emu.config.adgroup_pixel_bc_shared:
+        return False
+    sharing = {a for bc in w.bcs.values() if adv.advertiser_id in bc.advertiser_ids
+               for a in bc.advertiser_ids if a != adv.advertiser_id and a in w.advertisers}
+    # Only the accounts that could list it are asked (its trackers, its maker, the account of
+    # the never-fired test pixel): account_pixels is not cheap.
+    owners = {g.advertiser_id for g in w.adgroups.values()
+              if str(g.extra.get("pixel_id") or "") == pixel_id}
+    owners |= {m["advertiser_id"] for pid, m in w.pixels_made.items() if pid == pixel_id}
+    owners.add(_silent_account(ctx) or "")
+    return any(px["pixel_id"] == pixel_id
+               for a in sorted(sharing & owners) for px in account_pixels(ctx, w.advertisers[a]))
 
 
 def pixel_code(p: dict[str, Any]) -> str:

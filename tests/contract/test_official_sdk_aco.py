@@ -380,3 +380,93 @@ async def test_a_patch_update_changes_only_the_lists_sent(emu: Emu) -> None:
         refused = await reply.json()
     assert refused["code"] == 40002 and "media_info_list" in refused["message"]
     assert refused["data"] == {}
+
+
+async def test_aco_ads_switch_by_aco_ad_ids_and_filter_by_material_mode(emu: Emu) -> None:
+    s = await _setup(emu)
+    ads_api = sdk.AdApi(s.api)
+    made = ok(await call(sdk.AdAcoApi(s.api).ad_aco_create, s.token,
+                         body=sdk.AdAcoBody(**_body(s))))
+    # filtering.creative_material_mode: the ad group's mode (DYNAMIC = ACO) picks the ads.
+    dynamic = ok(await call(ads_api.ad_get, s.adv, s.token, page_size=1000,
+                            filtering={"creative_material_mode": "DYNAMIC"}))["list"]
+    [aco_ad] = dynamic
+    assert aco_ad["adgroup_id"] == s.aco_group and aco_ad["is_aco"] is True
+    custom = ok(await call(ads_api.ad_get, s.adv, s.token, page_size=1000,
+                           filtering={"creative_material_mode": "CUSTOM"}))["list"]
+    assert custom and not any(a["is_aco"] for a in custom)
+    every = ok(await call(ads_api.ad_get, s.adv, s.token, page_size=1000))["list"]
+    assert {a["ad_id"] for a in every} == {a["ad_id"] for a in custom} | {aco_ad["ad_id"]}
+    await _refused(ads_api.ad_get, s.adv, s.token,
+                   filtering={"creative_material_mode": "ROBOT"}, match="40002")
+    groups = sdk.AdgroupApi(s.api)
+    dyn_groups = ok(await call(groups.adgroup_get, s.adv, s.token, page_size=1000,
+                               filtering={"creative_material_mode": "DYNAMIC"}))["list"]
+    assert [g["adgroup_id"] for g in dyn_groups] == [s.aco_group]
+    custom_groups = ok(await call(groups.adgroup_get, s.adv, s.token, page_size=1000,
+                                  filtering={"creative_material_mode": "CUSTOM"}))["list"]
+    assert s.custom_group in {g["adgroup_id"] for g in custom_groups}
+    assert s.aco_group not in {g["adgroup_id"] for g in custom_groups}
+
+    # aco_ad_ids switch the ACO ad; the status reads back in ad/get, the materials stay.
+    pause = sdk.AdStatusUpdateBody(advertiser_id=s.adv, ad_ids=[], aco_ad_ids=[aco_ad["ad_id"]],
+                                   operation_status="DISABLE")
+    done = ok(await call(ads_api.ad_status_update, s.token, body=pause))
+    assert done == {"ad_ids": [], "aco_ad_ids": [aco_ad["ad_id"]], "status": "DISABLE"}
+    [back] = ok(await call(ads_api.ad_get, s.adv, s.token,
+                           filtering={"ad_ids": [aco_ad["ad_id"]]}))["list"]
+    assert (back["operation_status"], back["secondary_status"]) == ("DISABLE",
+                                                                     "AD_STATUS_DISABLE")
+    got = ok(await call(sdk.AdAcoApi(s.api).ad_aco_get, s.adv, [s.aco_group], s.token))["list"]
+    assert got == [made]
+    resume = sdk.AdStatusUpdateBody(advertiser_id=s.adv, aco_ad_ids=[aco_ad["ad_id"]],
+                                    operation_status="ENABLE")
+    assert ok(await call(ads_api.ad_status_update, s.token, body=resume))["status"] == "ENABLE"
+    [back] = ok(await call(ads_api.ad_get, s.adv, s.token,
+                           filtering={"ad_ids": [aco_ad["ad_id"]]}))["list"]
+    assert back["operation_status"] == "ENABLE"
+
+    # The refusals: DELETE is not for ACO ads; an ordinary ad is no ACO ad; one list is needed.
+    for body, match in (
+        (sdk.AdStatusUpdateBody(advertiser_id=s.adv, aco_ad_ids=[aco_ad["ad_id"]],
+                                operation_status="DELETE"), "40002.*ENABLE and DISABLE"),
+        (sdk.AdStatusUpdateBody(advertiser_id=s.adv, ad_ids=[aco_ad["ad_id"]],
+                                operation_status="DELETE"), "40002.*ENABLE and DISABLE"),
+        (sdk.AdStatusUpdateBody(advertiser_id=s.adv, aco_ad_ids=[custom[0]["ad_id"]],
+                                operation_status="DISABLE"), "40002.*not an ACO ad"),
+        (sdk.AdStatusUpdateBody(advertiser_id=s.adv, operation_status="DISABLE"),
+         "40002.*aco_ad_ids"),
+    ):
+        await _refused(ads_api.ad_status_update, s.token, body=body, match=match)
+    [back] = ok(await call(ads_api.ad_get, s.adv, s.token,
+                           filtering={"ad_ids": [aco_ad["ad_id"]]}))["list"]
+    assert back["operation_status"] == "ENABLE"  # nothing changed by the refused calls
+
+
+async def test_ordinary_ad_calls_leave_aco_ad_groups_to_the_aco_endpoints(emu: Emu) -> None:
+    s = await _setup(emu)
+    ads_api = sdk.AdApi(s.api)
+    creative = {
+        "ad_name": "SDK | custom", "ad_format": "SINGLE_VIDEO", "ad_text": "Try it today",
+        "identity_id": s.identity["identity_id"], "identity_type": "CUSTOMIZED_USER",
+        "video_id": s.video["video_id"], "image_ids": [s.cover], "call_to_action": "LEARN_MORE",
+        "landing_page_url": "https://example.com/offer",
+    }
+    # The same creative is made in the CUSTOM ad group and refused in the DYNAMIC one.
+    made = ok(await call(ads_api.ad_create, s.token, body=sdk.AdCreateBody(
+        advertiser_id=s.adv, adgroup_id=s.custom_group, creatives=[creative])))
+    assert len(made["ad_ids"]) == 1
+    await _refused(ads_api.ad_create, s.token, body=sdk.AdCreateBody(
+        advertiser_id=s.adv, adgroup_id=s.aco_group, creatives=[creative]),
+        match="40002.*/ad/aco/create/")
+    ok(await call(sdk.AdAcoApi(s.api).ad_aco_create, s.token, body=sdk.AdAcoBody(**_body(s))))
+    [aco_ad] = [a for a in ok(await call(ads_api.ad_get, s.adv, s.token, page_size=1000))["list"]
+                if a["adgroup_id"] == s.aco_group]
+    assert aco_ad["is_aco"] is True
+    await _refused(ads_api.ad_update, s.token, body=sdk.AdUpdateBody(
+        advertiser_id=s.adv, adgroup_id=s.aco_group,
+        creatives=[{"ad_id": aco_ad["ad_id"], "ad_name": "renamed"}]),
+        match="40002.*/ad/aco/update/")
+    [back] = ok(await call(ads_api.ad_get, s.adv, s.token,
+                           filtering={"ad_ids": [aco_ad["ad_id"]]}))["list"]
+    assert back["ad_name"] == "SDK | ACO ad"

@@ -67,12 +67,16 @@ async def _all(
         page += 1
 
 
+def _post_body(adv: str, c: dict[str, Any], text: str) -> dict[str, Any]:
+    """comment_post.yml's body replying to a comment as comment/list answered it."""
+    return {"advertiser_id": adv, "ad_id": c["ad_id"], "tiktok_item_id": c["tiktok_item_id"],
+            "comment_id": c["comment_id"], "comment_type": "REPLY", "text": text,
+            "identity_type": c["identity_type"], "identity_id": c["identity_id"]}
+
+
 async def _reply(api: Api, adv: str, c: dict[str, Any], text: str) -> dict[str, Any]:
     """Reply to a comment with comment/post (the advertiser's own comment)."""
-    return dict(ok(await api.post("comment/post/", {
-        "advertiser_id": adv, "ad_id": c["ad_id"], "tiktok_item_id": c["tiktok_item_id"],
-        "comment_id": c["comment_id"], "comment_type": "REPLY", "text": text,
-        "identity_type": c["identity_type"], "identity_id": c["identity_id"]})))
+    return dict(ok(await api.post("comment/post/", _post_body(adv, c, text))))
 
 
 def _delete_body(adv: str, c: dict[str, Any]) -> dict[str, Any]:
@@ -120,10 +124,43 @@ async def test_only_own_replies_are_deleted_and_a_deleted_one_is_gone(
                                                   "operation": "HIDDEN"}), 40007)
     err(await api.post("comment/status/update/", {"advertiser_id": adv, "comment_ids": [rid],
                                                   "operation": "PIN"}), 40007)
-    err(await api.post("comment/post/", {"advertiser_id": adv, "ad_id": c["ad_id"],
-                                         "comment_id": rid, "text": "again"}), 40007)
+    err(await api.post("comment/post/", {**_post_body(adv, c, "again"), "comment_id": rid}),
+        40007)
     err(await api.get("comment/reference/", advertiser_id=adv, comment_id=rid,
                       comment_type="REPLY", original_comment_id=c["comment_id"]), 40007)
+
+
+async def test_post_checks_every_field_comment_post_yml_requires(emu: Emu, api: Api) -> None:
+    """comment_post.yml requires advertiser_id, ad_id, tiktok_item_id, comment_id,
+    comment_type, text, identity_type, identity_id; the ad, video and identity must be the
+    comment's, only REPLY is served, and only first-level comments are answered."""
+    adv, group = await _scene(emu, api)
+    c = ok(await _list(api, adv, group, comment_type=["COMMENT"]))["comments"][0]
+    body = _post_body(adv, c, "We ship worldwide")
+    for missing in body:
+        if missing != "advertiser_id":
+            msg = err(await api.post("comment/post/",
+                                     {k: v for k, v in body.items() if k != missing}), 40002)
+            assert missing in msg
+    for wrong in ({"ad_id": "1"}, {"tiktok_item_id": "1"}, {"identity_id": "nobody"},
+                  {"identity_type": "TT_USER" if c["identity_type"] != "TT_USER"
+                   else "CUSTOMIZED_USER"},
+                  {"identity_type": "BC_AUTH_TT"},  # not a valid key of IdentityType
+                  {"identity_type": "SOMEONE"}, {"comment_type": "POST"},
+                  {"comment_type": "OTHER"}, {"text": ""}, {"text": "x" * 151}):
+        err(await api.post("comment/post/", {**body, **wrong}), 40002)
+    err(await api.post("comment/post/", {**body, "comment_id": "42"}), 40007)
+    err(await api.post("comment/post/", {**body, "advertiser_id": "1"}), 40001)
+    assert ok(await _list(api, adv, group, comment_type=["REPLY"]))["comments"] == []
+
+    reply = await _reply(api, adv, c, "We ship worldwide")
+    assert reply["original_comment_id"] == c["comment_id"]
+    assert (reply["tiktok_item_id"], reply["identity_type"], reply["identity_id"]) == (
+        c["tiktok_item_id"], c["identity_type"], c["identity_id"])
+    # A reply is not a first-level comment: it cannot be answered.
+    err(await api.post("comment/post/", _post_body(adv, reply, "again")), 40002)
+    replies = ok(await _list(api, adv, group, comment_type=["REPLY"]))["comments"]
+    assert [r["comment_id"] for r in replies] == [reply["comment_id"]]
 
 
 async def test_reference_answers_a_thread_as_the_list_shows_it(emu: Emu, api: Api) -> None:

@@ -189,6 +189,69 @@ async def test_a_made_pixel_lists_takes_events_and_serves_an_ad_group(emu: Emu, 
     assert [p["pixel_id"] for p in await _pixels(api, adv)].count(pid) == 1
 
 
+async def _adgroup_with(emu: Emu, adv: str, pixel_id: str) -> dict[str, Any]:
+    """adgroup/create/ of a website-conversion ad group tracking `pixel_id` (raw JSON with the
+    official SDK's AdgroupCreateBody fields); the whole envelope."""
+    campaign = _ok(await _post(emu, "campaign/create/", {
+        "advertiser_id": adv, "campaign_name": f"Pixel {pixel_id}",
+        "objective_type": "WEB_CONVERSIONS", "budget_mode": "BUDGET_MODE_DAY", "budget": 100.0}))
+    return await _post(emu, "adgroup/create/", {
+        "advertiser_id": adv, "campaign_id": campaign["campaign_id"],
+        "adgroup_name": "Pixel check", "promotion_type": "WEBSITE",
+        "placement_type": "PLACEMENT_TYPE_AUTOMATIC", "location_ids": ["6252001"],
+        "budget_mode": "BUDGET_MODE_DAY", "budget": 30.0, "schedule_type": "SCHEDULE_FROM_NOW",
+        "schedule_start_time": "2026-11-30 13:00:00", "optimization_goal": "CONVERT",
+        "billing_event": "OCPM", "bid_type": "BID_TYPE_NO_BID", "pacing": "PACING_MODE_SMOOTH",
+        "pixel_id": pixel_id, "optimization_event": "SHOPPING"})
+
+
+async def test_an_ad_group_tracks_only_a_pixel_the_account_may_use(emu: Emu, api: Api) -> None:
+    """adgroup/create's pixel_id: the account's own pixel (pixel/list), or one of an account of
+    the same Business Center (its PIXEL asset; knob adgroup_pixel_bc_shared); an unknown pixel,
+    another BC's pixel or (knob off) a BC sibling's pixel is refused with 40002 [U]."""
+    adv = first_account(emu)
+    sibling = next(a for a in emu.state.users[emu.state.default_login].advertiser_ids
+                   if a != adv and any(adv in bc.advertiser_ids and a in bc.advertiser_ids
+                                       for bc in emu.state.bcs.values()))
+    stranger = next(a for a in emu.state.advertisers
+                    if not any(adv in bc.advertiser_ids and a in bc.advertiser_ids
+                               for bc in emu.state.bcs.values()))
+    own = (await _pixels(api, adv))[0]["pixel_id"]
+    theirs = (await _pixels(api, sibling))[0]["pixel_id"]
+    foreign = next(str(g.extra["pixel_id"]) for g in emu.state.adgroups.values()
+                   if g.advertiser_id == stranger and g.extra.get("pixel_id"))
+    assert len({own, theirs, foreign}) == 3
+    made = _ok(await _post(emu, "pixel/create/", {"advertiser_id": sibling,
+                                                   "pixel_name": "Sibling pixel"}))["pixel_id"]
+
+    assert _ok(await _adgroup_with(emu, adv, own))["pixel_id"] == own
+    # The BC's pixels: the BC asset list shows them, and an ad group of another of its
+    # accounts may track them.
+    bc = next(b for b in emu.state.bcs.values() if adv in b.advertiser_ids)
+    assets = await _get(emu, "bc/asset/get/", bc_id=bc.bc_id, asset_type="PIXEL", page_size=50)
+    assert {theirs, made} <= {a["asset_id"] for a in _ok(assets)["list"]}
+    assert _ok(await _adgroup_with(emu, adv, theirs))["pixel_id"] == theirs
+    assert _ok(await _adgroup_with(emu, adv, made))["pixel_id"] == made
+    # Tracked here, a shared pixel lists in this account as its owner lists it.
+    shared = {p["pixel_id"]: p for p in await _pixels(api, sibling)}
+    here = {p["pixel_id"]: p for p in await _pixels(api, adv)}
+    for pid in (theirs, made):
+        for key in ("pixel_name", "pixel_code", "create_time"):
+            assert here[pid][key] == shared[pid][key], (pid, key)
+    for refused in ("1", "7317999999999999999", foreign):
+        _refused(await _adgroup_with(emu, adv, refused), 40002, "pixel_id", refused)
+    groups = [g for g in emu.state.adgroups.values() if g.advertiser_id == adv]
+    assert foreign not in {str(g.extra.get("pixel_id")) for g in groups}
+
+    # Knob off: only the account's own pixels (TikTok links a BC pixel to chosen accounts).
+    await emu.ctl("POST", "config", {"adgroup_pixel_bc_shared": False})
+    other = _ok(await _post(emu, "pixel/create/", {"advertiser_id": sibling,
+                                                    "pixel_name": "Not shared"}))["pixel_id"]
+    assert other not in {p["pixel_id"] for p in await _pixels(api, adv)}
+    _refused(await _adgroup_with(emu, adv, other), 40002, "pixel_id", other)
+    assert _ok(await _adgroup_with(emu, adv, own))["pixel_id"] == own
+
+
 async def test_pixel_update_renames_and_sets_matching(emu: Emu, api: Api) -> None:
     """pixel/update renames a pixel (one the ad groups track too) and sets its matching (a
     field left out is true, the yml's default), leaving the rest as listed; bad bodies are

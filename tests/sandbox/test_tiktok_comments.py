@@ -75,12 +75,17 @@ async def test_hide_show_and_reply(api: Api) -> None:
     ok(await api.post("comment/status/update/", {**body, "operation": "PUBLIC"}))
     assert ok(await _list(api, group, comment_status=["HIDDEN"]))["comments"] == []
     err(await api.post("comment/status/update/", {**body, "comment_ids": ["1"]}), 40007)
-    reply = ok(await api.post("comment/post/", {"advertiser_id": US, "ad_id": c["ad_id"],
-                                                "comment_id": c["comment_id"],
-                                                "text": "Thanks! DM us"}))
+    reply = ok(await api.post("comment/post/", _post_body(c, "Thanks! DM us")))
     assert reply["original_comment_id"] == c["comment_id"]
     replies = ok(await _list(api, group, comment_type=["REPLY"]))["comments"]
     assert [r["content"] for r in replies] == ["Thanks! DM us"]
+
+
+def _post_body(c: dict, text: str) -> dict:
+    """comment_post.yml's body replying to a listed comment (every required field)."""
+    return {"advertiser_id": US, "ad_id": c["ad_id"], "tiktok_item_id": c["tiktok_item_id"],
+            "comment_id": c["comment_id"], "comment_type": "REPLY", "text": text,
+            "identity_type": c["identity_type"], "identity_id": c["identity_id"]}
 
 
 def _pinned(comments: list[dict]) -> list[str]:
@@ -117,9 +122,7 @@ async def test_pin_one_comment_a_video(api: Api) -> None:
     ok(await api.post("comment/status/update/", body))
     ok(await api.post("comment/status/update/", {**body, "operation": "UNPIN"}))
     assert _pinned(ok(await _list(api, group, page_size=100))["comments"]) == []
-    reply = ok(await api.post("comment/post/", {"advertiser_id": US, "ad_id": first["ad_id"],
-                                                "comment_id": first["comment_id"],
-                                                "text": "Thanks"}))
+    reply = ok(await api.post("comment/post/", _post_body(first, "Thanks")))
     err(await api.post("comment/status/update/", {**body, "comment_ids": [reply["comment_id"]]}),
         40002)
 

@@ -318,6 +318,8 @@ async def test_create_flow_uploads_md5_and_duplicate_names(api: Api) -> None:
         )
     )
     assert again["campaign_id"] == camp["campaign_id"]
+    # The pixel must be one the account may use (pixel/list answers its own); another is refused.
+    pixel = ok(await api.get("pixel/list/", advertiser_id=US))["pixels"][0]["pixel_id"]
     ag_body = {
         "advertiser_id": US,
         "campaign_id": camp["campaign_id"],
@@ -332,9 +334,10 @@ async def test_create_flow_uploads_md5_and_duplicate_names(api: Api) -> None:
         "placements": ["PLACEMENT_TIKTOK"],
         "location_ids": ["6252001"],
         "promotion_type": "WEBSITE",
-        "pixel_id": "1",
+        "pixel_id": pixel,
         "optimization_event": "COMPLETE_PAYMENT",
     }
+    err(await api.post("adgroup/create/", {**ag_body, "pixel_id": "1"}), 40002)
     err(await api.post("adgroup/create/", {**ag_body, "location_ids": []}), 40002)
     err(
         await api.post("adgroup/create/", {**ag_body, "schedule_type": "SCHEDULE_START_END"}), 40002
