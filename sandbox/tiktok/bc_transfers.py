@@ -43,13 +43,14 @@ a REFUND, and bc/transaction/get's ``transaction_summary.amount_paid`` counts th
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sandbox.tiktok.balances import current_balance
 from sandbox.tiktok.core import Ctx, route
 from sandbox.tiktok.errors import NO_PERMISSION, ApiError, param_error
 from sandbox.tiktok.model import BusinessCenter
+from sandbox.tiktok.params import decimal_of
 from sandbox.tiktok.payments import _bc, bc_balance, money
 
 CENT = Decimal("0.01")
@@ -62,12 +63,9 @@ def _amount(value: Any, name: str) -> Decimal:
     """A positive amount (a JSON number or numeric string), rounded to cents."""
     if value is None:
         return Decimal(0)
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    if not isinstance(value, int | float | str):
         raise param_error(f"{name} should be a number.")
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        raise param_error(f"{name} should be a number.") from None
+    number = decimal_of(name, value)
     if not number.is_finite() or number <= 0:
         raise param_error(f"{name} should be greater than 0.")
     rounded = number.quantize(CENT, ROUND_HALF_UP)

@@ -208,12 +208,17 @@ def set_create(ctx: Ctx) -> Any:
     return _set_row(_reread(ctx, cat), sid)
 
 
+def _one(rows: list[dict[str, Any]], key: str, value: str, what: str) -> dict[str, Any]:
+    """The row of a record's list (sets, feeds) whose `key` is `value`, else 40007."""
+    for row in rows:
+        if row[key] == value:
+            return row
+    raise ApiError(NOT_EXIST, f"{what} {value} does not exist.")
+
+
 def _stored_set(rec: dict[str, Any], set_id: str) -> dict[str, Any]:
     """A set of a record by id, else 40007."""
-    for s in rec["sets"]:
-        if s["product_set_id"] == set_id:
-            return s
-    raise ApiError(NOT_EXIST, f"Product set {set_id} does not exist.")
+    return _one(rec["sets"], "product_set_id", set_id, "Product set")
 
 
 @route("catalog/set/update/", "POST")
@@ -331,10 +336,7 @@ def _feed_public(ctx: Ctx, rec: dict[str, Any], feed: dict[str, Any]) -> dict[st
 
 def _feed_of(rec: dict[str, Any], feed_id: str) -> dict[str, Any]:
     """A feed of a catalog by id, else 40007."""
-    for feed in rec["feeds"]:
-        if feed["feed_id"] == feed_id:
-            return feed
-    raise ApiError(NOT_EXIST, f"Feed {feed_id} does not exist.")
+    return _one(rec["feeds"], "feed_id", feed_id, "Feed")
 
 
 @route("catalog/feed/create/", "POST")

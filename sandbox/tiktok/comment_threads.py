@@ -41,7 +41,14 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.tiktok.api_account import page_args, paginate
-from sandbox.tiktok.comments import NOT_EXIST, OWN_USER, _known, _view, raw_comment
+from sandbox.tiktok.comments import (
+    NOT_EXIST,
+    OWN_USER,
+    _known,
+    _view,
+    check_target,
+    raw_comment,
+)
 from sandbox.tiktok.core import Ctx, route
 from sandbox.tiktok.errors import ApiError, param_error
 from sandbox.tiktok.model import Ad
@@ -79,13 +86,7 @@ def comment_delete(ctx: Ctx) -> Any:
     identity_type = p.enum("identity_type", IDENTITY_TYPES, required=True)
     identity_id = p.req("identity_id")
     ad, raw = _comment(ctx, adv.advertiser_id, cid)
-    view = view_of(ctx, ad, raw)
-    if ad_id != ad.ad_id:
-        raise param_error(f"Comment {cid} is not a comment of ad {ad_id}.")
-    if item_id != view["tiktok_item_id"]:
-        raise param_error(f"Comment {cid} is not a comment of video {item_id}.")
-    if (identity_type, identity_id) != (view["identity_type"], view["identity_id"]):
-        raise param_error("identity_type and identity_id should be the ad's identity.")
+    check_target(cid, ad, ad_id, item_id, identity_type, identity_id)
     if raw["user"] != OWN_USER:
         raise param_error("You can only delete your own comments.")
     ctx.world.comment_deleted[cid] = ctx.now

@@ -129,6 +129,18 @@ def identity_of(ad: Ad) -> tuple[str, str]:
             str(ad.extra.get("identity_id", "")))
 
 
+def check_target(cid: str, ad: Ad, ad_id: str, item_id: str, identity_type: str | None,
+                 identity_id: str) -> None:
+    """A comment/post or comment/delete names the comment's ad, its video and the ad's identity,
+    as comment/list answers them (40002 otherwise [U: the code])."""
+    if ad_id != ad.ad_id:
+        raise param_error(f"Comment {cid} is not a comment of ad {ad_id}.")
+    if item_id != item_id_of(ad):
+        raise param_error(f"Comment {cid} is not a comment of video {item_id}.")
+    if (identity_type, identity_id) != identity_of(ad):
+        raise param_error("identity_type and identity_id should be the ad's identity.")
+
+
 def _view(ctx: Ctx, ad: Ad, c: dict[str, Any], original: str = "0") -> dict[str, Any]:
     """A comment as comment/list answers it (the response_rule's fields)."""
     w = ctx.world
@@ -359,14 +371,7 @@ def comment_post(ctx: Ctx) -> Any:
     ad = _known(ctx, original)
     if ad is None or ad.advertiser_id != adv.advertiser_id:
         raise ApiError(NOT_EXIST, f"Comment {original} does not exist.")
-    # The comment must be the ad's and its video's, and the identity the ad's, as comment/list
-    # answers them (comment/delete checks the same; 40002 [U: the code]).
-    if ad_id != ad.ad_id:
-        raise param_error(f"Comment {original} is not a comment of ad {ad_id}.")
-    if item_id != item_id_of(ad):
-        raise param_error(f"Comment {original} is not a comment of video {item_id}.")
-    if (identity_type, identity_id) != identity_of(ad):
-        raise param_error("identity_type and identity_id should be the ad's identity.")
+    check_target(original, ad, ad_id, item_id, identity_type, identity_id)
     if identity_type not in REPLY_IDENTITY_TYPES:  # the yml's description [U: the code]
         raise param_error("Only ads of a CUSTOMIZED_USER or TT_USER identity can be replied to.")
     if original in ctx.world.comment_replies:  # "reply to first-level comments" [U: the code]

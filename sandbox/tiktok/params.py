@@ -120,16 +120,7 @@ class Params:
             if required:
                 raise param_error(f"{name} is required.")
             return None
-        value = self.src[name]
-        if isinstance(value, bool):
-            raise param_error(f"{name} should be a number.")
-        try:
-            number = Decimal(str(value))
-        except InvalidOperation:
-            raise param_error(f"{name} should be a number.") from None
-        if not number.is_finite() or number < 0:
-            raise param_error(f"{name} should be a non-negative number.")
-        return number
+        return non_negative(name, self.src[name])
 
     def enum(
         self, name: str, allowed: Iterable[str], required: bool = False, default: str | None = None
@@ -184,6 +175,24 @@ class Params:
         if value is None:
             return None
         return parse_utc(name, value)
+
+
+def decimal_of(name: str, value: Any) -> Decimal:
+    """A number sent as a JSON number or numeric string (a boolean is not one)."""
+    if isinstance(value, bool):
+        raise param_error(f"{name} should be a number.")
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise param_error(f"{name} should be a number.") from None
+
+
+def non_negative(name: str, value: Any) -> Decimal:
+    """An amount of money or a count: a finite number ≥ 0."""
+    number = decimal_of(name, value)
+    if not number.is_finite() or number < 0:
+        raise param_error(f"{name} should be a non-negative number.")
+    return number
 
 
 def parse_utc(name: str, value: str) -> float:

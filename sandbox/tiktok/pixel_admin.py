@@ -49,14 +49,13 @@ a pixel (none is documented).
 from __future__ import annotations
 
 import hashlib
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sandbox.tiktok import pixels
 from sandbox.tiktok.core import Ctx, route
 from sandbox.tiktok.errors import NOT_EXIST, PARAM_ERROR, ApiError, param_error
 from sandbox.tiktok.model import Advertiser
-from sandbox.tiktok.params import EMOJI
+from sandbox.tiktok.params import EMOJI, non_negative
 
 NAME_MAX = 40  # Go SDK model/pixel/create.go, update.go, event_update.go [L]
 PIXEL_ID_BASE = 7_317_600_000_000_000_000
@@ -125,12 +124,7 @@ def _money(value: Any, field: str) -> str | None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise param_error(f"{field} should be a string.")
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        raise param_error(f"{field} should be a number.") from None
-    if not number.is_finite() or number < 0:
-        raise param_error(f"{field} should be a non-negative number.")
+    non_negative(field, value)
     return str(value)
 
 

@@ -135,7 +135,7 @@ async def test_create_rename_delete_a_catalog(emu: Emu, raw: Api) -> None:
     good = {"bc_id": bc, "name": "X", "catalog_type": "ECOM",
             "catalog_conf": {"region_code": "US", "currency": "USD"}}
     for bad in ({"name": ""}, {"name": "n" * 129}, {"catalog_type": "SHOES"},
-                {"catalog_conf": {"region_code": "US", "currency": "XXX"}},
+                {"catalog_conf": {"region_code": "US", "currency": "QQQ"}},
                 {"catalog_conf": {"region_code": "usa", "currency": "USD"}},
                 {"catalog_conf": {"currency": "USD", "region_code": "US", "channel": "WEB"}}):
         err(await raw.post("catalog/create/", {**good, **bad}), 40002)
