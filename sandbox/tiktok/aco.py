@@ -30,12 +30,14 @@ Guesses, tagged [U] where they are made below: the CTA list answers as ``call_to
 (the request's name; the Go SDK's JSON tag says ``call_to_action``); the size limits of the
 lists; one ACO ad per ad group (created again = refused, use update); a video needs its cover
 image as in ad/create (spec §4.9); ad groups of the account without ACO creatives are left out
-of get; the last enabled video/image or ad text cannot be disabled; ``material_status`` answers
-as a list. TikTok generates the ads from these materials: here that is one ad in
-``World.ads`` with ``is_aco: true`` (ad/get, ad/status/update, delivery and reports see it like
-any ad [U]: how many ads TikTok lists for one ACO ad group is not documented to us), showing
-the first enabled video or image, the enabled texts as ``ad_texts``, the first as ``ad_text``;
-its report attribute ``is_aco`` is "true".
+of get; a deleted ad group (or one under a deleted campaign) is refused by get as an unknown one
+and its materials are forgotten when it is deleted (api_entities.drop_aco); the last enabled
+video/image or ad text cannot be disabled; ``material_status`` answers as a list. TikTok
+generates the ads from these materials: here that is one ad in ``World.ads`` with
+``is_aco: true`` (ad/get, ad/status/update, delivery and reports see it like any ad [U]: how
+many ads TikTok lists for one ACO ad group is not documented to us), showing the first enabled
+video or image, the enabled texts as ``ad_texts``, the first as ``ad_text``; its report
+attribute ``is_aco`` is "true".
 """
 
 from __future__ import annotations
@@ -46,9 +48,10 @@ from typing import Any
 from sandbox.tiktok.api_ads import _web_url
 from sandbox.tiktok.api_entities import adgroup_of
 from sandbox.tiktok.core import Ctx, route
+from sandbox.tiktok.entity_reads import ag_state
 from sandbox.tiktok.entity_values import CTAS
 from sandbox.tiktok.errors import ApiError, param_error
-from sandbox.tiktok.model import DISABLE, ENABLE, Ad, AdGroup, Advertiser, History
+from sandbox.tiktok.model import DELETE, DISABLE, ENABLE, Ad, AdGroup, Advertiser, History
 from sandbox.tiktok.params import EMOJI, Params, check_str_list
 
 # List sizes [U]: Ads Manager's ACO takes up to 10 videos, 10 images and 5 ad texts; the API
@@ -433,6 +436,20 @@ def _aco_group(ctx: Ctx, adv: Advertiser, ag_id: str) -> AdGroup:
     return ag
 
 
+def _live_group(ctx: Ctx, adv: Advertiser, ag_id: str) -> AdGroup:
+    """An ad group of this account that is not deleted (nor under a deleted campaign).
+
+    What ad/aco/get answers for a deleted ad group is documented nowhere we could read (no
+    ad_aco_get.yml upstream; the Go SDK's model/ad/aco/get.go says nothing): it is refused as
+    an unknown ad group, 40002 [U]; its materials are forgotten when it is deleted
+    (api_entities.drop_aco).
+    """
+    ag = adgroup_of(ctx, adv, ag_id, writable=False)  # another account's id -> 40002
+    if DELETE in ag_state(ctx, ag):
+        raise param_error(f"adgroup_id {ag_id} does not exist.")
+    return ag
+
+
 # ---------------------------------------------------------------- routes
 
 
@@ -478,7 +495,7 @@ def aco_get(ctx: Ctx) -> Any:
     w = ctx.world
     out = []
     for ag_id in dict.fromkeys(ids):
-        adgroup_of(ctx, adv, ag_id, writable=False)  # another account's id -> 40002
+        _live_group(ctx, adv, ag_id)
         rec = w.aco_groups.get(ag_id)
         if rec is not None:  # an ad group without ACO creatives is left out [U]
             out.append(_answer(rec))

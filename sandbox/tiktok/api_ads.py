@@ -28,7 +28,8 @@ from urllib.parse import urlsplit
 from sandbox.tiktok import catalogs
 from sandbox.tiktok.api_entities import adgroup_of, earlier_create
 from sandbox.tiktok.core import Ctx, route
-from sandbox.tiktok.entity_reads import ad_dict, ag_state, material_mode
+from sandbox.tiktok.entity_filters import material_mode
+from sandbox.tiktok.entity_reads import ad_dict, ag_state
 from sandbox.tiktok.entity_values import ACTIONS, AD_FORMATS, CTAS, IDENTITY_TYPES
 from sandbox.tiktok.errors import (
     AD_NUMBER_LIMIT,

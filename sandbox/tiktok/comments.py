@@ -33,9 +33,9 @@ Endpoints:
   bububa/tiktok-business says), ``text``, ``identity_type``, ``identity_id``. The ad, the video
   and the identity must be the comment's as comment/list answers them, the identity a
   CUSTOMIZED_USER or TT_USER one, and the comment a first-level one (the yml's description);
-  a mismatch is 40002 [U: the code]. Answers the new reply as comment/list shows it [U: the
-  yml's response_rule reads ``data.comment`` {comment_id, create_time, reply_to_comment_id,
-  text, tiktok_item_id}; the Go SDK's PostResponse reads ``data`` as a Comment].
+  a mismatch is 40002 [U: the code]. Answers the yml's response_rule: ``data.comment``
+  {comment_id, create_time, reply_to_comment_id, text, tiktok_item_id} (the Go SDK's
+  PostResponse reads ``data`` as a list Comment instead; TTPulse reads nothing of it).
 * The rest of Comment management lives in comment_threads.py (comment/delete, comment/reference),
   comment_tasks.py (export tasks) and blocked_words.py; here it shows as: a deleted comment is
   left out of the list, of ``replies`` and of every lookup (40007); ``can_delete`` is true for
@@ -381,4 +381,17 @@ def comment_post(ctx: Ctx) -> Any:
     reply = {"comment_id": cid, "at": ctx.now, "text": text, "user": OWN_USER,
              "likes": 0, "original": original, "ad_id": ad.ad_id}
     ctx.world.comment_replies[cid] = reply
-    return _view(ctx, ad, reply, original)
+    return {"comment": _posted(ad, reply)}
+
+
+def _posted(ad: Ad, reply: dict[str, Any]) -> dict[str, Any]:
+    """The new reply as comment_post.yml's response_rule answers it: ``data.comment`` with
+    comment_id, create_time, reply_to_comment_id, text, tiktok_item_id (nothing else); the time
+    in comment/list's format [U: the yml gives no type]."""
+    return {
+        "comment_id": reply["comment_id"],
+        "create_time": fmt_time(reply["at"]),
+        "reply_to_comment_id": reply["original"],
+        "text": reply["text"],
+        "tiktok_item_id": item_id_of(ad),
+    }

@@ -8,7 +8,8 @@ from typing import Any
 
 from sandbox.tiktok.api_account import page_args, paginate
 from sandbox.tiktok.core import Ctx, route
-from sandbox.tiktok.entity_values import BILLING, BUYING_TYPES, EXTRA_FIELDS, OBJECTIVES, PRIMARY
+from sandbox.tiktok.entity_filters import ad_filter, adgroup_filter, campaign_filter
+from sandbox.tiktok.entity_values import EXTRA_FIELDS, OBJECTIVES, PRIMARY
 from sandbox.tiktok.errors import param_error
 from sandbox.tiktok.model import (
     DELETE,
@@ -390,26 +391,6 @@ def _creation_window(filt: dict[str, Any]) -> tuple[float, float]:
     return lo, hi
 
 
-# ``creative_material_mode`` values: CUSTOM, DYNAMIC (ACO) and SMART_CREATIVE (Go SDK
-# bububa/tiktok-business model/ad/get.go, filter of ad/get; spec §4.5 / §4.8 list the filter).
-MATERIAL_MODES = ("CUSTOM", "DYNAMIC", "SMART_CREATIVE")
-
-
-def material_mode(ag: AdGroup) -> str:
-    """An ad group's ``creative_material_mode`` (``CUSTOM`` when not set, spec §4.6)."""
-    return str(ag.extra.get("creative_material_mode") or "CUSTOM")
-
-
-def _mode_wanted(filt: dict[str, Any]) -> str | None:
-    """The ``filtering.creative_material_mode`` asked for, validated."""
-    want = filt.get("creative_material_mode")
-    if want is None:
-        return None
-    if want not in MATERIAL_MODES:
-        raise param_error("filtering.creative_material_mode is invalid.")
-    return str(want)
-
-
 def _objective_ok(filt: dict[str, Any], objective: str) -> bool:
     """objective_type filter; WEB_CONVERSIONS and CONVERSIONS match each other (spec §4.0)."""
     want = filt.get("objective_type")
@@ -419,14 +400,6 @@ def _objective_ok(filt: dict[str, Any], objective: str) -> bool:
         raise param_error("filtering.objective_type is invalid.")
     same = {"WEB_CONVERSIONS", "CONVERSIONS"}
     return want == objective or (want in same and objective in same)
-
-
-def _buying_types(filt: dict[str, Any]) -> None:
-    """Validate buying_types (spec §4.1: RESERVATION_TOP_VIEW must be alone)."""
-    if "buying_types" in filt:
-        bt = check_str_list("filtering.buying_types", filt["buying_types"], allowed=BUYING_TYPES)
-        if bt and "RESERVATION_TOP_VIEW" in bt and len(bt) > 1:
-            raise param_error("filtering.buying_types: RESERVATION_TOP_VIEW must be used alone.")
 
 
 def _list_response(
@@ -460,10 +433,10 @@ def campaign_get(ctx: Ctx) -> Any:
     filt = p.obj("filtering")
     ids = _ids(filt, "campaign_ids", ctx)
     ok = status_filter(filt, "CAMPAIGN_STATUS_")
-    _buying_types(filt)
     lo, hi = _creation_window(filt)
     name = str(filt.get("campaign_name", "")).lower()
     w = ctx.world
+    wanted = campaign_filter(filt, w)  # the other filtering fields (entity_filters.py)
     out = []
     for cid in ids if ids is not None else w.campaigns_by_adv.get(adv.advertiser_id, []):
         c = w.campaigns.get(cid)
@@ -473,7 +446,7 @@ def campaign_get(ctx: Ctx) -> Any:
             continue
         if not (lo <= c.create_time <= hi) or not _objective_ok(filt, c.objective_type):
             continue
-        if ok(camp_secondary(c)):
+        if wanted(c) and ok(camp_secondary(c)):
             out.append(c)
     rows = [campaign_dict(ctx, c) for c in _sorted(out)]
     return _list_response(ctx, rows, fields)
@@ -514,26 +487,17 @@ def adgroup_get(ctx: Ctx) -> Any:
     camp_ids = _ids(filt, "campaign_ids", ctx)
     ag_ids = _ids(filt, "adgroup_ids", ctx)
     ok = status_filter(filt, "ADGROUP_STATUS_")
-    _buying_types(filt)
     lo, hi = _creation_window(filt)
     name = str(filt.get("adgroup_name", "")).lower()
-    goal = filt.get("optimization_goal")
-    billing = check_str_list(
-        "filtering.billing_events", filt.get("billing_events"), allowed=BILLING
-    )
-    mode = _mode_wanted(filt)
     w = ctx.world
+    wanted = adgroup_filter(filt, w)  # the other filtering fields (entity_filters.py)
     out = []
     for ag in _adgroups_of(ctx, adv, camp_ids):
         if ag_ids is not None and ag.adgroup_id not in ag_ids:
             continue
         if name and name not in ag.name.lower():
             continue
-        if (goal and ag.optimization_goal != goal) or (billing and ag.billing_event not in billing):
-            continue
-        if mode and material_mode(ag) != mode:
-            continue
-        if not (lo <= ag.create_time <= hi):
+        if not wanted(ag) or not (lo <= ag.create_time <= hi):
             continue
         if not _objective_ok(filt, w.campaigns[ag.campaign_id].objective_type):
             continue
@@ -566,8 +530,6 @@ def ad_get(ctx: Ctx) -> Any:
     ag_ids = _ids(filt, "adgroup_ids", ctx)
     ad_ids = _ids(filt, "ad_ids", ctx)
     ok = status_filter(filt, "AD_STATUS_")
-    _buying_types(filt)
-    mode = _mode_wanted(filt)  # the ad group's creative_material_mode (ACO = DYNAMIC)
     lo, hi = _creation_window(filt)
     modified_after = (
         parse_utc("filtering.modified_after", filt["modified_after"])
@@ -575,6 +537,7 @@ def ad_get(ctx: Ctx) -> Any:
         else float("-inf")
     )
     w = ctx.world
+    wanted = ad_filter(filt, w)  # the other filtering fields (entity_filters.py)
     out = []
     if ad_ids is not None:
         candidates: Iterable[Ad] = (w.ads[a] for a in ad_ids if a in w.ads)
@@ -591,9 +554,7 @@ def ad_get(ctx: Ctx) -> Any:
             continue
         if not _objective_ok(filt, w.campaigns[ad.campaign_id].objective_type):
             continue
-        if mode and material_mode(w.adgroups[ad.adgroup_id]) != mode:
-            continue
-        if ok(ad_secondary(ctx, ad)):
+        if wanted(ad) and ok(ad_secondary(ctx, ad)):
             out.append(ad)
     out = _sorted(out)
     page, size = page_args(p, 1000, 10)

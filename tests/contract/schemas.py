@@ -496,6 +496,26 @@ class CommentList(_Obj):
     page_info: PageInfo
 
 
+class PostedComment(_Obj):
+    """comment_post.yml response_rule `comment` (SDK yml_files): exactly these fields."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    comment_id: NumericId
+    create_time: UtcTime
+    reply_to_comment_id: NumericId
+    text: StrictStr
+    tiktok_item_id: NumericId
+
+
+class CommentPost(_Obj):
+    """comment/post/: `data.comment` (comment_post.yml response_rule)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    comment: PostedComment
+
+
 class ReplyUser(_Obj):
     """comment_reference.yml `reply_user_info`."""
 
@@ -786,7 +806,7 @@ SUCCESS_SCHEMAS: dict[str, type[_Obj] | None] = {
     "comment/list/": CommentList,
     "comment/status/update/": Empty,
     "comment/pin/": Empty,  # the emulator's comment_pin "endpoint" way [U]
-    "comment/post/": Comment,
+    "comment/post/": CommentPost,
     "comment/delete/": Empty,
     "comment/reference/": CommentReference,
     "comment/task/create/": CommentTaskId,

@@ -470,3 +470,99 @@ async def test_ordinary_ad_calls_leave_aco_ad_groups_to_the_aco_endpoints(emu: E
     [back] = ok(await call(ads_api.ad_get, s.adv, s.token,
                            filtering={"ad_ids": [aco_ad["ad_id"]]}))["list"]
     assert back["ad_name"] == "SDK | ACO ad"
+
+
+async def test_adgroup_create_refuses_an_unknown_creative_material_mode(emu: Emu) -> None:
+    """creative_material_mode is CUSTOM, DYNAMIC or SMART_CREATIVE (Go SDK
+    model/adgroup/create.go); anything else is TikTok's parameter error and makes nothing."""
+    s = await _setup(emu)
+    groups = sdk.AdgroupApi(s.api)
+    before = ok(await call(groups.adgroup_get, s.adv, s.token, page_size=1000))["page_info"]
+    with pytest.raises(TiktokSDKError, match=r"40002.*creative_material_mode"):
+        await _group(s.api, s.token, s.adv, s.campaign_id, "Robot group", "ROBOT")
+    after = ok(await call(groups.adgroup_get, s.adv, s.token, page_size=1000))["page_info"]
+    assert after["total_number"] == before["total_number"]
+    smart = await _group(s.api, s.token, s.adv, s.campaign_id, "Smart group", "SMART_CREATIVE")
+    [got] = ok(await call(groups.adgroup_get, s.adv, s.token,
+                          filtering={"adgroup_ids": [smart]}))["list"]
+    assert got["creative_material_mode"] == "SMART_CREATIVE"
+
+
+async def test_adgroup_update_switches_the_material_mode_while_the_group_has_no_ads(
+    emu: Emu,
+) -> None:
+    """AdgroupUpdateBody.creative_material_mode (the installed SDK): applied and validated; the
+    mode decides which endpoint makes the ads, so it changes only while there are none."""
+    s = await _setup(emu)
+    groups = sdk.AdgroupApi(s.api)
+
+    def update(group: str, mode: str) -> sdk.AdgroupUpdateBody:
+        return sdk.AdgroupUpdateBody(advertiser_id=s.adv, adgroup_id=group,
+                                     creative_material_mode=mode)
+
+    await _refused(groups.adgroup_update, s.token, body=update(s.custom_group, "ROBOT"),
+                   match="40002.*creative_material_mode")
+    done = ok(await call(groups.adgroup_update, s.token, body=update(s.custom_group, "DYNAMIC")))
+    assert done["creative_material_mode"] == "DYNAMIC"
+    [got] = ok(await call(groups.adgroup_get, s.adv, s.token,
+                          filtering={"adgroup_ids": [s.custom_group]}))["list"]
+    assert got["creative_material_mode"] == "DYNAMIC"
+    # Now an ACO ad group: its ads come from ad/aco/create; then the mode is fixed.
+    ok(await call(sdk.AdAcoApi(s.api).ad_aco_create, s.token,
+                  body=sdk.AdAcoBody(**_body(s, adgroup_id=s.custom_group))))
+    await _refused(groups.adgroup_update, s.token, body=update(s.custom_group, "CUSTOM"),
+                   match="40002.*already has ads")
+    # The other way: an ordinary ad keeps a CUSTOM group out of ACO.
+    plain = await _group(s.api, s.token, s.adv, s.campaign_id, "Plain group", "CUSTOM")
+    creative = {
+        "ad_name": "SDK | plain", "ad_format": "SINGLE_VIDEO", "ad_text": "Try it today",
+        "identity_id": s.identity["identity_id"], "identity_type": "CUSTOMIZED_USER",
+        "video_id": s.video["video_id"], "image_ids": [s.cover], "call_to_action": "LEARN_MORE",
+        "landing_page_url": "https://example.com/offer",
+    }
+    ok(await call(sdk.AdApi(s.api).ad_create, s.token, body=sdk.AdCreateBody(
+        advertiser_id=s.adv, adgroup_id=plain, creatives=[creative])))
+    await _refused(groups.adgroup_update, s.token, body=update(plain, "DYNAMIC"),
+                   match="40002.*already has ads")
+    [got] = ok(await call(groups.adgroup_get, s.adv, s.token,
+                          filtering={"adgroup_ids": [plain]}))["list"]
+    assert got["creative_material_mode"] == "CUSTOM"
+
+
+async def _aco_made(s: Setup) -> dict[str, Any]:
+    """ACO creatives on the setup's DYNAMIC ad group, served by ad/aco/get."""
+    aco = sdk.AdAcoApi(s.api)
+    made = ok(await call(aco.ad_aco_create, s.token, body=sdk.AdAcoBody(**_body(s))))
+    assert ok(await call(aco.ad_aco_get, s.adv, [s.aco_group], s.token))["list"] == [made]
+    return made
+
+
+async def test_a_deleted_aco_ad_group_is_no_longer_served(emu: Emu) -> None:
+    """adgroup/status/update DELETE: ad/aco/get refuses the group as an unknown one [U] and the
+    world forgets its materials."""
+    s = await _setup(emu)
+    await _aco_made(s)
+    ok(await call(sdk.AdgroupApi(s.api).adgroup_status_update, s.token,
+                  body=sdk.AdgroupStatusUpdateBody(advertiser_id=s.adv,
+                                                   adgroup_ids=[s.aco_group],
+                                                   operation_status="DELETE")))
+    aco = sdk.AdAcoApi(s.api)
+    await _refused(aco.ad_aco_get, s.adv, [s.aco_group], s.token, match="40002.*not exist")
+    await _refused(aco.ad_aco_get, s.adv, [s.custom_group, s.aco_group], s.token,
+                   match="40002.*not exist")
+    assert s.aco_group not in emu.state.aco_groups
+    assert ok(await call(aco.ad_aco_get, s.adv, [s.custom_group], s.token))["list"] == []
+
+
+async def test_deleting_the_campaign_deletes_its_aco_materials(emu: Emu) -> None:
+    """campaign/status/update DELETE deletes its ad groups (ADGROUP_STATUS_CAMPAIGN_DELETE):
+    their ACO materials go with them."""
+    s = await _setup(emu)
+    await _aco_made(s)
+    ok(await call(sdk.CampaignCreationApi(s.api).campaign_status_update, s.token,
+                  body=sdk.CampaignStatusUpdateBody(advertiser_id=s.adv,
+                                                    campaign_ids=[s.campaign_id],
+                                                    operation_status="DELETE")))
+    await _refused(sdk.AdAcoApi(s.api).ad_aco_get, s.adv, [s.aco_group], s.token,
+                   match="40002.*not exist")
+    assert s.aco_group not in emu.state.aco_groups

@@ -75,8 +75,11 @@ def _post_body(adv: str, c: dict[str, Any], text: str) -> dict[str, Any]:
 
 
 async def _reply(api: Api, adv: str, c: dict[str, Any], text: str) -> dict[str, Any]:
-    """Reply to a comment with comment/post (the advertiser's own comment)."""
-    return dict(ok(await api.post("comment/post/", _post_body(adv, c, text))))
+    """Reply to a comment with comment/post (the advertiser's own comment); the reply as
+    comment/list then shows it (comment/post answers only comment_post.yml's few fields)."""
+    posted = ok(await api.post("comment/post/", _post_body(adv, c, text)))["comment"]
+    listed = await _all(api, adv, str(c["adgroup_id"]), comment_type=["REPLY"])
+    return next(x for x in listed if x["comment_id"] == posted["comment_id"])
 
 
 def _delete_body(adv: str, c: dict[str, Any]) -> dict[str, Any]:
@@ -161,6 +164,26 @@ async def test_post_checks_every_field_comment_post_yml_requires(emu: Emu, api: 
     err(await api.post("comment/post/", _post_body(adv, reply, "again")), 40002)
     replies = ok(await _list(api, adv, group, comment_type=["REPLY"]))["comments"]
     assert [r["comment_id"] for r in replies] == [reply["comment_id"]]
+
+
+async def test_post_answers_data_comment_as_comment_post_yml(emu: Emu, api: Api) -> None:
+    """comment_post.yml's response_rule: ``data.comment`` = {comment_id, create_time,
+    reply_to_comment_id, text, tiktok_item_id}, nothing more; comment/list agrees."""
+    adv, group = await _scene(emu, api)
+    c = ok(await _list(api, adv, group, comment_type=["COMMENT"]))["comments"][0]
+    data = ok(await api.post("comment/post/", _post_body(adv, c, "See you soon")))
+    assert list(data) == ["comment"]
+    posted = data["comment"]
+    assert sorted(posted) == ["comment_id", "create_time", "reply_to_comment_id", "text",
+                              "tiktok_item_id"]
+    assert posted["reply_to_comment_id"] == c["comment_id"]
+    assert posted["text"] == "See you soon"
+    assert posted["tiktok_item_id"] == c["tiktok_item_id"]
+    [listed] = [x for x in await _all(api, adv, group, comment_type=["REPLY"])
+                if x["comment_id"] == posted["comment_id"]]
+    assert listed["create_time"] == posted["create_time"]
+    assert (listed["content"], listed["original_comment_id"]) == ("See you soon",
+                                                                  c["comment_id"])
 
 
 async def test_reference_answers_a_thread_as_the_list_shows_it(emu: Emu, api: Api) -> None:

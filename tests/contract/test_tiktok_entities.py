@@ -8,10 +8,14 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import business_api_client as sdk
 import pytest
 
 from core.tiktok import Advertiser, InvalidRequestError, TikTokClient
 from tests.contract.conftest import Emu, ResponseChecker
+from tests.contract.raw_api import Api
+from tests.contract.test_official_sdk import call, ok
+from tests.contract.test_official_sdk_aco import Setup, _setup
 
 
 def tiny_png(width: int = 4, height: int = 4) -> bytes:
@@ -225,3 +229,150 @@ async def test_upload_signature_and_duplicate_name(emu: Emu, client: TikTokClien
     with pytest.raises(InvalidRequestError) as info:
         await client.upload_image_file(token, adv.advertiser_id, tiny_png(), "dup.png")
     assert info.value.code == 40911
+
+
+FIXED_CLOCK = {"fixture": "demo", "now": "2026-11-30T12:00:00Z"}
+
+
+async def _listed(api: Api, path: str, adv: str, key: str, **filtering: Any) -> set[str]:
+    """The ids (``key``) a get answers for this filtering, every page in one."""
+    body = await api.get(path, advertiser_id=adv, page_size=1000, filtering=filtering)
+    assert body["code"] == 0, body
+    return {str(row[key]) for row in body["data"]["list"]}
+
+
+async def _refused_filter(api: Api, path: str, adv: str, **filtering: Any) -> None:
+    """The get refuses this filtering with TikTok's parameter error."""
+    body = await api.get(path, advertiser_id=adv, filtering=filtering)
+    assert body["code"] == 40002 and body["data"] == {}, body
+    assert next(iter(filtering)) in body["message"]
+
+
+async def _filter_scene(emu: Emu) -> tuple[Setup, str, str, str, str]:
+    """The ACO setup's campaign plus an app ad group (INSTALL, OCPM, a cost cap) with one ad,
+    and in the CUSTOM (website) group an ad with a landing page and one with an instant page:
+    (setup, app group, app ad, website ad, instant-page ad)."""
+    s = await _setup(emu)
+    app_group = ok(await call(sdk.AdgroupApi(s.api).adgroup_create, s.token,
+                              body=sdk.AdgroupCreateBody(
+        advertiser_id=s.adv, campaign_id=s.campaign_id, adgroup_name="App group",
+        promotion_type="APP_ANDROID", placement_type="PLACEMENT_TYPE_AUTOMATIC",
+        location_ids=["6252001"], budget_mode="BUDGET_MODE_DAY", budget=20.0,
+        schedule_type="SCHEDULE_FROM_NOW", schedule_start_time="2026-11-30 13:00:00",
+        optimization_goal="INSTALL", billing_event="OCPM", bid_type="BID_TYPE_CUSTOM",
+        conversion_bid_price=1.0, pacing="PACING_MODE_SMOOTH")))["adgroup_id"]
+    creative = {
+        "ad_format": "SINGLE_VIDEO", "ad_text": "Try it today",
+        "identity_id": s.identity["identity_id"], "identity_type": "CUSTOMIZED_USER",
+        "video_id": s.video["video_id"], "image_ids": [s.cover], "call_to_action": "LEARN_MORE",
+    }
+    made = []
+    for group, extra in ((app_group, {"ad_name": "Filter | app"}),
+                         (s.custom_group, {"ad_name": "Filter | site",
+                                           "landing_page_url": "https://example.com/offer"}),
+                         (s.custom_group, {"ad_name": "Filter | page", "page_id": "7301",
+                                           "landing_page_url": "https://example.com/offer"})):
+        ids = ok(await call(sdk.AdApi(s.api).ad_create, s.token, body=sdk.AdCreateBody(
+            advertiser_id=s.adv, adgroup_id=group, creatives=[{**creative, **extra}])))["ad_ids"]
+        made.append(str(ids[0]))
+    return s, str(app_group), made[0], made[1], made[2]
+
+
+@pytest.mark.parametrize("emulator_options", [FIXED_CLOCK])
+async def test_ad_get_honours_every_documented_filter(emu: Emu, api: Api) -> None:
+    """FilteringAdGet (SDK repo python_sdk/docs, the installed SDK's billing_events; Go SDK
+    model/ad/get.go): optimization_goal, billing_events and destination are the ad group's,
+    campaign_system_origins and buying_types the campaign's, ad_name a fuzzy match."""
+    s, _app_group, app_ad, site_ad, page_ad = await _filter_scene(emu)
+    mine = {"campaign_ids": [s.campaign_id]}
+
+    async def ads(**filtering: Any) -> set[str]:
+        return await _listed(api, "ad/get/", s.adv, "ad_id", **mine, **filtering)
+
+    assert await ads() == {app_ad, site_ad, page_ad}
+    assert await ads(optimization_goal="INSTALL") == {app_ad}
+    assert await ads(optimization_goal="CLICK") == {site_ad, page_ad}
+    assert await ads(billing_events=["OCPM"]) == {app_ad}
+    assert await ads(billing_events=["CPC", "CPM"]) == {site_ad, page_ad}
+    assert await ads(destination="APP") == {app_ad}
+    assert await ads(destination="WEBSITE") == {site_ad}
+    assert await ads(destination="TIKTOK_INSTANT_PAGE") == {page_ad}
+    assert await ads(destination="PHONE_CALL") == set()
+    assert await ads(campaign_system_origins=["PROMOTE"]) == set()
+    assert await ads(campaign_system_origins=["TT_ADS_PLATFORM", "PROMOTE"]) == {
+        app_ad, site_ad, page_ad}
+    assert await ads(buying_types=["RESERVATION_TOP_VIEW"]) == set()
+    assert await ads(buying_types=["AUCTION"]) == {app_ad, site_ad, page_ad}
+    assert await ads(ad_name="filter | P") == {page_ad}
+    for bad in ({"optimization_goal": "NOPE"}, {"destination": "MOON"},
+                {"billing_events": ["CPX"]}, {"campaign_system_origins": ["ELSEWHERE"]},
+                {"ad_name": 7}):
+        await _refused_filter(api, "ad/get/", s.adv, **bad)
+
+
+@pytest.mark.parametrize("emulator_options", [FIXED_CLOCK])
+async def test_adgroup_get_honours_every_documented_filter(emu: Emu, api: Api) -> None:
+    """FilteringAdgroupGet (SDK repo python_sdk/docs; Go SDK model/adgroup/get.go):
+    bid_strategy, promotion_type (the filter's own values), campaign_system_origins,
+    split_test_enabled, beside the goal / billing / material-mode filters."""
+    s, app_group, *_ = await _filter_scene(emu)
+    mine = {"campaign_ids": [s.campaign_id]}
+    web = {s.aco_group, s.custom_group}
+
+    async def groups(**filtering: Any) -> set[str]:
+        return await _listed(api, "adgroup/get/", s.adv, "adgroup_id", **mine, **filtering)
+
+    assert await groups() == web | {app_group}
+    assert await groups(bid_strategy="BID_STRATEGY_COST_CAP") == {app_group}
+    assert await groups(bid_strategy="BID_STRATEGY_LOWEST_COST") == web
+    assert await groups(promotion_type="APP") == {app_group}
+    assert await groups(promotion_type="WEBSITE") == web
+    assert await groups(promotion_type="INSTANT_FORM") == set()
+    assert await groups(optimization_goal="INSTALL", billing_events=["OCPM"]) == {app_group}
+    assert await groups(campaign_system_origins=["PROMOTE"]) == set()
+    assert await groups(split_test_enabled=True) == set()
+    assert await groups(split_test_enabled=False) == web | {app_group}
+    assert await groups(creative_material_mode="DYNAMIC") == {s.aco_group}
+    for bad in ({"bid_strategy": "BID_STRATEGY_CHEAP"}, {"promotion_type": "APP_ANDROID"},
+                {"optimization_goal": "NOPE"}, {"campaign_system_origins": ["ELSEWHERE"]},
+                {"split_test_enabled": "yes"}):
+        await _refused_filter(api, "adgroup/get/", s.adv, **bad)
+
+
+@pytest.mark.parametrize("emulator_options", [FIXED_CLOCK])
+async def test_campaign_get_honours_every_documented_filter(emu: Emu, api: Api) -> None:
+    """FilteringCampaignGet (SDK repo python_sdk/docs, the installed SDK's
+    targeting_broaden_required; Go SDK model/campaign/get.go)."""
+    s, *_ = await _filter_scene(emu)
+    shop = await api.post("campaign/create/", {
+        "advertiser_id": s.adv, "campaign_name": "Filter | shop", "objective_type":
+        "PRODUCT_SALES", "budget_mode": "BUDGET_MODE_INFINITE", "campaign_product_source":
+        "CATALOG", "sales_destination": "WEBSITE", "campaign_type": "IOS14_CAMPAIGN"})
+    assert shop["code"] == 0, shop
+    shop_id = str(shop["data"]["campaign_id"])
+    both = {s.campaign_id, shop_id}
+
+    async def camps(**filtering: Any) -> set[str]:
+        return both & await _listed(api, "campaign/get/", s.adv, "campaign_id", **filtering)
+
+    assert await camps() == both
+    assert await camps(optimization_goal="INSTALL") == {s.campaign_id}  # its app ad group
+    assert await camps(campaign_type="IOS14_CAMPAIGN") == {shop_id}
+    assert await camps(campaign_type="REGULAR_CAMPAIGN") == {s.campaign_id}
+    assert await camps(campaign_product_source="CATALOG") == {shop_id}
+    assert await camps(campaign_product_source="STORE") == set()
+    assert await camps(sales_destination="WEBSITE") == {shop_id}
+    assert await camps(campaign_system_origins=["PROMOTE"]) == set()
+    assert await camps(buying_types=["RESERVATION_TOP_VIEW"]) == set()
+    assert await camps(is_smart_performance_campaign=True) == set()
+    assert await camps(is_smart_performance_campaign=False) == both
+    assert await camps(split_test_enabled=False) == both
+    assert await camps(targeting_broaden_required=True) == set()
+    assert await camps(creative_campaign_type=["SOMETHING"]) == set()
+    assert await camps(gmv_max_promotion_types=["PRODUCT_GMV_MAX"]) == set()
+    for bad in ({"campaign_type": "ODD_CAMPAIGN"}, {"optimization_goal": "NOPE"},
+                {"campaign_product_source": "CATALOG", "objective_type": "TRAFFIC"},
+                {"sales_destination": "MOON"}, {"campaign_system_origins": ["ELSEWHERE"]},
+                {"is_smart_performance_campaign": "no"},
+                {"gmv_max_promotion_types": ["ALL_GMV_MAX"]}):
+        await _refused_filter(api, "campaign/get/", s.adv, **bad)

@@ -75,8 +75,8 @@ async def test_hide_show_and_reply(api: Api) -> None:
     ok(await api.post("comment/status/update/", {**body, "operation": "PUBLIC"}))
     assert ok(await _list(api, group, comment_status=["HIDDEN"]))["comments"] == []
     err(await api.post("comment/status/update/", {**body, "comment_ids": ["1"]}), 40007)
-    reply = ok(await api.post("comment/post/", _post_body(c, "Thanks! DM us")))
-    assert reply["original_comment_id"] == c["comment_id"]
+    reply = ok(await api.post("comment/post/", _post_body(c, "Thanks! DM us")))["comment"]
+    assert reply["reply_to_comment_id"] == c["comment_id"]
     replies = ok(await _list(api, group, comment_type=["REPLY"]))["comments"]
     assert [r["content"] for r in replies] == ["Thanks! DM us"]
 
@@ -122,7 +122,7 @@ async def test_pin_one_comment_a_video(api: Api) -> None:
     ok(await api.post("comment/status/update/", body))
     ok(await api.post("comment/status/update/", {**body, "operation": "UNPIN"}))
     assert _pinned(ok(await _list(api, group, page_size=100))["comments"]) == []
-    reply = ok(await api.post("comment/post/", _post_body(first, "Thanks")))
+    reply = ok(await api.post("comment/post/", _post_body(first, "Thanks")))["comment"]
     err(await api.post("comment/status/update/", {**body, "comment_ids": [reply["comment_id"]]}),
         40002)
 
