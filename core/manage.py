@@ -17,7 +17,7 @@ import asyncio
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -63,6 +63,7 @@ class ObjectPage:
     pages: int
     total: int
     budgets: bool = True  # whether any of these has a budget to change (core.eligibility)
+    held: frozenset[str] = frozenset()  # ids "pause for today" holds off until midnight
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class ObjectCard:
     campaign: AdObject | None = None  # an ad group's or ad's campaign (where CBO lives)
     budget_blocked: Blocked | None = None
     bid_blocked: Blocked | None = None
+    back_on: datetime | None = None  # paused for today: when it is switched back on
 
 
 async def object_page(
@@ -108,12 +110,19 @@ async def object_page(
         pages_total = await u.stats.manageable(
             account.id, level, parent_id, days.start, days.end, PAGE_SIZE, page * PAGE_SIZE
         )
+        held = await u.rules.held_objects([account.id])
     rows, total = pages_total
     items = [(obj, _totals(sums)) for obj, sums in rows]
     pages = max(1, -(-total // PAGE_SIZE))
     campaign = parent if parent is not None and parent.level == "campaign" else None
     budgets = any(budget_blocked(shape_of(obj, campaign)) is None for obj, _ in items)
-    return ObjectPage(account, level, parent, days, items, page, pages, total, budgets)
+    paused_today = frozenset(
+        obj.object_id
+        for obj, _ in items
+        if obj.operation_status == "DISABLE" and (account.id, level, obj.object_id) in held
+    )
+    return ObjectPage(account, level, parent, days, items, page, pages, total, budgets,
+                      paused_today)
 
 
 async def object_ids(
@@ -164,6 +173,7 @@ async def object_card(
             campaign = await u.stats.object(account.id, "campaign", obj.campaign_id)
         days = resolve(period, clock.now(), account.time_zone, custom)
         sums = await u.stats.objects_sums(account.id, level, [object_id], days.start, days.end)
+        held = await u.rules.held_objects([account.id])
     shape = shape_of(obj, campaign)
     return ObjectCard(
         account,
@@ -173,6 +183,7 @@ async def object_card(
         campaign,
         budget_blocked(shape),
         bid_blocked(shape),
+        held.get((account.id, level, object_id)) if obj.operation_status == "DISABLE" else None,
     )
 
 
@@ -259,6 +270,8 @@ async def propose(
     async with uow() as u:
         found = await u.rules.scope_accounts(user_id, [account_id])
         objs = [await u.stats.object(account_id, level, i) for i in ids]
+        # Pausing for good what "pause for today" holds off is a change: its switch-back goes.
+        held = await u.rules.held_objects([account_id]) if action.kind is ActionKind.PAUSE else {}
         campaigns = {
             c: await u.stats.object(account_id, "campaign", c)
             for c in {o.campaign_id for o in objs if o is not None and level == "adgroup"}
@@ -304,7 +317,7 @@ async def propose(
             continue
         assert change is not None
         current = state.status if change.field == "status" else getattr(state, change.field)
-        if current == change.value:
+        if current == change.value and (account_id, level, obj.object_id) not in held:
             skipped.append(Skipped(obj.object_id, obj.name, Skip.ALREADY))
             continue
         params = _action_json(action)

@@ -33,9 +33,9 @@ def money(amount: Decimal, currency: str, locale: str) -> str:
     return formatter(locale).money(amount, currency)
 
 
-def number(value: Decimal | int, locale: str, digits: int = 0) -> str:
-    """A grouped number with at most `digits` decimals."""
-    return formatter(locale).number(value, digits)
+def number(value: Decimal | int, locale: str, digits: int = 0, fixed: bool = False) -> str:
+    """A grouped number with at most `digits` decimals (exactly `digits` when `fixed`)."""
+    return formatter(locale).number(value, digits, fixed)
 
 
 def percent(value: Decimal, locale: str) -> str:
@@ -84,9 +84,9 @@ class Formatter:
             text = text.rstrip("0").rstrip(".")
         return text.replace(",", "\0").replace(".", self._decimal).replace("\0", self._group)
 
-    def number(self, value: Decimal | int, digits: int = 0) -> str:
-        """As number(value, locale, digits)."""
-        return self._digits(_half_up(Decimal(value), digits), digits, optional=True)
+    def number(self, value: Decimal | int, digits: int = 0, fixed: bool = False) -> str:
+        """As number(value, locale, digits, fixed)."""
+        return self._digits(_half_up(Decimal(value), digits), digits, optional=not fixed)
 
     def percent(self, value: Decimal) -> str:
         """As percent(value, locale)."""

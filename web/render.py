@@ -47,7 +47,9 @@ def setup_templates(app: web.Application, i18n: I18n) -> None:
     env.globals["period_name"] = period_name
     env.globals["blocked_reason"] = blocked_reason  # the chat's words for core.eligibility
     env.filters["money"] = _money
-    env.filters["num"] = lambda v, digits=0: "—" if v is None else _fmt().number(v, digits)
+    env.filters["num"] = (
+        lambda v, digits=0, fixed=False: "—" if v is None else _fmt().number(v, digits, fixed)
+    )
     env.filters["pct"] = lambda v: "—" if v is None else _fmt().percent(v)
     env.filters["raw"] = lambda v: "" if v is None else str(v)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from aiogram import html
 from aiogram.utils.i18n import get_i18n
@@ -83,7 +84,8 @@ def object_list(data: ObjectPage, period: Period, selected: set[str] | None) -> 
         mark = ""
         if selected is not None:
             mark = tick_mark(obj.object_id in selected)
-        status = status_text(obj.operation_status)
+        held = obj.object_id in data.held
+        status = _("⏸ paused for today") if held else status_text(obj.operation_status)
         budget = _budget(obj, acc.currency)
         lines.append(
             f"{mark}{n}. <b>{html.quote(obj.name[:80])}</b>" + (f" · {status}" if status else "")
@@ -175,6 +177,10 @@ def card(data: ObjectCard, period: Period, user_tz: str, now: datetime) -> Scree
         "",
         _("Status: {status}").format(status=status_text(obj.operation_status) or "—"),
     ]
+    if data.back_on is not None:
+        back = data.back_on.astimezone(ZoneInfo(acc.time_zone)).strftime("%d.%m %H:%M")
+        lines.append(_("Paused for today by a rule; back on at {when} (account time).").format(
+            when=back))
     home = data.campaign if data.budget_blocked is Blocked.CAMPAIGN_BUDGET else None
     if home is not None:
         # Campaign budget optimisation: the amount the ad group spends from is the campaign's.
@@ -205,6 +211,9 @@ def card(data: ObjectCard, period: Period, user_tz: str, now: datetime) -> Scree
     sizes = [1]
     if obj.operation_status == "DISABLE":
         kb.button(text=_("▶️ Enable"), callback_data=do.model_copy(update={"x": "e"}))
+        if data.back_on is not None:  # or no switch-back at midnight
+            kb.button(text=_("⏸ Keep paused"), callback_data=do.model_copy(update={"x": "p"}))
+            sizes = [2]
     else:
         kb.button(text=_("⏸ Pause"), callback_data=do.model_copy(update={"x": "p"}))
     if data.budget_blocked is None:
@@ -250,11 +259,18 @@ def list_of(account_id: int, obj: AdObject, period: Period) -> ManageCb:
     return ManageCb(a="ls", id=account_id, l=LEVEL_CODE[obj.level], o=parent, p=period.value)
 
 
+def _kept(row: RuleAction) -> bool:
+    """A pause of what "pause for today" held off (Keep paused): it was off already."""
+    return row.kind == "pause" and row.before.get("status") == "DISABLE"
+
+
 def _value(row: RuleAction, doc: dict[str, str], currency: str) -> str:
     """The value a change is about, from a before/after record."""
     if row.kind in ("budget", "bid"):
         raw = doc.get(row.kind)
         return money(Decimal(raw), currency, _loc()) if raw is not None else "—"
+    if doc is row.before and _kept(row):
+        return _("⏸ paused for today")
     return status_text(doc.get("status")) or "—"
 
 
@@ -328,7 +344,7 @@ def _row_line(row: RuleAction, currency: str) -> str:
         return f"✅ {name}: {before} → {after}"
     if row.state == "undone":
         return "↩️ " + _("{name}: back to {value}").format(
-            name=name, value=_value(row, row.after, currency)
+            name=name, value=_value(row, row.before if _kept(row) else row.after, currency)
         )
     if row.state == "failed":
         return "⚠️ " + _("{name}: not changed — {error}").format(

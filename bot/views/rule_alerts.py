@@ -67,6 +67,8 @@ def outcome(row: RuleAction, currency: str, zone: str, error_chars: int = 300) -
     if state == "applied" and kind == "pause_today" and row.reenable_at is not None:
         back = row.reenable_at.astimezone(ZoneInfo(zone)).strftime("%d.%m %H:%M")
         return _("paused for today; back on at {when} (account time)").format(when=back)
+    if state == "applied" and kind == "pause" and (row.params or {}).get("kept_off"):
+        return _("kept paused: no longer switched back on at midnight")
     if state == "applied":
         return {"pause": _("paused"), "enable": _("switched on")}.get(kind, action_name(kind))
     return f"{action_name(kind)} — {state_name(state)}"

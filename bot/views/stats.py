@@ -82,7 +82,8 @@ def _opt_pct(value: Decimal | None) -> str:
 def metrics_block(cur: Totals, prev: Totals, currency: str) -> list[str]:
     """Every metric with its change against the previous equal period."""
     loc = _loc()
-    roas = "—" if cur.roas is None else number(cur.roas, loc, 2)
+    # Two decimals always: a ROAS of 0.996 must not read as a round "1" (break-even).
+    roas = "—" if cur.roas is None else number(cur.roas, loc, 2, fixed=True)
     return [
         _("💰 Spend {value}").format(value=money(cur.spend, currency, loc))
         + _delta(cur.spend, prev.spend),

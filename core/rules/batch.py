@@ -162,16 +162,24 @@ def _wanted(spec: RuleSpec) -> str:
     return "DISABLE" if spec.action.kind is ActionKind.ENABLE else "ENABLE"
 
 
+def _held_too(spec: RuleSpec) -> bool:
+    # Pausing for good also looks at what "pause for today" holds off: a match keeps it off
+    # (core.rules.execute drops its switch-back) instead of letting midnight switch it back on.
+    return spec.action.kind is ActionKind.PAUSE
+
+
 def _candidates(
     world: World, spec: RuleSpec, settings: RuleSettings, sa: ScopeAccount
 ) -> list[ObjectRow]:
     wanted = _wanted(spec)
+    held = _held_too(spec) and bool(world.held)
     objects = world.objects.get((sa.account.id, spec.level.value), [])
     scope = settings.scope
-    if scope.match == "all":
-        return [o for o in objects if o.operation_status == wanted]
     return [
-        o for o in objects if o.operation_status == wanted and scope.admits(o.object_id, o.name)
+        o
+        for o in objects
+        if (o.operation_status == wanted or (held and world.is_held(o)))
+        and (scope.match == "all" or scope.admits(o.object_id, o.name))
     ]
 
 
@@ -258,6 +266,8 @@ async def _evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict
             ev.data_as_of = as_of if ev.data_as_of is None else min(ev.data_as_of, as_of)
     world = World()
     world.add_objects(await u.rules.objects(list(loaded)))
+    if any(_held_too(spec) for spec, _ in parsed.values()):
+        world.held = await u.rules.held_objects(list(loaded))
     await _load_sums(u, world, accounts, needs, now)
     if tracked_needs:
         await _load_tracker(u, world, accounts, tracked_needs, now)
@@ -277,10 +287,10 @@ async def _evaluate(u: UnitOfWork, rules: Sequence[Rule], now: datetime) -> dict
         # The common case (every object of the level, judged one by one) reads the batch's
         # candidates with their facts as they are.
         plain = settings.scope.match == "all" and not tracked and settings.aggregate != "sum"
-        wanted = _wanted(spec)
+        wanted, held = _wanted(spec), _held_too(spec) and bool(world.held)
         for sa in plan[rule.id]:
             if plain:
-                pairs = world.candidates(sa.account.id, spec.level.value, wanted)
+                pairs = world.candidates(sa.account.id, spec.level.value, wanted, held)
                 ev.checked += len(pairs)
                 if bids:
                     ev.no_bid += sum(1 for c in pairs if c[1].bid is None)

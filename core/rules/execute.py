@@ -143,7 +143,8 @@ async def note_change(
     """Audit a change TikTok holds (read back at `now`) and write it into the synced object, so
     every screen shows the new value at once instead of after the next sync. A change of its
     status cancels an earlier "pause for today" switch-back: midnight must not undo a later
-    decision (switched off for good by a person or another rule)."""
+    decision (switched off for good by a person or another rule), and so does a pause for good
+    of an object paused for today (kept on `row.params` for its undo to put back)."""
     u.audit.record(
         actor,
         event,
@@ -166,8 +167,17 @@ async def note_change(
         {k: v for k, v in synced.items() if v is not None},
         now,
     )
-    if after.status != before.status:
-        await u.rules.drop_switch_backs(row.ad_account_id, row.level, row.object_id, row.id)
+    kept = (row.params or {}).get("kept_off")
+    if event == "object.change_undone" and kept:
+        # Undoing a pause for good that kept a "pause for today" off: its switch-back returns.
+        await u.rules.restore_switch_backs(kept)
+    elif after.status != before.status or (event == "object.changed" and row.kind == "pause"):
+        dropped = await u.rules.drop_switch_backs(
+            row.ad_account_id, row.level, row.object_id, row.id
+        )
+        if dropped and after.status == before.status:
+            # Paused for good while paused for today: it stays off (the alert says so).
+            row.params = {**(row.params or {}), "kept_off": dropped}
 
 
 async def _record(

@@ -61,21 +61,31 @@ class World:
         self.tracker: dict[tuple[int, str, str], dict[Window, TrackerSums]] = {}
         self._facts: dict[tuple[int, str, str], Facts] = {}
         self._acting: dict[tuple[int, str, str], tuple[Target, State]] = {}
-        self._candidates: dict[tuple[int, str, str], list[Candidate]] = {}
+        self._candidates: dict[tuple[int, str, str, bool], list[Candidate]] = {}
+        # (account, level, object) that "pause for today" holds off until midnight: a rule that
+        # pauses for good looks at them too (loaded only for batches with such a rule).
+        self.held: dict[tuple[int, str, str], datetime] = {}
 
-    def candidates(self, account_id: int, level: str, status: str) -> list[Candidate]:
-        """The objects of one account level with this operation status, with their facts and
-        sums (worked out once per batch: every rule of the level on the account reads them)."""
-        key = (account_id, level, status)
+    def candidates(
+        self, account_id: int, level: str, status: str, held: bool = False
+    ) -> list[Candidate]:
+        """The objects of one account level with this operation status (and, with `held`, the
+        ones paused for today), with their facts and sums (worked out once per batch: every
+        rule of the level on the account reads them)."""
+        key = (account_id, level, status, held)
         found = self._candidates.get(key)
         if found is None:
             sums, none = self.sums, {}
             found = self._candidates[key] = [
                 (o, self.facts(o), sums.get((account_id, level, o.object_id), none))
                 for o in self.objects.get((account_id, level), [])
-                if o.operation_status == status
+                if o.operation_status == status or (held and self.is_held(o))
             ]
         return found
+
+    def is_held(self, obj: ObjectRow) -> bool:
+        """Whether "pause for today" holds the object off until its account's midnight."""
+        return (obj.ad_account_id, obj.level, obj.object_id) in self.held
 
     def add_objects(self, objects: Sequence[ObjectRow]) -> None:
         """Index objects by account and level, and work out each one's effective budget (an

@@ -28,6 +28,7 @@ from storage.models import (
     MetricDaily,
     MetricHourly,
     ObjectValue,
+    RuleAction,
     RuleSum,
     TikTokConnection,
     Tracker,
@@ -127,6 +128,28 @@ class RuleReads:
             )
         )
         return [ObjectRow(*r) for r in rows.all()]
+
+    async def held_objects(
+        self, account_ids: Sequence[int]
+    ) -> dict[tuple[int, str, str], datetime]:
+        """(account, level, object) of these accounts that "pause for today" holds off → when
+        it is to be switched back on (its account's midnight)."""
+        rows = await self._s.execute(
+            select(
+                RuleAction.ad_account_id,
+                RuleAction.level,
+                RuleAction.object_id,
+                func.min(RuleAction.reenable_at),
+            )
+            .where(
+                RuleAction.ad_account_id.in_(list(account_ids)),
+                RuleAction.state == "applied",
+                RuleAction.reenable_at.is_not(None),
+                RuleAction.reenabled_at.is_(None),
+            )
+            .group_by(RuleAction.ad_account_id, RuleAction.level, RuleAction.object_id)
+        )
+        return {(a, level, o): due for a, level, o, due in rows.all()}
 
     async def window_sums(
         self,

@@ -383,21 +383,38 @@ class RulesRepo(RuleReads):
 
     async def drop_switch_backs(
         self, account_id: int, level: str, object_id: str, keep_id: int
-    ) -> None:
+    ) -> list[list[Any]]:
         """Cancel the object's pending "pause for today" switch-backs but `keep_id`'s: a later
-        change of its status decides it now."""
-        await self._s.execute(
-            update(RuleAction)
-            .where(
-                RuleAction.ad_account_id == account_id,
-                RuleAction.level == level,
-                RuleAction.object_id == object_id,
-                RuleAction.id != keep_id,
-                RuleAction.reenable_at.is_not(None),
-                RuleAction.reenabled_at.is_(None),
-            )
-            .values(reenable_at=None)
+        change of its status decides it now. Returns each cancelled one's [id, when it was due]
+        (ISO), for an undo to put back."""
+        pending = (
+            RuleAction.ad_account_id == account_id,
+            RuleAction.level == level,
+            RuleAction.object_id == object_id,
+            RuleAction.id != keep_id,
+            RuleAction.reenable_at.is_not(None),
+            RuleAction.reenabled_at.is_(None),
         )
+        rows = (await self._s.execute(
+            select(RuleAction.id, RuleAction.reenable_at).where(*pending)
+        )).all()
+        if rows:
+            await self._s.execute(update(RuleAction).where(*pending).values(reenable_at=None))
+        return [[action_id, due.isoformat()] for action_id, due in rows]
+
+    async def restore_switch_backs(self, dropped: Sequence[Sequence[Any]]) -> None:
+        """Put back switch-backs `drop_switch_backs` cancelled (an undo of what cancelled them),
+        on actions still applied and not switched back yet; one already due runs at once."""
+        for action_id, due in dropped:
+            await self._s.execute(
+                update(RuleAction)
+                .where(
+                    RuleAction.id == action_id,
+                    RuleAction.state == "applied",
+                    RuleAction.reenabled_at.is_(None),
+                )
+                .values(reenable_at=datetime.fromisoformat(due))
+            )
 
     async def update_action(self, action_id: int, **values: Any) -> None:
         """Write fields of one action."""

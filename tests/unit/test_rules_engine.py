@@ -15,8 +15,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.callbacks import ManageCb
+from bot.i18n import make_i18n
+from bot.views import manage as manage_view
+from bot.views.rule_alerts import outcome
 from core import manage
 from core.clock import FixedClock
+from core.periods import Period
 from core.rules import approvals, engine
 from core.rules.acting import Change, State, Target
 from core.rules.model import Action, ActionKind, status_word
@@ -425,6 +430,81 @@ async def test_a_later_pause_by_hand_is_not_undone_at_midnight(uow: UnitOfWorkFa
     assert await approvals.reenable_due(uow, FixedClock(midnight), changer) == 0
     assert changer.state["a1"].status == "DISABLE"
     assert "rule_reenabled" not in [m.kind for m in await _rows(uow, OutboxMessage)]
+
+
+async def test_a_rule_pausing_for_good_keeps_off_what_was_paused_for_today(
+        uow: UnitOfWorkFactory) -> None:
+    """Paused for today by one rule, matched later by a rule that pauses for good: it is not
+    switched back on at midnight, and undoing the second rule's pause brings the switch-back
+    back."""
+    await _world(uow, {"a1": ("25", 0), "a2": ("30", 3)})
+    await _rule(uow, "ad: spend >= 20 in today -> pause today")
+    changer = FakeChanger()
+    await engine.run_due(uow, FixedClock(NOW), changer, "w1")
+    assert changer.state["a1"].status == changer.state["a2"].status == "DISABLE"
+    later = NOW + timedelta(hours=1)
+    for_good = await _rule(uow, STOP_LOSS)  # a1 (no conversions) matches; a2 does not
+    async with uow() as u:
+        for rule in await u.session.scalars(select(Rule)):
+            rule.due_at = later if rule.id == for_good.id else later + timedelta(days=1)
+        await u.commit()
+    await engine.run_due(uow, FixedClock(later), changer, "w1")
+    kept = [a for a in await _rows(uow, RuleAction) if a.kind == "pause"]
+    assert [(a.object_id, a.state) for a in kept] == [("a1", "applied")]
+    i18n = make_i18n()
+    with i18n.context(), i18n.use_locale("en"):  # what the run's alert says of it
+        assert outcome(kept[0], "USD", TZ) == "kept paused: no longer switched back on at midnight"
+    midnight = datetime(2026, 11, 30, 5, 0, tzinfo=UTC)  # 00:00 in New York
+    assert await approvals.reenable_due(uow, FixedClock(midnight), changer) == 1
+    assert (changer.state["a1"].status, changer.state["a2"].status) == ("DISABLE", "ENABLE")
+
+    # Undone within its 24 hours: a1 is back to "paused for today", whose time has come.
+    undo_at = midnight + timedelta(minutes=5)
+    undone = await approvals.undo(uow, FixedClock(undo_at), changer, USER, kept[0].id)
+    assert undone.outcome is approvals.Outcome.UNDONE
+    assert await approvals.reenable_due(uow, FixedClock(undo_at), changer) == 1
+    assert changer.state["a1"].status == "ENABLE"
+
+
+async def test_keep_paused_by_hand_cancels_the_switch_back(uow: UnitOfWorkFactory) -> None:
+    """The card of an ad paused for today says when it comes back and offers to keep it
+    paused; pausing it by hand then is a change (not "already paused"): midnight leaves it off."""
+    acc = await _world(uow, {"a1": ("25", 0)})
+    await _rule(uow, "ad: spend >= 20 in today -> pause today")
+    changer = FakeChanger()
+    await engine.run_due(uow, FixedClock(NOW), changer, "w1")
+    clock = FixedClock(NOW + timedelta(minutes=30))
+    midnight = datetime(2026, 11, 30, 5, 0, tzinfo=UTC)
+    card = await manage.object_card(uow, clock, USER, acc, "ad", "a1", Period.TODAY, None)
+    assert card is not None and card.back_on == midnight
+    i18n = make_i18n()
+    with i18n.context(), i18n.use_locale("en"):
+        text, markup = manage_view.card(card, Period.TODAY, TZ, clock.now())
+    assert "back on at 30.11 00:00 (account time)" in text
+    assert [b.text for b in markup.inline_keyboard[0]] == ["▶️ Enable", "⏸ Keep paused"]
+    page = await manage.object_page(uow, clock, USER, acc, "ad", None, Period.TODAY, None, 0)
+    assert page is not None and page.held == {"a1"}
+    with i18n.context(), i18n.use_locale("en"):
+        listed, _ = manage_view.object_list(page, Period.TODAY, None)
+    assert "Ad a1</b> · ⏸ paused for today" in listed
+    proposal = await manage.propose(uow, clock, changer, USER, acc, "ad", ["a1"],
+                                    Action(ActionKind.PAUSE))
+    assert proposal is not None and [r.object_id for r in proposal.rows] == ["a1"]
+    with i18n.context(), i18n.use_locale("en"):
+        asked, _ = manage_view.proposal(proposal, "pause", "ad", Period.TODAY, ManageCb(a="ls"))
+    assert "Ad a1: ⏸ paused for today → ⏸ paused" in asked
+    await manage.confirm(uow, clock, changer, USER, proposal.rows[0].id)
+    card = await manage.object_card(uow, clock, USER, acc, "ad", "a1", Period.TODAY, None)
+    assert card is not None and card.back_on is None
+    page = await manage.object_page(uow, clock, USER, acc, "ad", None, Period.TODAY, None, 0)
+    assert page is not None and page.held == frozenset()
+    assert await approvals.reenable_due(uow, FixedClock(midnight), changer) == 0
+    assert changer.state["a1"].status == "DISABLE"
+    # Nothing held any more: a second pause by hand is "already paused" again.
+    again = await manage.propose(uow, clock, changer, USER, acc, "ad", ["a1"],
+                                 Action(ActionKind.PAUSE))
+    assert again is not None and again.rows == []
+    assert [s.reason for s in again.skipped] == [manage.Skip.ALREADY]
 
 
 async def test_many_firings_make_one_digest_held_through_quiet_hours(
