@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from aiogram import Bot, Dispatcher
@@ -16,7 +18,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
-from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, StorageKey
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisEventIsolation, RedisStorage
 from aiogram.utils.i18n import I18n
@@ -43,6 +45,7 @@ from bot.once_sends import OnceSends
 from bot.operator_calls import star_transactions
 from bot.pacing import PacingMiddleware, SharedLimits
 from bot.routers import all_routers
+from bot.routers.privacy_delete import stop_renewal
 from bot.sent_ledger import SentLedger, forget_old
 from bot.web import WEBHOOK_PATH, BotProbe, ExportDeps, build_web_app
 from bot.web_invoice import WebInvoice
@@ -244,12 +247,25 @@ def dashboard_deps(svc: Service) -> WebDeps:
         tiktok=svc.tiktok,
         export_dir=Path(settings.export_dir),
         erase_pause=settings.erase_pause_seconds,
+        forget_chat=chat_forgetter(svc.dp.storage, svc.bot.id),
+        stop_renewal=partial(stop_renewal, svc.bot, svc.uow, svc.clock),
         invoice=invoices,
         renewal=invoices.renewal,
         telegram_oauth_url=settings.telegram_oauth_url,
         login_max_age=timedelta(seconds=settings.web_login_max_age_seconds),
         google=google_client(settings),
     )
+
+
+def chat_forgetter(storage: BaseStorage, bot_id: int) -> Callable[[int], Awaitable[None]]:
+    """Drops a user's conversation state in their private chat, wherever the FSM lives."""
+
+    async def forget(user_id: int) -> None:
+        key = StorageKey(bot_id=bot_id, chat_id=user_id, user_id=user_id)
+        await storage.set_state(key, None)
+        await storage.set_data(key, {})
+
+    return forget
 
 
 def google_client(settings: Settings) -> OidcClient | None:

@@ -9,7 +9,7 @@ from aiogram.utils.i18n import I18n
 
 from bot.routers.billing import editor, send_offer
 from bot.views import billing as view
-from core.billing import checkout, subscription
+from core.billing import checkout, overview, subscription
 from core.billing.plans import PlanBook
 from core.clock import Clock
 from core.settings import Settings
@@ -48,5 +48,7 @@ class WebInvoice:
             if not (outcome.done and outcome.subscription is not None):
                 return view.renewal_problem(outcome)
             if cancel:
-                return view.canceled(outcome.subscription, catalogue, user.time_zone)
+                standing, _sub = await overview.standing(self._uow, catalogue, self._clock,
+                                                         user.id)
+                return view.canceled(outcome.subscription, catalogue, user.time_zone, standing)
             return view.resumed()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -47,8 +48,21 @@ def percent(value: Decimal, locale: str) -> str:
 MAX_AMOUNT_CHARS = 24
 
 
+# "1,000": a thousand where a comma groups digits, one where it marks decimals. Neither reading
+# is safe for money, so such an amount is refused (the user retypes it as 1000 or 1.00).
+_COMMA_THOUSANDS = re.compile(r"[0-9]{1,3},[0-9]{3}")
+
+
+def ambiguous_comma(text: str) -> bool:
+    """Whether a typed amount reads as a thousand or as one, as the comma is taken."""
+    return _COMMA_THOUSANDS.fullmatch(text.strip().lstrip("$")) is not None
+
+
 def parse_amount(text: str) -> Decimal | None:
-    """A typed positive amount in whole cents (`120`, `45,50`, `$9.99`); None otherwise."""
+    """A typed positive amount in whole cents (`120`, `45,50`, `$9.99`); None otherwise
+    (also for `1,000`, see ambiguous_comma)."""
+    if ambiguous_comma(text):
+        return None
     typed = text.strip().replace(",", ".").lstrip("$")
     if len(typed) > MAX_AMOUNT_CHARS:  # no budget or bid is written with more
         return None

@@ -43,12 +43,18 @@ async def signin_init_data(request: web.Request) -> web.StreamResponse:
         init_data = str(body["init_data"])[:4096]
     except (ValueError, KeyError, TypeError):
         raise web.HTTPBadRequest() from None
+    if request[TOKEN]:
+        # A launch by another Telegram account than this browser's session (static/signin.js:
+        # accounts of one Telegram app share its cookies): that session is not theirs to keep.
+        await web_auth.sign_out(deps.uow, request[TOKEN])
     signed = await web_auth.sign_in_web_app(
         deps.uow, deps.clock, deps.bot_token, init_data, request.headers.get("User-Agent", ""),
         deps.init_data_max_age, deps.session_lifetime,
     )
     if signed is None:
-        return web.json_response({"ok": False}, status=403)
+        resp = web.json_response({"ok": False}, status=403)
+        clear_session_cookie(resp, deps)
+        return resp
     resp = web.json_response({"ok": True})
     set_session_cookie(resp, deps, signed.token, int(deps.session_lifetime.total_seconds()))
     return resp

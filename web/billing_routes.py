@@ -61,8 +61,9 @@ async def _billing(request: web.Request, status: int = 200,
                     for r in history.receipts]
         renewal = None  # the chat's question before cancelling or resuming renewal
         if sub is not None and sub.running(facts.now) and deps.renewal is not None:
-            ask = billing_view.cancel_confirm if sub.renews else billing_view.resume_confirm
-            renewal = (sub.renews, chat_html(ask(sub, catalogue, zone)[0]))
+            ask = (billing_view.cancel_confirm(sub, catalogue, zone, facts.standing) if sub.renews
+                   else billing_view.resume_confirm(sub, catalogue, zone))
+            renewal = (sub.renews, chat_html(ask[0]))
     return page(request, "billing.html", status=status, standing=standing, usage=usage,
                 offers=offers, current=current, receipts=receipts, history=history,
                 said=request.query.get("said"), can_buy=deps.invoice is not None,

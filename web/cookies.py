@@ -53,6 +53,13 @@ def _cookie(resp: web.StreamResponse, request: web.Request, name: str, value: st
                     secure=secure, samesite="None" if secure else "Lax")
 
 
+def _drop(resp: web.StreamResponse, request: web.Request, name: str) -> None:
+    # With the attributes it was set with: inside web.telegram.org's frame a browser ignores a
+    # Set-Cookie without SameSite=None (and so Secure), and the cookie would stay.
+    secure = request.app[DEPS_KEY].secure
+    resp.del_cookie(name, path="/app/", secure=secure, samesite="None" if secure else "Lax")
+
+
 @web.middleware
 async def analytics(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
     """The analytics cookie on pages only with consent; a leftover one is dropped without."""
@@ -63,7 +70,7 @@ async def analytics(request: web.Request, handler: web.RequestHandler) -> web.St
     if consented and ANALYTICS not in request.cookies and resp.content_type == "text/html":
         _cookie(resp, request, ANALYTICS, secrets.token_urlsafe(16), YEAR)
     elif not consented and ANALYTICS in request.cookies:
-        resp.del_cookie(ANALYTICS, path="/app/")
+        _drop(resp, request, ANALYTICS)
     return resp
 
 
@@ -85,7 +92,7 @@ async def choose(request: web.Request) -> web.StreamResponse:
         if ANALYTICS not in request.cookies:
             _cookie(resp, request, ANALYTICS, secrets.token_urlsafe(16), YEAR)
     elif ANALYTICS in request.cookies:
-        resp.del_cookie(ANALYTICS, path="/app/")
+        _drop(resp, request, ANALYTICS)
     user = request.get(USER)
     if user is not None:
         deps = request.app[DEPS_KEY]

@@ -48,6 +48,12 @@ class WebDeps:
     # Where export ZIPs wait (EXPORT_DIR, shared with the worker that builds them).
     export_dir: Path = Path("data/exports")
     erase_pause: float = 0.0  # ERASE_PAUSE_SECONDS (tests only)
+    # Drops a user's conversation state wherever the FSM lives (bot.app.chat_forgetter): a
+    # deletion's erasure reaches the database's, not Redis's. None: nothing beyond the database.
+    forget_chat: Callable[[int], Awaitable[None]] | None = None
+    # Stops a deleted account's Stars subscription at Telegram (bot.routers.privacy_delete):
+    # the line saying how it went, None when nothing renewed. None: no bot to ask.
+    stop_renewal: Callable[[int], Awaitable[str | None]] | None = None
     # Sends a plan's Stars invoice into the user's chat (bot/web_invoice.py): the page's Buy
     # buttons; "sent", "subscribed" or "not_on_sale". None: no bot (the page offers /plans).
     invoice: Callable[[User, str, int, bool], Awaitable[str]] | None = None

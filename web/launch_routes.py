@@ -133,7 +133,10 @@ def _progress(detail: service.Detail) -> dict[str, Any]:
 
 
 def _launch_id(request: web.Request) -> int:
-    return int(request.match_info["launch_id"])
+    raw = request.match_info["launch_id"]
+    if len(raw) > 18:  # past any id the database holds (it would refuse the number): 404
+        raise not_found(request)
+    return int(raw)
 
 
 @routes.get("/launches/{launch_id:\\d+}")

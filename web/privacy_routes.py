@@ -129,7 +129,14 @@ async def delete_post(request: web.Request) -> web.StreamResponse:
     if refused is not None:
         return page(request, "delete.html", status=422, explain=None, word=word, asked=0,
                     sig="", refused=chat_html(refused))
+    if deps.stop_renewal is not None:  # before the erasure, as the chat's deletion does
+        with in_language(request):
+            renewal = await deps.stop_renewal(user.id)
+        if renewal is not None:
+            done = f"{done}\n\n{renewal}"
     await request_erasure(deps.uow, deps.clock, deps.tiktok, user.id, pause=deps.erase_pause)
+    if deps.forget_chat is not None:  # as the chat's deletion clears it (a tracker draft too)
+        await deps.forget_chat(user.id)
     await web_auth.sign_out_everywhere(deps.uow, user.id)
     resp = page(request, "deleted.html", text=chat_html(done), user=None, csrf="")
     clear_session_cookie(resp, deps)

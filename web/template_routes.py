@@ -134,7 +134,10 @@ async def edit_template(request: web.Request) -> web.StreamResponse:
     """One of the user's templates, every field editable."""
     signed_in(request)
     deps = request.app[DEPS_KEY]
-    row = await service.get(deps.uow, request[USER].id, int(request.match_info["template_id"]))
+    raw = request.match_info["template_id"]
+    if len(raw) > 18:  # past any id the database holds (it would refuse the number): 404
+        raise not_found(request)
+    row = await service.get(deps.uow, request[USER].id, int(raw))
     if row is None:
         raise not_found(request)
     return _render(request, service.load(row), row.id, offered=await _offered(request))

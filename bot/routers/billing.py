@@ -121,18 +121,19 @@ async def billing_action(query: CallbackQuery, callback_data: BillingCb, db_user
         await _buy(query, callback_data, db_user, uow, plans, clock, settings, bot)
         return
     elif action in ("cancel", "resume"):
-        sub = await subscription.current(uow, db_user.id)
+        standing, sub = await overview.standing(uow, catalogue, clock, db_user.id)
         if sub is None or not sub.running(clock.now()) or sub.renews != (action == "cancel"):
             await show(query, await billing_screen(uow, plans, clock, db_user))
         elif action == "cancel":
-            await show(query, view.cancel_confirm(sub, catalogue, zone))
+            await show(query, view.cancel_confirm(sub, catalogue, zone, standing))
         else:
             await show(query, view.resume_confirm(sub, catalogue, zone))
     elif action in ("cancel_ok", "resume_ok"):
         change = subscription.cancel if action == "cancel_ok" else subscription.resume
         outcome = await change(uow, clock, db_user.id, editor(bot, db_user.id))
         if outcome.done and outcome.subscription is not None:
-            notice = (view.canceled(outcome.subscription, catalogue, zone)
+            standing, _sub = await overview.standing(uow, catalogue, clock, db_user.id)
+            notice = (view.canceled(outcome.subscription, catalogue, zone, standing)
                       if action == "cancel_ok" else view.resumed())
         else:
             notice = view.renewal_problem(outcome)
@@ -191,9 +192,9 @@ async def send_offer(bot: Bot, settings: Settings, uow: UnitOfWorkFactory, plans
 
 @router.pre_checkout_query()
 async def pre_checkout(query: PreCheckoutQuery, uow: UnitOfWorkFactory, plans: PlanBook,
-                       settings: Settings) -> None:
+                       clock: Clock, settings: Settings) -> None:
     """Accept or refuse a payment within Telegram's 10 seconds (one core check, one answer)."""
-    verdict = await checkout.pre_checkout(uow, plans.current(), _secrets(settings),
+    verdict = await checkout.pre_checkout(uow, plans.current(), clock, _secrets(settings),
                                           query.from_user.id, query.currency,
                                           query.total_amount, query.invoice_payload)
     if verdict.ok:

@@ -69,13 +69,16 @@ async def launch_action(
     if db_user is None:
         await query.answer(sign_up_first(), show_alert=True)
         return
-    cb, draft = callback_data, await _draft(state)
+    # A forged page below 0 is the first page (a negative OFFSET is refused by PostgreSQL).
+    cb, draft = callback_data.model_copy(update={"n": max(callback_data.n, 0)}), await _draft(state)
+    if cb.a != "when" and await state.get_state() == LaunchStates.when:
+        await state.set_state(None)  # another button: text typed later is not a start time
     said: str | None = None
     if cb.a == "hub":
         await show(query, launch_hub.hub())
     elif cb.a == "new":
         await state.update_data({DRAFT: None})
-        await show(query, view.choose_template(await service.choices(uow, db_user.id)))
+        await show(query, view.choose_template(await service.choices(uow, db_user.id), cb.n))
     elif cb.a in ("tpl", "acc", "crs_back"):
         said = await _accounts(query, cb, draft, state, uow, db_user)
     elif cb.a in ("crs", "cr", "opt_back"):
@@ -83,7 +86,8 @@ async def launch_action(
         if cb.a == "cr" and any(c.id == cb.id for c in choices.creatives):
             draft["c"] = _toggle(draft["c"], cb.id)
         await state.update_data({DRAFT: draft})
-        await show(query, view.choose_creatives(choices, draft["c"]))
+        page = cb.n if cb.a == "cr" else 0
+        await show(query, view.choose_creatives(choices, draft["c"], page))
     elif cb.a in ("opt", "onoff", "now"):
         if cb.a == "onoff":
             draft["on"] = not draft["on"]
@@ -145,7 +149,7 @@ async def _accounts(
         draft["a"] = _toggle(draft["a"], cb.id)
     await state.update_data({DRAFT: draft})
     name = next((t.name for t in choices.templates if t.id == draft["t"]), "")
-    await show(query, view.choose_accounts(choices, name, draft["a"]))
+    await show(query, view.choose_accounts(choices, name, draft["a"], cb.n if cb.a == "acc" else 0))
     return None
 
 

@@ -10,10 +10,12 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.callbacks import EraseCb
 from bot.filters import NOT_TEXT, TYPED
+from bot.routers.billing import editor
 from bot.routers.menu import sign_up_first
 from bot.states import DeleteStates
 from bot.views import privacy_delete as view
 from bot.views.common import stale
+from core.billing import subscription
 from core.clock import Clock
 from core.privacy.erase import erasure_target, request_erasure
 from core.settings import Settings
@@ -23,6 +25,21 @@ from storage.uow import UnitOfWorkFactory
 
 router = Router(name="privacy_delete")
 CONFIRM_WITHIN = view.CONFIRM_WITHIN  # a confirmation typed much later is not taken as one
+
+
+async def stop_renewal(bot: Bot, uow: UnitOfWorkFactory, clock: Clock, user_id: int) -> str | None:
+    """Stop the Stars subscription of an account about to be deleted (Telegram would go on
+    charging it every period): the line saying how that went, None when nothing renewed."""
+    outcome = await subscription.cancel(uow, clock, user_id, editor(bot, user_id))
+    if outcome.done:
+        return view.renewal_stopped()
+    if outcome.problem == subscription.REFUSED:
+        return view.renewal_left(outcome.error or "?")
+    return None
+
+
+def _with(text: str, line: str | None) -> str:
+    return text if line is None else f"{text}\n\n{line}"
 
 
 @router.message(Command("delete_account"))
@@ -47,6 +64,7 @@ async def confirmation(
     uow: UnitOfWorkFactory,
     clock: Clock,
     settings: Settings,
+    bot: Bot,
     tiktok: TikTokClient | None = None,
 ) -> None:
     """The confirmation word deletes the account; anything else deletes nothing."""
@@ -62,10 +80,11 @@ async def confirmation(
     if clock.now().timestamp() - asked > CONFIRM_WITHIN:
         await message.answer(view.expired())
         return
+    renewal = await stop_renewal(bot, uow, clock, db_user.id)
     await request_erasure(uow, clock, tiktok, db_user.id, pause=settings.erase_pause_seconds)
     # The database's conversation state went with the erasure; Redis's is the bot's to clear.
     await state.clear()
-    await message.answer(view.deleted())
+    await message.answer(_with(view.deleted(), renewal))
 
 
 @router.message(DeleteStates.confirm, NOT_TEXT)
@@ -121,6 +140,7 @@ async def erase_pressed(
         await query.answer(stale(), show_alert=True)
         return
     await query.answer()
+    renewal = await stop_renewal(bot, uow, clock, callback_data.u)
     try:
         info = await request_erasure(uow, clock, tiktok, callback_data.u, callback_data.r,
                                      query.from_user.id, pause=settings.erase_pause_seconds)
@@ -133,5 +153,5 @@ async def erase_pressed(
     await fsm_storage.set_state(key, None)
     await fsm_storage.set_data(key, {})
     if message is not None:
-        await message.edit_text(view.erased(callback_data.u, callback_data.r, info.pseudonym,
-                                            info.rows))
+        await message.edit_text(_with(view.erased(callback_data.u, callback_data.r,
+                                                  info.pseudonym, info.rows), renewal))

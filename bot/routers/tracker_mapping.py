@@ -94,7 +94,10 @@ async def mapping_press(
     if a == "lk":
         await state.set_state(None)
         campaigns = await mapping.tiktok_campaigns(uow, user.id)
-        await state.update_data({PICK: {"id": tracker_id}})
+        # The list shown is kept, so a number pressed means the campaign that was shown even
+        # when a sync has added or renamed campaigns since.
+        shown = [[c.ad_account_id, c.campaign_id] for c in campaigns]
+        await state.update_data({PICK: {"id": tracker_id, "tt": shown}})
         await show(query, map_view.pick_tiktok(t, campaigns, cb.n))
         return True
     if a == "pat":
@@ -106,10 +109,14 @@ async def mapping_press(
     if not isinstance(pick, dict) or pick.get("id") != tracker_id:
         return False
     if a == "lkt":
-        campaigns = await mapping.tiktok_campaigns(uow, user.id)
-        if not 0 <= cb.n < len(campaigns):
+        shown = pick.get("tt") or []
+        if not 0 <= cb.n < len(shown):
             return False
-        c = campaigns[cb.n]
+        acc, cid = shown[cb.n]
+        campaigns = await mapping.tiktok_campaigns(uow, user.id)
+        c = next((c for c in campaigns if (c.ad_account_id, c.campaign_id) == (acc, cid)), None)
+        if c is None:
+            return False
         pick.update(acc=c.ad_account_id, cid=c.campaign_id, target=c.name, query="")
         return await _show_candidates(query, state, uow, user, t, pick, 0, clients)
     if a == "lkp":

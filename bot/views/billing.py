@@ -346,11 +346,22 @@ def history(page: History, catalogue: Catalogue, zone: str) -> Screen:
 # Cancel / resume --------------------------------------------------------------------------
 
 
-def cancel_confirm(sub: subscription.Subscription, catalogue: Catalogue, zone: str) -> Screen:
-    """Ask before stopping renewal."""
+def _kept(sub: subscription.Subscription, standing: Standing | None) -> datetime | None:
+    """Until when the subscription's plan stays once renewal stops: its period, or the end of
+    the user's paid time when more of that plan follows (a one-off period bought as well)."""
+    if (standing is not None and standing.state == "active" and standing.ahead
+            and standing.ahead[-1].plan == sub.plan and sub.period_end is not None
+            and standing.ahead[-1].ends > sub.period_end):
+        return standing.ahead[-1].ends
+    return sub.period_end
+
+
+def cancel_confirm(sub: subscription.Subscription, catalogue: Catalogue, zone: str,
+                   standing: Standing | None = None) -> Screen:
+    """Ask before stopping renewal (`standing`: the user's, for the end of all paid time)."""
     text = _("<b>Cancel renewal of {plan}?</b>\n\nYou keep {plan} until {date}; Telegram will "
              "not charge you again. After that come {grace} days of grace, then Free.").format(
-        plan=_name(catalogue.get(sub.plan), sub.plan), date=when(sub.period_end, zone),
+        plan=_name(catalogue.get(sub.plan), sub.plan), date=when(_kept(sub, standing), zone),
         grace=GRACE_DAYS)
     kb = InlineKeyboardBuilder()
     kb.button(text=_("Yes, cancel renewal"), callback_data=BillingCb(action="cancel_ok"))
@@ -371,10 +382,11 @@ def resume_confirm(sub: subscription.Subscription, catalogue: Catalogue, zone: s
     return text, kb.as_markup()
 
 
-def canceled(sub: subscription.Subscription, catalogue: Catalogue, zone: str) -> str:
-    """Renewal stopped."""
+def canceled(sub: subscription.Subscription, catalogue: Catalogue, zone: str,
+             standing: Standing | None = None) -> str:
+    """Renewal stopped (`standing`: the user's, for the end of all paid time)."""
     return _("✅ Renewal cancelled. {plan} stays until {date}.").format(
-        plan=_name(catalogue.get(sub.plan), sub.plan), date=when(sub.period_end, zone))
+        plan=_name(catalogue.get(sub.plan), sub.plan), date=when(_kept(sub, standing), zone))
 
 
 def resumed() -> str:

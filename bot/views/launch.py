@@ -22,6 +22,7 @@ from core.money import money
 from storage.models import Launch, LaunchItem
 
 SHOWN = 12  # problems or failed items listed by name; the rest are counted
+PICKS_PER_PAGE = 40  # templates, ad accounts or creatives per page of a launch's steps
 STATE_MARK = {"pending": "⏳", "creating": "⏳", "created": "✅", "failed": "⚠️"}
 
 
@@ -33,31 +34,52 @@ def _local(when: datetime, zone: str) -> str:
     return when.astimezone(ZoneInfo(zone)).strftime("%d.%m %H:%M")
 
 
-def choose_template(c: Choices) -> Screen:
-    """Step 1: which template."""
+def _page_of(items: list[Any], page: int) -> tuple[list[Any], int, int]:
+    """One page of a step's choices: (its items, the page clamped into range, pages)."""
+    pages = max(1, -(-len(items) // PICKS_PER_PAGE))
+    page = min(max(page, 0), pages - 1)
+    return items[page * PICKS_PER_PAGE : (page + 1) * PICKS_PER_PAGE], page, pages
+
+
+def choose_template(c: Choices, page: int = 0) -> Screen:
+    """Step 1: which template (in pages: 100 templates would not fit in the 100 buttons
+    Telegram takes, telegram-bot-platform.md)."""
     kb = InlineKeyboardBuilder()
     if not c.templates:
         kb.button(text=_("« Back"), callback_data=LaunchCb(a="hub"))
         return _("You have no templates yet. Make one in 📋 Templates first."), kb.as_markup()
-    for t in c.templates:
+    shown, page, pages = _page_of(c.templates, page)
+    for t in shown:
         kb.button(text=t.name[:60], callback_data=LaunchCb(a="tpl", id=t.id))
+    sizes = [1] * len(shown)
+    if nav := add_pager(kb, page, pages, lambda n: LaunchCb(a="new", n=n)):
+        sizes.append(nav)
     kb.button(text=_("« Back"), callback_data=LaunchCb(a="hub"))
-    kb.adjust(1)
+    sizes.append(1)
+    kb.adjust(*sizes)
     return _("🚀 <b>New launch</b> · step 1 of 4\nWhich template?"), kb.as_markup()
 
 
-def choose_accounts(c: Choices, template: str, picked: list[int]) -> Screen:
-    """Step 2: which ad accounts (one campaign each)."""
+def choose_accounts(c: Choices, template: str, picked: list[int], page: int = 0) -> Screen:
+    """Step 2: which ad accounts (one campaign each), in pages: the top plan's 100 accounts
+    would not fit in the 100 buttons Telegram takes (telegram-bot-platform.md)."""
     kb = InlineKeyboardBuilder()
-    for a in c.accounts:
+    shown, page, pages = _page_of(c.accounts, page)
+    for a in shown:
         mark = "✅" if a.id in picked else "▫️"
         kb.button(
-            text=f"{mark} {a.name[:40]} · {a.currency}", callback_data=LaunchCb(a="acc", id=a.id)
+            text=f"{mark} {a.name[:40]} · {a.currency}",
+            callback_data=LaunchCb(a="acc", id=a.id, n=page),
         )
+    sizes = [1] * len(shown)
+    if nav := add_pager(kb, page, pages, lambda n: LaunchCb(a="acc", n=n)):  # id 0: no toggle
+        sizes.append(nav)
     if picked:
         kb.button(text=_("Next ›"), callback_data=LaunchCb(a="crs"))
+        sizes.append(1)
     kb.button(text=_("« Back"), callback_data=LaunchCb(a="new"))
-    kb.adjust(1)
+    sizes.append(1)
+    kb.adjust(*sizes)
     text = _(
         "🚀 <b>New launch</b> · step 2 of 4\nTemplate: {template}\n\n"
         "Which ad accounts? Each gets one campaign."
@@ -67,17 +89,25 @@ def choose_accounts(c: Choices, template: str, picked: list[int]) -> Screen:
     return text, kb.as_markup()
 
 
-def choose_creatives(c: Choices, picked: list[int]) -> Screen:
-    """Step 3: which creatives (one ad each in every ad group)."""
+def choose_creatives(c: Choices, picked: list[int], page: int = 0) -> Screen:
+    """Step 3: which creatives (one ad each in every ad group), in pages like step 2."""
     kb = InlineKeyboardBuilder()
-    for cr in c.creatives:
+    shown, page, pages = _page_of(c.creatives, page)
+    for cr in shown:
         mark = "✅" if cr.id in picked else "▫️"
         icon = "🎬" if cr.kind == "video" else "🖼"
-        kb.button(text=f"{mark} {icon} {cr.name[:40]}", callback_data=LaunchCb(a="cr", id=cr.id))
+        kb.button(
+            text=f"{mark} {icon} {cr.name[:40]}", callback_data=LaunchCb(a="cr", id=cr.id, n=page)
+        )
+    sizes = [1] * len(shown)
+    if nav := add_pager(kb, page, pages, lambda n: LaunchCb(a="cr", n=n)):  # id 0: no toggle
+        sizes.append(nav)
     if picked:
         kb.button(text=_("Next ›"), callback_data=LaunchCb(a="opt"))
+        sizes.append(1)
     kb.button(text=_("« Back"), callback_data=LaunchCb(a="crs_back"))
-    kb.adjust(1)
+    sizes.append(1)
+    kb.adjust(*sizes)
     text = _(
         "🚀 <b>New launch</b> · step 3 of 4\nWhich creatives? Each becomes one ad in "
         "every ad group."
@@ -293,7 +323,9 @@ def proposal(
         ),
         "",
     ]
-    for account_id, (c, g, a) in summary.per_account.items():
+    # The accounts past the first few are counted, so that the budget, the start and the
+    # deadline below always fit in the message (an agency launches into dozens of accounts).
+    for account_id, (c, g, a) in list(summary.per_account.items())[:SHOWN]:
         objects = ", ".join((
             ngettext("{n} campaign", "{n} campaigns", c).format(n=c),
             ngettext("{n} ad group", "{n} ad groups", g).format(n=g),
@@ -304,28 +336,49 @@ def proposal(
                 account=html.quote(names.get(account_id, "")), objects=objects
             )
         )
+    if len(summary.per_account) > SHOWN:
+        lines.append(_("…and {count} more").format(count=len(summary.per_account) - SHOWN))
     budgets = " · ".join(money(v, cur, _loc()) for cur, v in summary.daily_budget.items())
     total = sum(sum(v) for v in summary.per_account.values())
     lines += [
         "",
         _("Total: {n} objects. Daily budget: {budgets}").format(n=total, budgets=budgets),
+    ]
+    if summary.lifetime_budget:
+        lifetime = " · ".join(
+            money(v, cur, _loc()) for cur, v in summary.lifetime_budget.items()
+        )
+        lines.append(_("Lifetime budget: {budgets}").format(budgets=lifetime))
+    lines += [
         _("Created {how}; starts {when}.").format(
             how=_("active") if launch.enabled else _("paused"),
             when=_("once approved") if launch.run_at is None else _local(launch.run_at, zone),
         ),
     ]
-    if warnings:
-        lines += ["", _("⚠️ <b>Not checked before the launch:</b>")]
-        lines += [issue_text(w, names) for w in warnings[:SHOWN]]
-        if len(warnings) > SHOWN:
-            lines.append(_("…and {count} more").format(count=len(warnings) - SHOWN))
-        lines.append("")
+    deadline = []
     if launch.expires_at is not None:
-        lines.append(
+        deadline.append(
             _("<i>Approve by {when}, or it expires.</i>").format(
                 when=_local(launch.expires_at, zone)
             )
         )
+    if warnings:
+        lines += ["", _("⚠️ <b>Not checked before the launch:</b>")]
+        # Whole warnings only, as many as fit before the deadline: a cut one would break the
+        # HTML (Telegram refuses the whole message) or push the deadline out.
+        room = 4000 - len("\n".join([*lines, *deadline])) - 100  # 100: "…and N more"
+        shown = 0
+        for w in warnings[:SHOWN]:
+            line = issue_text(w, names)
+            if len(line) + 1 > room:
+                break
+            lines.append(line)
+            room -= len(line) + 1
+            shown += 1
+        if len(warnings) > shown:
+            lines.append(_("…and {count} more").format(count=len(warnings) - shown))
+        lines.append("")
+    lines += deadline
     kb = InlineKeyboardBuilder()
     kb.button(text=_("✅ Approve"), callback_data=LaunchCb(a="ok", id=launch.id))
     kb.button(text=_("✖ Reject"), callback_data=LaunchCb(a="no", id=launch.id))
@@ -386,18 +439,23 @@ def finished(d: Detail) -> Screen:
     return "\n".join(lines)[:4000], kb.as_markup()
 
 
-def _failed_line(item: LaunchItem) -> str:
-    reason = {
+def _reason(item: LaunchItem) -> str:
+    """Why an item failed: our codes in the reader's language, TikTok's words as written."""
+    return {
         "parent_failed": _("not created: what it belongs to failed"),
         "no_access": _("no working access to the account"),
         "attempts": _("TikTok kept failing; gave up after several tries"),
+        "creative_gone": _("its creative was deleted from the library"),
     }.get(item.error or "", item.error or "")
-    return f"⚠️ {html.quote(item.name[:60])} — {html.quote(reason[:200])}"
 
 
-def history(rows: list[tuple[Launch, dict[str, int]]], page: int, pages: int, zone: str) -> Screen:
-    """The user's launches, newest first."""
-    words = {
+def _failed_line(item: LaunchItem) -> str:
+    return f"⚠️ {html.quote(item.name[:60])} — {html.quote(_reason(item)[:200])}"
+
+
+def _state_word(state: str) -> str:
+    """A launch's state in the user's language."""
+    return {
         "proposed": _("waiting for approval"),
         "approved": _("approved"),
         "scheduled": _("scheduled"),
@@ -406,7 +464,11 @@ def history(rows: list[tuple[Launch, dict[str, int]]], page: int, pages: int, zo
         "failed": _("failed"),
         "rejected": _("rejected"),
         "expired": _("expired"),
-    }
+    }.get(state, state)
+
+
+def history(rows: list[tuple[Launch, dict[str, int]]], page: int, pages: int, zone: str) -> Screen:
+    """The user's launches, newest first."""
     lines = [_("🕘 <b>Launch history</b>"), ""]
     kb = InlineKeyboardBuilder()
     if not rows:
@@ -417,7 +479,7 @@ def history(rows: list[tuple[Launch, dict[str, int]]], page: int, pages: int, zo
             _("#{id} «{name}» · {state} · {made}/{total} · {when}").format(
                 id=launch.id,
                 name=html.quote(launch.template_name),
-                state=words.get(launch.state, launch.state),
+                state=_state_word(launch.state),
                 made=counts.get("created", 0),
                 total=total,
                 when=_local(launch.created_at, zone),
@@ -435,12 +497,15 @@ def history(rows: list[tuple[Launch, dict[str, int]]], page: int, pages: int, zo
 
 def detail(d: Detail, page: int, zone: str) -> Screen:
     """One launch: its items with their states and TikTok's messages."""
-    per_page = 25
+    # A failed item's line can take ~270 characters (name, TikTok's message): a page must
+    # hold all of its items within the message limit, none cut off its end.
+    per_page = 12
     pages = max(1, -(-len(d.items) // per_page))
     page = min(max(page, 0), pages - 1)
     lines = [
         _("🚀 <b>Launch #{id} «{name}»</b> · {state}").format(
-            id=d.launch.id, name=html.quote(d.launch.template_name), state=d.launch.state
+            id=d.launch.id, name=html.quote(d.launch.template_name),
+            state=_state_word(d.launch.state),
         ),
         "",
     ]
@@ -456,7 +521,7 @@ def detail(d: Detail, page: int, zone: str) -> Screen:
             f"{html.quote(item.name[:60])}"
         )
         if item.state == "failed":
-            line += " — " + html.quote(_failed_line(item).split(" — ", 1)[-1])
+            line += " — " + html.quote(_reason(item)[:200])
         lines.append(line)
     kb = InlineKeyboardBuilder()
     sizes = []

@@ -23,8 +23,9 @@ def explain() -> str:
     return _(
         "🗑 <b>Delete your TTPulse account</b>\n\n"
         "<b>At once:</b> your rules stop, scheduled launches and open approvals are cancelled, "
-        "TTPulse's access to TikTok is revoked at TikTok and the tokens deleted, tracker API "
-        "keys are deleted, queued alerts are dropped, and you are signed out.\n"
+        "your Stars subscription stops renewing, TTPulse's access to TikTok is revoked at "
+        "TikTok and the tokens deleted, tracker API keys are deleted, queued alerts are "
+        "dropped, and you are signed out.\n"
         "<b>Within 7 days:</b> the synced TikTok statistics and tracker data are deleted.\n"
         "<b>Within 30 days:</b> everything else about you (profile, email, settings, rules, "
         "templates, launches, creatives, support messages) is deleted.\n"
@@ -56,6 +57,18 @@ def deleted() -> str:
         "records are kept under a pseudonym).\n\nThank you for using TTPulse. Send /start if "
         "you ever want to sign up again."
     )
+
+
+def renewal_stopped() -> str:
+    """The deleted account's Stars subscription was stopped at Telegram."""
+    return _("⭐ The Stars subscription no longer renews.")
+
+
+def renewal_left(error: str) -> str:
+    """Telegram refused to stop the deleted account's Stars subscription."""
+    return _("⚠️ Telegram did not stop the Stars subscription ({error}), so it may renew: "
+             "cancel it in Telegram (Settings → My Stars) or write to /paysupport.").format(
+        error=html.quote(error))
 
 
 REASONS = ("support", "minor")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from core.billing import account, subscription, tick
 from core.billing.account import Change, Paid
@@ -25,6 +25,7 @@ from core.billing.payload import Offer, decode
 from core.billing.plans import Catalogue, Plan
 from core.billing.subscription import Subscription
 from core.clock import Clock
+from storage.models.billing import Payment
 from storage.uow import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -106,9 +107,9 @@ class Verdict:
         return self.reason is None
 
 
-async def pre_checkout(uow: UnitOfWorkFactory, catalogue: Catalogue, secrets: Sequence[bytes],
-                       payer_id: int, currency: str, total_amount: int,
-                       payload: str) -> Verdict:
+async def pre_checkout(uow: UnitOfWorkFactory, catalogue: Catalogue, clock: Clock,
+                       secrets: Sequence[bytes], payer_id: int, currency: str,
+                       total_amount: int, payload: str) -> Verdict:
     """Decide a pre_checkout_query: the payload is ours and names the payer, the payer is a live
     user, the plan is still sold for that period at that price, Telegram asks exactly that price
     in Stars, and it is not a second subscription to the plan that already renews."""
@@ -138,9 +139,18 @@ async def pre_checkout(uow: UnitOfWorkFactory, catalogue: Catalogue, secrets: Se
         return Verdict(PRICE_CHANGED, found, name)
     if currency != "XTR" or total_amount != found.stars:
         return Verdict(AMOUNT, found, name)
-    if running is not None and running.plan == found.plan and running.refunded_at is None:
+    if (running is not None and running.plan == found.plan and running.refunded_at is None
+            and _period_end(running) > clock.now()):
+        # Only while its period runs: a subscription stopped in Telegram without an
+        # Update.subscription still "renews" here, and must not block buying it again
+        # (prepare() offered it, as subscription.Subscription.running says).
         return Verdict(SUBSCRIBED, found, name)
     return Verdict(None, found, name)
+
+
+def _period_end(charge: Payment) -> datetime:
+    """The end of the period a subscription charge paid for (as subscription.current says)."""
+    return charge.expires_at or charge.created_at + timedelta(days=charge.days)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ were delivered in, so any instance can recompute it at any time."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from core.billing.plans import GRACE_DAYS
@@ -88,7 +88,11 @@ def standing(charges: Iterable[Charge], now: datetime, rank: Callable[[str], int
     if not laid:
         return Standing("free", None, None, None)
     last = laid[-1]
-    refund_ended = any(c.refunded_at is not None and c.refunded_at >= last.ends for c in charges)
+    # A refund made after the last paid moment ended it only if the refunded time reached past
+    # it: the refund of a charge used up long ago leaves the grace of later paid time alone.
+    late = [replace(c, refunded_at=None) if c.refunded_at is not None
+            and c.refunded_at >= last.ends else c for c in charges]
+    refund_ended = late != charges and periods(late, rank)[-1].ends > last.ends
     grace_until = last.ends if refund_ended else last.ends + grace
     current = next((i for i, p in enumerate(laid) if p.starts <= now < p.ends), None)
     if current is not None:

@@ -152,8 +152,10 @@ async def _record_missed(uow: UnitOfWorkFactory, catalogue: Catalogue, clock: Cl
     if offer is None or why:
         return Difference("unrecorded", tx.id, tx.user_id, tx.amount, note=why)
     recurring = tx.subscription_period is not None or offer.recurring
+    # A renewal repeats its subscription's payload (core.billing.subscription); the first
+    # payment of another subscription is not one, so the one it replaces is stopped.
     renewal = recurring and any(
-        p.user_id == offer.user_id and p.recurring and p.refunded_at is None
+        p.user_id == offer.user_id and p.recurring and p.payload == tx.payload
         and p.created_at < tx.date for p in ours.values())
     expires = (tx.date + timedelta(seconds=tx.subscription_period)
                if tx.subscription_period else None)

@@ -123,6 +123,8 @@ class Summary:
 
     per_account: dict[int, tuple[int, int, int]]  # account id → campaigns, ad groups, ads
     daily_budget: dict[str, Decimal]  # currency → the daily budgets it sets, summed
+    # currency → the lifetime budgets it sets, summed (only currencies that have any)
+    lifetime_budget: dict[str, Decimal] = field(default_factory=dict)
 
 
 def summarize(template: Template, accounts: list[PlanAccount], items: list[Item]) -> Summary:
@@ -133,9 +135,14 @@ def summarize(template: Template, accounts: list[PlanAccount], items: list[Item]
     for item in items:
         counts[item.account_id][index[item.level]] += 1
     daily: dict[str, Decimal] = defaultdict(Decimal)
+    lifetime: dict[str, Decimal] = defaultdict(Decimal)
     for account in accounts:
         daily[account.currency] += daily_budget(template)
-    return Summary({k: (v[0], v[1], v[2]) for k, v in counts.items()}, dict(daily))
+        if total := lifetime_budget(template):
+            lifetime[account.currency] += total
+    return Summary(
+        {k: (v[0], v[1], v[2]) for k, v in counts.items()}, dict(daily), dict(lifetime)
+    )
 
 
 def daily_budget(template: Template) -> Decimal:
@@ -149,4 +156,16 @@ def daily_budget(template: Template) -> Decimal:
         return campaign.budget
     return sum(
         (g.budget for g in template.adgroups if g.budget_mode == "BUDGET_MODE_DAY"), Decimal(0)
+    )
+
+
+def lifetime_budget(template: Template) -> Decimal:
+    """The lifetime budget one account's campaign commits: its own when it has one (it caps
+    its ad groups), else the sum of its ad groups' lifetime budgets (a daily budget of zero
+    alone would hide them from the plan to approve)."""
+    campaign = template.campaign
+    if campaign.budget_mode == "BUDGET_MODE_TOTAL" and campaign.budget is not None:
+        return campaign.budget
+    return sum(
+        (g.budget for g in template.adgroups if g.budget_mode == "BUDGET_MODE_TOTAL"), Decimal(0)
     )

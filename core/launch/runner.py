@@ -195,7 +195,7 @@ class _Run:
                     tiktok_id = await self._send(item, parent, target)
             except (RateLimitedError, ServerError) as exc:
                 if item.attempts >= ATTEMPTS:
-                    await self._settle(item, "failed", error=_message(exc))
+                    await self._give_up(item, parent, target, _message(exc))
                     return
                 await asyncio.sleep(BACKOFF_SECONDS[min(item.attempts, len(BACKOFF_SECONDS)) - 1])
                 continue
@@ -207,7 +207,22 @@ class _Run:
                 return
             await self._settle(item, "created", tiktok_id=tiktok_id, error=None)
             return
-        await self._settle(item, "failed", error="attempts")
+        await self._give_up(item, parent, target, "attempts")
+
+    async def _give_up(
+        self, item: LaunchItem, parent: LaunchItem | None, target: Target, error: str
+    ) -> None:
+        """Fail an item out of attempts, unless one last look finds the object an attempt made
+        (its reply lost, or the worker died while it was on its way): that one exists, and
+        spends, so it is recorded as created, not reported as failed."""
+        try:
+            tiktok_id = await self._find(item, parent, target)
+        except TikTokError:
+            tiktok_id = None
+        if tiktok_id is not None:
+            await self._settle(item, "created", tiktok_id=tiktok_id, error=None)
+        else:
+            await self._settle(item, "failed", error=error)
 
     async def _find(
         self, item: LaunchItem, parent: LaunchItem | None, target: Target
@@ -278,8 +293,11 @@ class _Run:
                 request_id=item.request_id,
             )
             return await self.client.create_adgroup(token, account.advertiser_id, body)
-        media = await self._media(target, self.creatives[item.spec["creative"]])
-        creative = ad_creative(
+        creative = self.creatives.get(item.spec["creative"])
+        if creative is None:  # deleted from the library after the launch was approved
+            raise ValueError("creative_gone")
+        media = await self._media(target, creative)
+        body = ad_creative(
             self.template,
             name=item.name,
             media=media,
@@ -289,7 +307,7 @@ class _Run:
         # One ad per call, so an ad whose reply is lost is looked for on its own (spec §4.9
         # takes up to 20). Its request_id is only a hint: TikTok documents none for ads.
         ids = await self.client.create_ads(
-            token, account.advertiser_id, parent.tiktok_id, [creative], request_id=item.request_id
+            token, account.advertiser_id, parent.tiktok_id, [body], request_id=item.request_id
         )
         return ids[0]
 

@@ -106,7 +106,8 @@ async def propose(
     creatives.sort(key=lambda c: corder[c.id])
     accounts = [plan.PlanAccount(t.account.id, t.account.name, t.account.currency) for t in found]
     key = secrets.token_hex(12)
-    today = local_today(clock.now(), user.time_zone)
+    # {date} is the launch date: a scheduled launch's is the day it starts.
+    today = local_today(req.run_at or clock.now(), user.time_zone)
     items = plan.build(
         template, accounts, [plan.PlanCreative(c.id, c.name) for c in creatives], key, today
     )
@@ -339,6 +340,9 @@ def parse_when(text: str, now: datetime, time_zone: str) -> datetime | None:
             when = datetime(
                 year or local_now.year, month or 1, day, hour or 0, minute or 0, tzinfo=zone
             )
+            if year is None and when <= local_now:
+                # No year typed: late in December, "5.1" is January of the next year.
+                when = when.replace(year=local_now.year + 1)
     except ValueError:
         return None
     when = when.replace(tzinfo=zone).astimezone(UTC)

@@ -594,7 +594,8 @@ async def download(
                 or row.expires_at <= clock.now()
                 or not await asyncio.to_thread(path.exists)):
             return "expired"
-        u.audit.record(None, "privacy.export_downloaded", "export", row.id)
+        # Under its owner (whoever holds the link): a forwarded link shows in their activity.
+        u.audit.record(row.user_id, "privacy.export_downloaded", "export", row.id)
         await u.commit()
         stamp = (row.finished_at or clock.now()).astimezone(UTC).strftime("%Y-%m-%d")
     return Download(path, f"ttpulse-export-{stamp}.zip")

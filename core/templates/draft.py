@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from core.money import ambiguous_comma
 from core.templates.model import (
     ADGROUP_BUDGET_MODES,
     AGE_GROUPS,
@@ -352,7 +353,7 @@ def _parse(field: str, text: str) -> Any:
 def _amount(text: str) -> Decimal:
     # Spaces group thousands in many locales ("1 000,50"); a comma may be the decimal mark.
     compact = "".join(ch for ch in text if not ch.isspace())
-    if not _NUMBER.match(compact) or len(compact) > 20:
+    if not _NUMBER.match(compact) or len(compact) > 20 or ambiguous_comma(compact):
         raise ValueError(text)
     try:
         return Decimal(compact.replace(",", "."))

@@ -447,7 +447,8 @@ async def auto_map(
                     clicks[pair][row.campaign_id] += max(row.clicks, 1)
     finally:
         await client.close()
-    save = partial(_save_auto_links, uow, clock, tracker_id, owner, clicks, found, days, started)
+    save = partial(_save_auto_links, uow, clock, tracker_id, owner, clicks, found, days, started,
+                   {tc.id: tc for tc in listed})
     try:
         return await save()
     except IntegrityError:
@@ -466,17 +467,28 @@ async def _save_auto_links(
     found: Mapping[str, TrackerCampaign],
     days: int,
     started: datetime,
+    listed: Mapping[str, TrackerCampaign],
 ) -> AutoMapReport:
     """Link each TikTok campaign to the tracker campaign most of its clicks reached (auto links
-    only; the user's choices stand)."""
+    only; the user's choices stand), and refresh every link's tracker campaign name and id
+    fields from `listed` (what the tracker says now)."""
     async with uow() as u:
         tracker = await u.trackers.by_id(tracker_id)
         if tracker is None or tracker.status == "disconnected":
             raise TrackerNotFound(tracker_id)
         elsewhere = await u.trackers.manual_links_elsewhere(owner, tracker_id)
+        stored = await u.trackers.links(tracker_id)
+        for lk in stored:
+            # A link (by hand, by pattern, or automatic) keeps its tracker campaign as it is now:
+            # renamed, or with its parameters set since (pushes and pulls then use that field).
+            now = listed.get(lk.tracker_campaign_id)
+            if now is not None and lk.tracker_campaign_name != now.name[:256]:
+                lk.tracker_campaign_name = now.name[:256]
+            if now is not None and dict(lk.id_fields or {}) != dict(now.id_fields):
+                lk.id_fields = dict(now.id_fields)
         existing = {
             (lk.ad_account_id, lk.tiktok_campaign_id): lk
-            for lk in await u.trackers.links(tracker_id)
+            for lk in stored
             if lk.tiktok_campaign_id is not None
         }
         new = 0

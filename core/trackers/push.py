@@ -37,7 +37,7 @@ from core.trackers.connect import (
     record_failure,
     record_success,
 )
-from core.trackers.fx import NoRate, convert
+from core.trackers.fx import NoRate
 from core.trackers.mapping import Linked, effective_links
 from storage.models import Tracker, TrackerPush
 from storage.uow import UnitOfWork, UnitOfWorkFactory
@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 # Days pushed by a scheduled run: the last RECENT_DAYS before today and today (TikTok keeps
 # revising recent spend), reaching back to the day before the last complete push after an
-# outage, at most MAX_DAYS (also what a tracker's first push covers).
+# outage, at most MAX_DAYS (also what a tracker's first push covers, and a link's first).
 RECENT_DAYS = 3
 MAX_DAYS = 30
 # A converted cost is sent with 4 decimals: sub-cent, and what trackers keep of a cost.
@@ -112,7 +112,15 @@ def cost_in(
     (NoRate when there is none)."""
     if base == quote:
         return spend
-    return convert(spend, base, quote, rates).quantize(COST_STEP, rounding=ROUND_HALF_UP)
+    # Rounded once, to what is sent: convert()'s micro-units first would round twice
+    # (1.09 USD at 1 EUR = 1.0842 USD is 1.0053496… EUR: 1.005350, then 1.0054, not 1.0053).
+    direct = rates.get((base, quote))
+    if direct is not None:
+        return (spend * direct).quantize(COST_STEP, rounding=ROUND_HALF_UP)
+    inverse = rates.get((quote, base))
+    if inverse is not None:
+        return (spend / inverse).quantize(COST_STEP, rounding=ROUND_HALF_UP)
+    raise NoRate(base, quote)
 
 
 def binom1_offset_problem(time_zone: str, day: date) -> str | None:
@@ -146,7 +154,7 @@ class _Plan:
 def _plan(
     tracker: Tracker,
     links: Sequence[Linked],
-    days_of: Callable[[str], list[date]],
+    days_of: Callable[[Linked], list[date]],
     spend: dict[tuple[int, str, date], Decimal],
     previous: dict[tuple[int | None, str | None, str, date], Decimal],
     rates: dict[tuple[str, str], Decimal],
@@ -160,7 +168,7 @@ def _plan(
         for link in group:
             field = link.id_fields.get("campaign") or None
             shared = field is None and len(group) > 1
-            for day in days_of(link.time_zone):
+            for day in days_of(link):
                 spent = spend.get((link.ad_account_id, link.campaign_id, day), Decimal(0))
                 before = previous.get((link.ad_account_id, link.campaign_id, tc_id, day))
                 if spent == 0 and not before:
@@ -248,11 +256,24 @@ async def push_costs(
         }
         pushed_ok_at = tracker.push_ok_at
         chosen = sorted(set(days)) if days is not None else None
+        taken: set[tuple[int | None, str | None, str]] = set()
+        if chosen is None and links and pushed_ok_at is not None:
+            reach = [default_days(started, lk.time_zone, None) for lk in links]
+            since = await u.trackers.last_pushed(
+                tracker.id, min(r[0] for r in reach), max(r[-1] for r in reach)
+            )
+            taken = {key[:3] for key in since}
 
-        def days_of(zone: str) -> list[date]:
-            return chosen if chosen is not None else default_days(started, zone, pushed_ok_at)
+        def days_of(link: Linked) -> list[date]:
+            if chosen is not None:
+                return chosen
+            # A link the tracker never took a cost for (linked since the last push, or refused
+            # until now: no rate, a shared campaign) gets a first push's window, or its older
+            # days would never reach the tracker.
+            fresh = (link.ad_account_id, link.campaign_id, link.tracker_campaign_id) not in taken
+            return default_days(started, link.time_zone, None if fresh else pushed_ok_at)
 
-        every = [d for zone in {lk.time_zone for lk in links} for d in days_of(zone)]
+        every = [d for lk in links for d in days_of(lk)]
         spend: dict[tuple[int, str, date], Decimal] = {}
         previous: dict[tuple[int | None, str | None, str, date], Decimal] = {}
         if every:
@@ -263,6 +284,17 @@ async def push_costs(
                 spend[(n.ad_account_id, n.object_id, n.day)] = n.spend
             previous = await u.trackers.last_pushed(tracker.id, first, last)
         plan = _plan(tracker, links, days_of, spend, previous, rates, started)
+        new_refusals = plan.refused
+        if plan.refused:
+            # A day still not sent for the same reason is logged once, not at every run (a
+            # link waiting for a rate is planned over a first push's window each hour); the
+            # run's report still lists it.
+            waiting = await u.trackers.last_not_sent(tracker.id, min(every), max(every))
+            new_refusals = [
+                r for r in plan.refused
+                if waiting.get((r.ad_account_id, r.tiktok_campaign_id, r.tracker_campaign_id,
+                                r.day)) != (r.spend, r.answer)
+            ]
         kind, url = tracker.kind, tracker.base_url
     total = 3
     if progress is not None:
@@ -295,10 +327,9 @@ async def push_costs(
             rejected += not outcome.ok
         else:
             row.ok, row.answer = False, error
-    rows = plan.refused + plan.sources
     async with uow() as u:
-        await u.trackers.add_pushes(rows)
-        entries = await _entries(u, tracker_id, rows)
+        await u.trackers.add_pushes(new_refusals + plan.sources)
+        entries = await _entries(u, tracker_id, plan.refused + plan.sources)
         await u.commit()
     if error is not None:
         await record_failure(uow, clock, tracker_id, "push", error)

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from storage import leases
 from storage.models import Creative, Launch, LaunchItem, Template
@@ -38,8 +39,11 @@ class LaunchesRepo:
             )
         )
 
-    async def choices(self, user_id: int, limit: int = 50) -> tuple[list[Template], list[Creative]]:
-        """The user's templates (by name) and newest creatives, to launch from."""
+    async def choices(
+        self, user_id: int, limit: int | None = None
+    ) -> tuple[list[Template], list[Creative]]:
+        """The user's templates (by name) and creatives (newest first), to launch from: all of
+        them by default (a launch may use any; the screens page them)."""
         templates = await self._s.scalars(
             select(Template).where(Template.user_id == user_id).order_by(Template.name).limit(limit)
         )
@@ -48,6 +52,7 @@ class LaunchesRepo:
             .where(Creative.user_id == user_id)
             .order_by(Creative.id.desc())
             .limit(limit)
+            .options(defer(Creative.thumbnail))  # not shown when picking; a library can be big
         )
         return list(templates), list(creatives)
 

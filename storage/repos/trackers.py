@@ -431,6 +431,37 @@ class TrackerRepo:
             query = query.where(TrackerPush.day == day)
         return list(await self._s.scalars(query.order_by(TrackerPush.id)))
 
+    async def last_not_sent(
+        self, tracker_id: int, start: date, end: date
+    ) -> dict[tuple[int | None, str | None, str, date], tuple[Decimal, str]]:
+        """Per (account, TikTok campaign, tracker campaign, day) over [start, end] whose newest
+        entry is a cost not sent (no cost: no rate, a shared campaign…): its spend and why."""
+        newest = (
+            select(func.max(TrackerPush.id))
+            .where(
+                TrackerPush.tracker_id == tracker_id,
+                TrackerPush.day >= start,
+                TrackerPush.day <= end,
+            )
+            .group_by(
+                TrackerPush.ad_account_id,
+                TrackerPush.tiktok_campaign_id,
+                TrackerPush.tracker_campaign_id,
+                TrackerPush.day,
+            )
+        )
+        rows = await self._s.execute(
+            select(
+                TrackerPush.ad_account_id,
+                TrackerPush.tiktok_campaign_id,
+                TrackerPush.tracker_campaign_id,
+                TrackerPush.day,
+                TrackerPush.spend,
+                TrackerPush.answer,
+            ).where(TrackerPush.id.in_(newest), TrackerPush.cost.is_(None))
+        )
+        return {(r[0], r[1], r[2], r[3]): (r[4], r[5]) for r in rows}
+
     async def last_pushed(
         self, tracker_id: int, start: date, end: date
     ) -> dict[tuple[int | None, str | None, str, date], Decimal]:

@@ -8,11 +8,15 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from core.creatives import Fetch, add_creative
+from bot.i18n import make_i18n
+from bot.screens import plain
+from bot.views import launch as launch_view
+from core.creatives import Fetch, add_creative, delete_creative
 from core.launch import runner, service
 from core.templates.document import to_document
 from core.templates.model import AdGroupSpec, AdSpec, CampaignSpec, Naming, Template
@@ -522,3 +526,90 @@ async def test_preflight_stops_a_launch_whose_pixel_event_never_fired(
     assert await runner.run_due(db.uow, db.clock, client, "w1", fetcher(db), Progress()) == 1
     made = [g for i, g in emu.state.adgroups.items() if i not in before]
     assert made and {str(g.extra["pixel_id"]) for g in made} <= tracked
+
+
+async def test_a_scheduled_launch_names_its_objects_with_the_day_it_starts(
+    emu: Emu,
+    client: TikTokClient,
+    tmp_path: Path,
+    engines: list[Any],  # noqa: F811
+) -> None:
+    """{date} is the launch date: a launch approved tonight to start in two days is named with
+    the day it starts, not the day it was planned."""
+    db = await connected_db(f"sqlite+aiosqlite:///{tmp_path}/db.sqlite", client, engines)
+    await identities(emu, client, db)
+    tpl, accounts, creatives = await setup(db, template(), 1)
+    async with db.uow() as u:
+        zone = (await u.users.get(USER)).time_zone  # type: ignore[union-attr]
+    run_at = NOW + timedelta(days=2)
+    proposed = await service.propose(
+        db.uow, db.clock, client, USER,
+        service.Request(tpl, accounts[:1], creatives, run_at=run_at),
+    )
+    assert isinstance(proposed, service.Proposed)
+    async with db.uow() as u:
+        [campaign] = [i for i in await u.launches.items(proposed.launch.id)
+                      if i.level == "campaign"]
+    day = run_at.astimezone(ZoneInfo(zone)).date().isoformat()
+    assert day in campaign.name and NOW.date().isoformat() not in campaign.name
+
+
+async def test_an_ad_whose_last_attempt_reply_is_lost_is_found_not_reported_failed(
+    emu: Emu,
+    client: TikTokClient,
+    tmp_path: Path,
+    engines: list[Any],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """TikTok fails an ad three times, then makes it on the last attempt but the answer is
+    lost: the runner looks once more before giving up, so the ad that exists (and spends) is
+    recorded as created, not reported as failed."""
+    monkeypatch.setattr(runner, "BACKOFF_SECONDS", (0.0, 0.0, 0.0))
+    db = await connected_db(f"sqlite+aiosqlite:///{tmp_path}/db.sqlite", client, engines)
+    launch_id, _ = await approved(db, client, emu, creatives=1)
+    client.transport.request_timeout = 1.0
+    await emu.ctl(
+        "POST",
+        "config",
+        {
+            "fault_paths": ["/open_api/v1.3/ad/create/"],
+            "fault_queue": ["50002", "50002", "50002", "lost_reply"],
+            "timeout_seconds": 2.0,
+        },
+    )
+    assert await runner.run_due(db.uow, db.clock, client, "w1", fetcher(db), Progress()) == 1
+    assert (await emu.stats())["faults"] == {"50002": 3, "lost_reply": 1}
+    await check_made_once(db, client, emu, launch_id)
+
+
+async def test_a_creative_deleted_after_approval_fails_its_ads_and_the_rest_is_made(
+    emu: Emu,
+    client: TikTokClient,
+    tmp_path: Path,
+    engines: list[Any],  # noqa: F811
+) -> None:
+    """A scheduled launch whose creative the user deletes from the library before it runs:
+    the ads of that creative fail with a reason the user can read, everything else is made
+    and the launch finishes (no worker crashing on it tick after tick)."""
+    db = await connected_db(f"sqlite+aiosqlite:///{tmp_path}/db.sqlite", client, engines)
+    launch_id, size = await approved(db, client, emu, creatives=2)
+    async with db.uow() as u:
+        items = await u.launches.items(launch_id)
+    gone = items[-1].spec["creative"]
+    assert await delete_creative(db.uow, USER, gone)
+    seen = Progress()
+    assert await runner.run_due(db.uow, db.clock, client, "w1", fetcher(db), seen) == 1
+    assert seen.seen[-1] == (size, size)
+    async with db.uow() as u:
+        items = await u.launches.items(launch_id)
+        launch = await u.session.get(Launch, launch_id)
+    assert launch is not None and launch.state == "done"
+    failed = [i for i in items if i.state == "failed"]
+    assert failed and all(i.level == "ad" and i.spec["creative"] == gone for i in failed)
+    assert {i.error for i in failed} == {"creative_gone"}
+    assert all(i.state == "created" for i in items if i not in failed)
+    i18n = make_i18n()
+    with i18n.context(), i18n.use_locale("en"):
+        text = plain(launch_view.finished(
+            service.Detail(launch, items, {i.ad_account_id: "Acc" for i in items}))[0])
+    assert "deleted" in text and "creative_gone" not in text

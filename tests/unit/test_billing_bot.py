@@ -243,6 +243,23 @@ async def test_renewal_follows_telegram_and_a_refused_cancel_changes_nothing(
         assert row is not None and row.renews
 
 
+async def test_cancelling_renewal_names_the_end_of_all_the_paid_time(
+    chat: Chat_, enforcer: FakeEnforcer  # noqa: F811
+) -> None:
+    # Ann subscribed to Pro (its period ends 31 Dec) and bought 90 more days of Pro once: her
+    # Pro runs to 31 Mar whatever the subscription does, so cancelling must not say "then Free".
+    await chat.pay(ANN, "sub1", chat.signed(ANN, recurring=True), 500, recurring=True)
+    await chat.pay(ANN, "one1", chat.signed(ANN, days=90), 1500)
+    calls = await chat.press(ANN, BillingCb(action="cancel").pack())
+    [confirm] = [c for c in calls if isinstance(c, EditMessageText)]
+    assert "You keep Pro until 31 Mar 2027, 11:00" in plain(confirm.text)
+    calls = await chat.press(ANN, BillingCb(action="cancel_ok").pack())
+    [shown] = [c for c in calls if isinstance(c, EditMessageText)]
+    assert plain(shown.text).startswith(
+        "✅ Renewal cancelled. Pro stays until 31 Mar 2027, 11:00")
+    assert "Paid until: 31 Mar 2027, 11:00" in plain(shown.text)
+
+
 async def test_a_new_subscription_stops_the_one_it_replaces_or_says_how_to(
     chat: Chat_, enforcer: FakeEnforcer  # noqa: F811
 ) -> None:
@@ -276,6 +293,33 @@ async def test_a_new_subscription_stops_the_one_it_replaces_or_says_how_to(
         kinds = list(await u.session.scalars(select(OutboxMessage.kind).where(
             OutboxMessage.kind == "billing_supersede", OutboxMessage.sent_at.is_not(None))))
     assert len(kinds) == 2
+
+
+@pytest.mark.parametrize("refused", [None, "Bad Request: SUBSCRIPTION_EXPIRED"])
+async def test_deleting_the_account_stops_its_subscription(
+    chat: Chat_, refused: str | None, enforcer: FakeEnforcer  # noqa: F811
+) -> None:
+    """Telegram charges a subscription every period until the bot or the user stops it: a
+    deleted account's is stopped first, or the goodbye says it could not be and what to do."""
+    await chat.pay(ANN, "sub1", chat.signed(ANN, recurring=True), 500, recurring=True)
+    await chat.feed(message=chat.message(ANN, text="/delete_account"))
+    chat.session.refuse_edit = refused
+    calls = await chat.feed(message=chat.message(ANN, text="DELETE"))
+    [edit, *_] = [c for c in calls if isinstance(c, EditUserStarSubscription)]
+    assert (edit.user_id, edit.telegram_payment_charge_id, edit.is_canceled) == (ANN, "sub1", True)
+    [goodbye] = [plain(c.text) for c in calls if isinstance(c, SendMessage)]
+    assert goodbye.startswith("Your account is deleted.")
+    if refused is None:
+        assert goodbye.endswith("⭐ The Stars subscription no longer renews.")
+    else:
+        assert "⚠️ Telegram did not stop the Stars subscription (" + refused in goodbye
+        assert "Settings → My Stars" in goodbye
+    # Without a subscription, nothing is asked of Telegram and nothing is said of one.
+    await chat.feed(message=chat.message(IVAN, text="/delete_account"))
+    calls = await chat.feed(message=chat.message(IVAN, text="УДАЛИТЬ"))
+    assert not [c for c in calls if isinstance(c, EditUserStarSubscription)]
+    [goodbye] = [plain(c.text) for c in calls if isinstance(c, SendMessage)]
+    assert "Stars" not in goodbye
 
 
 async def test_paysupport_opens_a_ticket_and_the_menu_opens_billing(chat: Chat_) -> None:

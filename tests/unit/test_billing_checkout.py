@@ -45,7 +45,8 @@ async def uow(engine: AsyncEngine) -> UnitOfWorkFactory:
 
 async def _verdict(uow: UnitOfWorkFactory, body: str, payer: int = ANN, amount: int = 550,
                    catalogue: object = CATALOGUE) -> checkout.Verdict:
-    return await checkout.pre_checkout(uow, catalogue, SECRETS, payer, "XTR", amount, body)  # type: ignore[arg-type]
+    return await checkout.pre_checkout(uow, catalogue, FixedClock(NOW), SECRETS, payer, "XTR",  # type: ignore[arg-type]
+                                       amount, body)
 
 
 async def test_pre_checkout_accepts_our_invoice_and_refuses_each_wrong_one(
@@ -295,3 +296,21 @@ async def test_a_paused_account_still_gets_its_receipt(
         claimed = await u.outbox.claim(NOW, NOW + timedelta(minutes=2), 10)
         await u.commit()
     assert [m.kind for m in claimed] == ["billing_receipt"]
+
+
+async def test_a_subscription_that_lapsed_unseen_does_not_refuse_a_new_one(
+    uow: UnitOfWorkFactory, enforcer: FakeEnforcer  # noqa: F811
+) -> None:
+    # Ann stopped her Pro subscription in Telegram's settings and no Update.subscription came
+    # (it is optional, Bot API 10.2): her row still says it renews, but its period is over.
+    clock = FixedClock(NOW)
+    await pay(uow, clock, ANN, "sub1", recurring=True)
+    clock.set(NOW + timedelta(days=40))
+    # Plans offers Pro monthly again and the invoice link is sent...
+    ready = await checkout.prepare(uow, CATALOGUE, clock, ANN, "pro", 30, True)
+    assert ready.standing.state == "free"
+    # ...so paying it must not be refused as "a second subscription that renews".
+    verdict = await checkout.pre_checkout(uow, CATALOGUE, clock, SECRETS, ANN, "XTR", 500,
+                                          payload(ANN, recurring=True))
+    assert verdict.ok, verdict.reason
+

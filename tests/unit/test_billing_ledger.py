@@ -74,6 +74,10 @@ def test_grace_follows_time_that_ran_out_but_not_time_a_refund_took() -> None:
     # An old refund does not take away the grace of a later, lapsed purchase.
     later = [ch("a", "pro", 0, 30, refunded=5), ch("b", "pro", 10, 30)]
     assert standing(later, T0 + 41 * DAY, RANK).state == "grace"
+    # Nor does a refund, made during that grace, of a charge whose time was used up long ago.
+    used_then_refunded = [ch("a", "pro", 0, 30, refunded=71), ch("b", "pro", 40, 30)]
+    grace = standing(used_then_refunded, T0 + 71 * DAY, RANK)
+    assert (grace.state, grace.plan, grace.grace_until) == ("grace", "pro", T0 + 73 * DAY)
 
 
 def test_payloads_are_signed_and_any_key_on_the_ring_verifies() -> None:

@@ -215,3 +215,15 @@ def test_push_log_tells_refused_by_the_tracker_from_not_sent() -> None:
     with i18n.context(), i18n.use_locale("en"):
         text, _kb = push_log.day_log(info(), date(2026, 12, 1), pushes, date(2026, 12, 3))
     assert "Sent: 1 · refused by the tracker: 1 · not sent: 2" in text, text
+
+
+def test_push_log_of_a_busy_day_shows_the_latest_attempts() -> None:
+    """Hourly pushes re-send a day's growing spend dozens of times: the log shows the newest
+    attempts (what the tracker holds now), not the first ones of the morning."""
+    pushes = [Push("101", "ad_campaign_id", "c1", Decimal(n), "USD", Decimal(n), "USD", True,
+                   "ok", False) for n in range(1, 41)]
+    i18n = make_i18n()
+    with i18n.context(), i18n.use_locale("en"):
+        text, _kb = push_log.day_log(info(), date(2026, 12, 1), pushes, date(2026, 12, 3))
+    assert "sent $40.00" in text, text
+    assert "…and " in text and "sent $1.00" not in text, text

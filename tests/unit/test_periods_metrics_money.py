@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 
 from core.metrics import Totals, change_pct
-from core.money import money, number, percent, totals_by_currency
+from core.money import money, number, parse_amount, percent, totals_by_currency
 from core.periods import DateRange, Period, PeriodError, local_today, parse_custom, resolve
 
 # 22:30 UTC on 29 Nov: already 30 Nov in Tokyo, still 29 Nov in New York.
@@ -119,3 +119,12 @@ def test_money_number_and_percent_write_what_babel_writes_rounded_half_up() -> N
             assert number(v, loc, digits) == babel_number(v, loc, digits)
             signed = Decimal(rng.randint(-10**7, 10**7)) / Decimal(10 ** rng.randint(0, 5))
             assert percent(signed, loc) == babel_percent(signed, loc)
+
+
+def test_typed_amounts_take_either_decimal_mark_but_never_guess_a_thousand() -> None:
+    assert [parse_amount(t) for t in ("120", "45,50", "$9.99", "1,5", "1000", "1250,50")] == [
+        Decimal(120), Decimal("45.50"), Decimal("9.99"), Decimal("1.5"), Decimal(1000),
+        Decimal("1250.50")]
+    # "1,000" is a thousand in English and one in Russian: refused, to be typed unambiguously.
+    assert [parse_amount(t) for t in ("1,000", "25,000", " $100,000 ", "0", "1.234")] == [
+        None, None, None, None, None]

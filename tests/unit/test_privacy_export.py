@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
-from core.privacy import export
+from core.privacy import export, rights
 from core.privacy.export import (
     STATS_TABLES,
     Busy,
@@ -316,6 +316,9 @@ async def test_worker_sends_a_document_or_an_expiring_link(
         actions = [e.action for e in await u.audit.for_target("export", second.export_id)]
     assert actions == ["privacy.export_requested", "privacy.export_sent",
                        "privacy.export_downloaded"]
+    # Its owner sees the link's download in their activity (a forwarded link shows there).
+    seen = await rights.activity(uow, A, 0, 50)
+    assert "privacy.export_downloaded" in [e.action for e in seen.entries]
 
     stray = tmp_path / "export-999.zip"  # e.g. the row went with an erased account
     await asyncio.to_thread(stray.write_bytes, b"x")

@@ -205,3 +205,33 @@ async def test_a_failed_read_gives_the_lease_back(uow: UnitOfWorkFactory) -> Non
     async with uow() as u:
         job = await u.admin.job(reconcile.JOB)
     assert job is not None and job.lease_owner is None and job.last_finished_at is None
+
+
+async def test_a_missed_first_payment_of_a_new_subscription_stops_the_one_it_replaces(
+    uow: UnitOfWorkFactory,
+) -> None:
+    # The buyer's Pro subscription renews; the first payment of the Agency subscription that
+    # replaces it never reached us. Recorded by reconciliation, it is a new subscription (not
+    # a renewal of Pro's), so Pro's renewal is stopped as the usual path stops it.
+    await register_user(uow, FixedClock(NOW - timedelta(days=60)),
+                        SignUp(BUYER, "B", None, None, "en", "UTC", None, False))
+    pro = encode(Offer(BUYER, "pro", 30, True, 500, NOW - timedelta(days=11)), KEY)
+    agency = encode(Offer(BUYER, "agency", 30, True, 2000, NOW - timedelta(days=1)), KEY)
+    first = NOW - timedelta(days=10)
+    await account.record_charge(uow, CATALOGUE, FixedClock(first), BUYER, account.Paid(
+        charge_id="pro1", provider_charge_id=None, stars=500, payload=pro, paid_at=first,
+        offer=Offer(BUYER, "pro", 30, True, 500, first), expires_at=first + timedelta(days=30),
+        is_recurring=True, is_first_recurring=True))
+    paid = NOW - timedelta(hours=3)
+    telegram = FakeTelegram([
+        StarTx("pro1", "payment", 500, first, BUYER, pro, 2592000),
+        StarTx("ag1", "payment", 2000, paid, BUYER, agency, 2592000),
+    ])
+    report = await reconcile.compare(uow, CATALOGUE, FixedClock(NOW), telegram.fetch, [KEY])
+    assert [(d.kind, d.charge_id) for d in report.differences] == [("recorded", "ag1")]
+    async with uow() as u:
+        ag1 = await u.billing.charge("ag1")
+        stop = [m.params for m in await u.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == account.SUPERSEDE_KIND))]
+    assert ag1 is not None and ag1.recurring and ag1.first_recurring
+    assert stop == [{"charge_id": "pro1", "by": "ag1"}]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -10,7 +11,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.callbacks import LaunchCb
+from bot.i18n import make_i18n
+from bot.views import Screen
+from bot.views import launch as launch_view
 from core.clock import FixedClock
+from core.creatives import add_creative
+from core.launch import service as launch_service
 from core.templates import draft, service
 from core.templates.document import from_document, to_document
 from core.templates.model import Template
@@ -18,6 +25,7 @@ from core.templates.validate import TEMPLATE_NAME_MAX, Problem, validate
 from core.users import SignUp, register_user
 from storage.db import session_factory
 from storage.uow import UnitOfWorkFactory
+from tests.media import image
 from tests.unit.test_templates import make_template
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -268,6 +276,7 @@ def test_typed_amounts_are_checked_with_the_same_rules() -> None:
     assert draft.type_in(t, "gb", 0, "1 250,50").template.adgroups[0].budget == Decimal("1250.50")
     for text, code in (
         ("fifty", "amount_invalid"),
+        ("1,000", "amount_invalid"),  # a thousand, or one? Neither is guessed
         ("0", "not_positive"),
         ("120.345", "too_many_decimals"),
     ):
@@ -359,3 +368,39 @@ def test_audience_fields_are_typed_checked_and_kept_in_the_document() -> None:
     filled = replace(t, name="T", ad=replace(t.ad, texts=("x",), identity_name="Me",
                                              landing_url="https://a.io/?c=__CID__"))
     assert from_document(to_document(filled)).adgroups[0].audience_ids == ("190001", "190002")
+
+
+async def test_every_template_and_creative_can_be_picked_for_a_launch(
+    uow: UnitOfWorkFactory,
+) -> None:
+    """A user with 60 templates (of the 100 allowed) and 70 creatives: the launch offers each
+    of them — on pages of the chat's steps 1 and 3, each keyboard within the 100 buttons
+    Telegram takes — not only the first 50 by name or the newest 50."""
+    for n in range(60):
+        await service.save(uow, ANN, named(f"T{n:02}"))
+    for n in range(70):
+        await add_creative(uow, ANN, "image", f"img{n}", image(8, 8, color=(n, 1, 2)),
+                           file_name=f"img{n}.png", tg_file_id=f"f{n}")
+    found = await launch_service.choices(uow, ANN)
+    assert len(found.templates) == 60 and len(found.creatives) == 70
+
+    def reachable(screen: Callable[[int], Screen], action: str) -> set[int]:
+        seen: set[int] = set()
+        page: int | None = 0
+        while page is not None:
+            _, markup = screen(page)
+            assert markup is not None
+            buttons = [b for row in markup.inline_keyboard for b in row]
+            assert len(buttons) <= 100
+            presses = [LaunchCb.unpack(b.callback_data or "") for b in buttons]
+            seen |= {p.id for p in presses if p.a == action and p.id}
+            ahead = [p.n for p in presses if not p.id and p.n > page]
+            page = ahead[0] if ahead else None
+        return seen
+
+    i18n = make_i18n()
+    with i18n.context(), i18n.use_locale("en"):
+        tpls = reachable(lambda p: launch_view.choose_template(found, p), "tpl")
+        crs = reachable(lambda p: launch_view.choose_creatives(found, [], p), "cr")
+    assert tpls == {t.id for t in found.templates}
+    assert crs == {c.id for c in found.creatives}

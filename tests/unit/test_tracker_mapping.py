@@ -4,16 +4,26 @@ by name pattern, unlink; manual beats pattern beats auto; the landing-URL suffix
 from __future__ import annotations
 
 from datetime import timedelta
-from unittest.mock import patch
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+from unittest.mock import AsyncMock, patch
 
 import pytest
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.storage.base import StorageKey
+from aiogram.fsm.storage.memory import MemoryStorage
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.callbacks import TrackerCb
+from bot.i18n import make_i18n
+from bot.routers import tracker_mapping
 from core.clock import FixedClock
 from core.trackers import connect, mapping
 from core.trackers.mapping import LinkError, landing_suffix, matches
+from core.trackers.push import push_costs
 from storage.db import session_factory
-from storage.models import TrackerLink
+from storage.models import AdObject, TrackerLink
 from storage.repos.trackers import TrackerRepo
 from storage.uow import UnitOfWorkFactory
 from storage.vault import Vault, generate_key_entry, parse_keyring
@@ -178,3 +188,65 @@ async def test_manual_links_check_both_sides(uow: UnitOfWorkFactory) -> None:
     assert err.value.reason == "no_tracker_campaign"
     assert [c.campaign_id for c in await mapping.tiktok_campaigns(uow, USER, "c2")] == ["c2"]
     assert [c.campaign_id for c in await mapping.tiktok_campaigns(uow, USER)] == ["c1", "c2"]
+
+
+async def test_a_campaign_number_pressed_links_the_campaign_that_was_shown(
+        uow: UnitOfWorkFactory) -> None:
+    """Link a campaign lists the TikTok campaigns by name, numbered; a sync adds one that sorts
+    first before the user presses "2": the campaign shown as 2 is the one linked, not the one
+    now second in the list."""
+    await seed_user(uow)
+    world = await seed_account(uow, structure={"c1": {"g1": ["a1"]}, "c2": {"g2": ["a2"]}})
+    fake = FakeTracker(campaigns=[campaign("10", "Main")])
+    tid = await _tracker(uow, fake)
+    state = FSMContext(MemoryStorage(), StorageKey(bot_id=1, chat_id=USER, user_id=USER))
+    shown: list[Any] = []
+
+    async def show(_event: object, screen: Any) -> None:
+        shown.append(screen)
+
+    async def press(cb: TrackerCb) -> bool | None:
+        with make_i18n().context(), patch.object(tracker_mapping, "show", show):
+            return await tracker_mapping.mapping_press(
+                AsyncMock(), cb, SimpleNamespace(id=USER), state, uow,  # type: ignore[arg-type]
+                FixedClock(NOW), fake.factory)
+
+    await press(TrackerCb(a="lk", id=tid))
+    assert "2. Campaign c2" in shown[-1][0], shown[-1][0]
+    async with uow() as u:  # a sync brings a campaign whose name sorts first
+        u.session.add(AdObject(ad_account_id=world.account_id, level="campaign",
+                               object_id="c0", name="Campaign a0"))
+        await u.commit()
+    await press(TrackerCb(a="lkt", id=tid, n=1))
+    assert "Campaign c2" in shown[-1][0], shown[-1][0]
+    await press(TrackerCb(a="lkc", id=tid, n=0))
+    assert [(lk.campaign_id, lk.tracker_campaign_id) for lk in
+            await mapping.mapping(uow, USER, tid)] == [("c2", "10")]
+
+
+async def test_a_tracker_campaign_changed_since_it_was_linked_by_hand_is_used_as_it_is_now(
+        uow: UnitOfWorkFactory) -> None:
+    """Two campaigns linked by hand to a tracker campaign that recorded no TikTok id yet: their
+    costs are refused. The user then sets the campaign's parameters (and renames it) in the
+    tracker: once the tracker's campaigns are read again, pushes filter by the campaign id and
+    the mapping shows the new name — no need to link everything again."""
+    await seed_user(uow)
+    world = await seed_account(uow, structure={"c1": {"g1": ["a1"]}, "c2": {"g2": ["a2"]}},
+                               spend={("c1", YESTERDAY): "5", ("c2", YESTERDAY): "6"})
+    fake = FakeTracker(campaigns=[campaign("10", "Main", {})])
+    tid = await _tracker(uow, fake)
+    clock = FixedClock(NOW)
+    for cid in ("c1", "c2"):
+        await mapping.link_campaign(uow, clock, USER, tid, world.account_id, cid, "10",
+                                    fake.factory)
+    report = await push_costs(uow, clock, tid, [YESTERDAY], fake.factory)
+    assert (report.sent, report.refused) == (0, 2)
+    fake.campaigns = [campaign("10", "Main (TikTok)")]  # parameters set, renamed
+    await mapping.auto_map(uow, clock, tid, fake.factory)  # as every scheduled run does first
+    linked = await mapping.mapping(uow, USER, tid)
+    assert [(lk.campaign_id, lk.source, lk.tracker_campaign_name) for lk in linked] == [
+        ("c1", "manual", "Main (TikTok)"), ("c2", "manual", "Main (TikTok)")]
+    report = await push_costs(uow, clock, tid, [YESTERDAY], fake.factory)
+    assert (report.sent, report.refused) == (2, 0)
+    assert fake.costs == {("10", YESTERDAY, "ad_campaign_id", "c1"): Decimal(5),
+                          ("10", YESTERDAY, "ad_campaign_id", "c2"): Decimal(6)}

@@ -8,11 +8,18 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import FixedClock
 from core.trackers import connect, fx
-from core.trackers.push import binom1_offset_problem, default_days, push_costs, push_log
+from core.trackers.push import (
+    binom1_offset_problem,
+    cost_in,
+    default_days,
+    push_costs,
+    push_log,
+)
 from storage.db import session_factory
 from storage.models import MetricDaily, TrackerLink
 from storage.uow import UnitOfWorkFactory
@@ -170,3 +177,82 @@ async def test_an_outage_is_logged_marks_failing_and_the_next_push_repairs(
     shown = await connect.get_tracker(uow, USER, tid)
     assert (shown.status, shown.last_error, shown.failing_since) == ("active", None, None)
     assert [e.ok for e in await push_log(uow, USER, tid, D1)] == [False, True]
+
+
+async def test_a_campaign_linked_later_gets_the_first_push_window(
+        uow: UnitOfWorkFactory) -> None:
+    """A TikTok campaign linked after the tracker's first push (by hand, or found by the
+    automatic mapping later) has its older days pushed too, as the first push had: the
+    scheduled window alone (the last few days) would leave them without cost for good."""
+    await seed_user(uow)
+    old = TODAY - timedelta(days=10)
+    world = await seed_account(uow, spend={("c1", old): "4", ("c1", D1): "5",
+                                           ("c2", old): "6", ("c2", D1): "7"})
+    fake = FakeTracker(campaigns=[campaign("10", "T")])
+    tid = await _tracker(uow, fake)
+    await _link(uow, tid, world.account_id, "c1", "10")
+    assert (await push_costs(uow, FixedClock(NOW), tid, None, fake.factory)).sent == 2
+    await _link(uow, tid, world.account_id, "c2", "10")
+    later = FixedClock(NOW + timedelta(hours=1))
+    await push_costs(uow, later, tid, None, fake.factory)
+    assert fake.costs[("10", old, "ad_campaign_id", "c2")] == Decimal(6)
+    assert fake.costs[("10", D1, "ad_campaign_id", "c2")] == Decimal(7)
+    # c1, pushed already, is sent its recent days only.
+    assert fake.calls["push"] == 2
+    assert [e.day for e in await push_log(uow, USER, tid, old)] == [old, old]
+
+
+async def test_days_refused_for_want_of_a_rate_are_sent_once_it_is_set(
+        uow: UnitOfWorkFactory) -> None:
+    """The first push refuses a EUR account's 30 days (no EUR→USD rate); the user sets the
+    rate: the next scheduled push sends all of them, not only the last few days."""
+    await seed_user(uow)
+    old = TODAY - timedelta(days=20)
+    world = await seed_account(uow, currency="EUR", spend={("c1", old): "10", ("c1", D1): "20"})
+    fake = FakeTracker(campaigns=[campaign("10", "T")])
+    tid = await _tracker(uow, fake, currency="USD")
+    await _link(uow, tid, world.account_id, "c1", "10")
+    report = await push_costs(uow, FixedClock(NOW), tid, None, fake.factory)
+    assert (report.sent, report.refused) == (0, 2)
+    await fx.set_rate(uow, FixedClock(NOW), USER, "EUR", "USD", "1.5")
+    report = await push_costs(uow, FixedClock(NOW + timedelta(hours=1)), tid, None, fake.factory)
+    assert fake.costs == {("10", old, "ad_campaign_id", "c1"): Decimal(15),
+                          ("10", D1, "ad_campaign_id", "c1"): Decimal(30)}
+
+
+async def test_a_day_not_sent_for_the_same_reason_is_logged_once(
+        uow: UnitOfWorkFactory) -> None:
+    """Hourly pushes of a link waiting for a rate report its days as not sent each time, but
+    the push log keeps one entry per day until the spend or the reason changes."""
+    await seed_user(uow)
+    world = await seed_account(uow, currency="EUR", spend={("c1", D1): "20"})
+    fake = FakeTracker(campaigns=[campaign("10", "T")])
+    tid = await _tracker(uow, fake, currency="USD")
+    await _link(uow, tid, world.account_id, "c1", "10")
+    for hour in range(3):
+        report = await push_costs(uow, FixedClock(NOW + timedelta(hours=hour)), tid, None,
+                                  fake.factory)
+        assert (report.sent, report.refused, len(report.entries)) == (0, 1, 1)
+    async with uow() as u:
+        assert len(await u.trackers.pushes(tid)) == 1
+        row = await u.session.scalar(select(MetricDaily).where(MetricDaily.day == D1))
+        assert row is not None
+        row.spend = Decimal(25)  # TikTok revised the day
+        await u.commit()
+    await push_costs(uow, FixedClock(NOW + timedelta(hours=4)), tid, None, fake.factory)
+    async with uow() as u:
+        logged = await u.trackers.pushes(tid)
+    assert [p.spend for p in logged] == [Decimal(20), Decimal(25)]
+
+
+def test_a_converted_cost_is_rounded_once() -> None:
+    """1.09 USD at 1 EUR = 1.0842 USD is 1.0053496… EUR: sent as 1.0053 (half-up to 4
+    decimals), not 1.0054 (rounded to micro-units first, then again)."""
+    rates = {("EUR", "USD"): Decimal("1.0842")}
+    assert cost_in(Decimal("1.09"), "USD", "EUR", rates) == Decimal("1.0053")
+    assert cost_in(Decimal("0.67"), "EUR", "USD", {("EUR", "USD"): Decimal("1.17")}) == Decimal(
+        "0.7839")
+    assert cost_in(Decimal("0.67"), "USD", "EUR", {("EUR", "USD"): Decimal("1.17")}) == Decimal(
+        "0.5726")
+    with pytest.raises(fx.NoRate):
+        cost_in(Decimal(1), "USD", "JPY", rates)

@@ -171,6 +171,50 @@ async def test_delete_needs_the_exact_word_in_time_then_signs_out(dash: Dash) ->
     assert "Open the dashboard from the bot" in await (await client.get("/app/")).text()
 
 
+async def test_deleting_on_the_web_drops_the_conversation_state_in_redis(dash: Dash) -> None:
+    """The erasure deletes the database's conversation state; with REDIS_URL it lives in Redis,
+    which only the bot can reach: the page's deletion clears it as the chat's does (a half-typed
+    tracker with its sealed key included), not left there for good."""
+    from aiogram.fsm.storage.base import StorageKey
+    from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
+    from aiohttp import CookieJar, web
+    from aiohttp.test_utils import TestServer
+
+    from bot.app import chat_forgetter
+    from bot.i18n import make_i18n
+    from core import web_auth
+    from tests.services import REDIS_URL, redis_client
+    from tests.web.conftest import TOKEN
+    from web.app import mount
+    from web.deps import WebDeps
+
+    await (await redis_client()).aclose()  # skipped (or failed in CI) without Redis
+    storage = RedisStorage.from_url(REDIS_URL, key_builder=DefaultKeyBuilder(with_bot_id=True))
+    me, bot_id = dash.mine.user_id, int(TOKEN.split(":")[0])
+    key = StorageKey(bot_id=bot_id, chat_id=me, user_id=me)
+    await storage.set_state(key, "TrackerForm:key")
+    await storage.set_data(key, {"trk_draft": {"kind": "keitaro", "key": "sealed-key"}})
+    app = web.Application()
+    mount(app, WebDeps(dash.uow, dash.clock, make_i18n(), TOKEN, "http://127.0.0.1",
+                       forget_chat=chat_forgetter(storage, bot_id)))
+    client = TestClient(TestServer(app), cookie_jar=CookieJar(unsafe=True))
+    await client.start_server()
+    try:
+        token = await web_auth.issue_link(dash.uow, dash.clock, me)
+        await client.get(f"/app/signin/{token}")
+        page = await (await client.get("/app/privacy/delete")).text()
+        asked = re.search(r'name="asked" value="(\d+)"', page)
+        sig = re.search(r'name="sig" value="([0-9a-f]+)"', page)
+        assert asked and sig
+        status, _, body = await _post(client, "/app/privacy/delete", word="DELETE",
+                                      asked=asked[1], sig=sig[1])
+        assert status == 200 and "Your account is deleted" in body
+        assert await storage.get_state(key) is None and await storage.get_data(key) == {}
+    finally:
+        await client.close()
+        await storage.close()
+
+
 async def test_pause_and_resume_through_the_chats_use_case(dash: Dash) -> None:
     me = dash.mine.user_id
     client = await dash.client(me)

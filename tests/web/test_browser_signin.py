@@ -16,10 +16,13 @@ import pytest
 from sandbox.oidc.provider import CLIENT_ID, CLIENT_SECRET, RunningProvider, start_provider
 from sandbox.telegram.driver import SandboxClient
 from sandbox.telegram.server import RunningServer
+from sandbox.telegram.webapp import launch_url, sign_init_data
 from sandbox.tiktok.server import RunningEmulator
 from tests.e2e.conftest import sandbox, service, telegram, tiktok  # noqa: F401 - fixtures
 from tests.e2e.harness import ServiceProcess, sign_up
 from tests.web.browser import Browser
+from tests.web.conftest import TOKEN, Dash
+from tests.web.seed import NOW
 
 pytestmark = pytest.mark.e2e  # one at a time in an end-to-end lane (tests/conftest.py)
 GOOGLE_LINK = re.compile(r"https?://\S+/app/google/link/[A-Za-z0-9_-]+")
@@ -133,3 +136,29 @@ async def test_login_widget_google_and_cookies_in_chromium(
     await b.click("a.account[data-email='demo@example.com']")
     await b.wait("return document.querySelector('#google-refused[data-code=not_linked]')")
     await b.screenshot("google-not-linked")
+
+
+async def test_a_mini_app_launched_by_another_telegram_account_shows_theirs(
+    dash: Dash, browser: Browser
+) -> None:
+    """Two Telegram accounts in one Telegram app share its web view's cookies: a launch by the
+    second must not show (nor let it act on) the first one's dashboard."""
+    app = str(dash.server.make_url("/app/"))
+    b = browser
+
+    def launch(uid: int) -> str:
+        return launch_url(app, sign_init_data(TOKEN, {"id": uid, "first_name": "Ann"},
+                                               int(NOW.timestamp())))
+
+    def shows(text: str) -> str:
+        return f"return document.body && document.body.innerText.indexOf('{text}') >= 0"
+
+    await b.get(launch(dash.mine.user_id))
+    await b.wait(shows("Glowly 501"))
+    await b.get(launch(dash.other.user_id))
+    await b.wait(shows("Glowly 502"))
+    assert not await b.js(shows("Glowly 501"))
+    # Launched by one who never signed up in the bot: refused, nobody's dashboard shown.
+    await b.get(launch(777))
+    await b.wait("var r = document.getElementById('refused'); return r && !r.hidden")
+    assert not await b.js(shows("Glowly"))

@@ -69,6 +69,28 @@ async def test_sign_in_by_init_data(dash: Dash) -> None:
     assert resp.status == 415
 
 
+async def test_init_data_of_another_account_ends_this_browsers_session(dash: Dash) -> None:
+    """A Mini App launched by another Telegram account of the same app (static/signin.js posts
+    its initData): the session there was is not kept, whether the launch signs in or not."""
+    stamp = int(NOW.timestamp())
+    client = await dash.client(dash.mine.user_id)
+    mine = client.session.cookie_jar.filter_cookies(client.make_url("/app/"))[COOKIE].value
+    other = {"id": dash.other.user_id, "first_name": "Bo"}
+    resp = await client.post("/app/signin/initdata",
+                             json={"init_data": sign_init_data(TOKEN, other, stamp)})
+    assert resp.status == 200
+    page = await (await client.get("/app/")).text()
+    assert "Glowly 502" in page and "Glowly 501" not in page
+    from core import web_auth
+
+    assert await web_auth.session_user(dash.uow, dash.clock, mine) is None
+    stranger = {"id": 777, "first_name": "Eve"}  # never signed up in the bot
+    resp = await client.post("/app/signin/initdata",
+                             json={"init_data": sign_init_data(TOKEN, stranger, stamp)})
+    assert resp.status == 403
+    assert "Glowly" not in await (await client.get("/app/")).text()
+
+
 async def test_posts_without_the_sessions_csrf_token_are_refused(dash: Dash) -> None:
     client = await dash.client(dash.mine.user_id)
     url = f"/app/approvals/{dash.mine.action_id}/reject"

@@ -255,3 +255,27 @@ def test_google_and_widget_settings() -> None:
     assert client.config.redirect_uri == "https://ttpulse.example/app/google/callback"
     with pytest.raises(SettingsError, match="OIDC_ISSUER_URL"):
         load_settings(_env_file=None, oidc_issuer_url="accounts.google.com")
+
+
+async def test_analytics_cookie_is_dropped_in_the_telegram_frame_too(dash: Dash) -> None:
+    """Behind https the Mini App is a third-party frame in web.telegram.org, where a browser
+    ignores a Set-Cookie without SameSite=None (and so Secure): the deletion of the analytics
+    cookie ("Necessary only", or any page after it) must carry them, as its setting does."""
+    from aiohttp.test_utils import TestClient
+
+    app = web.Application()
+    mount(app, WebDeps(dash.uow, dash.clock, make_i18n(), TOKEN, "https://ttpulse.example"))
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        sent = {"Cookie": f"{ANALYTICS}=abc; {CONSENT}=all.1"}
+        resp = await client.post("/app/cookies", json={"choice": "necessary"}, headers=sent)
+        withdrawn = {"Cookie": f"{ANALYTICS}=abc; {CONSENT}=necessary.1"}
+        page = await client.get("/app/", headers=withdrawn)
+        for answer in (resp, page):
+            dropped = [h for h in answer.headers.getall("Set-Cookie", [])
+                       if h.startswith(f"{ANALYTICS}=")]
+            assert len(dropped) == 1 and "Max-Age=0" in dropped[0], dropped
+            assert "Secure" in dropped[0] and "SameSite=None" in dropped[0], dropped[0]
+    finally:
+        await client.close()

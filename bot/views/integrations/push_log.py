@@ -65,7 +65,8 @@ def _entry(e: PushLike) -> list[str]:
 
 
 def day_log(t: TrackerLike, day: date, entries: Sequence[PushLike], today: date) -> Screen:
-    """Every cost item of the day: TikTok's spend, what was sent, and what the tracker said."""
+    """Every cost item of the day (`entries` oldest first), shown newest first: TikTok's spend,
+    what was sent, and what the tracker said."""
     sent = sum(e.ok for e in entries)
     # Refused: sent, and the tracker said no; not sent: no cost could be made (push.Outcome).
     refused = sum(not e.ok and e.cost is not None for e in entries)
@@ -79,7 +80,9 @@ def day_log(t: TrackerLike, day: date, entries: Sequence[PushLike], today: date)
     if not entries:
         lines.append(_("Nothing was pushed for this day."))
     shown, unattributed = 0, False
-    for e in entries[:MAX_ENTRIES]:
+    # Hourly pushes re-send a day dozens of times: the newest attempts say what the tracker
+    # holds now, so they come first and the oldest are the ones counted, not shown.
+    for e in list(reversed(entries))[:MAX_ENTRIES]:
         entry = _entry(e)
         if len("\n".join(lines + entry)) > LOG_CHARS:
             break
