@@ -541,7 +541,7 @@ async def _sync_now(
         report = await jobs.pull_now(uow, clock, user.id, t.id, clients, worker,
                                      progress=pace, lease=lease)
         if report is not None:
-            note = card_view.pulled(report.rows, report.unmapped)
+            note = card_view.pulled(report.rows, report.unmapped, report.unread)
     if report is None:  # another worker is pushing or pulling it right now
         text, markup = await card_screen(uow, clock, user, t.id, catalogue)
         await final(query, (card_view.busy(t) + "\n\n" + text, markup))

@@ -34,6 +34,7 @@ from typing import Any
 from core.clock import Clock
 from core.periods import local_today
 from core.trackers.base import RevenueRow, TrackerClient, TrackerError
+from core.trackers.binom1 import offset_runs
 from core.trackers.connect import (
     ClientFactory,
     TrackerNotFound,
@@ -64,6 +65,9 @@ class PullReport:
     rows: int
     unmapped: int
     error: str | None
+    # Why some ad accounts' time zones could not be read (the rest were): Binom 1 takes
+    # whole-hour UTC offsets only (core.trackers.binom1.offset_runs).
+    unread: tuple[str, ...] = ()
 
 
 def pull_days(
@@ -163,6 +167,13 @@ async def pull_revenue(
         zone: pull_days(started, zone, last_ok, window_days)
         for zone in {lk.time_zone for lk in links} | {own_zone}
     }
+    # A zone the tracker cannot read is left out, not the whole pull: the other accounts'
+    # revenue still comes in, and this one's stored rows are left as they are.
+    unread = {
+        zone: why
+        for zone, (start, end) in spans.items()
+        if kind == "binom1" and (why := _binom1_unreadable(zone, start, end)) is not None
+    }
     # (zone, level, field) -> tracker campaign ids; (zone, tracker campaign) -> its links.
     groups: dict[tuple[str, str | None, str | None], set[str]] = defaultdict(set)
     linked_to: dict[tuple[str, str], list[Linked]] = defaultdict(list)
@@ -196,9 +207,10 @@ async def pull_revenue(
                 groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])
             ):
                 start, end = spans[zone]
-                await _read(client, sorted(ids), field, start, end, zone, level, sums)
+                if zone not in unread:
+                    await _read(client, sorted(ids), field, start, end, zone, level, sums)
                 await step()
-            if loose:
+            if loose and own_zone not in unread:
                 start, end = spans[own_zone]
                 await _read(client, loose, None, start, end, own_zone, None, sums)
             await step()
@@ -208,11 +220,15 @@ async def pull_revenue(
             await client.close()
     if error is None and sums.no_rate is not None:
         error = f"refused: {sums.no_rate}"
+    linked_zones = {lk.time_zone for lk in links}
+    if error is None and linked_zones and linked_zones <= unread.keys():
+        error = f"refused: {unread[min(linked_zones)]}"  # no linked account could be read
     if error is not None:
         await record_failure(uow, clock, tracker_id, "pull", error)
         return PullReport(tracker_id, False, 0, 0, error)
     daily, unmapped = sums.rows(tracker_id, started)
-    account_spans = [(account, *spans[zone]) for account, zone in sorted(objects.zone.items())]
+    account_spans = [(account, *spans[zone]) for account, zone in sorted(objects.zone.items())
+                     if zone not in unread]
     first = min((s for s, _ in spans.values()), default=None)
     last = max((e for _, e in spans.values()), default=None)
     async with uow() as u:
@@ -226,7 +242,16 @@ async def pull_revenue(
     await record_success(uow, clock, tracker_id, "pull", started)
     await step()
     log.info("tracker.pulled", extra={"tracker_id": tracker_id, "rows": written, "unmapped": lost})
-    return PullReport(tracker_id, True, written, lost, None)
+    return PullReport(tracker_id, True, written, lost, None, tuple(sorted(set(unread.values()))))
+
+
+def _binom1_unreadable(zone: str, start: date, end: date) -> str | None:
+    """Why Binom 1 cannot read this zone's days (a half-hour offset), or None."""
+    try:
+        offset_runs(start, end, zone)
+    except TrackerError as exc:
+        return exc.detail or str(exc)
+    return None
 
 
 async def _read(

@@ -9,6 +9,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.i18n import make_i18n
+from bot.views.integrations import tracker as tracker_view
 from core.clock import FixedClock
 from core.trackers import connect, fx
 from core.trackers.pull import pull_days, pull_revenue
@@ -156,3 +158,42 @@ async def test_campaigns_linked_to_nothing_are_unmapped_revenue(uow: UnitOfWorkF
                 for r in await u.trackers.unmapped_rows(tid)]
     assert lost == [("99", D2, "", 40, Decimal(80))]
     assert await _daily(uow, tid) == {}  # none of it is put on a TikTok campaign
+
+
+async def test_binom1_reads_the_whole_hour_accounts_when_one_is_half_an_hour_off(
+        uow: UnitOfWorkFactory) -> None:
+    """Binom 1 takes whole-hour UTC offsets only: an India account (UTC+05:30) is left out with
+    the reason, and the other accounts' revenue still comes in; with only such accounts the
+    pull fails with that reason."""
+    await seed_user(uow)
+    here = await seed_account(uow)
+    india = await seed_account(uow, tz="Asia/Kolkata", advertiser="adv2",
+                               structure={"k1": {"kg1": ["ka1"]}})
+    fake = FakeTracker(kind="binom1", campaigns=[campaign("10", "T")])
+    added = await connect.add_tracker(uow, FixedClock(NOW), USER, "binom1", "T", "https://t.io",
+                                      "key", "UTC", "USD", fake.factory)
+    tid = added.tracker.id
+    async with uow() as u:
+        for account, cid in ((here.account_id, "c1"), (india.account_id, "k1")):
+            u.session.add(TrackerLink(tracker_id=tid, ad_account_id=account,
+                                      tiktok_campaign_id=cid, tracker_campaign_id="10",
+                                      source="auto", id_fields={"campaign": "t1"}))
+        await u.commit()
+    fake.rows[("10", "t1")] = [row("10", D1, "c1", 10, 1, "5")]
+    report = await pull_revenue(uow, FixedClock(NOW), tid, fake.factory)
+    assert report.ok and report.error is None
+    assert [p[4] for p in fake.pulls] == [TZ]  # Kolkata's days were never asked for
+    [why] = report.unread
+    assert "Asia/Kolkata" in why and "whole-hour" in why
+    assert (await _daily(uow, tid))[("campaign", "c1", D1)][:2] == (10, 1)
+    i18n = make_i18n()
+    with i18n.context(), i18n.use_locale("en"):
+        assert "⚠️ Not read, the other accounts were: " in tracker_view.pulled(1, 0, report.unread)
+
+    async with uow() as u:  # only the India account left
+        for link in await u.trackers.links(tid):
+            if link.tiktok_campaign_id == "c1":
+                await u.session.delete(link)
+        await u.commit()
+    report = await pull_revenue(uow, FixedClock(NOW + timedelta(hours=1)), tid, fake.factory)
+    assert not report.ok and report.error is not None and report.error.startswith("refused: ")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -203,10 +204,13 @@ def pushed(sent: int, accepted: int, rejected: int, refused: int) -> str:
     return text
 
 
-def pulled(rows: int, unmapped: int) -> str:
-    """How Pull now went."""
+def pulled(rows: int, unmapped: int, unread: Sequence[str] = ()) -> str:
+    """How Pull now went (`unread`: why some ad accounts' days could not be read)."""
     text = _("📥 Revenue pulled: {rows} rows.").format(rows=rows)
     if unmapped:
         text += "\n" + _("⚠️ {count} rows carry ids matching no synced TikTok object: shown as "
                          "unmapped revenue in Mapping.").format(count=unmapped)
+    for why in unread[:5]:
+        text += "\n" + _("⚠️ Not read, the other accounts were: {why}").format(
+            why=html.quote(why[:200]))
     return text
