@@ -116,7 +116,7 @@ async def plan_post(request: web.Request) -> web.StreamResponse:
     names = {a.id: a.name for a in choices.accounts}
     with in_language(request):
         text = chat_html(launch_view.proposal(result.launch, result.summary, names,
-                                              user.time_zone, result.warnings)[0])
+                                              user.time_zone, result.warnings, result.twin)[0])
     detail = await service.detail(deps.uow, user.id, result.launch.id)
     if detail is None:  # deleted meanwhile
         raise not_found(request)

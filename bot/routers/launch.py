@@ -186,7 +186,8 @@ async def _check(
         return
     await show(
         query,
-        view.proposal(result.launch, result.summary, names, user.time_zone, result.warnings),
+        view.proposal(result.launch, result.summary, names, user.time_zone, result.warnings,
+                      result.twin),
     )
 
 

@@ -314,15 +314,23 @@ def proposal(
     names: dict[int, str],
     zone: str,
     warnings: list[Issue] | None = None,
+    twin: Launch | None = None,
 ) -> Screen:
-    """The plan to approve: per account, budgets per currency, when, expiry, and what
-    pre-flight could not check (warnings)."""
+    """The plan to approve: per account, budgets per currency, when, expiry, what pre-flight
+    could not check (warnings), and a launch of the same plan made shortly before (twin)."""
     lines = [
         _("🚀 <b>Launch «{name}»</b> — please approve").format(
             name=html.quote(launch.template_name)
         ),
         "",
     ]
+    if twin is not None:
+        lines += [
+            _("⚠️ <b>The same plan was launched at {when}</b> (or waits for approval): "
+              "approving this one too creates every campaign, ad group and ad again.").format(
+                when=_local(twin.created_at, zone)),
+            "",
+        ]
     # The accounts past the first few are counted, so that the budget, the start and the
     # deadline below always fit in the message (an agency launches into dozens of accounts).
     for account_id, (c, g, a) in list(summary.per_account.items())[:SHOWN]:

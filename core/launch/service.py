@@ -32,6 +32,7 @@ from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 APPROVE_FOR = timedelta(minutes=30)
 MAX_ITEMS = 1000  # one launch creates at most this many objects
+TWIN_WITHIN = timedelta(hours=24)  # a launch of the same plan this recent is pointed out
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ class Proposed:
     summary: plan.Summary
     accounts: list[plan.PlanAccount]
     warnings: list[Issue]  # what pre-flight could not check (e.g. unknown minimums)
+    # The same template, accounts and creatives launched (or waiting for approval) within
+    # TWIN_WITHIN: approving both would create everything twice.
+    twin: Launch | None = None
 
 
 async def targets(u: UnitOfWork, user_id: int, account_ids: list[int]) -> list[preflight.Target]:
@@ -159,6 +163,8 @@ async def propose(
         for i in items
     ]
     async with uow() as u:
+        twin = next((t for t in await u.launches.made_since(user_id, now - TWIN_WITHIN)
+                     if _same_plan(t, launch)), None)
         await u.launches.add(launch, rows)
         u.audit.record(
             user_id,
@@ -168,7 +174,17 @@ async def propose(
             {"template": row.name, "items": len(rows)},
         )
         await u.commit()
-    return Proposed(launch, plan.summarize(template, accounts, items), accounts, checked.warnings)
+    return Proposed(launch, plan.summarize(template, accounts, items), accounts, checked.warnings,
+                    twin)
+
+
+def _same_plan(a: Launch, b: Launch) -> bool:
+    """Whether two launches create the same things: one template document into the same
+    accounts with the same creatives (names carry the date and a key, so TikTok would take
+    both)."""
+    return (a.document == b.document
+            and set((a.params or {}).get("accounts", {})) == set(b.params["accounts"])
+            and (a.params or {}).get("creatives") == b.params["creatives"])
 
 
 class Outcome(StrEnum):

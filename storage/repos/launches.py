@@ -74,6 +74,21 @@ class LaunchesRepo:
             )
         )
 
+    async def made_since(self, user_id: int, since: datetime) -> list[Launch]:
+        """The user's launches proposed since `since` and not rejected or expired, newest
+        first."""
+        return list(
+            await self._s.scalars(
+                select(Launch)
+                .where(
+                    Launch.user_id == user_id,
+                    Launch.created_at >= since,
+                    Launch.state.not_in(("rejected", "expired")),
+                )
+                .order_by(Launch.id.desc())
+            )
+        )
+
     async def count(self, user_id: int) -> int:
         """How many launches the user has."""
         return int(await self._s.scalar(select(func.count()).where(Launch.user_id == user_id)) or 0)

@@ -613,3 +613,31 @@ async def test_a_creative_deleted_after_approval_fails_its_ads_and_the_rest_is_m
         text = plain(launch_view.finished(
             service.Detail(launch, items, {i.ad_account_id: "Acc" for i in items}))[0])
     assert "deleted" in text and "creative_gone" not in text
+
+
+async def test_proposing_the_same_plan_again_says_approving_makes_it_twice(
+    emu: Emu,
+    client: TikTokClient,
+    tmp_path: Path,
+    engines: list[Any],  # noqa: F811
+) -> None:
+    """A second proposal of the same template, accounts and creatives within a day (a double
+    tap, another device, a forgotten launch) says so before approval; another plan does not."""
+    db = await connected_db(f"sqlite+aiosqlite:///{tmp_path}/db.sqlite", client, engines)
+    await identities(emu, client, db)
+    tpl, accounts, creatives = await setup(db, template(), 2)
+    first = await service.propose(db.uow, db.clock, client, USER,
+                                  service.Request(tpl, accounts, creatives))
+    assert isinstance(first, service.Proposed) and first.twin is None
+    await service.approve(db.uow, db.clock, USER, first.launch.id)
+    again = await service.propose(db.uow, db.clock, client, USER,
+                                  service.Request(tpl, list(reversed(accounts)), creatives))
+    assert isinstance(again, service.Proposed)
+    assert again.twin is not None and again.twin.id == first.launch.id
+    i18n = make_i18n()
+    with i18n.context(), i18n.use_locale("en"):
+        text, _ = launch_view.proposal(again.launch, again.summary, {}, "UTC", [], again.twin)
+    assert "The same plan was launched at" in plain(text)
+    other = await service.propose(db.uow, db.clock, client, USER,
+                                  service.Request(tpl, accounts, creatives[:1]))
+    assert isinstance(other, service.Proposed) and other.twin is None
