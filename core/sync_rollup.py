@@ -52,6 +52,24 @@ def parents(table: ReportTable) -> dict[str, list[str]]:
     return out
 
 
+def once_each(
+    ads: dict[str, list[Any]], ids: dict[str, list[str]], hourly: bool
+) -> tuple[dict[str, list[Any]], dict[str, list[str]]]:
+    """The ad rows with each (ad, day[, hour]) once, the last one read (and their parents).
+
+    A report's pages are read concurrently, and TikTok promises no order that holds between
+    them while delivery goes on (spec §7.1 sorts by a metric at most): a row can come on two
+    pages. Added twice it
+    would double its parents' sums, and PostgreSQL refuses an upsert naming one row twice."""
+    hours: Sequence[int | None] = ads["hour"] if hourly else [None] * len(ads["day"])
+    last = {key: n for n, key in enumerate(zip(ads["object_id"], ads["day"], hours, strict=True))}
+    if len(last) == len(ads["day"]):
+        return ads, ids
+    keep = sorted(last.values())
+    return ({name: [column[n] for n in keep] for name, column in ads.items()},
+            {level: [column[n] for n in keep] for level, column in ids.items()})
+
+
 def roll_up(
     ads: dict[str, list[Any]], ids: dict[str, list[str]], advertiser_id: str, hourly: bool
 ) -> dict[str, dict[str, list[Any]]]:

@@ -116,8 +116,9 @@ async def write_levels(
     # cannot stay off while other coroutines run): these pieces make and drop many short-lived
     # containers (key tuples, sum lists, columns), which kept setting off its passes.
     with gc_paused():
-        ids = sync_rollup.parents(table)
-        ads = metric_columns(table, hourly)
+        ads, ids = sync_rollup.once_each(
+            metric_columns(table, hourly), sync_rollup.parents(table), hourly
+        )
     # A window step holds up to ~120,000 ad rows: its CPU work comes in pieces with the event
     # loop's turns between them (the upserts convert a batch at a time), so requests the
     # limiter releases meanwhile go out when released, not together after one long piece

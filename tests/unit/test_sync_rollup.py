@@ -80,6 +80,23 @@ def test_ads_add_up_per_parent_and_hour_exactly() -> None:
     assert levels["ad"] is ads
 
 
+def test_a_row_on_two_pages_is_summed_once_as_last_read() -> None:
+    # Pages read while spend moves can repeat a row (TikTok promises no stable order).
+    table = _table([
+        _item("ad1", "g1", "c1", 9, "1.000", "1"),
+        _item("ad2", "g1", "c1", 9, "2.000", "2"),
+        _item("ad1", "g1", "c1", 9, "1.500", "3"),  # ad1 again, a page later
+    ])
+    ads, ids = sync_rollup.once_each(metric_columns(table, hourly=True),
+                                     sync_rollup.parents(table), hourly=True)
+    assert (ads["object_id"], ads["spend"], ids["adgroup"]) == (
+        ["ad2", "ad1"], [Decimal(2), Decimal("1.5")], ["g1", "g1"])
+    levels = sync_rollup.roll_up(ads, ids, "A1", hourly=True)
+    assert (levels["adgroup"]["spend"], levels["adgroup"]["clicks"]) == ([Decimal("3.5")], [5])
+    unique = metric_columns(_table([_item("ad1", "g1", "c1", 9, "1", "1")]), hourly=True)
+    assert sync_rollup.once_each(unique, {"adgroup": ["g1"]}, hourly=True)[0] is unique
+
+
 def test_ids_are_text_and_rows_split_by_account() -> None:
     table = _table(
         [
