@@ -26,9 +26,11 @@ class SettingsCb(CallbackData, prefix="se"):
 
 
 class TicketCb(CallbackData, prefix="tk"):
-    """An operator's "Reply" on a forwarded ticket."""
+    """An operator's "Reply" on a forwarded ticket (`user_id`: its owner; SQLite gives a deleted
+    account's ticket number to the next ticket, so the number alone may name someone else's)."""
 
     ticket_id: int
+    user_id: int
 
 
 class CommentCb(CallbackData, prefix="cm"):

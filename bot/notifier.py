@@ -30,6 +30,8 @@ alert again once the lease expires. So:
    - "message to edit not found" — the id does not exist (yet): no copy; stop and send.
    - "message can't be edited" (a user's message), "there is no text in the message to edit"
      (a photo): not ours; try the next id.
+   - the edit succeeds: our copy, rendered differently then (the user switched language, the
+     subject changed); it now shows the current text, so it is not sent again.
    Probes are paced like any message call (bot/pacing.py); a refused edit costs the chat nothing.
 3. Within one chat alerts go out one after another, in order, and different chats are served
    concurrently, so the global rate is what binds.
@@ -38,10 +40,11 @@ Limits, chosen knowingly: a probe can't tell "not found yet" from a message the 
 so a user deleting a message inside the window during a crash can still cause a resend; and a
 bot message whose sender died before recording it (a reply on its way at the crash), or that
 another instance is recording at the very moment of the probe, is not known, so the probe would
-edit it into the alert text (logged as `notify.probe_overwrote`). Both need a crash inside a
-sub-second window plus user activity in the same chat at that moment. Render is deterministic,
-so the re-rendered text matches the first send unless the subject changed meanwhile (then the
-new text is sent: the user sees current information).
+edit it into the alert text (logged as `notify.probe_overwrote`; the alert is then that
+message). Both need a crash inside a sub-second window plus user activity in the same chat at
+that moment. Render is deterministic, so the re-rendered text matches the first send unless
+the subject changed meanwhile (then the copy is edited to the new text: the user sees current
+information, once).
 
 Leases: a row waits at most a few seconds in this process before its send starts; the send
 renews the lease to `OUTBOX_LEASE_SECONDS` (2 min), longer than its worst case (`SEND_TIMEOUT`
@@ -340,9 +343,13 @@ class Notifier:
                 if "message to edit not found" in reason:
                     return None  # nothing at this id yet: the alert never arrived
                 continue  # "message can't be edited" (the user's) or not a text message
+            # The edit took: an unknown bot message of this window is, all but surely, our copy
+            # rendered differently then (language, an approval's state); it says the alert now,
+            # so sending it again would show it twice.
             log.warning(
                 "notify.probe_overwrote", extra={"outbox_id": message.id, "message_id": message_id}
             )
+            return message_id
         log.warning(
             "notify.probe_window_exhausted", extra={"outbox_id": message.id, "from_id": anchor + 1}
         )

@@ -104,7 +104,8 @@ def make_handler(deps: OAuthDeps) -> web.RequestHandler:
         )
         with deps.i18n.context(), deps.i18n.use_locale(lang):
             await _tell(deps, result.user_id, view.connected(
-                result.accounts, result.updated, deps.clock.now(), result.untracked, result.hit))
+                result.accounts, result.updated, deps.clock.now(), result.untracked, result.hit,
+                result.elsewhere))
             return _page(
                 _("TikTok connected"),
                 _(

@@ -227,7 +227,18 @@ async def hide_all(
         try:
             await api.set_status(client, token, account.advertiser_id, batch, status)
         except TikTokError as exc:
-            failed = exc
+            if exc.code != _comments.GONE:
+                failed = exc
+                continue
+            # One comment deleted at TikTok fails its whole batch: the rest one at a time.
+            for cid in batch if len(batch) > 1 else []:
+                try:
+                    await api.set_status(client, token, account.advertiser_id, [cid], status)
+                except TikTokError as one:
+                    if one.code != _comments.GONE:
+                        failed = one
+                    continue
+                done.add(cid)
             continue
         done.update(batch)
     changed = clock.now()  # after TikTok took it: a pull listed before then leaves it be

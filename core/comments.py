@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from core import comment_bursts
 from core.clock import Clock
-from core.tiktok import ScopeMissingError, TikTokClient, TikTokError
+from core.tiktok import InvalidRequestError, ScopeMissingError, TikTokClient, TikTokError
 from core.tiktok import comments as api
 from storage.models import AdComment, CommentWatch
 from storage.repos.comments import ClaimedWatch
@@ -34,6 +34,7 @@ COMMENT_DAYS = 30  # retention of pulled comments (storage/inventory.py)
 NEW_KIND = "comment_new"
 SCOPE_KIND = "comment_scope"
 REPLY_MAX = 150  # TikTok's comment length (the emulator's comment_reply_max_len) [U]
+GONE = 40007  # "object does not exist" (spec §8.1): the comment was deleted at TikTok
 
 
 MAX_WORDS = 30
@@ -217,7 +218,8 @@ async def _auto_hide(client: TikTokClient, token: str, advertiser_id: str,
 async def set_hidden(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient, user_id: int,
                      comment_row_id: int, hidden: bool) -> AdComment | None:
     """Hide or unhide one of the user's comments at TikTok and read it back before saying so
-    (None: not the user's). Raises ScopeMissingError, NotConfirmed or TikTokError."""
+    (None: not the user's, or deleted at TikTok). Raises ScopeMissingError, NotConfirmed or
+    TikTokError."""
     async with uow() as u:
         found = await u.comments.comment(user_id, comment_row_id)
         if found is None:
@@ -225,7 +227,12 @@ async def set_hidden(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient,
         row, account, conn = found
         token = await _token(u, conn.credential_id or 0)
     status = api.HIDDEN if hidden else api.PUBLIC
-    await api.set_status(client, token, account.advertiser_id, [row.comment_id], status)
+    try:
+        await api.set_status(client, token, account.advertiser_id, [row.comment_id], status)
+    except InvalidRequestError as exc:
+        if exc.code == GONE:  # deleted at TikTok: no retry will change it
+            return None
+        raise
     back = await api.find(client, token, account.advertiser_id, row.adgroup_id, row.comment_id,
                           row.created_time, status)
     if back is None:
@@ -254,9 +261,10 @@ async def set_pinned(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient,
                      comment_row_id: int, pinned: bool, via: str = "status"
                      ) -> AdComment | None:
     """Pin or unpin one of the user's comments at TikTok and read it back before saying so
-    (None: not the user's). A video shows one pinned comment, so pinning one marks the ad's
-    other stored comments unpinned. Raises PinOff, ScopeMissingError, NotConfirmed or
-    TikTokError (TikTok's refusal, e.g. of a hidden comment, is an InvalidRequestError)."""
+    (None: not the user's, or deleted at TikTok). A video shows one pinned comment, so pinning
+    one marks the ad's other stored comments unpinned. Raises PinOff, ScopeMissingError,
+    NotConfirmed or TikTokError (TikTok's refusal, e.g. of a hidden comment, is an
+    InvalidRequestError)."""
     if via == "off":
         raise PinOff()
     async with uow() as u:
@@ -267,7 +275,12 @@ async def set_pinned(uow: UnitOfWorkFactory, clock: Clock, client: TikTokClient,
         if (row.pinned_at is not None) == pinned:
             return row  # a double tap: already so, nothing asked twice
         token = await _token(u, conn.credential_id or 0)
-    await api.set_pinned(client, token, account.advertiser_id, row.comment_id, pinned, via)
+    try:
+        await api.set_pinned(client, token, account.advertiser_id, row.comment_id, pinned, via)
+    except InvalidRequestError as exc:
+        if exc.code == GONE:  # deleted at TikTok: no retry will change it
+            return None
+        raise
     back = await api.find(client, token, account.advertiser_id, row.adgroup_id, row.comment_id,
                           row.created_time, api.PUBLIC)
     if pinned and (back is None or not back.pinned):

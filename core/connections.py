@@ -62,6 +62,9 @@ class Connected:
     accounts: list[AccountInfo]
     untracked: list[AccountInfo] = field(default_factory=list)
     hit: LimitHit | None = None
+    # Accounts another of the user's connections already tracks: kept untracked here, so their
+    # spend is not counted (and rules do not act) twice.
+    elsewhere: list[AccountInfo] = field(default_factory=list)
 
 
 async def begin_connect(uow: UnitOfWorkFactory, clock: Clock, signer: StateSigner,
@@ -199,9 +202,20 @@ async def _store(uow: UnitOfWorkFactory, clock: Clock, user_id: int, reconnect_i
         conn.scope = scope  # what this consent granted (spec §2.3), replacing the last one's
         conn.updated_at = now
         known = {a.advertiser_id: a for a in await u.connections.accounts_of(conn.id)}
+        # Another login of the user (or a wrong one used to reconnect) may reach the same ad
+        # account: one connection tracks it.
+        tracked_elsewhere = {a.advertiser_id
+                             for a in await u.connections.accounts(user_id, tracked_only=True)
+                             if a.connection_id != conn.id}
+        elsewhere: list[AccountInfo] = []
         for info in accounts:
             row = known.pop(info.advertiser_id, None)
-            if row is None:
+            if row is None and info.advertiser_id in tracked_elsewhere:
+                elsewhere.append(info)
+                row = AdAccount(connection_id=conn.id, advertiser_id=info.advertiser_id,
+                                tracked=False, created_at=now)
+                u.connections.add_account(row)
+            elif row is None:
                 # A new account is tracked while the plan allows; the others wait, paused by
                 # the plan, and come back when it allows them (core/billing/enforce.py).
                 tracked = fits(info)
@@ -227,7 +241,7 @@ async def _store(uow: UnitOfWorkFactory, clock: Clock, user_id: int, reconnect_i
         hit = None
         if measured is not None and measured.allowed is not None and untracked:
             hit = LimitHit(AD_ACCOUNTS, measured.used + added, measured.allowed, measured.plan)
-        return Connected(user_id, conn.id, updated, accounts, untracked, hit)
+        return Connected(user_id, conn.id, updated, accounts, untracked, hit, elsewhere)
 
 
 async def set_tracking(uow: UnitOfWorkFactory, clock: Clock, user_id: int, account_id: int,

@@ -327,8 +327,26 @@ def csv_bytes(header: list[str], lines: Iterable[list[object]]) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(header)
-    writer.writerows(lines)
+    writer.writerows([_inert(cell) for cell in line] for line in lines)
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+# A text cell starting with one of these is run as a formula by spreadsheet apps (OWASP "CSV
+# injection"); names come from TikTok, where anyone with access to the account sets them.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(cell: object) -> object:
+    """A text cell a spreadsheet would run as a formula, quoted with `'` (numbers, negative
+    ones too, stay as they are)."""
+    if not isinstance(cell, str) or not cell.startswith(_FORMULA_START):
+        return cell
+    try:
+        if Decimal(cell).is_finite():
+            return cell
+    except ArithmeticError:
+        pass
+    return "'" + cell
 
 
 def csv_cells(row: ExportRow) -> list[object]:

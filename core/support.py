@@ -32,12 +32,16 @@ async def open_ticket(uow: UnitOfWorkFactory, user_id: int, text: str) -> int:
 
 
 async def reply_to_ticket(
-    uow: UnitOfWorkFactory, ticket_id: int, operator_id: int, text: str
+    uow: UnitOfWorkFactory, ticket_id: int, operator_id: int, text: str,
+    user_id: int | None = None,
 ) -> TicketRef:
-    """Store an operator's answer and mark the ticket answered; returns whom to deliver it to."""
+    """Store an operator's answer and mark the ticket answered; returns whom to deliver it to.
+    `user_id`: the owner the operator was shown; a ticket of anyone else is not found."""
     async with uow() as u:
         ticket = await u.support.get(ticket_id)
-        if ticket is None:
+        # An erased account's tickets are deleted, and SQLite reuses the highest id: the number
+        # on the operator's button may now be another user's ticket.
+        if ticket is None or (user_id is not None and ticket.user_id != user_id):
             raise TicketNotFound(ticket_id)
         await u.support.add_message(ticket, operator_id, text[:MAX_TEXT], from_operator=True)
         ticket.status = "answered"

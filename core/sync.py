@@ -5,7 +5,8 @@ any number of instances can tick without doing the same work twice (design.md, S
 
 - `window` (hourly): structure (campaigns, ad groups, ads), daily rows at every level for the
   back window — 62 days the first time (enough for "last 30 days" and the 30 before it), then
-  the last 3 days again, because TikTok keeps attributing late conversions — and yesterday by
+  the last 3 days again, because TikTok keeps attributing late conversions (and every day since
+  the last good run, after a pause) — and yesterday by
   hour at every level (today so far is compared with yesterday up to the same hour). Then a
   gradual hourly backfill for rule backtests: up to 3 missing days per run among the 29 before
   yesterday, newest first, at campaign, ad group and ad level (TikTok reports hours one day per
@@ -275,8 +276,14 @@ async def _run_window(
         # A window run that once succeeded pulled the whole back window (however young the
         # account: a missing old day is "no delivery", not "not pulled").
         found = await u.sync.job(job.account_id, "window")
-        backfilled = found is not None and found.last_ok_at is not None
-    start = today - timedelta(days=RECENT_DAYS) if backfilled else first
+        last_ok = found.last_ok_at if found is not None else None
+    backfilled = last_ok is not None
+    start = first
+    if last_ok is not None:
+        # The last RECENT_DAYS again, and every day since the last good run's yesterday: after
+        # days without one (a paused plan, a broken token, TikTok down) they were never pulled.
+        since = local_today(last_ok, job.time_zone) - timedelta(days=1)
+        start = max(first, min(today - timedelta(days=RECENT_DAYS), since))
     yesterday = today - timedelta(days=1)
     steps = _Steps(3 + 2 + (1 if backfilled else 0), progress)
     writer = _Writer(uow, steps)

@@ -57,7 +57,8 @@ _FRACTIONAL = {
     (1, 5, 45): "Asia/Kathmandu", (1, 6, 30): "Asia/Yangon", (1, 9, 30): "Australia/Darwin",
     (-1, 3, 30): "America/St_Johns", (-1, 9, 30): "Pacific/Marquesas",
 }
-_OFFSET = re.compile(r"^(?:utc|gmt)?\s*([+-−])\s*(\d{1,2})(?:[:.]?(\d{2}))?$")
+# The dash is escaped: "+-−" unescaped is a range taking in every digit and letter.
+_OFFSET = re.compile(r"^(?:utc|gmt)?\s*([+\-−])\s*(\d{1,2})(?:[:.]?(\d{2}))?$")
 
 
 @cache

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from core.clock import Clock
 from core.emails import normalize_email
 from core.privacy import erase
+from core.quiet import quiet_until
 from core.tiktok import TikTokClient
 from core.timezones import is_valid
 from storage.models import User
@@ -76,7 +77,8 @@ async def register_user(uow: UnitOfWorkFactory, clock: Clock, form: SignUp,
             privacy_accepted_at=now,
             marketing_opt_in=form.marketing_opt_in,
             marketing_consent_at=now if form.marketing_opt_in else None,
-            start_payload=form.start_payload,
+            # A deep link carries at most 64 characters, but `/start <text>` typed by hand any.
+            start_payload=(form.start_payload or None) and form.start_payload[:64],
             created_at=now,
             updated_at=now,
         )
@@ -130,11 +132,37 @@ async def set_language(uow: UnitOfWorkFactory, clock: Clock, user_id: int, langu
     return await _update(uow, clock, user_id, "user.language", language=language)
 
 
+async def _quiet_end(uow: UnitOfWorkFactory, clock: Clock, user_id: int) -> datetime | None:
+    """When the user's quiet hours holding alerts now end, or None if it is not quiet now."""
+    async with uow() as u:
+        user = await u.users.get(user_id)
+    if user is None:
+        return None
+    return quiet_until(clock.now(), user.time_zone, user.quiet_from, user.quiet_to)
+
+
+async def _follow_quiet(uow: UnitOfWorkFactory, clock: Clock, user: User,
+                        held_until: datetime | None) -> None:
+    """Alerts held until the old quiet hours' end wait for the new hours' end instead (go now
+    when it is not quiet now): not till a morning in a time zone the user just left."""
+    if held_until is None:
+        return
+    now = clock.now()
+    until = quiet_until(now, user.time_zone, user.quiet_from, user.quiet_to) or now
+    if until != held_until:
+        async with uow() as u:
+            await u.outbox.move_held(user.id, held_until, until)
+            await u.commit()
+
+
 async def set_time_zone(uow: UnitOfWorkFactory, clock: Clock, user_id: int, zone: str) -> User:
-    """Change the time zone schedules are read in."""
+    """Change the time zone schedules (and quiet hours) are read in."""
     if not is_valid(zone):
         raise InvalidValue(zone)
-    return await _update(uow, clock, user_id, "user.time_zone", time_zone=zone)
+    held_until = await _quiet_end(uow, clock, user_id)
+    user = await _update(uow, clock, user_id, "user.time_zone", time_zone=zone)
+    await _follow_quiet(uow, clock, user, held_until)
+    return user
 
 
 async def set_email(uow: UnitOfWorkFactory, clock: Clock, user_id: int, text: str | None) -> User:
@@ -175,7 +203,10 @@ async def set_quiet_hours(
         or (start is not None and start == end)
     ):
         raise InvalidValue(f"{start}-{end}")
-    return await _update(uow, clock, user_id, "user.quiet_hours", quiet_from=start, quiet_to=end)
+    held_until = await _quiet_end(uow, clock, user_id)
+    user = await _update(uow, clock, user_id, "user.quiet_hours", quiet_from=start, quiet_to=end)
+    await _follow_quiet(uow, clock, user, held_until)
+    return user
 
 
 def profile_changes(

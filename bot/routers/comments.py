@@ -168,10 +168,15 @@ async def typed_reply(message: Message, state: FSMContext, db_user: User | None,
                       uow: UnitOfWorkFactory, clock: Clock, tiktok: TikTokClient | None) -> None:
     """The reply's text: sent as the ad's identity."""
     data = await state.get_data()
-    await state.clear()
     if db_user is None or tiktok is None or not is_on(db_user, comments.FEATURE):
+        await state.clear()
         await message.answer(view.feature_off())
         return
+    length = len((message.text or "").strip())
+    if length > comments.REPLY_MAX:  # not cut mid-word and posted as if whole: ask again
+        await message.answer(view.reply_too_long(length))
+        return
+    await state.clear()
     try:
         row = await comments.reply_to(uow, clock, tiktok, db_user.id, int(data.get("comment", 0)),
                                       message.text or "")

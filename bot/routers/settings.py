@@ -44,7 +44,9 @@ async def settings_command(
     if db_user is None:
         await message.answer(sign_up_first())
         return
-    await state.clear()
+    # Leave any typing state, but keep what other screens hold in the conversation's data (a
+    # launch or rule being prepared): changing a setting must not throw it away.
+    await state.set_state(None)
     await show(message, view.overview(db_user, clock.now()))
 
 
@@ -110,7 +112,7 @@ async def settings_action(
         )
         return
     if action in ("show", "setlang", "settz", "rmemail", "mkt"):
-        await state.clear()
+        await state.set_state(None)  # the data (a launch being prepared) stays
         with i18n.use_locale(db_user.language):
             screen = view.overview(db_user, clock.now())
             await show(query, screen)
@@ -130,7 +132,7 @@ async def typed_zone(
         await message.answer(signup_view.bad_time_zone())
         return
     user = await set_time_zone(uow, clock, db_user.id, zone)
-    await state.clear()
+    await state.set_state(None)  # the data (a launch being prepared) stays
     text, markup = view.overview(user, clock.now())
     confirmed = signup_view.zone_set(zone_and_offset(zone, clock.now()))
     await show(message, (confirmed + "\n\n" + text, markup))
@@ -154,5 +156,5 @@ async def typed_email(
             )
         )
         return
-    await state.clear()
+    await state.set_state(None)  # the data (a launch being prepared) stays
     await show(message, view.overview(user, clock.now()))

@@ -262,8 +262,13 @@ async def _refresh(cb: StatsCb, ctx: _Ctx) -> bool:
         return False
     async with ctx.uow() as u:
         account = await u.connections.account(ctx.user.id, cb.a)
-    if account is None:
+        conn = (await u.connections.connection(ctx.user.id, account.connection_id)
+                if account is not None else None)
+    if account is None or conn is None:
         return False
+    if conn.status != "active":  # TikTok refused its token: nothing syncs until a reconnect
+        await ctx.bot.send_message(ctx.user.id, view.refreshed(account.name, False, False, "token"))
+        return True
     message = await ctx.bot.send_message(ctx.user.id, view.progress(account.name, 0, 1))
     last = {"t": time.monotonic(), "text": message.text or ""}
 
@@ -276,7 +281,8 @@ async def _refresh(cb: StatsCb, ctx: _Ctx) -> bool:
 
     outcomes = await refresh_now(ctx.uow, ctx.clock, ctx.tiktok, ctx.worker, account.id,
                                  progress, ctx.cadence)
-    final = view.refreshed(account.name, all(o.ok for o in outcomes), busy=not outcomes)
+    failed = next((o.reason for o in outcomes if not o.ok), None)
+    final = view.refreshed(account.name, all(o.ok for o in outcomes), not outcomes, failed)
     if final != last["text"]:
         await edit(message.edit_text(final))
     return True

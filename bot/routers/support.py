@@ -89,7 +89,7 @@ async def reply_pressed(
         await query.answer(view.operators_only(), show_alert=True)
         return
     await state.set_state(SupportStates.operator_reply)
-    await state.update_data(ticket_id=callback_data.ticket_id)
+    await state.update_data(ticket_id=callback_data.ticket_id, ticket_user=callback_data.user_id)
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(view.operator_prompt(callback_data.ticket_id))
@@ -114,9 +114,11 @@ async def operator_answer(
         await message.answer(view.too_long(len(text), MAX_TEXT))
         return
     ticket_id = int(await state.get_value("ticket_id", 0))
+    owner = await state.get_value("ticket_user")
     await state.clear()
     try:
-        ref = await reply_to_ticket(uow, ticket_id, message.from_user.id, text)
+        ref = await reply_to_ticket(uow, ticket_id, message.from_user.id, text,
+                                    int(owner) if owner is not None else None)
     except TicketNotFound:
         await message.answer(view.no_ticket(ticket_id))
         return

@@ -148,28 +148,41 @@ def disconnected(name: str, purge_at: datetime, user_tz: str) -> str:
 
 
 def connected(accounts: list[AccountInfo], updated: bool, now: datetime,
-              untracked: list[AccountInfo] | None = None, hit: LimitHit | None = None) -> Screen:
+              untracked: list[AccountInfo] | None = None, hit: LimitHit | None = None,
+              elsewhere: list[AccountInfo] | None = None) -> Screen:
     """The chat message after a successful consent; the accounts the plan left untracked, why,
-    and ⭐ Upgrade."""
+    and ⭐ Upgrade; those another connection already tracks."""
     head = _("✅ TikTok reconnected.") if updated else _("✅ TikTok connected.")
     lines = [head, _("Ad accounts found: {count}").format(count=len(accounts)), ""]
-    for a in accounts[:30]:
-        bc = f" · {html.quote(a.bc_name)}" if a.bc_name else ""
-        lines.append(
-            f"• {html.quote(a.name)} (<code>{a.advertiser_id}</code>) · {a.currency}"
-            f" · {zone_label(a.time_zone, now)}{bc}"
-        )
-    if len(accounts) > 30:
-        lines.append(_("…and {count} more.").format(count=len(accounts) - 30))
-    lines.append("")
-    lines.append(_("Their numbers appear in Stats after the first sync, in a few minutes."))
+    tail = ["", _("Their numbers appear in Stats after the first sync, in a few minutes.")]
+    if elsewhere:
+        names = ", ".join(f"«{html.quote(a.name[:60])}»" for a in elsewhere[:10])
+        more = len(elsewhere) - min(len(elsewhere), 10)
+        tail += ["", _("Already tracked through another TikTok connection, so not tracked "
+                       "twice: {names}").format(names=names)
+                 + (" " + _("…and {count} more.").format(count=more) if more else "")]
     kb = InlineKeyboardBuilder()
     kb.button(text=_("📊 Accounts"), callback_data=MenuCb(section="accounts"))
     if untracked and hit is not None:
-        lines += ["", limits_view.left_untracked([a.name for a in untracked], hit)]
+        tail += ["", limits_view.left_untracked([a.name for a in untracked], hit)]
         limits_view.upgrade_button(kb)
         kb.adjust(1)
-    return "\n".join(lines), kb.as_markup()
+    # Names run to 100 characters (and a Business Center's as long): list what fits one message
+    # (4096 UTF-16 units; the HTML source is never shorter than the text it shows).
+    room = 4000 - sum(len(x.encode("utf-16-le")) // 2 + 1 for x in (*lines, *tail))
+    shown = 0
+    for a in accounts[:30]:
+        bc = f" · {html.quote(a.bc_name)}" if a.bc_name else ""
+        line = (f"• {html.quote(a.name)} (<code>{a.advertiser_id}</code>) · {a.currency}"
+                f" · {zone_label(a.time_zone, now)}{bc}")
+        room -= len(line.encode("utf-16-le")) // 2 + 1
+        if room < 40:  # keep room for the "…and N more" line
+            break
+        lines.append(line)
+        shown += 1
+    if len(accounts) > shown:
+        lines.append(_("…and {count} more.").format(count=len(accounts) - shown))
+    return "\n".join(lines + tail), kb.as_markup()
 
 
 def connect_failed(reason: str) -> Screen:

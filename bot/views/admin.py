@@ -458,7 +458,7 @@ def tickets(user: User, found: Sequence[SupportTicket], zone: str) -> Screen:
             who = _("operator") if m.from_operator else _("user")
             lines.append(f"{_stamp(m.created_at, zone)} {who}: {_cut(m.text, 300)}")
         kb.button(text=_("↩️ Reply to #{id}").format(id=t.id),
-                  callback_data=TicketCb(ticket_id=t.id))
+                  callback_data=TicketCb(ticket_id=t.id, user_id=t.user_id))
     back_to(user.id, kb)
     kb.adjust(1)
     return _fit(lines), kb.as_markup()

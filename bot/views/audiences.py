@@ -12,14 +12,17 @@ from babel.numbers import format_decimal
 from bot.callbacks import AccountsCb, AudienceCb, SettingsCb
 from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
-from bot.views.common import add_pager, page_of
+from bot.views.common import add_pager, page_of, quoted
 from core.audiences import LOOKALIKE_MIN_SOURCE, MAX_FILE_BYTES, AccountAudiences
 from core.feature_access import FeatureError
 from core.tiktok.audiences import Audience
 from storage.models import AdAccount
 
 PAGE = 8
-SHOWN = 30  # audiences listed on one screen (the rest: "… and N more")
+# Sized so the list stays inside Telegram's 4096 characters whatever TikTok's names (≤ 128):
+# 2 groups of 12 audiences of (name ≤ 48 + id 19 + status ≤ 50 + marks) ≈ 3,200 characters.
+SHOWN = 12  # audiences of a kind listed on one screen (the rest: "… and N more")
+NAME_LIMIT = 48
 LOOKALIKE_BUTTONS = 5
 
 
@@ -55,7 +58,7 @@ def audience_status(a: Audience) -> str:
 def audience_list(found: AccountAudiences, many_accounts: bool) -> Screen:
     """An ad account's audiences, custom then lookalike, each with its size and status."""
     account = found.account
-    lines = [_("<b>👥 Audiences</b> · {account}").format(account=html.quote(account.name))]
+    lines = [_("<b>👥 Audiences</b> · {account}").format(account=quoted(account.name, 60))]
     custom = [a for a in found.audiences if a.kind == "custom"]
     lookalike = [a for a in found.audiences if a.kind == "lookalike"]
     if not found.audiences:
@@ -66,7 +69,7 @@ def audience_list(found: AccountAudiences, many_accounts: bool) -> Screen:
             continue
         lines += ["", f"<b>{title}</b>"]
         for a in group[:SHOWN]:
-            lines.append(f"• {html.quote(a.name)} · <code>{a.audience_id}</code>")
+            lines.append(f"• {quoted(a.name, NAME_LIMIT)} · <code>{a.audience_id}</code>")
             lines.append(f"   {audience_status(a)}")
         if len(group) > SHOWN:
             lines.append(_("   … and {n} more").format(n=len(group) - SHOWN))

@@ -101,6 +101,12 @@ def ask_reply(c: AdComment) -> str:
                                      text=quoted(c.content, TEXT_LIMIT))
 
 
+def reply_too_long(length: int) -> str:
+    """A typed reply over TikTok's length: nothing sent, still waiting for it."""
+    return _("That reply is {n} characters long; TikTok takes up to 150. Nothing was sent: "
+             "send a shorter one, or /cancel.").format(n=length)
+
+
 def replied(c: AdComment) -> str:
     """The reply went out."""
     return _("↩️ Replied on <b>{ad}</b>.").format(ad=quoted(c.ad_name, NAME_LIMIT))

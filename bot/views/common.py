@@ -153,6 +153,10 @@ def change_error(error: str | None) -> str:
         "no_bid": _("it has no bid of its own"),
         "below_minimum": _("the ceiling is below TikTok's minimum"),
         "not_tracked": _("the ad account is no longer tracked"),
+        "changed_since": _("it was changed since; undoing would overwrite the newer value"),
+        "changed_since_asked": _(
+            "its value has changed since the rule asked; nothing was changed (see the object)"
+        ),
     }
     return ours.get(error or "", error or "?")
 

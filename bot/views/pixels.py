@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from aiogram import html
-from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import AccountsCb, PixelCb, SettingsCb
@@ -21,6 +21,13 @@ from core.pixels import AccountPixels
 from storage.models import AdAccount
 
 PAGE = 8
+# Sized so the screen stays inside Telegram's 4096 characters whatever the account holds:
+# names clipped, EVENTS_SHOWN events a pixel, pixels added while under BUDGET characters (the
+# first always), the rest counted.
+NAME_LIMIT = 48
+EVENT_LIMIT = 40
+EVENTS_SHOWN = 12
+BUDGET = 3300
 
 
 def pick_account(accounts: list[AdAccount], page: int = 0) -> Screen:
@@ -41,24 +48,39 @@ def pick_account(accounts: list[AdAccount], page: int = 0) -> Screen:
 
 def pixel_list(found: AccountPixels, many_accounts: bool) -> Screen:
     """An ad account's pixels, each event with its count today and over 7 days."""
-    lines = [_("<b>🎯 Pixels</b> · {account}").format(account=html.quote(found.account.name))]
+    lines = [_("<b>🎯 Pixels</b> · {account}").format(account=quoted(found.account.name, 60))]
     if not found.pixels:
         lines.append("")
         lines.append(_("This ad account has no pixel yet. Create one in TikTok Events "
                        "Manager to optimise for website conversions."))
+    used = shown = 0
     for row in found.pixels:
         px = row.pixel
-        lines.append("")
-        lines.append(f"<b>{html.quote(px.name or px.code)}</b> · <code>{px.pixel_id}</code>")
+        block = ["", f"<b>{quoted(px.name or px.code, NAME_LIMIT)}</b> · "
+                     f"<code>{px.pixel_id}</code>"]
         if not row.events:
-            lines.append(_("   No events set up."))
-        for ev in row.events:
+            block.append(_("   No events set up."))
+        for ev in row.events[:EVENTS_SHOWN]:
             mark = "✅" if ev.week else "⚠️"
-            lines.append(_("   {mark} {event}: today {today} · 7 days {week}").format(
-                mark=mark, event=html.quote(ev.event.name or ev.event.kind),
+            block.append(_("   {mark} {event}: today {today} · 7 days {week}").format(
+                mark=mark, event=quoted(ev.event.name or ev.event.kind, EVENT_LIMIT),
                 today=ev.today, week=ev.week))
             if not ev.week:
-                lines.append(_("      has not fired in 7 days — check the pixel on your site"))
+                block.append(_("      has not fired in 7 days — check the pixel on your site"))
+        if len(row.events) > EVENTS_SHOWN:
+            rest = len(row.events) - EVENTS_SHOWN
+            block.append(ngettext("   …and {n} more event", "   …and {n} more events",
+                                  rest).format(n=rest))
+        size = sum(len(x) + 1 for x in block)
+        if shown and used + size > BUDGET:
+            break
+        lines += block
+        used, shown = used + size, shown + 1
+    if shown < len(found.pixels):
+        rest = len(found.pixels) - shown
+        lines += ["", ngettext("…and {n} more pixel: see TikTok Events Manager",
+                               "…and {n} more pixels: see TikTok Events Manager",
+                               rest).format(n=rest)]
     lines.append("")
     lines.append(_("Counts are by the ad account's days ({zone}), today so far.").format(
         zone=html.quote(found.account.time_zone or "UTC")))

@@ -29,6 +29,8 @@ from core.rules.settings import from_json
 from storage.models import AdAccount, RuleAction
 from storage.uow import UnitOfWork
 
+STALE_SHOWN, STALE_NAME = 20, 60  # accounts named in a skipped run's alert, characters of each
+
 
 def when_local(value: str | None, zone: str) -> str:
     """`29.11 15:00` in `zone` for a stored ISO time (`—` when there is none)."""
@@ -203,25 +205,30 @@ async def render(
             ).format(rule=html.quote(rule.name), n=from_json(rule.settings).freshness_minutes)
         ]
         tracker = params.get("tracker") or {}
-        for account in found:
+        # A connection's accounts go stale together (an agency's may be a hundred): the first
+        # few, names cut, keep the alert inside Telegram's 4096 characters.
+        for account in found[:STALE_SHOWN]:
+            name = html.quote(account.name[:STALE_NAME])
             if str(account.id) in tracker:
                 # A rule reading tracker metrics: the tracker's last good pull is what is old.
                 pulled = tracker[str(account.id)]
                 lines.append(
                     _("• {account}: tracker data as of {when} (account time)").format(
-                        account=html.quote(account.name), when=when_local(pulled, account.time_zone)
+                        account=name, when=when_local(pulled, account.time_zone)
                     )
                     if pulled
                     else _("• {account}: the tracker has not pulled any data yet").format(
-                        account=html.quote(account.name)
+                        account=name
                     )
                 )
                 continue
             as_of = account.fresh_as_of.isoformat() if account.fresh_as_of else None
             lines.append(
                 _("• {account}: data as of {when} (account time)").format(
-                    account=html.quote(account.name), when=when_local(as_of, account.time_zone)
+                    account=name, when=when_local(as_of, account.time_zone)
                 )
             )
+        if len(found) > STALE_SHOWN:
+            lines.append(_("…and {n} more").format(n=len(found) - STALE_SHOWN))
         return "\n".join(lines), kb.as_markup()
     return None

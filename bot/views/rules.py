@@ -602,6 +602,10 @@ def invalid(reason: str) -> str:
         "bid_on_campaign": _("Bids are set on ad groups: use an ad group rule to change bids."),
         "too_many": _("You have reached the limit of 100 rules. Delete one to add another."),
         "gone": _("This rule no longer exists."),
+        "too_long": _(
+            "Written out in full (every condition with its window), this rule is longer than "
+            "500 characters. Use fewer conditions, or split it into two rules."
+        ),
     }.get(reason, _("These settings cannot be saved: {what}.").format(what=html.quote(reason)))
 
 

@@ -372,8 +372,18 @@ def progress(name: str, done: int, total: int) -> str:
     )
 
 
-def refreshed(name: str, ok: bool, busy: bool) -> str:
-    """How "Refresh now" ended."""
+def refreshed(name: str, ok: bool, busy: bool, reason: str | None = None) -> str:
+    """How "Refresh now" ended (`reason`: why a sync failed, core.sync.SyncOutcome)."""
+    if reason in ("revoked", "token"):
+        return _(
+            "⚠️ TikTok no longer accepts TTPulse's access to {name}, so it cannot sync. "
+            "Reconnect TikTok under Accounts to resume; the numbers you see are kept."
+        ).format(name=html.quote(name))
+    if reason in ("lost", "no_access"):
+        return _(
+            "⚠️ {name} is no longer reachable with your TikTok login, so it stopped syncing. "
+            "Give access back in TikTok and reconnect under Accounts."
+        ).format(name=html.quote(name))
     if busy:
         return _(
             "{name} is being synced right now by another worker; fresh numbers will be "

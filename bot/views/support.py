@@ -44,7 +44,7 @@ def for_operator(
     who = html.quote(name) + (f" (@{html.quote(username)})" if username else "")
     body = _("🆘 Ticket #{id} from {who}, id {uid}:").format(id=ticket_id, who=who, uid=user_id)
     kb = InlineKeyboardBuilder()
-    kb.button(text=_("↩️ Reply"), callback_data=TicketCb(ticket_id=ticket_id))
+    kb.button(text=_("↩️ Reply"), callback_data=TicketCb(ticket_id=ticket_id, user_id=user_id))
     return f"{body}\n\n{html.quote(text)}", kb.as_markup()
 
 

@@ -74,7 +74,15 @@ class Changer(Protocol):
 
 
 # Our own reasons a change was not made (TikTok's refusals are kept in its words).
-REASONS = ("no_access", "no_budget", "no_bid", "below_minimum", "not_tracked")
+REASONS = (
+    "no_access",
+    "no_budget",
+    "no_bid",
+    "below_minimum",
+    "not_tracked",
+    "changed_since",
+    "changed_since_asked",
+)
 
 
 class ActionError(Exception):
@@ -88,9 +96,10 @@ class ActionError(Exception):
 
 def adjusted(current: Decimal, action: Action, minimum: Decimal | None = None) -> Decimal:
     """The new budget or bid: set, +/- percent or +/- amount, kept within the floor, the
-    ceiling and TikTok's minimum, in cents (core.changes.target_budget does the maths)."""
+    ceiling and TikTok's minimum, in cents (core.changes.target_budget does the maths). A raise
+    never ends below `current` nor a cut above it: a value already past the bound stays."""
     try:
-        return target_budget(
+        new = target_budget(
             current,
             action.mode or "amount",  # type: ignore[arg-type]
             action.value or Decimal(0),
@@ -100,6 +109,12 @@ def adjusted(current: Decimal, action: Action, minimum: Decimal | None = None) -
         )
     except ValueError as exc:  # a ceiling under TikTok's minimum
         raise ActionError("below_minimum") from exc
+    # "+20% max 500" on a budget set by hand to 600 must not cut it to 500 (and a cut counts
+    # as safe, so it would be made without asking); "-20% min 150" must not raise 100 to 150.
+    step = action.value or Decimal(0)
+    if action.mode != "set" and ((step > 0 and new < current) or (step < 0 and new > current)):
+        return current
+    return new
 
 
 def change_for(action: Action, before: State, value: Decimal | None = None) -> Change | None:

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 UNDO_FOR = timedelta(hours=24)
 
 NOT_TRACKED = "not_tracked"  # the action's ad account is gone or no longer tracked (REASONS)
+CHANGED_SINCE = "changed_since"  # undo found a newer value than the action left (REASONS)
+CHANGED_SINCE_ASKED = "changed_since_asked"  # approved, but the value moved since it asked
 
 
 def action_of(row: RuleAction) -> Action:
@@ -86,6 +88,13 @@ async def apply(
                 await u.rules.update_action(row.id, before=before.to_json())
                 await u.commit()
         change = change_for(action, before, value)
+        # An approval is of the change its alert showed ("$100 → $120"): a value moved since
+        # (by hand, or another rule's approved raise) would make it another change nobody saw
+        # (+20% again: $144), so it is refused. The owner's own amount is what they typed.
+        shown = (row.trigger or {}).get("expected")
+        asked = value is None and row.decided_by is not None and shown and change is not None
+        if asked and getattr(before, shown["field"]) != Decimal(shown["from"]):
+            raise ActionError(CHANGED_SINCE_ASKED)
         after = await changer.write(target, change) if change is not None else before
     except (TikTokError, ActionError) as exc:
         log.info("rules.action_failed", extra={"action_id": row.id, "error": _message(exc)})
@@ -110,7 +119,16 @@ async def revert(
     """Put back what an applied row changed (row already moved to "undoing"); the error
     TikTok gave, if any (the row then returns to "applied": undo can be tried again)."""
     try:
-        after = await changer.write(target, undo_change(row.kind, State.from_json(row.before)))
+        change = undo_change(row.kind, State.from_json(row.before))
+        if change.field != "status":
+            # A budget or bid someone (a person, another rule) has set since: putting back the
+            # old value would silently overwrite theirs. (On or off has only two values: the
+            # old one is what undo asks for either way.)
+            now_value = getattr(await changer.read(target), change.field)
+            left = State.from_json(row.after or {})
+            if now_value not in (getattr(left, change.field), change.value):
+                raise ActionError(CHANGED_SINCE)
+        after = await changer.write(target, change)
     except (TikTokError, ActionError) as exc:
         return await _record(uow, row.id, state="applied"), _message(exc)
     now = clock.now()

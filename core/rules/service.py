@@ -12,7 +12,7 @@ from core.rules.engine import Evaluation, evaluate
 from core.rules.model import ActionKind, Level, RuleSpec
 from core.rules.schedule import next_due
 from core.rules.settings import RuleSettings, from_json, to_json, validate
-from core.rules.text import RuleSyntaxError, format_rule, parse_rule
+from core.rules.text import MAX_LENGTH, RuleSyntaxError, format_rule, parse_rule
 from storage.models import Rule, RuleAction, RuleRun
 from storage.uow import UnitOfWorkFactory
 
@@ -35,6 +35,10 @@ def check(text: str) -> RuleSpec:
         raise RuleInvalid("budget_on_ad")  # unless it names the ad group or campaign
     if spec.action.kind is ActionKind.BID and spec.level is Level.CAMPAIGN:
         raise RuleInvalid("bid_on_campaign")
+    if len(format_rule(spec)) > MAX_LENGTH:
+        # Stored as its canonical text (every window spelled out, which can triple a typed
+        # line): one the parser refuses would stop every run of it, and its batch, for good.
+        raise RuleInvalid("too_long")
     return spec
 
 

@@ -296,6 +296,21 @@ class OutboxRepo:
         )
         return int(done.rowcount or 0)  # type: ignore[attr-defined]
 
+    async def move_held(self, user_id: int, held_until: datetime, until: datetime) -> int:
+        """Make the user's alerts held until `held_until` (the end of their quiet hours as they
+        were) wait until `until` instead (as they are now); how many."""
+        done = await self._s.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.user_id == user_id,
+                OutboxMessage.next_attempt_at == held_until,
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.failed_at.is_(None),
+            )
+            .values(next_attempt_at=until)
+        )
+        return int(done.rowcount or 0)  # type: ignore[attr-defined]
+
     async def give_up_held(
         self,
         user_id: int,

@@ -146,3 +146,22 @@ async def test_a_pull_that_listed_before_hide_all_leaves_its_comments_hidden(
             ] == [(r.comment_id, emu.state.comment_status[r.comment_id]) for r in rows]
     await comment_bursts.hide_all(db.uow, db.clock, client, USER, burst.id, False)
     assert {emu.state.comment_status[r.comment_id] for r in rows} == {"PUBLIC"}
+
+
+async def test_hide_all_hides_the_rest_when_one_comment_was_deleted(
+    db: Db, client: TikTokClient, emu: Any
+) -> None:
+    """One of the burst's comments deleted at TikTok (its author took it down): TikTok refuses
+    the whole batch naming it (40007), yet Hide all hides every other one instead of failing
+    on every press for good."""
+    await _setup(db, client, emu, 3)
+    await _pull_after(db, emu, client, timedelta(minutes=30))
+    burst = (await _bursts(db))[1][0]
+    async with db.uow() as u:
+        rows = await comment_bursts.comments_of(u, burst)
+    public = [r for r in rows if r.status == "PUBLIC"]
+    assert len(public) >= 2
+    emu.state.comment_deleted[public[0].comment_id] = 0.0
+    done = await comment_bursts.hide_all(db.uow, db.clock, client, USER, burst.id, True)
+    assert done is not None and done.hidden_at is not None
+    assert all(emu.state.comment_status.get(r.comment_id) == "HIDDEN" for r in public[1:])

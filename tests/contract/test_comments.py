@@ -159,3 +159,25 @@ async def test_a_withheld_comments_scope_is_told_once_not_retried(
     async with db.uow() as u:
         kinds = list(await u.session.scalars(select(OutboxMessage.kind)))
     assert kinds.count(comments.SCOPE_KIND) == 1 and comments.NEW_KIND not in kinds
+
+
+async def test_a_comment_deleted_at_tiktok_is_told_as_gone_not_as_no_answer(
+    db: Db, client: TikTokClient, emu: Any
+) -> None:
+    """Hide, Unhide or Pin on the card of a comment since deleted at TikTok (40007): the
+    bot says it is gone (None -> "not among yours (or was deleted)"), not "TikTok did not
+    answer; try again later" for a press that can never work."""
+    await sync_all(db, client)
+    await set_feature(db.uow, db.clock, USER, "comments", True)
+    await _watch_first_campaign(db)
+    await comments.pull_due(db.uow, db.clock, client, worker_id())
+    await emu.ctl("POST", "clock", {"advance_seconds": 3 * 3600})
+    db.clock.set(NOW + timedelta(hours=3))
+    assert await comments.pull_due(db.uow, db.clock, client, worker_id()) > 0
+    async with db.uow() as u:
+        row = (await u.session.scalars(select(AdComment).limit(1))).one()
+    emu.state.comment_deleted[row.comment_id] = 0.0  # its author deleted it
+    assert await comments.set_hidden(db.uow, db.clock, client, USER, row.id, True) is None
+    assert await comments.set_hidden(db.uow, db.clock, client, USER, row.id, False) is None
+    assert await comments.set_pinned(db.uow, db.clock, client, USER, row.id, True) is None
+    assert await comments.reply_to(db.uow, db.clock, client, USER, row.id, "Thanks") is None

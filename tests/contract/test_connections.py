@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from bot.i18n import make_i18n
+from bot.views import accounts as accounts_view
 from core.clock import FixedClock
 from core.connections import (
     ConnectError,
@@ -174,3 +176,33 @@ async def test_tracking_and_disconnect_then_purge(world: World, client: TikTokCl
     async with world.uow() as u:
         assert await u.connections.connection(USER, result.connection_id) is None
         assert await u.connections.accounts_of(result.connection_id) == []
+
+
+async def test_an_ad_account_two_logins_reach_is_tracked_once(
+    world: World, client: TikTokClient, emu: Any
+) -> None:
+    """Reconnecting one login's connection with another login (or a login that reaches an ad
+    account another connection holds) keeps that account tracked in one place only: its spend
+    is not counted, nor its rules run, twice."""
+    first = await connect(world, client)
+    url = await begin_connect(world.uow, world.clock, world.signer, client, REDIRECT, USER)
+    q = await consent(url + "&user=agency")
+    agency = await finish_connect(world.uow, world.clock, world.signer, client, q["state"],
+                                  q.get("auth_code"))
+    assert agency.connection_id != first.connection_id and not agency.elsewhere
+    url = await begin_connect(world.uow, world.clock, world.signer, client, REDIRECT, USER,
+                              first.connection_id)
+    q = await consent(url + "&user=agency")
+    wrong = await finish_connect(world.uow, world.clock, world.signer, client, q["state"],
+                                 q.get("auth_code"))
+    assert wrong.connection_id == first.connection_id
+    assert sorted(a.advertiser_id for a in wrong.elsewhere) == sorted(
+        a.advertiser_id for a in agency.accounts)
+    async with world.uow() as u:
+        tracked = [a.advertiser_id for a in await u.connections.accounts(USER, tracked_only=True)]
+    assert sorted(tracked) == sorted(a.advertiser_id for a in agency.accounts)
+    i18n = make_i18n()
+    with i18n.context(), i18n.use_locale("en"):
+        text, _ = accounts_view.connected(wrong.accounts, True, world.clock.now(),
+                                          wrong.untracked, wrong.hit, wrong.elsewhere)
+    assert "Already tracked through another TikTok connection, so not tracked twice: «" in text

@@ -500,3 +500,32 @@ async def test_a_pause_made_while_a_sync_lists_stays_on_the_synced_campaign(
     db.clock.set(db.clock.now() + timedelta(hours=1, minutes=5))
     await sync_all(db, client)
     assert await status() == "DISABLE"
+
+
+async def test_days_missed_while_no_window_run_succeeded_are_pulled_on_the_next(
+    tmp_path: Path, client: TikTokClient, emu: Any, engines: list[Any]
+) -> None:
+    """A week without a good back-window run (paused plan, broken token, TikTok down): the
+    next run pulls every day since the last good one, not only the last 3, so "Last 7 days"
+    holds each of its days as TikTok reports them."""
+    db = await connected_db(f"sqlite+aiosqlite:///{tmp_path}/g.db", client, engines)
+    await sync_all(db, client)
+    later = NOW + timedelta(days=8)
+    await emu.ctl("POST", "clock", {"now": later.isoformat()})
+    db.clock.set(later)
+    await sync_all(db, client)
+    token = emu.access_token
+    for acc in await db.accounts():
+        today = local_today(later, acc.time_zone)
+        first, last = today - timedelta(days=7), today - timedelta(days=1)
+        table = await client.get_report_table(
+            token, acc.advertiser_id, ReportLevel.ADVERTISER, first, last, grain=TimeGrain.DAY,
+            metrics=("spend",),
+        )
+        theirs = {t.date(): s for t, s in zip(table.stat_times, table.metrics["spend"],
+                                               strict=True) if t is not None and s}
+        async with db.uow() as u:
+            ours = await u.stats.daily(acc.id, "advertiser", acc.advertiser_id, first, last)
+        assert theirs, acc.advertiser_id
+        assert {d: s.spend for d, s in ours.items() if s.spend} == theirs, acc.advertiser_id
+

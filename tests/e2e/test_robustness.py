@@ -95,7 +95,7 @@ async def test_forged_and_edited_callback_payloads(
         ("tk:notanumber", stale),
         ("totally-unknown", stale),
         ("su:done", stale),
-        ("tk:1", "Only TTPulse operators can answer tickets."),
+        ("tk:1:305", "Only TTPulse operators can answer tickets."),
     ]:
         answer = await press_data_answer(user, payload, screen.message_id)
         assert str(answer["text"]).startswith(reply), payload

@@ -81,7 +81,7 @@ async def test_support_ticket_round_trip(service: ServiceProcess, sandbox: Sandb
     assert forwarded.button_labels() == ["↩️ Reply"]
 
     # The user cannot answer their own ticket with a forged operator button.
-    answer = await press_data_answer(user, "tk:1", opened.message_id)
+    answer = await press_data_answer(user, "tk:1:202", opened.message_id)
     assert answer["text"] == "Отвечать на обращения могут только операторы TTPulse."
 
     await operator.press("↩️ Reply")

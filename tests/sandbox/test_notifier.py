@@ -189,6 +189,23 @@ async def test_in_doubt_alert_never_delivered_is_sent_once(world: World) -> None
     assert probes(world) == [("2", "Bad Request: message to edit not found")]
 
 
+async def test_in_doubt_copy_whose_text_changed_since_is_updated_not_sent_twice(
+    world: World,
+) -> None:
+    """The re-rendered alert differs from the copy the dead process delivered (the user switched
+    language, an approval expired meanwhile): the edit that succeeds is on that copy, which now
+    says the current text; a second copy must not follow it."""
+    await world.enqueue("a", "first")
+    await world.notifier.tick()
+    await world.happened_before_the_crash()
+    doubt = await world.enqueue("b", "second, as it reads now")
+    await world.crashed_mid_send(doubt)
+    await world.lost.send_message(USER, "second, as it read then")  # id 2: the lost copy
+    assert await world.notifier.tick() == 1
+    assert world.bot_texts() == ["first", "second, as it reads now"]
+    assert (await world.row(doubt)).tg_message_id == 2
+
+
 async def test_probe_without_any_known_id_starts_at_the_first_message(world: World) -> None:
     doubt = await world.enqueue("b", "only one")
     await world.crashed_mid_send(doubt)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.i18n import make_i18n
+from bot.screens import plain
 from bot.views import audiences as view
 from core.audiences import AccountAudiences
 from core.tiktok.audiences import Audience
@@ -71,3 +72,18 @@ def test_the_created_message_counts_in_the_readers_plurals(locale: str) -> None:
         assert "1 захешированный email." in one and "Пропущена 1 другая строка" in one
         assert "150 захешированных номеров телефона." in many
         assert "Пропущены 3 другие строки" in many
+
+
+def test_a_full_account_of_long_names_fits_one_message(locale: str) -> None:
+    """30 custom audiences named as TTPulse names them (a 60-character file name and the day)
+    and their 30 lookalikes: the list stays inside Telegram's 4096 characters (as parsed)."""
+    stem = "Customers export from the spring promo & loyalty programme 01"[:60]
+    custom = [_aud(f"73{i:017d}", f"{stem} 2026-03-{i % 28 + 1:02d}", size=123_456_789,
+                   ready=True) for i in range(30)]
+    lookalike = [_aud(f"74{i:017d}", f"{a.name} · lookalike", "lookalike", 456_789_012, True,
+                      source=a.audience_id) for i, a in enumerate(custom)]
+    found = AccountAudiences(AdAccount(id=7, advertiser_id="731", name="Glowly <US> " * 9),
+                             tuple(custom + lookalike))
+    text, _markup = view.audience_list(found, many_accounts=True)
+    assert len(plain(text).encode("utf-16-le")) // 2 <= 4096
+    assert "&amp;" in text  # names still escaped

@@ -90,3 +90,47 @@ def test_the_campaign_picker_pages_and_keeps_callbacks_short(locale: str) -> Non
     assert "‹" in labels and "›" in labels
     assert all(len(d.encode()) <= 64 for d in data)
     assert f"cm:watch:123456:{camps[20].object_id}.1" in data
+
+
+async def test_a_reply_over_tiktoks_length_is_refused_and_kept_asking(
+    locale: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A typed reply longer than TikTok's 150 characters (the prompt says so) is not cut
+    mid-word and posted as if whole: the bot says how long it is and still waits for the
+    reply; one that fits goes out whole."""
+    from aiogram.fsm.context import FSMContext
+    from aiogram.fsm.storage.base import StorageKey
+    from aiogram.fsm.storage.memory import MemoryStorage
+
+    from bot.routers import comments as router
+    from bot.states import CommentStates
+    from core import comments
+
+    sent: list[str] = []
+
+    async def reply_to(_uow: object, _clock: object, _tiktok: object, _user: int, _row: int,
+                       text: str) -> AdComment:
+        sent.append(text)
+        return _comment()
+
+    monkeypatch.setattr(comments, "reply_to", reply_to)
+
+    class Typed:
+        def __init__(self, text: str) -> None:
+            self.text, self.answers = text, []
+
+        async def answer(self, text: str, **_kw: object) -> None:
+            self.answers.append(text)
+
+    state = FSMContext(MemoryStorage(), StorageKey(bot_id=1, chat_id=7, user_id=7))
+    await state.set_state(CommentStates.reply)
+    await state.update_data(comment=7)
+    user = User(id=7, features="comments")
+    long = Typed("Thanks for asking! " * 10)
+    await router.typed_reply(long, state, user, None, None, object())  # type: ignore[arg-type]
+    assert sent == [] and "189" in long.answers[0]
+    assert await state.get_state() == CommentStates.reply.state
+    assert await state.get_data() == {"comment": 7}
+    short = Typed("Thanks for asking!")
+    await router.typed_reply(short, state, user, None, None, object())  # type: ignore[arg-type]
+    assert sent == ["Thanks for asking!"] and await state.get_state() is None

@@ -143,3 +143,79 @@ def test_no_filter_waits_for_a_worker_thread() -> None:
         if not f.awaitable
     ]
     assert threaded == []
+
+
+async def test_an_operators_answer_never_reaches_whoever_got_an_erased_users_ticket_number(
+    harness: Harness,
+) -> None:
+    """SQLite gives an erased account's last ticket number to the next ticket: the Reply the
+    operator pressed for the first user must not deliver the answer to the second."""
+    from aiogram.methods import SendMessage
+
+    from bot.views import support as support_view
+    from core.privacy import erase
+    from core.support import open_ticket
+    from core.users import SignUp, register_user
+
+    operator, ann, bob = 900, 201, 202
+    clock = FixedClock(datetime.now(UTC))
+    settings = load_settings().model_copy(update={"admin_ids": str(operator)})
+    for uid in (ann, bob):
+        await register_user(harness.uow, clock, SignUp(uid, "U", None, None, "en", "UTC", None,
+                                                       False))
+
+    async def feed(kind: str, payload: dict[str, Any]) -> None:
+        await DP.feed_raw_update(
+            harness.bot, {"update_id": 7, kind: payload}, uow=harness.uow, settings=settings,
+            clock=clock, plans=PlanBook(), worker="test",
+        )
+
+    who = {"id": operator, "is_bot": False, "first_name": "Olga", "language_code": "en"}
+    chat = {"id": operator, "type": "private"}
+    first = await open_ticket(harness.uow, ann, "My card is wrong")
+    i18n = make_i18n()
+    with i18n.context():
+        _text, markup = support_view.for_operator(first, "Ann", ann, None, "My card is wrong")
+    press = markup.inline_keyboard[0][0].callback_data
+    await feed("callback_query", {"id": "cb", "chat_instance": "x", "data": press, "from": who,
+                                  "message": {"message_id": 5, "date": 0, "text": "t",
+                                              "chat": chat}})
+    await erase.request_erasure(harness.uow, clock, None, ann, "support", operator)
+    assert await open_ticket(harness.uow, bob, "Hello") == first  # the number came back
+
+    harness.session.calls.clear()
+    await feed("message", {"message_id": 6, "date": 0, "text": "Ann, your card ends in 4242",
+                           "chat": chat, "from": who})
+    sent = [c for c in harness.session.calls if isinstance(c, SendMessage)]
+    assert [c.chat_id for c in sent] == [operator]
+    assert sent[0].text == f"Ticket #{first} does not exist."
+
+
+async def test_changing_the_time_zone_keeps_a_launch_being_prepared(harness: Harness) -> None:
+    """A user half-way through the launch wizard sees its start time in their time zone, finds
+    the zone wrong and fixes it in Settings: the launch they prepared is still there."""
+    from aiogram.fsm.context import FSMContext
+    from aiogram.fsm.storage.base import StorageKey
+
+    from bot.callbacks import SettingsCb
+    from bot.routers.launch import DRAFT
+    from core.users import SignUp, register_user
+
+    uid = 301
+    await register_user(harness.uow, FixedClock(datetime.now(UTC)),
+                        SignUp(uid, "U", None, None, "en", "UTC", None, False))
+    ctx = FSMContext(storage=DP.storage, key=StorageKey(bot_id=42, chat_id=uid, user_id=uid))
+    draft = {"t": 7, "a": [1, 2, 3], "c": [4, 5], "on": True, "at": "2026-03-02T09:00:00+00:00"}
+    await ctx.set_data({DRAFT: draft})
+    who = {"id": uid, "is_bot": False, "first_name": "U", "language_code": "en"}
+    chat = {"id": uid, "type": "private"}
+    for n, data in enumerate((SettingsCb(action="tz"), SettingsCb(action="settz",
+                                                                   value="Europe/Berlin"))):
+        await harness.feed({"update_id": 20 + n, "callback_query": {
+            "id": f"cb{n}", "chat_instance": "x", "data": data.pack(), "from": who,
+            "message": {"message_id": 5, "date": 0, "text": "t", "chat": chat}}})
+    async with harness.uow() as u:
+        user = await u.users.get(uid)
+    assert user is not None and user.time_zone == "Europe/Berlin"
+    assert await ctx.get_state() is None  # no longer waiting for a typed zone
+    assert await ctx.get_value(DRAFT) == draft

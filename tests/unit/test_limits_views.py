@@ -71,3 +71,32 @@ def test_paused_by_plan_marks_and_the_cadence_note() -> None:
     with i18n.context(), i18n.use_locale("ru"):
         assert view.paused_mark(FREE, "trackers") == (
             "⏸ на паузе по тарифу (Free разрешает 1 трекер)")
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_an_agencys_connection_is_confirmed_in_one_message_within_telegrams_limit(
+    lang: str,
+) -> None:
+    """50 ad accounts with long (≤100 characters, TikTok's limit) names, 47 left untracked by
+    the plan: the chat's confirmation still fits 4096 characters and says how many it left out."""
+    from datetime import UTC, datetime
+
+    from bot.views import accounts as accounts_view
+    from core.connections import AccountInfo
+    from sandbox.telegram.html_check import parse_html, utf16_len
+    from sandbox.telegram.limits import MAX_TEXT
+
+    accounts = [
+        AccountInfo(f"73100000000000{i:05d}", f"Northwind Performance {i:02d} " + "x" * 70, "USD",
+                    "America/Los_Angeles", "STATUS_ENABLE", "Northwind Agency BC " + "y" * 60)
+        for i in range(50)
+    ]
+    hit = LimitHit("ad_accounts", 3, 3, FREE)
+    with make_i18n().context() as i18n, i18n.use_locale(lang):
+        text, _markup = accounts_view.connected(accounts, False, datetime(2026, 3, 1, tzinfo=UTC),
+                                                accounts[3:], hit)
+    parsed = parse_html(text).text
+    assert utf16_len(parsed) <= MAX_TEXT, utf16_len(parsed)
+    listed = parsed.count("• Northwind Performance")
+    more = parsed.split("\n")[3 + listed]  # "…and N more." after the listed ones
+    assert listed >= 5 and more.startswith("…") and str(50 - listed) in more

@@ -18,15 +18,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.callbacks import ManageCb
 from bot.i18n import make_i18n
 from bot.views import manage as manage_view
-from bot.views.rule_alerts import outcome
+from bot.views import rules as rules_view
+from bot.views.common import change_error
+from bot.views.rule_alerts import outcome, render
 from core import manage
 from core.clock import FixedClock
 from core.periods import Period
 from core.rules import approvals, engine
 from core.rules.acting import Change, State, Target
 from core.rules.model import Action, ActionKind, status_word
-from core.rules.service import Draft, conflicts, preview, save, set_enabled
+from core.rules.service import Draft, RuleInvalid, conflicts, preview, save, set_enabled
 from core.rules.settings import Frequency, RuleSettings, Scope
+from core.rules.text import MAX_LENGTH, parse_rule
 from core.users import SignUp, register_user
 from storage.db import session_factory
 from storage.models import (
@@ -306,6 +309,91 @@ async def test_edit_value_applies_the_owners_amount(uow: UnitOfWorkFactory) -> N
     assert changer.writes == [("g1", Change("budget", Decimal("120")))]
 
 
+@pytest.mark.parametrize("text", [
+    # A raise whose ceiling is under the budget as it stands (set by hand above it)...
+    "adgroup: spend > 50 in today -> budget +20% max 90",
+    # ...and a cut whose floor is above it: neither turns into the opposite change.
+    "adgroup: spend > 50 in today -> budget -20% min 150",
+])
+async def test_a_bound_never_turns_a_raise_into_a_cut_or_back(
+        uow: UnitOfWorkFactory, text: str) -> None:
+    await _world(uow, {"g1": ("60", 9)}, level="adgroup")  # budget 100
+    await _rule(uow, text)
+    changer = FakeChanger()
+    await engine.run_due(uow, FixedClock(NOW), changer, "w1")
+    assert [w for w in changer.writes if w[1].value != Decimal("100")] == []
+    assert changer.state.get("g1", State("ENABLE", Decimal("100"))).budget == Decimal("100")
+    assert [a.state for a in await _rows(uow, RuleAction)] in ([], ["applied"])
+
+
+async def test_a_rule_too_long_once_written_out_is_refused_not_stored_unparsable(
+        uow: UnitOfWorkFactory) -> None:
+    """A typed line under the limit whose conditions share one window is stored with every
+    window spelled out: past the parser's limit it would fail every run of it (and of the
+    batch it is evaluated in); it is refused when saved, with why."""
+    await _world(uow, {"a1": ("25", 0)})
+    typed = "ad: " + " and ".join(["ctr>1"] * 45) + " in 3d incl today -> pause"
+    assert len(typed) <= MAX_LENGTH
+    with pytest.raises(RuleInvalid) as refused:
+        await save(uow, FixedClock(NOW), USER, Draft(typed, RuleSettings(), "long"))
+    assert refused.value.reason == "too_long"
+    i18n = make_i18n()
+    with i18n.context(), i18n.use_locale("ru"):
+        said = rules_view.invalid("too_long")
+    assert "500 символов" in said and len(said) <= 200  # an alert's limit
+    # What is stored always parses back.
+    for rule in await _rows(uow, Rule):
+        parse_rule(rule.text)
+
+async def test_an_approval_is_of_the_change_it_showed(uow: UnitOfWorkFactory) -> None:
+    """Two rules ask to raise one budget by 20% ("$100 → $120" each). Approving the first makes
+    it 120; approving the second must not make it 144 (nobody was shown that): the budget has
+    moved since it asked, so it is refused with why and nothing more changes."""
+    await _world(uow, {"g1": ("60", 9)}, level="adgroup")
+    await _rule(uow, "adgroup: spend > 50 in today -> budget +20%")
+    await _rule(uow, "adgroup: spend > 40 in today -> budget +20%")
+    changer = FakeChanger()
+    clock = FixedClock(NOW)
+    await engine.run_due(uow, clock, changer, "w1")
+    first, second = await _rows(uow, RuleAction)
+    assert first.trigger["expected"] == second.trigger["expected"]
+    assert (await approvals.approve(uow, clock, changer, USER, first.id)).outcome is \
+        approvals.Outcome.APPLIED
+    assert changer.state["g1"].budget == Decimal("120.00")
+    late = await approvals.approve(uow, clock, changer, USER, second.id)
+    assert late.outcome is approvals.Outcome.FAILED and late.error == "changed_since_asked"
+    assert changer.state["g1"].budget == Decimal("120.00")
+    i18n = make_i18n()
+    with i18n.context(), i18n.use_locale("ru"):
+        assert "изменил" in change_error("changed_since_asked")
+
+async def test_undo_does_not_overwrite_a_change_made_since(uow: UnitOfWorkFactory) -> None:
+    """A rule raised a budget 100 → 110; someone set it to 200 since (in TikTok, or another
+    rule): Undo says so and leaves 200, instead of putting back 100 over the newer value."""
+    await _world(uow, {"g1": ("60", 9)}, level="adgroup")
+    await _rule(uow, "adgroup: spend > 50 in today -> budget +20% max 110")
+    changer = FakeChanger()
+    clock = FixedClock(NOW)
+    await engine.run_due(uow, clock, changer, "w1")
+    [action] = await _rows(uow, RuleAction)
+    assert (await approvals.approve(uow, clock, changer, USER, action.id)).outcome is \
+        approvals.Outcome.APPLIED
+    changer.state["g1"] = replace(changer.state["g1"], budget=Decimal("200"))
+    result = await approvals.undo(uow, clock, changer, USER, action.id)
+    assert result.outcome is approvals.Outcome.FAILED and result.error == "changed_since"
+    assert changer.state["g1"].budget == Decimal("200")
+    [action] = await _rows(uow, RuleAction)
+    assert action.state == "applied"
+    i18n = make_i18n()
+    with i18n.context(), i18n.use_locale("ru"):
+        assert "изменили" in change_error("changed_since")
+    # Put back to what the rule left, it can be undone again.
+    changer.state["g1"] = replace(changer.state["g1"], budget=Decimal("110.00"))
+    undone = await approvals.undo(uow, clock, changer, USER, action.id)
+    assert undone.outcome is approvals.Outcome.UNDONE
+    assert changer.state["g1"].budget == Decimal("100")
+
+
 class Crash(Exception):
     """The process dies in the middle of a TikTok call."""
 
@@ -369,6 +457,38 @@ async def test_stale_data_skips_the_run_and_tells_once_per_spell(
     stale = [m for m in await _rows(uow, OutboxMessage) if m.kind == "rule_stale"]
     assert len(stale) == 2
 
+
+async def test_a_stale_run_over_a_hundred_accounts_fits_one_message(
+        uow: UnitOfWorkFactory) -> None:
+    """An agency's connection (100 ad accounts, long names) stops syncing: the one alert that
+    says the rule skipped its run stays within Telegram's 4096 characters (a longer one is
+    refused by Telegram and lost), naming the first accounts and how many more."""
+    await _world(uow, {"a1": ("25", 0)}, fresh=NOW - timedelta(hours=3))
+    async with uow() as u:
+        [first] = list(await u.session.scalars(select(AdAccount)))
+        first.name = "Shop " + "n" * 250
+        for n in range(99):
+            acc = AdAccount(connection_id=first.connection_id, advertiser_id=f"adv{n + 2}",
+                            name=f"Account {n} " + "x" * 240, currency="USD", time_zone=TZ,
+                            fresh_as_of=NOW - timedelta(hours=3))
+            u.session.add(acc)
+            await u.session.flush()
+            u.session.add(AdObject(ad_account_id=acc.id, level="ad", object_id=f"b{n}",
+                                   campaign_id="c1", adgroup_id="g1", name="Ad",
+                                   operation_status="ENABLE"))
+        await u.commit()
+    await _rule(uow, STOP_LOSS, freshness_minutes=60)
+    await engine.run_due(uow, FixedClock(NOW), FakeChanger(), "w1")
+    [alert] = await _rows(uow, OutboxMessage)
+    assert alert.kind == "rule_stale" and len(alert.params["accounts"]) == 100
+    i18n = make_i18n()
+    for locale in ("en", "ru"):
+        with i18n.context(), i18n.use_locale(locale):
+            async with uow() as u:
+                screen = await render(u, "rule_stale", USER, alert.params, NOW)
+        assert screen is not None
+        assert len(screen[0]) <= 4096, len(screen[0])
+        assert "80" in screen[0]  # the accounts not listed are counted
 
 async def test_frequency_limit_and_new_slot(uow: UnitOfWorkFactory) -> None:
     await _world(uow, {"a1": ("25", 0)})

@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from aiogram import Bot
+from aiogram.methods import EditMessageText, SendMessage, TelegramMethod
+from aiogram.types import Chat, Message
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.callbacks import StatsCb
 from bot.i18n import make_i18n
 from bot.views import stats as view
+from core.billing.plans import PlanBook
 from core.clock import FixedClock
 from core.periods import Period
+from core.settings import load_settings
 from core.stats import summary
+from core.sync import Cadence
+from core.tiktok import TikTokClient
 from core.users import SignUp, register_user
 from storage.db import session_factory
 from storage.models import AdAccount, SyncJob, TikTokConnection
 from storage.uow import UnitOfWorkFactory
+from tests.unit.test_dispatcher import DP, RecordingSession
 
 USER = 8
 # Just past midnight: a time from before it is shown with its day.
@@ -72,3 +82,50 @@ async def test_first_sync_says_what_is_in_and_what_is_loading(engine: AsyncEngin
         assert waiting in blocks["<b>Waiting</b>"], lang
         assert synced.format(t=fresh) in blocks["<b>Synced</b>"], lang
         assert "history loading" not in blocks["<b>Synced</b>"]
+
+
+class _Chat(RecordingSession):
+    """Answers a sent message with the message (the refresh edits its own progress message)."""
+
+    async def make_request(self, bot: Bot, method: TelegramMethod[Any],
+                           timeout: int | None = None) -> Any:  # noqa: ASYNC109
+        self.calls.append(method)
+        if isinstance(method, SendMessage):
+            return Message(message_id=len(self.calls), date=NOW,
+                           chat=Chat(id=USER, type="private"), text=method.text).as_(bot)
+        return True
+
+
+def _refresh(account_id: int) -> dict[str, Any]:
+    return {"update_id": 1, "callback_query": {
+        "id": "cb", "chat_instance": "x", "data": StatsCb(v="refresh", a=account_id, p="7d").pack(),
+        "from": {"id": USER, "is_bot": False, "first_name": "Ann", "language_code": "en"},
+        "message": {"message_id": 5, "date": 0, "text": "Stats",
+                    "chat": {"id": USER, "type": "private"}}}}
+
+
+async def test_refresh_of_an_account_tiktok_refuses_says_to_reconnect(engine: AsyncEngine) -> None:
+    """"Refresh" on a connection whose token TikTok refuses (found before, or by this very
+    refresh) says to reconnect: not that another worker is syncing it, nor that the sync will
+    be retried shortly — neither will bring fresh numbers."""
+    uow = UnitOfWorkFactory(session_factory(engine), None)
+    await _accounts(uow)
+    async with uow() as u:
+        [synced] = [a for a in await u.connections.accounts(USER) if a.name == "Synced"]
+        conn = await u.connections.connection(USER, synced.connection_id)
+        assert conn is not None and conn.credential_id is None  # refused on the first call
+        await u.commit()
+    tiktok = TikTokClient(base_url="http://127.0.0.1:9", app_id="a", secret="s")
+    said: list[str] = []
+    for _ in range(2):  # active (this refresh finds out), then broken (found out before)
+        session = _Chat()
+        bot = Bot("42:TEST", session=session)
+        await DP.feed_raw_update(bot, _refresh(synced.id), uow=uow, settings=load_settings(),
+                                 clock=FixedClock(NOW), plans=PlanBook(), worker="test",
+                                 tiktok=tiktok, charts=None, cadence=Cadence())
+        texts = [c.text for c in session.calls if isinstance(c, SendMessage | EditMessageText)]
+        said.append(texts[-1])
+    await tiktok.close()
+    for text in said:
+        assert "reconnect" in text.lower(), said
+        assert "another worker" not in text and "retried shortly" not in text, said

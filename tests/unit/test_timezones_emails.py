@@ -33,7 +33,11 @@ def test_recognised(typed: str, zone: str) -> None:
     assert parse_time_zone(typed) == zone
 
 
-@pytest.mark.parametrize("typed", ["", "Atlantis", "UTC+15", "UTC+3:17", "x" * 100, "hello world"])
+@pytest.mark.parametrize(
+    "typed",
+    # A sign is required: "UTC10" was read as the sign "1" and offset 0 (UTC), "GMT12" as UTC+2.
+    ["", "Atlantis", "UTC+15", "UTC+3:17", "x" * 100, "hello world", "UTC10", "GMT12", "55"],
+)
 def test_not_recognised(typed: str) -> None:
     assert parse_time_zone(typed) is None
 
