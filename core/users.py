@@ -78,7 +78,7 @@ async def register_user(uow: UnitOfWorkFactory, clock: Clock, form: SignUp,
             marketing_opt_in=form.marketing_opt_in,
             marketing_consent_at=now if form.marketing_opt_in else None,
             # A deep link carries at most 64 characters, but `/start <text>` typed by hand any.
-            start_payload=(form.start_payload or None) and form.start_payload[:64],
+            start_payload=form.start_payload[:64] if form.start_payload else None,
             created_at=now,
             updated_at=now,
         )

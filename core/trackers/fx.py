@@ -141,15 +141,17 @@ def has_rate(base: str, quote: str, rates: Rates) -> bool:
     return base == quote or (base, quote) in rates or (quote, base) in rates
 
 
-def convert(amount: Decimal, base: str, quote: str, rates: Rates) -> Decimal:
-    """`amount` of `base` in `quote` (micro-units, half-up); NoRate if the user set no rate for
-    the pair in either direction. The same currency is returned unchanged."""
+def convert(amount: Decimal, base: str, quote: str, rates: Rates,
+            step: Decimal = MICRO) -> Decimal:
+    """`amount` of `base` in `quote` (rounded half-up once, to `step`: micro-units unless
+    told); NoRate if the user set no rate for the pair in either direction. The same currency
+    is returned unchanged."""
     if base == quote:
         return amount
     direct = rates.get((base, quote))
     if direct is not None:
-        return (amount * direct).quantize(MICRO, rounding=ROUND_HALF_UP)
+        return (amount * direct).quantize(step, rounding=ROUND_HALF_UP)
     inverse = rates.get((quote, base))
     if inverse is not None:
-        return (amount / inverse).quantize(MICRO, rounding=ROUND_HALF_UP)
+        return (amount / inverse).quantize(step, rounding=ROUND_HALF_UP)
     raise NoRate(base, quote)

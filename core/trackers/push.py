@@ -24,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from core.clock import Clock
@@ -37,7 +37,7 @@ from core.trackers.connect import (
     record_failure,
     record_success,
 )
-from core.trackers.fx import NoRate
+from core.trackers.fx import NoRate, convert
 from core.trackers.mapping import Linked, effective_links
 from storage.models import Tracker, TrackerPush
 from storage.uow import UnitOfWork, UnitOfWorkFactory
@@ -110,17 +110,9 @@ def cost_in(
     """The cost to send for `spend` in the tracker's currency: the spend itself when the
     currencies match, else converted with the user's rate and rounded half-up to 4 decimals
     (NoRate when there is none)."""
-    if base == quote:
-        return spend
-    # Rounded once, to what is sent: convert()'s micro-units first would round twice
-    # (1.09 USD at 1 EUR = 1.0842 USD is 1.0053496… EUR: 1.005350, then 1.0054, not 1.0053).
-    direct = rates.get((base, quote))
-    if direct is not None:
-        return (spend * direct).quantize(COST_STEP, rounding=ROUND_HALF_UP)
-    inverse = rates.get((quote, base))
-    if inverse is not None:
-        return (spend / inverse).quantize(COST_STEP, rounding=ROUND_HALF_UP)
-    raise NoRate(base, quote)
+    # Rounded once, to what is sent: micro-units first would round twice (1.09 USD at
+    # 1 EUR = 1.0842 USD is 1.0053496… EUR: 1.005350, then 1.0054, not 1.0053).
+    return convert(spend, base, quote, rates, COST_STEP)
 
 
 def binom1_offset_problem(time_zone: str, day: date) -> str | None:

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import leases
@@ -436,29 +436,11 @@ class TrackerRepo:
     ) -> dict[tuple[int | None, str | None, str, date], tuple[Decimal, str]]:
         """Per (account, TikTok campaign, tracker campaign, day) over [start, end] whose newest
         entry is a cost not sent (no cost: no rate, a shared campaign…): its spend and why."""
-        newest = (
-            select(func.max(TrackerPush.id))
-            .where(
-                TrackerPush.tracker_id == tracker_id,
-                TrackerPush.day >= start,
-                TrackerPush.day <= end,
-            )
-            .group_by(
-                TrackerPush.ad_account_id,
-                TrackerPush.tiktok_campaign_id,
-                TrackerPush.tracker_campaign_id,
-                TrackerPush.day,
-            )
-        )
         rows = await self._s.execute(
-            select(
-                TrackerPush.ad_account_id,
-                TrackerPush.tiktok_campaign_id,
-                TrackerPush.tracker_campaign_id,
-                TrackerPush.day,
-                TrackerPush.spend,
-                TrackerPush.answer,
-            ).where(TrackerPush.id.in_(newest), TrackerPush.cost.is_(None))
+            select(*_PUSH_KEY, TrackerPush.spend, TrackerPush.answer).where(
+                TrackerPush.id.in_(_newest_pushes(tracker_id, start, end)),
+                TrackerPush.cost.is_(None),
+            )
         )
         return {(r[0], r[1], r[2], r[3]): (r[4], r[5]) for r in rows}
 
@@ -467,29 +449,9 @@ class TrackerRepo:
     ) -> dict[tuple[int | None, str | None, str, date], Decimal]:
         """The cost last sent successfully per (account, TikTok campaign, tracker campaign,
         day) over [start, end]."""
-        last = (
-            select(func.max(TrackerPush.id))
-            .where(
-                TrackerPush.tracker_id == tracker_id,
-                TrackerPush.ok.is_(True),
-                TrackerPush.day >= start,
-                TrackerPush.day <= end,
-            )
-            .group_by(
-                TrackerPush.ad_account_id,
-                TrackerPush.tiktok_campaign_id,
-                TrackerPush.tracker_campaign_id,
-                TrackerPush.day,
-            )
-        )
+        last = _newest_pushes(tracker_id, start, end, TrackerPush.ok.is_(True))
         rows = await self._s.execute(
-            select(
-                TrackerPush.ad_account_id,
-                TrackerPush.tiktok_campaign_id,
-                TrackerPush.tracker_campaign_id,
-                TrackerPush.day,
-                TrackerPush.cost,
-            ).where(TrackerPush.id.in_(last))
+            select(*_PUSH_KEY, TrackerPush.cost).where(TrackerPush.id.in_(last))
         )
         return {(r[0], r[1], r[2], r[3]): r[4] or Decimal(0) for r in rows}
 
@@ -547,3 +509,24 @@ class TrackerRepo:
     async def delete_rate(self, rate: FxRate) -> None:
         """Forget a rate."""
         await self._s.delete(rate)
+
+
+# What a push-log entry is about: one TikTok campaign's day in one tracker campaign.
+_PUSH_KEY = (
+    TrackerPush.ad_account_id,
+    TrackerPush.tiktok_campaign_id,
+    TrackerPush.tracker_campaign_id,
+    TrackerPush.day,
+)
+
+
+def _newest_pushes(
+    tracker_id: int, start: date, end: date, *where: ColumnElement[bool]
+) -> Select[tuple[int]]:
+    """The id of the newest push-log entry (matching `where`) per key over [start, end]."""
+    return (
+        select(func.max(TrackerPush.id))
+        .where(TrackerPush.tracker_id == tracker_id, TrackerPush.day >= start,
+               TrackerPush.day <= end, *where)
+        .group_by(*_PUSH_KEY)
+    )
