@@ -16,7 +16,7 @@ from babel.dates import format_date
 from bot.callbacks import ManageCb, MenuCb, StatsCb
 from bot.keyboards import InlineKeyboardBuilder
 from bot.views import Screen
-from bot.views.common import add_pager, freshness, page_of, zone_label
+from bot.views.common import add_pager, freshness, page_of, quoted, zone_label
 from core.charts import ChartLabels
 from core.metrics import Totals, change_pct
 from core.money import money, number, percent
@@ -25,6 +25,9 @@ from core.stats import AccountStats, Breakdown, Summary
 from core.tracker_metrics import TrackerTotals
 
 ACCOUNTS_PER_PAGE = 5
+# An account's name as a heading: five accounts of 256-character names (TikTok sets no lower
+# limit we know of) with their metrics would pass Telegram's 4096 characters.
+NAME_CHARS = 60
 LEVEL_CODE = {"campaign": "c", "adgroup": "g", "ad": "d"}
 CODE_LEVEL = {v: k for k, v in LEVEL_CODE.items()}
 
@@ -197,7 +200,7 @@ def summary(data: Summary, period: Period, user_tz: str, page: int, now: datetim
         zone = zone_label(acc.time_zone, acc.fresh_as_of or now)
         lines += [
             "",
-            f"<b>{html.quote(acc.name)}</b> · {acc.currency} · {zone}",
+            f"<b>{quoted(acc.name, NAME_CHARS)}</b> · {acc.currency} · {zone}",
             f"<i>{_days(acc.days)} · "
             f"{freshness(acc.fresh_as_of, user_tz, now, acc.today_as_of)}</i>",
             *metrics_block(acc.current, acc.previous, acc.currency),
@@ -224,8 +227,8 @@ def breakdown(data: Breakdown, period: Period, user_tz: str, now: datetime) -> S
     """One level's objects by spend, numbered, each with its change; drill, page, chart, CSV."""
     acc = data.account
     code = LEVEL_CODE[data.level]
-    where = html.quote(acc.name) + (
-        f" › {html.quote(data.parent_name)}" if data.parent_name else ""
+    where = quoted(acc.name, NAME_CHARS) + (
+        f" › {quoted(data.parent_name, 2 * NAME_CHARS)}" if data.parent_name else ""
     )
     lines = [
         f"📈 <b>{where}</b>",
