@@ -87,11 +87,13 @@ REASONS = (
 
 class ActionError(Exception):
     """TikTok refused or the object cannot take this change; `message` says why: TikTok's own
-    words, or one of our reason codes (`REASONS`), which the chat translates."""
+    words, or one of our reason codes (`REASONS`), which the chat translates. `amount`: the
+    refusal is of the amount (under TikTok's minimum budget): another amount may be taken."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, amount: bool = False) -> None:
         super().__init__(message)
         self.message = message
+        self.amount = amount
 
 
 def adjusted(current: Decimal, action: Action, minimum: Decimal | None = None) -> Decimal:

@@ -98,7 +98,7 @@ async def approve(
     if target is None:
         return Result(Outcome.GONE, row)
     done = await execute.apply(uow, clock, changer, row, target, value)
-    if done.state == "failed":
+    if done.state in ("failed", "proposed"):  # proposed again: the owner's amount was refused
         return Result(Outcome.FAILED, done, done.error)
     return Result(Outcome.APPLIED, done)
 

@@ -98,6 +98,12 @@ async def apply(
         after = await changer.write(target, change) if change is not None else before
     except (TikTokError, ActionError) as exc:
         log.info("rules.action_failed", extra={"action_id": row.id, "error": _message(exc)})
+        if value is not None and isinstance(exc, ActionError) and exc.amount:
+            # The owner's own amount, under TikTok's minimum: the question stays open for
+            # another amount (until it expires), instead of failing for good.
+            params = {k: v for k, v in (row.params or {}).items() if k != "owner_value"}
+            return await _record(uow, row.id, state="proposed", error=_message(exc),
+                                 params=params, decided_at=None, decided_by=None, before={})
         return await fail(uow, row.id, _message(exc))
     now = clock.now()
     values: dict[str, object] = {

@@ -57,5 +57,6 @@ class TikTokChanger:
                 currency=target.currency,
             )  # type: ignore[arg-type]
         except (changes.ChangeError, ValueError) as exc:
-            raise ActionError(getattr(exc, "message", None) or str(exc)) from exc
+            below = isinstance(exc, changes.BudgetBelowMinimumError)
+            raise ActionError(getattr(exc, "message", None) or str(exc), below) from exc
         return _state(result.after, target)

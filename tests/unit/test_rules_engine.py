@@ -25,7 +25,7 @@ from core import manage
 from core.clock import FixedClock
 from core.periods import Period
 from core.rules import approvals, engine
-from core.rules.acting import Change, State, Target
+from core.rules.acting import ActionError, Change, State, Target
 from core.rules.model import Action, ActionKind, status_word
 from core.rules.service import Draft, RuleInvalid, conflicts, preview, save, set_enabled
 from core.rules.settings import Frequency, RuleSettings, Scope
@@ -303,6 +303,32 @@ async def test_edit_value_applies_the_owners_amount(uow: UnitOfWorkFactory) -> N
     changer = FakeChanger()
     await engine.run_due(uow, FixedClock(NOW), changer, "w1")
     [action] = await _rows(uow, RuleAction)
+    done = await approvals.approve(uow, FixedClock(NOW), changer, USER, action.id,
+                                   Decimal("120"))
+    assert done.outcome is approvals.Outcome.APPLIED
+    assert changer.writes == [("g1", Change("budget", Decimal("120")))]
+
+
+async def test_an_owners_amount_under_tiktoks_minimum_leaves_the_question_open(
+        uow: UnitOfWorkFactory) -> None:
+    """"Other amount" under TikTok's minimum budget is refused by TikTok; the proposal stays
+    open for another amount instead of failing for good."""
+
+    class MinimumChanger(FakeChanger):
+        async def write(self, target: Target, change: Change) -> State:
+            if change.field == "budget" and Decimal(change.value) < 20:
+                raise ActionError("Budget is under TikTok's minimum of 20 USD.", amount=True)
+            return await super().write(target, change)
+
+    await _world(uow, {"g1": ("60", 9)}, level="adgroup")
+    await _rule(uow, "adgroup: spend > 50 in today -> budget +50%")
+    changer = MinimumChanger()
+    await engine.run_due(uow, FixedClock(NOW), changer, "w1")
+    [action] = await _rows(uow, RuleAction)
+    low = await approvals.approve(uow, FixedClock(NOW), changer, USER, action.id, Decimal("5"))
+    assert low.outcome is approvals.Outcome.FAILED and "minimum" in (low.error or "")
+    assert low.action is not None and low.action.state == "proposed"
+    assert "owner_value" not in low.action.params and changer.writes == []
     done = await approvals.approve(uow, FixedClock(NOW), changer, USER, action.id,
                                    Decimal("120"))
     assert done.outcome is approvals.Outcome.APPLIED
