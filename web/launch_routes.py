@@ -18,7 +18,7 @@ from core.billing.plans import Catalogue
 from core.launch import service
 from core.launch.preflight import Issue
 from web.chat import chat_html, in_language, page_number, signed_in
-from web.render import not_found, page
+from web.render import id_of, not_found, page, path_id
 from web.security import DEPS_KEY, USER
 
 routes = web.RouteTableDef()
@@ -32,8 +32,7 @@ def _catalogue(request: web.Request) -> Catalogue | None:
 
 
 def _ids(values: list[Any]) -> list[int]:
-    out = [int(str(v)) for v in values[:MAX_PICKS] if str(v).isdigit() and len(str(v)) < 19]
-    return list(dict.fromkeys(out))
+    return list(dict.fromkeys(i for v in values[:MAX_PICKS] if (i := id_of(v)) is not None))
 
 
 async def _new(request: web.Request, status: int = 200, picked: dict[str, Any] | None = None,
@@ -84,7 +83,7 @@ async def plan_post(request: web.Request) -> web.StreamResponse:
         raise web.HTTPServiceUnavailable()
     form = await request.post()
     template = str(form.get("template", ""))
-    picked = {"t": int(template) if template.isdigit() and len(template) < 19 else None,
+    picked = {"t": id_of(template),
               "a": _ids(form.getall("accounts", [])), "c": _ids(form.getall("creatives", [])),
               "on": str(form.get("enabled", "")) == "1", "when": str(form.get("when", ""))[:32]}
     if picked["t"] is None or not picked["a"] or not picked["c"]:
@@ -133,10 +132,7 @@ def _progress(detail: service.Detail) -> dict[str, Any]:
 
 
 def _launch_id(request: web.Request) -> int:
-    raw = request.match_info["launch_id"]
-    if len(raw) > 18:  # past any id the database holds (it would refuse the number): 404
-        raise not_found(request)
-    return int(raw)
+    return path_id(request, "launch_id")
 
 
 @routes.get("/launches/{launch_id:\\d+}")

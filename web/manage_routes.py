@@ -13,7 +13,7 @@ from core.money import parse_amount
 from core.periods import Period
 from core.rules.acting import Changer
 from core.rules.model import Action, ActionKind
-from web.render import not_found, page
+from web.render import id_of, not_found, page, path_id
 from web.security import DEPS_KEY, USER
 
 routes = web.RouteTableDef()
@@ -84,10 +84,12 @@ async def amount(request: web.Request) -> web.StreamResponse:
     user = request[USER]
     kind = request.query.get("kind", "")
     try:
-        account_id = int(request.query["account"])
+        account_id = id_of(request.query["account"])
         level, object_id = request.query["level"], request.query["object"]
-    except (KeyError, ValueError):
+    except KeyError:
         raise not_found(request) from None
+    if account_id is None:
+        raise not_found(request)
     if kind not in ("budget", "bid"):
         raise not_found(request)
     card = await manage.object_card(deps.uow, deps.clock, user.id, account_id, level,
@@ -117,7 +119,7 @@ async def confirm(request: web.Request) -> web.StreamResponse:
     changer = _changer(request)
     deps = request.app[DEPS_KEY]
     return await _decided(request, await manage.confirm(
-        deps.uow, deps.clock, changer, request[USER].id, int(request.match_info["action_id"])))
+        deps.uow, deps.clock, changer, request[USER].id, path_id(request, "action_id")))
 
 
 @routes.post("/manage/{action_id:\\d+}/cancel")
@@ -126,7 +128,7 @@ async def cancel(request: web.Request) -> web.StreamResponse:
     _changer(request)
     deps = request.app[DEPS_KEY]
     return await _decided(request, await manage.cancel(
-        deps.uow, deps.clock, request[USER].id, int(request.match_info["action_id"])))
+        deps.uow, deps.clock, request[USER].id, path_id(request, "action_id")))
 
 
 @routes.post("/manage/{action_id:\\d+}/undo")
@@ -135,4 +137,4 @@ async def undo(request: web.Request) -> web.StreamResponse:
     changer = _changer(request)
     deps = request.app[DEPS_KEY]
     return await _decided(request, await manage.undo(
-        deps.uow, deps.clock, changer, request[USER].id, int(request.match_info["action_id"])))
+        deps.uow, deps.clock, changer, request[USER].id, path_id(request, "action_id")))

@@ -15,7 +15,7 @@ from core.periods import DateRange, Period, PeriodError, local_today, parse_cust
 from core.rules import approvals
 from core.stats import Breakdown, accounts, breakdown, chart_data, csv_bytes, summary
 from core.tracker_metrics import TrackerTotals
-from web.render import not_found, page
+from web.render import id_of, not_found, page, path_id
 from web.security import DEPS_KEY, USER
 
 routes = web.RouteTableDef()
@@ -60,11 +60,8 @@ def period_of(request: web.Request) -> Chosen:
 
 
 def int_param(request: web.Request, name: str) -> int | None:
-    """An integer query parameter, None when missing or not a number."""
-    try:
-        return int(request.query[name])
-    except (KeyError, ValueError):
-        return None
+    """An id as a query parameter, None when missing or no row's id."""
+    return id_of(request.query.get(name, ""))
 
 
 @routes.get("/")
@@ -196,7 +193,7 @@ async def decide(request: web.Request) -> web.StreamResponse:
     whichever is pressed first; someone else's id is refused (GONE)."""
     _signed_in(request)
     deps = request.app[DEPS_KEY]
-    user_id, action_id = request[USER].id, int(request.match_info["action_id"])
+    user_id, action_id = request[USER].id, path_id(request, "action_id")
     if request.match_info["decision"] == "approve":
         if deps.changer is None:
             raise web.HTTPServiceUnavailable()

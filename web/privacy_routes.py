@@ -17,7 +17,7 @@ from core.privacy import export, rights
 from core.privacy.erase import request_erasure
 from core.privacy.rights import activity
 from web.chat import chat_html, in_language, page_number, signed_in
-from web.render import not_found, page
+from web.render import not_found, page, path_id
 from web.security import DEPS_KEY, TOKEN, USER, clear_session_cookie
 
 routes = web.RouteTableDef()
@@ -80,7 +80,7 @@ async def export_download(request: web.Request) -> web.StreamResponse:
     signed_in(request)
     deps = request.app[DEPS_KEY]
     found = await export.web_download(deps.uow, deps.clock, deps.export_dir, request[USER].id,
-                                      int(request.match_info["export_id"]))
+                                      path_id(request, "export_id"))
     if found == "unknown":
         raise not_found(request)
     if found == "expired" or isinstance(found, str):

@@ -114,6 +114,26 @@ def page(request: web.Request, template: str, status: int = 200, **ctx: Any) -> 
     return resp
 
 
+# Ids are BIGINT columns: a number of more digits is no row's id (and the database would refuse
+# it, a 500 instead of the not-found page).
+ID_DIGITS = 18
+
+
+def id_of(raw: object) -> int | None:
+    """An id as a request wrote it (address, query or form): None unless ASCII digits a row's
+    id can be."""
+    text = str(raw)
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= ID_DIGITS else None
+
+
+def path_id(request: web.Request, name: str) -> int:
+    """The id named `name` in the address; the not-found page when no row can have it."""
+    found = id_of(request.match_info[name])
+    if found is None:
+        raise not_found(request)
+    return found
+
+
 def not_found(request: web.Request) -> web.HTTPNotFound:
     """The one answer to an id that is not the reader's (or does not exist): 404, never a hint
     which of the two it was; a page with the way back, not a bare line."""

@@ -26,7 +26,7 @@ from core.rules.backtest import backtest
 from core.rules.schedule import at_cadence
 from core.rules.settings import RuleSettings
 from core.rules.text import RuleSyntaxError
-from web.render import not_found, page
+from web.render import id_of, not_found, page, path_id
 from web.security import DEPS_KEY, USER
 
 routes = web.RouteTableDef()
@@ -46,7 +46,7 @@ def _catalogue(request: web.Request) -> Catalogue | None:
 
 
 def _rule_id(request: web.Request) -> int:
-    return int(request.match_info["rule_id"])
+    return path_id(request, "rule_id")
 
 
 def _chat_html(text: str) -> Markup:
@@ -167,7 +167,7 @@ async def save(request: web.Request) -> web.StreamResponse:
     text = str(form.get("text", ""))[:MAX_TEXT]
     name = str(form.get("name", "")).strip()
     raw_id = str(form.get("rule_id", ""))
-    rule_id = int(raw_id) if raw_id.isdigit() else None
+    rule_id = id_of(raw_id)
     settings = RuleSettings()
     if rule_id is not None:
         rule = await service.get(deps.uow, user.id, rule_id)

@@ -23,7 +23,7 @@ from core.templates.validate import Problem
 from core.tiktok import ScopeMissingError, TikTokError
 from web import template_form as form_of
 from web.chat import chat_html, in_language, signed_in
-from web.render import not_found, page
+from web.render import id_of, not_found, page, path_id
 from web.security import DEPS_KEY, USER
 
 routes = web.RouteTableDef()
@@ -134,10 +134,7 @@ async def edit_template(request: web.Request) -> web.StreamResponse:
     """One of the user's templates, every field editable."""
     signed_in(request)
     deps = request.app[DEPS_KEY]
-    raw = request.match_info["template_id"]
-    if len(raw) > 18:  # past any id the database holds (it would refuse the number): 404
-        raise not_found(request)
-    row = await service.get(deps.uow, request[USER].id, int(raw))
+    row = await service.get(deps.uow, request[USER].id, path_id(request, "template_id"))
     if row is None:
         raise not_found(request)
     return _render(request, service.load(row), row.id, offered=await _offered(request))
@@ -152,7 +149,7 @@ async def save(request: web.Request) -> web.StreamResponse:
     posted = await request.post()
     raw = {k: str(v) for k, v in posted.items() if isinstance(v, str)}
     raw_id = raw.get("template_id", "")
-    template_id = int(raw_id) if raw_id.isdigit() and len(raw_id) < 19 else None
+    template_id = id_of(raw_id)
     base = draft.blank()
     if template_id is not None:
         row = await service.get(deps.uow, user.id, template_id)

@@ -167,13 +167,17 @@ async def test_audiences_switched_on_offer_a_select_per_audience_and_save_picks(
 
 async def test_an_id_too_big_for_the_database_is_not_found_not_a_server_error(
         dash: Dash) -> None:
-    """A template or launch id past any the database holds (a mistyped or forged URL) is a
-    404, as another's id is; not a 500 from the database refusing the number."""
+    """An id past any the database holds (a mistyped or forged URL) is a 404, as another's
+    id is, on every page that takes one; not a 500 from the database refusing the number."""
     client = await dash.client(dash.mine.user_id)
     big = "99999999999999999999999"
     for url in (f"/app/templates/{big}", f"/app/launches/{big}",
-                f"/app/launches/{big}/progress.json"):
+                f"/app/launches/{big}/progress.json", f"/app/rules/{big}",
+                f"/app/rules/{big}/preview", f"/app/rules/{big}/backtest",
+                f"/app/privacy/export/{big}"):
         assert (await client.get(url)).status == 404, url
-    resp = await client.post(f"/app/launches/{big}/approve",
-                             data={"_csrf": await csrf_of(client)}, allow_redirects=False)
-    assert resp.status == 404
+    for url in (f"/app/launches/{big}/approve", f"/app/rules/{big}/on",
+                f"/app/approvals/{big}/approve", f"/app/manage/{big}/cancel"):
+        resp = await client.post(url, data={"_csrf": await csrf_of(client)},
+                                 allow_redirects=False)
+        assert resp.status == 404, url
